@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs the Debian packages moescope needs to build and test. Idempotent: packages that are
+# already installed are skipped, and apt is only called when something is missing.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config
+  libeigen3-dev libpcre2-dev nlohmann-json3-dev libcli11-dev
+  libgtest-dev libgmock-dev
+  clang libclang-rt-14-dev   # libFuzzer and the sanitizer runtimes for the GGUF fuzz target
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$package")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then
+  sudo_cmd=(sudo)
+fi
+
+echo "moescope: installing Debian packages: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
