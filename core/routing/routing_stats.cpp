@@ -1,0 +1,119 @@
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "moe/routing_stats.hpp"
+
+namespace moe {
+
+double entropy_nats(const std::vector<float>& probs) {
+  double entropy = 0;
+  for (float p : probs) {
+    if (p > 0) entropy -= static_cast<double>(p) * std::log(static_cast<double>(p));
+  }
+  return entropy;
+}
+
+namespace {
+
+// Balance figures of one layer, from counts and mean router scores already accumulated.
+void finish_balance(LayerLoad& load, int n_tokens, int top_k) {
+  const size_t n_expert = load.token_counts.size();
+  if (n_expert == 0 || n_tokens == 0) return;
+  const double total = std::accumulate(load.token_counts.begin(), load.token_counts.end(), 0.0);
+  const double mean = total / static_cast<double>(n_expert);
+  double variance = 0;
+  int64_t max_count = 0;
+  size_t unused = 0;
+  for (int64_t count : load.token_counts) {
+    variance += (static_cast<double>(count) - mean) * (static_cast<double>(count) - mean);
+    max_count = std::max(max_count, count);
+    if (count == 0) ++unused;
+  }
+  variance /= static_cast<double>(n_expert);
+  load.cv = mean > 0 ? std::sqrt(variance) / mean : 0;
+  load.max_over_mean = mean > 0 ? static_cast<double>(max_count) / mean : 0;
+  load.unused_share = static_cast<double>(unused) / static_cast<double>(n_expert);
+  // Switch Transformer auxiliary loss: E * sum_i f_i * P_i, where f_i is the share of routed
+  // slots that went to expert i (each token fills top_k slots) and P_i its mean router score.
+  const double slots = static_cast<double>(n_tokens) * std::max(top_k, 1);
+  double aux = 0;
+  for (size_t e = 0; e < n_expert; ++e) {
+    aux += (static_cast<double>(load.token_counts[e]) / slots) * load.mean_prob[e];
+  }
+  load.switch_aux_loss = static_cast<double>(n_expert) * aux;
+}
+
+}  // namespace
+
+RoutingStats compute_routing_stats(const RoutingTrace& trace, int first_token, int n_tokens) {
+  RoutingStats stats;
+  first_token = std::clamp(first_token, 0, trace.n_tokens());
+  const int available = trace.n_tokens() - first_token;
+  stats.first_token = first_token;
+  stats.n_tokens = n_tokens < 0 ? available : std::min(n_tokens, available);
+
+  const auto n_expert = static_cast<size_t>(trace.n_expert());
+  const auto& moe_layers = trace.moe_layers();
+  const size_t n_moe = moe_layers.size();
+  stats.layers.resize(n_moe);
+  stats.coactivation.assign(n_moe, std::vector<int64_t>(n_expert * n_expert, 0));
+  stats.transitions.assign(n_moe > 0 ? n_moe - 1 : 0,
+                           std::vector<int64_t>(n_expert * n_expert, 0));
+  stats.token_entropy.assign(static_cast<size_t>(stats.n_tokens), std::vector<double>(n_moe, 0));
+
+  for (size_t m = 0; m < n_moe; ++m) {
+    LayerLoad& load = stats.layers[m];
+    load.layer = moe_layers[m];
+    load.token_counts.assign(n_expert, 0);
+    load.gate_mass.assign(n_expert, 0);
+    load.mean_prob.assign(n_expert, 0);
+  }
+
+  for (int t = 0; t < stats.n_tokens; ++t) {
+    const int token = first_token + t;
+    for (size_t m = 0; m < n_moe; ++m) {
+      const RoutingRecord& record = trace.at(token, moe_layers[m]);
+      LayerLoad& load = stats.layers[m];
+      for (size_t j = 0; j < record.experts.size(); ++j) {
+        const auto expert = static_cast<size_t>(record.experts[j]);
+        if (expert >= n_expert) continue;
+        load.token_counts[expert] += 1;
+        load.gate_mass[expert] += record.weights[j];
+        for (int32_t other : record.experts) {
+          if (static_cast<size_t>(other) < n_expert) {
+            stats.coactivation[m][expert * n_expert + static_cast<size_t>(other)] += 1;
+          }
+        }
+      }
+      for (size_t e = 0; e < n_expert && e < record.probs.size(); ++e) {
+        load.mean_prob[e] += record.probs[e];
+      }
+      const double entropy = entropy_nats(record.probs);
+      stats.token_entropy[static_cast<size_t>(t)][m] = entropy;
+      load.mean_entropy += entropy;
+
+      if (m + 1 < n_moe) {
+        const RoutingRecord& next = trace.at(token, moe_layers[m + 1]);
+        for (int32_t from : record.experts) {
+          for (int32_t to : next.experts) {
+            if (static_cast<size_t>(from) < n_expert && static_cast<size_t>(to) < n_expert) {
+              stats.transitions[m][static_cast<size_t>(from) * n_expert + static_cast<size_t>(to)] += 1;
+            }
+          }
+        }
+      }
+    }
+  }
+
+  for (LayerLoad& load : stats.layers) {
+    if (stats.n_tokens > 0) {
+      for (double& p : load.mean_prob) p /= stats.n_tokens;
+      load.mean_entropy /= stats.n_tokens;
+    }
+    finish_balance(load, stats.n_tokens, trace.top_k());
+  }
+  return stats;
+}
+
+}  // namespace moe
