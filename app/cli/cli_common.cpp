@@ -1,0 +1,231 @@
+#include "cli_common.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iomanip>
+#include <sstream>
+
+#include "moe/cpu_backend.hpp"
+#include "moe/error.hpp"
+#include "moe/routing_stats.hpp"
+
+namespace moescope::cli {
+
+LoadedModel load_model(const std::string& path) {
+  LoadedModel loaded;
+  loaded.model = moe::Model::load(path);
+  try {
+    loaded.tokenizer = std::make_unique<moe::Tokenizer>(moe::Tokenizer::from_gguf(loaded.model->file()));
+  } catch (const moe::Error& error) {
+    throw moe::Error(path + ": tokenizer: " + error.what());
+  }
+  return loaded;
+}
+
+void add_threads_option(CLI::App& command, int& threads) {
+  command.add_option("--threads", threads, "CPU threads (0: all cores)")
+      ->check(CLI::Range(0, 1024));
+}
+
+std::shared_ptr<moe::Backend> make_cpu_backend(int threads) {
+  return std::make_shared<moe::CpuBackend>(moe::CpuBackendOptions{threads});
+}
+
+std::string read_text_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw moe::Error("cannot read " + path + ": " + std::strerror(errno));
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw moe::Error("cannot read " + path + ": read error");
+  return text;
+}
+
+std::vector<int32_t> encode_prompt(const LoadedModel& loaded, const std::string& text, bool add_bos) {
+  std::vector<int32_t> ids;
+  const auto bos = loaded.tokenizer->bos_id();
+  const bool model_wants_bos = loaded.model->file().get_bool_or("tokenizer.ggml.add_bos_token", true);
+  if (add_bos && bos && model_wants_bos) ids.push_back(*bos);
+  const std::vector<int32_t> text_ids = loaded.tokenizer->encode(text);
+  ids.insert(ids.end(), text_ids.begin(), text_ids.end());
+  return ids;
+}
+
+namespace {
+
+// Length of the valid UTF-8 sequence starting at s[i], or 0 when it is not valid.
+size_t utf8_sequence_length(const std::string& s, size_t i) {
+  const auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char lead = byte(i);
+  size_t length = 0;
+  uint32_t code_point = 0;
+  if (lead < 0x80) return 1;
+  if ((lead & 0xE0) == 0xC0) { length = 2; code_point = lead & 0x1F; }
+  else if ((lead & 0xF0) == 0xE0) { length = 3; code_point = lead & 0x0F; }
+  else if ((lead & 0xF8) == 0xF0) { length = 4; code_point = lead & 0x07; }
+  else return 0;
+  if (i + length > s.size()) return 0;
+  for (size_t k = 1; k < length; ++k) {
+    if ((byte(i + k) & 0xC0) != 0x80) return 0;
+    code_point = (code_point << 6) | (byte(i + k) & 0x3F);
+  }
+  static constexpr uint32_t kMinimum[] = {0, 0, 0x80, 0x800, 0x10000};
+  if (code_point < kMinimum[length] || code_point > 0x10FFFF ||
+      (code_point >= 0xD800 && code_point <= 0xDFFF)) {
+    return 0;
+  }
+  return length;
+}
+
+std::string replace_invalid_utf8(const std::string& bytes) {
+  std::string out;
+  for (size_t i = 0; i < bytes.size();) {
+    const size_t length = utf8_sequence_length(bytes, i);
+    if (length == 0) {
+      out += "\xEF\xBF\xBD";  // U+FFFD
+      ++i;
+    } else {
+      out.append(bytes, i, length);
+      i += length;
+    }
+  }
+  return out;
+}
+
+std::string format_fixed(double value, int digits) {
+  std::ostringstream stream;
+  stream << std::fixed << std::setprecision(digits) << value;
+  return stream.str();
+}
+
+nlohmann::json stats_json(const moe::RoutingStats& stats) {
+  nlohmann::json layers = nlohmann::json::array();
+  for (size_t m = 0; m < stats.layers.size(); ++m) {
+    const moe::LayerLoad& load = stats.layers[m];
+    layers.push_back({{"layer", load.layer},
+                      {"token_counts", load.token_counts},
+                      {"gate_mass", load.gate_mass},
+                      {"mean_prob", load.mean_prob},
+                      {"cv", load.cv},
+                      {"max_over_mean", load.max_over_mean},
+                      {"switch_aux_loss", load.switch_aux_loss},
+                      {"unused_share", load.unused_share},
+                      {"mean_entropy", load.mean_entropy},
+                      {"coactivation", stats.coactivation[m]}});
+    if (m < stats.transitions.size()) layers.back()["transitions_to_next"] = stats.transitions[m];
+  }
+  return {{"first_token", stats.first_token},
+          {"n_tokens", stats.n_tokens},
+          {"layers", layers},
+          {"token_entropy", stats.token_entropy}};
+}
+
+}  // namespace
+
+std::string printable_piece(const moe::Tokenizer& tokenizer, int32_t id) {
+  return replace_invalid_utf8(tokenizer.token_piece(id));
+}
+
+std::string dump_json(const nlohmann::json& value, int indent) {
+  return value.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+nlohmann::json routing_json(const LoadedModel& loaded, const std::vector<int32_t>& ids,
+                            const moe::RoutingTrace& trace, int first_token) {
+  const moe::ModelConfig& config = loaded.model->config();
+  nlohmann::json tokens = nlohmann::json::array();
+  for (int t = first_token; t < trace.n_tokens(); ++t) {
+    const int32_t id = ids[static_cast<size_t>(t)];
+    tokens.push_back({{"position", t}, {"id", id}, {"text", printable_piece(*loaded.tokenizer, id)}});
+  }
+  nlohmann::json layers = nlohmann::json::array();
+  for (int layer : trace.moe_layers()) {
+    nlohmann::json routing = nlohmann::json::array();
+    for (int t = first_token; t < trace.n_tokens(); ++t) {
+      const moe::RoutingRecord& record = trace.at(t, layer);
+      routing.push_back({{"logits", record.logits},
+                         {"probs", record.probs},
+                         {"experts", record.experts},
+                         {"weights", record.weights}});
+    }
+    layers.push_back({{"layer", layer}, {"routing", routing}});
+  }
+  return {{"model", config.name.empty() ? loaded.model->path().string() : config.name},
+          {"model_path", loaded.model->path().string()},
+          {"architecture", config.architecture},
+          {"n_layer", config.n_layer},
+          {"n_expert", config.n_expert},
+          {"top_k", config.n_expert_used},
+          {"tokens", tokens},
+          {"layers", layers},
+          {"stats", stats_json(moe::compute_routing_stats(trace, first_token))}};
+}
+
+void write_routing_csv(std::ostream& out, const LoadedModel& loaded,
+                       const std::vector<int32_t>& ids, const moe::RoutingTrace& trace,
+                       int first_token) {
+  out << "token,token_id,text,layer,expert,logit,prob,rank,weight\n";
+  for (int t = first_token; t < trace.n_tokens(); ++t) {
+    const int32_t id = ids[static_cast<size_t>(t)];
+    // CSV quoting: double any quote inside a quoted field.
+    std::string text = printable_piece(*loaded.tokenizer, id);
+    std::string quoted = "\"";
+    for (char c : text) quoted += (c == '"') ? std::string("\"\"") : std::string(1, c);
+    quoted += "\"";
+    for (int layer : trace.moe_layers()) {
+      const moe::RoutingRecord& record = trace.at(t, layer);
+      for (size_t e = 0; e < record.probs.size(); ++e) {
+        const auto chosen = std::find(record.experts.begin(), record.experts.end(), static_cast<int32_t>(e));
+        const bool selected = chosen != record.experts.end();
+        const auto rank = selected ? chosen - record.experts.begin() : -1;
+        out << t << ',' << id << ',' << quoted << ',' << layer << ',' << e << ','
+            << record.logits[e] << ',' << record.probs[e] << ',';
+        if (selected) {
+          out << rank << ',' << record.weights[static_cast<size_t>(rank)];
+        } else {
+          out << ",";
+        }
+        out << '\n';
+      }
+    }
+  }
+}
+
+void write_routing_table(std::ostream& out, const LoadedModel& loaded,
+                         const std::vector<int32_t>& ids, const moe::RoutingTrace& trace,
+                         int first_token) {
+  const moe::ModelConfig& config = loaded.model->config();
+  out << "Routing: " << trace.n_tokens() - first_token << " tokens, " << trace.moe_layers().size()
+      << " MoE layers, " << config.n_expert << " experts, top-" << config.n_expert_used << "\n";
+  out << "Each cell: chosen experts as e<id>:<gate weight>, highest router score first.\n\n";
+  for (int t = first_token; t < trace.n_tokens(); ++t) {
+    const int32_t id = ids[static_cast<size_t>(t)];
+    std::string text = printable_piece(*loaded.tokenizer, id);
+    std::string shown;
+    for (char c : text) shown += (c == '\n') ? std::string("\\n") : std::string(1, c);
+    out << std::setw(4) << t << "  " << std::setw(6) << id << "  " << std::left << std::setw(14)
+        << ("'" + shown + "'") << std::right;
+    for (int layer : trace.moe_layers()) {
+      const moe::RoutingRecord& record = trace.at(t, layer);
+      out << " | L" << layer << ":";
+      for (size_t j = 0; j < record.experts.size(); ++j) {
+        out << " e" << record.experts[j] << ":" << format_fixed(record.weights[j], 2);
+      }
+    }
+    out << "\n";
+  }
+  const moe::RoutingStats stats = moe::compute_routing_stats(trace, first_token);
+  out << "\nExpert load (tokens per expert) and balance per layer:\n";
+  for (const moe::LayerLoad& load : stats.layers) {
+    out << "  L" << std::setw(2) << load.layer << " [";
+    for (size_t e = 0; e < load.token_counts.size(); ++e) {
+      out << (e ? " " : "") << load.token_counts[e];
+    }
+    out << "]  cv " << format_fixed(load.cv, 2) << "  max/mean " << format_fixed(load.max_over_mean, 2)
+        << "  aux " << format_fixed(load.switch_aux_loss, 3) << "  unused "
+        << format_fixed(100 * load.unused_share, 0) << "%  entropy "
+        << format_fixed(load.mean_entropy, 2) << " nats\n";
+  }
+}
+
+}  // namespace moescope::cli

@@ -1,0 +1,65 @@
+#pragma once
+// What the moescope-cli subcommands share: loading a model with its tokenizer, the backend,
+// prompt encoding, and the routing trace as JSON / CSV / a readable table.
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "moe/backend.hpp"
+#include "moe/model.hpp"
+#include "moe/routing.hpp"
+#include "moe/tokenizer.hpp"
+
+namespace moescope::cli {
+
+struct LoadedModel {
+  std::shared_ptr<const moe::Model> model;
+  std::unique_ptr<moe::Tokenizer> tokenizer;
+};
+
+// Model::load plus its tokenizer; throws moe::Error with the file name on failure.
+LoadedModel load_model(const std::string& path);
+
+// Adds the --threads option shared by every command that runs the model.
+void add_threads_option(CLI::App& command, int& threads);
+std::shared_ptr<moe::Backend> make_cpu_backend(int threads);
+
+// The whole file as bytes; throws moe::Error naming the path when it cannot be read.
+std::string read_text_file(const std::string& path);
+
+// Prompt ids, with BOS first when the model asks for it (tokenizer.ggml.add_bos_token, default
+// true when the vocabulary has a BOS token) and `add_bos` is set.
+std::vector<int32_t> encode_prompt(const LoadedModel& loaded, const std::string& text, bool add_bos);
+
+// A token's text for display: its bytes, with invalid UTF-8 replaced by U+FFFD.
+std::string printable_piece(const moe::Tokenizer& tokenizer, int32_t id);
+
+// The route JSON: model, n_layer, n_expert, top_k, tokens, layers[].routing[], stats.
+// Tokens [first_token, trace.n_tokens()) of `ids` are included.
+nlohmann::json routing_json(const LoadedModel& loaded, const std::vector<int32_t>& ids,
+                            const moe::RoutingTrace& trace, int first_token = 0);
+// One row per (token, layer, expert): token,token_id,text,layer,expert,logit,prob,rank,weight.
+void write_routing_csv(std::ostream& out, const LoadedModel& loaded,
+                       const std::vector<int32_t>& ids, const moe::RoutingTrace& trace,
+                       int first_token = 0);
+// A readable table: per token the chosen experts and weights at each MoE layer, then the load.
+void write_routing_table(std::ostream& out, const LoadedModel& loaded,
+                         const std::vector<int32_t>& ids, const moe::RoutingTrace& trace,
+                         int first_token = 0);
+
+// JSON text that never throws on odd bytes (invalid UTF-8 is replaced).
+std::string dump_json(const nlohmann::json& value, int indent = -1);
+
+// Each subcommand registers itself on the app; defined in cmd_<name>.cpp.
+void register_info(CLI::App& app);
+void register_route(CLI::App& app);
+void register_generate(CLI::App& app);
+void register_tokenize(CLI::App& app);
+void register_bench(CLI::App& app);
+void register_make_model(CLI::App& app);
+
+}  // namespace moescope::cli

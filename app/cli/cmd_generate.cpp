@@ -1,0 +1,74 @@
+// `moescope-cli generate MODEL --prompt TEXT [-n N] [--temp T] [--top-p P] [--seed S] [--json]`:
+// continues a prompt and shows the routing of the generated tokens.
+#include <iostream>
+
+#include "cli_common.hpp"
+#include "moe/error.hpp"
+#include "moe/session.hpp"
+
+namespace moescope::cli {
+
+namespace {
+
+struct GenerateArgs {
+  std::string model_path;
+  std::string prompt;
+  int n_tokens = 32;
+  float temperature = 0.8f;
+  float top_p = 0.95f;
+  uint64_t seed = 0;
+  bool as_json = false;
+  bool no_bos = false;
+  int threads = 0;
+};
+
+void run_generate(const GenerateArgs& args) {
+  const LoadedModel loaded = load_model(args.model_path);
+  const std::vector<int32_t> prompt_ids = encode_prompt(loaded, args.prompt, !args.no_bos);
+  if (prompt_ids.empty()) throw moe::Error("the prompt is empty: give some text with --prompt");
+
+  moe::Session session(loaded.model, make_cpu_backend(args.threads));
+  session.set_tokens(prompt_ids);
+  const auto eos = loaded.tokenizer->eos_id();
+  if (!args.as_json) std::cout << args.prompt << std::flush;
+  const moe::SamplingOptions sampling{args.temperature, args.top_p, args.seed};
+  const int room = session.n_ctx() - static_cast<int>(prompt_ids.size());
+  session.generate(std::min(args.n_tokens, room), sampling, [&](int32_t token) {
+    if (eos && token == *eos) return false;
+    if (!args.as_json) std::cout << loaded.tokenizer->token_piece(token) << std::flush;
+    return true;
+  });
+  const std::vector<int32_t>& ids = session.tokens();
+  const int first_generated = static_cast<int>(prompt_ids.size());
+  if (!args.as_json) {
+    std::cout << "\n\n";
+    write_routing_table(std::cout, loaded, ids, session.trace(), first_generated);
+    return;
+  }
+  const std::span<const int32_t> generated(ids.data() + first_generated, ids.size() - first_generated);
+  nlohmann::json out = routing_json(loaded, ids, session.trace(), first_generated);
+  out["prompt"] = args.prompt;
+  out["prompt_tokens"] = first_generated;
+  out["text"] = loaded.tokenizer->decode(generated);
+  out["sampling"] = {{"temperature", args.temperature}, {"top_p", args.top_p}, {"seed", args.seed}};
+  std::cout << dump_json(out) << "\n";
+}
+
+}  // namespace
+
+void register_generate(CLI::App& app) {
+  auto args = std::make_shared<GenerateArgs>();
+  auto* command = app.add_subcommand("generate", "Continue a prompt; print the text and the routing of the new tokens");
+  command->add_option("MODEL", args->model_path, "GGUF model file")->required();
+  command->add_option("--prompt,-p", args->prompt, "Prompt text")->required();
+  command->add_option("-n,--tokens", args->n_tokens, "Tokens to generate")->check(CLI::Range(1, 1 << 20));
+  command->add_option("--temp", args->temperature, "Temperature (0: greedy)")->check(CLI::Range(0.0f, 100.0f));
+  command->add_option("--top-p", args->top_p, "Nucleus sampling mass, in (0, 1]")->check(CLI::Range(1e-6f, 1.0f));
+  command->add_option("--seed", args->seed, "Random seed");
+  command->add_flag("--no-bos", args->no_bos, "Do not put the BOS token first");
+  command->add_flag("--json", args->as_json, "Print JSON: text and routing of the generated tokens");
+  add_threads_option(*command, args->threads);
+  command->callback([args] { run_generate(*args); });
+}
+
+}  // namespace moescope::cli

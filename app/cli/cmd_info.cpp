@@ -1,0 +1,98 @@
+// `moescope-cli info MODEL`: what a model file holds, in words a student can read.
+#include <iomanip>
+#include <iostream>
+
+#include "cli_common.hpp"
+
+namespace moescope::cli {
+
+namespace {
+
+std::string human_count(uint64_t n) {
+  std::ostringstream out;
+  out << std::fixed << std::setprecision(2);
+  if (n >= 1000000000ULL) out << n / 1e9 << " B";
+  else if (n >= 1000000ULL) out << n / 1e6 << " M";
+  else if (n >= 1000ULL) out << n / 1e3 << " K";
+  else out << n;
+  return out.str();
+}
+
+void run_info(const std::string& path, bool as_json) {
+  const LoadedModel loaded = load_model(path);
+  const moe::ModelConfig& config = loaded.model->config();
+  const moe::ParameterCounts params = loaded.model->parameter_counts();
+  const auto moe_layers = config.moe_layers();
+
+  nlohmann::json types = nlohmann::json::array();
+  for (const moe::TensorTypeUsage& usage : loaded.model->tensor_types()) {
+    types.push_back({{"type", moe::type_name(usage.type)},
+                     {"tensors", usage.n_tensors},
+                     {"bytes", usage.n_bytes}});
+  }
+  if (as_json) {
+    nlohmann::json info = {
+        {"model", config.name},
+        {"path", path},
+        {"architecture", config.architecture},
+        {"n_layer", config.n_layer},
+        {"moe_layers", moe_layers},
+        {"n_expert", config.n_expert},
+        {"top_k", config.n_expert_used},
+        {"n_embd", config.n_embd},
+        {"n_head", config.n_head},
+        {"n_head_kv", config.n_head_kv},
+        {"n_ff", config.n_ff},
+        {"n_ff_exp", config.n_ff_exp},
+        {"n_vocab", config.n_vocab},
+        {"context_length", config.n_ctx_train},
+        {"parameters_total", params.total},
+        {"parameters_active_per_token", params.active_per_token},
+        {"tensor_types", types},
+        {"tokenizer", {{"model", loaded.tokenizer->model_name()},
+                       {"pre", loaded.tokenizer->pre_name()},
+                       {"n_vocab", loaded.tokenizer->n_vocab()}}}};
+    std::cout << dump_json(info, 2) << "\n";
+    return;
+  }
+
+  std::cout << "Model         " << (config.name.empty() ? "(unnamed)" : config.name) << "\n"
+            << "File          " << path << "\n"
+            << "Architecture  " << config.architecture << "\n"
+            << "Layers        " << config.n_layer << " (" << moe_layers.size() << " MoE, "
+            << config.n_layer - static_cast<int>(moe_layers.size()) << " dense)\n"
+            << "Experts       " << config.n_expert << " per MoE layer, top-" << config.n_expert_used
+            << " chosen per token\n"
+            << "Width         " << config.n_embd << " (heads " << config.n_head << ", KV heads "
+            << config.n_head_kv << ", head dim " << config.head_dim << "), expert FFN "
+            << config.n_ff_exp << ", dense FFN " << config.n_ff << "\n"
+            << "Vocabulary    " << config.n_vocab << " tokens\n"
+            << "Context       " << config.n_ctx_train << " tokens (trained)\n"
+            << "Parameters    " << human_count(params.total) << " total, "
+            << human_count(params.active_per_token) << " active per token ("
+            << std::fixed << std::setprecision(1)
+            << (params.total ? 100.0 * static_cast<double>(params.active_per_token) / static_cast<double>(params.total) : 0.0)
+            << "%)\n"
+            << "Tokenizer     " << loaded.tokenizer->model_name() << ", pre-tokenizer '"
+            << (loaded.tokenizer->pre_name().empty() ? "default" : loaded.tokenizer->pre_name())
+            << "', " << loaded.tokenizer->n_vocab() << " tokens\n"
+            << "Tensor types ";
+  for (const moe::TensorTypeUsage& usage : loaded.model->tensor_types()) {
+    std::cout << " " << moe::type_name(usage.type) << " x" << usage.n_tensors << " ("
+              << human_count(usage.n_bytes) << "B)";
+  }
+  std::cout << "\n";
+}
+
+}  // namespace
+
+void register_info(CLI::App& app) {
+  auto* command = app.add_subcommand("info", "Architecture, experts, parameters and tensor types of a model");
+  auto path = std::make_shared<std::string>();
+  auto as_json = std::make_shared<bool>(false);
+  command->add_option("MODEL", *path, "GGUF model file")->required();
+  command->add_flag("--json", *as_json, "Print JSON");
+  command->callback([path, as_json] { run_info(*path, *as_json); });
+}
+
+}  // namespace moescope::cli
