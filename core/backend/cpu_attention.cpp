@@ -1,0 +1,39 @@
+#include <cmath>
+
+#include "cpu_kernels.hpp"
+
+namespace moe::cpu {
+
+void attention(Kernels& kernels, const ModelConfig& config, const RowMatrix& q,
+               const RowMatrix& k_cache, const RowMatrix& v_cache, int pos0, RowMatrix& out) {
+  const Eigen::Index n = q.rows();
+  const Eigen::Index n_kv = pos0 + n;
+  const int hd = config.head_dim, hdv = config.head_dim_v;
+  const int heads_per_kv = config.n_head / config.n_head_kv;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  out.resize(n, static_cast<Eigen::Index>(config.n_head) * hdv);
+
+  using ScoreMap = Eigen::Map<RowMatrix>;
+  kernels.pool().run(config.n_head, [&](int h, int worker) {
+    const int kv = h / heads_per_kv;  // grouped-query: heads share a key/value head
+    std::vector<float>& buffer = kernels.scratch(worker);
+    buffer.resize(static_cast<size_t>(n * n_kv));
+    ScoreMap scores(buffer.data(), n, n_kv);
+    const auto keys = k_cache.block(0, static_cast<Eigen::Index>(kv) * hd, n_kv, hd);
+    const auto values = v_cache.block(0, static_cast<Eigen::Index>(kv) * hdv, n_kv, hdv);
+    scores.noalias() = q.middleCols(static_cast<Eigen::Index>(h) * hd, hd) * keys.transpose();
+    for (Eigen::Index t = 0; t < n; ++t) {
+      const Eigen::Index visible = pos0 + t + 1;  // causal: positions up to its own
+      auto row = scores.row(t);
+      auto live = row.head(visible);
+      live *= scale;
+      const float max_score = live.maxCoeff();
+      live = (live.array() - max_score).exp();
+      live /= live.sum();
+      row.tail(n_kv - visible).setZero();
+    }
+    out.middleCols(static_cast<Eigen::Index>(h) * hdv, hdv).noalias() = scores * values;
+  });
+}
+
+}  // namespace moe::cpu

@@ -1,0 +1,161 @@
+// The CPU forward pass: embedding, then per layer pre-norm attention and pre-norm FFN (dense or
+// routed experts) with residuals, final norm and output logits. All tokens of a call go through
+// each layer together, so every weight is read once per call.
+#include "moe/cpu_backend.hpp"
+
+#include <algorithm>
+#include <thread>
+
+#include "cpu_kernels.hpp"
+#include "moe/error.hpp"
+
+namespace moe {
+
+namespace {
+
+// One sequence's KV cache: per layer, one row per position. Grows as positions fill, so a
+// large n_ctx costs memory only once it is used.
+class CpuForwardState final : public ForwardState {
+public:
+  CpuForwardState(const void* owner, std::shared_ptr<const Model> model, int n_ctx)
+      : owner_(owner), model_(std::move(model)), n_ctx_(n_ctx) {
+    const ModelConfig& config = model_->config();
+    keys_.resize(static_cast<size_t>(config.n_layer));
+    values_.resize(static_cast<size_t>(config.n_layer));
+  }
+
+  const std::shared_ptr<const Model>& model() const override { return model_; }
+  int n_ctx() const override { return n_ctx_; }
+  int n_filled() const override { return n_filled_; }
+
+  const void* owner() const { return owner_; }
+  void set_filled(int n_filled) { n_filled_ = n_filled; }
+  cpu::RowMatrix& keys(int layer) { return keys_[static_cast<size_t>(layer)]; }
+  cpu::RowMatrix& values(int layer) { return values_[static_cast<size_t>(layer)]; }
+
+  void reserve(int positions) {
+    if (positions <= capacity_) return;
+    const int capacity = std::min(n_ctx_, std::max({positions, 2 * capacity_, 64}));
+    const ModelConfig& config = model_->config();
+    for (size_t layer = 0; layer < keys_.size(); ++layer) {
+      keys_[layer].conservativeResize(capacity, config.n_head_kv * config.head_dim);
+      values_[layer].conservativeResize(capacity, config.n_head_kv * config.head_dim_v);
+    }
+    capacity_ = capacity;
+  }
+
+private:
+  const void* owner_;
+  std::shared_ptr<const Model> model_;
+  int n_ctx_;
+  int n_filled_ = 0;
+  int capacity_ = 0;
+  std::vector<cpu::RowMatrix> keys_, values_;
+};
+
+int default_threads(int requested) {
+  if (requested > 0) return requested;
+  return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+}
+
+void add_bias(const gguf::TensorInfo* bias, cpu::RowMatrix& x, std::vector<float>& storage) {
+  if (bias == nullptr) return;
+  const std::span<const float> values = cpu::vector_f32(*bias, storage);
+  x.rowwise() += Eigen::Map<const Eigen::RowVectorXf>(values.data(), x.cols());
+}
+
+}  // namespace
+
+CpuBackend::CpuBackend(CpuBackendOptions options)
+    : kernels_(std::make_unique<cpu::Kernels>(default_threads(options.n_threads))) {}
+
+CpuBackend::~CpuBackend() = default;
+
+std::string CpuBackend::name() const { return "cpu"; }
+
+int CpuBackend::n_threads() const { return kernels_->n_threads(); }
+
+std::unique_ptr<ForwardState> CpuBackend::new_state(std::shared_ptr<const Model> model,
+                                                    int n_ctx) {
+  if (model == nullptr) throw Error("new_state: no model");
+  if (n_ctx < 1) throw Error("new_state: context size must be at least 1, got " + std::to_string(n_ctx));
+  return std::make_unique<CpuForwardState>(this, std::move(model), n_ctx);
+}
+
+void CpuBackend::forward(ForwardState& state, std::span<const int32_t> tokens, int pos0,
+                         LogitsMode mode, std::vector<float>& logits_out, RoutingTrace* trace) {
+  auto* cpu_state = dynamic_cast<CpuForwardState*>(&state);
+  if (cpu_state == nullptr || cpu_state->owner() != this) {
+    throw Error("forward: the state was not created by this CPU backend");
+  }
+  const Model& model = *cpu_state->model();
+  const ModelConfig& config = model.config();
+  const int n = static_cast<int>(tokens.size());
+  if (n == 0) throw Error("forward: no tokens to compute");
+  if (pos0 < 0 || pos0 > cpu_state->n_filled()) {
+    throw Error("forward: start position " + std::to_string(pos0) + " is not within the " +
+                std::to_string(cpu_state->n_filled()) + " computed positions");
+  }
+  if (static_cast<int64_t>(pos0) + n > cpu_state->n_ctx()) {
+    throw Error("context overflow: " + std::to_string(static_cast<int64_t>(pos0) + n) +
+                " positions needed, the context holds " + std::to_string(cpu_state->n_ctx()));
+  }
+  for (int t = 0; t < n; ++t) {
+    if (tokens[static_cast<size_t>(t)] < 0 || tokens[static_cast<size_t>(t)] >= config.n_vocab) {
+      throw Error("token id " + std::to_string(tokens[static_cast<size_t>(t)]) + " at index " +
+                  std::to_string(t) + " is outside the vocabulary (" +
+                  std::to_string(config.n_vocab) + " tokens)");
+    }
+  }
+
+  std::lock_guard lock(forward_mutex_);
+  cpu::Kernels& kernels = *kernels_;
+  const Architecture& arch = model.architecture();
+  // Positions from pos0 on are being replaced; if anything throws below they stay forgotten.
+  cpu_state->set_filled(pos0);
+  cpu_state->reserve(pos0 + n);
+
+  cpu::RowMatrix x(n, config.n_embd);
+  const cpu::WeightMatrix embeddings = cpu::WeightMatrix::of(model.token_embd());
+  for (int t = 0; t < n; ++t) embeddings.rows_to_f32(tokens[static_cast<size_t>(t)], 1, x.row(t).data());
+
+  cpu::RowMatrix normed, q, k, v, attended, projected;
+  std::vector<float> storage;
+  for (int il = 0; il < config.n_layer; ++il) {
+    const LayerWeights& layer = model.layer(il);
+
+    cpu::rms_norm(x, cpu::vector_f32(*layer.attn_norm, storage), config.rms_eps, normed);
+    kernels.matmul(cpu::WeightMatrix::of(*layer.attn_q), normed, q);
+    add_bias(layer.attn_q_bias, q, storage);
+    kernels.matmul(cpu::WeightMatrix::of(*layer.attn_k), normed, k);
+    add_bias(layer.attn_k_bias, k, storage);
+    kernels.matmul(cpu::WeightMatrix::of(*layer.attn_v), normed, v);
+    add_bias(layer.attn_v_bias, v, storage);
+    cpu::apply_rope(q, config.n_head, config.head_dim, config.n_rot, arch.rope, config.rope_base, pos0);
+    cpu::apply_rope(k, config.n_head_kv, config.head_dim, config.n_rot, arch.rope, config.rope_base, pos0);
+    cpu_state->keys(il).middleRows(pos0, n) = k;
+    cpu_state->values(il).middleRows(pos0, n) = v;
+    cpu::attention(kernels, config, q, cpu_state->keys(il), cpu_state->values(il), pos0, attended);
+    kernels.matmul(cpu::WeightMatrix::of(*layer.attn_output), attended, projected);
+    add_bias(layer.attn_output_bias, projected, storage);
+    x += projected;
+
+    cpu::rms_norm(x, cpu::vector_f32(*layer.ffn_norm, storage), config.rms_eps, normed);
+    if (config.layer_is_moe[static_cast<size_t>(il)]) {
+      cpu::moe_ffn(kernels, arch, config, layer, il, normed, pos0, trace, projected);
+    } else {
+      cpu::dense_ffn(kernels, layer, normed, projected);
+    }
+    x += projected;
+  }
+
+  const int first_row = mode == LogitsMode::All ? 0 : n - 1;
+  const cpu::RowMatrix last_rows = x.middleRows(first_row, n - first_row);
+  cpu::rms_norm(last_rows, cpu::vector_f32(model.output_norm(), storage), config.rms_eps, normed);
+  cpu::RowMatrix logits;
+  kernels.matmul(cpu::WeightMatrix::of(model.output()), normed, logits);
+  logits_out.assign(logits.data(), logits.data() + logits.size());
+  cpu_state->set_filled(pos0 + n);
+}
+
+}  // namespace moe

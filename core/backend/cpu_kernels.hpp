@@ -1,0 +1,80 @@
+#pragma once
+// The CPU backend's building blocks, shared by its source files (private to core/backend).
+#include <Eigen/Core>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "moe/arch.hpp"
+#include "moe/ggml_types.hpp"
+#include "moe/gguf.hpp"
+#include "moe/model.hpp"
+#include "moe/routing.hpp"
+#include "thread_pool.hpp"
+
+namespace moe::cpu {
+
+// Activations: one row per token.
+using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+// A weight matrix in its stored type: `rows` rows of `cols` elements each. A GGUF tensor with
+// ne [cols, rows] is exactly this; y = W x maps cols inputs to rows outputs.
+struct WeightMatrix {
+  GgmlType type = GgmlType::F32;
+  int64_t rows = 0;
+  int64_t cols = 0;
+  const uint8_t* data = nullptr;
+  size_t row_bytes = 0;
+
+  static WeightMatrix of(const gguf::TensorInfo& tensor);
+  // Expert `expert` of a 3-D expert tensor (ne [cols, rows, n_expert]).
+  static WeightMatrix expert(const gguf::TensorInfo& tensor, int expert);
+  // Rows [first, first + count) as f32, row-major, into dst (count * cols floats).
+  void rows_to_f32(int64_t first, int64_t count, float* dst) const;
+};
+
+// A 1-D tensor (norm weight, bias) as f32; converted into `storage` unless stored as F32.
+std::span<const float> vector_f32(const gguf::TensorInfo& tensor, std::vector<float>& storage);
+
+// Thread pool plus per-worker scratch memory.
+class Kernels {
+public:
+  explicit Kernels(int n_threads);
+  ThreadPool& pool() { return pool_; }
+  int n_threads() const { return pool_.size(); }
+  std::vector<float>& scratch(int worker) { return scratch_[static_cast<size_t>(worker)]; }
+
+  // out (n × rows) = in (n × cols) · Wᵀ, parallel over blocks of weight rows.
+  void matmul(const WeightMatrix& weight, const RowMatrix& in, RowMatrix& out);
+
+private:
+  ThreadPool pool_;
+  std::vector<std::vector<float>> scratch_;
+};
+
+// Row-wise RMSNorm: out = x / sqrt(mean(x²) + eps) ⊙ weight.
+void rms_norm(const RowMatrix& x, std::span<const float> weight, float eps, RowMatrix& out);
+
+// Rotates the first n_rot dims of each head of every row; row t is at position pos0 + t.
+void apply_rope(RowMatrix& x, int n_heads, int head_dim, int n_rot, RopePairing pairing,
+                float base, int pos0);
+
+// Causal grouped-query attention of the n rows of q (positions pos0..pos0+n-1) over cached
+// keys/values rows [0, pos0 + n). out: n × (n_head * head_dim_v).
+void attention(Kernels& kernels, const ModelConfig& config, const RowMatrix& q,
+               const RowMatrix& k_cache, const RowMatrix& v_cache, int pos0, RowMatrix& out);
+
+// SwiGLU feed-forward: out = down(silu(gate x) ⊙ up x).
+void swiglu(Kernels& kernels, const WeightMatrix& gate, const WeightMatrix& up,
+            const WeightMatrix& down, const RowMatrix& x, RowMatrix& out);
+
+// The dense FFN of a layer without experts.
+void dense_ffn(Kernels& kernels, const LayerWeights& layer, const RowMatrix& x, RowMatrix& out);
+
+// Routed experts: router, top-k, gate weights; tokens are grouped by expert so each expert's
+// weights are read once per call. Records routing into `trace` (if non-null) at pos0 + t.
+void moe_ffn(Kernels& kernels, const Architecture& arch, const ModelConfig& config,
+             const LayerWeights& layer, int layer_index, const RowMatrix& x, int pos0,
+             RoutingTrace* trace, RowMatrix& out);
+
+}  // namespace moe::cpu

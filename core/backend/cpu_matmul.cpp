@@ -1,0 +1,106 @@
+// Weight views and the one matrix product everything else uses.
+//
+// Why weights are converted per row block instead of cached as f32 at load: a published MoE
+// checkpoint stored as F16/BF16/Q8_0 would take 2-4x its file size as f32 (Mixtral Q8_0: 50 GB
+// -> 190 GB), while converting a block of rows just before use costs about as much as the dot
+// products on those rows and needs only a small per-thread buffer. A batch of tokens shares
+// each converted block, so prefill amortizes the conversion; F32 weights are used in place.
+#include <algorithm>
+#include <cstring>
+
+#include "cpu_kernels.hpp"
+#include "moe/error.hpp"
+
+namespace moe::cpu {
+
+namespace {
+
+size_t bytes_per_row(GgmlType type, int64_t cols) {
+  const auto layout = type_layout(static_cast<uint32_t>(type));
+  if (!layout) throw Error("unknown tensor type " + type_name(type));
+  return static_cast<size_t>(cols) / layout->block_size * layout->block_bytes;
+}
+
+}  // namespace
+
+WeightMatrix WeightMatrix::of(const gguf::TensorInfo& tensor) {
+  WeightMatrix matrix;
+  matrix.type = tensor.type;
+  matrix.cols = static_cast<int64_t>(tensor.dims.at(0));
+  matrix.rows = static_cast<int64_t>(tensor.n_elements) / matrix.cols;
+  matrix.data = tensor.data;
+  matrix.row_bytes = bytes_per_row(tensor.type, matrix.cols);
+  return matrix;
+}
+
+WeightMatrix WeightMatrix::expert(const gguf::TensorInfo& tensor, int expert) {
+  WeightMatrix matrix;
+  matrix.type = tensor.type;
+  matrix.cols = static_cast<int64_t>(tensor.dims.at(0));
+  matrix.rows = static_cast<int64_t>(tensor.dims.at(1));
+  matrix.row_bytes = bytes_per_row(tensor.type, matrix.cols);
+  matrix.data = tensor.data + static_cast<size_t>(expert) * matrix.row_bytes *
+                                  static_cast<size_t>(matrix.rows);
+  return matrix;
+}
+
+void WeightMatrix::rows_to_f32(int64_t first, int64_t count, float* dst) const {
+  const uint8_t* src = data + static_cast<size_t>(first) * row_bytes;
+  if (type == GgmlType::F32) {
+    std::memcpy(dst, src, static_cast<size_t>(count * cols) * sizeof(float));
+    return;
+  }
+  // Rows are whole blocks, so a run of rows is one contiguous run of blocks.
+  dequantize_row(type, src, dst, count * cols);
+}
+
+std::span<const float> vector_f32(const gguf::TensorInfo& tensor, std::vector<float>& storage) {
+  if (tensor.type == GgmlType::F32) {
+    return {reinterpret_cast<const float*>(tensor.data), static_cast<size_t>(tensor.n_elements)};
+  }
+  storage.resize(static_cast<size_t>(tensor.n_elements));
+  dequantize_row(tensor.type, tensor.data, storage.data(),
+                 static_cast<int64_t>(tensor.n_elements));
+  return storage;
+}
+
+Kernels::Kernels(int n_threads)
+    : pool_(n_threads), scratch_(static_cast<size_t>(std::max(1, n_threads))) {}
+
+void Kernels::matmul(const WeightMatrix& weight, const RowMatrix& in, RowMatrix& out) {
+  const int64_t n = in.rows();
+  out.resize(n, weight.rows);
+  if (n == 0) return;
+
+  // Enough blocks to balance the threads; each block's f32 copy small enough to stay in cache.
+  constexpr int64_t kRowAlign = 8;
+  constexpr int64_t kMaxBlockFloats = 64 * 1024;
+  const int64_t target_blocks = 4 * static_cast<int64_t>(pool_.size());
+  int64_t block = (weight.rows + target_blocks - 1) / target_blocks;
+  block = std::min(block, std::max<int64_t>(kRowAlign, kMaxBlockFloats / weight.cols));
+  block = std::max<int64_t>(kRowAlign, (block + kRowAlign - 1) / kRowAlign * kRowAlign);
+  const int64_t n_blocks = (weight.rows + block - 1) / block;
+
+  using ConstRowMap = Eigen::Map<const RowMatrix>;
+  pool_.run(static_cast<int>(n_blocks), [&](int task, int worker) {
+    const int64_t first = task * block;
+    const int64_t count = std::min(block, weight.rows - first);
+    const float* rows = nullptr;
+    if (weight.type == GgmlType::F32) {
+      rows = reinterpret_cast<const float*>(weight.data + static_cast<size_t>(first) * weight.row_bytes);
+    } else {
+      std::vector<float>& buffer = scratch(worker);
+      buffer.resize(static_cast<size_t>(count * weight.cols));
+      weight.rows_to_f32(first, count, buffer.data());
+      rows = buffer.data();
+    }
+    const ConstRowMap w(rows, count, weight.cols);
+    if (n == 1) {
+      out.row(0).segment(first, count).noalias() = (w * in.row(0).transpose()).transpose();
+    } else {
+      out.middleCols(first, count).noalias() = in * w.transpose();
+    }
+  });
+}
+
+}  // namespace moe::cpu

@@ -1,0 +1,157 @@
+#include "moe/session.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "moe/error.hpp"
+
+namespace moe {
+
+namespace {
+
+int default_context(const ModelConfig& config) { return std::min(config.n_ctx_train, 4096); }
+
+}  // namespace
+
+Session::Session(std::shared_ptr<const Model> model, std::shared_ptr<Backend> backend,
+                 SessionOptions options)
+    : model_(std::move(model)),
+      backend_(std::move(backend)),
+      prefill_chunk_(std::max(1, options.prefill_chunk)),
+      capture_routing_(options.capture_routing) {
+  if (model_ == nullptr || backend_ == nullptr) throw Error("session: needs a model and a backend");
+  const ModelConfig& config = model_->config();
+  const int n_ctx = options.n_ctx > 0 ? options.n_ctx : default_context(config);
+  state_ = backend_->new_state(model_, n_ctx);
+  trace_ = RoutingTrace(config.n_layer, config.n_expert, config.n_expert_used, config.moe_layers());
+}
+
+void Session::check_tokens(std::span<const int32_t> tokens, int total) const {
+  if (total > n_ctx()) {
+    throw Error("context overflow: " + std::to_string(total) +
+                " tokens do not fit in the session's context of " + std::to_string(n_ctx()));
+  }
+  const int n_vocab = model_->config().n_vocab;
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    if (tokens[i] < 0 || tokens[i] >= n_vocab) {
+      throw Error("token id " + std::to_string(tokens[i]) + " at index " + std::to_string(i) +
+                  " is outside the vocabulary (" + std::to_string(n_vocab) + " tokens)");
+    }
+  }
+}
+
+void Session::compute_from(int from) {
+  const int total = static_cast<int>(tokens_.size());
+  reused_tokens_ = from;
+  computed_tokens_ = total - from;
+  trace_.resize(std::min(from, trace_.n_tokens()));
+  try {
+    for (int start = from; start < total; start += prefill_chunk_) {
+      const int count = std::min(prefill_chunk_, total - start);
+      backend_->forward(*state_, std::span(tokens_).subspan(static_cast<size_t>(start), static_cast<size_t>(count)),
+                        start, LogitsMode::Last, last_logits_, capture_routing_ ? &trace_ : nullptr);
+    }
+  } catch (...) {
+    // Keep only what the cache holds; the logits of that prefix are gone.
+    tokens_.resize(static_cast<size_t>(state_->n_filled()));
+    trace_.resize(std::min(state_->n_filled(), trace_.n_tokens()));
+    last_logits_.clear();
+    throw;
+  }
+}
+
+void Session::set_tokens(std::span<const int32_t> tokens) {
+  check_tokens(tokens, static_cast<int>(tokens.size()));
+  if (tokens.empty()) {
+    clear();
+    return;
+  }
+  const size_t limit = std::min({tokens.size(), tokens_.size(), static_cast<size_t>(state_->n_filled())});
+  size_t common = 0;
+  while (common < limit && tokens[common] == tokens_[common]) ++common;
+  if (common == tokens.size() && common == tokens_.size() && !last_logits_.empty()) {
+    reused_tokens_ = static_cast<int>(common);  // nothing changed
+    computed_tokens_ = 0;
+    return;
+  }
+  // The last token is always computed: its logits are the session's output.
+  common = std::min(common, tokens.size() - 1);
+  tokens_.assign(tokens.begin(), tokens.end());
+  compute_from(static_cast<int>(common));
+}
+
+void Session::append(std::span<const int32_t> tokens) {
+  if (tokens.empty()) return;
+  check_tokens(tokens, static_cast<int>(tokens_.size() + tokens.size()));
+  const int from = static_cast<int>(tokens_.size());
+  tokens_.insert(tokens_.end(), tokens.begin(), tokens.end());
+  compute_from(from);
+}
+
+void Session::clear() {
+  tokens_.clear();
+  last_logits_.clear();
+  trace_.resize(0);
+  reused_tokens_ = 0;
+  computed_tokens_ = 0;
+}
+
+std::vector<float> Session::token_nll(std::span<const int32_t> tokens) {
+  check_tokens(tokens, static_cast<int>(tokens.size()));
+  clear();
+  if (tokens.empty()) return {};
+  tokens_.assign(tokens.begin(), tokens.end());
+  const int total = static_cast<int>(tokens_.size());
+  const int n_vocab = model_->config().n_vocab;
+  std::vector<float> nll(static_cast<size_t>(total - 1));
+  std::vector<float> logits;
+  computed_tokens_ = total;
+  try {
+    for (int start = 0; start < total; start += prefill_chunk_) {
+      const int count = std::min(prefill_chunk_, total - start);
+      backend_->forward(*state_, std::span(tokens_).subspan(static_cast<size_t>(start), static_cast<size_t>(count)),
+                        start, LogitsMode::All, logits, capture_routing_ ? &trace_ : nullptr);
+      for (int t = 0; t < count; ++t) {
+        const int position = start + t;
+        if (position + 1 >= total) break;
+        const std::span<const float> row(logits.data() + static_cast<size_t>(t) * static_cast<size_t>(n_vocab),
+                                         static_cast<size_t>(n_vocab));
+        // -log softmax(row)[next] = logsumexp(row) - row[next], with max-subtraction.
+        const float max_logit = *std::max_element(row.begin(), row.end());
+        double sum = 0;
+        for (float value : row) sum += std::exp(static_cast<double>(value) - max_logit);
+        const double log_sum_exp = max_logit + std::log(sum);
+        nll[static_cast<size_t>(position)] =
+            static_cast<float>(log_sum_exp - row[static_cast<size_t>(tokens_[static_cast<size_t>(position) + 1])]);
+      }
+    }
+  } catch (...) {
+    clear();
+    throw;
+  }
+  last_logits_.assign(logits.end() - n_vocab, logits.end());
+  return nll;
+}
+
+std::vector<int32_t> Session::generate(int n_tokens, const SamplingOptions& sampling,
+                                       const TokenCallback& on_token) {
+  if (tokens_.empty() || last_logits_.empty()) {
+    throw Error("generate: the session has no tokens to continue; set a prompt first");
+  }
+  Sampler sampler(sampling);
+  std::vector<int32_t> generated;
+  for (int i = 0; i < n_tokens; ++i) {
+    if (static_cast<int>(tokens_.size()) >= n_ctx()) {
+      throw Error("context overflow: the context of " + std::to_string(n_ctx()) +
+                  " positions is full after " + std::to_string(generated.size()) +
+                  " generated tokens");
+    }
+    const int32_t token = sampler.sample(last_logits_);
+    append(std::span(&token, 1));
+    generated.push_back(token);
+    if (on_token && !on_token(token)) break;
+  }
+  return generated;
+}
+
+}  // namespace moe
