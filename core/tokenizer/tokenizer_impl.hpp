@@ -1,0 +1,52 @@
+#pragma once
+// The shared, immutable state behind moe::Tokenizer.
+#include <array>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "bpe_merges.hpp"
+#include "moe/tokenizer.hpp"
+
+namespace moe {
+
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
+};
+
+struct Tokenizer::Impl {
+  TokenizerVocab vocab;
+  std::vector<std::string> pieces;  // the bytes each token stands for
+  // token text -> id; with duplicate texts the first id wins
+  std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>> ids;
+
+  // User-defined tokens are literal text: they are cut out of the input before anything else,
+  // longest first (ties: lower id first), and decode to their text.
+  std::vector<int32_t> literal_tokens;
+
+  // Byte-level BPE
+  std::optional<PreTokenizer> pre;
+  std::array<int32_t, 256> byte_token{};  // -1 when the vocabulary lacks the byte
+  tokenizer_detail::BpeMerges merges;
+
+  // A piece of the input: raw text (token < 0) or an already chosen token.
+  struct Fragment {
+    size_t begin;
+    size_t end;
+    int32_t token;
+  };
+  std::vector<Fragment> split_literals(std::string_view text) const;
+
+  std::optional<int32_t> find(std::string_view text) const {
+    const auto it = ids.find(text);
+    return it == ids.end() ? std::nullopt : std::optional<int32_t>(it->second);
+  }
+  void encode_bpe_word(std::string_view word, std::vector<int32_t>& out) const;
+  std::vector<int32_t> encode_bpe(std::string_view text) const;
+};
+
+}  // namespace moe
