@@ -8,6 +8,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -23,10 +24,18 @@ enum class ValueType : uint32_t {
 };
 std::string_view value_type_name(ValueType type);
 
+// Limits the reader enforces, so that a hostile file cannot make it allocate without bound.
+inline constexpr uint32_t kMaxDims = 4;                        // tensor dimensions
+inline constexpr uint32_t kMaxArrayDepth = 8;                  // arrays nested in arrays
+inline constexpr uint64_t kMaxMetadataElements = 16ull << 20;  // array elements, all keys together
+inline constexpr uint64_t kMaxMetadataStringBytes = 256ull << 20;  // string bytes, all keys together
+
 class Value;
 struct Array {
   ValueType element_type = ValueType::UINT8;
   std::vector<Value> items;  // nested arrays allowed
+
+  bool operator==(const Array&) const = default;
 };
 
 // One metadata value. Integers keep their exact type; accessors convert with range checks
@@ -54,9 +63,14 @@ public:
   const std::string& as_string() const;
   const Array& as_array() const;
 
+  bool operator==(const Value&) const = default;  // same type and same value (NaN != NaN)
+
 private:
+  using Storage = std::variant<uint64_t, int64_t, double, bool, std::string, Array>;
+  Value(ValueType type, Storage data) : type_(type), data_(std::move(data)) {}
+
   ValueType type_ = ValueType::UINT8;
-  std::variant<uint64_t, int64_t, double, bool, std::string, Array> data_ = uint64_t{0};
+  Storage data_ = uint64_t{0};
 };
 
 struct TensorInfo {
@@ -117,6 +131,8 @@ private:
   uint64_t alignment_ = 32;
   std::vector<std::pair<std::string, Value>> metadata_;
   std::vector<TensorInfo> tensors_;
+  std::unordered_map<std::string_view, size_t> metadata_index_;  // views into metadata_ keys
+  std::unordered_map<std::string_view, size_t> tensor_index_;    // views into tensors_ names
   friend class Parser;
 };
 
