@@ -1,0 +1,30 @@
+#pragma once
+// A slow, obviously-correct forward pass in double precision, written independently of the
+// backends: plain loops, no Eigen, no KV cache (every position's keys and values are computed
+// from scratch each call). Reads the weights from the GGUF file through dequantize_row.
+// Covers the llama architecture (Mixtral-style routing, optional dense layers and biases).
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "moe/gguf.hpp"
+
+namespace moe::testing {
+
+struct ReferenceRouting {
+  std::vector<double> logits;
+  std::vector<double> probs;
+  std::vector<int32_t> experts;  // top-k by probability, ties to the lower id
+  std::vector<double> weights;   // renormalized to sum 1
+};
+
+struct ReferenceResult {
+  int n_vocab = 0;
+  std::vector<std::vector<double>> logits;  // [position][token id]
+  // [position][layer]; an empty ReferenceRouting for dense layers.
+  std::vector<std::vector<ReferenceRouting>> routing;
+};
+
+ReferenceResult reference_forward(const gguf::GgufFile& file, std::span<const int32_t> tokens);
+
+}  // namespace moe::testing

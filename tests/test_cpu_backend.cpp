@@ -1,0 +1,300 @@
+// The CPU backend against the double-precision reference forward (tests/support), on generated
+// models covering 4-64 experts, top-1..8, mixed dense/MoE layers, GQA/MQA, biases, tied output
+// and F32/F16/BF16/Q8_0 weights.
+//
+// Tolerances: logits within 1e-4 relative (max |a - b| / max |b|). Chosen experts must equal the
+// reference's, except where the reference's k-th and (k+1)-th probabilities are within 1e-6 of
+// each other (an exact tie in double can fall either way in f32); such exemptions are counted
+// and the fixtures below have none.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <random>
+
+#include "model_fixtures.hpp"
+#include "moe/cpu_backend.hpp"
+#include "moe/error.hpp"
+#include "reference_forward.hpp"
+
+namespace {
+
+using moe::GgmlType;
+using moe::RandomModelSpec;
+
+constexpr double kLogitTolerance = 1e-4;
+constexpr double kTieWindow = 1e-6;
+
+struct BackendCase {
+  std::string label;
+  RandomModelSpec spec;
+};
+
+std::vector<BackendCase> backend_cases() {
+  std::vector<BackendCase> cases;
+  {
+    RandomModelSpec s;
+    s.n_embd = 64, s.n_layer = 2, s.n_head = 4, s.n_head_kv = 2;
+    s.n_expert = 4, s.n_expert_used = 1, s.n_ff_exp = 64, s.weight_type = GgmlType::F32, s.seed = 11;
+    cases.push_back({"e4_top1_f32_gqa", s});
+  }
+  {
+    RandomModelSpec s;
+    s.n_embd = 64, s.n_layer = 3, s.n_head = 4, s.n_head_kv = 1, s.dense_layers = {1};
+    s.n_ff = 96, s.n_expert = 8, s.n_expert_used = 2, s.n_ff_exp = 48;
+    s.weight_type = GgmlType::F16, s.seed = 12;
+    cases.push_back({"e8_top2_f16_mixed_mqa", s});
+  }
+  {
+    RandomModelSpec s;
+    s.n_embd = 64, s.n_layer = 2, s.n_head = 8, s.n_head_kv = 4;
+    s.n_expert = 16, s.n_expert_used = 4, s.n_ff_exp = 32, s.attention_biases = true;
+    s.tie_output = true, s.weight_type = GgmlType::BF16, s.seed = 13;
+    cases.push_back({"e16_top4_bf16_biases_tied", s});
+  }
+  {
+    RandomModelSpec s;
+    s.n_embd = 64, s.n_layer = 2, s.n_head = 4, s.n_head_kv = 4;
+    s.n_expert = 64, s.n_expert_used = 8, s.n_ff_exp = 32, s.weight_type = GgmlType::Q8_0, s.seed = 14;
+    cases.push_back({"e64_top8_q8_0", s});
+  }
+  {
+    RandomModelSpec s;
+    s.n_vocab = 300, s.n_embd = 64, s.n_layer = 3, s.n_head = 2, s.n_head_kv = 2, s.dense_layers = {0};
+    s.n_ff = 128, s.n_expert = 32, s.n_expert_used = 3, s.n_ff_exp = 32, s.seed = 15;
+    cases.push_back({"e32_top3_dense_first_f32", s});
+  }
+  {
+    RandomModelSpec s;
+    s.n_embd = 32, s.n_layer = 2, s.n_head = 4, s.n_head_kv = 2, s.dense_layers = {0, 1};
+    s.n_ff = 64, s.seed = 16;
+    cases.push_back({"dense_only_f32", s});
+  }
+  return cases;
+}
+
+std::vector<int32_t> test_tokens(int n, int n_vocab, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<int32_t> tokens(static_cast<size_t>(n));
+  for (int32_t& token : tokens) token = static_cast<int32_t>(rng() % static_cast<uint64_t>(n_vocab));
+  return tokens;
+}
+
+// The invariants of one routing record, independent of any reference.
+void expect_valid_record(const moe::RoutingRecord& record, int n_expert, int top_k) {
+  ASSERT_EQ(record.logits.size(), static_cast<size_t>(n_expert));
+  ASSERT_EQ(record.probs.size(), static_cast<size_t>(n_expert));
+  ASSERT_EQ(record.experts.size(), static_cast<size_t>(top_k));
+  ASSERT_EQ(record.weights.size(), static_cast<size_t>(top_k));
+  EXPECT_NEAR(std::accumulate(record.probs.begin(), record.probs.end(), 0.0), 1.0, 1e-5);
+  // Chosen = exactly the top-k of the probabilities, highest first, ties to the lower id.
+  std::vector<int32_t> order(static_cast<size_t>(n_expert));
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int32_t a, int32_t b) { return record.probs[a] > record.probs[b]; });
+  EXPECT_EQ(record.experts, std::vector<int32_t>(order.begin(), order.begin() + top_k));
+  double chosen = 0;
+  for (int32_t e : record.experts) chosen += record.probs[static_cast<size_t>(e)];
+  double weight_sum = 0;
+  for (int j = 0; j < top_k; ++j) {
+    EXPECT_NEAR(record.weights[static_cast<size_t>(j)],
+                record.probs[static_cast<size_t>(record.experts[static_cast<size_t>(j)])] / chosen, 1e-6);
+    weight_sum += record.weights[static_cast<size_t>(j)];
+  }
+  EXPECT_NEAR(weight_sum, 1.0, 1e-5);
+}
+
+// Whether the reference's choice between its k-th and (k+1)-th expert is a near tie.
+bool reference_near_tie(const moe::testing::ReferenceRouting& route, int top_k) {
+  if (top_k >= static_cast<int>(route.probs.size())) return false;
+  std::vector<double> sorted = route.probs;
+  std::sort(sorted.rbegin(), sorted.rend());
+  return sorted[static_cast<size_t>(top_k) - 1] - sorted[static_cast<size_t>(top_k)] < kTieWindow;
+}
+
+class CpuBackendVsReference : public ::testing::TestWithParam<BackendCase> {};
+
+TEST_P(CpuBackendVsReference, PrefillMatchesReference) {
+  const RandomModelSpec& spec = GetParam().spec;
+  const moe::testing::TempModelFile file(spec);
+  const auto model = file.load();
+  const moe::ModelConfig& config = model->config();
+  const std::vector<int32_t> tokens = test_tokens(13, config.n_vocab, spec.seed);
+
+  const moe::testing::ReferenceResult reference = moe::testing::reference_forward(model->file(), tokens);
+
+  moe::CpuBackend backend({.n_threads = 2});
+  auto state = backend.new_state(model, 32);
+  moe::RoutingTrace trace(config.n_layer, config.n_expert, config.n_expert_used, config.moe_layers());
+  std::vector<float> logits;
+  backend.forward(*state, tokens, 0, moe::LogitsMode::All, logits, &trace);
+  ASSERT_EQ(logits.size(), tokens.size() * static_cast<size_t>(config.n_vocab));
+  EXPECT_EQ(state->n_filled(), static_cast<int>(tokens.size()));
+
+  int exemptions = 0;
+  for (size_t t = 0; t < tokens.size(); ++t) {
+    const std::span<const float> row(logits.data() + t * static_cast<size_t>(config.n_vocab),
+                                     static_cast<size_t>(config.n_vocab));
+    EXPECT_LE(moe::testing::max_relative_difference(row, reference.logits[t]), kLogitTolerance)
+        << "position " << t;
+    for (int layer = 0; layer < config.n_layer; ++layer) {
+      const int position = static_cast<int>(t);
+      if (!config.layer_is_moe[static_cast<size_t>(layer)]) {
+        EXPECT_FALSE(trace.has(position, layer));
+        continue;
+      }
+      ASSERT_TRUE(trace.has(position, layer));
+      const moe::RoutingRecord& record = trace.at(position, layer);
+      expect_valid_record(record, config.n_expert, config.n_expert_used);
+      const moe::testing::ReferenceRouting& route = reference.routing[t][static_cast<size_t>(layer)];
+      EXPECT_LE(moe::testing::max_relative_difference(record.logits, route.logits), kLogitTolerance);
+      for (int e = 0; e < config.n_expert; ++e) {
+        EXPECT_NEAR(record.probs[static_cast<size_t>(e)], route.probs[static_cast<size_t>(e)], 1e-5);
+      }
+      if (reference_near_tie(route, config.n_expert_used)) {
+        ++exemptions;
+        continue;
+      }
+      EXPECT_EQ(record.experts, route.experts) << "position " << t << " layer " << layer;
+      for (size_t j = 0; j < route.weights.size(); ++j) {
+        EXPECT_NEAR(record.weights[j], route.weights[j], 1e-5);
+      }
+    }
+  }
+  EXPECT_EQ(exemptions, 0) << "near ties in the reference; pick another seed for a sharper test";
+}
+
+TEST_P(CpuBackendVsReference, TokenByTokenDecodeMatchesBatchedPrefill) {
+  const RandomModelSpec& spec = GetParam().spec;
+  const moe::testing::TempModelFile file(spec);
+  const auto model = file.load();
+  const moe::ModelConfig& config = model->config();
+  const std::vector<int32_t> tokens = test_tokens(10, config.n_vocab, spec.seed + 100);
+
+  moe::CpuBackend backend({.n_threads = 2});
+  const auto make_trace = [&] {
+    return moe::RoutingTrace(config.n_layer, config.n_expert, config.n_expert_used, config.moe_layers());
+  };
+  auto batched_state = backend.new_state(model, 16);
+  moe::RoutingTrace batched_trace = make_trace();
+  std::vector<float> batched;
+  backend.forward(*batched_state, tokens, 0, moe::LogitsMode::All, batched, &batched_trace);
+
+  auto decode_state = backend.new_state(model, 16);
+  moe::RoutingTrace decode_trace = make_trace();
+  std::vector<float> step;
+  for (size_t t = 0; t < tokens.size(); ++t) {
+    backend.forward(*decode_state, std::span(tokens).subspan(t, 1), static_cast<int>(t),
+                    moe::LogitsMode::Last, step, &decode_trace);
+    const std::span<const float> row(batched.data() + t * static_cast<size_t>(config.n_vocab),
+                                     static_cast<size_t>(config.n_vocab));
+    EXPECT_LE(moe::testing::max_relative_difference(step, row), 1e-5) << "position " << t;
+  }
+  for (int position = 0; position < static_cast<int>(tokens.size()); ++position) {
+    for (int layer : config.moe_layers()) {
+      EXPECT_EQ(decode_trace.at(position, layer).experts, batched_trace.at(position, layer).experts);
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(GeneratedModels, CpuBackendVsReference, ::testing::ValuesIn(backend_cases()),
+                         [](const auto& info) { return info.param.label; });
+
+RandomModelSpec small_spec() {
+  RandomModelSpec spec;
+  spec.n_embd = 32, spec.n_layer = 2, spec.n_head = 4, spec.n_head_kv = 2;
+  spec.n_expert = 8, spec.n_expert_used = 2, spec.n_ff_exp = 32, spec.seed = 21;
+  return spec;
+}
+
+TEST(CpuBackend, LongSequenceAcrossCacheGrowthMatchesReference) {
+  const moe::testing::TempModelFile file(small_spec());
+  const auto model = file.load();
+  const std::vector<int32_t> tokens = test_tokens(100, model->config().n_vocab, 5);
+  const auto reference = moe::testing::reference_forward(model->file(), tokens);
+
+  moe::CpuBackend backend({.n_threads = 2});
+  auto state = backend.new_state(model, 128);
+  std::vector<float> logits;
+  // Three calls of uneven size, continuing the cache each time.
+  backend.forward(*state, std::span(tokens).subspan(0, 50), 0, moe::LogitsMode::Last, logits, nullptr);
+  backend.forward(*state, std::span(tokens).subspan(50, 1), 50, moe::LogitsMode::Last, logits, nullptr);
+  backend.forward(*state, std::span(tokens).subspan(51), 51, moe::LogitsMode::Last, logits, nullptr);
+  EXPECT_LE(moe::testing::max_relative_difference(logits, reference.logits.back()), kLogitTolerance);
+}
+
+TEST(CpuBackend, ThreadCountDoesNotChangeResults) {
+  const moe::testing::TempModelFile file(small_spec());
+  const auto model = file.load();
+  const std::vector<int32_t> tokens = test_tokens(9, model->config().n_vocab, 6);
+  std::vector<std::vector<float>> results;
+  for (int threads : {1, 3}) {
+    moe::CpuBackend backend({.n_threads = threads});
+    EXPECT_EQ(backend.n_threads(), threads);
+    auto state = backend.new_state(model, 16);
+    results.emplace_back();
+    backend.forward(*state, tokens, 0, moe::LogitsMode::All, results.back(), nullptr);
+  }
+  EXPECT_LE(moe::testing::max_relative_difference(results[0], results[1]), 1e-6);
+}
+
+TEST(CpuBackend, TraceCaptureDoesNotChangeLogitsAndLastModeIsTheLastRow) {
+  const moe::testing::TempModelFile file(small_spec());
+  const auto model = file.load();
+  const moe::ModelConfig& config = model->config();
+  const std::vector<int32_t> tokens = test_tokens(7, config.n_vocab, 7);
+  moe::CpuBackend backend({.n_threads = 2});
+
+  auto state = backend.new_state(model, 16);
+  moe::RoutingTrace trace(config.n_layer, config.n_expert, config.n_expert_used, config.moe_layers());
+  std::vector<float> traced, untraced, last;
+  backend.forward(*state, tokens, 0, moe::LogitsMode::All, traced, &trace);
+  EXPECT_EQ(trace.n_tokens(), 7);
+  backend.forward(*state, tokens, 0, moe::LogitsMode::All, untraced, nullptr);
+  EXPECT_EQ(traced, untraced);
+  backend.forward(*state, tokens, 0, moe::LogitsMode::Last, last, nullptr);
+  ASSERT_EQ(last.size(), static_cast<size_t>(config.n_vocab));
+  // Same values up to the summation order of a matrix-vector vs a matrix-matrix product.
+  const std::span<const float> last_row(traced.end() - config.n_vocab, traced.end());
+  EXPECT_LE(moe::testing::max_relative_difference(last, last_row), 1e-6);
+}
+
+TEST(CpuBackend, RejectsBadCallsWithMessagesAndKeepsTheCache) {
+  const moe::testing::TempModelFile file(small_spec());
+  const auto model = file.load();
+  moe::CpuBackend backend({.n_threads = 1});
+  auto state = backend.new_state(model, 8);
+  std::vector<float> logits;
+  const std::vector<int32_t> tokens = {1, 2, 3};
+  backend.forward(*state, tokens, 0, moe::LogitsMode::Last, logits, nullptr);
+  const std::vector<float> before = logits;
+
+  const auto expect_error = [&](auto call, const std::string& fragment) {
+    try {
+      call();
+      ADD_FAILURE() << "expected an error mentioning '" << fragment << "'";
+    } catch (const moe::Error& error) {
+      EXPECT_NE(std::string(error.what()).find(fragment), std::string::npos) << error.what();
+    }
+  };
+  const std::vector<int32_t> bad_token = {999};
+  expect_error([&] { backend.forward(*state, bad_token, 3, moe::LogitsMode::Last, logits, nullptr); },
+               "token id 999");
+  expect_error([&] { backend.forward(*state, tokens, 5, moe::LogitsMode::Last, logits, nullptr); },
+               "start position 5");
+  const std::vector<int32_t> many(6, 1);
+  expect_error([&] { backend.forward(*state, many, 3, moe::LogitsMode::Last, logits, nullptr); },
+               "context overflow");
+  moe::CpuBackend other({.n_threads = 1});
+  expect_error([&] { other.forward(*state, tokens, 0, moe::LogitsMode::Last, logits, nullptr); },
+               "not created by this CPU backend");
+  expect_error([&] { backend.new_state(model, 0); }, "context size");
+
+  EXPECT_EQ(state->n_filled(), 3);
+  // Recomputing the last position from the kept cache gives the same logits as before.
+  backend.forward(*state, std::span(tokens).subspan(2), 2, moe::LogitsMode::Last, logits, nullptr);
+  EXPECT_LE(moe::testing::max_relative_difference(logits, before), 1e-6);
+}
+
+}  // namespace
