@@ -13,7 +13,12 @@ namespace {
 using tokenizer_detail::byte_to_symbol;
 using tokenizer_detail::symbols_to_bytes;
 
-std::string quoted(std::string_view text) { return "'" + std::string(text) + "'"; }
+std::string quoted(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + 2);
+  out.append(1, '\'').append(text).append(1, '\'');
+  return out;
+}
 
 void check_special_id(const std::optional<int32_t>& id, std::string_view key, size_t n_vocab) {
   if (id && (*id < 0 || static_cast<size_t>(*id) >= n_vocab))
