@@ -2,9 +2,21 @@
 // cmd_<name>.cpp. Errors from outside input end as one line on stderr and a non-zero exit.
 #include <exception>
 #include <iostream>
+#include <string>
 
 #include "cli_common.hpp"
 #include "moe/error.hpp"
+
+namespace {
+
+bool has_subcommand(const CLI::App& app, const std::string& name) {
+  for (const CLI::App* command : app.get_subcommands({})) {
+    if (command->get_name() == name) return true;
+  }
+  return false;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"moescope-cli: run Mixture-of-Experts models and inspect their routing"};
@@ -18,9 +30,22 @@ int main(int argc, char** argv) {
   moescope::cli::register_make_model(app);
 
   try {
+    // CLI11 would only say "a subcommand is required" for a misspelt command: name it.
+    if (argc > 1 && argv[1][0] != '-' && !has_subcommand(app, argv[1])) {
+      std::cerr << "moescope-cli: error: unknown command '" << argv[1]
+                << "' (commands: info, route, generate, tokenize, bench, make-model)\n";
+      return 1;
+    }
     app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& help) {
+    return app.exit(help);
+  } catch (const CLI::CallForAllHelp& help) {
+    return app.exit(help);
+  } catch (const CLI::CallForVersion& version) {
+    return app.exit(version);
   } catch (const CLI::ParseError& error) {
-    return app.exit(error);
+    std::cerr << "moescope-cli: error: " << error.what() << " (see moescope-cli --help)\n";
+    return error.get_exit_code() != 0 ? error.get_exit_code() : 1;
   } catch (const moe::Error& error) {
     std::cerr << "moescope-cli: error: " << error.what() << "\n";
     return 1;

@@ -1,0 +1,168 @@
+// moescope-cli end to end: the real binary on generated models. Checks the route JSON against
+// the definition of routing (probabilities sum to 1, experts are the top-k, weights
+// renormalized) and that bad input ends with one clear line on stderr and a non-zero exit.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <numeric>
+#include <string>
+
+#include "moe/random_model.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string shell_quote(const std::string& s) {
+  std::string quoted = "'";
+  for (char c : s) quoted += (c == '\'') ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
+}
+
+// Runs moescope-cli with `args` (already quoted), capturing stdout and stderr.
+CommandResult run_cli(const std::string& args) {
+  const fs::path err_path = fs::temp_directory_path() / ("moescope_cli_err_" + std::to_string(::getpid()));
+  const std::string command = shell_quote(MOESCOPE_CLI_PATH) + " " + args + " 2>" + shell_quote(err_path.string());
+  CommandResult result;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) return result;
+  std::array<char, 4096> buffer{};
+  size_t n = 0;
+  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) result.out.append(buffer.data(), n);
+  const int status = ::pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  std::ifstream err(err_path);
+  result.err.assign(std::istreambuf_iterator<char>(err), std::istreambuf_iterator<char>());
+  fs::remove(err_path);
+  return result;
+}
+
+class CliTest : public ::testing::Test {
+protected:
+  static void SetUpTestSuite() {
+    dir_ = fs::temp_directory_path() / ("moescope_cli_test_" + std::to_string(::getpid()));
+    fs::create_directories(dir_);
+    moe::RandomModelSpec spec;
+    spec.n_layer = 3;
+    spec.n_expert = 8;
+    spec.n_expert_used = 2;
+    spec.dense_layers = {1};
+    spec.seed = 11;
+    moe::write_random_model(spec, dir_ / "model.gguf");
+  }
+  static void TearDownTestSuite() { fs::remove_all(dir_); }
+  static std::string model() { return shell_quote((dir_ / "model.gguf").string()); }
+  static fs::path dir_;
+};
+fs::path CliTest::dir_;
+
+}  // namespace
+
+TEST_F(CliTest, RouteJsonIsTheTopKOfNormalizedProbabilities) {
+  const CommandResult r = run_cli("route " + model() + " --prompt " + shell_quote("Solve 15 × 8, then a poem 🌊") + " --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json json = nlohmann::json::parse(r.out);
+  EXPECT_EQ(json.at("n_layer"), 3);
+  EXPECT_EQ(json.at("n_expert"), 8);
+  EXPECT_EQ(json.at("top_k"), 2);
+  const size_t n_tokens = json.at("tokens").size();
+  ASSERT_GT(n_tokens, 10u);
+  ASSERT_EQ(json.at("layers").size(), 2u);  // layer 1 is dense: no routing
+  EXPECT_EQ(json["layers"][0]["layer"], 0);
+  EXPECT_EQ(json["layers"][1]["layer"], 2);
+  for (const auto& layer : json.at("layers")) {
+    ASSERT_EQ(layer.at("routing").size(), n_tokens);
+    for (const auto& routing : layer.at("routing")) {
+      const std::vector<float> probs = routing.at("probs");
+      const std::vector<int> experts = routing.at("experts");
+      const std::vector<float> weights = routing.at("weights");
+      ASSERT_EQ(probs.size(), 8u);
+      ASSERT_EQ(experts.size(), 2u);
+      EXPECT_NEAR(std::accumulate(probs.begin(), probs.end(), 0.0), 1.0, 1e-5);
+      // The chosen experts are the two largest probabilities, in order.
+      std::vector<int> order(8);
+      std::iota(order.begin(), order.end(), 0);
+      std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return probs[a] > probs[b]; });
+      EXPECT_EQ(experts[0], order[0]);
+      EXPECT_EQ(experts[1], order[1]);
+      // Mixtral's rule: the chosen probabilities renormalized to sum to 1.
+      const float chosen = probs[experts[0]] + probs[experts[1]];
+      EXPECT_NEAR(weights[0], probs[experts[0]] / chosen, 1e-5);
+      EXPECT_NEAR(weights[0] + weights[1], 1.0, 1e-5);
+    }
+  }
+  // Stats count every token once per chosen slot.
+  const auto& counts = json.at("stats").at("layers").at(0).at("token_counts");
+  int64_t total = 0;
+  for (const auto& c : counts) total += c.get<int64_t>();
+  EXPECT_EQ(total, static_cast<int64_t>(2 * n_tokens));
+}
+
+TEST_F(CliTest, RouteCsvHasOneRowPerTokenLayerExpert) {
+  const CommandResult r = run_cli("route " + model() + " --prompt hello --csv");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto rows = std::count(r.out.begin(), r.out.end(), '\n');
+  // BOS + 5 byte tokens, 2 MoE layers, 8 experts, plus the header.
+  EXPECT_EQ(rows, 6 * 2 * 8 + 1);
+  EXPECT_EQ(r.out.rfind("token,token_id,text,layer,expert", 0), 0u);
+}
+
+TEST_F(CliTest, TokenizeAndGenerate) {
+  const CommandResult tok = run_cli("tokenize " + model() + " --text abc --json");
+  ASSERT_EQ(tok.exit_code, 0) << tok.err;
+  const auto ids = nlohmann::json::parse(tok.out).at("ids").get<std::vector<int>>();
+  EXPECT_EQ(ids.size(), 3u);
+
+  const std::string args = "generate " + model() + " --prompt Hi -n 5 --temp 0.9 --seed 3 --json";
+  const CommandResult first = run_cli(args);
+  const CommandResult second = run_cli(args);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  const nlohmann::json json = nlohmann::json::parse(first.out);
+  EXPECT_LE(json.at("tokens").size(), 5u);
+  EXPECT_EQ(json.at("layers").at(0).at("routing").size(), json.at("tokens").size());
+  EXPECT_EQ(first.out, second.out) << "same seed, same continuation";
+}
+
+TEST_F(CliTest, InfoReportsExpertsAndParameters) {
+  const CommandResult r = run_cli("info " + model() + " --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json json = nlohmann::json::parse(r.out);
+  EXPECT_EQ(json.at("n_expert"), 8);
+  EXPECT_EQ(json.at("moe_layers").size(), 2u);
+  EXPECT_LT(json.at("parameters_active_per_token").get<uint64_t>(), json.at("parameters_total").get<uint64_t>());
+}
+
+TEST_F(CliTest, BadInputGivesOneClearLineAndNonZeroExit) {
+  const fs::path not_gguf = dir_ / "notes.txt";
+  std::ofstream(not_gguf) << "these are not the weights you are looking for\n";
+  const struct {
+    std::string args;
+    std::string expected_in_stderr;
+  } cases[] = {
+      {"route " + shell_quote((dir_ / "missing.gguf").string()) + " --prompt x", "missing.gguf"},
+      {"route " + shell_quote(not_gguf.string()) + " --prompt x", "notes.txt"},
+      {"route " + model(), "--prompt"},
+      {"route " + model() + " --prompt x --json --csv", "excludes"},
+      {"bench " + model() + " --threads -3", "threads"},
+      {"frobnicate", "frobnicate"},
+  };
+  for (const auto& c : cases) {
+    const CommandResult r = run_cli(c.args);
+    EXPECT_NE(r.exit_code, 0) << c.args;
+    EXPECT_NE(r.exit_code, 2) << "internal error for: " << c.args << "\n" << r.err;
+    EXPECT_NE(r.err.find(c.expected_in_stderr), std::string::npos) << c.args << "\nstderr: " << r.err;
+    EXPECT_TRUE(r.out.empty()) << c.args;
+  }
+}
