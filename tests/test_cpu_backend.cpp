@@ -31,6 +31,9 @@ struct BackendCase {
   RandomModelSpec spec;
 };
 
+// Test names and failure messages show the label, not the struct's bytes.
+void PrintTo(const BackendCase& backend_case, std::ostream* out) { *out << backend_case.label; }
+
 std::vector<BackendCase> backend_cases() {
   std::vector<BackendCase> cases;
   {

@@ -33,6 +33,12 @@ struct WeightMatrix {
   void rows_to_f32(int64_t first, int64_t count, float* dst) const;
 };
 
+// n F16 / BF16 values to f32 (same results as ggml_types' conversions, vectorized).
+void f16_row_to_f32(const uint8_t* src, float* dst, int64_t n);
+void bf16_row_to_f32(const uint8_t* src, float* dst, int64_t n);
+// The F16 conversion without CPU-specific instructions (what f16_row_to_f32 falls back to).
+void f16_row_to_f32_portable(const uint8_t* src, float* dst, int64_t n);
+
 // A 1-D tensor (norm weight, bias) as f32; converted into `storage` unless stored as F32.
 std::span<const float> vector_f32(const gguf::TensorInfo& tensor, std::vector<float>& storage);
 

@@ -46,12 +46,21 @@ WeightMatrix WeightMatrix::expert(const gguf::TensorInfo& tensor, int expert) {
 
 void WeightMatrix::rows_to_f32(int64_t first, int64_t count, float* dst) const {
   const uint8_t* src = data + static_cast<size_t>(first) * row_bytes;
-  if (type == GgmlType::F32) {
-    std::memcpy(dst, src, static_cast<size_t>(count * cols) * sizeof(float));
-    return;
+  const int64_t n = count * cols;
+  switch (type) {
+    case GgmlType::F32:
+      std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float));
+      return;
+    case GgmlType::F16:
+      f16_row_to_f32(src, dst, n);
+      return;
+    case GgmlType::BF16:
+      bf16_row_to_f32(src, dst, n);
+      return;
+    default:
+      // Rows are whole blocks, so a run of rows is one contiguous run of blocks.
+      dequantize_row(type, src, dst, n);
   }
-  // Rows are whole blocks, so a run of rows is one contiguous run of blocks.
-  dequantize_row(type, src, dst, count * cols);
 }
 
 std::span<const float> vector_f32(const gguf::TensorInfo& tensor, std::vector<float>& storage) {
@@ -72,11 +81,14 @@ void Kernels::matmul(const WeightMatrix& weight, const RowMatrix& in, RowMatrix&
   out.resize(n, weight.rows);
   if (n == 0) return;
 
-  // Enough blocks to balance the threads; each block's f32 copy small enough to stay in cache.
+  // Enough blocks to balance the threads, each worth waking a thread for (kMinBlockWork
+  // multiply-adds), and each block's f32 copy small enough to stay in cache.
   constexpr int64_t kRowAlign = 8;
   constexpr int64_t kMaxBlockFloats = 64 * 1024;
+  constexpr int64_t kMinBlockWork = 64 * 1024;
   const int64_t target_blocks = 4 * static_cast<int64_t>(pool_.size());
   int64_t block = (weight.rows + target_blocks - 1) / target_blocks;
+  block = std::max(block, kMinBlockWork / (n * weight.cols));
   block = std::min(block, std::max<int64_t>(kRowAlign, kMaxBlockFloats / weight.cols));
   block = std::max<int64_t>(kRowAlign, (block + kRowAlign - 1) / kRowAlign * kRowAlign);
   const int64_t n_blocks = (weight.rows + block - 1) / block;
