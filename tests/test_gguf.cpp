@@ -663,13 +663,21 @@ TEST(GgmlTypes, LayoutsAndNames) {
   EXPECT_EQ(moe::type_layout(14)->block_bytes, 210u);
   EXPECT_EQ(moe::type_layout(30)->block_bytes, 2u);
   EXPECT_EQ(moe::type_layout(35)->block_bytes, 66u);
-  for (uint32_t id : {4u, 5u, 31u, 32u, 33u, 36u, 1000u}) EXPECT_FALSE(moe::type_layout(id)) << id;
+  EXPECT_EQ(moe::type_layout(39)->block_size, 32u);  // MXFP4
+  EXPECT_EQ(moe::type_layout(39)->block_bytes, 17u);
+  for (uint32_t id : {4u, 5u, 31u, 32u, 33u, 36u, 37u, 38u, 40u, 1000u}) {
+    EXPECT_FALSE(moe::type_layout(id)) << id;
+  }
   EXPECT_EQ(moe::type_name(GgmlType::Q4_K), "Q4_K");
   EXPECT_EQ(moe::type_name(GgmlType::BF16), "BF16");
   EXPECT_EQ(moe::type_name(GgmlType::TQ2_0), "TQ2_0");
   EXPECT_EQ(moe::type_name(42), "unknown type 42");
   EXPECT_TRUE(moe::is_supported_for_compute(GgmlType::Q8_0));
+  EXPECT_TRUE(moe::is_supported_for_compute(GgmlType::Q4_K));
   EXPECT_FALSE(moe::is_supported_for_compute(GgmlType::IQ2_XXS));
+  EXPECT_FALSE(moe::is_supported_for_compute(GgmlType::Q8_1));
+  EXPECT_FALSE(moe::is_supported_for_compute(GgmlType::TQ1_0));
+  EXPECT_FALSE(moe::is_supported_for_compute(GgmlType::I64));
 }
 
 TEST(GgmlTypes, ConversionsRejectBadArguments) {
@@ -708,6 +716,197 @@ TEST(GgmlTypes, Q8_0BlockLayout) {
   moe::quantize_row(GgmlType::Q8_0, zeros.data(), packed.data(), 32);
   moe::dequantize_row(GgmlType::Q8_0, packed.data(), out.data(), 32);
   EXPECT_EQ(out, zeros);
+}
+
+namespace {
+
+// A block of `type` filled with zeros, f16 fields set through `set_f16`.
+struct Block {
+  explicit Block(GgmlType type)
+      : type(type), bytes(moe::type_layout(static_cast<uint32_t>(type))->block_bytes, 0) {}
+  void set_f16(size_t at, float value) {
+    const uint16_t bits = moe::f32_to_f16(value);
+    bytes.at(at) = static_cast<uint8_t>(bits);
+    bytes.at(at + 1) = static_cast<uint8_t>(bits >> 8);
+  }
+  std::vector<float> values() const {
+    std::vector<float> out(moe::type_layout(static_cast<uint32_t>(type))->block_size);
+    moe::dequantize_row(type, bytes.data(), out.data(), static_cast<int64_t>(out.size()));
+    return out;
+  }
+  GgmlType type;
+  std::vector<uint8_t> bytes;
+};
+
+}  // namespace
+
+// Hand-built blocks with hand-computed values. (The decoders were also compared bit for bit with
+// ggml's on random blocks, outside this repository.)
+TEST(GgmlTypes, SmallBlockFormats) {
+  Block q4_0(GgmlType::Q4_0);  // x = d * (nibble - 8); byte j: element j low, j + 16 high
+  q4_0.set_f16(0, 0.5f);
+  q4_0.bytes[2] = 0x1f;
+  EXPECT_EQ(q4_0.values()[0], 3.5f);
+  EXPECT_EQ(q4_0.values()[16], -3.5f);
+  EXPECT_EQ(q4_0.values()[1], -4.0f);
+
+  Block q4_1(GgmlType::Q4_1);  // x = d * nibble + m
+  q4_1.set_f16(0, 1.0f);
+  q4_1.set_f16(2, -2.0f);
+  q4_1.bytes[4 + 3] = 0x52;
+  EXPECT_EQ(q4_1.values()[3], 0.0f);
+  EXPECT_EQ(q4_1.values()[19], 3.0f);
+  EXPECT_EQ(q4_1.values()[0], -2.0f);
+
+  Block q5_0(GgmlType::Q5_0);  // fifth bit of element i is bit i of qh
+  q5_0.set_f16(0, 1.0f);
+  q5_0.bytes[2] = 0x01;      // element 0
+  q5_0.bytes[4] = 0x02;      // element 17
+  q5_0.bytes[6 + 1] = 0x30;  // element 1: 0, element 17: 3
+  EXPECT_EQ(q5_0.values()[0], 0.0f);
+  EXPECT_EQ(q5_0.values()[16], -16.0f);
+  EXPECT_EQ(q5_0.values()[17], 3.0f);
+  EXPECT_EQ(q5_0.values()[1], -16.0f);
+
+  Block q5_1(GgmlType::Q5_1);
+  q5_1.set_f16(0, 1.0f);
+  q5_1.set_f16(2, 0.5f);
+  q5_1.bytes[7] = 0x80;       // qh bit 31
+  q5_1.bytes[8 + 15] = 0xf0;  // element 15: 0, element 31: 15
+  EXPECT_EQ(q5_1.values()[31], 31.5f);
+  EXPECT_EQ(q5_1.values()[15], 0.5f);
+
+  Block mxfp4(GgmlType::MXFP4);  // 2^(e - 127) * E2M1 value
+  mxfp4.bytes[0] = 127;
+  mxfp4.bytes[1] = 0x97;  // element 0: code 7 = 6.0, element 16: code 9 = -0.5
+  mxfp4.bytes[2] = 0x53;  // element 1: code 3 = 1.5, element 17: code 5 = 3.0
+  EXPECT_EQ(mxfp4.values()[0], 6.0f);
+  EXPECT_EQ(mxfp4.values()[16], -0.5f);
+  EXPECT_EQ(mxfp4.values()[1], 1.5f);
+  EXPECT_EQ(mxfp4.values()[17], 3.0f);
+  mxfp4.bytes[0] = 130;
+  EXPECT_EQ(mxfp4.values()[0], 48.0f);
+}
+
+TEST(GgmlTypes, KQuantFormats) {
+  Block q2_k(GgmlType::Q2_K);  // scales@0 (scale | min << 4), qs@16, d@80, dmin@82
+  q2_k.set_f16(80, 1.0f);
+  q2_k.set_f16(82, 0.5f);
+  q2_k.bytes[0] = 0x23;
+  q2_k.bytes[2] = 0x01;
+  q2_k.bytes[4] = 0x14;
+  q2_k.bytes[7] = 0x02;
+  q2_k.bytes[8] = 0x05;
+  q2_k.bytes[16 + 0] = 0xe4;   // 2-bit codes 0, 1, 2, 3 for elements 0, 32, 64, 96
+  q2_k.bytes[16 + 16] = 0x80;  // element 112: code 2
+  q2_k.bytes[16 + 32] = 0x03;  // element 128: code 3
+  const auto q2 = q2_k.values();
+  EXPECT_EQ(q2[0], -1.0f);
+  EXPECT_EQ(q2[32], 1.0f);
+  EXPECT_EQ(q2[64], 7.5f);
+  EXPECT_EQ(q2[112], 4.0f);
+  EXPECT_EQ(q2[128], 15.0f);
+
+  Block q3_k(GgmlType::Q3_K);  // hmask@0, qs@32, scales@96, d@108
+  q3_k.set_f16(108, 1.0f);
+  q3_k.bytes[96 + 0] = 0x01;  // group 0: low 1
+  q3_k.bytes[96 + 8] = 0x02;  // group 0: high 2 -> 33 - 32 = 1
+  q3_k.bytes[96 + 1] = 0x50;  // group 9: low 5
+  q3_k.bytes[96 + 9] = 0x10;  // group 9: high 1 (bits 2*(9/4)) -> 21 - 32 = -11
+  q3_k.bytes[32 + 0] = 0x02;
+  q3_k.bytes[32 + 1] = 0x02;
+  q3_k.bytes[32 + 48] = 0x03;
+  q3_k.bytes[0] = 0x01;   // element 0 has its high bit: no -4
+  q3_k.bytes[16] = 0x10;  // element 144 has its high bit
+  const auto q3 = q3_k.values();
+  EXPECT_EQ(q3[0], 2.0f);
+  EXPECT_EQ(q3[1], -2.0f);
+  EXPECT_EQ(q3[144], -33.0f);
+  EXPECT_EQ(q3[2], -4.0f);          // code 0, no high bit: -4
+  EXPECT_EQ(q3[16], 4.0f * 32.0f);  // the same in group 1, whose scale is 0 - 32
+
+  Block q4_k(GgmlType::Q4_K);  // d@0, dmin@2, scales@4, qs@16
+  q4_k.set_f16(0, 1.0f);
+  q4_k.set_f16(2, 0.5f);
+  q4_k.bytes[4 + 0] = 3;     // group 0 scale 3
+  q4_k.bytes[4 + 4] = 2;     // group 0 min 2
+  q4_k.bytes[4 + 1] = 0x41;  // group 1 scale 1; top bits: group 5 scale +16
+  q4_k.bytes[4 + 9] = 0x32;  // group 5: scale low 2, min low 3
+  q4_k.bytes[16 + 0] = 0x75;
+  q4_k.bytes[16 + 64] = 0x40;
+  const auto q4 = q4_k.values();
+  EXPECT_EQ(q4[0], 14.0f);
+  EXPECT_EQ(q4[32], 7.0f);
+  EXPECT_EQ(q4[160], 70.5f);
+
+  Block q5_k(GgmlType::Q5_K);  // as Q4_K, with qh@16 and qs@48
+  q5_k.bytes = std::vector<uint8_t>(176, 0);
+  std::copy(q4_k.bytes.begin(), q4_k.bytes.begin() + 16, q5_k.bytes.begin());
+  q5_k.bytes[16 + 0] = 0x21;  // fifth bit for element 0 (group 0) and 160 (group 5)
+  q5_k.bytes[48 + 0] = 0x75;
+  q5_k.bytes[48 + 64] = 0x40;
+  const auto q5 = q5_k.values();
+  EXPECT_EQ(q5[0], 62.0f);
+  EXPECT_EQ(q5[32], 7.0f);
+  EXPECT_EQ(q5[160], 358.5f);
+
+  Block q6_k(GgmlType::Q6_K);  // ql@0, qh@128, scales@192 (int8), d@208
+  q6_k.set_f16(208, 0.5f);
+  q6_k.bytes[192 + 0] = 2;
+  q6_k.bytes[192 + 2] = static_cast<uint8_t>(-1);
+  q6_k.bytes[192 + 4] = 3;
+  q6_k.bytes[192 + 6] = 1;
+  q6_k.bytes[192 + 8] = static_cast<uint8_t>(-2);
+  q6_k.bytes[0] = 0xa3;
+  q6_k.bytes[32] = 0x0c;
+  q6_k.bytes[64] = 0x01;
+  q6_k.bytes[128] = 0xe6;  // high 2 bits 2, 1, 2, 3 for elements 0, 32, 64, 96
+  const auto q6 = q6_k.values();
+  EXPECT_EQ(q6[0], 3.0f);
+  EXPECT_EQ(q6[32], 2.0f);
+  EXPECT_EQ(q6[64], 15.0f);
+  EXPECT_EQ(q6[96], 8.0f);
+  EXPECT_EQ(q6[128], 31.0f);
+
+  Block q8_k(GgmlType::Q8_K);  // f32 d@0, int8 qs@4
+  const float quarter = 0.25f;
+  std::memcpy(q8_k.bytes.data(), &quarter, 4);
+  q8_k.bytes[4] = static_cast<uint8_t>(-4);
+  q8_k.bytes[4 + 255] = 100;
+  EXPECT_EQ(q8_k.values()[0], -1.0f);
+  EXPECT_EQ(q8_k.values()[255], 25.0f);
+}
+
+TEST(GgmlTypes, RowsAreBlocksInOrderAndMayBeUnaligned) {
+  std::mt19937 rng(7);
+  for (GgmlType type :
+       {GgmlType::Q4_0, GgmlType::Q5_1, GgmlType::Q8_0, GgmlType::Q3_K, GgmlType::Q4_K,
+        GgmlType::Q6_K, GgmlType::MXFP4, GgmlType::F16, GgmlType::I16, GgmlType::F64}) {
+    const auto layout = *moe::type_layout(static_cast<uint32_t>(type));
+    const size_t n_blocks = 3;
+    std::vector<uint8_t> storage(1 + n_blocks * layout.block_bytes);
+    for (auto& b : storage) b = static_cast<uint8_t>(rng() & 0x3f);  // keeps f16 scales finite
+    const uint8_t* row = storage.data() + 1;                         // deliberately misaligned
+    std::vector<float> whole(n_blocks * layout.block_size);
+    moe::dequantize_row(type, row, whole.data(), static_cast<int64_t>(whole.size()));
+    for (size_t b = 0; b < n_blocks; ++b) {
+      std::vector<float> single(layout.block_size);
+      moe::dequantize_row(type, row + b * layout.block_bytes, single.data(), layout.block_size);
+      for (size_t i = 0; i < layout.block_size; ++i) {
+        ASSERT_EQ(std::bit_cast<uint32_t>(single[i]),
+                  std::bit_cast<uint32_t>(whole[b * layout.block_size + i]))
+            << moe::type_name(type) << " block " << b << " element " << i;
+      }
+    }
+    EXPECT_TRUE(moe::is_supported_for_compute(type)) << moe::type_name(type);
+  }
+  const int16_t i16[2] = {-300, 7};
+  const int32_t i32[2] = {-70000, 9};
+  std::vector<float> out(2);
+  moe::dequantize_row(GgmlType::I16, i16, out.data(), 2);
+  EXPECT_EQ(out, (std::vector<float>{-300.0f, 7.0f}));
+  moe::dequantize_row(GgmlType::I32, i32, out.data(), 2);
+  EXPECT_EQ(out, (std::vector<float>{-70000.0f, 9.0f}));
 }
 
 TEST(HalfFloats, F16SpecialValuesAndRounding) {

@@ -1,13 +1,10 @@
-// ggml tensor types: block layouts, names, and conversion between f32 and the stored formats.
+// ggml tensor types: block layouts and names, and the f16 / bf16 scalar conversions.
+// Whole-row conversions are in quants.cpp.
 #include "moe/ggml_types.hpp"
 
-#include <algorithm>
 #include <array>
 #include <bit>
 #include <cmath>
-#include <cstring>
-
-#include "moe/error.hpp"
 
 namespace moe {
 namespace {
@@ -17,9 +14,9 @@ struct TypeEntry {
   TypeLayout layout;
 };
 
-// Indexed by the numeric id used in GGUF files. Ids 4, 5 (the removed Q4_2 / Q4_3) and 31..33
-// (removed Q4_0_4_4 and friends) are holes.
-constexpr std::array<TypeEntry, 36> kTypes = {{
+// Indexed by the numeric id used in GGUF files. Ids 4, 5 (the removed Q4_2 / Q4_3), 31..33
+// (removed Q4_0_4_4 and friends) and 36..38 (removed IQ4_NL_4_4 ...) are holes.
+constexpr std::array<TypeEntry, 40> kTypes = {{
     {"F32", {1, 4}},        {"F16", {1, 2}},       {"Q4_0", {32, 18}},     {"Q4_1", {32, 20}},
     {nullptr, {0, 0}},      {nullptr, {0, 0}},     {"Q5_0", {32, 22}},     {"Q5_1", {32, 24}},
     {"Q8_0", {32, 34}},     {"Q8_1", {32, 36}},    {"Q2_K", {256, 84}},    {"Q3_K", {256, 110}},
@@ -29,17 +26,12 @@ constexpr std::array<TypeEntry, 36> kTypes = {{
     {"I8", {1, 1}},         {"I16", {1, 2}},       {"I32", {1, 4}},        {"I64", {1, 8}},
     {"F64", {1, 8}},        {"IQ1_M", {256, 56}},  {"BF16", {1, 2}},       {nullptr, {0, 0}},
     {nullptr, {0, 0}},      {nullptr, {0, 0}},     {"TQ1_0", {256, 54}},   {"TQ2_0", {256, 66}},
+    {nullptr, {0, 0}},      {nullptr, {0, 0}},     {nullptr, {0, 0}},      {"MXFP4", {32, 17}},
 }};
 
 const TypeEntry* find_type(uint32_t type_id) {
   if (type_id >= kTypes.size() || kTypes[type_id].name == nullptr) return nullptr;
   return &kTypes[type_id];
-}
-
-uint16_t load_u16(const uint8_t* p) { return static_cast<uint16_t>(p[0] | (p[1] << 8)); }
-void store_u16(uint8_t* p, uint16_t v) {
-  p[0] = static_cast<uint8_t>(v);
-  p[1] = static_cast<uint8_t>(v >> 8);
 }
 
 // Shifts `value` right by `shift` bits (1..31), rounding to nearest, ties to even.
@@ -49,18 +41,6 @@ uint32_t shift_right_round_even(uint32_t value, unsigned shift) {
   const uint32_t half = 1u << (shift - 1);
   return kept + ((rest > half || (rest == half && (kept & 1))) ? 1 : 0);
 }
-
-void require_whole_blocks(GgmlType type, int64_t n, const char* what) {
-  const auto layout = type_layout(static_cast<uint32_t>(type));
-  if (!layout) throw Error(std::string(what) + ": " + type_name(type) + " is not a ggml type");
-  if (n < 0 || n % layout->block_size != 0) {
-    throw Error(std::string(what) + ": " + std::to_string(n) + " elements of " + type_name(type) +
-                " is not a multiple of its block size " + std::to_string(layout->block_size));
-  }
-}
-
-constexpr int kQ8Block = 32;
-constexpr int kQ8BlockBytes = 2 + kQ8Block;
 
 }  // namespace
 
@@ -74,18 +54,6 @@ std::string type_name(uint32_t type_id) {
   const TypeEntry* entry = find_type(type_id);
   if (!entry) return "unknown type " + std::to_string(type_id);
   return entry->name;
-}
-
-bool is_supported_for_compute(GgmlType type) {
-  switch (type) {
-    case GgmlType::F32:
-    case GgmlType::F16:
-    case GgmlType::BF16:
-    case GgmlType::Q8_0:
-      return true;
-    default:
-      return false;
-  }
 }
 
 float f16_to_f32(uint16_t bits) {
@@ -129,68 +97,6 @@ uint16_t f32_to_bf16(float value) {
   if ((bits & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((bits >> 16) | 0x0040u);
   const uint32_t rounding = 0x7fffu + ((bits >> 16) & 1u);
   return static_cast<uint16_t>((bits + rounding) >> 16);
-}
-
-void dequantize_row(GgmlType type, const void* src, float* dst, int64_t n) {
-  require_whole_blocks(type, n, "dequantize_row");
-  const auto* in = static_cast<const uint8_t*>(src);
-  switch (type) {
-    case GgmlType::F32:
-      if (n > 0) std::memcpy(dst, in, static_cast<size_t>(n) * sizeof(float));
-      return;
-    case GgmlType::F16:
-      for (int64_t i = 0; i < n; ++i) dst[i] = f16_to_f32(load_u16(in + 2 * i));
-      return;
-    case GgmlType::BF16:
-      for (int64_t i = 0; i < n; ++i) dst[i] = bf16_to_f32(load_u16(in + 2 * i));
-      return;
-    case GgmlType::Q8_0:
-      for (int64_t block = 0; block < n / kQ8Block; ++block) {
-        const uint8_t* b = in + block * kQ8BlockBytes;
-        const float scale = f16_to_f32(load_u16(b));
-        for (int j = 0; j < kQ8Block; ++j) {
-          dst[block * kQ8Block + j] = scale * static_cast<float>(static_cast<int8_t>(b[2 + j]));
-        }
-      }
-      return;
-    default:
-      throw Error("dequantize_row: converting " + type_name(type) + " to f32 is not supported yet");
-  }
-}
-
-void quantize_row(GgmlType type, const float* src, void* dst, int64_t n) {
-  require_whole_blocks(type, n, "quantize_row");
-  auto* out = static_cast<uint8_t*>(dst);
-  switch (type) {
-    case GgmlType::F32:
-      if (n > 0) std::memcpy(out, src, static_cast<size_t>(n) * sizeof(float));
-      return;
-    case GgmlType::F16:
-      for (int64_t i = 0; i < n; ++i) store_u16(out + 2 * i, f32_to_f16(src[i]));
-      return;
-    case GgmlType::BF16:
-      for (int64_t i = 0; i < n; ++i) store_u16(out + 2 * i, f32_to_bf16(src[i]));
-      return;
-    case GgmlType::Q8_0:
-      for (int64_t block = 0; block < n / kQ8Block; ++block) {
-        const float* x = src + block * kQ8Block;
-        uint8_t* b = out + block * kQ8BlockBytes;
-        float max_abs = 0.0f;
-        for (int j = 0; j < kQ8Block; ++j) max_abs = std::max(max_abs, std::fabs(x[j]));
-        const float scale = max_abs / 127.0f;
-        const float inverse = scale > 0.0f ? 1.0f / scale : 0.0f;
-        store_u16(b, f32_to_f16(scale));
-        for (int j = 0; j < kQ8Block; ++j) {
-          float q = std::round(x[j] * inverse);
-          if (!(q >= -127.0f)) q = std::isnan(q) ? 0.0f : -127.0f;  // NaN -> 0, clamp the rest
-          q = std::min(q, 127.0f);
-          b[2 + j] = static_cast<uint8_t>(static_cast<int8_t>(q));
-        }
-      }
-      return;
-    default:
-      throw Error("quantize_row: converting f32 to " + type_name(type) + " is not supported");
-  }
 }
 
 }  // namespace moe

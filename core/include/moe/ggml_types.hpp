@@ -13,7 +13,7 @@ enum class GgmlType : uint32_t {
   Q2_K = 10, Q3_K = 11, Q4_K = 12, Q5_K = 13, Q6_K = 14, Q8_K = 15,
   IQ2_XXS = 16, IQ2_XS = 17, IQ3_XXS = 18, IQ1_S = 19, IQ4_NL = 20, IQ3_S = 21, IQ2_S = 22,
   IQ4_XS = 23, I8 = 24, I16 = 25, I32 = 26, I64 = 27, F64 = 28, IQ1_M = 29, BF16 = 30,
-  TQ1_0 = 34, TQ2_0 = 35,
+  TQ1_0 = 34, TQ2_0 = 35, MXFP4 = 39,
 };
 
 // Storage layout of one type: `block_size` elements take `block_bytes` bytes.
@@ -27,7 +27,8 @@ std::optional<TypeLayout> type_layout(uint32_t type_id);
 // "F32", "Q8_0", ... or "unknown type 42".
 std::string type_name(uint32_t type_id);
 inline std::string type_name(GgmlType type) { return type_name(static_cast<uint32_t>(type)); }
-// Types the compute core can convert to f32 today.
+// Types dequantize_row can convert to f32: F32, F16, BF16, F64, I8, I16, I32, Q4_0, Q4_1, Q5_0,
+// Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, Q8_K and MXFP4 (not the IQ*, TQ*, Q8_1, I64 types).
 bool is_supported_for_compute(GgmlType type);
 
 // IEEE half and bfloat16 conversion (round to nearest even when narrowing).
@@ -36,8 +37,9 @@ uint16_t f32_to_f16(float value);
 float bf16_to_f32(uint16_t bits);
 uint16_t f32_to_bf16(float value);
 
-// Convert `n` elements (a multiple of the type's block size) to f32 / from f32.
-// Throws moe::Error for unsupported types.
+// Convert `n` elements (a multiple of the type's block size) to f32 / from f32. The stored side
+// (`src` of dequantize_row, `dst` of quantize_row) may be unaligned. quantize_row writes F32, F16, BF16 and Q8_0 (d = max|x| / 127,
+// q = round(x / d)). Throws moe::Error for unsupported types or a partial block.
 void dequantize_row(GgmlType type, const void* src, float* dst, int64_t n);
 void quantize_row(GgmlType type, const float* src, void* dst, int64_t n);
 
