@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iomanip>
@@ -77,12 +78,20 @@ size_t utf8_sequence_length(const std::string& s, size_t i) {
   return length;
 }
 
-std::string replace_invalid_utf8(const std::string& bytes) {
+// Invalid UTF-8 bytes become U+FFFD, or "<0xNN>" when `hex_bytes` is set (more telling in a
+// table, where a character split across tokens shows as its bytes).
+std::string replace_invalid_utf8(const std::string& bytes, bool hex_bytes) {
   std::string out;
   for (size_t i = 0; i < bytes.size();) {
     const size_t length = utf8_sequence_length(bytes, i);
     if (length == 0) {
-      out += "\xEF\xBF\xBD";  // U+FFFD
+      if (hex_bytes) {
+        char hex[8];
+        std::snprintf(hex, sizeof hex, "<0x%02X>", static_cast<unsigned char>(bytes[i]));
+        out += hex;
+      } else {
+        out += "\xEF\xBF\xBD";  // U+FFFD
+      }
       ++i;
     } else {
       out.append(bytes, i, length);
@@ -90,6 +99,13 @@ std::string replace_invalid_utf8(const std::string& bytes) {
     }
   }
   return out;
+}
+
+// Pads UTF-8 text with spaces to `columns` characters (std::setw would count bytes).
+std::string pad_to_columns(const std::string& text, size_t columns) {
+  size_t characters = 0;
+  for (unsigned char c : text) characters += (c & 0xC0) != 0x80;
+  return characters >= columns ? text : text + std::string(columns - characters, ' ');
 }
 
 std::string format_fixed(double value, int digits) {
@@ -122,8 +138,8 @@ nlohmann::json stats_json(const moe::RoutingStats& stats) {
 
 }  // namespace
 
-std::string printable_piece(const moe::Tokenizer& tokenizer, int32_t id) {
-  return replace_invalid_utf8(tokenizer.token_piece(id));
+std::string printable_piece(const moe::Tokenizer& tokenizer, int32_t id, bool hex_bytes) {
+  return replace_invalid_utf8(tokenizer.token_piece(id), hex_bytes);
 }
 
 std::string dump_json(const nlohmann::json& value, int indent) {
@@ -200,11 +216,10 @@ void write_routing_table(std::ostream& out, const LoadedModel& loaded,
   out << "Each cell: chosen experts as e<id>:<gate weight>, highest router score first.\n\n";
   for (int t = first_token; t < trace.n_tokens(); ++t) {
     const int32_t id = ids[static_cast<size_t>(t)];
-    std::string text = printable_piece(*loaded.tokenizer, id);
+    std::string text = printable_piece(*loaded.tokenizer, id, /*hex_bytes=*/true);
     std::string shown;
     for (char c : text) shown += (c == '\n') ? std::string("\\n") : std::string(1, c);
-    out << std::setw(4) << t << "  " << std::setw(6) << id << "  " << std::left << std::setw(14)
-        << ("'" + shown + "'") << std::right;
+    out << std::setw(4) << t << "  " << std::setw(6) << id << "  " << pad_to_columns("'" + shown + "'", 14);
     for (int layer : trace.moe_layers()) {
       const moe::RoutingRecord& record = trace.at(t, layer);
       out << " | L" << layer << ":";

@@ -35,8 +35,9 @@ std::string read_text_file(const std::string& path);
 // true when the vocabulary has a BOS token) and `add_bos` is set.
 std::vector<int32_t> encode_prompt(const LoadedModel& loaded, const std::string& text, bool add_bos);
 
-// A token's text for display: its bytes, with invalid UTF-8 replaced by U+FFFD.
-std::string printable_piece(const moe::Tokenizer& tokenizer, int32_t id);
+// A token's text for display: its bytes, with invalid UTF-8 replaced by U+FFFD (or shown as
+// <0xNN> when `hex_bytes` is set).
+std::string printable_piece(const moe::Tokenizer& tokenizer, int32_t id, bool hex_bytes = false);
 
 // The route JSON: model, n_layer, n_expert, top_k, tokens, layers[].routing[], stats.
 // Tokens [first_token, trace.n_tokens()) of `ids` are included.
