@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <numeric>
 #include <random>
 
@@ -39,7 +40,8 @@ std::vector<BackendCase> backend_cases() {
   {
     RandomModelSpec s;
     s.n_embd = 64, s.n_layer = 2, s.n_head = 4, s.n_head_kv = 2;
-    s.n_expert = 4, s.n_expert_used = 1, s.n_ff_exp = 64, s.weight_type = GgmlType::F32, s.seed = 11;
+    s.n_expert = 4, s.n_expert_used = 1, s.n_ff_exp = 64, s.weight_type = GgmlType::F32,
+    s.seed = 11;
     cases.push_back({"e4_top1_f32_gqa", s});
   }
   {
@@ -59,12 +61,14 @@ std::vector<BackendCase> backend_cases() {
   {
     RandomModelSpec s;
     s.n_embd = 64, s.n_layer = 2, s.n_head = 4, s.n_head_kv = 4;
-    s.n_expert = 64, s.n_expert_used = 8, s.n_ff_exp = 32, s.weight_type = GgmlType::Q8_0, s.seed = 14;
+    s.n_expert = 64, s.n_expert_used = 8, s.n_ff_exp = 32, s.weight_type = GgmlType::Q8_0,
+    s.seed = 14;
     cases.push_back({"e64_top8_q8_0", s});
   }
   {
     RandomModelSpec s;
-    s.n_vocab = 300, s.n_embd = 64, s.n_layer = 3, s.n_head = 2, s.n_head_kv = 2, s.dense_layers = {0};
+    s.n_vocab = 300, s.n_embd = 64, s.n_layer = 3, s.n_head = 2, s.n_head_kv = 2,
+    s.dense_layers = {0};
     s.n_ff = 128, s.n_expert = 32, s.n_expert_used = 3, s.n_ff_exp = 32, s.seed = 15;
     cases.push_back({"e32_top3_dense_first_f32", s});
   }
@@ -80,7 +84,8 @@ std::vector<BackendCase> backend_cases() {
 std::vector<int32_t> test_tokens(int n, int n_vocab, uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::vector<int32_t> tokens(static_cast<size_t>(n));
-  for (int32_t& token : tokens) token = static_cast<int32_t>(rng() % static_cast<uint64_t>(n_vocab));
+  for (int32_t& token : tokens)
+    token = static_cast<int32_t>(rng() % static_cast<uint64_t>(n_vocab));
   return tokens;
 }
 
@@ -102,7 +107,8 @@ void expect_valid_record(const moe::RoutingRecord& record, int n_expert, int top
   double weight_sum = 0;
   for (int j = 0; j < top_k; ++j) {
     EXPECT_NEAR(record.weights[static_cast<size_t>(j)],
-                record.probs[static_cast<size_t>(record.experts[static_cast<size_t>(j)])] / chosen, 1e-6);
+                record.probs[static_cast<size_t>(record.experts[static_cast<size_t>(j)])] / chosen,
+                1e-6);
     weight_sum += record.weights[static_cast<size_t>(j)];
   }
   EXPECT_NEAR(weight_sum, 1.0, 1e-5);
@@ -125,11 +131,13 @@ TEST_P(CpuBackendVsReference, PrefillMatchesReference) {
   const moe::ModelConfig& config = model->config();
   const std::vector<int32_t> tokens = test_tokens(13, config.n_vocab, spec.seed);
 
-  const moe::testing::ReferenceResult reference = moe::testing::reference_forward(model->file(), tokens);
+  const moe::testing::ReferenceResult reference =
+      moe::testing::reference_forward(model->file(), tokens);
 
   moe::CpuBackend backend({.n_threads = 2});
   auto state = backend.new_state(model, 32);
-  moe::RoutingTrace trace(config.n_layer, config.n_expert, config.n_expert_used, config.moe_layers());
+  moe::RoutingTrace trace(config.n_layer, config.n_expert, config.n_expert_used,
+                          config.moe_layers());
   std::vector<float> logits;
   backend.forward(*state, tokens, 0, moe::LogitsMode::All, logits, &trace);
   ASSERT_EQ(logits.size(), tokens.size() * static_cast<size_t>(config.n_vocab));
@@ -150,10 +158,13 @@ TEST_P(CpuBackendVsReference, PrefillMatchesReference) {
       ASSERT_TRUE(trace.has(position, layer));
       const moe::RoutingRecord& record = trace.at(position, layer);
       expect_valid_record(record, config.n_expert, config.n_expert_used);
-      const moe::testing::ReferenceRouting& route = reference.routing[t][static_cast<size_t>(layer)];
-      EXPECT_LE(moe::testing::max_relative_difference(record.logits, route.logits), kLogitTolerance);
+      const moe::testing::ReferenceRouting& route =
+          reference.routing[t][static_cast<size_t>(layer)];
+      EXPECT_LE(moe::testing::max_relative_difference(record.logits, route.logits),
+                kLogitTolerance);
       for (int e = 0; e < config.n_expert; ++e) {
-        EXPECT_NEAR(record.probs[static_cast<size_t>(e)], route.probs[static_cast<size_t>(e)], 1e-5);
+        EXPECT_NEAR(record.probs[static_cast<size_t>(e)], route.probs[static_cast<size_t>(e)],
+                    1e-5);
       }
       if (reference_near_tie(route, config.n_expert_used)) {
         ++exemptions;
@@ -177,7 +188,8 @@ TEST_P(CpuBackendVsReference, TokenByTokenDecodeMatchesBatchedPrefill) {
 
   moe::CpuBackend backend({.n_threads = 2});
   const auto make_trace = [&] {
-    return moe::RoutingTrace(config.n_layer, config.n_expert, config.n_expert_used, config.moe_layers());
+    return moe::RoutingTrace(config.n_layer, config.n_expert, config.n_expert_used,
+                             config.moe_layers());
   };
   auto batched_state = backend.new_state(model, 16);
   moe::RoutingTrace batched_trace = make_trace();
@@ -196,12 +208,14 @@ TEST_P(CpuBackendVsReference, TokenByTokenDecodeMatchesBatchedPrefill) {
   }
   for (int position = 0; position < static_cast<int>(tokens.size()); ++position) {
     for (int layer : config.moe_layers()) {
-      EXPECT_EQ(decode_trace.at(position, layer).experts, batched_trace.at(position, layer).experts);
+      EXPECT_EQ(decode_trace.at(position, layer).experts,
+                batched_trace.at(position, layer).experts);
     }
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(GeneratedModels, CpuBackendVsReference, ::testing::ValuesIn(backend_cases()),
+INSTANTIATE_TEST_SUITE_P(GeneratedModels, CpuBackendVsReference,
+                         ::testing::ValuesIn(backend_cases()),
                          [](const auto& info) { return info.param.label; });
 
 RandomModelSpec small_spec() {
@@ -221,10 +235,60 @@ TEST(CpuBackend, LongSequenceAcrossCacheGrowthMatchesReference) {
   auto state = backend.new_state(model, 128);
   std::vector<float> logits;
   // Three calls of uneven size, continuing the cache each time.
-  backend.forward(*state, std::span(tokens).subspan(0, 50), 0, moe::LogitsMode::Last, logits, nullptr);
-  backend.forward(*state, std::span(tokens).subspan(50, 1), 50, moe::LogitsMode::Last, logits, nullptr);
-  backend.forward(*state, std::span(tokens).subspan(51), 51, moe::LogitsMode::Last, logits, nullptr);
-  EXPECT_LE(moe::testing::max_relative_difference(logits, reference.logits.back()), kLogitTolerance);
+  backend.forward(*state, std::span(tokens).subspan(0, 50), 0, moe::LogitsMode::Last, logits,
+                  nullptr);
+  backend.forward(*state, std::span(tokens).subspan(50, 1), 50, moe::LogitsMode::Last, logits,
+                  nullptr);
+  backend.forward(*state, std::span(tokens).subspan(51), 51, moe::LogitsMode::Last, logits,
+                  nullptr);
+  EXPECT_LE(moe::testing::max_relative_difference(logits, reference.logits.back()),
+            kLogitTolerance);
+}
+
+// Random Q4_0 blocks (f16 scale, 32 four-bit values): a type the writer cannot produce, so the
+// bytes are made here. Scaled like the generator's weights: stddev about 1/sqrt(cols).
+moe::testing::GgufEdit::Replacement random_q4_0(const moe::gguf::TensorInfo& tensor,
+                                                 std::mt19937_64& rng) {
+  constexpr size_t kBlock = 32, kBlockBytes = 18;
+  const double stddev_per_step = 4.6;  // stddev of (q - 8) for q uniform in 0..15
+  const float scale =
+      static_cast<float>(1.0 / (stddev_per_step * std::sqrt(static_cast<double>(tensor.dims[0]))));
+  const uint16_t scale_bits = moe::f32_to_f16(scale);
+  std::vector<uint8_t> data(static_cast<size_t>(tensor.n_elements) / kBlock * kBlockBytes);
+  for (size_t at = 0; at < data.size(); at += kBlockBytes) {
+    std::memcpy(&data[at], &scale_bits, 2);
+    for (size_t j = 2; j < kBlockBytes; ++j) data[at + j] = static_cast<uint8_t>(rng());
+  }
+  return {moe::GgmlType::Q4_0, tensor.dims, std::move(data)};
+}
+
+TEST(CpuBackend, Q4_0WeightsMatchReference) {
+  RandomModelSpec spec;
+  spec.n_embd = 64, spec.n_layer = 2, spec.n_head = 4, spec.n_head_kv = 2, spec.dense_layers = {1};
+  spec.n_ff = 64, spec.n_expert = 8, spec.n_expert_used = 2, spec.n_ff_exp = 32, spec.seed = 17;
+  const std::vector<uint8_t> original = moe::build_random_model(spec).to_bytes();
+  const auto source = moe::gguf::GgufFile::parse(original);
+  moe::testing::GgufEdit edit;
+  std::mt19937_64 rng(17);
+  for (const auto& tensor : source.tensors()) {
+    if (tensor.dims.size() >= 2) edit.replace_tensors[tensor.name] = random_q4_0(tensor, rng);
+  }
+  const std::vector<uint8_t> bytes = moe::testing::edited_gguf(source, edit);
+  const auto model = moe::Model::from_file(moe::gguf::GgufFile::parse(bytes));
+  ASSERT_EQ(model->layer(0).ffn_gate_exps->type, moe::GgmlType::Q4_0);
+
+  const std::vector<int32_t> tokens = test_tokens(8, model->config().n_vocab, 8);
+  const auto reference = moe::testing::reference_forward(model->file(), tokens);
+  moe::CpuBackend backend({.n_threads = 2});
+  auto state = backend.new_state(model, 16);
+  std::vector<float> logits;
+  backend.forward(*state, tokens, 0, moe::LogitsMode::All, logits, nullptr);
+  const size_t n_vocab = static_cast<size_t>(model->config().n_vocab);
+  for (size_t t = 0; t < tokens.size(); ++t) {
+    EXPECT_LE(moe::testing::max_relative_difference(
+                  std::span<const float>(logits.data() + t * n_vocab, n_vocab), reference.logits[t]),
+              kLogitTolerance);
+  }
 }
 
 TEST(CpuBackend, ThreadCountDoesNotChangeResults) {
@@ -250,7 +314,8 @@ TEST(CpuBackend, TraceCaptureDoesNotChangeLogitsAndLastModeIsTheLastRow) {
   moe::CpuBackend backend({.n_threads = 2});
 
   auto state = backend.new_state(model, 16);
-  moe::RoutingTrace trace(config.n_layer, config.n_expert, config.n_expert_used, config.moe_layers());
+  moe::RoutingTrace trace(config.n_layer, config.n_expert, config.n_expert_used,
+                          config.moe_layers());
   std::vector<float> traced, untraced, last;
   backend.forward(*state, tokens, 0, moe::LogitsMode::All, traced, &trace);
   EXPECT_EQ(trace.n_tokens(), 7);
@@ -282,8 +347,9 @@ TEST(CpuBackend, RejectsBadCallsWithMessagesAndKeepsTheCache) {
     }
   };
   const std::vector<int32_t> bad_token = {999};
-  expect_error([&] { backend.forward(*state, bad_token, 3, moe::LogitsMode::Last, logits, nullptr); },
-               "token id 999");
+  expect_error(
+      [&] { backend.forward(*state, bad_token, 3, moe::LogitsMode::Last, logits, nullptr); },
+      "token id 999");
   expect_error([&] { backend.forward(*state, tokens, 5, moe::LogitsMode::Last, logits, nullptr); },
                "start position 5");
   const std::vector<int32_t> many(6, 1);

@@ -25,7 +25,8 @@ void expect_same(float actual, float expected, uint32_t bits) {
   if (std::isnan(expected)) {
     EXPECT_TRUE(std::isnan(actual)) << "bits " << bits;  // hardware may quiet a signaling NaN
   } else {
-    EXPECT_EQ(std::bit_cast<uint32_t>(actual), std::bit_cast<uint32_t>(expected)) << "bits " << bits;
+    EXPECT_EQ(std::bit_cast<uint32_t>(actual), std::bit_cast<uint32_t>(expected))
+        << "bits " << bits;
   }
 }
 

@@ -158,16 +158,20 @@ TEST(ModelErrors, WrongShapeNamesTensorExpectedAndActual) {
 
 TEST(ModelErrors, UnsupportedTypeNamesTensorAndType) {
   GgufEdit edit;
-  edit.replace_tensors["blk.0.attn_v.weight"] = {GgmlType::Q4_0, {64, 16}, {}};
+  // Q8_1 is only ever an intermediate type inside ggml's dot products, never a weight type.
+  edit.replace_tensors["blk.0.attn_v.weight"] = {GgmlType::Q8_1, {64, 16}, {}};
   const std::string message = load_error(edit);
   EXPECT_TRUE(contains(message, "blk.0.attn_v.weight")) << message;
-  EXPECT_TRUE(contains(message, "Q4_0")) << message;
+  EXPECT_TRUE(contains(message, "Q8_1")) << message;
+  EXPECT_TRUE(contains(message, "Q8_0")) << message;  // listed among the supported types
 }
 
 TEST(ModelErrors, InconsistentHyperParametersNameTheKeys) {
-  const std::string top_k = load_error({.set_keys = {{"llama.expert_used_count", moe::gguf::Value::u32(7)}}});
+  const std::string top_k =
+      load_error({.set_keys = {{"llama.expert_used_count", moe::gguf::Value::u32(7)}}});
   EXPECT_TRUE(contains(top_k, "llama.expert_used_count")) << top_k;
-  const std::string kv = load_error({.set_keys = {{"llama.attention.head_count_kv", moe::gguf::Value::u32(3)}}});
+  const std::string kv =
+      load_error({.set_keys = {{"llama.attention.head_count_kv", moe::gguf::Value::u32(3)}}});
   EXPECT_TRUE(contains(kv, "llama.attention.head_count_kv")) << kv;
   const std::string wrong_type =
       load_error({.set_keys = {{"llama.block_count", moe::gguf::Value::string("three")}}});
@@ -198,8 +202,8 @@ TEST(RandomModel, WritesAByteLevelGpt2Tokenizer) {
   EXPECT_EQ(file.get_string("tokenizer.ggml.pre"), "gpt-2");
   const auto& tokens = file.require("tokenizer.ggml.tokens").as_array().items;
   ASSERT_EQ(tokens.size(), 270u);
-  EXPECT_EQ(tokens[0].as_string(), "\u0100");    // byte 0: first non-printable byte
-  EXPECT_EQ(tokens[32].as_string(), "\u0120");   // space: "Ġ"
+  EXPECT_EQ(tokens[0].as_string(), "\u0100");   // byte 0: first non-printable byte
+  EXPECT_EQ(tokens[32].as_string(), "\u0120");  // space: "Ġ"
   EXPECT_EQ(tokens[65].as_string(), "A");
   EXPECT_EQ(tokens[127].as_string(), "\u0121");  // DEL follows space among the shifted bytes
   EXPECT_EQ(tokens[173].as_string(), "\u0143");  // soft hyphen: the last shifted byte (U+0100 + 67)

@@ -15,11 +15,13 @@ class SessionTest : public ::testing::Test {
 protected:
   static void SetUpTestSuite() {
     moe::RandomModelSpec spec;
-    spec.n_embd = 64, spec.n_layer = 3, spec.n_head = 4, spec.n_head_kv = 2, spec.dense_layers = {1};
+    spec.n_embd = 64, spec.n_layer = 3, spec.n_head = 4, spec.n_head_kv = 2,
+    spec.dense_layers = {1};
     spec.n_ff = 64, spec.n_expert = 8, spec.n_expert_used = 2, spec.n_ff_exp = 32, spec.seed = 31;
     file_ = new moe::testing::TempModelFile(spec);
     model_ = new std::shared_ptr<const moe::Model>(file_->load());
-    backend_ = new std::shared_ptr<moe::Backend>(std::make_shared<moe::CpuBackend>(moe::CpuBackendOptions{2}));
+    backend_ = new std::shared_ptr<moe::Backend>(
+        std::make_shared<moe::CpuBackend>(moe::CpuBackendOptions{2}));
   }
   static void TearDownTestSuite() {
     delete backend_;
@@ -38,7 +40,8 @@ protected:
     ASSERT_EQ(a.trace().n_tokens(), b.trace().n_tokens());
     for (int t = 0; t < a.trace().n_tokens(); ++t) {
       for (int layer : model().config().moe_layers()) {
-        EXPECT_EQ(a.trace().at(t, layer).experts, b.trace().at(t, layer).experts) << t << "/" << layer;
+        EXPECT_EQ(a.trace().at(t, layer).experts, b.trace().at(t, layer).experts)
+            << t << "/" << layer;
       }
     }
   }
@@ -144,7 +147,8 @@ TEST_F(SessionTest, ContextOverflowAndBadTokensAreErrorsThatKeepTheSession) {
     session.append(four);
     ADD_FAILURE() << "appending past the context must fail";
   } catch (const moe::Error& error) {
-    EXPECT_NE(std::string(error.what()).find("context overflow"), std::string::npos) << error.what();
+    EXPECT_NE(std::string(error.what()).find("context overflow"), std::string::npos)
+        << error.what();
   }
   const std::vector<int32_t> bad = {65, 5000};
   EXPECT_THROW(session.append(bad), moe::Error);

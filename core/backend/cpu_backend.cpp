@@ -75,10 +75,10 @@ std::string CpuBackend::name() const { return "cpu"; }
 
 int CpuBackend::n_threads() const { return kernels_->n_threads(); }
 
-std::unique_ptr<ForwardState> CpuBackend::new_state(std::shared_ptr<const Model> model,
-                                                    int n_ctx) {
+std::unique_ptr<ForwardState> CpuBackend::new_state(std::shared_ptr<const Model> model, int n_ctx) {
   if (model == nullptr) throw Error("new_state: no model");
-  if (n_ctx < 1) throw Error("new_state: context size must be at least 1, got " + std::to_string(n_ctx));
+  if (n_ctx < 1)
+    throw Error("new_state: context size must be at least 1, got " + std::to_string(n_ctx));
   return std::make_unique<CpuForwardState>(this, std::move(model), n_ctx);
 }
 
@@ -117,7 +117,8 @@ void CpuBackend::forward(ForwardState& state, std::span<const int32_t> tokens, i
 
   cpu::RowMatrix x(n, config.n_embd);
   const cpu::WeightMatrix embeddings = cpu::WeightMatrix::of(model.token_embd());
-  for (int t = 0; t < n; ++t) embeddings.rows_to_f32(tokens[static_cast<size_t>(t)], 1, x.row(t).data());
+  for (int t = 0; t < n; ++t)
+    embeddings.rows_to_f32(tokens[static_cast<size_t>(t)], 1, x.row(t).data());
 
   cpu::RowMatrix normed, q, k, v, attended, projected;
   std::vector<float> storage;
@@ -131,8 +132,10 @@ void CpuBackend::forward(ForwardState& state, std::span<const int32_t> tokens, i
     add_bias(layer.attn_k_bias, k, storage);
     kernels.matmul(cpu::WeightMatrix::of(*layer.attn_v), normed, v);
     add_bias(layer.attn_v_bias, v, storage);
-    cpu::apply_rope(q, config.n_head, config.head_dim, config.n_rot, arch.rope, config.rope_base, pos0);
-    cpu::apply_rope(k, config.n_head_kv, config.head_dim, config.n_rot, arch.rope, config.rope_base, pos0);
+    cpu::apply_rope(q, config.n_head, config.head_dim, config.n_rot, arch.rope, config.rope_base,
+                    pos0);
+    cpu::apply_rope(k, config.n_head_kv, config.head_dim, config.n_rot, arch.rope, config.rope_base,
+                    pos0);
     cpu_state->keys(il).middleRows(pos0, n) = k;
     cpu_state->values(il).middleRows(pos0, n) = v;
     cpu::attention(kernels, config, q, cpu_state->keys(il), cpu_state->values(il), pos0, attended);

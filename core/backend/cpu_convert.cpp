@@ -31,7 +31,8 @@ namespace {
 
 #ifdef MOE_HAVE_X86
 // The F16C instruction converts 8 halves at once; compiled for it, used only where the CPU has it.
-__attribute__((target("avx,f16c"))) void f16_to_f32_f16c(const uint8_t* src, float* dst, int64_t n) {
+__attribute__((target("avx,f16c"))) void f16_to_f32_f16c(const uint8_t* src, float* dst,
+                                                         int64_t n) {
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
     const __m128i halves = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 2 * i));

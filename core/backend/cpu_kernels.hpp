@@ -62,8 +62,8 @@ private:
 void rms_norm(const RowMatrix& x, std::span<const float> weight, float eps, RowMatrix& out);
 
 // Rotates the first n_rot dims of each head of every row; row t is at position pos0 + t.
-void apply_rope(RowMatrix& x, int n_heads, int head_dim, int n_rot, RopePairing pairing,
-                float base, int pos0);
+void apply_rope(RowMatrix& x, int n_heads, int head_dim, int n_rot, RopePairing pairing, float base,
+                int pos0);
 
 // Causal grouped-query attention of the n rows of q (positions pos0..pos0+n-1) over cached
 // keys/values rows [0, pos0 + n). out: n × (n_head * head_dim_v).

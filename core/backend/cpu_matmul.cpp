@@ -39,8 +39,8 @@ WeightMatrix WeightMatrix::expert(const gguf::TensorInfo& tensor, int expert) {
   matrix.cols = static_cast<int64_t>(tensor.dims.at(0));
   matrix.rows = static_cast<int64_t>(tensor.dims.at(1));
   matrix.row_bytes = bytes_per_row(tensor.type, matrix.cols);
-  matrix.data = tensor.data + static_cast<size_t>(expert) * matrix.row_bytes *
-                                  static_cast<size_t>(matrix.rows);
+  matrix.data = tensor.data +
+                static_cast<size_t>(expert) * matrix.row_bytes * static_cast<size_t>(matrix.rows);
   return matrix;
 }
 
@@ -68,8 +68,7 @@ std::span<const float> vector_f32(const gguf::TensorInfo& tensor, std::vector<fl
     return {reinterpret_cast<const float*>(tensor.data), static_cast<size_t>(tensor.n_elements)};
   }
   storage.resize(static_cast<size_t>(tensor.n_elements));
-  dequantize_row(tensor.type, tensor.data, storage.data(),
-                 static_cast<int64_t>(tensor.n_elements));
+  dequantize_row(tensor.type, tensor.data, storage.data(), static_cast<int64_t>(tensor.n_elements));
   return storage;
 }
 
@@ -99,7 +98,8 @@ void Kernels::matmul(const WeightMatrix& weight, const RowMatrix& in, RowMatrix&
     const int64_t count = std::min(block, weight.rows - first);
     const float* rows = nullptr;
     if (weight.type == GgmlType::F32) {
-      rows = reinterpret_cast<const float*>(weight.data + static_cast<size_t>(first) * weight.row_bytes);
+      rows = reinterpret_cast<const float*>(weight.data +
+                                            static_cast<size_t>(first) * weight.row_bytes);
     } else {
       std::vector<float>& buffer = scratch(worker);
       buffer.resize(static_cast<size_t>(count * weight.cols));

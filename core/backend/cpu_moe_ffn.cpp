@@ -25,7 +25,8 @@ void moe_ffn(Kernels& kernels, const Architecture& arch, const ModelConfig& conf
                                         static_cast<size_t>(config.n_expert));
     route_token(arch, logits, config.n_expert_used, decision);
     for (size_t j = 0; j < decision.experts.size(); ++j) {
-      tokens_of_expert[static_cast<size_t>(decision.experts[j])].push_back({t, decision.weights[j]});
+      tokens_of_expert[static_cast<size_t>(decision.experts[j])].push_back(
+          {t, decision.weights[j]});
     }
     if (trace != nullptr) {
       RoutingRecord record;
@@ -44,12 +45,14 @@ void moe_ffn(Kernels& kernels, const Architecture& arch, const ModelConfig& conf
     const std::vector<Assignment>& assigned = tokens_of_expert[static_cast<size_t>(e)];
     if (assigned.empty()) continue;
     expert_in.resize(static_cast<Eigen::Index>(assigned.size()), x.cols());
-    for (size_t i = 0; i < assigned.size(); ++i) expert_in.row(static_cast<Eigen::Index>(i)) = x.row(assigned[i].token);
+    for (size_t i = 0; i < assigned.size(); ++i)
+      expert_in.row(static_cast<Eigen::Index>(i)) = x.row(assigned[i].token);
     swiglu(kernels, WeightMatrix::expert(*layer.ffn_gate_exps, e),
-           WeightMatrix::expert(*layer.ffn_up_exps, e), WeightMatrix::expert(*layer.ffn_down_exps, e),
-           expert_in, expert_out);
+           WeightMatrix::expert(*layer.ffn_up_exps, e),
+           WeightMatrix::expert(*layer.ffn_down_exps, e), expert_in, expert_out);
     for (size_t i = 0; i < assigned.size(); ++i) {
-      out.row(assigned[i].token) += assigned[i].weight * expert_out.row(static_cast<Eigen::Index>(i));
+      out.row(assigned[i].token) +=
+          assigned[i].weight * expert_out.row(static_cast<Eigen::Index>(i));
     }
   }
 }

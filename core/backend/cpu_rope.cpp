@@ -5,8 +5,8 @@
 
 namespace moe::cpu {
 
-void apply_rope(RowMatrix& x, int n_heads, int head_dim, int n_rot, RopePairing pairing,
-                float base, int pos0) {
+void apply_rope(RowMatrix& x, int n_heads, int head_dim, int n_rot, RopePairing pairing, float base,
+                int pos0) {
   const int half = n_rot / 2;
   // Angles in double: pos * base^(-2i/n_rot) loses ~1e-4 rad in f32 at long positions.
   std::vector<float> cos_table(static_cast<size_t>(half)), sin_table(static_cast<size_t>(half));

@@ -22,7 +22,8 @@ void route_token(const Architecture& arch, std::span<const float> logits, int to
       break;
     }
     case GatingFunction::Sigmoid:
-      for (size_t e = 0; e < n_expert; ++e) decision.probs[e] = 1.0f / (1.0f + std::exp(-logits[e]));
+      for (size_t e = 0; e < n_expert; ++e)
+        decision.probs[e] = 1.0f / (1.0f + std::exp(-logits[e]));
       break;
   }
 

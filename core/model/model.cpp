@@ -28,6 +28,17 @@ std::vector<uint64_t> without_trailing_ones(std::vector<uint64_t> dims) {
   return dims;
 }
 
+// "F32, F16, ..." for the types the compute core converts to f32.
+std::string supported_compute_types() {
+  std::string names;
+  for (uint32_t id = 0; id < 64; ++id) {
+    if (!type_layout(id) || !is_supported_for_compute(static_cast<GgmlType>(id))) continue;
+    if (!names.empty()) names += ", ";
+    names += type_name(id);
+  }
+  return names;
+}
+
 // Reads hyper-parameters with errors that name the key and the file.
 class HparamReader {
 public:
@@ -60,8 +71,8 @@ public:
       throw Error("key '" + key + "' in " + file_.source_name() + ": " + error.what());
     }
     if (!(number > 0) || number > 1e30) {
-      throw Error("key '" + key + "' in " + file_.source_name() + " must be a positive number, got " +
-                  std::to_string(number));
+      throw Error("key '" + key + "' in " + file_.source_name() +
+                  " must be a positive number, got " + std::to_string(number));
     }
     return static_cast<float>(number);
   }
@@ -187,7 +198,8 @@ void Model::bind_tensors() {
     }
     if (!is_supported_for_compute(tensor->type)) {
       throw Error("tensor '" + name + "' has type " + type_name(tensor->type) +
-                  ", which the compute core does not support (supported: F32, F16, BF16, Q8_0)");
+                  ", which the compute core does not support (supported: " +
+                  supported_compute_types() + ")");
     }
     if (without_trailing_ones(tensor->dims) != expected) {
       throw Error("tensor '" + name + "' has shape " + dims_to_string(tensor->dims) +
@@ -207,9 +219,8 @@ void Model::bind_tensors() {
   }
   if (token_embd_->dims.size() != 2 || token_embd_->dims[1] == 0 ||
       token_embd_->dims[1] > static_cast<uint64_t>(INT_MAX)) {
-    throw Error("tensor '" + names.token_embd + "' has shape " +
-                dims_to_string(token_embd_->dims) + ", expected [" + std::to_string(c.n_embd) +
-                ", n_vocab]");
+    throw Error("tensor '" + names.token_embd + "' has shape " + dims_to_string(token_embd_->dims) +
+                ", expected [" + std::to_string(c.n_embd) + ", n_vocab]");
   }
   c.n_vocab = static_cast<int>(token_embd_->dims[1]);
   const uint64_t n_embd = u(c.n_embd), n_vocab = u(c.n_vocab);
@@ -277,9 +288,9 @@ ParameterCounts Model::parameter_counts() const {
   counts.norms = n(output_norm_);
   for (int i = 0; i < config_.n_layer; ++i) {
     const LayerWeights& layer = layers_[static_cast<size_t>(i)];
-    counts.attention += n(layer.attn_q) + n(layer.attn_k) + n(layer.attn_v) +
-                        n(layer.attn_output) + n(layer.attn_q_bias) + n(layer.attn_k_bias) +
-                        n(layer.attn_v_bias) + n(layer.attn_output_bias);
+    counts.attention += n(layer.attn_q) + n(layer.attn_k) + n(layer.attn_v) + n(layer.attn_output) +
+                        n(layer.attn_q_bias) + n(layer.attn_k_bias) + n(layer.attn_v_bias) +
+                        n(layer.attn_output_bias);
     counts.norms += n(layer.attn_norm) + n(layer.ffn_norm);
     counts.router += n(layer.ffn_gate_inp);
     const uint64_t experts = n(layer.ffn_gate_exps) + n(layer.ffn_up_exps) + n(layer.ffn_down_exps);

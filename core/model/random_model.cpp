@@ -108,7 +108,8 @@ void check_spec(const RandomModelSpec& spec) {
           "MoE layers need 0 < n_expert_used <= n_expert and n_ff_exp > 0");
   require(spec.dense_layers.empty() || spec.n_ff > 0, "dense layers need n_ff > 0");
   for (int layer : spec.dense_layers) {
-    require(layer >= 0 && layer < spec.n_layer, "dense layer " + std::to_string(layer) + " does not exist");
+    require(layer >= 0 && layer < spec.n_layer,
+            "dense layer " + std::to_string(layer) + " does not exist");
   }
   require(!spec.include_tokenizer || spec.n_vocab >= 258,
           "n_vocab must be at least 258 with the byte tokenizer");
@@ -203,7 +204,8 @@ gguf::GgufWriter build_random_model(const RandomModelSpec& spec) {
     } else {
       const float router_stddev = kRouterScale / std::sqrt(static_cast<float>(spec.n_embd));
       writer.add_tensor_f32(blk + "ffn_gate_inp.weight", {u(spec.n_embd), u(spec.n_expert)},
-                            gaussian.values(n(spec.n_embd) * n(spec.n_expert), router_stddev), type);
+                            gaussian.values(n(spec.n_embd) * n(spec.n_expert), router_stddev),
+                            type);
       matrix(blk + "ffn_gate_exps.weight", spec.n_embd, spec.n_ff_exp, spec.n_expert);
       matrix(blk + "ffn_up_exps.weight", spec.n_embd, spec.n_ff_exp, spec.n_expert);
       matrix(blk + "ffn_down_exps.weight", spec.n_ff_exp, spec.n_embd, spec.n_expert);

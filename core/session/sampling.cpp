@@ -22,9 +22,7 @@ Sampler::Sampler(const SamplingOptions& options) : options_(options), rng_(optio
   }
 }
 
-double Sampler::uniform01() {
-  return static_cast<double>(rng_() >> 11) * 0x1.0p-53;
-}
+double Sampler::uniform01() { return static_cast<double>(rng_() >> 11) * 0x1.0p-53; }
 
 int32_t Sampler::sample(std::span<const float> logits) {
   if (options_.temperature <= 0.0f) return argmax(logits);

@@ -48,8 +48,10 @@ void Session::compute_from(int from) {
   try {
     for (int start = from; start < total; start += prefill_chunk_) {
       const int count = std::min(prefill_chunk_, total - start);
-      backend_->forward(*state_, std::span(tokens_).subspan(static_cast<size_t>(start), static_cast<size_t>(count)),
-                        start, LogitsMode::Last, last_logits_, capture_routing_ ? &trace_ : nullptr);
+      backend_->forward(
+          *state_,
+          std::span(tokens_).subspan(static_cast<size_t>(start), static_cast<size_t>(count)), start,
+          LogitsMode::Last, last_logits_, capture_routing_ ? &trace_ : nullptr);
     }
   } catch (...) {
     // Keep only what the cache holds; the logits of that prefix are gone.
@@ -66,7 +68,8 @@ void Session::set_tokens(std::span<const int32_t> tokens) {
     clear();
     return;
   }
-  const size_t limit = std::min({tokens.size(), tokens_.size(), static_cast<size_t>(state_->n_filled())});
+  const size_t limit =
+      std::min({tokens.size(), tokens_.size(), static_cast<size_t>(state_->n_filled())});
   size_t common = 0;
   while (common < limit && tokens[common] == tokens_[common]) ++common;
   if (common == tokens.size() && common == tokens_.size() && !last_logits_.empty()) {
@@ -109,20 +112,23 @@ std::vector<float> Session::token_nll(std::span<const int32_t> tokens) {
   try {
     for (int start = 0; start < total; start += prefill_chunk_) {
       const int count = std::min(prefill_chunk_, total - start);
-      backend_->forward(*state_, std::span(tokens_).subspan(static_cast<size_t>(start), static_cast<size_t>(count)),
-                        start, LogitsMode::All, logits, capture_routing_ ? &trace_ : nullptr);
+      backend_->forward(
+          *state_,
+          std::span(tokens_).subspan(static_cast<size_t>(start), static_cast<size_t>(count)), start,
+          LogitsMode::All, logits, capture_routing_ ? &trace_ : nullptr);
       for (int t = 0; t < count; ++t) {
         const int position = start + t;
         if (position + 1 >= total) break;
-        const std::span<const float> row(logits.data() + static_cast<size_t>(t) * static_cast<size_t>(n_vocab),
-                                         static_cast<size_t>(n_vocab));
+        const std::span<const float> row(
+            logits.data() + static_cast<size_t>(t) * static_cast<size_t>(n_vocab),
+            static_cast<size_t>(n_vocab));
         // -log softmax(row)[next] = logsumexp(row) - row[next], with max-subtraction.
         const float max_logit = *std::max_element(row.begin(), row.end());
         double sum = 0;
         for (float value : row) sum += std::exp(static_cast<double>(value) - max_logit);
         const double log_sum_exp = max_logit + std::log(sum);
-        nll[static_cast<size_t>(position)] =
-            static_cast<float>(log_sum_exp - row[static_cast<size_t>(tokens_[static_cast<size_t>(position) + 1])]);
+        nll[static_cast<size_t>(position)] = static_cast<float>(
+            log_sum_exp - row[static_cast<size_t>(tokens_[static_cast<size_t>(position) + 1])]);
       }
     }
   } catch (...) {

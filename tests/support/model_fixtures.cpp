@@ -1,9 +1,10 @@
 #include "model_fixtures.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cmath>
-#include <unistd.h>
 
 namespace moe::testing {
 
@@ -59,7 +60,8 @@ double max_relative_difference(std::span<const float> actual, std::span<const do
   double max_difference = 0, max_expected = 0;
   const size_t n = std::min(actual.size(), expected.size());
   for (size_t i = 0; i < n; ++i) {
-    max_difference = std::max(max_difference, std::abs(static_cast<double>(actual[i]) - expected[i]));
+    max_difference =
+        std::max(max_difference, std::abs(static_cast<double>(actual[i]) - expected[i]));
     max_expected = std::max(max_expected, std::abs(expected[i]));
   }
   if (actual.size() != expected.size()) return INFINITY;

@@ -113,7 +113,8 @@ ReferenceResult reference_forward(const gguf::GgufFile& file, std::span<const in
   const int n_layer = static_cast<int>(file.get_uint("llama.block_count"));
   const int n_head = static_cast<int>(file.get_uint("llama.attention.head_count"));
   const int n_head_kv = static_cast<int>(file.get_uint_or("llama.attention.head_count_kv", n_head));
-  const int head_dim = static_cast<int>(file.get_uint_or("llama.attention.key_length", n_embd / n_head));
+  const int head_dim =
+      static_cast<int>(file.get_uint_or("llama.attention.key_length", n_embd / n_head));
   const int n_rot = static_cast<int>(file.get_uint_or("llama.rope.dimension_count", head_dim));
   const double base = file.get_double_or("llama.rope.freq_base", 10000.0);
   const double eps = file.get_double_or("llama.attention.layer_norm_rms_epsilon", 1e-5);
@@ -121,7 +122,8 @@ ReferenceResult reference_forward(const gguf::GgufFile& file, std::span<const in
 
   const Tensor embeddings = read_tensor(file, "token_embd.weight");
   const Tensor output_norm = read_tensor(file, "output_norm.weight");
-  const Tensor output = has_tensor(file, "output.weight") ? read_tensor(file, "output.weight") : embeddings;
+  const Tensor output =
+      has_tensor(file, "output.weight") ? read_tensor(file, "output.weight") : embeddings;
   const int n_vocab = static_cast<int>(embeddings.rows());
 
   std::vector<LayerTensors> layers(static_cast<size_t>(n_layer));
@@ -161,7 +163,8 @@ ReferenceResult reference_forward(const gguf::GgufFile& file, std::span<const in
 
   std::vector<std::vector<double>> hidden(n);
   for (size_t t = 0; t < n; ++t) {
-    const double* row = &embeddings.values[static_cast<size_t>(tokens[t]) * static_cast<size_t>(n_embd)];
+    const double* row =
+        &embeddings.values[static_cast<size_t>(tokens[t]) * static_cast<size_t>(n_embd)];
     hidden[t].assign(row, row + n_embd);
   }
 
@@ -192,14 +195,16 @@ ReferenceResult reference_forward(const gguf::GgufFile& file, std::span<const in
         for (size_t j = 0; j <= t; ++j) {
           double dot = 0;
           for (int d = 0; d < head_dim; ++d) {
-            dot += q[t][static_cast<size_t>(h * head_dim + d)] * k[j][static_cast<size_t>(kv * head_dim + d)];
+            dot += q[t][static_cast<size_t>(h * head_dim + d)] *
+                   k[j][static_cast<size_t>(kv * head_dim + d)];
           }
           scores[j] = dot / std::sqrt(static_cast<double>(head_dim));
         }
         const std::vector<double> p = softmax(scores);
         for (size_t j = 0; j <= t; ++j) {
           for (int d = 0; d < head_dim_v; ++d) {
-            attended[static_cast<size_t>(h * head_dim_v + d)] += p[j] * v[j][static_cast<size_t>(kv * head_dim_v + d)];
+            attended[static_cast<size_t>(h * head_dim_v + d)] +=
+                p[j] * v[j][static_cast<size_t>(kv * head_dim_v + d)];
           }
         }
       }

@@ -19,8 +19,8 @@ enum class NormKind {
 
 // Which elements of a head vector RoPE rotates together.
 enum class RopePairing {
-  Adjacent,    // (2i, 2i+1): llama.cpp's "normal" mode (llama, granitemoe, deepseek2)
-  SplitHalves, // (i, i + n_rot/2): llama.cpp's "neox" mode (olmoe, qwen2moe, qwen3moe, phimoe)
+  Adjacent,     // (2i, 2i+1): llama.cpp's "normal" mode (llama, granitemoe, deepseek2)
+  SplitHalves,  // (i, i + n_rot/2): llama.cpp's "neox" mode (olmoe, qwen2moe, qwen3moe, phimoe)
 };
 
 // How router logits become the scores top-k chooses from.

@@ -15,7 +15,7 @@ struct CpuBackendOptions {
   int n_threads = 0;  // 0: std::thread::hardware_concurrency()
 };
 
-// Weights stay in the mapped file in their stored type; F16/BF16/Q8_0 rows are converted to
+// Weights stay in the mapped file in their stored type; other types than F32 are converted to
 // f32 a block of rows at a time, right before use (see core/backend/cpu_matmul.cpp for why).
 // forward() calls are serialized: one backend can serve several states, one call at a time.
 class CpuBackend final : public Backend {
@@ -26,8 +26,7 @@ public:
   std::string name() const override;
   int n_threads() const;
 
-  std::unique_ptr<ForwardState> new_state(std::shared_ptr<const Model> model,
-                                          int n_ctx) override;
+  std::unique_ptr<ForwardState> new_state(std::shared_ptr<const Model> model, int n_ctx) override;
   void forward(ForwardState& state, std::span<const int32_t> tokens, int pos0, LogitsMode mode,
                std::vector<float>& logits_out, RoutingTrace* trace) override;
 

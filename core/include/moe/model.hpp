@@ -61,13 +61,13 @@ struct LayerWeights {
 // Parameters (weights, not bytes). `active_per_token` counts what one token's forward pass
 // touches: everything except the experts top-k does not choose.
 struct ParameterCounts {
-  uint64_t embedding = 0;   // token_embd
-  uint64_t output = 0;      // output.weight (0 when tied to token_embd)
-  uint64_t attention = 0;   // q, k, v, output projections and their biases
-  uint64_t norms = 0;       // every norm weight
-  uint64_t router = 0;      // ffn_gate_inp of every MoE layer
-  uint64_t experts = 0;     // all routed experts of every MoE layer
-  uint64_t dense_ffn = 0;   // FFNs of dense layers
+  uint64_t embedding = 0;  // token_embd
+  uint64_t output = 0;     // output.weight (0 when tied to token_embd)
+  uint64_t attention = 0;  // q, k, v, output projections and their biases
+  uint64_t norms = 0;      // every norm weight
+  uint64_t router = 0;     // ffn_gate_inp of every MoE layer
+  uint64_t experts = 0;    // all routed experts of every MoE layer
+  uint64_t dense_ffn = 0;  // FFNs of dense layers
   uint64_t total = 0;
   uint64_t active_experts = 0;  // n_expert_used experts per MoE layer
   uint64_t active_per_token = 0;

@@ -18,11 +18,11 @@ struct RandomModelSpec {
   int n_layer = 2;
   int n_head = 4;
   int n_head_kv = 2;
-  int n_ff = 128;         // dense layers
-  int n_ff_exp = 64;      // each expert
+  int n_ff = 128;     // dense layers
+  int n_ff_exp = 64;  // each expert
   int n_expert = 8;
   int n_expert_used = 2;
-  std::set<int> dense_layers;  // layers with a dense FFN instead of experts
+  std::set<int> dense_layers;            // layers with a dense FFN instead of experts
   GgmlType weight_type = GgmlType::F32;  // matrices; norms and biases stay F32
   uint64_t seed = 1;
   int n_ctx = 512;
