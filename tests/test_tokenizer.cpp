@@ -2,6 +2,7 @@
 // pre-tokenizers, user-defined tokens, and every validation error on bad metadata.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <random>
 #include <string>
 #include <vector>
@@ -257,6 +258,96 @@ TEST(Tokenizer, MissingByteTokens) {
   EXPECT_EQ(Tokenizer(vocab).encode("o\xFFk"), (std::vector<int32_t>{'o', 0xFF, 'k'}));
 }
 
+// GGUF metadata -> Tokenizer, through the real reader.
+moe::gguf::GgufWriter writer_for(const TokenizerVocab& vocab) {
+  moe::gguf::GgufWriter writer;
+  writer.set_string("general.architecture", "test");
+  moe::write_tokenizer_vocab(writer, vocab);
+  return writer;
+}
+
+// ---- SentencePiece ("llama") ----
+
+// <unk> <s> </s>, 256 byte tokens <0x00>..<0xFF> (ids 3..258), then scored pieces from 259.
+TokenizerVocab spm_vocab(bool with_lo) {
+  TokenizerVocab vocab;
+  vocab.model = "llama";
+  vocab.pre = "default";
+  vocab.tokens = {"<unk>", "<s>", "</s>"};
+  vocab.types = {TokenType::UNKNOWN, TokenType::CONTROL, TokenType::CONTROL};
+  for (int b = 0; b < 256; ++b) {
+    char name[8];
+    std::snprintf(name, sizeof name, "<0x%02X>", b);
+    vocab.tokens.push_back(name);
+    vocab.types.push_back(TokenType::BYTE);
+  }
+  vocab.scores.assign(vocab.tokens.size(), 0.0f);
+  const std::vector<std::pair<std::string, float>> pieces = {
+      {"\xE2\x96\x81", 0}, {"h", 0}, {"e", 0}, {"l", 0}, {"o", 0}, {"ll", -1}, {"\xE2\x96\x81h", -2},
+      {"\xE2\x96\x81he", -3}, {"\xE2\x96\x81hell", -4}, {"\xE2\x96\x81hello", -5}, {"lo", with_lo ? -0.5f : -9.0f}};
+  for (const auto& [text, score] : pieces) {
+    vocab.tokens.push_back(text);
+    vocab.types.push_back(TokenType::NORMAL);
+    vocab.scores.push_back(score);
+  }
+  vocab.unk = 0;
+  vocab.bos = 1;
+  vocab.eos = 2;
+  return vocab;
+}
+
+constexpr int32_t kSpmByte0 = 3;
+
+TEST(SentencePiece, MergesByScore) {
+  // "▁hello": pairs ▁h (-2), ll (-1), lo (-0.5 or -9). With lo at -0.5: ▁ h e l [lo], then
+  // [▁h] e l lo, then [▁he] l lo; "▁hel" and "llo" are no tokens: ▁he, l, lo.
+  EXPECT_EQ(Tokenizer(spm_vocab(true)).encode("hello"), (std::vector<int32_t>{266, 262, 269}));
+  // With lo at -9: [ll] first, then ▁h, ▁he, ▁hell, ▁hello.
+  const Tokenizer tokenizer(spm_vocab(false));
+  EXPECT_EQ(tokenizer.encode("hello"), (std::vector<int32_t>{268}));
+  EXPECT_EQ(tokenizer.decode(std::vector<int32_t>{268}), " hello");
+  EXPECT_EQ(tokenizer.model_name(), "llama");
+  EXPECT_TRUE(tokenizer.pre_tokenize("hello").empty());
+}
+
+TEST(SentencePiece, ByteFallbackSpacesAndSpecialText) {
+  const Tokenizer tokenizer(spm_vocab(false));
+  // é is no token: its two UTF-8 bytes become <0xC3> <0xA9>.
+  EXPECT_EQ(tokenizer.encode("hé"), (std::vector<int32_t>{265, kSpmByte0 + 0xC3, kSpmByte0 + 0xA9}));
+  EXPECT_EQ(tokenizer.token_piece(kSpmByte0 + 0xC3), "\xC3");
+  EXPECT_EQ(tokenizer.token_piece(259), " ");
+  // Every space is "▁"; control-token text is plain text.
+  EXPECT_EQ(tokenizer.encode("h <s>"), (std::vector<int32_t>{265, 259, kSpmByte0 + '<', kSpmByte0 + 's',
+                                                            kSpmByte0 + '>'}));
+  EXPECT_EQ(tokenizer.encode(""), std::vector<int32_t>{});
+  EXPECT_EQ(tokenizer.token_piece(1), "<s>");
+
+  TokenizerVocab no_prefix = spm_vocab(false);
+  no_prefix.add_space_prefix = false;
+  EXPECT_EQ(Tokenizer(no_prefix).encode("hello"), (std::vector<int32_t>{260, 261, 264, 263}));
+}
+
+TEST(SentencePiece, RoundTripsAnyBytesWithTheSpaceInFront) {
+  const Tokenizer tokenizer(spm_vocab(true));
+  std::mt19937 rng(77);
+  for (int i = 0; i < 300; ++i) {
+    const std::string text = i % 2 ? random_bytes(rng, 64) : random_mixed(rng, 24);
+    const std::string expected = text.empty() ? "" : " " + text;
+    ASSERT_EQ(tokenizer.decode(tokenizer.encode(text)), expected);
+  }
+}
+
+TEST(SentencePiece, ThroughGguf) {
+  TokenizerVocab vocab = spm_vocab(false);
+  vocab.add_space_prefix = false;
+  const std::vector<uint8_t> bytes = writer_for(vocab).to_bytes();
+  const auto file = moe::gguf::GgufFile::parse(bytes, "spm.gguf");
+  const Tokenizer tokenizer = Tokenizer::from_gguf(file);
+  EXPECT_EQ(tokenizer.vocab().scores, vocab.scores);
+  EXPECT_EQ(tokenizer.vocab().add_space_prefix, false);
+  EXPECT_EQ(tokenizer.encode("hello"), (std::vector<int32_t>{260, 261, 264, 263}));
+}
+
 // ---- validation ----
 
 std::string constructor_error(const TokenizerVocab& vocab) {
@@ -279,8 +370,8 @@ TEST(TokenizerValidation, InMemoryVocabularies) {
   TokenizerVocab v = good;
   v.model = "bert";
   expect_error(v, {"tokenizer.ggml.model", "'bert'", "gpt2"});
-  v.model = "llama";
-  expect_error(v, {"tokenizer.ggml.model", "not supported yet"});
+  v.model = "rwkv";
+  expect_error(v, {"tokenizer.ggml.model", "'rwkv'", "gpt2", "llama"});
   v = good;
   v.pre = "klingon";
   expect_error(v, {"tokenizer.ggml.pre", "'klingon'", "gpt-2"});
@@ -313,14 +404,6 @@ TEST(TokenizerValidation, InMemoryVocabularies) {
   v.scores = {1.0f};
   expect_error(v, {"tokenizer.ggml.scores"});
   EXPECT_EQ(constructor_error(good), "");
-}
-
-// GGUF metadata -> Tokenizer, through the real reader.
-moe::gguf::GgufWriter writer_for(const TokenizerVocab& vocab) {
-  moe::gguf::GgufWriter writer;
-  writer.set_string("general.architecture", "test");
-  moe::write_tokenizer_vocab(writer, vocab);
-  return writer;
 }
 
 std::string gguf_error(const moe::gguf::GgufWriter& writer) {

@@ -1,5 +1,6 @@
 // moe::Tokenizer: validation of the vocabulary, the lookup tables, decoding and accessors.
 #include <algorithm>
+#include <cstdio>
 #include <limits>
 
 #include "byte_unicode.hpp"
@@ -104,7 +105,49 @@ void build_bpe(Tokenizer::Impl& impl) {
   }
 }
 
-const std::vector<std::string> kSupportedModels = {"gpt2"};
+// SentencePiece pieces: "▁" stands for a space, "<0xXX>" byte tokens for their byte.
+std::string spm_token_bytes(const std::string& text, TokenType type) {
+  if (type == TokenType::BYTE) {
+    unsigned value = 0;
+    char tail = 0;
+    if (text.size() == 6 && std::sscanf(text.c_str(), "<0x%2X%c", &value, &tail) == 2 && tail == '>')
+      return std::string(1, static_cast<char>(value));
+    return text;
+  }
+  if (type != TokenType::NORMAL && type != TokenType::UNDEFINED) return text;
+  std::string out;
+  for (size_t pos = 0; pos < text.size();) {
+    if (text.compare(pos, 3, "\xE2\x96\x81") == 0) {
+      out += ' ';
+      pos += 3;
+    } else {
+      out += text[pos++];
+    }
+  }
+  return out;
+}
+
+void build_spm(Tokenizer::Impl& impl) {
+  impl.is_spm = true;
+  impl.add_space_prefix = impl.vocab.add_space_prefix.value_or(true);
+  const size_t n = impl.vocab.tokens.size();
+  impl.spm_mergeable.resize(n);
+  for (size_t id = 0; id < n; ++id) {
+    const TokenType type = impl.vocab.types.empty() ? TokenType::NORMAL : impl.vocab.types[id];
+    impl.spm_mergeable[id] = type == TokenType::NORMAL || type == TokenType::USER_DEFINED ||
+                             type == TokenType::UNDEFINED;
+    impl.pieces[id] = spm_token_bytes(impl.vocab.tokens[id], type);
+  }
+  for (int byte = 0; byte < 256; ++byte) {
+    char name[8];
+    std::snprintf(name, sizeof name, "<0x%02X>", byte);
+    std::optional<int32_t> id = impl.find(name);
+    if (!id) id = impl.find(std::string(1, static_cast<char>(byte)));
+    impl.spm_byte_token[byte] = id.value_or(-1);
+  }
+}
+
+const std::vector<std::string> kSupportedModels = {"gpt2", "llama"};
 
 }  // namespace
 
@@ -131,8 +174,7 @@ Tokenizer::Tokenizer(TokenizerVocab vocab) {
   if (v.model == "gpt2") {
     build_bpe(*impl);
   } else if (v.model == "llama") {
-    throw Error("tokenizer.ggml.model: 'llama' (SentencePiece) tokenizers are not supported yet; "
-                "supported: gpt2");
+    build_spm(*impl);
   } else {
     std::string message = "tokenizer.ggml.model: unknown tokenizer model " + quoted(v.model) + "; supported:";
     for (const std::string& model : kSupportedModels) message += " " + model;
@@ -143,7 +185,9 @@ Tokenizer::Tokenizer(TokenizerVocab vocab) {
 
 std::vector<std::string> Tokenizer::supported_models() { return kSupportedModels; }
 
-std::vector<int32_t> Tokenizer::encode(std::string_view text) const { return impl_->encode_bpe(text); }
+std::vector<int32_t> Tokenizer::encode(std::string_view text) const {
+  return impl_->is_spm ? impl_->encode_spm(text) : impl_->encode_bpe(text);
+}
 
 std::string Tokenizer::decode(std::span<const int32_t> ids) const {
   std::string out;

@@ -33,6 +33,12 @@ struct Tokenizer::Impl {
   std::array<int32_t, 256> byte_token{};  // -1 when the vocabulary lacks the byte
   tokenizer_detail::BpeMerges merges;
 
+  // SentencePiece
+  bool is_spm = false;
+  bool add_space_prefix = true;
+  std::vector<uint8_t> spm_mergeable;       // per token: may a merge or a whole symbol produce it
+  std::array<int32_t, 256> spm_byte_token{};  // "<0xXX>" byte-fallback tokens, -1 when absent
+
   // A piece of the input: raw text (token < 0) or an already chosen token.
   struct Fragment {
     size_t begin;
@@ -47,6 +53,9 @@ struct Tokenizer::Impl {
   }
   void encode_bpe_word(std::string_view word, std::vector<int32_t>& out) const;
   std::vector<int32_t> encode_bpe(std::string_view text) const;
+  void encode_spm_text(std::string_view text, std::vector<int32_t>& out) const;
+  void push_spm_byte(uint8_t byte, std::vector<int32_t>& out) const;
+  std::vector<int32_t> encode_spm(std::string_view text) const;
 };
 
 }  // namespace moe

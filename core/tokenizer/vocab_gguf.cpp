@@ -21,6 +21,7 @@ constexpr const char* kScores = "tokenizer.ggml.scores";
 constexpr const char* kBos = "tokenizer.ggml.bos_token_id";
 constexpr const char* kEos = "tokenizer.ggml.eos_token_id";
 constexpr const char* kUnk = "tokenizer.ggml.unknown_token_id";
+constexpr const char* kAddSpacePrefix = "tokenizer.ggml.add_space_prefix";
 
 std::string type_name(ValueType type) { return std::string(gguf::value_type_name(type)); }
 
@@ -105,6 +106,11 @@ TokenizerVocab read_tokenizer_vocab(const gguf::GgufFile& file) {
   vocab.bos = read_token_id(file, kBos);
   vocab.eos = read_token_id(file, kEos);
   vocab.unk = read_token_id(file, kUnk);
+  if (const Value* value = file.find(kAddSpacePrefix)) {
+    if (value->type() != ValueType::BOOL)
+      throw Error(std::string(kAddSpacePrefix) + ": expected a bool, found " + type_name(value->type()));
+    vocab.add_space_prefix = value->as_bool();
+  }
   return vocab;
 }
 
@@ -121,6 +127,7 @@ void write_tokenizer_vocab(gguf::GgufWriter& writer, const TokenizerVocab& vocab
   if (vocab.bos) writer.set_u32(kBos, static_cast<uint32_t>(*vocab.bos));
   if (vocab.eos) writer.set_u32(kEos, static_cast<uint32_t>(*vocab.eos));
   if (vocab.unk) writer.set_u32(kUnk, static_cast<uint32_t>(*vocab.unk));
+  if (vocab.add_space_prefix) writer.set_bool(kAddSpacePrefix, *vocab.add_space_prefix);
 }
 
 Tokenizer Tokenizer::from_gguf(const gguf::GgufFile& file) {

@@ -2,11 +2,16 @@
 // Text <-> token ids for the models moescope loads.
 //
 // Supported tokenizer models (GGUF key tokenizer.ggml.model):
-//   "gpt2"  byte-level BPE: text is split by a regex pre-tokenizer (tokenizer.ggml.pre), every
-//           piece is mapped byte by byte onto the GPT-2 byte-to-unicode alphabet and merged by
-//           rank (tokenizer.ggml.merges).
-// Any byte string round-trips: decode(encode(s)) == s, also for invalid UTF-8, NULs and emoji,
-// as long as the vocabulary has a token for every byte that occurs (see encode()).
+//   "gpt2"   byte-level BPE: text is split by a regex pre-tokenizer (tokenizer.ggml.pre), every
+//            piece is mapped byte by byte onto the GPT-2 byte-to-unicode alphabet and merged by
+//            rank (tokenizer.ggml.merges).
+//   "llama"  SentencePiece-style BPE (Llama 1/2, Mixtral, Phi-3.5-MoE): spaces become "▁", one
+//            "▁" is put in front, characters merge by token score (tokenizer.ggml.scores), and
+//            characters without a token fall back to byte tokens "<0xXX>".
+// User-defined tokens (type USER_DEFINED) are literal text: they are cut out of the input first.
+// Any byte string round-trips, also invalid UTF-8, NULs and emoji, as long as the vocabulary has
+// a token for every byte that occurs (see encode()): decode(encode(s)) == s for "gpt2", and
+// == " " + s for "llama" (the space it puts in front; also after each user-defined token).
 //
 // A Tokenizer is immutable once built and cheap to copy (shared state); every const member may be
 // called from several threads at once.
@@ -47,6 +52,8 @@ struct TokenizerVocab {
   std::optional<int32_t> bos;           // tokenizer.ggml.bos_token_id
   std::optional<int32_t> eos;           // tokenizer.ggml.eos_token_id
   std::optional<int32_t> unk;           // tokenizer.ggml.unknown_token_id
+  std::optional<bool> add_space_prefix; // tokenizer.ggml.add_space_prefix; SentencePiece only
+                                        // (absent = true)
 };
 
 // Reads the tokenizer.ggml.* keys, checking their types (not their consistency: the Tokenizer
