@@ -15,15 +15,28 @@ namespace {
 
 constexpr std::string_view kSpace = "\xE2\x96\x81";  // U+2581
 
-// Bytes in the character at text[pos]: a well-formed UTF-8 sequence, or one byte of broken
-// UTF-8. (llama.cpp groups by the lead byte alone, which can swallow the "▁" after a truncated
-// sequence into byte tokens and lose the space; on valid UTF-8 both agree.)
-size_t character_length(std::string_view text, size_t pos) {
-  const size_t length = tokenizer_detail::utf8_sequence_length(text, pos);
-  return length == 0 ? 1 : length;
+uint32_t character_key(std::string_view character) {
+  uint32_t key = 0;
+  for (char c : character) key = (key << 8) | static_cast<uint8_t>(c);
+  return key;
 }
 
 }  // namespace
+
+namespace tokenizer_detail {
+
+// (llama.cpp groups by the lead byte alone, which can swallow the "▁" after a truncated sequence
+// into byte tokens and lose the space; on valid UTF-8 both agree.)
+size_t spm_character_length(std::string_view text, size_t pos) {
+  const size_t length = utf8_sequence_length(text, pos);
+  return length == 0 ? 1 : length;
+}
+
+uint64_t spm_character_pair(std::string_view left, std::string_view right) {
+  return (static_cast<uint64_t>(character_key(left)) << 32) | character_key(right);
+}
+
+}  // namespace tokenizer_detail
 
 void Tokenizer::Impl::push_spm_byte(uint8_t byte, std::vector<int32_t>& out) const {
   if (spm_byte_token[byte] >= 0) {
@@ -47,7 +60,7 @@ void Tokenizer::Impl::encode_spm_text(std::string_view text, std::vector<int32_t
   };
   std::vector<Symbol> symbols;
   for (size_t pos = 0; pos < text.size();) {
-    const size_t length = character_length(text, pos);
+    const size_t length = tokenizer_detail::spm_character_length(text, pos);
     const auto index = static_cast<int64_t>(symbols.size());
     symbols.push_back({pos, length, index - 1, pos + length == text.size() ? -1 : index + 1});
     pos += length;
@@ -103,6 +116,36 @@ void Tokenizer::Impl::encode_spm_text(std::string_view text, std::vector<int32_t
   }
 }
 
+// Cuts the text where no merge can cross (see spm_inner_pairs) and encodes each part once.
+void Tokenizer::Impl::encode_spm_words(std::string_view text, std::vector<int32_t>& out) const {
+  std::unordered_map<std::string_view, std::pair<size_t, size_t>> seen;  // part -> span in out
+  const auto encode_part = [&](std::string_view part) {
+    if (const auto it = seen.find(part); it != seen.end()) {
+      const auto [begin, count] = it->second;
+      for (size_t i = 0; i < count; ++i) out.push_back(out[begin + i]);
+      return;
+    }
+    const size_t begin = out.size();
+    encode_spm_text(part, out);
+    seen.emplace(part, std::make_pair(begin, out.size() - begin));
+  };
+  size_t part_begin = 0;
+  size_t previous = 0;  // start of the previous character
+  for (size_t pos = 0; pos < text.size();) {
+    const size_t length = tokenizer_detail::spm_character_length(text, pos);
+    if (pos > 0) {
+      const std::string_view left = text.substr(previous, pos - previous);
+      if (spm_inner_pairs.count(tokenizer_detail::spm_character_pair(left, text.substr(pos, length))) == 0) {
+        encode_part(text.substr(part_begin, pos - part_begin));
+        part_begin = pos;
+      }
+    }
+    previous = pos;
+    pos += length;
+  }
+  if (part_begin < text.size()) encode_part(text.substr(part_begin));
+}
+
 std::vector<int32_t> Tokenizer::Impl::encode_spm(std::string_view text) const {
   std::vector<int32_t> out;
   bool after_literal = true;  // the start of the text counts as following a literal token
@@ -119,7 +162,7 @@ std::vector<int32_t> Tokenizer::Impl::encode_spm(std::string_view text) const {
       if (c == ' ') escaped += kSpace;
       else escaped += c;
     }
-    encode_spm_text(escaped, out);
+    encode_spm_words(escaped, out);
     after_literal = false;
   }
   return out;

@@ -127,6 +127,19 @@ std::string spm_token_bytes(const std::string& text, TokenType type) {
   return out;
 }
 
+// Every pair of adjacent characters inside `text`.
+void add_inner_pairs(std::string_view text, std::unordered_set<uint64_t>& pairs) {
+  size_t previous = 0;
+  for (size_t pos = 0; pos < text.size();) {
+    const size_t length = tokenizer_detail::spm_character_length(text, pos);
+    if (pos > 0)
+      pairs.insert(tokenizer_detail::spm_character_pair(text.substr(previous, pos - previous),
+                                                        text.substr(pos, length)));
+    previous = pos;
+    pos += length;
+  }
+}
+
 void build_spm(Tokenizer::Impl& impl) {
   impl.is_spm = true;
   impl.add_space_prefix = impl.vocab.add_space_prefix.value_or(true);
@@ -137,6 +150,7 @@ void build_spm(Tokenizer::Impl& impl) {
     impl.spm_mergeable[id] = type == TokenType::NORMAL || type == TokenType::USER_DEFINED ||
                              type == TokenType::UNDEFINED;
     impl.pieces[id] = spm_token_bytes(impl.vocab.tokens[id], type);
+    if (impl.spm_mergeable[id]) add_inner_pairs(impl.vocab.tokens[id], impl.spm_inner_pairs);
   }
   for (int byte = 0; byte < 256; ++byte) {
     char name[8];

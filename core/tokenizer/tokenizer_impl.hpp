@@ -6,12 +6,21 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "bpe_merges.hpp"
 #include "moe/tokenizer.hpp"
 
 namespace moe {
+
+namespace tokenizer_detail {
+// Length of the character at text[pos] as SentencePiece encoding sees it: a well-formed UTF-8
+// sequence, or a single byte of broken UTF-8.
+size_t spm_character_length(std::string_view text, size_t pos);
+// Key of two adjacent characters (each 1..4 bytes).
+uint64_t spm_character_pair(std::string_view left, std::string_view right);
+}  // namespace tokenizer_detail
 
 struct StringHash {
   using is_transparent = void;
@@ -38,6 +47,9 @@ struct Tokenizer::Impl {
   bool add_space_prefix = true;
   std::vector<uint8_t> spm_mergeable;       // per token: may a merge or a whole symbol produce it
   std::array<int32_t, 256> spm_byte_token{};  // "<0xXX>" byte-fallback tokens, -1 when absent
+  // Pairs of adjacent characters (see spm_character_pair) found inside some mergeable token. Where
+  // two neighbours form no such pair, no merge can ever cross: the text is cut there.
+  std::unordered_set<uint64_t> spm_inner_pairs;
 
   // A piece of the input: raw text (token < 0) or an already chosen token.
   struct Fragment {
@@ -54,6 +66,7 @@ struct Tokenizer::Impl {
   void encode_bpe_word(std::string_view word, std::vector<int32_t>& out) const;
   std::vector<int32_t> encode_bpe(std::string_view text) const;
   void encode_spm_text(std::string_view text, std::vector<int32_t>& out) const;
+  void encode_spm_words(std::string_view text, std::vector<int32_t>& out) const;
   void push_spm_byte(uint8_t byte, std::vector<int32_t>& out) const;
   std::vector<int32_t> encode_spm(std::string_view text) const;
 };
