@@ -441,8 +441,11 @@ TEST(GgufFormat, HeaderAndMetadataCorruptionsAreNamed) {
   auto truncated = RawGguf().header(3, 0, 0).data;
   truncated.resize(12);
   expect_error_mentions(truncated, {"file ends inside the header", "byte offset 8"});
+  expect_error_mentions(RawGguf().header(3, 1000, 0).data, {"tensor count 1000 is impossible"});
   expect_error_mentions(RawGguf().header(3, 1ull << 40, 0).data,
-                        {"tensor count 1099511627776 is impossible"});
+                        {"tensor count 1099511627776 exceeds the limit"});
+  expect_error_mentions(RawGguf().header(3, 0, ~0ull).data,
+                        {"metadata count 18446744073709551615 exceeds the limit"});
   expect_error_mentions(RawGguf().header(3, 0, 1000).kv_u32("a", 1).data,
                         {"metadata count 1000 is impossible"});
   expect_error_mentions(RawGguf().header(3, 0, 1).str("").u32(4).u32(1).data, {"empty key"});

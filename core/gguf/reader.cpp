@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <bit>
 #include <cerrno>
 #include <cstring>
@@ -82,6 +83,10 @@ uint64_t min_encoded_size(ValueType type) {
 }
 
 std::string errno_text(int error) { return std::generic_category().message(error); }
+
+// Capacity to reserve for `count` entries announced by the file: counts are only checked
+// against the bytes left, so memory grows with the entries actually read beyond a small start.
+size_t reservation(uint64_t count) { return static_cast<size_t>(std::min<uint64_t>(count, 4096)); }
 
 }  // namespace
 
@@ -191,6 +196,14 @@ private:
     file_.version_ = version;
     tensor_count_ = u64("the header (tensor count)");
     kv_count_ = u64("the header (metadata count)");
+    if (tensor_count_ > kMaxTensors) {
+      fail(8, "tensor count " + std::to_string(tensor_count_) + " exceeds the limit of " +
+                  std::to_string(kMaxTensors));
+    }
+    if (kv_count_ > kMaxMetadataEntries) {
+      fail(16, "metadata count " + std::to_string(kv_count_) + " exceeds the limit of " +
+                   std::to_string(kMaxMetadataEntries));
+    }
     // Every entry takes some bytes; a count the rest of the file cannot hold is corrupt.
     if (tensor_count_ > remaining() / kMinTensorInfoBytes) {
       fail(8, "tensor count " + std::to_string(tensor_count_) + " is impossible: " +
@@ -204,8 +217,8 @@ private:
   }
 
   void read_metadata() {
-    file_.metadata_.reserve(static_cast<size_t>(kv_count_));
-    file_.metadata_index_.reserve(static_cast<size_t>(kv_count_));
+    file_.metadata_.reserve(reservation(kv_count_));
+    file_.metadata_index_.reserve(reservation(kv_count_));
     for (uint64_t i = 0; i < kv_count_; ++i) {
       const uint64_t key_offset = pos_;
       const std::string label = "the key of metadata entry " + std::to_string(i);
@@ -298,7 +311,7 @@ private:
       fail(count_offset, where() + "array of " + std::to_string(count) + " " +
                              std::string(value_type_name(element_type)) + " needs at least " +
                              (count > std::numeric_limits<uint64_t>::max() / min_size
-                                  ? std::string("2^64")
+                                  ? std::string("more than 2^64")
                                   : std::to_string(count * min_size)) +
                              " bytes, only " + std::to_string(remaining()) + " are left");
     }
@@ -309,7 +322,7 @@ private:
     }
     metadata_elements_ += count;
     std::vector<Value> items;
-    items.reserve(static_cast<size_t>(count));
+    items.reserve(reservation(count));
     element_path_.push_back(0);
     for (uint64_t i = 0; i < count; ++i) {
       element_path_.back() = i;
@@ -349,9 +362,9 @@ private:
   }
 
   void read_tensor_infos() {
-    file_.tensors_.reserve(static_cast<size_t>(tensor_count_));
-    file_.tensor_index_.reserve(static_cast<size_t>(tensor_count_));
-    tensor_offset_field_.reserve(static_cast<size_t>(tensor_count_));
+    file_.tensors_.reserve(reservation(tensor_count_));
+    file_.tensor_index_.reserve(reservation(tensor_count_));
+    tensor_offset_field_.reserve(reservation(tensor_count_));
     for (uint64_t i = 0; i < tensor_count_; ++i) {
       const uint64_t info_offset = pos_;
       const std::string label = "the name of tensor " + std::to_string(i);

@@ -51,6 +51,17 @@ std::vector<std::vector<uint8_t>> seed_files() {
     writer.add_tensor_f32("t", {8}, std::vector<float>(8, 1.0f), GgmlType::BF16);
     seeds.push_back(writer.to_bytes());
   }
+  {
+    // One block of each quantized type the reader can convert, so the decoders get exercised.
+    GgufWriter writer;
+    for (auto type : {GgmlType::Q4_0, GgmlType::Q5_1, GgmlType::MXFP4, GgmlType::Q2_K,
+                      GgmlType::Q3_K, GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K}) {
+      const auto layout = *moe::type_layout(static_cast<uint32_t>(type));
+      writer.add_tensor(moe::type_name(type), type, {layout.block_size},
+                        std::vector<uint8_t>(layout.block_bytes, 0x11));
+    }
+    seeds.push_back(writer.to_bytes());
+  }
   seeds.push_back(GgufWriter().to_bytes());
   return seeds;
 }

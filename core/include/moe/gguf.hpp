@@ -29,6 +29,8 @@ inline constexpr uint32_t kMaxDims = 4;                        // tensor dimensi
 inline constexpr uint32_t kMaxArrayDepth = 8;                  // arrays nested in arrays
 inline constexpr uint64_t kMaxMetadataElements = 16ull << 20;  // array elements, all keys together
 inline constexpr uint64_t kMaxMetadataStringBytes = 256ull << 20;  // string bytes, all keys together
+inline constexpr uint64_t kMaxMetadataEntries = 1ull << 20;    // key/value pairs
+inline constexpr uint64_t kMaxTensors = 1ull << 20;            // tensor infos
 
 class Value;
 struct Array {
