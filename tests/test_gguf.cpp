@@ -408,10 +408,12 @@ TEST(GgufTensors, WriterRejectsInconsistentTensors) {
                moe::Error);
   EXPECT_THROW(writer.add_tensor("raw", GgmlType::F16, {4}, std::vector<uint8_t>(7)), moe::Error);
   EXPECT_THROW(writer.add_tensor("bad", static_cast<GgmlType>(4), {4}, {}), moe::Error);
+  EXPECT_THROW(writer.add_tensor_f32(std::string(64, 'n'), {4}, four), moe::Error);
+  writer.add_tensor_f32(std::string(63, 'n'), {4}, four);
   writer.add_tensor_f32("ok", {4}, four);
   EXPECT_THROW(writer.add_tensor_f32("ok", {4}, four), moe::Error);
   EXPECT_THROW(writer.set("", Value::u8(1)), moe::Error);
-  EXPECT_EQ(GgufFile::parse(writer.to_bytes()).tensors().size(), 1u);
+  EXPECT_EQ(GgufFile::parse(writer.to_bytes()).tensors().size(), 2u);
 }
 
 TEST(GgufFormat, VersionTwoIsAcceptedAndVersionOneRejected) {
@@ -577,6 +579,15 @@ TEST(GgufFiles, OpenErrorsNameTheFile) {
   } catch (const moe::Error& e) {
     EXPECT_CONTAINS(e.what(), empty.string());
     EXPECT_CONTAINS(e.what(), "empty");
+  }
+  const fs::path fifo = dir.path() / "pipe.gguf";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  try {
+    GgufFile::open(fifo);  // must not block waiting for a writer
+    FAIL() << "opened a FIFO";
+  } catch (const moe::Error& e) {
+    EXPECT_CONTAINS(e.what(), fifo.string());
+    EXPECT_CONTAINS(e.what(), "not a regular file");
   }
   const fs::path text = dir.path() / "notes.txt";
   std::ofstream(text) << "hello, this is not a model";

@@ -477,7 +477,8 @@ GgufFile GgufFile::parse(std::span<const uint8_t> bytes, std::string source_name
 
 GgufFile GgufFile::open(const std::filesystem::path& path) {
   const std::string name = path.string();
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO must not wait for a writer (it is rejected below).
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) throw Error("cannot open " + name + ": " + errno_text(errno));
   struct stat info {};
   if (::fstat(fd, &info) != 0) {

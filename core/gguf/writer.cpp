@@ -18,7 +18,8 @@ namespace {
 
 constexpr uint32_t kDefaultAlignment = 32;
 constexpr const char* kAlignmentKey = "general.alignment";
-constexpr uint32_t kMagic = 0x46554747;  // "GGUF" read as a little-endian u32
+constexpr uint32_t kMagic = 0x46554747;     // "GGUF" read as a little-endian u32
+constexpr size_t kMaxTensorNameBytes = 63;  // ggml's GGML_MAX_NAME (64) less the terminator
 
 uint64_t align_up(uint64_t value, uint64_t alignment) {
   return (value + alignment - 1) / alignment * alignment;
@@ -103,6 +104,10 @@ uint64_t element_count(const std::vector<uint64_t>& dims) {
 uint64_t check_tensor(const std::string& name, GgmlType type, const std::vector<uint64_t>& dims) {
   const std::string what = "GgufWriter: tensor '" + name + "'";
   if (name.empty()) throw Error("GgufWriter: a tensor name is empty");
+  if (name.size() > kMaxTensorNameBytes) {
+    throw Error(what + ": the name is " + std::to_string(name.size()) + " bytes, llama.cpp reads " +
+                "at most " + std::to_string(kMaxTensorNameBytes));
+  }
   const auto layout = type_layout(static_cast<uint32_t>(type));
   if (!layout) throw Error(what + ": " + type_name(type) + " is not a ggml type");
   if (dims.empty() || dims.size() > kMaxDims) {

@@ -139,6 +139,9 @@ private:
 };
 
 // Builds a GGUF v3 file in memory and writes it atomically (temporary file, then rename).
+// Tensors are laid out in insertion order, each aligned and padded with zeros; tensor names are
+// limited to 63 bytes as in ggml. Arrays of arrays are written as the format allows, but
+// llama.cpp refuses them: files meant for llama.cpp should not use them.
 class GgufWriter {
 public:
   explicit GgufWriter(uint32_t alignment = 32);
