@@ -1,0 +1,100 @@
+// Causal grouped-query attention, per sequence and head:
+//   S = Q Kᵀ / √d,  P = softmax over the visible prefix of each row (causal),  O = P V.
+// Backward:
+//   dP = dO Vᵀ,  dV = Pᵀ dO,  dS = P ⊙ (dP − rowsum(dP ⊙ P)),  dQ = dS K / √d,  dK = dSᵀ Q / √d.
+// The forward pass runs one task per (sequence, head); the backward pass one per
+// (sequence, key/value head), so the heads that share a key/value head add into dK, dV in order.
+#include <cmath>
+
+#include "moe/train_ops.hpp"
+
+namespace moe::train {
+
+namespace {
+
+template <typename T>
+ConstMatrixMap<T> probs_block(const AlignedVector<T>& probs, const AttentionShape& s, int seq, int head) {
+  const size_t square = static_cast<size_t>(s.seq_len) * static_cast<size_t>(s.seq_len);
+  const size_t index = static_cast<size_t>(seq) * static_cast<size_t>(s.n_head) + static_cast<size_t>(head);
+  return ConstMatrixMap<T>(probs.data() + index * square, s.seq_len, s.seq_len);
+}
+
+}  // namespace
+
+template <typename T>
+void attention_forward(Workers& workers, const Matrix<T>& q, const Matrix<T>& k, const Matrix<T>& v,
+                       const AttentionShape& s, Matrix<T>& out, AlignedVector<T>& probs) {
+  const int len = s.seq_len, hd = s.head_dim;
+  const int heads_per_kv = s.n_head / s.n_head_kv;
+  const T scale = T(1) / std::sqrt(static_cast<T>(hd));
+  out.resize(q.rows(), static_cast<Eigen::Index>(s.n_head) * hd);
+  probs.resize(static_cast<size_t>(s.n_seq) * static_cast<size_t>(s.n_head) *
+               static_cast<size_t>(len) * static_cast<size_t>(len));
+  workers.run(s.n_seq * s.n_head, [&](int task) {
+    const int seq = task / s.n_head, head = task % s.n_head, kv = head / heads_per_kv;
+    const Eigen::Index row0 = static_cast<Eigen::Index>(seq) * len;
+    const auto q_h = q.block(row0, static_cast<Eigen::Index>(head) * hd, len, hd);
+    const auto k_h = k.block(row0, static_cast<Eigen::Index>(kv) * hd, len, hd);
+    const auto v_h = v.block(row0, static_cast<Eigen::Index>(kv) * hd, len, hd);
+    const ConstMatrixMap<T> view = probs_block(probs, s, seq, head);
+    MatrixMap<T> p(const_cast<T*>(view.data()), len, len);
+    p.noalias() = q_h * k_h.transpose();
+    for (int t = 0; t < len; ++t) {
+      auto row = p.row(t);
+      auto live = row.head(t + 1);  // causal: positions up to its own
+      live *= scale;
+      const T max_score = live.maxCoeff();
+      live = (live.array() - max_score).exp();
+      live /= live.sum();
+      row.tail(len - t - 1).setZero();
+    }
+    out.block(row0, static_cast<Eigen::Index>(head) * hd, len, hd).noalias() = p * v_h;
+  });
+}
+
+template <typename T>
+void attention_backward(Workers& workers, const Matrix<T>& dout, const Matrix<T>& q,
+                        const Matrix<T>& k, const Matrix<T>& v, const AlignedVector<T>& probs,
+                        const AttentionShape& s, Matrix<T>& dq, Matrix<T>& dk, Matrix<T>& dv) {
+  const int len = s.seq_len, hd = s.head_dim;
+  const int heads_per_kv = s.n_head / s.n_head_kv;
+  const T scale = T(1) / std::sqrt(static_cast<T>(hd));
+  workers.run(s.n_seq * s.n_head_kv, [&](int task) {
+    const int seq = task / s.n_head_kv, kv = task % s.n_head_kv;
+    const Eigen::Index row0 = static_cast<Eigen::Index>(seq) * len;
+    const auto k_h = k.block(row0, static_cast<Eigen::Index>(kv) * hd, len, hd);
+    const auto v_h = v.block(row0, static_cast<Eigen::Index>(kv) * hd, len, hd);
+    auto dk_h = dk.block(row0, static_cast<Eigen::Index>(kv) * hd, len, hd);
+    auto dv_h = dv.block(row0, static_cast<Eigen::Index>(kv) * hd, len, hd);
+    Matrix<T> dp(len, len);
+    for (int head = kv * heads_per_kv; head < (kv + 1) * heads_per_kv; ++head) {
+      const ConstMatrixMap<T> p = probs_block(probs, s, seq, head);
+      const auto q_h = q.block(row0, static_cast<Eigen::Index>(head) * hd, len, hd);
+      const auto do_h = dout.block(row0, static_cast<Eigen::Index>(head) * hd, len, hd);
+      dv_h.noalias() += p.transpose() * do_h;
+      dp.noalias() = do_h * v_h.transpose();
+      for (int t = 0; t < len; ++t) {  // softmax backward, then the 1/√d of the scores
+        auto live = dp.row(t).head(t + 1);
+        const auto p_live = p.row(t).head(t + 1);
+        const T dot = live.dot(p_live);
+        live = (p_live.array() * (live.array() - dot) * scale).matrix();
+        dp.row(t).tail(len - t - 1).setZero();
+      }
+      dq.block(row0, static_cast<Eigen::Index>(head) * hd, len, hd).noalias() += dp * k_h;
+      dk_h.noalias() += dp.transpose() * q_h;
+    }
+  });
+}
+
+#define MOE_INSTANTIATE(T)                                                                        \
+  template void attention_forward<T>(Workers&, const Matrix<T>&, const Matrix<T>&,                \
+                                     const Matrix<T>&, const AttentionShape&, Matrix<T>&,          \
+                                     AlignedVector<T>&);                                             \
+  template void attention_backward<T>(Workers&, const Matrix<T>&, const Matrix<T>&,               \
+                                      const Matrix<T>&, const Matrix<T>&, const AlignedVector<T>&,\
+                                      const AttentionShape&, Matrix<T>&, Matrix<T>&, Matrix<T>&);
+MOE_INSTANTIATE(float)
+MOE_INSTANTIATE(double)
+#undef MOE_INSTANTIATE
+
+}  // namespace moe::train
