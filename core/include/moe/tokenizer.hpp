@@ -11,7 +11,8 @@
 // User-defined tokens (type USER_DEFINED) are literal text: they are cut out of the input first.
 // Any byte string round-trips, also invalid UTF-8, NULs and emoji, as long as the vocabulary has
 // a token for every byte that occurs (see encode()): decode(encode(s)) == s for "gpt2", and
-// == " " + s for "llama" (the space it puts in front; also after each user-defined token).
+// == " " + s for "llama" (the space it puts in front; also after each user-defined token; and a
+// "▁" U+2581 in s, SentencePiece's spelling of a space, comes back as a space).
 //
 // A Tokenizer is immutable once built and cheap to copy (shared state); every const member may be
 // called from several threads at once.
