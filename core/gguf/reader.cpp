@@ -11,8 +11,8 @@
 #include <cerrno>
 #include <cstring>
 #include <limits>
-#include <system_error>
 
+#include "format.hpp"
 #include "moe/error.hpp"
 #include "moe/gguf.hpp"
 
@@ -30,11 +30,16 @@ struct GgufFile::Mapping {
 
 namespace {
 
-constexpr uint64_t kDefaultAlignment = 32;
 constexpr uint64_t kMaxInt64 = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
 // Smallest encodings, used to reject counts that the remaining bytes cannot possibly hold.
 constexpr uint64_t kMinKvBytes = 8 + 1 + 4 + 1;  // key length, 1-byte key, type, 1-byte value
 constexpr uint64_t kMinTensorInfoBytes = 8 + 1 + 4 + 4 + 8;  // name, n_dims, type, offset
+
+void append_hex(std::string& out, uint8_t byte) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += kHex[byte >> 4];
+  out += kHex[byte & 15];
+}
 
 std::string shown_name(std::string_view text) {
   // Keys and names come from the file: show them bounded and with control bytes escaped.
@@ -43,10 +48,8 @@ std::string shown_name(std::string_view text) {
   for (size_t i = 0; i < text.size() && i < kMaxShown; ++i) {
     const auto c = static_cast<unsigned char>(text[i]);
     if (c < 0x20 || c == 0x7f) {
-      static constexpr char kHex[] = "0123456789abcdef";
       out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
+      append_hex(out, c);
     } else {
       out += static_cast<char>(c);
     }
@@ -59,30 +62,10 @@ bool is_known_value_type(uint32_t id) { return id <= static_cast<uint32_t>(Value
 
 // Bytes that one element of `type` takes at least in the file.
 uint64_t min_encoded_size(ValueType type) {
-  switch (type) {
-    case ValueType::UINT8:
-    case ValueType::INT8:
-    case ValueType::BOOL:
-      return 1;
-    case ValueType::UINT16:
-    case ValueType::INT16:
-      return 2;
-    case ValueType::UINT32:
-    case ValueType::INT32:
-    case ValueType::FLOAT32:
-      return 4;
-    case ValueType::UINT64:
-    case ValueType::INT64:
-    case ValueType::FLOAT64:
-    case ValueType::STRING:  // the u64 length
-      return 8;
-    case ValueType::ARRAY:  // u32 element type + u64 count
-      return 12;
-  }
-  return 1;
+  if (type == ValueType::STRING) return 8;  // the u64 length
+  if (type == ValueType::ARRAY) return 12;  // u32 element type + u64 count
+  return format::scalar_size(type);
 }
-
-std::string errno_text(int error) { return std::generic_category().message(error); }
 
 // Capacity to reserve for `count` entries announced by the file: counts are only checked
 // against the bytes left, so memory grows with the entries actually read beyond a small start.
@@ -173,10 +156,8 @@ private:
     if (std::memcmp(bytes_.data(), "GGUF", 4) != 0) {
       std::string shown;
       for (int i = 0; i < 4; ++i) {
-        static constexpr char kHex[] = "0123456789abcdef";
         if (i) shown += ' ';
-        shown += kHex[bytes_[i] >> 4];
-        shown += kHex[bytes_[i] & 15];
+        append_hex(shown, bytes_[i]);
       }
       fail(0, "not a GGUF file: the magic bytes are " + shown + ", expected 'GGUF'");
     }
@@ -334,9 +315,9 @@ private:
   }
 
   void read_alignment() {
-    const auto found = file_.metadata_index_.find(std::string_view("general.alignment"));
+    const auto found = file_.metadata_index_.find(std::string_view(format::kAlignmentKey));
     if (found == file_.metadata_index_.end()) {
-      file_.alignment_ = kDefaultAlignment;
+      file_.alignment_ = format::kDefaultAlignment;
       return;
     }
     const Value& value = file_.metadata_[found->second].second;
@@ -353,8 +334,7 @@ private:
         shown = std::to_string(alignment);
       }
     }
-    if (alignment == 0 || (alignment & (alignment - 1)) != 0 ||
-        alignment > std::numeric_limits<uint32_t>::max()) {
+    if (!format::is_power_of_two(alignment) || alignment > std::numeric_limits<uint32_t>::max()) {
       fail(key_offsets_[found->second],
            "general.alignment is " + shown + ", expected a nonzero power of two (UINT32)");
     }
@@ -440,7 +420,7 @@ private:
 
   void place_tensors() {
     const uint64_t alignment = file_.alignment_;
-    const uint64_t data_start = (pos_ + alignment - 1) / alignment * alignment;
+    const uint64_t data_start = format::align_up(pos_, alignment);
     const uint64_t data_size = data_start < size() ? size() - data_start : 0;
     for (size_t i = 0; i < file_.tensors_.size(); ++i) {
       TensorInfo& info = file_.tensors_[i];
@@ -479,12 +459,12 @@ GgufFile GgufFile::open(const std::filesystem::path& path) {
   const std::string name = path.string();
   // O_NONBLOCK: opening a FIFO must not wait for a writer (it is rejected below).
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) throw Error("cannot open " + name + ": " + errno_text(errno));
+  if (fd < 0) throw Error("cannot open " + name + ": " + format::errno_text(errno));
   struct stat info {};
   if (::fstat(fd, &info) != 0) {
     const int error = errno;
     ::close(fd);
-    throw Error("cannot open " + name + ": " + errno_text(error));
+    throw Error("cannot open " + name + ": " + format::errno_text(error));
   }
   if (S_ISDIR(info.st_mode)) {
     ::close(fd);
@@ -502,7 +482,8 @@ GgufFile GgufFile::open(const std::filesystem::path& path) {
   void* address = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
   const int map_error = errno;
   ::close(fd);
-  if (address == MAP_FAILED) throw Error("cannot map " + name + ": " + errno_text(map_error));
+  if (address == MAP_FAILED)
+    throw Error("cannot map " + name + ": " + format::errno_text(map_error));
 
   GgufFile file;
   file.mapping_ = std::make_unique<Mapping>(address, size);

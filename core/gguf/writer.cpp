@@ -8,22 +8,19 @@
 #include <bit>
 #include <cerrno>
 #include <cstdio>
-#include <system_error>
 
+#include "format.hpp"
 #include "moe/error.hpp"
 #include "moe/gguf.hpp"
 
 namespace moe::gguf {
 namespace {
 
-constexpr uint32_t kDefaultAlignment = 32;
-constexpr const char* kAlignmentKey = "general.alignment";
-constexpr uint32_t kMagic = 0x46554747;     // "GGUF" read as a little-endian u32
-constexpr size_t kMaxTensorNameBytes = 63;  // ggml's GGML_MAX_NAME (64) less the terminator
+using format::align_up;
+using format::errno_text;
+using format::kAlignmentKey;
 
-uint64_t align_up(uint64_t value, uint64_t alignment) {
-  return (value + alignment - 1) / alignment * alignment;
-}
+constexpr size_t kMaxTensorNameBytes = 63;  // ggml's GGML_MAX_NAME (64) less the terminator
 
 // Little-endian serialization into a growing byte buffer.
 class ByteSink {
@@ -40,28 +37,16 @@ public:
   void value(const Value& v, uint32_t depth) {
     switch (v.type()) {
       case ValueType::UINT8:
-        uint(v.as_uint(), 1);
-        return;
       case ValueType::UINT16:
-        uint(v.as_uint(), 2);
-        return;
       case ValueType::UINT32:
-        uint(v.as_uint(), 4);
-        return;
       case ValueType::UINT64:
-        uint(v.as_uint(), 8);
+        uint(v.as_uint(), format::scalar_size(v.type()));
         return;
       case ValueType::INT8:
-        uint(static_cast<uint64_t>(v.as_int()), 1);
-        return;
       case ValueType::INT16:
-        uint(static_cast<uint64_t>(v.as_int()), 2);
-        return;
       case ValueType::INT32:
-        uint(static_cast<uint64_t>(v.as_int()), 4);
-        return;
-      case ValueType::INT64:
-        uint(static_cast<uint64_t>(v.as_int()), 8);
+      case ValueType::INT64:  // two's complement, truncated to the width
+        uint(static_cast<uint64_t>(v.as_int()), format::scalar_size(v.type()));
         return;
       case ValueType::FLOAT32:
         uint(std::bit_cast<uint32_t>(static_cast<float>(v.as_double())), 4);
@@ -131,8 +116,6 @@ uint64_t check_tensor(const std::string& name, GgmlType type, const std::vector<
   return blocks * layout->block_bytes;
 }
 
-std::string errno_text(int error) { return std::generic_category().message(error); }
-
 // Removes the temporary file unless the write completed.
 struct TemporaryFile {
   std::filesystem::path path;
@@ -159,7 +142,7 @@ void write_all(int fd, const uint8_t* data, size_t size, const std::string& targ
 }  // namespace
 
 GgufWriter::GgufWriter(uint32_t alignment) : alignment_(alignment) {
-  if (alignment == 0 || (alignment & (alignment - 1)) != 0) {
+  if (!format::is_power_of_two(alignment)) {
     throw Error("GgufWriter: alignment " + std::to_string(alignment) +
                 " is not a nonzero power of two");
   }
@@ -258,11 +241,11 @@ std::vector<uint8_t> build_header(uint32_t alignment,
                   " disagrees with the writer's alignment " + std::to_string(alignment));
     }
   }
-  const bool add_alignment_key = alignment != kDefaultAlignment && !has_alignment_key;
+  const bool add_alignment_key = alignment != format::kDefaultAlignment && !has_alignment_key;
 
   std::vector<uint8_t> out;
   ByteSink sink(out);
-  sink.uint(kMagic, 4);
+  sink.uint(format::kMagic, 4);
   sink.uint(3, 4);
   sink.uint(tensors.size(), 8);
   sink.uint(metadata.size() + (add_alignment_key ? 1 : 0), 8);
