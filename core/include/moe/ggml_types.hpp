@@ -38,8 +38,9 @@ float bf16_to_f32(uint16_t bits);
 uint16_t f32_to_bf16(float value);
 
 // Convert `n` elements (a multiple of the type's block size) to f32 / from f32. The stored side
-// (`src` of dequantize_row, `dst` of quantize_row) may be unaligned. quantize_row writes F32, F16, BF16 and Q8_0 (d = max|x| / 127,
-// q = round(x / d)). Throws moe::Error for unsupported types or a partial block.
+// (`src` of dequantize_row, `dst` of quantize_row) may be unaligned. quantize_row writes F32,
+// F16, BF16 and Q8_0 (d = max|x| / 127, q = round(x / d)). Throws moe::Error for unsupported
+// types or a partial block.
 void dequantize_row(GgmlType type, const void* src, float* dst, int64_t n);
 void quantize_row(GgmlType type, const float* src, void* dst, int64_t n);
 
