@@ -18,6 +18,7 @@ import random
 import re
 import sys
 import time
+import unicodedata
 from dataclasses import dataclass
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -67,15 +68,18 @@ def line_in_other_language(line: str, lang: str) -> bool:
     return other >= 2 and other > mine
 
 
-def document_language_ok(text: str, lang: str, min_ratio: float) -> bool:
+def document_language_ok(text: str, lang: str, min_ratio: float,
+                         short_without_stopwords_ok: bool = False) -> bool:
     word_list = tc.words(text)
-    if len(word_list) < 5:
+    if len(word_list) < 2 or (len(word_list) < 5 and not short_without_stopwords_ok):
         return False
     if lang == "ru":
         return tc.script_ratio(text, "cyrillic") >= 0.6
     if tc.script_ratio(text, "latin") < 0.97:
         return False
     counts = tc.stopword_counts(word_list)
+    if short_without_stopwords_ok and len(word_list) < 12 and not any(counts.values()):
+        return True  # a short saying without function words ("Grausamkeit empört, ...")
     best = max(counts, key=lambda k: (counts[k], k == lang))
     return best == lang and counts[lang] / len(word_list) >= min_ratio
 
@@ -109,7 +113,9 @@ class DomainFilter:
             min_ratio = 0.12 if len(text) > 400 else 0.08
             if source.name.startswith("manpages"):
                 min_ratio = 0.08
-            if self.lang and not document_language_ok(text, self.lang, min_ratio):
+            if self.lang and not document_language_ok(
+                    text, self.lang, min_ratio,
+                    short_without_stopwords_ok=source.name.startswith("fortunes")):
                 self.rejects.language += 1
                 return None
         fp = tc.fingerprint(text)
@@ -192,6 +198,9 @@ def load_prompts(prompt_dir: str) -> list[str]:
     return prompts
 
 
+MIN_PROMPT_CHARS = 8  # shorter prompts would match everywhere and are not checked
+
+
 def squash(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip().lower()
 
@@ -224,7 +233,7 @@ def build_domain(domain: str, sources: list[src.Source], args, prompts: list[str
 
 def finish_domain(domain, sources, kept, extracted, rejects, args, prompts, t0) -> dict:
     # Held-out prompts must not occur in the corpus: drop any document that contains one.
-    squashed_prompts = [p for p in (squash(p) for p in prompts) if len(p) >= 12]
+    squashed_prompts = [p for p in (squash(p) for p in prompts) if len(p) >= MIN_PROMPT_CHARS]
     for name, docs in kept.items():
         blob = "\x00".join(squash(d.text) for d in docs)
         hits = [p for p in squashed_prompts if p in blob]
@@ -274,6 +283,8 @@ def finish_domain(domain, sources, kept, extracted, rejects, args, prompts, t0) 
         docs.sort(key=lambda d: (d.source, d.key))
         rng.shuffle(docs)
         body = f"\n{tc.DOC_SEPARATOR}\n".join(d.text for d in docs) + "\n"
+        assert unicodedata.is_normalized("NFC", body), f"{domain}/{split} is not NFC"
+        assert body.count(tc.DOC_SEPARATOR) == max(len(docs) - 1, 0), "separator inside a document"
         path = os.path.join(out_dir, f"{split}.txt")
         tmp = path + ".tmp"
         with open(tmp, "w", encoding="utf-8", newline="\n") as f:
@@ -281,6 +292,12 @@ def finish_domain(domain, sources, kept, extracted, rejects, args, prompts, t0) 
         os.replace(tmp, path)
         stats[split] = {"bytes": len(body.encode("utf-8")), "documents": len(docs),
                         "characters": len(body)}
+        # Verify on what was written: no held-out prompt occurs in this split.
+        blob = squash(body)
+        found = [p for p in squashed_prompts if p in blob]
+        stats[split]["held_out_prompts_found"] = len(found)
+        if found:
+            log(f"  WARNING: {domain}/{split}.txt contains held-out prompts: {found[:5]}")
     if args.samples:
         # A few random documents per source, labelled, for a human to look at.
         rng = random.Random(f"{args.seed}:{domain}:samples")
@@ -358,7 +375,9 @@ def main() -> None:
     summary = {
         "seed": args.seed, "target_train_bytes_per_domain": int(args.target_mb * 1e6),
         "val_fraction": args.val_fraction, "separator": tc.DOC_SEPARATOR,
-        "held_out_prompts_checked": len(prompts),
+        "held_out_prompts_checked": sum(len(squash(p)) >= MIN_PROMPT_CHARS for p in prompts),
+        "held_out_prompts_too_short_to_check": [p for p in prompts
+                                                if len(squash(p)) < MIN_PROMPT_CHARS],
         "build_seconds": round(time.time() - t0, 1), "domains": stats,
     }
     with open(stats_path + ".tmp", "w", encoding="utf-8") as f:

@@ -38,12 +38,13 @@ packages=(
   # German
   fortunes-de manpages-de debian-reference-de maint-guide-de debian-faq-de
   developers-reference-de
-  # French (w3m only satisfies gimp-help-fr's www-browser dependency; without it apt would
-  # pick a much larger browser)
+  # French (w3m is only there to satisfy the www-browser dependency of gimp-help-*; without
+  # it apt would pick a much larger browser)
   manpages-fr gimp-help-fr w3m debian-reference-fr maint-guide-fr debian-faq-fr
   developers-reference-fr aptitude-doc-fr
   # Spanish
-  fortunes-es manpages-es sword-text-sparv debian-reference-es maint-guide-es aptitude-doc-es
+  fortunes-es manpages-es gimp-help-es sword-text-sparv debian-reference-es maint-guide-es
+  aptitude-doc-es
   # Russian
   fortunes-ru manpages-ru maint-guide-ru debian-faq-ru developers-reference-ru aptitude-doc-ru
   # Code

@@ -468,6 +468,16 @@ def man_source(lang: str, weight: float) -> Source:
                        "AUTHORS, COPYRIGHT, REPORTING BUGS and TRANSLATION sections dropped")
 
 
+def gimp_help_source(lang: str, weight: float) -> Source:
+    return Source(f"gimp-help-{lang}", [f"gimp-help-{lang}", "w3m"], weight,
+                  html_docs(f"gimp-help-{lang}", f"gimp-help-{lang}",
+                            rf"^/usr/share/gimp/2\.0/help/{lang}/[^/]+\.html$",
+                            exclude=r"/index\.html$"),
+                  licence="GFDL-NIV-1.2+ (GNU FDL 1.2 or later, no invariant sections)",
+                  note="GIMP 2.10 user manual, HTML pages, prose only (w3m is installed with "
+                       "it only to satisfy its www-browser dependency)")
+
+
 def fortune_source(name: str, packages: list[str], subdir: str, weight: float,
                    licence: str, fallbacks=("cp1252",)) -> Source:
     return Source(name, packages, weight,
@@ -514,17 +524,12 @@ def domains() -> dict[str, list[Source]]:
             "developers-reference")),
         "french": [
             man_source("fr", 4),
-            Source("gimp-help-fr", ["gimp-help-fr", "w3m"], 4,
-                   html_docs("gimp-help-fr", "gimp-help-fr",
-                             r"^/usr/share/gimp/2\.0/help/fr/[^/]+\.html$",
-                             exclude=r"/index\.html$"),
-                   licence="GFDL-NIV-1.2+",
-                   note="GIMP user manual in French, HTML pages, prose only (w3m is installed "
-                        "with it only to satisfy its www-browser dependency)"),
+            gimp_help_source("fr", 4),
         ] + html_manual_sources("fr", "fr-FR", "fr", manuals),
         "spanish": [
             fortune_source("fortunes-es", ["fortunes-es"], "es/", 3, "GPL-2+"),
             man_source("es", 3),
+            gimp_help_source("es", 3),
             Source("bible-rv1909", ["sword-text-sparv", "diatheke"], 2,
                    sword_bible("bible-rv1909", "spaRV1909eb", "es",
                                "Génesis 1:1-Apocalipsis 22:21"),
