@@ -29,16 +29,18 @@ BpeTrainerOptions options_with(size_t vocab_size) {
 // A few hundred sentences from a small vocabulary of words: plenty of repeated pairs.
 std::vector<std::string> sentences(size_t count, unsigned seed) {
   static const std::vector<std::string> words = {
-      "the", "expert", "router", "sends", "each", "token", "to", "two", "experts", "of", "eight",
-      "load", "balance", "matters", "when", "training", "mixture", "models", "über", "ñandú",
-      "路由", "专家", "🙂", "42", "1999", "don't", "it's", "x86", "GPU", "CPU"};
+      "the",     "expert", "router", "sends", "each",    "token",   "to",   "two",
+      "experts", "of",     "eight",  "load",  "balance", "matters", "when", "training",
+      "mixture", "models", "über",   "ñandú", "路由",    "专家",    "🙂", "42",
+      "1999",    "don't",  "it's",   "x86",   "GPU",     "CPU"};
   std::mt19937 rng(seed);
   std::uniform_int_distribution<size_t> pick(0, words.size() - 1);
   std::uniform_int_distribution<int> length(3, 12);
   std::vector<std::string> out;
   for (size_t i = 0; i < count; ++i) {
     std::string sentence;
-    for (int w = length(rng); w > 0; --w) sentence += (sentence.empty() ? "" : " ") + words[pick(rng)];
+    for (int w = length(rng); w > 0; --w)
+      sentence += (sentence.empty() ? "" : " ") + words[pick(rng)];
     out.push_back(sentence + ".\n");
   }
   return out;
@@ -75,7 +77,8 @@ TEST(BpeTrainer, WordCountsWeighPairs) {
   // "l o" 6, "o w" 6, "w e" 2 + 4 = 6, " l" 5, the pairs of " newest" 4, "e r" 2.
   // Three pairs tie at 6; 'l' (108) is the smallest left id -> "l o". Then "lo w" (left id 256)
   // and "w e" (left id 119) tie at 6 -> "w e".
-  const std::vector<std::string> documents = {"low low low low lower lower newest newest newest newest"};
+  const std::vector<std::string> documents = {
+      "low low low low lower lower newest newest newest newest"};
   const moe::BpeTrainResult result = moe::train_bpe(documents, options_with(256 + 2 + 2));
   EXPECT_TRUE(result.reached_vocab_size);
   EXPECT_EQ(result.vocab.merges, (std::vector<std::string>{"l o", "w e"}));
@@ -145,7 +148,8 @@ TEST(BpeTrainer, GgufRoundTripGivesTheSameIds) {
   EXPECT_EQ(loaded.eos_id(), trained.eos_id());
   EXPECT_EQ(loaded.token_type(*loaded.eos_id()), moe::TokenType::CONTROL);
   EXPECT_EQ(loaded.pre_name(), "starcoder");
-  for (const std::string& document : documents) ASSERT_EQ(loaded.encode(document), trained.encode(document));
+  for (const std::string& document : documents)
+    ASSERT_EQ(loaded.encode(document), trained.encode(document));
 }
 
 TEST(BpeTrainer, CancellationStopsWithAUsableVocabulary) {
@@ -190,7 +194,8 @@ TEST(BpeTrainer, LongDocumentsAreCountedExactly) {
   // 3 MB in one document: pre-tokenized in chunks, which must not change the word counts.
   std::string text;
   for (int i = 0; i < 1000000; ++i) text += "ab\n";
-  const moe::BpeTrainResult result = moe::train_bpe(std::vector<std::string>{text}, options_with(259));
+  const moe::BpeTrainResult result =
+      moe::train_bpe(std::vector<std::string>{text}, options_with(259));
   ASSERT_EQ(result.vocab.merges.size(), 1u);
   EXPECT_EQ(result.vocab.merges[0], "a b");
   EXPECT_EQ(result.merge_counts[0], 1000000u);

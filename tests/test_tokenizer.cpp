@@ -26,8 +26,10 @@ std::string symbol(uint8_t byte) {
     for (int b = 0; b < 256; ++b) {
       const bool printable = (b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || b >= 0xAE;
       const int cp = printable ? b : 0x100 + extra++;
-      if (cp < 0x80) out[b] = std::string(1, static_cast<char>(cp));
-      else out[b] = {static_cast<char>(0xC0 | (cp >> 6)), static_cast<char>(0x80 | (cp & 0x3F))};
+      if (cp < 0x80)
+        out[b] = std::string(1, static_cast<char>(cp));
+      else
+        out[b] = {static_cast<char>(0xC0 | (cp >> 6)), static_cast<char>(0x80 | (cp & 0x3F))};
     }
     return out;
   }();
@@ -61,8 +63,8 @@ TokenizerVocab byte_vocab(const std::vector<std::pair<std::string, std::string>>
 }
 
 const std::vector<std::pair<std::string, std::string>> kMerges = {
-    {"l", "l"}, {"h", "e"}, {"he", "ll"}, {"hell", "o"}, {" ", "w"}, {" w", "o"},
-    {"r", "l"}, {" wo", "rl"}, {" worl", "d"}, {"a", "a"}, {"aa", "aa"}, {"1", "2"},
+    {"l", "l"}, {"h", "e"},    {"he", "ll"},   {"hell", "o"}, {" ", "w"},   {" w", "o"},
+    {"r", "l"}, {" wo", "rl"}, {" worl", "d"}, {"a", "a"},    {"aa", "aa"}, {"1", "2"},
 };
 
 std::string random_bytes(std::mt19937& rng, size_t max_length) {
@@ -75,11 +77,43 @@ std::string random_bytes(std::mt19937& rng, size_t max_length) {
 
 // Text that mixes ASCII, CJK, emoji, combining marks, odd whitespace and broken UTF-8.
 std::string random_mixed(std::mt19937& rng, size_t parts) {
-  static const std::vector<std::string> alphabet = {
-      "a", "Z", " ", "  ", "\n", "\r\n", "\t", "1", "42", "'s", "'LL", ".", "!!", "中", "文字",
-      "한국어", "😀", "👩‍👩‍👧", "e\xCC\x81", "\xC2\xA0", "\xE3\x80\x80", "\xE2\x80\xA8", "\x80", "\xFF",
-      "\xC3", "\xE2\x82", "\xED\xA0\x80", "\xC0\xAF", std::string(1, '\0'), "\xF4\x90\x80\x80",
-      "ü", "ℕ", "١٢", "µ", "x", "hello", "world"};
+  static const std::vector<std::string> alphabet = {"a",
+                                                    "Z",
+                                                    " ",
+                                                    "  ",
+                                                    "\n",
+                                                    "\r\n",
+                                                    "\t",
+                                                    "1",
+                                                    "42",
+                                                    "'s",
+                                                    "'LL",
+                                                    ".",
+                                                    "!!",
+                                                    "中",
+                                                    "文字",
+                                                    "한국어",
+                                                    "😀",
+                                                    "👩‍👩‍👧",
+                                                    "e\xCC\x81",
+                                                    "\xC2\xA0",
+                                                    "\xE3\x80\x80",
+                                                    "\xE2\x80\xA8",
+                                                    "\x80",
+                                                    "\xFF",
+                                                    "\xC3",
+                                                    "\xE2\x82",
+                                                    "\xED\xA0\x80",
+                                                    "\xC0\xAF",
+                                                    std::string(1, '\0'),
+                                                    "\xF4\x90\x80\x80",
+                                                    "ü",
+                                                    "ℕ",
+                                                    "١٢",
+                                                    "µ",
+                                                    "x",
+                                                    "hello",
+                                                    "world"};
   std::uniform_int_distribution<size_t> pick(0, alphabet.size() - 1);
   std::string out;
   for (size_t i = 0; i < parts; ++i) out += alphabet[pick(rng)];
@@ -144,8 +178,9 @@ TEST(Tokenizer, RoundTripsAnyBytesWithEveryPreTokenizer) {
       ASSERT_EQ(tokenizer.decode(ids), text) << "pre-tokenizer " << pre;
       for (int32_t id : ids) ASSERT_EQ(tokenizer.token_type(id), TokenType::NORMAL);
     }
-    for (const std::string& text : {std::string(), std::string(3, '\0'), std::string("\xF0\x9F\x98"),
-                                   std::string("😀🎉中文 ü"), std::string("\x80\x80\x80 x")})
+    for (const std::string& text :
+         {std::string(), std::string(3, '\0'), std::string("\xF0\x9F\x98"), std::string("😀🎉中文 ü"),
+          std::string("\x80\x80\x80 x")})
       EXPECT_EQ(tokenizer.decode(tokenizer.encode(text)), text) << "pre-tokenizer " << pre;
   }
 }
@@ -166,7 +201,9 @@ TEST(PreTokenizer, Gpt2Splits) {
   // Letters and numbers by Unicode category.
   EXPECT_EQ(split(" Führer ١٢٣ 中文"), (Pieces{" Führer", " ١٢٣", " 中文"}));
   // Invalid UTF-8 runs are pieces of their own; valid text around them is split on its own.
-  EXPECT_EQ(split("ab\xFF\xFE" "cd \x80"), (Pieces{"ab", "\xFF\xFE", "cd", " ", "\x80"}));
+  EXPECT_EQ(split("ab\xFF\xFE"
+                  "cd \x80"),
+            (Pieces{"ab", "\xFF\xFE", "cd", " ", "\x80"}));
   EXPECT_EQ(split(std::string("a\0b", 3)), (Pieces{"a", std::string(1, '\0'), "b"}));
   EXPECT_TRUE(split("").empty());
 }
@@ -174,12 +211,14 @@ TEST(PreTokenizer, Gpt2Splits) {
 TEST(PreTokenizer, OtherRegexLists) {
   const auto split = [](std::string_view name, std::string_view text) {
     std::vector<std::string> out;
-    for (std::string_view piece : moe::PreTokenizer::create(name).split(text)) out.emplace_back(piece);
+    for (std::string_view piece : moe::PreTokenizer::create(name).split(text))
+      out.emplace_back(piece);
     return out;
   };
   using Pieces = std::vector<std::string>;
   EXPECT_EQ(split("starcoder", "x 2024y"), (Pieces{"x", " ", "2", "0", "2", "4", "y"}));
-  EXPECT_EQ(split("llama3", "I'M 12345 ok\n\n"), (Pieces{"I", "'M", " ", "123", "45", " ok", "\n\n"}));
+  EXPECT_EQ(split("llama3", "I'M 12345 ok\n\n"),
+            (Pieces{"I", "'M", " ", "123", "45", " ok", "\n\n"}));
   EXPECT_EQ(split("qwen2", "a 123"), (Pieces{"a", " ", "1", "2", "3"}));
   EXPECT_EQ(split("deepseek-coder", "ab 中文\n12"), (Pieces{"ab", " ", "中文", "\n", "1", "2"}));
   EXPECT_EQ(split("deepseek-llm", "x  \t"), (Pieces{"x", "  \t"}));
@@ -282,9 +321,17 @@ TokenizerVocab spm_vocab(bool with_lo) {
     vocab.types.push_back(TokenType::BYTE);
   }
   vocab.scores.assign(vocab.tokens.size(), 0.0f);
-  const std::vector<std::pair<std::string, float>> pieces = {
-      {"\xE2\x96\x81", 0}, {"h", 0}, {"e", 0}, {"l", 0}, {"o", 0}, {"ll", -1}, {"\xE2\x96\x81h", -2},
-      {"\xE2\x96\x81he", -3}, {"\xE2\x96\x81hell", -4}, {"\xE2\x96\x81hello", -5}, {"lo", with_lo ? -0.5f : -9.0f}};
+  const std::vector<std::pair<std::string, float>> pieces = {{"\xE2\x96\x81", 0},
+                                                             {"h", 0},
+                                                             {"e", 0},
+                                                             {"l", 0},
+                                                             {"o", 0},
+                                                             {"ll", -1},
+                                                             {"\xE2\x96\x81h", -2},
+                                                             {"\xE2\x96\x81he", -3},
+                                                             {"\xE2\x96\x81hell", -4},
+                                                             {"\xE2\x96\x81hello", -5},
+                                                             {"lo", with_lo ? -0.5f : -9.0f}};
   for (const auto& [text, score] : pieces) {
     vocab.tokens.push_back(text);
     vocab.types.push_back(TokenType::NORMAL);
@@ -313,12 +360,13 @@ TEST(SentencePiece, MergesByScore) {
 TEST(SentencePiece, ByteFallbackSpacesAndSpecialText) {
   const Tokenizer tokenizer(spm_vocab(false));
   // é is no token: its two UTF-8 bytes become <0xC3> <0xA9>.
-  EXPECT_EQ(tokenizer.encode("hé"), (std::vector<int32_t>{265, kSpmByte0 + 0xC3, kSpmByte0 + 0xA9}));
+  EXPECT_EQ(tokenizer.encode("hé"),
+            (std::vector<int32_t>{265, kSpmByte0 + 0xC3, kSpmByte0 + 0xA9}));
   EXPECT_EQ(tokenizer.token_piece(kSpmByte0 + 0xC3), "\xC3");
   EXPECT_EQ(tokenizer.token_piece(259), " ");
   // Every space is "▁"; control-token text is plain text.
-  EXPECT_EQ(tokenizer.encode("h <s>"), (std::vector<int32_t>{265, 259, kSpmByte0 + '<', kSpmByte0 + 's',
-                                                            kSpmByte0 + '>'}));
+  EXPECT_EQ(tokenizer.encode("h <s>"),
+            (std::vector<int32_t>{265, 259, kSpmByte0 + '<', kSpmByte0 + 's', kSpmByte0 + '>'}));
   EXPECT_EQ(tokenizer.encode(""), std::vector<int32_t>{});
   EXPECT_EQ(tokenizer.token_piece(1), "<s>");
 
@@ -365,7 +413,8 @@ TEST(TokenizerValidation, InMemoryVocabularies) {
     const std::string message = constructor_error(vocab);
     ASSERT_FALSE(message.empty()) << "no error";
     for (const std::string& fragment : fragments)
-      EXPECT_NE(message.find(fragment), std::string::npos) << "'" << fragment << "' not in: " << message;
+      EXPECT_NE(message.find(fragment), std::string::npos)
+          << "'" << fragment << "' not in: " << message;
   };
   TokenizerVocab v = good;
   v.model = "bert";
@@ -428,12 +477,14 @@ TEST(TokenizerValidation, GgufMetadata) {
     EXPECT_EQ(tokenizer.token_type(269), TokenType::CONTROL);
     EXPECT_EQ(tokenizer.vocab().merges, good.merges);
   }
-  auto expect_error = [](const moe::gguf::GgufWriter& writer, const std::vector<std::string>& fragments) {
+  auto expect_error = [](const moe::gguf::GgufWriter& writer,
+                         const std::vector<std::string>& fragments) {
     const std::string message = gguf_error(writer);
     ASSERT_FALSE(message.empty()) << "no error";
     EXPECT_NE(message.find("vocab.gguf"), std::string::npos) << message;
     for (const std::string& fragment : fragments)
-      EXPECT_NE(message.find(fragment), std::string::npos) << "'" << fragment << "' not in: " << message;
+      EXPECT_NE(message.find(fragment), std::string::npos)
+          << "'" << fragment << "' not in: " << message;
   };
   {
     auto writer = writer_for(good);

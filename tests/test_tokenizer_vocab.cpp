@@ -39,7 +39,8 @@ std::vector<std::string> read_inputs(const fs::path& path) {
   const std::string separator = "\n__ggml_vocab_test__\n";
   std::vector<std::string> inputs;
   size_t begin = 0;
-  for (size_t at; (at = text.find(separator, begin)) != std::string::npos; begin = at + separator.size())
+  for (size_t at; (at = text.find(separator, begin)) != std::string::npos;
+       begin = at + separator.size())
     inputs.push_back(text.substr(begin, at - begin));
   EXPECT_EQ(begin, text.size()) << path << " does not end with a separator";
   return inputs;
@@ -60,10 +61,14 @@ std::vector<std::vector<int32_t>> read_outputs(const fs::path& path) {
 std::string printable(const std::string& text) {
   std::string out;
   for (unsigned char c : text) {
-    if (c == '\n') out += "\\n";
-    else if (c == '\t') out += "\\t";
-    else if (c < 0x20) out += "\\x" + std::to_string(c);
-    else out += static_cast<char>(c);
+    if (c == '\n')
+      out += "\\n";
+    else if (c == '\t')
+      out += "\\t";
+    else if (c < 0x20)
+      out += "\\x" + std::to_string(c);
+    else
+      out += static_cast<char>(c);
   }
   return out;
 }
@@ -84,7 +89,8 @@ TEST_P(VocabConformance, EncodesAndDecodesEveryString) {
   }
 
   const std::vector<std::string> inputs = read_inputs(fs::path(gguf_path.string() + ".inp"));
-  const std::vector<std::vector<int32_t>> expected = read_outputs(fs::path(gguf_path.string() + ".out"));
+  const std::vector<std::vector<int32_t>> expected =
+      read_outputs(fs::path(gguf_path.string() + ".out"));
   ASSERT_EQ(inputs.size(), expected.size());
   ASSERT_GT(inputs.size(), 10u);
   size_t passed = 0;
@@ -93,7 +99,8 @@ TEST_P(VocabConformance, EncodesAndDecodesEveryString) {
     EXPECT_EQ(ids, expected[i]) << "string #" << i << ": '" << printable(inputs[i]) << "'";
     // SentencePiece puts a space in front of the text; decoding keeps it.
     const bool space_prefix = tokenizer->model_name() == "llama" && !inputs[i].empty();
-    EXPECT_EQ(tokenizer->decode(expected[i]), (space_prefix ? " " : "") + inputs[i]) << "string #" << i;
+    EXPECT_EQ(tokenizer->decode(expected[i]), (space_prefix ? " " : "") + inputs[i])
+        << "string #" << i;
     passed += ids == expected[i];
   }
   std::cout << GetParam() << ": " << passed << "/" << inputs.size() << " strings match\n";

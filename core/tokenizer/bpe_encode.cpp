@@ -52,7 +52,8 @@ std::vector<int32_t> Tokenizer::Impl::encode_bpe(std::string_view text) const {
       out.push_back(fragment.token);
       continue;
     }
-    for (std::string_view piece : pre->split(text.substr(fragment.begin, fragment.end - fragment.begin))) {
+    for (std::string_view piece :
+         pre->split(text.substr(fragment.begin, fragment.end - fragment.begin))) {
       if (const auto it = seen.find(piece); it != seen.end()) {
         const auto [begin, count] = it->second;
         for (size_t i = 0; i < count; ++i) out.push_back(out[begin + i]);

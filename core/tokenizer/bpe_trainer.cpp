@@ -50,7 +50,8 @@ public:
   explicit Trainer(const BpeTrainerOptions& options)
       : options_(options), pre_(PreTokenizer::create(options.pre)) {
     validate();
-    for (int byte = 0; byte < 256; ++byte) texts_.push_back(byte_to_symbol(static_cast<uint8_t>(byte)));
+    for (int byte = 0; byte < 256; ++byte)
+      texts_.push_back(byte_to_symbol(static_cast<uint8_t>(byte)));
   }
 
   bool count_words(std::span<const std::string> documents);
@@ -96,15 +97,17 @@ void Trainer::validate() const {
   std::set<std::string> seen;
   for (const std::string& special : options_.special_tokens) {
     if (special.empty()) throw Error("BPE trainer: empty special token");
-    if (!seen.insert(special).second) throw Error("BPE trainer: duplicate special token '" + special + "'");
+    if (!seen.insert(special).second)
+      throw Error("BPE trainer: duplicate special token '" + special + "'");
     for (int byte = 0; byte < 256; ++byte)
       if (special == byte_to_symbol(static_cast<uint8_t>(byte)))
         throw Error("BPE trainer: special token '" + special + "' is spelled like a byte token");
   }
-  for (const auto& [index, name] : {std::pair{options_.bos_index, "bos_index"}, std::pair{options_.eos_index, "eos_index"}})
+  for (const auto& [index, name] :
+       {std::pair{options_.bos_index, "bos_index"}, std::pair{options_.eos_index, "eos_index"}})
     if (index < -1 || (index >= 0 && static_cast<size_t>(index) >= specials))
-      throw Error(std::string("BPE trainer: ") + name + " " + std::to_string(index) + " does not name one of the " +
-                  std::to_string(specials) + " special tokens");
+      throw Error(std::string("BPE trainer: ") + name + " " + std::to_string(index) +
+                  " does not name one of the " + std::to_string(specials) + " special tokens");
 }
 
 bool Trainer::count_words(std::span<const std::string> documents) {
@@ -195,12 +198,14 @@ void Trainer::merge(uint64_t key, int32_t new_id) {
     s.swap(merged);
   }
   for (uint64_t pair : grown)
-    if (const auto it = pair_counts_.find(pair); it != pair_counts_.end()) queue_.push({it->second, pair});
+    if (const auto it = pair_counts_.find(pair); it != pair_counts_.end())
+      queue_.push({it->second, pair});
 }
 
 void Trainer::learn_merges() {
   const size_t wanted = options_.vocab_size - 256 - options_.special_tokens.size();
-  const std::unordered_set<std::string> specials(options_.special_tokens.begin(), options_.special_tokens.end());
+  const std::unordered_set<std::string> specials(options_.special_tokens.begin(),
+                                                 options_.special_tokens.end());
   if (!report(BpeTrainProgress::Stage::MERGING, 0, wanted)) return;
   while (merges_.size() < wanted && !queue_.empty()) {
     const Candidate top = queue_.top();
@@ -259,7 +264,8 @@ BpeTrainResult train_bpe(std::span<const std::string> documents, const BpeTraine
   return trainer.result();
 }
 
-BpeTrainResult train_bpe_file(const std::filesystem::path& corpus, const BpeTrainerOptions& options) {
+BpeTrainResult train_bpe_file(const std::filesystem::path& corpus,
+                              const BpeTrainerOptions& options) {
   std::ifstream in(corpus, std::ios::binary);
   if (!in) throw Error(corpus.string() + ": cannot open the corpus file");
   std::ostringstream text;

@@ -4,7 +4,8 @@
 
 namespace moe {
 
-std::vector<Tokenizer::Impl::Fragment> Tokenizer::Impl::split_literals(std::string_view text) const {
+std::vector<Tokenizer::Impl::Fragment> Tokenizer::Impl::split_literals(
+    std::string_view text) const {
   std::vector<Fragment> fragments;
   if (!text.empty()) fragments.push_back({0, text.size(), -1});
   std::vector<Fragment> next;

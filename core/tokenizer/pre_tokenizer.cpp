@@ -66,7 +66,8 @@ constexpr const char* kQwen2 =
 // U+3000 are left out here.
 constexpr const char* kCjk =
     R"([\x{4E00}-\x{9FA5}\x{800}-\x{167F}\x{1681}-\x{1FFF}\x{200B}-\x{2027}\x{202A}-\x{202E}\x{2030}-\x{205E}\x{2060}-\x{2FFF}\x{3001}-\x{4E00}\x{AC00}-\x{D7FF}]+)";
-constexpr const char* kBloom = R"( ?[^(\s|.,!?\x{2026}\x{3002}\x{FF0C}\x{3001}\x{964}\x{6D4}\x{60C})]+)";
+constexpr const char* kBloom =
+    R"( ?[^(\s|.,!?\x{2026}\x{3002}\x{FF0C}\x{3001}\x{964}\x{6D4}\x{60C})]+)";
 
 struct PreTokenizerSpec {
   std::vector<std::string_view> names;
@@ -235,7 +236,8 @@ std::vector<std::string_view> PreTokenizer::split(std::string_view text) const {
 
   std::vector<std::string_view> views;
   views.reserve(pieces.size());
-  for (const Piece& piece : pieces) views.push_back(text.substr(piece.begin, piece.end - piece.begin));
+  for (const Piece& piece : pieces)
+    views.push_back(text.substr(piece.begin, piece.end - piece.begin));
   return views;
 }
 

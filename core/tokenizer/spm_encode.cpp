@@ -69,7 +69,7 @@ void Tokenizer::Impl::encode_spm_text(std::string_view text, std::vector<int32_t
   struct Bigram {
     float score;
     int64_t left;
-    size_t length;  // of the merged text: tells stale entries apart
+    size_t length;                               // of the merged text: tells stale entries apart
     bool operator<(const Bigram& other) const {  // top: best score, then leftmost
       return score != other.score ? score < other.score : left > other.left;
     }
@@ -135,7 +135,8 @@ void Tokenizer::Impl::encode_spm_words(std::string_view text, std::vector<int32_
     const size_t length = tokenizer_detail::spm_character_length(text, pos);
     if (pos > 0) {
       const std::string_view left = text.substr(previous, pos - previous);
-      if (spm_inner_pairs.count(tokenizer_detail::spm_character_pair(left, text.substr(pos, length))) == 0) {
+      if (spm_inner_pairs.count(
+              tokenizer_detail::spm_character_pair(left, text.substr(pos, length))) == 0) {
         encode_part(text.substr(part_begin, pos - part_begin));
         part_begin = pos;
       }
@@ -159,8 +160,10 @@ std::vector<int32_t> Tokenizer::Impl::encode_spm(std::string_view text) const {
     escaped.clear();
     if (add_space_prefix && after_literal) escaped += kSpace;
     for (char c : text.substr(fragment.begin, fragment.end - fragment.begin)) {
-      if (c == ' ') escaped += kSpace;
-      else escaped += c;
+      if (c == ' ')
+        escaped += kSpace;
+      else
+        escaped += c;
     }
     encode_spm_words(escaped, out);
     after_literal = false;

@@ -52,8 +52,8 @@ void validate_common(const TokenizerVocab& vocab) {
                   std::to_string(value) + " (expected 0..6)");
   }
   if (!vocab.scores.empty() && vocab.scores.size() != n)
-    throw Error("tokenizer.ggml.scores: " + std::to_string(vocab.scores.size()) +
-                " entries for " + std::to_string(n) + " tokens");
+    throw Error("tokenizer.ggml.scores: " + std::to_string(vocab.scores.size()) + " entries for " +
+                std::to_string(n) + " tokens");
   check_special_id(vocab.bos, "tokenizer.ggml.bos_token_id", n);
   check_special_id(vocab.eos, "tokenizer.ggml.eos_token_id", n);
   check_special_id(vocab.unk, "tokenizer.ggml.unknown_token_id", n);
@@ -68,7 +68,9 @@ void build_bpe(Tokenizer::Impl& impl) {
   // A byte's token: the normal token spelled with its symbol, else a user-defined one (what
   // llama.cpp does; it decodes to its text, not to the byte), else none.
   impl.byte_token.fill(-1);
-  const auto type_of = [&](size_t id) { return impl.vocab.types.empty() ? TokenType::NORMAL : impl.vocab.types[id]; };
+  const auto type_of = [&](size_t id) {
+    return impl.vocab.types.empty() ? TokenType::NORMAL : impl.vocab.types[id];
+  };
   for (size_t id = 0; id < impl.vocab.tokens.size(); ++id) {
     const std::string& text = impl.vocab.tokens[id];
     if (text.empty() || text.size() > 2) continue;
@@ -76,7 +78,8 @@ void build_bpe(Tokenizer::Impl& impl) {
     if (!bytes || bytes->size() != 1) continue;
     int32_t& slot = impl.byte_token[static_cast<uint8_t>((*bytes)[0])];
     const TokenType type = type_of(id);
-    const bool mergeable = type == TokenType::NORMAL || type == TokenType::BYTE || type == TokenType::UNDEFINED;
+    const bool mergeable =
+        type == TokenType::NORMAL || type == TokenType::BYTE || type == TokenType::UNDEFINED;
     if (mergeable && (slot < 0 || type_of(static_cast<size_t>(slot)) == TokenType::USER_DEFINED))
       slot = static_cast<int32_t>(id);
     else if (type == TokenType::USER_DEFINED && slot < 0)
@@ -86,7 +89,9 @@ void build_bpe(Tokenizer::Impl& impl) {
   const std::vector<std::string>& merges = impl.vocab.merges;
   for (size_t rank = 0; rank < merges.size(); ++rank) {
     const std::string& merge = merges[rank];
-    const auto where = [&] { return "tokenizer.ggml.merges[" + std::to_string(rank) + "] " + quoted(merge); };
+    const auto where = [&] {
+      return "tokenizer.ggml.merges[" + std::to_string(rank) + "] " + quoted(merge);
+    };
     // The separator is the first space after the first character (a left part may be " ").
     const size_t space = merge.size() > 1 ? merge.find(' ', 1) : std::string::npos;
     if (space == std::string::npos || space + 1 >= merge.size())
@@ -110,7 +115,8 @@ std::string spm_token_bytes(const std::string& text, TokenType type) {
   if (type == TokenType::BYTE) {
     unsigned value = 0;
     char tail = 0;
-    if (text.size() == 6 && std::sscanf(text.c_str(), "<0x%2X%c", &value, &tail) == 2 && tail == '>')
+    if (text.size() == 6 && std::sscanf(text.c_str(), "<0x%2X%c", &value, &tail) == 2 &&
+        tail == '>')
       return std::string(1, static_cast<char>(value));
     return text;
   }
@@ -181,16 +187,18 @@ Tokenizer::Tokenizer(TokenizerVocab vocab) {
     if (type == TokenType::USER_DEFINED && !v.tokens[i].empty())
       impl->literal_tokens.push_back(static_cast<int32_t>(i));
   }
-  std::stable_sort(impl->literal_tokens.begin(), impl->literal_tokens.end(), [&](int32_t a, int32_t b) {
-    return v.tokens[static_cast<size_t>(a)].size() > v.tokens[static_cast<size_t>(b)].size();
-  });
+  std::stable_sort(
+      impl->literal_tokens.begin(), impl->literal_tokens.end(), [&](int32_t a, int32_t b) {
+        return v.tokens[static_cast<size_t>(a)].size() > v.tokens[static_cast<size_t>(b)].size();
+      });
 
   if (v.model == "gpt2") {
     build_bpe(*impl);
   } else if (v.model == "llama") {
     build_spm(*impl);
   } else {
-    std::string message = "tokenizer.ggml.model: unknown tokenizer model " + quoted(v.model) + "; supported:";
+    std::string message =
+        "tokenizer.ggml.model: unknown tokenizer model " + quoted(v.model) + "; supported:";
     for (const std::string& model : kSupportedModels) message += " " + model;
     throw Error(message);
   }
@@ -211,8 +219,8 @@ std::string Tokenizer::decode(std::span<const int32_t> ids) const {
 
 const std::string& Tokenizer::token_piece(int32_t id) const {
   if (id < 0 || id >= n_vocab())
-    throw Error("token id " + std::to_string(id) + " is out of range (" + std::to_string(n_vocab()) +
-                " tokens)");
+    throw Error("token id " + std::to_string(id) + " is out of range (" +
+                std::to_string(n_vocab()) + " tokens)");
   return impl_->pieces[static_cast<size_t>(id)];
 }
 
@@ -223,10 +231,13 @@ const std::string& Tokenizer::token_text(int32_t id) const {
 
 TokenType Tokenizer::token_type(int32_t id) const {
   token_piece(id);  // range check
-  return impl_->vocab.types.empty() ? TokenType::NORMAL : impl_->vocab.types[static_cast<size_t>(id)];
+  return impl_->vocab.types.empty() ? TokenType::NORMAL
+                                    : impl_->vocab.types[static_cast<size_t>(id)];
 }
 
-std::optional<int32_t> Tokenizer::find_token(std::string_view text) const { return impl_->find(text); }
+std::optional<int32_t> Tokenizer::find_token(std::string_view text) const {
+  return impl_->find(text);
+}
 
 std::vector<std::string> Tokenizer::pre_tokenize(std::string_view text) const {
   std::vector<std::string> out;

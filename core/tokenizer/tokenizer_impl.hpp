@@ -45,7 +45,7 @@ struct Tokenizer::Impl {
   // SentencePiece
   bool is_spm = false;
   bool add_space_prefix = true;
-  std::vector<uint8_t> spm_mergeable;       // per token: may a merge or a whole symbol produce it
+  std::vector<uint8_t> spm_mergeable;         // per token: may a merge or a whole symbol produce it
   std::array<int32_t, 256> spm_byte_token{};  // "<0xXX>" byte-fallback tokens, -1 when absent
   // Pairs of adjacent characters (see spm_character_pair) found inside some mergeable token. Where
   // two neighbours form no such pair, no merge can ever cross: the text is cut there.

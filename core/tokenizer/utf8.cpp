@@ -32,13 +32,19 @@ size_t utf8_sequence_length(std::string_view text, size_t pos) {
 }
 
 char32_t utf8_decode(std::string_view text, size_t pos, size_t length) {
-  const auto at = [&](size_t i) { return static_cast<char32_t>(static_cast<uint8_t>(text[pos + i])); };
+  const auto at = [&](size_t i) {
+    return static_cast<char32_t>(static_cast<uint8_t>(text[pos + i]));
+  };
   switch (length) {
-    case 1: return at(0);
-    case 2: return ((at(0) & 0x1F) << 6) | (at(1) & 0x3F);
-    case 3: return ((at(0) & 0x0F) << 12) | ((at(1) & 0x3F) << 6) | (at(2) & 0x3F);
+    case 1:
+      return at(0);
+    case 2:
+      return ((at(0) & 0x1F) << 6) | (at(1) & 0x3F);
+    case 3:
+      return ((at(0) & 0x0F) << 12) | ((at(1) & 0x3F) << 6) | (at(2) & 0x3F);
     default:
-      return ((at(0) & 0x07) << 18) | ((at(1) & 0x3F) << 12) | ((at(2) & 0x3F) << 6) | (at(3) & 0x3F);
+      return ((at(0) & 0x07) << 18) | ((at(1) & 0x3F) << 12) | ((at(2) & 0x3F) << 6) |
+             (at(3) & 0x3F);
   }
 }
 

@@ -30,7 +30,8 @@ const gguf::Array* find_array(const gguf::GgufFile& file, const char* key, bool 
   const Value* value = required ? &file.require(key) : file.find(key);
   if (value == nullptr) return nullptr;
   if (value->type() != ValueType::ARRAY)
-    throw Error(std::string(key) + ": expected an array of " + wanted + ", found " + type_name(value->type()));
+    throw Error(std::string(key) + ": expected an array of " + wanted + ", found " +
+                type_name(value->type()));
   const gguf::Array& array = value->as_array();
   if (!element_ok(array.element_type))
     throw Error(std::string(key) + ": expected an array of " + wanted + ", found an array of " +
@@ -50,8 +51,14 @@ std::vector<std::string> read_strings(const gguf::GgufFile& file, const char* ke
 
 bool is_integer_type(ValueType t) {
   switch (t) {
-    case ValueType::UINT8: case ValueType::INT8: case ValueType::UINT16: case ValueType::INT16:
-    case ValueType::UINT32: case ValueType::INT32: case ValueType::UINT64: case ValueType::INT64:
+    case ValueType::UINT8:
+    case ValueType::INT8:
+    case ValueType::UINT16:
+    case ValueType::INT16:
+    case ValueType::UINT32:
+    case ValueType::INT32:
+    case ValueType::UINT64:
+    case ValueType::INT64:
       return true;
     default:
       return false;
@@ -62,7 +69,8 @@ std::optional<int32_t> read_token_id(const gguf::GgufFile& file, const char* key
   const Value* value = file.find(key);
   if (value == nullptr) return std::nullopt;
   if (!value->is_integer())
-    throw Error(std::string(key) + ": expected an integer token id, found " + type_name(value->type()));
+    throw Error(std::string(key) + ": expected an integer token id, found " +
+                type_name(value->type()));
   const int64_t id = value->as_int();
   if (id == -1) return std::nullopt;  // the usual spelling of "no such token"
   if (id < 0 || id > std::numeric_limits<int32_t>::max())
@@ -101,14 +109,16 @@ TokenizerVocab read_tokenizer_vocab(const gguf::GgufFile& file) {
         return t == ValueType::FLOAT32 || t == ValueType::FLOAT64 || is_integer_type(t);
       })) {
     vocab.scores.reserve(scores->items.size());
-    for (const Value& item : scores->items) vocab.scores.push_back(static_cast<float>(item.as_double()));
+    for (const Value& item : scores->items)
+      vocab.scores.push_back(static_cast<float>(item.as_double()));
   }
   vocab.bos = read_token_id(file, kBos);
   vocab.eos = read_token_id(file, kEos);
   vocab.unk = read_token_id(file, kUnk);
   if (const Value* value = file.find(kAddSpacePrefix)) {
     if (value->type() != ValueType::BOOL)
-      throw Error(std::string(kAddSpacePrefix) + ": expected a bool, found " + type_name(value->type()));
+      throw Error(std::string(kAddSpacePrefix) + ": expected a bool, found " +
+                  type_name(value->type()));
     vocab.add_space_prefix = value->as_bool();
   }
   return vocab;

@@ -51,7 +51,8 @@ std::vector<moe::Tokenizer> make_tokenizers() {
   for (int32_t id = 0; id < bpe.n_vocab(); ++id) {
     if (bpe.token_type(id) != moe::TokenType::NORMAL) continue;
     std::string piece;
-    for (char c : bpe.token_piece(id)) piece += c == ' ' ? std::string("\xE2\x96\x81") : std::string(1, c);
+    for (char c : bpe.token_piece(id))
+      piece += c == ' ' ? std::string("\xE2\x96\x81") : std::string(1, c);
     if (!seen.insert(piece).second) continue;
     spm.tokens.push_back(piece);
     spm.types.push_back(moe::TokenType::NORMAL);
@@ -96,7 +97,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   const std::vector<int32_t> ids = tokenizer.encode(text);
   if (tokenizer.decode(ids) != text) {
-    std::fprintf(stderr, "round trip failed with pre-tokenizer '%s'\n", tokenizer.pre_name().c_str());
+    std::fprintf(stderr, "round trip failed with pre-tokenizer '%s'\n",
+                 tokenizer.pre_name().c_str());
     std::abort();
   }
   return 0;

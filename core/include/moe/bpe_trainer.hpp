@@ -30,11 +30,11 @@ struct BpeTrainProgress {
 };
 
 struct BpeTrainerOptions {
-  size_t vocab_size = 8192;  // bytes + merges + special tokens
+  size_t vocab_size = 8192;   // bytes + merges + special tokens
   std::string pre = "gpt-2";  // pre-tokenizer name (see PreTokenizer)
   std::vector<std::string> special_tokens = {"<s>", "</s>"};
-  int bos_index = 0;  // index into special_tokens, or -1 for none
-  int eos_index = 1;  // index into special_tokens, or -1 for none
+  int bos_index = 0;            // index into special_tokens, or -1 for none
+  int eos_index = 1;            // index into special_tokens, or -1 for none
   uint64_t min_pair_count = 2;  // stop early when the best pair is rarer than this
   // Called now and then (at least once per stage, and every `progress_every_merges` merges);
   // returning false cancels the training.
@@ -43,7 +43,7 @@ struct BpeTrainerOptions {
 };
 
 struct BpeTrainResult {
-  TokenizerVocab vocab;        // always usable, also after cancellation or an early stop
+  TokenizerVocab vocab;                // always usable, also after cancellation or an early stop
   std::vector<uint64_t> merge_counts;  // how often each learned pair occurred when merged
   bool cancelled = false;
   bool reached_vocab_size = false;  // false: stopped early (cancelled, or no pair frequent enough)
@@ -53,6 +53,7 @@ struct BpeTrainResult {
 // pre-tokenizer, empty or duplicate special tokens, bos/eos index out of range).
 BpeTrainResult train_bpe(std::span<const std::string> documents, const BpeTrainerOptions& options);
 // The whole file is one document. Throws moe::Error naming the file when it cannot be read.
-BpeTrainResult train_bpe_file(const std::filesystem::path& corpus, const BpeTrainerOptions& options);
+BpeTrainResult train_bpe_file(const std::filesystem::path& corpus,
+                              const BpeTrainerOptions& options);
 
 }  // namespace moe

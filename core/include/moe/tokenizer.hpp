@@ -44,17 +44,17 @@ enum class TokenType : int32_t {
 
 // The vocabulary as stored in GGUF metadata, before validation.
 struct TokenizerVocab {
-  std::string model = "gpt2";           // tokenizer.ggml.model
-  std::string pre = "gpt-2";            // tokenizer.ggml.pre ("" when the file has none)
-  std::vector<std::string> tokens;      // tokenizer.ggml.tokens, in the model's own alphabet
-  std::vector<TokenType> types;         // tokenizer.ggml.token_type; empty = all NORMAL
-  std::vector<std::string> merges;      // tokenizer.ggml.merges, "left right"; BPE only
-  std::vector<float> scores;            // tokenizer.ggml.scores; SentencePiece only
-  std::optional<int32_t> bos;           // tokenizer.ggml.bos_token_id
-  std::optional<int32_t> eos;           // tokenizer.ggml.eos_token_id
-  std::optional<int32_t> unk;           // tokenizer.ggml.unknown_token_id
-  std::optional<bool> add_space_prefix; // tokenizer.ggml.add_space_prefix; SentencePiece only
-                                        // (absent = true)
+  std::string model = "gpt2";            // tokenizer.ggml.model
+  std::string pre = "gpt-2";             // tokenizer.ggml.pre ("" when the file has none)
+  std::vector<std::string> tokens;       // tokenizer.ggml.tokens, in the model's own alphabet
+  std::vector<TokenType> types;          // tokenizer.ggml.token_type; empty = all NORMAL
+  std::vector<std::string> merges;       // tokenizer.ggml.merges, "left right"; BPE only
+  std::vector<float> scores;             // tokenizer.ggml.scores; SentencePiece only
+  std::optional<int32_t> bos;            // tokenizer.ggml.bos_token_id
+  std::optional<int32_t> eos;            // tokenizer.ggml.eos_token_id
+  std::optional<int32_t> unk;            // tokenizer.ggml.unknown_token_id
+  std::optional<bool> add_space_prefix;  // tokenizer.ggml.add_space_prefix; SentencePiece only
+                                         // (absent = true)
 };
 
 // Reads the tokenizer.ggml.* keys, checking their types (not their consistency: the Tokenizer
