@@ -248,7 +248,7 @@ TEST(CpuBackend, LongSequenceAcrossCacheGrowthMatchesReference) {
 // Random Q4_0 blocks (f16 scale, 32 four-bit values): a type the writer cannot produce, so the
 // bytes are made here. Scaled like the generator's weights: stddev about 1/sqrt(cols).
 moe::testing::GgufEdit::Replacement random_q4_0(const moe::gguf::TensorInfo& tensor,
-                                                 std::mt19937_64& rng) {
+                                                std::mt19937_64& rng) {
   constexpr size_t kBlock = 32, kBlockBytes = 18;
   const double stddev_per_step = 4.6;  // stddev of (q - 8) for q uniform in 0..15
   const float scale =
@@ -285,9 +285,10 @@ TEST(CpuBackend, Q4_0WeightsMatchReference) {
   backend.forward(*state, tokens, 0, moe::LogitsMode::All, logits, nullptr);
   const size_t n_vocab = static_cast<size_t>(model->config().n_vocab);
   for (size_t t = 0; t < tokens.size(); ++t) {
-    EXPECT_LE(moe::testing::max_relative_difference(
-                  std::span<const float>(logits.data() + t * n_vocab, n_vocab), reference.logits[t]),
-              kLogitTolerance);
+    EXPECT_LE(
+        moe::testing::max_relative_difference(
+            std::span<const float>(logits.data() + t * n_vocab, n_vocab), reference.logits[t]),
+        kLogitTolerance);
   }
 }
 
