@@ -1,0 +1,62 @@
+#include "file_browser.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+
+namespace moescope::gui {
+
+bool has_gguf_extension(const std::string& name) {
+  if (name.size() < 5) return false;
+  std::string tail = name.substr(name.size() - 5);
+  std::transform(tail.begin(), tail.end(), tail.begin(), [](unsigned char c) { return std::tolower(c); });
+  return tail == ".gguf";
+}
+
+std::string human_size(uint64_t bytes) {
+  static const char* const kUnits[] = {"B", "KB", "MB", "GB", "TB"};
+  double value = static_cast<double>(bytes);
+  int unit = 0;
+  while (value >= 1000 && unit < 4) {
+    value /= 1000;
+    ++unit;
+  }
+  char text[32];
+  std::snprintf(text, sizeof text, unit == 0 ? "%.0f %s" : value < 10 ? "%.1f %s" : "%.0f %s", value, kUnits[unit]);
+  return text;
+}
+
+FolderListing list_folder(const std::filesystem::path& folder, bool all_files) {
+  FolderListing listing;
+  std::error_code error;
+  listing.folder = std::filesystem::weakly_canonical(std::filesystem::absolute(folder, error), error);
+  if (error) listing.folder = folder;
+  std::filesystem::directory_iterator it(listing.folder, std::filesystem::directory_options::skip_permission_denied, error);
+  if (error) {
+    listing.error = "cannot read " + listing.folder.string() + ": " + error.message();
+    return listing;
+  }
+  for (; it != std::filesystem::directory_iterator(); it.increment(error)) {
+    if (error) break;
+    const std::string name = it->path().filename().string();
+    if (name.empty() || name.front() == '.') continue;
+    std::error_code entry_error;
+    BrowserEntry entry;
+    entry.name = name;
+    entry.is_directory = it->is_directory(entry_error);
+    if (entry_error) continue;
+    if (!entry.is_directory) {
+      if (!all_files && !has_gguf_extension(name)) continue;
+      entry.size = it->file_size(entry_error);
+      if (entry_error) entry.size = 0;
+    }
+    listing.entries.push_back(std::move(entry));
+  }
+  std::sort(listing.entries.begin(), listing.entries.end(), [](const BrowserEntry& a, const BrowserEntry& b) {
+    if (a.is_directory != b.is_directory) return a.is_directory;
+    return a.name < b.name;
+  });
+  return listing;
+}
+
+}  // namespace moescope::gui

@@ -1,0 +1,32 @@
+#pragma once
+// The listing behind the in-app "Open model" dialog: a folder's subfolders, then its GGUF files
+// (or every file), sorted by name. No ImGui here, so the rules are testable.
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace moescope::gui {
+
+struct BrowserEntry {
+  std::string name;
+  bool is_directory = false;
+  uint64_t size = 0;  // bytes, files only
+};
+
+struct FolderListing {
+  std::filesystem::path folder;  // absolute, normalized
+  std::vector<BrowserEntry> entries;
+  std::string error;  // empty when the folder could be read
+};
+
+// Hidden entries (a leading '.') are left out. Unreadable entries are skipped; an unreadable
+// folder gives an empty listing with `error` set.
+FolderListing list_folder(const std::filesystem::path& folder, bool all_files);
+
+bool has_gguf_extension(const std::string& name);  // case-insensitive ".gguf"
+
+// "1.2 GB", "350 MB", "12 KB", "17 B".
+std::string human_size(uint64_t bytes);
+
+}  // namespace moescope::gui

@@ -1,0 +1,118 @@
+#include "script.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <map>
+
+#include "moe/error.hpp"
+
+namespace moescope::gui {
+
+namespace {
+
+std::string_view trim(std::string_view text) {
+  const auto first = text.find_first_not_of(" \t\r");
+  if (first == std::string_view::npos) return {};
+  const auto last = text.find_last_not_of(" \t\r");
+  return text.substr(first, last - first + 1);
+}
+
+std::string unescape(std::string_view text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\\' && i + 1 < text.size()) {
+      const char next = text[i + 1];
+      if (next == 'n') { out += '\n'; ++i; continue; }
+      if (next == 't') { out += '\t'; ++i; continue; }
+      if (next == '\\') { out += '\\'; ++i; continue; }
+    }
+    out += text[i];
+  }
+  return out;
+}
+
+struct CommandShape {
+  ScriptKind kind;
+  enum Argument { None, Text, Number } argument;
+};
+
+const std::map<std::string, CommandShape, std::less<>>& commands() {
+  static const std::map<std::string, CommandShape, std::less<>> table = {
+      {"model", {ScriptKind::Model, CommandShape::Text}},
+      {"demo-model", {ScriptKind::DemoModel, CommandShape::Text}},
+      {"prompt", {ScriptKind::Prompt, CommandShape::Text}},
+      {"type", {ScriptKind::Type, CommandShape::Text}},
+      {"wait", {ScriptKind::Wait, CommandShape::None}},
+      {"generate", {ScriptKind::Generate, CommandShape::Number}},
+      {"select-token", {ScriptKind::SelectToken, CommandShape::Number}},
+      {"layer", {ScriptKind::Layer, CommandShape::Number}},
+      {"panel", {ScriptKind::Panel, CommandShape::Text}},
+      {"theme", {ScriptKind::Theme, CommandShape::Text}},
+      {"font-size", {ScriptKind::FontSize, CommandShape::Number}},
+      {"open-dialog", {ScriptKind::OpenDialog, CommandShape::None}},
+      {"close-dialog", {ScriptKind::CloseDialog, CommandShape::None}},
+      {"frames", {ScriptKind::Frames, CommandShape::Number}},
+      {"screenshot", {ScriptKind::Screenshot, CommandShape::Text}},
+      {"expect-error", {ScriptKind::ExpectError, CommandShape::None}},
+      {"exit", {ScriptKind::Exit, CommandShape::None}}};
+  return table;
+}
+
+}  // namespace
+
+const std::vector<std::string>& panel_names() {
+  static const std::vector<std::string> names = {"router", "path", "load", "coactivation", "model"};
+  return names;
+}
+
+std::vector<ScriptCommand> parse_script(std::string_view text) {
+  std::vector<ScriptCommand> script;
+  int line_number = 0;
+  while (!text.empty()) {
+    const auto end = text.find('\n');
+    std::string_view line = text.substr(0, end);
+    text = end == std::string_view::npos ? std::string_view{} : text.substr(end + 1);
+    ++line_number;
+    line = trim(line);
+    if (line.empty() || line.front() == '#') continue;
+    const auto space = line.find_first_of(" \t");
+    const std::string_view name = line.substr(0, space);
+    const std::string_view argument = space == std::string_view::npos ? std::string_view{} : trim(line.substr(space));
+    const std::string where = "script line " + std::to_string(line_number) + ": ";
+    const auto it = commands().find(name);
+    if (it == commands().end()) throw moe::Error(where + "unknown command '" + std::string(name) + "'");
+    ScriptCommand command;
+    command.kind = it->second.kind;
+    command.line = line_number;
+    switch (it->second.argument) {
+      case CommandShape::None:
+        if (!argument.empty()) throw moe::Error(where + "'" + std::string(name) + "' takes no argument");
+        break;
+      case CommandShape::Text:
+        if (argument.empty()) throw moe::Error(where + "'" + std::string(name) + "' needs an argument");
+        command.text = unescape(argument);
+        break;
+      case CommandShape::Number: {
+        const auto result = std::from_chars(argument.data(), argument.data() + argument.size(), command.number);
+        if (argument.empty() || result.ec != std::errc() || result.ptr != argument.data() + argument.size()) {
+          throw moe::Error(where + "'" + std::string(name) + "' needs a whole number, got '" + std::string(argument) + "'");
+        }
+        break;
+      }
+    }
+    if (command.kind == ScriptKind::Panel &&
+        std::find(panel_names().begin(), panel_names().end(), command.text) == panel_names().end()) {
+      throw moe::Error(where + "unknown panel '" + command.text + "' (router, path, load, coactivation, model)");
+    }
+    if (command.kind == ScriptKind::Theme && command.text != "dark" && command.text != "light") {
+      throw moe::Error(where + "theme is 'dark' or 'light', not '" + command.text + "'");
+    }
+    if ((command.kind == ScriptKind::Frames || command.kind == ScriptKind::Generate) && command.number < 0) {
+      throw moe::Error(where + "the count must not be negative");
+    }
+    script.push_back(std::move(command));
+  }
+  return script;
+}
+
+}  // namespace moescope::gui

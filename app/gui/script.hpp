@@ -1,0 +1,47 @@
+#pragma once
+// The scripted mode (`moescope --script FILE`): drives the real app frame by frame for tests
+// and for making the screenshots of the docs. One command per line, '#' starts a comment:
+//
+//   model PATH           open a GGUF model (waits for it)
+//   demo-model PATH      write a random-weight demo model there if missing, open it
+//   prompt TEXT          set the prompt at once (\n in TEXT is a newline)
+//   type TEXT            type TEXT one character per frame, like a person
+//   wait                 until the worker is idle and the views show the latest prompt
+//   generate N           generate N tokens with the current settings, then wait
+//   select-token N       select token N (negative: from the end, -1 is the last)
+//   layer N              select MoE layer N (a model layer id)
+//   panel NAME           show a view: router, path, load, coactivation, model
+//   theme dark|light
+//   font-size PIXELS
+//   open-dialog          open the model file dialog (close-dialog closes it)
+//   frames N             render N frames
+//   screenshot FILE.png  save the window as PNG
+//   expect-error         wait for an error dialog (and close it); the script fails without one
+//   exit                 leave with status 0 if nothing went wrong
+//
+// Any error dialog that was not expected, a GL error, or a timeout makes the app exit non-zero.
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace moescope::gui {
+
+enum class ScriptKind {
+  Model, DemoModel, Prompt, Type, Wait, Generate, SelectToken, Layer, Panel, Theme, FontSize,
+  OpenDialog, CloseDialog, Frames, Screenshot, ExpectError, Exit
+};
+
+struct ScriptCommand {
+  ScriptKind kind = ScriptKind::Wait;
+  std::string text;  // path, prompt text, panel or theme name
+  int number = 0;    // count, token, layer, pixels
+  int line = 0;      // in the script file, for messages
+};
+
+// Throws moe::Error("script line N: ...") for an unknown command or a bad argument.
+std::vector<ScriptCommand> parse_script(std::string_view text);
+
+// The view names `panel` accepts.
+const std::vector<std::string>& panel_names();
+
+}  // namespace moescope::gui

@@ -1,0 +1,20 @@
+#pragma once
+// Token text for display: what a token's bytes look like in the token strip, in figure labels
+// and tooltips.
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace moescope::gui {
+
+// Length of the valid UTF-8 sequence at text[i], or 0 when the bytes there are not valid UTF-8.
+size_t utf8_sequence_length(std::string_view text, size_t i);
+
+// Valid UTF-8 stays as it is; other bytes become <0xNN> (a character split across tokens shows
+// as its bytes); a newline becomes "\n" and a tab "\t" so a token stays on one line.
+std::string display_token_text(std::string_view bytes);
+
+// At most `max_chars` characters (UTF-8 aware), with "…" when cut.
+std::string shorten_utf8(std::string_view text, size_t max_chars);
+
+}  // namespace moescope::gui

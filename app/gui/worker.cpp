@@ -1,0 +1,385 @@
+#include "worker.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <system_error>
+
+#include "moe/cpu_backend.hpp"
+#include "moe/error.hpp"
+#include "moe/session.hpp"
+#include "moe/tokenizer.hpp"
+#include "token_text.hpp"
+
+namespace moescope::gui {
+
+namespace {
+
+using Milliseconds = std::chrono::duration<double, std::milli>;
+
+bool starts_with(const std::string& text, const std::string& prefix) {
+  return text.rfind(prefix, 0) == 0;
+}
+
+}  // namespace
+
+struct Worker::State {
+  std::shared_ptr<moe::Backend> backend;
+  std::shared_ptr<const moe::Model> model;
+  std::unique_ptr<moe::Tokenizer> tokenizer;
+  std::unique_ptr<moe::Session> session;
+  std::shared_ptr<const ModelInfo> info;
+  uint64_t model_generation = 0;
+  bool add_bos = false;
+  std::string prompt;           // the prompt the session's first n_prompt_tokens come from
+  int n_prompt_tokens = 0;      // session tokens from the prompt; later ones were generated
+  std::string prompt_warning;
+};
+
+Worker::Worker(WorkerOptions options) : options_(options), state_(std::make_unique<State>()) {
+  state_->backend = std::make_shared<moe::CpuBackend>(moe::CpuBackendOptions{options_.n_threads});
+  snapshot_ = std::make_shared<const Snapshot>();
+  thread_ = std::thread([this] { run(); });
+}
+
+Worker::~Worker() {
+  {
+    std::lock_guard lock(mutex_);
+    quit_ = true;
+  }
+  request_serial_.fetch_add(1);  // abandons a prompt in progress at its next chunk
+  stop_generation_ = true;
+  wake_.notify_all();
+  thread_.join();
+}
+
+void Worker::load_model(std::string path) {
+  {
+    std::lock_guard lock(mutex_);
+    pending_load_ = LoadRequest{std::move(path), std::nullopt};
+  }
+  request_serial_.fetch_add(1);
+  stop_generation_ = true;
+  wake_.notify_all();
+}
+
+void Worker::load_demo_model(std::string path, moe::RandomModelSpec spec) {
+  {
+    std::lock_guard lock(mutex_);
+    pending_load_ = LoadRequest{std::move(path), std::move(spec)};
+  }
+  request_serial_.fetch_add(1);
+  stop_generation_ = true;
+  wake_.notify_all();
+}
+
+void Worker::set_prompt(std::string text) {
+  {
+    std::lock_guard lock(mutex_);
+    pending_prompt_ = PromptRequest{std::move(text), Clock::now()};
+    pending_generate_.reset();  // a generation asked for the old prompt no longer applies
+    ++counters_.prompts_posted;
+  }
+  request_serial_.fetch_add(1);
+  stop_generation_ = true;
+  wake_.notify_all();
+}
+
+void Worker::generate(GenerateRequest request) {
+  {
+    std::lock_guard lock(mutex_);
+    pending_generate_ = std::make_pair(request, Clock::now());
+  }
+  wake_.notify_all();
+}
+
+void Worker::stop_generation() {
+  std::lock_guard lock(mutex_);
+  pending_generate_.reset();
+  stop_generation_ = true;
+}
+
+std::shared_ptr<const Snapshot> Worker::snapshot() const {
+  std::lock_guard lock(mutex_);
+  return snapshot_;
+}
+
+WorkerStatus Worker::status() const {
+  std::lock_guard lock(mutex_);
+  return status_;
+}
+
+WorkerCounters Worker::counters() const {
+  std::lock_guard lock(mutex_);
+  return counters_;
+}
+
+std::vector<WorkerMessage> Worker::take_messages() {
+  std::lock_guard lock(mutex_);
+  std::vector<WorkerMessage> taken;
+  taken.swap(messages_);
+  return taken;
+}
+
+bool Worker::idle() const {
+  std::lock_guard lock(mutex_);
+  return !running_request_ && !pending_load_ && !pending_prompt_ && !pending_generate_;
+}
+
+bool Worker::wait_idle(std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(mutex_);
+  return became_idle_.wait_for(lock, timeout, [this] {
+    return !running_request_ && !pending_load_ && !pending_prompt_ && !pending_generate_;
+  });
+}
+
+void Worker::run() {
+  for (;;) {
+    std::optional<LoadRequest> load;
+    std::optional<PromptRequest> prompt;
+    std::optional<std::pair<GenerateRequest, Clock::time_point>> generation;
+    uint64_t request_id = 0;
+    {
+      std::unique_lock lock(mutex_);
+      running_request_ = false;
+      if (!pending_load_ && !pending_prompt_ && !pending_generate_) {
+        status_ = WorkerStatus{};
+        became_idle_.notify_all();
+      }
+      wake_.wait(lock, [this] { return quit_ || pending_load_ || pending_prompt_ || pending_generate_; });
+      if (quit_) return;
+      running_request_ = true;
+      // A model load comes first: a prompt is then computed on the new model.
+      if (pending_load_) {
+        load.swap(pending_load_);
+      } else if (pending_prompt_) {
+        prompt.swap(pending_prompt_);
+        ++counters_.prompts_started;
+      } else {
+        generation.swap(pending_generate_);
+        stop_generation_ = false;
+      }
+      request_id = request_serial_.load();
+    }
+    if (load) {
+      do_load(*load);
+    } else if (prompt) {
+      do_prompt(*prompt, request_id);
+    } else if (generation) {
+      do_generate(generation->first, generation->second);
+    }
+  }
+}
+
+void Worker::set_status(WorkerActivity activity, int done, int total, std::string subject) {
+  std::lock_guard lock(mutex_);
+  status_.activity = activity;
+  status_.done = done;
+  status_.total = total;
+  status_.subject = std::move(subject);
+}
+
+void Worker::post_message(WorkerMessage message) {
+  std::lock_guard lock(mutex_);
+  messages_.push_back(std::move(message));
+}
+
+bool Worker::newer_request_than(uint64_t request_id) const {
+  return request_serial_.load() != request_id;
+}
+
+void Worker::do_load(const LoadRequest& request) {
+  set_status(WorkerActivity::Loading, 0, 0, std::filesystem::path(request.path).filename().string());
+  State& state = *state_;
+  try {
+    std::error_code ignored;
+    if (request.demo_spec && !std::filesystem::exists(request.path, ignored)) {
+      const auto parent = std::filesystem::path(request.path).parent_path();
+      if (!parent.empty()) std::filesystem::create_directories(parent);
+      moe::write_random_model(*request.demo_spec, request.path);
+    }
+    auto model = moe::Model::load(request.path);
+    std::unique_ptr<moe::Tokenizer> tokenizer;
+    try {
+      tokenizer = std::make_unique<moe::Tokenizer>(moe::Tokenizer::from_gguf(model->file()));
+    } catch (const moe::Error& error) {
+      throw moe::Error(request.path + ": tokenizer: " + error.what());
+    }
+    if (model->config().n_expert <= 0) {
+      throw moe::Error(request.path + ": a dense model (no experts): nothing to route");
+    }
+    moe::SessionOptions session_options;
+    session_options.n_ctx = options_.n_ctx;
+    auto session = std::make_unique<moe::Session>(model, state.backend, session_options);
+
+    auto info = std::make_shared<ModelInfo>();
+    info->path = request.path;
+    info->config = model->config();
+    info->name = info->config.name.empty() ? std::filesystem::path(request.path).filename().string()
+                                           : info->config.name;
+    // Models written by moe::write_random_model (the demo) carry this name.
+    info->random_weights = starts_with(info->config.name, "moescope-random");
+    info->parameters = model->parameter_counts();
+    info->tensor_types = model->tensor_types();
+    info->tokenizer_model = tokenizer->model_name();
+    info->n_vocab = tokenizer->n_vocab();
+    info->file_bytes = std::filesystem::file_size(request.path, ignored);
+    info->backend = state.backend->name();
+    info->n_ctx = session->n_ctx();
+
+    // Only now that everything succeeded does the new model replace the current one.
+    state.model = std::move(model);
+    state.tokenizer = std::move(tokenizer);
+    state.session = std::move(session);
+    state.info = std::move(info);
+    state.add_bos = state.tokenizer->bos_id().has_value() &&
+                    state.model->file().get_bool_or("tokenizer.ggml.add_bos_token", true);
+    ++state.model_generation;
+    state.n_prompt_tokens = 0;
+  } catch (const std::exception& error) {
+    post_message({"Could not open the model", error.what(), true});
+    return;
+  }
+  // Show the current prompt on the new model.
+  do_prompt(PromptRequest{state.prompt, Clock::now()}, request_serial_.load());
+}
+
+void Worker::do_prompt(const PromptRequest& request, uint64_t request_id) {
+  State& state = *state_;
+  state.prompt = request.text;
+  if (!state.session) return;  // no model yet: the prompt is kept for when one loads
+  const auto started = Clock::now();
+
+  std::vector<int32_t> tokens;
+  state.prompt_warning.clear();
+  try {
+    if (state.add_bos) tokens.push_back(*state.tokenizer->bos_id());
+    const std::vector<int32_t> text_ids = state.tokenizer->encode(request.text);
+    tokens.insert(tokens.end(), text_ids.begin(), text_ids.end());
+  } catch (const std::exception& error) {
+    post_message({"Could not tokenize the prompt", error.what(), true});
+    return;
+  }
+  const int n_ctx = state.session->n_ctx();
+  if (static_cast<int>(tokens.size()) > n_ctx) {
+    state.prompt_warning = "The prompt has " + std::to_string(tokens.size()) +
+                           " tokens; the context holds " + std::to_string(n_ctx) +
+                           ": only the first " + std::to_string(n_ctx) + " are shown.";
+    tokens.resize(static_cast<size_t>(n_ctx));
+  }
+
+  const std::vector<int32_t>& current = state.session->tokens();
+  const auto mismatch = std::mismatch(current.begin(), current.end(), tokens.begin(), tokens.end());
+  const int reused = static_cast<int>(mismatch.first - current.begin());
+  const int total = static_cast<int>(tokens.size());
+  try {
+    if (tokens.empty()) {
+      state.session->clear();
+    } else {
+      // Step through the changed suffix in chunks: progress for long prompts, and a newer
+      // keystroke is noticed between chunks instead of after the whole prompt.
+      auto last_publish = Clock::now();
+      const int chunk = std::max(options_.chunk_tokens, 1);
+      int done = std::min(reused, total - 1);
+      while (done < total) {
+        const int end = std::min(total, done + chunk);
+        state.session->set_tokens(std::span(tokens.data(), static_cast<size_t>(end)));
+        done = end;
+        state.n_prompt_tokens = done;
+        if (done < total) {
+          if (newer_request_than(request_id)) {
+            std::lock_guard lock(mutex_);
+            ++counters_.prompts_abandoned;
+            return;
+          }
+          set_status(WorkerActivity::Prefilling, done, total);
+          if (Milliseconds(Clock::now() - last_publish).count() >= options_.publish_interval_ms) {
+            publish(request, false, Milliseconds(Clock::now() - started).count(), reused, done - reused);
+            last_publish = Clock::now();
+          }
+        }
+      }
+    }
+  } catch (const std::exception& error) {
+    post_message({"Could not compute the prompt", error.what(), true});
+    return;
+  }
+  state.n_prompt_tokens = total;
+  const int computed = total == 0 ? 0 : std::max(1, total - reused);
+  publish(request, true, Milliseconds(Clock::now() - started).count(), std::min(reused, total), computed);
+  std::lock_guard lock(mutex_);
+  ++counters_.prompts_completed;
+}
+
+void Worker::do_generate(const GenerateRequest& request, Clock::time_point posted) {
+  State& state = *state_;
+  if (!state.session) return;
+  if (state.session->tokens().empty()) {
+    post_message({"Nothing to continue", "Type a prompt first: generation continues it.", false});
+    return;
+  }
+  const int room = state.session->n_ctx() - static_cast<int>(state.session->tokens().size());
+  const int n_tokens = std::min(request.n_tokens, room);
+  if (n_tokens <= 0) {
+    post_message({"The context is full", "The model's context of " + std::to_string(state.session->n_ctx()) +
+                                             " positions has no room for more tokens.", false});
+    return;
+  }
+  const auto started = Clock::now();
+  const PromptRequest as_prompt{state.prompt, posted};
+  auto last_publish = Clock::now();
+  int generated = 0;
+  set_status(WorkerActivity::Generating, 0, n_tokens);
+  try {
+    state.session->generate(n_tokens, request.sampling, [&](int32_t) {
+      ++generated;
+      set_status(WorkerActivity::Generating, generated, n_tokens);
+      if (Milliseconds(Clock::now() - last_publish).count() >= options_.publish_interval_ms) {
+        publish(as_prompt, true, Milliseconds(Clock::now() - started).count(),
+                static_cast<int>(state.session->tokens().size()) - generated, generated);
+        last_publish = Clock::now();
+      }
+      const bool eos = state.tokenizer->eos_id() && state.session->tokens().back() == *state.tokenizer->eos_id();
+      return !stop_generation_.load() && !eos;
+    });
+  } catch (const std::exception& error) {
+    post_message({"Generation stopped", error.what(), true});
+  }
+  publish(as_prompt, true, Milliseconds(Clock::now() - started).count(),
+          static_cast<int>(state.session->tokens().size()) - generated, generated);
+}
+
+void Worker::publish(const PromptRequest& request, bool complete, double compute_ms, int reused,
+                     int computed) {
+  const State& state = *state_;
+  auto snapshot = std::make_shared<Snapshot>();
+  snapshot->model_generation = state.model_generation;
+  snapshot->model = state.info;
+  snapshot->prompt = request.text;
+  const std::vector<int32_t>& tokens = state.session->tokens();
+  snapshot->tokens.reserve(tokens.size());
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    TokenView view;
+    view.id = tokens[i];
+    view.piece = state.tokenizer->token_piece(tokens[i]);
+    view.text = display_token_text(view.piece);
+    view.generated = static_cast<int>(i) >= state.n_prompt_tokens;
+    view.special = state.tokenizer->token_type(tokens[i]) == moe::TokenType::CONTROL;
+    snapshot->tokens.push_back(std::move(view));
+  }
+  snapshot->n_prompt_tokens = std::min(state.n_prompt_tokens, static_cast<int>(tokens.size()));
+  snapshot->complete = complete;
+  snapshot->trace = state.session->trace();
+  snapshot->stats = moe::compute_routing_stats(snapshot->trace);
+  snapshot->compute_ms = compute_ms;
+  snapshot->reused_tokens = reused;
+  snapshot->computed_tokens = computed;
+  snapshot->warning = state.prompt_warning;
+  snapshot->latency_ms = Milliseconds(Clock::now() - request.posted).count();
+
+  std::lock_guard lock(mutex_);
+  snapshot->version = snapshot_->version + 1;
+  snapshot_ = std::move(snapshot);
+  ++counters_.snapshots_published;
+}
+
+}  // namespace moescope::gui

@@ -1,0 +1,174 @@
+#pragma once
+// The worker thread: owns the model, its tokenizer and the Session, and is the only thread that
+// runs the model. The UI posts requests (never waits for them) and reads the latest published
+// Snapshot, an immutable value shared through std::shared_ptr<const Snapshot>.
+//
+// Typing posts a prompt per keystroke; only the latest prompt matters, so prompts that arrive
+// while one is computing replace each other (coalescing), and a prompt still computing is
+// abandoned at the next chunk boundary when a newer one arrives. The Session keeps whatever
+// prefix was computed, so the next prompt recomputes only its changed suffix.
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "moe/model.hpp"
+#include "moe/random_model.hpp"
+#include "moe/routing.hpp"
+#include "moe/routing_stats.hpp"
+#include "moe/sampling.hpp"
+
+namespace moescope::gui {
+
+struct TokenView {
+  int32_t id = 0;
+  std::string text;   // for display (see token_text.hpp)
+  std::string piece;  // the bytes the token stands for
+  bool generated = false;
+  bool special = false;  // control token such as <s>
+};
+
+struct ModelInfo {
+  std::string path;
+  std::string name;            // general.name, or the file name
+  bool random_weights = false; // a generated demo model: real routing, meaningless weights
+  moe::ModelConfig config;
+  moe::ParameterCounts parameters;
+  std::vector<moe::TensorTypeUsage> tensor_types;
+  std::string tokenizer_model;
+  int32_t n_vocab = 0;
+  uint64_t file_bytes = 0;
+  std::string backend;
+  int n_ctx = 0;  // positions the session holds
+};
+
+enum class WorkerActivity { Idle, Loading, Prefilling, Generating };
+
+struct Snapshot {
+  uint64_t version = 0;           // increases with every publish
+  uint64_t model_generation = 0;  // increases when another model is loaded
+  std::shared_ptr<const ModelInfo> model;  // null until a model is loaded
+  std::string prompt;                      // the prompt text these tokens come from
+  std::vector<TokenView> tokens;           // the computed tokens; the trace covers them
+  int n_prompt_tokens = 0;  // tokens of the prompt (BOS included); generated ones follow
+  bool complete = true;     // false while a long prompt is still being computed
+  moe::RoutingTrace trace;
+  moe::RoutingStats stats;
+  // The request that produced this snapshot: time from posting to publishing, time spent
+  // computing, and how many tokens came from the cache vs were computed.
+  double latency_ms = 0;
+  double compute_ms = 0;
+  int reused_tokens = 0;
+  int computed_tokens = 0;
+  std::string warning;  // e.g. the prompt was cut to the context length
+};
+
+struct WorkerStatus {
+  WorkerActivity activity = WorkerActivity::Idle;
+  int done = 0, total = 0;  // tokens computed / to compute (prefill) or generated / asked for
+  std::string subject;      // the file being loaded
+  bool busy() const { return activity != WorkerActivity::Idle; }
+};
+
+// Something the UI should show once: a failed load, a prompt that could not be computed.
+struct WorkerMessage {
+  std::string title;
+  std::string text;
+  bool error = true;
+};
+
+// Counters for tests and the status bar.
+struct WorkerCounters {
+  uint64_t prompts_posted = 0;
+  uint64_t prompts_started = 0;    // taken from the queue (the others were coalesced away)
+  uint64_t prompts_completed = 0;
+  uint64_t prompts_abandoned = 0;  // cut short by a newer request
+  uint64_t snapshots_published = 0;
+};
+
+struct WorkerOptions {
+  int n_threads = 0;        // CPU backend threads (0: all cores)
+  int n_ctx = 0;            // session context (0: the session's default)
+  int chunk_tokens = 64;    // prompt tokens per step; a newer prompt is noticed between steps
+  double publish_interval_ms = 40;  // at most this often while prefilling or generating
+};
+
+struct GenerateRequest {
+  int n_tokens = 32;
+  moe::SamplingOptions sampling;
+};
+
+class Worker {
+public:
+  explicit Worker(WorkerOptions options = {});
+  ~Worker();  // finishes the current step, then joins the thread
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Opens a GGUF model. On failure a WorkerMessage says why and the current model stays.
+  void load_model(std::string path);
+  // Writes a random-weight demo model to `path` (unless it exists) and opens it.
+  void load_demo_model(std::string path, moe::RandomModelSpec spec);
+  void set_prompt(std::string text);
+  void generate(GenerateRequest request);
+  void stop_generation();
+
+  std::shared_ptr<const Snapshot> snapshot() const;
+  WorkerStatus status() const;
+  WorkerCounters counters() const;
+  std::vector<WorkerMessage> take_messages();
+  // True when nothing is queued or running.
+  bool idle() const;
+  // Blocks until idle() or the timeout; for tests and the scripted mode (never the UI loop).
+  bool wait_idle(std::chrono::milliseconds timeout) const;
+
+private:
+  using Clock = std::chrono::steady_clock;
+  struct LoadRequest {
+    std::string path;
+    std::optional<moe::RandomModelSpec> demo_spec;
+  };
+  struct PromptRequest {
+    std::string text;
+    Clock::time_point posted;
+  };
+  struct State;  // model, tokenizer, session: touched by the worker thread only
+
+  void run();
+  void do_load(const LoadRequest& request);
+  void do_prompt(const PromptRequest& request, uint64_t request_id);
+  void do_generate(const GenerateRequest& request, Clock::time_point posted);
+  void publish(const PromptRequest& request, bool complete, double compute_ms, int reused,
+               int computed);
+  bool newer_request_than(uint64_t request_id) const;
+  void set_status(WorkerActivity activity, int done, int total, std::string subject = {});
+  void post_message(WorkerMessage message);
+
+  WorkerOptions options_;
+  std::unique_ptr<State> state_;
+
+  mutable std::mutex mutex_;
+  mutable std::condition_variable wake_;        // the worker waits for requests
+  mutable std::condition_variable became_idle_;
+  std::optional<LoadRequest> pending_load_;
+  std::optional<PromptRequest> pending_prompt_;
+  std::optional<std::pair<GenerateRequest, Clock::time_point>> pending_generate_;
+  bool running_request_ = false;
+  bool quit_ = false;
+  std::shared_ptr<const Snapshot> snapshot_;
+  WorkerStatus status_;
+  WorkerCounters counters_;
+  std::vector<WorkerMessage> messages_;
+
+  std::atomic<uint64_t> request_serial_{0};  // bumped by every prompt or load request
+  std::atomic<bool> stop_generation_{false};
+  std::thread thread_;
+};
+
+}  // namespace moescope::gui
