@@ -183,9 +183,27 @@ def water_fill(available: dict[str, int], weights: dict[str, float], budget: int
     return quota
 
 
-def is_validation(seed: int, domain: str, group: str, fraction: float) -> bool:
-    h = hashlib.blake2b(f"{seed}:{domain}:{group}".encode("utf-8"), digest_size=8).digest()
-    return int.from_bytes(h, "little") / 2 ** 64 < fraction
+def validation_groups(seed: int, domain: str, docs: list[src.Doc], fraction: float) -> set[str]:
+    """Groups (files) of one source that form its validation split: groups are taken in the
+    order of a seeded hash of their name (skipping any that would overshoot) until they hold
+    `fraction` of the source's bytes.
+    All chunks of a file stay on the same side."""
+    size: dict[str, int] = {}
+    for d in docs:
+        size[d.group or d.key] = size.get(d.group or d.key, 0) + len(d.text.encode()) + 1
+    total = sum(size.values())
+
+    def rank(group: str) -> bytes:
+        return hashlib.blake2b(f"{seed}:{domain}:{group}".encode("utf-8"), digest_size=8).digest()
+
+    chosen, acc, target = set(), 0, fraction * total
+    for group in sorted(size, key=rank):
+        if acc >= 0.97 * target:
+            break
+        if acc + size[group] <= 1.03 * target:  # skip groups that would overshoot
+            chosen.add(group)
+            acc += size[group]
+    return chosen
 
 
 def load_prompts(prompt_dir: str) -> list[str]:
@@ -269,8 +287,12 @@ def finish_domain(domain, sources, kept, extracted, rejects, args, prompts, t0) 
         }
 
     splits = {"train": [], "val": []}
+    val_groups: set[str] = set()
+    for s in sources:
+        val_groups |= validation_groups(args.seed, f"{domain}:{s.name}",
+                                        [d for src_, d in selected if src_ is s], val_fraction)
     for s, d in selected:
-        split = "val" if is_validation(args.seed, domain, d.group or d.key, val_fraction) else "train"
+        split = "val" if (d.group or d.key) in val_groups else "train"
         splits[split].append(d)
         per_source[s.name].setdefault(f"{split}_bytes", 0)
         per_source[s.name][f"{split}_bytes"] += len(d.text.encode()) + 1
@@ -301,7 +323,9 @@ def finish_domain(domain, sources, kept, extracted, rejects, args, prompts, t0) 
     if args.samples:
         # A few random documents per source, labelled, for a human to look at.
         rng = random.Random(f"{args.seed}:{domain}:samples")
-        with open(os.path.join(out_dir, "samples.txt"), "w", encoding="utf-8") as f:
+        sample_dir = os.path.join(args.out, "samples")
+        os.makedirs(sample_dir, exist_ok=True)
+        with open(os.path.join(sample_dir, f"{domain}.txt"), "w", encoding="utf-8") as f:
             for s in sources:
                 docs = [d for d in splits["train"] if d.source == s.name]
                 for d in rng.sample(docs, min(args.samples, len(docs))):
@@ -348,7 +372,7 @@ def main() -> None:
                     help="train megabytes (10^6 bytes) per domain")
     ap.add_argument("--val-fraction", type=float, default=0.05)
     ap.add_argument("--samples", type=int, default=3,
-                    help="write <domain>/samples.txt with this many random documents per source")
+                    help="write samples/<domain>.txt with this many random documents per source")
     ap.add_argument("--domains", default="english,german,french,spanish,russian,code,maths")
     args = ap.parse_args()
 

@@ -9,7 +9,7 @@
 #   scripts/corpus/build_corpus.sh --no-install    # use what is installed
 #
 # Output: data/corpus/<domain>/{train,val}.txt (documents separated by a line
-# "<|endoftext|>", UTF-8 NFC), data/corpus/<domain>/samples.txt (random documents per source,
+# "<|endoftext|>", UTF-8 NFC), data/corpus/samples/<domain>.txt (random documents per source,
 # for reviewing), data/corpus/stats.json. Other options: see build_corpus.py --help.
 # Re-running rebuilds everything from the installed packages; same seed, same corpus.
 set -euo pipefail

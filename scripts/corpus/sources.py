@@ -61,7 +61,7 @@ def read_text(path: str, fallbacks: tuple[str, ...] = ("cp1252",)) -> str:
         return tc.decode_bytes(f.read(), fallbacks)
 
 
-def split_long(text: str, limit: int = 24000, code: bool = False) -> list[str]:
+def split_long(text: str, limit: int = 12000, code: bool = False) -> list[str]:
     """Splits a document longer than `limit` characters at paragraph boundaries (for code: at
     an empty line followed by a line that is not indented), so one huge file cannot fill a
     source's budget alone."""
@@ -93,7 +93,7 @@ def split_long(text: str, limit: int = 24000, code: bool = False) -> list[str]:
 
 
 def docs_from_text(source: str, key: str, text: str, code: bool = False,
-                   limit: int = 24000) -> Iterator[Doc]:
+                   limit: int = 12000) -> Iterator[Doc]:
     parts = split_long(text, limit=limit, code=code)
     for i, part in enumerate(parts):
         yield Doc(source, key if len(parts) == 1 else f"{key}#{i}", part, group=key)
