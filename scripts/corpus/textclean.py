@@ -316,6 +316,8 @@ class _HtmlText(HTMLParser):
             self.out.append(" ")
         if tag == "pre":
             self.pre_depth += 1
+        if tag == "sup":
+            self.out.append("^")  # 2<sup>64</sup> -> 2^64
         if tag == "img":
             alt = dict(attrs).get("alt")
             if alt and not alt.lower().endswith((".png", ".jpg", ".svg", ".gif")):
