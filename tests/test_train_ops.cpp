@@ -178,8 +178,7 @@ TEST_P(TrainOps, Rope) {
   EXPECT_EQ(y.row(0), x.row(0));  // position 0 is not rotated
 }
 
-TEST_P(TrainOps, Attention) {
-  const AttentionShape s{2, 6, 4, 2, 4};  // two sequences, grouped-query (2 heads per kv head)
+void check_attention(Workers& workers, std::mt19937_64& rng, const AttentionShape& s) {
   const Eigen::Index rows = s.n_seq * s.seq_len;
   Mat q = random_matrix(rng, rows, s.n_head * s.head_dim);
   Mat k = random_matrix(rng, rows, s.n_head_kv * s.head_dim);
@@ -200,12 +199,36 @@ TEST_P(TrainOps, Attention) {
   expect_gradient(k, dk, loss, "dk");
   expect_gradient(v, dv, loss, "dv");
 
-  // Causality: the first token of a sequence attends only to itself, so its output is its value.
+  // Against a direct evaluation of softmax(q kᵀ/√d + causal mask) v for the last sequence.
+  const int seq = s.n_seq - 1, heads_per_kv = s.n_head / s.n_head_kv;
   for (int head = 0; head < s.n_head; ++head) {
-    const int kv = head / (s.n_head / s.n_head_kv);
-    EXPECT_NEAR((out.block(s.seq_len, head * s.head_dim, 1, s.head_dim) -
-                 v.block(s.seq_len, kv * s.head_dim, 1, s.head_dim)).norm(), 0.0, 1e-12);
+    const int kv = head / heads_per_kv;
+    for (int t = 0; t < s.seq_len; ++t) {
+      const Eigen::Index row = seq * s.seq_len + t;
+      std::vector<double> w(static_cast<size_t>(t + 1));
+      double max_score = -1e300, sum = 0;
+      for (int j = 0; j <= t; ++j) {
+        double score = 0;
+        for (int c = 0; c < s.head_dim; ++c) score += q(row, head * s.head_dim + c) * k(seq * s.seq_len + j, kv * s.head_dim + c);
+        w[static_cast<size_t>(j)] = score / std::sqrt(static_cast<double>(s.head_dim));
+        max_score = std::max(max_score, w[static_cast<size_t>(j)]);
+      }
+      for (double& x : w) sum += (x = std::exp(x - max_score));
+      for (int c = 0; c < s.head_dim; ++c) {
+        double expected = 0;
+        for (int j = 0; j <= t; ++j) expected += w[static_cast<size_t>(j)] / sum * v(seq * s.seq_len + j, kv * s.head_dim + c);
+        ASSERT_NEAR(out(row, head * s.head_dim + c), expected, 1e-12) << "head " << head << " position " << t;
+      }
+    }
   }
+}
+
+TEST_P(TrainOps, Attention) {
+  check_attention(workers, rng, AttentionShape{2, 6, 4, 2, 4});  // two sequences, 2 heads per kv head
+}
+
+TEST_P(TrainOps, AttentionLongerThanOneCausalBlock) {
+  check_attention(workers, rng, AttentionShape{1, 70, 2, 1, 4});  // blocks of 64 query rows
 }
 
 TEST_P(TrainOps, RouterTopKRenormalized) {

@@ -62,5 +62,7 @@ void register_generate(CLI::App& app);
 void register_tokenize(CLI::App& app);
 void register_bench(CLI::App& app);
 void register_make_model(CLI::App& app);
+void register_train(CLI::App& app);
+void register_ppl(CLI::App& app);
 
 }  // namespace moescope::cli

@@ -4,6 +4,7 @@
 //   dP = dO Vᵀ,  dV = Pᵀ dO,  dS = P ⊙ (dP − rowsum(dP ⊙ P)),  dQ = dS K / √d,  dK = dSᵀ Q / √d.
 // The forward pass runs one task per (sequence, head); the backward pass one per
 // (sequence, key/value head), so the heads that share a key/value head add into dK, dV in order.
+#include <algorithm>
 #include <cmath>
 
 #include "moe/train_ops.hpp"
@@ -11,6 +12,8 @@
 namespace moe::train {
 
 namespace {
+
+constexpr int kQueryBlock = 64;  // query rows per causal block
 
 template <typename T>
 ConstMatrixMap<T> probs_block(const AlignedVector<T>& probs, const AttentionShape& s, int seq, int head) {
@@ -38,17 +41,22 @@ void attention_forward(Workers& workers, const Matrix<T>& q, const Matrix<T>& k,
     const auto v_h = v.block(row0, static_cast<Eigen::Index>(kv) * hd, len, hd);
     const ConstMatrixMap<T> view = probs_block(probs, s, seq, head);
     MatrixMap<T> p(const_cast<T*>(view.data()), len, len);
-    p.noalias() = q_h * k_h.transpose();
-    for (int t = 0; t < len; ++t) {
-      auto row = p.row(t);
-      auto live = row.head(t + 1);  // causal: positions up to its own
-      live *= scale;
-      const T max_score = live.maxCoeff();
-      live = (live.array() - max_score).exp();
-      live /= live.sum();
-      row.tail(len - t - 1).setZero();
+    // Blocks of query rows see only the keys up to their last row (causal), so the scores and
+    // products above the diagonal blocks are never computed.
+    for (int r0 = 0; r0 < len; r0 += kQueryBlock) {
+      const int rows = std::min(kQueryBlock, len - r0), visible = r0 + rows;
+      auto scores = p.block(r0, 0, rows, visible);
+      scores.noalias() = q_h.middleRows(r0, rows) * k_h.topRows(visible).transpose();
+      for (int t = r0; t < visible; ++t) {
+        auto live = p.row(t).head(t + 1);  // positions up to its own
+        live *= scale;
+        const T max_score = live.maxCoeff();
+        live = (live.array() - max_score).exp();
+        live /= live.sum();
+        p.row(t).tail(len - t - 1).setZero();
+      }
+      out.block(row0 + r0, static_cast<Eigen::Index>(head) * hd, rows, hd).noalias() = scores * v_h.topRows(visible);
     }
-    out.block(row0, static_cast<Eigen::Index>(head) * hd, len, hd).noalias() = p * v_h;
   });
 }
 
@@ -66,22 +74,29 @@ void attention_backward(Workers& workers, const Matrix<T>& dout, const Matrix<T>
     const auto v_h = v.block(row0, static_cast<Eigen::Index>(kv) * hd, len, hd);
     auto dk_h = dk.block(row0, static_cast<Eigen::Index>(kv) * hd, len, hd);
     auto dv_h = dv.block(row0, static_cast<Eigen::Index>(kv) * hd, len, hd);
-    Matrix<T> dp(len, len);
+    Matrix<T> dp(std::min(kQueryBlock, len), len);
     for (int head = kv * heads_per_kv; head < (kv + 1) * heads_per_kv; ++head) {
       const ConstMatrixMap<T> p = probs_block(probs, s, seq, head);
       const auto q_h = q.block(row0, static_cast<Eigen::Index>(head) * hd, len, hd);
       const auto do_h = dout.block(row0, static_cast<Eigen::Index>(head) * hd, len, hd);
-      dv_h.noalias() += p.transpose() * do_h;
-      dp.noalias() = do_h * v_h.transpose();
-      for (int t = 0; t < len; ++t) {  // softmax backward, then the 1/√d of the scores
-        auto live = dp.row(t).head(t + 1);
-        const auto p_live = p.row(t).head(t + 1);
-        const T dot = live.dot(p_live);
-        live = (p_live.array() * (live.array() - dot) * scale).matrix();
-        dp.row(t).tail(len - t - 1).setZero();
+      for (int r0 = 0; r0 < len; r0 += kQueryBlock) {
+        const int rows = std::min(kQueryBlock, len - r0), visible = r0 + rows;
+        const auto p_block = p.block(r0, 0, rows, visible);
+        const auto do_block = do_h.middleRows(r0, rows);
+        auto dp_block = dp.block(0, 0, rows, visible);
+        dv_h.topRows(visible).noalias() += p_block.transpose() * do_block;
+        dp_block.noalias() = do_block * v_h.topRows(visible).transpose();
+        for (int i = 0; i < rows; ++i) {  // softmax backward, then the 1/√d of the scores
+          const int t = r0 + i;
+          auto live = dp_block.row(i).head(t + 1);
+          const auto p_live = p.row(t).head(t + 1);
+          const T dot = live.dot(p_live);
+          live = (p_live.array() * (live.array() - dot) * scale).matrix();
+          dp_block.row(i).tail(visible - t - 1).setZero();
+        }
+        dq.block(row0 + r0, static_cast<Eigen::Index>(head) * hd, rows, hd).noalias() += dp_block * k_h.topRows(visible);
+        dk_h.topRows(visible).noalias() += dp_block.transpose() * q_h.middleRows(r0, rows);
       }
-      dq.block(row0, static_cast<Eigen::Index>(head) * hd, len, hd).noalias() += dp * k_h;
-      dk_h.noalias() += dp.transpose() * q_h;
     }
   });
 }

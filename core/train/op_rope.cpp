@@ -10,17 +10,39 @@ namespace moe::train {
 
 namespace {
 
+// cos/sin of every (position, pair), rebuilt only when the sizes change (the trainer calls
+// RoPE with the same sizes every time).
+template <typename T>
+struct AngleTable {
+  int seq_len = -1, head_dim = -1;
+  float base = 0;
+  std::vector<T> cos, sin;
+
+  void update(int new_seq_len, int new_head_dim, float new_base) {
+    if (new_seq_len == seq_len && new_head_dim == head_dim && new_base == base) return;
+    seq_len = new_seq_len;
+    head_dim = new_head_dim;
+    base = new_base;
+    const int half = head_dim / 2;
+    cos.resize(static_cast<size_t>(seq_len * half));
+    sin.resize(cos.size());
+    for (int pos = 0; pos < seq_len; ++pos) {
+      for (int i = 0; i < half; ++i) {
+        const double theta = pos * std::pow(static_cast<double>(base), -2.0 * i / head_dim);
+        cos[static_cast<size_t>(pos * half + i)] = static_cast<T>(std::cos(theta));
+        sin[static_cast<size_t>(pos * half + i)] = static_cast<T>(std::sin(theta));
+      }
+    }
+  }
+};
+
 template <typename T>
 void rotate(Matrix<T>& x, int n_heads, int head_dim, int seq_len, float base, T direction) {
   const int half = head_dim / 2;
-  std::vector<T> cos_table(static_cast<size_t>(seq_len * half)), sin_table(cos_table.size());
-  for (int pos = 0; pos < seq_len; ++pos) {
-    for (int i = 0; i < half; ++i) {
-      const double theta = pos * std::pow(static_cast<double>(base), -2.0 * i / head_dim);
-      cos_table[static_cast<size_t>(pos * half + i)] = static_cast<T>(std::cos(theta));
-      sin_table[static_cast<size_t>(pos * half + i)] = static_cast<T>(std::sin(theta));
-    }
-  }
+  thread_local AngleTable<T> table;
+  table.update(seq_len, head_dim, base);
+  const std::vector<T>& cos_table = table.cos;
+  const std::vector<T>& sin_table = table.sin;
   for (Eigen::Index r = 0; r < x.rows(); ++r) {
     const int pos = static_cast<int>(r % seq_len);
     const T* cos_row = cos_table.data() + static_cast<size_t>(pos * half);
