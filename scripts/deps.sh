@@ -8,6 +8,9 @@ packages=(
   libeigen3-dev libpcre2-dev nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev
   clang libclang-rt-14-dev   # libFuzzer and the sanitizer runtimes for the GGUF fuzz target
+  libimgui-dev libglfw3-dev libgl-dev libpng-dev  # the desktop app (ImGui ships its GLFW/OpenGL3 backends)
+  fonts-dejavu-core fonts-wqy-microhei            # its fonts: Latin, Greek, Cyrillic; CJK
+  xvfb xauth libgl1-mesa-dri                      # its scripted test: virtual X display, Mesa's llvmpipe
 )
 
 missing=()

@@ -45,6 +45,7 @@ const std::map<std::string, CommandShape, std::less<>>& commands() {
       {"wait", {ScriptKind::Wait, CommandShape::None}},
       {"generate", {ScriptKind::Generate, CommandShape::Number}},
       {"select-token", {ScriptKind::SelectToken, CommandShape::Number}},
+      {"hover-token", {ScriptKind::HoverToken, CommandShape::Number}},
       {"layer", {ScriptKind::Layer, CommandShape::Number}},
       {"panel", {ScriptKind::Panel, CommandShape::Text}},
       {"theme", {ScriptKind::Theme, CommandShape::Text}},

@@ -9,6 +9,7 @@
 //   wait                 until the worker is idle and the views show the latest prompt
 //   generate N           generate N tokens with the current settings, then wait
 //   select-token N       select token N (negative: from the end, -1 is the last)
+//   hover-token N        put the pointer on token N of the token strip (shows its tooltip)
 //   layer N              select MoE layer N (a model layer id)
 //   panel NAME           show a view: router, path, load, coactivation, model
 //   theme dark|light
@@ -27,7 +28,7 @@
 namespace moescope::gui {
 
 enum class ScriptKind {
-  Model, DemoModel, Prompt, Type, Wait, Generate, SelectToken, Layer, Panel, Theme, FontSize,
+  Model, DemoModel, Prompt, Type, Wait, Generate, SelectToken, HoverToken, Layer, Panel, Theme, FontSize,
   OpenDialog, CloseDialog, Frames, Screenshot, ExpectError, Exit
 };
 

@@ -115,7 +115,7 @@ Figure flops_figure(const ComputeEstimate& estimate) {
   figure.x.min = 0;
   figure.x.max = 2;
   figure.x.ticks = category_ticks({"this MoE", "dense, same total size"});
-  figure.y.label = std::string(unit.suffix) + "FLOPs per token";
+  figure.y.label = std::string("FLOPs per token") + (unit.suffix[0] ? std::string(" (") + unit.suffix + ")" : "");
   figure.y.min = 0;
   figure.y.max = nice_ceiling(estimate.dense_flops / unit.divisor * 1.1);
   figure.y.ticks = nice_ticks(0, figure.y.max, 5);
@@ -130,10 +130,10 @@ Figure flops_figure(const ComputeEstimate& estimate) {
     bar.value = values[column];
     bar.fill = Color::from_rgb(colors[column]);
     bar.column = column;
-    bar.tooltip = short_number(values[column], unit) + "FLOPs per token\n(attention over the context: " +
-                  short_number(estimate.attention_flops, unit_for(estimate.attention_flops)) + "FLOPs)";
+    bar.tooltip = short_number(values[column], unit) + " FLOPs per token\n(attention over the context: " +
+                  short_number(estimate.attention_flops, unit_for(estimate.attention_flops)) + " FLOPs)";
     figure.bars.push_back(bar);
-    figure.annotations.push_back({column + 0.5, bar.y1, short_number(values[column], unit) + "FLOPs",
+    figure.annotations.push_back({column + 0.5, bar.y1, short_number(values[column], unit) + " FLOPs",
                                   Anchor::Above, std::nullopt});
   }
   return figure;

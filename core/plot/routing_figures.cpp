@@ -286,6 +286,7 @@ Figure token_path_figure(const RoutingTrace& trace, int token, const std::string
   figure.notes.push_back("coloured: chosen experts, intensity = gate weight; grey: router probability of the others");
   Line path;
   path.width = 2.5f;
+  path.markers = true;
   path.label = "top-1 expert per layer";
   const Color grey = Color::from_rgb(0x8C8C8C);
   const auto& moe_layers = trace.moe_layers();

@@ -59,6 +59,7 @@ struct Line {
   std::optional<Color> color;  // empty: the renderer's text colour
   float width = 1.5f;          // in units of the renderer's thin line
   bool dashed = false;
+  bool markers = false;        // a dot at every point
   std::string label;           // for the legend (may be empty)
 };
 

@@ -1,0 +1,726 @@
+#include "app.hpp"
+
+#define GLFW_INCLUDE_NONE
+#include <GL/gl.h>
+#include <GLFW/glfw3.h>
+#include <imgui.h>
+#include <imgui_stdlib.h>
+#include <backends/imgui_impl_opengl3.h>
+
+#include <algorithm>
+#include <cfloat>
+#include <cstdio>
+#include <iostream>
+#include <numeric>
+
+#include "fonts.hpp"
+#include "png_io.hpp"
+#include "theme.hpp"
+#include "token_text.hpp"
+
+namespace moescope::gui {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct PanelInfo {
+  const char* key;
+  const char* label;
+};
+constexpr PanelInfo kPanels[] = {{"router", "Router scores"},
+                                 {"path", "Token path"},
+                                 {"load", "Expert load"},
+                                 {"coactivation", "Co-activation"},
+                                 {"model", "Model"}};
+
+constexpr float kDefaultFontSize = 18;
+constexpr double kScriptTimeoutSeconds = 120;
+
+double mean(const std::vector<double>& values) {
+  return values.empty() ? 0 : std::accumulate(values.begin(), values.end(), 0.0) / static_cast<double>(values.size());
+}
+
+double percentile(std::vector<double> values, double p) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  const auto index = static_cast<size_t>(p * static_cast<double>(values.size() - 1) + 0.5);
+  return values[std::min(index, values.size() - 1)];
+}
+
+// The demo model shown when there is no bundled model: small enough to answer every keystroke
+// at once on a laptop, with a context long enough for pasted paragraphs.
+moe::RandomModelSpec demo_model_spec() {
+  moe::RandomModelSpec spec;
+  spec.name = "moescope-random-demo";
+  spec.n_expert = 8;
+  spec.n_expert_used = 2;
+  spec.n_layer = 4;
+  spec.seed = 7;
+  spec.n_ctx = 4096;
+  return spec;
+}
+
+}  // namespace
+
+App::App(GLFWwindow* window, AppOptions options) : window_(window), options_(std::move(options)) {
+  settings_file_ = options_.config_dir / "settings.json";
+  std::vector<std::string> problems;
+  settings_ = load_settings(settings_file_, &problems);
+  for (const std::string& problem : problems) std::cerr << "moescope: " << problem << "\n";
+  imgui_ini_ = (options_.config_dir / "imgui.ini").string();
+  if (options_.save_settings) {
+    std::error_code ignored;
+    std::filesystem::create_directories(options_.config_dir, ignored);
+    ImGui::GetIO().IniFilename = imgui_ini_.c_str();
+  } else {
+    ImGui::GetIO().IniFilename = nullptr;
+  }
+
+  WorkerOptions worker_options;
+  worker_options.n_threads = options_.n_threads;
+  worker_ = std::make_unique<Worker>(worker_options);
+  snapshot_ = worker_->snapshot();
+  prompt_state_.examples = load_example_prompts(options_.assets_dir / "prompts");
+  prompt_state_.text = settings_.prompt;
+  requested_panel_ = settings_.panel;
+  listing_.folder = settings_.browse_folder;
+
+  if (!options_.script.empty()) {
+    script_ = ScriptState{};
+    prompt_state_.text.clear();  // a script starts from an empty prompt
+    prompt_state_.focus_prompt = false;
+  } else {
+    // Which model to open: the command line, else the one used last, else the bundled one,
+    // else a generated demo model.
+    std::string model = options_.model_path;
+    std::error_code ignored;
+    if (model.empty() && !settings_.last_model.empty() && std::filesystem::exists(settings_.last_model, ignored)) {
+      model = settings_.last_model;
+    }
+    if (model.empty()) {
+      for (std::filesystem::directory_iterator it(options_.assets_dir / "models", ignored), end; !ignored && it != end;
+           it.increment(ignored)) {
+        if (has_gguf_extension(it->path().filename().string())) {
+          model = it->path().string();
+          break;
+        }
+      }
+    }
+    if (model.empty()) {
+      worker_->load_demo_model(options_.demo_model.string(), demo_model_spec());
+    } else {
+      worker_->load_model(model);
+    }
+    worker_->set_prompt(prompt_state_.text);
+  }
+  update_title();
+}
+
+App::~App() { save(); }
+
+void App::save() {
+  if (!options_.save_settings) return;
+  int x = 0, y = 0, width = 0, height = 0;
+  settings_.window_maximized = glfwGetWindowAttrib(window_, GLFW_MAXIMIZED) != 0;
+  if (!settings_.window_maximized) {
+    glfwGetWindowPos(window_, &x, &y);
+    glfwGetWindowSize(window_, &width, &height);
+    settings_.window_x = x;
+    settings_.window_y = y;
+    settings_.window_width = width;
+    settings_.window_height = height;
+  }
+  settings_.prompt = prompt_state_.text;
+  try {
+    save_settings(settings_file_, settings_);
+  } catch (const std::exception& error) {
+    std::cerr << "moescope: " << error.what() << "\n";
+  }
+}
+
+void App::request_font_size(float size) {
+  settings_.font_size = std::clamp(size, 10.0f, 64.0f);
+  fonts_dirty_ = true;
+}
+
+void App::before_frame() {
+  if (!fonts_dirty_) return;
+  fonts_dirty_ = false;
+  const FontReport report = build_fonts(settings_.font_size, settings_.cjk_font);
+  font_note_ = report.main_font + (report.cjk_font.empty() ? "" : " + " + report.cjk_font);
+  apply_theme(settings_.theme, settings_.font_size / 16.0f);
+  figure_style_ = figure_style(settings_.theme);
+  ImGui_ImplOpenGL3_DestroyFontsTexture();
+  ImGui_ImplOpenGL3_CreateFontsTexture();
+}
+
+void App::override_input() {
+  if (!script_) return;
+  ImGuiIO& io = ImGui::GetIO();
+  const auto& boxes = strip_state_.token_boxes;
+  if (script_->hover_token >= 0 && script_->hover_token < static_cast<int>(boxes.size())) {
+    const ImVec4& box = boxes[static_cast<size_t>(script_->hover_token)];
+    io.MousePos = ImVec2((box.x + box.z) / 2, (box.y + box.w) / 2);
+  } else {
+    io.MousePos = ImVec2(-FLT_MAX, -FLT_MAX);
+  }
+}
+
+bool App::can_idle() const {
+  return !script_ && worker_->idle() && dialogs_.empty() && !open_dialog_visible_;
+}
+
+void App::update_title() {
+  std::string title = "moescope";
+  if (snapshot_->model) {
+    title += " \xE2\x80\x94 " + snapshot_->model->name;
+    if (snapshot_->model->random_weights) title += " (random-weight demo model: no bundled model yet)";
+  }
+  glfwSetWindowTitle(window_, title.c_str());
+}
+
+void App::take_snapshot() {
+  std::shared_ptr<const Snapshot> latest = worker_->snapshot();
+  for (WorkerMessage& message : worker_->take_messages()) {
+    if (message.error) ++errors_seen_;
+    std::cerr << "moescope: " << message.title << ": " << message.text << "\n";
+    dialogs_.push_back(std::move(message));
+  }
+  if (latest->version == snapshot_->version) return;
+  snapshot_ = std::move(latest);
+  update_selection(selection_, static_cast<int>(snapshot_->tokens.size()), snapshot_->trace.moe_layers());
+  token_labels_.clear();
+  for (const TokenView& token : snapshot_->tokens) token_labels_.push_back(shorten_utf8(token.text, 16));
+  if (snapshot_->model_generation != shown_model_generation_) {
+    shown_model_generation_ = snapshot_->model_generation;
+    if (snapshot_->model && !snapshot_->model->random_weights) settings_.last_model = snapshot_->model->path;
+    update_title();
+  }
+  if (script_ && !script_->typing.empty() && snapshot_->complete && snapshot_->version != last_latency_version_) {
+    typing_latency_ms_.push_back(snapshot_->latency_ms);
+    last_latency_version_ = snapshot_->version;
+  }
+}
+
+void App::open_model(const std::string& path) {
+  if (path.empty()) return;
+  worker_->load_model(path);
+}
+
+void App::on_drop(const std::vector<std::string>& paths) {
+  if (!paths.empty()) open_model(paths.front());
+}
+
+void App::frame() {
+  ++frame_count_;
+  take_snapshot();
+  if (script_) step_script();
+
+  const ImGuiViewport* viewport = ImGui::GetMainViewport();
+  ImGui::SetNextWindowPos(viewport->WorkPos);
+  ImGui::SetNextWindowSize(viewport->WorkSize);
+  ImGui::PushStyleVar(ImGuiStyleVar_WindowBorderSize, 0);
+  const ImGuiWindowFlags flags = ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_MenuBar |
+                                 ImGuiWindowFlags_NoBringToFrontOnFocus | ImGuiWindowFlags_NoSavedSettings;
+  ImGui::Begin("moescope##host", nullptr, flags);
+  ImGui::PopStyleVar();
+  draw_menu_bar();
+  draw_layout();
+  draw_status_bar();
+  draw_dialogs();
+  ImGui::End();
+
+  // Shortcuts that work everywhere (GLFW key codes are the backend's key indices).
+  const ImGuiIO& io = ImGui::GetIO();
+  if (io.KeyCtrl && ImGui::IsKeyPressed(GLFW_KEY_O, false)) open_dialog_requested_ = true;
+  if (io.KeyCtrl && (ImGui::IsKeyPressed(GLFW_KEY_EQUAL, false) || ImGui::IsKeyPressed(GLFW_KEY_KP_ADD, false))) {
+    request_font_size(settings_.font_size + 2);
+  }
+  if (io.KeyCtrl && (ImGui::IsKeyPressed(GLFW_KEY_MINUS, false) || ImGui::IsKeyPressed(GLFW_KEY_KP_SUBTRACT, false))) {
+    request_font_size(settings_.font_size - 2);
+  }
+}
+
+void App::draw_menu_bar() {
+  if (!ImGui::BeginMenuBar()) return;
+  if (ImGui::BeginMenu("File")) {
+    if (ImGui::MenuItem("Open model\xE2\x80\xA6", "Ctrl+O")) open_dialog_requested_ = true;
+    if (ImGui::MenuItem("Open the random demo model")) {
+      worker_->load_demo_model(options_.demo_model.string(), demo_model_spec());
+    }
+    ImGui::Separator();
+    if (ImGui::MenuItem("Quit", "Alt+F4")) glfwSetWindowShouldClose(window_, GLFW_TRUE);
+    ImGui::EndMenu();
+  }
+  if (ImGui::BeginMenu("View")) {
+    if (ImGui::MenuItem("Dark theme", nullptr, settings_.theme == Theme::Dark)) {
+      settings_.theme = Theme::Dark;
+      fonts_dirty_ = true;
+    }
+    if (ImGui::MenuItem("Light theme", nullptr, settings_.theme == Theme::Light)) {
+      settings_.theme = Theme::Light;
+      fonts_dirty_ = true;
+    }
+    ImGui::Separator();
+    if (ImGui::MenuItem("Larger text", "Ctrl++")) request_font_size(settings_.font_size + 2);
+    if (ImGui::MenuItem("Smaller text", "Ctrl+-")) request_font_size(settings_.font_size - 2);
+    if (ImGui::BeginMenu("Text size")) {
+      for (float size : {14.0f, 16.0f, 18.0f, 22.0f, 26.0f, 32.0f, 40.0f}) {
+        const std::string label = std::to_string(static_cast<int>(size)) + " px" +
+                                  (size >= 26 ? "  (projector)" : size == kDefaultFontSize ? "  (default)" : "");
+        if (ImGui::MenuItem(label.c_str(), nullptr, settings_.font_size == size)) request_font_size(size);
+      }
+      ImGui::EndMenu();
+    }
+    if (ImGui::MenuItem("Chinese / Japanese glyphs", nullptr, settings_.cjk_font)) {
+      settings_.cjk_font = !settings_.cjk_font;
+      fonts_dirty_ = true;
+    }
+    ImGui::EndMenu();
+  }
+  if (ImGui::BeginMenu("Help")) {
+    ImGui::TextUnformatted("moescope: watch a Mixture-of-Experts router decide, token by token.");
+    ImGui::Separator();
+    ImGui::TextUnformatted("Type in the prompt box: every view follows.");
+    ImGui::TextUnformatted("Click a token to select it; click it again to follow the typing.");
+    ImGui::TextUnformatted("Over the token strip: Left/Right move the token, Up/Down the layer.");
+    ImGui::TextUnformatted("Ctrl+O opens a GGUF model; you can also drop one on the window.");
+    ImGui::TextUnformatted("Ctrl++ / Ctrl+- change the text size (View > Text size for a projector).");
+    ImGui::Separator();
+    ImGui::TextDisabled("Expert colours: Okabe-Ito and Tol's muted set (colour-blind safe up to 16 experts).");
+    ImGui::TextDisabled("Font: %s", font_note_.c_str());
+    ImGui::EndMenu();
+  }
+  ImGui::EndMenuBar();
+}
+
+void App::draw_layout() {
+  const float status_height = ImGui::GetFrameHeightWithSpacing() + ImGui::GetStyle().ItemSpacing.y;
+  const ImVec2 available = ImGui::GetContentRegionAvail();
+  const float content_height = std::max(100.0f, available.y - status_height);
+  const float splitter_size = std::max(6.0f, ImGui::GetFontSize() * 0.35f);
+  const float left_width = std::round(available.x * settings_.prompt_column_share);
+
+  ImGui::BeginChild("##prompt_column", ImVec2(left_width, content_height), true);
+  ViewContext view{*snapshot_, selection_, settings_, *worker_, figure_style_, token_labels_};
+  draw_prompt_panel(view, prompt_state_);
+  ImGui::EndChild();
+  ImGui::SameLine(0, 0);
+  splitter("##column_splitter", true, splitter_size, settings_.prompt_column_share, available.x, 0.15f, 0.6f);
+  ImGui::SameLine(0, 0);
+
+  ImGui::BeginGroup();
+  const float strip_height = std::round(content_height * settings_.token_strip_share);
+  ImGui::BeginChild("##token_strip", ImVec2(0, strip_height), true);
+  draw_token_strip(view, strip_state_);
+  ImGui::EndChild();
+  splitter("##strip_splitter", false, splitter_size, settings_.token_strip_share, content_height, 0.1f, 0.7f);
+  // The group stacks three items: two item spacings go between them.
+  const float views_height = content_height - strip_height - splitter_size - 2 * ImGui::GetStyle().ItemSpacing.y;
+  ImGui::BeginChild("##views", ImVec2(0, std::max(views_height, 50.0f)), true);
+  draw_views();
+  ImGui::EndChild();
+  ImGui::EndGroup();
+}
+
+void App::draw_views() {
+  if (!ImGui::BeginTabBar("##view_tabs")) return;
+  ViewContext view{*snapshot_, selection_, settings_, *worker_, figure_style_, token_labels_};
+  for (const PanelInfo& panel : kPanels) {
+    const bool select = requested_panel_ == panel.key;
+    if (ImGui::BeginTabItem(panel.label, nullptr, select ? ImGuiTabItemFlags_SetSelected : 0)) {
+      settings_.panel = panel.key;
+      ImGui::BeginChild("##panel");
+      const std::string key = panel.key;
+      if (key == "router") draw_router_panel(view, router_state_);
+      if (key == "path") draw_path_panel(view, path_state_);
+      if (key == "load") draw_load_panel(view, load_state_);
+      if (key == "coactivation") draw_coactivation_panel(view, coactivation_state_);
+      if (key == "model") draw_model_panel(view, model_state_);
+      ImGui::EndChild();
+      ImGui::EndTabItem();
+    }
+  }
+  requested_panel_.clear();
+  ImGui::EndTabBar();
+}
+
+void App::draw_status_bar() {
+  ImGui::Separator();
+  const Snapshot& snapshot = *snapshot_;
+  if (snapshot.model) {
+    ImGui::TextUnformatted(snapshot.model->name.c_str());
+    if (snapshot.model->random_weights) {
+      ImGui::SameLine();
+      ImGui::TextColored(ImVec4(0.95f, 0.65f, 0.25f, 1), "random-weight demo model");
+      if (ImGui::IsItemHovered()) {
+        ImGui::SetTooltip("No bundled model was found, so moescope generated one with random weights.\n"
+                          "Its routing is real (the router runs) but means nothing about language.\n"
+                          "Open a trained GGUF model with File > Open model or by dropping it here.");
+      }
+    }
+  } else {
+    ImGui::TextDisabled("no model");
+  }
+  ImGui::SameLine(0, ImGui::GetFontSize() * 1.5f);
+  const WorkerStatus status = worker_->status();
+  switch (status.activity) {
+    case WorkerActivity::Loading:
+      ImGui::Text("loading %s\xE2\x80\xA6", status.subject.c_str());
+      break;
+    case WorkerActivity::Prefilling:
+    case WorkerActivity::Generating: {
+      const float share = status.total > 0 ? static_cast<float>(status.done) / static_cast<float>(status.total) : 0;
+      const std::string text = std::string(status.activity == WorkerActivity::Generating ? "generating " : "computing ") +
+                               std::to_string(status.done) + " / " + std::to_string(status.total);
+      ImGui::ProgressBar(share, ImVec2(ImGui::GetFontSize() * 12, 0), text.c_str());
+      break;
+    }
+    case WorkerActivity::Idle:
+      ImGui::TextDisabled("ready");
+      break;
+  }
+  double frame_ms = 0;
+  for (double ms : recent_frame_ms_) frame_ms += ms;
+  if (!recent_frame_ms_.empty()) frame_ms /= static_cast<double>(recent_frame_ms_.size());
+  char timing[256];
+  std::snprintf(timing, sizeof timing, "%d tokens  \xC2\xB7  worker %.1f ms (%d reused, %d computed)  \xC2\xB7  latency %.1f ms  \xC2\xB7  frame %.1f ms",
+                static_cast<int>(snapshot.tokens.size()), snapshot.compute_ms, snapshot.reused_tokens,
+                snapshot.computed_tokens, snapshot.latency_ms, frame_ms);
+  const float width = ImGui::CalcTextSize(timing).x;
+  ImGui::SameLine(std::max(ImGui::GetCursorPosX(), ImGui::GetWindowContentRegionMax().x - width));
+  ImGui::TextDisabled("%s", timing);
+  if (ImGui::IsItemHovered()) {
+    ImGui::SetTooltip("worker: time spent computing the last request; latency: from the keystroke to the views\n"
+                      "having the result; frame: time to draw one frame of this window.");
+  }
+}
+
+void App::draw_dialogs() {
+  if (!dialogs_.empty() && !ImGui::IsPopupOpen("##message")) ImGui::OpenPopup("##message");
+  ImGui::SetNextWindowSize(ImVec2(ImGui::GetFontSize() * 30, 0));
+  if (ImGui::BeginPopupModal("##message", nullptr, ImGuiWindowFlags_NoTitleBar | ImGuiWindowFlags_AlwaysAutoResize)) {
+    if (!dialogs_.empty()) {
+      const WorkerMessage& message = dialogs_.front();
+      ImGui::TextColored(message.error ? ImVec4(0.95f, 0.4f, 0.35f, 1) : ImVec4(0.5f, 0.75f, 1, 1), "%s", message.title.c_str());
+      ImGui::Separator();
+      ImGui::PushTextWrapPos(ImGui::GetFontSize() * 29);
+      ImGui::TextUnformatted(message.text.c_str());
+      ImGui::PopTextWrapPos();
+      if (message.error && snapshot_->model) {
+        ImGui::TextDisabled("%s stays open.", snapshot_->model->name.c_str());
+      }
+    }
+    if (ImGui::Button("OK", ImVec2(ImGui::GetFontSize() * 6, 0)) || ImGui::IsKeyPressed(GLFW_KEY_ENTER) ||
+        ImGui::IsKeyPressed(GLFW_KEY_ESCAPE) || dialogs_.empty()) {
+      if (!dialogs_.empty()) dialogs_.pop_front();
+      ImGui::CloseCurrentPopup();
+    }
+    ImGui::EndPopup();
+  }
+  draw_open_dialog();
+}
+
+void App::draw_open_dialog() {
+  if (open_dialog_requested_) {
+    open_dialog_requested_ = false;
+    std::filesystem::path folder = listing_.folder;
+    std::error_code ignored;
+    if (folder.empty() || !std::filesystem::is_directory(folder, ignored)) {
+      folder = snapshot_->model ? std::filesystem::path(snapshot_->model->path).parent_path()
+                                : options_.assets_dir / "models";
+      if (!std::filesystem::is_directory(folder, ignored)) folder = std::filesystem::current_path(ignored);
+    }
+    listing_ = list_folder(folder, show_all_files_);
+    dialog_path_.clear();
+    ImGui::OpenPopup("Open model");
+  }
+  const ImVec2 display = ImGui::GetIO().DisplaySize;
+  ImGui::SetNextWindowSize(ImVec2(std::min(display.x * 0.9f, ImGui::GetFontSize() * 40), display.y * 0.7f), ImGuiCond_Appearing);
+  open_dialog_visible_ = ImGui::BeginPopupModal("Open model", nullptr, 0);
+  if (!open_dialog_visible_) return;
+  if (close_dialog_requested_) {
+    close_dialog_requested_ = false;
+    ImGui::CloseCurrentPopup();
+  }
+  std::filesystem::path enter;
+  if (ImGui::ArrowButton("##up", ImGuiDir_Up)) enter = listing_.folder.parent_path();
+  ImGui::SameLine();
+  ImGui::TextUnformatted(listing_.folder.string().c_str());
+  if (ImGui::Checkbox("Show all files, not only .gguf", &show_all_files_)) listing_ = list_folder(listing_.folder, show_all_files_);
+  const float footer = ImGui::GetFrameHeightWithSpacing() * 2 + ImGui::GetStyle().ItemSpacing.y;
+  ImGui::BeginChild("##entries", ImVec2(0, -footer), true);
+  if (!listing_.error.empty()) ImGui::TextColored(ImVec4(0.95f, 0.4f, 0.35f, 1), "%s", listing_.error.c_str());
+  if (listing_.entries.empty() && listing_.error.empty()) ImGui::TextDisabled("No GGUF files here.");
+  std::string open_now;
+  for (const BrowserEntry& entry : listing_.entries) {
+    const std::string label = (entry.is_directory ? "[folder]  " : "") + entry.name;
+    const std::string full = (listing_.folder / entry.name).string();
+    if (ImGui::Selectable(label.c_str(), dialog_path_ == full, ImGuiSelectableFlags_AllowDoubleClick)) {
+      if (entry.is_directory) {
+        if (ImGui::IsMouseDoubleClicked(0)) enter = listing_.folder / entry.name;
+      } else {
+        dialog_path_ = full;
+        if (ImGui::IsMouseDoubleClicked(0)) open_now = full;
+      }
+    }
+    if (!entry.is_directory) {
+      ImGui::SameLine(ImGui::GetWindowContentRegionMax().x - ImGui::CalcTextSize("0000 MB").x);
+      ImGui::TextDisabled("%s", human_size(entry.size).c_str());
+    }
+  }
+  ImGui::EndChild();
+  ImGui::SetNextItemWidth(-1);
+  if (ImGui::InputTextWithHint("##path", "path to a .gguf file", &dialog_path_, ImGuiInputTextFlags_EnterReturnsTrue)) {
+    open_now = dialog_path_;
+  }
+  ImGui::BeginDisabled(dialog_path_.empty());
+  if (ImGui::Button("Open")) open_now = dialog_path_;
+  ImGui::EndDisabled();
+  ImGui::SameLine();
+  if (ImGui::Button("Cancel") || ImGui::IsKeyPressed(GLFW_KEY_ESCAPE)) ImGui::CloseCurrentPopup();
+  if (!enter.empty()) {
+    std::error_code ignored;
+    if (std::filesystem::is_directory(enter, ignored)) listing_ = list_folder(enter, show_all_files_);
+    else if (!enter.empty()) dialog_path_ = enter.string();
+  }
+  if (!open_now.empty()) {
+    std::error_code ignored;
+    if (std::filesystem::is_directory(open_now, ignored)) {
+      listing_ = list_folder(open_now, show_all_files_);
+    } else {
+      settings_.browse_folder = listing_.folder.string();
+      open_model(open_now);
+      ImGui::CloseCurrentPopup();
+    }
+  }
+  ImGui::EndPopup();
+}
+
+void App::after_render(double frame_ms) {
+  recent_frame_ms_.push_back(frame_ms);
+  if (recent_frame_ms_.size() > 60) recent_frame_ms_.pop_front();
+  if (script_ && !script_->typing.empty()) typing_frame_ms_.push_back(frame_ms);
+
+  for (GLenum error = glGetError(); error != GL_NO_ERROR; error = glGetError()) {
+    char text[96];
+    std::snprintf(text, sizeof text, "GL error 0x%04X after frame %d", error, frame_count_);
+    fail(text);
+  }
+  if (script_ && !script_->screenshot_path.empty() && script_->frames_left == 0) {
+    int width = 0, height = 0;
+    glfwGetFramebufferSize(window_, &width, &height);
+    Image image;
+    image.width = width;
+    image.height = height;
+    image.rgba.resize(static_cast<size_t>(width) * static_cast<size_t>(height) * 4);
+    glPixelStorei(GL_PACK_ALIGNMENT, 1);
+    glReadBuffer(GL_BACK);
+    glReadPixels(0, 0, width, height, GL_RGBA, GL_UNSIGNED_BYTE, image.rgba.data());
+    // GL's rows go bottom-up; PNG's top-down.
+    const size_t stride = static_cast<size_t>(width) * 4;
+    for (int y = 0; y < height / 2; ++y) {
+      std::swap_ranges(image.rgba.begin() + static_cast<long>(y * stride), image.rgba.begin() + static_cast<long>((y + 1) * stride),
+                       image.rgba.begin() + static_cast<long>((height - 1 - y) * stride));
+    }
+    for (size_t i = 3; i < image.rgba.size(); i += 4) image.rgba[i] = 255;
+    try {
+      write_png(script_->screenshot_path, image);
+      std::cout << "moescope: screenshot " << script_->screenshot_path << " (" << width << "x" << height << ")\n";
+    } catch (const std::exception& error) {
+      fail(error.what());
+    }
+    script_->screenshot_path.clear();
+  }
+}
+
+void App::fail(const std::string& message) {
+  if (std::find(failures_.begin(), failures_.end(), message) == failures_.end()) {
+    std::cerr << "moescope: " << message << "\n";
+    failures_.push_back(message);
+  }
+}
+
+bool App::worker_caught_up() const {
+  return worker_->idle() && snapshot_->version == worker_->snapshot()->version && snapshot_->complete &&
+         (!snapshot_->model || snapshot_->prompt == prompt_state_.text || !script_->typing.empty());
+}
+
+void App::step_script() {
+  ScriptState& script = *script_;
+  if (!script.screenshot_path.empty()) {
+    if (script.frames_left > 0) --script.frames_left;
+    return;  // after_render captures once the settling frames are done
+  }
+  if (!script.typing.empty()) {
+    // One character per frame, as fast as a quick typist on a slow machine.
+    size_t length = utf8_sequence_length(script.typing, 0);
+    if (length == 0) length = 1;
+    prompt_state_.text += script.typing.substr(0, length);
+    script.typing.erase(0, length);
+    worker_->set_prompt(prompt_state_.text);
+    return;
+  }
+  if (script.frames_left > 0) {
+    --script.frames_left;
+    return;
+  }
+  if (script.next >= options_.script.size()) {
+    exit_requested_ = true;
+    return;
+  }
+  const ScriptCommand& command = options_.script[script.next];
+  const std::string where = "script line " + std::to_string(command.line) + ": ";
+  if (!script.command_started) {
+    script.command_started = true;
+    script.started = Clock::now();
+  }
+  const double waited = std::chrono::duration<double>(Clock::now() - script.started).count();
+  bool done = true;
+  switch (command.kind) {
+    case ScriptKind::Model:
+    case ScriptKind::DemoModel: {
+      // First visit issues the request; later visits wait for the worker.
+      if (!script.issued) {
+        script.issued = true;
+        if (command.kind == ScriptKind::Model) {
+          worker_->load_model(command.text);
+        } else {
+          worker_->load_demo_model(command.text, demo_model_spec());
+        }
+        worker_->set_prompt(prompt_state_.text);
+        done = false;
+      } else {
+        done = worker_caught_up();
+      }
+      break;
+    }
+    case ScriptKind::Prompt:
+      prompt_state_.text = command.text;
+      worker_->set_prompt(prompt_state_.text);
+      break;
+    case ScriptKind::Type:
+      script.typing = command.text;
+      break;
+    case ScriptKind::Wait:
+      done = worker_caught_up();
+      if (done) script.frames_left = 2;  // let the views draw the result
+      break;
+    case ScriptKind::Generate: {
+      if (!script.issued) {
+        script.issued = true;
+        GenerateRequest request;
+        request.n_tokens = command.number;
+        request.sampling.temperature = settings_.temperature;
+        request.sampling.top_p = settings_.top_p;
+        request.sampling.seed = settings_.seed;
+        worker_->generate(request);
+        done = false;
+      } else {
+        done = worker_->idle() && snapshot_->version == worker_->snapshot()->version;
+        if (done) script.frames_left = 2;
+      }
+      break;
+    }
+    case ScriptKind::SelectToken: {
+      const int n = static_cast<int>(snapshot_->tokens.size());
+      const int token = command.number < 0 ? n + command.number : command.number;
+      if (token < 0 || token >= n) {
+        fail(where + "select-token " + std::to_string(command.number) + ": the prompt has " + std::to_string(n) + " tokens");
+      } else {
+        selection_.token = token;
+        selection_.pinned = true;
+      }
+      break;
+    }
+    case ScriptKind::HoverToken: {
+      const int n = static_cast<int>(snapshot_->tokens.size());
+      script.hover_token = command.number < 0 ? n + command.number : command.number;
+      if (script.hover_token < 0 || script.hover_token >= n) {
+        fail(where + "hover-token " + std::to_string(command.number) + ": the prompt has " + std::to_string(n) + " tokens");
+        script.hover_token = -1;
+      }
+      script.frames_left = 2;  // ImGui shows a tooltip after the pointer rested a frame
+      break;
+    }
+    case ScriptKind::Layer: {
+      const auto& layers = snapshot_->trace.moe_layers();
+      if (std::find(layers.begin(), layers.end(), command.number) == layers.end()) {
+        fail(where + "layer " + std::to_string(command.number) + " is not a MoE layer of this model");
+      } else {
+        selection_.layer = command.number;
+      }
+      break;
+    }
+    case ScriptKind::Panel:
+      requested_panel_ = command.text;
+      script.hover_token = -1;
+      script.frames_left = 1;
+      break;
+    case ScriptKind::Theme:
+      settings_.theme = command.text == "light" ? Theme::Light : Theme::Dark;
+      fonts_dirty_ = true;
+      script.frames_left = 1;
+      break;
+    case ScriptKind::FontSize:
+      request_font_size(static_cast<float>(command.number));
+      script.frames_left = 1;
+      break;
+    case ScriptKind::OpenDialog:
+      open_dialog_requested_ = true;
+      script.frames_left = 1;
+      break;
+    case ScriptKind::CloseDialog:
+      close_dialog_requested_ = true;
+      script.frames_left = 1;
+      break;
+    case ScriptKind::Frames:
+      script.frames_left = command.number;
+      break;
+    case ScriptKind::Screenshot:
+      script.screenshot_path = command.text;
+      script.frames_left = 2;  // a tab switched or a popup opened just now needs a frame to settle
+      break;
+    case ScriptKind::ExpectError:
+      done = errors_seen_ > script.errors_expected;
+      if (done) {
+        ++script.errors_expected;
+        script.frames_left = 1;
+      }
+      break;
+    case ScriptKind::Exit:
+      exit_requested_ = true;
+      break;
+  }
+  if (!done && waited > kScriptTimeoutSeconds) {
+    fail(where + "timed out after " + std::to_string(static_cast<int>(kScriptTimeoutSeconds)) + " s");
+    exit_requested_ = true;
+    return;
+  }
+  if (done) {
+    ++script.next;
+    script.command_started = false;
+    script.issued = false;
+  }
+  if (exit_requested_) {
+    if (errors_seen_ > script.errors_expected) fail("an error dialog appeared that the script did not expect");
+    std::cout << "moescope: " << frame_count_ << " frames; mean frame " << mean(std::vector<double>(recent_frame_ms_.begin(), recent_frame_ms_.end()))
+              << " ms (last 60)\n";
+    if (!typing_frame_ms_.empty()) {
+      std::cout << "moescope: while typing: " << typing_frame_ms_.size() << " frames, frame time mean "
+                << mean(typing_frame_ms_) << " ms, p95 " << percentile(typing_frame_ms_, 0.95) << " ms\n";
+    }
+    if (!typing_latency_ms_.empty()) {
+      std::cout << "moescope: worker latency per keystroke (post to published snapshot): mean "
+                << mean(typing_latency_ms_) << " ms, p95 " << percentile(typing_latency_ms_, 0.95) << " ms, "
+                << typing_latency_ms_.size() << " snapshots\n";
+    }
+    const WorkerCounters counters = worker_->counters();
+    std::cout << "moescope: prompts posted " << counters.prompts_posted << ", computed " << counters.prompts_completed
+              << ", coalesced " << counters.prompts_posted - counters.prompts_started << ", abandoned "
+              << counters.prompts_abandoned << "\n";
+  }
+}
+
+}  // namespace moescope::gui

@@ -1,0 +1,99 @@
+// Model: what was loaded (architecture, sizes, routing), where its parameters are, and the
+// compute per token of this MoE against a dense model of the same total size.
+#include <imgui.h>
+
+#include <string>
+
+#include "file_browser.hpp"
+#include "moe/ggml_types.hpp"
+#include "moe/plot/model_figures.hpp"
+#include "panels.hpp"
+
+namespace moescope::gui {
+
+namespace plot = moe::plot;
+
+namespace {
+
+void row(const char* name, const std::string& value) {
+  ImGui::TableNextRow();
+  ImGui::TableSetColumnIndex(0);
+  ImGui::TextDisabled("%s", name);
+  ImGui::TableSetColumnIndex(1);
+  ImGui::TextUnformatted(value.c_str());
+}
+
+std::string with_commas(uint64_t value) {
+  const std::string digits = std::to_string(value);
+  std::string grouped;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) grouped += ',';
+    grouped += digits[i];
+  }
+  return grouped;
+}
+
+}  // namespace
+
+void draw_model_panel(ViewContext& view, ModelPanelState& state) {
+  const Snapshot& snapshot = view.snapshot;
+  if (!snapshot.model) {
+    ImGui::TextDisabled("No model loaded. File > Open model\xE2\x80\xA6, or drop a .gguf file on the window.");
+    return;
+  }
+  const ModelInfo& model = *snapshot.model;
+  const moe::ModelConfig& config = model.config;
+  const ImVec2 available = ImGui::GetContentRegionAvail();
+  const float table_width = std::min(available.x * 0.42f, ImGui::GetFontSize() * 30);
+
+  ImGui::BeginChild("##model_facts", ImVec2(table_width, 0), false);
+  if (model.random_weights) {
+    ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(0.95f, 0.65f, 0.25f, 1));
+    ImGui::PushTextWrapPos(0);
+    ImGui::TextUnformatted("Random weights: a generated demo model. Its router really runs, so the routing "
+                           "is real, but it has learned nothing about language.");
+    ImGui::PopTextWrapPos();
+    ImGui::PopStyleColor();
+  }
+  if (ImGui::BeginTable("##facts", 2, ImGuiTableFlags_RowBg | ImGuiTableFlags_SizingStretchProp)) {
+    row("name", model.name);
+    row("file", model.path);
+    row("size", human_size(model.file_bytes));
+    row("architecture", config.architecture);
+    row("layers", std::to_string(config.n_layer) + " (" + std::to_string(config.moe_layers().size()) + " with experts)");
+    row("experts", std::to_string(config.n_expert) + " per MoE layer");
+    row("top-k", std::to_string(config.n_expert_used) + " experts per token");
+    row("width", std::to_string(config.n_embd) + " (expert FFN " + std::to_string(config.n_ff_exp) + ")");
+    row("attention", std::to_string(config.n_head) + " heads, " + std::to_string(config.n_head_kv) + " KV heads, head " +
+                         std::to_string(config.head_dim));
+    row("vocabulary", std::to_string(model.n_vocab) + " tokens (" + model.tokenizer_model + ")");
+    row("context", std::to_string(model.n_ctx) + " positions here (trained " + std::to_string(config.n_ctx_train) + ")");
+    row("parameters", with_commas(model.parameters.total));
+    row("active / token", with_commas(model.parameters.active_per_token));
+    std::string types;
+    for (const moe::TensorTypeUsage& usage : model.tensor_types) {
+      if (!types.empty()) types += ", ";
+      types += moe::type_name(usage.type) + " x" + std::to_string(usage.n_tensors);
+    }
+    row("tensor types", types);
+    row("backend", model.backend);
+    ImGui::EndTable();
+  }
+  ImGui::EndChild();
+  ImGui::SameLine();
+
+  ImGui::BeginChild("##model_figures", ImVec2(0, 0), false);
+  const ImVec2 figures = ImGui::GetContentRegionAvail();
+  const float height = (figures.y - ImGui::GetStyle().ItemSpacing.y) / 2;
+  const plot::Figure& parameters = state.parameters.get(cache_key({snapshot.model_generation}),
+                                                        [&] { return plot::parameters_figure(model.parameters); });
+  draw_figure("##parameters", parameters, ImVec2(figures.x, height), view.style);
+  const int context = std::max(1, static_cast<int>(snapshot.tokens.size()));
+  const plot::Figure& flops = state.flops.get(
+      cache_key({snapshot.model_generation, static_cast<uint64_t>(context)}),
+      [&] { return plot::flops_figure(plot::estimate_compute(config, model.parameters, context)); });
+  draw_figure("##flops", flops, ImVec2(figures.x, height), view.style);
+  ImGui::EndChild();
+}
+
+}  // namespace moescope::gui

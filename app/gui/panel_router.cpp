@@ -1,0 +1,49 @@
+// Router scores: for the selected token and layer, the router's probability for every expert
+// with the top-k marked and their gate weights; below, the same for every token at once
+// (tokens x experts). Clicking a row of the heatmap selects that token.
+#include <imgui.h>
+
+#include <algorithm>
+
+#include "moe/plot/routing_figures.hpp"
+#include "panels.hpp"
+
+namespace moescope::gui {
+
+namespace plot = moe::plot;
+
+void draw_router_panel(ViewContext& view, RouterPanelState& state) {
+  const Snapshot& snapshot = view.snapshot;
+  const Selection& selection = view.selection;
+  layer_selector("router_layer", view.selection, snapshot.trace.moe_layers());
+  ImGui::SameLine();
+  ImGui::TextDisabled("token %d", selection.token);
+  const ImVec2 available = ImGui::GetContentRegionAvail();
+  const float scores_height = std::max(ImGui::GetTextLineHeight() * 12, available.y * state.scores_share);
+
+  const std::string label = selection.token >= 0 && selection.token < static_cast<int>(view.token_labels.size())
+                                ? view.token_labels[static_cast<size_t>(selection.token)]
+                                : std::string();
+  const plot::Figure& scores = state.scores.get(
+      cache_key({snapshot.version, static_cast<uint64_t>(selection.layer), static_cast<uint64_t>(selection.token)}),
+      [&] { return plot::router_scores_figure(snapshot.trace, selection.token, selection.layer, label); });
+  draw_figure("##router_scores", scores, ImVec2(available.x, scores_height), view.style);
+
+  // The heatmap keeps rows readable: with many tokens it scrolls instead of squeezing.
+  ImGui::BeginChild("##router_heatmap", ImVec2(0, 0), false);
+  const plot::Figure& heatmap = state.heatmap.get(
+      cache_key({snapshot.version, static_cast<uint64_t>(selection.layer), static_cast<uint64_t>(selection.token)}),
+      [&] { return plot::router_heatmap_figure(snapshot.trace, selection.layer, view.token_labels, selection.token); });
+  const float line_height = ImGui::GetTextLineHeight();
+  const float chrome = line_height * (7 + static_cast<float>(heatmap.notes.size()));
+  const float rows = static_cast<float>(heatmap.y.max - heatmap.y.min);
+  const float height = std::max(ImGui::GetContentRegionAvail().y, chrome + rows * (line_height + 4));
+  const FigureHit hit = draw_figure("##router_heatmap_figure", heatmap,
+                                    ImVec2(ImGui::GetContentRegionAvail().x, height), view.style);
+  if (hit.clicked && hit.rect && hit.rect->row >= 0) {
+    click_token(view.selection, hit.rect->row, static_cast<int>(snapshot.tokens.size()));
+  }
+  ImGui::EndChild();
+}
+
+}  // namespace moescope::gui

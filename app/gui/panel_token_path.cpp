@@ -1,0 +1,41 @@
+// Token path: which experts the selected token visited in every MoE layer (layer x expert),
+// with the gate weight as intensity and the first choice of each layer joined by a line.
+#include <imgui.h>
+
+#include "moe/plot/routing_figures.hpp"
+#include "panels.hpp"
+
+namespace moescope::gui {
+
+namespace plot = moe::plot;
+
+void draw_path_panel(ViewContext& view, PathPanelState& state) {
+  const Snapshot& snapshot = view.snapshot;
+  const int n_tokens = static_cast<int>(snapshot.tokens.size());
+  ImGui::AlignTextToFramePadding();
+  ImGui::TextUnformatted("Token");
+  ImGui::SameLine();
+  if (ImGui::ArrowButton("##previous_token", ImGuiDir_Left)) move_token(view.selection, -1, n_tokens);
+  ImGui::SameLine();
+  if (ImGui::ArrowButton("##next_token", ImGuiDir_Right)) move_token(view.selection, 1, n_tokens);
+  ImGui::SameLine();
+  const int token = view.selection.token;
+  if (token >= 0 && token < n_tokens) {
+    ImGui::Text("%d of %d: \"%s\"%s", token, n_tokens, snapshot.tokens[static_cast<size_t>(token)].text.c_str(),
+                view.selection.pinned ? "" : "  (following the last token)");
+  } else {
+    ImGui::TextDisabled("no token");
+  }
+  const std::string label = token >= 0 && token < static_cast<int>(view.token_labels.size())
+                                ? view.token_labels[static_cast<size_t>(token)]
+                                : std::string();
+  const plot::Figure& figure = state.path.get(cache_key({snapshot.version, static_cast<uint64_t>(token)}),
+                                              [&] { return plot::token_path_figure(snapshot.trace, token, label); });
+  const FigureHit hit = draw_figure("##token_path", figure, ImGui::GetContentRegionAvail(), view.style);
+  if (hit.clicked && hit.rect && hit.rect->row >= 0) {
+    const auto& layers = snapshot.trace.moe_layers();
+    if (hit.rect->row < static_cast<int>(layers.size())) view.selection.layer = layers[static_cast<size_t>(hit.rect->row)];
+  }
+}
+
+}  // namespace moescope::gui

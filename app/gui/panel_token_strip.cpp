@@ -1,0 +1,119 @@
+// The token strip: the prompt's tokens as they flow, each on the colour of the expert the
+// router ranked first at the selected layer (as in figure 8 of the Mixtral paper). Hover shows
+// the router's distribution; a click selects the token for the other views.
+#include <imgui.h>
+
+#include <algorithm>
+#include <string>
+
+#include "moe/plot/routing_figures.hpp"
+#include "panels.hpp"
+
+namespace moescope::gui {
+
+namespace plot = moe::plot;
+
+namespace {
+
+void draw_token_tooltip(ViewContext& view, int token) {
+  const Snapshot& snapshot = view.snapshot;
+  const TokenView& info = snapshot.tokens[static_cast<size_t>(token)];
+  ImGui::BeginTooltip();
+  ImGui::Text("\"%s\"   token %d, id %d%s", info.text.c_str(), token, info.id, info.generated ? ", generated" : "");
+  if (snapshot.trace.has(token, view.selection.layer)) {
+    const plot::Figure figure = plot::router_scores_figure(snapshot.trace, token, view.selection.layer,
+                                                           view.token_labels[static_cast<size_t>(token)]);
+    const float width = ImGui::GetFontSize() * 26;
+    draw_figure("##tooltip_scores", figure, ImVec2(width, width * 0.6f), view.style);
+  }
+  ImGui::TextDisabled("click: select this token (click again: follow the typing)");
+  ImGui::EndTooltip();
+}
+
+}  // namespace
+
+void draw_token_strip(ViewContext& view, TokenStripState& state) {
+  const Snapshot& snapshot = view.snapshot;
+  const std::vector<int>& moe_layers = snapshot.trace.moe_layers();
+  layer_selector("strip_layer", view.selection, moe_layers);
+  ImGui::SameLine();
+  ImGui::TextDisabled("tokens on the colour of their first-choice expert");
+  ImGui::SameLine();
+  ImGui::Checkbox("Legend", &state.show_legend);
+  if (state.show_legend && snapshot.trace.n_expert() > 0) {
+    const float chip_width = ImGui::CalcTextSize("E000").x + ImGui::GetTextLineHeight() + 16;
+    for (int e = 0; e < snapshot.trace.n_expert(); ++e) {
+      if (e > 0) {
+        const float next_x = ImGui::GetItemRectMax().x + chip_width;
+        if (next_x < ImGui::GetWindowPos().x + ImGui::GetWindowContentRegionMax().x) ImGui::SameLine(0, 12);
+      }
+      expert_chip(e);
+    }
+  }
+
+  ImGui::BeginChild("##strip_tokens", ImVec2(0, 0), true);
+  const bool strip_hovered = ImGui::IsWindowHovered(ImGuiHoveredFlags_ChildWindows);
+  ImDrawList* draw = ImGui::GetWindowDrawList();
+  const float line_height = ImGui::GetTextLineHeight();
+  const ImVec2 padding(std::round(line_height * 0.18f), std::round(line_height * 0.12f));
+  const float gap = std::round(line_height * 0.12f);
+  const float left = ImGui::GetCursorScreenPos().x;
+  const float right = left + ImGui::GetContentRegionAvail().x;
+  ImVec2 cursor = ImGui::GetCursorScreenPos();
+  const float row_height = line_height + 2 * padding.y + gap;
+  const int layer = view.selection.layer;
+  int hovered_token = -1;
+  state.token_boxes.clear();
+  for (int t = 0; t < static_cast<int>(snapshot.tokens.size()); ++t) {
+    const TokenView& token = snapshot.tokens[static_cast<size_t>(t)];
+    const std::string& text = token.text.empty() ? std::string(" ") : token.text;
+    const ImVec2 text_size = ImGui::CalcTextSize(text.c_str());
+    const float width = std::max(text_size.x, line_height * 0.35f) + 2 * padding.x;
+    if (cursor.x + width > right && cursor.x > left) {
+      cursor = ImVec2(left, cursor.y + row_height);
+    }
+    const ImVec2 box_end(cursor.x + width, cursor.y + line_height + 2 * padding.y);
+    plot::Color fill = plot::Color::from_rgb(0x7F7F7F, 0.35f);
+    if (snapshot.trace.has(t, layer)) {
+      const moe::RoutingRecord& record = snapshot.trace.at(t, layer);
+      if (!record.experts.empty()) fill = plot::expert_color(record.experts[0]);
+    }
+    ImGui::SetCursorScreenPos(cursor);
+    ImGui::PushID(t);
+    ImGui::InvisibleButton("##token", ImVec2(width, box_end.y - cursor.y));
+    if (ImGui::IsItemHovered()) hovered_token = t;
+    if (ImGui::IsItemClicked()) click_token(view.selection, t, static_cast<int>(snapshot.tokens.size()));
+    ImGui::PopID();
+    state.token_boxes.emplace_back(cursor.x, cursor.y, box_end.x, box_end.y);
+    draw->AddRectFilled(cursor, box_end, to_imgui(fill), 2);
+    const ImU32 ink = text_color_on(fill, view.style.background);
+    draw->AddText(ImVec2(cursor.x + padding.x, cursor.y + padding.y), ink, text.c_str());
+    if (token.generated) {
+      draw->AddLine(ImVec2(cursor.x + 1, box_end.y - 2), ImVec2(box_end.x - 1, box_end.y - 2), ink, 1.5f);
+    }
+    if (t == view.selection.token) {
+      draw->AddRect(ImVec2(cursor.x - 2, cursor.y - 2), ImVec2(box_end.x + 2, box_end.y + 2), view.style.text, 3,
+                    0, view.selection.pinned ? 3.0f : 1.5f);
+    }
+    cursor.x += width + gap;
+  }
+  ImGui::SetCursorScreenPos(ImVec2(left, cursor.y + (snapshot.tokens.empty() ? 0 : row_height)));
+  if (!snapshot.complete) {
+    ImGui::TextDisabled("computing the rest of the prompt\xE2\x80\xA6");
+  } else if (snapshot.tokens.empty()) {
+    ImGui::TextDisabled(snapshot.model ? "Type a prompt: its tokens appear here." : "Open a model to begin.");
+  }
+  if (hovered_token >= 0) draw_token_tooltip(view, hovered_token);
+
+  // Keyboard: left/right move through the tokens, up/down through the layers.
+  if (strip_hovered && !ImGui::GetIO().WantTextInput) {
+    const int n = static_cast<int>(snapshot.tokens.size());
+    if (ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_LeftArrow))) move_token(view.selection, -1, n);
+    if (ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_RightArrow))) move_token(view.selection, 1, n);
+    if (ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_UpArrow))) step_layer(view.selection, -1, moe_layers);
+    if (ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_DownArrow))) step_layer(view.selection, 1, moe_layers);
+  }
+  ImGui::EndChild();
+}
+
+}  // namespace moescope::gui

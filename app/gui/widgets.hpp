@@ -1,0 +1,49 @@
+#pragma once
+// Small pieces several panels use: the layer selector, expert colour chips, a splitter, and a
+// cache so that a figure is rebuilt only when what it shows changed.
+#include <imgui.h>
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "moe/plot/figure.hpp"
+#include "selection.hpp"
+
+namespace moescope::gui {
+
+// "Layer  [<] L3 [>]" with a combo of the MoE layers; returns true when the layer changed.
+bool layer_selector(const char* id, Selection& selection, const std::vector<int>& moe_layers);
+
+// A filled square in the expert's colour followed by "E<n>".
+void expert_chip(int expert);
+
+// A bar the user drags to resize two areas. `share` (0..1) is the first area's share of
+// `total` pixels; it is clamped to [min_share, max_share]. Returns true while dragging.
+bool splitter(const char* id, bool vertical, float thickness, float& share, float total, float min_share, float max_share);
+
+// "(?)" that shows `text` on hover.
+void help_marker(const char* text);
+
+// Rebuilds a figure only when its key changes (a snapshot version, a layer, a token ...).
+class FigureCache {
+public:
+  const moe::plot::Figure& get(uint64_t key, const std::function<moe::plot::Figure()>& build) {
+    if (!valid_ || key != key_) {
+      figure_ = build();
+      key_ = key;
+      valid_ = true;
+    }
+    return figure_;
+  }
+
+private:
+  bool valid_ = false;
+  uint64_t key_ = 0;
+  moe::plot::Figure figure_;
+};
+
+// Mixes values into a cache key.
+uint64_t cache_key(std::initializer_list<uint64_t> parts);
+
+}  // namespace moescope::gui
