@@ -17,11 +17,8 @@ namespace moescope::cli {
 LoadedModel load_model(const std::string& path) {
   LoadedModel loaded;
   loaded.model = moe::Model::load(path);
-  try {
-    loaded.tokenizer = std::make_unique<moe::Tokenizer>(moe::Tokenizer::from_gguf(loaded.model->file()));
-  } catch (const moe::Error& error) {
-    throw moe::Error(path + ": tokenizer: " + error.what());
-  }
+  // from_gguf's errors already name the file.
+  loaded.tokenizer = std::make_unique<moe::Tokenizer>(moe::Tokenizer::from_gguf(loaded.model->file()));
   return loaded;
 }
 

@@ -19,13 +19,7 @@ struct TokenizeArgs {
 
 void run_tokenize(const TokenizeArgs& args) {
   const moe::gguf::GgufFile file = moe::gguf::GgufFile::open(args.model_path);
-  moe::Tokenizer tokenizer = [&] {
-    try {
-      return moe::Tokenizer::from_gguf(file);
-    } catch (const moe::Error& error) {
-      throw moe::Error(args.model_path + ": tokenizer: " + error.what());
-    }
-  }();
+  const moe::Tokenizer tokenizer = moe::Tokenizer::from_gguf(file);  // errors name the file
   const std::string text = args.file.empty() ? args.text : read_text_file(args.file);
   const std::vector<int32_t> ids = tokenizer.encode(text);
   if (args.as_json) {

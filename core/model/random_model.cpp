@@ -203,9 +203,10 @@ gguf::GgufWriter build_random_model(const RandomModelSpec& spec) {
       matrix(blk + "ffn_down.weight", spec.n_ff, spec.n_embd);
     } else {
       const float router_stddev = kRouterScale / std::sqrt(static_cast<float>(spec.n_embd));
+      // Routers stay F32 whatever the weight type, as llama.cpp's converter and quantizer keep
+      // them: quantizing the router would flip near-tie expert choices for no saving.
       writer.add_tensor_f32(blk + "ffn_gate_inp.weight", {u(spec.n_embd), u(spec.n_expert)},
-                            gaussian.values(n(spec.n_embd) * n(spec.n_expert), router_stddev),
-                            type);
+                            gaussian.values(n(spec.n_embd) * n(spec.n_expert), router_stddev));
       matrix(blk + "ffn_gate_exps.weight", spec.n_embd, spec.n_ff_exp, spec.n_expert);
       matrix(blk + "ffn_up_exps.weight", spec.n_embd, spec.n_ff_exp, spec.n_expert);
       matrix(blk + "ffn_down_exps.weight", spec.n_ff_exp, spec.n_embd, spec.n_expert);
