@@ -200,8 +200,12 @@ TEST_F(TrainLoop, ResumeFromCheckpointIsBitIdentical) {
   {
     Trainer first_half(config, data_->corpus);
     for (int step = 0; step < 4; ++step) first_half.step();
-    first_half.save_checkpoint(checkpoint);
+    first_half.save_checkpoint(checkpoint, &data_->tokenizer);
   }
+  const std::optional<TokenizerVocab> stored = load_checkpoint_tokenizer(checkpoint);
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_EQ(stored->tokens, data_->tokenizer.vocab().tokens);
+  EXPECT_EQ(stored->merges, data_->tokenizer.vocab().merges);
   TrainerConfig other_seed = config;
   other_seed.seed = 99;  // the checkpoint's seed wins
   Trainer resumed(other_seed, data_->corpus);

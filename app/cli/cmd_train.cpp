@@ -15,6 +15,7 @@
 #include <iostream>
 #include <malloc.h>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -257,9 +258,9 @@ json evaluate_all(moe::train::Trainer& trainer, const TrainJob& job, std::ostrea
               {"val_loss", losses}, {"val_loss_mean", mean}, {"seconds", seconds}};
 }
 
-void save(const moe::train::Trainer& trainer, const TrainJob& job, std::ostream& out) {
+void save(const moe::train::Trainer& trainer, const TrainJob& job, const moe::Tokenizer& tokenizer, std::ostream& out) {
   const auto start = std::chrono::steady_clock::now();
-  trainer.save_checkpoint(job.checkpoint_path());
+  trainer.save_checkpoint(job.checkpoint_path(), &tokenizer);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   out << "checkpoint step " << trainer.steps_done() << " -> " << job.checkpoint_path().string() << " ("
       << std::fixed << std::setprecision(1) << seconds << " s)" << std::endl;
@@ -310,8 +311,13 @@ void run_train(const TrainArgs& args) {
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
 
   const auto log_line = [&](const std::string& line) { out << line << std::endl; };
-  moe::train::PreparedData data = moe::train::prepare_data(job.corpus, job.tokenizer, job.cache_dir,
-                                                           job.trainer.n_threads, log_line);
+  // A resumed run keeps the tokenizer it was trained with, whatever the corpus is now.
+  std::optional<moe::Tokenizer> checkpoint_tokenizer;
+  if (resume) {
+    if (auto vocab = moe::train::load_checkpoint_tokenizer(job.checkpoint_path())) checkpoint_tokenizer.emplace(*vocab);
+  }
+  moe::train::PreparedData data = moe::train::prepare_data(job.corpus, job.tokenizer, job.cache_dir, job.trainer.n_threads,
+                                                           log_line, checkpoint_tokenizer ? &*checkpoint_tokenizer : nullptr);
   job.trainer.model.n_vocab = data.tokenizer.n_vocab();
   moe::train::Trainer trainer(job.trainer, data.corpus);
   if (resume) {
@@ -395,7 +401,7 @@ void run_train(const TrainArgs& args) {
       }
       if (eval_now) log.write(evaluate_all(trainer, job, out));
       if (job.checkpoint_every > 0 && stats.step % job.checkpoint_every == 0) {
-        save(trainer, job, out);
+        save(trainer, job, data.tokenizer, out);
         last_saved = stats.step;
       }
     }
@@ -407,7 +413,7 @@ void run_train(const TrainArgs& args) {
   std::signal(SIGINT, previous_int);
   std::signal(SIGTERM, previous_term);
 
-  if (trainer.steps_done() != last_saved) save(trainer, job, out);
+  if (trainer.steps_done() != last_saved) save(trainer, job, data.tokenizer, out);
   if (interrupted) {
     out << "interrupted at step " << trainer.steps_done() << "; continue with: moescope-cli train "
         << args.config_path << " --resume" << std::endl;

@@ -42,6 +42,7 @@ void save_checkpoint(const std::filesystem::path& path, const CheckpointData& da
   writer.set_u64(key("seed"), data.seed);
   writer.set_u64(key("step"), static_cast<uint64_t>(data.step));
   writer.set_u64(key("tokens_seen"), static_cast<uint64_t>(data.tokens_seen));
+  if (data.tokenizer) write_tokenizer_vocab(writer, *data.tokenizer);
   for (const ParameterTensor& tensor : layout.tensors()) {
     const auto slice = [&](const std::vector<float>& values) {
       return std::span<const float>(values.data() + tensor.offset, tensor.size);
@@ -68,6 +69,7 @@ CheckpointData load_checkpoint(const std::filesystem::path& path) {
   data.seed = file.get_uint(key("seed"));
   data.step = static_cast<int64_t>(file.get_uint(key("step")));
   data.tokens_seen = static_cast<int64_t>(file.get_uint(key("tokens_seen")));
+  if (file.find("tokenizer.ggml.tokens") != nullptr) data.tokenizer = read_tokenizer_vocab(file);
   const ParameterLayout layout(data.shape);
   data.params.resize(layout.size());
   data.adam_m.resize(layout.size());
@@ -86,6 +88,15 @@ CheckpointData load_checkpoint(const std::filesystem::path& path) {
     read("adam_v.", data.adam_v);
   }
   return data;
+}
+
+std::optional<TokenizerVocab> load_checkpoint_tokenizer(const std::filesystem::path& path) {
+  const gguf::GgufFile file = gguf::GgufFile::open(path);
+  if (file.get_uint_or(key("format_version"), 0) != kFormatVersion) {
+    throw Error("not a moescope training checkpoint (or an unsupported version) in checkpoint " + path.string());
+  }
+  if (file.find("tokenizer.ggml.tokens") == nullptr) return std::nullopt;
+  return read_tokenizer_vocab(file);
 }
 
 }  // namespace moe::train

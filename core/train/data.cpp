@@ -330,13 +330,17 @@ int TokenCorpus::validation_windows(size_t domain, int seq_len, int max_windows,
 }
 
 PreparedData prepare_data(const CorpusSpec& corpus, const TokenizerTrainSpec& tokenizer_spec, const fs::path& cache_dir,
-                          int n_threads, const std::function<void(const std::string&)>& log) {
+                          int n_threads, const std::function<void(const std::string&)>& log,
+                          const Tokenizer* fixed_tokenizer) {
   for (const std::string& domain : corpus.domains) {
     for (const char* split : {"train", "val"}) {
       if (!fs::exists(corpus.file(domain, split))) throw Error("missing corpus file " + corpus.file(domain, split).string());
     }
   }
-  Tokenizer tokenizer = load_or_train_tokenizer(corpus, tokenizer_spec, cache_dir / "tokenizer.gguf", log);
+  Tokenizer tokenizer = fixed_tokenizer != nullptr
+                            ? *fixed_tokenizer
+                            : load_or_train_tokenizer(corpus, tokenizer_spec, cache_dir / "tokenizer.gguf", log);
+  if (fixed_tokenizer != nullptr) say(log, "tokenizer: " + std::to_string(tokenizer.n_vocab()) + " tokens from the checkpoint");
   std::vector<DomainTokens> domains;
   for (const std::string& domain : corpus.domains) {
     DomainTokens tokens;

@@ -58,8 +58,9 @@ void Trainer::load_checkpoint(const std::filesystem::path& path) {
   config_.seed = data.seed;
 }
 
-void Trainer::save_checkpoint(const std::filesystem::path& path) const {
+void Trainer::save_checkpoint(const std::filesystem::path& path, const Tokenizer* tokenizer) const {
   CheckpointData data;
+  if (tokenizer != nullptr) data.tokenizer = tokenizer->vocab();
   data.shape = config_.model;
   data.seed = config_.seed;
   data.step = step_;

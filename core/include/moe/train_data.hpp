@@ -95,12 +95,15 @@ private:
 };
 
 // Loads (or builds and caches under cache_dir) the tokenizer and every domain's token streams.
+// With `fixed_tokenizer` (a resumed run's), that tokenizer is used instead of the cached or
+// trained one, and the token caches are rebuilt if they were made with another.
 struct PreparedData {
   Tokenizer tokenizer;
   TokenCorpus corpus;
 };
 PreparedData prepare_data(const CorpusSpec& corpus, const TokenizerTrainSpec& tokenizer_spec,
                           const std::filesystem::path& cache_dir, int n_threads,
-                          const std::function<void(const std::string&)>& log = {});
+                          const std::function<void(const std::string&)>& log = {},
+                          const Tokenizer* fixed_tokenizer = nullptr);
 
 }  // namespace moe::train

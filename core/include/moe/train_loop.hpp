@@ -57,7 +57,8 @@ public:
   // model shape must equal the config's; optimizer settings come from the config (so a run can
   // be extended). Throws moe::Error.
   void load_checkpoint(const std::filesystem::path& path);
-  void save_checkpoint(const std::filesystem::path& path) const;
+  // Saves parameters, AdamW state, step, seed and (when given) the tokenizer.
+  void save_checkpoint(const std::filesystem::path& path, const Tokenizer* tokenizer = nullptr) const;
 
   // One optimizer step on the next batch.
   StepStats step();
