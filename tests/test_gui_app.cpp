@@ -20,9 +20,11 @@ bool have_program(const std::string& name) {
 }
 
 TEST(GuiApp, ScriptedRunRendersEveryViewWithoutErrors) {
-  if (!have_program("xvfb-run")) GTEST_SKIP() << "xvfb-run is not installed (scripts/deps.sh installs xvfb)";
+  if (!have_program("xvfb-run"))
+    GTEST_SKIP() << "xvfb-run is not installed (scripts/deps.sh installs xvfb)";
   ASSERT_TRUE(fs::exists(MOESCOPE_GUI_PATH)) << MOESCOPE_GUI_PATH;
-  const fs::path dir = fs::temp_directory_path() / ("moescope_test_gui_app_" + std::to_string(::getpid()));
+  const fs::path dir =
+      fs::temp_directory_path() / ("moescope_test_gui_app_" + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
   const std::vector<std::string> panels = {"router", "path", "load", "coactivation", "model"};
@@ -45,12 +47,14 @@ TEST(GuiApp, ScriptedRunRendersEveryViewWithoutErrors) {
            << "screenshot " << (dir / "light.png").string() << "\n"
            << "exit\n";
   }
-  const std::string command = "xvfb-run -a -s '-screen 0 1600x1000x24' " + std::string(MOESCOPE_GUI_PATH) +
-                              " --config-dir " + (dir / "config").string() + " --threads 1 --width 1400 --height 860" +
-                              " --script " + (dir / "script.txt").string() + " > " + (dir / "log.txt").string() + " 2>&1";
+  const std::string command =
+      "xvfb-run -a -s '-screen 0 1600x1000x24' " + std::string(MOESCOPE_GUI_PATH) +
+      " --config-dir " + (dir / "config").string() + " --threads 1 --width 1400 --height 860" +
+      " --script " + (dir / "script.txt").string() + " > " + (dir / "log.txt").string() + " 2>&1";
   const int status = std::system(command.c_str());
   std::ifstream log_file(dir / "log.txt");
-  const std::string log((std::istreambuf_iterator<char>(log_file)), std::istreambuf_iterator<char>());
+  const std::string log((std::istreambuf_iterator<char>(log_file)),
+                        std::istreambuf_iterator<char>());
   ASSERT_EQ(status, 0) << log;
 
   std::vector<std::string> shots = panels;
@@ -66,7 +70,8 @@ TEST(GuiApp, ScriptedRunRendersEveryViewWithoutErrors) {
     EXPECT_GT(moescope::gui::count_colors(image, 10000), 64) << name;
   }
   // Different views look different.
-  EXPECT_NE(moescope::gui::read_png(dir / "router.png").rgba, moescope::gui::read_png(dir / "load.png").rgba);
+  EXPECT_NE(moescope::gui::read_png(dir / "router.png").rgba,
+            moescope::gui::read_png(dir / "load.png").rgba);
   EXPECT_TRUE(fs::exists(dir / "config" / "settings.json")) << "settings are saved to --config-dir";
   fs::remove_all(dir);
 }

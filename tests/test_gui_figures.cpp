@@ -14,7 +14,8 @@ using moe::RoutingRecord;
 using moe::RoutingTrace;
 namespace plot = moe::plot;
 
-RoutingRecord record(std::vector<float> probs, std::vector<int32_t> experts, std::vector<float> weights) {
+RoutingRecord record(std::vector<float> probs, std::vector<int32_t> experts,
+                     std::vector<float> weights) {
   RoutingRecord r;
   r.logits.resize(probs.size());
   for (size_t i = 0; i < probs.size(); ++i) r.logits[i] = std::log(probs[i]);
@@ -37,7 +38,8 @@ RoutingTrace make_trace() {
 }
 
 int count_outlined(const std::vector<plot::Rect>& rects) {
-  return static_cast<int>(std::count_if(rects.begin(), rects.end(), [](const plot::Rect& r) { return r.outlined; }));
+  return static_cast<int>(
+      std::count_if(rects.begin(), rects.end(), [](const plot::Rect& r) { return r.outlined; }));
 }
 
 TEST(GuiFigures, ExpertLoadHasABarPerExpertAndTheUniformLine) {
@@ -135,7 +137,8 @@ TEST(GuiFigures, CoactivationCountsPairsAndTheDiagonalCountsChoices) {
   ASSERT_EQ(figure.cells.size(), 16u);
   const auto at = [&](int a, int b) {
     return std::find_if(figure.cells.begin(), figure.cells.end(),
-                        [&](const plot::Rect& c) { return c.row == a && c.column == b; })->value;
+                        [&](const plot::Rect& c) { return c.row == a && c.column == b; })
+        ->value;
   };
   EXPECT_DOUBLE_EQ(at(0, 1), 2);  // tokens 0 and 2
   EXPECT_DOUBLE_EQ(at(1, 0), 2);
@@ -150,7 +153,8 @@ TEST(GuiFigures, TransitionsCountAndNormalizeRows) {
   ASSERT_EQ(counts.cells.size(), 16u);
   const auto value = [](const plot::Figure& figure, int a, int b) {
     return std::find_if(figure.cells.begin(), figure.cells.end(),
-                        [&](const plot::Rect& c) { return c.row == a && c.column == b; })->value;
+                        [&](const plot::Rect& c) { return c.row == a && c.column == b; })
+        ->value;
   };
   EXPECT_DOUBLE_EQ(value(counts, 0, 3), 3);  // every token had 0 at layer 0 and 3 at layer 2
   EXPECT_DOUBLE_EQ(value(counts, 1, 2), 2);
@@ -165,7 +169,8 @@ TEST(GuiFigures, TransitionsCountAndNormalizeRows) {
 
 TEST(GuiFigures, ExpertColoursAreDistinctAndStable) {
   for (int a = 0; a < 32; ++a) {
-    for (int b = a + 1; b < 32; ++b) EXPECT_NE(plot::expert_color(a), plot::expert_color(b)) << a << " " << b;
+    for (int b = a + 1; b < 32; ++b)
+      EXPECT_NE(plot::expert_color(a), plot::expert_color(b)) << a << " " << b;
   }
   EXPECT_EQ(plot::expert_color(5), plot::expert_color(5));
 }

@@ -20,7 +20,8 @@ using namespace moescope::gui;
 namespace {
 
 fs::path fresh_dir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("moescope_test_gui_logic_" + name + "_" + std::to_string(::getpid()));
+  const fs::path dir = fs::temp_directory_path() /
+                       ("moescope_test_gui_logic_" + name + "_" + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir;
@@ -114,7 +115,8 @@ TEST(GuiSettings, DamagedFilesGiveDefaults) {
   std::vector<std::string> problems;
   EXPECT_EQ(load_settings(dir / "bad.json", &problems).font_size, Settings{}.font_size);
   EXPECT_EQ(problems.size(), 1u);
-  std::ofstream(dir / "types.json") << R"({"font_size": "huge", "theme": "light", "prompt_column_share": 7})";
+  std::ofstream(dir / "types.json")
+      << R"({"font_size": "huge", "theme": "light", "prompt_column_share": 7})";
   problems.clear();
   const Settings loaded = load_settings(dir / "types.json", &problems);
   EXPECT_EQ(loaded.font_size, Settings{}.font_size);
@@ -133,7 +135,9 @@ TEST(GuiSettings, ConfigDirFollowsXdg) {
 }
 
 TEST(GuiScript, ParsesCommandsAndRejectsMistakesWithTheLine) {
-  const auto script = parse_script("# comment\nmodel /m.gguf\n\ntype Solve 15 × 8\\n\nwait\nselect-token -1\npanel load\nscreenshot /tmp/a.png\nexit\n");
+  const auto script = parse_script(
+      "# comment\nmodel /m.gguf\n\ntype Solve 15 × 8\\n\nwait\nselect-token -1\npanel "
+      "load\nscreenshot /tmp/a.png\nexit\n");
   ASSERT_EQ(script.size(), 7u);
   EXPECT_EQ(script[0].kind, ScriptKind::Model);
   EXPECT_EQ(script[0].text, "/m.gguf");
@@ -181,6 +185,11 @@ TEST(GuiTokenText, ShowsSplitCharactersAsBytesAndKeepsValidText) {
   EXPECT_EQ(display_token_text("a\nb"), "a\\nb");
   EXPECT_EQ(display_token_text(" the"), " the");
   EXPECT_EQ(shorten_utf8("Привет мир", 6), "Привет…");
+  // Byte tokens of split characters: the character where it starts, "◦" where it continues.
+  EXPECT_EQ(display_token_texts({"\xD0", "\x9F", "a", "\xE4\xBD", "\xA0!", "\xFF"}),
+            (std::vector<std::string>{"П", "◦", "a", "你", "◦!", "<0xFF>"}));
+  EXPECT_EQ(display_token_texts({"\xD0", "x"}), (std::vector<std::string>{"<0xD0>", "x"}));
+  EXPECT_EQ(display_token_texts({"ok\n", "\xC3\x97"}), (std::vector<std::string>{"ok\\n", "×"}));
   EXPECT_EQ(shorten_utf8("ab", 6), "ab");
 }
 
@@ -203,7 +212,8 @@ TEST(GuiPng, WritesAndReadsBackPixels) {
   Image image;
   image.width = 3;
   image.height = 2;
-  image.rgba = {255, 0, 0, 255, 0, 255, 0, 255, 0, 0, 255, 255, 10, 10, 10, 255, 20, 20, 20, 255, 30, 30, 30, 255};
+  image.rgba = {255, 0,  0,  255, 0,  255, 0,  255, 0,  0,  255, 255,
+                10,  10, 10, 255, 20, 20,  20, 255, 30, 30, 30,  255};
   write_png(dir / "a.png", image);
   const Image read = read_png(dir / "a.png");
   EXPECT_EQ(read.width, 3);

@@ -106,7 +106,7 @@ TEST_F(GuiWorker, RapidPromptsCoalesceToTheLatest) {
   EXPECT_TRUE(snapshot->complete);
   const WorkerCounters counters = worker.counters();
   EXPECT_EQ(counters.prompts_posted, 40u);
-  EXPECT_LT(counters.prompts_started, 40u);     // some were replaced before they started
+  EXPECT_LT(counters.prompts_started, 40u);  // some were replaced before they started
   EXPECT_GE(counters.prompts_completed, 1u);
 }
 

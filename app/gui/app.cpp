@@ -3,9 +3,9 @@
 #define GLFW_INCLUDE_NONE
 #include <GL/gl.h>
 #include <GLFW/glfw3.h>
+#include <backends/imgui_impl_opengl3.h>
 #include <imgui.h>
 #include <imgui_stdlib.h>
-#include <backends/imgui_impl_opengl3.h>
 
 #include <algorithm>
 #include <cfloat>
@@ -38,7 +38,9 @@ constexpr float kDefaultFontSize = 18;
 constexpr double kScriptTimeoutSeconds = 120;
 
 double mean(const std::vector<double>& values) {
-  return values.empty() ? 0 : std::accumulate(values.begin(), values.end(), 0.0) / static_cast<double>(values.size());
+  return values.empty() ? 0
+                        : std::accumulate(values.begin(), values.end(), 0.0) /
+                              static_cast<double>(values.size());
 }
 
 double percentile(std::vector<double> values, double p) {
@@ -95,12 +97,13 @@ App::App(GLFWwindow* window, AppOptions options) : window_(window), options_(std
     // else a generated demo model.
     std::string model = options_.model_path;
     std::error_code ignored;
-    if (model.empty() && !settings_.last_model.empty() && std::filesystem::exists(settings_.last_model, ignored)) {
+    if (model.empty() && !settings_.last_model.empty() &&
+        std::filesystem::exists(settings_.last_model, ignored)) {
       model = settings_.last_model;
     }
     if (model.empty()) {
-      for (std::filesystem::directory_iterator it(options_.assets_dir / "models", ignored), end; !ignored && it != end;
-           it.increment(ignored)) {
+      for (std::filesystem::directory_iterator it(options_.assets_dir / "models", ignored), end;
+           !ignored && it != end; it.increment(ignored)) {
         if (has_gguf_extension(it->path().filename().string())) {
           model = it->path().string();
           break;
@@ -175,7 +178,8 @@ void App::update_title() {
   std::string title = "moescope";
   if (snapshot_->model) {
     title += " \xE2\x80\x94 " + snapshot_->model->name;
-    if (snapshot_->model->random_weights) title += " (random-weight demo model: no bundled model yet)";
+    if (snapshot_->model->random_weights)
+      title += " (random-weight demo model: no bundled model yet)";
   }
   glfwSetWindowTitle(window_, title.c_str());
 }
@@ -189,15 +193,19 @@ void App::take_snapshot() {
   }
   if (latest->version == snapshot_->version) return;
   snapshot_ = std::move(latest);
-  update_selection(selection_, static_cast<int>(snapshot_->tokens.size()), snapshot_->trace.moe_layers());
+  update_selection(selection_, static_cast<int>(snapshot_->tokens.size()),
+                   snapshot_->trace.moe_layers());
   token_labels_.clear();
-  for (const TokenView& token : snapshot_->tokens) token_labels_.push_back(shorten_utf8(token.text, 16));
+  for (const TokenView& token : snapshot_->tokens)
+    token_labels_.push_back(shorten_utf8(token.text, 16));
   if (snapshot_->model_generation != shown_model_generation_) {
     shown_model_generation_ = snapshot_->model_generation;
-    if (snapshot_->model && !snapshot_->model->random_weights) settings_.last_model = snapshot_->model->path;
+    if (snapshot_->model && !snapshot_->model->random_weights)
+      settings_.last_model = snapshot_->model->path;
     update_title();
   }
-  if (script_ && !script_->typing.empty() && snapshot_->complete && snapshot_->version != last_latency_version_) {
+  if (script_ && !script_->typing.empty() && snapshot_->complete &&
+      snapshot_->version != last_latency_version_) {
     typing_latency_ms_.push_back(snapshot_->latency_ms);
     last_latency_version_ = snapshot_->version;
   }
@@ -221,8 +229,9 @@ void App::frame() {
   ImGui::SetNextWindowPos(viewport->WorkPos);
   ImGui::SetNextWindowSize(viewport->WorkSize);
   ImGui::PushStyleVar(ImGuiStyleVar_WindowBorderSize, 0);
-  const ImGuiWindowFlags flags = ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_MenuBar |
-                                 ImGuiWindowFlags_NoBringToFrontOnFocus | ImGuiWindowFlags_NoSavedSettings;
+  const ImGuiWindowFlags flags = ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove |
+                                 ImGuiWindowFlags_MenuBar | ImGuiWindowFlags_NoBringToFrontOnFocus |
+                                 ImGuiWindowFlags_NoSavedSettings;
   ImGui::Begin("moescope##host", nullptr, flags);
   ImGui::PopStyleVar();
   draw_menu_bar();
@@ -234,10 +243,12 @@ void App::frame() {
   // Shortcuts that work everywhere (GLFW key codes are the backend's key indices).
   const ImGuiIO& io = ImGui::GetIO();
   if (io.KeyCtrl && ImGui::IsKeyPressed(GLFW_KEY_O, false)) open_dialog_requested_ = true;
-  if (io.KeyCtrl && (ImGui::IsKeyPressed(GLFW_KEY_EQUAL, false) || ImGui::IsKeyPressed(GLFW_KEY_KP_ADD, false))) {
+  if (io.KeyCtrl &&
+      (ImGui::IsKeyPressed(GLFW_KEY_EQUAL, false) || ImGui::IsKeyPressed(GLFW_KEY_KP_ADD, false))) {
     request_font_size(settings_.font_size + 2);
   }
-  if (io.KeyCtrl && (ImGui::IsKeyPressed(GLFW_KEY_MINUS, false) || ImGui::IsKeyPressed(GLFW_KEY_KP_SUBTRACT, false))) {
+  if (io.KeyCtrl && (ImGui::IsKeyPressed(GLFW_KEY_MINUS, false) ||
+                     ImGui::IsKeyPressed(GLFW_KEY_KP_SUBTRACT, false))) {
     request_font_size(settings_.font_size - 2);
   }
 }
@@ -268,8 +279,11 @@ void App::draw_menu_bar() {
     if (ImGui::BeginMenu("Text size")) {
       for (float size : {14.0f, 16.0f, 18.0f, 22.0f, 26.0f, 32.0f, 40.0f}) {
         const std::string label = std::to_string(static_cast<int>(size)) + " px" +
-                                  (size >= 26 ? "  (projector)" : size == kDefaultFontSize ? "  (default)" : "");
-        if (ImGui::MenuItem(label.c_str(), nullptr, settings_.font_size == size)) request_font_size(size);
+                                  (size >= 26                 ? "  (projector)"
+                                   : size == kDefaultFontSize ? "  (default)"
+                                                              : "");
+        if (ImGui::MenuItem(label.c_str(), nullptr, settings_.font_size == size))
+          request_font_size(size);
       }
       ImGui::EndMenu();
     }
@@ -286,9 +300,11 @@ void App::draw_menu_bar() {
     ImGui::TextUnformatted("Click a token to select it; click it again to follow the typing.");
     ImGui::TextUnformatted("Over the token strip: Left/Right move the token, Up/Down the layer.");
     ImGui::TextUnformatted("Ctrl+O opens a GGUF model; you can also drop one on the window.");
-    ImGui::TextUnformatted("Ctrl++ / Ctrl+- change the text size (View > Text size for a projector).");
+    ImGui::TextUnformatted(
+        "Ctrl++ / Ctrl+- change the text size (View > Text size for a projector).");
     ImGui::Separator();
-    ImGui::TextDisabled("Expert colours: Okabe-Ito and Tol's muted set (colour-blind safe up to 16 experts).");
+    ImGui::TextDisabled(
+        "Expert colours: Okabe-Ito and Tol's muted set (colour-blind safe up to 16 experts).");
     ImGui::TextDisabled("Font: %s", font_note_.c_str());
     ImGui::EndMenu();
   }
@@ -296,7 +312,8 @@ void App::draw_menu_bar() {
 }
 
 void App::draw_layout() {
-  const float status_height = ImGui::GetFrameHeightWithSpacing() + ImGui::GetStyle().ItemSpacing.y;
+  // Below the columns: item spacing, a separator (1 px and spacing), a frame-high status line.
+  const float status_height = ImGui::GetFrameHeight() + 3 * ImGui::GetStyle().ItemSpacing.y + 2;
   const ImVec2 available = ImGui::GetContentRegionAvail();
   const float content_height = std::max(100.0f, available.y - status_height);
   const float splitter_size = std::max(6.0f, ImGui::GetFontSize() * 0.35f);
@@ -307,7 +324,8 @@ void App::draw_layout() {
   draw_prompt_panel(view, prompt_state_);
   ImGui::EndChild();
   ImGui::SameLine(0, 0);
-  splitter("##column_splitter", true, splitter_size, settings_.prompt_column_share, available.x, 0.15f, 0.6f);
+  splitter("##column_splitter", true, splitter_size, content_height, settings_.prompt_column_share,
+           available.x, 0.15f, 0.6f);
   ImGui::SameLine(0, 0);
 
   ImGui::BeginGroup();
@@ -315,9 +333,11 @@ void App::draw_layout() {
   ImGui::BeginChild("##token_strip", ImVec2(0, strip_height), true);
   draw_token_strip(view, strip_state_);
   ImGui::EndChild();
-  splitter("##strip_splitter", false, splitter_size, settings_.token_strip_share, content_height, 0.1f, 0.7f);
+  splitter("##strip_splitter", false, splitter_size, ImGui::GetContentRegionAvail().x,
+           settings_.token_strip_share, content_height, 0.1f, 0.7f);
   // The group stacks three items: two item spacings go between them.
-  const float views_height = content_height - strip_height - splitter_size - 2 * ImGui::GetStyle().ItemSpacing.y;
+  const float views_height =
+      content_height - strip_height - splitter_size - 2 * ImGui::GetStyle().ItemSpacing.y;
   ImGui::BeginChild("##views", ImVec2(0, std::max(views_height, 50.0f)), true);
   draw_views();
   ImGui::EndChild();
@@ -355,9 +375,10 @@ void App::draw_status_bar() {
       ImGui::SameLine();
       ImGui::TextColored(ImVec4(0.95f, 0.65f, 0.25f, 1), "random-weight demo model");
       if (ImGui::IsItemHovered()) {
-        ImGui::SetTooltip("No bundled model was found, so moescope generated one with random weights.\n"
-                          "Its routing is real (the router runs) but means nothing about language.\n"
-                          "Open a trained GGUF model with File > Open model or by dropping it here.");
+        ImGui::SetTooltip(
+            "No bundled model was found, so moescope generated one with random weights.\n"
+            "Its routing is real (the router runs) but means nothing about language.\n"
+            "Open a trained GGUF model with File > Open model or by dropping it here.");
       }
     }
   } else {
@@ -371,9 +392,12 @@ void App::draw_status_bar() {
       break;
     case WorkerActivity::Prefilling:
     case WorkerActivity::Generating: {
-      const float share = status.total > 0 ? static_cast<float>(status.done) / static_cast<float>(status.total) : 0;
-      const std::string text = std::string(status.activity == WorkerActivity::Generating ? "generating " : "computing ") +
-                               std::to_string(status.done) + " / " + std::to_string(status.total);
+      const float share =
+          status.total > 0 ? static_cast<float>(status.done) / static_cast<float>(status.total) : 0;
+      const std::string text =
+          std::string(status.activity == WorkerActivity::Generating ? "generating "
+                                                                    : "computing ") +
+          std::to_string(status.done) + " / " + std::to_string(status.total);
       ImGui::ProgressBar(share, ImVec2(ImGui::GetFontSize() * 12, 0), text.c_str());
       break;
     }
@@ -385,25 +409,38 @@ void App::draw_status_bar() {
   for (double ms : recent_frame_ms_) frame_ms += ms;
   if (!recent_frame_ms_.empty()) frame_ms /= static_cast<double>(recent_frame_ms_.size());
   char timing[256];
-  std::snprintf(timing, sizeof timing, "%d tokens  \xC2\xB7  worker %.1f ms (%d reused, %d computed)  \xC2\xB7  latency %.1f ms  \xC2\xB7  frame %.1f ms",
-                static_cast<int>(snapshot.tokens.size()), snapshot.compute_ms, snapshot.reused_tokens,
-                snapshot.computed_tokens, snapshot.latency_ms, frame_ms);
+  std::snprintf(timing, sizeof timing,
+                "%d tokens  \xC2\xB7  worker %.1f ms (%d reused, %d computed)  \xC2\xB7  latency "
+                "%.1f ms  \xC2\xB7  frame %.1f ms",
+                static_cast<int>(snapshot.tokens.size()), snapshot.compute_ms,
+                snapshot.reused_tokens, snapshot.computed_tokens, snapshot.latency_ms, frame_ms);
+  // With large text the full line may not fit beside the model name: fall back to the essentials.
+  ImGui::SameLine(0, ImGui::GetFontSize());
+  const float room = ImGui::GetWindowContentRegionMax().x - ImGui::GetCursorPosX();
+  if (ImGui::CalcTextSize(timing).x > room) {
+    std::snprintf(timing, sizeof timing, "latency %.1f ms  \xC2\xB7  frame %.1f ms",
+                  snapshot.latency_ms, frame_ms);
+  }
   const float width = ImGui::CalcTextSize(timing).x;
-  ImGui::SameLine(std::max(ImGui::GetCursorPosX(), ImGui::GetWindowContentRegionMax().x - width));
+  if (width > room) return;
+  ImGui::SameLine(ImGui::GetWindowContentRegionMax().x - width);
   ImGui::TextDisabled("%s", timing);
   if (ImGui::IsItemHovered()) {
-    ImGui::SetTooltip("worker: time spent computing the last request; latency: from the keystroke to the views\n"
-                      "having the result; frame: time to draw one frame of this window.");
+    ImGui::SetTooltip(
+        "worker: time spent computing the last request; latency: from the keystroke to the views\n"
+        "having the result; frame: time to draw one frame of this window.");
   }
 }
 
 void App::draw_dialogs() {
   if (!dialogs_.empty() && !ImGui::IsPopupOpen("##message")) ImGui::OpenPopup("##message");
   ImGui::SetNextWindowSize(ImVec2(ImGui::GetFontSize() * 30, 0));
-  if (ImGui::BeginPopupModal("##message", nullptr, ImGuiWindowFlags_NoTitleBar | ImGuiWindowFlags_AlwaysAutoResize)) {
+  if (ImGui::BeginPopupModal("##message", nullptr,
+                             ImGuiWindowFlags_NoTitleBar | ImGuiWindowFlags_AlwaysAutoResize)) {
     if (!dialogs_.empty()) {
       const WorkerMessage& message = dialogs_.front();
-      ImGui::TextColored(message.error ? ImVec4(0.95f, 0.4f, 0.35f, 1) : ImVec4(0.5f, 0.75f, 1, 1), "%s", message.title.c_str());
+      ImGui::TextColored(message.error ? ImVec4(0.95f, 0.4f, 0.35f, 1) : ImVec4(0.5f, 0.75f, 1, 1),
+                         "%s", message.title.c_str());
       ImGui::Separator();
       ImGui::PushTextWrapPos(ImGui::GetFontSize() * 29);
       ImGui::TextUnformatted(message.text.c_str());
@@ -412,8 +449,9 @@ void App::draw_dialogs() {
         ImGui::TextDisabled("%s stays open.", snapshot_->model->name.c_str());
       }
     }
-    if (ImGui::Button("OK", ImVec2(ImGui::GetFontSize() * 6, 0)) || ImGui::IsKeyPressed(GLFW_KEY_ENTER) ||
-        ImGui::IsKeyPressed(GLFW_KEY_ESCAPE) || dialogs_.empty()) {
+    if (ImGui::Button("OK", ImVec2(ImGui::GetFontSize() * 6, 0)) ||
+        ImGui::IsKeyPressed(GLFW_KEY_ENTER) || ImGui::IsKeyPressed(GLFW_KEY_ESCAPE) ||
+        dialogs_.empty()) {
       if (!dialogs_.empty()) dialogs_.pop_front();
       ImGui::CloseCurrentPopup();
     }
@@ -430,14 +468,17 @@ void App::draw_open_dialog() {
     if (folder.empty() || !std::filesystem::is_directory(folder, ignored)) {
       folder = snapshot_->model ? std::filesystem::path(snapshot_->model->path).parent_path()
                                 : options_.assets_dir / "models";
-      if (!std::filesystem::is_directory(folder, ignored)) folder = std::filesystem::current_path(ignored);
+      if (!std::filesystem::is_directory(folder, ignored))
+        folder = std::filesystem::current_path(ignored);
     }
     listing_ = list_folder(folder, show_all_files_);
     dialog_path_.clear();
     ImGui::OpenPopup("Open model");
   }
   const ImVec2 display = ImGui::GetIO().DisplaySize;
-  ImGui::SetNextWindowSize(ImVec2(std::min(display.x * 0.9f, ImGui::GetFontSize() * 40), display.y * 0.7f), ImGuiCond_Appearing);
+  ImGui::SetNextWindowSize(
+      ImVec2(std::min(display.x * 0.9f, ImGui::GetFontSize() * 40), display.y * 0.7f),
+      ImGuiCond_Appearing);
   open_dialog_visible_ = ImGui::BeginPopupModal("Open model", nullptr, 0);
   if (!open_dialog_visible_) return;
   if (close_dialog_requested_) {
@@ -448,16 +489,20 @@ void App::draw_open_dialog() {
   if (ImGui::ArrowButton("##up", ImGuiDir_Up)) enter = listing_.folder.parent_path();
   ImGui::SameLine();
   ImGui::TextUnformatted(listing_.folder.string().c_str());
-  if (ImGui::Checkbox("Show all files, not only .gguf", &show_all_files_)) listing_ = list_folder(listing_.folder, show_all_files_);
+  if (ImGui::Checkbox("Show all files, not only .gguf", &show_all_files_))
+    listing_ = list_folder(listing_.folder, show_all_files_);
   const float footer = ImGui::GetFrameHeightWithSpacing() * 2 + ImGui::GetStyle().ItemSpacing.y;
   ImGui::BeginChild("##entries", ImVec2(0, -footer), true);
-  if (!listing_.error.empty()) ImGui::TextColored(ImVec4(0.95f, 0.4f, 0.35f, 1), "%s", listing_.error.c_str());
-  if (listing_.entries.empty() && listing_.error.empty()) ImGui::TextDisabled("No GGUF files here.");
+  if (!listing_.error.empty())
+    ImGui::TextColored(ImVec4(0.95f, 0.4f, 0.35f, 1), "%s", listing_.error.c_str());
+  if (listing_.entries.empty() && listing_.error.empty())
+    ImGui::TextDisabled("No GGUF files here.");
   std::string open_now;
   for (const BrowserEntry& entry : listing_.entries) {
     const std::string label = (entry.is_directory ? "[folder]  " : "") + entry.name;
     const std::string full = (listing_.folder / entry.name).string();
-    if (ImGui::Selectable(label.c_str(), dialog_path_ == full, ImGuiSelectableFlags_AllowDoubleClick)) {
+    if (ImGui::Selectable(label.c_str(), dialog_path_ == full,
+                          ImGuiSelectableFlags_AllowDoubleClick)) {
       if (entry.is_directory) {
         if (ImGui::IsMouseDoubleClicked(0)) enter = listing_.folder / entry.name;
       } else {
@@ -472,7 +517,8 @@ void App::draw_open_dialog() {
   }
   ImGui::EndChild();
   ImGui::SetNextItemWidth(-1);
-  if (ImGui::InputTextWithHint("##path", "path to a .gguf file", &dialog_path_, ImGuiInputTextFlags_EnterReturnsTrue)) {
+  if (ImGui::InputTextWithHint("##path", "path to a .gguf file", &dialog_path_,
+                               ImGuiInputTextFlags_EnterReturnsTrue)) {
     open_now = dialog_path_;
   }
   ImGui::BeginDisabled(dialog_path_.empty());
@@ -482,8 +528,10 @@ void App::draw_open_dialog() {
   if (ImGui::Button("Cancel") || ImGui::IsKeyPressed(GLFW_KEY_ESCAPE)) ImGui::CloseCurrentPopup();
   if (!enter.empty()) {
     std::error_code ignored;
-    if (std::filesystem::is_directory(enter, ignored)) listing_ = list_folder(enter, show_all_files_);
-    else if (!enter.empty()) dialog_path_ = enter.string();
+    if (std::filesystem::is_directory(enter, ignored))
+      listing_ = list_folder(enter, show_all_files_);
+    else if (!enter.empty())
+      dialog_path_ = enter.string();
   }
   if (!open_now.empty()) {
     std::error_code ignored;
@@ -521,13 +569,15 @@ void App::after_render(double frame_ms) {
     // GL's rows go bottom-up; PNG's top-down.
     const size_t stride = static_cast<size_t>(width) * 4;
     for (int y = 0; y < height / 2; ++y) {
-      std::swap_ranges(image.rgba.begin() + static_cast<long>(y * stride), image.rgba.begin() + static_cast<long>((y + 1) * stride),
+      std::swap_ranges(image.rgba.begin() + static_cast<long>(y * stride),
+                       image.rgba.begin() + static_cast<long>((y + 1) * stride),
                        image.rgba.begin() + static_cast<long>((height - 1 - y) * stride));
     }
     for (size_t i = 3; i < image.rgba.size(); i += 4) image.rgba[i] = 255;
     try {
       write_png(script_->screenshot_path, image);
-      std::cout << "moescope: screenshot " << script_->screenshot_path << " (" << width << "x" << height << ")\n";
+      std::cout << "moescope: screenshot " << script_->screenshot_path << " (" << width << "x"
+                << height << ")\n";
     } catch (const std::exception& error) {
       fail(error.what());
     }
@@ -543,7 +593,8 @@ void App::fail(const std::string& message) {
 }
 
 bool App::worker_caught_up() const {
-  return worker_->idle() && snapshot_->version == worker_->snapshot()->version && snapshot_->complete &&
+  return worker_->idle() && snapshot_->version == worker_->snapshot()->version &&
+         snapshot_->complete &&
          (!snapshot_->model || snapshot_->prompt == prompt_state_.text || !script_->typing.empty());
 }
 
@@ -627,7 +678,8 @@ void App::step_script() {
       const int n = static_cast<int>(snapshot_->tokens.size());
       const int token = command.number < 0 ? n + command.number : command.number;
       if (token < 0 || token >= n) {
-        fail(where + "select-token " + std::to_string(command.number) + ": the prompt has " + std::to_string(n) + " tokens");
+        fail(where + "select-token " + std::to_string(command.number) + ": the prompt has " +
+             std::to_string(n) + " tokens");
       } else {
         selection_.token = token;
         selection_.pinned = true;
@@ -638,7 +690,8 @@ void App::step_script() {
       const int n = static_cast<int>(snapshot_->tokens.size());
       script.hover_token = command.number < 0 ? n + command.number : command.number;
       if (script.hover_token < 0 || script.hover_token >= n) {
-        fail(where + "hover-token " + std::to_string(command.number) + ": the prompt has " + std::to_string(n) + " tokens");
+        fail(where + "hover-token " + std::to_string(command.number) + ": the prompt has " +
+             std::to_string(n) + " tokens");
         script.hover_token = -1;
       }
       script.frames_left = 2;  // ImGui shows a tooltip after the pointer rested a frame
@@ -647,7 +700,8 @@ void App::step_script() {
     case ScriptKind::Layer: {
       const auto& layers = snapshot_->trace.moe_layers();
       if (std::find(layers.begin(), layers.end(), command.number) == layers.end()) {
-        fail(where + "layer " + std::to_string(command.number) + " is not a MoE layer of this model");
+        fail(where + "layer " + std::to_string(command.number) +
+             " is not a MoE layer of this model");
       } else {
         selection_.layer = command.number;
       }
@@ -694,7 +748,8 @@ void App::step_script() {
       break;
   }
   if (!done && waited > kScriptTimeoutSeconds) {
-    fail(where + "timed out after " + std::to_string(static_cast<int>(kScriptTimeoutSeconds)) + " s");
+    fail(where + "timed out after " + std::to_string(static_cast<int>(kScriptTimeoutSeconds)) +
+         " s");
     exit_requested_ = true;
     return;
   }
@@ -704,21 +759,25 @@ void App::step_script() {
     script.issued = false;
   }
   if (exit_requested_) {
-    if (errors_seen_ > script.errors_expected) fail("an error dialog appeared that the script did not expect");
-    std::cout << "moescope: " << frame_count_ << " frames; mean frame " << mean(std::vector<double>(recent_frame_ms_.begin(), recent_frame_ms_.end()))
+    if (errors_seen_ > script.errors_expected)
+      fail("an error dialog appeared that the script did not expect");
+    std::cout << "moescope: " << frame_count_ << " frames; mean frame "
+              << mean(std::vector<double>(recent_frame_ms_.begin(), recent_frame_ms_.end()))
               << " ms (last 60)\n";
     if (!typing_frame_ms_.empty()) {
-      std::cout << "moescope: while typing: " << typing_frame_ms_.size() << " frames, frame time mean "
-                << mean(typing_frame_ms_) << " ms, p95 " << percentile(typing_frame_ms_, 0.95) << " ms\n";
+      std::cout << "moescope: while typing: " << typing_frame_ms_.size()
+                << " frames, frame time mean " << mean(typing_frame_ms_) << " ms, p95 "
+                << percentile(typing_frame_ms_, 0.95) << " ms\n";
     }
     if (!typing_latency_ms_.empty()) {
       std::cout << "moescope: worker latency per keystroke (post to published snapshot): mean "
-                << mean(typing_latency_ms_) << " ms, p95 " << percentile(typing_latency_ms_, 0.95) << " ms, "
-                << typing_latency_ms_.size() << " snapshots\n";
+                << mean(typing_latency_ms_) << " ms, p95 " << percentile(typing_latency_ms_, 0.95)
+                << " ms, " << typing_latency_ms_.size() << " snapshots\n";
     }
     const WorkerCounters counters = worker_->counters();
-    std::cout << "moescope: prompts posted " << counters.prompts_posted << ", computed " << counters.prompts_completed
-              << ", coalesced " << counters.prompts_posted - counters.prompts_started << ", abandoned "
+    std::cout << "moescope: prompts posted " << counters.prompts_posted << ", computed "
+              << counters.prompts_completed << ", coalesced "
+              << counters.prompts_posted - counters.prompts_started << ", abandoned "
               << counters.prompts_abandoned << "\n";
   }
 }

@@ -20,10 +20,10 @@ struct GLFWwindow;
 namespace moescope::gui {
 
 struct AppOptions {
-  std::string model_path;           // from the command line (empty: bundled or demo model)
-  std::filesystem::path demo_model; // where to write the random demo model when there is none
-  std::filesystem::path assets_dir; // assets/ (bundled models and prompt sets)
-  std::filesystem::path config_dir; // settings.json and imgui.ini
+  std::string model_path;             // from the command line (empty: bundled or demo model)
+  std::filesystem::path demo_model;   // where to write the random demo model when there is none
+  std::filesystem::path assets_dir;   // assets/ (bundled models and prompt sets)
+  std::filesystem::path config_dir;   // settings.json and imgui.ini
   std::vector<ScriptCommand> script;  // scripted mode when not empty
   bool save_settings = true;          // the scripted mode leaves the user's settings alone
   int n_threads = 0;
@@ -54,14 +54,14 @@ public:
 private:
   struct ScriptState {
     size_t next = 0;
-    int frames_left = 0;           // Frames command and settling frames
-    std::string typing;            // Type command: bytes still to type
+    int frames_left = 0;                            // Frames command and settling frames
+    std::string typing;                             // Type command: bytes still to type
     std::chrono::steady_clock::time_point started;  // of the current waiting command
     bool command_started = false;
-    bool issued = false;           // the current command's request went to the worker
-    std::string screenshot_path;   // capture after the next render
+    bool issued = false;          // the current command's request went to the worker
+    std::string screenshot_path;  // capture after the next render
     int errors_expected = 0;
-    int hover_token = -1;          // HoverToken: the token the pointer rests on
+    int hover_token = -1;  // HoverToken: the token the pointer rests on
   };
 
   void take_snapshot();

@@ -13,7 +13,8 @@ std::vector<ExamplePrompt> load_example_prompts(const std::filesystem::path& pro
       {"Classics", "Write a Python function to calculate the Fibonacci sequence"}};
   std::error_code error;
   std::vector<std::filesystem::path> files;
-  for (std::filesystem::directory_iterator it(prompts_folder, error), end; !error && it != end; it.increment(error)) {
+  for (std::filesystem::directory_iterator it(prompts_folder, error), end; !error && it != end;
+       it.increment(error)) {
     if (it->path().extension() == ".txt") files.push_back(it->path());
   }
   std::sort(files.begin(), files.end());
@@ -32,7 +33,8 @@ std::vector<ExamplePrompt> load_example_prompts(const std::filesystem::path& pro
 std::vector<std::string> example_groups(const std::vector<ExamplePrompt>& examples) {
   std::vector<std::string> groups;
   for (const ExamplePrompt& example : examples) {
-    if (std::find(groups.begin(), groups.end(), example.group) == groups.end()) groups.push_back(example.group);
+    if (std::find(groups.begin(), groups.end(), example.group) == groups.end())
+      groups.push_back(example.group);
   }
   return groups;
 }

@@ -17,7 +17,8 @@ ImU32 text_color_on(const plot::Color& fill, ImU32 background) {
   const plot::Color composed = plot::mix({back.x, back.y, back.z, 1}, fill.with_alpha(1), fill.a);
   // Contrast against black (L + 0.05) / 0.05 vs against white 1.05 / (L + 0.05).
   const double luminance = composed.luminance();
-  return (luminance + 0.05) / 0.05 > 1.05 / (luminance + 0.05) ? IM_COL32(0, 0, 0, 255) : IM_COL32(255, 255, 255, 255);
+  return (luminance + 0.05) / 0.05 > 1.05 / (luminance + 0.05) ? IM_COL32(0, 0, 0, 255)
+                                                               : IM_COL32(255, 255, 255, 255);
 }
 
 namespace {
@@ -46,12 +47,14 @@ struct Mapping {
   float px(double value) const {
     const double span = x->max - x->min;
     const double t = span != 0 ? (value - x->min) / span : 0;
-    return static_cast<float>(x->reversed ? max.x - t * (max.x - min.x) : min.x + t * (max.x - min.x));
+    return static_cast<float>(x->reversed ? max.x - t * (max.x - min.x)
+                                          : min.x + t * (max.x - min.x));
   }
   float py(double value) const {
     const double span = y->max - y->min;
     const double t = span != 0 ? (value - y->min) / span : 0;
-    return static_cast<float>(y->reversed ? min.y + t * (max.y - min.y) : max.y - t * (max.y - min.y));
+    return static_cast<float>(y->reversed ? min.y + t * (max.y - min.y)
+                                          : max.y - t * (max.y - min.y));
   }
   // Pixel rectangle of a data rectangle, ordered min/max.
   void rect(const plot::Rect& r, ImVec2& a, ImVec2& b) const {
@@ -64,7 +67,8 @@ struct Mapping {
 std::string shorten(const std::string& text, size_t max_bytes) {
   if (text.size() <= max_bytes) return text;
   size_t cut = max_bytes;
-  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;  // UTF-8 boundary
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80)
+    --cut;  // UTF-8 boundary
   return text.substr(0, cut) + "\xE2\x80\xA6";
 }
 
@@ -90,7 +94,8 @@ float draw_wrapped(ImDrawList* draw, ImVec2 at, ImU32 color, const std::string& 
 }
 
 // Draws the legend entries in rows from `left`; returns the height used.
-float draw_legend(ImDrawList* draw, const plot::Figure& figure, ImVec2 origin, float width, const FigureStyle& style) {
+float draw_legend(ImDrawList* draw, const plot::Figure& figure, ImVec2 origin, float width,
+                  const FigureStyle& style) {
   if (figure.legend.empty()) return 0;
   const float line_height = ImGui::GetTextLineHeight();
   const float sample = line_height * 0.8f;
@@ -112,8 +117,10 @@ float draw_legend(ImDrawList* draw, const plot::Figure& figure, ImVec2 origin, f
       }
       x += sample * 1.6f + 6;
     } else {
-      draw->AddRectFilled(ImVec2(x, middle - sample / 2), ImVec2(x + sample, middle + sample / 2), color);
-      draw->AddRect(ImVec2(x, middle - sample / 2), ImVec2(x + sample, middle + sample / 2), style.text, 0, 0, 1.5f);
+      draw->AddRectFilled(ImVec2(x, middle - sample / 2), ImVec2(x + sample, middle + sample / 2),
+                          color);
+      draw->AddRect(ImVec2(x, middle - sample / 2), ImVec2(x + sample, middle + sample / 2),
+                    style.text, 0, 0, 1.5f);
       x += sample + 6;
     }
     draw->AddText(ImVec2(x, y), style.dim_text, entry.label.c_str());
@@ -124,7 +131,8 @@ float draw_legend(ImDrawList* draw, const plot::Figure& figure, ImVec2 origin, f
 
 }  // namespace
 
-FigureHit draw_figure(const char* id, const plot::Figure& figure, ImVec2 size, const FigureStyle& style) {
+FigureHit draw_figure(const char* id, const plot::Figure& figure, ImVec2 size,
+                      const FigureStyle& style) {
   FigureHit hit;
   size.x = std::max(size.x, 50.0f);
   size.y = std::max(size.y, 50.0f);
@@ -140,7 +148,9 @@ FigureHit draw_figure(const char* id, const plot::Figure& figure, ImVec2 size, c
   const float pad = std::round(line_height * 0.4f);
   float top = origin.y + pad;
   const float text_space = size.x - 2 * pad;
-  if (!figure.title.empty()) top += draw_wrapped(draw, ImVec2(origin.x + pad, top), style.text, figure.title, text_space) + 1;
+  if (!figure.title.empty())
+    top +=
+        draw_wrapped(draw, ImVec2(origin.x + pad, top), style.text, figure.title, text_space) + 1;
   for (const std::string& note : figure.notes) {
     top += draw_wrapped(draw, ImVec2(origin.x + pad, top), style.dim_text, note, text_space);
   }
@@ -160,14 +170,16 @@ FigureHit draw_figure(const char* id, const plot::Figure& figure, ImVec2 size, c
   float scale_width = 0;
   if (figure.color_scale) {
     float tick_width = 0;
-    for (const plot::Tick& tick : figure.color_scale->ticks) tick_width = std::max(tick_width, text_width(tick.label));
+    for (const plot::Tick& tick : figure.color_scale->ticks)
+      tick_width = std::max(tick_width, text_width(tick.label));
     scale_width = line_height + 6 + tick_width + 2 * pad;
   }
   Mapping map;
   map.x = &figure.x;
   map.y = &figure.y;
   map.min = ImVec2(origin.x + pad + y_label_width + 6, top + line_height * 0.5f);
-  const float bottom_reserved = (figure.x.ticks.empty() ? 0 : line_height + 4) + (figure.x.label.empty() ? 0 : line_height + 2) + pad;
+  const float bottom_reserved = (figure.x.ticks.empty() ? 0 : line_height + 4) +
+                                (figure.x.label.empty() ? 0 : line_height + 2) + pad;
   map.max = ImVec2(end.x - pad - scale_width, end.y - bottom_reserved);
   if (map.max.x - map.min.x < 10 || map.max.y - map.min.y < 10) {
     draw->PopClipRect();
@@ -175,10 +187,12 @@ FigureHit draw_figure(const char* id, const plot::Figure& figure, ImVec2 size, c
   }
 
   // Grid and y ticks.
-  const float row_pitch = figure.y.ticks.size() > 1
-                              ? std::abs(map.py(figure.y.ticks[1].value) - map.py(figure.y.ticks[0].value))
-                              : line_height;
-  const int y_stride = std::max(1, static_cast<int>(std::ceil(line_height / std::max(row_pitch, 0.5f))));
+  const float row_pitch =
+      figure.y.ticks.size() > 1
+          ? std::abs(map.py(figure.y.ticks[1].value) - map.py(figure.y.ticks[0].value))
+          : line_height;
+  const int y_stride =
+      std::max(1, static_cast<int>(std::ceil(line_height / std::max(row_pitch, 0.5f))));
   for (size_t i = 0; i < figure.y.ticks.size(); ++i) {
     const plot::Tick& tick = figure.y.ticks[i];
     const float y = map.py(tick.value);
@@ -186,7 +200,8 @@ FigureHit draw_figure(const char* id, const plot::Figure& figure, ImVec2 size, c
     if (i % static_cast<size_t>(y_stride) != 0) continue;
     const std::string label = shorten(tick.label, kMaxTickBytes);
     draw->AddLine(ImVec2(map.min.x - 4, y), ImVec2(map.min.x, y), style.axis, 1);
-    draw->AddText(ImVec2(map.min.x - 6 - text_width(label), y - line_height / 2), style.dim_text, label.c_str());
+    draw->AddText(ImVec2(map.min.x - 6 - text_width(label), y - line_height / 2), style.dim_text,
+                  label.c_str());
   }
 
   // Bars and cells, then what marks them.
@@ -198,7 +213,8 @@ FigureHit draw_figure(const char* id, const plot::Figure& figure, ImVec2 size, c
       map.rect(r, a, b);
       if (b.y < origin.y || a.y > end.y) continue;  // scrolled out of view
       draw->AddRectFilled(a, b, to_imgui(r.fill));
-      if (hovered && mouse.x >= a.x && mouse.x < b.x && mouse.y >= a.y && mouse.y < b.y) under_pointer = &r;
+      if (hovered && mouse.x >= a.x && mouse.x < b.x && mouse.y >= a.y && mouse.y < b.y)
+        under_pointer = &r;
       if (!r.text.empty()) {
         const ImVec2 text_size = ImGui::CalcTextSize(r.text.c_str());
         if (cells) {
@@ -207,7 +223,8 @@ FigureHit draw_figure(const char* id, const plot::Figure& figure, ImVec2 size, c
                           text_color_on(r.fill, style.background), r.text.c_str());
           }
         } else if (text_size.x <= (b.x - a.x) * 1.3f) {
-          draw->AddText(ImVec2((a.x + b.x - text_size.x) / 2, a.y - text_size.y - 1), style.dim_text, r.text.c_str());
+          draw->AddText(ImVec2((a.x + b.x - text_size.x) / 2, a.y - text_size.y - 1),
+                        style.dim_text, r.text.c_str());
         }
       }
     }
@@ -217,8 +234,8 @@ FigureHit draw_figure(const char* id, const plot::Figure& figure, ImVec2 size, c
       map.rect(r, a, b);
       if (b.y < origin.y || a.y > end.y) continue;
       const float thickness = std::clamp(std::min(b.x - a.x, b.y - a.y) / 8, 1.0f, 2.5f);
-      draw->AddRect(ImVec2(a.x + thickness / 2, a.y + thickness / 2), ImVec2(b.x - thickness / 2, b.y - thickness / 2),
-                    style.text, 0, 0, thickness);
+      draw->AddRect(ImVec2(a.x + thickness / 2, a.y + thickness / 2),
+                    ImVec2(b.x - thickness / 2, b.y - thickness / 2), style.text, 0, 0, thickness);
     }
   };
   draw_rects(figure.cells, true);
@@ -238,7 +255,8 @@ FigureHit draw_figure(const char* id, const plot::Figure& figure, ImVec2 size, c
     }
     if (line.markers) {
       for (size_t i = 0; i < line.xs.size(); ++i) {
-        draw->AddCircleFilled(ImVec2(map.px(line.xs[i]), map.py(line.ys[i])), thickness * 1.3f, color);
+        draw->AddCircleFilled(ImVec2(map.px(line.xs[i]), map.py(line.ys[i])), thickness * 1.3f,
+                              color);
       }
     }
   }
@@ -247,11 +265,21 @@ FigureHit draw_figure(const char* id, const plot::Figure& figure, ImVec2 size, c
     const ImVec2 text_size = ImGui::CalcTextSize(note.text.c_str());
     ImVec2 at(map.px(note.x), map.py(note.y));
     switch (note.anchor) {
-      case plot::Anchor::Center: at = ImVec2(at.x - text_size.x / 2, at.y - text_size.y / 2); break;
-      case plot::Anchor::Left: at = ImVec2(at.x + 4, at.y - text_size.y / 2); break;
-      case plot::Anchor::Right: at = ImVec2(at.x - text_size.x - 4, at.y - text_size.y / 2); break;
-      case plot::Anchor::Above: at = ImVec2(at.x - text_size.x / 2, at.y - text_size.y - 2); break;
-      case plot::Anchor::Below: at = ImVec2(at.x - text_size.x / 2, at.y + 2); break;
+      case plot::Anchor::Center:
+        at = ImVec2(at.x - text_size.x / 2, at.y - text_size.y / 2);
+        break;
+      case plot::Anchor::Left:
+        at = ImVec2(at.x + 4, at.y - text_size.y / 2);
+        break;
+      case plot::Anchor::Right:
+        at = ImVec2(at.x - text_size.x - 4, at.y - text_size.y / 2);
+        break;
+      case plot::Anchor::Above:
+        at = ImVec2(at.x - text_size.x / 2, at.y - text_size.y - 2);
+        break;
+      case plot::Anchor::Below:
+        at = ImVec2(at.x - text_size.x / 2, at.y + 2);
+        break;
     }
     draw->AddText(at, note.color ? to_imgui(*note.color) : style.text, note.text.c_str());
   }
@@ -260,11 +288,14 @@ FigureHit draw_figure(const char* id, const plot::Figure& figure, ImVec2 size, c
   draw->AddLine(ImVec2(map.min.x, map.min.y), ImVec2(map.min.x, map.max.y), style.axis, 1);
   draw->AddLine(ImVec2(map.min.x, map.max.y), ImVec2(map.max.x, map.max.y), style.axis, 1);
   float widest = 0;
-  for (const plot::Tick& tick : figure.x.ticks) widest = std::max(widest, text_width(shorten(tick.label, kMaxTickBytes)));
-  const float x_pitch = figure.x.ticks.size() > 1
-                            ? std::abs(map.px(figure.x.ticks[1].value) - map.px(figure.x.ticks[0].value))
-                            : widest + 8;
-  const int x_stride = std::max(1, static_cast<int>(std::ceil((widest + 8) / std::max(x_pitch, 1.0f))));
+  for (const plot::Tick& tick : figure.x.ticks)
+    widest = std::max(widest, text_width(shorten(tick.label, kMaxTickBytes)));
+  const float x_pitch =
+      figure.x.ticks.size() > 1
+          ? std::abs(map.px(figure.x.ticks[1].value) - map.px(figure.x.ticks[0].value))
+          : widest + 8;
+  const int x_stride =
+      std::max(1, static_cast<int>(std::ceil((widest + 8) / std::max(x_pitch, 1.0f))));
   for (size_t i = 0; i < figure.x.ticks.size(); i += static_cast<size_t>(x_stride)) {
     const plot::Tick& tick = figure.x.ticks[i];
     const float x = map.px(tick.value);
@@ -273,7 +304,8 @@ FigureHit draw_figure(const char* id, const plot::Figure& figure, ImVec2 size, c
     draw->AddText(ImVec2(x - text_width(label) / 2, map.max.y + 4), style.dim_text, label.c_str());
   }
   if (!figure.x.label.empty()) {
-    draw->AddText(ImVec2((map.min.x + map.max.x - text_width(figure.x.label)) / 2, map.max.y + 4 + line_height + 2),
+    draw->AddText(ImVec2((map.min.x + map.max.x - text_width(figure.x.label)) / 2,
+                         map.max.y + 4 + line_height + 2),
                   style.dim_text, figure.x.label.c_str());
   }
 
@@ -281,11 +313,13 @@ FigureHit draw_figure(const char* id, const plot::Figure& figure, ImVec2 size, c
   if (figure.color_scale && figure.color_scale->stops.size() >= 2) {
     const plot::ColorScale& scale = *figure.color_scale;
     const float x0 = map.max.x + pad * 2, x1 = x0 + line_height;
-    const float y_top = std::max(map.min.y, origin.y + pad), y_bottom = std::min(map.max.y, end.y - pad);
+    const float y_top = std::max(map.min.y, origin.y + pad),
+                y_bottom = std::min(map.max.y, end.y - pad);
     const size_t n = scale.stops.size() - 1;
     for (size_t i = 0; i < n; ++i) {
       // Top is the maximum.
-      const float a = y_bottom - (y_bottom - y_top) * static_cast<float>(i + 1) / static_cast<float>(n);
+      const float a =
+          y_bottom - (y_bottom - y_top) * static_cast<float>(i + 1) / static_cast<float>(n);
       const float b = y_bottom - (y_bottom - y_top) * static_cast<float>(i) / static_cast<float>(n);
       const ImU32 upper = to_imgui(scale.stops[i + 1]), lower = to_imgui(scale.stops[i]);
       draw->AddRectFilledMultiColor(ImVec2(x0, a), ImVec2(x1, b), upper, upper, lower, lower);

@@ -21,12 +21,13 @@ struct FigureStyle {
 // What the pointer did on the figure this frame.
 struct FigureHit {
   const moe::plot::Rect* rect = nullptr;  // the bar or cell under the pointer, if any
-  bool clicked = false;                    // left click on that rect
+  bool clicked = false;                   // left click on that rect
 };
 
 // Reserves `size` (pixels) at the cursor and draws the figure there. `id` must be unique in
 // the window.
-FigureHit draw_figure(const char* id, const moe::plot::Figure& figure, ImVec2 size, const FigureStyle& style);
+FigureHit draw_figure(const char* id, const moe::plot::Figure& figure, ImVec2 size,
+                      const FigureStyle& style);
 
 // Colour conversion shared with the other views.
 ImU32 to_imgui(const moe::plot::Color& color);

@@ -9,7 +9,8 @@ namespace moescope::gui {
 bool has_gguf_extension(const std::string& name) {
   if (name.size() < 5) return false;
   std::string tail = name.substr(name.size() - 5);
-  std::transform(tail.begin(), tail.end(), tail.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(tail.begin(), tail.end(), tail.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   return tail == ".gguf";
 }
 
@@ -22,16 +23,22 @@ std::string human_size(uint64_t bytes) {
     ++unit;
   }
   char text[32];
-  std::snprintf(text, sizeof text, unit == 0 ? "%.0f %s" : value < 10 ? "%.1f %s" : "%.0f %s", value, kUnits[unit]);
+  std::snprintf(text, sizeof text,
+                unit == 0    ? "%.0f %s"
+                : value < 10 ? "%.1f %s"
+                             : "%.0f %s",
+                value, kUnits[unit]);
   return text;
 }
 
 FolderListing list_folder(const std::filesystem::path& folder, bool all_files) {
   FolderListing listing;
   std::error_code error;
-  listing.folder = std::filesystem::weakly_canonical(std::filesystem::absolute(folder, error), error);
+  listing.folder =
+      std::filesystem::weakly_canonical(std::filesystem::absolute(folder, error), error);
   if (error) listing.folder = folder;
-  std::filesystem::directory_iterator it(listing.folder, std::filesystem::directory_options::skip_permission_denied, error);
+  std::filesystem::directory_iterator it(
+      listing.folder, std::filesystem::directory_options::skip_permission_denied, error);
   if (error) {
     listing.error = "cannot read " + listing.folder.string() + ": " + error.message();
     return listing;
@@ -52,10 +59,11 @@ FolderListing list_folder(const std::filesystem::path& folder, bool all_files) {
     }
     listing.entries.push_back(std::move(entry));
   }
-  std::sort(listing.entries.begin(), listing.entries.end(), [](const BrowserEntry& a, const BrowserEntry& b) {
-    if (a.is_directory != b.is_directory) return a.is_directory;
-    return a.name < b.name;
-  });
+  std::sort(listing.entries.begin(), listing.entries.end(),
+            [](const BrowserEntry& a, const BrowserEntry& b) {
+              if (a.is_directory != b.is_directory) return a.is_directory;
+              return a.name < b.name;
+            });
   return listing;
 }
 

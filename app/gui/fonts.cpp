@@ -46,7 +46,8 @@ FontReport build_fonts(float size_pixels, bool with_cjk) {
   ImFontConfig config;
   config.OversampleH = 2;
   config.OversampleV = 1;
-  if (main.empty() || !io.Fonts->AddFontFromFileTTF(main.c_str(), size_pixels, &config, main_ranges())) {
+  if (main.empty() ||
+      !io.Fonts->AddFontFromFileTTF(main.c_str(), size_pixels, &config, main_ranges())) {
     ImFontConfig fallback;
     fallback.SizePixels = size_pixels;
     io.Fonts->AddFontDefault(&fallback);
@@ -55,16 +56,18 @@ FontReport build_fonts(float size_pixels, bool with_cjk) {
   }
   report.main_font = main;
   if (with_cjk) {
-    const std::string cjk = first_existing({"/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-                                            "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-                                            "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"});
+    const std::string cjk =
+        first_existing({"/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+                        "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+                        "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"});
     if (!cjk.empty()) {
       ImFontConfig merge;
       merge.MergeMode = true;
       merge.OversampleH = 1;
       merge.OversampleV = 1;
       // The common simplified Chinese set (about 2,500 characters) plus kana keep the atlas small.
-      if (io.Fonts->AddFontFromFileTTF(cjk.c_str(), size_pixels, &merge, io.Fonts->GetGlyphRangesChineseSimplifiedCommon())) {
+      if (io.Fonts->AddFontFromFileTTF(cjk.c_str(), size_pixels, &merge,
+                                       io.Fonts->GetGlyphRangesChineseSimplifiedCommon())) {
         report.cjk_font = cjk;
       }
     }

@@ -4,9 +4,9 @@
 #define GLFW_INCLUDE_NONE
 #include <GL/gl.h>
 #include <GLFW/glfw3.h>
-#include <imgui.h>
 #include <backends/imgui_impl_glfw.h>
 #include <backends/imgui_impl_opengl3.h>
+#include <imgui.h>
 
 #include <CLI/CLI.hpp>
 #include <chrono>
@@ -36,8 +36,9 @@ fs::path find_assets(const std::string& from_flag) {
   if (!from_flag.empty()) return from_flag;
   if (const char* env = std::getenv("MOESCOPE_ASSETS"); env && *env) return env;
   std::error_code ignored;
-  for (const fs::path& candidate : {executable_dir() / ".." / ".." / "assets", executable_dir() / ".." / "share" / "moescope" / "assets",
-                                    fs::current_path() / "assets"}) {
+  for (const fs::path& candidate :
+       {executable_dir() / ".." / ".." / "assets",
+        executable_dir() / ".." / "share" / "moescope" / "assets", fs::current_path() / "assets"}) {
     if (fs::is_directory(candidate, ignored)) return fs::weakly_canonical(candidate, ignored);
   }
   return executable_dir() / ".." / ".." / "assets";
@@ -66,21 +67,31 @@ void on_drop(GLFWwindow* window, int count, const char** paths) {
 
 int main(int argc, char** argv) {
   CLI::App cli{"moescope: watch a Mixture-of-Experts router decide, token by token"};
-  std::string model_path, script_path, prompt, panel, screenshot, assets_flag, config_flag, demo_model;
+  std::string model_path, script_path, prompt, panel, screenshot, assets_flag, config_flag,
+      demo_model;
   int select_token = 0, frames = 0, threads = 0, width = 0, height = 0;
   bool exit_after = false;
-  cli.add_option("MODEL", model_path, "GGUF model to open (default: the bundled model, else a random demo model)");
-  cli.add_option("--script", script_path, "Run the commands of FILE (see app/gui/script.hpp), then exit");
+  cli.add_option("MODEL", model_path,
+                 "GGUF model to open (default: the bundled model, else a random demo model)");
+  cli.add_option("--script", script_path,
+                 "Run the commands of FILE (see app/gui/script.hpp), then exit");
   cli.add_option("--prompt", prompt, "Scripted: type this prompt and wait for the worker");
-  auto* select_option = cli.add_option("--select-token", select_token, "Scripted: select token N (-1: the last)");
-  cli.add_option("--panel", panel, "Scripted: show a view (router, path, load, coactivation, model)");
+  auto* select_option =
+      cli.add_option("--select-token", select_token, "Scripted: select token N (-1: the last)");
+  cli.add_option("--panel", panel,
+                 "Scripted: show a view (router, path, load, coactivation, model)");
   cli.add_option("--screenshot", screenshot, "Scripted: save the window as a PNG");
-  cli.add_option("--frames", frames, "Scripted: render N more frames")->check(CLI::NonNegativeNumber);
-  cli.add_flag("--exit", exit_after, "Scripted: exit when done (exit status 0 only if all went well)");
-  cli.add_option("--demo-model", demo_model, "Where the random demo model is written when no model is found");
+  cli.add_option("--frames", frames, "Scripted: render N more frames")
+      ->check(CLI::NonNegativeNumber);
+  cli.add_flag("--exit", exit_after,
+               "Scripted: exit when done (exit status 0 only if all went well)");
+  cli.add_option("--demo-model", demo_model,
+                 "Where the random demo model is written when no model is found");
   cli.add_option("--assets", assets_flag, "The assets folder (bundled models, prompt sets)");
-  cli.add_option("--config-dir", config_flag, "Folder for settings.json and imgui.ini (default: ~/.config/moescope)");
-  cli.add_option("--threads", threads, "CPU threads for the model (0: all cores)")->check(CLI::Range(0, 1024));
+  cli.add_option("--config-dir", config_flag,
+                 "Folder for settings.json and imgui.ini (default: ~/.config/moescope)");
+  cli.add_option("--threads", threads, "CPU threads for the model (0: all cores)")
+      ->check(CLI::Range(0, 1024));
   cli.add_option("--width", width, "Window width in pixels")->check(CLI::Range(320, 16384));
   cli.add_option("--height", height, "Window height in pixels")->check(CLI::Range(240, 16384));
   CLI11_PARSE(cli, argc, argv);
@@ -89,7 +100,8 @@ int main(int argc, char** argv) {
   options.model_path = model_path;
   options.assets_dir = find_assets(assets_flag);
   options.config_dir = moescope::gui::config_dir(config_flag);
-  options.demo_model = demo_model.empty() ? executable_dir() / ".." / "demo-model.gguf" : fs::path(demo_model);
+  options.demo_model =
+      demo_model.empty() ? executable_dir() / ".." / "demo-model.gguf" : fs::path(demo_model);
   options.n_threads = threads;
   try {
     if (!script_path.empty()) options.script = moescope::gui::parse_script(read_file(script_path));
@@ -102,7 +114,8 @@ int main(int argc, char** argv) {
     if (!screenshot.empty()) flags_script += "screenshot " + screenshot + "\n";
     if (exit_after) flags_script += "exit\n";
     if (!flags_script.empty()) {
-      for (auto& command : moescope::gui::parse_script(flags_script)) options.script.push_back(std::move(command));
+      for (auto& command : moescope::gui::parse_script(flags_script))
+        options.script.push_back(std::move(command));
     }
   } catch (const std::exception& error) {
     std::cerr << "moescope: " << error.what() << "\n";
@@ -111,11 +124,13 @@ int main(int argc, char** argv) {
   if (!options.script.empty()) {
     // A script starts from the given model (or the demo model) unless it opens one itself.
     const auto opens_model = [](const auto& command) {
-      return command.kind == moescope::gui::ScriptKind::Model || command.kind == moescope::gui::ScriptKind::DemoModel;
+      return command.kind == moescope::gui::ScriptKind::Model ||
+             command.kind == moescope::gui::ScriptKind::DemoModel;
     };
     if (options.script.empty() || !opens_model(options.script.front())) {
       moescope::gui::ScriptCommand open;
-      open.kind = model_path.empty() ? moescope::gui::ScriptKind::DemoModel : moescope::gui::ScriptKind::Model;
+      open.kind = model_path.empty() ? moescope::gui::ScriptKind::DemoModel
+                                     : moescope::gui::ScriptKind::Model;
       open.text = model_path.empty() ? options.demo_model.string() : model_path;
       options.script.insert(options.script.begin(), open);
     }
@@ -124,10 +139,12 @@ int main(int argc, char** argv) {
 
   glfwSetErrorCallback(glfw_error);
   if (!glfwInit()) {
-    std::cerr << "moescope: cannot initialise GLFW (is there a display? try xvfb-run for headless use)\n";
+    std::cerr
+        << "moescope: cannot initialise GLFW (is there a display? try xvfb-run for headless use)\n";
     return 1;
   }
-  const moescope::gui::Settings initial = moescope::gui::load_settings(options.config_dir / "settings.json");
+  const moescope::gui::Settings initial =
+      moescope::gui::load_settings(options.config_dir / "settings.json");
   glfwWindowHint(GLFW_CONTEXT_VERSION_MAJOR, 3);
   glfwWindowHint(GLFW_CONTEXT_VERSION_MINOR, 3);
   glfwWindowHint(GLFW_OPENGL_PROFILE, GLFW_OPENGL_CORE_PROFILE);
@@ -141,7 +158,8 @@ int main(int argc, char** argv) {
     glfwTerminate();
     return 1;
   }
-  if (!scripted && (initial.window_x != 0 || initial.window_y != 0)) glfwSetWindowPos(window, initial.window_x, initial.window_y);
+  if (!scripted && (initial.window_x != 0 || initial.window_y != 0))
+    glfwSetWindowPos(window, initial.window_x, initial.window_y);
   glfwMakeContextCurrent(window);
   glfwSwapInterval(scripted ? 0 : 1);
 

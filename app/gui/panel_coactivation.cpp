@@ -24,16 +24,18 @@ void draw_coactivation_panel(ViewContext& view, CoactivationPanelState& state) {
   const ImVec2 available = ImGui::GetContentRegionAvail();
   const float spacing = ImGui::GetStyle().ItemSpacing.x;
   const bool side_by_side = available.x > available.y * 1.3f;
-  const ImVec2 size = side_by_side ? ImVec2((available.x - spacing) / 2, available.y)
-                                   : ImVec2(available.x, (available.y - ImGui::GetStyle().ItemSpacing.y) / 2);
-  const plot::Figure& coactivation = state.coactivation.get(
-      cache_key({snapshot.version, static_cast<uint64_t>(moe_index)}),
-      [&] { return plot::coactivation_figure(snapshot.stats, moe_index); });
+  const ImVec2 size =
+      side_by_side ? ImVec2((available.x - spacing) / 2, available.y)
+                   : ImVec2(available.x, (available.y - ImGui::GetStyle().ItemSpacing.y) / 2);
+  const plot::Figure& coactivation =
+      state.coactivation.get(cache_key({snapshot.version, static_cast<uint64_t>(moe_index)}),
+                             [&] { return plot::coactivation_figure(snapshot.stats, moe_index); });
   draw_figure("##coactivation", coactivation, size, view.style);
   if (side_by_side) ImGui::SameLine();
   const bool normalized = view.settings.transitions_normalized;
   const plot::Figure& transitions = state.transitions.get(
-      cache_key({snapshot.version, static_cast<uint64_t>(transition_index), static_cast<uint64_t>(normalized)}),
+      cache_key({snapshot.version, static_cast<uint64_t>(transition_index),
+                 static_cast<uint64_t>(normalized)}),
       [&] { return plot::transitions_figure(snapshot.stats, transition_index, normalized); });
   draw_figure("##transitions", transitions, size, view.style);
 }

@@ -23,26 +23,32 @@ void draw_load_panel(ViewContext& view, LoadPanelState& state) {
   ImGui::RadioButton("gate mass", &measure, 1);
   view.settings.load_as_gate_mass = measure == 1;
   ImGui::SameLine();
-  help_marker("Tokens: how many tokens chose the expert among their top-k. Gate mass: the sum of the "
-              "weights the expert's output was mixed in with. CV is the standard deviation of the loads "
-              "over their mean (0 = perfectly even); the Switch Transformer auxiliary loss is 1 for "
-              "uniform routing and grows as load concentrates.");
+  help_marker(
+      "Tokens: how many tokens chose the expert among their top-k. Gate mass: the sum of the "
+      "weights the expert's output was mixed in with. CV is the standard deviation of the loads "
+      "over their mean (0 = perfectly even); the Switch Transformer auxiliary loss is 1 for "
+      "uniform routing and grows as load concentrates.");
 
   const int moe_index = moe_index_of(view.selection, moe_layers);
   const ImVec2 available = ImGui::GetContentRegionAvail();
   const float histogram_height = std::max(ImGui::GetTextLineHeight() * 12, available.y * 0.5f);
   const plot::Figure& histogram = state.histogram.get(
-      cache_key({snapshot.version, static_cast<uint64_t>(moe_index), static_cast<uint64_t>(measure)}), [&] {
-        return plot::expert_load_figure(snapshot.stats, moe_index,
-                                        measure == 1 ? plot::LoadMeasure::GateMass : plot::LoadMeasure::TokenCount);
+      cache_key(
+          {snapshot.version, static_cast<uint64_t>(moe_index), static_cast<uint64_t>(measure)}),
+      [&] {
+        return plot::expert_load_figure(
+            snapshot.stats, moe_index,
+            measure == 1 ? plot::LoadMeasure::GateMass : plot::LoadMeasure::TokenCount);
       });
   draw_figure("##load_histogram", histogram, ImVec2(available.x, histogram_height), view.style);
 
   const plot::Figure& heatmap = state.heatmap.get(cache_key({snapshot.version}), [&] {
     return plot::load_heatmap_figure(snapshot.stats, snapshot.trace.top_k());
   });
-  const FigureHit hit = draw_figure("##load_heatmap", heatmap, ImGui::GetContentRegionAvail(), view.style);
-  if (hit.clicked && hit.rect && hit.rect->row >= 0 && hit.rect->row < static_cast<int>(moe_layers.size())) {
+  const FigureHit hit =
+      draw_figure("##load_heatmap", heatmap, ImGui::GetContentRegionAvail(), view.style);
+  if (hit.clicked && hit.rect && hit.rect->row >= 0 &&
+      hit.rect->row < static_cast<int>(moe_layers.size())) {
     view.selection.layer = moe_layers[static_cast<size_t>(hit.rect->row)];
   }
 }

@@ -38,7 +38,8 @@ std::string with_commas(uint64_t value) {
 void draw_model_panel(ViewContext& view, ModelPanelState& state) {
   const Snapshot& snapshot = view.snapshot;
   if (!snapshot.model) {
-    ImGui::TextDisabled("No model loaded. File > Open model\xE2\x80\xA6, or drop a .gguf file on the window.");
+    ImGui::TextDisabled(
+        "No model loaded. File > Open model\xE2\x80\xA6, or drop a .gguf file on the window.");
     return;
   }
   const ModelInfo& model = *snapshot.model;
@@ -50,8 +51,9 @@ void draw_model_panel(ViewContext& view, ModelPanelState& state) {
   if (model.random_weights) {
     ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(0.95f, 0.65f, 0.25f, 1));
     ImGui::PushTextWrapPos(0);
-    ImGui::TextUnformatted("Random weights: a generated demo model. Its router really runs, so the routing "
-                           "is real, but it has learned nothing about language.");
+    ImGui::TextUnformatted(
+        "Random weights: a generated demo model. Its router really runs, so the routing "
+        "is real, but it has learned nothing about language.");
     ImGui::PopTextWrapPos();
     ImGui::PopStyleColor();
   }
@@ -60,14 +62,17 @@ void draw_model_panel(ViewContext& view, ModelPanelState& state) {
     row("file", model.path);
     row("size", human_size(model.file_bytes));
     row("architecture", config.architecture);
-    row("layers", std::to_string(config.n_layer) + " (" + std::to_string(config.moe_layers().size()) + " with experts)");
+    row("layers", std::to_string(config.n_layer) + " (" +
+                      std::to_string(config.moe_layers().size()) + " with experts)");
     row("experts", std::to_string(config.n_expert) + " per MoE layer");
     row("top-k", std::to_string(config.n_expert_used) + " experts per token");
-    row("width", std::to_string(config.n_embd) + " (expert FFN " + std::to_string(config.n_ff_exp) + ")");
-    row("attention", std::to_string(config.n_head) + " heads, " + std::to_string(config.n_head_kv) + " KV heads, head " +
-                         std::to_string(config.head_dim));
+    row("width",
+        std::to_string(config.n_embd) + " (expert FFN " + std::to_string(config.n_ff_exp) + ")");
+    row("attention", std::to_string(config.n_head) + " heads, " + std::to_string(config.n_head_kv) +
+                         " KV heads, head " + std::to_string(config.head_dim));
     row("vocabulary", std::to_string(model.n_vocab) + " tokens (" + model.tokenizer_model + ")");
-    row("context", std::to_string(model.n_ctx) + " positions here (trained " + std::to_string(config.n_ctx_train) + ")");
+    row("context", std::to_string(model.n_ctx) + " positions here (trained " +
+                       std::to_string(config.n_ctx_train) + ")");
     row("parameters", with_commas(model.parameters.total));
     row("active / token", with_commas(model.parameters.active_per_token));
     std::string types;
@@ -85,13 +90,15 @@ void draw_model_panel(ViewContext& view, ModelPanelState& state) {
   ImGui::BeginChild("##model_figures", ImVec2(0, 0), false);
   const ImVec2 figures = ImGui::GetContentRegionAvail();
   const float height = (figures.y - ImGui::GetStyle().ItemSpacing.y) / 2;
-  const plot::Figure& parameters = state.parameters.get(cache_key({snapshot.model_generation}),
-                                                        [&] { return plot::parameters_figure(model.parameters); });
+  const plot::Figure& parameters =
+      state.parameters.get(cache_key({snapshot.model_generation}),
+                           [&] { return plot::parameters_figure(model.parameters); });
   draw_figure("##parameters", parameters, ImVec2(figures.x, height), view.style);
   const int context = std::max(1, static_cast<int>(snapshot.tokens.size()));
-  const plot::Figure& flops = state.flops.get(
-      cache_key({snapshot.model_generation, static_cast<uint64_t>(context)}),
-      [&] { return plot::flops_figure(plot::estimate_compute(config, model.parameters, context)); });
+  const plot::Figure& flops =
+      state.flops.get(cache_key({snapshot.model_generation, static_cast<uint64_t>(context)}), [&] {
+        return plot::flops_figure(plot::estimate_compute(config, model.parameters, context));
+      });
   draw_figure("##flops", flops, ImVec2(figures.x, height), view.style);
   ImGui::EndChild();
 }

@@ -52,9 +52,10 @@ void draw_generation(ViewContext& view, PromptPanelState& state) {
   const bool generating = status.activity == WorkerActivity::Generating;
   ImGui::TextUnformatted("Continue the prompt");
   ImGui::SameLine();
-  help_marker("The model samples one token after another; each new token's routing joins every view. "
-              "Temperature 0 always takes the most likely token; top-p keeps the smallest set of tokens "
-              "whose probabilities add up to p. The same seed gives the same text.");
+  help_marker(
+      "The model samples one token after another; each new token's routing joins every view. "
+      "Temperature 0 always takes the most likely token; top-p keeps the smallest set of tokens "
+      "whose probabilities add up to p. The same seed gives the same text.");
   const float label_width = ImGui::CalcTextSize("Temperature  ").x;
   ImGui::PushItemWidth(std::max(60.0f, ImGui::GetContentRegionAvail().x - label_width));
   ImGui::SliderInt("Tokens", &settings.generate_tokens, 1, 256);
@@ -80,8 +81,11 @@ void draw_generation(ViewContext& view, PromptPanelState& state) {
   ImGui::EndDisabled();
   if (generating) {
     ImGui::SameLine();
-    ImGui::ProgressBar(status.total > 0 ? static_cast<float>(status.done) / static_cast<float>(status.total) : 0.0f,
-                       ImVec2(-1, 0), (std::to_string(status.done) + " / " + std::to_string(status.total)).c_str());
+    ImGui::ProgressBar(
+        status.total > 0 ? static_cast<float>(status.done) / static_cast<float>(status.total)
+                         : 0.0f,
+        ImVec2(-1, 0),
+        (std::to_string(status.done) + " / " + std::to_string(status.total)).c_str());
   }
 
   std::string generated;
@@ -101,7 +105,8 @@ void draw_generation(ViewContext& view, PromptPanelState& state) {
       view.worker.set_prompt(state.text);
     }
     ImGui::EndDisabled();
-    if (ImGui::IsItemHovered()) ImGui::SetTooltip("Appends the generated text to the prompt so you can edit it.");
+    if (ImGui::IsItemHovered())
+      ImGui::SetTooltip("Appends the generated text to the prompt so you can edit it.");
   }
 }
 
@@ -109,7 +114,8 @@ void draw_generation(ViewContext& view, PromptPanelState& state) {
 
 void draw_prompt_panel(ViewContext& view, PromptPanelState& state) {
   draw_examples(view, state);
-  const float box_height = std::max(ImGui::GetTextLineHeight() * 4, ImGui::GetContentRegionAvail().y * 0.38f);
+  const float box_height =
+      std::max(ImGui::GetTextLineHeight() * 4, ImGui::GetContentRegionAvail().y * 0.38f);
   if (state.focus_prompt) {
     ImGui::SetKeyboardFocusHere();
     state.focus_prompt = false;
@@ -119,8 +125,9 @@ void draw_prompt_panel(ViewContext& view, PromptPanelState& state) {
     view.worker.set_prompt(state.text);
   }
   const Snapshot& snapshot = view.snapshot;
-  ImGui::TextDisabled("%d tokens (%d from the cache, %d computed)", static_cast<int>(snapshot.tokens.size()),
-                      snapshot.reused_tokens, snapshot.computed_tokens);
+  ImGui::TextDisabled("%d tokens (%d from the cache, %d computed)",
+                      static_cast<int>(snapshot.tokens.size()), snapshot.reused_tokens,
+                      snapshot.computed_tokens);
   if (!snapshot.warning.empty()) {
     ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(0.95f, 0.6f, 0.2f, 1));
     ImGui::PushTextWrapPos(0);

@@ -19,25 +19,35 @@ void draw_router_panel(ViewContext& view, RouterPanelState& state) {
   ImGui::SameLine();
   ImGui::TextDisabled("token %d", selection.token);
   const ImVec2 available = ImGui::GetContentRegionAvail();
-  const float scores_height = std::max(ImGui::GetTextLineHeight() * 12, available.y * state.scores_share);
+  const float scores_height =
+      std::max(ImGui::GetTextLineHeight() * 12, available.y * state.scores_share);
 
-  const std::string label = selection.token >= 0 && selection.token < static_cast<int>(view.token_labels.size())
-                                ? view.token_labels[static_cast<size_t>(selection.token)]
-                                : std::string();
+  const std::string label =
+      selection.token >= 0 && selection.token < static_cast<int>(view.token_labels.size())
+          ? view.token_labels[static_cast<size_t>(selection.token)]
+          : std::string();
   const plot::Figure& scores = state.scores.get(
-      cache_key({snapshot.version, static_cast<uint64_t>(selection.layer), static_cast<uint64_t>(selection.token)}),
-      [&] { return plot::router_scores_figure(snapshot.trace, selection.token, selection.layer, label); });
+      cache_key({snapshot.version, static_cast<uint64_t>(selection.layer),
+                 static_cast<uint64_t>(selection.token)}),
+      [&] {
+        return plot::router_scores_figure(snapshot.trace, selection.token, selection.layer, label);
+      });
   draw_figure("##router_scores", scores, ImVec2(available.x, scores_height), view.style);
 
   // The heatmap keeps rows readable: with many tokens it scrolls instead of squeezing.
   ImGui::BeginChild("##router_heatmap", ImVec2(0, 0), false);
-  const plot::Figure& heatmap = state.heatmap.get(
-      cache_key({snapshot.version, static_cast<uint64_t>(selection.layer), static_cast<uint64_t>(selection.token)}),
-      [&] { return plot::router_heatmap_figure(snapshot.trace, selection.layer, view.token_labels, selection.token); });
+  const plot::Figure& heatmap =
+      state.heatmap.get(cache_key({snapshot.version, static_cast<uint64_t>(selection.layer),
+                                   static_cast<uint64_t>(selection.token)}),
+                        [&] {
+                          return plot::router_heatmap_figure(snapshot.trace, selection.layer,
+                                                             view.token_labels, selection.token);
+                        });
   const float line_height = ImGui::GetTextLineHeight();
   const float chrome = line_height * (7 + static_cast<float>(heatmap.notes.size()));
   const float rows = static_cast<float>(heatmap.y.max - heatmap.y.min);
-  const float height = std::max(ImGui::GetContentRegionAvail().y, chrome + rows * (line_height + 4));
+  const float height =
+      std::max(ImGui::GetContentRegionAvail().y, chrome + rows * (line_height + 4));
   const FigureHit hit = draw_figure("##router_heatmap_figure", heatmap,
                                     ImVec2(ImGui::GetContentRegionAvail().x, height), view.style);
   if (hit.clicked && hit.rect && hit.rect->row >= 0) {

@@ -15,13 +15,15 @@ void draw_path_panel(ViewContext& view, PathPanelState& state) {
   ImGui::AlignTextToFramePadding();
   ImGui::TextUnformatted("Token");
   ImGui::SameLine();
-  if (ImGui::ArrowButton("##previous_token", ImGuiDir_Left)) move_token(view.selection, -1, n_tokens);
+  if (ImGui::ArrowButton("##previous_token", ImGuiDir_Left))
+    move_token(view.selection, -1, n_tokens);
   ImGui::SameLine();
   if (ImGui::ArrowButton("##next_token", ImGuiDir_Right)) move_token(view.selection, 1, n_tokens);
   ImGui::SameLine();
   const int token = view.selection.token;
   if (token >= 0 && token < n_tokens) {
-    ImGui::Text("%d of %d: \"%s\"%s", token, n_tokens, snapshot.tokens[static_cast<size_t>(token)].text.c_str(),
+    ImGui::Text("%d of %d: \"%s\"%s", token, n_tokens,
+                snapshot.tokens[static_cast<size_t>(token)].text.c_str(),
                 view.selection.pinned ? "" : "  (following the last token)");
   } else {
     ImGui::TextDisabled("no token");
@@ -29,12 +31,15 @@ void draw_path_panel(ViewContext& view, PathPanelState& state) {
   const std::string label = token >= 0 && token < static_cast<int>(view.token_labels.size())
                                 ? view.token_labels[static_cast<size_t>(token)]
                                 : std::string();
-  const plot::Figure& figure = state.path.get(cache_key({snapshot.version, static_cast<uint64_t>(token)}),
-                                              [&] { return plot::token_path_figure(snapshot.trace, token, label); });
-  const FigureHit hit = draw_figure("##token_path", figure, ImGui::GetContentRegionAvail(), view.style);
+  const plot::Figure& figure =
+      state.path.get(cache_key({snapshot.version, static_cast<uint64_t>(token)}),
+                     [&] { return plot::token_path_figure(snapshot.trace, token, label); });
+  const FigureHit hit =
+      draw_figure("##token_path", figure, ImGui::GetContentRegionAvail(), view.style);
   if (hit.clicked && hit.rect && hit.rect->row >= 0) {
     const auto& layers = snapshot.trace.moe_layers();
-    if (hit.rect->row < static_cast<int>(layers.size())) view.selection.layer = layers[static_cast<size_t>(hit.rect->row)];
+    if (hit.rect->row < static_cast<int>(layers.size()))
+      view.selection.layer = layers[static_cast<size_t>(hit.rect->row)];
   }
 }
 

@@ -19,10 +19,11 @@ void draw_token_tooltip(ViewContext& view, int token) {
   const Snapshot& snapshot = view.snapshot;
   const TokenView& info = snapshot.tokens[static_cast<size_t>(token)];
   ImGui::BeginTooltip();
-  ImGui::Text("\"%s\"   token %d, id %d%s", info.text.c_str(), token, info.id, info.generated ? ", generated" : "");
+  ImGui::Text("\"%s\"   token %d, id %d%s", info.text.c_str(), token, info.id,
+              info.generated ? ", generated" : "");
   if (snapshot.trace.has(token, view.selection.layer)) {
-    const plot::Figure figure = plot::router_scores_figure(snapshot.trace, token, view.selection.layer,
-                                                           view.token_labels[static_cast<size_t>(token)]);
+    const plot::Figure figure = plot::router_scores_figure(
+        snapshot.trace, token, view.selection.layer, view.token_labels[static_cast<size_t>(token)]);
     const float width = ImGui::GetFontSize() * 26;
     draw_figure("##tooltip_scores", figure, ImVec2(width, width * 0.6f), view.style);
   }
@@ -45,7 +46,8 @@ void draw_token_strip(ViewContext& view, TokenStripState& state) {
     for (int e = 0; e < snapshot.trace.n_expert(); ++e) {
       if (e > 0) {
         const float next_x = ImGui::GetItemRectMax().x + chip_width;
-        if (next_x < ImGui::GetWindowPos().x + ImGui::GetWindowContentRegionMax().x) ImGui::SameLine(0, 12);
+        if (next_x < ImGui::GetWindowPos().x + ImGui::GetWindowContentRegionMax().x)
+          ImGui::SameLine(0, 12);
       }
       expert_chip(e);
     }
@@ -82,18 +84,20 @@ void draw_token_strip(ViewContext& view, TokenStripState& state) {
     ImGui::PushID(t);
     ImGui::InvisibleButton("##token", ImVec2(width, box_end.y - cursor.y));
     if (ImGui::IsItemHovered()) hovered_token = t;
-    if (ImGui::IsItemClicked()) click_token(view.selection, t, static_cast<int>(snapshot.tokens.size()));
+    if (ImGui::IsItemClicked())
+      click_token(view.selection, t, static_cast<int>(snapshot.tokens.size()));
     ImGui::PopID();
     state.token_boxes.emplace_back(cursor.x, cursor.y, box_end.x, box_end.y);
     draw->AddRectFilled(cursor, box_end, to_imgui(fill), 2);
     const ImU32 ink = text_color_on(fill, view.style.background);
     draw->AddText(ImVec2(cursor.x + padding.x, cursor.y + padding.y), ink, text.c_str());
     if (token.generated) {
-      draw->AddLine(ImVec2(cursor.x + 1, box_end.y - 2), ImVec2(box_end.x - 1, box_end.y - 2), ink, 1.5f);
+      draw->AddLine(ImVec2(cursor.x + 1, box_end.y - 2), ImVec2(box_end.x - 1, box_end.y - 2), ink,
+                    1.5f);
     }
     if (t == view.selection.token) {
-      draw->AddRect(ImVec2(cursor.x - 2, cursor.y - 2), ImVec2(box_end.x + 2, box_end.y + 2), view.style.text, 3,
-                    0, view.selection.pinned ? 3.0f : 1.5f);
+      draw->AddRect(ImVec2(cursor.x - 2, cursor.y - 2), ImVec2(box_end.x + 2, box_end.y + 2),
+                    view.style.text, 3, 0, view.selection.pinned ? 3.0f : 1.5f);
     }
     cursor.x += width + gap;
   }
@@ -101,17 +105,22 @@ void draw_token_strip(ViewContext& view, TokenStripState& state) {
   if (!snapshot.complete) {
     ImGui::TextDisabled("computing the rest of the prompt\xE2\x80\xA6");
   } else if (snapshot.tokens.empty()) {
-    ImGui::TextDisabled(snapshot.model ? "Type a prompt: its tokens appear here." : "Open a model to begin.");
+    ImGui::TextDisabled(snapshot.model ? "Type a prompt: its tokens appear here."
+                                       : "Open a model to begin.");
   }
   if (hovered_token >= 0) draw_token_tooltip(view, hovered_token);
 
   // Keyboard: left/right move through the tokens, up/down through the layers.
   if (strip_hovered && !ImGui::GetIO().WantTextInput) {
     const int n = static_cast<int>(snapshot.tokens.size());
-    if (ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_LeftArrow))) move_token(view.selection, -1, n);
-    if (ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_RightArrow))) move_token(view.selection, 1, n);
-    if (ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_UpArrow))) step_layer(view.selection, -1, moe_layers);
-    if (ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_DownArrow))) step_layer(view.selection, 1, moe_layers);
+    if (ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_LeftArrow)))
+      move_token(view.selection, -1, n);
+    if (ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_RightArrow)))
+      move_token(view.selection, 1, n);
+    if (ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_UpArrow)))
+      step_layer(view.selection, -1, moe_layers);
+    if (ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_DownArrow)))
+      step_layer(view.selection, 1, moe_layers);
   }
   ImGui::EndChild();
 }

@@ -34,7 +34,8 @@ void draw_prompt_panel(ViewContext& view, PromptPanelState& state);
 
 struct TokenStripState {
   bool show_legend = true;
-  std::vector<ImVec4> token_boxes;  // screen rectangles of the tokens drawn last frame (x0, y0, x1, y1)
+  std::vector<ImVec4>
+      token_boxes;  // screen rectangles of the tokens drawn last frame (x0, y0, x1, y1)
 };
 void draw_token_strip(ViewContext& view, TokenStripState& state);
 

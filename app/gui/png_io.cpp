@@ -23,7 +23,8 @@ using FilePtr = std::unique_ptr<std::FILE, FileCloser>;
 
 void write_png(const std::filesystem::path& file, const Image& image) {
   if (image.width <= 0 || image.height <= 0 ||
-      image.rgba.size() != static_cast<size_t>(image.width) * static_cast<size_t>(image.height) * 4) {
+      image.rgba.size() !=
+          static_cast<size_t>(image.width) * static_cast<size_t>(image.height) * 4) {
     throw moe::Error("cannot write " + file.string() + ": empty or inconsistent image");
   }
   FilePtr out(std::fopen(file.c_str(), "wb"));
@@ -40,15 +41,18 @@ void write_png(const std::filesystem::path& file, const Image& image) {
     throw moe::Error("cannot write " + file.string() + ": libpng error");
   }
   png_init_io(png, out.get());
-  png_set_IHDR(png, info, static_cast<png_uint_32>(image.width), static_cast<png_uint_32>(image.height), 8,
-               PNG_COLOR_TYPE_RGBA, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+  png_set_IHDR(png, info, static_cast<png_uint_32>(image.width),
+               static_cast<png_uint_32>(image.height), 8, PNG_COLOR_TYPE_RGBA, PNG_INTERLACE_NONE,
+               PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
   png_write_info(png, info);
   for (int y = 0; y < image.height; ++y) {
-    png_write_row(png, image.rgba.data() + static_cast<size_t>(y) * static_cast<size_t>(image.width) * 4);
+    png_write_row(
+        png, image.rgba.data() + static_cast<size_t>(y) * static_cast<size_t>(image.width) * 4);
   }
   png_write_end(png, nullptr);
   png_destroy_write_struct(&png, &info);
-  if (std::fflush(out.get()) != 0) throw moe::Error("cannot write " + file.string() + ": " + std::strerror(errno));
+  if (std::fflush(out.get()) != 0)
+    throw moe::Error("cannot write " + file.string() + ": " + std::strerror(errno));
 }
 
 Image read_png(const std::filesystem::path& file) {
@@ -86,7 +90,8 @@ double grey_variance(const Image& image) {
 int count_colors(const Image& image, int limit) {
   std::unordered_set<uint32_t> colors;
   for (size_t i = 0; i + 3 < image.rgba.size(); i += 4) {
-    colors.insert((uint32_t{image.rgba[i]} << 16) | (uint32_t{image.rgba[i + 1]} << 8) | image.rgba[i + 2]);
+    colors.insert((uint32_t{image.rgba[i]} << 16) | (uint32_t{image.rgba[i + 1]} << 8) |
+                  image.rgba[i + 2]);
     if (static_cast<int>(colors.size()) >= limit) break;
   }
   return static_cast<int>(colors.size());

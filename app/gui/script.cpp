@@ -22,9 +22,21 @@ std::string unescape(std::string_view text) {
   for (size_t i = 0; i < text.size(); ++i) {
     if (text[i] == '\\' && i + 1 < text.size()) {
       const char next = text[i + 1];
-      if (next == 'n') { out += '\n'; ++i; continue; }
-      if (next == 't') { out += '\t'; ++i; continue; }
-      if (next == '\\') { out += '\\'; ++i; continue; }
+      if (next == 'n') {
+        out += '\n';
+        ++i;
+        continue;
+      }
+      if (next == 't') {
+        out += '\t';
+        ++i;
+        continue;
+      }
+      if (next == '\\') {
+        out += '\\';
+        ++i;
+        continue;
+      }
     }
     out += text[i];
   }
@@ -78,37 +90,46 @@ std::vector<ScriptCommand> parse_script(std::string_view text) {
     if (line.empty() || line.front() == '#') continue;
     const auto space = line.find_first_of(" \t");
     const std::string_view name = line.substr(0, space);
-    const std::string_view argument = space == std::string_view::npos ? std::string_view{} : trim(line.substr(space));
+    const std::string_view argument =
+        space == std::string_view::npos ? std::string_view{} : trim(line.substr(space));
     const std::string where = "script line " + std::to_string(line_number) + ": ";
     const auto it = commands().find(name);
-    if (it == commands().end()) throw moe::Error(where + "unknown command '" + std::string(name) + "'");
+    if (it == commands().end())
+      throw moe::Error(where + "unknown command '" + std::string(name) + "'");
     ScriptCommand command;
     command.kind = it->second.kind;
     command.line = line_number;
     switch (it->second.argument) {
       case CommandShape::None:
-        if (!argument.empty()) throw moe::Error(where + "'" + std::string(name) + "' takes no argument");
+        if (!argument.empty())
+          throw moe::Error(where + "'" + std::string(name) + "' takes no argument");
         break;
       case CommandShape::Text:
-        if (argument.empty()) throw moe::Error(where + "'" + std::string(name) + "' needs an argument");
+        if (argument.empty())
+          throw moe::Error(where + "'" + std::string(name) + "' needs an argument");
         command.text = unescape(argument);
         break;
       case CommandShape::Number: {
-        const auto result = std::from_chars(argument.data(), argument.data() + argument.size(), command.number);
-        if (argument.empty() || result.ec != std::errc() || result.ptr != argument.data() + argument.size()) {
-          throw moe::Error(where + "'" + std::string(name) + "' needs a whole number, got '" + std::string(argument) + "'");
+        const auto result =
+            std::from_chars(argument.data(), argument.data() + argument.size(), command.number);
+        if (argument.empty() || result.ec != std::errc() ||
+            result.ptr != argument.data() + argument.size()) {
+          throw moe::Error(where + "'" + std::string(name) + "' needs a whole number, got '" +
+                           std::string(argument) + "'");
         }
         break;
       }
     }
-    if (command.kind == ScriptKind::Panel &&
-        std::find(panel_names().begin(), panel_names().end(), command.text) == panel_names().end()) {
-      throw moe::Error(where + "unknown panel '" + command.text + "' (router, path, load, coactivation, model)");
+    if (command.kind == ScriptKind::Panel && std::find(panel_names().begin(), panel_names().end(),
+                                                       command.text) == panel_names().end()) {
+      throw moe::Error(where + "unknown panel '" + command.text +
+                       "' (router, path, load, coactivation, model)");
     }
     if (command.kind == ScriptKind::Theme && command.text != "dark" && command.text != "light") {
       throw moe::Error(where + "theme is 'dark' or 'light', not '" + command.text + "'");
     }
-    if ((command.kind == ScriptKind::Frames || command.kind == ScriptKind::Generate) && command.number < 0) {
+    if ((command.kind == ScriptKind::Frames || command.kind == ScriptKind::Generate) &&
+        command.number < 0) {
       throw moe::Error(where + "the count must not be negative");
     }
     script.push_back(std::move(command));

@@ -28,8 +28,24 @@
 namespace moescope::gui {
 
 enum class ScriptKind {
-  Model, DemoModel, Prompt, Type, Wait, Generate, SelectToken, HoverToken, Layer, Panel, Theme, FontSize,
-  OpenDialog, CloseDialog, Frames, Screenshot, ExpectError, Exit
+  Model,
+  DemoModel,
+  Prompt,
+  Type,
+  Wait,
+  Generate,
+  SelectToken,
+  HoverToken,
+  Layer,
+  Panel,
+  Theme,
+  FontSize,
+  OpenDialog,
+  CloseDialog,
+  Frames,
+  Screenshot,
+  ExpectError,
+  Exit
 };
 
 struct ScriptCommand {

@@ -49,11 +49,14 @@ Settings load_settings(const std::filesystem::path& file, std::vector<std::strin
   try {
     object = json::parse(in);
   } catch (const json::exception& error) {
-    if (problems) problems->push_back("settings: " + file.string() + " is not valid JSON; using defaults (" + error.what() + ")");
+    if (problems)
+      problems->push_back("settings: " + file.string() + " is not valid JSON; using defaults (" +
+                          error.what() + ")");
     return settings;
   }
   if (!object.is_object()) {
-    if (problems) problems->push_back("settings: " + file.string() + " is not a JSON object; using defaults");
+    if (problems)
+      problems->push_back("settings: " + file.string() + " is not a JSON object; using defaults");
     return settings;
   }
   read_value(object, "font_size", settings.font_size, problems);
@@ -79,7 +82,8 @@ Settings load_settings(const std::filesystem::path& file, std::vector<std::strin
   read_value(object, "transitions_normalized", settings.transitions_normalized, problems);
   read_value(object, "cjk_font", settings.cjk_font, problems);
   // Values a hand-edited file could make unusable are brought back into range.
-  if (!(settings.font_size >= 8 && settings.font_size <= 72)) settings.font_size = Settings{}.font_size;
+  if (!(settings.font_size >= 8 && settings.font_size <= 72))
+    settings.font_size = Settings{}.font_size;
   if (!(settings.prompt_column_share >= 0.1f && settings.prompt_column_share <= 0.8f)) {
     settings.prompt_column_share = Settings{}.prompt_column_share;
   }
@@ -90,37 +94,39 @@ Settings load_settings(const std::filesystem::path& file, std::vector<std::strin
     settings.window_width = Settings{}.window_width;
     settings.window_height = Settings{}.window_height;
   }
-  if (settings.generate_tokens < 1 || settings.generate_tokens > 4096) settings.generate_tokens = Settings{}.generate_tokens;
-  if (!(settings.temperature >= 0 && settings.temperature <= 5)) settings.temperature = Settings{}.temperature;
+  if (settings.generate_tokens < 1 || settings.generate_tokens > 4096)
+    settings.generate_tokens = Settings{}.generate_tokens;
+  if (!(settings.temperature >= 0 && settings.temperature <= 5))
+    settings.temperature = Settings{}.temperature;
   if (!(settings.top_p > 0 && settings.top_p <= 1)) settings.top_p = Settings{}.top_p;
   return settings;
 }
 
 void save_settings(const std::filesystem::path& file, const Settings& settings) {
-  const json object = {
-      {"font_size", settings.font_size},
-      {"theme", to_string(settings.theme)},
-      {"window_x", settings.window_x},
-      {"window_y", settings.window_y},
-      {"window_width", settings.window_width},
-      {"window_height", settings.window_height},
-      {"window_maximized", settings.window_maximized},
-      {"prompt_column_share", settings.prompt_column_share},
-      {"token_strip_share", settings.token_strip_share},
-      {"panel", settings.panel},
-      {"last_model", settings.last_model},
-      {"prompt", settings.prompt},
-      {"browse_folder", settings.browse_folder},
-      {"generate_tokens", settings.generate_tokens},
-      {"temperature", settings.temperature},
-      {"top_p", settings.top_p},
-      {"seed", settings.seed},
-      {"load_as_gate_mass", settings.load_as_gate_mass},
-      {"transitions_normalized", settings.transitions_normalized},
-      {"cjk_font", settings.cjk_font}};
+  const json object = {{"font_size", settings.font_size},
+                       {"theme", to_string(settings.theme)},
+                       {"window_x", settings.window_x},
+                       {"window_y", settings.window_y},
+                       {"window_width", settings.window_width},
+                       {"window_height", settings.window_height},
+                       {"window_maximized", settings.window_maximized},
+                       {"prompt_column_share", settings.prompt_column_share},
+                       {"token_strip_share", settings.token_strip_share},
+                       {"panel", settings.panel},
+                       {"last_model", settings.last_model},
+                       {"prompt", settings.prompt},
+                       {"browse_folder", settings.browse_folder},
+                       {"generate_tokens", settings.generate_tokens},
+                       {"temperature", settings.temperature},
+                       {"top_p", settings.top_p},
+                       {"seed", settings.seed},
+                       {"load_as_gate_mass", settings.load_as_gate_mass},
+                       {"transitions_normalized", settings.transitions_normalized},
+                       {"cjk_font", settings.cjk_font}};
   std::error_code error;
   if (!file.parent_path().empty()) std::filesystem::create_directories(file.parent_path(), error);
-  if (error) throw moe::Error("cannot create " + file.parent_path().string() + ": " + error.message());
+  if (error)
+    throw moe::Error("cannot create " + file.parent_path().string() + ": " + error.message());
   const std::filesystem::path temporary = file.string() + ".tmp";
   {
     std::ofstream out(temporary, std::ios::binary | std::ios::trunc);

@@ -24,7 +24,7 @@ struct Settings {
   std::string panel = "router";  // the selected view tab
   std::string last_model;        // opened last (from a file dialog, drop or command line)
   std::string prompt = "Solve 15 \xC3\x97 8";
-  std::string browse_folder;     // where the file dialog opened last
+  std::string browse_folder;  // where the file dialog opened last
   // Generation.
   int generate_tokens = 24;
   float temperature = 0.8f;
@@ -41,7 +41,8 @@ std::filesystem::path config_dir(const std::filesystem::path& override_dir = {})
 
 // Reads settings; unknown keys are ignored, missing or ill-typed values keep their defaults
 // (each one adds a line to `problems` when given).
-Settings load_settings(const std::filesystem::path& file, std::vector<std::string>* problems = nullptr);
+Settings load_settings(const std::filesystem::path& file,
+                       std::vector<std::string>* problems = nullptr);
 // Writes the file atomically (a temporary file renamed over it). Throws moe::Error on failure.
 void save_settings(const std::filesystem::path& file, const Settings& settings);
 

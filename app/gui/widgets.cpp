@@ -39,7 +39,8 @@ bool layer_selector(const char* id, Selection& selection, const std::vector<int>
   ImGui::EndDisabled();
   ImGui::SameLine();
   const std::string current = selection.layer >= 0 ? layer_name(selection.layer) : std::string("-");
-  ImGui::SetNextItemWidth(ImGui::CalcTextSize("L000").x + ImGui::GetFrameHeight() + ImGui::GetStyle().FramePadding.x * 2);
+  ImGui::SetNextItemWidth(ImGui::CalcTextSize("L000").x + ImGui::GetFrameHeight() +
+                          ImGui::GetStyle().FramePadding.x * 2);
   if (ImGui::BeginCombo("##layer", current.c_str())) {
     for (int layer : moe_layers) {
       const bool selected = layer == selection.layer;
@@ -67,26 +68,31 @@ void expert_chip(int expert) {
   ImGui::TextUnformatted(moe::plot::expert_label(expert).c_str());
 }
 
-bool splitter(const char* id, bool vertical, float thickness, float& share, float total, float min_share, float max_share) {
+bool splitter(const char* id, bool vertical, float thickness, float length, float& share,
+              float total, float min_share, float max_share) {
   const ImVec2 at = ImGui::GetCursorScreenPos();
-  const ImVec2 available = ImGui::GetContentRegionAvail();
-  const ImVec2 button_size(vertical ? thickness : available.x, vertical ? available.y : thickness);
+  const ImVec2 button_size(vertical ? thickness : length, vertical ? length : thickness);
   ImGui::InvisibleButton(id, button_size);
   const bool active = ImGui::IsItemActive();
   const bool hovered = ImGui::IsItemHovered();
-  if (hovered || active) ImGui::SetMouseCursor(vertical ? ImGuiMouseCursor_ResizeEW : ImGuiMouseCursor_ResizeNS);
+  if (hovered || active)
+    ImGui::SetMouseCursor(vertical ? ImGuiMouseCursor_ResizeEW : ImGuiMouseCursor_ResizeNS);
   if (active && total > 0) {
     const float delta = vertical ? ImGui::GetIO().MouseDelta.x : ImGui::GetIO().MouseDelta.y;
     share = std::clamp(share + delta / total, min_share, max_share);
   }
-  const ImU32 color = ImGui::GetColorU32(active ? ImGuiCol_SeparatorActive : hovered ? ImGuiCol_SeparatorHovered : ImGuiCol_Separator);
+  const ImU32 color = ImGui::GetColorU32(active    ? ImGuiCol_SeparatorActive
+                                         : hovered ? ImGuiCol_SeparatorHovered
+                                                   : ImGuiCol_Separator);
   ImDrawList* draw = ImGui::GetWindowDrawList();
   if (vertical) {
     const float x = at.x + thickness / 2;
-    draw->AddLine(ImVec2(x, at.y), ImVec2(x, at.y + button_size.y), color, hovered || active ? 3.0f : 1.0f);
+    draw->AddLine(ImVec2(x, at.y), ImVec2(x, at.y + button_size.y), color,
+                  hovered || active ? 3.0f : 1.0f);
   } else {
     const float y = at.y + thickness / 2;
-    draw->AddLine(ImVec2(at.x, y), ImVec2(at.x + button_size.x, y), color, hovered || active ? 3.0f : 1.0f);
+    draw->AddLine(ImVec2(at.x, y), ImVec2(at.x + button_size.x, y), color,
+                  hovered || active ? 3.0f : 1.0f);
   }
   return active;
 }

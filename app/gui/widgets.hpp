@@ -18,9 +18,11 @@ bool layer_selector(const char* id, Selection& selection, const std::vector<int>
 // A filled square in the expert's colour followed by "E<n>".
 void expert_chip(int expert);
 
-// A bar the user drags to resize two areas. `share` (0..1) is the first area's share of
-// `total` pixels; it is clamped to [min_share, max_share]. Returns true while dragging.
-bool splitter(const char* id, bool vertical, float thickness, float& share, float total, float min_share, float max_share);
+// A bar the user drags to resize two areas: `length` pixels long, `thickness` wide, vertical or
+// horizontal. `share` (0..1) is the first area's share of `total` pixels; it is clamped to
+// [min_share, max_share]. Returns true while dragging.
+bool splitter(const char* id, bool vertical, float thickness, float length, float& share,
+              float total, float min_share, float max_share);
 
 // "(?)" that shows `text` on hover.
 void help_marker(const char* text);

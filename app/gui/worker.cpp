@@ -30,8 +30,8 @@ struct Worker::State {
   std::shared_ptr<const ModelInfo> info;
   uint64_t model_generation = 0;
   bool add_bos = false;
-  std::string prompt;           // the prompt the session's first n_prompt_tokens come from
-  int n_prompt_tokens = 0;      // session tokens from the prompt; later ones were generated
+  std::string prompt;       // the prompt the session's first n_prompt_tokens come from
+  int n_prompt_tokens = 0;  // session tokens from the prompt; later ones were generated
   std::string prompt_warning;
 };
 
@@ -145,7 +145,8 @@ void Worker::run() {
         status_ = WorkerStatus{};
         became_idle_.notify_all();
       }
-      wake_.wait(lock, [this] { return quit_ || pending_load_ || pending_prompt_ || pending_generate_; });
+      wake_.wait(lock,
+                 [this] { return quit_ || pending_load_ || pending_prompt_ || pending_generate_; });
       if (quit_) return;
       running_request_ = true;
       // A model load comes first: a prompt is then computed on the new model.
@@ -188,7 +189,8 @@ bool Worker::newer_request_than(uint64_t request_id) const {
 }
 
 void Worker::do_load(const LoadRequest& request) {
-  set_status(WorkerActivity::Loading, 0, 0, std::filesystem::path(request.path).filename().string());
+  set_status(WorkerActivity::Loading, 0, 0,
+             std::filesystem::path(request.path).filename().string());
   State& state = *state_;
   try {
     std::error_code ignored;
@@ -293,7 +295,8 @@ void Worker::do_prompt(const PromptRequest& request, uint64_t request_id) {
           }
           set_status(WorkerActivity::Prefilling, done, total);
           if (Milliseconds(Clock::now() - last_publish).count() >= options_.publish_interval_ms) {
-            publish(request, false, Milliseconds(Clock::now() - started).count(), reused, done - reused);
+            publish(request, false, Milliseconds(Clock::now() - started).count(), reused,
+                    done - reused);
             last_publish = Clock::now();
           }
         }
@@ -305,7 +308,8 @@ void Worker::do_prompt(const PromptRequest& request, uint64_t request_id) {
   }
   state.n_prompt_tokens = total;
   const int computed = total == 0 ? 0 : std::max(1, total - reused);
-  publish(request, true, Milliseconds(Clock::now() - started).count(), std::min(reused, total), computed);
+  publish(request, true, Milliseconds(Clock::now() - started).count(), std::min(reused, total),
+          computed);
   std::lock_guard lock(mutex_);
   ++counters_.prompts_completed;
 }
@@ -320,8 +324,10 @@ void Worker::do_generate(const GenerateRequest& request, Clock::time_point poste
   const int room = state.session->n_ctx() - static_cast<int>(state.session->tokens().size());
   const int n_tokens = std::min(request.n_tokens, room);
   if (n_tokens <= 0) {
-    post_message({"The context is full", "The model's context of " + std::to_string(state.session->n_ctx()) +
-                                             " positions has no room for more tokens.", false});
+    post_message({"The context is full",
+                  "The model's context of " + std::to_string(state.session->n_ctx()) +
+                      " positions has no room for more tokens.",
+                  false});
     return;
   }
   const auto started = Clock::now();
@@ -338,7 +344,8 @@ void Worker::do_generate(const GenerateRequest& request, Clock::time_point poste
                 static_cast<int>(state.session->tokens().size()) - generated, generated);
         last_publish = Clock::now();
       }
-      const bool eos = state.tokenizer->eos_id() && state.session->tokens().back() == *state.tokenizer->eos_id();
+      const bool eos =
+          state.tokenizer->eos_id() && state.session->tokens().back() == *state.tokenizer->eos_id();
       return !stop_generation_.load() && !eos;
     });
   } catch (const std::exception& error) {
@@ -356,12 +363,16 @@ void Worker::publish(const PromptRequest& request, bool complete, double compute
   snapshot->model = state.info;
   snapshot->prompt = request.text;
   const std::vector<int32_t>& tokens = state.session->tokens();
+  std::vector<std::string> pieces;
+  pieces.reserve(tokens.size());
+  for (int32_t id : tokens) pieces.push_back(state.tokenizer->token_piece(id));
+  std::vector<std::string> texts = display_token_texts(pieces);
   snapshot->tokens.reserve(tokens.size());
   for (size_t i = 0; i < tokens.size(); ++i) {
     TokenView view;
     view.id = tokens[i];
-    view.piece = state.tokenizer->token_piece(tokens[i]);
-    view.text = display_token_text(view.piece);
+    view.piece = std::move(pieces[i]);
+    view.text = std::move(texts[i]);
     view.generated = static_cast<int>(i) >= state.n_prompt_tokens;
     view.special = state.tokenizer->token_type(tokens[i]) == moe::TokenType::CONTROL;
     snapshot->tokens.push_back(std::move(view));

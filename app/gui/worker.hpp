@@ -36,8 +36,8 @@ struct TokenView {
 
 struct ModelInfo {
   std::string path;
-  std::string name;            // general.name, or the file name
-  bool random_weights = false; // a generated demo model: real routing, meaningless weights
+  std::string name;             // general.name, or the file name
+  bool random_weights = false;  // a generated demo model: real routing, meaningless weights
   moe::ModelConfig config;
   moe::ParameterCounts parameters;
   std::vector<moe::TensorTypeUsage> tensor_types;
@@ -51,8 +51,8 @@ struct ModelInfo {
 enum class WorkerActivity { Idle, Loading, Prefilling, Generating };
 
 struct Snapshot {
-  uint64_t version = 0;           // increases with every publish
-  uint64_t model_generation = 0;  // increases when another model is loaded
+  uint64_t version = 0;                    // increases with every publish
+  uint64_t model_generation = 0;           // increases when another model is loaded
   std::shared_ptr<const ModelInfo> model;  // null until a model is loaded
   std::string prompt;                      // the prompt text these tokens come from
   std::vector<TokenView> tokens;           // the computed tokens; the trace covers them
@@ -86,16 +86,16 @@ struct WorkerMessage {
 // Counters for tests and the status bar.
 struct WorkerCounters {
   uint64_t prompts_posted = 0;
-  uint64_t prompts_started = 0;    // taken from the queue (the others were coalesced away)
+  uint64_t prompts_started = 0;  // taken from the queue (the others were coalesced away)
   uint64_t prompts_completed = 0;
   uint64_t prompts_abandoned = 0;  // cut short by a newer request
   uint64_t snapshots_published = 0;
 };
 
 struct WorkerOptions {
-  int n_threads = 0;        // CPU backend threads (0: all cores)
-  int n_ctx = 0;            // session context (0: the session's default)
-  int chunk_tokens = 64;    // prompt tokens per step; a newer prompt is noticed between steps
+  int n_threads = 0;      // CPU backend threads (0: all cores)
+  int n_ctx = 0;          // session context (0: the session's default)
+  int chunk_tokens = 64;  // prompt tokens per step; a newer prompt is noticed between steps
   double publish_interval_ms = 40;  // at most this often while prefilling or generating
 };
 
@@ -154,7 +154,7 @@ private:
   std::unique_ptr<State> state_;
 
   mutable std::mutex mutex_;
-  mutable std::condition_variable wake_;        // the worker waits for requests
+  mutable std::condition_variable wake_;  // the worker waits for requests
   mutable std::condition_variable became_idle_;
   std::optional<LoadRequest> pending_load_;
   std::optional<PromptRequest> pending_prompt_;

@@ -58,8 +58,8 @@ ColorScale viridis_scale(double min, double max, std::string label) {
   scale.min = min;
   scale.max = max;
   // Viridis sampled at ten evenly spaced points (the published colour map's values).
-  for (uint32_t rgb : {0x440154u, 0x482878u, 0x3E4989u, 0x31688Eu, 0x26828Eu, 0x1F9E89u,
-                       0x35B779u, 0x6DCD59u, 0xB4DE2Cu, 0xFDE725u}) {
+  for (uint32_t rgb : {0x440154u, 0x482878u, 0x3E4989u, 0x31688Eu, 0x26828Eu, 0x1F9E89u, 0x35B779u,
+                       0x6DCD59u, 0xB4DE2Cu, 0xFDE725u}) {
     scale.stops.push_back(Color::from_rgb(rgb));
   }
   scale.ticks = nice_ticks(min, max, 4);

@@ -29,30 +29,38 @@ std::string short_number(double value, const Unit& unit) {
 
 }  // namespace
 
-ComputeEstimate estimate_compute(const ModelConfig& config, const ParameterCounts& counts, int context) {
+ComputeEstimate estimate_compute(const ModelConfig& config, const ParameterCounts& counts,
+                                 int context) {
   ComputeEstimate estimate;
   estimate.context = std::max(context, 1);
   // With tied embeddings the output projection multiplies with token_embd.
   const uint64_t output = counts.output > 0 ? counts.output
-                                            : static_cast<uint64_t>(config.n_vocab) * static_cast<uint64_t>(config.n_embd);
-  estimate.moe_matmul_params = counts.attention + counts.router + counts.active_experts + counts.dense_ffn + output;
+                                            : static_cast<uint64_t>(config.n_vocab) *
+                                                  static_cast<uint64_t>(config.n_embd);
+  estimate.moe_matmul_params =
+      counts.attention + counts.router + counts.active_experts + counts.dense_ffn + output;
   estimate.dense_matmul_params = counts.attention + counts.experts + counts.dense_ffn + output;
-  const double per_layer = 2.0 * config.n_head * (config.head_dim + config.head_dim_v) * estimate.context;
+  const double per_layer =
+      2.0 * config.n_head * (config.head_dim + config.head_dim_v) * estimate.context;
   estimate.attention_flops = per_layer * config.n_layer;
-  estimate.moe_flops = 2.0 * static_cast<double>(estimate.moe_matmul_params) + estimate.attention_flops;
-  estimate.dense_flops = 2.0 * static_cast<double>(estimate.dense_matmul_params) + estimate.attention_flops;
+  estimate.moe_flops =
+      2.0 * static_cast<double>(estimate.moe_matmul_params) + estimate.attention_flops;
+  estimate.dense_flops =
+      2.0 * static_cast<double>(estimate.dense_matmul_params) + estimate.attention_flops;
   return estimate;
 }
 
 Figure parameters_figure(const ParameterCounts& counts) {
   Figure figure;
   const Unit unit = unit_for(static_cast<double>(counts.total));
-  figure.title = "Parameters: " + short_number(static_cast<double>(counts.total), unit) + " in total, " +
-                 short_number(static_cast<double>(counts.active_per_token), unit) + " active per token";
+  figure.title = "Parameters: " + short_number(static_cast<double>(counts.total), unit) +
+                 " in total, " + short_number(static_cast<double>(counts.active_per_token), unit) +
+                 " active per token";
   if (counts.total > 0) {
     figure.notes.push_back("a token uses " +
                            format_number(100.0 * static_cast<double>(counts.active_per_token) /
-                                             static_cast<double>(counts.total), 1) +
+                                             static_cast<double>(counts.total),
+                                         1) +
                            "% of the weights: only its top-k experts run");
   }
   struct Part {
@@ -62,7 +70,8 @@ Figure parameters_figure(const ParameterCounts& counts) {
   };
   const uint64_t other = counts.norms + counts.router;
   const std::vector<Part> parts = {
-      {"embedding + output", 0x88CCEE, counts.embedding + counts.output, counts.embedding + counts.output},
+      {"embedding + output", 0x88CCEE, counts.embedding + counts.output,
+       counts.embedding + counts.output},
       {"attention", 0x44AA99, counts.attention, counts.attention},
       {"experts", 0xCC6677, counts.experts, counts.active_experts},
       {"dense FFN", 0xDDCC77, counts.dense_ffn, counts.dense_ffn},
@@ -71,7 +80,8 @@ Figure parameters_figure(const ParameterCounts& counts) {
   figure.x.min = 0;
   figure.x.max = 2;
   figure.x.ticks = category_ticks({"all parameters", "active per token"});
-  figure.y.label = std::string("parameters") + (unit.suffix[0] ? std::string(" (") + unit.suffix + ")" : "");
+  figure.y.label =
+      std::string("parameters") + (unit.suffix[0] ? std::string(" (") + unit.suffix + ")" : "");
   figure.y.min = 0;
   figure.y.max = nice_ceiling(static_cast<double>(counts.total) / unit.divisor * 1.05);
   figure.y.ticks = nice_ticks(0, figure.y.max, 5);
@@ -99,7 +109,8 @@ Figure parameters_figure(const ParameterCounts& counts) {
   }
   for (int column = 0; column < 2; ++column) {
     figure.annotations.push_back({column + 0.5, stacked[column],
-                                  short_number(stacked[column] * unit.divisor, unit), Anchor::Above, std::nullopt});
+                                  short_number(stacked[column] * unit.divisor, unit), Anchor::Above,
+                                  std::nullopt});
   }
   return figure;
 }
@@ -109,13 +120,15 @@ Figure flops_figure(const ComputeEstimate& estimate) {
   const Unit unit = unit_for(std::max(estimate.dense_flops, 1.0));
   figure.title = "Compute per token at context " + std::to_string(estimate.context);
   if (estimate.dense_flops > 0) {
-    figure.notes.push_back("this MoE needs " + format_number(100.0 * estimate.moe_flops / estimate.dense_flops, 1) +
+    figure.notes.push_back("this MoE needs " +
+                           format_number(100.0 * estimate.moe_flops / estimate.dense_flops, 1) +
                            "% of the FLOPs of a dense model with the same total parameters");
   }
   figure.x.min = 0;
   figure.x.max = 2;
   figure.x.ticks = category_ticks({"this MoE", "dense, same total size"});
-  figure.y.label = std::string("FLOPs per token") + (unit.suffix[0] ? std::string(" (") + unit.suffix + ")" : "");
+  figure.y.label = std::string("FLOPs per token") +
+                   (unit.suffix[0] ? std::string(" (") + unit.suffix + ")" : "");
   figure.y.min = 0;
   figure.y.max = nice_ceiling(estimate.dense_flops / unit.divisor * 1.1);
   figure.y.ticks = nice_ticks(0, figure.y.max, 5);
@@ -130,11 +143,13 @@ Figure flops_figure(const ComputeEstimate& estimate) {
     bar.value = values[column];
     bar.fill = Color::from_rgb(colors[column]);
     bar.column = column;
-    bar.tooltip = short_number(values[column], unit) + " FLOPs per token\n(attention over the context: " +
-                  short_number(estimate.attention_flops, unit_for(estimate.attention_flops)) + " FLOPs)";
+    bar.tooltip =
+        short_number(values[column], unit) + " FLOPs per token\n(attention over the context: " +
+        short_number(estimate.attention_flops, unit_for(estimate.attention_flops)) + " FLOPs)";
     figure.bars.push_back(bar);
-    figure.annotations.push_back({column + 0.5, bar.y1, short_number(values[column], unit) + " FLOPs",
-                                  Anchor::Above, std::nullopt});
+    figure.annotations.push_back({column + 0.5, bar.y1,
+                                  short_number(values[column], unit) + " FLOPs", Anchor::Above,
+                                  std::nullopt});
   }
   return figure;
 }

@@ -101,8 +101,9 @@ Figure expert_load_figure(const RoutingStats& stats, int moe_index, LoadMeasure 
   const bool counts = measure == LoadMeasure::TokenCount;
   std::vector<double> values(static_cast<size_t>(n_expert));
   for (int e = 0; e < n_expert; ++e) {
-    values[static_cast<size_t>(e)] = counts ? static_cast<double>(load.token_counts[static_cast<size_t>(e)])
-                                            : load.gate_mass[static_cast<size_t>(e)];
+    values[static_cast<size_t>(e)] =
+        counts ? static_cast<double>(load.token_counts[static_cast<size_t>(e)])
+               : load.gate_mass[static_cast<size_t>(e)];
   }
   const double total = std::accumulate(values.begin(), values.end(), 0.0);
   const double uniform = n_expert > 0 ? total / n_expert : 0;
@@ -147,18 +148,21 @@ Figure expert_load_figure(const RoutingStats& stats, int moe_index, LoadMeasure 
 
 Figure load_heatmap_figure(const RoutingStats& stats, int top_k) {
   Figure figure;
-  const int n_expert = stats.layers.empty() ? 0 : static_cast<int>(stats.layers[0].token_counts.size());
+  const int n_expert =
+      stats.layers.empty() ? 0 : static_cast<int>(stats.layers[0].token_counts.size());
   figure.title = "Utilization: layer x expert (" + std::to_string(stats.n_tokens) + " tokens)";
   if (n_expert > 0) {
-    figure.notes.push_back("share of tokens that chose each expert; uniform routing gives top-k / E = " +
-                           format_number(static_cast<double>(top_k) / n_expert, 2) + " everywhere");
+    figure.notes.push_back(
+        "share of tokens that chose each expert; uniform routing gives top-k / E = " +
+        format_number(static_cast<double>(top_k) / n_expert, 2) + " everywhere");
   }
   figure.x = expert_axis(n_expert);
   figure.y = row_axis(layer_labels(stats), "layer");
   double max_share = 0;
   for (const LayerLoad& load : stats.layers) {
     for (int64_t count : load.token_counts) {
-      if (stats.n_tokens > 0) max_share = std::max(max_share, static_cast<double>(count) / stats.n_tokens);
+      if (stats.n_tokens > 0)
+        max_share = std::max(max_share, static_cast<double>(count) / stats.n_tokens);
     }
   }
   figure.color_scale = viridis_scale(0, std::max(max_share, 1e-9), "share of tokens");
@@ -197,10 +201,13 @@ Figure router_scores_figure(const RoutingTrace& trace, int token, int layer,
   }
   figure.notes.push_back(chosen);
   figure.notes.push_back("router entropy " + format_number(entropy_nats(record.probs), 2) +
-                         " nats (uniform: " + format_number(std::log(std::max(n_expert, 1)), 2) + ")");
-  const double max_prob = record.probs.empty() ? 0 : *std::max_element(record.probs.begin(), record.probs.end());
+                         " nats (uniform: " + format_number(std::log(std::max(n_expert, 1)), 2) +
+                         ")");
+  const double max_prob =
+      record.probs.empty() ? 0 : *std::max_element(record.probs.begin(), record.probs.end());
   figure.x = expert_axis(n_expert);
-  figure.y = value_axis(std::max(max_prob * 1.15, 1.0 / std::max(n_expert, 1)), "router probability");
+  figure.y =
+      value_axis(std::max(max_prob * 1.15, 1.0 / std::max(n_expert, 1)), "router probability");
   for (int e = 0; e < n_expert && e < static_cast<int>(record.probs.size()); ++e) {
     const auto rank_it = std::find(record.experts.begin(), record.experts.end(), e);
     const bool is_chosen = rank_it != record.experts.end();
@@ -213,8 +220,9 @@ Figure router_scores_figure(const RoutingTrace& trace, int token, int layer,
     bar.fill = is_chosen ? expert_color(e) : expert_color(e).with_alpha(0.35f);
     bar.outlined = is_chosen;
     bar.column = e;
-    bar.tooltip = expert_label(e) + "\nlogit " + format_number(record.logits[static_cast<size_t>(e)], 3) +
-                  "\nprobability " + format_number(bar.y1, 4);
+    bar.tooltip = expert_label(e) + "\nlogit " +
+                  format_number(record.logits[static_cast<size_t>(e)], 3) + "\nprobability " +
+                  format_number(bar.y1, 4);
     if (is_chosen) {
       bar.tooltip += "\nchosen #" + std::to_string(rank + 1) + ", gate weight " +
                      format_number(record.weights[rank], 4);
@@ -255,8 +263,9 @@ Figure router_heatmap_figure(const RoutingTrace& trace, int layer,
       const auto rank_it = std::find(record.experts.begin(), record.experts.end(), e);
       cell.outlined = rank_it != record.experts.end();
       cell.text = format_number(prob, 2);
-      cell.tooltip = "\"" + token_labels[static_cast<size_t>(t)] + "\" (token " + std::to_string(t) +
-                     ") -> " + expert_label(e) + "\nprobability " + format_number(prob, 4);
+      cell.tooltip = "\"" + token_labels[static_cast<size_t>(t)] + "\" (token " +
+                     std::to_string(t) + ") -> " + expert_label(e) + "\nprobability " +
+                     format_number(prob, 4);
       if (cell.outlined) {
         const auto rank = static_cast<size_t>(rank_it - record.experts.begin());
         cell.tooltip += "\nchosen #" + std::to_string(rank + 1) + ", gate weight " +
@@ -282,8 +291,10 @@ Figure token_path_figure(const RoutingTrace& trace, int token, const std::string
     figure.title = "Token path: no token selected";
     return figure;
   }
-  figure.title = "Path of \"" + token_label + "\" (token " + std::to_string(token) + ") through the experts";
-  figure.notes.push_back("coloured: chosen experts, intensity = gate weight; grey: router probability of the others");
+  figure.title =
+      "Path of \"" + token_label + "\" (token " + std::to_string(token) + ") through the experts";
+  figure.notes.push_back(
+      "coloured: chosen experts, intensity = gate weight; grey: router probability of the others");
   Line path;
   path.width = 2.5f;
   path.markers = true;
@@ -303,14 +314,16 @@ Figure token_path_figure(const RoutingTrace& trace, int token, const std::string
         const auto rank = static_cast<size_t>(rank_it - record.experts.begin());
         const double weight = record.weights[rank];
         cell = cell_at(static_cast<int>(m), e, weight,
-                       expert_color(e).with_alpha(static_cast<float>(0.25 + 0.75 * std::clamp(weight, 0.0, 1.0))));
+                       expert_color(e).with_alpha(
+                           static_cast<float>(0.25 + 0.75 * std::clamp(weight, 0.0, 1.0))));
         cell.outlined = true;
         cell.text = format_number(weight, 2);
         cell.tooltip = expert_label(e) + " at layer " + std::to_string(layer) + ": chosen #" +
                        std::to_string(rank + 1) + "\ngate weight " + format_number(weight, 4) +
                        "\nprobability " + format_number(prob, 4);
       } else {
-        cell = cell_at(static_cast<int>(m), e, 0, grey.with_alpha(static_cast<float>(0.08 + 0.6 * prob)));
+        cell = cell_at(static_cast<int>(m), e, 0,
+                       grey.with_alpha(static_cast<float>(0.08 + 0.6 * prob)));
         cell.tooltip = expert_label(e) + " at layer " + std::to_string(layer) +
                        ": not chosen\nprobability " + format_number(prob, 4);
       }
@@ -340,7 +353,8 @@ Figure coactivation_figure(const RoutingStats& stats, int moe_index) {
   const std::vector<int64_t>& matrix = stats.coactivation[m];
   figure.title = "Co-activation at layer " + std::to_string(stats.layers[m].layer) + " (" +
                  std::to_string(stats.n_tokens) + " tokens)";
-  figure.notes.push_back("cell (a, b): tokens that chose both a and b; diagonal (grey): tokens that chose a");
+  figure.notes.push_back(
+      "cell (a, b): tokens that chose both a and b; diagonal (grey): tokens that chose a");
   figure.x = expert_axis(n_expert);
   std::vector<std::string> labels;
   for (int e = 0; e < n_expert; ++e) labels.push_back(expert_label(e));
@@ -352,11 +366,12 @@ Figure coactivation_figure(const RoutingStats& stats, int moe_index) {
       const int64_t count = matrix[static_cast<size_t>(a) * n + static_cast<size_t>(b)];
       const bool diagonal = a == b;
       Rect cell = cell_at(a, b, static_cast<double>(count),
-                          diagonal ? Color::from_rgb(0x9A9A9A) : figure.color_scale->at(static_cast<double>(count)));
+                          diagonal ? Color::from_rgb(0x9A9A9A)
+                                   : figure.color_scale->at(static_cast<double>(count)));
       cell.text = std::to_string(count);
       cell.tooltip = diagonal ? expert_label(a) + " chosen by " + std::to_string(count) + " tokens"
-                              : expert_label(a) + " and " + expert_label(b) + " together: " +
-                                    std::to_string(count) + " tokens";
+                              : expert_label(a) + " and " + expert_label(b) +
+                                    " together: " + std::to_string(count) + " tokens";
       figure.cells.push_back(std::move(cell));
     }
   }
@@ -377,11 +392,11 @@ Figure transitions_figure(const RoutingStats& stats, int moe_index, bool normali
   const int to_layer = stats.layers[m + 1].layer;
   figure.title = "Transitions from layer " + std::to_string(from_layer) + " to layer " +
                  std::to_string(to_layer) + " (" + std::to_string(stats.n_tokens) + " tokens)";
-  figure.notes.push_back(normalize_rows
-                             ? "row a: where tokens that chose a at layer " + std::to_string(from_layer) +
-                                   " go next, P(b | a)"
-                             : "cell (a, b): tokens that chose a at layer " + std::to_string(from_layer) +
-                                   " and b at layer " + std::to_string(to_layer));
+  figure.notes.push_back(normalize_rows ? "row a: where tokens that chose a at layer " +
+                                              std::to_string(from_layer) + " go next, P(b | a)"
+                                        : "cell (a, b): tokens that chose a at layer " +
+                                              std::to_string(from_layer) + " and b at layer " +
+                                              std::to_string(to_layer));
   figure.x = expert_axis(n_expert, "expert at layer " + std::to_string(to_layer));
   std::vector<std::string> labels;
   for (int e = 0; e < n_expert; ++e) labels.push_back(expert_label(e));
@@ -404,9 +419,10 @@ Figure transitions_figure(const RoutingStats& stats, int moe_index, bool normali
       const size_t index = static_cast<size_t>(a) * n + static_cast<size_t>(b);
       Rect cell = cell_at(a, b, values[index], figure.color_scale->at(values[index]));
       cell.text = normalize_rows ? format_number(values[index], 2) : std::to_string(matrix[index]);
-      cell.tooltip = expert_label(a) + " at layer " + std::to_string(from_layer) + " -> " + expert_label(b) +
-                     " at layer " + std::to_string(to_layer) + "\n" + std::to_string(matrix[index]) +
-                     " tokens" + (normalize_rows ? "\nP = " + format_number(values[index], 3) : "");
+      cell.tooltip = expert_label(a) + " at layer " + std::to_string(from_layer) + " -> " +
+                     expert_label(b) + " at layer " + std::to_string(to_layer) + "\n" +
+                     std::to_string(matrix[index]) + " tokens" +
+                     (normalize_rows ? "\nP = " + format_number(values[index], 3) : "");
       figure.cells.push_back(std::move(cell));
     }
   }

@@ -47,10 +47,10 @@ struct Axis {
 struct Rect {
   double x0 = 0, y0 = 0, x1 = 0, y1 = 0;
   Color fill;
-  double value = 0;        // the number the colour or height stands for
-  std::string text;        // drawn inside when it fits (may be empty)
-  std::string tooltip;     // shown on hover (may be empty)
-  bool outlined = false;   // emphasised: drawn with a strong outline (e.g. top-k choice)
+  double value = 0;       // the number the colour or height stands for
+  std::string text;       // drawn inside when it fits (may be empty)
+  std::string tooltip;    // shown on hover (may be empty)
+  bool outlined = false;  // emphasised: drawn with a strong outline (e.g. top-k choice)
   int row = -1, column = -1;
 };
 
@@ -59,8 +59,8 @@ struct Line {
   std::optional<Color> color;  // empty: the renderer's text colour
   float width = 1.5f;          // in units of the renderer's thin line
   bool dashed = false;
-  bool markers = false;        // a dot at every point
-  std::string label;           // for the legend (may be empty)
+  bool markers = false;  // a dot at every point
+  std::string label;     // for the legend (may be empty)
 };
 
 enum class Anchor { Center, Left, Right, Above, Below };
@@ -75,7 +75,7 @@ struct Annotation {
 struct LegendEntry {
   std::string label;
   std::optional<Color> color;  // empty: the renderer's text colour
-  bool line = false;  // a line sample instead of a filled square
+  bool line = false;           // a line sample instead of a filled square
   bool dashed = false;
 };
 

@@ -20,7 +20,8 @@ struct ComputeEstimate {
   double dense_flops = 0;
 };
 
-ComputeEstimate estimate_compute(const ModelConfig& config, const ParameterCounts& counts, int context);
+ComputeEstimate estimate_compute(const ModelConfig& config, const ParameterCounts& counts,
+                                 int context);
 
 // Two stacked bars (all parameters, parameters active per token) split by component.
 Figure parameters_figure(const ParameterCounts& counts);
