@@ -740,6 +740,10 @@ void App::step_script() {
       done = errors_seen_ > script.errors_expected;
       if (done) {
         ++script.errors_expected;
+        // Close it, as the user would: the next screenshot shows the app, not the dialog.
+        const auto error = std::find_if(dialogs_.begin(), dialogs_.end(),
+                                        [](const WorkerMessage& m) { return m.error; });
+        if (error != dialogs_.end()) dialogs_.erase(error);
         script.frames_left = 1;
       }
       break;
