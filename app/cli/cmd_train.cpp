@@ -363,6 +363,7 @@ void run_train(const TrainArgs& args) {
   std::deque<std::pair<int64_t, double>> recent;  // (tokens, seconds) of the last steps
   int64_t last_saved = trainer.steps_done();
   bool interrupted = false;
+  const int64_t first_step = trainer.steps_done() + 1;  // printed even off the print_every grid
   try {
     while (trainer.steps_done() < config.optimizer.total_steps) {
       if (g_stop_requested.load()) {
@@ -391,7 +392,7 @@ void run_train(const TrainArgs& args) {
       if (eval_now || stats.step == config.optimizer.total_steps) row["expert_counts"] = stats.expert_counts;
       log.write(row);
       if (!std::isfinite(stats.total)) throw moe::Error("the loss is not finite at step " + std::to_string(stats.step));
-      if (stats.step % job.print_every == 0 || stats.step == 1) {
+      if (stats.step % job.print_every == 0 || stats.step == first_step || stats.step == config.optimizer.total_steps) {
         out << now_text() << " step " << stats.step << "/" << config.optimizer.total_steps << " | lr " << std::scientific
             << std::setprecision(2) << stats.lr << std::fixed << " | loss " << std::setprecision(3) << stats.loss
             << " (lb " << std::setprecision(3) << stats.load_balance << ", z " << std::setprecision(2) << stats.z_loss
