@@ -120,7 +120,13 @@ App::App(GLFWwindow* window, AppOptions options) : window_(window), options_(std
   update_title();
 }
 
-App::~App() { save(); }
+App::~App() {
+  save();
+  // ImGui writes its ini once more when its context is destroyed, after this App is gone:
+  // write it now and leave it no pointer into our freed string.
+  if (ImGui::GetIO().IniFilename != nullptr) ImGui::SaveIniSettingsToDisk(imgui_ini_.c_str());
+  ImGui::GetIO().IniFilename = nullptr;
+}
 
 void App::save() {
   if (!options_.save_settings) return;
