@@ -32,14 +32,17 @@ std::string quote(const std::string& s) {
 }
 
 CommandResult run_cli(const std::string& args) {
-  const fs::path err_path = fs::temp_directory_path() / ("moescope_train_cli_err_" + std::to_string(::getpid()));
-  const std::string command = quote(MOESCOPE_CLI_PATH) + " " + args + " 2>" + quote(err_path.string());
+  const fs::path err_path =
+      fs::temp_directory_path() / ("moescope_train_cli_err_" + std::to_string(::getpid()));
+  const std::string command =
+      quote(MOESCOPE_CLI_PATH) + " " + args + " 2>" + quote(err_path.string());
   CommandResult result;
   FILE* pipe = ::popen(command.c_str(), "r");
   if (pipe == nullptr) return result;
   std::array<char, 4096> buffer{};
   size_t n = 0;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) result.out.append(buffer.data(), n);
+  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
+    result.out.append(buffer.data(), n);
   const int status = ::pclose(pipe);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   std::ifstream err(err_path);
@@ -56,8 +59,8 @@ void write_text(const fs::path& path, const std::string& text) {
 std::string documents(const std::string& stem, int count) {
   std::string text;
   for (int d = 0; d < count; ++d) {
-    text += stem + " number " + std::to_string(d % 13) + " is here, and " + stem + " " + std::to_string(d % 5) +
-            " follows.\n<|endoftext|>\n";
+    text += stem + " number " + std::to_string(d % 13) + " is here, and " + stem + " " +
+            std::to_string(d % 5) + " follows.\n<|endoftext|>\n";
   }
   return text;
 }
@@ -65,28 +68,48 @@ std::string documents(const std::string& stem, int count) {
 class TrainCli : public ::testing::Test {
 protected:
   void SetUp() override {
-    if (!fs::exists(MOESCOPE_CLI_PATH)) GTEST_SKIP() << "moescope-cli is not built at " << MOESCOPE_CLI_PATH;
+    if (!fs::exists(MOESCOPE_CLI_PATH))
+      GTEST_SKIP() << "moescope-cli is not built at " << MOESCOPE_CLI_PATH;
     dir_ = fs::temp_directory_path() / ("moescope_train_cli_" + std::to_string(::getpid()));
     fs::remove_all(dir_);
     for (const std::string domain : {"alpha", "beta"}) {
       write_text(dir_ / "corpus" / domain / "train.txt", documents(domain, 200));
       write_text(dir_ / "corpus" / domain / "val.txt", documents(domain, 20));
     }
-    config_ = {
-        {"name", "cli-micro"},
-        {"seed", 3},
-        {"threads", 2},
-        {"model", {{"n_layer", 1}, {"n_embd", 32}, {"n_head", 2}, {"n_head_kv", 1}, {"n_ff_exp", 32},
-                   {"n_expert", 4}, {"top_k", 2}, {"tied_output", false}, {"n_ctx", 32}}},
-        {"tokenizer", {{"vocab_size", 300}, {"sample_bytes", 100000}}},
-        {"data", {{"corpus_dir", (dir_ / "corpus").string()}, {"domains", {"alpha", "beta"}},
-                  {"cache_dir", (dir_ / "cache").string()}}},
-        {"optimizer", {{"lr", 1e-2}, {"warmup_steps", 2}, {"steps", 12}, {"batch_tokens", 128},
-                       {"micro_batch_tokens", 64}, {"seq_len", 32}, {"aux_loss_weight", 0.01}, {"z_loss_weight", 0}}},
-        {"eval", {{"every_steps", 5}, {"windows_per_domain", 2}, {"print_every", 4}}},
-        {"output", {{"checkpoint_dir", (dir_ / "ckpt").string()}, {"checkpoint_every", 5},
-                    {"log_file", (dir_ / "log.jsonl").string()}, {"gguf_out", (dir_ / "model.gguf").string()},
-                    {"weight_type", "f32"}}}};
+    config_ = {{"name", "cli-micro"},
+               {"seed", 3},
+               {"threads", 2},
+               {"model",
+                {{"n_layer", 1},
+                 {"n_embd", 32},
+                 {"n_head", 2},
+                 {"n_head_kv", 1},
+                 {"n_ff_exp", 32},
+                 {"n_expert", 4},
+                 {"top_k", 2},
+                 {"tied_output", false},
+                 {"n_ctx", 32}}},
+               {"tokenizer", {{"vocab_size", 300}, {"sample_bytes", 100000}}},
+               {"data",
+                {{"corpus_dir", (dir_ / "corpus").string()},
+                 {"domains", {"alpha", "beta"}},
+                 {"cache_dir", (dir_ / "cache").string()}}},
+               {"optimizer",
+                {{"lr", 1e-2},
+                 {"warmup_steps", 2},
+                 {"steps", 12},
+                 {"batch_tokens", 128},
+                 {"micro_batch_tokens", 64},
+                 {"seq_len", 32},
+                 {"aux_loss_weight", 0.01},
+                 {"z_loss_weight", 0}}},
+               {"eval", {{"every_steps", 5}, {"windows_per_domain", 2}, {"print_every", 4}}},
+               {"output",
+                {{"checkpoint_dir", (dir_ / "ckpt").string()},
+                 {"checkpoint_every", 5},
+                 {"log_file", (dir_ / "log.jsonl").string()},
+                 {"gguf_out", (dir_ / "model.gguf").string()},
+                 {"weight_type", "f32"}}}};
   }
   void TearDown() override {
     if (!dir_.empty()) fs::remove_all(dir_);
@@ -125,11 +148,13 @@ TEST_F(TrainCli, TrainsLogsCheckpointsResumesAndExports) {
     if (row["type"] == "train") {
       ++train_rows;
       EXPECT_EQ(row["step"].get<int>(), train_rows);
-      EXPECT_TRUE(row.contains("loss") && row.contains("lr") && row.contains("load_cv") && row.contains("tok_per_s"));
+      EXPECT_TRUE(row.contains("loss") && row.contains("lr") && row.contains("load_cv") &&
+                  row.contains("tok_per_s"));
     }
     if (row["type"] == "eval") {
       ++eval_rows;
-      EXPECT_TRUE(row["val_loss"].contains("alpha") && row["val_loss"].contains("beta")) << row.dump();
+      EXPECT_TRUE(row["val_loss"].contains("alpha") && row["val_loss"].contains("beta"))
+          << row.dump();
     }
   }
   EXPECT_EQ(train_rows, 12);
@@ -155,16 +180,19 @@ TEST_F(TrainCli, TrainsLogsCheckpointsResumesAndExports) {
   EXPECT_NE(run.out.find("step 13/15"), std::string::npos) << run.out;
   EXPECT_EQ(log_rows().back()["type"], "eval");
 
-  run = run_cli("train " + quote(longer_path.string()) + " --export-only --out " + quote((dir_ / "again.gguf").string()));
+  run = run_cli("train " + quote(longer_path.string()) + " --export-only --out " +
+                quote((dir_ / "again.gguf").string()));
   ASSERT_EQ(run.exit_code, 0) << run.err;
   EXPECT_TRUE(fs::exists(dir_ / "again.gguf"));
 
   write_text(dir_ / "text.txt", documents("alpha", 10));
-  run = run_cli("ppl " + quote((dir_ / "model.gguf").string()) + " --file " + quote((dir_ / "text.txt").string()) + " --json");
+  run = run_cli("ppl " + quote((dir_ / "model.gguf").string()) + " --file " +
+                quote((dir_ / "text.txt").string()) + " --json");
   ASSERT_EQ(run.exit_code, 0) << run.err;
   const json ppl = json::parse(run.out);
   EXPECT_GT(ppl["scored_tokens"].get<int>(), 10);
-  EXPECT_NEAR(ppl["perplexity"].get<double>(), std::exp(ppl["mean_nll"].get<double>()), 1e-6 * ppl["perplexity"].get<double>());
+  EXPECT_NEAR(ppl["perplexity"].get<double>(), std::exp(ppl["mean_nll"].get<double>()),
+              1e-6 * ppl["perplexity"].get<double>());
   EXPECT_LT(ppl["perplexity"].get<double>(), 300.0);  // better than uniform over the vocabulary
 }
 

@@ -24,8 +24,9 @@ namespace fs = std::filesystem;
 
 fs::path fresh_dir(const std::string& name) {
   const fs::path dir = fs::temp_directory_path() /
-                       ("moescope_" + name + "_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
-                        "_" + std::to_string(std::random_device{}()));
+                       ("moescope_" + name + "_" +
+                        std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "_" +
+                        std::to_string(std::random_device{}()));
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir;
@@ -45,7 +46,8 @@ std::string english_documents(int count, uint64_t seed) {
   std::string text;
   for (int d = 0; d < count; ++d) {
     for (int s = 0; s < 4; ++s) {
-      text += std::string(subjects[rng() % 5]) + " " + verbs[rng() % 5] + " " + objects[rng() % 4] + ". ";
+      text += std::string(subjects[rng() % 5]) + " " + verbs[rng() % 5] + " " + objects[rng() % 4] +
+              ". ";
     }
     text += "\n<|endoftext|>\n";
   }
@@ -58,7 +60,8 @@ std::string code_documents(int count, uint64_t seed) {
   for (int d = 0; d < count; ++d) {
     const int n = static_cast<int>(rng() % 9) + 1;
     text += "def f" + std::to_string(d % 7) + "(x):\n    return x * " + std::to_string(n) + " + " +
-            std::to_string(n + 1) + "\n\nfor i in range(" + std::to_string(n) + "):\n    print(i)\n";
+            std::to_string(n + 1) + "\n\nfor i in range(" + std::to_string(n) +
+            "):\n    print(i)\n";
     text += "<|endoftext|>\n";
   }
   return text;
@@ -73,7 +76,8 @@ protected:
     write_text(*dir_ / "corpus/code/train.txt", code_documents(300, 3));
     write_text(*dir_ / "corpus/code/val.txt", code_documents(30, 4));
     CorpusSpec spec{*dir_ / "corpus", {"en", "code"}};
-    data_ = new PreparedData(prepare_data(spec, TokenizerTrainSpec{320, 1 << 20}, *dir_ / "cache", 2));
+    data_ =
+        new PreparedData(prepare_data(spec, TokenizerTrainSpec{320, 1 << 20}, *dir_ / "cache", 2));
   }
   static void TearDownTestSuite() {
     delete data_;
@@ -133,8 +137,9 @@ TEST_F(TrainLoop, DataIsTokenizedCachedAndBalanced) {
   // Cached: a second preparation reads the same tokens back.
   CorpusSpec spec{*dir_ / "corpus", {"en", "code"}};
   std::vector<std::string> lines;
-  const PreparedData again = prepare_data(spec, TokenizerTrainSpec{320, 1 << 20}, *dir_ / "cache", 1,
-                                          [&](const std::string& line) { lines.push_back(line); });
+  const PreparedData again =
+      prepare_data(spec, TokenizerTrainSpec{320, 1 << 20}, *dir_ / "cache", 1,
+                   [&](const std::string& line) { lines.push_back(line); });
   EXPECT_EQ(again.corpus.domains()[1].train, corpus.domains()[1].train);
   ASSERT_FALSE(lines.empty());
   EXPECT_NE(lines.front().find("from cache"), std::string::npos) << lines.front();
@@ -153,12 +158,15 @@ TEST_F(TrainLoop, DataIsTokenizedCachedAndBalanced) {
   EXPECT_NE(inputs_a, inputs_b);
   const std::string code_window = tokenizer.decode(std::span(inputs_a).subspan(16, 16));
   const std::string en_window = tokenizer.decode(std::span(inputs_a).subspan(0, 16));
-  EXPECT_TRUE(code_window.find("(") != std::string::npos || code_window.find(":") != std::string::npos) << code_window;
+  EXPECT_TRUE(code_window.find("(") != std::string::npos ||
+              code_window.find(":") != std::string::npos)
+      << code_window;
   EXPECT_EQ(en_window.find("return"), std::string::npos) << en_window;
 }
 
 TEST(TrainData, SplitDocuments) {
-  const auto docs = split_documents("one\ntwo\n<|endoftext|>\nthree\n<|endoftext|>\n<|endoftext|>\nfour <|endoftext|>\n");
+  const auto docs = split_documents(
+      "one\ntwo\n<|endoftext|>\nthree\n<|endoftext|>\n<|endoftext|>\nfour <|endoftext|>\n");
   ASSERT_EQ(docs.size(), 3u);
   EXPECT_EQ(docs[0], "one\ntwo");
   EXPECT_EQ(docs[1], "three");
@@ -216,13 +224,16 @@ TEST_F(TrainLoop, ResumeFromCheckpointIsBitIdentical) {
     EXPECT_EQ(resumed.step().total, straight_losses[static_cast<size_t>(step)]) << "step " << step;
   }
   ASSERT_EQ(resumed.params().size(), straight.params().size());
-  EXPECT_EQ(std::memcmp(resumed.params().data(), straight.params().data(), straight.params().size() * sizeof(float)), 0);
+  EXPECT_EQ(std::memcmp(resumed.params().data(), straight.params().data(),
+                        straight.params().size() * sizeof(float)),
+            0);
 
   TrainerConfig wider = config;
   wider.model.n_embd = 64;
   Trainer mismatched(wider, data_->corpus);
   EXPECT_THROW(mismatched.load_checkpoint(checkpoint), std::runtime_error);
-  EXPECT_THROW(Trainer(config, data_->corpus).load_checkpoint(*dir_ / "missing.gguf"), std::runtime_error);
+  EXPECT_THROW(Trainer(config, data_->corpus).load_checkpoint(*dir_ / "missing.gguf"),
+               std::runtime_error);
 }
 
 double max_abs(std::span<const float> values) {
@@ -238,7 +249,8 @@ TEST_F(TrainLoop, ExportedModelGivesTheTrainersLogits) {
     Trainer trainer(config, data_->corpus);
     for (int step = 0; step < 10; ++step) trainer.step();  // trained weights, real routing
     const fs::path path = *dir_ / (std::string("export_") + (tied ? "tied" : "untied") + ".gguf");
-    trainer.export_gguf(path, data_->tokenizer.vocab(), ExportOptions{"micro", "test model", GgmlType::F32});
+    trainer.export_gguf(path, data_->tokenizer.vocab(),
+                        ExportOptions{"micro", "test model", GgmlType::F32});
 
     const std::shared_ptr<const Model> model = Model::load(path);
     EXPECT_EQ(model->config().n_expert, 4);
@@ -259,10 +271,12 @@ TEST_F(TrainLoop, ExportedModelGivesTheTrainersLogits) {
     session.set_tokens(prompt);
     const std::span<const float> last = session.last_logits();
     ASSERT_EQ(last.size(), n_vocab);
-    const std::span<const float> expected_last(expected.data() + (prompt.size() - 1) * n_vocab, n_vocab);
+    const std::span<const float> expected_last(expected.data() + (prompt.size() - 1) * n_vocab,
+                                               n_vocab);
     const double scale = max_abs(expected_last);
     for (size_t v = 0; v < n_vocab; ++v) {
-      ASSERT_NEAR(last[v], expected_last[v], 1e-4 * scale) << "token " << v << (tied ? " (tied)" : " (untied)");
+      ASSERT_NEAR(last[v], expected_last[v], 1e-4 * scale)
+          << "token " << v << (tied ? " (tied)" : " (untied)");
     }
 
     // Every position, straight from the backend.
@@ -271,7 +285,8 @@ TEST_F(TrainLoop, ExportedModelGivesTheTrainersLogits) {
     backend->forward(*state, prompt, 0, LogitsMode::All, all, nullptr);
     ASSERT_EQ(all.size(), expected.size());
     double worst = 0;
-    for (size_t i = 0; i < all.size(); ++i) worst = std::max(worst, static_cast<double>(std::abs(all[i] - expected[i])));
+    for (size_t i = 0; i < all.size(); ++i)
+      worst = std::max(worst, static_cast<double>(std::abs(all[i] - expected[i])));
     EXPECT_LE(worst, 1e-4 * max_abs(expected));
   }
 }
@@ -282,7 +297,8 @@ TEST_F(TrainLoop, CompactExportsLoad) {
   const std::vector<int32_t> prompt = data_->tokenizer.encode("a dog sees the old tree.");
   const std::vector<float> expected = trainer.logits(prompt);
   const size_t n_vocab = static_cast<size_t>(trainer.config().model.n_vocab);
-  const std::span<const float> expected_last(expected.data() + (prompt.size() - 1) * n_vocab, n_vocab);
+  const std::span<const float> expected_last(expected.data() + (prompt.size() - 1) * n_vocab,
+                                             n_vocab);
   for (GgmlType type : {GgmlType::F16, GgmlType::Q8_0}) {
     const fs::path path = *dir_ / ("export_" + type_name(type) + ".gguf");
     trainer.export_gguf(path, data_->tokenizer.vocab(), ExportOptions{"micro", "", type});
@@ -290,10 +306,13 @@ TEST_F(TrainLoop, CompactExportsLoad) {
     EXPECT_EQ(model->token_embd().type, type);
     EXPECT_EQ(model->layer(0).ffn_gate_inp->type, GgmlType::F32);  // router kept exact
     EXPECT_EQ(model->layer(1).ffn_norm->type, GgmlType::F32);
-    Session session(model, std::make_shared<CpuBackend>(CpuBackendOptions{1}), SessionOptions{32, false, 256});
+    Session session(model, std::make_shared<CpuBackend>(CpuBackendOptions{1}),
+                    SessionOptions{32, false, 256});
     session.set_tokens(prompt);
     double worst = 0;
-    for (size_t v = 0; v < n_vocab; ++v) worst = std::max(worst, static_cast<double>(std::abs(session.last_logits()[v] - expected_last[v])));
+    for (size_t v = 0; v < n_vocab; ++v)
+      worst = std::max(worst,
+                       static_cast<double>(std::abs(session.last_logits()[v] - expected_last[v])));
     EXPECT_LE(worst, 0.05 * max_abs(expected_last)) << type_name(type);  // rounding of the weights
   }
 }

@@ -67,7 +67,8 @@ TEST_P(WholeModel, GradientMatchesFiniteDifferences) {
   Workers workers(2);
   Transformer<double> model(layout, workers);
 
-  const ForwardStats reference = model.forward(params.data(), tokens, targets, n_seq, seq_len, weights);
+  const ForwardStats reference =
+      model.forward(params.data(), tokens, targets, n_seq, seq_len, weights);
   std::vector<double> grads(layout.size(), 0.0);
   model.backward(params.data(), grads.data(), 1.0);
   EXPECT_GT(reference.load_balance, 0.0);
@@ -79,16 +80,20 @@ TEST_P(WholeModel, GradientMatchesFiniteDifferences) {
     for (size_t i = tensor.offset; i < tensor.offset + tensor.size; ++i) {
       const double saved = params[i];
       params[i] = saved + kStep;
-      const ForwardStats up = model.forward(params.data(), tokens, targets, n_seq, seq_len, weights);
+      const ForwardStats up =
+          model.forward(params.data(), tokens, targets, n_seq, seq_len, weights);
       params[i] = saved - kStep;
-      const ForwardStats down = model.forward(params.data(), tokens, targets, n_seq, seq_len, weights);
+      const ForwardStats down =
+          model.forward(params.data(), tokens, targets, n_seq, seq_len, weights);
       params[i] = saved;
       ASSERT_EQ(up.expert_counts, reference.expert_counts) << "routing flipped at " << tensor.name;
-      ASSERT_EQ(down.expert_counts, reference.expert_counts) << "routing flipped at " << tensor.name;
+      ASSERT_EQ(down.expert_counts, reference.expert_counts)
+          << "routing flipped at " << tensor.name;
       const double numeric = (up.total - down.total) / (2 * kStep);
       const double scale = std::max({1.0, std::abs(numeric), std::abs(grads[i])});
       if (std::abs(numeric - grads[i]) > kTolerance * scale && ++failures <= 10) {
-        ADD_FAILURE() << tensor.name << "[" << i - tensor.offset << "]: analytic " << grads[i] << ", numeric " << numeric;
+        ADD_FAILURE() << tensor.name << "[" << i - tensor.offset << "]: analytic " << grads[i]
+                      << ", numeric " << numeric;
       }
     }
   }
@@ -125,7 +130,9 @@ TEST_P(WholeModel, FloatAgreesWithDouble) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Head, WholeModel, ::testing::Values(false, true),
-                         [](const ::testing::TestParamInfo<bool>& info) { return info.param ? "tied" : "untied"; });
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "tied" : "untied";
+                         });
 
 TEST(TrainModel, BitIdenticalForAnyThreadCount) {
   ModelShape shape = tiny_shape(false);

@@ -32,7 +32,8 @@ Mat random_matrix(std::mt19937_64& rng, Eigen::Index rows, Eigen::Index cols, do
   return m;
 }
 
-std::vector<double> random_vector(std::mt19937_64& rng, size_t n, double scale = 1.0, double mean = 0.0) {
+std::vector<double> random_vector(std::mt19937_64& rng, size_t n, double scale = 1.0,
+                                  double mean = 0.0) {
   std::normal_distribution<double> normal(mean, scale);
   std::vector<double> v(n);
   for (double& x : v) x = normal(rng);
@@ -42,8 +43,8 @@ std::vector<double> random_vector(std::mt19937_64& rng, size_t n, double scale =
 double dot(const Mat& a, const Mat& b) { return (a.array() * b.array()).sum(); }
 
 // Compares analytic[i] with the central difference of `loss` in values[i], for every i.
-void expect_gradient(double* values, size_t n, const double* analytic, const std::function<double()>& loss,
-                     const std::string& what) {
+void expect_gradient(double* values, size_t n, const double* analytic,
+                     const std::function<double()>& loss, const std::string& what) {
   int failures = 0;
   for (size_t i = 0; i < n; ++i) {
     const double saved = values[i];
@@ -61,7 +62,8 @@ void expect_gradient(double* values, size_t n, const double* analytic, const std
   EXPECT_EQ(failures, 0) << what << ": " << failures << " of " << n << " elements differ";
 }
 
-void expect_gradient(Mat& values, const Mat& analytic, const std::function<double()>& loss, const std::string& what) {
+void expect_gradient(Mat& values, const Mat& analytic, const std::function<double()>& loss,
+                     const std::string& what) {
   ASSERT_EQ(values.rows(), analytic.rows());
   ASSERT_EQ(values.cols(), analytic.cols());
   expect_gradient(values.data(), static_cast<size_t>(values.size()), analytic.data(), loss, what);
@@ -174,7 +176,8 @@ TEST_P(TrainOps, Rope) {
   const double theta = 5 * std::pow(10000.0, -2.0 * i / head_dim);
   const double a = x(row, head * head_dim + 2 * i), b = x(row, head * head_dim + 2 * i + 1);
   EXPECT_NEAR(y(row, head * head_dim + 2 * i), a * std::cos(theta) - b * std::sin(theta), 1e-12);
-  EXPECT_NEAR(y(row, head * head_dim + 2 * i + 1), a * std::sin(theta) + b * std::cos(theta), 1e-12);
+  EXPECT_NEAR(y(row, head * head_dim + 2 * i + 1), a * std::sin(theta) + b * std::cos(theta),
+              1e-12);
   EXPECT_EQ(y.row(0), x.row(0));  // position 0 is not rotated
 }
 
@@ -193,7 +196,8 @@ void check_attention(Workers& workers, std::mt19937_64& rng, const AttentionShap
   Mat out;
   AlignedVector<double> probs;
   attention_forward(workers, q, k, v, s, out, probs);
-  Mat dq = Mat::Zero(q.rows(), q.cols()), dk = Mat::Zero(k.rows(), k.cols()), dv = Mat::Zero(v.rows(), v.cols());
+  Mat dq = Mat::Zero(q.rows(), q.cols()), dk = Mat::Zero(k.rows(), k.cols()),
+      dv = Mat::Zero(v.rows(), v.cols());
   attention_backward(workers, r, q, k, v, probs, s, dq, dk, dv);
   expect_gradient(q, dq, loss, "dq");
   expect_gradient(k, dk, loss, "dk");
@@ -209,22 +213,26 @@ void check_attention(Workers& workers, std::mt19937_64& rng, const AttentionShap
       double max_score = -1e300, sum = 0;
       for (int j = 0; j <= t; ++j) {
         double score = 0;
-        for (int c = 0; c < s.head_dim; ++c) score += q(row, head * s.head_dim + c) * k(seq * s.seq_len + j, kv * s.head_dim + c);
+        for (int c = 0; c < s.head_dim; ++c)
+          score += q(row, head * s.head_dim + c) * k(seq * s.seq_len + j, kv * s.head_dim + c);
         w[static_cast<size_t>(j)] = score / std::sqrt(static_cast<double>(s.head_dim));
         max_score = std::max(max_score, w[static_cast<size_t>(j)]);
       }
       for (double& x : w) sum += (x = std::exp(x - max_score));
       for (int c = 0; c < s.head_dim; ++c) {
         double expected = 0;
-        for (int j = 0; j <= t; ++j) expected += w[static_cast<size_t>(j)] / sum * v(seq * s.seq_len + j, kv * s.head_dim + c);
-        ASSERT_NEAR(out(row, head * s.head_dim + c), expected, 1e-12) << "head " << head << " position " << t;
+        for (int j = 0; j <= t; ++j)
+          expected += w[static_cast<size_t>(j)] / sum * v(seq * s.seq_len + j, kv * s.head_dim + c);
+        ASSERT_NEAR(out(row, head * s.head_dim + c), expected, 1e-12)
+            << "head " << head << " position " << t;
       }
     }
   }
 }
 
 TEST_P(TrainOps, Attention) {
-  check_attention(workers, rng, AttentionShape{2, 6, 4, 2, 4});  // two sequences, 2 heads per kv head
+  check_attention(workers, rng,
+                  AttentionShape{2, 6, 4, 2, 4});  // two sequences, 2 heads per kv head
 }
 
 TEST_P(TrainOps, AttentionLongerThanOneCausalBlock) {
@@ -244,7 +252,8 @@ TEST_P(TrainOps, RouterTopKRenormalized) {
     router_forward(logits, top_k, state);
     EXPECT_EQ(state.experts, reference.experts) << "a finite-difference step changed the routing";
     double total = dot(state.weights, r_weights) + dot(state.probs, r_probs);
-    for (int t = 0; t < rows; ++t) total += state.logsumexp[static_cast<size_t>(t)] * r_lse[static_cast<size_t>(t)];
+    for (int t = 0; t < rows; ++t)
+      total += state.logsumexp[static_cast<size_t>(t)] * r_lse[static_cast<size_t>(t)];
     return total;
   };
   Mat dlogits = Mat::Zero(rows, n_expert);
@@ -275,7 +284,8 @@ TEST_P(TrainOps, RouterGateOnlyReachesChosenLogits) {
   router_backward<double>(state, dweights, nullptr, nullptr, dlogits);
   for (int t = 0; t < rows; ++t) {
     for (int e = 0; e < n_expert; ++e) {
-      const bool chosen = std::count(state.experts.begin() + t * top_k, state.experts.begin() + (t + 1) * top_k, e) > 0;
+      const bool chosen = std::count(state.experts.begin() + t * top_k,
+                                     state.experts.begin() + (t + 1) * top_k, e) > 0;
       if (!chosen) {
         EXPECT_EQ(dlogits(t, e), 0.0);
       }
@@ -334,7 +344,8 @@ TEST_P(TrainOps, ZLoss) {
 TEST_P(TrainOps, SwigluExpert) {
   const int rows = 7, n_embd = 6, n_ff = 10;
   Mat x = random_matrix(rng, rows, n_embd);
-  std::vector<double> wg = random_vector(rng, n_ff * n_embd, 0.5), wu = random_vector(rng, n_ff * n_embd, 0.5),
+  std::vector<double> wg = random_vector(rng, n_ff * n_embd, 0.5),
+                      wu = random_vector(rng, n_ff * n_embd, 0.5),
                       wd = random_vector(rng, n_embd * n_ff, 0.5);
   const Mat r = random_matrix(rng, rows, n_embd);
   const auto loss = [&] {
@@ -346,7 +357,8 @@ TEST_P(TrainOps, SwigluExpert) {
   swiglu_forward(x, wg.data(), wu.data(), wd.data(), n_ff, gate, up, y);
   Mat dx = Mat::Zero(rows, n_embd);
   std::vector<double> dwg(wg.size(), 0.0), dwu(wu.size(), 0.0), dwd(wd.size(), 0.0);
-  swiglu_backward(r, x, gate, up, wg.data(), wu.data(), wd.data(), dx, dwg.data(), dwu.data(), dwd.data());
+  swiglu_backward(r, x, gate, up, wg.data(), wu.data(), wd.data(), dx, dwg.data(), dwu.data(),
+                  dwd.data());
   expect_gradient(x, dx, loss, "dx");
   expect_gradient(wg, dwg, loss, "dw_gate");
   expect_gradient(wu, dwu, loss, "dw_up");
@@ -360,7 +372,8 @@ TEST_P(TrainOps, MoeLayer) {
   // A large router keeps the top-k choice far from ties for these inputs (checked below).
   std::vector<double> router = random_vector(rng, s.n_expert * s.n_embd, 1.5);
   const size_t expert_size = static_cast<size_t>(s.n_expert * s.n_ff * s.n_embd);
-  std::vector<double> gate = random_vector(rng, expert_size, 0.5), up = random_vector(rng, expert_size, 0.5),
+  std::vector<double> gate = random_vector(rng, expert_size, 0.5),
+                      up = random_vector(rng, expert_size, 0.5),
                       down = random_vector(rng, expert_size, 0.5);
   const Mat r = random_matrix(rng, rows, s.n_embd);
   const double lb_weight = 0.3, z_weight = 0.05;
@@ -371,7 +384,8 @@ TEST_P(TrainOps, MoeLayer) {
   moe_forward(workers, x, weights, s, reference, out);
   // Margin between the k-th and (k+1)-th score of every row.
   for (int t = 0; t < rows; ++t) {
-    std::vector<double> p(reference.router.probs.row(t).data(), reference.router.probs.row(t).data() + s.n_expert);
+    std::vector<double> p(reference.router.probs.row(t).data(),
+                          reference.router.probs.row(t).data() + s.n_expert);
     std::sort(p.rbegin(), p.rend());
     ASSERT_GT(p[1] - p[2], 1e-4) << "row " << t << " is too close to a routing tie for this check";
   }
@@ -383,7 +397,8 @@ TEST_P(TrainOps, MoeLayer) {
     return dot(y, r) + lb_weight * state.load_balance_loss + z_weight * state.z_loss;
   };
   Mat dx = Mat::Zero(rows, s.n_embd);
-  std::vector<double> drouter(router.size(), 0.0), dgate(expert_size, 0.0), dup(expert_size, 0.0), ddown(expert_size, 0.0);
+  std::vector<double> drouter(router.size(), 0.0), dgate(expert_size, 0.0), dup(expert_size, 0.0),
+      ddown(expert_size, 0.0);
   moe_backward(workers, r, x, weights, s, reference, lb_weight, z_weight, dx,
                MoeGradients<double>{drouter.data(), dgate.data(), dup.data(), ddown.data()});
   expect_gradient(x, dx, loss, "dx");

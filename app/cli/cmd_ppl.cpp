@@ -27,7 +27,8 @@ void run_ppl(const PplArgs& args) {
   const LoadedModel loaded = load_model(args.model_path);
   const std::string text = read_text_file(args.text_path);
   const std::vector<int32_t> ids = encode_prompt(loaded, text, args.add_bos);
-  if (ids.size() < 2) throw moe::Error(args.text_path + ": the text has fewer than 2 tokens, nothing to score");
+  if (ids.size() < 2)
+    throw moe::Error(args.text_path + ": the text has fewer than 2 tokens, nothing to score");
   const int n_ctx = args.ctx > 0 ? args.ctx : loaded.model->config().n_ctx_train;
   if (n_ctx < 2) throw moe::Error("--ctx must be at least 2");
 
@@ -47,16 +48,23 @@ void run_ppl(const PplArgs& args) {
   const double mean = total_nll / static_cast<double>(scored);
   const double bits_per_byte = total_nll / std::log(2.0) / static_cast<double>(text.size());
   if (args.as_json) {
-    std::cout << dump_json(nlohmann::json{{"model", args.model_path}, {"file", args.text_path},
-                                          {"bytes", text.size()}, {"tokens", ids.size()}, {"scored_tokens", scored},
-                                          {"windows", windows}, {"ctx", n_ctx}, {"mean_nll", mean},
-                                          {"perplexity", std::exp(mean)}, {"bits_per_byte", bits_per_byte}}, 2)
+    std::cout << dump_json(nlohmann::json{{"model", args.model_path},
+                                          {"file", args.text_path},
+                                          {"bytes", text.size()},
+                                          {"tokens", ids.size()},
+                                          {"scored_tokens", scored},
+                                          {"windows", windows},
+                                          {"ctx", n_ctx},
+                                          {"mean_nll", mean},
+                                          {"perplexity", std::exp(mean)},
+                                          {"bits_per_byte", bits_per_byte}},
+                           2)
               << "\n";
     return;
   }
   std::cout << std::fixed << "file:        " << args.text_path << " (" << text.size() << " bytes)\n"
-            << "tokens:      " << ids.size() << " (" << scored << " scored in " << windows << " windows of up to "
-            << n_ctx << ")\n"
+            << "tokens:      " << ids.size() << " (" << scored << " scored in " << windows
+            << " windows of up to " << n_ctx << ")\n"
             << "mean NLL:    " << std::setprecision(4) << mean << " nats/token\n"
             << "perplexity:  " << std::setprecision(3) << std::exp(mean) << "\n"
             << "bits/byte:   " << std::setprecision(4) << bits_per_byte << "\n";
@@ -69,7 +77,9 @@ void register_ppl(CLI::App& app) {
   auto* command = app.add_subcommand("ppl", "Perplexity of a model on a text file");
   command->add_option("MODEL", args->model_path, "GGUF model")->required();
   command->add_option("--file", args->text_path, "Text file to score")->required();
-  command->add_option("--ctx", args->ctx, "Window size in tokens (default: the model's context length)")
+  command
+      ->add_option("--ctx", args->ctx,
+                   "Window size in tokens (default: the model's context length)")
       ->check(CLI::Range(2, 1 << 20));
   command->add_flag("!--no-bos", args->add_bos, "Do not put BOS before the text");
   command->add_flag("--json", args->as_json, "Print the numbers as JSON");

@@ -4,6 +4,8 @@
 // logging JSONL rows (one per step and one per evaluation), checkpointing atomically, saving a
 // checkpoint on Ctrl-C / SIGTERM, and exporting the GGUF model at the end.
 // Relative paths in the config are taken from the current directory.
+#include <malloc.h>
+
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -13,7 +15,6 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
-#include <malloc.h>
 #include <map>
 #include <optional>
 #include <set>
@@ -63,7 +64,8 @@ public:
   ~Section() noexcept(false) {
     if (value_ == nullptr || std::uncaught_exceptions() > 0) return;
     for (const auto& item : value_->items()) {
-      if (used_.count(item.key()) == 0) throw moe::Error("config: unknown key \"" + name_ + "." + item.key() + "\"");
+      if (used_.count(item.key()) == 0)
+        throw moe::Error("config: unknown key \"" + name_ + "." + item.key() + "\"");
     }
   }
   template <typename T>
@@ -92,7 +94,8 @@ template <typename T>
 void require_range(const std::string& what, T value, T low, T high) {
   if (value < low || value > high) {
     std::ostringstream message;
-    message << "config: " << what << " = " << value << " is outside [" << low << ", " << high << "]";
+    message << "config: " << what << " = " << value << " is outside [" << low << ", " << high
+            << "]";
     throw moe::Error(message.str());
   }
 }
@@ -108,10 +111,11 @@ TrainJob parse_config(const std::string& path) {
   TrainJob job;
   moe::train::TrainerConfig& t = job.trainer;
   moe::train::ModelShape& m = t.model;
-  std::set<std::string> known = {"name", "description", "seed", "threads", "model", "tokenizer", "data",
-                                 "optimizer", "eval", "output"};
+  std::set<std::string> known = {"name",      "description", "seed",      "threads", "model",
+                                 "tokenizer", "data",        "optimizer", "eval",    "output"};
   for (const auto& item : root.items()) {
-    if (known.count(item.key()) == 0) throw moe::Error("config: unknown section \"" + item.key() + "\"");
+    if (known.count(item.key()) == 0)
+      throw moe::Error("config: unknown section \"" + item.key() + "\"");
   }
   if (root.contains("name")) job.name = root.at("name").get<std::string>();
   if (root.contains("description")) job.description = root.at("description").get<std::string>();
@@ -144,7 +148,8 @@ TrainJob parse_config(const std::string& path) {
     job.corpus.dir = dir;
     s.read("domains", job.corpus.domains);
     s.read_path("cache_dir", job.cache_dir);
-    if (dir.empty() || job.corpus.domains.empty()) throw moe::Error("config: data.corpus_dir and data.domains are required");
+    if (dir.empty() || job.corpus.domains.empty())
+      throw moe::Error("config: data.corpus_dir and data.domains are required");
   }
   {
     Section s(root, "optimizer", true);
@@ -187,9 +192,13 @@ TrainJob parse_config(const std::string& path) {
     s.read_path("log_file", job.log_file);
     s.read_path("gguf_out", job.gguf_out);
     s.read("weight_type", type);
-    static const std::map<std::string, moe::GgmlType> types = {
-        {"f32", moe::GgmlType::F32}, {"f16", moe::GgmlType::F16}, {"bf16", moe::GgmlType::BF16}, {"q8_0", moe::GgmlType::Q8_0}};
-    if (types.count(type) == 0) throw moe::Error("config: output.weight_type must be f32, f16, bf16 or q8_0, got \"" + type + "\"");
+    static const std::map<std::string, moe::GgmlType> types = {{"f32", moe::GgmlType::F32},
+                                                               {"f16", moe::GgmlType::F16},
+                                                               {"bf16", moe::GgmlType::BF16},
+                                                               {"q8_0", moe::GgmlType::Q8_0}};
+    if (types.count(type) == 0)
+      throw moe::Error("config: output.weight_type must be f32, f16, bf16 or q8_0, got \"" + type +
+                       "\"");
     job.weight_type = types.at(type);
     require_range("output.checkpoint_every", job.checkpoint_every, 0, 1 << 30);
   }
@@ -205,8 +214,8 @@ std::string duration_text(double seconds) {
   if (!std::isfinite(seconds) || seconds < 0) return "?";
   const long total = static_cast<long>(seconds + 0.5);
   std::ostringstream out;
-  out << total / 3600 << ":" << std::setw(2) << std::setfill('0') << (total / 60) % 60 << ":" << std::setw(2)
-      << std::setfill('0') << total % 60;
+  out << total / 3600 << ":" << std::setw(2) << std::setfill('0') << (total / 60) % 60 << ":"
+      << std::setw(2) << std::setfill('0') << total % 60;
   return out.str();
 }
 
@@ -250,34 +259,40 @@ json evaluate_all(moe::train::Trainer& trainer, const TrainJob& job, std::ostrea
     }
   }
   const double mean = counted > 0 ? sum / counted : std::nan("");
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  out << "eval  step " << trainer.steps_done() << " | val loss mean " << std::fixed << std::setprecision(3) << mean
-      << " (ppl " << std::setprecision(1) << std::exp(mean) << ") |" << line.str() << " | " << std::setprecision(1)
-      << seconds << " s" << std::endl;
-  return json{{"type", "eval"}, {"step", trainer.steps_done()}, {"tokens", trainer.tokens_seen()},
-              {"val_loss", losses}, {"val_loss_mean", mean}, {"seconds", seconds}};
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  out << "eval  step " << trainer.steps_done() << " | val loss mean " << std::fixed
+      << std::setprecision(3) << mean << " (ppl " << std::setprecision(1) << std::exp(mean) << ") |"
+      << line.str() << " | " << std::setprecision(1) << seconds << " s" << std::endl;
+  return json{
+      {"type", "eval"},     {"step", trainer.steps_done()}, {"tokens", trainer.tokens_seen()},
+      {"val_loss", losses}, {"val_loss_mean", mean},        {"seconds", seconds}};
 }
 
-void save(const moe::train::Trainer& trainer, const TrainJob& job, const moe::Tokenizer& tokenizer, std::ostream& out) {
+void save(const moe::train::Trainer& trainer, const TrainJob& job, const moe::Tokenizer& tokenizer,
+          std::ostream& out) {
   const auto start = std::chrono::steady_clock::now();
   trainer.save_checkpoint(job.checkpoint_path(), &tokenizer);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  out << "checkpoint step " << trainer.steps_done() << " -> " << job.checkpoint_path().string() << " ("
-      << std::fixed << std::setprecision(1) << seconds << " s)" << std::endl;
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  out << "checkpoint step " << trainer.steps_done() << " -> " << job.checkpoint_path().string()
+      << " (" << std::fixed << std::setprecision(1) << seconds << " s)" << std::endl;
 }
 
-void export_model(const moe::train::Trainer& trainer, const TrainJob& job, const moe::Tokenizer& tokenizer,
-                  const fs::path& path, std::ostream& out) {
+void export_model(const moe::train::Trainer& trainer, const TrainJob& job,
+                  const moe::Tokenizer& tokenizer, const fs::path& path, std::ostream& out) {
   if (!path.parent_path().empty()) fs::create_directories(path.parent_path());
   std::string description = job.description;
   if (!description.empty()) description += " ";
-  description += "Trained by moescope-cli train: " + std::to_string(trainer.steps_done()) + " steps, " +
-                 std::to_string(trainer.tokens_seen()) + " tokens, domains";
+  description += "Trained by moescope-cli train: " + std::to_string(trainer.steps_done()) +
+                 " steps, " + std::to_string(trainer.tokens_seen()) + " tokens, domains";
   for (const std::string& domain : job.corpus.domains) description += " " + domain;
   description += ".";
-  trainer.export_gguf(path, tokenizer.vocab(), moe::train::ExportOptions{job.name, description, job.weight_type});
+  trainer.export_gguf(path, tokenizer.vocab(),
+                      moe::train::ExportOptions{job.name, description, job.weight_type});
   out << "exported " << path.string() << " (" << std::fixed << std::setprecision(1)
-      << static_cast<double>(fs::file_size(path)) / 1e6 << " MB, " << moe::type_name(job.weight_type) << ")" << std::endl;
+      << static_cast<double>(fs::file_size(path)) / 1e6 << " MB, "
+      << moe::type_name(job.weight_type) << ")" << std::endl;
 }
 
 struct TrainArgs {
@@ -301,8 +316,9 @@ void run_train(const TrainArgs& args) {
     throw moe::Error("--resume: no checkpoint at " + job.checkpoint_path().string());
   }
   if (!args.export_only && !args.resume && !args.fresh && have_checkpoint) {
-    throw moe::Error("a checkpoint exists at " + job.checkpoint_path().string() +
-                     ": pass --resume to continue it or --fresh to start over (it will be overwritten)");
+    throw moe::Error(
+        "a checkpoint exists at " + job.checkpoint_path().string() +
+        ": pass --resume to continue it or --fresh to start over (it will be overwritten)");
   }
   const bool resume = args.export_only || args.resume;
   // The training step allocates and frees the same large activation buffers again and again:
@@ -314,18 +330,22 @@ void run_train(const TrainArgs& args) {
   // A resumed run keeps the tokenizer it was trained with, whatever the corpus is now.
   std::optional<moe::Tokenizer> checkpoint_tokenizer;
   if (resume) {
-    if (auto vocab = moe::train::load_checkpoint_tokenizer(job.checkpoint_path())) checkpoint_tokenizer.emplace(*vocab);
+    if (auto vocab = moe::train::load_checkpoint_tokenizer(job.checkpoint_path()))
+      checkpoint_tokenizer.emplace(*vocab);
   }
-  moe::train::PreparedData data = moe::train::prepare_data(job.corpus, job.tokenizer, job.cache_dir, job.trainer.n_threads,
-                                                           log_line, checkpoint_tokenizer ? &*checkpoint_tokenizer : nullptr);
+  moe::train::PreparedData data =
+      moe::train::prepare_data(job.corpus, job.tokenizer, job.cache_dir, job.trainer.n_threads,
+                               log_line, checkpoint_tokenizer ? &*checkpoint_tokenizer : nullptr);
   job.trainer.model.n_vocab = data.tokenizer.n_vocab();
   moe::train::Trainer trainer(job.trainer, data.corpus);
   if (resume) {
     trainer.load_checkpoint(job.checkpoint_path());
-    out << "resumed from " << job.checkpoint_path().string() << " at step " << trainer.steps_done() << std::endl;
+    out << "resumed from " << job.checkpoint_path().string() << " at step " << trainer.steps_done()
+        << std::endl;
   }
   if (args.export_only) {
-    export_model(trainer, job, data.tokenizer, args.export_path.empty() ? job.gguf_out : fs::path(args.export_path), out);
+    export_model(trainer, job, data.tokenizer,
+                 args.export_path.empty() ? job.gguf_out : fs::path(args.export_path), out);
     return;
   }
 
@@ -336,24 +356,36 @@ void run_train(const TrainArgs& args) {
     if (tensor.name.find("_exps") != std::string::npos) expert_params += tensor.size;
   }
   const uint64_t total_params = trainer.layout().size();
-  const uint64_t active = total_params - expert_params + expert_params / static_cast<uint64_t>(m.n_expert) * static_cast<uint64_t>(m.top_k);
-  out << "model: " << m.n_layer << " layers, width " << m.n_embd << ", " << m.n_head << "/" << m.n_head_kv
-      << " heads, " << m.n_expert << " experts of " << m.n_ff_exp << " (top-" << m.top_k << "), vocab " << m.n_vocab
-      << (m.tied_output ? ", tied head" : "") << " | " << std::fixed << std::setprecision(2) << total_params / 1e6
-      << " M parameters, " << active / 1e6 << " M active per token" << std::endl;
+  const uint64_t active =
+      total_params - expert_params +
+      expert_params / static_cast<uint64_t>(m.n_expert) * static_cast<uint64_t>(m.top_k);
+  out << "model: " << m.n_layer << " layers, width " << m.n_embd << ", " << m.n_head << "/"
+      << m.n_head_kv << " heads, " << m.n_expert << " experts of " << m.n_ff_exp << " (top-"
+      << m.top_k << "), vocab " << m.n_vocab << (m.tied_output ? ", tied head" : "") << " | "
+      << std::fixed << std::setprecision(2) << total_params / 1e6 << " M parameters, "
+      << active / 1e6 << " M active per token" << std::endl;
   out << "batch: " << config.batch_seqs << " x " << config.seq_len << " tokens (micro-batches of "
-      << config.micro_batch_seqs << "), " << config.optimizer.total_steps << " steps = "
-      << std::setprecision(1) << static_cast<double>(config.optimizer.total_steps) * config.batch_seqs * config.seq_len / 1e6
+      << config.micro_batch_seqs << "), " << config.optimizer.total_steps
+      << " steps = " << std::setprecision(1)
+      << static_cast<double>(config.optimizer.total_steps) * config.batch_seqs * config.seq_len /
+             1e6
       << " M tokens" << std::endl;
 
   JsonlLog log(job.log_file, resume);
   if (!resume) {
-    json shape = {{"n_vocab", m.n_vocab}, {"n_ctx", m.n_ctx}, {"n_embd", m.n_embd}, {"n_layer", m.n_layer},
-                  {"n_head", m.n_head}, {"n_head_kv", m.n_head_kv}, {"n_ff_exp", m.n_ff_exp},
-                  {"n_expert", m.n_expert}, {"top_k", m.top_k}, {"tied_output", m.tied_output}};
-    log.write(json{{"type", "config"}, {"name", job.name}, {"model", shape}, {"domains", job.corpus.domains},
-                   {"batch_tokens", config.batch_seqs * config.seq_len}, {"steps", config.optimizer.total_steps},
-                   {"parameters", total_params}, {"active_parameters", active}});
+    json shape = {{"n_vocab", m.n_vocab},   {"n_ctx", m.n_ctx},
+                  {"n_embd", m.n_embd},     {"n_layer", m.n_layer},
+                  {"n_head", m.n_head},     {"n_head_kv", m.n_head_kv},
+                  {"n_ff_exp", m.n_ff_exp}, {"n_expert", m.n_expert},
+                  {"top_k", m.top_k},       {"tied_output", m.tied_output}};
+    log.write(json{{"type", "config"},
+                   {"name", job.name},
+                   {"model", shape},
+                   {"domains", job.corpus.domains},
+                   {"batch_tokens", config.batch_seqs * config.seq_len},
+                   {"steps", config.optimizer.total_steps},
+                   {"parameters", total_params},
+                   {"active_parameters", active}});
   }
 
   g_stop_requested.store(false);
@@ -379,26 +411,41 @@ void run_train(const TrainArgs& args) {
         recent_tokens += tokens;
         recent_seconds += seconds;
       }
-      const double tokens_per_s = recent_seconds > 0 ? static_cast<double>(recent_tokens) / recent_seconds : 0;
+      const double tokens_per_s =
+          recent_seconds > 0 ? static_cast<double>(recent_tokens) / recent_seconds : 0;
       const double eta = recent_seconds / static_cast<double>(recent.size()) *
                          static_cast<double>(config.optimizer.total_steps - stats.step);
-      const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
-      json row = {{"type", "train"}, {"step", stats.step}, {"lr", stats.lr}, {"loss", stats.loss},
-                  {"load_balance", stats.load_balance}, {"z_loss", stats.z_loss}, {"total", stats.total},
-                  {"grad_norm", stats.grad_norm}, {"load_cv", stats.expert_load_cv},
-                  {"tokens", trainer.tokens_seen()}, {"tok_per_s", tokens_per_s}, {"step_s", stats.seconds},
+      const double elapsed =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
+      json row = {{"type", "train"},
+                  {"step", stats.step},
+                  {"lr", stats.lr},
+                  {"loss", stats.loss},
+                  {"load_balance", stats.load_balance},
+                  {"z_loss", stats.z_loss},
+                  {"total", stats.total},
+                  {"grad_norm", stats.grad_norm},
+                  {"load_cv", stats.expert_load_cv},
+                  {"tokens", trainer.tokens_seen()},
+                  {"tok_per_s", tokens_per_s},
+                  {"step_s", stats.seconds},
                   {"elapsed_s", elapsed}};
       const bool eval_now = job.eval_every > 0 && stats.step % job.eval_every == 0;
-      if (eval_now || stats.step == config.optimizer.total_steps) row["expert_counts"] = stats.expert_counts;
+      if (eval_now || stats.step == config.optimizer.total_steps)
+        row["expert_counts"] = stats.expert_counts;
       log.write(row);
-      if (!std::isfinite(stats.total)) throw moe::Error("the loss is not finite at step " + std::to_string(stats.step));
-      if (stats.step % job.print_every == 0 || stats.step == first_step || stats.step == config.optimizer.total_steps) {
-        out << now_text() << " step " << stats.step << "/" << config.optimizer.total_steps << " | lr " << std::scientific
-            << std::setprecision(2) << stats.lr << std::fixed << " | loss " << std::setprecision(3) << stats.loss
-            << " (lb " << std::setprecision(3) << stats.load_balance << ", z " << std::setprecision(2) << stats.z_loss
-            << ") | gnorm " << std::setprecision(2) << stats.grad_norm << " | " << std::setprecision(0) << tokens_per_s
-            << " tok/s | load cv " << std::setprecision(3) << stats.expert_load_cv << " | elapsed "
-            << duration_text(elapsed) << " | eta " << duration_text(eta) << std::endl;
+      if (!std::isfinite(stats.total))
+        throw moe::Error("the loss is not finite at step " + std::to_string(stats.step));
+      if (stats.step % job.print_every == 0 || stats.step == first_step ||
+          stats.step == config.optimizer.total_steps) {
+        out << now_text() << " step " << stats.step << "/" << config.optimizer.total_steps
+            << " | lr " << std::scientific << std::setprecision(2) << stats.lr << std::fixed
+            << " | loss " << std::setprecision(3) << stats.loss << " (lb " << std::setprecision(3)
+            << stats.load_balance << ", z " << std::setprecision(2) << stats.z_loss << ") | gnorm "
+            << std::setprecision(2) << stats.grad_norm << " | " << std::setprecision(0)
+            << tokens_per_s << " tok/s | load cv " << std::setprecision(3) << stats.expert_load_cv
+            << " | elapsed " << duration_text(elapsed) << " | eta " << duration_text(eta)
+            << std::endl;
       }
       if (eval_now) log.write(evaluate_all(trainer, job, out));
       if (job.checkpoint_every > 0 && stats.step % job.checkpoint_every == 0) {
@@ -420,7 +467,8 @@ void run_train(const TrainArgs& args) {
         << args.config_path << " --resume" << std::endl;
     return;
   }
-  if (job.eval_every == 0 || trainer.steps_done() % job.eval_every != 0) log.write(evaluate_all(trainer, job, out));
+  if (job.eval_every == 0 || trainer.steps_done() % job.eval_every != 0)
+    log.write(evaluate_all(trainer, job, out));
   export_model(trainer, job, data.tokenizer, job.gguf_out, out);
 }
 
@@ -428,14 +476,24 @@ void run_train(const TrainArgs& args) {
 
 void register_train(CLI::App& app) {
   auto args = std::make_shared<TrainArgs>();
-  auto* command = app.add_subcommand("train", "Train a small MoE model from a JSON config and export it as GGUF");
-  command->add_option("CONFIG", args->config_path, "Training config (JSON), e.g. assets/train/default.json")->required();
-  auto* resume = command->add_flag("--resume", args->resume, "Continue from the checkpoint in output.checkpoint_dir");
-  auto* fresh = command->add_flag("--fresh", args->fresh, "Start over even if a checkpoint exists (overwrites it)");
+  auto* command = app.add_subcommand(
+      "train", "Train a small MoE model from a JSON config and export it as GGUF");
+  command
+      ->add_option("CONFIG", args->config_path,
+                   "Training config (JSON), e.g. assets/train/default.json")
+      ->required();
+  auto* resume = command->add_flag("--resume", args->resume,
+                                   "Continue from the checkpoint in output.checkpoint_dir");
+  auto* fresh = command->add_flag("--fresh", args->fresh,
+                                  "Start over even if a checkpoint exists (overwrites it)");
   resume->excludes(fresh);
-  command->add_flag("--export-only", args->export_only, "Export the latest checkpoint as GGUF and exit (no training)");
-  command->add_option("--out", args->export_path, "With --export-only: where to write the GGUF (default output.gguf_out)");
-  command->add_option("--threads", args->threads, "CPU threads (0: all cores; default: the config's)")->check(CLI::Range(0, 1024));
+  command->add_flag("--export-only", args->export_only,
+                    "Export the latest checkpoint as GGUF and exit (no training)");
+  command->add_option("--out", args->export_path,
+                      "With --export-only: where to write the GGUF (default output.gguf_out)");
+  command
+      ->add_option("--threads", args->threads, "CPU threads (0: all cores; default: the config's)")
+      ->check(CLI::Range(0, 1024));
   command->callback([args] { run_train(*args); });
 }
 

@@ -17,10 +17,10 @@ struct ShapeField {
   int ModelShape::*field;
 };
 constexpr ShapeField kShapeFields[] = {
-    {"n_vocab", &ModelShape::n_vocab},     {"n_ctx", &ModelShape::n_ctx},
-    {"n_embd", &ModelShape::n_embd},       {"n_layer", &ModelShape::n_layer},
-    {"n_head", &ModelShape::n_head},       {"n_head_kv", &ModelShape::n_head_kv},
-    {"n_ff_exp", &ModelShape::n_ff_exp},   {"n_expert", &ModelShape::n_expert},
+    {"n_vocab", &ModelShape::n_vocab},   {"n_ctx", &ModelShape::n_ctx},
+    {"n_embd", &ModelShape::n_embd},     {"n_layer", &ModelShape::n_layer},
+    {"n_head", &ModelShape::n_head},     {"n_head_kv", &ModelShape::n_head_kv},
+    {"n_ff_exp", &ModelShape::n_ff_exp}, {"n_expert", &ModelShape::n_expert},
     {"top_k", &ModelShape::top_k},
 };
 
@@ -30,12 +30,14 @@ std::string key(const char* name) { return std::string(kPrefix) + name; }
 
 void save_checkpoint(const std::filesystem::path& path, const CheckpointData& data) {
   const ParameterLayout layout(data.shape);
-  if (data.params.size() != layout.size() || data.adam_m.size() != layout.size() || data.adam_v.size() != layout.size()) {
+  if (data.params.size() != layout.size() || data.adam_m.size() != layout.size() ||
+      data.adam_v.size() != layout.size()) {
     throw Error("save_checkpoint: state sizes do not match the model shape");
   }
   gguf::GgufWriter writer;
   writer.set_u32(key("format_version"), kFormatVersion);
-  for (const ShapeField& f : kShapeFields) writer.set_u32(key(f.key), static_cast<uint32_t>(data.shape.*f.field));
+  for (const ShapeField& f : kShapeFields)
+    writer.set_u32(key(f.key), static_cast<uint32_t>(data.shape.*f.field));
   writer.set_bool(key("tied_output"), data.shape.tied_output);
   writer.set_f32(key("rms_eps"), data.shape.rms_eps);
   writer.set_f32(key("rope_base"), data.shape.rope_base);
@@ -51,7 +53,8 @@ void save_checkpoint(const std::filesystem::path& path, const CheckpointData& da
     writer.add_tensor_f32("adam_m." + tensor.name, tensor.dims, slice(data.adam_m));
     writer.add_tensor_f32("adam_v." + tensor.name, tensor.dims, slice(data.adam_v));
   }
-  std::filesystem::create_directories(path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path());
+  std::filesystem::create_directories(path.parent_path().empty() ? std::filesystem::path(".")
+                                                                 : path.parent_path());
   writer.write(path);
 }
 
@@ -62,7 +65,8 @@ CheckpointData load_checkpoint(const std::filesystem::path& path) {
     throw Error("not a moescope training checkpoint (or an unsupported version)" + where);
   }
   CheckpointData data;
-  for (const ShapeField& f : kShapeFields) data.shape.*f.field = static_cast<int>(file.get_uint(key(f.key)));
+  for (const ShapeField& f : kShapeFields)
+    data.shape.*f.field = static_cast<int>(file.get_uint(key(f.key)));
   data.shape.tied_output = file.get_bool(key("tied_output"));
   data.shape.rms_eps = static_cast<float>(file.get_double(key("rms_eps")));
   data.shape.rope_base = static_cast<float>(file.get_double(key("rope_base")));
@@ -93,7 +97,8 @@ CheckpointData load_checkpoint(const std::filesystem::path& path) {
 std::optional<TokenizerVocab> load_checkpoint_tokenizer(const std::filesystem::path& path) {
   const gguf::GgufFile file = gguf::GgufFile::open(path);
   if (file.get_uint_or(key("format_version"), 0) != kFormatVersion) {
-    throw Error("not a moescope training checkpoint (or an unsupported version) in checkpoint " + path.string());
+    throw Error("not a moescope training checkpoint (or an unsupported version) in checkpoint " +
+                path.string());
   }
   if (file.find("tokenizer.ggml.tokens") == nullptr) return std::nullopt;
   return read_tokenizer_vocab(file);

@@ -109,8 +109,8 @@ std::vector<std::string> sample_documents(const CorpusSpec& corpus, uint64_t sam
     uint64_t total = 0;
     for (std::string_view d : documents) total += std::min(d.size(), kMaxDocumentBytes);
     const double average = static_cast<double>(total) / static_cast<double>(documents.size());
-    const size_t wanted = std::min(documents.size(),
-                                   static_cast<size_t>(static_cast<double>(budget) / average) + 1);
+    const size_t wanted =
+        std::min(documents.size(), static_cast<size_t>(static_cast<double>(budget) / average) + 1);
     uint64_t taken = 0;
     for (size_t k = 0; k < wanted && taken < budget; ++k) {
       const std::string_view d = documents[k * documents.size() / wanted];  // evenly spaced
@@ -143,9 +143,11 @@ uint64_t tokenizer_fingerprint(const Tokenizer& tokenizer) {
 }
 
 Tokenizer load_or_train_tokenizer(const CorpusSpec& corpus, const TokenizerTrainSpec& spec,
-                                  const fs::path& cache, const std::function<void(const std::string&)>& log) {
+                                  const fs::path& cache,
+                                  const std::function<void(const std::string&)>& log) {
   // What the cached tokenizer was made from: the spec and the training files' stamps.
-  std::string recipe = "vocab=" + std::to_string(spec.vocab_size) + ";sample=" + std::to_string(spec.sample_bytes);
+  std::string recipe =
+      "vocab=" + std::to_string(spec.vocab_size) + ";sample=" + std::to_string(spec.sample_bytes);
   for (const std::string& domain : corpus.domains) {
     recipe += ";" + domain + "=" + file_stamp(corpus.file(domain, "train"));
   }
@@ -155,7 +157,8 @@ Tokenizer load_or_train_tokenizer(const CorpusSpec& corpus, const TokenizerTrain
       const gguf::GgufFile file = gguf::GgufFile::open(cache);
       if (file.get_string_or(kRecipeKey, "") == recipe) {
         Tokenizer tokenizer = Tokenizer::from_gguf(file);
-        say(log, "tokenizer: " + std::to_string(tokenizer.n_vocab()) + " tokens from cache " + cache.string());
+        say(log, "tokenizer: " + std::to_string(tokenizer.n_vocab()) + " tokens from cache " +
+                     cache.string());
         return tokenizer;
       }
       say(log, "tokenizer: cache " + cache.string() + " was made from other data; retraining");
@@ -169,7 +172,8 @@ Tokenizer load_or_train_tokenizer(const CorpusSpec& corpus, const TokenizerTrain
   uint64_t bytes = 0;
   for (const std::string& d : documents) bytes += d.size();
   say(log, "tokenizer: training BPE (vocab " + std::to_string(spec.vocab_size) + ") on " +
-               std::to_string(documents.size()) + " documents, " + fixed(static_cast<double>(bytes) / 1e6, 1) + " MB");
+               std::to_string(documents.size()) + " documents, " +
+               fixed(static_cast<double>(bytes) / 1e6, 1) + " MB");
   BpeTrainerOptions options;
   options.vocab_size = static_cast<size_t>(spec.vocab_size);
   options.pre = "gpt-2";
@@ -178,14 +182,17 @@ Tokenizer load_or_train_tokenizer(const CorpusSpec& corpus, const TokenizerTrain
   options.eos_index = 1;
   options.progress_every_merges = 256;
   options.progress = [&](const BpeTrainProgress& progress) {
-    if (progress.stage == BpeTrainProgress::Stage::MERGING && progress.done > 0 && progress.done % 1024 == 0) {
-      say(log, "tokenizer: " + std::to_string(progress.done) + "/" + std::to_string(progress.total) + " merges");
+    if (progress.stage == BpeTrainProgress::Stage::MERGING && progress.done > 0 &&
+        progress.done % 1024 == 0) {
+      say(log, "tokenizer: " + std::to_string(progress.done) + "/" +
+                   std::to_string(progress.total) + " merges");
     }
     return true;
   };
   BpeTrainResult result = train_bpe(documents, options);
   Tokenizer tokenizer(result.vocab);
-  say(log, "tokenizer: " + std::to_string(tokenizer.n_vocab()) + " tokens in " + fixed(seconds_since(start), 1) + " s" +
+  say(log, "tokenizer: " + std::to_string(tokenizer.n_vocab()) + " tokens in " +
+               fixed(seconds_since(start), 1) + " s" +
                (result.reached_vocab_size ? "" : " (stopped early: no frequent pair left)"));
 
   gguf::GgufWriter writer;
@@ -196,24 +203,28 @@ Tokenizer load_or_train_tokenizer(const CorpusSpec& corpus, const TokenizerTrain
   return tokenizer;
 }
 
-std::vector<TokenId> tokenize_documents(const Tokenizer& tokenizer, std::string_view text, int n_threads) {
+std::vector<TokenId> tokenize_documents(const Tokenizer& tokenizer, std::string_view text,
+                                        int n_threads) {
   const std::optional<int32_t> bos = tokenizer.bos_id(), eos = tokenizer.eos_id();
   if (!bos || !eos) throw Error("the tokenizer needs BOS and EOS tokens");
   if (tokenizer.n_vocab() > 65536) throw Error("token files hold at most 65536 token ids");
   const std::vector<std::string_view> documents = split_documents(text);
   Workers workers(n_threads);
   std::vector<std::vector<TokenId>> parts(64);
-  const int n_chunks = workers.for_chunks(static_cast<int64_t>(documents.size()), 16, [&](int chunk, int64_t begin, int64_t end) {
-    std::vector<TokenId>& out = parts[static_cast<size_t>(chunk)];
-    for (int64_t d = begin; d < end; ++d) {
-      out.push_back(static_cast<TokenId>(*bos));
-      for (int32_t id : tokenizer.encode(documents[static_cast<size_t>(d)])) out.push_back(static_cast<TokenId>(id));
-      out.push_back(static_cast<TokenId>(*eos));
-    }
-  });
+  const int n_chunks = workers.for_chunks(
+      static_cast<int64_t>(documents.size()), 16, [&](int chunk, int64_t begin, int64_t end) {
+        std::vector<TokenId>& out = parts[static_cast<size_t>(chunk)];
+        for (int64_t d = begin; d < end; ++d) {
+          out.push_back(static_cast<TokenId>(*bos));
+          for (int32_t id : tokenizer.encode(documents[static_cast<size_t>(d)]))
+            out.push_back(static_cast<TokenId>(id));
+          out.push_back(static_cast<TokenId>(*eos));
+        }
+      });
   std::vector<TokenId> tokens;
   for (int chunk = 0; chunk < n_chunks; ++chunk) {
-    tokens.insert(tokens.end(), parts[static_cast<size_t>(chunk)].begin(), parts[static_cast<size_t>(chunk)].end());
+    tokens.insert(tokens.end(), parts[static_cast<size_t>(chunk)].begin(),
+                  parts[static_cast<size_t>(chunk)].end());
   }
   return tokens;
 }
@@ -235,7 +246,8 @@ uint64_t hash_string(const std::string& s) {
   return hash.value();
 }
 
-bool read_token_cache(const fs::path& cache, uint64_t fingerprint, uint64_t stamp_hash, std::vector<TokenId>& tokens) {
+bool read_token_cache(const fs::path& cache, uint64_t fingerprint, uint64_t stamp_hash,
+                      std::vector<TokenId>& tokens) {
   std::ifstream in(cache, std::ios::binary);
   if (!in) return false;
   TokenFileHeader header{};
@@ -245,13 +257,15 @@ bool read_token_cache(const fs::path& cache, uint64_t fingerprint, uint64_t stam
     return false;
   }
   std::error_code error;
-  if (fs::file_size(cache, error) != sizeof header + header.n_tokens * sizeof(TokenId)) return false;
+  if (fs::file_size(cache, error) != sizeof header + header.n_tokens * sizeof(TokenId))
+    return false;
   tokens.resize(static_cast<size_t>(header.n_tokens));
   return static_cast<bool>(in.read(reinterpret_cast<char*>(tokens.data()),
                                    static_cast<std::streamsize>(tokens.size() * sizeof(TokenId))));
 }
 
-void write_token_cache(const fs::path& cache, uint64_t fingerprint, uint64_t stamp_hash, const std::vector<TokenId>& tokens) {
+void write_token_cache(const fs::path& cache, uint64_t fingerprint, uint64_t stamp_hash,
+                       const std::vector<TokenId>& tokens) {
   fs::create_directories(cache.parent_path());
   const fs::path temporary = cache.string() + ".tmp";
   {
@@ -262,7 +276,8 @@ void write_token_cache(const fs::path& cache, uint64_t fingerprint, uint64_t sta
     header.stamp_hash = stamp_hash;
     header.n_tokens = tokens.size();
     out.write(reinterpret_cast<const char*>(&header), sizeof header);
-    out.write(reinterpret_cast<const char*>(tokens.data()), static_cast<std::streamsize>(tokens.size() * sizeof(TokenId)));
+    out.write(reinterpret_cast<const char*>(tokens.data()),
+              static_cast<std::streamsize>(tokens.size() * sizeof(TokenId)));
     if (!out.flush()) throw Error("cannot write " + temporary.string());
   }
   fs::rename(temporary, cache);
@@ -270,8 +285,9 @@ void write_token_cache(const fs::path& cache, uint64_t fingerprint, uint64_t sta
 
 }  // namespace
 
-std::vector<TokenId> load_or_tokenize(const Tokenizer& tokenizer, const fs::path& source, const fs::path& cache,
-                                      int n_threads, const std::function<void(const std::string&)>& log) {
+std::vector<TokenId> load_or_tokenize(const Tokenizer& tokenizer, const fs::path& source,
+                                      const fs::path& cache, int n_threads,
+                                      const std::function<void(const std::string&)>& log) {
   const uint64_t fingerprint = tokenizer_fingerprint(tokenizer);
   const uint64_t stamp = hash_string(file_stamp(source));
   std::vector<TokenId> tokens;
@@ -280,9 +296,12 @@ std::vector<TokenId> load_or_tokenize(const Tokenizer& tokenizer, const fs::path
   const std::string text = read_file(source);
   tokens = tokenize_documents(tokenizer, text, n_threads);
   const double seconds = seconds_since(start);
-  say(log, "tokenized " + source.string() + ": " + fixed(static_cast<double>(text.size()) / 1e6, 1) + " MB -> " +
-               std::to_string(tokens.size()) + " tokens (" + fixed(static_cast<double>(text.size()) / std::max(1, static_cast<int>(tokens.size())), 2) +
-               " bytes/token) in " + fixed(seconds, 1) + " s");
+  say(log,
+      "tokenized " + source.string() + ": " + fixed(static_cast<double>(text.size()) / 1e6, 1) +
+          " MB -> " + std::to_string(tokens.size()) + " tokens (" +
+          fixed(static_cast<double>(text.size()) / std::max(1, static_cast<int>(tokens.size())),
+                2) +
+          " bytes/token) in " + fixed(seconds, 1) + " s");
   write_token_cache(cache, fingerprint, stamp, tokens);
   return tokens;
 }
@@ -294,12 +313,13 @@ TokenCorpus::TokenCorpus(std::vector<DomainTokens> domains) : domains_(std::move
   }
 }
 
-void TokenCorpus::sample_batch(uint64_t seed, int64_t step, int n_seq, int seq_len, std::vector<int32_t>& inputs,
-                               std::vector<int32_t>& targets) const {
+void TokenCorpus::sample_batch(uint64_t seed, int64_t step, int n_seq, int seq_len,
+                               std::vector<int32_t>& inputs, std::vector<int32_t>& targets) const {
   inputs.resize(static_cast<size_t>(n_seq) * static_cast<size_t>(seq_len));
   targets.resize(inputs.size());
   for (int i = 0; i < n_seq; ++i) {
-    const uint64_t g = static_cast<uint64_t>(step) * static_cast<uint64_t>(n_seq) + static_cast<uint64_t>(i);
+    const uint64_t g =
+        static_cast<uint64_t>(step) * static_cast<uint64_t>(n_seq) + static_cast<uint64_t>(i);
     const DomainTokens& domain = domains_[g % domains_.size()];
     const std::vector<TokenId>& stream = domain.train;
     if (stream.size() < static_cast<size_t>(seq_len) + 1) {
@@ -315,10 +335,12 @@ void TokenCorpus::sample_batch(uint64_t seed, int64_t step, int n_seq, int seq_l
   }
 }
 
-int TokenCorpus::validation_windows(size_t domain, int seq_len, int max_windows, std::vector<int32_t>& inputs,
+int TokenCorpus::validation_windows(size_t domain, int seq_len, int max_windows,
+                                    std::vector<int32_t>& inputs,
                                     std::vector<int32_t>& targets) const {
   const std::vector<TokenId>& stream = domains_.at(domain).val;
-  const int available = stream.size() > 0 ? static_cast<int>((stream.size() - 1) / static_cast<size_t>(seq_len)) : 0;
+  const int available =
+      stream.size() > 0 ? static_cast<int>((stream.size() - 1) / static_cast<size_t>(seq_len)) : 0;
   const int n = std::min(available, max_windows);
   inputs.resize(static_cast<size_t>(n) * static_cast<size_t>(seq_len));
   targets.resize(inputs.size());
@@ -329,24 +351,30 @@ int TokenCorpus::validation_windows(size_t domain, int seq_len, int max_windows,
   return n;
 }
 
-PreparedData prepare_data(const CorpusSpec& corpus, const TokenizerTrainSpec& tokenizer_spec, const fs::path& cache_dir,
-                          int n_threads, const std::function<void(const std::string&)>& log,
+PreparedData prepare_data(const CorpusSpec& corpus, const TokenizerTrainSpec& tokenizer_spec,
+                          const fs::path& cache_dir, int n_threads,
+                          const std::function<void(const std::string&)>& log,
                           const Tokenizer* fixed_tokenizer) {
   for (const std::string& domain : corpus.domains) {
     for (const char* split : {"train", "val"}) {
-      if (!fs::exists(corpus.file(domain, split))) throw Error("missing corpus file " + corpus.file(domain, split).string());
+      if (!fs::exists(corpus.file(domain, split)))
+        throw Error("missing corpus file " + corpus.file(domain, split).string());
     }
   }
-  Tokenizer tokenizer = fixed_tokenizer != nullptr
-                            ? *fixed_tokenizer
-                            : load_or_train_tokenizer(corpus, tokenizer_spec, cache_dir / "tokenizer.gguf", log);
-  if (fixed_tokenizer != nullptr) say(log, "tokenizer: " + std::to_string(tokenizer.n_vocab()) + " tokens from the checkpoint");
+  Tokenizer tokenizer =
+      fixed_tokenizer != nullptr
+          ? *fixed_tokenizer
+          : load_or_train_tokenizer(corpus, tokenizer_spec, cache_dir / "tokenizer.gguf", log);
+  if (fixed_tokenizer != nullptr)
+    say(log, "tokenizer: " + std::to_string(tokenizer.n_vocab()) + " tokens from the checkpoint");
   std::vector<DomainTokens> domains;
   for (const std::string& domain : corpus.domains) {
     DomainTokens tokens;
     tokens.name = domain;
-    tokens.train = load_or_tokenize(tokenizer, corpus.file(domain, "train"), cache_dir / "tokens" / (domain + ".train.tok"), n_threads, log);
-    tokens.val = load_or_tokenize(tokenizer, corpus.file(domain, "val"), cache_dir / "tokens" / (domain + ".val.tok"), n_threads, log);
+    tokens.train = load_or_tokenize(tokenizer, corpus.file(domain, "train"),
+                                    cache_dir / "tokens" / (domain + ".train.tok"), n_threads, log);
+    tokens.val = load_or_tokenize(tokenizer, corpus.file(domain, "val"),
+                                  cache_dir / "tokens" / (domain + ".val.tok"), n_threads, log);
     say(log, "data: " + domain + ": " + std::to_string(tokens.train.size()) + " train, " +
                  std::to_string(tokens.val.size()) + " val tokens");
     domains.push_back(std::move(tokens));

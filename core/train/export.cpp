@@ -8,16 +8,21 @@ namespace moe::train {
 namespace {
 
 bool ends_with(const std::string& s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 // llama.cpp's general.file_type ("mostly" type) numbering.
 uint32_t file_type(GgmlType type) {
   switch (type) {
-    case GgmlType::F16: return 1;
-    case GgmlType::Q8_0: return 7;
-    case GgmlType::BF16: return 32;
-    default: return 0;
+    case GgmlType::F16:
+      return 1;
+    case GgmlType::Q8_0:
+      return 7;
+    case GgmlType::BF16:
+      return 32;
+    default:
+      return 0;
   }
 }
 
@@ -26,14 +31,17 @@ uint32_t file_type(GgmlType type) {
 gguf::GgufWriter build_export(const ParameterLayout& layout, std::span<const float> params,
                               const TokenizerVocab& vocab, const ExportOptions& options) {
   const ModelShape& s = layout.shape();
-  if (params.size() != layout.size()) throw Error("export: parameter count does not match the model shape");
+  if (params.size() != layout.size())
+    throw Error("export: parameter count does not match the model shape");
   if (static_cast<int>(vocab.tokens.size()) != s.n_vocab) {
-    throw Error("export: the tokenizer has " + std::to_string(vocab.tokens.size()) + " tokens, the model " +
-                std::to_string(s.n_vocab));
+    throw Error("export: the tokenizer has " + std::to_string(vocab.tokens.size()) +
+                " tokens, the model " + std::to_string(s.n_vocab));
   }
   const GgmlType type = options.weight_type;
-  if (type != GgmlType::F32 && type != GgmlType::F16 && type != GgmlType::BF16 && type != GgmlType::Q8_0) {
-    throw Error("export: weight type " + type_name(type) + " is not supported (use F32, F16, BF16 or Q8_0)");
+  if (type != GgmlType::F32 && type != GgmlType::F16 && type != GgmlType::BF16 &&
+      type != GgmlType::Q8_0) {
+    throw Error("export: weight type " + type_name(type) +
+                " is not supported (use F32, F16, BF16 or Q8_0)");
   }
   const auto u32 = [](int v) { return static_cast<uint32_t>(v); };
   gguf::GgufWriter writer;
@@ -71,8 +79,9 @@ gguf::GgufWriter build_export(const ParameterLayout& layout, std::span<const flo
   return writer;
 }
 
-void export_gguf(const std::filesystem::path& path, const ParameterLayout& layout, std::span<const float> params,
-                 const TokenizerVocab& vocab, const ExportOptions& options) {
+void export_gguf(const std::filesystem::path& path, const ParameterLayout& layout,
+                 std::span<const float> params, const TokenizerVocab& vocab,
+                 const ExportOptions& options) {
   build_export(layout, params, vocab, options).write(path);
 }
 

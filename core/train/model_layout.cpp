@@ -17,10 +17,12 @@ void ModelShape::validate() const {
   require(n_ctx >= 1, "n_ctx must be positive, got " + std::to_string(n_ctx));
   require(n_embd >= 2 && n_layer >= 1 && n_head >= 1 && n_head_kv >= 1 && n_ff_exp >= 1,
           "n_embd, n_layer, n_head, n_head_kv and n_ff_exp must be positive");
-  require(n_embd % n_head == 0, "n_embd (" + std::to_string(n_embd) + ") must be a multiple of n_head (" +
-                                    std::to_string(n_head) + ")");
+  require(n_embd % n_head == 0, "n_embd (" + std::to_string(n_embd) +
+                                    ") must be a multiple of n_head (" + std::to_string(n_head) +
+                                    ")");
   require(n_head % n_head_kv == 0, "n_head (" + std::to_string(n_head) +
-                                       ") must be a multiple of n_head_kv (" + std::to_string(n_head_kv) + ")");
+                                       ") must be a multiple of n_head_kv (" +
+                                       std::to_string(n_head_kv) + ")");
   require(head_dim() % 2 == 0, "the head size n_embd / n_head must be even (RoPE pairs)");
   require(n_expert >= 1 && top_k >= 1 && top_k <= n_expert,
           "need 1 <= top_k <= n_expert, got top_k " + std::to_string(top_k) + ", n_expert " +
@@ -31,10 +33,12 @@ void ModelShape::validate() const {
 ParameterLayout::ParameterLayout(const ModelShape& shape) : shape_(shape) {
   shape.validate();
   const auto u = [](int v) { return static_cast<uint64_t>(v); };
-  const int q_width = shape.n_head * shape.head_dim(), kv_width = shape.n_head_kv * shape.head_dim();
+  const int q_width = shape.n_head * shape.head_dim(),
+            kv_width = shape.n_head_kv * shape.head_dim();
   token_embd = add("token_embd.weight", {u(shape.n_embd), u(shape.n_vocab)}, false);
   output_norm = add("output_norm.weight", {u(shape.n_embd)}, true);
-  output = shape.tied_output ? token_embd : add("output.weight", {u(shape.n_embd), u(shape.n_vocab)}, false);
+  output = shape.tied_output ? token_embd
+                             : add("output.weight", {u(shape.n_embd), u(shape.n_vocab)}, false);
   for (int il = 0; il < shape.n_layer; ++il) {
     const std::string blk = "blk." + std::to_string(il) + ".";
     LayerOffsets layer;
@@ -45,9 +49,12 @@ ParameterLayout::ParameterLayout(const ModelShape& shape) : shape_(shape) {
     layer.attn_output = add(blk + "attn_output.weight", {u(q_width), u(shape.n_embd)}, false);
     layer.ffn_norm = add(blk + "ffn_norm.weight", {u(shape.n_embd)}, true);
     layer.router = add(blk + "ffn_gate_inp.weight", {u(shape.n_embd), u(shape.n_expert)}, false);
-    layer.gate_exps = add(blk + "ffn_gate_exps.weight", {u(shape.n_embd), u(shape.n_ff_exp), u(shape.n_expert)}, false);
-    layer.up_exps = add(blk + "ffn_up_exps.weight", {u(shape.n_embd), u(shape.n_ff_exp), u(shape.n_expert)}, false);
-    layer.down_exps = add(blk + "ffn_down_exps.weight", {u(shape.n_ff_exp), u(shape.n_embd), u(shape.n_expert)}, false);
+    layer.gate_exps = add(blk + "ffn_gate_exps.weight",
+                          {u(shape.n_embd), u(shape.n_ff_exp), u(shape.n_expert)}, false);
+    layer.up_exps = add(blk + "ffn_up_exps.weight",
+                        {u(shape.n_embd), u(shape.n_ff_exp), u(shape.n_expert)}, false);
+    layer.down_exps = add(blk + "ffn_down_exps.weight",
+                          {u(shape.n_ff_exp), u(shape.n_embd), u(shape.n_expert)}, false);
     layers.push_back(layer);
   }
 }
@@ -81,7 +88,8 @@ public:
   float next(float stddev) {
     const double u1 = (static_cast<double>(rng_() >> 11) + 0.5) * 0x1.0p-53;
     const double u2 = (static_cast<double>(rng_() >> 11) + 0.5) * 0x1.0p-53;
-    return static_cast<float>(stddev * std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2));
+    return static_cast<float>(stddev * std::sqrt(-2.0 * std::log(u1)) *
+                              std::cos(2.0 * std::numbers::pi * u2));
   }
 
 private:
@@ -89,7 +97,8 @@ private:
 };
 
 bool ends_with(const std::string& s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 }  // namespace
@@ -110,7 +119,8 @@ void init_parameters(const ParameterLayout& layout, uint64_t seed, std::span<flo
     }
     const float fan_in = static_cast<float>(tensor.dims[0]);
     float stddev = 1.0f / std::sqrt(fan_in);
-    if (ends_with(tensor.name, "attn_output.weight") || ends_with(tensor.name, "ffn_down_exps.weight")) {
+    if (ends_with(tensor.name, "attn_output.weight") ||
+        ends_with(tensor.name, "ffn_down_exps.weight")) {
       stddev *= residual_scale;
     } else if (ends_with(tensor.name, "ffn_gate_inp.weight")) {
       stddev *= 0.1f;

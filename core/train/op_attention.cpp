@@ -16,9 +16,11 @@ namespace {
 constexpr int kQueryBlock = 64;  // query rows per causal block
 
 template <typename T>
-ConstMatrixMap<T> probs_block(const AlignedVector<T>& probs, const AttentionShape& s, int seq, int head) {
+ConstMatrixMap<T> probs_block(const AlignedVector<T>& probs, const AttentionShape& s, int seq,
+                              int head) {
   const size_t square = static_cast<size_t>(s.seq_len) * static_cast<size_t>(s.seq_len);
-  const size_t index = static_cast<size_t>(seq) * static_cast<size_t>(s.n_head) + static_cast<size_t>(head);
+  const size_t index =
+      static_cast<size_t>(seq) * static_cast<size_t>(s.n_head) + static_cast<size_t>(head);
   return ConstMatrixMap<T>(probs.data() + index * square, s.seq_len, s.seq_len);
 }
 
@@ -55,7 +57,8 @@ void attention_forward(Workers& workers, const Matrix<T>& q, const Matrix<T>& k,
         live /= live.sum();
         p.row(t).tail(len - t - 1).setZero();
       }
-      out.block(row0 + r0, static_cast<Eigen::Index>(head) * hd, rows, hd).noalias() = scores * v_h.topRows(visible);
+      out.block(row0 + r0, static_cast<Eigen::Index>(head) * hd, rows, hd).noalias() =
+          scores * v_h.topRows(visible);
     }
   });
 }
@@ -94,19 +97,20 @@ void attention_backward(Workers& workers, const Matrix<T>& dout, const Matrix<T>
           live = (p_live.array() * (live.array() - dot) * scale).matrix();
           dp_block.row(i).tail(visible - t - 1).setZero();
         }
-        dq.block(row0 + r0, static_cast<Eigen::Index>(head) * hd, rows, hd).noalias() += dp_block * k_h.topRows(visible);
+        dq.block(row0 + r0, static_cast<Eigen::Index>(head) * hd, rows, hd).noalias() +=
+            dp_block * k_h.topRows(visible);
         dk_h.topRows(visible).noalias() += dp_block.transpose() * q_h.middleRows(r0, rows);
       }
     }
   });
 }
 
-#define MOE_INSTANTIATE(T)                                                                        \
-  template void attention_forward<T>(Workers&, const Matrix<T>&, const Matrix<T>&,                \
+#define MOE_INSTANTIATE(T)                                                                         \
+  template void attention_forward<T>(Workers&, const Matrix<T>&, const Matrix<T>&,                 \
                                      const Matrix<T>&, const AttentionShape&, Matrix<T>&,          \
-                                     AlignedVector<T>&);                                             \
-  template void attention_backward<T>(Workers&, const Matrix<T>&, const Matrix<T>&,               \
-                                      const Matrix<T>&, const Matrix<T>&, const AlignedVector<T>&,\
+                                     AlignedVector<T>&);                                           \
+  template void attention_backward<T>(Workers&, const Matrix<T>&, const Matrix<T>&,                \
+                                      const Matrix<T>&, const Matrix<T>&, const AlignedVector<T>&, \
                                       const AttentionShape&, Matrix<T>&, Matrix<T>&, Matrix<T>&);
 MOE_INSTANTIATE(float)
 MOE_INSTANTIATE(double)

@@ -17,19 +17,20 @@ T cross_entropy_forward(Workers& workers, const Matrix<T>& logits, std::span<con
   logsumexp.resize(static_cast<size_t>(rows));
   if (row_loss != nullptr) row_loss->resize(static_cast<size_t>(rows));
   std::vector<double> partial(64, 0.0);
-  const int n_chunks = workers.for_chunks(rows, kMinRows, [&](int chunk, int64_t begin, int64_t end) {
-    double sum = 0;
-    for (int64_t t = begin; t < end; ++t) {
-      const auto row = logits.row(t);
-      const T max_logit = row.maxCoeff();
-      const T lse = max_logit + std::log((row.array() - max_logit).exp().sum());
-      logsumexp[static_cast<size_t>(t)] = lse;
-      const T loss = lse - row(targets[static_cast<size_t>(t)]);
-      if (row_loss != nullptr) (*row_loss)[static_cast<size_t>(t)] = loss;
-      sum += static_cast<double>(loss);
-    }
-    partial[static_cast<size_t>(chunk)] = sum;
-  });
+  const int n_chunks =
+      workers.for_chunks(rows, kMinRows, [&](int chunk, int64_t begin, int64_t end) {
+        double sum = 0;
+        for (int64_t t = begin; t < end; ++t) {
+          const auto row = logits.row(t);
+          const T max_logit = row.maxCoeff();
+          const T lse = max_logit + std::log((row.array() - max_logit).exp().sum());
+          logsumexp[static_cast<size_t>(t)] = lse;
+          const T loss = lse - row(targets[static_cast<size_t>(t)]);
+          if (row_loss != nullptr) (*row_loss)[static_cast<size_t>(t)] = loss;
+          sum += static_cast<double>(loss);
+        }
+        partial[static_cast<size_t>(chunk)] = sum;
+      });
   double total = 0;
   for (int chunk = 0; chunk < n_chunks; ++chunk) total += partial[static_cast<size_t>(chunk)];
   return rows > 0 ? static_cast<T>(total / static_cast<double>(rows)) : T(0);
@@ -51,10 +52,10 @@ void cross_entropy_backward(Workers& workers, const Matrix<T>& logits,
   });
 }
 
-#define MOE_INSTANTIATE(T)                                                                         \
-  template T cross_entropy_forward<T>(Workers&, const Matrix<T>&, std::span<const int32_t>,        \
-                                      std::vector<T>&, std::vector<T>*);                           \
-  template void cross_entropy_backward<T>(Workers&, const Matrix<T>&, std::span<const int32_t>,    \
+#define MOE_INSTANTIATE(T)                                                                      \
+  template T cross_entropy_forward<T>(Workers&, const Matrix<T>&, std::span<const int32_t>,     \
+                                      std::vector<T>&, std::vector<T>*);                        \
+  template void cross_entropy_backward<T>(Workers&, const Matrix<T>&, std::span<const int32_t>, \
                                           const std::vector<T>&, T, Matrix<T>&);
 MOE_INSTANTIATE(float)
 MOE_INSTANTIATE(double)

@@ -20,13 +20,15 @@ template <typename T>
 void embedding_backward(const Matrix<T>& dout, std::span<const int32_t> ids, T* dtable) {
   const Eigen::Index n_embd = dout.cols();
   for (size_t t = 0; t < ids.size(); ++t) {
-    Eigen::Map<Eigen::Matrix<T, 1, Eigen::Dynamic>> row(dtable + static_cast<size_t>(ids[t]) * static_cast<size_t>(n_embd), n_embd);
+    Eigen::Map<Eigen::Matrix<T, 1, Eigen::Dynamic>> row(
+        dtable + static_cast<size_t>(ids[t]) * static_cast<size_t>(n_embd), n_embd);
     row += dout.row(static_cast<Eigen::Index>(t));
   }
 }
 
 template void embedding_forward<float>(const float*, int, std::span<const int32_t>, Matrix<float>&);
-template void embedding_forward<double>(const double*, int, std::span<const int32_t>, Matrix<double>&);
+template void embedding_forward<double>(const double*, int, std::span<const int32_t>,
+                                        Matrix<double>&);
 template void embedding_backward<float>(const Matrix<float>&, std::span<const int32_t>, float*);
 template void embedding_backward<double>(const Matrix<double>&, std::span<const int32_t>, double*);
 

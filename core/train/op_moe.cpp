@@ -24,7 +24,8 @@ std::vector<int> schedule_order(const std::vector<std::vector<int64_t>>& assignm
 }
 
 template <typename T>
-void gather_rows(const Matrix<T>& x, const std::vector<int64_t>& assignments, int top_k, Matrix<T>& out) {
+void gather_rows(const Matrix<T>& x, const std::vector<int64_t>& assignments, int top_k,
+                 Matrix<T>& out) {
   out.resize(static_cast<Eigen::Index>(assignments.size()), x.cols());
   for (size_t i = 0; i < assignments.size(); ++i) {
     out.row(static_cast<Eigen::Index>(i)) = x.row(assignments[i] / top_k);
@@ -32,7 +33,8 @@ void gather_rows(const Matrix<T>& x, const std::vector<int64_t>& assignments, in
 }
 
 size_t expert_offset(int expert, const MoeShape& shape) {
-  return static_cast<size_t>(expert) * static_cast<size_t>(shape.n_ff) * static_cast<size_t>(shape.n_embd);
+  return static_cast<size_t>(expert) * static_cast<size_t>(shape.n_ff) *
+         static_cast<size_t>(shape.n_embd);
 }
 
 }  // namespace
@@ -47,11 +49,13 @@ void moe_forward(Workers& workers, const Matrix<T>& x, const MoeWeights<T>& weig
 
   state.assignments.assign(static_cast<size_t>(shape.n_expert), {});
   for (int64_t a = 0; a < rows * k; ++a) {
-    state.assignments[static_cast<size_t>(state.router.experts[static_cast<size_t>(a)])].push_back(a);
+    state.assignments[static_cast<size_t>(state.router.experts[static_cast<size_t>(a)])].push_back(
+        a);
   }
   state.expert_counts.resize(static_cast<size_t>(shape.n_expert));
   for (int e = 0; e < shape.n_expert; ++e) {
-    state.expert_counts[static_cast<size_t>(e)] = static_cast<int64_t>(state.assignments[static_cast<size_t>(e)].size());
+    state.expert_counts[static_cast<size_t>(e)] =
+        static_cast<int64_t>(state.assignments[static_cast<size_t>(e)].size());
   }
 
   state.gate.resize(static_cast<size_t>(shape.n_expert));
@@ -65,8 +69,8 @@ void moe_forward(Workers& workers, const Matrix<T>& x, const MoeWeights<T>& weig
     Matrix<T> x_e;
     gather_rows(x, assigned, k, x_e);
     const size_t offset = expert_offset(e, shape);
-    swiglu_forward(x_e, weights.gate + offset, weights.up + offset, weights.down + offset, shape.n_ff,
-                   state.gate[ue], state.up[ue], state.y[ue]);
+    swiglu_forward(x_e, weights.gate + offset, weights.up + offset, weights.down + offset,
+                   shape.n_ff, state.gate[ue], state.up[ue], state.y[ue]);
   });
 
   // Each row sums its experts in expert-id order, as the engine does.
@@ -101,15 +105,17 @@ void moe_backward(Workers& workers, const Matrix<T>& dout, const Matrix<T>& x,
     Matrix<T> x_e, dy_e(n, shape.n_embd);
     gather_rows(x, assigned, k, x_e);
     for (Eigen::Index i = 0; i < n; ++i) {
-      const int64_t t = assigned[static_cast<size_t>(i)] / k, j = assigned[static_cast<size_t>(i)] % k;
+      const int64_t t = assigned[static_cast<size_t>(i)] / k,
+                    j = assigned[static_cast<size_t>(i)] % k;
       dweights(t, j) = dout.row(t).dot(state.y[ue].row(i));  // each (t, j) belongs to one expert
       dy_e.row(i) = state.router.weights(t, j) * dout.row(t);
     }
     Matrix<T>& dx_e = dx_expert[ue];
     dx_e.setZero(n, shape.n_embd);
     const size_t offset = expert_offset(e, shape);
-    swiglu_backward(dy_e, x_e, state.gate[ue], state.up[ue], weights.gate + offset, weights.up + offset,
-                    weights.down + offset, dx_e, grads.gate + offset, grads.up + offset, grads.down + offset);
+    swiglu_backward(dy_e, x_e, state.gate[ue], state.up[ue], weights.gate + offset,
+                    weights.up + offset, weights.down + offset, dx_e, grads.gate + offset,
+                    grads.up + offset, grads.down + offset);
   });
   for (int e = 0; e < shape.n_expert; ++e) {
     const size_t ue = static_cast<size_t>(e);
@@ -136,10 +142,10 @@ void moe_backward(Workers& workers, const Matrix<T>& dout, const Matrix<T>& x,
 }
 
 #define MOE_INSTANTIATE(T)                                                                        \
-  template void moe_forward<T>(Workers&, const Matrix<T>&, const MoeWeights<T>&, const MoeShape&,  \
-                               MoeState<T>&, Matrix<T>&);                                          \
-  template void moe_backward<T>(Workers&, const Matrix<T>&, const Matrix<T>&,                      \
-                                const MoeWeights<T>&, const MoeShape&, const MoeState<T>&, T, T,    \
+  template void moe_forward<T>(Workers&, const Matrix<T>&, const MoeWeights<T>&, const MoeShape&, \
+                               MoeState<T>&, Matrix<T>&);                                         \
+  template void moe_backward<T>(Workers&, const Matrix<T>&, const Matrix<T>&,                     \
+                                const MoeWeights<T>&, const MoeShape&, const MoeState<T>&, T, T,  \
                                 Matrix<T>&, const MoeGradients<T>&);
 MOE_INSTANTIATE(float)
 MOE_INSTANTIATE(double)

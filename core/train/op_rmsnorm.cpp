@@ -37,24 +37,25 @@ void rmsnorm_backward(Workers& workers, const Matrix<T>& dout, const Matrix<T>& 
   const Eigen::Index cols = x.cols();
   const Eigen::Map<const Row> w(weight, cols);
   std::vector<Row> partial(64, Row::Zero(cols));  // one weight-gradient sum per chunk
-  const int n_chunks = workers.for_chunks(x.rows(), kMinRows, [&](int chunk, int64_t begin, int64_t end) {
-    Row& dw = partial[static_cast<size_t>(chunk)];
-    for (int64_t t = begin; t < end; ++t) {
-      const T r = rstd[static_cast<size_t>(t)];
-      const Row g = dout.row(t).cwiseProduct(w);
-      const T g_dot_x = g.dot(x.row(t));
-      dx.row(t) += r * g - x.row(t) * (r * r * r / static_cast<T>(cols) * g_dot_x);
-      dw += dout.row(t).cwiseProduct(x.row(t)) * r;
-    }
-  });
+  const int n_chunks =
+      workers.for_chunks(x.rows(), kMinRows, [&](int chunk, int64_t begin, int64_t end) {
+        Row& dw = partial[static_cast<size_t>(chunk)];
+        for (int64_t t = begin; t < end; ++t) {
+          const T r = rstd[static_cast<size_t>(t)];
+          const Row g = dout.row(t).cwiseProduct(w);
+          const T g_dot_x = g.dot(x.row(t));
+          dx.row(t) += r * g - x.row(t) * (r * r * r / static_cast<T>(cols) * g_dot_x);
+          dw += dout.row(t).cwiseProduct(x.row(t)) * r;
+        }
+      });
   Eigen::Map<Row> dw_total(dweight, cols);
   for (int chunk = 0; chunk < n_chunks; ++chunk) dw_total += partial[static_cast<size_t>(chunk)];
 }
 
-#define MOE_INSTANTIATE(T)                                                                      \
-  template void rmsnorm_forward<T>(Workers&, const Matrix<T>&, const T*, T, Matrix<T>&,          \
-                                   std::vector<T>&);                                             \
-  template void rmsnorm_backward<T>(Workers&, const Matrix<T>&, const Matrix<T>&, const T*,      \
+#define MOE_INSTANTIATE(T)                                                                  \
+  template void rmsnorm_forward<T>(Workers&, const Matrix<T>&, const T*, T, Matrix<T>&,     \
+                                   std::vector<T>&);                                        \
+  template void rmsnorm_backward<T>(Workers&, const Matrix<T>&, const Matrix<T>&, const T*, \
                                     const std::vector<T>&, Matrix<T>&, T*);
 MOE_INSTANTIATE(float)
 MOE_INSTANTIATE(double)

@@ -2,7 +2,8 @@
 // losses that act on it (load balancing, z-loss).
 //
 // Gradients:
-// - gate weights w = softmax of the chosen logits, so for chosen i: dz_i = w_i (dw_i − Σ_j w_j dw_j)
+// - gate weights w = softmax of the chosen logits, so for chosen i: dz_i = w_i (dw_i − Σ_j w_j
+// dw_j)
 //   (unchosen logits get nothing from this path);
 // - scores p = softmax(z): dz_e = p_e (dp_e − Σ_i p_i dp_i);
 // - logsumexp(z): dz_e = dlse · p_e.
@@ -38,22 +39,26 @@ void router_forward(const Matrix<T>& logits, int top_k, RouterState<T>& state) {
 
     std::iota(order.begin(), order.end(), 0);
     const auto higher = [&](int32_t a, int32_t b) {
-      return state.probs(t, a) > state.probs(t, b) || (state.probs(t, a) == state.probs(t, b) && a < b);
+      return state.probs(t, a) > state.probs(t, b) ||
+             (state.probs(t, a) == state.probs(t, b) && a < b);
     };
     std::partial_sort(order.begin(), order.begin() + top_k, order.end(), higher);
     double chosen_sum = 0;
-    for (int j = 0; j < top_k; ++j) chosen_sum += static_cast<double>(state.probs(t, order[static_cast<size_t>(j)]));
+    for (int j = 0; j < top_k; ++j)
+      chosen_sum += static_cast<double>(state.probs(t, order[static_cast<size_t>(j)]));
     for (int j = 0; j < top_k; ++j) {
       const int32_t expert = order[static_cast<size_t>(j)];
       state.experts[static_cast<size_t>(t * top_k + j)] = expert;
-      state.weights(t, j) = static_cast<T>(static_cast<double>(state.probs(t, expert)) / chosen_sum);
+      state.weights(t, j) =
+          static_cast<T>(static_cast<double>(state.probs(t, expert)) / chosen_sum);
     }
   }
 }
 
 template <typename T>
 void router_backward(const RouterState<T>& state, const Matrix<T>& dweights,
-                     const Matrix<T>* dprobs, const std::vector<T>* dlogsumexp, Matrix<T>& dlogits) {
+                     const Matrix<T>* dprobs, const std::vector<T>* dlogsumexp,
+                     Matrix<T>& dlogits) {
   const Eigen::Index rows = state.probs.rows();
   const int top_k = state.top_k;
   for (Eigen::Index t = 0; t < rows; ++t) {
@@ -122,13 +127,13 @@ void z_loss_backward(const RouterState<T>& state, T dloss, std::vector<T>& dlogs
   for (size_t t = 0; t < state.logsumexp.size(); ++t) dlogsumexp[t] += scale * state.logsumexp[t];
 }
 
-#define MOE_INSTANTIATE(T)                                                                         \
-  template void router_forward<T>(const Matrix<T>&, int, RouterState<T>&);                         \
-  template void router_backward<T>(const RouterState<T>&, const Matrix<T>&, const Matrix<T>*,      \
-                                   const std::vector<T>*, Matrix<T>&);                             \
-  template T load_balance_loss_forward<T>(const RouterState<T>&);                                  \
-  template void load_balance_loss_backward<T>(const RouterState<T>&, T, Matrix<T>&);               \
-  template T z_loss_forward<T>(const RouterState<T>&);                                             \
+#define MOE_INSTANTIATE(T)                                                                    \
+  template void router_forward<T>(const Matrix<T>&, int, RouterState<T>&);                    \
+  template void router_backward<T>(const RouterState<T>&, const Matrix<T>&, const Matrix<T>*, \
+                                   const std::vector<T>*, Matrix<T>&);                        \
+  template T load_balance_loss_forward<T>(const RouterState<T>&);                             \
+  template void load_balance_loss_backward<T>(const RouterState<T>&, T, Matrix<T>&);          \
+  template T z_loss_forward<T>(const RouterState<T>&);                                        \
   template void z_loss_backward<T>(const RouterState<T>&, T, std::vector<T>&);
 MOE_INSTANTIATE(float)
 MOE_INSTANTIATE(double)

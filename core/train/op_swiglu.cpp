@@ -23,7 +23,8 @@ void swiglu_backward(const Matrix<T>& dy, const Matrix<T>& x, const Matrix<T>& g
                      const Matrix<T>& up, const T* w_gate, const T* w_up, const T* w_down,
                      Matrix<T>& dx, T* dw_gate, T* dw_up, T* dw_down) {
   const Eigen::Index n_embd = x.cols(), n_ff = gate.cols();
-  const ConstMatrixMap<T> wg(w_gate, n_ff, n_embd), wu(w_up, n_ff, n_embd), wd(w_down, n_embd, n_ff);
+  const ConstMatrixMap<T> wg(w_gate, n_ff, n_embd), wu(w_up, n_ff, n_embd),
+      wd(w_down, n_embd, n_ff);
   const auto g = gate.array();
   const Matrix<T> sigmoid = (T(1) / (T(1) + (-g).exp())).matrix();
   const auto s = sigmoid.array();
@@ -40,11 +41,11 @@ void swiglu_backward(const Matrix<T>& dy, const Matrix<T>& x, const Matrix<T>& g
   MatrixMap<T>(dw_up, n_ff, n_embd).noalias() += dup.transpose() * x;
 }
 
-#define MOE_INSTANTIATE(T)                                                                        \
+#define MOE_INSTANTIATE(T)                                                                         \
   template void swiglu_forward<T>(const Matrix<T>&, const T*, const T*, const T*, int, Matrix<T>&, \
                                   Matrix<T>&, Matrix<T>&);                                         \
   template void swiglu_backward<T>(const Matrix<T>&, const Matrix<T>&, const Matrix<T>&,           \
-                                   const Matrix<T>&, const T*, const T*, const T*, Matrix<T>&, T*,  \
+                                   const Matrix<T>&, const T*, const T*, const T*, Matrix<T>&, T*, \
                                    T*, T*);
 MOE_INSTANTIATE(float)
 MOE_INSTANTIATE(double)

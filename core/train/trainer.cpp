@@ -1,7 +1,7 @@
 // The training loop (see train_loop.hpp).
+#include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <algorithm>
 #include <limits>
 
 #include "moe/error.hpp"
@@ -13,10 +13,13 @@ void TrainerConfig::validate() const {
   model.validate();
   optimizer.validate();
   if (seq_len < 1 || seq_len > model.n_ctx) {
-    throw Error("seq_len must be within [1, n_ctx = " + std::to_string(model.n_ctx) + "], got " + std::to_string(seq_len));
+    throw Error("seq_len must be within [1, n_ctx = " + std::to_string(model.n_ctx) + "], got " +
+                std::to_string(seq_len));
   }
-  if (batch_seqs < 1 || micro_batch_seqs < 1) throw Error("batch_seqs and micro_batch_seqs must be positive");
-  if (loss.load_balance < 0 || loss.z_loss < 0) throw Error("auxiliary loss weights must not be negative");
+  if (batch_seqs < 1 || micro_batch_seqs < 1)
+    throw Error("batch_seqs and micro_batch_seqs must be positive");
+  if (loss.load_balance < 0 || loss.z_loss < 0)
+    throw Error("auxiliary loss weights must not be negative");
 }
 
 double mean_load_cv(const std::vector<std::vector<int64_t>>& expert_counts) {
@@ -27,7 +30,8 @@ double mean_load_cv(const std::vector<std::vector<int64_t>>& expert_counts) {
     double mean = 0, var = 0;
     for (int64_t c : counts) mean += static_cast<double>(c);
     mean /= static_cast<double>(counts.size());
-    for (int64_t c : counts) var += (static_cast<double>(c) - mean) * (static_cast<double>(c) - mean);
+    for (int64_t c : counts)
+      var += (static_cast<double>(c) - mean) * (static_cast<double>(c) - mean);
     var /= static_cast<double>(counts.size());
     sum_cv += mean > 0 ? std::sqrt(var) / mean : 0;
   }
@@ -35,9 +39,12 @@ double mean_load_cv(const std::vector<std::vector<int64_t>>& expert_counts) {
 }
 
 Trainer::Trainer(const TrainerConfig& config, const TokenCorpus& corpus)
-    : config_(config), corpus_(corpus), layout_((config.validate(), config.model)),
+    : config_(config),
+      corpus_(corpus),
+      layout_((config.validate(), config.model)),
       workers_(std::make_unique<Workers>(config.n_threads)),
-      params_(layout_.size()), grads_(layout_.size(), 0.0f),
+      params_(layout_.size()),
+      grads_(layout_.size(), 0.0f),
       optimizer_(std::make_unique<AdamW>(layout_, config.optimizer)),
       model_(std::make_unique<Transformer<float>>(layout_, *workers_)) {
   init_parameters(layout_, config.seed, params_);
@@ -83,9 +90,12 @@ StepStats Trainer::step() {
     const int n_seq = std::min(config_.micro_batch_seqs, batch - first);
     const size_t begin = static_cast<size_t>(first) * static_cast<size_t>(seq_len);
     const size_t count = static_cast<size_t>(n_seq) * static_cast<size_t>(seq_len);
-    const std::span<const int32_t> inputs(inputs_.data() + begin, count), targets(targets_.data() + begin, count);
-    const ForwardStats forward = model_->forward(params_.data(), inputs, targets, n_seq, seq_len, config_.loss);
-    const double share = static_cast<double>(n_seq) / batch;  // the step's loss is the mean over all windows
+    const std::span<const int32_t> inputs(inputs_.data() + begin, count),
+        targets(targets_.data() + begin, count);
+    const ForwardStats forward =
+        model_->forward(params_.data(), inputs, targets, n_seq, seq_len, config_.loss);
+    const double share =
+        static_cast<double>(n_seq) / batch;  // the step's loss is the mean over all windows
     model_->backward(params_.data(), grads_.data(), static_cast<float>(share));
     stats.loss += share * forward.cross_entropy;
     stats.load_balance += share * forward.load_balance;
@@ -95,7 +105,8 @@ StepStats Trainer::step() {
       stats.expert_counts = forward.expert_counts;
     } else {
       for (size_t l = 0; l < forward.expert_counts.size(); ++l) {
-        for (size_t e = 0; e < forward.expert_counts[l].size(); ++e) stats.expert_counts[l][e] += forward.expert_counts[l][e];
+        for (size_t e = 0; e < forward.expert_counts[l].size(); ++e)
+          stats.expert_counts[l][e] += forward.expert_counts[l][e];
       }
     }
   }
@@ -120,8 +131,9 @@ double Trainer::evaluate(size_t domain, int max_windows) {
     const int n_seq = std::min(config_.micro_batch_seqs, n - first);
     const size_t begin = static_cast<size_t>(first) * static_cast<size_t>(seq_len);
     const size_t count = static_cast<size_t>(n_seq) * static_cast<size_t>(seq_len);
-    const ForwardStats forward = model_->forward(params_.data(), std::span(inputs.data() + begin, count),
-                                                 std::span(targets.data() + begin, count), n_seq, seq_len, config_.loss);
+    const ForwardStats forward =
+        model_->forward(params_.data(), std::span(inputs.data() + begin, count),
+                        std::span(targets.data() + begin, count), n_seq, seq_len, config_.loss);
     sum += forward.cross_entropy * n_seq;
   }
   return sum / n;
@@ -133,7 +145,8 @@ std::vector<float> Trainer::logits(std::span<const int32_t> tokens) {
   return std::vector<float>(logits.data(), logits.data() + logits.size());
 }
 
-void Trainer::export_gguf(const std::filesystem::path& path, const TokenizerVocab& vocab, const ExportOptions& options) const {
+void Trainer::export_gguf(const std::filesystem::path& path, const TokenizerVocab& vocab,
+                          const ExportOptions& options) const {
   train::export_gguf(path, layout_, params_, vocab, options);
 }
 

@@ -33,7 +33,8 @@ ForwardStats Transformer<T>::forward(const T* params, std::span<const int32_t> t
   }
   for (std::span<const int32_t> ids : {tokens, targets}) {
     for (int32_t id : ids) {
-      if (id < 0 || id >= s.n_vocab) throw Error("forward: token id " + std::to_string(id) + " is outside the vocabulary");
+      if (id < 0 || id >= s.n_vocab)
+        throw Error("forward: token id " + std::to_string(id) + " is outside the vocabulary");
     }
   }
   n_seq_ = n_seq;
@@ -71,10 +72,12 @@ ForwardStats Transformer<T>::forward(const T* params, std::span<const int32_t> t
     stats.expert_counts.push_back(a.moe.expert_counts);
   }
   x_final_ = std::move(x);
-  rmsnorm_forward(workers_, x_final_, params + layout_.output_norm, eps, final_normed_, final_rstd_);
+  rmsnorm_forward(workers_, x_final_, params + layout_.output_norm, eps, final_normed_,
+                  final_rstd_);
   linear_forward(workers_, final_normed_, params + layout_.output, s.n_vocab, logits_);
   if (!targets_.empty()) {
-    stats.cross_entropy = static_cast<double>(cross_entropy_forward(workers_, logits_, targets_, logsumexp_));
+    stats.cross_entropy =
+        static_cast<double>(cross_entropy_forward(workers_, logits_, targets_, logsumexp_));
   }
   stats.total = stats.cross_entropy + loss_weights.load_balance * stats.load_balance +
                 loss_weights.z_loss * stats.z_loss;
@@ -94,7 +97,8 @@ void Transformer<T>::backward(const T* params, T* grads, T loss_scale) {
   // Head: the logits' buffer becomes their gradient.
   cross_entropy_backward(workers_, logits_, targets_, logsumexp_, loss_scale, logits_);
   Matrix<T> dnormed = Matrix<T>::Zero(rows, s.n_embd);
-  linear_backward(workers_, logits_, final_normed_, params + layout_.output, &dnormed, grads + layout_.output);
+  linear_backward(workers_, logits_, final_normed_, params + layout_.output, &dnormed,
+                  grads + layout_.output);
   Matrix<T> dx = Matrix<T>::Zero(rows, s.n_embd);
   rmsnorm_backward(workers_, dnormed, x_final_, params + layout_.output_norm, final_rstd_, dx,
                    grads + layout_.output_norm);
@@ -105,13 +109,16 @@ void Transformer<T>::backward(const T* params, T* grads, T loss_scale) {
     const LayerOffsets& o = layout_.layers[static_cast<size_t>(il)];
     // x_out = x_mid + MoE(RMSNorm(x_mid))
     dnormed.setZero();
-    const MoeGradients<T> moe_grads{grads + o.router, grads + o.gate_exps, grads + o.up_exps, grads + o.down_exps};
-    moe_backward(workers_, dx, a.ffn_in, moe_weights(params, il), moe, a.moe, load_balance_grad, z_grad,
-                 dnormed, moe_grads);
-    rmsnorm_backward(workers_, dnormed, a.x_mid, params + o.ffn_norm, a.ffn_rstd, dx, grads + o.ffn_norm);
+    const MoeGradients<T> moe_grads{grads + o.router, grads + o.gate_exps, grads + o.up_exps,
+                                    grads + o.down_exps};
+    moe_backward(workers_, dx, a.ffn_in, moe_weights(params, il), moe, a.moe, load_balance_grad,
+                 z_grad, dnormed, moe_grads);
+    rmsnorm_backward(workers_, dnormed, a.x_mid, params + o.ffn_norm, a.ffn_rstd, dx,
+                     grads + o.ffn_norm);
     // x_mid = x_in + W_o · Attn(...)
     dattn_out.setZero(rows, a.attn_out.cols());
-    linear_backward(workers_, dx, a.attn_out, params + o.attn_output, &dattn_out, grads + o.attn_output);
+    linear_backward(workers_, dx, a.attn_out, params + o.attn_output, &dattn_out,
+                    grads + o.attn_output);
     dq.setZero(rows, a.q.cols());
     dk.setZero(rows, a.k.cols());
     dv.setZero(rows, a.v.cols());
@@ -122,7 +129,8 @@ void Transformer<T>::backward(const T* params, T* grads, T loss_scale) {
     linear_backward(workers_, dq, a.attn_in, params + o.attn_q, &dnormed, grads + o.attn_q);
     linear_backward(workers_, dk, a.attn_in, params + o.attn_k, &dnormed, grads + o.attn_k);
     linear_backward(workers_, dv, a.attn_in, params + o.attn_v, &dnormed, grads + o.attn_v);
-    rmsnorm_backward(workers_, dnormed, a.x_in, params + o.attn_norm, a.attn_rstd, dx, grads + o.attn_norm);
+    rmsnorm_backward(workers_, dnormed, a.x_in, params + o.attn_norm, a.attn_rstd, dx,
+                     grads + o.attn_norm);
   }
   embedding_backward(dx, tokens_, grads + layout_.token_embd);
 }

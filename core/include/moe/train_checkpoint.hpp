@@ -17,8 +17,8 @@ namespace moe::train {
 struct CheckpointData {
   ModelShape shape;
   uint64_t seed = 0;
-  int64_t step = 0;         // optimizer steps done
-  int64_t tokens_seen = 0;  // training tokens consumed
+  int64_t step = 0;                           // optimizer steps done
+  int64_t tokens_seen = 0;                    // training tokens consumed
   std::vector<float> params, adam_m, adam_v;  // ParameterLayout(shape) order
   // The tokenizer the token ids were made with (tokenizer.ggml.* keys), so that a resumed run
   // keeps its vocabulary even when the corpus (and with it a retrained tokenizer) has changed.

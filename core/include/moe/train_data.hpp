@@ -34,8 +34,8 @@ struct CorpusSpec {
 };
 
 struct TokenizerTrainSpec {
-  int vocab_size = 4096;                  // bytes + merges + <s>, </s>
-  uint64_t sample_bytes = 16ull << 20;    // text sampled for training, split evenly by domain
+  int vocab_size = 4096;                // bytes + merges + <s>, </s>
+  uint64_t sample_bytes = 16ull << 20;  // text sampled for training, split evenly by domain
 };
 
 // Whole documents from evenly spaced places of each domain's train.txt, about
@@ -56,11 +56,13 @@ uint64_t tokenizer_fingerprint(const Tokenizer& tokenizer);
 using TokenId = uint16_t;
 
 // Tokenizes `text` (documents as split_documents finds them) on `n_threads` threads.
-std::vector<TokenId> tokenize_documents(const Tokenizer& tokenizer, std::string_view text, int n_threads);
+std::vector<TokenId> tokenize_documents(const Tokenizer& tokenizer, std::string_view text,
+                                        int n_threads);
 
 // tokenize_documents of `source`, cached in `cache` (reused when the tokenizer fingerprint and
 // the source's size and modification time match).
-std::vector<TokenId> load_or_tokenize(const Tokenizer& tokenizer, const std::filesystem::path& source,
+std::vector<TokenId> load_or_tokenize(const Tokenizer& tokenizer,
+                                      const std::filesystem::path& source,
                                       const std::filesystem::path& cache, int n_threads,
                                       const std::function<void(const std::string&)>& log = {});
 
@@ -82,8 +84,8 @@ public:
   // targets. Sequence i of step s (global index g = s · n_seq + i) comes from domain
   // g mod n_domains (domains take equal turns) at an offset drawn from (seed, g) alone, so a
   // batch depends only on (seed, step): the data order is reproducible and resumes exactly.
-  void sample_batch(uint64_t seed, int64_t step, int n_seq, int seq_len, std::vector<int32_t>& inputs,
-                    std::vector<int32_t>& targets) const;
+  void sample_batch(uint64_t seed, int64_t step, int n_seq, int seq_len,
+                    std::vector<int32_t>& inputs, std::vector<int32_t>& targets) const;
 
   // Consecutive windows of a domain's validation stream (at most max_windows), as inputs and
   // targets, the same every time.

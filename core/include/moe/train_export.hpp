@@ -16,8 +16,8 @@
 namespace moe::train {
 
 struct ExportOptions {
-  std::string name = "moescope-moe";   // general.name
-  std::string description;             // general.description (omitted when empty)
+  std::string name = "moescope-moe";  // general.name
+  std::string description;            // general.description (omitted when empty)
   // Matrices: F32, F16, BF16 or Q8_0. Norm weights and the router stay F32 (the router is tiny
   // and routing decisions are what this model is for). A Q8_0 matrix whose rows are not a
   // multiple of 32 falls back to F16.
@@ -27,6 +27,7 @@ struct ExportOptions {
 gguf::GgufWriter build_export(const ParameterLayout& layout, std::span<const float> params,
                               const TokenizerVocab& vocab, const ExportOptions& options);
 void export_gguf(const std::filesystem::path& path, const ParameterLayout& layout,
-                 std::span<const float> params, const TokenizerVocab& vocab, const ExportOptions& options);
+                 std::span<const float> params, const TokenizerVocab& vocab,
+                 const ExportOptions& options);
 
 }  // namespace moe::train

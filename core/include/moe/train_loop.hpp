@@ -21,26 +21,26 @@ struct TrainerConfig {
   ModelShape model;
   OptimizerConfig optimizer;
   LossWeights loss;
-  int seq_len = 256;          // tokens per training window (<= model.n_ctx)
-  int batch_seqs = 32;        // windows per optimizer step
-  int micro_batch_seqs = 8;   // windows per forward/backward pass (bounds activation memory)
-  uint64_t seed = 1;          // initialization and data order
-  int n_threads = 0;          // 0: all hardware threads
+  int seq_len = 256;         // tokens per training window (<= model.n_ctx)
+  int batch_seqs = 32;       // windows per optimizer step
+  int micro_batch_seqs = 8;  // windows per forward/backward pass (bounds activation memory)
+  uint64_t seed = 1;         // initialization and data order
+  int n_threads = 0;         // 0: all hardware threads
 
   void validate() const;  // throws moe::Error
 };
 
 struct StepStats {
-  int64_t step = 0;          // steps done after this one
+  int64_t step = 0;  // steps done after this one
   double lr = 0;
-  double loss = 0;           // cross-entropy, mean over the step's tokens
-  double load_balance = 0;   // mean over layers (and micro-batches)
+  double loss = 0;          // cross-entropy, mean over the step's tokens
+  double load_balance = 0;  // mean over layers (and micro-batches)
   double z_loss = 0;
-  double total = 0;          // the optimized loss
-  double grad_norm = 0;      // before clipping
-  double expert_load_cv = 0; // mean over layers of std/mean of the experts' assignment counts
+  double total = 0;           // the optimized loss
+  double grad_norm = 0;       // before clipping
+  double expert_load_cv = 0;  // mean over layers of std/mean of the experts' assignment counts
   std::vector<std::vector<int64_t>> expert_counts;  // [layer][expert]
-  int64_t tokens = 0;        // tokens in this step
+  int64_t tokens = 0;                               // tokens in this step
   double seconds = 0;
 };
 
@@ -58,7 +58,8 @@ public:
   // be extended). Throws moe::Error.
   void load_checkpoint(const std::filesystem::path& path);
   // Saves parameters, AdamW state, step, seed and (when given) the tokenizer.
-  void save_checkpoint(const std::filesystem::path& path, const Tokenizer* tokenizer = nullptr) const;
+  void save_checkpoint(const std::filesystem::path& path,
+                       const Tokenizer* tokenizer = nullptr) const;
 
   // One optimizer step on the next batch.
   StepStats step();
@@ -76,7 +77,8 @@ public:
   // Logits of every position for one sequence (for checks against the inference engine).
   std::vector<float> logits(std::span<const int32_t> tokens);
 
-  void export_gguf(const std::filesystem::path& path, const TokenizerVocab& vocab, const ExportOptions& options) const;
+  void export_gguf(const std::filesystem::path& path, const TokenizerVocab& vocab,
+                   const ExportOptions& options) const;
 
 private:
   TrainerConfig config_;

@@ -34,11 +34,11 @@ struct ModelShape {
 
 // One weight tensor inside the flat parameter vector.
 struct ParameterTensor {
-  std::string name;             // GGUF tensor name, e.g. "blk.0.attn_q.weight"
-  std::vector<uint64_t> dims;   // GGUF ne order (fastest first)
-  size_t offset = 0;            // first element in the flat vector
-  size_t size = 0;              // elements
-  bool is_norm = false;         // norm weights: F32 in GGUF, no weight decay, initialized to 1
+  std::string name;            // GGUF tensor name, e.g. "blk.0.attn_q.weight"
+  std::vector<uint64_t> dims;  // GGUF ne order (fastest first)
+  size_t offset = 0;           // first element in the flat vector
+  size_t size = 0;             // elements
+  bool is_norm = false;        // norm weights: F32 in GGUF, no weight decay, initialized to 1
 };
 
 struct LayerOffsets {

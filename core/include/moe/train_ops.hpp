@@ -172,11 +172,12 @@ void swiglu_backward(const Matrix<T>& dy, const Matrix<T>& x, const Matrix<T>& g
 // chosen experts in expert-id order (as core/backend/cpu_moe_ffn.cpp does).
 struct MoeShape {
   int n_embd = 0;
-  int n_ff = 0;       // width of each expert
+  int n_ff = 0;  // width of each expert
   int n_expert = 0;
   int top_k = 0;
 };
-// Expert tensors are stacked: w_gate/w_up [n_expert][n_ff][n_embd], w_down [n_expert][n_embd][n_ff].
+// Expert tensors are stacked: w_gate/w_up [n_expert][n_ff][n_embd], w_down
+// [n_expert][n_embd][n_ff].
 template <typename T>
 struct MoeWeights {
   const T* router = nullptr;  // [n_expert, n_embd]
