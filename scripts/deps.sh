@@ -11,6 +11,7 @@ packages=(
   libimgui-dev libglfw3-dev libgl-dev libpng-dev  # the desktop app (ImGui ships its GLFW/OpenGL3 backends)
   fonts-dejavu-core fonts-wqy-microhei            # its fonts: Latin, Greek, Cyrillic; CJK
   xvfb xauth libgl1-mesa-dri                      # its scripted test: virtual X display, Mesa's llvmpipe
+  libcairo2-dev poppler-utils libxml2-dev         # figure export (PNG/SVG/PDF); its tests render PDFs, parse SVG
 )
 
 missing=()

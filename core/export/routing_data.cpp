@@ -1,0 +1,279 @@
+#include "moe/routing_data.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <string_view>
+
+#include "moe/error.hpp"
+
+namespace moe {
+
+namespace {
+
+// Shortest text that reads back to the same value.
+template <typename T>
+std::string exact(T value) {
+  char buffer[64];
+  const auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
+  return std::string(buffer, result.ptr);
+}
+
+std::string quoted(const std::string& text) {
+  std::string out = "\"";
+  for (char c : text) out += (c == '"') ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+// Reads one CSV record (RFC 4180: quoted fields may hold commas, quotes and newlines).
+// Returns false at the end of the input.
+bool read_record(std::istream& in, std::vector<std::string>& fields, int& line) {
+  fields.clear();
+  if (in.peek() == std::char_traits<char>::eof()) return false;
+  ++line;
+  std::string field;
+  bool in_quotes = false, was_quoted = false;
+  for (int c = in.get(); c != std::char_traits<char>::eof(); c = in.get()) {
+    if (in_quotes) {
+      if (c == '"') {
+        if (in.peek() == '"') {
+          field += '"';
+          in.get();
+        } else {
+          in_quotes = false;
+        }
+      } else {
+        if (c == '\n') ++line;
+        field += static_cast<char>(c);
+      }
+    } else if (c == '"' && field.empty() && !was_quoted) {
+      in_quotes = was_quoted = true;
+    } else if (c == ',') {
+      fields.push_back(std::move(field));
+      field.clear();
+      was_quoted = false;
+    } else if (c == '\n') {
+      fields.push_back(std::move(field));
+      return true;
+    } else if (c != '\r') {
+      field += static_cast<char>(c);
+    }
+  }
+  if (in_quotes) throw Error("CSV line " + std::to_string(line) + ": a quoted field is not closed");
+  fields.push_back(std::move(field));
+  return true;
+}
+
+template <typename T>
+T parse_number(const std::string& text, int line, const char* column) {
+  T value{};
+  const char* end = text.data() + text.size();
+  const auto result = std::from_chars(text.data(), end, value);
+  if (result.ec != std::errc() || result.ptr != end) {
+    throw Error("CSV line " + std::to_string(line) + ": column " + column + " is not a number: '" +
+                text + "'");
+  }
+  return value;
+}
+
+void expect_header(std::istream& in, const std::string& header, int& line) {
+  std::vector<std::string> fields;
+  if (!read_record(in, fields, line)) throw Error("CSV: the file is empty (no header row)");
+  std::string joined;
+  for (size_t i = 0; i < fields.size(); ++i) joined += (i ? "," : "") + fields[i];
+  if (joined != header) throw Error("CSV: unexpected header '" + joined + "' (expected '" + header + "')");
+}
+
+constexpr const char* kRoutingHeader = "token,token_id,text,layer,expert,logit,prob,rank,weight";
+constexpr const char* kLoadHeader =
+    "layer,expert,token_count,token_share,load_share,gate_mass,mean_prob";
+
+const nlohmann::json& field(const nlohmann::json& object, const char* name, const std::string& where) {
+  if (!object.is_object() || !object.contains(name))
+    throw Error("routing JSON: " + where + " has no '" + name + "'");
+  return object.at(name);
+}
+
+}  // namespace
+
+std::string csv_field(const std::string& text) {
+  if (text.find_first_of(",\"\n\r") == std::string::npos) return text;
+  return quoted(text);
+}
+
+nlohmann::json routing_stats_json(const RoutingStats& stats) {
+  nlohmann::json layers = nlohmann::json::array();
+  for (size_t m = 0; m < stats.layers.size(); ++m) {
+    const LayerLoad& load = stats.layers[m];
+    layers.push_back({{"layer", load.layer},
+                      {"token_counts", load.token_counts},
+                      {"gate_mass", load.gate_mass},
+                      {"mean_prob", load.mean_prob},
+                      {"cv", load.cv},
+                      {"max_over_mean", load.max_over_mean},
+                      {"switch_aux_loss", load.switch_aux_loss},
+                      {"unused_share", load.unused_share},
+                      {"mean_entropy", load.mean_entropy},
+                      {"coactivation", stats.coactivation[m]}});
+    if (m < stats.transitions.size()) layers.back()["transitions_to_next"] = stats.transitions[m];
+  }
+  return {{"first_token", stats.first_token},
+          {"n_tokens", stats.n_tokens},
+          {"layers", layers},
+          {"token_entropy", stats.token_entropy}};
+}
+
+nlohmann::json routing_to_json(const RoutingModelInfo& model,
+                               const std::vector<RoutingTokenInfo>& tokens,
+                               const RoutingTrace& trace, int first_token) {
+  nlohmann::json token_list = nlohmann::json::array();
+  for (const RoutingTokenInfo& token : tokens)
+    token_list.push_back({{"position", token.position}, {"id", token.id}, {"text", token.text}});
+  nlohmann::json layers = nlohmann::json::array();
+  for (int layer : trace.moe_layers()) {
+    nlohmann::json routing = nlohmann::json::array();
+    for (int t = first_token; t < trace.n_tokens(); ++t) {
+      const RoutingRecord& record = trace.at(t, layer);
+      routing.push_back({{"logits", record.logits},
+                         {"probs", record.probs},
+                         {"experts", record.experts},
+                         {"weights", record.weights}});
+    }
+    layers.push_back({{"layer", layer}, {"routing", routing}});
+  }
+  return {{"schema_version", kRoutingSchemaVersion},
+          {"model", model.name},
+          {"model_path", model.path},
+          {"architecture", model.architecture},
+          {"n_layer", model.n_layer},
+          {"n_expert", trace.n_expert()},
+          {"top_k", trace.top_k()},
+          {"tokens", token_list},
+          {"layers", layers},
+          {"stats", routing_stats_json(compute_routing_stats(trace, first_token))}};
+}
+
+RoutingTrace routing_trace_from_json(const nlohmann::json& document) {
+  try {
+    const int version = field(document, "schema_version", "the document").get<int>();
+    if (version > kRoutingSchemaVersion) {
+      throw Error("routing JSON: schema_version " + std::to_string(version) +
+                  " is newer than this moescope reads (" + std::to_string(kRoutingSchemaVersion) + ")");
+    }
+    const int n_layer = field(document, "n_layer", "the document").get<int>();
+    const int n_expert = field(document, "n_expert", "the document").get<int>();
+    const int top_k = field(document, "top_k", "the document").get<int>();
+    const nlohmann::json& layers = field(document, "layers", "the document");
+    const nlohmann::json& tokens = field(document, "tokens", "the document");
+    std::vector<int> moe_layers;
+    for (const nlohmann::json& layer : layers) moe_layers.push_back(field(layer, "layer", "a layer").get<int>());
+    RoutingTrace trace(n_layer, n_expert, top_k, moe_layers);
+    const int first_token = tokens.empty() ? 0 : field(tokens.front(), "position", "a token").get<int>();
+    for (const nlohmann::json& layer : layers) {
+      const int index = layer.at("layer").get<int>();
+      const std::string where = "layer " + std::to_string(index);
+      const nlohmann::json& routing = field(layer, "routing", where);
+      if (routing.size() != tokens.size())
+        throw Error("routing JSON: " + where + " has " + std::to_string(routing.size()) +
+                    " routing entries for " + std::to_string(tokens.size()) + " tokens");
+      for (size_t t = 0; t < routing.size(); ++t) {
+        RoutingRecord record;
+        record.logits = field(routing[t], "logits", where).get<std::vector<float>>();
+        record.probs = field(routing[t], "probs", where).get<std::vector<float>>();
+        record.experts = field(routing[t], "experts", where).get<std::vector<int32_t>>();
+        record.weights = field(routing[t], "weights", where).get<std::vector<float>>();
+        trace.set(first_token + static_cast<int>(t), index, std::move(record));
+      }
+    }
+    return trace;
+  } catch (const nlohmann::json::exception& error) {
+    throw Error(std::string("routing JSON: ") + error.what());
+  }
+}
+
+void write_routing_csv(std::ostream& out, const std::vector<RoutingTokenInfo>& tokens,
+                       const RoutingTrace& trace, int first_token) {
+  out << kRoutingHeader << '\n';
+  for (int t = first_token; t < trace.n_tokens(); ++t) {
+    const RoutingTokenInfo& token = tokens.at(static_cast<size_t>(t - first_token));
+    const std::string text = quoted(token.text);
+    for (int layer : trace.moe_layers()) {
+      const RoutingRecord& record = trace.at(t, layer);
+      for (size_t e = 0; e < record.probs.size(); ++e) {
+        const auto chosen = std::find(record.experts.begin(), record.experts.end(), static_cast<int32_t>(e));
+        out << t << ',' << token.id << ',' << text << ',' << layer << ',' << e << ','
+            << exact(record.logits[e]) << ',' << exact(record.probs[e]) << ',';
+        if (chosen != record.experts.end()) {
+          const auto rank = static_cast<size_t>(chosen - record.experts.begin());
+          out << rank << ',' << exact(record.weights[rank]);
+        } else {
+          out << ',';
+        }
+        out << '\n';
+      }
+    }
+  }
+}
+
+void write_load_csv(std::ostream& out, const RoutingStats& stats, int top_k) {
+  out << kLoadHeader << '\n';
+  const double tokens = std::max(1, stats.n_tokens);
+  for (const LayerLoad& load : stats.layers) {
+    for (size_t e = 0; e < load.token_counts.size(); ++e) {
+      const auto count = static_cast<double>(load.token_counts[e]);
+      out << load.layer << ',' << e << ',' << load.token_counts[e] << ',' << exact(count / tokens)
+          << ',' << exact(count / (tokens * std::max(1, top_k))) << ','
+          << exact(e < load.gate_mass.size() ? load.gate_mass[e] : 0.0) << ','
+          << exact(e < load.mean_prob.size() ? load.mean_prob[e] : 0.0) << '\n';
+    }
+  }
+}
+
+std::vector<RoutingCsvRow> read_routing_csv(std::istream& in) {
+  int line = 0;
+  expect_header(in, kRoutingHeader, line);
+  std::vector<RoutingCsvRow> rows;
+  std::vector<std::string> f;
+  while (read_record(in, f, line)) {
+    if (f.size() == 1 && f[0].empty()) continue;
+    if (f.size() != 9)
+      throw Error("CSV line " + std::to_string(line) + ": " + std::to_string(f.size()) + " fields, expected 9");
+    RoutingCsvRow row;
+    row.token = parse_number<int>(f[0], line, "token");
+    row.token_id = parse_number<int32_t>(f[1], line, "token_id");
+    row.text = f[2];
+    row.layer = parse_number<int>(f[3], line, "layer");
+    row.expert = parse_number<int>(f[4], line, "expert");
+    row.logit = parse_number<float>(f[5], line, "logit");
+    row.prob = parse_number<float>(f[6], line, "prob");
+    if (!f[7].empty()) {
+      row.rank = parse_number<int>(f[7], line, "rank");
+      row.weight = parse_number<float>(f[8], line, "weight");
+    }
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+std::vector<LoadCsvRow> read_load_csv(std::istream& in) {
+  int line = 0;
+  expect_header(in, kLoadHeader, line);
+  std::vector<LoadCsvRow> rows;
+  std::vector<std::string> f;
+  while (read_record(in, f, line)) {
+    if (f.size() == 1 && f[0].empty()) continue;
+    if (f.size() != 7)
+      throw Error("CSV line " + std::to_string(line) + ": " + std::to_string(f.size()) + " fields, expected 7");
+    LoadCsvRow row;
+    row.layer = parse_number<int>(f[0], line, "layer");
+    row.expert = parse_number<int>(f[1], line, "expert");
+    row.token_count = parse_number<int64_t>(f[2], line, "token_count");
+    row.token_share = parse_number<double>(f[3], line, "token_share");
+    row.load_share = parse_number<double>(f[4], line, "load_share");
+    row.gate_mass = parse_number<double>(f[5], line, "gate_mass");
+    row.mean_prob = parse_number<double>(f[6], line, "mean_prob");
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+}  // namespace moe

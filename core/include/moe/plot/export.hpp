@@ -1,0 +1,44 @@
+#pragma once
+// Writes a plot::Figure to PNG, SVG or PDF with cairo, laid out like the GUI's ImDrawList
+// renderer (app/gui/figure_view.cpp): title and notes, legend, y label, ticks, bars and cells,
+// lines, annotations, axes, colour scale. Text stays text in SVG and PDF.
+//
+// Sizes: PNG in pixels, SVG and PDF in points (1/72 inch). Drawing happens in points, so a PNG
+// of W pixels at D dpi looks like a W * 72 / D point page: text is `font_pt` points at every size.
+// The file is written atomically (moe::AtomicFile): a failure throws moe::Error and leaves
+// nothing behind.
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "moe/plot/figure.hpp"
+
+namespace moe::plot {
+
+enum class ExportFormat { Png, Svg, Pdf };
+enum class ExportTheme { Light, Dark };
+
+struct ExportOptions {
+  std::optional<ExportFormat> format;  // empty: from the file's extension
+  double width = 0;   // 0: 1600 px (PNG) or 576 pt (SVG/PDF), 8 inches at the default dpi
+  double height = 0;  // 0: 1000 px or 360 pt (8 x 5 inches)
+  double dpi = 200;   // PNG only: pixels per inch
+  double font_pt = 10;
+  ExportTheme theme = ExportTheme::Light;
+};
+
+// "png", "svg", "pdf" (any case, with or without the dot) -> format; throws moe::Error otherwise.
+ExportFormat parse_export_format(const std::string& name);
+// The format the extension of `path` names; throws moe::Error naming the path when it names none.
+ExportFormat export_format_for(const std::filesystem::path& path);
+const char* export_format_name(ExportFormat format);  // "png", "svg", "pdf"
+ExportTheme parse_export_theme(const std::string& name);  // "light" | "dark"
+
+// Writes the figure; throws moe::Error (unknown format, bad size, unwritable path, disk full).
+void export_figure(const Figure& figure, const std::filesystem::path& path,
+                   const ExportOptions& options = {});
+
+// The options with defaults filled in and the format decided (for messages and the GUI).
+ExportOptions resolve_export_options(const std::filesystem::path& path, ExportOptions options);
+
+}  // namespace moe::plot
