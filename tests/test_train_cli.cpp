@@ -215,6 +215,12 @@ TEST_F(TrainCli, ConfigErrorsAreOneClearLine) {
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_NE(run.err.find("gamma"), std::string::npos) << run.err;
 
+  json wrong_type = config_;
+  wrong_type["seed"] = "one";
+  run = run_cli("train " + quote(write_config(wrong_type).string()));
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_NE(run.err.find("\"seed\""), std::string::npos) << run.err;
+
   run = run_cli("train " + quote((dir_ / "nope.json").string()));
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_NE(run.err.find("nope.json"), std::string::npos) << run.err;

@@ -19,6 +19,7 @@
 #include <optional>
 #include <set>
 #include <sstream>
+#include <type_traits>
 
 #include "cli_common.hpp"
 #include "moe/error.hpp"
@@ -117,10 +118,19 @@ TrainJob parse_config(const std::string& path) {
     if (known.count(item.key()) == 0)
       throw moe::Error("config: unknown section \"" + item.key() + "\"");
   }
-  if (root.contains("name")) job.name = root.at("name").get<std::string>();
-  if (root.contains("description")) job.description = root.at("description").get<std::string>();
-  if (root.contains("seed")) t.seed = root.at("seed").get<uint64_t>();
-  if (root.contains("threads")) t.n_threads = root.at("threads").get<int>();
+  const auto top_level = [&](const char* key, auto& out) {
+    if (!root.contains(key)) return;
+    try {
+      out = root.at(key).get<std::remove_reference_t<decltype(out)>>();
+    } catch (const json::exception& error) {
+      throw moe::Error(std::string("config: \"") + key + "\": " + error.what());
+    }
+  };
+  top_level("name", job.name);
+  top_level("description", job.description);
+  top_level("seed", t.seed);
+  top_level("threads", t.n_threads);
+  require_range("threads", t.n_threads, 0, 1024);
   {
     Section s(root, "model", true);
     s.read("n_layer", m.n_layer);
