@@ -10,6 +10,7 @@
 
 #include "moe/cpu_backend.hpp"
 #include "moe/error.hpp"
+#include "moe/routing_data.hpp"
 #include "moe/routing_stats.hpp"
 
 namespace moescope::cli {
@@ -111,28 +112,6 @@ std::string format_fixed(double value, int digits) {
   return stream.str();
 }
 
-nlohmann::json stats_json(const moe::RoutingStats& stats) {
-  nlohmann::json layers = nlohmann::json::array();
-  for (size_t m = 0; m < stats.layers.size(); ++m) {
-    const moe::LayerLoad& load = stats.layers[m];
-    layers.push_back({{"layer", load.layer},
-                      {"token_counts", load.token_counts},
-                      {"gate_mass", load.gate_mass},
-                      {"mean_prob", load.mean_prob},
-                      {"cv", load.cv},
-                      {"max_over_mean", load.max_over_mean},
-                      {"switch_aux_loss", load.switch_aux_loss},
-                      {"unused_share", load.unused_share},
-                      {"mean_entropy", load.mean_entropy},
-                      {"coactivation", stats.coactivation[m]}});
-    if (m < stats.transitions.size()) layers.back()["transitions_to_next"] = stats.transitions[m];
-  }
-  return {{"first_token", stats.first_token},
-          {"n_tokens", stats.n_tokens},
-          {"layers", layers},
-          {"token_entropy", stats.token_entropy}};
-}
-
 }  // namespace
 
 std::string printable_piece(const moe::Tokenizer& tokenizer, int32_t id, bool hex_bytes) {
@@ -143,65 +122,35 @@ std::string dump_json(const nlohmann::json& value, int indent) {
   return value.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+std::vector<moe::RoutingTokenInfo> routing_tokens(const LoadedModel& loaded,
+                                                  const std::vector<int32_t>& ids,
+                                                  int first_token, int end_token) {
+  std::vector<moe::RoutingTokenInfo> tokens;
+  for (int t = first_token; t < end_token; ++t) {
+    const int32_t id = ids[static_cast<size_t>(t)];
+    tokens.push_back({t, id, printable_piece(*loaded.tokenizer, id)});
+  }
+  return tokens;
+}
+
+moe::RoutingModelInfo routing_model_info(const LoadedModel& loaded) {
+  const moe::ModelConfig& config = loaded.model->config();
+  return {config.name.empty() ? loaded.model->path().string() : config.name,
+          loaded.model->path().string(), config.architecture, config.n_layer};
+}
+
 nlohmann::json routing_json(const LoadedModel& loaded, const std::vector<int32_t>& ids,
                             const moe::RoutingTrace& trace, int first_token) {
-  const moe::ModelConfig& config = loaded.model->config();
-  nlohmann::json tokens = nlohmann::json::array();
-  for (int t = first_token; t < trace.n_tokens(); ++t) {
-    const int32_t id = ids[static_cast<size_t>(t)];
-    tokens.push_back({{"position", t}, {"id", id}, {"text", printable_piece(*loaded.tokenizer, id)}});
-  }
-  nlohmann::json layers = nlohmann::json::array();
-  for (int layer : trace.moe_layers()) {
-    nlohmann::json routing = nlohmann::json::array();
-    for (int t = first_token; t < trace.n_tokens(); ++t) {
-      const moe::RoutingRecord& record = trace.at(t, layer);
-      routing.push_back({{"logits", record.logits},
-                         {"probs", record.probs},
-                         {"experts", record.experts},
-                         {"weights", record.weights}});
-    }
-    layers.push_back({{"layer", layer}, {"routing", routing}});
-  }
-  return {{"model", config.name.empty() ? loaded.model->path().string() : config.name},
-          {"model_path", loaded.model->path().string()},
-          {"architecture", config.architecture},
-          {"n_layer", config.n_layer},
-          {"n_expert", config.n_expert},
-          {"top_k", config.n_expert_used},
-          {"tokens", tokens},
-          {"layers", layers},
-          {"stats", stats_json(moe::compute_routing_stats(trace, first_token))}};
+  return moe::routing_to_json(routing_model_info(loaded),
+                              routing_tokens(loaded, ids, first_token, trace.n_tokens()), trace,
+                              first_token);
 }
 
 void write_routing_csv(std::ostream& out, const LoadedModel& loaded,
                        const std::vector<int32_t>& ids, const moe::RoutingTrace& trace,
                        int first_token) {
-  out << "token,token_id,text,layer,expert,logit,prob,rank,weight\n";
-  for (int t = first_token; t < trace.n_tokens(); ++t) {
-    const int32_t id = ids[static_cast<size_t>(t)];
-    // CSV quoting: double any quote inside a quoted field.
-    std::string text = printable_piece(*loaded.tokenizer, id);
-    std::string quoted = "\"";
-    for (char c : text) quoted += (c == '"') ? std::string("\"\"") : std::string(1, c);
-    quoted += "\"";
-    for (int layer : trace.moe_layers()) {
-      const moe::RoutingRecord& record = trace.at(t, layer);
-      for (size_t e = 0; e < record.probs.size(); ++e) {
-        const auto chosen = std::find(record.experts.begin(), record.experts.end(), static_cast<int32_t>(e));
-        const bool selected = chosen != record.experts.end();
-        const auto rank = selected ? chosen - record.experts.begin() : -1;
-        out << t << ',' << id << ',' << quoted << ',' << layer << ',' << e << ','
-            << record.logits[e] << ',' << record.probs[e] << ',';
-        if (selected) {
-          out << rank << ',' << record.weights[static_cast<size_t>(rank)];
-        } else {
-          out << ",";
-        }
-        out << '\n';
-      }
-    }
-  }
+  moe::write_routing_csv(out, routing_tokens(loaded, ids, first_token, trace.n_tokens()), trace,
+                         first_token);
 }
 
 void write_routing_table(std::ostream& out, const LoadedModel& loaded,

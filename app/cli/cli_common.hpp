@@ -12,6 +12,7 @@
 #include "moe/backend.hpp"
 #include "moe/model.hpp"
 #include "moe/routing.hpp"
+#include "moe/routing_data.hpp"
 #include "moe/tokenizer.hpp"
 
 namespace moescope::cli {
@@ -39,7 +40,13 @@ std::vector<int32_t> encode_prompt(const LoadedModel& loaded, const std::string&
 // <0xNN> when `hex_bytes` is set).
 std::string printable_piece(const moe::Tokenizer& tokenizer, int32_t id, bool hex_bytes = false);
 
-// The route JSON: model, n_layer, n_expert, top_k, tokens, layers[].routing[], stats.
+// Tokens [first_token, end_token) of `ids` as the data files describe them.
+std::vector<moe::RoutingTokenInfo> routing_tokens(const LoadedModel& loaded,
+                                                  const std::vector<int32_t>& ids,
+                                                  int first_token, int end_token);
+moe::RoutingModelInfo routing_model_info(const LoadedModel& loaded);
+
+// The route JSON (moe::routing_to_json): schema_version, model, n_layer, n_expert, top_k, tokens, layers[].routing[], stats.
 // Tokens [first_token, trace.n_tokens()) of `ids` are included.
 nlohmann::json routing_json(const LoadedModel& loaded, const std::vector<int32_t>& ids,
                             const moe::RoutingTrace& trace, int first_token = 0);
@@ -64,5 +71,6 @@ void register_bench(CLI::App& app);
 void register_make_model(CLI::App& app);
 void register_train(CLI::App& app);
 void register_ppl(CLI::App& app);
+void register_plot(CLI::App& app);
 
 }  // namespace moescope::cli

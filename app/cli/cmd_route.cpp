@@ -1,8 +1,12 @@
-// `moescope-cli route MODEL --prompt TEXT [--json | --csv]`: the routing trace of a prompt.
+// `moescope-cli route MODEL --prompt TEXT [--json | --csv [--table trace|load]] [--out FILE]`:
+// the routing trace of a prompt, or its load table, on stdout or written atomically to a file.
 #include <iostream>
+#include <sstream>
 
 #include "cli_common.hpp"
+#include "moe/atomic_file.hpp"
 #include "moe/error.hpp"
+#include "moe/routing_stats.hpp"
 #include "moe/session.hpp"
 
 namespace moescope::cli {
@@ -16,6 +20,8 @@ struct RouteArgs {
   bool as_json = false;
   bool as_csv = false;
   bool no_bos = false;
+  std::string table = "trace";
+  std::string out_path;
   int threads = 0;
 };
 
@@ -27,12 +33,20 @@ void run_route(const RouteArgs& args) {
 
   moe::Session session(loaded.model, make_cpu_backend(args.threads));
   session.set_tokens(ids);
+  std::ostringstream out;
   if (args.as_json) {
-    std::cout << dump_json(routing_json(loaded, ids, session.trace())) << "\n";
+    out << dump_json(routing_json(loaded, ids, session.trace())) << "\n";
+  } else if (args.as_csv && args.table == "load") {
+    moe::write_load_csv(out, moe::compute_routing_stats(session.trace()), session.trace().top_k());
   } else if (args.as_csv) {
-    write_routing_csv(std::cout, loaded, ids, session.trace());
+    write_routing_csv(out, loaded, ids, session.trace());
   } else {
-    write_routing_table(std::cout, loaded, ids, session.trace());
+    write_routing_table(out, loaded, ids, session.trace());
+  }
+  if (args.out_path.empty()) {
+    std::cout << out.str();
+  } else {
+    moe::write_file_atomically(args.out_path, out.str());
   }
 }
 
@@ -49,10 +63,19 @@ void register_route(CLI::App& app) {
   auto* json = command->add_flag("--json", args->as_json, "Print the trace as JSON");
   auto* csv = command->add_flag("--csv", args->as_csv, "Print one CSV row per (token, layer, expert)");
   json->excludes(csv);
+  auto* table = command->add_option("--table", args->table,
+                                    "With --csv: trace (one row per token, layer, expert) or load "
+                                    "(one row per layer, expert)")
+                    ->check(CLI::IsMember({"trace", "load"}));
+  command->add_option("--out,-o", args->out_path,
+                      "Write to FILE instead of stdout (atomically: complete or not at all)");
   add_threads_option(*command, args->threads);
-  command->callback([args, prompt, file] {
+  command->callback([args, prompt, file, table] {
     if (prompt->count() == 0 && file->count() == 0) {
       throw moe::Error("route needs a prompt: --prompt TEXT or --file PATH");
+    }
+    if (table->count() > 0 && !args->as_csv) {
+      throw moe::Error("--table chooses a CSV table: use it with --csv");
     }
     run_route(*args);
   });

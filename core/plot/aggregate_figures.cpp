@@ -12,9 +12,13 @@ Figure layer_balance_figure(const RoutingStats& stats, int n_expert) {
   const size_t n_layers = stats.layers.size();
   figure.title = "Load balance per MoE layer (" + std::to_string(stats.n_tokens) + " tokens)";
   figure.notes.push_back(
-      "lower CV and max/mean, aux loss near 1 and entropy near 100% mean more even routing");
+      "more even routing: lower CV and max/mean, aux loss nearer 1, entropy / ln E nearer 1");
   std::vector<std::string> labels;
-  for (const LayerLoad& load : stats.layers) labels.push_back("L" + std::to_string(load.layer));
+  for (const LayerLoad& load : stats.layers) {
+    std::string label = "L";  // not "L" + to_string(): GCC 12 warns wrongly (-Wrestrict) there
+    label += std::to_string(load.layer);
+    labels.push_back(std::move(label));
+  }
   figure.x.label = "layer";
   figure.x.min = 0;
   figure.x.max = static_cast<double>(n_layers);

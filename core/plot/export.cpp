@@ -472,26 +472,41 @@ double Layout::wrapped(double x, double top, const std::string& text, const Colo
                        double width, const Font& font) {
   const double line_height = metrics_.line_height(font);
   const double ascent = metrics_.ascent(font);
+  // Words split at single spaces, so that runs of spaces (used to separate figures in notes)
+  // survive on a line; a wrapped line starts at its first word.
   std::vector<std::string> words;
-  std::istringstream stream(text);
-  for (std::string word; stream >> word;) words.push_back(word);
+  for (size_t start = 0;;) {
+    const size_t space = text.find(' ', start);
+    words.push_back(text.substr(start, space == std::string::npos ? std::string::npos : space - start));
+    if (space == std::string::npos) break;
+    start = space + 1;
+  }
   double y = top;
   std::string line;
+  bool line_started = false;
   const auto flush = [&] {
     canvas_.text(x, y + ascent, line, color, font, TextAlign::Left);
     y += line_height + 1;
     line.clear();
+    line_started = false;
   };
   for (const std::string& word : words) {
-    const std::string candidate = line.empty() ? word : line + " " + word;
-    if (!line.empty() && metrics_.width(candidate, font) > width) {
+    if (!line_started) {
+      if (word.empty()) continue;
+      line = word;
+      line_started = true;
+      continue;
+    }
+    const std::string candidate = line + " " + word;
+    if (!word.empty() && metrics_.width(candidate, font) > width) {
       flush();
       line = word;
+      line_started = true;
     } else {
       line = candidate;
     }
   }
-  if (!line.empty()) flush();
+  if (line_started) flush();
   return y - top;
 }
 

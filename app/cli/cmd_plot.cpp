@@ -1,0 +1,286 @@
+// `moescope-cli plot MODEL (--prompt TEXT | --prompts FILE | --domains DIR) --kind KIND --out FILE`:
+// runs the prompts, builds the same plot::Figure the desktop app shows, and writes it as PNG,
+// SVG or PDF with the cairo exporter. No display is needed.
+//
+// Kinds: load (expert load at --layer), heatmap (layer x expert utilization), layers (balance
+// figures per MoE layer), path (the experts --token visited), coactivation and transitions (at
+// --layer), domains (domain x expert load share, one file per MoE layer unless --layer is given).
+// With --prompts or --domains, every prompt runs from an empty context and their routing is
+// pooled, as if the tokens of all prompts formed one long trace.
+#include <algorithm>
+#include <filesystem>
+#include <iostream>
+#include <sstream>
+
+#include "cli_common.hpp"
+#include "moe/error.hpp"
+#include "moe/plot/aggregate_figures.hpp"
+#include "moe/plot/export.hpp"
+#include "moe/plot/routing_figures.hpp"
+#include "moe/routing_stats.hpp"
+#include "moe/session.hpp"
+
+namespace moescope::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace plot = moe::plot;
+
+struct PlotArgs {
+  std::string model_path;
+  std::string prompt;
+  std::string prompts_file;
+  std::string domains_dir;
+  std::string kind;
+  std::string format;
+  std::string out_path;
+  int layer = -1;
+  int token = -1;
+  double width = 0, height = 0, dpi = 200, font_pt = 10;
+  std::string theme = "light";
+  std::string measure = "tokens";
+  bool normalize = false;
+  bool no_bos = false;
+  int threads = 0;
+};
+
+// Routing of several prompts, pooled into one trace (tokens one prompt after the other).
+struct PooledRouting {
+  moe::RoutingTrace trace;
+  std::vector<std::string> labels;  // short display text per token
+  int n_prompts = 0;
+};
+
+std::string token_label(const LoadedModel& loaded, int32_t id) {
+  std::string label;
+  for (char c : printable_piece(*loaded.tokenizer, id)) {
+    if (c == '\n') label += "\\n";
+    else if (c == '\t') label += "\\t";
+    else label += c;
+  }
+  return label;
+}
+
+// Non-empty lines of a prompt file (a trailing \r is dropped).
+std::vector<std::string> read_prompt_lines(const std::string& path) {
+  std::vector<std::string> prompts;
+  std::istringstream in(read_text_file(path));
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.find_first_not_of(" \t") != std::string::npos) prompts.push_back(line);
+  }
+  if (prompts.empty()) throw moe::Error(path + " holds no prompts (one prompt per line)");
+  return prompts;
+}
+
+PooledRouting route_prompts(const LoadedModel& loaded, moe::Session& session,
+                            const std::vector<std::string>& prompts, bool add_bos) {
+  PooledRouting pooled;
+  int offset = 0;
+  bool cut = false;
+  for (const std::string& prompt : prompts) {
+    std::vector<int32_t> ids = encode_prompt(loaded, prompt, add_bos);
+    if (ids.empty()) continue;
+    if (static_cast<int>(ids.size()) > session.n_ctx()) {
+      ids.resize(static_cast<size_t>(session.n_ctx()));
+      cut = true;
+    }
+    session.clear();
+    session.set_tokens(ids);
+    const moe::RoutingTrace& trace = session.trace();
+    if (pooled.n_prompts == 0) {
+      pooled.trace = moe::RoutingTrace(trace.n_layer(), trace.n_expert(), trace.top_k(),
+                                       trace.moe_layers());
+    }
+    for (int t = 0; t < trace.n_tokens(); ++t) {
+      for (int layer : trace.moe_layers()) pooled.trace.set(offset + t, layer, trace.at(t, layer));
+      pooled.labels.push_back(token_label(loaded, ids[static_cast<size_t>(t)]));
+    }
+    offset += trace.n_tokens();
+    ++pooled.n_prompts;
+  }
+  if (pooled.n_prompts == 0) throw moe::Error("every prompt was empty: nothing to plot");
+  if (cut) std::cerr << "moescope-cli: note: prompts longer than " << session.n_ctx() << " tokens were cut\n";
+  return pooled;
+}
+
+int moe_index_for(const moe::RoutingTrace& trace, int layer) {
+  if (trace.moe_layers().empty()) throw moe::Error("the model has no MoE layer to plot");
+  if (layer < 0) return 0;
+  const int index = trace.moe_index(layer);
+  if (index < 0) {
+    std::string layers;
+    for (int l : trace.moe_layers()) layers += (layers.empty() ? "" : ", ") + std::to_string(l);
+    throw moe::Error("--layer " + std::to_string(layer) + " is not a MoE layer (MoE layers: " +
+                     layers + ")");
+  }
+  return index;
+}
+
+// FILE.png -> FILE-L3.png
+fs::path with_layer_suffix(const fs::path& path, int layer) {
+  fs::path result = path;
+  result.replace_filename(path.stem().string() + "-L" + std::to_string(layer) +
+                          path.extension().string());
+  return result;
+}
+
+void write(const plot::Figure& figure, const fs::path& path, const plot::ExportOptions& options) {
+  plot::export_figure(figure, path, options);
+  const plot::ExportOptions used = plot::resolve_export_options(path, options);
+  std::cout << "wrote " << path.string() << " (" << plot::export_format_name(*used.format) << ", "
+            << used.width << " x " << used.height
+            << (*used.format == plot::ExportFormat::Png ? " px)" : " pt)") << "\n";
+}
+
+void run_plot(const PlotArgs& args) {
+  plot::ExportOptions options;
+  if (!args.format.empty()) options.format = plot::parse_export_format(args.format);
+  options.width = args.width;
+  options.height = args.height;
+  options.dpi = args.dpi;
+  options.font_pt = args.font_pt;
+  options.theme = plot::parse_export_theme(args.theme);
+  // Check the options (and the format the extension names) before running the model.
+  plot::resolve_export_options(args.out_path, options);
+
+  const LoadedModel loaded = load_model(args.model_path);
+  moe::Session session(loaded.model, make_cpu_backend(args.threads));
+  const bool add_bos = !args.no_bos;
+
+  if (args.kind == "domains") {
+    if (args.domains_dir.empty()) throw moe::Error("--kind domains needs --domains DIR");
+    std::vector<fs::path> files;
+    std::error_code error;
+    for (const auto& entry : fs::directory_iterator(args.domains_dir, error)) {
+      if (entry.is_regular_file() && entry.path().extension() == ".txt") files.push_back(entry.path());
+    }
+    if (error) throw moe::Error("cannot list " + args.domains_dir + ": " + error.message());
+    if (files.empty())
+      throw moe::Error(args.domains_dir + " holds no <domain>.txt prompt files (one prompt per line)");
+    std::sort(files.begin(), files.end());
+    std::vector<plot::DomainStats> domains;
+    moe::RoutingTrace shape;
+    for (const fs::path& file : files) {
+      const PooledRouting routed = route_prompts(loaded, session, read_prompt_lines(file.string()), add_bos);
+      domains.push_back({file.stem().string(), moe::compute_routing_stats(routed.trace)});
+      shape = routed.trace;
+    }
+    const int top_k = shape.top_k();
+    if (args.layer >= 0) {
+      write(plot::domain_expert_figure(domains, moe_index_for(shape, args.layer), top_k),
+            args.out_path, options);
+    } else {
+      for (size_t m = 0; m < shape.moe_layers().size(); ++m) {
+        write(plot::domain_expert_figure(domains, static_cast<int>(m), top_k),
+              with_layer_suffix(args.out_path, shape.moe_layers()[m]), options);
+      }
+    }
+    return;
+  }
+
+  std::vector<std::string> prompts;
+  if (!args.prompt.empty()) {
+    prompts.push_back(args.prompt);
+  } else if (!args.prompts_file.empty()) {
+    prompts = read_prompt_lines(args.prompts_file);
+  } else {
+    std::vector<fs::path> files;
+    std::error_code error;
+    for (const auto& entry : fs::directory_iterator(args.domains_dir, error)) {
+      if (entry.is_regular_file() && entry.path().extension() == ".txt") files.push_back(entry.path());
+    }
+    if (error) throw moe::Error("cannot list " + args.domains_dir + ": " + error.message());
+    std::sort(files.begin(), files.end());
+    for (const fs::path& file : files) {
+      const std::vector<std::string> lines = read_prompt_lines(file.string());
+      prompts.insert(prompts.end(), lines.begin(), lines.end());
+    }
+    if (prompts.empty()) throw moe::Error(args.domains_dir + " holds no <domain>.txt prompt files");
+  }
+  const PooledRouting routed = route_prompts(loaded, session, prompts, add_bos);
+  const moe::RoutingTrace& trace = routed.trace;
+  const moe::RoutingStats stats = moe::compute_routing_stats(trace);
+  const int moe_index = moe_index_for(trace, args.layer);
+
+  plot::Figure figure;
+  if (args.kind == "load") {
+    figure = plot::expert_load_figure(stats, moe_index,
+                                      args.measure == "gate" ? plot::LoadMeasure::GateMass
+                                                             : plot::LoadMeasure::TokenCount);
+  } else if (args.kind == "heatmap") {
+    figure = plot::load_heatmap_figure(stats, trace.top_k());
+  } else if (args.kind == "layers") {
+    figure = plot::layer_balance_figure(stats, trace.n_expert());
+  } else if (args.kind == "path") {
+    const int token = args.token >= 0 ? args.token : trace.n_tokens() - 1;
+    if (token >= trace.n_tokens()) {
+      throw moe::Error("--token " + std::to_string(token) + " is past the last token (" +
+                       std::to_string(trace.n_tokens() - 1) + ")");
+    }
+    figure = plot::token_path_figure(trace, token, routed.labels[static_cast<size_t>(token)]);
+  } else if (args.kind == "coactivation") {
+    figure = plot::coactivation_figure(stats, moe_index);
+  } else if (args.kind == "transitions") {
+    if (trace.moe_layers().size() < 2)
+      throw moe::Error("transitions need two MoE layers; the model has one");
+    const int index = std::min(moe_index, static_cast<int>(trace.moe_layers().size()) - 2);
+    figure = plot::transitions_figure(stats, index, args.normalize);
+  }
+  if (routed.n_prompts > 1) {
+    figure.notes.insert(figure.notes.begin(), std::to_string(routed.n_prompts) +
+                                                  " prompts, " + std::to_string(trace.n_tokens()) +
+                                                  " tokens pooled");
+  }
+  write(figure, args.out_path, options);
+}
+
+}  // namespace
+
+void register_plot(CLI::App& app) {
+  auto args = std::make_shared<PlotArgs>();
+  auto* command = app.add_subcommand(
+      "plot", "Run prompts and write a routing figure as PNG, SVG or PDF (no display needed)");
+  command->add_option("MODEL", args->model_path, "GGUF model file")->required();
+  auto* prompt = command->add_option("--prompt,-p", args->prompt, "One prompt");
+  auto* prompts = command->add_option("--prompts", args->prompts_file,
+                                      "A file of prompts, one per line, pooled");
+  auto* domains = command->add_option(
+      "--domains", args->domains_dir,
+      "A folder of <domain>.txt prompt files (one prompt per line), e.g. assets/prompts");
+  prompt->excludes(prompts)->excludes(domains);
+  prompts->excludes(domains);
+  command
+      ->add_option("--kind,-k", args->kind,
+                   "load | heatmap | layers | path | coactivation | transitions | domains")
+      ->required()
+      ->check(CLI::IsMember(
+          {"load", "heatmap", "layers", "path", "coactivation", "transitions", "domains"}));
+  command->add_option("--format", args->format, "png | svg | pdf (default: from --out's extension)");
+  command->add_option("--out,-o", args->out_path, "Image file to write")->required();
+  command->add_option("--layer", args->layer,
+                      "Model layer for load, coactivation, transitions, domains (default: the "
+                      "first MoE layer; for domains: one file per MoE layer)")
+      ->check(CLI::NonNegativeNumber);
+  command->add_option("--token", args->token, "Token position for path (default: the last token)")
+      ->check(CLI::NonNegativeNumber);
+  command->add_option("--width", args->width, "Width: pixels (PNG, default 1600) or points (SVG/PDF, default 576)");
+  command->add_option("--height", args->height, "Height: pixels (PNG, default 1000) or points (SVG/PDF, default 360)");
+  command->add_option("--dpi", args->dpi, "PNG resolution: pixels per inch (default 200)");
+  command->add_option("--font-size", args->font_pt, "Text size in points (default 10)");
+  command->add_option("--theme", args->theme, "light (default) | dark");
+  command->add_option("--measure", args->measure, "load: tokens (default) | gate (gate mass)")
+      ->check(CLI::IsMember({"tokens", "gate"}));
+  command->add_flag("--normalize", args->normalize,
+                    "transitions: rows as P(next expert | expert)");
+  command->add_flag("--no-bos", args->no_bos, "Do not put the BOS token first");
+  add_threads_option(*command, args->threads);
+  command->callback([args, prompt, prompts, domains] {
+    if (prompt->count() + prompts->count() + domains->count() == 0)
+      throw moe::Error("plot needs prompts: --prompt TEXT, --prompts FILE or --domains DIR");
+    run_plot(*args);
+  });
+}
+
+}  // namespace moescope::cli
