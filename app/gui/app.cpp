@@ -13,6 +13,7 @@
 #include <iostream>
 #include <numeric>
 
+#include "export_dialog.hpp"
 #include "fonts.hpp"
 #include "png_io.hpp"
 #include "theme.hpp"
@@ -244,6 +245,7 @@ void App::frame() {
   draw_layout();
   draw_status_bar();
   draw_dialogs();
+  draw_export_dialogs(*snapshot_);
   ImGui::End();
 
   // Shortcuts that work everywhere (GLFW key codes are the backend's key indices).
@@ -266,6 +268,10 @@ void App::draw_menu_bar() {
     if (ImGui::MenuItem("Open the random demo model")) {
       worker_->load_demo_model(options_.demo_model.string(), demo_model_spec());
     }
+    ImGui::Separator();
+    if (ImGui::MenuItem("Export data\xE2\x80\xA6", nullptr, false, snapshot_->model != nullptr))
+      open_data_export();
+    ImGui::TextDisabled("(figures: the Export button on each)");
     ImGui::Separator();
     if (ImGui::MenuItem("Quit", "Alt+F4")) glfwSetWindowShouldClose(window_, GLFW_TRUE);
     ImGui::EndMenu();

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <string>
 
+#include "export_dialog.hpp"
+
 namespace moescope::gui {
 
 namespace plot = moe::plot;
@@ -138,6 +140,7 @@ FigureHit draw_figure(const char* id, const plot::Figure& figure, ImVec2 size,
   size.y = std::max(size.y, 50.0f);
   const ImVec2 origin = ImGui::GetCursorScreenPos();
   ImGui::InvisibleButton(id, size);
+  ImGui::SetItemAllowOverlap();  // the Export button sits on the figure's corner
   const bool hovered = ImGui::IsItemHovered();
   const bool clicked = ImGui::IsItemClicked(ImGuiMouseButton_Left);
   ImDrawList* draw = ImGui::GetWindowDrawList();
@@ -148,9 +151,12 @@ FigureHit draw_figure(const char* id, const plot::Figure& figure, ImVec2 size,
   const float pad = std::round(line_height * 0.4f);
   float top = origin.y + pad;
   const float text_space = size.x - 2 * pad;
+  // The title leaves room for the Export button in the top-right corner.
+  const float title_space =
+      text_space - ImGui::CalcTextSize("Export").x - ImGui::GetStyle().FramePadding.x * 2 - 4;
   if (!figure.title.empty())
     top +=
-        draw_wrapped(draw, ImVec2(origin.x + pad, top), style.text, figure.title, text_space) + 1;
+        draw_wrapped(draw, ImVec2(origin.x + pad, top), style.text, figure.title, title_space) + 1;
   for (const std::string& note : figure.notes) {
     top += draw_wrapped(draw, ImVec2(origin.x + pad, top), style.dim_text, note, text_space);
   }
@@ -347,6 +353,7 @@ FigureHit draw_figure(const char* id, const plot::Figure& figure, ImVec2 size,
     ImGui::TextUnformatted(under_pointer->tooltip.c_str());
     ImGui::EndTooltip();
   }
+  figure_export_button(id, figure, origin, end);
   return hit;
 }
 
