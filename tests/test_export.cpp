@@ -58,10 +58,12 @@ moe::RoutingTrace synthetic_trace(int n_tokens, uint32_t seed) {
       for (float& p : record.probs) p /= sum;
       std::vector<int32_t> order(kExperts);
       for (int e = 0; e < kExperts; ++e) order[static_cast<size_t>(e)] = e;
-      std::sort(order.begin(), order.end(),
-                [&](int32_t a, int32_t b) { return record.probs[static_cast<size_t>(a)] > record.probs[static_cast<size_t>(b)]; });
+      std::sort(order.begin(), order.end(), [&](int32_t a, int32_t b) {
+        return record.probs[static_cast<size_t>(a)] > record.probs[static_cast<size_t>(b)];
+      });
       record.experts = {order[0], order[1]};
-      const float chosen = record.probs[static_cast<size_t>(order[0])] + record.probs[static_cast<size_t>(order[1])];
+      const float chosen =
+          record.probs[static_cast<size_t>(order[0])] + record.probs[static_cast<size_t>(order[1])];
       record.weights = {record.probs[static_cast<size_t>(order[0])] / chosen,
                         record.probs[static_cast<size_t>(order[1])] / chosen};
       trace.set(t, layer, std::move(record));
@@ -85,7 +87,8 @@ protected:
   // Files in the test folder (to see that a failure left nothing, temporary files included).
   std::vector<std::string> files() const {
     std::vector<std::string> names;
-    for (const auto& entry : fs::directory_iterator(dir_)) names.push_back(entry.path().filename().string());
+    for (const auto& entry : fs::directory_iterator(dir_))
+      names.push_back(entry.path().filename().string());
     return names;
   }
 
@@ -217,8 +220,8 @@ TEST_F(ExportTest, PdfOpensInPoppler) {
     GTEST_SKIP() << "pdftoppm (poppler-utils) is not installed: the PDF was not rendered";
   }
   const fs::path rendered = dir_ / "rendered";
-  const std::string command = "pdftoppm -png -r 72 -singlefile '" + path.string() + "' '" +
-                              rendered.string() + "' 2>&1";
+  const std::string command =
+      "pdftoppm -png -r 72 -singlefile '" + path.string() + "' '" + rendered.string() + "' 2>&1";
   ASSERT_EQ(std::system(command.c_str()), 0);
   const PngFacts facts = png_facts(rendered.string() + ".png");
   EXPECT_EQ(facts.width, 576);  // 8 x 5 inches at 72 dpi
@@ -353,7 +356,8 @@ TEST(AggregateFigures, DomainRowsSumToOneAndBalanceHasALinePerMeasure) {
     EXPECT_NEAR(sum, 1.0, 1e-9) << "domain " << row;
   }
   EXPECT_EQ(figure.y.ticks.at(1).label, "b (20)");
-  const plot::Figure balance = plot::layer_balance_figure(moe::compute_routing_stats(trace), kExperts);
+  const plot::Figure balance =
+      plot::layer_balance_figure(moe::compute_routing_stats(trace), kExperts);
   ASSERT_EQ(balance.lines.size(), 4u);
   for (const plot::Line& line : balance.lines) EXPECT_EQ(line.ys.size(), 3u);
   EXPECT_EQ(balance.legend.size(), 4u);
@@ -364,8 +368,10 @@ TEST(AggregateFigures, DomainRowsSumToOneAndBalanceHasALinePerMeasure) {
 TEST(RoutingData, JsonRoundTripsTheTraceExactly) {
   const moe::RoutingTrace trace = synthetic_trace(12, 5);
   std::vector<moe::RoutingTokenInfo> tokens;
-  for (int t = 0; t < trace.n_tokens(); ++t) tokens.push_back({t, 100 + t, "tok \"" + std::to_string(t) + "\""});
-  const nlohmann::json json = moe::routing_to_json({"m", "/tmp/m.gguf", "mixtral", 4}, tokens, trace);
+  for (int t = 0; t < trace.n_tokens(); ++t)
+    tokens.push_back({t, 100 + t, "tok \"" + std::to_string(t) + "\""});
+  const nlohmann::json json =
+      moe::routing_to_json({"m", "/tmp/m.gguf", "mixtral", 4}, tokens, trace);
   EXPECT_EQ(json.at("schema_version"), moe::kRoutingSchemaVersion);
   const nlohmann::json parsed = nlohmann::json::parse(json.dump());
   const moe::RoutingTrace back = moe::routing_trace_from_json(parsed);
@@ -396,13 +402,15 @@ TEST(RoutingData, JsonFromANewerSchemaIsRefused) {
 TEST(RoutingData, TraceCsvRoundTripsEveryNumberAndText) {
   const moe::RoutingTrace trace = synthetic_trace(9, 11);
   std::vector<moe::RoutingTokenInfo> tokens;
-  const std::vector<std::string> texts = {"plain", "comma, here", "quote \"q\"", "new\nline", " ", "é😀"};
+  const std::vector<std::string> texts = {"plain",     "comma, here", "quote \"q\"",
+                                          "new\nline", " ",           "é😀"};
   for (int t = 0; t < trace.n_tokens(); ++t)
     tokens.push_back({t, 7 * t, texts[static_cast<size_t>(t) % texts.size()]});
   std::stringstream csv;
   moe::write_routing_csv(csv, tokens, trace);
   const std::vector<moe::RoutingCsvRow> rows = moe::read_routing_csv(csv);
-  ASSERT_EQ(rows.size(), static_cast<size_t>(trace.n_tokens()) * trace.moe_layers().size() * kExperts);
+  ASSERT_EQ(rows.size(),
+            static_cast<size_t>(trace.n_tokens()) * trace.moe_layers().size() * kExperts);
   size_t i = 0;
   for (int t = 0; t < trace.n_tokens(); ++t) {
     for (int layer : trace.moe_layers()) {
@@ -454,7 +462,8 @@ TEST(RoutingData, LoadCsvHasOneRowPerLayerAndExpertWithTheStatsNumbers) {
 }
 
 TEST(RoutingData, MalformedCsvNamesTheLine) {
-  std::stringstream csv("layer,expert,token_count,token_share,load_share,gate_mass,mean_prob\n0,1,x,0,0,0,0\n");
+  std::stringstream csv(
+      "layer,expert,token_count,token_share,load_share,gate_mass,mean_prob\n0,1,x,0,0,0,0\n");
   try {
     moe::read_load_csv(csv);
     FAIL() << "no error";

@@ -31,13 +31,14 @@ struct CommandResult {
 
 // Runs moescope-cli without a display (DISPLAY and WAYLAND_DISPLAY unset).
 CommandResult run_cli(const std::string& args) {
-  const std::string command = "env -u DISPLAY -u WAYLAND_DISPLAY " + shell_quote(MOESCOPE_CLI_PATH) +
-                              " " + args + " 2>&1";
+  const std::string command =
+      "env -u DISPLAY -u WAYLAND_DISPLAY " + shell_quote(MOESCOPE_CLI_PATH) + " " + args + " 2>&1";
   CommandResult result;
   FILE* pipe = ::popen(command.c_str(), "r");
   if (pipe == nullptr) return result;
   std::array<char, 4096> buffer{};
-  for (size_t n; (n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0;) result.out.append(buffer.data(), n);
+  for (size_t n; (n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0;)
+    result.out.append(buffer.data(), n);
   const int status = ::pclose(pipe);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
@@ -77,9 +78,9 @@ TEST_F(ExportCliTest, WritesEveryKindInEveryFormatWithoutADisplay) {
   for (const std::string& kind : kinds) {
     for (const std::string format : {"png", "svg", "pdf"}) {
       const std::string name = "plot-" + kind + "." + format;
-      const CommandResult r = run_cli("plot " + model() + " --prompts " + path("list.txt") +
-                                      " --kind " + kind + " --out " + path(name) +
-                                      " --width 640 --height 400 --dpi 100 --threads 1");
+      const CommandResult r =
+          run_cli("plot " + model() + " --prompts " + path("list.txt") + " --kind " + kind +
+                  " --out " + path(name) + " --width 640 --height 400 --dpi 100 --threads 1");
       ASSERT_EQ(r.exit_code, 0) << kind << " " << format << ": " << r.out;
       const std::string bytes = read_file(dir_ / name);
       const std::string magic = format == "png" ? "\x89PNG" : format == "svg" ? "<?xml" : "%PDF-";
@@ -88,22 +89,24 @@ TEST_F(ExportCliTest, WritesEveryKindInEveryFormatWithoutADisplay) {
   }
   // domains: one file per MoE layer without --layer, one file with it.
   for (const std::string format : {"png", "svg", "pdf"}) {
-    const CommandResult r = run_cli("plot " + model() + " --domains " + path("prompts") +
-                                    " --kind domains --threads 1 --out " + path("domains." + format));
+    const CommandResult r =
+        run_cli("plot " + model() + " --domains " + path("prompts") +
+                " --kind domains --threads 1 --out " + path("domains." + format));
     ASSERT_EQ(r.exit_code, 0) << r.out;
     for (int layer = 0; layer < 3; ++layer)
       EXPECT_TRUE(fs::exists(dir_ / ("domains-L" + std::to_string(layer) + "." + format))) << r.out;
   }
-  const CommandResult one = run_cli("plot " + model() + " --domains " + path("prompts") +
-                                    " --kind domains --layer 1 --format svg --out " + path("one.svg"));
+  const CommandResult one =
+      run_cli("plot " + model() + " --domains " + path("prompts") +
+              " --kind domains --layer 1 --format svg --out " + path("one.svg"));
   ASSERT_EQ(one.exit_code, 0) << one.out;
   const std::string one_svg = read_file(dir_ / "one.svg");
   EXPECT_NE(one_svg.find(">maths ("), std::string::npos);
   EXPECT_NE(one_svg.find(">poems ("), std::string::npos);
   EXPECT_NE(one_svg.find("at layer 1<"), std::string::npos);
   // A single prompt and a chosen token and layer.
-  const CommandResult path_plot = run_cli("plot " + model() + " --prompt 'the sea' --kind path --token 1 --out " +
-                                          path("token.svg"));
+  const CommandResult path_plot = run_cli(
+      "plot " + model() + " --prompt 'the sea' --kind path --token 1 --out " + path("token.svg"));
   ASSERT_EQ(path_plot.exit_code, 0) << path_plot.out;
   EXPECT_NE(read_file(dir_ / "token.svg").find("(token 1)"), std::string::npos);
 }
@@ -125,7 +128,8 @@ TEST_F(ExportCliTest, BadArgumentsGiveOneClearLine) {
 }
 
 TEST_F(ExportCliTest, RouteWritesVersionedJsonAndLoadCsvToAFile) {
-  CommandResult r = run_cli("route " + model() + " --prompt 'Solve 15 x 8' --json --out " + path("trace.json"));
+  CommandResult r =
+      run_cli("route " + model() + " --prompt 'Solve 15 x 8' --json --out " + path("trace.json"));
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_TRUE(r.out.empty()) << "stdout should stay empty with --out: " << r.out;
   const nlohmann::json json = nlohmann::json::parse(read_file(dir_ / "trace.json"));
@@ -133,7 +137,8 @@ TEST_F(ExportCliTest, RouteWritesVersionedJsonAndLoadCsvToAFile) {
   const moe::RoutingTrace trace = moe::routing_trace_from_json(json);
   EXPECT_EQ(trace.n_tokens(), static_cast<int>(json.at("tokens").size()));
 
-  r = run_cli("route " + model() + " --prompt 'Solve 15 x 8' --csv --table load --out " + path("load.csv"));
+  r = run_cli("route " + model() + " --prompt 'Solve 15 x 8' --csv --table load --out " +
+              path("load.csv"));
   ASSERT_EQ(r.exit_code, 0) << r.out;
   std::ifstream load_file(dir_ / "load.csv");
   const std::vector<moe::LoadCsvRow> rows = moe::read_load_csv(load_file);

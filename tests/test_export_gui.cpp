@@ -51,7 +51,8 @@ std::string read_file(const fs::path& path) {
 }  // namespace
 
 TEST(ExportGui, SnapshotDataReadsBackIntoTheSameNumbers) {
-  const fs::path dir = fs::temp_directory_path() / ("moescope_export_gui_" + std::to_string(::getpid()));
+  const fs::path dir =
+      fs::temp_directory_path() / ("moescope_export_gui_" + std::to_string(::getpid()));
   fs::create_directories(dir);
   const Snapshot snapshot = small_snapshot();
 
@@ -81,20 +82,24 @@ TEST(ExportGui, SnapshotDataReadsBackIntoTheSameNumbers) {
   const moe::RoutingStats stats = moe::compute_routing_stats(snapshot.trace);
   ASSERT_EQ(loads.size(), 2u * 4u);
   for (const moe::LoadCsvRow& row : loads) {
-    EXPECT_EQ(row.token_count, stats.layers[static_cast<size_t>(row.layer)].token_counts[static_cast<size_t>(row.expert)]);
+    EXPECT_EQ(
+        row.token_count,
+        stats.layers[static_cast<size_t>(row.layer)].token_counts[static_cast<size_t>(row.expert)]);
   }
   fs::remove_all(dir);
 }
 
 TEST(ExportGui, NoModelMeansNothingToExport) {
   Snapshot empty;
-  EXPECT_THROW(export_snapshot_data(empty, DataExport::TraceJson, fs::temp_directory_path() / "never.json"),
-               moe::Error);
+  EXPECT_THROW(
+      export_snapshot_data(empty, DataExport::TraceJson, fs::temp_directory_path() / "never.json"),
+      moe::Error);
   EXPECT_FALSE(fs::exists(fs::temp_directory_path() / "never.json"));
 }
 
 TEST(ExportGui, FileNamesComeFromTitlesAndTheFolderFromHome) {
-  EXPECT_EQ(file_stem_for("Expert load at layer 2 (12 tokens)"), "expert-load-at-layer-2-12-tokens");
+  EXPECT_EQ(file_stem_for("Expert load at layer 2 (12 tokens)"),
+            "expert-load-at-layer-2-12-tokens");
   EXPECT_EQ(file_stem_for("Path of \"é\" (token 3)"), "path-of-token-3");
   EXPECT_EQ(file_stem_for("???"), "figure");
   EXPECT_LE(file_stem_for(std::string(200, 'a')).size(), 60u);

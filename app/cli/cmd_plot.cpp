@@ -1,6 +1,6 @@
-// `moescope-cli plot MODEL (--prompt TEXT | --prompts FILE | --domains DIR) --kind KIND --out FILE`:
-// runs the prompts, builds the same plot::Figure the desktop app shows, and writes it as PNG,
-// SVG or PDF with the cairo exporter. No display is needed.
+// `moescope-cli plot MODEL (--prompt TEXT | --prompts FILE | --domains DIR) --kind KIND --out
+// FILE`: runs the prompts, builds the same plot::Figure the desktop app shows, and writes it as
+// PNG, SVG or PDF with the cairo exporter. No display is needed.
 //
 // Kinds: load (expert load at --layer), heatmap (layer x expert utilization), layers (balance
 // figures per MoE layer), path (the experts --token visited), coactivation and transitions (at
@@ -55,9 +55,12 @@ struct PooledRouting {
 std::string token_label(const LoadedModel& loaded, int32_t id) {
   std::string label;
   for (char c : printable_piece(*loaded.tokenizer, id)) {
-    if (c == '\n') label += "\\n";
-    else if (c == '\t') label += "\\t";
-    else label += c;
+    if (c == '\n')
+      label += "\\n";
+    else if (c == '\t')
+      label += "\\t";
+    else
+      label += c;
   }
   return label;
 }
@@ -90,8 +93,8 @@ PooledRouting route_prompts(const LoadedModel& loaded, moe::Session& session,
     session.set_tokens(ids);
     const moe::RoutingTrace& trace = session.trace();
     if (pooled.n_prompts == 0) {
-      pooled.trace = moe::RoutingTrace(trace.n_layer(), trace.n_expert(), trace.top_k(),
-                                       trace.moe_layers());
+      pooled.trace =
+          moe::RoutingTrace(trace.n_layer(), trace.n_expert(), trace.top_k(), trace.moe_layers());
     }
     for (int t = 0; t < trace.n_tokens(); ++t) {
       for (int layer : trace.moe_layers()) pooled.trace.set(offset + t, layer, trace.at(t, layer));
@@ -101,7 +104,9 @@ PooledRouting route_prompts(const LoadedModel& loaded, moe::Session& session,
     ++pooled.n_prompts;
   }
   if (pooled.n_prompts == 0) throw moe::Error("every prompt was empty: nothing to plot");
-  if (cut) std::cerr << "moescope-cli: note: prompts longer than " << session.n_ctx() << " tokens were cut\n";
+  if (cut)
+    std::cerr << "moescope-cli: note: prompts longer than " << session.n_ctx()
+              << " tokens were cut\n";
   return pooled;
 }
 
@@ -112,8 +117,8 @@ int moe_index_for(const moe::RoutingTrace& trace, int layer) {
   if (index < 0) {
     std::string layers;
     for (int l : trace.moe_layers()) layers += (layers.empty() ? "" : ", ") + std::to_string(l);
-    throw moe::Error("--layer " + std::to_string(layer) + " is not a MoE layer (MoE layers: " +
-                     layers + ")");
+    throw moe::Error("--layer " + std::to_string(layer) +
+                     " is not a MoE layer (MoE layers: " + layers + ")");
   }
   return index;
 }
@@ -154,16 +159,19 @@ void run_plot(const PlotArgs& args) {
     std::vector<fs::path> files;
     std::error_code error;
     for (const auto& entry : fs::directory_iterator(args.domains_dir, error)) {
-      if (entry.is_regular_file() && entry.path().extension() == ".txt") files.push_back(entry.path());
+      if (entry.is_regular_file() && entry.path().extension() == ".txt")
+        files.push_back(entry.path());
     }
     if (error) throw moe::Error("cannot list " + args.domains_dir + ": " + error.message());
     if (files.empty())
-      throw moe::Error(args.domains_dir + " holds no <domain>.txt prompt files (one prompt per line)");
+      throw moe::Error(args.domains_dir +
+                       " holds no <domain>.txt prompt files (one prompt per line)");
     std::sort(files.begin(), files.end());
     std::vector<plot::DomainStats> domains;
     moe::RoutingTrace shape;
     for (const fs::path& file : files) {
-      const PooledRouting routed = route_prompts(loaded, session, read_prompt_lines(file.string()), add_bos);
+      const PooledRouting routed =
+          route_prompts(loaded, session, read_prompt_lines(file.string()), add_bos);
       domains.push_back({file.stem().string(), moe::compute_routing_stats(routed.trace)});
       shape = routed.trace;
     }
@@ -189,7 +197,8 @@ void run_plot(const PlotArgs& args) {
     std::vector<fs::path> files;
     std::error_code error;
     for (const auto& entry : fs::directory_iterator(args.domains_dir, error)) {
-      if (entry.is_regular_file() && entry.path().extension() == ".txt") files.push_back(entry.path());
+      if (entry.is_regular_file() && entry.path().extension() == ".txt")
+        files.push_back(entry.path());
     }
     if (error) throw moe::Error("cannot list " + args.domains_dir + ": " + error.message());
     std::sort(files.begin(), files.end());
@@ -206,9 +215,9 @@ void run_plot(const PlotArgs& args) {
 
   plot::Figure figure;
   if (args.kind == "load") {
-    figure = plot::expert_load_figure(stats, moe_index,
-                                      args.measure == "gate" ? plot::LoadMeasure::GateMass
-                                                             : plot::LoadMeasure::TokenCount);
+    figure = plot::expert_load_figure(
+        stats, moe_index,
+        args.measure == "gate" ? plot::LoadMeasure::GateMass : plot::LoadMeasure::TokenCount);
   } else if (args.kind == "heatmap") {
     figure = plot::load_heatmap_figure(stats, trace.top_k());
   } else if (args.kind == "layers") {
@@ -229,8 +238,8 @@ void run_plot(const PlotArgs& args) {
     figure = plot::transitions_figure(stats, index, args.normalize);
   }
   if (routed.n_prompts > 1) {
-    figure.notes.insert(figure.notes.begin(), std::to_string(routed.n_prompts) +
-                                                  " prompts, " + std::to_string(trace.n_tokens()) +
+    figure.notes.insert(figure.notes.begin(), std::to_string(routed.n_prompts) + " prompts, " +
+                                                  std::to_string(trace.n_tokens()) +
                                                   " tokens pooled");
   }
   write(figure, args.out_path, options);
@@ -257,23 +266,26 @@ void register_plot(CLI::App& app) {
       ->required()
       ->check(CLI::IsMember(
           {"load", "heatmap", "layers", "path", "coactivation", "transitions", "domains"}));
-  command->add_option("--format", args->format, "png | svg | pdf (default: from --out's extension)");
+  command->add_option("--format", args->format,
+                      "png | svg | pdf (default: from --out's extension)");
   command->add_option("--out,-o", args->out_path, "Image file to write")->required();
-  command->add_option("--layer", args->layer,
-                      "Model layer for load, coactivation, transitions, domains (default: the "
-                      "first MoE layer; for domains: one file per MoE layer)")
+  command
+      ->add_option("--layer", args->layer,
+                   "Model layer for load, coactivation, transitions, domains (default: the "
+                   "first MoE layer; for domains: one file per MoE layer)")
       ->check(CLI::NonNegativeNumber);
   command->add_option("--token", args->token, "Token position for path (default: the last token)")
       ->check(CLI::NonNegativeNumber);
-  command->add_option("--width", args->width, "Width: pixels (PNG, default 1600) or points (SVG/PDF, default 576)");
-  command->add_option("--height", args->height, "Height: pixels (PNG, default 1000) or points (SVG/PDF, default 360)");
+  command->add_option("--width", args->width,
+                      "Width: pixels (PNG, default 1600) or points (SVG/PDF, default 576)");
+  command->add_option("--height", args->height,
+                      "Height: pixels (PNG, default 1000) or points (SVG/PDF, default 360)");
   command->add_option("--dpi", args->dpi, "PNG resolution: pixels per inch (default 200)");
   command->add_option("--font-size", args->font_pt, "Text size in points (default 10)");
   command->add_option("--theme", args->theme, "light (default) | dark");
   command->add_option("--measure", args->measure, "load: tokens (default) | gate (gate mass)")
       ->check(CLI::IsMember({"tokens", "gate"}));
-  command->add_flag("--normalize", args->normalize,
-                    "transitions: rows as P(next expert | expert)");
+  command->add_flag("--normalize", args->normalize, "transitions: rows as P(next expert | expert)");
   command->add_flag("--no-bos", args->no_bos, "Do not put the BOS token first");
   add_threads_option(*command, args->threads);
   command->callback([args, prompt, prompts, domains] {

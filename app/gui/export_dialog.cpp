@@ -163,7 +163,8 @@ void draw_data_dialog(const Snapshot& snapshot) {
     // Keep the folder, name the file after what it holds.
     const char* const stems[] = {"routing-trace", "routing-trace", "expert-load"};
     fs::path p(s.path);
-    p.replace_filename(std::string(stems[kind]) + data_export_extension(static_cast<DataExport>(kind)));
+    p.replace_filename(std::string(stems[kind]) +
+                       data_export_extension(static_cast<DataExport>(kind)));
     s.path = p.string();
     s.kind = kind;
   }
@@ -197,7 +198,8 @@ void open_figure_export(const plot::Figure& figure) {
   if (s.folder.empty()) s.folder = default_export_folder().string();
   // A new file name per figure, in the folder the last export went to.
   const fs::path last = s.path.empty() ? fs::path(s.folder) / "x" : fs::path(s.path);
-  s.path = (last.parent_path() / (file_stem_for(figure.title) + kFormatExtensions[s.format])).string();
+  s.path =
+      (last.parent_path() / (file_stem_for(figure.title) + kFormatExtensions[s.format])).string();
   s.message.clear();
   s.open_requested = true;
 }
@@ -231,9 +233,10 @@ void figure_export_button(const char* id, const plot::Figure& figure, ImVec2 min
 void open_data_export() {
   DataExportState& s = data_state;
   if (s.path.empty()) {
-    s.path = (default_export_folder() / ("routing-trace" + std::string(data_export_extension(
-                                                              static_cast<DataExport>(s.kind)))))
-                 .string();
+    s.path =
+        (default_export_folder() /
+         ("routing-trace" + std::string(data_export_extension(static_cast<DataExport>(s.kind)))))
+            .string();
   }
   s.message.clear();
   s.open_requested = true;
@@ -245,6 +248,8 @@ void draw_export_dialogs(const Snapshot& snapshot) {
   draw_data_dialog(snapshot);
 }
 
-bool export_dialog_open() { return dialog_visible || figure_state.open_requested || data_state.open_requested; }
+bool export_dialog_open() {
+  return dialog_visible || figure_state.open_requested || data_state.open_requested;
+}
 
 }  // namespace moescope::gui

@@ -80,14 +80,16 @@ void expect_header(std::istream& in, const std::string& header, int& line) {
   if (!read_record(in, fields, line)) throw Error("CSV: the file is empty (no header row)");
   std::string joined;
   for (size_t i = 0; i < fields.size(); ++i) joined += (i ? "," : "") + fields[i];
-  if (joined != header) throw Error("CSV: unexpected header '" + joined + "' (expected '" + header + "')");
+  if (joined != header)
+    throw Error("CSV: unexpected header '" + joined + "' (expected '" + header + "')");
 }
 
 constexpr const char* kRoutingHeader = "token,token_id,text,layer,expert,logit,prob,rank,weight";
 constexpr const char* kLoadHeader =
     "layer,expert,token_count,token_share,load_share,gate_mass,mean_prob";
 
-const nlohmann::json& field(const nlohmann::json& object, const char* name, const std::string& where) {
+const nlohmann::json& field(const nlohmann::json& object, const char* name,
+                            const std::string& where) {
   if (!object.is_object() || !object.contains(name))
     throw Error("routing JSON: " + where + " has no '" + name + "'");
   return object.at(name);
@@ -157,7 +159,8 @@ RoutingTrace routing_trace_from_json(const nlohmann::json& document) {
     const int version = field(document, "schema_version", "the document").get<int>();
     if (version > kRoutingSchemaVersion) {
       throw Error("routing JSON: schema_version " + std::to_string(version) +
-                  " is newer than this moescope reads (" + std::to_string(kRoutingSchemaVersion) + ")");
+                  " is newer than this moescope reads (" + std::to_string(kRoutingSchemaVersion) +
+                  ")");
     }
     const int n_layer = field(document, "n_layer", "the document").get<int>();
     const int n_expert = field(document, "n_expert", "the document").get<int>();
@@ -165,9 +168,11 @@ RoutingTrace routing_trace_from_json(const nlohmann::json& document) {
     const nlohmann::json& layers = field(document, "layers", "the document");
     const nlohmann::json& tokens = field(document, "tokens", "the document");
     std::vector<int> moe_layers;
-    for (const nlohmann::json& layer : layers) moe_layers.push_back(field(layer, "layer", "a layer").get<int>());
+    for (const nlohmann::json& layer : layers)
+      moe_layers.push_back(field(layer, "layer", "a layer").get<int>());
     RoutingTrace trace(n_layer, n_expert, top_k, moe_layers);
-    const int first_token = tokens.empty() ? 0 : field(tokens.front(), "position", "a token").get<int>();
+    const int first_token =
+        tokens.empty() ? 0 : field(tokens.front(), "position", "a token").get<int>();
     for (const nlohmann::json& layer : layers) {
       const int index = layer.at("layer").get<int>();
       const std::string where = "layer " + std::to_string(index);
@@ -199,7 +204,8 @@ void write_routing_csv(std::ostream& out, const std::vector<RoutingTokenInfo>& t
     for (int layer : trace.moe_layers()) {
       const RoutingRecord& record = trace.at(t, layer);
       for (size_t e = 0; e < record.probs.size(); ++e) {
-        const auto chosen = std::find(record.experts.begin(), record.experts.end(), static_cast<int32_t>(e));
+        const auto chosen =
+            std::find(record.experts.begin(), record.experts.end(), static_cast<int32_t>(e));
         out << t << ',' << token.id << ',' << text << ',' << layer << ',' << e << ','
             << exact(record.logits[e]) << ',' << exact(record.probs[e]) << ',';
         if (chosen != record.experts.end()) {
@@ -236,7 +242,8 @@ std::vector<RoutingCsvRow> read_routing_csv(std::istream& in) {
   while (read_record(in, f, line)) {
     if (f.size() == 1 && f[0].empty()) continue;
     if (f.size() != 9)
-      throw Error("CSV line " + std::to_string(line) + ": " + std::to_string(f.size()) + " fields, expected 9");
+      throw Error("CSV line " + std::to_string(line) + ": " + std::to_string(f.size()) +
+                  " fields, expected 9");
     RoutingCsvRow row;
     row.token = parse_number<int>(f[0], line, "token");
     row.token_id = parse_number<int32_t>(f[1], line, "token_id");
@@ -262,7 +269,8 @@ std::vector<LoadCsvRow> read_load_csv(std::istream& in) {
   while (read_record(in, f, line)) {
     if (f.size() == 1 && f[0].empty()) continue;
     if (f.size() != 7)
-      throw Error("CSV line " + std::to_string(line) + ": " + std::to_string(f.size()) + " fields, expected 7");
+      throw Error("CSV line " + std::to_string(line) + ": " + std::to_string(f.size()) +
+                  " fields, expected 7");
     LoadCsvRow row;
     row.layer = parse_number<int>(f[0], line, "layer");
     row.expert = parse_number<int>(f[1], line, "expert");

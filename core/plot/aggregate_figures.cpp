@@ -82,9 +82,10 @@ Figure domain_expert_figure(const std::vector<DomainStats>& domains, int moe_ind
     return figure;
   }
   figure.title = "Experts per domain at layer " + std::to_string(layer);
-  figure.notes.push_back("share of each domain's routing decisions that went to the expert "
-                         "(rows sum to 100%); uniform routing gives 1/E = " +
-                         format_number(100.0 / n_expert, 1) + "%");
+  figure.notes.push_back(
+      "share of each domain's routing decisions that went to the expert "
+      "(rows sum to 100%); uniform routing gives 1/E = " +
+      format_number(100.0 / n_expert, 1) + "%");
   std::vector<std::string> expert_names, domain_names;
   for (int e = 0; e < n_expert; ++e) expert_names.push_back(expert_label(e));
   for (const DomainStats& domain : domains)
@@ -99,7 +100,8 @@ Figure domain_expert_figure(const std::vector<DomainStats>& domains, int moe_ind
   figure.y.ticks = category_ticks(domain_names);
   figure.y.reversed = true;
 
-  std::vector<std::vector<double>> shares(domains.size(), std::vector<double>(static_cast<size_t>(n_expert), 0));
+  std::vector<std::vector<double>> shares(domains.size(),
+                                          std::vector<double>(static_cast<size_t>(n_expert), 0));
   double max_share = 0;
   for (size_t d = 0; d < domains.size(); ++d) {
     const RoutingStats& stats = domains[d].stats;

@@ -221,7 +221,8 @@ public:
       cairo_set_line_cap(cr_, CAIRO_LINE_CAP_ROUND);
     }
     cairo_move_to(cr_, points[0].first, points[0].second);
-    for (size_t i = 1; i < points.size(); ++i) cairo_line_to(cr_, points[i].first, points[i].second);
+    for (size_t i = 1; i < points.size(); ++i)
+      cairo_line_to(cr_, points[i].first, points[i].second);
     cairo_stroke(cr_);
     cairo_set_dash(cr_, nullptr, 0, 0);
     cairo_set_line_cap(cr_, CAIRO_LINE_CAP_BUTT);
@@ -236,7 +237,9 @@ public:
             const Font& font, TextAlign align, double angle_degrees) override {
     if (text.empty()) return;
     const double width = metrics_.width(text, font);
-    const double shift = align == TextAlign::Left ? 0 : align == TextAlign::Center ? width / 2 : width;
+    const double shift = align == TextAlign::Left     ? 0
+                         : align == TextAlign::Center ? width / 2
+                                                      : width;
     set_color(color);
     set_font(cr_, font);
     cairo_save(cr_);
@@ -263,7 +266,9 @@ public:
   }
 
 private:
-  void set_color(const Color& color) { cairo_set_source_rgba(cr_, color.r, color.g, color.b, color.a); }
+  void set_color(const Color& color) {
+    cairo_set_source_rgba(cr_, color.r, color.g, color.b, color.a);
+  }
 
   cairo_t* cr_;
   Metrics& metrics_;
@@ -276,12 +281,23 @@ std::string xml_escape(const std::string& text) {
   std::string out;
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -298,7 +314,9 @@ std::string number(double value) {
 
 std::string svg_color(const Color& color) {
   char buffer[8];
-  const auto channel = [](float c) { return static_cast<int>(std::lround(std::clamp(c, 0.0f, 1.0f) * 255)); };
+  const auto channel = [](float c) {
+    return static_cast<int>(std::lround(std::clamp(c, 0.0f, 1.0f) * 255));
+  };
   std::snprintf(buffer, sizeof buffer, "#%02x%02x%02x", channel(color.r), channel(color.g),
                 channel(color.b));
   return buffer;
@@ -307,7 +325,8 @@ std::string svg_color(const Color& color) {
 // fill="#rrggbb" plus fill-opacity when not opaque (attribute is "fill" or "stroke").
 std::string svg_paint(const char* attribute, const Color& color) {
   std::string out = std::string(attribute) + "=\"" + svg_color(color) + "\"";
-  if (color.a < 0.999f) out += std::string(" ") + attribute + "-opacity=\"" + number(color.a) + "\"";
+  if (color.a < 0.999f)
+    out += std::string(" ") + attribute + "-opacity=\"" + number(color.a) + "\"";
   return out;
 }
 
@@ -355,8 +374,8 @@ public:
     out_ << "<polyline points=\"";
     for (size_t i = 0; i < points.size(); ++i)
       out_ << (i ? " " : "") << number(points[i].first) << ',' << number(points[i].second);
-    out_ << "\" fill=\"none\" " << svg_paint("stroke", color) << " stroke-width=\""
-         << number(width) << "\" stroke-linejoin=\"round\"";
+    out_ << "\" fill=\"none\" " << svg_paint("stroke", color) << " stroke-width=\"" << number(width)
+         << "\" stroke-linejoin=\"round\"";
     if (dash > 0) {
       out_ << " stroke-dasharray=\"" << number(dash) << ' ' << number(gap) << "\"";
     } else {
@@ -477,7 +496,8 @@ double Layout::wrapped(double x, double top, const std::string& text, const Colo
   std::vector<std::string> words;
   for (size_t start = 0;;) {
     const size_t space = text.find(' ', start);
-    words.push_back(text.substr(start, space == std::string::npos ? std::string::npos : space - start));
+    words.push_back(
+        text.substr(start, space == std::string::npos ? std::string::npos : space - start));
     if (space == std::string::npos) break;
     start = space + 1;
   }
@@ -619,8 +639,8 @@ void Layout::draw(const Figure& figure, double width, double height) {
       figure.y.ticks.size() > 1
           ? std::abs(map.py(figure.y.ticks[1].value) - map.py(figure.y.ticks[0].value))
           : line_height_;
-  const size_t y_stride = static_cast<size_t>(
-      std::max(1.0, std::ceil(line_height_ / std::max(row_pitch, 0.5))));
+  const size_t y_stride =
+      static_cast<size_t>(std::max(1.0, std::ceil(line_height_ / std::max(row_pitch, 0.5))));
   for (size_t i = 0; i < figure.y.ticks.size(); ++i) {
     const Tick& tick = figure.y.ticks[i];
     const double y = map.py(tick.value);
@@ -760,9 +780,12 @@ ExportFormat export_format_for(const std::filesystem::path& path) {
 
 const char* export_format_name(ExportFormat format) {
   switch (format) {
-    case ExportFormat::Png: return "png";
-    case ExportFormat::Svg: return "svg";
-    case ExportFormat::Pdf: return "pdf";
+    case ExportFormat::Png:
+      return "png";
+    case ExportFormat::Svg:
+      return "svg";
+    case ExportFormat::Pdf:
+      return "pdf";
   }
   return "png";
 }
@@ -785,12 +808,13 @@ ExportOptions resolve_export_options(const std::filesystem::path& path, ExportOp
   const char* unit = png ? "pixels" : "points";
   for (const double size : {options.width, options.height}) {
     if (!(size >= 32 && size <= limit)) {
-      throw Error("the image size must be between 32 and " + number(limit) + " " + unit +
-                  " (got " + number(options.width) + " x " + number(options.height) + ")");
+      throw Error("the image size must be between 32 and " + number(limit) + " " + unit + " (got " +
+                  number(options.width) + " x " + number(options.height) + ")");
     }
   }
   if (!(options.font_pt >= 4 && options.font_pt <= 72))
-    throw Error("the font size must be between 4 and 72 points (got " + number(options.font_pt) + ")");
+    throw Error("the font size must be between 4 and 72 points (got " + number(options.font_pt) +
+                ")");
   return options;
 }
 
@@ -806,7 +830,8 @@ void export_figure(const Figure& figure, const std::filesystem::path& path,
       const int width_px = static_cast<int>(std::lround(options.width));
       const int height_px = static_cast<int>(std::lround(options.height));
       const double scale = options.dpi / 72;
-      cairo_surface_t* surface = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, width_px, height_px);
+      cairo_surface_t* surface =
+          cairo_image_surface_create(CAIRO_FORMAT_ARGB32, width_px, height_px);
       cairo_t* cr = cairo_create(surface);
       cairo_scale(cr, scale, scale);
       std::exception_ptr failure;
@@ -831,15 +856,17 @@ void export_figure(const Figure& figure, const std::filesystem::path& path,
       break;
     }
     case ExportFormat::Pdf: {
-      cairo_surface_t* surface = cairo_pdf_surface_create_for_stream(
-          append_to_string, &bytes, options.width, options.height);
-      cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_TITLE, clean_text(figure.title).c_str());
+      cairo_surface_t* surface = cairo_pdf_surface_create_for_stream(append_to_string, &bytes,
+                                                                     options.width, options.height);
+      cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_TITLE,
+                                     clean_text(figure.title).c_str());
       cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_CREATOR, "moescope");
       cairo_t* cr = cairo_create(surface);
       std::exception_ptr failure;
       try {
         CairoCanvas canvas(cr, metrics, /*crisp_fills=*/false);
-        Layout(canvas, metrics, palette, options.font_pt).draw(figure, options.width, options.height);
+        Layout(canvas, metrics, palette, options.font_pt)
+            .draw(figure, options.width, options.height);
       } catch (...) {
         failure = std::current_exception();
       }

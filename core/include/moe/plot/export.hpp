@@ -31,7 +31,7 @@ struct ExportOptions {
 ExportFormat parse_export_format(const std::string& name);
 // The format the extension of `path` names; throws moe::Error naming the path when it names none.
 ExportFormat export_format_for(const std::filesystem::path& path);
-const char* export_format_name(ExportFormat format);  // "png", "svg", "pdf"
+const char* export_format_name(ExportFormat format);      // "png", "svg", "pdf"
 ExportTheme parse_export_theme(const std::string& name);  // "light" | "dark"
 
 // Writes the figure; throws moe::Error (unknown format, bad size, unwritable path, disk full).
