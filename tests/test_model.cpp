@@ -85,9 +85,9 @@ TEST(Model, SummarizesTensorTypesAndTiesOutput) {
   const auto types = model->tensor_types();
   ASSERT_EQ(types.size(), 2u);
   EXPECT_EQ(types[0].type, GgmlType::F32);
-  EXPECT_EQ(types[0].n_tensors, 1 + 3 * 2);  // norms
+  EXPECT_EQ(types[0].n_tensors, 1 + 3 * 2 + 2);  // norms, and the 2 routers (kept F32)
   EXPECT_EQ(types[1].type, GgmlType::Q8_0);
-  EXPECT_EQ(types[1].n_tensors, 1 + 3 * 4 + 2 * 4 + 3);
+  EXPECT_EQ(types[1].n_tensors, 1 + 3 * 4 + 2 * 3 + 3);
   uint64_t bytes = 0;
   for (const auto& tensor : model->file().tensors()) bytes += tensor.n_bytes;
   EXPECT_EQ(types[0].n_bytes + types[1].n_bytes, bytes);
