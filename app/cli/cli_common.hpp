@@ -72,5 +72,6 @@ void register_make_model(CLI::App& app);
 void register_train(CLI::App& app);
 void register_ppl(CLI::App& app);
 void register_plot(CLI::App& app);
+void register_domains(CLI::App& app);
 
 }  // namespace moescope::cli
