@@ -19,6 +19,7 @@
 #include "moe/plot/routing_figures.hpp"
 #include "moe/routing_stats.hpp"
 #include "moe/session.hpp"
+#include "prompt_sets.hpp"
 
 namespace moescope::cli {
 
@@ -63,18 +64,6 @@ std::string token_label(const LoadedModel& loaded, int32_t id) {
       label += c;
   }
   return label;
-}
-
-// Non-empty lines of a prompt file (a trailing \r is dropped).
-std::vector<std::string> read_prompt_lines(const std::string& path) {
-  std::vector<std::string> prompts;
-  std::istringstream in(read_text_file(path));
-  for (std::string line; std::getline(in, line);) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.find_first_not_of(" \t") != std::string::npos) prompts.push_back(line);
-  }
-  if (prompts.empty()) throw moe::Error(path + " holds no prompts (one prompt per line)");
-  return prompts;
 }
 
 PooledRouting route_prompts(const LoadedModel& loaded, moe::Session& session,
@@ -156,23 +145,11 @@ void run_plot(const PlotArgs& args) {
 
   if (args.kind == "domains") {
     if (args.domains_dir.empty()) throw moe::Error("--kind domains needs --domains DIR");
-    std::vector<fs::path> files;
-    std::error_code error;
-    for (const auto& entry : fs::directory_iterator(args.domains_dir, error)) {
-      if (entry.is_regular_file() && entry.path().extension() == ".txt")
-        files.push_back(entry.path());
-    }
-    if (error) throw moe::Error("cannot list " + args.domains_dir + ": " + error.message());
-    if (files.empty())
-      throw moe::Error(args.domains_dir +
-                       " holds no <domain>.txt prompt files (one prompt per line)");
-    std::sort(files.begin(), files.end());
     std::vector<plot::DomainStats> domains;
     moe::RoutingTrace shape;
-    for (const fs::path& file : files) {
-      const PooledRouting routed =
-          route_prompts(loaded, session, read_prompt_lines(file.string()), add_bos);
-      domains.push_back({file.stem().string(), moe::compute_routing_stats(routed.trace)});
+    for (const PromptSet& set : read_prompt_sets(args.domains_dir)) {
+      const PooledRouting routed = route_prompts(loaded, session, set.prompts, add_bos);
+      domains.push_back({set.name, moe::compute_routing_stats(routed.trace)});
       shape = routed.trace;
     }
     const int top_k = shape.top_k();
@@ -194,19 +171,9 @@ void run_plot(const PlotArgs& args) {
   } else if (!args.prompts_file.empty()) {
     prompts = read_prompt_lines(args.prompts_file);
   } else {
-    std::vector<fs::path> files;
-    std::error_code error;
-    for (const auto& entry : fs::directory_iterator(args.domains_dir, error)) {
-      if (entry.is_regular_file() && entry.path().extension() == ".txt")
-        files.push_back(entry.path());
+    for (const PromptSet& set : read_prompt_sets(args.domains_dir)) {
+      prompts.insert(prompts.end(), set.prompts.begin(), set.prompts.end());
     }
-    if (error) throw moe::Error("cannot list " + args.domains_dir + ": " + error.message());
-    std::sort(files.begin(), files.end());
-    for (const fs::path& file : files) {
-      const std::vector<std::string> lines = read_prompt_lines(file.string());
-      prompts.insert(prompts.end(), lines.begin(), lines.end());
-    }
-    if (prompts.empty()) throw moe::Error(args.domains_dir + " holds no <domain>.txt prompt files");
   }
   const PooledRouting routed = route_prompts(loaded, session, prompts, add_bos);
   const moe::RoutingTrace& trace = routed.trace;
