@@ -73,5 +73,6 @@ void register_train(CLI::App& app);
 void register_ppl(CLI::App& app);
 void register_plot(CLI::App& app);
 void register_domains(CLI::App& app);
+void register_plot_training(CLI::App& app);
 
 }  // namespace moescope::cli
