@@ -10,6 +10,7 @@
 
 #include "moe/cpu_backend.hpp"
 #include "moe/error.hpp"
+#include "moe/utf8.hpp"
 #include "moe/routing_data.hpp"
 #include "moe/routing_stats.hpp"
 
@@ -52,53 +53,6 @@ std::vector<int32_t> encode_prompt(const LoadedModel& loaded, const std::string&
 
 namespace {
 
-// Length of the valid UTF-8 sequence starting at s[i], or 0 when it is not valid.
-size_t utf8_sequence_length(const std::string& s, size_t i) {
-  const auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char lead = byte(i);
-  size_t length = 0;
-  uint32_t code_point = 0;
-  if (lead < 0x80) return 1;
-  if ((lead & 0xE0) == 0xC0) { length = 2; code_point = lead & 0x1F; }
-  else if ((lead & 0xF0) == 0xE0) { length = 3; code_point = lead & 0x0F; }
-  else if ((lead & 0xF8) == 0xF0) { length = 4; code_point = lead & 0x07; }
-  else return 0;
-  if (i + length > s.size()) return 0;
-  for (size_t k = 1; k < length; ++k) {
-    if ((byte(i + k) & 0xC0) != 0x80) return 0;
-    code_point = (code_point << 6) | (byte(i + k) & 0x3F);
-  }
-  static constexpr uint32_t kMinimum[] = {0, 0, 0x80, 0x800, 0x10000};
-  if (code_point < kMinimum[length] || code_point > 0x10FFFF ||
-      (code_point >= 0xD800 && code_point <= 0xDFFF)) {
-    return 0;
-  }
-  return length;
-}
-
-// Invalid UTF-8 bytes become U+FFFD, or "<0xNN>" when `hex_bytes` is set (more telling in a
-// table, where a character split across tokens shows as its bytes).
-std::string replace_invalid_utf8(const std::string& bytes, bool hex_bytes) {
-  std::string out;
-  for (size_t i = 0; i < bytes.size();) {
-    const size_t length = utf8_sequence_length(bytes, i);
-    if (length == 0) {
-      if (hex_bytes) {
-        char hex[8];
-        std::snprintf(hex, sizeof hex, "<0x%02X>", static_cast<unsigned char>(bytes[i]));
-        out += hex;
-      } else {
-        out += "\xEF\xBF\xBD";  // U+FFFD
-      }
-      ++i;
-    } else {
-      out.append(bytes, i, length);
-      i += length;
-    }
-  }
-  return out;
-}
-
 // Pads UTF-8 text with spaces to `columns` characters (std::setw would count bytes).
 std::string pad_to_columns(const std::string& text, size_t columns) {
   size_t characters = 0;
@@ -115,7 +69,7 @@ std::string format_fixed(double value, int digits) {
 }  // namespace
 
 std::string printable_piece(const moe::Tokenizer& tokenizer, int32_t id, bool hex_bytes) {
-  return replace_invalid_utf8(tokenizer.token_piece(id), hex_bytes);
+  return moe::replace_invalid_utf8(tokenizer.token_piece(id), hex_bytes);
 }
 
 std::string dump_json(const nlohmann::json& value, int indent) {

@@ -5,6 +5,7 @@
 
 #include "moe/atomic_file.hpp"
 #include "moe/error.hpp"
+#include "moe/utf8.hpp"
 #include "moe/routing_data.hpp"
 #include "moe/routing_stats.hpp"
 #include "token_text.hpp"
@@ -42,33 +43,13 @@ const char* data_export_extension(DataExport kind) {
   return kind == DataExport::TraceJson ? ".json" : ".csv";
 }
 
-namespace {
-
-// The token's bytes with invalid UTF-8 replaced by U+FFFD (as the CLI writes them).
-std::string valid_text(const std::string& bytes) {
-  std::string out;
-  for (size_t i = 0; i < bytes.size();) {
-    const size_t length = utf8_sequence_length(bytes, i);
-    if (length == 0) {
-      out += "\xEF\xBF\xBD";
-      ++i;
-    } else {
-      out.append(bytes, i, length);
-      i += length;
-    }
-  }
-  return out;
-}
-
-}  // namespace
-
 void export_snapshot_data(const Snapshot& snapshot, DataExport kind, const fs::path& path) {
   if (!snapshot.model) throw moe::Error("no model is open: there is no routing to export");
   const moe::RoutingTrace& trace = snapshot.trace;
   std::vector<moe::RoutingTokenInfo> tokens;
   for (int t = 0; t < trace.n_tokens() && t < static_cast<int>(snapshot.tokens.size()); ++t) {
     const TokenView& token = snapshot.tokens[static_cast<size_t>(t)];
-    tokens.push_back({t, token.id, valid_text(token.piece)});
+    tokens.push_back({t, token.id, moe::replace_invalid_utf8(token.piece)});
   }
   if (static_cast<int>(tokens.size()) < trace.n_tokens())
     throw moe::Error("the routing is still being computed: export again in a moment");

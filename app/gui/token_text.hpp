@@ -6,10 +6,11 @@
 #include <string_view>
 #include <vector>
 
+#include "moe/utf8.hpp"
+
 namespace moescope::gui {
 
-// Length of the valid UTF-8 sequence at text[i], or 0 when the bytes there are not valid UTF-8.
-size_t utf8_sequence_length(std::string_view text, size_t i);
+using moe::utf8_sequence_length;  // shared with the tokenizer (moe/utf8.hpp)
 
 // Valid UTF-8 stays as it is; other bytes become <0xNN> (a character split across tokens shows
 // as its bytes); a newline becomes "\n" and a tab "\t" so a token stays on one line.

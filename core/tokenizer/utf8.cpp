@@ -2,7 +2,7 @@
 
 #include <cstdint>
 
-namespace moe::tokenizer_detail {
+namespace moe {
 
 namespace {
 bool is_continuation(uint8_t byte) { return (byte & 0xC0) == 0x80; }
@@ -30,6 +30,35 @@ size_t utf8_sequence_length(std::string_view text, size_t pos) {
   }
   return 0;
 }
+
+std::string replace_invalid_utf8(std::string_view bytes, bool hex_bytes) {
+  static constexpr char kHexDigits[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(bytes.size());
+  for (size_t i = 0; i < bytes.size();) {
+    const size_t length = utf8_sequence_length(bytes, i);
+    if (length > 0) {
+      out.append(bytes.substr(i, length));
+      i += length;
+      continue;
+    }
+    const auto byte = static_cast<unsigned char>(bytes[i]);
+    if (hex_bytes) {
+      out += "<0x";
+      out += kHexDigits[byte >> 4];
+      out += kHexDigits[byte & 0xF];
+      out += '>';
+    } else {
+      out += "\xEF\xBF\xBD";  // U+FFFD
+    }
+    ++i;
+  }
+  return out;
+}
+
+}  // namespace moe
+
+namespace moe::tokenizer_detail {
 
 char32_t utf8_decode(std::string_view text, size_t pos, size_t length) {
   const auto at = [&](size_t i) {

@@ -4,11 +4,11 @@
 #include <string>
 #include <string_view>
 
+#include "moe/utf8.hpp"
+
 namespace moe::tokenizer_detail {
 
-// Length (1..4) of the well-formed UTF-8 sequence starting at text[pos], or 0 when the bytes
-// there are not one (continuation byte, truncated, overlong, surrogate, above U+10FFFF, F5..FF).
-size_t utf8_sequence_length(std::string_view text, size_t pos);
+using moe::utf8_sequence_length;
 
 // Decodes the well-formed sequence at text[pos] (caller checked it with utf8_sequence_length).
 char32_t utf8_decode(std::string_view text, size_t pos, size_t length);
