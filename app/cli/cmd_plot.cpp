@@ -147,10 +147,10 @@ void run_plot(const PlotArgs& args) {
     if (args.domains_dir.empty()) throw moe::Error("--kind domains needs --domains DIR");
     std::vector<plot::DomainStats> domains;
     moe::RoutingTrace shape;
+    // Same pooling as `moescope-cli domains` (the BOS token left out), so the numbers agree.
     for (const PromptSet& set : read_prompt_sets(args.domains_dir)) {
-      const PooledRouting routed = route_prompts(loaded, session, set.prompts, add_bos);
-      domains.push_back({set.name, moe::compute_routing_stats(routed.trace)});
-      shape = routed.trace;
+      shape = route_pooled(loaded, session, set.prompts, add_bos);
+      domains.push_back({set.name, moe::compute_routing_stats(shape)});
     }
     const int top_k = shape.top_k();
     if (args.layer >= 0) {
