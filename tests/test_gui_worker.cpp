@@ -3,6 +3,7 @@
 // a failed load keeps the current model.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -202,6 +203,92 @@ TEST_F(GuiWorker, DemoModelIsWrittenOnceAndOpened) {
   ASSERT_NE(worker.snapshot()->model, nullptr);
   EXPECT_EQ(worker.snapshot()->model->name, "moescope-random-demo");
   EXPECT_TRUE(worker.snapshot()->model->random_weights);
+}
+
+TEST_F(GuiWorker, RoutesThePromptSetsAndPublishesDomainSpecialization) {
+  const fs::path prompts = dir_ / "domain_prompts";
+  fs::create_directories(prompts);
+  std::ofstream(prompts / "code.txt") << "int main() { return 0; }\nfor (i = 0; i < n; ++i)\n";
+  std::ofstream(prompts / "german.txt") << "Guten Morgen\n\nWie geht es dir?\n";
+  std::ofstream(prompts / "notes.md") << "not a prompt set";
+
+  Worker worker(options());
+  worker.load_model(model_path());
+  worker.set_prompt("hello");
+  ASSERT_TRUE(worker.wait_idle(60s));
+  EXPECT_EQ(worker.snapshot()->domains, nullptr);
+  const auto tokens_before = worker.snapshot()->tokens.size();
+
+  worker.compute_domains(prompts);
+  ASSERT_TRUE(worker.wait_idle(120s));
+  EXPECT_FALSE(worker.domains_pending());
+  EXPECT_TRUE(worker.take_messages().empty());
+  const auto snapshot = worker.snapshot();
+  ASSERT_NE(snapshot->domains, nullptr);
+  const DomainResult& result = *snapshot->domains;
+  EXPECT_EQ(result.model_generation, snapshot->model_generation);
+  EXPECT_EQ(result.domains, (std::vector<std::string>{"code", "german"}));
+  EXPECT_EQ(result.n_prompts, 4);
+  EXPECT_EQ(result.top_k, 2);
+  ASSERT_EQ(result.stats.size(), 2u);
+  // Byte-level vocabulary: one token per byte, the BOS token left out.
+  EXPECT_EQ(result.stats[0].n_tokens, static_cast<int>(std::string("int main() { return 0; }").size() +
+                                                       std::string("for (i = 0; i < n; ++i)").size()));
+  EXPECT_EQ(result.stats[1].n_tokens,
+            static_cast<int>(std::string("Guten Morgen").size() + std::string("Wie geht es dir?").size()));
+  // Two MoE layers (layer 1 is dense).
+  ASSERT_EQ(result.specialization.size(), 2u);
+  for (const moe::LayerSpecialization& layer : result.specialization) {
+    EXPECT_GE(layer.mi_bits, 0.0);
+    EXPECT_LE(layer.mi_bits, std::log2(2.0) + 1e-9);
+    ASSERT_EQ(layer.load_share.size(), 2u);
+    for (const auto& row : layer.load_share) {
+      ASSERT_EQ(row.size(), 4u);
+      double sum = 0;
+      for (double share : row) sum += share;
+      EXPECT_NEAR(sum, 1.0, 1e-9);
+    }
+  }
+  // The user's prompt is back in the session and in the snapshot.
+  EXPECT_EQ(snapshot->prompt, "hello");
+  EXPECT_EQ(snapshot->tokens.size(), tokens_before);
+  EXPECT_EQ(snapshot->trace.n_tokens(), static_cast<int>(tokens_before));
+
+  // The result stays with later prompts on the same model ...
+  worker.set_prompt("hello world");
+  ASSERT_TRUE(worker.wait_idle(60s));
+  EXPECT_EQ(worker.snapshot()->domains, snapshot->domains);
+  // ... and is dropped with another model.
+  worker.load_model(model_path());
+  ASSERT_TRUE(worker.wait_idle(60s));
+  EXPECT_EQ(worker.snapshot()->domains, nullptr);
+}
+
+TEST_F(GuiWorker, DomainComputationGivesWayToPromptsAndIsDroppedByALoad) {
+  const fs::path prompts = dir_ / "domain_prompts_many";
+  fs::create_directories(prompts);
+  {
+    std::ofstream a(prompts / "a.txt"), b(prompts / "b.txt");
+    for (int i = 0; i < 40; ++i) {
+      a << "alpha prompt number " << i << "\n";
+      b << "beta prompt number " << i << "\n";
+    }
+  }
+  Worker worker(options());
+  worker.load_model(model_path());
+  ASSERT_TRUE(worker.wait_idle(60s));
+  worker.compute_domains(prompts);
+  worker.set_prompt("typed while routing");  // served first; the domains resume afterwards
+  ASSERT_TRUE(worker.wait_idle(120s));
+  ASSERT_NE(worker.snapshot()->domains, nullptr);
+  EXPECT_EQ(worker.snapshot()->domains->n_prompts, 80);
+  EXPECT_EQ(worker.snapshot()->prompt, "typed while routing");
+
+  worker.compute_domains(prompts);
+  worker.load_model(model_path());  // another model: the computation is dropped
+  ASSERT_TRUE(worker.wait_idle(60s));
+  EXPECT_FALSE(worker.domains_pending());
+  EXPECT_EQ(worker.snapshot()->domains, nullptr);
 }
 
 }  // namespace

@@ -33,6 +33,7 @@ constexpr PanelInfo kPanels[] = {{"router", "Router scores"},
                                  {"path", "Token path"},
                                  {"load", "Expert load"},
                                  {"coactivation", "Co-activation"},
+                                 {"domains", "Domains"},
                                  {"model", "Model"}};
 
 constexpr float kDefaultFontSize = 18;
@@ -85,6 +86,7 @@ App::App(GLFWwindow* window, AppOptions options) : window_(window), options_(std
   worker_ = std::make_unique<Worker>(worker_options);
   snapshot_ = worker_->snapshot();
   prompt_state_.examples = load_example_prompts(options_.assets_dir / "prompts");
+  domains_state_.prompts_folder = options_.assets_dir / "prompts";
   prompt_state_.text = settings_.prompt;
   requested_panel_ = settings_.panel;
   listing_.folder = settings_.browse_folder;
@@ -369,6 +371,7 @@ void App::draw_views() {
       if (key == "path") draw_path_panel(view, path_state_);
       if (key == "load") draw_load_panel(view, load_state_);
       if (key == "coactivation") draw_coactivation_panel(view, coactivation_state_);
+      if (key == "domains") draw_domains_panel(view, domains_state_);
       if (key == "model") draw_model_panel(view, model_state_);
       ImGui::EndChild();
       ImGui::EndTabItem();
@@ -410,6 +413,14 @@ void App::draw_status_bar() {
           std::string(status.activity == WorkerActivity::Generating ? "generating "
                                                                     : "computing ") +
           std::to_string(status.done) + " / " + std::to_string(status.total);
+      ImGui::ProgressBar(share, ImVec2(ImGui::GetFontSize() * 12, 0), text.c_str());
+      break;
+    }
+    case WorkerActivity::Domains: {
+      const float share =
+          status.total > 0 ? static_cast<float>(status.done) / static_cast<float>(status.total) : 0;
+      const std::string text = "domain prompts " + std::to_string(status.done) + " / " +
+                               std::to_string(status.total);
       ImGui::ProgressBar(share, ImVec2(ImGui::GetFontSize() * 12, 0), text.c_str());
       break;
     }

@@ -98,6 +98,7 @@ private:
   LoadPanelState load_state_;
   CoactivationPanelState coactivation_state_;
   ModelPanelState model_state_;
+  DomainsPanelState domains_state_;
   std::string requested_panel_;  // selects a tab on the next frame
 
   bool fonts_dirty_ = true;

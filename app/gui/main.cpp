@@ -79,7 +79,7 @@ int main(int argc, char** argv) {
   auto* select_option =
       cli.add_option("--select-token", select_token, "Scripted: select token N (-1: the last)");
   cli.add_option("--panel", panel,
-                 "Scripted: show a view (router, path, load, coactivation, model)");
+                 "Scripted: show a view (router, path, load, coactivation, domains, model)");
   cli.add_option("--screenshot", screenshot, "Scripted: save the window as a PNG");
   cli.add_option("--frames", frames, "Scripted: render N more frames")
       ->check(CLI::NonNegativeNumber);

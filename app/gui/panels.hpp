@@ -2,6 +2,8 @@
 // The views. Each panel is one function in its own file (panel_<name>.cpp) that draws from the
 // latest snapshot plus the UI state it owns; none of them computes routing statistics (they come
 // with the snapshot) or calls the model (the worker does).
+#include <cstdint>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -59,6 +61,14 @@ struct CoactivationPanelState {
   FigureCache coactivation, transitions;
 };
 void draw_coactivation_panel(ViewContext& view, CoactivationPanelState& state);
+
+struct DomainsPanelState {
+  std::filesystem::path prompts_folder;  // assets/prompts: one <domain>.txt per domain
+  uint64_t asked_generation = 0;  // the model generation a computation was last asked for
+  bool asked = false;
+  FigureCache heatmap;
+};
+void draw_domains_panel(ViewContext& view, DomainsPanelState& state);
 
 struct ModelPanelState {
   FigureCache parameters, flops;

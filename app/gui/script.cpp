@@ -74,7 +74,8 @@ const std::map<std::string, CommandShape, std::less<>>& commands() {
 }  // namespace
 
 const std::vector<std::string>& panel_names() {
-  static const std::vector<std::string> names = {"router", "path", "load", "coactivation", "model"};
+  static const std::vector<std::string> names = {"router", "path", "load", "coactivation",
+                                                 "domains", "model"};
   return names;
 }
 

@@ -11,7 +11,7 @@
 //   select-token N       select token N (negative: from the end, -1 is the last)
 //   hover-token N        put the pointer on token N of the token strip (shows its tooltip)
 //   layer N              select MoE layer N (a model layer id)
-//   panel NAME           show a view: router, path, load, coactivation, model
+//   panel NAME           show a view: router, path, load, coactivation, domains, model
 //   theme dark|light
 //   font-size PIXELS
 //   open-dialog          open the model file dialog (close-dialog closes it)

@@ -6,6 +6,7 @@
 
 #include "moe/cpu_backend.hpp"
 #include "moe/error.hpp"
+#include "example_prompts.hpp"
 #include "moe/session.hpp"
 #include "moe/tokenizer.hpp"
 #include "token_text.hpp"
@@ -33,6 +34,19 @@ struct Worker::State {
   std::string prompt;       // the prompt the session's first n_prompt_tokens come from
   int n_prompt_tokens = 0;  // session tokens from the prompt; later ones were generated
   std::string prompt_warning;
+  std::shared_ptr<const DomainResult> domains;  // for the current model, once computed
+  // The domain computation in progress, kept when it gives way to another request so that it
+  // goes on where it stopped.
+  struct DomainJob {
+    std::filesystem::path folder;
+    uint64_t model_generation = 0;
+    std::vector<std::string> domains;
+    std::vector<std::pair<int, std::string>> prompts;  // (domain index, text)
+    std::vector<moe::RoutingTrace> traces;              // per domain, pooled
+    std::vector<int> next_token;                        // per domain
+    size_t next_prompt = 0;
+  };
+  std::optional<DomainJob> domain_job;
 };
 
 Worker::Worker(WorkerOptions options) : options_(options), state_(std::make_unique<State>()) {
@@ -92,6 +106,19 @@ void Worker::generate(GenerateRequest request) {
   wake_.notify_all();
 }
 
+void Worker::compute_domains(std::filesystem::path prompts_folder) {
+  {
+    std::lock_guard lock(mutex_);
+    pending_domains_ = std::move(prompts_folder);
+  }
+  wake_.notify_all();
+}
+
+bool Worker::domains_pending() const {
+  std::lock_guard lock(mutex_);
+  return pending_domains_.has_value();
+}
+
 void Worker::stop_generation() {
   std::lock_guard lock(mutex_);
   pending_generate_.reset();
@@ -122,13 +149,15 @@ std::vector<WorkerMessage> Worker::take_messages() {
 
 bool Worker::idle() const {
   std::lock_guard lock(mutex_);
-  return !running_request_ && !pending_load_ && !pending_prompt_ && !pending_generate_;
+  return !running_request_ && !pending_load_ && !pending_prompt_ && !pending_generate_ &&
+         !pending_domains_;
 }
 
 bool Worker::wait_idle(std::chrono::milliseconds timeout) const {
   std::unique_lock lock(mutex_);
   return became_idle_.wait_for(lock, timeout, [this] {
-    return !running_request_ && !pending_load_ && !pending_prompt_ && !pending_generate_;
+    return !running_request_ && !pending_load_ && !pending_prompt_ && !pending_generate_ &&
+           !pending_domains_;
   });
 }
 
@@ -137,16 +166,18 @@ void Worker::run() {
     std::optional<LoadRequest> load;
     std::optional<PromptRequest> prompt;
     std::optional<std::pair<GenerateRequest, Clock::time_point>> generation;
+    std::optional<std::filesystem::path> domains;
     uint64_t request_id = 0;
     {
       std::unique_lock lock(mutex_);
       running_request_ = false;
-      if (!pending_load_ && !pending_prompt_ && !pending_generate_) {
+      if (!pending_load_ && !pending_prompt_ && !pending_generate_ && !pending_domains_) {
         status_ = WorkerStatus{};
         became_idle_.notify_all();
       }
-      wake_.wait(lock,
-                 [this] { return quit_ || pending_load_ || pending_prompt_ || pending_generate_; });
+      wake_.wait(lock, [this] {
+        return quit_ || pending_load_ || pending_prompt_ || pending_generate_ || pending_domains_;
+      });
       if (quit_) return;
       running_request_ = true;
       // A model load comes first: a prompt is then computed on the new model.
@@ -155,9 +186,12 @@ void Worker::run() {
       } else if (pending_prompt_) {
         prompt.swap(pending_prompt_);
         ++counters_.prompts_started;
-      } else {
+      } else if (pending_generate_) {
         generation.swap(pending_generate_);
         stop_generation_ = false;
+      } else {
+        // Stays pending until finished: it gives way to any other request meanwhile.
+        domains = *pending_domains_;
       }
       request_id = request_serial_.load();
     }
@@ -167,6 +201,11 @@ void Worker::run() {
       do_prompt(*prompt, request_id);
     } else if (generation) {
       do_generate(generation->first, generation->second);
+    } else if (domains) {
+      if (do_domains(*domains, request_id)) {
+        std::lock_guard lock(mutex_);
+        if (pending_domains_ == domains) pending_domains_.reset();
+      }
     }
   }
 }
@@ -237,6 +276,13 @@ void Worker::do_load(const LoadRequest& request) {
                     state.model->file().get_bool_or("tokenizer.ggml.add_bos_token", true);
     ++state.model_generation;
     state.n_prompt_tokens = 0;
+    // Domain results belong to the old model; a computation asked for on it is dropped.
+    state.domains.reset();
+    state.domain_job.reset();
+    {
+      std::lock_guard lock(mutex_);
+      pending_domains_.reset();
+    }
   } catch (const std::exception& error) {
     post_message({"Could not open the model", error.what(), true});
     return;
@@ -355,6 +401,120 @@ void Worker::do_generate(const GenerateRequest& request, Clock::time_point poste
           static_cast<int>(state.session->tokens().size()) - generated, generated);
 }
 
+bool Worker::other_request_pending() const {
+  std::lock_guard lock(mutex_);
+  return quit_ || pending_load_ || pending_prompt_ || pending_generate_;
+}
+
+bool Worker::do_domains(const std::filesystem::path& prompts_folder, uint64_t request_id) {
+  State& state = *state_;
+  if (!state.session) return true;  // no model: nothing to route
+  if (state.domain_job && (state.domain_job->folder != prompts_folder ||
+                           state.domain_job->model_generation != state.model_generation)) {
+    state.domain_job.reset();
+  }
+  if (!state.domain_job) {
+    State::DomainJob job;
+    job.folder = prompts_folder;
+    job.model_generation = state.model_generation;
+    for (const ExamplePrompt& example : load_example_prompts(prompts_folder)) {
+      if (example.group == "Classics") continue;
+      if (job.domains.empty() || job.domains.back() != example.group) {
+        job.domains.push_back(example.group);
+      }
+      job.prompts.emplace_back(static_cast<int>(job.domains.size()) - 1, example.text);
+    }
+    if (job.prompts.empty()) {
+      post_message({"No prompt sets",
+                    prompts_folder.string() +
+                        " holds no <domain>.txt prompt files (one prompt per line).",
+                    true});
+      return true;
+    }
+    const moe::ModelConfig& config = state.model->config();
+    job.traces.assign(job.domains.size(),
+                      moe::RoutingTrace(config.n_layer, config.n_expert, config.n_expert_used,
+                                        config.moe_layers()));
+    job.next_token.assign(job.domains.size(), 0);
+    state.domain_job = std::move(job);
+  }
+  State::DomainJob& job = *state.domain_job;
+
+  // The session holds the user's prompt (and generated tokens): put them back when done.
+  const std::vector<int32_t> saved = state.session->tokens();
+  bool finished = false;
+  try {
+    const int n_ctx = state.session->n_ctx();
+    const int total = static_cast<int>(job.prompts.size());
+    while (job.next_prompt < job.prompts.size()) {
+      if (other_request_pending() || newer_request_than(request_id)) break;
+      const auto& [domain, text] = job.prompts[job.next_prompt];
+      set_status(WorkerActivity::Domains, static_cast<int>(job.next_prompt), total,
+                 job.domains[static_cast<size_t>(domain)]);
+      std::vector<int32_t> ids;
+      if (state.add_bos) ids.push_back(*state.tokenizer->bos_id());
+      const std::vector<int32_t> text_ids = state.tokenizer->encode(text);
+      ids.insert(ids.end(), text_ids.begin(), text_ids.end());
+      if (static_cast<int>(ids.size()) > n_ctx) ids.resize(static_cast<size_t>(n_ctx));
+      // Each prompt from an empty context; the BOS token's routing is left out (it is the same
+      // for every prompt and would blur the domains).
+      const int first = state.add_bos ? 1 : 0;
+      if (static_cast<int>(ids.size()) > first) {
+        state.session->clear();
+        state.session->set_tokens(ids);
+        const moe::RoutingTrace& trace = state.session->trace();
+        moe::RoutingTrace& pooled = job.traces[static_cast<size_t>(domain)];
+        int& next = job.next_token[static_cast<size_t>(domain)];
+        for (int t = first; t < trace.n_tokens(); ++t, ++next) {
+          for (int layer : trace.moe_layers()) pooled.set(next, layer, trace.at(t, layer));
+        }
+      }
+      ++job.next_prompt;
+    }
+    if (job.next_prompt == job.prompts.size()) {
+      auto result = std::make_shared<DomainResult>();
+      result->model_generation = state.model_generation;
+      result->domains = job.domains;
+      result->top_k = state.model->config().n_expert_used;
+      result->n_prompts = total;
+      std::vector<moe::DomainTrace> traces;
+      for (size_t d = 0; d < job.domains.size(); ++d) {
+        result->stats.push_back(moe::compute_routing_stats(job.traces[d]));
+        result->n_tokens += job.traces[d].n_tokens();
+        traces.push_back({job.domains[d], std::move(job.traces[d])});
+      }
+      result->specialization = moe::domain_specialization(traces);
+      state.domains = std::move(result);
+      state.domain_job.reset();
+      finished = true;
+    }
+  } catch (const std::exception& error) {
+    post_message({"Could not route the prompt sets", error.what(), true});
+    state.domain_job.reset();
+    finished = true;
+  }
+  set_status(WorkerActivity::Idle, 0, 0);
+  bool load_pending = false;
+  {
+    std::lock_guard lock(mutex_);
+    load_pending = pending_load_.has_value() || quit_;
+  }
+  if (load_pending) return finished;  // the session is about to be replaced
+  const auto started = Clock::now();
+  try {
+    state.session->clear();
+    if (!saved.empty()) state.session->set_tokens(saved);
+  } catch (const std::exception& error) {
+    post_message({"Could not compute the prompt", error.what(), true});
+    return finished;
+  }
+  if (finished) {
+    publish(PromptRequest{state.prompt, started}, true,
+            Milliseconds(Clock::now() - started).count(), 0, static_cast<int>(saved.size()));
+  }
+  return finished;
+}
+
 void Worker::publish(const PromptRequest& request, bool complete, double compute_ms, int reused,
                      int computed) {
   const State& state = *state_;
@@ -385,6 +545,7 @@ void Worker::publish(const PromptRequest& request, bool complete, double compute
   snapshot->reused_tokens = reused;
   snapshot->computed_tokens = computed;
   snapshot->warning = state.prompt_warning;
+  snapshot->domains = state.domains;
   snapshot->latency_ms = Milliseconds(Clock::now() - request.posted).count();
 
   std::lock_guard lock(mutex_);

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -18,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "moe/domain_specialization.hpp"
 #include "moe/model.hpp"
 #include "moe/random_model.hpp"
 #include "moe/routing.hpp"
@@ -48,7 +50,19 @@ struct ModelInfo {
   int n_ctx = 0;  // positions the session holds
 };
 
-enum class WorkerActivity { Idle, Loading, Prefilling, Generating };
+enum class WorkerActivity { Idle, Loading, Prefilling, Generating, Domains };
+
+// The routing of the bundled prompt sets (one per domain: code, maths, German ...), each prompt
+// from an empty context, the BOS token left out. Computed on request (Worker::compute_domains).
+struct DomainResult {
+  uint64_t model_generation = 0;  // the model it was computed on
+  std::vector<std::string> domains;
+  std::vector<moe::RoutingStats> stats;  // per domain, over all its prompts' tokens
+  std::vector<moe::LayerSpecialization> specialization;  // per MoE layer
+  int top_k = 0;
+  int n_prompts = 0;
+  long long n_tokens = 0;
+};
 
 struct Snapshot {
   uint64_t version = 0;                    // increases with every publish
@@ -67,11 +81,14 @@ struct Snapshot {
   int reused_tokens = 0;
   int computed_tokens = 0;
   std::string warning;  // e.g. the prompt was cut to the context length
+  // The domain prompt sets on this model; null until computed (or after another model loads).
+  std::shared_ptr<const DomainResult> domains;
 };
 
 struct WorkerStatus {
   WorkerActivity activity = WorkerActivity::Idle;
-  int done = 0, total = 0;  // tokens computed / to compute (prefill) or generated / asked for
+  int done = 0, total = 0;  // tokens computed / to compute (prefill) or generated / asked for,
+                            // or domain prompts routed / to route
   std::string subject;      // the file being loaded
   bool busy() const { return activity != WorkerActivity::Idle; }
 };
@@ -118,6 +135,12 @@ public:
   void set_prompt(std::string text);
   void generate(GenerateRequest request);
   void stop_generation();
+  // Routes every prompt of every <domain>.txt in `prompts_folder` and publishes a DomainResult.
+  // Runs only while no load, prompt or generation is waiting: it pauses for those (and starts
+  // again afterwards) and is dropped when another model loads. A failure posts a message.
+  void compute_domains(std::filesystem::path prompts_folder);
+  // True from compute_domains until its result is published (or it is dropped or fails).
+  bool domains_pending() const;
 
   std::shared_ptr<const Snapshot> snapshot() const;
   WorkerStatus status() const;
@@ -144,6 +167,10 @@ private:
   void do_load(const LoadRequest& request);
   void do_prompt(const PromptRequest& request, uint64_t request_id);
   void do_generate(const GenerateRequest& request, Clock::time_point posted);
+  // True when finished (published or failed); false when it gave way to another request.
+  bool do_domains(const std::filesystem::path& prompts_folder, uint64_t request_id);
+  bool other_request_pending() const;
+  void restore_prompt();
   void publish(const PromptRequest& request, bool complete, double compute_ms, int reused,
                int computed);
   bool newer_request_than(uint64_t request_id) const;
@@ -159,6 +186,8 @@ private:
   std::optional<LoadRequest> pending_load_;
   std::optional<PromptRequest> pending_prompt_;
   std::optional<std::pair<GenerateRequest, Clock::time_point>> pending_generate_;
+  std::optional<std::filesystem::path> pending_domains_;
+  bool domains_running_ = false;
   bool running_request_ = false;
   bool quit_ = false;
   std::shared_ptr<const Snapshot> snapshot_;
