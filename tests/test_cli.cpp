@@ -14,39 +14,17 @@
 #include <string>
 
 #include "moe/random_model.hpp"
+#include "cli_runner.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-struct CommandResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
+using moe::testing::CommandResult;
+using moe::testing::shell_quote;
 
-std::string shell_quote(const std::string& s) {
-  std::string quoted = "'";
-  for (char c : s) quoted += (c == '\'') ? std::string("'\\''") : std::string(1, c);
-  return quoted + "'";
-}
-
-// Runs moescope-cli with `args` (already quoted), capturing stdout and stderr.
 CommandResult run_cli(const std::string& args) {
-  const fs::path err_path = fs::temp_directory_path() / ("moescope_cli_err_" + std::to_string(::getpid()));
-  const std::string command = shell_quote(MOESCOPE_CLI_PATH) + " " + args + " 2>" + shell_quote(err_path.string());
-  CommandResult result;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return result;
-  std::array<char, 4096> buffer{};
-  size_t n = 0;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) result.out.append(buffer.data(), n);
-  const int status = ::pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::ifstream err(err_path);
-  result.err.assign(std::istreambuf_iterator<char>(err), std::istreambuf_iterator<char>());
-  fs::remove(err_path);
-  return result;
+  return moe::testing::run_program(MOESCOPE_CLI_PATH, args);
 }
 
 class CliTest : public ::testing::Test {

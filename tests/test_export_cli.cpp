@@ -13,35 +13,18 @@
 
 #include "moe/random_model.hpp"
 #include "moe/routing_data.hpp"
+#include "cli_runner.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-std::string shell_quote(const std::string& s) {
-  std::string quoted = "'";
-  for (char c : s) quoted += (c == '\'') ? std::string("'\\''") : std::string(1, c);
-  return quoted + "'";
-}
+using moe::testing::CommandResult;
+using moe::testing::shell_quote;
 
-struct CommandResult {
-  int exit_code = -1;
-  std::string out;  // stdout and stderr together
-};
-
-// Runs moescope-cli without a display (DISPLAY and WAYLAND_DISPLAY unset).
+// moescope-cli without a display; stdout and stderr together in `out`.
 CommandResult run_cli(const std::string& args) {
-  const std::string command =
-      "env -u DISPLAY -u WAYLAND_DISPLAY " + shell_quote(MOESCOPE_CLI_PATH) + " " + args + " 2>&1";
-  CommandResult result;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return result;
-  std::array<char, 4096> buffer{};
-  for (size_t n; (n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0;)
-    result.out.append(buffer.data(), n);
-  const int status = ::pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
+  return moe::testing::run_program(MOESCOPE_CLI_PATH, args, moe::testing::OutputStreams::Merged);
 }
 
 std::string read_file(const fs::path& path) {

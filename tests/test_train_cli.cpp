@@ -13,42 +13,18 @@
 #include <vector>
 
 #include "moe/model.hpp"
+#include "cli_runner.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
 
-struct CommandResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string quote(const std::string& s) {
-  std::string quoted = "'";
-  for (char c : s) quoted += (c == '\'') ? std::string("'\\''") : std::string(1, c);
-  return quoted + "'";
-}
+using moe::testing::CommandResult;
+using moe::testing::shell_quote;
 
 CommandResult run_cli(const std::string& args) {
-  const fs::path err_path =
-      fs::temp_directory_path() / ("moescope_train_cli_err_" + std::to_string(::getpid()));
-  const std::string command =
-      quote(MOESCOPE_CLI_PATH) + " " + args + " 2>" + quote(err_path.string());
-  CommandResult result;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return result;
-  std::array<char, 4096> buffer{};
-  size_t n = 0;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
-    result.out.append(buffer.data(), n);
-  const int status = ::pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::ifstream err(err_path);
-  result.err.assign(std::istreambuf_iterator<char>(err), std::istreambuf_iterator<char>());
-  fs::remove(err_path);
-  return result;
+  return moe::testing::run_program(MOESCOPE_CLI_PATH, args);
 }
 
 void write_text(const fs::path& path, const std::string& text) {
@@ -132,7 +108,7 @@ protected:
 
 TEST_F(TrainCli, TrainsLogsCheckpointsResumesAndExports) {
   const fs::path config = write_config(config_);
-  CommandResult run = run_cli("train " + quote(config.string()));
+  CommandResult run = run_cli("train " + shell_quote(config.string()));
   ASSERT_EQ(run.exit_code, 0) << run.err << run.out;
   EXPECT_NE(run.out.find("step 12/12"), std::string::npos) << run.out;
   EXPECT_NE(run.out.find("tok/s"), std::string::npos);
@@ -166,7 +142,7 @@ TEST_F(TrainCli, TrainsLogsCheckpointsResumesAndExports) {
   EXPECT_FALSE(model->output_tied());
 
   // An existing checkpoint is never overwritten by accident.
-  run = run_cli("train " + quote(config.string()));
+  run = run_cli("train " + shell_quote(config.string()));
   EXPECT_NE(run.exit_code, 0);
   EXPECT_NE(run.err.find("--resume"), std::string::npos) << run.err;
 
@@ -174,20 +150,20 @@ TEST_F(TrainCli, TrainsLogsCheckpointsResumesAndExports) {
   json longer = config_;
   longer["optimizer"]["steps"] = 15;
   const fs::path longer_path = write_config(longer, "longer.json");
-  run = run_cli("train " + quote(longer_path.string()) + " --resume");
+  run = run_cli("train " + shell_quote(longer_path.string()) + " --resume");
   ASSERT_EQ(run.exit_code, 0) << run.err;
   EXPECT_NE(run.out.find("resumed from"), std::string::npos);
   EXPECT_NE(run.out.find("step 13/15"), std::string::npos) << run.out;
   EXPECT_EQ(log_rows().back()["type"], "eval");
 
-  run = run_cli("train " + quote(longer_path.string()) + " --export-only --out " +
-                quote((dir_ / "again.gguf").string()));
+  run = run_cli("train " + shell_quote(longer_path.string()) + " --export-only --out " +
+                shell_quote((dir_ / "again.gguf").string()));
   ASSERT_EQ(run.exit_code, 0) << run.err;
   EXPECT_TRUE(fs::exists(dir_ / "again.gguf"));
 
   write_text(dir_ / "text.txt", documents("alpha", 10));
-  run = run_cli("ppl " + quote((dir_ / "model.gguf").string()) + " --file " +
-                quote((dir_ / "text.txt").string()) + " --json");
+  run = run_cli("ppl " + shell_quote((dir_ / "model.gguf").string()) + " --file " +
+                shell_quote((dir_ / "text.txt").string()) + " --json");
   ASSERT_EQ(run.exit_code, 0) << run.err;
   const json ppl = json::parse(run.out);
   EXPECT_GT(ppl["scored_tokens"].get<int>(), 10);
@@ -199,33 +175,33 @@ TEST_F(TrainCli, TrainsLogsCheckpointsResumesAndExports) {
 TEST_F(TrainCli, ConfigErrorsAreOneClearLine) {
   json typo = config_;
   typo["optimizer"]["lrr"] = 0.1;
-  CommandResult run = run_cli("train " + quote(write_config(typo).string()));
+  CommandResult run = run_cli("train " + shell_quote(write_config(typo).string()));
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_NE(run.err.find("optimizer.lrr"), std::string::npos) << run.err;
 
   json bad_heads = config_;
   bad_heads["model"]["n_head"] = 3;
-  run = run_cli("train " + quote(write_config(bad_heads).string()));
+  run = run_cli("train " + shell_quote(write_config(bad_heads).string()));
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_NE(run.err.find("n_head"), std::string::npos) << run.err;
 
   json missing_data = config_;
   missing_data["data"]["domains"] = {"alpha", "gamma"};
-  run = run_cli("train " + quote(write_config(missing_data).string()));
+  run = run_cli("train " + shell_quote(write_config(missing_data).string()));
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_NE(run.err.find("gamma"), std::string::npos) << run.err;
 
   json wrong_type = config_;
   wrong_type["seed"] = "one";
-  run = run_cli("train " + quote(write_config(wrong_type).string()));
+  run = run_cli("train " + shell_quote(write_config(wrong_type).string()));
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_NE(run.err.find("\"seed\""), std::string::npos) << run.err;
 
-  run = run_cli("train " + quote((dir_ / "nope.json").string()));
+  run = run_cli("train " + shell_quote((dir_ / "nope.json").string()));
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_NE(run.err.find("nope.json"), std::string::npos) << run.err;
 
-  run = run_cli("train " + quote(write_config(config_).string()) + " --resume");
+  run = run_cli("train " + shell_quote(write_config(config_).string()) + " --resume");
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_NE(run.err.find("no checkpoint"), std::string::npos) << run.err;
 }

@@ -1,0 +1,52 @@
+#include "cli_runner.hpp"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+namespace moe::testing {
+
+namespace fs = std::filesystem;
+
+std::string shell_quote(const std::string& text) {
+  std::string quoted = "'";
+  for (char c : text) quoted += (c == '\'') ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
+}
+
+CommandResult run_program(const std::string& program, const std::string& args,
+                          OutputStreams streams) {
+  static std::atomic<int> counter{0};
+  const fs::path err_path = fs::temp_directory_path() /
+                            ("moescope_test_stderr_" + std::to_string(::getpid()) + "_" +
+                             std::to_string(counter++));
+  const std::string redirect =
+      streams == OutputStreams::Merged ? " 2>&1" : " 2>" + shell_quote(err_path.string());
+  const std::string command =
+      "env -u DISPLAY -u WAYLAND_DISPLAY " + shell_quote(program) + " " + args + redirect;
+
+  CommandResult result;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) return result;
+  std::array<char, 4096> buffer{};
+  for (size_t n; (n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0;) {
+    result.out.append(buffer.data(), n);
+  }
+  const int status = ::pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  if (streams == OutputStreams::Separate) {
+    std::ifstream err(err_path, std::ios::binary);
+    result.err.assign(std::istreambuf_iterator<char>(err), std::istreambuf_iterator<char>());
+    std::error_code ignored;
+    fs::remove(err_path, ignored);
+  }
+  return result;
+}
+
+}  // namespace moe::testing
