@@ -144,3 +144,13 @@ TEST_F(CliTest, BadInputGivesOneClearLineAndNonZeroExit) {
     EXPECT_TRUE(r.out.empty()) << c.args;
   }
 }
+
+TEST_F(CliTest, CommandsDefaultToTheBundledModel) {
+  const CommandResult r = run_cli("info --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json json = nlohmann::json::parse(r.out);
+  EXPECT_EQ(json.at("model"), "moescope-moe-tiny");
+  EXPECT_EQ(json.at("architecture"), "llama");
+  EXPECT_NE(json.at("path").get<std::string>().find("assets/models/moescope-moe-tiny.gguf"), std::string::npos);
+  EXPECT_GE(json.at("n_expert").get<int>(), 8);
+}

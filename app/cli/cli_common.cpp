@@ -16,9 +16,33 @@
 
 namespace moescope::cli {
 
+std::filesystem::path find_asset(const std::filesystem::path& relative) {
+  namespace fs = std::filesystem;
+  const fs::path here = fs::current_path() / "assets" / relative;
+  if (fs::exists(here)) return here;
+  std::error_code error;
+  const fs::path executable = fs::read_symlink("/proc/self/exe", error);
+  if (!error) {
+    const fs::path beside = executable.parent_path().parent_path().parent_path() / "assets" / relative;
+    if (fs::exists(beside)) return beside;
+  }
+  throw moe::Error("cannot find assets/" + relative.string() +
+                   " (run from the moescope folder, or name the file)");
+}
+
+std::filesystem::path bundled_model_path() { return find_asset("models/moescope-moe-tiny.gguf"); }
+
+std::string resolve_model_path(const std::string& path) {
+  return path.empty() ? bundled_model_path().string() : path;
+}
+
+void add_model_argument(CLI::App& command, std::string& path) {
+  command.add_option("MODEL", path, "GGUF model file (default: the bundled model)");
+}
+
 LoadedModel load_model(const std::string& path) {
   LoadedModel loaded;
-  loaded.model = moe::Model::load(path);
+  loaded.model = moe::Model::load(resolve_model_path(path));
   // from_gguf's errors already name the file.
   loaded.tokenizer = std::make_unique<moe::Tokenizer>(moe::Tokenizer::from_gguf(loaded.model->file()));
   return loaded;

@@ -3,6 +3,7 @@
 // prompt encoding, and the routing trace as JSON / CSV / a readable table.
 #include <CLI/CLI.hpp>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <ostream>
@@ -22,7 +23,18 @@ struct LoadedModel {
   std::unique_ptr<moe::Tokenizer> tokenizer;
 };
 
-// Model::load plus its tokenizer; throws moe::Error with the file name on failure.
+// A file under the project's assets/ folder: looked up in the current directory, then beside
+// the executable (build/bin/../../assets). Throws moe::Error naming `relative` if absent.
+std::filesystem::path find_asset(const std::filesystem::path& relative);
+// The bundled model (assets/models/moescope-moe-tiny.gguf).
+std::filesystem::path bundled_model_path();
+// `path`, or the bundled model when `path` is empty.
+std::string resolve_model_path(const std::string& path);
+// The optional MODEL argument every model command takes (default: the bundled model).
+void add_model_argument(CLI::App& command, std::string& path);
+
+// Model::load (of resolve_model_path(path)) plus its tokenizer; throws moe::Error with the file
+// name on failure.
 LoadedModel load_model(const std::string& path);
 
 // Adds the --threads option shared by every command that runs the model.

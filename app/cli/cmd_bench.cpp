@@ -84,12 +84,12 @@ void run_bench(const BenchArgs& args) {
                       {"prefill_tokens_per_s", r.prefill_tokens_per_s},
                       {"decode_tokens_per_s", r.decode_tokens_per_s}});
     }
-    std::cout << dump_json({{"model", args.model_path}, {"backend", backend->name()},
+    std::cout << dump_json({{"model", loaded.model->path().string()}, {"backend", backend->name()},
                             {"prompt_tokens", args.prompt_tokens}, {"gen_tokens", args.gen_tokens},
                             {"runs", runs}}, 2) << "\n";
     return;
   }
-  std::cout << "Model    " << args.model_path << " (" << config.n_layer << " layers, "
+  std::cout << "Model    " << loaded.model->path().string() << " (" << config.n_layer << " layers, "
             << config.n_expert << " experts, top-" << config.n_expert_used << ")\n"
             << "Backend  " << backend->name() << "\n"
             << "Prompt   " << args.prompt_tokens << " tokens, then " << args.gen_tokens
@@ -107,7 +107,7 @@ void run_bench(const BenchArgs& args) {
 void register_bench(CLI::App& app) {
   auto args = std::make_shared<BenchArgs>();
   auto* command = app.add_subcommand("bench", "Prefill and decode tokens/s, with routing capture on and off");
-  command->add_option("MODEL", args->model_path, "GGUF model file")->required();
+  add_model_argument(*command, args->model_path);
   command->add_option("--prompt-tokens", args->prompt_tokens, "Prompt length")->check(CLI::Range(1, 1 << 20));
   command->add_option("--gen", args->gen_tokens, "Tokens to generate")->check(CLI::Range(0, 1 << 20));
   command->add_option("--repeat", args->repetitions, "Runs per setting (best is reported)")->check(CLI::Range(1, 100));

@@ -42,7 +42,7 @@ void run_domains(const DomainsArgs& args) {
     }
     nlohmann::json tokens = nlohmann::json::object();
     for (const moe::DomainTrace& domain : domains) tokens[domain.domain] = domain.trace.n_tokens();
-    std::cout << dump_json({{"model", args.model_path},
+    std::cout << dump_json({{"model", loaded.model->path().string()},
                             {"prompts", dir.string()},
                             {"tokens", tokens},
                             {"mi_max_bits", std::log2(static_cast<double>(domains.size()))},
@@ -77,7 +77,7 @@ void register_domains(CLI::App& app) {
   auto args = std::make_shared<DomainsArgs>();
   auto* command = app.add_subcommand(
       "domains", "Expert load per domain of prompts and I(domain; top-1 expert) per layer");
-  command->add_option("MODEL", args->model_path, "GGUF model file")->required();
+  add_model_argument(*command, args->model_path);
   command->add_option("--prompts", args->prompts_dir,
                       "Folder of <domain>.txt prompt files (default: assets/prompts)");
   command->add_flag("--json", args->as_json, "Print JSON");

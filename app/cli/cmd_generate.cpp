@@ -59,7 +59,7 @@ void run_generate(const GenerateArgs& args) {
 void register_generate(CLI::App& app) {
   auto args = std::make_shared<GenerateArgs>();
   auto* command = app.add_subcommand("generate", "Continue a prompt; print the text and the routing of the new tokens");
-  command->add_option("MODEL", args->model_path, "GGUF model file")->required();
+  add_model_argument(*command, args->model_path);
   command->add_option("--prompt,-p", args->prompt, "Prompt text")->required();
   command->add_option("-n,--tokens", args->n_tokens, "Tokens to generate")->check(CLI::Range(1, 1 << 20));
   command->add_option("--temp", args->temperature, "Temperature (0: greedy)")->check(CLI::Range(0.0f, 100.0f));

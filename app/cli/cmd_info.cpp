@@ -33,7 +33,7 @@ void run_info(const std::string& path, bool as_json) {
   if (as_json) {
     nlohmann::json info = {
         {"model", config.name},
-        {"path", path},
+        {"path", loaded.model->path().string()},
         {"architecture", config.architecture},
         {"n_layer", config.n_layer},
         {"moe_layers", moe_layers},
@@ -57,7 +57,7 @@ void run_info(const std::string& path, bool as_json) {
   }
 
   std::cout << "Model         " << (config.name.empty() ? "(unnamed)" : config.name) << "\n"
-            << "File          " << path << "\n"
+            << "File          " << loaded.model->path().string() << "\n"
             << "Architecture  " << config.architecture << "\n"
             << "Layers        " << config.n_layer << " (" << moe_layers.size() << " MoE, "
             << config.n_layer - static_cast<int>(moe_layers.size()) << " dense)\n"
@@ -90,7 +90,7 @@ void register_info(CLI::App& app) {
   auto* command = app.add_subcommand("info", "Architecture, experts, parameters and tensor types of a model");
   auto path = std::make_shared<std::string>();
   auto as_json = std::make_shared<bool>(false);
-  command->add_option("MODEL", *path, "GGUF model file")->required();
+  add_model_argument(*command, *path);
   command->add_flag("--json", *as_json, "Print JSON");
   command->callback([path, as_json] { run_info(*path, *as_json); });
 }

@@ -218,7 +218,7 @@ void register_plot(CLI::App& app) {
   auto args = std::make_shared<PlotArgs>();
   auto* command = app.add_subcommand(
       "plot", "Run prompts and write a routing figure as PNG, SVG or PDF (no display needed)");
-  command->add_option("MODEL", args->model_path, "GGUF model file")->required();
+  add_model_argument(*command, args->model_path);
   auto* prompt = command->add_option("--prompt,-p", args->prompt, "One prompt");
   auto* prompts = command->add_option("--prompts", args->prompts_file,
                                       "A file of prompts, one per line, pooled");

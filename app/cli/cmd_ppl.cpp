@@ -48,7 +48,7 @@ void run_ppl(const PplArgs& args) {
   const double mean = total_nll / static_cast<double>(scored);
   const double bits_per_byte = total_nll / std::log(2.0) / static_cast<double>(text.size());
   if (args.as_json) {
-    std::cout << dump_json(nlohmann::json{{"model", args.model_path},
+    std::cout << dump_json(nlohmann::json{{"model", loaded.model->path().string()},
                                           {"file", args.text_path},
                                           {"bytes", text.size()},
                                           {"tokens", ids.size()},
@@ -75,7 +75,7 @@ void run_ppl(const PplArgs& args) {
 void register_ppl(CLI::App& app) {
   auto args = std::make_shared<PplArgs>();
   auto* command = app.add_subcommand("ppl", "Perplexity of a model on a text file");
-  command->add_option("MODEL", args->model_path, "GGUF model")->required();
+  add_model_argument(*command, args->model_path);
   command->add_option("--file", args->text_path, "Text file to score")->required();
   command
       ->add_option("--ctx", args->ctx,

@@ -55,7 +55,7 @@ void run_route(const RouteArgs& args) {
 void register_route(CLI::App& app) {
   auto args = std::make_shared<RouteArgs>();
   auto* command = app.add_subcommand("route", "Run a prompt and print which experts each token chose at every MoE layer");
-  command->add_option("MODEL", args->model_path, "GGUF model file")->required();
+  add_model_argument(*command, args->model_path);
   auto* prompt = command->add_option("--prompt,-p", args->prompt, "Prompt text");
   auto* file = command->add_option("--file,-f", args->prompt_file, "Read the prompt from a file");
   prompt->excludes(file);

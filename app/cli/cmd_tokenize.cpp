@@ -18,7 +18,7 @@ struct TokenizeArgs {
 };
 
 void run_tokenize(const TokenizeArgs& args) {
-  const moe::gguf::GgufFile file = moe::gguf::GgufFile::open(args.model_path);
+  const moe::gguf::GgufFile file = moe::gguf::GgufFile::open(resolve_model_path(args.model_path));
   const moe::Tokenizer tokenizer = moe::Tokenizer::from_gguf(file);  // errors name the file
   const std::string text = args.file.empty() ? args.text : read_text_file(args.file);
   const std::vector<int32_t> ids = tokenizer.encode(text);
@@ -41,7 +41,7 @@ void run_tokenize(const TokenizeArgs& args) {
 void register_tokenize(CLI::App& app) {
   auto args = std::make_shared<TokenizeArgs>();
   auto* command = app.add_subcommand("tokenize", "Token ids and pieces of a text (no BOS/EOS added)");
-  command->add_option("MODEL", args->model_path, "GGUF model or vocabulary file")->required();
+  add_model_argument(*command, args->model_path);
   auto* text = command->add_option("--text,-t", args->text, "Text to tokenize");
   auto* file = command->add_option("--file,-f", args->file, "Read the text from a file");
   text->excludes(file);

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <iostream>
 #include <sstream>
-#include <unistd.h>
 
 #include "moe/error.hpp"
 
@@ -38,18 +37,7 @@ std::vector<PromptSet> read_prompt_sets(const fs::path& dir) {
   return sets;
 }
 
-fs::path default_prompt_sets_dir() {
-  const fs::path here = fs::current_path() / "assets" / "prompts";
-  if (fs::is_directory(here)) return here;
-  // build/bin/moescope-cli -> <source>/assets/prompts
-  std::error_code error;
-  const fs::path executable = fs::read_symlink("/proc/self/exe", error);
-  if (!error) {
-    const fs::path beside = executable.parent_path().parent_path().parent_path() / "assets" / "prompts";
-    if (fs::is_directory(beside)) return beside;
-  }
-  throw moe::Error("no prompt sets found (assets/prompts): give a folder with --prompts DIR");
-}
+fs::path default_prompt_sets_dir() { return find_asset("prompts"); }
 
 moe::RoutingTrace route_pooled(const LoadedModel& loaded, moe::Session& session,
                                const std::vector<std::string>& prompts, bool add_bos) {
