@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "cli_common.hpp"
+#include "figure_output.hpp"
 #include "moe/error.hpp"
 #include "moe/plot/aggregate_figures.hpp"
 #include "moe/plot/export.hpp"
@@ -34,12 +35,9 @@ struct PlotArgs {
   std::string prompts_file;
   std::string domains_dir;
   std::string kind;
-  std::string format;
-  std::string out_path;
   int layer = -1;
   int token = -1;
-  double width = 0, height = 0, dpi = 200, font_pt = 10;
-  std::string theme = "light";
+  FigureOutputArgs output;
   std::string measure = "tokens";
   bool normalize = false;
   bool no_bos = false;
@@ -120,24 +118,9 @@ fs::path with_layer_suffix(const fs::path& path, int layer) {
   return result;
 }
 
-void write(const plot::Figure& figure, const fs::path& path, const plot::ExportOptions& options) {
-  plot::export_figure(figure, path, options);
-  const plot::ExportOptions used = plot::resolve_export_options(path, options);
-  std::cout << "wrote " << path.string() << " (" << plot::export_format_name(*used.format) << ", "
-            << used.width << " x " << used.height
-            << (*used.format == plot::ExportFormat::Png ? " px)" : " pt)") << "\n";
-}
-
 void run_plot(const PlotArgs& args) {
-  plot::ExportOptions options;
-  if (!args.format.empty()) options.format = plot::parse_export_format(args.format);
-  options.width = args.width;
-  options.height = args.height;
-  options.dpi = args.dpi;
-  options.font_pt = args.font_pt;
-  options.theme = plot::parse_export_theme(args.theme);
   // Check the options (and the format the extension names) before running the model.
-  plot::resolve_export_options(args.out_path, options);
+  const plot::ExportOptions options = figure_export_options(args.output);
 
   const LoadedModel loaded = load_model(args.model_path);
   moe::Session session(loaded.model, make_cpu_backend(args.threads));
@@ -154,12 +137,12 @@ void run_plot(const PlotArgs& args) {
     }
     const int top_k = shape.top_k();
     if (args.layer >= 0) {
-      write(plot::domain_expert_figure(domains, moe_index_for(shape, args.layer), top_k),
-            args.out_path, options);
+      write_figure(plot::domain_expert_figure(domains, moe_index_for(shape, args.layer), top_k),
+            args.output.out_path, options);
     } else {
       for (size_t m = 0; m < shape.moe_layers().size(); ++m) {
-        write(plot::domain_expert_figure(domains, static_cast<int>(m), top_k),
-              with_layer_suffix(args.out_path, shape.moe_layers()[m]), options);
+        write_figure(plot::domain_expert_figure(domains, static_cast<int>(m), top_k),
+              with_layer_suffix(args.output.out_path, shape.moe_layers()[m]), options);
       }
     }
     return;
@@ -209,7 +192,7 @@ void run_plot(const PlotArgs& args) {
                                                   std::to_string(trace.n_tokens()) +
                                                   " tokens pooled");
   }
-  write(figure, args.out_path, options);
+  write_figure(figure, args.output.out_path, options);
 }
 
 }  // namespace
@@ -233,9 +216,7 @@ void register_plot(CLI::App& app) {
       ->required()
       ->check(CLI::IsMember(
           {"load", "heatmap", "layers", "path", "coactivation", "transitions", "domains"}));
-  command->add_option("--format", args->format,
-                      "png | svg | pdf (default: from --out's extension)");
-  command->add_option("--out,-o", args->out_path, "Image file to write")->required();
+  add_figure_output_options(*command, args->output);
   command
       ->add_option("--layer", args->layer,
                    "Model layer for load, coactivation, transitions, domains (default: the "
@@ -243,13 +224,6 @@ void register_plot(CLI::App& app) {
       ->check(CLI::NonNegativeNumber);
   command->add_option("--token", args->token, "Token position for path (default: the last token)")
       ->check(CLI::NonNegativeNumber);
-  command->add_option("--width", args->width,
-                      "Width: pixels (PNG, default 1600) or points (SVG/PDF, default 576)");
-  command->add_option("--height", args->height,
-                      "Height: pixels (PNG, default 1000) or points (SVG/PDF, default 360)");
-  command->add_option("--dpi", args->dpi, "PNG resolution: pixels per inch (default 200)");
-  command->add_option("--font-size", args->font_pt, "Text size in points (default 10)");
-  command->add_option("--theme", args->theme, "light (default) | dark");
   command->add_option("--measure", args->measure, "load: tokens (default) | gate (gate mass)")
       ->check(CLI::IsMember({"tokens", "gate"}));
   command->add_flag("--normalize", args->normalize, "transitions: rows as P(next expert | expert)");

@@ -11,6 +11,7 @@
 #include <limits>
 
 #include "cli_common.hpp"
+#include "figure_output.hpp"
 #include "moe/error.hpp"
 #include "moe/plot/export.hpp"
 #include "moe/plot/training_figures.hpp"
@@ -24,11 +25,8 @@ namespace plot = moe::plot;
 
 struct PlotTrainingArgs {
   std::string log_path;
-  std::string out_path;
+  FigureOutputArgs output;
   std::string kind = "loss";
-  std::string format;
-  double width = 0, height = 0, dpi = 200, font_pt = 10;
-  std::string theme = "light";
   int smooth = 20;
 };
 
@@ -163,15 +161,8 @@ plot::TrainingLog read_training_log(const std::string& path) {
 }
 
 void run_plot_training(const PlotTrainingArgs& args) {
-  plot::ExportOptions options;
-  if (!args.format.empty()) options.format = plot::parse_export_format(args.format);
-  options.width = args.width;
-  options.height = args.height;
-  options.dpi = args.dpi;
-  options.font_pt = args.font_pt;
-  options.theme = plot::parse_export_theme(args.theme);
   // Check the options (and the format the extension names) before reading the log.
-  const plot::ExportOptions used = plot::resolve_export_options(args.out_path, options);
+  const plot::ExportOptions options = figure_export_options(args.output);
 
   const plot::TrainingLog log = read_training_log(args.log_path);
   plot::Figure figure;
@@ -181,11 +172,9 @@ void run_plot_training(const PlotTrainingArgs& args) {
   } else {
     figure = plot::training_loss_figure(log, args.smooth);
   }
-  plot::export_figure(figure, args.out_path, options);
-  std::cout << "wrote " << args.out_path << " (" << plot::export_format_name(*used.format) << ", "
-            << used.width << " x " << used.height
-            << (*used.format == plot::ExportFormat::Png ? " px" : " pt") << "; " << log.steps.size()
-            << " steps, " << log.evals.size() << " evaluations)\n";
+  write_figure(figure, args.output.out_path, options,
+               std::to_string(log.steps.size()) + " steps, " + std::to_string(log.evals.size()) +
+                   " evaluations");
 }
 
 }  // namespace
@@ -201,21 +190,12 @@ void register_plot_training(CLI::App& app) {
                    "The run's JSONL log, written by moescope-cli train (e.g. "
                    "data/train/train_log.jsonl)")
       ->required();
-  command->add_option("--out,-o", args->out_path, "Image file to write")->required();
+  add_figure_output_options(*command, args->output);
   command
       ->add_option("--kind,-k", args->kind,
                    "loss (default: training and validation loss) | balance (expert-load CV and "
                    "load-balancing loss)")
       ->check(CLI::IsMember({"loss", "balance"}));
-  command->add_option("--format", args->format,
-                      "png | svg | pdf (default: from --out's extension)");
-  command->add_option("--width", args->width,
-                      "Width: pixels (PNG, default 1600) or points (SVG/PDF, default 576)");
-  command->add_option("--height", args->height,
-                      "Height: pixels (PNG, default 1000) or points (SVG/PDF, default 360)");
-  command->add_option("--dpi", args->dpi, "PNG resolution: pixels per inch (default 200)");
-  command->add_option("--font-size", args->font_pt, "Text size in points (default 10)");
-  command->add_option("--theme", args->theme, "light (default) | dark");
   command->add_option("--smooth", args->smooth, "Steps in the running mean (default 20)")
       ->check(CLI::Range(1, 100000));
   command->callback([args] { run_plot_training(*args); });

@@ -1,0 +1,28 @@
+#pragma once
+// The image-output options the plotting commands share (--out, --format, --width, --height,
+// --dpi, --font-size, --theme) and writing a Figure with them.
+#include <CLI/CLI.hpp>
+#include <filesystem>
+#include <string>
+
+#include "moe/plot/export.hpp"
+#include "moe/plot/figure.hpp"
+
+namespace moescope::cli {
+
+struct FigureOutputArgs {
+  std::string out_path;
+  std::string format;  // empty: from the extension of out_path
+  double width = 0, height = 0, dpi = 200, font_pt = 10;
+  std::string theme = "light";
+};
+
+void add_figure_output_options(CLI::App& command, FigureOutputArgs& args);
+// The export options, checked against --out's extension: call it before any long work so a bad
+// format or size fails at once.
+moe::plot::ExportOptions figure_export_options(const FigureOutputArgs& args);
+// Writes the figure and prints "wrote PATH (format, W x H px|pt[; details])".
+void write_figure(const moe::plot::Figure& figure, const std::filesystem::path& path,
+                  const moe::plot::ExportOptions& options, const std::string& details = "");
+
+}  // namespace moescope::cli
