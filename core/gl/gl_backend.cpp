@@ -1,0 +1,469 @@
+// The GL forward pass: the CPU backend's steps (core/backend/cpu_backend.cpp) as compute-shader
+// dispatches over GPU buffers. Per layer: RMSNorm, Q/K/V (+ biases), RoPE, the new keys/values
+// copied into the KV cache, causal attention, output projection, residual; RMSNorm, dense SwiGLU
+// or routed experts, residual. Only the router logits (every MoE layer) and the final logits
+// come back to the CPU.
+#include "moe/gl_backend.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+
+#include "gl_device.hpp"
+#include "gl_weights.hpp"
+#include "moe/error.hpp"
+#include "router.hpp"
+
+namespace moe {
+
+namespace {
+
+constexpr unsigned kMatmulRowsPerGroup = 4;  // matmul.comp's ROWS_PER_GROUP
+constexpr unsigned kMatmulTile = 8;          // matmul.comp's TILE
+
+unsigned ceil_div(size_t a, size_t b) { return static_cast<unsigned>((a + b - 1) / b); }
+
+// One sequence: its KV cache on the GPU, one buffer per layer for keys and one for values,
+// grown (and copied) as positions fill, like the CPU backend's.
+class GlForwardState final : public ForwardState {
+public:
+  GlForwardState(const void* owner, std::shared_ptr<gl::Weights> weights, int n_ctx)
+      : owner_(owner), weights_(std::move(weights)), n_ctx_(n_ctx) {
+    const size_t n_layer = static_cast<size_t>(weights_->model().config().n_layer);
+    keys_.resize(n_layer);
+    values_.resize(n_layer);
+  }
+
+  const std::shared_ptr<const Model>& model() const override { return weights_->model_ptr(); }
+  int n_ctx() const override { return n_ctx_; }
+  int n_filled() const override { return n_filled_; }
+
+  const void* owner() const { return owner_; }
+  const gl::Weights& weights() const { return *weights_; }
+  void set_filled(int n_filled) { n_filled_ = n_filled; }
+  gl::Buffer& keys(int layer) { return keys_[static_cast<size_t>(layer)]; }
+  gl::Buffer& values(int layer) { return values_[static_cast<size_t>(layer)]; }
+
+  // Room for `positions` positions, keeping the first n_filled().
+  void reserve(int positions) {
+    if (positions <= capacity_) return;
+    const int capacity = std::min(n_ctx_, std::max({positions, 2 * capacity_, 64}));
+    const ModelConfig& config = weights_->model().config();
+    const size_t key_row = sizeof(float) * static_cast<size_t>(config.n_head_kv * config.head_dim);
+    const size_t value_row =
+        sizeof(float) * static_cast<size_t>(config.n_head_kv * config.head_dim_v);
+    for (size_t layer = 0; layer < keys_.size(); ++layer) {
+      grow(keys_[layer], key_row * static_cast<size_t>(capacity), key_row);
+      grow(values_[layer], value_row * static_cast<size_t>(capacity), value_row);
+    }
+    capacity_ = capacity;
+  }
+
+private:
+  void grow(gl::Buffer& buffer, size_t bytes, size_t row_bytes) {
+    gl::Buffer bigger(nullptr, bytes);
+    const size_t keep = row_bytes * static_cast<size_t>(n_filled_);
+    if (keep > 0) {
+      glBindBuffer(GL_COPY_READ_BUFFER, buffer.id());
+      glBindBuffer(GL_COPY_WRITE_BUFFER, bigger.id());
+      glCopyBufferSubData(GL_COPY_READ_BUFFER, GL_COPY_WRITE_BUFFER, 0, 0,
+                          static_cast<GLsizeiptr>(keep));
+    }
+    buffer = std::move(bigger);
+  }
+
+  const void* owner_;
+  std::shared_ptr<gl::Weights> weights_;
+  int n_ctx_;
+  int n_filled_ = 0;
+  int capacity_ = 0;
+  std::vector<gl::Buffer> keys_, values_;
+};
+
+// Activations of one forward call, reused between calls (grown as needed).
+struct Scratch {
+  gl::Buffer x, normed, q, k, v, attended, projected, gate, up, expert_out, router_logits, logits;
+  gl::Buffer rope_table, groups, slot_rows, token_ranges, choices;
+};
+
+size_t floats(size_t n) { return n * sizeof(float); }
+
+}  // namespace
+
+struct GlBackend::Impl {
+  std::shared_ptr<gl::Device> device;
+  std::shared_ptr<gl::Weights> recent_weights;  // the last model's, kept for the next state
+  Scratch scratch;
+
+  void matmul(const gl::Matrix& w, const gl::Buffer& in, unsigned n, gl::Buffer& out);
+  void matmul_grouped(const gl::Matrix& w, const gl::Buffer& in, bool gather, unsigned n_groups,
+                      unsigned max_slots, gl::Buffer& out);
+  void add(gl::Buffer& target, const gl::Buffer* addend, const gl::Vector* bias, unsigned n,
+           unsigned cols);
+  void rms_norm(const gl::Buffer& in, unsigned first_row, unsigned n, const gl::Vector& weight,
+                unsigned cols, float eps, gl::Buffer& out);
+  void rope(gl::Buffer& rows, unsigned n, unsigned n_heads, const ModelConfig& config,
+            RopePairing pairing);
+  void swiglu(gl::Buffer& gate, const gl::Buffer& up, unsigned n);
+  void moe_ffn(const Model& model, const gl::LayerBuffers& layer, int layer_index, unsigned n,
+               int pos0, RoutingTrace* trace);
+};
+
+void GlBackend::Impl::matmul(const gl::Matrix& w, const gl::Buffer& in, unsigned n,
+                             gl::Buffer& out) {
+  gl::Program& program = *device->matmul.at(w.type);
+  program.use();
+  program.set("u_rows", w.rows);
+  program.set("u_cols", w.cols);
+  program.set("u_row_bytes", w.row_bytes);
+  program.set("u_matrix_bytes", w.matrix_bytes);
+  program.set("u_n_slots", n);
+  program.set("u_in_stride", w.cols);
+  program.set("u_out_stride", w.rows);
+  program.set("u_grouped", 0u);
+  program.set("u_gather", 0u);
+  out.reserve(floats(static_cast<size_t>(n) * w.rows));
+  gl::bind(0, w.buffer);
+  gl::bind(1, in);
+  gl::bind(2, out);
+  gl::bind(3, device->dummy);
+  gl::bind(4, device->dummy);
+  gl::dispatch(ceil_div(w.rows, kMatmulRowsPerGroup), ceil_div(n, kMatmulTile));
+}
+
+void GlBackend::Impl::matmul_grouped(const gl::Matrix& w, const gl::Buffer& in, bool gather,
+                                     unsigned n_groups, unsigned max_slots, gl::Buffer& out) {
+  gl::Program& program = *device->matmul.at(w.type);
+  program.use();
+  program.set("u_rows", w.rows);
+  program.set("u_cols", w.cols);
+  program.set("u_row_bytes", w.row_bytes);
+  program.set("u_matrix_bytes", w.matrix_bytes);
+  program.set("u_n_slots", 0u);
+  program.set("u_in_stride", w.cols);
+  program.set("u_out_stride", w.rows);
+  program.set("u_grouped", 1u);
+  program.set("u_gather", gather ? 1u : 0u);
+  gl::bind(0, w.buffer);
+  gl::bind(1, in);
+  gl::bind(2, out);
+  gl::bind(3, scratch.groups);
+  gl::bind(4, scratch.slot_rows);
+  gl::dispatch(ceil_div(w.rows, kMatmulRowsPerGroup), ceil_div(max_slots, kMatmulTile), n_groups);
+}
+
+void GlBackend::Impl::add(gl::Buffer& target, const gl::Buffer* addend, const gl::Vector* bias,
+                          unsigned n, unsigned cols) {
+  const bool has_bias = bias != nullptr && bias->size > 0;
+  if (addend == nullptr && !has_bias) return;
+  gl::Program& program = *device->add;
+  program.use();
+  program.set("u_n", n);
+  program.set("u_cols", cols);
+  program.set("u_has_addend", addend != nullptr ? 1u : 0u);
+  program.set("u_has_bias", has_bias ? 1u : 0u);
+  gl::bind(0, target);
+  gl::bind(1, addend != nullptr ? *addend : device->dummy);
+  gl::bind(2, has_bias ? bias->buffer : device->dummy);
+  gl::dispatch(ceil_div(n, 256));
+}
+
+void GlBackend::Impl::rms_norm(const gl::Buffer& in, unsigned first_row, unsigned n,
+                               const gl::Vector& weight, unsigned cols, float eps,
+                               gl::Buffer& out) {
+  gl::Program& program = *device->rms_norm;
+  program.use();
+  program.set("u_cols", cols);
+  program.set("u_first_row", first_row);
+  program.set("u_eps", eps);
+  out.reserve(floats(static_cast<size_t>(n) * cols));
+  gl::bind(0, in);
+  gl::bind(1, weight.buffer);
+  gl::bind(2, out);
+  gl::dispatch(n);
+}
+
+void GlBackend::Impl::rope(gl::Buffer& rows, unsigned n, unsigned n_heads,
+                           const ModelConfig& config, RopePairing pairing) {
+  gl::Program& program = *device->rope;
+  program.use();
+  program.set("u_n_heads", n_heads);
+  program.set("u_head_dim", static_cast<unsigned>(config.head_dim));
+  program.set("u_n_rot", static_cast<unsigned>(config.n_rot));
+  program.set("u_row_stride", n_heads * static_cast<unsigned>(config.head_dim));
+  program.set("u_split_halves", pairing == RopePairing::SplitHalves ? 1u : 0u);
+  gl::bind(0, rows);
+  gl::bind(1, scratch.rope_table);
+  gl::dispatch(ceil_div(static_cast<unsigned>(config.n_rot / 2), 64), n_heads, n);
+}
+
+void GlBackend::Impl::swiglu(gl::Buffer& gate, const gl::Buffer& up, unsigned n) {
+  gl::Program& program = *device->swiglu;
+  program.use();
+  program.set("u_n", n);
+  gl::bind(0, gate);
+  gl::bind(1, up);
+  gl::dispatch(ceil_div(n, 256));
+}
+
+// Router logits come back to the CPU, which routes every token with the shared router code;
+// then each chosen expert runs once over the tokens that chose it (one dispatch per matrix for
+// all experts: workgroup z is the expert), and the outputs are mixed by gate weight.
+void GlBackend::Impl::moe_ffn(const Model& model, const gl::LayerBuffers& layer, int layer_index,
+                              unsigned n, int pos0, RoutingTrace* trace) {
+  const ModelConfig& config = model.config();
+  const unsigned n_expert = static_cast<unsigned>(config.n_expert);
+  Scratch& s = scratch;
+  matmul(layer.router, s.normed, n, s.router_logits);
+  std::vector<float> logits(static_cast<size_t>(n) * n_expert);
+  s.router_logits.download(logits.data(), floats(logits.size()));
+
+  struct Choice {
+    unsigned token;
+    float weight;
+  };
+  std::vector<std::vector<Choice>> tokens_of_expert(n_expert);
+  RouteDecision decision;
+  for (unsigned t = 0; t < n; ++t) {
+    const std::span<const float> row(logits.data() + static_cast<size_t>(t) * n_expert, n_expert);
+    route_token(model.architecture(), row, config.n_expert_used, decision);
+    for (size_t j = 0; j < decision.experts.size(); ++j) {
+      tokens_of_expert[static_cast<size_t>(decision.experts[j])].push_back(
+          {t, decision.weights[j]});
+    }
+    if (trace != nullptr) {
+      RoutingRecord record;
+      record.logits.assign(row.begin(), row.end());
+      record.probs = decision.probs;
+      record.experts = decision.experts;
+      record.weights = decision.weights;
+      trace->set(pos0 + static_cast<int>(t), layer_index, std::move(record));
+    }
+  }
+
+  // Slots: (expert, token) pairs grouped by expert in id order. Per token, its slots in expert
+  // id order, so the mix adds experts in the same order as the CPU backend.
+  std::vector<uint32_t> groups, slot_rows;
+  std::vector<std::vector<std::pair<uint32_t, float>>> slots_of_token(n);
+  unsigned max_slots = 0;
+  for (unsigned e = 0; e < n_expert; ++e) {
+    const auto& chosen = tokens_of_expert[e];
+    if (chosen.empty()) continue;
+    groups.insert(groups.end(), {e, static_cast<uint32_t>(slot_rows.size()),
+                                 static_cast<uint32_t>(chosen.size())});
+    max_slots = std::max(max_slots, static_cast<unsigned>(chosen.size()));
+    for (const Choice& choice : chosen) {
+      slots_of_token[choice.token].emplace_back(static_cast<uint32_t>(slot_rows.size()),
+                                                choice.weight);
+      slot_rows.push_back(choice.token);
+    }
+  }
+  std::vector<uint32_t> token_ranges, choices;
+  for (unsigned t = 0; t < n; ++t) {
+    token_ranges.push_back(static_cast<uint32_t>(choices.size() / 2));
+    token_ranges.push_back(static_cast<uint32_t>(slots_of_token[t].size()));
+    for (const auto& [slot, weight] : slots_of_token[t]) {
+      choices.push_back(slot);
+      choices.push_back(std::bit_cast<uint32_t>(weight));
+    }
+  }
+  const size_t n_slots = slot_rows.size();
+  const unsigned n_groups = static_cast<unsigned>(groups.size() / 3);
+  const auto upload = [](gl::Buffer& buffer, const std::vector<uint32_t>& values) {
+    buffer.reserve(std::max<size_t>(values.size(), 1) * sizeof(uint32_t));
+    buffer.upload(values.data(), values.size() * sizeof(uint32_t));
+  };
+  upload(s.groups, groups);
+  upload(s.slot_rows, slot_rows);
+  upload(s.token_ranges, token_ranges);
+  upload(s.choices, choices);
+
+  const unsigned n_ff = layer.gate_exps.rows;
+  s.gate.reserve(floats(std::max<size_t>(n_slots, 1) * n_ff));
+  s.up.reserve(floats(std::max<size_t>(n_slots, 1) * n_ff));
+  s.expert_out.reserve(floats(std::max<size_t>(n_slots, 1) * config.n_embd));
+  if (n_groups > 0) {
+    matmul_grouped(layer.gate_exps, s.normed, true, n_groups, max_slots, s.gate);
+    matmul_grouped(layer.up_exps, s.normed, true, n_groups, max_slots, s.up);
+    swiglu(s.gate, s.up, static_cast<unsigned>(n_slots * n_ff));
+    matmul_grouped(layer.down_exps, s.gate, false, n_groups, max_slots, s.expert_out);
+  }
+  gl::Program& combine = *device->moe_combine;
+  combine.use();
+  combine.set("u_cols", static_cast<unsigned>(config.n_embd));
+  combine.set("u_n_tokens", n);
+  s.projected.reserve(floats(static_cast<size_t>(n) * config.n_embd));
+  gl::bind(0, s.projected);
+  gl::bind(1, s.expert_out);
+  gl::bind(2, s.token_ranges);
+  gl::bind(3, s.choices);
+  gl::dispatch(ceil_div(static_cast<unsigned>(config.n_embd), 256), n);
+}
+
+GlBackend::GlBackend() : impl_(std::make_unique<Impl>()) {
+  impl_->device = std::make_shared<gl::Device>();
+}
+
+GlBackend::~GlBackend() {
+  impl_->device->context->make_current();
+  impl_->recent_weights.reset();
+  impl_->scratch = Scratch();
+}
+
+std::string GlBackend::name() const { return "gl"; }
+
+std::string GlBackend::device_description() const { return impl_->device->description; }
+
+std::unique_ptr<ForwardState> GlBackend::new_state(std::shared_ptr<const Model> model, int n_ctx) {
+  if (model == nullptr) throw Error("new_state: no model");
+  if (n_ctx < 1)
+    throw Error("new_state: context size must be at least 1, got " + std::to_string(n_ctx));
+  std::lock_guard lock(forward_mutex_);
+  impl_->device->context->make_current();
+  if (impl_->recent_weights == nullptr || impl_->recent_weights->model_ptr() != model) {
+    impl_->recent_weights.reset();  // free the old model's buffers before uploading the new one
+    impl_->recent_weights = std::make_shared<gl::Weights>(impl_->device, model);
+  }
+  return std::make_unique<GlForwardState>(this, impl_->recent_weights, n_ctx);
+}
+
+void GlBackend::forward(ForwardState& state, std::span<const int32_t> tokens, int pos0,
+                        LogitsMode mode, std::vector<float>& logits_out, RoutingTrace* trace) {
+  auto* gl_state = dynamic_cast<GlForwardState*>(&state);
+  if (gl_state == nullptr || gl_state->owner() != this) {
+    throw Error("forward: the state was not created by this GL backend");
+  }
+  const Model& model = *gl_state->model();
+  const ModelConfig& config = model.config();
+  const int n_tokens = static_cast<int>(tokens.size());
+  if (n_tokens == 0) throw Error("forward: no tokens to compute");
+  if (pos0 < 0 || pos0 > gl_state->n_filled()) {
+    throw Error("forward: start position " + std::to_string(pos0) + " is not within the " +
+                std::to_string(gl_state->n_filled()) + " computed positions");
+  }
+  if (static_cast<int64_t>(pos0) + n_tokens > gl_state->n_ctx()) {
+    throw Error("context overflow: " + std::to_string(static_cast<int64_t>(pos0) + n_tokens) +
+                " positions needed, the context holds " + std::to_string(gl_state->n_ctx()));
+  }
+  for (int t = 0; t < n_tokens; ++t) {
+    const int32_t id = tokens[static_cast<size_t>(t)];
+    if (id < 0 || id >= config.n_vocab) {
+      throw Error("token id " + std::to_string(id) + " at index " + std::to_string(t) +
+                  " is outside the vocabulary (" + std::to_string(config.n_vocab) + " tokens)");
+    }
+  }
+
+  std::lock_guard lock(forward_mutex_);
+  Impl& impl = *impl_;
+  impl.device->context->make_current();
+  Scratch& s = impl.scratch;
+  const gl::Weights& weights = gl_state->weights();
+  const Architecture& arch = model.architecture();
+  const unsigned n = static_cast<unsigned>(n_tokens);
+  const unsigned n_embd = static_cast<unsigned>(config.n_embd);
+  const unsigned q_width = static_cast<unsigned>(config.n_head * config.head_dim);
+  const unsigned k_width = static_cast<unsigned>(config.n_head_kv * config.head_dim);
+  const unsigned v_width = static_cast<unsigned>(config.n_head_kv * config.head_dim_v);
+  const unsigned attended_width = static_cast<unsigned>(config.n_head * config.head_dim_v);
+  gl_state->set_filled(pos0);  // positions from pos0 on are being replaced
+  gl_state->reserve(pos0 + n_tokens);
+
+  // Embeddings: the rows are looked up on the CPU (in the mapped file) and uploaded.
+  {
+    std::vector<float> x(static_cast<size_t>(n) * n_embd);
+    const gguf::TensorInfo& embd = model.token_embd();
+    const auto layout = type_layout(static_cast<uint32_t>(embd.type));
+    const size_t row_bytes = n_embd / layout->block_size * layout->block_bytes;
+    for (unsigned t = 0; t < n; ++t) {
+      dequantize_row(embd.type, embd.data + row_bytes * static_cast<size_t>(tokens[t]),
+                     x.data() + static_cast<size_t>(t) * n_embd, n_embd);
+    }
+    s.x.reserve(floats(x.size()));
+    s.x.upload(x.data(), floats(x.size()));
+  }
+  // RoPE angles for positions pos0 .. pos0 + n - 1, in double like the CPU backend.
+  {
+    const int half = config.n_rot / 2;
+    std::vector<float> table(static_cast<size_t>(n) * static_cast<size_t>(half) * 2);
+    for (unsigned t = 0; t < n; ++t) {
+      const double pos = static_cast<double>(pos0) + t;
+      for (int i = 0; i < half; ++i) {
+        const double theta =
+            pos * std::pow(static_cast<double>(config.rope_base), -2.0 * i / config.n_rot);
+        table[(static_cast<size_t>(t) * half + i) * 2] = static_cast<float>(std::cos(theta));
+        table[(static_cast<size_t>(t) * half + i) * 2 + 1] = static_cast<float>(std::sin(theta));
+      }
+    }
+    s.rope_table.reserve(floats(std::max<size_t>(table.size(), 2)));
+    s.rope_table.upload(table.data(), floats(table.size()));
+  }
+  s.projected.reserve(floats(static_cast<size_t>(n) * n_embd));
+
+  for (int il = 0; il < config.n_layer; ++il) {
+    const gl::LayerBuffers& layer = weights.layer(il);
+    impl.rms_norm(s.x, 0, n, layer.attn_norm, n_embd, config.rms_eps, s.normed);
+    impl.matmul(layer.attn_q, s.normed, n, s.q);
+    impl.add(s.q, nullptr, &layer.attn_q_bias, n * q_width, q_width);
+    impl.matmul(layer.attn_k, s.normed, n, s.k);
+    impl.add(s.k, nullptr, &layer.attn_k_bias, n * k_width, k_width);
+    impl.matmul(layer.attn_v, s.normed, n, s.v);
+    impl.add(s.v, nullptr, &layer.attn_v_bias, n * v_width, v_width);
+    impl.rope(s.q, n, static_cast<unsigned>(config.n_head), config, arch.rope);
+    impl.rope(s.k, n, static_cast<unsigned>(config.n_head_kv), config, arch.rope);
+
+    glBindBuffer(GL_COPY_READ_BUFFER, s.k.id());
+    glBindBuffer(GL_COPY_WRITE_BUFFER, gl_state->keys(il).id());
+    glCopyBufferSubData(GL_COPY_READ_BUFFER, GL_COPY_WRITE_BUFFER, 0,
+                        static_cast<GLintptr>(floats(static_cast<size_t>(pos0) * k_width)),
+                        static_cast<GLsizeiptr>(floats(static_cast<size_t>(n) * k_width)));
+    glBindBuffer(GL_COPY_READ_BUFFER, s.v.id());
+    glBindBuffer(GL_COPY_WRITE_BUFFER, gl_state->values(il).id());
+    glCopyBufferSubData(GL_COPY_READ_BUFFER, GL_COPY_WRITE_BUFFER, 0,
+                        static_cast<GLintptr>(floats(static_cast<size_t>(pos0) * v_width)),
+                        static_cast<GLsizeiptr>(floats(static_cast<size_t>(n) * v_width)));
+    glMemoryBarrier(GL_SHADER_STORAGE_BARRIER_BIT);
+
+    gl::Program& attention = *impl.device->attention;
+    attention.use();
+    attention.set("u_head_dim", static_cast<unsigned>(config.head_dim));
+    attention.set("u_head_dim_v", static_cast<unsigned>(config.head_dim_v));
+    attention.set("u_heads_per_kv", static_cast<unsigned>(config.n_head / config.n_head_kv));
+    attention.set("u_q_stride", q_width);
+    attention.set("u_k_stride", k_width);
+    attention.set("u_v_stride", v_width);
+    attention.set("u_out_stride", attended_width);
+    attention.set("u_pos0", static_cast<unsigned>(pos0));
+    attention.set("u_scale", 1.0f / std::sqrt(static_cast<float>(config.head_dim)));
+    s.attended.reserve(floats(static_cast<size_t>(n) * attended_width));
+    gl::bind(0, s.q);
+    gl::bind(1, gl_state->keys(il));
+    gl::bind(2, gl_state->values(il));
+    gl::bind(3, s.attended);
+    gl::dispatch(static_cast<unsigned>(config.n_head), n);
+
+    impl.matmul(layer.attn_output, s.attended, n, s.projected);
+    impl.add(s.projected, nullptr, &layer.attn_output_bias, n * n_embd, n_embd);
+    impl.add(s.x, &s.projected, nullptr, n * n_embd, n_embd);
+
+    impl.rms_norm(s.x, 0, n, layer.ffn_norm, n_embd, config.rms_eps, s.normed);
+    if (config.layer_is_moe[static_cast<size_t>(il)]) {
+      impl.moe_ffn(model, layer, il, n, pos0, trace);
+    } else {
+      impl.matmul(layer.ffn_gate, s.normed, n, s.gate);
+      impl.matmul(layer.ffn_up, s.normed, n, s.up);
+      impl.swiglu(s.gate, s.up, n * layer.ffn_gate.rows);
+      impl.matmul(layer.ffn_down, s.gate, n, s.projected);
+    }
+    impl.add(s.x, &s.projected, nullptr, n * n_embd, n_embd);
+  }
+
+  const unsigned first_row = mode == LogitsMode::All ? 0 : n - 1;
+  const unsigned n_rows = n - first_row;
+  impl.rms_norm(s.x, first_row, n_rows, weights.output_norm(), n_embd, config.rms_eps, s.normed);
+  impl.matmul(weights.output(), s.normed, n_rows, s.logits);
+  logits_out.resize(static_cast<size_t>(n_rows) * static_cast<size_t>(config.n_vocab));
+  s.logits.download(logits_out.data(), floats(logits_out.size()));
+  gl_state->set_filled(pos0 + n_tokens);
+}
+
+}  // namespace moe

@@ -1,0 +1,187 @@
+#include "gl_device.hpp"
+
+#include <algorithm>
+#include <utility>
+#include <vector>
+
+#include "gl_shader_sources.hpp"
+#include "moe/error.hpp"
+
+namespace moe::gl {
+
+namespace {
+
+std::string shader_text(std::string_view name) {
+  for (const ShaderSource& source : shader_sources()) {
+    if (source.name == name) return std::string(source.text);
+  }
+  throw Error("the GL backend's shader " + std::string(name) + " is missing from the build");
+}
+
+// "#version 430", the type ids as defines, `defines`, shaders/common.glsl, then the shader.
+std::string compose(std::string_view file, const std::string& defines) {
+  std::string text = "#version 430\n";
+  const std::pair<const char*, GgmlType> types[] = {
+      {"TYPE_F32", GgmlType::F32},   {"TYPE_F16", GgmlType::F16},   {"TYPE_BF16", GgmlType::BF16},
+      {"TYPE_Q8_0", GgmlType::Q8_0}, {"TYPE_Q4_0", GgmlType::Q4_0}, {"TYPE_Q4_K", GgmlType::Q4_K},
+      {"TYPE_Q5_K", GgmlType::Q5_K}, {"TYPE_Q6_K", GgmlType::Q6_K}};
+  for (const auto& [name, type] : types)
+    text += "#define " + std::string(name) + " " + std::to_string(static_cast<int>(type)) + "\n";
+  text += defines;
+  text += shader_text("common.glsl");
+  text += "#line 1\n";
+  text += shader_text(file);
+  return text;
+}
+
+constexpr GgmlType kMatmulTypes[] = {GgmlType::F32,  GgmlType::F16,  GgmlType::BF16,
+                                     GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_K,
+                                     GgmlType::Q5_K, GgmlType::Q6_K};
+
+}  // namespace
+
+bool matmul_supports(GgmlType type) {
+  for (GgmlType supported : kMatmulTypes) {
+    if (supported == type) return true;
+  }
+  return false;
+}
+
+Buffer::Buffer(const void* data, size_t bytes) {
+  glGenBuffers(1, &id_);
+  // Padding: shaders read whole words, sometimes one past a block's last byte.
+  bytes_ = (bytes + 3) / 4 * 4 + 16;
+  // GL 4.3 has no direct state access: buffers are filled through the copy-write target.
+  glBindBuffer(GL_COPY_WRITE_BUFFER, id_);
+  glBufferData(GL_COPY_WRITE_BUFFER, static_cast<GLsizeiptr>(bytes_), nullptr, GL_STATIC_DRAW);
+  if (data != nullptr && bytes > 0)
+    glBufferSubData(GL_COPY_WRITE_BUFFER, 0, static_cast<GLsizeiptr>(bytes), data);
+}
+
+Buffer::~Buffer() {
+  if (id_ != 0) glDeleteBuffers(1, &id_);
+}
+
+Buffer::Buffer(Buffer&& other) noexcept
+    : id_(std::exchange(other.id_, 0)), bytes_(std::exchange(other.bytes_, 0)) {}
+
+Buffer& Buffer::operator=(Buffer&& other) noexcept {
+  if (this != &other) {
+    if (id_ != 0) glDeleteBuffers(1, &id_);
+    id_ = std::exchange(other.id_, 0);
+    bytes_ = std::exchange(other.bytes_, 0);
+  }
+  return *this;
+}
+
+void Buffer::reserve(size_t bytes) {
+  if (id_ != 0 && bytes <= bytes_) return;
+  if (id_ == 0) glGenBuffers(1, &id_);
+  bytes_ = std::max<size_t>(bytes + 16, bytes_ * 3 / 2);
+  glBindBuffer(GL_COPY_WRITE_BUFFER, id_);
+  glBufferData(GL_COPY_WRITE_BUFFER, static_cast<GLsizeiptr>(bytes_), nullptr, GL_DYNAMIC_DRAW);
+}
+
+void Buffer::upload(const void* data, size_t bytes, size_t offset) {
+  if (bytes == 0) return;
+  glBindBuffer(GL_COPY_WRITE_BUFFER, id_);
+  glBufferSubData(GL_COPY_WRITE_BUFFER, static_cast<GLintptr>(offset),
+                  static_cast<GLsizeiptr>(bytes), data);
+}
+
+void Buffer::download(void* data, size_t bytes, size_t offset) const {
+  if (bytes == 0) return;
+  glBindBuffer(GL_COPY_READ_BUFFER, id_);
+  glGetBufferSubData(GL_COPY_READ_BUFFER, static_cast<GLintptr>(offset),
+                     static_cast<GLsizeiptr>(bytes), data);
+}
+
+Program::Program(const std::string& name, const std::string& source) : name_(name) {
+  const GLuint shader = glCreateShader(GL_COMPUTE_SHADER);
+  const char* text = source.c_str();
+  glShaderSource(shader, 1, &text, nullptr);
+  glCompileShader(shader);
+  GLint ok = 0;
+  glGetShaderiv(shader, GL_COMPILE_STATUS, &ok);
+  if (!ok) {
+    GLint length = 0;
+    glGetShaderiv(shader, GL_INFO_LOG_LENGTH, &length);
+    std::string log(static_cast<size_t>(std::max(length, 1)), '\0');
+    glGetShaderInfoLog(shader, length, nullptr, log.data());
+    glDeleteShader(shader);
+    throw Error("the GL backend's shader " + name + " does not compile: " + log);
+  }
+  id_ = glCreateProgram();
+  glAttachShader(id_, shader);
+  glLinkProgram(id_);
+  glDeleteShader(shader);
+  glGetProgramiv(id_, GL_LINK_STATUS, &ok);
+  if (!ok) {
+    GLint length = 0;
+    glGetProgramiv(id_, GL_INFO_LOG_LENGTH, &length);
+    std::string log(static_cast<size_t>(std::max(length, 1)), '\0');
+    glGetProgramInfoLog(id_, length, nullptr, log.data());
+    glDeleteProgram(id_);
+    throw Error("the GL backend's shader " + name + " does not link: " + log);
+  }
+}
+
+Program::~Program() { glDeleteProgram(id_); }
+
+void Program::use() const { glUseProgram(id_); }
+
+GLint Program::location(const char* uniform) {
+  auto found = locations_.find(uniform);
+  if (found != locations_.end()) return found->second;
+  const GLint location = glGetUniformLocation(id_, uniform);
+  // -1: the compiler removed an unused uniform; setting it is then a no-op, which is fine.
+  locations_.emplace(uniform, location);
+  return location;
+}
+
+void Program::set(const char* uniform, unsigned value) {
+  glProgramUniform1ui(id_, location(uniform), value);
+}
+
+void Program::set(const char* uniform, float value) {
+  glProgramUniform1f(id_, location(uniform), value);
+}
+
+Device::Device() : context(Context::create()) {
+  description = context->renderer() + ", " + context->version() + ", " + context->how();
+  glGetIntegerv(GL_MAX_SHADER_STORAGE_BLOCK_SIZE, &max_storage_block_bytes);
+  for (GgmlType type : kMatmulTypes) {
+    matmul[type] = std::make_unique<Program>(
+        "matmul.comp (" + type_name(type) + ")",
+        compose("matmul.comp",
+                "#define WEIGHT_TYPE " + std::to_string(static_cast<int>(type)) + "\n"));
+  }
+  rms_norm = std::make_unique<Program>("rms_norm.comp", compose("rms_norm.comp", ""));
+  add = std::make_unique<Program>("add.comp", compose("add.comp", ""));
+  rope = std::make_unique<Program>("rope.comp", compose("rope.comp", ""));
+  attention = std::make_unique<Program>("attention.comp", compose("attention.comp", ""));
+  swiglu = std::make_unique<Program>("swiglu.comp", compose("swiglu.comp", ""));
+  moe_combine = std::make_unique<Program>("moe_combine.comp", compose("moe_combine.comp", ""));
+  const uint32_t zero[4] = {0, 0, 0, 0};
+  dummy = Buffer(zero, sizeof zero);
+}
+
+Device::~Device() {
+  context->make_current();
+  matmul.clear();
+  rms_norm.reset();
+  add.reset();
+  rope.reset();
+  attention.reset();
+  swiglu.reset();
+  moe_combine.reset();
+  dummy = Buffer();
+}
+
+void dispatch(unsigned x, unsigned y, unsigned z) {
+  if (x == 0 || y == 0 || z == 0) return;
+  glDispatchCompute(x, y, z);
+  glMemoryBarrier(GL_SHADER_STORAGE_BARRIER_BIT | GL_BUFFER_UPDATE_BARRIER_BIT);
+}
+
+}  // namespace moe::gl

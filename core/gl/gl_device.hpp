@@ -1,0 +1,81 @@
+#pragma once
+// The GL backend's private pieces: buffers, compiled programs and the device that owns them.
+#include <GL/glcorearb.h>
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "gl_context.hpp"
+#include "moe/ggml_types.hpp"
+
+namespace moe::gl {
+
+// A shader storage buffer; grows (discarding its contents) with reserve().
+class Buffer {
+public:
+  Buffer() = default;
+  Buffer(const void* data, size_t bytes);
+  ~Buffer();
+  Buffer(Buffer&& other) noexcept;
+  Buffer& operator=(Buffer&& other) noexcept;
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+
+  GLuint id() const { return id_; }
+  size_t bytes() const { return bytes_; }
+  // At least `bytes` bytes (contents undefined after growing).
+  void reserve(size_t bytes);
+  void upload(const void* data, size_t bytes, size_t offset = 0);
+  void download(void* data, size_t bytes, size_t offset = 0) const;
+
+private:
+  GLuint id_ = 0;
+  size_t bytes_ = 0;
+};
+
+class Program {
+public:
+  Program(const std::string& name, const std::string& source);
+  ~Program();
+  Program(const Program&) = delete;
+  Program& operator=(const Program&) = delete;
+
+  void use() const;
+  void set(const char* uniform, unsigned value);
+  void set(const char* uniform, float value);
+
+private:
+  GLint location(const char* uniform);
+  GLuint id_ = 0;
+  std::string name_;
+  std::unordered_map<std::string, GLint> locations_;
+};
+
+// Whether the matmul shader reads this weight type.
+bool matmul_supports(GgmlType type);
+
+// The context and every compiled program; shared by the backend, its states and its weights so
+// GL objects are deleted while the context still exists.
+struct Device {
+  std::unique_ptr<Context> context;
+  std::unordered_map<GgmlType, std::unique_ptr<Program>> matmul;
+  std::unique_ptr<Program> rms_norm, add, rope, attention, swiglu, moe_combine;
+  Buffer dummy;  // bound where a shader declares a buffer that a call does not use
+  std::string description;
+  int max_storage_block_bytes = 0;
+
+  Device();  // creates the context and compiles every program; throws moe::Error
+  ~Device();
+};
+
+// Binds `buffer` to shader storage binding `index`.
+inline void bind(GLuint index, const Buffer& buffer) {
+  glBindBufferBase(GL_SHADER_STORAGE_BUFFER, index, buffer.id());
+}
+
+// Dispatch plus the barrier that makes its writes visible to the next dispatch or copy.
+void dispatch(unsigned x, unsigned y = 1, unsigned z = 1);
+
+}  // namespace moe::gl

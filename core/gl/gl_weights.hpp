@@ -1,0 +1,54 @@
+#pragma once
+// A model's weights on the GPU: matrices in their stored type, norm weights and biases as f32.
+#include <memory>
+#include <vector>
+
+#include "gl_device.hpp"
+#include "moe/model.hpp"
+
+namespace moe::gl {
+
+struct Matrix {
+  Buffer buffer;
+  GgmlType type = GgmlType::F32;
+  unsigned rows = 0;  // outputs of one matrix
+  unsigned cols = 0;  // inputs
+  unsigned row_bytes = 0;
+  unsigned matrix_bytes = 0;  // one expert's matrix in a stacked expert tensor
+};
+
+struct Vector {
+  Buffer buffer;
+  unsigned size = 0;
+};
+
+struct LayerBuffers {
+  Vector attn_norm, ffn_norm;
+  Matrix attn_q, attn_k, attn_v, attn_output;
+  Vector attn_q_bias, attn_k_bias, attn_v_bias, attn_output_bias;  // size 0 when absent
+  Matrix router, gate_exps, up_exps, down_exps;                    // MoE layers
+  Matrix ffn_gate, ffn_up, ffn_down;                               // dense layers
+};
+
+class Weights {
+public:
+  // Checks that the GL backend implements the model (architecture, tensor types, sizes) and
+  // uploads it. Throws moe::Error naming what is not supported.
+  Weights(std::shared_ptr<Device> device, std::shared_ptr<const Model> model);
+  ~Weights();
+
+  const Model& model() const { return *model_; }
+  const std::shared_ptr<const Model>& model_ptr() const { return model_; }
+  const LayerBuffers& layer(int index) const { return layers_[static_cast<size_t>(index)]; }
+  const Vector& output_norm() const { return output_norm_; }
+  const Matrix& output() const { return output_; }
+
+private:
+  std::shared_ptr<Device> device_;
+  std::shared_ptr<const Model> model_;
+  std::vector<LayerBuffers> layers_;
+  Vector output_norm_;
+  Matrix output_;
+};
+
+}  // namespace moe::gl

@@ -1,0 +1,46 @@
+#pragma once
+// The GL backend: the forward pass in OpenGL 4.3 compute shaders (shaders/*.comp, embedded at
+// build time), on a context of its own (EGL without a window, or a hidden GLFW window).
+// Weights are uploaded once per model in their stored type; router logits are read back and
+// routed on the CPU by the same code as the CPU backend, so traces are identical in form.
+//
+// Threads: the context is current on the thread that created the backend. Call everything
+// (new_state, forward, destroying states) from one thread at a time; a backend created on a
+// worker thread is used from that worker.
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "moe/backend.hpp"
+
+namespace moe {
+
+namespace gl {
+struct Device;
+}
+
+class GlBackend final : public Backend {
+public:
+  // Creates the context and compiles the shaders. Throws moe::Error saying why when no
+  // OpenGL 4.3 context can be had or a shader does not compile.
+  GlBackend();
+  ~GlBackend() override;
+
+  std::string name() const override;  // "gl"
+  // Renderer, GL version and how the context was made, e.g.
+  // "llvmpipe (LLVM 15.0.6, 256 bits), 4.5 (Core Profile) Mesa 22.3.6, EGL surfaceless".
+  std::string device_description() const;
+
+  // Uploads the model's weights on first use (kept for the most recent model). Throws
+  // moe::Error for what the GL backend does not implement (architecture, tensor type).
+  std::unique_ptr<ForwardState> new_state(std::shared_ptr<const Model> model, int n_ctx) override;
+  void forward(ForwardState& state, std::span<const int32_t> tokens, int pos0, LogitsMode mode,
+               std::vector<float>& logits_out, RoutingTrace* trace) override;
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  std::mutex forward_mutex_;
+};
+
+}  // namespace moe
