@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "moe/cpu_backend.hpp"
+#include "moe/gl_backend.hpp"
 #include "moe/error.hpp"
 #include "moe/utf8.hpp"
 #include "moe/routing_data.hpp"
@@ -55,6 +56,25 @@ void add_threads_option(CLI::App& command, int& threads) {
 
 std::shared_ptr<moe::Backend> make_cpu_backend(int threads) {
   return std::make_shared<moe::CpuBackend>(moe::CpuBackendOptions{threads});
+}
+
+void add_backend_option(CLI::App& command, std::string& backend) {
+  command.add_option("--backend", backend, "Compute backend: cpu, or gl (OpenGL 4.3 compute shaders)")
+      ->check(CLI::IsMember({"cpu", "gl"}));
+}
+
+std::shared_ptr<moe::Backend> make_backend(const std::string& backend, int threads) {
+  if (backend == "gl") return std::make_shared<moe::GlBackend>();
+  if (backend == "cpu") return make_cpu_backend(threads);
+  throw moe::Error("unknown backend '" + backend + "' (use cpu or gl)");
+}
+
+std::string describe_backend(const moe::Backend& backend) {
+  if (const auto* gl = dynamic_cast<const moe::GlBackend*>(&backend))
+    return gl->name() + " (" + gl->device_description() + ")";
+  if (const auto* cpu = dynamic_cast<const moe::CpuBackend*>(&backend))
+    return cpu->name() + " (" + std::to_string(cpu->n_threads()) + " threads)";
+  return backend.name();
 }
 
 std::string read_text_file(const std::string& path) {

@@ -40,6 +40,13 @@ LoadedModel load_model(const std::string& path);
 // Adds the --threads option shared by every command that runs the model.
 void add_threads_option(CLI::App& command, int& threads);
 std::shared_ptr<moe::Backend> make_cpu_backend(int threads);
+// Adds --backend cpu|gl (default cpu), shared by the commands that run the model.
+void add_backend_option(CLI::App& command, std::string& backend);
+// "cpu" (with `threads`) or "gl" (OpenGL compute shaders); throws moe::Error saying why the GL
+// backend cannot start (no GL 4.3 context, ...).
+std::shared_ptr<moe::Backend> make_backend(const std::string& backend, int threads);
+// The backend's name with what it runs on, e.g. "cpu (16 threads)" or "gl (NVIDIA H100 ..., EGL device 0)".
+std::string describe_backend(const moe::Backend& backend);
 
 // The whole file as bytes; throws moe::Error naming the path when it cannot be read.
 std::string read_text_file(const std::string& path);

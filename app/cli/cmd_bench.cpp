@@ -19,6 +19,7 @@ struct BenchArgs {
   int gen_tokens = 32;
   int repetitions = 2;
   int threads = 0;
+  std::string backend = "cpu";
   bool as_json = false;
 };
 
@@ -71,7 +72,7 @@ void run_bench(const BenchArgs& args) {
   std::vector<int32_t> prompt(static_cast<size_t>(args.prompt_tokens));
   for (int32_t& id : prompt) id = token(rng);
 
-  const auto backend = make_cpu_backend(args.threads);
+  const auto backend = make_backend(args.backend, args.threads);
   std::vector<BenchResult> results;
   for (bool capture : {true, false}) {
     results.push_back(measure(loaded, backend, prompt, args.gen_tokens, args.repetitions, capture));
@@ -91,7 +92,7 @@ void run_bench(const BenchArgs& args) {
   }
   std::cout << "Model    " << loaded.model->path().string() << " (" << config.n_layer << " layers, "
             << config.n_expert << " experts, top-" << config.n_expert_used << ")\n"
-            << "Backend  " << backend->name() << "\n"
+            << "Backend  " << describe_backend(*backend) << "\n"
             << "Prompt   " << args.prompt_tokens << " tokens, then " << args.gen_tokens
             << " generated (greedy), best of " << args.repetitions << "\n\n"
             << "routing capture   prefill tok/s   decode tok/s\n";
@@ -113,6 +114,7 @@ void register_bench(CLI::App& app) {
   command->add_option("--repeat", args->repetitions, "Runs per setting (best is reported)")->check(CLI::Range(1, 100));
   command->add_flag("--json", args->as_json, "Print JSON");
   add_threads_option(*command, args->threads);
+  add_backend_option(*command, args->backend);
   command->callback([args] { run_bench(*args); });
 }
 

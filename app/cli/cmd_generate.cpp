@@ -20,6 +20,7 @@ struct GenerateArgs {
   bool as_json = false;
   bool no_bos = false;
   int threads = 0;
+  std::string backend = "cpu";
 };
 
 void run_generate(const GenerateArgs& args) {
@@ -27,7 +28,7 @@ void run_generate(const GenerateArgs& args) {
   const std::vector<int32_t> prompt_ids = encode_prompt(loaded, args.prompt, !args.no_bos);
   if (prompt_ids.empty()) throw moe::Error("the prompt is empty: give some text with --prompt");
 
-  moe::Session session(loaded.model, make_cpu_backend(args.threads));
+  moe::Session session(loaded.model, make_backend(args.backend, args.threads));
   session.set_tokens(prompt_ids);
   const auto eos = loaded.tokenizer->eos_id();
   if (!args.as_json) std::cout << args.prompt << std::flush;
@@ -68,6 +69,7 @@ void register_generate(CLI::App& app) {
   command->add_flag("--no-bos", args->no_bos, "Do not put the BOS token first");
   command->add_flag("--json", args->as_json, "Print JSON: text and routing of the generated tokens");
   add_threads_option(*command, args->threads);
+  add_backend_option(*command, args->backend);
   command->callback([args] { run_generate(*args); });
 }
 

@@ -19,6 +19,7 @@ struct PplArgs {
   std::string text_path;
   int ctx = 0;
   int threads = 0;
+  std::string backend = "cpu";
   bool add_bos = true;
   bool as_json = false;
 };
@@ -35,7 +36,7 @@ void run_ppl(const PplArgs& args) {
   moe::SessionOptions options;
   options.n_ctx = n_ctx;
   options.capture_routing = false;
-  moe::Session session(loaded.model, make_cpu_backend(args.threads), options);
+  moe::Session session(loaded.model, make_backend(args.backend, args.threads), options);
   double total_nll = 0;
   int64_t scored = 0, windows = 0;
   for (size_t start = 0; start + 1 < ids.size(); start += static_cast<size_t>(n_ctx)) {
@@ -84,6 +85,7 @@ void register_ppl(CLI::App& app) {
   command->add_flag("!--no-bos", args->add_bos, "Do not put BOS before the text");
   command->add_flag("--json", args->as_json, "Print the numbers as JSON");
   add_threads_option(*command, args->threads);
+  add_backend_option(*command, args->backend);
   command->callback([args] { run_ppl(*args); });
 }
 

@@ -23,6 +23,7 @@ struct RouteArgs {
   std::string table = "trace";
   std::string out_path;
   int threads = 0;
+  std::string backend = "cpu";
 };
 
 void run_route(const RouteArgs& args) {
@@ -31,7 +32,7 @@ void run_route(const RouteArgs& args) {
   const std::vector<int32_t> ids = encode_prompt(loaded, text, !args.no_bos);
   if (ids.empty()) throw moe::Error("the prompt is empty: give some text with --prompt");
 
-  moe::Session session(loaded.model, make_cpu_backend(args.threads));
+  moe::Session session(loaded.model, make_backend(args.backend, args.threads));
   session.set_tokens(ids);
   std::ostringstream out;
   if (args.as_json) {
@@ -70,6 +71,7 @@ void register_route(CLI::App& app) {
   command->add_option("--out,-o", args->out_path,
                       "Write to FILE instead of stdout (atomically: complete or not at all)");
   add_threads_option(*command, args->threads);
+  add_backend_option(*command, args->backend);
   command->callback([args, prompt, file, table] {
     if (prompt->count() == 0 && file->count() == 0) {
       throw moe::Error("route needs a prompt: --prompt TEXT or --file PATH");
