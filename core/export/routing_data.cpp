@@ -75,16 +75,39 @@ T parse_number(const std::string& text, int line, const char* column) {
   return value;
 }
 
-void expect_header(std::istream& in, const std::string& header, int& line) {
+// Skips '#' comment lines (the interventions note) at the top.
+void skip_comments(std::istream& in, int& line) {
+  std::string comment;
+  while (in.peek() == '#') {
+    std::getline(in, comment);
+    ++line;
+  }
+}
+
+// Reads the header row; returns which of `headers` it is.
+size_t expect_header(std::istream& in, const std::vector<std::string>& headers, int& line) {
+  skip_comments(in, line);
   std::vector<std::string> fields;
   if (!read_record(in, fields, line)) throw Error("CSV: the file is empty (no header row)");
   std::string joined;
   for (size_t i = 0; i < fields.size(); ++i) joined += (i ? "," : "") + fields[i];
-  if (joined != header)
-    throw Error("CSV: unexpected header '" + joined + "' (expected '" + header + "')");
+  for (size_t h = 0; h < headers.size(); ++h)
+    if (joined == headers[h]) return h;
+  throw Error("CSV: unexpected header '" + joined + "' (expected '" + headers.front() + "')");
 }
 
-constexpr const char* kRoutingHeader = "token,token_id,text,layer,expert,logit,prob,rank,weight";
+// The interventions as a comment line, or nothing when there are none.
+std::string interventions_comment(const RoutingInterventions& interventions) {
+  if (interventions.empty()) return "";
+  std::string text = interventions.describe();
+  for (char& c : text)
+    if (c == '\n' || c == '\r') c = ' ';
+  return "# interventions: " + text + "\n";
+}
+
+constexpr const char* kRoutingHeader =
+    "token,token_id,text,layer,expert,logit,prob,rank,weight,dropped";
+constexpr const char* kRoutingHeaderV1 = "token,token_id,text,layer,expert,logit,prob,rank,weight";
 constexpr const char* kLoadHeader =
     "layer,expert,token_count,token_share,load_share,gate_mass,mean_prob";
 
@@ -96,6 +119,61 @@ const nlohmann::json& field(const nlohmann::json& object, const char* name,
 }
 
 }  // namespace
+
+nlohmann::json interventions_to_json(const RoutingInterventions& interventions) {
+  nlohmann::json by_layer = nlohmann::json::object();
+  for (const auto& [layer, k] : interventions.top_k_by_layer) by_layer[std::to_string(layer)] = k;
+  nlohmann::json disabled = nlohmann::json::array();
+  for (const DisabledExpert& d : interventions.disabled) {
+    disabled.push_back(
+        {{"layer", d.layer == kAllLayers ? nlohmann::json("all") : nlohmann::json(d.layer)},
+         {"expert", d.expert}});
+  }
+  nlohmann::json pins = nlohmann::json::array();
+  for (const ExpertPin& pin : interventions.pins)
+    pins.push_back({{"position", pin.position}, {"layer", pin.layer}, {"expert", pin.expert}});
+  return {{"description", interventions.describe()},
+          {"top_k", interventions.top_k},
+          {"top_k_by_layer", by_layer},
+          {"disabled", disabled},
+          {"pins", pins},
+          {"rule", routing_rule_name(interventions)}};
+}
+
+RoutingInterventions interventions_from_json(const nlohmann::json& object) {
+  RoutingInterventions interventions;
+  try {
+    if (!object.is_object()) throw Error("routing JSON: 'interventions' is not an object");
+    interventions.top_k = object.value("top_k", 0);
+    if (object.contains("top_k_by_layer")) {
+      for (const auto& [layer, k] : object.at("top_k_by_layer").items())
+        interventions.top_k_by_layer[std::stoi(layer)] = k.get<int>();
+    }
+    if (object.contains("disabled")) {
+      for (const nlohmann::json& d : object.at("disabled")) {
+        const nlohmann::json& layer = field(d, "layer", "a disabled expert");
+        interventions.disabled.push_back(
+            {layer.is_string() && layer.get<std::string>() == "all" ? kAllLayers : layer.get<int>(),
+             field(d, "expert", "a disabled expert").get<int>()});
+      }
+    }
+    if (object.contains("pins")) {
+      for (const nlohmann::json& pin : object.at("pins")) {
+        interventions.pins.push_back({field(pin, "position", "a pin").get<int>(),
+                                      field(pin, "layer", "a pin").get<int>(),
+                                      field(pin, "expert", "a pin").get<int>()});
+      }
+    }
+    parse_routing_rule(object.value("rule", std::string("topk")), interventions);
+  } catch (const nlohmann::json::exception& error) {
+    throw Error(std::string("routing JSON: interventions: ") + error.what());
+  } catch (const std::invalid_argument&) {  // std::stoi of a bad layer key
+    throw Error(std::string("routing JSON: interventions: a layer key is not a number"));
+  } catch (const std::out_of_range&) {
+    throw Error(std::string("routing JSON: interventions: a layer key is out of range"));
+  }
+  return interventions;
+}
 
 std::string csv_field(const std::string& text) {
   if (text.find_first_of(",\"\n\r") == std::string::npos) return text;
@@ -115,10 +193,12 @@ nlohmann::json routing_stats_json(const RoutingStats& stats) {
                       {"switch_aux_loss", load.switch_aux_loss},
                       {"unused_share", load.unused_share},
                       {"mean_entropy", load.mean_entropy},
+                      {"dropped", load.dropped},
                       {"coactivation", stats.coactivation[m]}});
     if (m < stats.transitions.size()) layers.back()["transitions_to_next"] = stats.transitions[m];
   }
-  return {{"first_token", stats.first_token},
+  return {{"interventions", interventions_to_json(stats.interventions)},
+          {"first_token", stats.first_token},
           {"n_tokens", stats.n_tokens},
           {"layers", layers},
           {"token_entropy", stats.token_entropy}};
@@ -138,7 +218,9 @@ nlohmann::json routing_to_json(const RoutingModelInfo& model,
       routing.push_back({{"logits", record.logits},
                          {"probs", record.probs},
                          {"experts", record.experts},
-                         {"weights", record.weights}});
+                         {"weights", record.weights},
+                         {"dropped", record.dropped},
+                         {"pinned", record.pinned}});
     }
     layers.push_back({{"layer", layer}, {"routing", routing}});
   }
@@ -149,6 +231,7 @@ nlohmann::json routing_to_json(const RoutingModelInfo& model,
           {"n_layer", model.n_layer},
           {"n_expert", trace.n_expert()},
           {"top_k", trace.top_k()},
+          {"interventions", interventions_to_json(trace.interventions())},
           {"tokens", token_list},
           {"layers", layers},
           {"stats", routing_stats_json(compute_routing_stats(trace, first_token))}};
@@ -171,6 +254,8 @@ RoutingTrace routing_trace_from_json(const nlohmann::json& document) {
     for (const nlohmann::json& layer : layers)
       moe_layers.push_back(field(layer, "layer", "a layer").get<int>());
     RoutingTrace trace(n_layer, n_expert, top_k, moe_layers);
+    if (document.contains("interventions"))
+      trace.set_interventions(interventions_from_json(document.at("interventions")));
     const int first_token =
         tokens.empty() ? 0 : field(tokens.front(), "position", "a token").get<int>();
     for (const nlohmann::json& layer : layers) {
@@ -186,6 +271,9 @@ RoutingTrace routing_trace_from_json(const nlohmann::json& document) {
         record.probs = field(routing[t], "probs", where).get<std::vector<float>>();
         record.experts = field(routing[t], "experts", where).get<std::vector<int32_t>>();
         record.weights = field(routing[t], "weights", where).get<std::vector<float>>();
+        if (routing[t].contains("dropped"))
+          record.dropped = routing[t].at("dropped").get<std::vector<int32_t>>();
+        if (routing[t].contains("pinned")) record.pinned = routing[t].at("pinned").get<bool>();
         trace.set(first_token + static_cast<int>(t), index, std::move(record));
       }
     }
@@ -197,7 +285,7 @@ RoutingTrace routing_trace_from_json(const nlohmann::json& document) {
 
 void write_routing_csv(std::ostream& out, const std::vector<RoutingTokenInfo>& tokens,
                        const RoutingTrace& trace, int first_token) {
-  out << kRoutingHeader << '\n';
+  out << interventions_comment(trace.interventions()) << kRoutingHeader << '\n';
   for (int t = first_token; t < trace.n_tokens(); ++t) {
     const RoutingTokenInfo& token = tokens.at(static_cast<size_t>(t - first_token));
     const std::string text = quoted(token.text);
@@ -214,20 +302,27 @@ void write_routing_csv(std::ostream& out, const std::vector<RoutingTokenInfo>& t
         } else {
           out << ',';
         }
-        out << '\n';
+        const bool dropped =
+            std::find(record.dropped.begin(), record.dropped.end(), static_cast<int32_t>(e)) !=
+            record.dropped.end();
+        out << ',' << (dropped ? 1 : 0) << '\n';
       }
     }
   }
 }
 
 void write_load_csv(std::ostream& out, const RoutingStats& stats, int top_k) {
-  out << kLoadHeader << '\n';
+  out << interventions_comment(stats.interventions) << kLoadHeader << '\n';
   const double tokens = std::max(1, stats.n_tokens);
   for (const LayerLoad& load : stats.layers) {
+    // Slots filled at this layer: tokens * top_k unless interventions changed that.
+    double slots = 0;
+    for (int64_t count : load.token_counts) slots += static_cast<double>(count);
+    if (slots <= 0) slots = tokens * std::max(1, top_k);
     for (size_t e = 0; e < load.token_counts.size(); ++e) {
       const auto count = static_cast<double>(load.token_counts[e]);
       out << load.layer << ',' << e << ',' << load.token_counts[e] << ',' << exact(count / tokens)
-          << ',' << exact(count / (tokens * std::max(1, top_k))) << ','
+          << ',' << exact(count / slots) << ','
           << exact(e < load.gate_mass.size() ? load.gate_mass[e] : 0.0) << ','
           << exact(e < load.mean_prob.size() ? load.mean_prob[e] : 0.0) << '\n';
     }
@@ -236,14 +331,15 @@ void write_load_csv(std::ostream& out, const RoutingStats& stats, int top_k) {
 
 std::vector<RoutingCsvRow> read_routing_csv(std::istream& in) {
   int line = 0;
-  expect_header(in, kRoutingHeader, line);
+  const size_t columns =
+      expect_header(in, {kRoutingHeader, kRoutingHeaderV1}, line) == 0 ? 10 : 9;
   std::vector<RoutingCsvRow> rows;
   std::vector<std::string> f;
   while (read_record(in, f, line)) {
     if (f.size() == 1 && f[0].empty()) continue;
-    if (f.size() != 9)
+    if (f.size() != columns)
       throw Error("CSV line " + std::to_string(line) + ": " + std::to_string(f.size()) +
-                  " fields, expected 9");
+                  " fields, expected " + std::to_string(columns));
     RoutingCsvRow row;
     row.token = parse_number<int>(f[0], line, "token");
     row.token_id = parse_number<int32_t>(f[1], line, "token_id");
@@ -256,6 +352,7 @@ std::vector<RoutingCsvRow> read_routing_csv(std::istream& in) {
       row.rank = parse_number<int>(f[7], line, "rank");
       row.weight = parse_number<float>(f[8], line, "weight");
     }
+    if (columns == 10) row.dropped = parse_number<int>(f[9], line, "dropped") != 0;
     rows.push_back(std::move(row));
   }
   return rows;
@@ -263,7 +360,7 @@ std::vector<RoutingCsvRow> read_routing_csv(std::istream& in) {
 
 std::vector<LoadCsvRow> read_load_csv(std::istream& in) {
   int line = 0;
-  expect_header(in, kLoadHeader, line);
+  expect_header(in, {kLoadHeader}, line);
   std::vector<LoadCsvRow> rows;
   std::vector<std::string> f;
   while (read_record(in, f, line)) {

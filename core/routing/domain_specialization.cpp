@@ -56,7 +56,8 @@ std::vector<LayerSpecialization> domain_specialization(const std::vector<DomainT
           slots[static_cast<size_t>(expert)] += 1;
           total_slots += 1;
         }
-        top1[static_cast<size_t>(record.experts.front())] += 1;
+        // Capacity / expert-choice routing can leave a token without any expert.
+        if (!record.experts.empty()) top1[static_cast<size_t>(record.experts.front())] += 1;
       }
       if (total_slots > 0) {
         for (double& share : slots) share /= total_slots;

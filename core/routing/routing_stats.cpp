@@ -35,8 +35,10 @@ void finish_balance(LayerLoad& load, int n_tokens, int top_k) {
   load.max_over_mean = mean > 0 ? static_cast<double>(max_count) / mean : 0;
   load.unused_share = static_cast<double>(unused) / static_cast<double>(n_expert);
   // Switch Transformer auxiliary loss: E * sum_i f_i * P_i, where f_i is the share of routed
-  // slots that went to expert i (each token fills top_k slots) and P_i its mean router score.
-  const double slots = static_cast<double>(n_tokens) * std::max(top_k, 1);
+  // slots that went to expert i and P_i its mean router score. Each token fills top_k slots
+  // under the model's own routing; interventions (top-k override, capacity drops, expert
+  // choice) change that, so the slots actually filled are counted.
+  const double slots = total > 0 ? total : static_cast<double>(n_tokens) * std::max(top_k, 1);
   double aux = 0;
   for (size_t e = 0; e < n_expert; ++e) {
     aux += (static_cast<double>(load.token_counts[e]) / slots) * load.mean_prob[e];
@@ -48,6 +50,7 @@ void finish_balance(LayerLoad& load, int n_tokens, int top_k) {
 
 RoutingStats compute_routing_stats(const RoutingTrace& trace, int first_token, int n_tokens) {
   RoutingStats stats;
+  stats.interventions = trace.interventions();
   first_token = std::clamp(first_token, 0, trace.n_tokens());
   const int available = trace.n_tokens() - first_token;
   stats.first_token = first_token;
@@ -86,6 +89,7 @@ RoutingStats compute_routing_stats(const RoutingTrace& trace, int first_token, i
           }
         }
       }
+      load.dropped += static_cast<int64_t>(record.dropped.size());
       for (size_t e = 0; e < n_expert && e < record.probs.size(); ++e) {
         load.mean_prob[e] += record.probs[e];
       }

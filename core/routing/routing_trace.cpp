@@ -51,7 +51,7 @@ const RoutingRecord& RoutingTrace::at(int token, int layer) const {
 bool RoutingTrace::has(int token, int layer) const {
   const int index = moe_index(layer);
   if (token < 0 || token >= n_tokens() || index < 0) return false;
-  return !records_[static_cast<size_t>(token)][static_cast<size_t>(index)].experts.empty();
+  return !records_[static_cast<size_t>(token)][static_cast<size_t>(index)].probs.empty();
 }
 
 }  // namespace moe

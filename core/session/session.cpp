@@ -24,6 +24,18 @@ Session::Session(std::shared_ptr<const Model> model, std::shared_ptr<Backend> ba
   const int n_ctx = options.n_ctx > 0 ? options.n_ctx : default_context(config);
   state_ = backend_->new_state(model_, n_ctx);
   trace_ = RoutingTrace(config.n_layer, config.n_expert, config.n_expert_used, config.moe_layers());
+  options.interventions.validate(config);
+  state_->set_interventions(options.interventions);
+  trace_.set_interventions(options.interventions);
+}
+
+void Session::set_interventions(const RoutingInterventions& interventions) {
+  interventions.validate(model_->config());
+  if (interventions == state_->interventions()) return;
+  state_->set_interventions(interventions);
+  trace_.resize(0);
+  trace_.set_interventions(interventions);
+  if (!tokens_.empty()) compute_from(0);
 }
 
 void Session::check_tokens(std::span<const int32_t> tokens, int total) const {
@@ -42,12 +54,16 @@ void Session::check_tokens(std::span<const int32_t> tokens, int total) const {
 
 void Session::compute_from(int from) {
   const int total = static_cast<int>(tokens_.size());
+  // Batch rules route the tokens of a call jointly: the whole sequence, in one call.
+  const bool whole_sequence = state_->interventions().batch_rule();
+  if (whole_sequence) from = 0;
+  const int chunk = whole_sequence ? std::max(total, 1) : prefill_chunk_;
   reused_tokens_ = from;
   computed_tokens_ = total - from;
   trace_.resize(std::min(from, trace_.n_tokens()));
   try {
-    for (int start = from; start < total; start += prefill_chunk_) {
-      const int count = std::min(prefill_chunk_, total - start);
+    for (int start = from; start < total; start += chunk) {
+      const int count = std::min(chunk, total - start);
       backend_->forward(
           *state_,
           std::span(tokens_).subspan(static_cast<size_t>(start), static_cast<size_t>(count)), start,
@@ -109,9 +125,11 @@ std::vector<float> Session::token_nll(std::span<const int32_t> tokens) {
   std::vector<float> nll(static_cast<size_t>(total - 1));
   std::vector<float> logits;
   computed_tokens_ = total;
+  // Batch rules route the tokens of a call jointly: the whole sequence, in one call.
+  const int chunk = state_->interventions().batch_rule() ? total : prefill_chunk_;
   try {
-    for (int start = 0; start < total; start += prefill_chunk_) {
-      const int count = std::min(prefill_chunk_, total - start);
+    for (int start = 0; start < total; start += chunk) {
+      const int count = std::min(chunk, total - start);
       backend_->forward(
           *state_,
           std::span(tokens_).subspan(static_cast<size_t>(start), static_cast<size_t>(count)), start,

@@ -6,8 +6,10 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "moe/interventions.hpp"
 #include "moe/model.hpp"
 #include "moe/routing.hpp"
 
@@ -20,6 +22,16 @@ public:
   virtual const std::shared_ptr<const Model>& model() const = 0;
   virtual int n_ctx() const = 0;     // positions the cache holds at most
   virtual int n_filled() const = 0;  // positions computed so far (valid cache prefix)
+
+  // Routing interventions applied by forward() on this sequence (see moe/interventions.hpp).
+  // Changing them does not invalidate the cache by itself: the caller (Session) recomputes.
+  void set_interventions(RoutingInterventions interventions) {
+    interventions_ = std::move(interventions);
+  }
+  const RoutingInterventions& interventions() const { return interventions_; }
+
+private:
+  RoutingInterventions interventions_;
 };
 
 enum class LogitsMode {

@@ -1,16 +1,23 @@
 #pragma once
 // The routing trace: every decision the router made, for every token and every MoE layer.
 #include <cstdint>
+#include <utility>
 #include <vector>
+
+#include "moe/interventions.hpp"
 
 namespace moe {
 
 // What the router did for one token at one MoE layer.
 struct RoutingRecord {
   std::vector<float> logits;     // router logits, one per expert
-  std::vector<float> probs;      // router scores over all experts (softmax of logits)
-  std::vector<int32_t> experts;  // chosen experts, highest score first (top_k of them)
+  std::vector<float> probs;      // router scores over all experts (softmax of logits; 0 for
+                                 // experts an intervention disabled)
+  std::vector<int32_t> experts;  // chosen experts, highest score first (top_k of them without
+                                 // interventions; 0 .. n_expert under capacity/expert-choice)
   std::vector<float> weights;    // final gate weight of each chosen expert, same order
+  std::vector<int32_t> dropped;  // chosen by the token but dropped for capacity (rank order)
+  bool pinned = false;           // an intervention forced an expert into `experts`
 };
 
 // Records indexed by (token position, model layer). Only MoE layers have records; dense layers
@@ -34,8 +41,15 @@ public:
   // Stores the record for (token, layer); grows the trace if `token` is past its end.
   void set(int token, int layer, RoutingRecord record);
   const RoutingRecord& at(int token, int layer) const;  // throws std::out_of_range
-  // True once a record was stored for (token, layer).
+  // True once a record was stored for (token, layer) (it may have no chosen expert under the
+  // capacity / expert-choice rules).
   bool has(int token, int layer) const;
+
+  // The routing interventions active when the records were computed (empty(): the model's own).
+  const RoutingInterventions& interventions() const { return interventions_; }
+  void set_interventions(RoutingInterventions interventions) {
+    interventions_ = std::move(interventions);
+  }
 
 private:
   int n_layer_ = 0;
@@ -44,6 +58,7 @@ private:
   std::vector<int> moe_layers_;
   std::vector<int> moe_index_of_layer_;                 // -1 for dense layers
   std::vector<std::vector<RoutingRecord>> records_;     // [token][moe index]
+  RoutingInterventions interventions_;
 };
 
 }  // namespace moe

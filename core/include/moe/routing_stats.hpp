@@ -15,12 +15,14 @@ struct LayerLoad {
   std::vector<double> mean_prob;      // mean router score per expert (P_i of the Switch loss)
   double cv = 0;                      // coefficient of variation of token_counts (std / mean)
   double max_over_mean = 0;           // max(token_counts) / mean(token_counts)
-  double switch_aux_loss = 0;         // E * sum_i f_i * P_i, f_i = token_counts_i / (tokens * top_k)
+  double switch_aux_loss = 0;         // E * sum_i f_i * P_i, f_i = token_counts_i / sum(token_counts)
+  int64_t dropped = 0;                // slots dropped by a capacity rule (interventions)
   double unused_share = 0;            // share of experts that no token chose
   double mean_entropy = 0;            // mean router entropy (nats) over the tokens
 };
 
 struct RoutingStats {
+  RoutingInterventions interventions;  // the trace's (so exports of the stats can say so)
   int first_token = 0;
   int n_tokens = 0;
   std::vector<LayerLoad> layers;                        // one per MoE layer, in layer order

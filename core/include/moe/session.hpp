@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "moe/backend.hpp"
+#include "moe/interventions.hpp"
 #include "moe/model.hpp"
 #include "moe/routing.hpp"
 #include "moe/sampling.hpp"
@@ -19,6 +20,7 @@ struct SessionOptions {
   int n_ctx = 0;                // positions the session can hold; 0: min(n_ctx_train, 4096)
   bool capture_routing = true;  // record a RoutingRecord per (token, MoE layer)
   int prefill_chunk = 256;      // tokens per backend call when many are computed at once
+  RoutingInterventions interventions;  // router changes (moe/interventions.hpp); none by default
 };
 
 // Called with each generated token (already appended); return false to stop generating.
@@ -53,6 +55,15 @@ public:
   // it computed.
   int reused_tokens() const { return reused_tokens_; }
   int computed_tokens() const { return computed_tokens_; }
+
+  // Routing interventions: validated against the model (moe::Error, session unchanged, when one
+  // is out of range), then every token is recomputed with them (the cache is invalid) and the
+  // trace records them. With a batch rule (capacity, expert-choice) the routing of a token
+  // depends on the whole sequence, so while one is on every set_tokens/append/generate step
+  // recomputes the whole sequence in one backend call: generating re-routes all earlier tokens
+  // each step (their routing may change as the text grows), and nothing is reused from the cache.
+  void set_interventions(const RoutingInterventions& interventions);
+  const RoutingInterventions& interventions() const { return state_->interventions(); }
 
   // Turning capture off skips the router copies (positions computed meanwhile have no record).
   void set_capture_routing(bool capture) { capture_routing_ = capture; }
