@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <nlohmann/json.hpp>
+
 #include "png_io.hpp"
 
 namespace fs = std::filesystem;
@@ -73,6 +75,100 @@ TEST(GuiApp, ScriptedRunRendersEveryViewWithoutErrors) {
   EXPECT_NE(moescope::gui::read_png(dir / "router.png").rgba,
             moescope::gui::read_png(dir / "load.png").rgba);
   EXPECT_TRUE(fs::exists(dir / "config" / "settings.json")) << "settings are saved to --config-dir";
+  fs::remove_all(dir);
+}
+
+}  // namespace
+
+namespace {
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+size_t count_of(const std::string& text, const std::string& needle) {
+  size_t count = 0;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1))
+    ++count;
+  return count;
+}
+
+// Save a session, change the prompt, reopen the session (the prompt, generated tokens, view and
+// routing come back), then export through the same dialogs the Export buttons open.
+TEST(GuiApp, SessionsReopenAndExportDialogsWriteFiles) {
+  if (!have_program("xvfb-run"))
+    GTEST_SKIP() << "xvfb-run is not installed (scripts/deps.sh installs xvfb)";
+  const fs::path dir =
+      fs::temp_directory_path() / ("moescope_test_gui_session_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const fs::path session = dir / "class.moescope.json";
+  {
+    std::ofstream(dir / "broken.moescope.json") << "{\"format\": \"moescope-session\"}";
+    std::ofstream script(dir / "script.txt");
+    script << "demo-model " << (dir / "demo.gguf").string() << "\n"
+           << "prompt Solve 15 × 8\nwait\ngenerate 3\n"
+           << "select-token 2\nlayer 1\npanel load\n"
+           << "save-session " << session.string() << "\n"
+           << "prompt Write a poem about peace\nwait\npanel router\nlayer 0\n"
+           << "open-session " << session.string() << "\n"
+           << "export-figure " << (dir / "load.png").string() << "\n"
+           << "export-figure " << (dir / "load.svg").string() << "\n"
+           << "export-figure " << (dir / "load.pdf").string() << "\n"
+           << "export-data trace-json " << (dir / "trace.json").string() << "\n"
+           << "export-data load-csv " << (dir / "load.csv").string() << "\n"
+           << "open-session " << (dir / "broken.moescope.json").string() << "\n"
+           << "expect-error\n"
+           << "exit\n";
+  }
+  const std::string command =
+      "xvfb-run -a -s '-screen 0 1600x1000x24' " + std::string(MOESCOPE_GUI_PATH) +
+      " --config-dir " + (dir / "config").string() + " --threads 1 --width 1400 --height 860" +
+      " --script " + (dir / "script.txt").string() + " > " + (dir / "log.txt").string() + " 2>&1";
+  const int status = std::system(command.c_str());
+  const std::string log = read_text(dir / "log.txt");
+  ASSERT_EQ(status, 0) << log;
+
+  const nlohmann::json saved = nlohmann::json::parse(read_text(session));
+  EXPECT_EQ(saved.at("format"), "moescope-session");
+  EXPECT_EQ(saved.at("version"), 1);
+  EXPECT_EQ(saved.at("prompt"), "Solve 15 × 8");
+  EXPECT_EQ(saved.at("generated_tokens").size(), 3u);
+  EXPECT_EQ(saved.at("view").at("panel"), "load");
+  EXPECT_EQ(saved.at("view").at("layer"), 1);
+  EXPECT_TRUE(fs::path(saved.at("model_path").get<std::string>()).is_absolute());
+  const size_t n_tokens = saved.at("prompt_tokens").size() + 3;
+  EXPECT_EQ(saved.at("routing").at("tokens").size(), n_tokens);
+  // The reopened session shows the saved prompt, tokens and view, not the later prompt.
+  EXPECT_NE(log.find("session restored: " + std::to_string(n_tokens) +
+                     " tokens (3 generated), panel load, layer 1, token 2"),
+            std::string::npos)
+      << log;
+
+  // The first figure of the load view is the expert load histogram: one bar per expert.
+  const moescope::gui::Image png = moescope::gui::read_png(dir / "load.png");
+  EXPECT_EQ(png.width, 1600);
+  EXPECT_EQ(png.height, 1000);
+  EXPECT_GT(moescope::gui::grey_variance(png), 50.0);
+  const std::string svg = read_text(dir / "load.svg");
+  EXPECT_EQ(count_of(svg, "class=\"bar\""), 8u) << "the demo model has 8 experts";
+  EXPECT_EQ(read_text(dir / "load.pdf").rfind("%PDF-", 0), 0u);
+  // The data export holds the same routing as the saved session: the same experts everywhere
+  // (the reopened session computes the generated tokens in one batch instead of one by one, so
+  // the logits may differ in the last bits).
+  const nlohmann::json trace = nlohmann::json::parse(read_text(dir / "trace.json"));
+  const nlohmann::json& saved_layers = saved.at("routing").at("layers");
+  ASSERT_EQ(trace.at("layers").size(), saved_layers.size());
+  for (size_t l = 0; l < saved_layers.size(); ++l) {
+    const nlohmann::json& now = trace.at("layers")[l].at("routing");
+    const nlohmann::json& then = saved_layers[l].at("routing");
+    ASSERT_EQ(now.size(), then.size());
+    for (size_t t = 0; t < now.size(); ++t)
+      EXPECT_EQ(now[t].at("experts"), then[t].at("experts")) << "layer " << l << " token " << t;
+  }
+  EXPECT_EQ(count_of(read_text(dir / "load.csv"), "\n"), 1u + 4u * 8u)
+      << "header + one row per (layer, expert) for 4 MoE layers x 8 experts";
   fs::remove_all(dir);
 }
 

@@ -175,7 +175,12 @@ TEST(GuiFileBrowser, ListsFoldersFirstThenGgufFiles) {
   EXPECT_EQ(listing.entries[2].size, 4u);
   EXPECT_EQ(list_folder(dir, true).entries.size(), 4u);
   EXPECT_FALSE(list_folder(dir / "absent", false).error.empty());
-  EXPECT_EQ(human_size(1500000), "1.5 MB");
+  {
+    std::ofstream(dir / "class.moescope.json") << "{}";
+    std::ofstream(dir / "notes.json") << "{}";
+  }
+  const FolderListing with_session = list_folder(dir, false);
+  EXPECT_EQ(with_session.entries.size(), 4u) << "saved sessions are listed, other JSON is not";
   fs::remove_all(dir);
 }
 

@@ -6,7 +6,9 @@
 #include <cstring>
 #include <fstream>
 #include <iomanip>
+#include <iostream>
 #include <sstream>
+#include <unistd.h>
 
 #include "moe/cpu_backend.hpp"
 #include "moe/gl_backend.hpp"
@@ -43,7 +45,27 @@ void add_model_argument(CLI::App& command, std::string& path) {
 
 LoadedModel load_model(const std::string& path) {
   LoadedModel loaded;
-  loaded.model = moe::Model::load(resolve_model_path(path));
+  const std::filesystem::path resolved = resolve_model_path(path);
+  // Progress on stderr only for a terminal and a file big enough to take a noticeable time;
+  // scripts piping the output see nothing of it. Ctrl-C cancels.
+  const bool show_progress = isatty(STDERR_FILENO) != 0;
+  int last_percent = -1;
+  moe::LoadResult result = moe::load_model_with_progress(
+      resolved, 0, [&](uint64_t done, uint64_t total) {
+        constexpr uint64_t kWorthShowing = 256ull << 20;
+        if (!show_progress || total < kWorthShowing) return true;
+        const int percent = static_cast<int>(100 * done / total);
+        if (percent != last_percent) {
+          std::fprintf(stderr, "\rloading %s: %d%% of %s", resolved.filename().c_str(), percent,
+                       moe::human_bytes(total).c_str());
+          if (done == total) std::fputc('\n', stderr);
+          last_percent = percent;
+        }
+        return true;
+      });
+  if (!result.warning.empty()) std::cerr << "moescope-cli: warning: " << result.warning << "\n";
+  loaded.model = std::move(result.model);
+  loaded.estimate = result.estimate;
   // from_gguf's errors already name the file.
   loaded.tokenizer = std::make_unique<moe::Tokenizer>(moe::Tokenizer::from_gguf(loaded.model->file()));
   return loaded;

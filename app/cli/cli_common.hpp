@@ -12,6 +12,7 @@
 
 #include "moe/backend.hpp"
 #include "moe/model.hpp"
+#include "moe/model_loading.hpp"
 #include "moe/routing.hpp"
 #include "moe/routing_data.hpp"
 #include "moe/tokenizer.hpp"
@@ -21,6 +22,7 @@ namespace moescope::cli {
 struct LoadedModel {
   std::shared_ptr<const moe::Model> model;
   std::unique_ptr<moe::Tokenizer> tokenizer;
+  moe::MemoryEstimate estimate;  // weights, KV cache at the default context, memory available
 };
 
 // A file under the project's assets/ folder: looked up in the current directory, then beside

@@ -49,6 +49,11 @@ void run_info(const std::string& path, bool as_json) {
         {"parameters_total", params.total},
         {"parameters_active_per_token", params.active_per_token},
         {"tensor_types", types},
+        {"memory", {{"weight_bytes", loaded.estimate.weight_bytes},
+                    {"kv_cache_bytes", loaded.estimate.kv_cache_bytes},
+                    {"kv_cache_positions", loaded.estimate.n_ctx},
+                    {"available_bytes", loaded.estimate.memory_available_bytes},
+                    {"exceeds_memory", loaded.estimate.exceeds_memory()}}},
         {"tokenizer", {{"model", loaded.tokenizer->model_name()},
                        {"pre", loaded.tokenizer->pre_name()},
                        {"n_vocab", loaded.tokenizer->n_vocab()}}}};
@@ -81,7 +86,11 @@ void run_info(const std::string& path, bool as_json) {
     std::cout << " " << moe::type_name(usage.type) << " x" << usage.n_tensors << " ("
               << human_count(usage.n_bytes) << "B)";
   }
-  std::cout << "\n";
+  std::cout << "\n"
+            << "Memory        " << loaded.estimate.summary()
+            << (loaded.estimate.exceeds_memory() ? "  (does not fit: runs through mmap, slowly)"
+                                                 : "")
+            << "\n";
 }
 
 }  // namespace

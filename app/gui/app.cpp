@@ -15,6 +15,7 @@
 
 #include "export_dialog.hpp"
 #include "fonts.hpp"
+#include "moe/model_loading.hpp"
 #include "png_io.hpp"
 #include "theme.hpp"
 #include "token_text.hpp"
@@ -96,9 +97,11 @@ App::App(GLFWwindow* window, AppOptions options) : window_(window), options_(std
     prompt_state_.text.clear();  // a script starts from an empty prompt
     prompt_state_.focus_prompt = false;
   } else {
-    // Which model to open: the command line, else the one used last, else the bundled one,
-    // else a generated demo model.
+    // Which model to open: the command line (a model or a saved session), else the one used
+    // last, else the bundled one, else a generated demo model.
     std::string model = options_.model_path;
+    const bool session = is_session_file(model);
+    if (session) model.clear();
     std::error_code ignored;
     if (model.empty() && !settings_.last_model.empty() &&
         std::filesystem::exists(settings_.last_model, ignored)) {
@@ -119,6 +122,7 @@ App::App(GLFWwindow* window, AppOptions options) : window_(window), options_(std
       worker_->load_model(model);
     }
     worker_->set_prompt(prompt_state_.text);
+    if (session) open_session(options_.model_path);
   }
   update_title();
 }
@@ -225,13 +229,22 @@ void App::open_model(const std::string& path) {
   worker_->load_model(path);
 }
 
+void App::open_path(const std::string& path) {
+  if (is_session_file(path)) {
+    open_session(path);
+  } else {
+    open_model(path);
+  }
+}
+
 void App::on_drop(const std::vector<std::string>& paths) {
-  if (!paths.empty()) open_model(paths.front());
+  if (!paths.empty()) open_path(paths.front());
 }
 
 void App::frame() {
   ++frame_count_;
   take_snapshot();
+  finish_session_restore();
   if (script_) step_script();
 
   const ImGuiViewport* viewport = ImGui::GetMainViewport();
@@ -247,12 +260,15 @@ void App::frame() {
   draw_layout();
   draw_status_bar();
   draw_dialogs();
+  draw_save_session_dialog();
   draw_export_dialogs(*snapshot_);
   ImGui::End();
 
   // Shortcuts that work everywhere (GLFW key codes are the backend's key indices).
   const ImGuiIO& io = ImGui::GetIO();
   if (io.KeyCtrl && ImGui::IsKeyPressed(GLFW_KEY_O, false)) open_dialog_requested_ = true;
+  if (io.KeyCtrl && ImGui::IsKeyPressed(GLFW_KEY_S, false) && snapshot_->model)
+    save_session_requested_ = true;
   if (io.KeyCtrl &&
       (ImGui::IsKeyPressed(GLFW_KEY_EQUAL, false) || ImGui::IsKeyPressed(GLFW_KEY_KP_ADD, false))) {
     request_font_size(settings_.font_size + 2);
@@ -270,6 +286,10 @@ void App::draw_menu_bar() {
     if (ImGui::MenuItem("Open the random demo model")) {
       worker_->load_demo_model(options_.demo_model.string(), demo_model_spec());
     }
+    ImGui::Separator();
+    if (ImGui::MenuItem("Open session\xE2\x80\xA6")) open_dialog_requested_ = true;
+    if (ImGui::MenuItem("Save session\xE2\x80\xA6", "Ctrl+S", false, snapshot_->model != nullptr))
+      save_session_requested_ = true;
     ImGui::Separator();
     if (ImGui::MenuItem("Export data\xE2\x80\xA6", nullptr, false, snapshot_->model != nullptr))
       open_data_export();
@@ -313,7 +333,8 @@ void App::draw_menu_bar() {
     ImGui::TextUnformatted("Type in the prompt box: every view follows.");
     ImGui::TextUnformatted("Click a token to select it; click it again to follow the typing.");
     ImGui::TextUnformatted("Over the token strip: Left/Right move the token, Up/Down the layer.");
-    ImGui::TextUnformatted("Ctrl+O opens a GGUF model; you can also drop one on the window.");
+    ImGui::TextUnformatted("Ctrl+O opens a GGUF model or a saved session; you can also drop one on the window.");
+    ImGui::TextUnformatted("Ctrl+S saves the session: model, prompt, view and routing.");
     ImGui::TextUnformatted(
         "Ctrl++ / Ctrl+- change the text size (View > Text size for a projector).");
     ImGui::Separator();
@@ -402,9 +423,17 @@ void App::draw_status_bar() {
   ImGui::SameLine(0, ImGui::GetFontSize() * 1.5f);
   const WorkerStatus status = worker_->status();
   switch (status.activity) {
-    case WorkerActivity::Loading:
-      ImGui::Text("loading %s\xE2\x80\xA6", status.subject.c_str());
+    case WorkerActivity::Loading: {
+      // done/total are MB of weights paged in (0/0 while the header is read and checked).
+      const float share =
+          status.total > 0 ? static_cast<float>(status.done) / static_cast<float>(status.total) : 0;
+      const std::string text = "loading " + status.subject + "  " + std::to_string(status.done) +
+                               " / " + std::to_string(status.total) + " MB";
+      ImGui::ProgressBar(share, ImVec2(ImGui::GetFontSize() * 18, 0), text.c_str());
+      ImGui::SameLine();
+      if (ImGui::SmallButton("Cancel")) worker_->cancel_load();
       break;
+    }
     case WorkerActivity::Prefilling:
     case WorkerActivity::Generating: {
       const float share =
@@ -496,13 +525,13 @@ void App::draw_open_dialog() {
     }
     listing_ = list_folder(folder, show_all_files_);
     dialog_path_.clear();
-    ImGui::OpenPopup("Open model");
+    ImGui::OpenPopup("Open model or session");
   }
   const ImVec2 display = ImGui::GetIO().DisplaySize;
   ImGui::SetNextWindowSize(
       ImVec2(std::min(display.x * 0.9f, ImGui::GetFontSize() * 40), display.y * 0.7f),
       ImGuiCond_Appearing);
-  open_dialog_visible_ = ImGui::BeginPopupModal("Open model", nullptr, 0);
+  open_dialog_visible_ = ImGui::BeginPopupModal("Open model or session", nullptr, 0);
   if (!open_dialog_visible_) return;
   if (close_dialog_requested_) {
     close_dialog_requested_ = false;
@@ -512,14 +541,14 @@ void App::draw_open_dialog() {
   if (ImGui::ArrowButton("##up", ImGuiDir_Up)) enter = listing_.folder.parent_path();
   ImGui::SameLine();
   ImGui::TextUnformatted(listing_.folder.string().c_str());
-  if (ImGui::Checkbox("Show all files, not only .gguf", &show_all_files_))
+  if (ImGui::Checkbox("Show all files, not only models and sessions", &show_all_files_))
     listing_ = list_folder(listing_.folder, show_all_files_);
   const float footer = ImGui::GetFrameHeightWithSpacing() * 2 + ImGui::GetStyle().ItemSpacing.y;
   ImGui::BeginChild("##entries", ImVec2(0, -footer), true);
   if (!listing_.error.empty())
     ImGui::TextColored(ImVec4(0.95f, 0.4f, 0.35f, 1), "%s", listing_.error.c_str());
   if (listing_.entries.empty() && listing_.error.empty())
-    ImGui::TextDisabled("No GGUF files here.");
+    ImGui::TextDisabled("No GGUF models or saved sessions here.");
   std::string open_now;
   for (const BrowserEntry& entry : listing_.entries) {
     const std::string label = (entry.is_directory ? "[folder]  " : "") + entry.name;
@@ -535,12 +564,12 @@ void App::draw_open_dialog() {
     }
     if (!entry.is_directory) {
       ImGui::SameLine(ImGui::GetWindowContentRegionMax().x - ImGui::CalcTextSize("0000 MB").x);
-      ImGui::TextDisabled("%s", human_size(entry.size).c_str());
+      ImGui::TextDisabled("%s", moe::human_bytes(entry.size).c_str());
     }
   }
   ImGui::EndChild();
   ImGui::SetNextItemWidth(-1);
-  if (ImGui::InputTextWithHint("##path", "path to a .gguf file", &dialog_path_,
+  if (ImGui::InputTextWithHint("##path", "path to a .gguf model or a .moescope.json session", &dialog_path_,
                                ImGuiInputTextFlags_EnterReturnsTrue)) {
     open_now = dialog_path_;
   }
@@ -562,7 +591,7 @@ void App::draw_open_dialog() {
       listing_ = list_folder(open_now, show_all_files_);
     } else {
       settings_.browse_folder = listing_.folder.string();
-      open_model(open_now);
+      open_path(open_now);
       ImGui::CloseCurrentPopup();
     }
   }
@@ -754,6 +783,41 @@ void App::step_script() {
       break;
     case ScriptKind::Frames:
       script.frames_left = command.number;
+      break;
+    case ScriptKind::SaveSession: {
+      done = worker_caught_up();
+      if (!done) break;
+      const std::string error = save_session(command.text);
+      if (!error.empty()) fail(where + error);
+      break;
+    }
+    case ScriptKind::OpenSession:
+      if (!script.issued) {
+        script.issued = true;
+        open_session(command.text);
+        done = false;
+      } else {
+        done = !restoring_ && worker_caught_up();
+        if (done) script.frames_left = 2;
+      }
+      break;
+    case ScriptKind::ExportFigure:
+    case ScriptKind::ExportData:
+      if (!script.issued) {
+        script.issued = true;
+        if (command.kind == ScriptKind::ExportFigure) {
+          script_export_next_figure(command.text);
+        } else {
+          script_export_data(static_cast<DataExport>(command.number), command.text);
+        }
+        done = false;
+      } else if (const std::optional<std::string> result = scripted_export_result()) {
+        if (!result->empty()) fail(where + *result);
+        std::cout << "moescope: exported " << command.text << "\n";
+        script.frames_left = 1;
+      } else {
+        done = false;
+      }
       break;
     case ScriptKind::Screenshot:
       script.screenshot_path = command.text;

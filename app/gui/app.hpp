@@ -12,6 +12,7 @@
 #include "file_browser.hpp"
 #include "panels.hpp"
 #include "script.hpp"
+#include "session_file.hpp"
 #include "settings.hpp"
 #include "worker.hpp"
 
@@ -72,6 +73,15 @@ private:
   void draw_dialogs();
   void draw_open_dialog();
   void open_model(const std::string& path);
+  // A model or a saved session (by its .moescope.json name): the command line, drops, dialog.
+  void open_path(const std::string& path);
+  // Sessions (app_session.cpp). Errors go to a dialog; nothing else changes on failure.
+  void open_session(const std::string& path);
+  std::string save_session(const std::string& path);  // the error, or empty when saved
+  SessionView current_session_view() const;
+  // Once the worker has recomputed a reopened session: restores the view, checks the routing.
+  void finish_session_restore();
+  void draw_save_session_dialog();
   void request_font_size(float size);
   void update_title();
   void step_script();
@@ -119,6 +129,11 @@ private:
   std::vector<double> typing_latency_ms_;
   uint64_t last_latency_version_ = 0;
   int frame_count_ = 0;
+
+  std::optional<SavedSession> restoring_;  // a reopened session waiting for its recompute
+  bool save_session_requested_ = false;
+  std::string save_session_path_;
+  std::string save_session_message_;
 
   std::optional<ScriptState> script_;
   std::vector<std::string> failures_;

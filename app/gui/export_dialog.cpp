@@ -9,6 +9,7 @@
 
 #include "export_files.hpp"
 #include "moe/plot/export.hpp"
+#include "moe/routing_data.hpp"
 
 namespace moescope::gui {
 
@@ -29,6 +30,10 @@ struct FigureExportState {
   std::string path;
   std::string message;
   bool message_is_error = false;
+  // Scripted mode: the next figure with an Export button opens the dialog with this path, and
+  // the dialog presses its own Export button once.
+  std::string scripted_path;
+  bool scripted_press = false;
 };
 
 struct DataExportState {
@@ -37,9 +42,11 @@ struct DataExportState {
   std::string path;
   std::string message;
   bool message_is_error = false;
+  bool scripted_press = false;
 };
 
 FigureExportState figure_state;
+std::optional<std::string> scripted_result;  // the message of a scripted export once done
 DataExportState data_state;
 bool dialog_visible = false;
 
@@ -51,6 +58,13 @@ std::string with_extension(const std::string& path, const char* extension) {
   fs::path p(path);
   p.replace_extension(extension);
   return p.string();
+}
+
+// A scripted press is over once the dialog tried to export: report and close, as a user would.
+void finish_scripted_press(bool& press, const std::string& message, bool error) {
+  press = false;
+  scripted_result = error ? message : std::string();
+  ImGui::CloseCurrentPopup();
 }
 
 void message_line(const std::string& message, bool error) {
@@ -116,7 +130,7 @@ void draw_figure_dialog() {
   ImGui::SetNextItemWidth(ImGui::GetFontSize() * 30);
   ImGui::InputText("file", &s.path);
 
-  bool export_now = ImGui::Button("Export");
+  bool export_now = ImGui::Button("Export") || s.scripted_press;
   ImGui::SameLine();
   if (ImGui::Button("Close") || ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_Escape))) {
     s.message.clear();
@@ -141,6 +155,7 @@ void draw_figure_dialog() {
       s.message_is_error = true;
     }
   }
+  if (s.scripted_press) finish_scripted_press(s.scripted_press, s.message, s.message_is_error);
   message_line(s.message, s.message_is_error);
   ImGui::EndPopup();
 }
@@ -170,7 +185,7 @@ void draw_data_dialog(const Snapshot& snapshot) {
   }
   ImGui::SetNextItemWidth(ImGui::GetFontSize() * 30);
   ImGui::InputText("file", &s.path);
-  bool export_now = ImGui::Button("Export");
+  bool export_now = ImGui::Button("Export") || s.scripted_press;
   ImGui::SameLine();
   if (ImGui::Button("Close") || ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_Escape))) {
     s.message.clear();
@@ -187,7 +202,9 @@ void draw_data_dialog(const Snapshot& snapshot) {
       s.message_is_error = true;
     }
   }
-  ImGui::TextDisabled("Formats: see the README, \"Export\" (schema_version %d).", 1);
+  if (s.scripted_press) finish_scripted_press(s.scripted_press, s.message, s.message_is_error);
+  ImGui::TextDisabled("Formats: see the README, \"Export\" (schema_version %d).",
+                      moe::kRoutingSchemaVersion);
   message_line(s.message, s.message_is_error);
   ImGui::EndPopup();
 }
@@ -216,6 +233,16 @@ void figure_export_button(const char* id, const plot::Figure& figure, ImVec2 min
   ImGui::SetCursorScreenPos(ImVec2(max.x - width - 2, min.y + 2));
   ImGui::PushStyleVar(ImGuiStyleVar_Alpha, style.Alpha * 0.85f);
   if (ImGui::SmallButton(label)) open_figure_export(figure);
+  if (!figure_state.scripted_path.empty() && !export_dialog_open()) {
+    open_figure_export(figure);
+    FigureExportState& s = figure_state;
+    s.path = std::move(s.scripted_path);
+    s.scripted_path.clear();
+    const std::string extension = fs::path(s.path).extension().string();
+    for (int i = 0; i < 3; ++i)
+      if (extension == kFormatExtensions[i]) s.format = i;
+    s.scripted_press = true;
+  }
   ImGui::PopStyleVar();
   if (ImGui::IsItemHovered()) ImGui::SetTooltip("Save this figure as PNG, SVG or PDF");
   if (ImGui::IsMouseHoveringRect(min, max) && ImGui::IsMouseClicked(ImGuiMouseButton_Right) &&
@@ -251,5 +278,20 @@ void draw_export_dialogs(const Snapshot& snapshot) {
 bool export_dialog_open() {
   return dialog_visible || figure_state.open_requested || data_state.open_requested;
 }
+
+void script_export_next_figure(std::string path) {
+  scripted_result.reset();
+  figure_state.scripted_path = std::move(path);
+}
+
+void script_export_data(DataExport kind, std::string path) {
+  scripted_result.reset();
+  open_data_export();
+  data_state.kind = static_cast<int>(kind);
+  data_state.path = std::move(path);
+  data_state.scripted_press = true;
+}
+
+std::optional<std::string> scripted_export_result() { return scripted_result; }
 
 }  // namespace moescope::gui

@@ -6,7 +6,11 @@
 // The dialogs keep their state here: they are drawn on the UI thread only.
 #include <imgui.h>
 
+#include <optional>
+#include <string>
+
 #include "moe/plot/figure.hpp"
+#include "export_files.hpp"
 #include "settings.hpp"
 #include "worker.hpp"
 
@@ -24,5 +28,13 @@ void draw_export_dialogs(const Snapshot& snapshot);
 
 // True while an export dialog is open (the scripted mode waits for it to close).
 bool export_dialog_open();
+
+// The scripted mode drives the same dialogs a user clicks through: the next figure drawn with
+// an Export button opens its dialog with `path` (format from the extension) and the dialog's
+// Export button is pressed once; likewise for the data dialog. The result: nullopt while
+// pending, then the error message, or an empty string when the file was written.
+void script_export_next_figure(std::string path);
+void script_export_data(DataExport kind, std::string path);
+std::optional<std::string> scripted_export_result();
 
 }  // namespace moescope::gui

@@ -43,7 +43,7 @@ const char* data_export_extension(DataExport kind) {
   return kind == DataExport::TraceJson ? ".json" : ".csv";
 }
 
-void export_snapshot_data(const Snapshot& snapshot, DataExport kind, const fs::path& path) {
+std::vector<moe::RoutingTokenInfo> snapshot_token_infos(const Snapshot& snapshot) {
   if (!snapshot.model) throw moe::Error("no model is open: there is no routing to export");
   const moe::RoutingTrace& trace = snapshot.trace;
   std::vector<moe::RoutingTokenInfo> tokens;
@@ -53,17 +53,27 @@ void export_snapshot_data(const Snapshot& snapshot, DataExport kind, const fs::p
   }
   if (static_cast<int>(tokens.size()) < trace.n_tokens())
     throw moe::Error("the routing is still being computed: export again in a moment");
+  return tokens;
+}
+
+nlohmann::json snapshot_routing_json(const Snapshot& snapshot) {
+  const std::vector<moe::RoutingTokenInfo> tokens = snapshot_token_infos(snapshot);
+  const ModelInfo& model = *snapshot.model;
+  const moe::RoutingModelInfo info{model.name, model.path, model.config.architecture,
+                                   model.config.n_layer};
+  return moe::routing_to_json(info, tokens, snapshot.trace);
+}
+
+void export_snapshot_data(const Snapshot& snapshot, DataExport kind, const fs::path& path) {
+  const std::vector<moe::RoutingTokenInfo> tokens = snapshot_token_infos(snapshot);
+  const moe::RoutingTrace& trace = snapshot.trace;
   std::ostringstream out;
   switch (kind) {
-    case DataExport::TraceJson: {
-      const ModelInfo& model = *snapshot.model;
-      const moe::RoutingModelInfo info{model.name, model.path, model.config.architecture,
-                                       model.config.n_layer};
-      out << moe::routing_to_json(info, tokens, trace)
-                 .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+    case DataExport::TraceJson:
+      out << snapshot_routing_json(snapshot).dump(-1, ' ', false,
+                                                  nlohmann::json::error_handler_t::replace)
           << "\n";
       break;
-    }
     case DataExport::TraceCsv:
       moe::write_routing_csv(out, tokens, trace);
       break;

@@ -2,6 +2,7 @@
 // What the GUI's export dialogs write, without any window: default paths, and the snapshot's
 // routing trace or load table as JSON / CSV (the formats of `moescope-cli route`).
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "worker.hpp"
@@ -17,6 +18,10 @@ std::string file_stem_for(const std::string& title);
 
 enum class DataExport { TraceJson, TraceCsv, LoadCsv };
 const char* data_export_extension(DataExport kind);  // ".json" or ".csv"
+
+// The snapshot's routing as the `route --json` document. Throws moe::Error when there is no
+// model or the routing is still being computed.
+nlohmann::json snapshot_routing_json(const Snapshot& snapshot);
 
 // Writes the snapshot's routing (all computed tokens) atomically; throws moe::Error.
 void export_snapshot_data(const Snapshot& snapshot, DataExport kind,

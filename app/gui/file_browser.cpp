@@ -4,6 +4,8 @@
 #include <cctype>
 #include <cstdio>
 
+#include "session_file.hpp"
+
 namespace moescope::gui {
 
 bool has_gguf_extension(const std::string& name) {
@@ -12,23 +14,6 @@ bool has_gguf_extension(const std::string& name) {
   std::transform(tail.begin(), tail.end(), tail.begin(),
                  [](unsigned char c) { return std::tolower(c); });
   return tail == ".gguf";
-}
-
-std::string human_size(uint64_t bytes) {
-  static const char* const kUnits[] = {"B", "KB", "MB", "GB", "TB"};
-  double value = static_cast<double>(bytes);
-  int unit = 0;
-  while (value >= 1000 && unit < 4) {
-    value /= 1000;
-    ++unit;
-  }
-  char text[32];
-  std::snprintf(text, sizeof text,
-                unit == 0    ? "%.0f %s"
-                : value < 10 ? "%.1f %s"
-                             : "%.0f %s",
-                value, kUnits[unit]);
-  return text;
 }
 
 FolderListing list_folder(const std::filesystem::path& folder, bool all_files) {
@@ -53,7 +38,7 @@ FolderListing list_folder(const std::filesystem::path& folder, bool all_files) {
     entry.is_directory = it->is_directory(entry_error);
     if (entry_error) continue;
     if (!entry.is_directory) {
-      if (!all_files && !has_gguf_extension(name)) continue;
+      if (!all_files && !has_gguf_extension(name) && !is_session_file(name)) continue;
       entry.size = it->file_size(entry_error);
       if (entry_error) entry.size = 0;
     }

@@ -1,6 +1,6 @@
 #pragma once
-// The listing behind the in-app "Open model" dialog: a folder's subfolders, then its GGUF files
-// (or every file), sorted by name. No ImGui here, so the rules are testable.
+// The listing behind the in-app "Open model" dialog: a folder's subfolders, then its GGUF files and
+// saved sessions (or every file), sorted by name. No ImGui here, so the rules are testable.
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -25,8 +25,5 @@ struct FolderListing {
 FolderListing list_folder(const std::filesystem::path& folder, bool all_files);
 
 bool has_gguf_extension(const std::string& name);  // case-insensitive ".gguf"
-
-// "1.2 GB", "350 MB", "12 KB", "17 B".
-std::string human_size(uint64_t bytes);
 
 }  // namespace moescope::gui

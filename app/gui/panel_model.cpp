@@ -6,6 +6,7 @@
 
 #include "file_browser.hpp"
 #include "moe/ggml_types.hpp"
+#include "moe/model_loading.hpp"
 #include "moe/plot/model_figures.hpp"
 #include "panels.hpp"
 
@@ -60,7 +61,7 @@ void draw_model_panel(ViewContext& view, ModelPanelState& state) {
   if (ImGui::BeginTable("##facts", 2, ImGuiTableFlags_RowBg | ImGuiTableFlags_SizingStretchProp)) {
     row("name", model.name);
     row("file", model.path);
-    row("size", human_size(model.file_bytes));
+    row("size", moe::human_bytes(model.file_bytes));
     row("architecture", config.architecture);
     row("layers", std::to_string(config.n_layer) + " (" +
                       std::to_string(config.moe_layers().size()) + " with experts)");

@@ -64,6 +64,10 @@ const std::map<std::string, CommandShape, std::less<>>& commands() {
       {"font-size", {ScriptKind::FontSize, CommandShape::Number}},
       {"open-dialog", {ScriptKind::OpenDialog, CommandShape::None}},
       {"close-dialog", {ScriptKind::CloseDialog, CommandShape::None}},
+      {"save-session", {ScriptKind::SaveSession, CommandShape::Text}},
+      {"open-session", {ScriptKind::OpenSession, CommandShape::Text}},
+      {"export-figure", {ScriptKind::ExportFigure, CommandShape::Text}},
+      {"export-data", {ScriptKind::ExportData, CommandShape::Text}},
       {"frames", {ScriptKind::Frames, CommandShape::Number}},
       {"screenshot", {ScriptKind::Screenshot, CommandShape::Text}},
       {"expect-error", {ScriptKind::ExpectError, CommandShape::None}},
@@ -128,6 +132,19 @@ std::vector<ScriptCommand> parse_script(std::string_view text) {
     }
     if (command.kind == ScriptKind::Theme && command.text != "dark" && command.text != "light") {
       throw moe::Error(where + "theme is 'dark' or 'light', not '" + command.text + "'");
+    }
+    if (command.kind == ScriptKind::ExportData) {
+      // "KIND FILE": the kind goes to `number` (a DataExport value), the file to `text`.
+      static const char* const kKinds[] = {"trace-json", "trace-csv", "load-csv"};
+      const auto gap = command.text.find_first_of(" \t");
+      const std::string kind = command.text.substr(0, gap);
+      const auto kind_it = std::find(std::begin(kKinds), std::end(kKinds), kind);
+      if (kind_it == std::end(kKinds) || gap == std::string::npos) {
+        throw moe::Error(where + "export-data needs KIND FILE, KIND one of trace-json, "
+                                 "trace-csv, load-csv");
+      }
+      command.number = static_cast<int>(kind_it - std::begin(kKinds));
+      command.text = std::string(trim(command.text.substr(gap)));
     }
     if ((command.kind == ScriptKind::Frames || command.kind == ScriptKind::Generate) &&
         command.number < 0) {

@@ -15,6 +15,11 @@
 //   theme dark|light
 //   font-size PIXELS
 //   open-dialog          open the model file dialog (close-dialog closes it)
+//   save-session FILE    save the session (model, prompt, view, routing) as the dialog does
+//   open-session FILE    reopen a saved session (waits until it is recomputed and checked)
+//   export-figure FILE   export the first figure of the current view through its Export
+//                        dialog (format from the extension: .png, .svg, .pdf)
+//   export-data KIND FILE  through the data export dialog; KIND: trace-json, trace-csv, load-csv
 //   frames N             render N frames
 //   screenshot FILE.png  save the window as PNG
 //   expect-error         wait for an error dialog (and close it); the script fails without one
@@ -41,6 +46,10 @@ enum class ScriptKind {
   Theme,
   FontSize,
   OpenDialog,
+  SaveSession,
+  OpenSession,
+  ExportFigure,
+  ExportData,
   CloseDialog,
   Frames,
   Screenshot,

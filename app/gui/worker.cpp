@@ -6,6 +6,7 @@
 
 #include "moe/cpu_backend.hpp"
 #include "moe/error.hpp"
+#include "moe/model_loading.hpp"
 #include "example_prompts.hpp"
 #include "moe/session.hpp"
 #include "moe/tokenizer.hpp"
@@ -118,6 +119,8 @@ bool Worker::domains_pending() const {
   std::lock_guard lock(mutex_);
   return pending_domains_.has_value();
 }
+
+void Worker::cancel_load() { cancel_load_ = true; }
 
 void Worker::stop_generation() {
   std::lock_guard lock(mutex_);
@@ -238,7 +241,18 @@ void Worker::do_load(const LoadRequest& request) {
       if (!parent.empty()) std::filesystem::create_directories(parent);
       moe::write_random_model(*request.demo_spec, request.path);
     }
-    auto model = moe::Model::load(request.path);
+    cancel_load_ = false;
+    constexpr int kMegabyte = 1 << 20;
+    moe::LoadResult loaded = moe::load_model_with_progress(
+        request.path, options_.n_ctx, [&](uint64_t done, uint64_t total) {
+          set_status(WorkerActivity::Loading, static_cast<int>(done / kMegabyte),
+                     static_cast<int>(total / kMegabyte),
+                     std::filesystem::path(request.path).filename().string());
+          // A newer load request replaces this one.
+          std::lock_guard lock(mutex_);
+          return !cancel_load_.load() && !pending_load_ && !quit_;
+        });
+    auto model = std::move(loaded.model);
     std::unique_ptr<moe::Tokenizer> tokenizer;
     try {
       tokenizer = std::make_unique<moe::Tokenizer>(moe::Tokenizer::from_gguf(model->file()));
@@ -283,6 +297,21 @@ void Worker::do_load(const LoadRequest& request) {
       std::lock_guard lock(mutex_);
       pending_domains_.reset();
     }
+    if (!loaded.warning.empty()) post_message({"This model is larger than the free memory",
+                                                loaded.warning, false});
+  } catch (const moe::LoadCancelled&) {
+    bool replaced = false;
+    {
+      std::lock_guard lock(mutex_);
+      replaced = pending_load_.has_value() || quit_;
+    }
+    if (!replaced) {
+      post_message({"Loading cancelled",
+                    std::filesystem::path(request.path).filename().string() +
+                        " was not opened; the current model stays.",
+                    false});
+    }
+    return;
   } catch (const std::exception& error) {
     post_message({"Could not open the model", error.what(), true});
     return;
@@ -378,6 +407,17 @@ void Worker::do_generate(const GenerateRequest& request, Clock::time_point poste
   }
   const auto started = Clock::now();
   const PromptRequest as_prompt{state.prompt, posted};
+  if (!request.replay.empty()) {
+    try {
+      const size_t count = std::min(request.replay.size(), static_cast<size_t>(n_tokens));
+      state.session->append(std::span(request.replay.data(), count));
+    } catch (const std::exception& error) {
+      post_message({"Could not restore the generated tokens", error.what(), true});
+    }
+    publish(as_prompt, true, Milliseconds(Clock::now() - started).count(),
+            state.n_prompt_tokens, static_cast<int>(state.session->tokens().size()) - state.n_prompt_tokens);
+    return;
+  }
   auto last_publish = Clock::now();
   int generated = 0;
   set_status(WorkerActivity::Generating, 0, n_tokens);

@@ -119,6 +119,9 @@ struct WorkerOptions {
 struct GenerateRequest {
   int n_tokens = 32;
   moe::SamplingOptions sampling;
+  // When not empty, these tokens are appended as the continuation instead of sampling
+  // (reopening a saved session brings its generated tokens back exactly).
+  std::vector<int32_t> replay;
 };
 
 class Worker {
@@ -128,8 +131,11 @@ public:
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
-  // Opens a GGUF model. On failure a WorkerMessage says why and the current model stays.
+  // Opens a GGUF model, paging its weights in with progress (status: done/total in MB).
+  // On failure or cancel a WorkerMessage says why and the current model stays.
   void load_model(std::string path);
+  // Stops a load in progress (the current model stays). No effect when nothing is loading.
+  void cancel_load();
   // Writes a random-weight demo model to `path` (unless it exists) and opens it.
   void load_demo_model(std::string path, moe::RandomModelSpec spec);
   void set_prompt(std::string text);
@@ -197,6 +203,7 @@ private:
 
   std::atomic<uint64_t> request_serial_{0};  // bumped by every prompt or load request
   std::atomic<bool> stop_generation_{false};
+  std::atomic<bool> cancel_load_{false};
   std::thread thread_;
 };
 
