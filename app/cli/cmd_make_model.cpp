@@ -1,10 +1,12 @@
-// `moescope-cli make-model OUT [...]`: writes a small random-weight llama-style MoE model, for
-// demos and experiments before a trained model is at hand. Its routing is real (the router
+// `moescope-cli make-model OUT [...]`: writes a small random-weight MoE model of any supported
+// architecture (llama-style by default), for demos, experiments before a trained model is at
+// hand, and checks against other implementations. Its routing is real (the router
 // really runs) but its weights are random, so it says nothing about language.
 #include <iostream>
 #include <map>
 
 #include "cli_common.hpp"
+#include "moe/arch.hpp"
 #include "moe/error.hpp"
 #include "moe/random_model.hpp"
 
@@ -14,34 +16,62 @@ void register_make_model(CLI::App& app) {
   auto spec = std::make_shared<moe::RandomModelSpec>();
   auto out_path = std::make_shared<std::string>();
   auto type_name = std::make_shared<std::string>("f32");
-  auto* command = app.add_subcommand("make-model", "Write a random-weight MoE model (GGUF) for demos and tests");
+  auto shared_experts = std::make_shared<int>(1);
+  auto* command = app.add_subcommand("make-model",
+                                     "Write a random-weight MoE model (GGUF) for demos and tests");
   command->add_option("OUT", *out_path, "Output GGUF path")->required();
-  command->add_option("--experts", spec->n_expert, "Experts per MoE layer")->check(CLI::Range(1, 256));
-  command->add_option("--top-k", spec->n_expert_used, "Experts chosen per token")->check(CLI::Range(1, 256));
+  command->add_option("--experts", spec->n_expert, "Experts per MoE layer")
+      ->check(CLI::Range(1, 256));
+  command->add_option("--top-k", spec->n_expert_used, "Experts chosen per token")
+      ->check(CLI::Range(1, 256));
   command->add_option("--layers", spec->n_layer, "Layers")->check(CLI::Range(1, 128));
   command->add_option("--embd", spec->n_embd, "Embedding width")->check(CLI::Range(8, 8192));
   command->add_option("--heads", spec->n_head, "Attention heads")->check(CLI::Range(1, 256));
-  command->add_option("--kv-heads", spec->n_head_kv, "KV heads (grouped-query attention)")->check(CLI::Range(1, 256));
+  command->add_option("--kv-heads", spec->n_head_kv, "KV heads (grouped-query attention)")
+      ->check(CLI::Range(1, 256));
   command->add_option("--ff", spec->n_ff_exp, "Expert FFN width")->check(CLI::Range(8, 65536));
-  command->add_option("--vocab", spec->n_vocab, "Vocabulary size (>= 258)")->check(CLI::Range(258, 1 << 20));
+  command->add_option("--vocab", spec->n_vocab, "Vocabulary size (>= 258)")
+      ->check(CLI::Range(258, 1 << 20));
   command->add_option("--ctx", spec->n_ctx, "Context length")->check(CLI::Range(8, 1 << 20));
   command->add_option("--seed", spec->seed, "Random seed");
+  command->add_option("--arch", spec->architecture, "Architecture (general.architecture)")
+      ->check(CLI::IsMember(moe::supported_architectures()));
+  command
+      ->add_option("--shared-experts", *shared_experts, "deepseek2: shared experts per MoE layer")
+      ->check(CLI::Range(0, 64));
+  command->add_flag("--sigmoid", spec->sigmoid_gating,
+                    "deepseek2: sigmoid gates with a selection bias (V3 style)");
   command->add_option("--type", *type_name, "Weight type: f32, f16, bf16 or q8_0")
       ->check(CLI::IsMember({"f32", "f16", "bf16", "q8_0"}));
-  command->callback([spec, out_path, type_name] {
-    static const std::map<std::string, moe::GgmlType> types = {
-        {"f32", moe::GgmlType::F32}, {"f16", moe::GgmlType::F16},
-        {"bf16", moe::GgmlType::BF16}, {"q8_0", moe::GgmlType::Q8_0}};
+  command->callback([spec, out_path, type_name, shared_experts] {
+    static const std::map<std::string, moe::GgmlType> types = {{"f32", moe::GgmlType::F32},
+                                                               {"f16", moe::GgmlType::F16},
+                                                               {"bf16", moe::GgmlType::BF16},
+                                                               {"q8_0", moe::GgmlType::Q8_0}};
     spec->weight_type = types.at(*type_name);
     if (spec->n_expert_used > spec->n_expert) {
-      throw moe::Error("--top-k " + std::to_string(spec->n_expert_used) + " is more than --experts " +
-                       std::to_string(spec->n_expert));
+      throw moe::Error("--top-k " + std::to_string(spec->n_expert_used) +
+                       " is more than --experts " + std::to_string(spec->n_expert));
     }
     spec->n_ff = 2 * spec->n_ff_exp;
+    if (spec->architecture == "deepseek2") {
+      // Latent attention: half of each head rotary, a kv rank of half the width, the first
+      // layer dense as in DeepSeek's models.
+      const int head_dim = spec->n_embd / spec->n_head;
+      if (head_dim < 4) throw moe::Error("deepseek2 needs --embd / --heads >= 4");
+      spec->head_dim = head_dim;
+      spec->n_rot = head_dim / 2 - (head_dim / 2) % 2;
+      spec->kv_lora_rank = spec->n_embd / 2;
+      spec->n_expert_shared = *shared_experts;
+      spec->selection_bias = spec->sigmoid_gating;
+      spec->expert_weights_norm = spec->sigmoid_gating;
+      if (spec->n_layer > 1) spec->dense_layers = {0};
+    }
     moe::write_random_model(*spec, *out_path);
-    std::cout << "wrote " << *out_path << ": " << spec->n_layer << " layers, " << spec->n_expert
-              << " experts, top-" << spec->n_expert_used << ", width " << spec->n_embd << ", "
-              << *type_name << " weights (random, seed " << spec->seed << ")\n";
+    std::cout << "wrote " << *out_path << ": " << spec->architecture << ", " << spec->n_layer
+              << " layers, " << spec->n_expert << " experts, top-" << spec->n_expert_used
+              << ", width " << spec->n_embd << ", " << *type_name << " weights (random, seed "
+              << spec->seed << ")\n";
   });
 }
 

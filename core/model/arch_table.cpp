@@ -22,8 +22,76 @@ Architecture make_llama() {
   return arch;
 }
 
+// OLMoE: QK-norm over the whole projection, split-halves RoPE, top-k weights not renormalized.
+Architecture make_olmoe() {
+  Architecture arch = make_llama();
+  arch.name = arch.key_prefix = "olmoe";
+  arch.rope = RopePairing::SplitHalves;
+  arch.renormalize_top_k = false;
+  arch.qk_norm = QkNorm::WholeProjection;
+  return arch;
+}
+
+// Qwen1.5-MoE / Qwen2-MoE: q, k, v biases, no renormalization, one shared expert behind a
+// sigmoid gate of its own.
+Architecture make_qwen2moe() {
+  Architecture arch = make_llama();
+  arch.name = arch.key_prefix = "qwen2moe";
+  arch.rope = RopePairing::SplitHalves;
+  arch.renormalize_top_k = false;
+  arch.attention_biases_required = true;
+  arch.shared_experts = SharedExperts::SigmoidGated;
+  return arch;
+}
+
+// Qwen3-MoE: per-head QK-norm, renormalized top-k, no shared expert.
+Architecture make_qwen3moe() {
+  Architecture arch = make_llama();
+  arch.name = arch.key_prefix = "qwen3moe";
+  arch.rope = RopePairing::SplitHalves;
+  arch.qk_norm = QkNorm::PerHead;
+  return arch;
+}
+
+// Granite 3 MoE: llama plus embedding / residual / attention / logit multipliers (read by the
+// model's config reader for every architecture; only granite files carry them).
+Architecture make_granitemoe() {
+  Architecture arch = make_llama();
+  arch.name = arch.key_prefix = "granitemoe";
+  arch.granite_multipliers = true;
+  return arch;
+}
+
+// DeepSeek-V2 (and V3-style files): multi-head latent attention, leading dense layers, shared
+// experts always on; gating function, weight normalization and scale come from keys.
+Architecture make_deepseek2() {
+  Architecture arch = make_llama();
+  arch.name = arch.key_prefix = "deepseek2";
+  arch.renormalize_top_k = false;  // expert_weights_norm, default false
+  arch.attention = AttentionKind::LatentMultiHead;
+  arch.shared_experts = SharedExperts::Always;
+  arch.dense_layers_from_key = true;
+  arch.routing_from_keys = true;
+  return arch;
+}
+
+// Phi-3.5-MoE as llama.cpp runs it: RMSNorm with bias, biases on every projection and on the
+// logits, softmax top-2 renormalized (llama.cpp's stand-in for the sparse mixer).
+Architecture make_phimoe() {
+  Architecture arch = make_llama();
+  arch.name = arch.key_prefix = "phimoe";
+  arch.norm = NormKind::RmsWithBias;
+  arch.rope = RopePairing::SplitHalves;
+  arch.attention_biases_required = true;
+  arch.output_bias = true;
+  arch.output_optional = false;
+  return arch;
+}
+
 const std::vector<Architecture>& table() {
-  static const std::vector<Architecture> architectures = {make_llama()};
+  static const std::vector<Architecture> architectures = {
+      make_llama(),      make_olmoe(),     make_qwen2moe(), make_qwen3moe(),
+      make_granitemoe(), make_deepseek2(), make_phimoe()};
   return architectures;
 }
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <cmath>
 #include <map>
 #include <string>
 
@@ -76,6 +77,42 @@ public:
     }
     return static_cast<float>(number);
   }
+  // A number that may be 0 (yarn_log_multiplier) or any sign (not used yet).
+  float non_negative_real_or(std::string_view name, float fallback) const {
+    const std::string key = arch_.key(name);
+    const gguf::Value* value = file_.find(key);
+    if (value == nullptr) return fallback;
+    double number = 0;
+    try {
+      number = value->as_double();
+    } catch (const Error& error) {
+      throw Error("key '" + key + "' in " + file_.source_name() + ": " + error.what());
+    }
+    if (!(number >= 0) || number > 1e30) {
+      throw Error("key '" + key + "' in " + file_.source_name() + " must be a number >= 0, got " +
+                  std::to_string(number));
+    }
+    return static_cast<float>(number);
+  }
+  bool flag_or(std::string_view name, bool fallback) const {
+    const std::string key = arch_.key(name);
+    const gguf::Value* value = file_.find(key);
+    if (value == nullptr) return fallback;
+    try {
+      return value->as_bool();
+    } catch (const Error& error) {
+      throw Error("key '" + key + "' in " + file_.source_name() + ": " + error.what());
+    }
+  }
+  std::string text_or(std::string_view name, std::string fallback) const {
+    const std::string key = arch_.key(name);
+    const gguf::Value* value = file_.find(key);
+    if (value == nullptr) return fallback;
+    if (value->type() != gguf::ValueType::STRING) {
+      throw Error("key '" + key + "' in " + file_.source_name() + " is not a string");
+    }
+    return value->as_string();
+  }
 
 private:
   int to_int(const std::string& key, const gguf::Value& value, int minimum) const {
@@ -95,6 +132,9 @@ private:
   const gguf::GgufFile& file_;
   const Architecture& arch_;
 };
+
+void read_architecture_hparams(const HparamReader& hp, const Architecture& arch,
+                               const std::string& where, ModelConfig& c);
 
 }  // namespace
 
@@ -179,7 +219,127 @@ void Model::read_config() {
                 ") exceeds " + arch_->key("expert_count") + " (" + std::to_string(c.n_expert) +
                 ")" + where);
   }
+  read_architecture_hparams(hp, *arch_, where, c);
   if (arch_->read_extra_hparams != nullptr) arch_->read_extra_hparams(file, *arch_, c);
+}
+
+namespace {
+
+// What only some architectures have, with llama.cpp's defaults (see ../shared/ARCHITECTURES.md).
+void read_architecture_hparams(const HparamReader& hp, const Architecture& arch,
+                               const std::string& where, ModelConfig& c) {
+  // RoPE scaling, as llama.cpp reads it for every architecture ("linear" when unnamed).
+  const std::string scaling = hp.text_or("rope.scaling.type", "linear");
+  float factor = 0;
+  if (hp.has("rope.scaling.factor")) {
+    factor = hp.real_or("rope.scaling.factor", 1);
+  } else if (hp.has("rope.scale_linear")) {
+    factor = hp.real_or("rope.scale_linear", 1);
+  }
+  c.rope_freq_scale = factor == 0 ? 1.0f : 1.0f / factor;
+  if (scaling == "none") {
+    c.rope_scaling = RopeScaling::None;
+    c.rope_freq_scale = 1;
+  } else if (scaling == "linear") {
+    c.rope_scaling = c.rope_freq_scale == 1 ? RopeScaling::None : RopeScaling::Linear;
+  } else if (scaling == "yarn") {
+    c.rope_scaling = RopeScaling::Yarn;
+  } else if (scaling == "longrope") {
+    c.rope_scaling = RopeScaling::LongRope;
+  } else {
+    throw Error("key '" + arch.key("rope.scaling.type") + "' has unknown value '" + scaling +
+                "' (known: none, linear, yarn, longrope)" + where);
+  }
+  c.rope_n_ctx_orig = hp.positive_or("rope.scaling.original_context_length", c.n_ctx_train);
+  c.rope_attn_factor = hp.real_or("rope.scaling.attn_factor", 1);
+  c.yarn_log_multiplier = hp.non_negative_real_or("rope.scaling.yarn_log_multiplier", 0);
+
+  c.kq_scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
+  if (arch.granite_multipliers) {
+    c.embedding_scale = hp.real_or("embedding_scale", 1);
+    c.residual_scale = hp.real_or("residual_scale", 1);
+    c.logit_scale = hp.real_or("logit_scale", 1);
+    if (hp.has("attention.scale")) c.kq_scale = hp.real_or("attention.scale", 1);
+  }
+
+  c.gating = arch.gating;
+  c.normalize_expert_weights = arch.renormalize_top_k;
+  if (arch.routing_from_keys) {
+    c.normalize_expert_weights = hp.flag_or("expert_weights_norm", false);
+    c.expert_weights_scale = hp.real_or("expert_weights_scale", 1);
+    // 0 (unset in older V2 files) and 1 are softmax, 2 sigmoid.
+    const int gating = hp.non_negative_or("expert_gating_func", 0);
+    if (gating == 0 || gating == 1) {
+      c.gating = GatingFunction::Softmax;
+    } else if (gating == 2) {
+      c.gating = GatingFunction::Sigmoid;
+    } else {
+      throw Error("key '" + arch.key("expert_gating_func") + "' is " + std::to_string(gating) +
+                  ", expected 1 (softmax) or 2 (sigmoid)" + where);
+    }
+  }
+
+  c.shared_experts = arch.shared_experts;
+  if (arch.shared_experts == SharedExperts::SigmoidGated) {
+    // qwen2moe: the experts' width defaults to n_ff / top-k, the shared expert's to n_ff.
+    if (!hp.has("expert_feed_forward_length") && c.n_expert_used > 0) {
+      c.n_ff_exp = c.n_ff / c.n_expert_used;
+    }
+    c.n_expert_shared = 1;
+    c.n_ff_shexp = hp.positive_or("expert_shared_feed_forward_length", c.n_ff);
+  }
+
+  if (arch.attention == AttentionKind::LatentMultiHead) {
+    c.q_lora_rank = hp.non_negative_or("attention.q_lora_rank", 0);
+    c.kv_lora_rank = hp.positive("attention.kv_lora_rank");
+    // Newer conversions describe the compressed cache in key_length / value_length and the
+    // per-head sizes in the *_mla keys.
+    if (hp.has("attention.key_length_mla")) {
+      c.head_dim = hp.positive("attention.key_length_mla");
+      c.head_dim_v = hp.positive("attention.value_length_mla");
+    }
+    if (c.n_rot >= c.head_dim) {
+      throw Error(arch.key("rope.dimension_count") + " (" + std::to_string(c.n_rot) +
+                  ") must be less than the key head size (" + std::to_string(c.head_dim) + ")" +
+                  where);
+    }
+    // After decompression every head has its own keys and values.
+    c.n_head_kv = c.n_head;
+    // llama.cpp pre-scales the scores for YaRN: mscale^2 / sqrt(head_dim).
+    const float freq_scale = c.rope_scaling == RopeScaling::None ? 1.0f : c.rope_freq_scale;
+    const float mscale =
+        c.rope_attn_factor * (1.0f + c.yarn_log_multiplier * std::log(1.0f / freq_scale));
+    c.kq_scale = mscale * mscale / std::sqrt(static_cast<float>(c.head_dim));
+  }
+  if (arch.shared_experts == SharedExperts::Always) {
+    c.n_ff_exp = hp.positive("expert_feed_forward_length");
+    c.n_expert_shared = hp.non_negative_or("expert_shared_count", 0);
+    c.n_ff_shexp = c.n_ff_exp * c.n_expert_shared;
+  }
+  if (arch.dense_layers_from_key) {
+    c.n_layer_dense_lead = hp.non_negative_or("leading_dense_block_count", 0);
+    if (c.n_layer_dense_lead > c.n_layer) {
+      throw Error(arch.key("leading_dense_block_count") + " (" +
+                  std::to_string(c.n_layer_dense_lead) + ") exceeds " + arch.key("block_count") +
+                  " (" + std::to_string(c.n_layer) + ")" + where);
+    }
+  }
+}
+
+}  // namespace
+
+std::string rope_scaling_name(RopeScaling scaling) {
+  switch (scaling) {
+    case RopeScaling::None:
+      return "none";
+    case RopeScaling::Linear:
+      return "linear";
+    case RopeScaling::Yarn:
+      return "yarn";
+    case RopeScaling::LongRope:
+      return "longrope";
+  }
+  return "?";
 }
 
 void Model::bind_tensors() {
@@ -226,33 +386,80 @@ void Model::bind_tensors() {
   const uint64_t n_embd = u(c.n_embd), n_vocab = u(c.n_vocab);
   token_embd_ = bind(names.token_embd, {n_embd, n_vocab}, true);
   output_norm_ = bind(names.output_norm, {n_embd}, true);
-  output_ = bind(names.output, {n_embd, n_vocab}, false);
+  output_ = bind(names.output, {n_embd, n_vocab}, !arch_->output_optional);
   if (output_ == nullptr) output_ = token_embd_;
+  const bool norm_bias = arch_->norm == NormKind::RmsWithBias;
+  output_norm_bias_ = norm_bias ? bind(names.output_norm_bias, {n_embd}, true) : nullptr;
+  output_bias_ = arch_->output_bias ? bind(names.output_bias, {n_vocab}, true) : nullptr;
+  if (c.n_rot > 0) {
+    rope_freqs_ = bind(names.rope_freqs, {u(c.n_rot / 2)}, false);
+    rope_factors_long_ = bind(names.rope_factors_long, {u(c.n_rot / 2)}, false);
+    rope_factors_short_ = bind(names.rope_factors_short, {u(c.n_rot / 2)}, false);
+  }
 
+  const uint64_t head_dim = u(c.head_dim);
   const uint64_t q_width = u(c.n_head * c.head_dim);
   const uint64_t k_width = u(c.n_head_kv * c.head_dim);
   const uint64_t v_width = u(c.n_head_kv * c.head_dim_v);
   const uint64_t attn_width = u(c.n_head * c.head_dim_v);
   const uint64_t n_expert = u(c.n_expert), n_ff = u(c.n_ff), n_ff_exp = u(c.n_ff_exp);
+  const uint64_t n_ff_shexp = u(c.n_ff_shexp);
+  const bool latent = arch_->attention == AttentionKind::LatentMultiHead;
+  const bool biases_required = arch_->attention_biases_required;
 
   layers_.assign(static_cast<size_t>(c.n_layer), LayerWeights{});
+  selection_bias_.assign(static_cast<size_t>(c.n_layer), {});
   c.layer_is_moe.assign(static_cast<size_t>(c.n_layer), false);
   for (int i = 0; i < c.n_layer; ++i) {
     LayerWeights& layer = layers_[static_cast<size_t>(i)];
     const auto name = [&](const std::string& pattern) { return layer_tensor_name(pattern, i); };
     layer.attn_norm = bind(name(names.attn_norm), {n_embd}, true);
-    layer.attn_q = bind(name(names.attn_q), {n_embd, q_width}, true);
-    layer.attn_k = bind(name(names.attn_k), {n_embd, k_width}, true);
-    layer.attn_v = bind(name(names.attn_v), {n_embd, v_width}, true);
+    if (norm_bias) {
+      layer.attn_norm_bias = bind(name(names.attn_norm_bias), {n_embd}, true);
+      layer.ffn_norm_bias = bind(name(names.ffn_norm_bias), {n_embd}, true);
+    }
+    if (latent) {
+      const uint64_t q_lora = u(c.q_lora_rank), kv_lora = u(c.kv_lora_rank);
+      const uint64_t nope = u(c.head_dim - c.n_rot), n_head = u(c.n_head);
+      if (c.q_lora_rank > 0) {
+        layer.attn_q_a = bind(name(names.attn_q_a), {n_embd, q_lora}, true);
+        layer.attn_q_a_norm = bind(name(names.attn_q_a_norm), {q_lora}, true);
+        layer.attn_q_b = bind(name(names.attn_q_b), {q_lora, q_width}, true);
+      } else {
+        layer.attn_q = bind(name(names.attn_q), {n_embd, q_width}, true);
+      }
+      layer.attn_kv_a_mqa = bind(name(names.attn_kv_a_mqa), {n_embd, kv_lora + u(c.n_rot)}, true);
+      layer.attn_kv_a_norm = bind(name(names.attn_kv_a_norm), {kv_lora}, true);
+      layer.attn_kv_b =
+          bind(name(names.attn_kv_b), {kv_lora, n_head * (nope + u(c.head_dim_v))}, false);
+      if (layer.attn_kv_b == nullptr) {  // newer files: the same weights split per head
+        layer.attn_k_b = bind(name(names.attn_k_b), {nope, kv_lora, n_head}, true);
+        layer.attn_v_b = bind(name(names.attn_v_b), {kv_lora, u(c.head_dim_v), n_head}, true);
+      }
+    } else {
+      layer.attn_q = bind(name(names.attn_q), {n_embd, q_width}, true);
+      layer.attn_k = bind(name(names.attn_k), {n_embd, k_width}, true);
+      layer.attn_v = bind(name(names.attn_v), {n_embd, v_width}, true);
+      layer.attn_q_bias = bind(name(names.attn_q_bias), {q_width}, biases_required);
+      layer.attn_k_bias = bind(name(names.attn_k_bias), {k_width}, biases_required);
+      layer.attn_v_bias = bind(name(names.attn_v_bias), {v_width}, biases_required);
+      layer.attn_output_bias = bind(name(names.attn_output_bias), {n_embd}, false);
+    }
     layer.attn_output = bind(name(names.attn_output), {attn_width, n_embd}, true);
-    layer.attn_q_bias = bind(name(names.attn_q_bias), {q_width}, false);
-    layer.attn_k_bias = bind(name(names.attn_k_bias), {k_width}, false);
-    layer.attn_v_bias = bind(name(names.attn_v_bias), {v_width}, false);
-    layer.attn_output_bias = bind(name(names.attn_output_bias), {n_embd}, false);
+    if (arch_->qk_norm == QkNorm::WholeProjection) {
+      layer.attn_q_norm = bind(name(names.attn_q_norm), {q_width}, true);
+      layer.attn_k_norm = bind(name(names.attn_k_norm), {k_width}, true);
+    } else if (arch_->qk_norm == QkNorm::PerHead) {
+      layer.attn_q_norm = bind(name(names.attn_q_norm), {head_dim}, true);
+      layer.attn_k_norm = bind(name(names.attn_k_norm), {head_dim}, true);
+    }
     layer.ffn_norm = bind(name(names.ffn_norm), {n_embd}, true);
 
     const std::string router = name(names.ffn_gate_inp);
-    if (!router.empty() && file.find_tensor(router) != nullptr) {
+    const bool moe = arch_->dense_layers_from_key
+                         ? i >= c.n_layer_dense_lead && c.n_expert > 0
+                         : !router.empty() && file.find_tensor(router) != nullptr;
+    if (moe) {
       if (c.n_expert == 0) {
         throw Error("layer " + std::to_string(i) + " has router tensor '" + router + "' but key '" +
                     arch_->key("expert_count") + "' is missing or 0 in " + file.source_name());
@@ -266,6 +473,25 @@ void Model::bind_tensors() {
       layer.ffn_gate_exps = bind(name(names.ffn_gate_exps), {n_embd, n_ff_exp, n_expert}, true);
       layer.ffn_up_exps = bind(name(names.ffn_up_exps), {n_embd, n_ff_exp, n_expert}, true);
       layer.ffn_down_exps = bind(name(names.ffn_down_exps), {n_ff_exp, n_embd, n_expert}, true);
+      if (arch_->routing_from_keys) {
+        layer.exp_probs_b = bind(name(names.exp_probs_b), {n_expert}, false);
+        if (layer.exp_probs_b != nullptr) {
+          std::vector<float> storage;
+          const gguf::TensorInfo& bias = *layer.exp_probs_b;
+          storage.resize(static_cast<size_t>(bias.n_elements));
+          dequantize_row(bias.type, bias.data, storage.data(), bias.n_elements);
+          selection_bias_[static_cast<size_t>(i)] = std::move(storage);
+          c.has_selection_bias = true;
+        }
+      }
+      if (arch_->shared_experts == SharedExperts::SigmoidGated) {
+        layer.ffn_gate_inp_shexp = bind(name(names.ffn_gate_inp_shexp), {n_embd}, true);
+      }
+      if (n_ff_shexp > 0) {
+        layer.ffn_gate_shexp = bind(name(names.ffn_gate_shexp), {n_embd, n_ff_shexp}, true);
+        layer.ffn_up_shexp = bind(name(names.ffn_up_shexp), {n_embd, n_ff_shexp}, true);
+        layer.ffn_down_shexp = bind(name(names.ffn_down_shexp), {n_ff_shexp, n_embd}, true);
+      }
     } else {
       if (c.n_ff == 0) {
         throw Error("missing key '" + arch_->key("feed_forward_length") + "' in " +
@@ -278,6 +504,16 @@ void Model::bind_tensors() {
   }
 }
 
+const gguf::TensorInfo* Model::rope_factors(int n_ctx) const {
+  if (rope_freqs_ != nullptr) return rope_freqs_;
+  return n_ctx > config_.rope_n_ctx_orig ? rope_factors_long_ : rope_factors_short_;
+}
+
+std::span<const float> Model::selection_bias(int layer) const {
+  if (layer < 0 || layer >= static_cast<int>(selection_bias_.size())) return {};
+  return selection_bias_[static_cast<size_t>(layer)];
+}
+
 ParameterCounts Model::parameter_counts() const {
   ParameterCounts counts;
   const auto n = [](const gguf::TensorInfo* tensor) -> uint64_t {
@@ -285,13 +521,21 @@ ParameterCounts Model::parameter_counts() const {
   };
   counts.embedding = n(token_embd_);
   counts.output = output_tied() ? 0 : n(output_);
-  counts.norms = n(output_norm_);
+  counts.norms = n(output_norm_) + n(output_norm_bias_);
+  counts.output += n(output_bias_);
   for (int i = 0; i < config_.n_layer; ++i) {
     const LayerWeights& layer = layers_[static_cast<size_t>(i)];
     counts.attention += n(layer.attn_q) + n(layer.attn_k) + n(layer.attn_v) + n(layer.attn_output) +
                         n(layer.attn_q_bias) + n(layer.attn_k_bias) + n(layer.attn_v_bias) +
-                        n(layer.attn_output_bias);
-    counts.norms += n(layer.attn_norm) + n(layer.ffn_norm);
+                        n(layer.attn_output_bias) + n(layer.attn_q_a) + n(layer.attn_q_b) +
+                        n(layer.attn_kv_a_mqa) + n(layer.attn_kv_b) + n(layer.attn_k_b) +
+                        n(layer.attn_v_b);
+    counts.norms += n(layer.attn_norm) + n(layer.ffn_norm) + n(layer.attn_norm_bias) +
+                    n(layer.ffn_norm_bias) + n(layer.attn_q_norm) + n(layer.attn_k_norm) +
+                    n(layer.attn_q_a_norm) + n(layer.attn_kv_a_norm);
+    counts.router += n(layer.exp_probs_b);
+    counts.shared_experts += n(layer.ffn_gate_inp_shexp) + n(layer.ffn_gate_shexp) +
+                             n(layer.ffn_up_shexp) + n(layer.ffn_down_shexp);
     counts.router += n(layer.ffn_gate_inp);
     const uint64_t experts = n(layer.ffn_gate_exps) + n(layer.ffn_up_exps) + n(layer.ffn_down_exps);
     counts.experts += experts;
@@ -302,7 +546,7 @@ ParameterCounts Model::parameter_counts() const {
     counts.dense_ffn += n(layer.ffn_gate) + n(layer.ffn_up) + n(layer.ffn_down);
   }
   const uint64_t shared = counts.embedding + counts.output + counts.attention + counts.norms +
-                          counts.router + counts.dense_ffn;
+                          counts.router + counts.dense_ffn + counts.shared_experts;
   counts.total = shared + counts.experts;
   counts.active_per_token = shared + counts.active_experts;
   return counts;

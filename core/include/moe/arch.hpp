@@ -14,7 +14,8 @@ class GgufFile;
 struct ModelConfig;
 
 enum class NormKind {
-  Rms,  // x / sqrt(mean(x^2) + eps) * weight
+  Rms,          // x / sqrt(mean(x^2) + eps) * weight
+  RmsWithBias,  // the same plus a bias (phimoe, as llama.cpp computes it: norm tensors .bias)
 };
 
 // Which elements of a head vector RoPE rotates together.
@@ -27,6 +28,26 @@ enum class RopePairing {
 enum class GatingFunction {
   Softmax,
   Sigmoid,
+};
+
+// RMSNorm of the queries and keys before RoPE.
+enum class QkNorm {
+  None,
+  WholeProjection,  // over the whole q / k vector (olmoe: attn_q_norm ne [n_head * head_dim])
+  PerHead,          // over each head's vector (qwen3moe: attn_q_norm ne [head_dim])
+};
+
+// How the attention projections are computed.
+enum class AttentionKind {
+  Standard,         // q, k, v projections (optional biases), grouped-query heads
+  LatentMultiHead,  // deepseek2 MLA: low-rank q (optional) and kv, per-head rope/no-rope split
+};
+
+// Experts every token goes through besides the routed ones.
+enum class SharedExperts {
+  None,
+  SigmoidGated,  // qwen2moe: one shared SwiGLU scaled by sigmoid(ffn_gate_inp_shexp . x)
+  Always,        // deepseek2: expert_shared_count experts as one SwiGLU, weight 1
 };
 
 // GGUF tensor names. Per-layer names contain "{layer}", replaced by the block index.
@@ -56,6 +77,34 @@ struct TensorNames {
   std::string ffn_gate = "blk.{layer}.ffn_gate.weight";
   std::string ffn_up = "blk.{layer}.ffn_up.weight";
   std::string ffn_down = "blk.{layer}.ffn_down.weight";
+
+  // Used only by the architectures whose entry says so (see Architecture's fields).
+  std::string attn_norm_bias = "blk.{layer}.attn_norm.bias";
+  std::string ffn_norm_bias = "blk.{layer}.ffn_norm.bias";
+  std::string output_norm_bias = "output_norm.bias";
+  std::string output_bias = "output.bias";
+  std::string attn_q_norm = "blk.{layer}.attn_q_norm.weight";
+  std::string attn_k_norm = "blk.{layer}.attn_k_norm.weight";
+  // Shared experts.
+  std::string ffn_gate_inp_shexp = "blk.{layer}.ffn_gate_inp_shexp.weight";
+  std::string ffn_gate_shexp = "blk.{layer}.ffn_gate_shexp.weight";
+  std::string ffn_up_shexp = "blk.{layer}.ffn_up_shexp.weight";
+  std::string ffn_down_shexp = "blk.{layer}.ffn_down_shexp.weight";
+  // Per-expert selection bias (DeepSeek-V3 style): added to the scores for choosing only.
+  std::string exp_probs_b = "blk.{layer}.exp_probs_b.bias";
+  // Multi-head latent attention (deepseek2).
+  std::string attn_q_a = "blk.{layer}.attn_q_a.weight";
+  std::string attn_q_a_norm = "blk.{layer}.attn_q_a_norm.weight";
+  std::string attn_q_b = "blk.{layer}.attn_q_b.weight";
+  std::string attn_kv_a_mqa = "blk.{layer}.attn_kv_a_mqa.weight";
+  std::string attn_kv_a_norm = "blk.{layer}.attn_kv_a_norm.weight";
+  std::string attn_kv_b = "blk.{layer}.attn_kv_b.weight";
+  std::string attn_k_b = "blk.{layer}.attn_k_b.weight";  // newer files: attn_kv_b split per head
+  std::string attn_v_b = "blk.{layer}.attn_v_b.weight";
+  std::string rope_freqs = "rope_freqs.weight";  // llama 3 frequency factors
+  // LongRoPE frequency factors (phimoe), one set for short and one for long contexts.
+  std::string rope_factors_long = "rope_factors_long.weight";
+  std::string rope_factors_short = "rope_factors_short.weight";
 };
 
 // "blk.{layer}.attn_q.weight", 3 -> "blk.3.attn_q.weight".
@@ -67,8 +116,23 @@ struct Architecture {
   TensorNames tensors;
   NormKind norm = NormKind::Rms;
   RopePairing rope = RopePairing::Adjacent;
+  // Routing defaults; deepseek2 files can override them with keys (ModelConfig holds the
+  // values a model really uses).
   GatingFunction gating = GatingFunction::Softmax;
   bool renormalize_top_k = true;  // gate weights = chosen scores / their sum (Mixtral rule)
+  QkNorm qk_norm = QkNorm::None;
+  AttentionKind attention = AttentionKind::Standard;
+  SharedExperts shared_experts = SharedExperts::None;
+  bool attention_biases_required = false;  // q, k, v biases must be present (qwen2moe, phimoe)
+  bool output_bias = false;                // output.bias added to the logits (phimoe)
+  bool output_optional = true;             // output.weight absent = tied to token_embd
+  // Leading dense layers are given by key leading_dense_block_count (deepseek2); otherwise a
+  // layer is MoE exactly when it has a router tensor.
+  bool dense_layers_from_key = false;
+  // Reads expert_gating_func, expert_weights_norm and expert_weights_scale (deepseek2).
+  bool routing_from_keys = false;
+  // Reads embedding_scale, residual_scale, logit_scale and attention.scale (granitemoe).
+  bool granite_multipliers = false;
 
   // Hooks for what does not fit in data. nullptr = nothing to do.
   // Reads hyper-parameters only this architecture has, after the common ones are read.

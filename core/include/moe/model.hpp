@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,25 @@
 #include "moe/gguf.hpp"
 
 namespace moe {
+
+enum class RopeScaling {
+  None,      // also "linear" with factor 1
+  Linear,    // positions / factor
+  Yarn,      // YaRN: interpolation blended with extrapolation per frequency, magnitude corrected
+  LongRope,  // per-frequency factors from rope_factors_{short,long} (phimoe)
+};
+std::string rope_scaling_name(RopeScaling scaling);
+
+struct ModelConfig;
+// One line each for people (CLI info, the GUI's model panel), e.g.
+// "softmax, top-6 of 64, weights not renormalized, x1.5";
+// "2 shared experts (width 2816), always on for every token"; "" when the model has none;
+// "multi-head latent attention (kv rank 512, q rank none), 16 heads";
+// "adjacent pairs, 64 of 192 dims, base 10000, YaRN x40 from 4096".
+std::string routing_summary(const ModelConfig& config);
+std::string shared_experts_summary(const ModelConfig& config);
+std::string attention_summary(const ModelConfig& config, const Architecture& arch);
+std::string rope_summary(const ModelConfig& config, const Architecture& arch);
 
 struct ModelConfig {
   std::string architecture;  // general.architecture
@@ -32,6 +52,37 @@ struct ModelConfig {
   float rms_eps = 1e-5f;     // attention.layer_norm_rms_epsilon
   float rope_base = 10000;   // rope.freq_base
   std::vector<bool> layer_is_moe;  // per layer: routed experts (true) or dense FFN (false)
+
+  // Attention. kq_scale multiplies q.k: 1/sqrt(head_dim) unless the architecture says otherwise
+  // (granitemoe attention.scale; deepseek2 mscale^2/sqrt(head_dim) under YaRN).
+  float kq_scale = 0;
+  int q_lora_rank = 0;   // deepseek2 attention.q_lora_rank (0: a plain attn_q)
+  int kv_lora_rank = 0;  // deepseek2 attention.kv_lora_rank
+
+  // RoPE scaling (rope.scaling.*), applied as llama.cpp applies it.
+  RopeScaling rope_scaling = RopeScaling::None;
+  float rope_freq_scale = 1;      // 1 / rope.scaling.factor
+  int rope_n_ctx_orig = 0;        // rope.scaling.original_context_length (default n_ctx_train)
+  float rope_attn_factor = 1;     // rope.scaling.attn_factor: scales the rotated dimensions
+  float yarn_log_multiplier = 0;  // rope.scaling.yarn_log_multiplier (deepseek2)
+
+  // Multipliers (granitemoe): embeddings x embedding_scale, each attention / FFN output x
+  // residual_scale before its residual add, logits / logit_scale.
+  float embedding_scale = 1;
+  float residual_scale = 1;
+  float logit_scale = 1;
+
+  // Routing as this model does it (the architecture's defaults or the file's keys).
+  GatingFunction gating = GatingFunction::Softmax;
+  bool normalize_expert_weights = true;  // chosen weights divided by their sum
+  float expert_weights_scale = 1;        // then multiplied by this (deepseek2)
+  bool has_selection_bias = false;       // exp_probs_b: shifts the choice, not the weights
+
+  // Experts outside the router's choice: always on for every token of a MoE layer.
+  SharedExperts shared_experts = SharedExperts::None;
+  int n_expert_shared = 0;     // deepseek2 expert_shared_count; qwen2moe 1
+  int n_ff_shexp = 0;          // width of the shared SwiGLU (all shared experts together)
+  int n_layer_dense_lead = 0;  // deepseek2 leading_dense_block_count
 
   std::vector<int> moe_layers() const;  // ids of the MoE layers, ascending
 };
@@ -56,18 +107,39 @@ struct LayerWeights {
   const gguf::TensorInfo* ffn_gate = nullptr;
   const gguf::TensorInfo* ffn_up = nullptr;
   const gguf::TensorInfo* ffn_down = nullptr;
+
+  // Architecture-specific, nullptr where the architecture or the file has none.
+  const gguf::TensorInfo* attn_norm_bias = nullptr;
+  const gguf::TensorInfo* ffn_norm_bias = nullptr;
+  const gguf::TensorInfo* attn_q_norm = nullptr;  // ne [n_head * head_dim] or [head_dim]
+  const gguf::TensorInfo* attn_k_norm = nullptr;
+  const gguf::TensorInfo* ffn_gate_inp_shexp = nullptr;  // qwen2moe shared expert's gate
+  const gguf::TensorInfo* ffn_gate_shexp = nullptr;
+  const gguf::TensorInfo* ffn_up_shexp = nullptr;
+  const gguf::TensorInfo* ffn_down_shexp = nullptr;
+  const gguf::TensorInfo* exp_probs_b = nullptr;  // selection bias, ne [n_expert]
+  // deepseek2 multi-head latent attention
+  const gguf::TensorInfo* attn_q_a = nullptr;
+  const gguf::TensorInfo* attn_q_a_norm = nullptr;
+  const gguf::TensorInfo* attn_q_b = nullptr;
+  const gguf::TensorInfo* attn_kv_a_mqa = nullptr;
+  const gguf::TensorInfo* attn_kv_a_norm = nullptr;
+  const gguf::TensorInfo* attn_kv_b = nullptr;  // or the split pair below
+  const gguf::TensorInfo* attn_k_b = nullptr;   // ne [head_dim - n_rot, kv_lora_rank, n_head]
+  const gguf::TensorInfo* attn_v_b = nullptr;   // ne [kv_lora_rank, head_dim_v, n_head]
 };
 
 // Parameters (weights, not bytes). `active_per_token` counts what one token's forward pass
 // touches: everything except the experts top-k does not choose.
 struct ParameterCounts {
-  uint64_t embedding = 0;  // token_embd
-  uint64_t output = 0;     // output.weight (0 when tied to token_embd)
-  uint64_t attention = 0;  // q, k, v, output projections and their biases
-  uint64_t norms = 0;      // every norm weight
-  uint64_t router = 0;     // ffn_gate_inp of every MoE layer
-  uint64_t experts = 0;    // all routed experts of every MoE layer
-  uint64_t dense_ffn = 0;  // FFNs of dense layers
+  uint64_t embedding = 0;       // token_embd
+  uint64_t output = 0;          // output.weight (0 when tied to token_embd)
+  uint64_t attention = 0;       // q, k, v, output projections and their biases
+  uint64_t norms = 0;           // every norm weight
+  uint64_t router = 0;          // ffn_gate_inp of every MoE layer
+  uint64_t experts = 0;         // all routed experts of every MoE layer
+  uint64_t dense_ffn = 0;       // FFNs of dense layers
+  uint64_t shared_experts = 0;  // shared experts (and their gates) of every MoE layer
   uint64_t total = 0;
   uint64_t active_experts = 0;  // n_expert_used experts per MoE layer
   uint64_t active_per_token = 0;
@@ -101,6 +173,14 @@ public:
   const gguf::TensorInfo& output() const { return *output_; }  // token_embd when tied
   bool output_tied() const { return output_ == token_embd_; }
   const LayerWeights& layer(int index) const { return layers_.at(static_cast<size_t>(index)); }
+  const gguf::TensorInfo* output_norm_bias() const { return output_norm_bias_; }  // phimoe
+  const gguf::TensorInfo* output_bias() const { return output_bias_; }            // phimoe
+  // RoPE frequency factors for a context of n_ctx positions: rope_freqs (llama 3) if present,
+  // else LongRoPE's long ones past the original context, short ones within it; nullptr if none.
+  const gguf::TensorInfo* rope_factors(int n_ctx) const;
+  // The layer's exp_probs_b as f32 (empty when it has none): added to the router's scores to
+  // choose the experts, never to their weights.
+  std::span<const float> selection_bias(int layer) const;
 
   ParameterCounts parameter_counts() const;
   // Tensor count and bytes per storage type, in type-id order.
@@ -118,7 +198,13 @@ private:
   const gguf::TensorInfo* token_embd_ = nullptr;
   const gguf::TensorInfo* output_norm_ = nullptr;
   const gguf::TensorInfo* output_ = nullptr;
+  const gguf::TensorInfo* output_norm_bias_ = nullptr;
+  const gguf::TensorInfo* output_bias_ = nullptr;
+  const gguf::TensorInfo* rope_freqs_ = nullptr;
+  const gguf::TensorInfo* rope_factors_long_ = nullptr;
+  const gguf::TensorInfo* rope_factors_short_ = nullptr;
   std::vector<LayerWeights> layers_;
+  std::vector<std::vector<float>> selection_bias_;  // per layer, empty when absent
 };
 
 }  // namespace moe

@@ -1,6 +1,7 @@
 #pragma once
-// Generates a small, randomly initialized llama-architecture MoE model as a GGUF file, with a
-// byte-level "gpt2" tokenizer so the CLI can run prompts on it. Used by tests and the demo.
+// Generates a small, randomly initialized MoE model of any supported architecture as a GGUF file
+// (the tensor names, keys and extras llama.cpp expects for it), with a byte-level "gpt2"
+// tokenizer so the CLI can run prompts on it. Used by tests and the demo.
 #include <cstdint>
 #include <filesystem>
 #include <set>
@@ -31,6 +32,35 @@ struct RandomModelSpec {
   bool tie_output = false;        // omit output.weight (logits use token_embd)
   bool attention_biases = false;  // add attn_{q,k,v,output}.bias
   bool include_tokenizer = true;
+
+  // general.architecture: llama, olmoe, qwen2moe, qwen3moe, granitemoe, deepseek2, phimoe. The
+  // architecture brings its own tensors: olmoe / qwen3moe QK-norms, qwen2moe q/k/v biases and
+  // a gated shared expert, phimoe norm / projection / output biases, deepseek2 latent attention.
+  std::string architecture = "llama";
+  int head_dim = 0;    // attention.key_length (0: n_embd / n_head); deepseek2: nope + rope part
+  int head_dim_v = 0;  // deepseek2 attention.value_length (0: head_dim)
+  int n_rot = 0;       // rope.dimension_count (0: head_dim; deepseek2: the rope part, required)
+  int n_ff_shexp = 0;  // qwen2moe shared expert width (0: n_ff_exp)
+  // deepseek2: leading dense layers are `dense_layers` (must be 0 .. d-1).
+  int n_expert_shared = 1;           // deepseek2 expert_shared_count
+  int q_lora_rank = 0;               // deepseek2: 0 = plain attn_q (V2-Lite)
+  int kv_lora_rank = 32;             // deepseek2
+  bool split_kv_b = false;           // deepseek2: newer layout (attn_k_b / attn_v_b, *_mla keys)
+  bool sigmoid_gating = false;       // deepseek2 expert_gating_func 2
+  bool selection_bias = false;       // deepseek2 exp_probs_b.bias per MoE layer
+  bool expert_weights_norm = false;  // deepseek2
+  float expert_weights_scale = 1;    // deepseek2
+  // RoPE scaling: "" (none), "linear", "yarn" or "longrope" (with rope_factors_{long,short}).
+  std::string rope_scaling;
+  float rope_scaling_factor = 1;
+  int rope_n_ctx_orig = 0;     // 0: n_ctx
+  float rope_attn_factor = 0;  // 0: key not written
+  float yarn_log_multiplier = 0;
+  // granitemoe multipliers (written for granitemoe only).
+  float embedding_scale = 12;
+  float residual_scale = 0.22f;
+  float logit_scale = 6;
+  float attention_scale = 0.015625f;
 };
 
 // Builds the file in memory. Throws moe::Error for an inconsistent spec (e.g. n_embd not a

@@ -1,0 +1,89 @@
+// Sentences describing what a model computes beyond the common transformer: routing rule,
+// shared experts, attention kind, RoPE. Views say "always on" for shared experts instead of
+// hiding them.
+#include <cmath>
+#include <sstream>
+
+#include "moe/model.hpp"
+
+namespace moe {
+
+namespace {
+
+std::string number(double value) {
+  std::ostringstream out;
+  out << value;
+  return out.str();
+}
+
+}  // namespace
+
+std::string routing_summary(const ModelConfig& c) {
+  if (c.n_expert == 0) return "no experts (dense model)";
+  std::string text = c.gating == GatingFunction::Sigmoid ? "sigmoid" : "softmax";
+  text += ", top-" + std::to_string(c.n_expert_used) + " of " + std::to_string(c.n_expert);
+  if (c.has_selection_bias) text += " chosen with a per-expert selection bias";
+  text += c.normalize_expert_weights ? ", weights renormalized" : ", weights not renormalized";
+  if (c.expert_weights_scale != 1) text += ", x" + number(c.expert_weights_scale);
+  if (c.n_layer_dense_lead > 0) {
+    text += "; first " + std::to_string(c.n_layer_dense_lead) + " layer" +
+            (c.n_layer_dense_lead == 1 ? "" : "s") + " dense";
+  }
+  return text;
+}
+
+std::string shared_experts_summary(const ModelConfig& c) {
+  if (c.shared_experts == SharedExperts::None || c.n_expert_shared == 0) return "";
+  std::string text = std::to_string(c.n_expert_shared) + " shared expert" +
+                     (c.n_expert_shared == 1 ? "" : "s") + " (width " +
+                     std::to_string(c.n_ff_shexp) + "), always on for every token";
+  if (c.shared_experts == SharedExperts::SigmoidGated) text += ", scaled by its own sigmoid gate";
+  return text;
+}
+
+std::string attention_summary(const ModelConfig& c, const Architecture& arch) {
+  std::string text;
+  if (arch.attention == AttentionKind::LatentMultiHead) {
+    text = "multi-head latent attention (kv rank " + std::to_string(c.kv_lora_rank) + ", q rank " +
+           (c.q_lora_rank > 0 ? std::to_string(c.q_lora_rank) : std::string("none")) + "), " +
+           std::to_string(c.n_head) + " heads of " + std::to_string(c.head_dim) + " (" +
+           std::to_string(c.n_rot) + " rotary), values " + std::to_string(c.head_dim_v);
+  } else {
+    text = std::to_string(c.n_head) + " heads of " + std::to_string(c.head_dim) + ", " +
+           std::to_string(c.n_head_kv) + " key/value heads";
+  }
+  if (arch.qk_norm == QkNorm::WholeProjection) text += ", QK-norm over the projection";
+  if (arch.qk_norm == QkNorm::PerHead) text += ", QK-norm per head";
+  if (arch.norm == NormKind::RmsWithBias) text += ", RMSNorm with bias";
+  if (c.kq_scale != 0 &&
+      std::abs(c.kq_scale * std::sqrt(static_cast<float>(c.head_dim)) - 1) > 1e-6f) {
+    text += ", score scale " + number(c.kq_scale);
+  }
+  if (c.embedding_scale != 1 || c.residual_scale != 1 || c.logit_scale != 1) {
+    text += "; embeddings x" + number(c.embedding_scale) + ", residual branches x" +
+            number(c.residual_scale) + ", logits /" + number(c.logit_scale);
+  }
+  return text;
+}
+
+std::string rope_summary(const ModelConfig& c, const Architecture& arch) {
+  std::string text = arch.rope == RopePairing::Adjacent ? "adjacent pairs" : "split halves";
+  text += ", " + std::to_string(c.n_rot) + " dims, base " + number(c.rope_base);
+  switch (c.rope_scaling) {
+    case RopeScaling::None:
+      break;
+    case RopeScaling::Linear:
+      text += ", linear x" + number(1 / c.rope_freq_scale);
+      break;
+    case RopeScaling::Yarn:
+      text +=
+          ", YaRN x" + number(1 / c.rope_freq_scale) + " from " + std::to_string(c.rope_n_ctx_orig);
+      break;
+    case RopeScaling::LongRope:
+      text += ", LongRoPE (original context " + std::to_string(c.rope_n_ctx_orig) + ")";
+      break;
+  }
+  return text;
+}
+
+}  // namespace moe
