@@ -15,7 +15,7 @@ moe::RoutingTrace trace_choosing(const std::vector<int32_t>& experts, int n_expe
     const int32_t second = (experts[t] + 1) % n_expert;
     trace.set(static_cast<int>(t), 0,
               moe::RoutingRecord{{}, std::vector<float>(static_cast<size_t>(n_expert), 0.25f),
-                                 {experts[t], second}, {0.6f, 0.4f}});
+                                 {experts[t], second}, {0.6f, 0.4f}, {}, false});
   }
   return trace;
 }

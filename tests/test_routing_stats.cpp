@@ -11,7 +11,7 @@ namespace {
 
 moe::RoutingRecord record(std::vector<float> probs, std::vector<int32_t> experts,
                           std::vector<float> weights) {
-  return moe::RoutingRecord{probs, probs, std::move(experts), std::move(weights)};
+  return moe::RoutingRecord{probs, probs, std::move(experts), std::move(weights), {}, false};
 }
 
 }  // namespace

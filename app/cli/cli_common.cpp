@@ -179,7 +179,12 @@ void write_routing_table(std::ostream& out, const LoadedModel& loaded,
   const moe::ModelConfig& config = loaded.model->config();
   out << "Routing: " << trace.n_tokens() - first_token << " tokens, " << trace.moe_layers().size()
       << " MoE layers, " << config.n_expert << " experts, top-" << config.n_expert_used << "\n";
-  out << "Each cell: chosen experts as e<id>:<gate weight>, highest router score first.\n\n";
+  out << "Each cell: chosen experts as e<id>:<gate weight>, highest router score first.\n";
+  if (!trace.interventions().empty()) {
+    out << "Interventions: " << trace.interventions().describe()
+        << " (x<id>: dropped for capacity; * a pin applied)\n";
+  }
+  out << "\n";
   for (int t = first_token; t < trace.n_tokens(); ++t) {
     const int32_t id = ids[static_cast<size_t>(t)];
     std::string text = printable_piece(*loaded.tokenizer, id, /*hex_bytes=*/true);
@@ -192,6 +197,8 @@ void write_routing_table(std::ostream& out, const LoadedModel& loaded,
       for (size_t j = 0; j < record.experts.size(); ++j) {
         out << " e" << record.experts[j] << ":" << format_fixed(record.weights[j], 2);
       }
+      for (int32_t dropped : record.dropped) out << " x" << dropped;
+      if (record.pinned) out << " *";
     }
     out << "\n";
   }

@@ -95,5 +95,7 @@ void register_ppl(CLI::App& app);
 void register_plot(CLI::App& app);
 void register_domains(CLI::App& app);
 void register_plot_training(CLI::App& app);
+void register_experts(CLI::App& app);
+void register_compare(CLI::App& app);
 
 }  // namespace moescope::cli

@@ -1,8 +1,13 @@
 // `moescope-cli generate MODEL --prompt TEXT [-n N] [--temp T] [--top-p P] [--seed S] [--json]`:
-// continues a prompt and shows the routing of the generated tokens.
+// continues a prompt and shows the routing of the generated tokens. With routing interventions
+// the unchanged model's continuation (same sampling seed) is printed beside the changed one,
+// with the effect on the prompt (KL, perplexity, balance). Under a batch routing rule
+// (capacity, expert-choice) every step re-routes the whole sequence (see moe/session.hpp).
 #include <iostream>
+#include <optional>
 
 #include "cli_common.hpp"
+#include "intervention_options.hpp"
 #include "moe/error.hpp"
 #include "moe/session.hpp"
 
@@ -21,6 +26,7 @@ struct GenerateArgs {
   bool no_bos = false;
   int threads = 0;
   std::string backend = "cpu";
+  InterventionOptions interventions;
 };
 
 void run_generate(const GenerateArgs& args) {
@@ -28,7 +34,12 @@ void run_generate(const GenerateArgs& args) {
   const std::vector<int32_t> prompt_ids = encode_prompt(loaded, args.prompt, !args.no_bos);
   if (prompt_ids.empty()) throw moe::Error("the prompt is empty: give some text with --prompt");
 
-  moe::Session session(loaded.model, make_backend(args.backend, args.threads));
+  const moe::RoutingInterventions interventions =
+      make_interventions(args.interventions, loaded.model->config());
+  const std::shared_ptr<moe::Backend> backend = make_backend(args.backend, args.threads);
+  moe::SessionOptions session_options;
+  session_options.interventions = interventions;
+  moe::Session session(loaded.model, backend, session_options);
   session.set_tokens(prompt_ids);
   const auto eos = loaded.tokenizer->eos_id();
   if (!args.as_json) std::cout << args.prompt << std::flush;
@@ -41,9 +52,24 @@ void run_generate(const GenerateArgs& args) {
   });
   const std::vector<int32_t>& ids = session.tokens();
   const int first_generated = static_cast<int>(prompt_ids.size());
+  // The unchanged model beside the changed one: the same prompt, the same sampling.
+  std::optional<moe::InterventionEffect> effect;
+  if (!interventions.empty()) {
+    moe::InterventionEffectOptions effect_options;
+    effect_options.continuation_tokens = std::min(args.n_tokens, room);
+    effect_options.sampling = sampling;
+    effect_options.stop_token = eos ? *eos : -1;
+    effect = moe::measure_intervention_effect(loaded.model, backend, prompt_ids, interventions,
+                                              effect_options);
+  }
   if (!args.as_json) {
     std::cout << "\n\n";
     write_routing_table(std::cout, loaded, ids, session.trace(), first_generated);
+    if (effect) {
+      std::cout << "\nUnchanged model, same sampling:\n"
+                << args.prompt << loaded.tokenizer->decode(effect->base.continuation) << "\n\n";
+      write_intervention_effect(std::cout, loaded, *effect);
+    }
     return;
   }
   const std::span<const int32_t> generated(ids.data() + first_generated, ids.size() - first_generated);
@@ -52,6 +78,10 @@ void run_generate(const GenerateArgs& args) {
   out["prompt_tokens"] = first_generated;
   out["text"] = loaded.tokenizer->decode(generated);
   out["sampling"] = {{"temperature", args.temperature}, {"top_p", args.top_p}, {"seed", args.seed}};
+  if (effect) {
+    out["effect"] = intervention_effect_json(loaded, *effect);
+    out["unchanged_text"] = loaded.tokenizer->decode(effect->base.continuation);
+  }
   std::cout << dump_json(out) << "\n";
 }
 
@@ -70,6 +100,7 @@ void register_generate(CLI::App& app) {
   command->add_flag("--json", args->as_json, "Print JSON: text and routing of the generated tokens");
   add_threads_option(*command, args->threads);
   add_backend_option(*command, args->backend);
+  add_intervention_options(*command, args->interventions);
   command->callback([args] { run_generate(*args); });
 }
 

@@ -1,11 +1,15 @@
 // `moescope-cli route MODEL --prompt TEXT [--json | --csv [--table trace|load]] [--out FILE]`:
 // the routing trace of a prompt, or its load table, on stdout or written atomically to a file.
+#include <iomanip>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "cli_common.hpp"
+#include "intervention_options.hpp"
 #include "moe/atomic_file.hpp"
 #include "moe/error.hpp"
+#include "moe/expert_insights.hpp"
 #include "moe/routing_stats.hpp"
 #include "moe/session.hpp"
 
@@ -24,6 +28,7 @@ struct RouteArgs {
   std::string out_path;
   int threads = 0;
   std::string backend = "cpu";
+  InterventionOptions interventions;
 };
 
 void run_route(const RouteArgs& args) {
@@ -32,17 +37,45 @@ void run_route(const RouteArgs& args) {
   const std::vector<int32_t> ids = encode_prompt(loaded, text, !args.no_bos);
   if (ids.empty()) throw moe::Error("the prompt is empty: give some text with --prompt");
 
-  moe::Session session(loaded.model, make_backend(args.backend, args.threads));
-  session.set_tokens(ids);
+  const moe::RoutingInterventions interventions =
+      make_interventions(args.interventions, loaded.model->config());
+  const std::shared_ptr<moe::Backend> backend = make_backend(args.backend, args.threads);
+  // With interventions the trace shown is the changed model's, and the effect beside the
+  // unchanged model comes with it (JSON: "effect"; the table: a section after it).
+  moe::RoutingTrace trace;
+  std::optional<moe::InterventionEffect> effect;
+  if (interventions.empty()) {
+    moe::Session session(loaded.model, backend);
+    session.set_tokens(ids);
+    trace = session.trace();
+  } else {
+    effect = moe::measure_intervention_effect(loaded.model, backend, ids, interventions);
+    trace = effect->changed.trace;
+  }
   std::ostringstream out;
   if (args.as_json) {
-    out << dump_json(routing_json(loaded, ids, session.trace())) << "\n";
+    nlohmann::json json = routing_json(loaded, ids, trace);
+    if (effect) json["effect"] = intervention_effect_json(loaded, *effect);
+    out << dump_json(json) << "\n";
   } else if (args.as_csv && args.table == "load") {
-    moe::write_load_csv(out, moe::compute_routing_stats(session.trace()), session.trace().top_k());
+    moe::write_load_csv(out, moe::compute_routing_stats(trace), trace.top_k());
   } else if (args.as_csv) {
-    write_routing_csv(out, loaded, ids, session.trace());
+    write_routing_csv(out, loaded, ids, trace);
   } else {
-    write_routing_table(out, loaded, ids, session.trace());
+    write_routing_table(out, loaded, ids, trace);
+    // The compute counter: what this prompt used against a dense model of the same size.
+    const moe::ComputeCount compute = moe::count_compute(*loaded.model, trace);
+    out << "\nCompute: " << std::fixed << std::setprecision(2) << compute.mean_active_experts
+        << " experts per token and layer; " << std::setprecision(0)
+        << compute.active_parameters_per_token << " of " << compute.total_parameters
+        << " parameters active per token (" << std::setprecision(1)
+        << 100.0 * compute.active_parameters_per_token / static_cast<double>(compute.total_parameters)
+        << "%); " << std::setprecision(3) << compute.moe_flops / 1e9 << " GFLOPs for the prompt vs "
+        << compute.dense_flops / 1e9 << " for a dense model of the same total size\n";
+    if (effect) {
+      out << "\n";
+      write_intervention_effect(out, loaded, *effect);
+    }
   }
   if (args.out_path.empty()) {
     std::cout << out.str();
@@ -72,6 +105,7 @@ void register_route(CLI::App& app) {
                       "Write to FILE instead of stdout (atomically: complete or not at all)");
   add_threads_option(*command, args->threads);
   add_backend_option(*command, args->backend);
+  add_intervention_options(*command, args->interventions);
   command->callback([args, prompt, file, table] {
     if (prompt->count() == 0 && file->count() == 0) {
       throw moe::Error("route needs a prompt: --prompt TEXT or --file PATH");
