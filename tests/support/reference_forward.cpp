@@ -108,7 +108,8 @@ struct LayerTensors {
 
 }  // namespace
 
-ReferenceResult reference_forward(const gguf::GgufFile& file, std::span<const int32_t> tokens) {
+ReferenceResult reference_forward(const gguf::GgufFile& file, std::span<const int32_t> tokens,
+                                  const RoutingInterventions& interventions) {
   const int n_embd = static_cast<int>(file.get_uint("llama.embedding_length"));
   const int n_layer = static_cast<int>(file.get_uint("llama.block_count"));
   const int n_head = static_cast<int>(file.get_uint("llama.attention.head_count"));
@@ -213,29 +214,27 @@ ReferenceResult reference_forward(const gguf::GgufFile& file, std::span<const in
       add(hidden[t], projected);
     }
 
-    // Feed-forward.
+    // Feed-forward. Routing first for every token (batch rules look at all of them).
+    std::vector<std::vector<double>> ffn_in(n), router_logits(n);
     for (size_t t = 0; t < n; ++t) {
-      const std::vector<double> x = rms_norm(hidden[t], l.ffn_norm, eps);
+      ffn_in[t] = rms_norm(hidden[t], l.ffn_norm, eps);
+      if (l.moe) router_logits[t] = multiply(l.router, ffn_in[t]);
+    }
+    std::vector<ReferenceRouting> routes;
+    if (l.moe) routes = reference_route_layer(router_logits, il, top_k, interventions);
+    for (size_t t = 0; t < n; ++t) {
+      const std::vector<double>& x = ffn_in[t];
       if (!l.moe) {
         add(hidden[t], swiglu(l.gate, l.up, l.down, x));
         continue;
       }
       ReferenceRouting& route = result.routing[t][static_cast<size_t>(il)];
-      route.logits = multiply(l.router, x);
-      route.probs = softmax(route.logits);
-      std::vector<int32_t> order(route.probs.size());
-      std::iota(order.begin(), order.end(), 0);
-      std::stable_sort(order.begin(), order.end(),
-                       [&](int32_t a, int32_t b) { return route.probs[a] > route.probs[b]; });
-      route.experts.assign(order.begin(), order.begin() + top_k);
-      double chosen = 0;
-      for (int32_t e : route.experts) chosen += route.probs[static_cast<size_t>(e)];
+      route = routes[t];
       std::vector<double> mixed(static_cast<size_t>(n_embd), 0.0);
-      for (int32_t e : route.experts) {
-        const double weight = route.probs[static_cast<size_t>(e)] / chosen;
-        route.weights.push_back(weight);
-        const std::vector<double> y = swiglu(l.gate, l.up, l.down, x, static_cast<size_t>(e));
-        for (size_t i = 0; i < y.size(); ++i) mixed[i] += weight * y[i];
+      for (size_t j = 0; j < route.experts.size(); ++j) {
+        const std::vector<double> y =
+            swiglu(l.gate, l.up, l.down, x, static_cast<size_t>(route.experts[j]));
+        for (size_t i = 0; i < y.size(); ++i) mixed[i] += route.weights[j] * y[i];
       }
       add(hidden[t], mixed);
     }

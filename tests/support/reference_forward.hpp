@@ -8,15 +8,10 @@
 #include <vector>
 
 #include "moe/gguf.hpp"
+#include "moe/interventions.hpp"
+#include "reference_routing.hpp"
 
 namespace moe::testing {
-
-struct ReferenceRouting {
-  std::vector<double> logits;
-  std::vector<double> probs;
-  std::vector<int32_t> experts;  // top-k by probability, ties to the lower id
-  std::vector<double> weights;   // renormalized to sum 1
-};
 
 struct ReferenceResult {
   int n_vocab = 0;
@@ -25,6 +20,9 @@ struct ReferenceResult {
   std::vector<std::vector<ReferenceRouting>> routing;
 };
 
-ReferenceResult reference_forward(const gguf::GgufFile& file, std::span<const int32_t> tokens);
+// `interventions` change the routing as moe/interventions.hpp says (reference_routing.hpp); the
+// whole sequence is one batch, as a Session computes it under a batch rule.
+ReferenceResult reference_forward(const gguf::GgufFile& file, std::span<const int32_t> tokens,
+                                  const RoutingInterventions& interventions = {});
 
 }  // namespace moe::testing
