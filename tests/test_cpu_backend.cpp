@@ -2,6 +2,10 @@
 // models covering 4-64 experts, top-1..8, mixed dense/MoE layers, GQA/MQA, biases, tied output
 // and F32/F16/BF16/Q8_0 weights.
 //
+// Quantized weights are compared on the exact path (quantized_activations = false: weights
+// converted to f32); the default 8-bit activation path is checked per type in
+// test_cpu_backend_types.
+//
 // Tolerances: logits within 1e-4 relative (max |a - b| / max |b|). Chosen experts must equal the
 // reference's, except where the reference's k-th and (k+1)-th probabilities are within 1e-6 of
 // each other (an exact tie in double can fall either way in f32); such exemptions are counted
@@ -134,7 +138,7 @@ TEST_P(CpuBackendVsReference, PrefillMatchesReference) {
   const moe::testing::ReferenceResult reference =
       moe::testing::reference_forward(model->file(), tokens);
 
-  moe::CpuBackend backend({.n_threads = 2});
+  moe::CpuBackend backend({.n_threads = 2, .quantized_activations = false});
   auto state = backend.new_state(model, 32);
   moe::RoutingTrace trace(config.n_layer, config.n_expert, config.n_expert_used,
                           config.moe_layers());
@@ -231,7 +235,7 @@ TEST(CpuBackend, LongSequenceAcrossCacheGrowthMatchesReference) {
   const std::vector<int32_t> tokens = test_tokens(100, model->config().n_vocab, 5);
   const auto reference = moe::testing::reference_forward(model->file(), tokens);
 
-  moe::CpuBackend backend({.n_threads = 2});
+  moe::CpuBackend backend({.n_threads = 2, .quantized_activations = false});
   auto state = backend.new_state(model, 128);
   std::vector<float> logits;
   // Three calls of uneven size, continuing the cache each time.
@@ -279,7 +283,7 @@ TEST(CpuBackend, Q4_0WeightsMatchReference) {
 
   const std::vector<int32_t> tokens = test_tokens(8, model->config().n_vocab, 8);
   const auto reference = moe::testing::reference_forward(model->file(), tokens);
-  moe::CpuBackend backend({.n_threads = 2});
+  moe::CpuBackend backend({.n_threads = 2, .quantized_activations = false});
   auto state = backend.new_state(model, 16);
   std::vector<float> logits;
   backend.forward(*state, tokens, 0, moe::LogitsMode::All, logits, nullptr);

@@ -67,7 +67,8 @@ void add_bias(const gguf::TensorInfo* bias, cpu::RowMatrix& x, std::vector<float
 }  // namespace
 
 CpuBackend::CpuBackend(CpuBackendOptions options)
-    : kernels_(std::make_unique<cpu::Kernels>(default_threads(options.n_threads))) {}
+    : kernels_(std::make_unique<cpu::Kernels>(default_threads(options.n_threads),
+                                              options.quantized_activations)) {}
 
 CpuBackend::~CpuBackend() = default;
 

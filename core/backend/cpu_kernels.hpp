@@ -42,10 +42,15 @@ void f16_row_to_f32_portable(const uint8_t* src, float* dst, int64_t n);
 // A 1-D tensor (norm weight, bias) as f32; converted into `storage` unless stored as F32.
 std::span<const float> vector_f32(const gguf::TensorInfo& tensor, std::vector<float>& storage);
 
+struct QuantDot;  // cpu_quant_dot.hpp
+
 // Thread pool plus per-worker scratch memory.
 class Kernels {
 public:
-  explicit Kernels(int n_threads);
+  // quantized_activations: quantized weights are multiplied with 8-bit quantized activations
+  // in integers (cpu_quant_dot.hpp, as llama.cpp does); false converts them to f32 instead
+  // (exact up to f32 rounding, slower).
+  explicit Kernels(int n_threads, bool quantized_activations = true);
   ThreadPool& pool() { return pool_; }
   int n_threads() const { return pool_.size(); }
   std::vector<float>& scratch(int worker) { return scratch_[static_cast<size_t>(worker)]; }
@@ -54,8 +59,14 @@ public:
   void matmul(const WeightMatrix& weight, const RowMatrix& in, RowMatrix& out);
 
 private:
+  void matmul_converted(const WeightMatrix& weight, const RowMatrix& in, RowMatrix& out);
+  void matmul_quantized(const QuantDot& kernel, const WeightMatrix& weight,
+                        const RowMatrix& in, RowMatrix& out);
+
   ThreadPool pool_;
+  bool quantized_activations_;
   std::vector<std::vector<float>> scratch_;
+  std::vector<uint8_t> activations_;  // the input rows quantized for matmul_quantized
 };
 
 // Row-wise RMSNorm: out = x / sqrt(mean(x²) + eps) ⊙ weight.

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "cpu_kernels.hpp"
+#include "cpu_quant_dot.hpp"
 #include "moe/error.hpp"
 
 namespace moe::cpu {
@@ -72,10 +73,53 @@ std::span<const float> vector_f32(const gguf::TensorInfo& tensor, std::vector<fl
   return storage;
 }
 
-Kernels::Kernels(int n_threads)
-    : pool_(n_threads), scratch_(static_cast<size_t>(std::max(1, n_threads))) {}
+Kernels::Kernels(int n_threads, bool quantized_activations)
+    : pool_(n_threads),
+      quantized_activations_(quantized_activations),
+      scratch_(static_cast<size_t>(std::max(1, n_threads))) {}
 
 void Kernels::matmul(const WeightMatrix& weight, const RowMatrix& in, RowMatrix& out) {
+  const QuantDot* kernel = quantized_activations_ ? quant_dot_for(weight.type) : nullptr;
+  if (kernel != nullptr && weight.cols % kernel->block_size == 0) {
+    matmul_quantized(*kernel, weight, in, out);
+  } else {
+    matmul_converted(weight, in, out);
+  }
+}
+
+void Kernels::matmul_quantized(const QuantDot& kernel, const WeightMatrix& weight,
+                               const RowMatrix& in, RowMatrix& out) {
+  const int64_t n = in.rows();
+  out.resize(n, weight.rows);
+  if (n == 0) return;
+  const size_t activation_row_bytes =
+      static_cast<size_t>(weight.cols / kernel.block_size) * kernel.activation_block_bytes;
+  activations_.resize(static_cast<size_t>(n) * activation_row_bytes);
+  for (int64_t t = 0; t < n; ++t) {
+    quantize_activations(kernel, in.row(t).data(), activations_.data() + t * activation_row_bytes,
+                         weight.cols);
+  }
+
+  // Blocks of rows small enough to balance the threads; each row's bytes are read once and
+  // stay in cache while every token's activations pass over them.
+  constexpr int64_t kRowAlign = 4;
+  const int64_t target_blocks = 4 * static_cast<int64_t>(pool_.size());
+  int64_t block = (weight.rows + target_blocks - 1) / target_blocks;
+  block = std::max<int64_t>(kRowAlign, (block + kRowAlign - 1) / kRowAlign * kRowAlign);
+  const int64_t n_blocks = (weight.rows + block - 1) / block;
+  pool_.run(static_cast<int>(n_blocks), [&](int task, int) {
+    const int64_t first = task * block;
+    const int64_t last = std::min(first + block, weight.rows);
+    for (int64_t r = first; r < last; ++r) {
+      const uint8_t* row = weight.data + static_cast<size_t>(r) * weight.row_bytes;
+      for (int64_t t = 0; t < n; ++t) {
+        out(t, r) = kernel.dot(row, activations_.data() + t * activation_row_bytes, weight.cols);
+      }
+    }
+  });
+}
+
+void Kernels::matmul_converted(const WeightMatrix& weight, const RowMatrix& in, RowMatrix& out) {
   const int64_t n = in.rows();
   out.resize(n, weight.rows);
   if (n == 0) return;

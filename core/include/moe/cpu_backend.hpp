@@ -13,10 +13,16 @@ class Kernels;  // thread pool + scratch, core/backend/cpu_kernels.hpp
 
 struct CpuBackendOptions {
   int n_threads = 0;  // 0: std::thread::hardware_concurrency()
+  // Quantized weights (Q4_0 ... Q6_K) times activations quantized to 8 bits, in integers, as
+  // llama.cpp computes them: fast, and logits within about 1e-2 of the exact product. false:
+  // such weights are converted to f32 a block at a time (exact up to f32 rounding, slower).
+  bool quantized_activations = true;
 };
 
-// Weights stay in the mapped file in their stored type; other types than F32 are converted to
-// f32 a block of rows at a time, right before use (see core/backend/cpu_matmul.cpp for why).
+// Weights stay in the mapped file in their stored type; quantized ones are used through integer
+// dot products (core/backend/cpu_quant_dot.hpp), F16/BF16 (and quantized ones without
+// quantized_activations) are converted to f32 a block of rows at a time, right before use
+// (see core/backend/cpu_matmul.cpp for why).
 // forward() calls are serialized: one backend can serve several states, one call at a time.
 class CpuBackend final : public Backend {
 public:

@@ -1,0 +1,309 @@
+// Activation quantization and the portable scalar dot-product kernels (the reference for the
+// AVX2 ones). Weight block layouts are described in core/gguf/quants.cpp; here the integer
+// products are summed per scale group and each group's scale is applied once.
+#include "cpu_quant_dot.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <iterator>
+
+#include "moe/error.hpp"
+
+namespace moe::cpu {
+
+namespace {
+
+uint16_t load_u16(const uint8_t* p) { return static_cast<uint16_t>(p[0] | (p[1] << 8)); }
+uint32_t load_u32(const uint8_t* p) {
+  return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 |
+         static_cast<uint32_t>(p[2]) << 16 | static_cast<uint32_t>(p[3]) << 24;
+}
+float load_f16(const uint8_t* p) { return f16_to_f32(load_u16(p)); }
+
+// round(x * inverse) clamped to [-127, 127]; NaN gives 0.
+int8_t quantize_value(float x, float inverse) {
+  float q = std::nearbyint(x * inverse);
+  if (!(q >= -127.0f)) q = std::isnan(q) ? 0.0f : -127.0f;
+  return static_cast<int8_t>(std::min(q, 127.0f));
+}
+
+float max_abs(const float* x, int n) {
+  float result = 0.0f;
+  for (int i = 0; i < n; ++i) result = std::max(result, std::fabs(x[i]));
+  return result;
+}
+
+// --- 32-element weight blocks -------------------------------------------------------------------
+
+// The code of element i of a Q4_*/Q5_* block: low nibble of qs[i] for i < 16, high nibble of
+// qs[i - 16] after; the fifth bit (Q5_*) is bit i of qh.
+int nibble(const uint8_t* qs, int i) { return i < 16 ? (qs[i] & 0xf) : (qs[i - 16] >> 4); }
+int fifth_bit(uint32_t qh, int i) { return static_cast<int>((qh >> i) & 1u) << 4; }
+
+float dot_q8_0(const uint8_t* w, const void* activation, int64_t cols) {
+  const auto* a = static_cast<const ActivationBlock32*>(activation);
+  float sum = 0.0f;
+  for (int64_t b = 0; b < cols / 32; ++b, w += 34) {
+    int32_t products = 0;
+    for (int i = 0; i < 32; ++i) products += static_cast<int8_t>(w[2 + i]) * a[b].q[i];
+    sum += load_f16(w) * a[b].d * static_cast<float>(products);
+  }
+  return sum;
+}
+
+float dot_q4_0(const uint8_t* w, const void* activation, int64_t cols) {
+  const auto* a = static_cast<const ActivationBlock32*>(activation);
+  float sum = 0.0f;
+  for (int64_t b = 0; b < cols / 32; ++b, w += 18) {
+    int32_t products = 0;
+    for (int i = 0; i < 32; ++i) products += (nibble(w + 2, i) - 8) * a[b].q[i];
+    sum += load_f16(w) * a[b].d * static_cast<float>(products);
+  }
+  return sum;
+}
+
+float dot_q4_1(const uint8_t* w, const void* activation, int64_t cols) {
+  const auto* a = static_cast<const ActivationBlock32*>(activation);
+  float sum = 0.0f;
+  for (int64_t b = 0; b < cols / 32; ++b, w += 20) {
+    int32_t products = 0;
+    for (int i = 0; i < 32; ++i) products += nibble(w + 4, i) * a[b].q[i];
+    sum += load_f16(w) * a[b].d * static_cast<float>(products) + load_f16(w + 2) * a[b].sum;
+  }
+  return sum;
+}
+
+float dot_q5_0(const uint8_t* w, const void* activation, int64_t cols) {
+  const auto* a = static_cast<const ActivationBlock32*>(activation);
+  float sum = 0.0f;
+  for (int64_t b = 0; b < cols / 32; ++b, w += 22) {
+    const uint32_t qh = load_u32(w + 2);
+    int32_t products = 0;
+    for (int i = 0; i < 32; ++i)
+      products += ((nibble(w + 6, i) | fifth_bit(qh, i)) - 16) * a[b].q[i];
+    sum += load_f16(w) * a[b].d * static_cast<float>(products);
+  }
+  return sum;
+}
+
+float dot_q5_1(const uint8_t* w, const void* activation, int64_t cols) {
+  const auto* a = static_cast<const ActivationBlock32*>(activation);
+  float sum = 0.0f;
+  for (int64_t b = 0; b < cols / 32; ++b, w += 24) {
+    const uint32_t qh = load_u32(w + 4);
+    int32_t products = 0;
+    for (int i = 0; i < 32; ++i) products += (nibble(w + 8, i) | fifth_bit(qh, i)) * a[b].q[i];
+    sum += load_f16(w) * a[b].d * static_cast<float>(products) + load_f16(w + 2) * a[b].sum;
+  }
+  return sum;
+}
+
+// --- 256-element super-blocks -------------------------------------------------------------------
+
+// Σ q_i * a_i over the 16 elements of group g, given q for the whole super-block.
+int32_t group_products(const int* q, const int8_t* a, int group) {
+  int32_t products = 0;
+  for (int i = 16 * group; i < 16 * group + 16; ++i) products += q[i] * a[i];
+  return products;
+}
+
+// Q2_K: 2-bit codes, per 16 elements a 4-bit scale (low nibble) and 4-bit min (high nibble).
+float dot_q2_k(const uint8_t* w, const void* activation, int64_t cols) {
+  const auto* a = static_cast<const ActivationBlock256*>(activation);
+  float sum = 0.0f;
+  int q[256];
+  for (int64_t b = 0; b < cols / 256; ++b, w += 84) {
+    const uint8_t* scales = w;
+    const uint8_t* qs = w + 16;
+    for (int half = 0; half < 2; ++half)
+      for (int shift = 0; shift < 4; ++shift)
+        for (int k = 0; k < 32; ++k)
+          q[128 * half + 32 * shift + k] = (qs[32 * half + k] >> (2 * shift)) & 3;
+    int32_t scaled = 0, mins = 0;
+    for (int g = 0; g < 16; ++g) {
+      scaled += (scales[g] & 0xf) * group_products(q, a[b].q, g);
+      mins += (scales[g] >> 4) * a[b].group_sums[g];
+    }
+    sum += a[b].d * (load_f16(w + 80) * static_cast<float>(scaled) -
+                     load_f16(w + 82) * static_cast<float>(mins));
+  }
+  return sum;
+}
+
+// Q3_K: 2 low bits as Q2_K, a third bit in hmask (clear: minus 4), 6-bit signed group scales.
+float dot_q3_k(const uint8_t* w, const void* activation, int64_t cols) {
+  const auto* a = static_cast<const ActivationBlock256*>(activation);
+  float sum = 0.0f;
+  int q[256];
+  for (int64_t b = 0; b < cols / 256; ++b, w += 110) {
+    const uint8_t* hmask = w;
+    const uint8_t* qs = w + 32;
+    const uint8_t* packed = w + 96;
+    for (int half = 0; half < 2; ++half) {
+      for (int shift = 0; shift < 4; ++shift) {
+        for (int k = 0; k < 32; ++k) {
+          const int low = (qs[32 * half + k] >> (2 * shift)) & 3;
+          const int high = (hmask[k] >> (4 * half + shift)) & 1;
+          q[128 * half + 32 * shift + k] = low - (high ? 0 : 4);
+        }
+      }
+    }
+    int32_t scaled = 0;
+    for (int g = 0; g < 16; ++g) {
+      const int low = g < 8 ? (packed[g] & 0xf) : (packed[g - 8] >> 4);
+      const int high = (packed[8 + g % 4] >> (2 * (g / 4))) & 3;
+      scaled += ((low | high << 4) - 32) * group_products(q, a[b].q, g);
+    }
+    sum += a[b].d * load_f16(w + 108) * static_cast<float>(scaled);
+  }
+  return sum;
+}
+
+// Q4_K / Q5_K: 8 groups of 32 with 6-bit scales and mins (layout in quants.cpp).
+void scale_and_min(const uint8_t* s, int group, int& scale, int& min) {
+  if (group < 4) {
+    scale = s[group] & 63;
+    min = s[group + 4] & 63;
+  } else {
+    scale = (s[group + 4] & 0xf) | ((s[group - 4] >> 6) << 4);
+    min = (s[group + 4] >> 4) | ((s[group] >> 6) << 4);
+  }
+}
+
+float dot_q4_k_q5_k(const uint8_t* w, const ActivationBlock256* a, int64_t cols, bool five_bits) {
+  const size_t block_bytes = five_bits ? 176 : 144;
+  float sum = 0.0f;
+  for (int64_t b = 0; b < cols / 256; ++b, w += block_bytes) {
+    const uint8_t* qh = w + 16;
+    const uint8_t* qs = five_bits ? w + 48 : w + 16;
+    int32_t scaled = 0, mins = 0;
+    for (int group = 0; group < 8; ++group) {
+      int scale = 0, min = 0;
+      scale_and_min(w + 4, group, scale, min);
+      const int chunk = group / 2;
+      int32_t products = 0;
+      for (int k = 0; k < 32; ++k) {
+        const uint8_t byte = qs[32 * chunk + k];
+        int q = group % 2 == 0 ? (byte & 0xf) : (byte >> 4);
+        if (five_bits) q |= ((qh[k] >> group) & 1) << 4;
+        products += q * a[b].q[32 * group + k];
+      }
+      scaled += scale * products;
+      mins += min * (a[b].group_sums[2 * group] + a[b].group_sums[2 * group + 1]);
+    }
+    sum += a[b].d *
+           (load_f16(w) * static_cast<float>(scaled) - load_f16(w + 2) * static_cast<float>(mins));
+  }
+  return sum;
+}
+
+float dot_q4_k(const uint8_t* w, const void* activation, int64_t cols) {
+  return dot_q4_k_q5_k(w, static_cast<const ActivationBlock256*>(activation), cols, false);
+}
+float dot_q5_k(const uint8_t* w, const void* activation, int64_t cols) {
+  return dot_q4_k_q5_k(w, static_cast<const ActivationBlock256*>(activation), cols, true);
+}
+
+// Q6_K: 6-bit codes minus 32, int8 scale per 16 elements (order in quants.cpp).
+float dot_q6_k(const uint8_t* w, const void* activation, int64_t cols) {
+  const auto* a = static_cast<const ActivationBlock256*>(activation);
+  float sum = 0.0f;
+  int q[256];
+  for (int64_t b = 0; b < cols / 256; ++b, w += 210) {
+    const uint8_t* ql = w;
+    const uint8_t* qh = w + 128;
+    const auto* scales = reinterpret_cast<const int8_t*>(w + 192);
+    for (int half = 0; half < 2; ++half) {
+      for (int k = 0; k < 32; ++k) {
+        for (int j = 0; j < 4; ++j) {
+          const uint8_t low_byte = ql[64 * half + 32 * (j & 1) + k];
+          const int low = j < 2 ? (low_byte & 0xf) : (low_byte >> 4);
+          const int high = (qh[32 * half + k] >> (2 * j)) & 3;
+          q[128 * half + 32 * j + k] = (low | high << 4) - 32;
+        }
+      }
+    }
+    int32_t scaled = 0;
+    for (int g = 0; g < 16; ++g) scaled += scales[g] * group_products(q, a[b].q, g);
+    sum += a[b].d * load_f16(w + 208) * static_cast<float>(scaled);
+  }
+  return sum;
+}
+
+const QuantDot* table_entry(GgmlType type, bool vectorized) {
+  constexpr size_t k32 = sizeof(ActivationBlock32), k256 = sizeof(ActivationBlock256);
+  static const QuantDot scalar[] = {
+      {32, k32, dot_q4_0},   {32, k32, dot_q4_1},   {32, k32, dot_q5_0},   {32, k32, dot_q5_1},
+      {32, k32, dot_q8_0},   {256, k256, dot_q2_k}, {256, k256, dot_q3_k}, {256, k256, dot_q4_k},
+      {256, k256, dot_q5_k}, {256, k256, dot_q6_k},
+  };
+  static constexpr GgmlType kTypes[] = {
+      GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::Q8_0,
+      GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K};
+  // The same table with the AVX2 kernel where one exists.
+  static const auto simd = [] {
+    std::array<QuantDot, std::size(kTypes)> entries{};
+    for (size_t i = 0; i < std::size(kTypes); ++i) {
+      entries[i] = scalar[i];
+      if (RowDot fast = detail::avx2_row_dot(kTypes[i])) entries[i].dot = fast;
+    }
+    return entries;
+  }();
+  for (size_t i = 0; i < std::size(kTypes); ++i) {
+    if (kTypes[i] == type) return vectorized ? &simd[i] : &scalar[i];
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+void quantize_activations_32(const float* x, ActivationBlock32* out, int64_t n) {
+  for (int64_t b = 0; b < n / 32; ++b, x += 32) {
+    const float d = f16_to_f32(f32_to_f16(max_abs(x, 32) / 127.0f));
+    const float inverse = d > 0.0f ? 1.0f / d : 0.0f;
+    int32_t total = 0;
+    for (int i = 0; i < 32; ++i) {
+      out[b].q[i] = quantize_value(x[i], inverse);
+      total += out[b].q[i];
+    }
+    out[b].d = d;
+    out[b].sum = d * static_cast<float>(total);
+  }
+}
+
+void quantize_activations_256(const float* x, ActivationBlock256* out, int64_t n) {
+  for (int64_t b = 0; b < n / 256; ++b, x += 256) {
+    const float d = max_abs(x, 256) / 127.0f;
+    const float inverse = d > 0.0f ? 1.0f / d : 0.0f;
+    for (int g = 0; g < 16; ++g) {
+      int32_t total = 0;
+      for (int i = 16 * g; i < 16 * g + 16; ++i) {
+        out[b].q[i] = quantize_value(x[i], inverse);
+        total += out[b].q[i];
+      }
+      out[b].group_sums[g] = static_cast<int16_t>(total);
+    }
+    out[b].d = d;
+  }
+}
+
+const QuantDot* quant_dot_for(GgmlType type, bool vectorized) {
+  return table_entry(type, vectorized);
+}
+
+void quantize_activations(const QuantDot& kernel, const float* x, void* out, int64_t n) {
+  if (n % kernel.block_size != 0) {
+    throw Error("quantize_activations: " + std::to_string(n) + " values are not whole blocks of " +
+                std::to_string(kernel.block_size));
+  }
+  if (kernel.block_size == 32) {
+    quantize_activations_32(x, static_cast<ActivationBlock32*>(out), n);
+  } else {
+    quantize_activations_256(x, static_cast<ActivationBlock256*>(out), n);
+  }
+}
+
+bool quant_dot_is_vectorized() { return detail::avx2_row_dot(GgmlType::Q8_0) != nullptr; }
+
+}  // namespace moe::cpu

@@ -1,0 +1,62 @@
+#pragma once
+// Dot products of quantized weight rows with 8-bit quantized activations (private to the CPU
+// backend). Instead of converting every weight block to f32 (cpu_matmul.cpp), an activation row
+// is quantized once to blocks of int8 with one f32 scale, and each weight block is multiplied
+// with it in integers; the block scales are applied in float. This is what llama.cpp does for
+// the same formats, so the results differ from an exact f32 product in the same small way.
+//
+// Two activation formats, matching the weights' block sizes:
+//   ActivationBlock32  for Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 (32-element blocks);
+//   ActivationBlock256 for Q2_K, Q3_K, Q4_K, Q5_K, Q6_K (256-element super-blocks), with the
+//                      sums of each 16 values so that per-group minimums cost no multiplies.
+// Every kernel has a portable scalar version (the reference the AVX2 version is tested against)
+// and, when compiled with AVX2, a vectorized one (cpu_quant_dot_avx2.cpp).
+#include <cstddef>
+#include <cstdint>
+
+#include "moe/ggml_types.hpp"
+
+namespace moe::cpu {
+
+struct ActivationBlock32 {
+  int8_t q[32];
+  float d;    // value = d * q
+  float sum;  // d * Σq: the offset term of Q4_1 / Q5_1 (x = d_w * q_w + m)
+};
+
+struct ActivationBlock256 {
+  int8_t q[256];
+  float d;
+  int16_t group_sums[16];  // Σq over elements 16g .. 16g + 15
+};
+
+// n f32 values (a multiple of the block size) to activation blocks: d = max|x| / 127,
+// q = round(x / d). The 32-element d is rounded to f16 first, as llama.cpp stores it.
+void quantize_activations_32(const float* x, ActivationBlock32* out, int64_t n);
+void quantize_activations_256(const float* x, ActivationBlock256* out, int64_t n);
+
+// Σ_i weight_row[i] * activation[i] over `cols` elements of one weight row in its stored type.
+using RowDot = float (*)(const uint8_t* weight_row, const void* activation, int64_t cols);
+
+struct QuantDot {
+  int block_size = 0;                 // 32 or 256: which activation format `dot` reads
+  size_t activation_block_bytes = 0;  // sizeof the activation block
+  RowDot dot = nullptr;
+};
+
+// The kernel for `type`, or nullptr when the type has none (F32, F16, BF16, ...: those use
+// convert + Eigen). `vectorized` false gives the portable scalar version.
+const QuantDot* quant_dot_for(GgmlType type, bool vectorized = true);
+
+// Quantizes n values into the activation format of `kernel` (n a multiple of its block size).
+void quantize_activations(const QuantDot& kernel, const float* x, void* out, int64_t n);
+
+// Whether this build has vectorized kernels (AVX2).
+bool quant_dot_is_vectorized();
+
+namespace detail {
+// The AVX2 kernels, or nullptr for a type without one (or a build without AVX2).
+RowDot avx2_row_dot(GgmlType type);
+}  // namespace detail
+
+}  // namespace moe::cpu

@@ -1,0 +1,79 @@
+#include "random_quant.hpp"
+
+#include <cmath>
+#include <cstring>
+
+#include "moe/error.hpp"
+
+namespace moe::testing {
+
+BlockScaleFields block_scale_fields(GgmlType type) {
+  switch (type) {
+    case GgmlType::Q4_0:
+    case GgmlType::Q5_0:
+    case GgmlType::Q8_0:
+      return {0, -1};
+    case GgmlType::Q4_1:
+    case GgmlType::Q5_1:
+    case GgmlType::Q4_K:
+    case GgmlType::Q5_K:
+      return {0, 2};
+    case GgmlType::Q2_K:
+      return {80, 82};
+    case GgmlType::Q3_K:
+      return {108, -1};
+    case GgmlType::Q6_K:
+      return {208, -1};
+    default:
+      throw Error("random_quantized: " + type_name(type) + " is not a block-quantized type");
+  }
+}
+
+void set_block_scales(GgmlType type, std::vector<uint8_t>& data, float d, float min) {
+  const BlockScaleFields fields = block_scale_fields(type);
+  const uint32_t block_bytes = type_layout(static_cast<uint32_t>(type))->block_bytes;
+  const uint16_t d_bits = f32_to_f16(d), min_bits = f32_to_f16(min);
+  for (size_t at = 0; at + block_bytes <= data.size(); at += block_bytes) {
+    std::memcpy(&data[at + static_cast<size_t>(fields.d_offset)], &d_bits, 2);
+    if (fields.min_offset >= 0)
+      std::memcpy(&data[at + static_cast<size_t>(fields.min_offset)], &min_bits, 2);
+  }
+}
+
+std::vector<uint8_t> random_quantized(GgmlType type, uint64_t n_elements, double stddev,
+                                      std::mt19937_64& rng) {
+  const auto layout = *type_layout(static_cast<uint32_t>(type));
+  std::vector<uint8_t> data(n_elements / layout.block_size * layout.block_bytes);
+  for (uint8_t& byte : data) byte = static_cast<uint8_t>(rng());
+
+  // Values are linear in (d, min): v = d * A + min * B. Measure A and B, then pick min so that
+  // the mean is 0 and scale both to the wanted standard deviation.
+  const auto values_with = [&](float d, float min) {
+    std::vector<uint8_t> copy = data;
+    set_block_scales(type, copy, d, min);
+    std::vector<float> values(n_elements);
+    dequantize_row(type, copy.data(), values.data(), static_cast<int64_t>(n_elements));
+    return values;
+  };
+  const auto mean = [](const std::vector<float>& v) {
+    double total = 0;
+    for (float x : v) total += x;
+    return total / static_cast<double>(v.size());
+  };
+  const std::vector<float> a = values_with(1.0f, 0.0f);
+  double min_per_d = 0;
+  if (block_scale_fields(type).min_offset >= 0) {
+    const double mean_b = mean(values_with(0.0f, 1.0f));
+    if (mean_b != 0) min_per_d = -mean(a) / mean_b;
+  }
+  const std::vector<float> centered = values_with(1.0f, static_cast<float>(min_per_d));
+  const double centered_mean = mean(centered);
+  double variance = 0;
+  for (float x : centered) variance += (x - centered_mean) * (x - centered_mean);
+  variance /= static_cast<double>(centered.size());
+  const double d = variance > 0 ? stddev / std::sqrt(variance) : 1.0;
+  set_block_scales(type, data, static_cast<float>(d), static_cast<float>(d * min_per_d));
+  return data;
+}
+
+}  // namespace moe::testing

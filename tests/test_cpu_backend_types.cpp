@@ -1,0 +1,168 @@
+// Every tensor type a published checkpoint uses, through the whole CPU forward pass, against the
+// double-precision reference forward (tests/support/reference_forward, which dequantizes with
+// the bit-exact ggml decoders). One generated model per type: width 256 (one K-quant
+// super-block per row), 2 layers (one MoE with 8 experts top-2, one dense), every matrix but the
+// routers in that type (routers stay F32, as llama.cpp's quantizer keeps them).
+//
+// Tolerances (logits: max |a - b| / max |b| over the vocabulary, each position):
+// - weights converted to f32 (quantized_activations = false): 1e-4, and the same experts;
+// - 8-bit activations (the default for quantized types, as llama.cpp does): kFastTolerance
+//   below, and at least 90% of (position, layer) expert sets identical to the reference's
+//   (activation rounding moves router inputs, which flips near ties);
+// - token-by-token decode against one batched call on the default path: 1e-5 and identical
+//   experts, because each token's activations are quantized on their own.
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "model_fixtures.hpp"
+#include "moe/cpu_backend.hpp"
+#include "random_quant.hpp"
+#include "reference_forward.hpp"
+
+namespace {
+
+using moe::GgmlType;
+
+constexpr double kExactTolerance = 1e-4;
+constexpr double kFastTolerance = 3e-2;
+constexpr double kMinSameExperts = 0.9;
+constexpr int kTokens = 8;
+
+const GgmlType kTypes[] = {GgmlType::F32,  GgmlType::F16,  GgmlType::BF16, GgmlType::Q4_0,
+                           GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::Q8_0,
+                           GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::Q4_K, GgmlType::Q5_K,
+                           GgmlType::Q6_K};
+
+bool is_block_quantized(GgmlType type) {
+  return type != GgmlType::F32 && type != GgmlType::F16 && type != GgmlType::BF16;
+}
+
+// The model's bytes with every matrix but the routers stored as `type`.
+std::vector<uint8_t> model_bytes(GgmlType type) {
+  moe::RandomModelSpec spec;
+  spec.n_embd = 256, spec.n_layer = 2, spec.n_head = 4, spec.n_head_kv = 2;
+  spec.n_expert = 8, spec.n_expert_used = 2, spec.n_ff_exp = 256, spec.n_ff = 256;
+  spec.dense_layers = {1};
+  spec.seed = 40 + static_cast<uint64_t>(type);
+  if (!is_block_quantized(type)) {
+    spec.weight_type = type;
+    return moe::build_random_model(spec).to_bytes();
+  }
+  const std::vector<uint8_t> original = moe::build_random_model(spec).to_bytes();
+  const auto source = moe::gguf::GgufFile::parse(original);
+  moe::testing::GgufEdit edit;
+  std::mt19937_64 rng(spec.seed);
+  for (const auto& tensor : source.tensors()) {
+    if (tensor.dims.size() < 2 || tensor.name.find("ffn_gate_inp") != std::string::npos) continue;
+    // Like the generator: unit-variance embeddings, N(0, 1/fan_in) matrices.
+    const double stddev = tensor.name == "token_embd.weight"
+                              ? 1.0
+                              : 1.0 / std::sqrt(static_cast<double>(tensor.dims[0]));
+    edit.replace_tensors[tensor.name] = {
+        type, tensor.dims, moe::testing::random_quantized(type, tensor.n_elements, stddev, rng)};
+  }
+  return moe::testing::edited_gguf(source, edit);
+}
+
+std::vector<int32_t> test_tokens(int n_vocab) {
+  std::mt19937_64 rng(77);
+  std::vector<int32_t> tokens(kTokens);
+  for (int32_t& token : tokens)
+    token = static_cast<int32_t>(rng() % static_cast<uint64_t>(n_vocab));
+  return tokens;
+}
+
+struct ForwardRun {
+  std::vector<float> logits;  // [position][vocab]
+  moe::RoutingTrace trace;
+};
+
+ForwardRun run_batched(const std::shared_ptr<const moe::Model>& model, bool quantized_activations,
+                       std::span<const int32_t> tokens) {
+  const moe::ModelConfig& config = model->config();
+  moe::CpuBackend backend({.n_threads = 2, .quantized_activations = quantized_activations});
+  auto state = backend.new_state(model, kTokens);
+  ForwardRun run{{},
+                 moe::RoutingTrace(config.n_layer, config.n_expert, config.n_expert_used,
+                                   config.moe_layers())};
+  backend.forward(*state, tokens, 0, moe::LogitsMode::All, run.logits, &run.trace);
+  return run;
+}
+
+class CpuBackendTypes : public ::testing::TestWithParam<GgmlType> {};
+
+TEST_P(CpuBackendTypes, MatchesReferenceForward) {
+  const GgmlType type = GetParam();
+  const std::vector<uint8_t> bytes = model_bytes(type);
+  const auto model = moe::Model::from_file(moe::gguf::GgufFile::parse(bytes));
+  ASSERT_EQ(model->layer(0).ffn_down_exps->type, type);
+  ASSERT_EQ(model->layer(1).attn_q->type, type);
+  const moe::ModelConfig& config = model->config();
+  const std::vector<int32_t> tokens = test_tokens(config.n_vocab);
+  const auto reference = moe::testing::reference_forward(model->file(), tokens);
+  const size_t n_vocab = static_cast<size_t>(config.n_vocab);
+
+  for (bool quantized_activations : {false, true}) {
+    const bool fast = quantized_activations && is_block_quantized(type);
+    const double tolerance = fast ? kFastTolerance : kExactTolerance;
+    const ForwardRun run = run_batched(model, quantized_activations, tokens);
+    int same_experts = 0, records = 0;
+    double worst = 0;
+    for (size_t t = 0; t < tokens.size(); ++t) {
+      const double difference = moe::testing::max_relative_difference(
+          std::span<const float>(run.logits.data() + t * n_vocab, n_vocab), reference.logits[t]);
+      worst = std::max(worst, difference);
+      EXPECT_LE(difference, tolerance) << moe::type_name(type) << " position " << t
+                                       << (fast ? " (8-bit activations)" : " (f32)");
+      for (int layer : config.moe_layers()) {
+        ++records;
+        if (run.trace.at(static_cast<int>(t), layer).experts == reference.routing[t][layer].experts)
+          ++same_experts;
+      }
+    }
+    const double same_fraction = static_cast<double>(same_experts) / records;
+    if (fast) {
+      EXPECT_GE(same_fraction, kMinSameExperts) << moe::type_name(type);
+    } else {
+      EXPECT_EQ(same_experts, records) << moe::type_name(type);
+    }
+    std::cout << "[ figures  ] " << moe::type_name(type)
+              << (fast ? " 8-bit activations" : " f32 weights") << ": max logit difference "
+              << worst << ", same experts " << same_experts << "/" << records << "\n";
+  }
+}
+
+TEST_P(CpuBackendTypes, TokenByTokenDecodeMatchesBatchedCall) {
+  const GgmlType type = GetParam();
+  if (!is_block_quantized(type)) GTEST_SKIP() << "covered by test_cpu_backend";
+  const std::vector<uint8_t> bytes = model_bytes(type);
+  const auto model = moe::Model::from_file(moe::gguf::GgufFile::parse(bytes));
+  const moe::ModelConfig& config = model->config();
+  const std::vector<int32_t> tokens = test_tokens(config.n_vocab);
+  const ForwardRun batched = run_batched(model, true, tokens);
+
+  moe::CpuBackend backend({.n_threads = 2});
+  auto state = backend.new_state(model, kTokens);
+  moe::RoutingTrace trace(config.n_layer, config.n_expert, config.n_expert_used,
+                          config.moe_layers());
+  const size_t n_vocab = static_cast<size_t>(config.n_vocab);
+  std::vector<float> step;
+  for (size_t t = 0; t < tokens.size(); ++t) {
+    backend.forward(*state, std::span(tokens).subspan(t, 1), static_cast<int>(t),
+                    moe::LogitsMode::Last, step, &trace);
+    EXPECT_LE(moe::testing::max_relative_difference(
+                  step, std::span<const float>(batched.logits.data() + t * n_vocab, n_vocab)),
+              1e-5)
+        << moe::type_name(type) << " position " << t;
+    for (int layer : config.moe_layers()) {
+      EXPECT_EQ(trace.at(static_cast<int>(t), layer).experts,
+                batched.trace.at(static_cast<int>(t), layer).experts);
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(AllTypes, CpuBackendTypes, ::testing::ValuesIn(kTypes),
+                         [](const auto& info) { return moe::type_name(info.param); });
+
+}  // namespace

@@ -1,0 +1,203 @@
+// The quantized dot-product kernels (core/backend/cpu_quant_dot*.cpp):
+// - activation quantization: d = max|x| / 127, q = round(x / d), group sums;
+// - the scalar kernels equal Σ dequantized weight × dequantized activation (computed in double
+//   from dequantize_row, the bit-exact ggml decoders) to 1e-5 of Σ|w·a|;
+// - the AVX2 kernels equal the scalar ones exactly when every float in play is a small integer
+//   (unit scales: only the integer parts are left), and to 1e-5 of Σ|w·a| with real scales.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "../core/backend/cpu_quant_dot.hpp"  // private to the backend; tested directly here
+#include "random_quant.hpp"
+
+namespace {
+
+using moe::GgmlType;
+using moe::cpu::ActivationBlock256;
+using moe::cpu::ActivationBlock32;
+using moe::cpu::QuantDot;
+
+const GgmlType kTypes[] = {GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1,
+                           GgmlType::Q8_0, GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::Q4_K,
+                           GgmlType::Q5_K, GgmlType::Q6_K};
+
+constexpr int64_t kCols = 1024;  // 4 super-blocks, 32 small blocks
+
+std::vector<float> random_floats(int64_t n, std::mt19937_64& rng) {
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> values(static_cast<size_t>(n));
+  for (float& v : values) v = normal(rng);
+  return values;
+}
+
+// The activation blocks as f32 values (d * q) for the double-precision expectation.
+std::vector<double> activation_values(const QuantDot& kernel, const std::vector<uint8_t>& blocks,
+                                      int64_t n) {
+  std::vector<double> values(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    if (kernel.block_size == 32) {
+      const auto& block = reinterpret_cast<const ActivationBlock32*>(blocks.data())[i / 32];
+      values[static_cast<size_t>(i)] = static_cast<double>(block.d) * block.q[i % 32];
+    } else {
+      const auto& block = reinterpret_cast<const ActivationBlock256*>(blocks.data())[i / 256];
+      values[static_cast<size_t>(i)] = static_cast<double>(block.d) * block.q[i % 256];
+    }
+  }
+  return values;
+}
+
+struct Expected {
+  double value = 0;
+  double magnitude = 0;  // Σ|w_i a_i|: the scale of the rounding error
+};
+
+Expected exact_dot(GgmlType type, const uint8_t* row, const std::vector<double>& activation) {
+  std::vector<float> weights(static_cast<size_t>(kCols));
+  moe::dequantize_row(type, row, weights.data(), kCols);
+  Expected expected;
+  for (size_t i = 0; i < weights.size(); ++i) {
+    expected.value += weights[i] * activation[i];
+    expected.magnitude += std::fabs(weights[i] * activation[i]);
+  }
+  return expected;
+}
+
+std::vector<uint8_t> quantized_activations(const QuantDot& kernel, const std::vector<float>& x) {
+  std::vector<uint8_t> blocks(static_cast<size_t>(kCols / kernel.block_size) *
+                              kernel.activation_block_bytes);
+  moe::cpu::quantize_activations(kernel, x.data(), blocks.data(), kCols);
+  return blocks;
+}
+
+class QuantDotTest : public ::testing::TestWithParam<GgmlType> {};
+
+TEST_P(QuantDotTest, ScalarKernelEqualsDequantizedProduct) {
+  const GgmlType type = GetParam();
+  const QuantDot* kernel = moe::cpu::quant_dot_for(type, false);
+  ASSERT_NE(kernel, nullptr);
+  std::mt19937_64 rng(static_cast<uint64_t>(type) + 1);
+  const size_t row_bytes = static_cast<size_t>(kCols) /
+                           moe::type_layout(static_cast<uint32_t>(type))->block_size *
+                           moe::type_layout(static_cast<uint32_t>(type))->block_bytes;
+  const int rows = 8;
+  const std::vector<uint8_t> weights =
+      moe::testing::random_quantized(type, rows * kCols, 0.05, rng);
+  const std::vector<uint8_t> activation = quantized_activations(*kernel, random_floats(kCols, rng));
+  const std::vector<double> activation_f = activation_values(*kernel, activation, kCols);
+  for (int r = 0; r < rows; ++r) {
+    const uint8_t* row = weights.data() + r * row_bytes;
+    const Expected expected = exact_dot(type, row, activation_f);
+    EXPECT_NEAR(kernel->dot(row, activation.data(), kCols), expected.value,
+                1e-5 * expected.magnitude)
+        << moe::type_name(type) << " row " << r;
+  }
+}
+
+TEST_P(QuantDotTest, VectorizedKernelMatchesScalar) {
+  const GgmlType type = GetParam();
+  const QuantDot* scalar = moe::cpu::quant_dot_for(type, false);
+  const QuantDot* vectorized = moe::cpu::quant_dot_for(type, true);
+  ASSERT_NE(scalar, nullptr);
+  ASSERT_NE(vectorized, nullptr);
+  if (!moe::cpu::quant_dot_is_vectorized()) GTEST_SKIP() << "built without AVX2";
+  ASSERT_NE(scalar->dot, vectorized->dot) << "no vectorized kernel for " << moe::type_name(type);
+  std::mt19937_64 rng(static_cast<uint64_t>(type) + 100);
+  const auto layout = *moe::type_layout(static_cast<uint32_t>(type));
+  const size_t row_bytes = static_cast<size_t>(kCols) / layout.block_size * layout.block_bytes;
+  const int rows = 16;
+  std::vector<uint8_t> weights = moe::testing::random_quantized(type, rows * kCols, 0.05, rng);
+
+  // Real scales: float rounding differs only in summation order.
+  std::vector<uint8_t> activation = quantized_activations(*scalar, random_floats(kCols, rng));
+  const std::vector<double> activation_f = activation_values(*scalar, activation, kCols);
+  for (int r = 0; r < rows; ++r) {
+    const uint8_t* row = weights.data() + r * row_bytes;
+    const Expected expected = exact_dot(type, row, activation_f);
+    EXPECT_NEAR(vectorized->dot(row, activation.data(), kCols),
+                scalar->dot(row, activation.data(), kCols), 1e-5 * expected.magnitude)
+        << moe::type_name(type) << " row " << r;
+  }
+
+  // Unit scales and small activations (|q| <= 3): every partial sum is an integer below 2^24,
+  // so any difference is an error in the integer part (codes, signs, group scales, offsets).
+  moe::testing::set_block_scales(type, weights, 1.0f, 1.0f);
+  std::uniform_int_distribution<int> small(-3, 3);
+  for (size_t b = 0; b < activation.size() / scalar->activation_block_bytes; ++b) {
+    if (scalar->block_size == 32) {
+      auto& block = reinterpret_cast<ActivationBlock32*>(activation.data())[b];
+      int total = 0;
+      for (int8_t& q : block.q) total += q = static_cast<int8_t>(small(rng));
+      block.d = 1.0f;
+      block.sum = static_cast<float>(total);
+    } else {
+      auto& block = reinterpret_cast<ActivationBlock256*>(activation.data())[b];
+      for (int g = 0; g < 16; ++g) {
+        int total = 0;
+        for (int i = 16 * g; i < 16 * g + 16; ++i)
+          total += block.q[i] = static_cast<int8_t>(small(rng));
+        block.group_sums[g] = static_cast<int16_t>(total);
+      }
+      block.d = 1.0f;
+    }
+  }
+  for (int r = 0; r < rows; ++r) {
+    const uint8_t* row = weights.data() + r * row_bytes;
+    EXPECT_EQ(vectorized->dot(row, activation.data(), kCols),
+              scalar->dot(row, activation.data(), kCols))
+        << moe::type_name(type) << " row " << r;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(AllTypes, QuantDotTest, ::testing::ValuesIn(kTypes),
+                         [](const auto& info) { return moe::type_name(info.param); });
+
+TEST(QuantDot, TypesWithoutKernelsUseConversion) {
+  for (GgmlType type : {GgmlType::F32, GgmlType::F16, GgmlType::BF16, GgmlType::Q8_K,
+                        GgmlType::MXFP4, GgmlType::IQ2_XXS}) {
+    EXPECT_EQ(moe::cpu::quant_dot_for(type), nullptr) << moe::type_name(type);
+  }
+}
+
+TEST(QuantDot, ActivationQuantizationRoundsToTheBlockScale) {
+  std::mt19937_64 rng(5);
+  std::vector<float> x = random_floats(512, rng);
+  x[3] = -7.0f;  // the largest magnitude of the first blocks, negative
+  x[300] = 0.0f;
+  std::fill(x.begin() + 256 + 32, x.begin() + 256 + 64, 0.0f);  // an all-zero 32-block
+
+  std::vector<ActivationBlock256> big(2);
+  moe::cpu::quantize_activations_256(x.data(), big.data(), 512);
+  EXPECT_FLOAT_EQ(big[0].d, 7.0f / 127.0f);
+  EXPECT_EQ(big[0].q[3], -127);
+  for (int b = 0; b < 2; ++b) {
+    for (int g = 0; g < 16; ++g) {
+      int total = 0;
+      for (int i = 16 * g; i < 16 * g + 16; ++i) {
+        total += big[b].q[i];
+        EXPECT_LE(std::fabs(big[b].q[i] * big[b].d - x[256 * b + i]), 0.5f * big[b].d + 1e-6f);
+      }
+      EXPECT_EQ(big[b].group_sums[g], total);
+    }
+  }
+
+  std::vector<ActivationBlock32> small(16);
+  moe::cpu::quantize_activations_32(x.data(), small.data(), 512);
+  EXPECT_EQ(small[0].q[3], -127);
+  EXPECT_EQ(small[0].d, moe::f16_to_f32(moe::f32_to_f16(7.0f / 127.0f)));  // stored as f16
+  EXPECT_EQ(small[9].d, 0.0f);
+  EXPECT_EQ(small[9].sum, 0.0f);
+  for (int8_t q : small[9].q) EXPECT_EQ(q, 0);
+  for (int b = 0; b < 16; ++b) {
+    int total = 0;
+    for (int i = 0; i < 32; ++i) {
+      total += small[b].q[i];
+      EXPECT_LE(std::fabs(small[b].q[i] * small[b].d - x[32 * b + i]), 0.5f * small[b].d + 1e-6f);
+    }
+    EXPECT_FLOAT_EQ(small[b].sum, small[b].d * static_cast<float>(total));
+  }
+}
+
+}  // namespace
