@@ -6,7 +6,9 @@
 //
 // Grouped mode (MoE experts): workgroup z is one group {expert, first slot, slot count}; the
 // weights are the expert's matrix and slot s reads input row slot_rows[s] (gathered) or row s.
-// Output row s of y belongs to slot s.
+// Output row s of y belongs to slot s. Outputs go to columns [u_out_col, u_out_col + u_rows) of
+// rows u_out_stride floats apart (so q, k and v, or gate and up, can share one buffer), and are
+// added to what is there when u_accumulate is set (a residual add without a separate pass).
 layout(local_size_x = 128) in;
 #define TEAM 32u
 #define ROWS_PER_GROUP 4u
@@ -14,7 +16,7 @@ layout(local_size_x = 128) in;
 
 layout(std430, binding = 0) readonly buffer Weights { uint W[]; };
 layout(std430, binding = 1) readonly buffer Input { vec4 X[]; };
-layout(std430, binding = 2) writeonly buffer Output { float Y[]; };
+layout(std430, binding = 2) buffer Output { float Y[]; };
 layout(std430, binding = 3) readonly buffer Groups { uint groups[]; };
 layout(std430, binding = 4) readonly buffer SlotRows { uint slot_rows[]; };
 
@@ -25,6 +27,8 @@ uniform uint u_matrix_bytes;  // bytes of one expert's matrix (grouped mode)
 uniform uint u_n_slots;       // input rows (plain mode)
 uniform uint u_in_stride;     // floats between input rows (a multiple of 4)
 uniform uint u_out_stride;    // floats between output rows
+uniform uint u_out_col;       // first output column
+uniform uint u_accumulate;    // 1: y += W x
 uniform uint u_grouped;       // 1: groups[] / slot_rows[] are used
 uniform uint u_gather;        // 1: slot s reads input row slot_rows[s]
 
@@ -171,6 +175,7 @@ void main() {
   if (row < u_rows && lane < tile_count) {
     float sum = 0.0;
     for (uint i = 0u; i < TEAM; ++i) sum += partial[(team * TEAM + i) * TILE + lane];
-    Y[(first_slot + tile_first + lane) * u_out_stride + row] = sum;
+    uint at = (first_slot + tile_first + lane) * u_out_stride + u_out_col + row;
+    Y[at] = u_accumulate != 0u ? Y[at] + sum : sum;
   }
 }

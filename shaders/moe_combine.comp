@@ -1,9 +1,10 @@
-// The routed experts' outputs mixed per token: out[t] = sum over t's choices of
-// weight * expert_out[slot], in the order listed (expert id order, like the CPU backend).
+// The routed experts' outputs mixed per token and added to the residual stream:
+// out[t] += sum over t's choices of weight * expert_out[slot], the sum taken in the order
+// listed (expert id order, like the CPU backend).
 // choices[] holds per token {first, count} in token_ranges and (slot, weight bits) pairs.
 layout(local_size_x = 256) in;
 
-layout(std430, binding = 0) writeonly buffer Output { float out_rows[]; };
+layout(std430, binding = 0) buffer Output { float out_rows[]; };
 layout(std430, binding = 1) readonly buffer ExpertOut { float expert_out[]; };
 layout(std430, binding = 2) readonly buffer TokenRanges { uint token_ranges[]; };
 layout(std430, binding = 3) readonly buffer Choices { uint choices[]; };
@@ -22,5 +23,5 @@ void main() {
     float weight = uintBitsToFloat(choices[2u * (first + i) + 1u]);
     sum += weight * expert_out[slot * u_cols + c];
   }
-  out_rows[t * u_cols + c] = sum;
+  out_rows[t * u_cols + c] += sum;
 }

@@ -82,8 +82,17 @@ private:
 
 // Activations of one forward call, reused between calls (grown as needed).
 struct Scratch {
-  gl::Buffer x, normed, q, k, v, attended, projected, gate, up, expert_out, router_logits, logits;
+  gl::Buffer x, normed, qkv, attended, gate_up, hidden, expert_out, router_logits, logits;
   gl::Buffer rope_table, groups, slot_rows, token_ranges, choices;
+};
+
+// Where a matmul writes: columns [col, col + rows) of rows `stride` floats apart, added to the
+// values there when `accumulate` is set.
+struct Destination {
+  gl::Buffer* buffer;
+  unsigned stride;
+  unsigned col = 0;
+  bool accumulate = false;
 };
 
 size_t floats(size_t n) { return n * sizeof(float); }
@@ -95,22 +104,27 @@ struct GlBackend::Impl {
   std::shared_ptr<gl::Weights> recent_weights;  // the last model's, kept for the next state
   Scratch scratch;
 
-  void matmul(const gl::Matrix& w, const gl::Buffer& in, unsigned n, gl::Buffer& out);
+  // Output buffers are reserved by the caller (reserving may discard contents).
+  void matmul(const gl::Matrix& w, const gl::Buffer& in, unsigned n, Destination out);
   void matmul_grouped(const gl::Matrix& w, const gl::Buffer& in, bool gather, unsigned n_groups,
-                      unsigned max_slots, gl::Buffer& out);
+                      unsigned max_slots, Destination out);
+  // Every part of a fused matrix into its columns of `out` (plain or grouped).
+  void matmul_fused(const gl::FusedMatrix& w, const gl::Buffer& in, unsigned n, gl::Buffer& out);
+  void matmul_fused_grouped(const gl::FusedMatrix& w, const gl::Buffer& in, unsigned n_groups,
+                            unsigned max_slots, gl::Buffer& out);
   void add(gl::Buffer& target, const gl::Buffer* addend, const gl::Vector* bias, unsigned n,
            unsigned cols);
   void rms_norm(const gl::Buffer& in, unsigned first_row, unsigned n, const gl::Vector& weight,
                 unsigned cols, float eps, gl::Buffer& out);
-  void rope(gl::Buffer& rows, unsigned n, unsigned n_heads, const ModelConfig& config,
-            RopePairing pairing);
-  void swiglu(gl::Buffer& gate, const gl::Buffer& up, unsigned n);
+  void rope(gl::Buffer& rows, unsigned n, unsigned n_heads, unsigned row_stride,
+            const ModelConfig& config, RopePairing pairing);
+  void swiglu(const gl::Buffer& gate_up, unsigned n_rows, unsigned width, gl::Buffer& out);
   void moe_ffn(const Model& model, const gl::LayerBuffers& layer, int layer_index, unsigned n,
                int pos0, RoutingTrace* trace);
 };
 
 void GlBackend::Impl::matmul(const gl::Matrix& w, const gl::Buffer& in, unsigned n,
-                             gl::Buffer& out) {
+                             Destination out) {
   gl::Program& program = *device->matmul.at(w.type);
   program.use();
   program.set("u_rows", w.rows);
@@ -119,20 +133,21 @@ void GlBackend::Impl::matmul(const gl::Matrix& w, const gl::Buffer& in, unsigned
   program.set("u_matrix_bytes", w.matrix_bytes);
   program.set("u_n_slots", n);
   program.set("u_in_stride", w.cols);
-  program.set("u_out_stride", w.rows);
+  program.set("u_out_stride", out.stride);
+  program.set("u_out_col", out.col);
+  program.set("u_accumulate", out.accumulate ? 1u : 0u);
   program.set("u_grouped", 0u);
   program.set("u_gather", 0u);
-  out.reserve(floats(static_cast<size_t>(n) * w.rows));
   gl::bind(0, w.buffer);
   gl::bind(1, in);
-  gl::bind(2, out);
+  gl::bind(2, *out.buffer);
   gl::bind(3, device->dummy);
   gl::bind(4, device->dummy);
   gl::dispatch(ceil_div(w.rows, kMatmulRowsPerGroup), ceil_div(n, kMatmulTile));
 }
 
 void GlBackend::Impl::matmul_grouped(const gl::Matrix& w, const gl::Buffer& in, bool gather,
-                                     unsigned n_groups, unsigned max_slots, gl::Buffer& out) {
+                                     unsigned n_groups, unsigned max_slots, Destination out) {
   gl::Program& program = *device->matmul.at(w.type);
   program.use();
   program.set("u_rows", w.rows);
@@ -141,15 +156,35 @@ void GlBackend::Impl::matmul_grouped(const gl::Matrix& w, const gl::Buffer& in, 
   program.set("u_matrix_bytes", w.matrix_bytes);
   program.set("u_n_slots", 0u);
   program.set("u_in_stride", w.cols);
-  program.set("u_out_stride", w.rows);
+  program.set("u_out_stride", out.stride);
+  program.set("u_out_col", out.col);
+  program.set("u_accumulate", out.accumulate ? 1u : 0u);
   program.set("u_grouped", 1u);
   program.set("u_gather", gather ? 1u : 0u);
   gl::bind(0, w.buffer);
   gl::bind(1, in);
-  gl::bind(2, out);
+  gl::bind(2, *out.buffer);
   gl::bind(3, scratch.groups);
   gl::bind(4, scratch.slot_rows);
   gl::dispatch(ceil_div(w.rows, kMatmulRowsPerGroup), ceil_div(max_slots, kMatmulTile), n_groups);
+}
+
+void GlBackend::Impl::matmul_fused(const gl::FusedMatrix& w, const gl::Buffer& in, unsigned n,
+                                   gl::Buffer& out) {
+  unsigned col = 0;
+  for (const gl::Matrix& part : w.parts) {
+    matmul(part, in, n, {&out, w.rows, col});
+    col += part.rows;
+  }
+}
+
+void GlBackend::Impl::matmul_fused_grouped(const gl::FusedMatrix& w, const gl::Buffer& in,
+                                           unsigned n_groups, unsigned max_slots, gl::Buffer& out) {
+  unsigned col = 0;
+  for (const gl::Matrix& part : w.parts) {
+    matmul_grouped(part, in, true, n_groups, max_slots, {&out, w.rows, col});
+    col += part.rows;
+  }
 }
 
 void GlBackend::Impl::add(gl::Buffer& target, const gl::Buffer* addend, const gl::Vector* bias,
@@ -183,27 +218,29 @@ void GlBackend::Impl::rms_norm(const gl::Buffer& in, unsigned first_row, unsigne
   gl::dispatch(n);
 }
 
-void GlBackend::Impl::rope(gl::Buffer& rows, unsigned n, unsigned n_heads,
+void GlBackend::Impl::rope(gl::Buffer& rows, unsigned n, unsigned n_heads, unsigned row_stride,
                            const ModelConfig& config, RopePairing pairing) {
   gl::Program& program = *device->rope;
   program.use();
   program.set("u_n_heads", n_heads);
   program.set("u_head_dim", static_cast<unsigned>(config.head_dim));
   program.set("u_n_rot", static_cast<unsigned>(config.n_rot));
-  program.set("u_row_stride", n_heads * static_cast<unsigned>(config.head_dim));
+  program.set("u_row_stride", row_stride);
   program.set("u_split_halves", pairing == RopePairing::SplitHalves ? 1u : 0u);
   gl::bind(0, rows);
   gl::bind(1, scratch.rope_table);
   gl::dispatch(ceil_div(static_cast<unsigned>(config.n_rot / 2), 64), n_heads, n);
 }
 
-void GlBackend::Impl::swiglu(gl::Buffer& gate, const gl::Buffer& up, unsigned n) {
+void GlBackend::Impl::swiglu(const gl::Buffer& gate_up, unsigned n_rows, unsigned width,
+                             gl::Buffer& out) {
   gl::Program& program = *device->swiglu;
   program.use();
-  program.set("u_n", n);
-  gl::bind(0, gate);
-  gl::bind(1, up);
-  gl::dispatch(ceil_div(n, 256));
+  program.set("u_n", n_rows * width);
+  program.set("u_width", width);
+  gl::bind(0, gate_up);
+  gl::bind(1, out);
+  gl::dispatch(ceil_div(static_cast<size_t>(n_rows) * width, 256));
 }
 
 // Router logits come back to the CPU, which routes every token with the shared router code;
@@ -214,7 +251,8 @@ void GlBackend::Impl::moe_ffn(const Model& model, const gl::LayerBuffers& layer,
   const ModelConfig& config = model.config();
   const unsigned n_expert = static_cast<unsigned>(config.n_expert);
   Scratch& s = scratch;
-  matmul(layer.router, s.normed, n, s.router_logits);
+  s.router_logits.reserve(floats(static_cast<size_t>(n) * n_expert));
+  matmul(layer.router, s.normed, n, {&s.router_logits, n_expert});
   std::vector<float> logits(static_cast<size_t>(n) * n_expert);
   s.router_logits.download(logits.data(), floats(logits.size()));
 
@@ -278,22 +316,22 @@ void GlBackend::Impl::moe_ffn(const Model& model, const gl::LayerBuffers& layer,
   upload(s.token_ranges, token_ranges);
   upload(s.choices, choices);
 
-  const unsigned n_ff = layer.gate_exps.rows;
-  s.gate.reserve(floats(std::max<size_t>(n_slots, 1) * n_ff));
-  s.up.reserve(floats(std::max<size_t>(n_slots, 1) * n_ff));
-  s.expert_out.reserve(floats(std::max<size_t>(n_slots, 1) * config.n_embd));
+  const unsigned n_ff = layer.down.cols;
+  const size_t slots = std::max<size_t>(n_slots, 1);
+  s.gate_up.reserve(floats(slots * 2 * n_ff));
+  s.hidden.reserve(floats(slots * n_ff));
+  s.expert_out.reserve(floats(slots * config.n_embd));
   if (n_groups > 0) {
-    matmul_grouped(layer.gate_exps, s.normed, true, n_groups, max_slots, s.gate);
-    matmul_grouped(layer.up_exps, s.normed, true, n_groups, max_slots, s.up);
-    swiglu(s.gate, s.up, static_cast<unsigned>(n_slots * n_ff));
-    matmul_grouped(layer.down_exps, s.gate, false, n_groups, max_slots, s.expert_out);
+    matmul_fused_grouped(layer.gate_up, s.normed, n_groups, max_slots, s.gate_up);
+    swiglu(s.gate_up, static_cast<unsigned>(n_slots), n_ff, s.hidden);
+    matmul_grouped(layer.down, s.hidden, false, n_groups, max_slots,
+                   {&s.expert_out, static_cast<unsigned>(config.n_embd)});
   }
   gl::Program& combine = *device->moe_combine;
   combine.use();
   combine.set("u_cols", static_cast<unsigned>(config.n_embd));
   combine.set("u_n_tokens", n);
-  s.projected.reserve(floats(static_cast<size_t>(n) * config.n_embd));
-  gl::bind(0, s.projected);
+  gl::bind(0, s.x);  // the mix is added to the residual stream
   gl::bind(1, s.expert_out);
   gl::bind(2, s.token_ranges);
   gl::bind(3, s.choices);
@@ -397,70 +435,72 @@ void GlBackend::forward(ForwardState& state, std::span<const int32_t> tokens, in
     s.rope_table.reserve(floats(std::max<size_t>(table.size(), 2)));
     s.rope_table.upload(table.data(), floats(table.size()));
   }
-  s.projected.reserve(floats(static_cast<size_t>(n) * n_embd));
+  const unsigned qkv_width = q_width + k_width + v_width;
+  s.normed.reserve(floats(static_cast<size_t>(n) * n_embd));
+  s.qkv.reserve(floats(static_cast<size_t>(n) * qkv_width));
+  s.attended.reserve(floats(static_cast<size_t>(n) * attended_width));
 
   for (int il = 0; il < config.n_layer; ++il) {
     const gl::LayerBuffers& layer = weights.layer(il);
     impl.rms_norm(s.x, 0, n, layer.attn_norm, n_embd, config.rms_eps, s.normed);
-    impl.matmul(layer.attn_q, s.normed, n, s.q);
-    impl.add(s.q, nullptr, &layer.attn_q_bias, n * q_width, q_width);
-    impl.matmul(layer.attn_k, s.normed, n, s.k);
-    impl.add(s.k, nullptr, &layer.attn_k_bias, n * k_width, k_width);
-    impl.matmul(layer.attn_v, s.normed, n, s.v);
-    impl.add(s.v, nullptr, &layer.attn_v_bias, n * v_width, v_width);
-    impl.rope(s.q, n, static_cast<unsigned>(config.n_head), config, arch.rope);
-    impl.rope(s.k, n, static_cast<unsigned>(config.n_head_kv), config, arch.rope);
+    impl.matmul_fused(layer.attn_qkv, s.normed, n, s.qkv);
+    impl.add(s.qkv, nullptr, &layer.qkv_bias, n * qkv_width, qkv_width);
+    // q and k heads are adjacent in each [q | k | v] row: one pass rotates both.
+    impl.rope(s.qkv, n, static_cast<unsigned>(config.n_head + config.n_head_kv), qkv_width, config,
+              arch.rope);
 
-    glBindBuffer(GL_COPY_READ_BUFFER, s.k.id());
-    glBindBuffer(GL_COPY_WRITE_BUFFER, gl_state->keys(il).id());
-    glCopyBufferSubData(GL_COPY_READ_BUFFER, GL_COPY_WRITE_BUFFER, 0,
-                        static_cast<GLintptr>(floats(static_cast<size_t>(pos0) * k_width)),
-                        static_cast<GLsizeiptr>(floats(static_cast<size_t>(n) * k_width)));
-    glBindBuffer(GL_COPY_READ_BUFFER, s.v.id());
-    glBindBuffer(GL_COPY_WRITE_BUFFER, gl_state->values(il).id());
-    glCopyBufferSubData(GL_COPY_READ_BUFFER, GL_COPY_WRITE_BUFFER, 0,
-                        static_cast<GLintptr>(floats(static_cast<size_t>(pos0) * v_width)),
-                        static_cast<GLsizeiptr>(floats(static_cast<size_t>(n) * v_width)));
-    glMemoryBarrier(GL_SHADER_STORAGE_BARRIER_BIT);
+    gl::Program& store = *impl.device->kv_store;
+    store.use();
+    store.set("u_qkv_stride", qkv_width);
+    store.set("u_q_width", q_width);
+    store.set("u_k_width", k_width);
+    store.set("u_v_width", v_width);
+    store.set("u_pos0", static_cast<unsigned>(pos0));
+    gl::bind(0, s.qkv);
+    gl::bind(1, gl_state->keys(il));
+    gl::bind(2, gl_state->values(il));
+    gl::dispatch(ceil_div(std::max(k_width, v_width), 256), n);
 
     gl::Program& attention = *impl.device->attention;
     attention.use();
     attention.set("u_head_dim", static_cast<unsigned>(config.head_dim));
     attention.set("u_head_dim_v", static_cast<unsigned>(config.head_dim_v));
     attention.set("u_heads_per_kv", static_cast<unsigned>(config.n_head / config.n_head_kv));
-    attention.set("u_q_stride", q_width);
+    attention.set("u_q_stride", qkv_width);
     attention.set("u_k_stride", k_width);
     attention.set("u_v_stride", v_width);
     attention.set("u_out_stride", attended_width);
     attention.set("u_pos0", static_cast<unsigned>(pos0));
     attention.set("u_scale", 1.0f / std::sqrt(static_cast<float>(config.head_dim)));
-    s.attended.reserve(floats(static_cast<size_t>(n) * attended_width));
-    gl::bind(0, s.q);
+    gl::bind(0, s.qkv);
     gl::bind(1, gl_state->keys(il));
     gl::bind(2, gl_state->values(il));
     gl::bind(3, s.attended);
     gl::dispatch(static_cast<unsigned>(config.n_head), n);
 
-    impl.matmul(layer.attn_output, s.attended, n, s.projected);
-    impl.add(s.projected, nullptr, &layer.attn_output_bias, n * n_embd, n_embd);
-    impl.add(s.x, &s.projected, nullptr, n * n_embd, n_embd);
+    // Output projection added straight into the residual stream, then its bias.
+    impl.matmul(layer.attn_output, s.attended, n, {&s.x, n_embd, 0, true});
+    impl.add(s.x, nullptr, &layer.attn_output_bias, n * n_embd, n_embd);
 
     impl.rms_norm(s.x, 0, n, layer.ffn_norm, n_embd, config.rms_eps, s.normed);
     if (config.layer_is_moe[static_cast<size_t>(il)]) {
       impl.moe_ffn(model, layer, il, n, pos0, trace);
     } else {
-      impl.matmul(layer.ffn_gate, s.normed, n, s.gate);
-      impl.matmul(layer.ffn_up, s.normed, n, s.up);
-      impl.swiglu(s.gate, s.up, n * layer.ffn_gate.rows);
-      impl.matmul(layer.ffn_down, s.gate, n, s.projected);
+      const unsigned n_ff = layer.down.cols;
+      s.gate_up.reserve(floats(static_cast<size_t>(n) * 2 * n_ff));
+      s.hidden.reserve(floats(static_cast<size_t>(n) * n_ff));
+      impl.matmul_fused(layer.gate_up, s.normed, n, s.gate_up);
+      impl.swiglu(s.gate_up, n, n_ff, s.hidden);
+      impl.matmul(layer.down, s.hidden, n, {&s.x, n_embd, 0, true});
     }
-    impl.add(s.x, &s.projected, nullptr, n * n_embd, n_embd);
   }
 
   const unsigned first_row = mode == LogitsMode::All ? 0 : n - 1;
   const unsigned n_rows = n - first_row;
   impl.rms_norm(s.x, first_row, n_rows, weights.output_norm(), n_embd, config.rms_eps, s.normed);
-  impl.matmul(weights.output(), s.normed, n_rows, s.logits);
+  s.logits.reserve(floats(static_cast<size_t>(n_rows) * config.n_vocab));
+  impl.matmul(weights.output(), s.normed, n_rows,
+              {&s.logits, static_cast<unsigned>(config.n_vocab)});
   logits_out.resize(static_cast<size_t>(n_rows) * static_cast<size_t>(config.n_vocab));
   s.logits.download(logits_out.data(), floats(logits_out.size()));
   gl_state->set_filled(pos0 + n_tokens);

@@ -1,6 +1,10 @@
 #include "gl_device.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
 #include <utility>
 #include <vector>
 
@@ -128,7 +132,28 @@ Program::Program(const std::string& name, const std::string& source) : name_(nam
 
 Program::~Program() { glDeleteProgram(id_); }
 
-void Program::use() const { glUseProgram(id_); }
+namespace {
+
+// MOESCOPE_GL_PROFILE=1: every dispatch is waited for and its wall time summed per shader, and
+// the totals are printed to stderr when the device goes away. For finding where time goes.
+struct Profile {
+  bool enabled = std::getenv("MOESCOPE_GL_PROFILE") != nullptr;
+  std::string current;
+  std::map<std::string, std::pair<double, long>> totals;  // seconds, dispatches
+};
+Profile& profile() {
+  static Profile instance;
+  return instance;
+}
+
+}  // namespace
+
+void print_profile();
+
+void Program::use() const {
+  glUseProgram(id_);
+  if (profile().enabled) profile().current = name_;
+}
 
 GLint Program::location(const char* uniform) {
   auto found = locations_.find(uniform);
@@ -159,6 +184,7 @@ Device::Device() : context(Context::create()) {
   rms_norm = std::make_unique<Program>("rms_norm.comp", compose("rms_norm.comp", ""));
   add = std::make_unique<Program>("add.comp", compose("add.comp", ""));
   rope = std::make_unique<Program>("rope.comp", compose("rope.comp", ""));
+  kv_store = std::make_unique<Program>("kv_store.comp", compose("kv_store.comp", ""));
   attention = std::make_unique<Program>("attention.comp", compose("attention.comp", ""));
   swiglu = std::make_unique<Program>("swiglu.comp", compose("swiglu.comp", ""));
   moe_combine = std::make_unique<Program>("moe_combine.comp", compose("moe_combine.comp", ""));
@@ -167,11 +193,13 @@ Device::Device() : context(Context::create()) {
 }
 
 Device::~Device() {
+  print_profile();
   context->make_current();
   matmul.clear();
   rms_norm.reset();
   add.reset();
   rope.reset();
+  kv_store.reset();
   attention.reset();
   swiglu.reset();
   moe_combine.reset();
@@ -180,8 +208,27 @@ Device::~Device() {
 
 void dispatch(unsigned x, unsigned y, unsigned z) {
   if (x == 0 || y == 0 || z == 0) return;
+  Profile& p = profile();
+  const auto start = std::chrono::steady_clock::now();
+  if (p.enabled) glFinish();
   glDispatchCompute(x, y, z);
   glMemoryBarrier(GL_SHADER_STORAGE_BARRIER_BIT | GL_BUFFER_UPDATE_BARRIER_BIT);
+  if (p.enabled) {
+    glFinish();
+    auto& [seconds, count] = p.totals[p.current];
+    seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    ++count;
+  }
+}
+
+void print_profile() {
+  const Profile& p = profile();
+  if (!p.enabled) return;
+  std::fprintf(stderr, "GL dispatch wall time per shader (MOESCOPE_GL_PROFILE):\n");
+  for (const auto& [name, total] : p.totals) {
+    std::fprintf(stderr, "  %-24s %9.3f ms  %8ld dispatches  %7.1f us each\n", name.c_str(),
+                 1e3 * total.first, total.second, 1e6 * total.first / std::max(1L, total.second));
+  }
 }
 
 }  // namespace moe::gl

@@ -1,6 +1,8 @@
 #include "gl_weights.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <cstring>
 
 #include "moe/error.hpp"
 
@@ -8,19 +10,38 @@ namespace moe::gl {
 
 namespace {
 
-// What the shaders of this backend compute. Architectures with other features (norm biases,
-// q/k norms, shared experts, scales) must be added here once the shaders implement them.
+// What the shaders of this backend compute: the llama path (RMSNorm, optional q/k/v/output
+// biases, RoPE without scaling, GQA, SwiGLU experts and dense layers, softmax top-k routing).
+// Anything else is refused naming the feature, so no model runs with a step silently skipped.
 void check_architecture(const Model& model) {
   const std::string& name = model.architecture().name;
-  if (name != "llama") {
-    throw Error("the GL backend does not support architecture " + name +
-                " yet (it implements llama); use --backend cpu");
-  }
   const ModelConfig& config = model.config();
-  if (config.head_dim > 256 || config.head_dim_v > 256) {
-    throw Error("the GL backend does not support heads wider than 256 (this model's are " +
-                std::to_string(std::max(config.head_dim, config.head_dim_v)) +
-                "); use --backend cpu");
+  const auto refuse = [&](const std::string& feature) {
+    throw Error("the GL backend does not support " + feature + " of architecture " + name +
+                " yet; use --backend cpu");
+  };
+  if (name != "llama") refuse("the layers");
+  if (config.head_dim > 256 || config.head_dim_v > 256) refuse("heads wider than 256");
+  if (config.rope_scaling != RopeScaling::None)
+    refuse("RoPE scaling (" + rope_scaling_name(config.rope_scaling) + ")");
+  if (config.embedding_scale != 1 || config.residual_scale != 1 || config.logit_scale != 1)
+    refuse("embedding, residual or logit multipliers");
+  const float default_kq_scale = 1.0f / std::sqrt(static_cast<float>(config.head_dim));
+  if (config.kq_scale > 0 &&
+      std::abs(config.kq_scale - default_kq_scale) > 1e-6f * default_kq_scale)
+    refuse("an attention scale other than 1/sqrt(head size)");
+  if (config.shared_experts != SharedExperts::None) refuse("shared experts");
+  if (config.gating != GatingFunction::Softmax || !config.normalize_expert_weights ||
+      config.expert_weights_scale != 1 || config.has_selection_bias) {
+    refuse("the routing rule '" + routing_summary(config) + "'");
+  }
+  for (int il = 0; il < config.n_layer; ++il) {
+    const LayerWeights& layer = model.layer(il);
+    if (layer.attn_norm_bias != nullptr || layer.ffn_norm_bias != nullptr) refuse("norm biases");
+    if (layer.attn_q_norm != nullptr || layer.attn_k_norm != nullptr) refuse("q/k norms");
+    if (layer.exp_probs_b != nullptr) refuse("a selection bias");
+    if (layer.attn_q == nullptr || layer.attn_k == nullptr || layer.attn_v == nullptr)
+      refuse("attention without separate q, k and v projections");
   }
 }
 
@@ -38,7 +59,8 @@ void check_size(const Device& device, const gguf::TensorInfo& tensor) {
   }
 }
 
-Matrix upload_matrix(const Device& device, const gguf::TensorInfo& tensor) {
+// The matrix's shape and type (checked), without uploading it.
+Matrix describe_matrix(const Device& device, const gguf::TensorInfo& tensor) {
   if (!matmul_supports(tensor.type)) {
     throw Error("the GL backend does not support tensor type " + type_name(tensor.type) +
                 " (tensor " + tensor.name + ") yet; use --backend cpu");
@@ -56,8 +78,81 @@ Matrix upload_matrix(const Device& device, const gguf::TensorInfo& tensor) {
   const auto layout = type_layout(static_cast<uint32_t>(tensor.type));
   matrix.row_bytes = static_cast<unsigned>(cols / layout->block_size * layout->block_bytes);
   matrix.matrix_bytes = matrix.row_bytes * matrix.rows;
+  return matrix;
+}
+
+Matrix upload_matrix(const Device& device, const gguf::TensorInfo& tensor) {
+  Matrix matrix = describe_matrix(device, tensor);
   matrix.buffer = Buffer(tensor.data, tensor_bytes(tensor));
   return matrix;
+}
+
+// The tensors as one matrix with their rows concatenated (per expert for 3-D expert tensors),
+// or uploaded separately when their types or widths differ.
+FusedMatrix upload_fused(const Device& device, std::vector<const gguf::TensorInfo*> tensors) {
+  FusedMatrix fused;
+  const auto n_matrices_of = [](const gguf::TensorInfo* tensor) -> size_t {
+    return tensor->dims.size() > 2 ? tensor->dims[2] : 1;
+  };
+  bool same = true;
+  std::vector<Matrix> parts;
+  for (const gguf::TensorInfo* tensor : tensors) {
+    same = same && tensor->type == tensors[0]->type && tensor->dims[0] == tensors[0]->dims[0] &&
+           n_matrices_of(tensor) == n_matrices_of(tensors[0]);
+    parts.push_back(describe_matrix(device, *tensor));
+    fused.rows += parts.back().rows;
+  }
+  if (!same) {
+    for (const gguf::TensorInfo* tensor : tensors)
+      fused.parts.push_back(upload_matrix(device, *tensor));
+    return fused;
+  }
+  unsigned matrix_bytes = 0;
+  for (const Matrix& part : parts) matrix_bytes += part.matrix_bytes;
+  Matrix matrix;  // the parts' type, width and row size; their rows together
+  matrix.type = parts[0].type;
+  matrix.cols = parts[0].cols;
+  matrix.row_bytes = parts[0].row_bytes;
+  matrix.rows = fused.rows;
+  matrix.matrix_bytes = matrix_bytes;
+  const size_t n_matrices = n_matrices_of(tensors[0]);
+  const size_t total = static_cast<size_t>(matrix.matrix_bytes) * n_matrices;
+  if (total + 64 > static_cast<size_t>(device.max_storage_block_bytes)) {
+    throw Error("tensor " + tensors[0]->name + " and the ones fused with it (" +
+                std::to_string(total >> 20) +
+                " MiB) are larger than this GL device's largest storage buffer (" +
+                std::to_string(device.max_storage_block_bytes >> 20) + " MiB); use --backend cpu");
+  }
+  std::vector<uint8_t> bytes(total);
+  size_t at = 0;
+  for (size_t m = 0; m < n_matrices; ++m) {
+    for (size_t i = 0; i < tensors.size(); ++i) {
+      const size_t part_bytes = parts[i].matrix_bytes;
+      std::memcpy(bytes.data() + at, tensors[i]->data + m * part_bytes, part_bytes);
+      at += part_bytes;
+    }
+  }
+  matrix.buffer = Buffer(bytes.data(), bytes.size());
+  fused.parts.push_back(std::move(matrix));
+  return fused;
+}
+
+// Biases side by side (zeros for absent ones); size 0 when all are absent.
+Vector concatenated_bias(const std::vector<std::pair<const gguf::TensorInfo*, int>>& parts) {
+  Vector vector;
+  bool any = false;
+  std::vector<float> values;
+  for (const auto& [tensor, width] : parts) {
+    const size_t at = values.size();
+    values.resize(at + static_cast<size_t>(width), 0.0f);
+    if (tensor == nullptr) continue;
+    any = true;
+    dequantize_row(tensor->type, tensor->data, values.data() + at, width);
+  }
+  if (!any) return vector;
+  vector.size = static_cast<unsigned>(values.size());
+  vector.buffer = Buffer(values.data(), values.size() * sizeof(float));
+  return vector;
 }
 
 Vector upload_vector(const gguf::TensorInfo* tensor) {
@@ -84,23 +179,19 @@ Weights::Weights(std::shared_ptr<Device> device, std::shared_ptr<const Model> mo
     LayerBuffers& out = layers_[static_cast<size_t>(il)];
     out.attn_norm = upload_vector(in.attn_norm);
     out.ffn_norm = upload_vector(in.ffn_norm);
-    out.attn_q = upload_matrix(*device_, *in.attn_q);
-    out.attn_k = upload_matrix(*device_, *in.attn_k);
-    out.attn_v = upload_matrix(*device_, *in.attn_v);
+    out.attn_qkv = upload_fused(*device_, {in.attn_q, in.attn_k, in.attn_v});
+    out.qkv_bias = concatenated_bias({{in.attn_q_bias, config.n_head * config.head_dim},
+                                      {in.attn_k_bias, config.n_head_kv * config.head_dim},
+                                      {in.attn_v_bias, config.n_head_kv * config.head_dim_v}});
     out.attn_output = upload_matrix(*device_, *in.attn_output);
-    out.attn_q_bias = upload_vector(in.attn_q_bias);
-    out.attn_k_bias = upload_vector(in.attn_k_bias);
-    out.attn_v_bias = upload_vector(in.attn_v_bias);
     out.attn_output_bias = upload_vector(in.attn_output_bias);
     if (config.layer_is_moe[static_cast<size_t>(il)]) {
       out.router = upload_matrix(*device_, *in.ffn_gate_inp);
-      out.gate_exps = upload_matrix(*device_, *in.ffn_gate_exps);
-      out.up_exps = upload_matrix(*device_, *in.ffn_up_exps);
-      out.down_exps = upload_matrix(*device_, *in.ffn_down_exps);
+      out.gate_up = upload_fused(*device_, {in.ffn_gate_exps, in.ffn_up_exps});
+      out.down = upload_matrix(*device_, *in.ffn_down_exps);
     } else {
-      out.ffn_gate = upload_matrix(*device_, *in.ffn_gate);
-      out.ffn_up = upload_matrix(*device_, *in.ffn_up);
-      out.ffn_down = upload_matrix(*device_, *in.ffn_down);
+      out.gate_up = upload_fused(*device_, {in.ffn_gate, in.ffn_up});
+      out.down = upload_matrix(*device_, *in.ffn_down);
     }
   }
   glFinish();

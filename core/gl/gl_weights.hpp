@@ -22,12 +22,24 @@ struct Vector {
   unsigned size = 0;
 };
 
+// Matrices that read the same input are fused into one (rows concatenated, per expert for the
+// expert tensors) when they share a type, so one dispatch computes them: q|k|v and gate|up.
+// `parts` holds one fused matrix, or the separate ones (mixed types, e.g. a Q6_K attn_v beside
+// Q4_K q and k) whose outputs go side by side into the same rows.
+struct FusedMatrix {
+  std::vector<Matrix> parts;
+  unsigned rows = 0;  // all parts together
+};
+
 struct LayerBuffers {
   Vector attn_norm, ffn_norm;
-  Matrix attn_q, attn_k, attn_v, attn_output;
-  Vector attn_q_bias, attn_k_bias, attn_v_bias, attn_output_bias;  // size 0 when absent
-  Matrix router, gate_exps, up_exps, down_exps;                    // MoE layers
-  Matrix ffn_gate, ffn_up, ffn_down;                               // dense layers
+  FusedMatrix attn_qkv;  // rows [q | k | v]
+  Vector qkv_bias;       // [q | k | v] biases, zeros where absent; size 0 when none
+  Matrix attn_output;
+  Vector attn_output_bias;  // size 0 when absent
+  Matrix router;            // MoE layers
+  FusedMatrix gate_up;      // rows [gate | up]: the experts' (MoE) or the dense FFN's
+  Matrix down;
 };
 
 class Weights {

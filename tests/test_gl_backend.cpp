@@ -1,0 +1,407 @@
+// The GL compute backend against the CPU backend on generated models of every weight type the
+// GL backend reads (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K), with GQA/MQA, biases, tied
+// output and dense layers; prefill against token-by-token decode; prompts computed in several
+// chunks across KV cache growth.
+//
+// Tolerances: logits within 2e-5 relative (max |gl - cpu| / max |cpu|): both compute in f32
+// from the same stored weights, only the order of the additions differs (measured: below 2e-6).
+// Chosen experts must be identical, except where the CPU's k-th and (k+1)-th probabilities are
+// within 1e-4 of each other (a near-tie can fall either way after an f32 rounding difference);
+// those are counted and printed, and at most 1% of the records may be such exemptions.
+//
+// Runs in CI on Mesa's llvmpipe (EGL without a display, or a hidden GLFW window under Xvfb).
+// Where no OpenGL 4.3 context can be had the tests FAIL with the reason: the GL backend is part
+// of what CI checks, not optional.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+#include "model_fixtures.hpp"
+#include "moe/cpu_backend.hpp"
+#include "moe/error.hpp"
+#include "moe/gl_backend.hpp"
+#include "random_quant.hpp"
+
+namespace {
+
+using moe::GgmlType;
+using moe::RandomModelSpec;
+
+constexpr double kLogitTolerance = 2e-5;
+constexpr double kTieWindow = 1e-4;
+
+// One GL backend for the whole suite (context creation and shader compilation take a while on
+// llvmpipe), created on first use and destroyed before exit (a GL driver torn down by exit()
+// first may crash a later context destruction).
+std::unique_ptr<moe::GlBackend> suite_backend;
+std::string suite_backend_error;
+bool suite_backend_tried = false;
+
+class GlBackendEnvironment : public ::testing::Environment {
+public:
+  void TearDown() override { suite_backend.reset(); }
+};
+const ::testing::Environment* const gl_environment =
+    ::testing::AddGlobalTestEnvironment(new GlBackendEnvironment);
+
+// The suite's backend; nullptr with the reason when it cannot be made.
+moe::GlBackend* shared_gl_backend(std::string& why) {
+  if (!suite_backend_tried) {
+    suite_backend_tried = true;
+    try {
+      suite_backend = std::make_unique<moe::GlBackend>();
+      std::printf("GL backend: %s\n", suite_backend->device_description().c_str());
+    } catch (const moe::Error& e) {
+      suite_backend_error = e.what();
+    }
+  }
+  why = suite_backend_error;
+  return suite_backend.get();
+}
+
+#define REQUIRE_GL(backend)                                                     \
+  std::string gl_error;                                                         \
+  moe::GlBackend* backend = shared_gl_backend(gl_error);                        \
+  ASSERT_NE(backend, nullptr) << "the GL backend could not start: " << gl_error \
+                              << " (CI runs these tests on Mesa llvmpipe)"
+
+// A random model whose matrices (not the router, kept F32 like converted checkpoints) are
+// stored as `type`: random blocks for the types our writer cannot quantize to.
+class TypedModelFile {
+public:
+  TypedModelFile(RandomModelSpec spec, GgmlType type) {
+    const bool writer_types = type == GgmlType::F32 || type == GgmlType::F16 ||
+                              type == GgmlType::BF16 || type == GgmlType::Q8_0;
+    spec.weight_type = writer_types ? type : GgmlType::F32;
+    path_ = moe::testing::unique_temp_path("gl_backend_" + moe::type_name(type), ".gguf");
+    if (writer_types) {
+      moe::write_random_model(spec, path_);
+      return;
+    }
+    const std::vector<uint8_t> f32_bytes = moe::build_random_model(spec).to_bytes();
+    const moe::gguf::GgufFile f32_file = moe::gguf::GgufFile::parse(f32_bytes);
+    moe::testing::GgufEdit edit;
+    std::mt19937_64 rng(spec.seed);
+    for (const moe::gguf::TensorInfo& tensor : f32_file.tensors()) {
+      if (tensor.dims.size() < 2 || tensor.name.find("ffn_gate_inp") != std::string::npos) continue;
+      const double stddev = tensor.name == "token_embd.weight"
+                                ? 1.0
+                                : 1.0 / std::sqrt(static_cast<double>(tensor.dims[0]));
+      edit.replace_tensors[tensor.name] = {
+          type, tensor.dims, moe::testing::random_quantized(type, tensor.n_elements, stddev, rng)};
+    }
+    const std::vector<uint8_t> bytes = moe::testing::edited_gguf(f32_file, edit);
+    moe::gguf::GgufFile::parse(bytes);  // sanity: the edited file parses
+    FILE* out = std::fopen(path_.c_str(), "wb");
+    std::fwrite(bytes.data(), 1, bytes.size(), out);
+    std::fclose(out);
+  }
+  ~TypedModelFile() { std::filesystem::remove(path_); }
+  std::shared_ptr<const moe::Model> load() const { return moe::Model::load(path_); }
+
+private:
+  std::filesystem::path path_;
+};
+
+struct GlCase {
+  std::string label;
+  GgmlType type;
+  RandomModelSpec spec;
+};
+
+void PrintTo(const GlCase& gl_case, std::ostream* out) { *out << gl_case.label; }
+
+std::vector<GlCase> gl_cases() {
+  std::vector<GlCase> cases;
+  RandomModelSpec small;  // 32-element blocks
+  small.n_embd = 64, small.n_layer = 2, small.n_head = 4, small.n_head_kv = 2;
+  small.n_expert = 8, small.n_expert_used = 2, small.n_ff_exp = 64;
+  RandomModelSpec k_quant = small;  // 256-element super-blocks
+  k_quant.n_embd = 256, k_quant.n_head = 4, k_quant.n_head_kv = 1, k_quant.n_ff_exp = 256;
+  k_quant.n_ff = 256;
+  {
+    RandomModelSpec s = small;
+    s.seed = 21;
+    cases.push_back({"f32_e8_top2_gqa", GgmlType::F32, s});
+  }
+  {
+    RandomModelSpec s = small;
+    s.n_layer = 3, s.dense_layers = {1}, s.n_ff = 96, s.n_head_kv = 1, s.seed = 22;
+    cases.push_back({"f16_mixed_dense_mqa", GgmlType::F16, s});
+  }
+  {
+    RandomModelSpec s = small;
+    s.n_head = 8, s.n_head_kv = 4, s.n_expert = 16, s.n_expert_used = 4, s.n_ff_exp = 32;
+    s.attention_biases = true, s.tie_output = true, s.seed = 23;
+    cases.push_back({"bf16_e16_top4_biases_tied", GgmlType::BF16, s});
+  }
+  {
+    RandomModelSpec s = small;
+    s.n_expert = 64, s.n_expert_used = 8, s.n_ff_exp = 32, s.n_head_kv = 4, s.seed = 24;
+    cases.push_back({"q8_0_e64_top8", GgmlType::Q8_0, s});
+  }
+  {
+    RandomModelSpec s = small;
+    s.n_embd = 96, s.n_head = 3, s.n_head_kv = 1, s.seed = 25;  // odd block count per row
+    cases.push_back({"q4_0_e8_top2", GgmlType::Q4_0, s});
+  }
+  {
+    RandomModelSpec s = k_quant;
+    s.seed = 26;
+    cases.push_back({"q4_k_e8_top2", GgmlType::Q4_K, s});
+  }
+  {
+    RandomModelSpec s = k_quant;
+    s.n_layer = 3, s.dense_layers = {0}, s.seed = 27;
+    cases.push_back({"q5_k_dense_first", GgmlType::Q5_K, s});
+  }
+  {
+    RandomModelSpec s = k_quant;
+    s.n_expert = 16, s.n_expert_used = 3, s.attention_biases = true, s.seed = 28;
+    cases.push_back({"q6_k_e16_top3_biases", GgmlType::Q6_K, s});
+  }
+  return cases;
+}
+
+moe::RoutingTrace empty_trace(const moe::ModelConfig& config) {
+  return moe::RoutingTrace(config.n_layer, config.n_expert, config.n_expert_used,
+                           config.moe_layers());
+}
+
+// The CPU backend in its exact mode (quantized weights converted to f32, no 8-bit activations),
+// which computes the same function as the GL backend.
+moe::CpuBackend exact_cpu_backend() {
+  moe::CpuBackendOptions options;
+  options.n_threads = 2;
+  options.quantized_activations = false;
+  return moe::CpuBackend(options);
+}
+
+std::vector<int32_t> random_tokens(int n, int n_vocab, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<int32_t> token(0, n_vocab - 1);
+  std::vector<int32_t> tokens(static_cast<size_t>(n));
+  for (int32_t& id : tokens) id = token(rng);
+  return tokens;
+}
+
+struct TraceComparison {
+  int records = 0;
+  int near_ties = 0;
+  std::string first_mismatch;
+};
+
+// Chosen experts of `actual` against `expected` (the CPU's), near-ties exempted and counted;
+// gate weights of identical choices within 1e-3.
+TraceComparison compare_traces(const moe::RoutingTrace& actual, const moe::RoutingTrace& expected,
+                               const std::vector<int>& moe_layers, int n_tokens) {
+  TraceComparison result;
+  for (int t = 0; t < n_tokens; ++t) {
+    for (int layer : moe_layers) {
+      if (!expected.has(t, layer)) continue;
+      ++result.records;
+      const moe::RoutingRecord& want = expected.at(t, layer);
+      if (!actual.has(t, layer)) {
+        result.first_mismatch = "no record at token " + std::to_string(t);
+        return result;
+      }
+      const moe::RoutingRecord& got = actual.at(t, layer);
+      if (got.experts == want.experts) {
+        for (size_t j = 0; j < got.weights.size(); ++j) {
+          if (std::abs(got.weights[j] - want.weights[j]) > 1e-3 && result.first_mismatch.empty())
+            result.first_mismatch = "gate weight at token " + std::to_string(t);
+        }
+        continue;
+      }
+      std::vector<float> sorted = want.probs;
+      std::sort(sorted.begin(), sorted.end(), std::greater<>());
+      const size_t k = want.experts.size();
+      if (k < sorted.size() && sorted[k - 1] - sorted[k] < kTieWindow) {
+        ++result.near_ties;
+      } else if (result.first_mismatch.empty()) {
+        result.first_mismatch =
+            "experts differ at token " + std::to_string(t) + ", layer " + std::to_string(layer);
+      }
+    }
+  }
+  return result;
+}
+
+class GlVsCpu : public ::testing::TestWithParam<GlCase> {};
+
+TEST_P(GlVsCpu, PrefillMatchesCpuBackend) {
+  REQUIRE_GL(gl);
+  const GlCase& gl_case = GetParam();
+  const TypedModelFile file(gl_case.spec, gl_case.type);
+  const auto model = file.load();
+  const int n = 40;
+  const std::vector<int32_t> tokens = random_tokens(n, model->config().n_vocab, 7);
+
+  moe::CpuBackend cpu = exact_cpu_backend();
+  auto cpu_state = cpu.new_state(model, n);
+  std::vector<float> cpu_logits;
+  moe::RoutingTrace cpu_trace = empty_trace(model->config());
+  cpu.forward(*cpu_state, tokens, 0, moe::LogitsMode::All, cpu_logits, &cpu_trace);
+
+  auto gl_state = gl->new_state(model, n);
+  std::vector<float> gl_logits;
+  moe::RoutingTrace gl_trace = empty_trace(model->config());
+  gl->forward(*gl_state, tokens, 0, moe::LogitsMode::All, gl_logits, &gl_trace);
+
+  ASSERT_EQ(gl_logits.size(), cpu_logits.size());
+  for (float v : gl_logits) ASSERT_TRUE(std::isfinite(v));
+  const double difference = moe::testing::max_relative_difference(gl_logits, cpu_logits);
+  EXPECT_LT(difference, kLogitTolerance) << gl_case.label;
+  const TraceComparison traces =
+      compare_traces(gl_trace, cpu_trace, model->config().moe_layers(), n);
+  EXPECT_TRUE(traces.first_mismatch.empty()) << traces.first_mismatch;
+  EXPECT_LE(traces.near_ties * 100, traces.records) << traces.near_ties << " near-ties";
+  std::printf("%s: logits max relative difference %.2e, %d routing records, %d near-ties\n",
+              gl_case.label.c_str(), difference, traces.records, traces.near_ties);
+  EXPECT_EQ(gl_state->n_filled(), n);
+}
+
+TEST_P(GlVsCpu, DecodeTokenByTokenMatchesPrefill) {
+  REQUIRE_GL(gl);
+  const GlCase& gl_case = GetParam();
+  const TypedModelFile file(gl_case.spec, gl_case.type);
+  const auto model = file.load();
+  const int n = 12;
+  const std::vector<int32_t> tokens = random_tokens(n, model->config().n_vocab, 8);
+
+  auto prefill_state = gl->new_state(model, n);
+  std::vector<float> prefill_logits;
+  moe::RoutingTrace prefill_trace = empty_trace(model->config());
+  gl->forward(*prefill_state, tokens, 0, moe::LogitsMode::All, prefill_logits, &prefill_trace);
+
+  auto decode_state = gl->new_state(model, n);
+  moe::RoutingTrace decode_trace = empty_trace(model->config());
+  const size_t n_vocab = static_cast<size_t>(model->config().n_vocab);
+  for (int t = 0; t < n; ++t) {
+    std::vector<float> logits;
+    gl->forward(*decode_state, std::span(tokens).subspan(static_cast<size_t>(t), 1), t,
+                moe::LogitsMode::Last, logits, &decode_trace);
+    ASSERT_EQ(logits.size(), n_vocab);
+    const std::span<const float> expected(prefill_logits.data() + static_cast<size_t>(t) * n_vocab,
+                                          n_vocab);
+    EXPECT_LT(moe::testing::max_relative_difference(logits, expected), kLogitTolerance)
+        << "position " << t;
+  }
+  const TraceComparison traces =
+      compare_traces(decode_trace, prefill_trace, model->config().moe_layers(), n);
+  EXPECT_TRUE(traces.first_mismatch.empty()) << traces.first_mismatch;
+}
+
+INSTANTIATE_TEST_SUITE_P(Types, GlVsCpu, ::testing::ValuesIn(gl_cases()),
+                         [](const auto& info) { return info.param.label; });
+
+// A long prompt in uneven chunks, past the KV cache's first allocation (64 positions), then a
+// recompute from the middle: the last logits equal the CPU backend's for the whole prompt.
+TEST(GlBackend, ChunkedPrefillAcrossCacheGrowthMatchesCpu) {
+  REQUIRE_GL(gl);
+  RandomModelSpec spec;
+  spec.n_embd = 64, spec.n_layer = 2, spec.n_head = 4, spec.n_head_kv = 2, spec.n_expert = 8;
+  spec.n_expert_used = 2, spec.n_ff_exp = 64, spec.seed = 31;
+  const TypedModelFile file(spec, GgmlType::F16);
+  const auto model = file.load();
+  const int n = 150;
+  const std::vector<int32_t> tokens = random_tokens(n, model->config().n_vocab, 9);
+
+  moe::CpuBackend cpu = exact_cpu_backend();
+  auto cpu_state = cpu.new_state(model, 256);
+  std::vector<float> cpu_logits;
+  cpu.forward(*cpu_state, tokens, 0, moe::LogitsMode::Last, cpu_logits, nullptr);
+
+  auto gl_state = gl->new_state(model, 256);
+  std::vector<float> gl_logits;
+  moe::RoutingTrace trace = empty_trace(model->config());
+  int pos = 0;
+  for (int chunk : {5, 60, 1, 70, 14}) {
+    gl->forward(*gl_state,
+                std::span(tokens).subspan(static_cast<size_t>(pos), static_cast<size_t>(chunk)),
+                pos, moe::LogitsMode::Last, gl_logits, &trace);
+    pos += chunk;
+  }
+  ASSERT_EQ(pos, n);
+  EXPECT_LT(moe::testing::max_relative_difference(gl_logits, cpu_logits), kLogitTolerance);
+  EXPECT_EQ(trace.n_tokens(), n);
+
+  // Recompute from position 100 (the cache prefix before it is kept).
+  gl->forward(*gl_state, std::span(tokens).subspan(100), 100, moe::LogitsMode::Last, gl_logits,
+              nullptr);
+  EXPECT_LT(moe::testing::max_relative_difference(gl_logits, cpu_logits), kLogitTolerance);
+}
+
+TEST(GlBackend, RejectsBadCallsWithClearErrors) {
+  REQUIRE_GL(gl);
+  RandomModelSpec spec;
+  spec.n_embd = 64, spec.n_head = 4, spec.n_head_kv = 2, spec.seed = 32;
+  const TypedModelFile file(spec, GgmlType::F32);
+  const auto model = file.load();
+  auto state = gl->new_state(model, 8);
+  std::vector<float> logits;
+  const std::vector<int32_t> too_many(9, 1);
+  EXPECT_THROW(gl->forward(*state, too_many, 0, moe::LogitsMode::Last, logits, nullptr),
+               moe::Error);
+  const std::vector<int32_t> bad_id = {1, 100000};
+  EXPECT_THROW(gl->forward(*state, bad_id, 0, moe::LogitsMode::Last, logits, nullptr), moe::Error);
+  EXPECT_EQ(state->n_filled(), 0);
+  moe::CpuBackend cpu(moe::CpuBackendOptions{1});
+  auto cpu_state = cpu.new_state(model, 8);
+  const std::vector<int32_t> one = {1};
+  EXPECT_THROW(gl->forward(*cpu_state, one, 0, moe::LogitsMode::Last, logits, nullptr), moe::Error);
+  EXPECT_THROW(gl->new_state(model, 0), moe::Error);
+}
+
+TEST(GlBackend, UnsupportedWeightTypeNamesTheTensorAndTheCpuBackend) {
+  REQUIRE_GL(gl);
+  RandomModelSpec spec;
+  spec.n_embd = 64, spec.n_head = 4, spec.n_head_kv = 2, spec.seed = 33;
+  const TypedModelFile file(spec, GgmlType::Q5_0);
+  const auto model = file.load();
+  try {
+    gl->new_state(model, 8);
+    FAIL() << "Q5_0 weights were accepted";
+  } catch (const moe::Error& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("Q5_0"), std::string::npos) << message;
+    EXPECT_NE(message.find("--backend cpu"), std::string::npos) << message;
+  }
+}
+
+// Features the GL shaders do not implement are refused by name (never silently skipped).
+TEST(GlBackend, UnimplementedFeaturesAreRefusedByName) {
+  REQUIRE_GL(gl);
+  struct Refusal {
+    std::string label;
+    RandomModelSpec spec;
+    std::string feature;
+  };
+  std::vector<Refusal> refusals;
+  {
+    RandomModelSpec s;
+    s.architecture = "olmoe", s.seed = 34;
+    refusals.push_back({"olmoe", s, "architecture olmoe"});
+  }
+  {
+    RandomModelSpec s;
+    s.rope_scaling = "linear", s.rope_scaling_factor = 4, s.seed = 35;
+    refusals.push_back({"rope scaling", s, "RoPE scaling"});
+  }
+  for (const Refusal& refusal : refusals) {
+    const TypedModelFile file(refusal.spec, GgmlType::F32);
+    const auto model = file.load();
+    try {
+      gl->new_state(model, 8);
+      ADD_FAILURE() << refusal.label << " was accepted";
+    } catch (const moe::Error& e) {
+      const std::string message = e.what();
+      EXPECT_NE(message.find(refusal.feature), std::string::npos) << message;
+      EXPECT_NE(message.find("--backend cpu"), std::string::npos) << message;
+    }
+  }
+}
+
+}  // namespace
