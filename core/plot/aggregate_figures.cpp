@@ -63,6 +63,7 @@ Figure layer_balance_figure(const RoutingStats& stats, int n_expert) {
   figure.y.max = nice_ceiling(max_value * 1.05);
   figure.y.ticks = nice_ticks(0, figure.y.max, 5);
   figure.y.grid = true;
+  add_interventions_note(figure, stats.interventions);
   return figure;
 }
 
@@ -133,6 +134,7 @@ Figure domain_expert_figure(const std::vector<DomainStats>& domains, int moe_ind
       figure.cells.push_back(std::move(cell));
     }
   }
+  add_interventions_note(figure, domains.front().stats.interventions);
   return figure;
 }
 

@@ -88,6 +88,11 @@ int64_t max_off_diagonal(const std::vector<int64_t>& matrix, size_t n) {
 
 }  // namespace
 
+void add_interventions_note(Figure& figure, const RoutingInterventions& interventions) {
+  if (!interventions.empty())
+    figure.notes.push_back("routing interventions: " + interventions.describe());
+}
+
 std::string expert_label(int expert) { return "E" + std::to_string(expert); }
 
 Figure expert_load_figure(const RoutingStats& stats, int moe_index, LoadMeasure measure) {
@@ -143,6 +148,7 @@ Figure expert_load_figure(const RoutingStats& stats, int moe_index, LoadMeasure 
   reference.label = "uniform load (" + format_number(uniform, counts ? 1 : 2) + ")";
   figure.lines.push_back(reference);
   figure.legend.push_back({reference.label, std::nullopt, true, true});
+  add_interventions_note(figure, stats.interventions);
   return figure;
 }
 
@@ -179,6 +185,7 @@ Figure load_heatmap_figure(const RoutingStats& stats, int top_k) {
       figure.cells.push_back(std::move(cell));
     }
   }
+  add_interventions_note(figure, stats.interventions);
   return figure;
 }
 
@@ -240,6 +247,7 @@ Figure router_scores_figure(const RoutingTrace& trace, int token, int layer,
   figure.lines.push_back(reference);
   figure.legend.push_back({"chosen (top-k, outlined)", expert_color(0), false, false});
   figure.legend.push_back({reference.label, std::nullopt, true, true});
+  add_interventions_note(figure, trace.interventions());
   return figure;
 }
 
@@ -277,6 +285,7 @@ Figure router_heatmap_figure(const RoutingTrace& trace, int layer,
   if (selected_token >= 0 && selected_token < n_tokens) {
     figure.lines.push_back(row_frame(selected_token, n_expert));
   }
+  add_interventions_note(figure, trace.interventions());
   return figure;
 }
 
@@ -338,6 +347,7 @@ Figure token_path_figure(const RoutingTrace& trace, int token, const std::string
     figure.lines.push_back(path);
     figure.legend.push_back({path.label, std::nullopt, true, false});
   }
+  add_interventions_note(figure, trace.interventions());
   return figure;
 }
 
@@ -375,6 +385,7 @@ Figure coactivation_figure(const RoutingStats& stats, int moe_index) {
       figure.cells.push_back(std::move(cell));
     }
   }
+  add_interventions_note(figure, stats.interventions);
   return figure;
 }
 
@@ -426,6 +437,7 @@ Figure transitions_figure(const RoutingStats& stats, int moe_index, bool normali
       figure.cells.push_back(std::move(cell));
     }
   }
+  add_interventions_note(figure, stats.interventions);
   return figure;
 }
 

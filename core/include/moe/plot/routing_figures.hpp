@@ -10,6 +10,10 @@
 
 namespace moe::plot {
 
+// Adds "routing interventions: <describe()>" to the figure's notes when there are any, so no
+// figure silently shows a modified model. Every figure below does it for its trace or stats.
+void add_interventions_note(Figure& figure, const RoutingInterventions& interventions);
+
 // "E0", "E1", ... as used on every expert axis.
 std::string expert_label(int expert);
 
