@@ -173,3 +173,46 @@ TEST(GuiApp, SessionsReopenAndExportDialogsWriteFiles) {
 }
 
 }  // namespace
+
+namespace {
+
+// The Playground and Experts tabs driven like a class would: knock an expert out, lower top-k,
+// look at an expert's vocabulary and compare two prompts; every view renders without errors.
+TEST(GuiApp, PlaygroundAndExpertsViewsRender) {
+  if (!have_program("xvfb-run"))
+    GTEST_SKIP() << "xvfb-run is not installed (scripts/deps.sh installs xvfb)";
+  const fs::path dir =
+      fs::temp_directory_path() / ("moescope_test_gui_playground_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  {
+    std::ofstream script(dir / "script.txt");
+    script << "demo-model " << (dir / "demo.gguf").string() << "\n"
+           << "prompt Write a poem about peace\nwait\n"
+           << "panel playground\n"
+           << "disable-expert all:1\ntop-k 1\n"
+           << "screenshot " << (dir / "playground.png").string() << "\n"
+           << "routing capacity:1.0\n"
+           << "panel experts\n"
+           << "explain-expert 2\n"
+           << "compare-prompt Solve 15 × 8\n"
+           << "screenshot " << (dir / "experts.png").string() << "\n"
+           << "reset-routing\n"
+           << "exit\n";
+  }
+  const std::string command =
+      "xvfb-run -a -s '-screen 0 1600x1000x24' " + std::string(MOESCOPE_GUI_PATH) +
+      " --config-dir " + (dir / "config").string() + " --threads 1 --width 1400 --height 860" +
+      " --script " + (dir / "script.txt").string() + " > " + (dir / "log.txt").string() + " 2>&1";
+  const int status = std::system(command.c_str());
+  const std::string log = read_text(dir / "log.txt");
+  ASSERT_EQ(status, 0) << log;
+  for (const char* name : {"playground.png", "experts.png"}) {
+    const moescope::gui::Image image = moescope::gui::read_png(dir / name);
+    EXPECT_GT(moescope::gui::grey_variance(image), 50.0) << name;
+    EXPECT_GT(moescope::gui::count_colors(image, 10000), 64) << name;
+  }
+  fs::remove_all(dir);
+}
+
+}  // namespace

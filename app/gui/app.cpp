@@ -35,6 +35,8 @@ constexpr PanelInfo kPanels[] = {{"router", "Router scores"},
                                  {"load", "Expert load"},
                                  {"coactivation", "Co-activation"},
                                  {"domains", "Domains"},
+                                 {"playground", "Playground"},
+                                 {"experts", "Experts"},
                                  {"model", "Model"}};
 
 constexpr float kDefaultFontSize = 18;
@@ -88,6 +90,7 @@ App::App(GLFWwindow* window, AppOptions options) : window_(window), options_(std
   snapshot_ = worker_->snapshot();
   prompt_state_.examples = load_example_prompts(options_.assets_dir / "prompts");
   domains_state_.prompts_folder = options_.assets_dir / "prompts";
+  experts_state_.prompts_folder = options_.assets_dir / "prompts";
   prompt_state_.text = settings_.prompt;
   requested_panel_ = settings_.panel;
   listing_.folder = settings_.browse_folder;
@@ -213,6 +216,7 @@ void App::take_snapshot() {
     token_labels_.push_back(shorten_utf8(token.text, 16));
   if (snapshot_->model_generation != shown_model_generation_) {
     shown_model_generation_ = snapshot_->model_generation;
+    interventions_ = snapshot_->trace.interventions();
     if (snapshot_->model && !snapshot_->model->random_weights)
       settings_.last_model = snapshot_->model->path;
     update_title();
@@ -355,7 +359,8 @@ void App::draw_layout() {
   const float left_width = std::round(available.x * settings_.prompt_column_share);
 
   ImGui::BeginChild("##prompt_column", ImVec2(left_width, content_height), true);
-  ViewContext view{*snapshot_, selection_, settings_, *worker_, figure_style_, token_labels_};
+  ViewContext view{*snapshot_,    selection_,    settings_,     *worker_,
+                   figure_style_, token_labels_, interventions_};
   draw_prompt_panel(view, prompt_state_);
   ImGui::EndChild();
   ImGui::SameLine(0, 0);
@@ -380,8 +385,21 @@ void App::draw_layout() {
 }
 
 void App::draw_views() {
+  // No view may show a modified model without saying so.
+  if (!snapshot_->trace.interventions().empty()) {
+    ImGui::TextColored(ImVec4(0.95f, 0.65f, 0.25f, 1), "Modified routing: %s",
+                       snapshot_->trace.interventions().describe().c_str());
+    ImGui::SameLine();
+    std::string ignored;
+    if (ImGui::SmallButton("Reset")) {
+      ViewContext view{*snapshot_,    selection_,    settings_,     *worker_,
+                       figure_style_, token_labels_, interventions_};
+      apply_interventions(view, moe::RoutingInterventions{}, ignored);
+    }
+  }
   if (!ImGui::BeginTabBar("##view_tabs")) return;
-  ViewContext view{*snapshot_, selection_, settings_, *worker_, figure_style_, token_labels_};
+  ViewContext view{*snapshot_,    selection_,    settings_,     *worker_,
+                   figure_style_, token_labels_, interventions_};
   for (const PanelInfo& panel : kPanels) {
     const bool select = requested_panel_ == panel.key;
     if (ImGui::BeginTabItem(panel.label, nullptr, select ? ImGuiTabItemFlags_SetSelected : 0)) {
@@ -393,6 +411,8 @@ void App::draw_views() {
       if (key == "load") draw_load_panel(view, load_state_);
       if (key == "coactivation") draw_coactivation_panel(view, coactivation_state_);
       if (key == "domains") draw_domains_panel(view, domains_state_);
+      if (key == "playground") draw_playground_panel(view, playground_state_);
+      if (key == "experts") draw_experts_panel(view, experts_state_);
       if (key == "model") draw_model_panel(view, model_state_);
       ImGui::EndChild();
       ImGui::EndTabItem();
@@ -817,6 +837,51 @@ void App::step_script() {
         script.frames_left = 1;
       } else {
         done = false;
+      }
+      break;
+    case ScriptKind::DisableExpert:
+    case ScriptKind::TopK:
+    case ScriptKind::Routing:
+    case ScriptKind::ResetRouting: {
+      if (!script.issued) {
+        script.issued = true;
+        moe::RoutingInterventions next = interventions_;
+        try {
+          if (command.kind == ScriptKind::DisableExpert)
+            next.disabled.push_back(moe::parse_disabled_expert(command.text));
+          if (command.kind == ScriptKind::TopK) next.top_k = command.number;
+          if (command.kind == ScriptKind::Routing) moe::parse_routing_rule(command.text, next);
+          if (command.kind == ScriptKind::ResetRouting) next = {};
+        } catch (const std::exception& error) {
+          fail(where + error.what());
+          break;
+        }
+        ViewContext view{*snapshot_,    selection_,    settings_,     *worker_,
+                         figure_style_, token_labels_, interventions_};
+        std::string error;
+        if (!apply_interventions(view, next, error)) fail(where + error);
+        done = false;
+      } else {
+        done = worker_caught_up() && snapshot_->trace.interventions() == interventions_;
+        if (done) script.frames_left = 2;
+      }
+      break;
+    }
+    case ScriptKind::ExplainExpert:
+    case ScriptKind::ComparePrompt:
+      if (!script.issued) {
+        script.issued = true;
+        if (command.kind == ScriptKind::ExplainExpert) {
+          experts_state_.expert = command.number;
+          worker_->explain_expert(selection_.layer, command.number, experts_state_.prompts_folder);
+        } else {
+          experts_state_.prompt_b = command.text;
+          worker_->set_compare_prompt(command.text);
+        }
+        done = false;
+      } else {
+        done = worker_caught_up();
+        if (done) script.frames_left = 2;
       }
       break;
     case ScriptKind::Screenshot:

@@ -109,6 +109,9 @@ private:
   CoactivationPanelState coactivation_state_;
   ModelPanelState model_state_;
   DomainsPanelState domains_state_;
+  PlaygroundPanelState playground_state_;
+  ExpertsPanelState experts_state_;
+  moe::RoutingInterventions interventions_;  // asked for by the user (see ViewContext)
   std::string requested_panel_;  // selects a tab on the next frame
 
   bool fonts_dirty_ = true;

@@ -27,7 +27,8 @@ void draw_load_panel(ViewContext& view, LoadPanelState& state) {
       "Tokens: how many tokens chose the expert among their top-k. Gate mass: the sum of the "
       "weights the expert's output was mixed in with. CV is the standard deviation of the loads "
       "over their mean (0 = perfectly even); the Switch Transformer auxiliary loss is 1 for "
-      "uniform routing and grows as load concentrates.");
+      "uniform routing and grows as load concentrates.\n\nClick an expert's bar to knock it out at "
+      "this layer and see what the model does without it (the Playground tab undoes it).");
 
   const int moe_index = moe_index_of(view.selection, moe_layers);
   const ImVec2 available = ImGui::GetContentRegionAvail();
@@ -40,7 +41,11 @@ void draw_load_panel(ViewContext& view, LoadPanelState& state) {
             snapshot.stats, moe_index,
             measure == 1 ? plot::LoadMeasure::GateMass : plot::LoadMeasure::TokenCount);
       });
-  draw_figure("##load_histogram", histogram, ImVec2(available.x, histogram_height), view.style);
+  const FigureHit bar_hit =
+      draw_figure("##load_histogram", histogram, ImVec2(available.x, histogram_height), view.style);
+  // Clicking a bar knocks the expert out at this layer (the Playground tab lists and undoes it).
+  if (bar_hit.clicked && bar_hit.rect && bar_hit.rect->column >= 0)
+    toggle_knockout(view, view.selection.layer, bar_hit.rect->column);
 
   const plot::Figure& heatmap = state.heatmap.get(cache_key({snapshot.version}), [&] {
     return plot::load_heatmap_figure(snapshot.stats, snapshot.trace.top_k());

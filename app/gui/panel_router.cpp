@@ -1,6 +1,7 @@
 // Router scores: for the selected token and layer, the router's probability for every expert
 // with the top-k marked and their gate weights; below, the same for every token at once
-// (tokens x experts). Clicking a row of the heatmap selects that token.
+// (tokens x experts). Clicking a row of the heatmap selects that token; clicking an expert's bar
+// knocks that expert out at the layer (see the Playground).
 #include <imgui.h>
 
 #include <algorithm>
@@ -32,7 +33,10 @@ void draw_router_panel(ViewContext& view, RouterPanelState& state) {
       [&] {
         return plot::router_scores_figure(snapshot.trace, selection.token, selection.layer, label);
       });
-  draw_figure("##router_scores", scores, ImVec2(available.x, scores_height), view.style);
+  const FigureHit bar_hit =
+      draw_figure("##router_scores", scores, ImVec2(available.x, scores_height), view.style);
+  if (bar_hit.clicked && bar_hit.rect && bar_hit.rect->column >= 0)
+    toggle_knockout(view, selection.layer, bar_hit.rect->column);
 
   // The heatmap keeps rows readable: with many tokens it scrolls instead of squeezing.
   ImGui::BeginChild("##router_heatmap", ImVec2(0, 0), false);

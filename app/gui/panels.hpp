@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "example_prompts.hpp"
+#include "moe/interventions.hpp"
 #include "figure_view.hpp"
 #include "selection.hpp"
 #include "settings.hpp"
@@ -24,6 +25,9 @@ struct ViewContext {
   Worker& worker;
   const FigureStyle& style;
   const std::vector<std::string>& token_labels;  // short display text per token, for figures
+  // The routing interventions the user asked for (the worker applies them; the snapshot's
+  // trace says which were applied to what it shows).
+  moe::RoutingInterventions& interventions;
 };
 
 struct PromptPanelState {
@@ -74,5 +78,25 @@ struct ModelPanelState {
   FigureCache parameters, flops;
 };
 void draw_model_panel(ViewContext& view, ModelPanelState& state);
+
+struct PlaygroundPanelState {
+  int pin_expert = 0;
+  int continuation_tokens = 16;
+  std::string error;  // why the last change was refused
+};
+void draw_playground_panel(ViewContext& view, PlaygroundPanelState& state);
+// Validates `next` against the model and hands it to the worker; false (and `error`) if invalid.
+bool apply_interventions(ViewContext& view, const moe::RoutingInterventions& next,
+                         std::string& error);
+// Knocks (layer, expert) out, or back in: what clicking an expert in a view does.
+void toggle_knockout(ViewContext& view, int layer, int expert);
+
+struct ExpertsPanelState {
+  std::filesystem::path prompts_folder;  // assets/prompts
+  int expert = 0;
+  std::string prompt_b;
+  FigureCache difference;
+};
+void draw_experts_panel(ViewContext& view, ExpertsPanelState& state);
 
 }  // namespace moescope::gui

@@ -68,6 +68,12 @@ const std::map<std::string, CommandShape, std::less<>>& commands() {
       {"open-session", {ScriptKind::OpenSession, CommandShape::Text}},
       {"export-figure", {ScriptKind::ExportFigure, CommandShape::Text}},
       {"export-data", {ScriptKind::ExportData, CommandShape::Text}},
+      {"disable-expert", {ScriptKind::DisableExpert, CommandShape::Text}},
+      {"top-k", {ScriptKind::TopK, CommandShape::Number}},
+      {"routing", {ScriptKind::Routing, CommandShape::Text}},
+      {"reset-routing", {ScriptKind::ResetRouting, CommandShape::None}},
+      {"explain-expert", {ScriptKind::ExplainExpert, CommandShape::Number}},
+      {"compare-prompt", {ScriptKind::ComparePrompt, CommandShape::Text}},
       {"frames", {ScriptKind::Frames, CommandShape::Number}},
       {"screenshot", {ScriptKind::Screenshot, CommandShape::Text}},
       {"expect-error", {ScriptKind::ExpectError, CommandShape::None}},
@@ -79,7 +85,7 @@ const std::map<std::string, CommandShape, std::less<>>& commands() {
 
 const std::vector<std::string>& panel_names() {
   static const std::vector<std::string> names = {"router", "path", "load", "coactivation",
-                                                 "domains", "model"};
+                                                 "domains", "playground", "experts", "model"};
   return names;
 }
 

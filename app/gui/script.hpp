@@ -23,6 +23,12 @@
 //   frames N             render N frames
 //   screenshot FILE.png  save the window as PNG
 //   expect-error         wait for an error dialog (and close it); the script fails without one
+//   disable-expert L:E   knock expert E out at layer L (L a number or all), as the Playground
+//   top-k K              top-k override at every layer (0: the model's own)
+//   routing RULE         topk, capacity:FACTOR or expert-choice
+//   reset-routing        back to the model's own routing
+//   explain-expert E     the vocabulary of expert E at the selected layer (waits)
+//   compare-prompt TEXT  compare the load with prompt B (waits)
 //   exit                 leave with status 0 if nothing went wrong
 //
 // Any error dialog that was not expected, a GL error, or a timeout makes the app exit non-zero.
@@ -50,6 +56,12 @@ enum class ScriptKind {
   OpenSession,
   ExportFigure,
   ExportData,
+  DisableExpert,
+  TopK,
+  Routing,
+  ResetRouting,
+  ExplainExpert,
+  ComparePrompt,
   CloseDialog,
   Frames,
   Screenshot,

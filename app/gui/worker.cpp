@@ -11,44 +11,17 @@
 #include "moe/session.hpp"
 #include "moe/tokenizer.hpp"
 #include "token_text.hpp"
+#include "worker_state.hpp"
 
 namespace moescope::gui {
 
 namespace {
-
-using Milliseconds = std::chrono::duration<double, std::milli>;
 
 bool starts_with(const std::string& text, const std::string& prefix) {
   return text.rfind(prefix, 0) == 0;
 }
 
 }  // namespace
-
-struct Worker::State {
-  std::shared_ptr<moe::Backend> backend;
-  std::shared_ptr<const moe::Model> model;
-  std::unique_ptr<moe::Tokenizer> tokenizer;
-  std::unique_ptr<moe::Session> session;
-  std::shared_ptr<const ModelInfo> info;
-  uint64_t model_generation = 0;
-  bool add_bos = false;
-  std::string prompt;       // the prompt the session's first n_prompt_tokens come from
-  int n_prompt_tokens = 0;  // session tokens from the prompt; later ones were generated
-  std::string prompt_warning;
-  std::shared_ptr<const DomainResult> domains;  // for the current model, once computed
-  // The domain computation in progress, kept when it gives way to another request so that it
-  // goes on where it stopped.
-  struct DomainJob {
-    std::filesystem::path folder;
-    uint64_t model_generation = 0;
-    std::vector<std::string> domains;
-    std::vector<std::pair<int, std::string>> prompts;  // (domain index, text)
-    std::vector<moe::RoutingTrace> traces;              // per domain, pooled
-    std::vector<int> next_token;                        // per domain
-    size_t next_prompt = 0;
-  };
-  std::optional<DomainJob> domain_job;
-};
 
 Worker::Worker(WorkerOptions options) : options_(options), state_(std::make_unique<State>()) {
   state_->backend = std::make_shared<moe::CpuBackend>(moe::CpuBackendOptions{options_.n_threads});
@@ -150,18 +123,20 @@ std::vector<WorkerMessage> Worker::take_messages() {
   return taken;
 }
 
+bool Worker::nothing_pending() const {
+  return !pending_load_ && !pending_prompt_ && !pending_generate_ && !pending_domains_ &&
+         !pending_playground_;
+}
+
 bool Worker::idle() const {
   std::lock_guard lock(mutex_);
-  return !running_request_ && !pending_load_ && !pending_prompt_ && !pending_generate_ &&
-         !pending_domains_;
+  return !running_request_ && nothing_pending();
 }
 
 bool Worker::wait_idle(std::chrono::milliseconds timeout) const {
   std::unique_lock lock(mutex_);
-  return became_idle_.wait_for(lock, timeout, [this] {
-    return !running_request_ && !pending_load_ && !pending_prompt_ && !pending_generate_ &&
-           !pending_domains_;
-  });
+  return became_idle_.wait_for(lock, timeout,
+                               [this] { return !running_request_ && nothing_pending(); });
 }
 
 void Worker::run() {
@@ -170,17 +145,16 @@ void Worker::run() {
     std::optional<PromptRequest> prompt;
     std::optional<std::pair<GenerateRequest, Clock::time_point>> generation;
     std::optional<std::filesystem::path> domains;
+    std::optional<PlaygroundRequest> playground;
     uint64_t request_id = 0;
     {
       std::unique_lock lock(mutex_);
       running_request_ = false;
-      if (!pending_load_ && !pending_prompt_ && !pending_generate_ && !pending_domains_) {
+      if (nothing_pending()) {
         status_ = WorkerStatus{};
         became_idle_.notify_all();
       }
-      wake_.wait(lock, [this] {
-        return quit_ || pending_load_ || pending_prompt_ || pending_generate_ || pending_domains_;
-      });
+      wake_.wait(lock, [this] { return quit_ || !nothing_pending(); });
       if (quit_) return;
       running_request_ = true;
       // A model load comes first: a prompt is then computed on the new model.
@@ -189,6 +163,8 @@ void Worker::run() {
       } else if (pending_prompt_) {
         prompt.swap(pending_prompt_);
         ++counters_.prompts_started;
+      } else if (pending_playground_) {
+        playground.swap(pending_playground_);
       } else if (pending_generate_) {
         generation.swap(pending_generate_);
         stop_generation_ = false;
@@ -202,6 +178,8 @@ void Worker::run() {
       do_load(*load);
     } else if (prompt) {
       do_prompt(*prompt, request_id);
+    } else if (playground) {
+      do_playground(*playground);
     } else if (generation) {
       do_generate(generation->first, generation->second);
     } else if (domains) {
@@ -293,6 +271,8 @@ void Worker::do_load(const LoadRequest& request) {
     // Domain results belong to the old model; a computation asked for on it is dropped.
     state.domains.reset();
     state.domain_job.reset();
+    state.playground.reset();
+    state.domain_texts.clear();
     {
       std::lock_guard lock(mutex_);
       pending_domains_.reset();
@@ -383,6 +363,7 @@ void Worker::do_prompt(const PromptRequest& request, uint64_t request_id) {
   }
   state.n_prompt_tokens = total;
   const int computed = total == 0 ? 0 : std::max(1, total - reused);
+  refresh_playground();
   publish(request, true, Milliseconds(Clock::now() - started).count(), std::min(reused, total),
           computed);
   std::lock_guard lock(mutex_);
@@ -437,13 +418,14 @@ void Worker::do_generate(const GenerateRequest& request, Clock::time_point poste
   } catch (const std::exception& error) {
     post_message({"Generation stopped", error.what(), true});
   }
+  refresh_playground();
   publish(as_prompt, true, Milliseconds(Clock::now() - started).count(),
           static_cast<int>(state.session->tokens().size()) - generated, generated);
 }
 
 bool Worker::other_request_pending() const {
   std::lock_guard lock(mutex_);
-  return quit_ || pending_load_ || pending_prompt_ || pending_generate_;
+  return quit_ || pending_load_ || pending_prompt_ || pending_generate_ || pending_playground_;
 }
 
 bool Worker::do_domains(const std::filesystem::path& prompts_folder, uint64_t request_id) {
@@ -586,6 +568,7 @@ void Worker::publish(const PromptRequest& request, bool complete, double compute
   snapshot->computed_tokens = computed;
   snapshot->warning = state.prompt_warning;
   snapshot->domains = state.domains;
+  snapshot->playground = state.playground;
   snapshot->latency_ms = Milliseconds(Clock::now() - request.posted).count();
 
   std::lock_guard lock(mutex_);

@@ -20,11 +20,13 @@
 #include <vector>
 
 #include "moe/domain_specialization.hpp"
+#include "moe/interventions.hpp"
 #include "moe/model.hpp"
 #include "moe/random_model.hpp"
 #include "moe/routing.hpp"
 #include "moe/routing_stats.hpp"
 #include "moe/sampling.hpp"
+#include "playground.hpp"
 
 namespace moescope::gui {
 
@@ -83,6 +85,9 @@ struct Snapshot {
   std::string warning;  // e.g. the prompt was cut to the context length
   // The domain prompt sets on this model; null until computed (or after another model loads).
   std::shared_ptr<const DomainResult> domains;
+  // Interventions' measured effect, prompt comparison, expert vocabulary, compute counter.
+  // The interventions themselves are trace.interventions().
+  std::shared_ptr<const PlaygroundResult> playground;
 };
 
 struct WorkerStatus {
@@ -126,6 +131,15 @@ struct GenerateRequest {
 
 class Worker {
 public:
+  // What the playground functions below queue (the latest of each kind wins).
+  struct PlaygroundRequest {
+    std::optional<moe::RoutingInterventions> interventions;
+    std::optional<std::string> compare_prompt;
+    std::optional<std::pair<int, int>> explain;  // (layer, expert)
+    std::filesystem::path prompts_folder;
+    std::optional<std::pair<int, moe::SamplingOptions>> continuations;
+  };
+
   explicit Worker(WorkerOptions options = {});
   ~Worker();  // finishes the current step, then joins the thread
   Worker(const Worker&) = delete;
@@ -147,6 +161,18 @@ public:
   void compute_domains(std::filesystem::path prompts_folder);
   // True from compute_domains until its result is published (or it is dropped or fails).
   bool domains_pending() const;
+
+  // The playground (worker_playground.cpp). Each replaces an earlier request of its kind.
+  // Routing interventions for the session: the views then show the changed model, and the
+  // snapshot's playground holds the measured effect against the unchanged one. Invalid ones
+  // post a message and leave the current ones.
+  void set_interventions(moe::RoutingInterventions interventions);
+  // Prompt B for the load comparison (empty: none).
+  void set_compare_prompt(std::string text);
+  // The vocabulary of (layer, expert) over the domain prompt sets in `prompts_folder`.
+  void explain_expert(int layer, int expert, std::filesystem::path prompts_folder);
+  // Both models continue the current tokens by `n_tokens` with the same sampling.
+  void compare_continuations(int n_tokens, moe::SamplingOptions sampling);
 
   std::shared_ptr<const Snapshot> snapshot() const;
   WorkerStatus status() const;
@@ -175,7 +201,14 @@ private:
   void do_generate(const GenerateRequest& request, Clock::time_point posted);
   // True when finished (published or failed); false when it gave way to another request.
   bool do_domains(const std::filesystem::path& prompts_folder, uint64_t request_id);
+  void post_playground(PlaygroundRequest request);
+  void do_playground(const PlaygroundRequest& request);
+  // Recomputes the playground results that depend on the session's tokens (after a prompt or
+  // a generation): compute counter, interventions' effect, comparison.
+  void refresh_playground();
+  PlaygroundInputs playground_inputs() const;
   bool other_request_pending() const;
+  bool nothing_pending() const;  // no request waiting; the caller holds mutex_
   void restore_prompt();
   void publish(const PromptRequest& request, bool complete, double compute_ms, int reused,
                int computed);
@@ -193,6 +226,7 @@ private:
   std::optional<PromptRequest> pending_prompt_;
   std::optional<std::pair<GenerateRequest, Clock::time_point>> pending_generate_;
   std::optional<std::filesystem::path> pending_domains_;
+  std::optional<PlaygroundRequest> pending_playground_;
   bool domains_running_ = false;
   bool running_request_ = false;
   bool quit_ = false;
