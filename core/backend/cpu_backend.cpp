@@ -146,7 +146,8 @@ void CpuBackend::forward(ForwardState& state, std::span<const int32_t> tokens, i
 
     cpu::rms_norm(x, cpu::vector_f32(*layer.ffn_norm, storage), config.rms_eps, normed);
     if (config.layer_is_moe[static_cast<size_t>(il)]) {
-      cpu::moe_ffn(kernels, arch, config, layer, il, normed, pos0, trace, projected);
+      cpu::moe_ffn(kernels, model, layer, il, normed, pos0, state.interventions(), trace,
+                   projected);
     } else {
       cpu::dense_ffn(kernels, layer, normed, projected);
     }

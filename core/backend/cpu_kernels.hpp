@@ -88,10 +88,11 @@ void swiglu(Kernels& kernels, const WeightMatrix& gate, const WeightMatrix& up,
 // The dense FFN of a layer without experts.
 void dense_ffn(Kernels& kernels, const LayerWeights& layer, const RowMatrix& x, RowMatrix& out);
 
-// Routed experts: router, top-k, gate weights; tokens are grouped by expert so each expert's
-// weights are read once per call. Records routing into `trace` (if non-null) at pos0 + t.
-void moe_ffn(Kernels& kernels, const Architecture& arch, const ModelConfig& config,
-             const LayerWeights& layer, int layer_index, const RowMatrix& x, int pos0,
+// Routed experts: router logits, then route_layer (top-k or the intervention's rule, gate
+// weights); tokens are grouped by expert so each expert's weights are read once per call.
+// Records routing into `trace` (if non-null) at pos0 + t.
+void moe_ffn(Kernels& kernels, const Model& model, const LayerWeights& layer, int layer_index,
+             const RowMatrix& x, int pos0, const RoutingInterventions& interventions,
              RoutingTrace* trace, RowMatrix& out);
 
 }  // namespace moe::cpu

@@ -7,33 +7,38 @@
 
 namespace moe::cpu {
 
-void moe_ffn(Kernels& kernels, const Architecture& arch, const ModelConfig& config,
-             const LayerWeights& layer, int layer_index, const RowMatrix& x, int pos0,
+void moe_ffn(Kernels& kernels, const Model& model, const LayerWeights& layer, int layer_index,
+             const RowMatrix& x, int pos0, const RoutingInterventions& interventions,
              RoutingTrace* trace, RowMatrix& out) {
+  const ModelConfig& config = model.config();
   const Eigen::Index n = x.rows();
   RowMatrix router_logits;
   kernels.matmul(WeightMatrix::of(*layer.ffn_gate_inp), x, router_logits);
+
+  std::vector<RouteDecision> decisions;
+  route_layer(model, layer_index, router_logits.data(), static_cast<int>(n), pos0, interventions,
+              decisions);
 
   struct Assignment {
     Eigen::Index token;
     float weight;
   };
   std::vector<std::vector<Assignment>> tokens_of_expert(static_cast<size_t>(config.n_expert));
-  RouteDecision decision;
   for (Eigen::Index t = 0; t < n; ++t) {
-    const std::span<const float> logits(router_logits.row(t).data(),
-                                        static_cast<size_t>(config.n_expert));
-    route_token(arch, logits, config.n_expert_used, decision);
+    RouteDecision& decision = decisions[static_cast<size_t>(t)];
     for (size_t j = 0; j < decision.experts.size(); ++j) {
       tokens_of_expert[static_cast<size_t>(decision.experts[j])].push_back(
           {t, decision.weights[j]});
     }
     if (trace != nullptr) {
       RoutingRecord record;
-      record.logits.assign(logits.begin(), logits.end());
-      record.probs = decision.probs;
-      record.experts = decision.experts;
-      record.weights = decision.weights;
+      const float* logits = router_logits.row(t).data();
+      record.logits.assign(logits, logits + config.n_expert);
+      record.probs = std::move(decision.probs);
+      record.experts = std::move(decision.experts);
+      record.weights = std::move(decision.weights);
+      record.dropped = std::move(decision.dropped);
+      record.pinned = decision.pinned;
       trace->set(pos0 + static_cast<int>(t), layer_index, std::move(record));
     }
   }

@@ -2,15 +2,42 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 namespace moe {
 
+GateRule gate_rule(const Architecture& arch) {
+  GateRule rule;
+  rule.gating = arch.gating;
+  rule.normalize = arch.renormalize_top_k;
+  return rule;
+}
+
+GateRule gate_rule(const Model& model, int layer) {
+  const ModelConfig& config = model.config();
+  GateRule rule;
+  rule.gating = config.gating;
+  rule.normalize = config.normalize_expert_weights;
+  rule.scale = config.expert_weights_scale;
+  rule.selection_bias = model.selection_bias(layer);
+  return rule;
+}
+
 void route_token(const Architecture& arch, std::span<const float> logits, int top_k,
+                 RouteDecision& decision) {
+  route_token(gate_rule(arch), logits, top_k, decision);
+}
+
+void set_gate_weights(const Architecture& arch, RouteDecision& decision) {
+  set_gate_weights(gate_rule(arch), decision);
+}
+
+void route_token(const GateRule& rule, std::span<const float> logits, int top_k,
                  RouteDecision& decision) {
   const size_t n_expert = logits.size();
   decision.probs.resize(n_expert);
-  switch (arch.gating) {
+  switch (rule.gating) {
     case GatingFunction::Softmax: {
       const float max_logit = *std::max_element(logits.begin(), logits.end());
       double sum = 0;
@@ -30,21 +57,194 @@ void route_token(const Architecture& arch, std::span<const float> logits, int to
   std::vector<int32_t> order(n_expert);
   std::iota(order.begin(), order.end(), 0);
   const size_t k = std::min(static_cast<size_t>(std::max(top_k, 0)), n_expert);
-  const std::vector<float>& probs = decision.probs;
+  // Choose by score, or by score + selection bias where the layer has one.
+  std::vector<float> biased;
+  if (rule.selection_bias.size() == n_expert) {
+    biased.resize(n_expert);
+    for (size_t e = 0; e < n_expert; ++e) biased[e] = decision.probs[e] + rule.selection_bias[e];
+  }
+  const std::vector<float>& probs = biased.empty() ? decision.probs : biased;
   const auto higher = [&](int32_t a, int32_t b) {
     return probs[a] > probs[b] || (probs[a] == probs[b] && a < b);  // ties: lower id first
   };
   std::partial_sort(order.begin(), order.begin() + static_cast<ptrdiff_t>(k), order.end(), higher);
   decision.experts.assign(order.begin(), order.begin() + static_cast<ptrdiff_t>(k));
 
+  set_gate_weights(rule, decision);
+}
+
+void set_gate_weights(const GateRule& rule, RouteDecision& decision) {
+  const size_t k = decision.experts.size();
   decision.weights.resize(k);
   double chosen_sum = 0;
   for (size_t j = 0; j < k; ++j) {
-    decision.weights[j] = probs[decision.experts[j]];
+    decision.weights[j] = decision.probs[static_cast<size_t>(decision.experts[j])];
     chosen_sum += decision.weights[j];
   }
-  if (arch.renormalize_top_k && chosen_sum > 0) {
+  if (rule.normalize && chosen_sum > 0) {
     for (float& weight : decision.weights) weight = static_cast<float>(weight / chosen_sum);
+  }
+  if (rule.scale != 1) {
+    for (float& weight : decision.weights) weight *= rule.scale;
+  }
+}
+
+namespace {
+
+// Highest score first, ties to the lower expert id (the order route_token gives).
+void sort_by_score(RouteDecision& decision) {
+  std::sort(decision.experts.begin(), decision.experts.end(), [&](int32_t a, int32_t b) {
+    const float pa = decision.probs[static_cast<size_t>(a)];
+    const float pb = decision.probs[static_cast<size_t>(b)];
+    return pa > pb || (pa == pb && a < b);
+  });
+}
+
+bool contains(const std::vector<int32_t>& experts, int32_t expert) {
+  return std::find(experts.begin(), experts.end(), expert) != experts.end();
+}
+
+// The best `count` experts by score among the enabled ones, `forced` always included.
+void choose_with(RouteDecision& decision, const std::vector<char>& enabled,
+                 const std::vector<int32_t>& forced, size_t count) {
+  std::vector<int32_t> order(decision.probs.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) {
+    return decision.probs[static_cast<size_t>(a)] > decision.probs[static_cast<size_t>(b)];
+  });
+  decision.experts = forced;
+  for (int32_t expert : order) {
+    if (decision.experts.size() >= std::max(count, forced.size())) break;
+    if (enabled[static_cast<size_t>(expert)] && !contains(decision.experts, expert))
+      decision.experts.push_back(expert);
+  }
+  sort_by_score(decision);
+}
+
+}  // namespace
+
+void route_layer(const Model& model, int layer, const float* logits, int n_tokens, int pos0,
+                 const RoutingInterventions& interventions, std::vector<RouteDecision>& decisions) {
+  // The layer's own rule (gating, normalization, scale, selection bias).
+  const GateRule rule = gate_rule(model, layer);
+  const ModelConfig& config = model.config();
+  const auto n_expert = static_cast<size_t>(config.n_expert);
+  decisions.resize(static_cast<size_t>(std::max(n_tokens, 0)));
+  if (n_tokens <= 0 || n_expert == 0) return;
+
+  std::vector<char> enabled(n_expert, 1);
+  size_t n_enabled = n_expert;
+  for (size_t e = 0; e < n_expert; ++e) {
+    if (interventions.is_disabled(layer, static_cast<int>(e))) {
+      enabled[e] = 0;
+      --n_enabled;
+    }
+  }
+  // validate() keeps at least one expert enabled; never choose more than there are.
+  const size_t k = std::min(
+      static_cast<size_t>(std::max(interventions.top_k_at(layer, config.n_expert_used), 1)),
+      std::max<size_t>(n_enabled, 1));
+
+  // Token choice: disabled experts get -inf logits before the gating function.
+  std::vector<float> masked(n_expert);
+  for (int t = 0; t < n_tokens; ++t) {
+    std::span<const float> row(logits + static_cast<size_t>(t) * n_expert, n_expert);
+    if (n_enabled < n_expert) {
+      for (size_t e = 0; e < n_expert; ++e)
+        masked[e] = enabled[e] ? row[e] : -std::numeric_limits<float>::infinity();
+      row = masked;
+    }
+    RouteDecision& decision = decisions[static_cast<size_t>(t)];
+    decision.dropped.clear();
+    decision.pinned = false;
+    route_token(rule, row, static_cast<int>(k), decision);
+    // Whatever the selection rule, a disabled expert is never chosen.
+    if (n_enabled < n_expert &&
+        std::any_of(decision.experts.begin(), decision.experts.end(),
+                    [&](int32_t e) { return !enabled[static_cast<size_t>(e)]; })) {
+      choose_with(decision, enabled, {}, k);
+      set_gate_weights(rule, decision);
+    }
+  }
+
+  if (interventions.rule == RoutingRule::ExpertChoice) {
+    // Every enabled expert takes its C best tokens of the call.
+    const size_t capacity = std::min(
+        static_cast<size_t>(n_tokens),
+        static_cast<size_t>(std::ceil(static_cast<double>(n_tokens) * static_cast<double>(k) /
+                                      static_cast<double>(n_expert))));
+    for (RouteDecision& decision : decisions) decision.experts.clear();
+    std::vector<int> order(static_cast<size_t>(n_tokens));
+    for (size_t e = 0; e < n_expert; ++e) {
+      if (!enabled[e]) continue;
+      std::iota(order.begin(), order.end(), 0);
+      std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
+        return decisions[static_cast<size_t>(a)].probs[e] >
+               decisions[static_cast<size_t>(b)].probs[e];
+      });
+      for (size_t i = 0; i < capacity; ++i)
+        decisions[static_cast<size_t>(order[i])].experts.push_back(static_cast<int32_t>(e));
+    }
+    for (RouteDecision& decision : decisions) {
+      sort_by_score(decision);
+      set_gate_weights(rule, decision);
+    }
+  }
+
+  // Pins: the pinned experts join the token's set (in place of its weakest choices under the
+  // top-k rules, on top of it under expert choice).
+  std::vector<std::vector<int32_t>> pinned(static_cast<size_t>(n_tokens));
+  for (const ExpertPin& pin : interventions.pins) {
+    const int t = pin.position - pos0;
+    if (pin.layer != layer || t < 0 || t >= n_tokens) continue;
+    if (pin.expert < 0 || static_cast<size_t>(pin.expert) >= n_expert) continue;
+    std::vector<int32_t>& forced = pinned[static_cast<size_t>(t)];
+    if (!contains(forced, pin.expert)) forced.push_back(pin.expert);
+  }
+  for (int t = 0; t < n_tokens; ++t) {
+    const std::vector<int32_t>& forced = pinned[static_cast<size_t>(t)];
+    if (forced.empty()) continue;
+    RouteDecision& decision = decisions[static_cast<size_t>(t)];
+    decision.pinned = true;
+    const bool all_in = std::all_of(forced.begin(), forced.end(),
+                                    [&](int32_t e) { return contains(decision.experts, e); });
+    if (all_in) continue;
+    if (interventions.rule == RoutingRule::ExpertChoice) {
+      for (int32_t e : forced)
+        if (!contains(decision.experts, e)) decision.experts.push_back(e);
+      sort_by_score(decision);
+    } else {
+      choose_with(decision, enabled, forced, k);
+    }
+    set_gate_weights(rule, decision);
+  }
+
+  if (interventions.rule == RoutingRule::Capacity) {
+    // Switch-style: token slots served in position order, then rank order, until full.
+    // (The small subtraction keeps an exact product such as 2.0000000001 from rounding up.)
+    const auto capacity = static_cast<size_t>(
+        std::max(1.0, std::ceil(interventions.capacity_factor * static_cast<double>(n_tokens) *
+                                    static_cast<double>(k) / static_cast<double>(n_expert) -
+                                1e-9)));
+    std::vector<size_t> used(n_expert, 0);
+    for (int t = 0; t < n_tokens; ++t) {
+      RouteDecision& decision = decisions[static_cast<size_t>(t)];
+      const std::vector<int32_t>& forced = pinned[static_cast<size_t>(t)];
+      std::vector<int32_t> kept_experts;
+      std::vector<float> kept_weights;
+      for (size_t j = 0; j < decision.experts.size(); ++j) {
+        const int32_t e = decision.experts[j];
+        if (used[static_cast<size_t>(e)] < capacity || contains(forced, e)) {
+          ++used[static_cast<size_t>(e)];
+          kept_experts.push_back(e);
+          kept_weights.push_back(decision.weights[j]);
+        } else {
+          decision.dropped.push_back(e);
+        }
+      }
+      decision.experts = std::move(kept_experts);
+      decision.weights = std::move(kept_weights);
+    }
   }
 }
 

@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "moe/arch.hpp"
+#include "moe/interventions.hpp"
+#include "moe/model.hpp"
 
 namespace moe {
 
@@ -14,9 +16,39 @@ struct RouteDecision {
   std::vector<float> probs;      // scores over all experts
   std::vector<int32_t> experts;  // top-k, highest score first
   std::vector<float> weights;    // gate weight per chosen expert
+  std::vector<int32_t> dropped;  // chosen, then dropped by a capacity rule (route_layer only)
+  bool pinned = false;           // an intervention pin forced an expert in (route_layer only)
 };
 
+// How one MoE layer's router turns logits into a choice and gate weights.
+struct GateRule {
+  GatingFunction gating = GatingFunction::Softmax;  // logits -> scores
+  bool normalize = true;                            // chosen weights divided by their sum
+  float scale = 1;  // then multiplied by this (deepseek2 expert_weights_scale)
+  // Empty, or one value per expert added to the scores to choose the top-k (DeepSeek-V3
+  // exp_probs_b); the weights stay the unbiased scores. Points into the Model.
+  std::span<const float> selection_bias;
+};
+// The rule of `layer` of `model` (its config and exp_probs_b).
+GateRule gate_rule(const Model& model, int layer);
+// The architecture's default rule (no selection bias, no scale).
+GateRule gate_rule(const Architecture& arch);
+
+void route_token(const GateRule& rule, std::span<const float> logits, int top_k,
+                 RouteDecision& decision);
 void route_token(const Architecture& arch, std::span<const float> logits, int top_k,
                  RouteDecision& decision);
+
+// The gate weights of decision.experts from decision.probs by the rule (the last step of
+// route_token), for expert sets chosen otherwise (pins, expert-choice).
+void set_gate_weights(const GateRule& rule, RouteDecision& decision);
+void set_gate_weights(const Architecture& arch, RouteDecision& decision);
+
+// Routes the n_tokens tokens (positions pos0 ..) of one forward call at MoE layer `layer`:
+// `logits` holds their router logits, n_tokens x n_expert, row-major. Applies `interventions`
+// exactly as moe/interventions.hpp describes (with none, each decision equals route_token's).
+// Every backend calls this once per MoE layer per forward call. `decisions` gets one per token.
+void route_layer(const Model& model, int layer, const float* logits, int n_tokens, int pos0,
+                 const RoutingInterventions& interventions, std::vector<RouteDecision>& decisions);
 
 }  // namespace moe
