@@ -112,6 +112,12 @@ void Kernels::matmul_quantized(const QuantDot& kernel, const WeightMatrix& weigh
     const int64_t last = std::min(first + block, weight.rows);
     for (int64_t r = first; r < last; ++r) {
       const uint8_t* row = weight.data + static_cast<size_t>(r) * weight.row_bytes;
+      // dot_many for one token too, so a token's result never depends on the batch size.
+      if (kernel.dot_many != nullptr) {
+        kernel.dot_many(row, activations_.data(), activation_row_bytes, static_cast<int>(n),
+                        weight.cols, &out(0, r), static_cast<size_t>(weight.rows));
+        continue;
+      }
       for (int64_t t = 0; t < n; ++t) {
         out(t, r) = kernel.dot(row, activations_.data() + t * activation_row_bytes, weight.cols);
       }

@@ -247,6 +247,7 @@ const QuantDot* table_entry(GgmlType type, bool vectorized) {
     for (size_t i = 0; i < std::size(kTypes); ++i) {
       entries[i] = scalar[i];
       if (RowDot fast = detail::avx2_row_dot(kTypes[i])) entries[i].dot = fast;
+      entries[i].dot_many = detail::avx2_row_dot_many(kTypes[i]);
     }
     return entries;
   }();

@@ -38,10 +38,16 @@ void quantize_activations_256(const float* x, ActivationBlock256* out, int64_t n
 // Σ_i weight_row[i] * activation[i] over `cols` elements of one weight row in its stored type.
 using RowDot = float (*)(const uint8_t* weight_row, const void* activation, int64_t cols);
 
+// out[t * out_stride] = weight_row · activation t for t < n, the activation rows `stride` bytes
+// apart: one row against several tokens, unpacking each weight block once (prefill).
+using RowDotMany = void (*)(const uint8_t* weight_row, const uint8_t* activations, size_t stride,
+                            int n, int64_t cols, float* out, size_t out_stride);
+
 struct QuantDot {
   int block_size = 0;                 // 32 or 256: which activation format `dot` reads
   size_t activation_block_bytes = 0;  // sizeof the activation block
   RowDot dot = nullptr;
+  RowDotMany dot_many = nullptr;  // nullptr: call `dot` per token
 };
 
 // The kernel for `type`, or nullptr when the type has none (F32, F16, BF16, ...: those use
@@ -57,6 +63,7 @@ bool quant_dot_is_vectorized();
 namespace detail {
 // The AVX2 kernels, or nullptr for a type without one (or a build without AVX2).
 RowDot avx2_row_dot(GgmlType type);
+RowDotMany avx2_row_dot_many(GgmlType type);
 }  // namespace detail
 
 }  // namespace moe::cpu

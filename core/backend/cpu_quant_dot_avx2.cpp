@@ -5,6 +5,8 @@
 // The core instruction is maddubs (unsigned 8-bit × signed 8-bit, adjacent pairs summed to
 // 16 bits); the unsigned side is the weight code, which is never above 63, so no pair sum can
 // saturate. Signed weights (Q8_0, Q4_0, Q5_0) move their sign onto the activation first.
+#include <algorithm>
+
 #include "cpu_quant_dot.hpp"
 
 #ifdef __AVX2__
@@ -203,16 +205,37 @@ float dot_q3_k(const uint8_t* w, const void* activation, int64_t cols) {
   return horizontal_sum(acc);
 }
 
-// Q4_K / Q5_K scale and min of each of the 8 groups (layout in quants.cpp).
-void scales_and_mins(const uint8_t* s, int* scale, int* min) {
-  for (int g = 0; g < 4; ++g) {
-    scale[g] = s[g] & 63;
-    min[g] = s[g + 4] & 63;
-  }
-  for (int g = 4; g < 8; ++g) {
-    scale[g] = (s[g + 4] & 0xf) | ((s[g - 4] >> 6) << 4);
-    min[g] = (s[g + 4] >> 4) | ((s[g] >> 6) << 4);
-  }
+// Q4_K / Q5_K 6-bit scales and mins of the 8 groups, one byte each, in group order (layout in
+// quants.cpp), decoded with word operations: bytes 0-3 hold the low 6 bits of scales 0-3 and
+// the top 2 bits of scales 4-7, bytes 4-7 the same for the mins, bytes 8-11 the low 4 bits of
+// scales 4-7 (low nibbles) and mins 4-7 (high nibbles).
+struct GroupScales {
+  uint32_t scales[2];
+  uint32_t mins[2];
+};
+
+GroupScales group_scales(const uint8_t* packed) {
+  uint32_t words[3];
+  __builtin_memcpy(words, packed, 12);
+  GroupScales result;
+  result.scales[0] = words[0] & 0x3f3f3f3fu;
+  result.scales[1] = (words[2] & 0x0f0f0f0fu) | ((words[0] & 0xc0c0c0c0u) >> 2);
+  result.mins[0] = words[1] & 0x3f3f3f3fu;
+  result.mins[1] = ((words[2] >> 4) & 0x0f0f0f0fu) | ((words[1] & 0xc0c0c0c0u) >> 2);
+  return result;
+}
+
+// Σ_g mins[g] * (Σa over the 32 elements of group g), from the 16-element sums.
+int32_t min_products(const GroupScales& scales, const int16_t* group_sums) {
+  const __m128i sums16 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(group_sums));
+  const __m128i sums16_high = _mm_loadu_si128(reinterpret_cast<const __m128i*>(group_sums + 8));
+  const __m128i sums32 = _mm_hadd_epi16(sums16, sums16_high);  // 8 group sums, in order
+  const __m128i mins = _mm_cvtepu8_epi16(
+      _mm_set_epi32(0, 0, static_cast<int>(scales.mins[1]), static_cast<int>(scales.mins[0])));
+  __m128i products = _mm_madd_epi16(mins, sums32);
+  products = _mm_add_epi32(products, _mm_shuffle_epi32(products, 0x4e));
+  products = _mm_add_epi32(products, _mm_shuffle_epi32(products, 0xb1));
+  return _mm_cvtsi128_si32(products);
 }
 
 template <bool kFiveBits>
@@ -224,11 +247,8 @@ float dot_q4_k_q5_k(const uint8_t* w, const void* activation, int64_t cols) {
   const __m256i low_nibble = _mm256_set1_epi8(0x0f);
   const __m256i one_bit = _mm256_set1_epi8(1);
   for (int64_t b = 0; b < cols / 256; ++b, w += kBlockBytes) {
-    int scale[8], min[8];
-    scales_and_mins(w + 4, scale, min);
-    int32_t mins = 0;
-    for (int g = 0; g < 8; ++g)
-      mins += min[g] * (a[b].group_sums[2 * g] + a[b].group_sums[2 * g + 1]);
+    const GroupScales scales = group_scales(w + 4);
+    const int32_t mins = min_products(scales, a[b].group_sums);
     const uint8_t* qs = kFiveBits ? w + 48 : w + 16;
     __m256i fifth_bits = _mm256_setzero_si256();
     if constexpr (kFiveBits) fifth_bits = load_256(w + 16);
@@ -243,9 +263,9 @@ float dot_q4_k_q5_k(const uint8_t* w, const void* activation, int64_t cols) {
           const __m256i bit = _mm256_and_si256(_mm256_srli_epi16(fifth_bits, g), one_bit);
           codes[part] = _mm256_or_si256(codes[part], _mm256_slli_epi16(bit, 4));
         }
+        const int16_t scale = static_cast<int16_t>((scales.scales[g / 4] >> (8 * (g % 4))) & 0xff);
         const __m256i products = _mm256_maddubs_epi16(codes[part], load_256(a[b].q + 32 * g));
-        sum = _mm256_add_epi32(
-            sum, _mm256_madd_epi16(products, _mm256_set1_epi16(static_cast<int16_t>(scale[g]))));
+        sum = _mm256_add_epi32(sum, _mm256_madd_epi16(products, _mm256_set1_epi16(scale)));
       }
     }
     acc = _mm256_fmadd_ps(_mm256_set1_ps(a[b].d * load_f16(w)), _mm256_cvtepi32_ps(sum), acc);
@@ -261,9 +281,12 @@ float dot_q6_k(const uint8_t* w, const void* activation, int64_t cols) {
   const __m256i two_bits = _mm256_set1_epi8(3);
   for (int64_t b = 0; b < cols / 256; ++b, w += 210) {
     const auto* scales = reinterpret_cast<const int8_t*>(w + 192);
-    int32_t offset = 0;  // codes are stored + 32 (0..63): subtract 32 Σ scale * Σa
-    for (int g = 0; g < 16; ++g) offset += scales[g] * a[b].group_sums[g];
-    __m256i sum = _mm256_setzero_si256();
+    // Codes are stored + 32 (0..63): start from -32 Σ_g scale_g * Σa_g.
+    const __m256i scales16 =
+        _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(scales)));
+    __m256i sum = _mm256_sub_epi32(
+        _mm256_setzero_si256(),
+        _mm256_slli_epi32(_mm256_madd_epi16(scales16, load_256(a[b].group_sums)), 5));
     for (int half = 0; half < 2; ++half) {
       const __m256i low_bytes[2] = {load_256(w + 64 * half), load_256(w + 64 * half + 32)};
       const __m256i high_bytes = load_256(w + 128 + 32 * half);
@@ -278,10 +301,116 @@ float dot_q6_k(const uint8_t* w, const void* activation, int64_t cols) {
                                                           scales[g], scales[g + 1]));
       }
     }
-    sum = _mm256_sub_epi32(sum, _mm256_setr_epi32(32 * offset, 0, 0, 0, 0, 0, 0, 0));
     acc = _mm256_fmadd_ps(_mm256_set1_ps(a[b].d * load_f16(w + 208)), _mm256_cvtepi32_ps(sum), acc);
   }
   return horizontal_sum(acc);
+}
+
+// --- Several tokens per weight row (prefill) ----------------------------------------------------
+
+// One K-quant super-block unpacked once and reused for every token: 8 × 32 codes (unsigned) in
+// element order, the int16 scale of each element pair, and the offset term's weights per
+// 16-element group: token value = a.d * (d * Σ scale·code·a + offset_d * Σ_g offset_g · Σa_g).
+struct UnpackedSuperBlock {
+  __m256i codes[8];
+  __m256i scales[8];
+  __m256i offset_weights;  // 16 × int16
+  float d;
+  float offset_d;
+};
+
+__m256i duplicate_pairs(__m128i eight_i16) {  // [m0 m0 m1 m1 ... m7 m7]
+  return _mm256_set_m128i(_mm_unpackhi_epi16(eight_i16, eight_i16),
+                          _mm_unpacklo_epi16(eight_i16, eight_i16));
+}
+
+template <bool kFiveBits>
+void unpack_q4_k_q5_k(const uint8_t* w, UnpackedSuperBlock& block) {
+  const GroupScales scales = group_scales(w + 4);
+  const __m128i scale_bytes =
+      _mm_set_epi32(0, 0, static_cast<int>(scales.scales[1]), static_cast<int>(scales.scales[0]));
+  const __m128i min_bytes =
+      _mm_set_epi32(0, 0, static_cast<int>(scales.mins[1]), static_cast<int>(scales.mins[0]));
+  alignas(16) int16_t scale16[8];
+  _mm_store_si128(reinterpret_cast<__m128i*>(scale16), _mm_cvtepu8_epi16(scale_bytes));
+  block.offset_weights = duplicate_pairs(_mm_cvtepu8_epi16(min_bytes));
+  const uint8_t* qs = kFiveBits ? w + 48 : w + 16;
+  const __m256i low_nibble = _mm256_set1_epi8(0x0f);
+  __m256i fifth_bits = _mm256_setzero_si256();
+  if constexpr (kFiveBits) fifth_bits = load_256(w + 16);
+  for (int chunk = 0; chunk < 4; ++chunk) {
+    const __m256i packed = load_256(qs + 32 * chunk);
+    block.codes[2 * chunk] = _mm256_and_si256(packed, low_nibble);
+    block.codes[2 * chunk + 1] = _mm256_and_si256(_mm256_srli_epi16(packed, 4), low_nibble);
+  }
+  for (int g = 0; g < 8; ++g) {
+    if constexpr (kFiveBits) {
+      const __m256i bit = _mm256_and_si256(_mm256_srli_epi16(fifth_bits, g), _mm256_set1_epi8(1));
+      block.codes[g] = _mm256_or_si256(block.codes[g], _mm256_slli_epi16(bit, 4));
+    }
+    block.scales[g] = _mm256_set1_epi16(scale16[g]);
+  }
+  block.d = load_f16(w);
+  block.offset_d = -load_f16(w + 2);
+}
+
+void unpack_q6_k(const uint8_t* w, UnpackedSuperBlock& block) {
+  const auto* scales = reinterpret_cast<const int8_t*>(w + 192);
+  const __m256i low_nibble = _mm256_set1_epi8(0x0f);
+  const __m256i two_bits = _mm256_set1_epi8(3);
+  for (int half = 0; half < 2; ++half) {
+    const __m256i low_bytes[2] = {load_256(w + 64 * half), load_256(w + 64 * half + 32)};
+    const __m256i high_bytes = load_256(w + 128 + 32 * half);
+    for (int j = 0; j < 4; ++j) {
+      const __m256i source = low_bytes[j & 1];
+      const __m256i low = j < 2 ? _mm256_and_si256(source, low_nibble)
+                                : _mm256_and_si256(_mm256_srli_epi16(source, 4), low_nibble);
+      const __m256i high = _mm256_and_si256(_mm256_srli_epi16(high_bytes, 2 * j), two_bits);
+      const int g = 8 * half + 2 * j;
+      block.codes[4 * half + j] = _mm256_or_si256(low, _mm256_slli_epi16(high, 4));
+      block.scales[4 * half + j] =
+          _mm256_set_m128i(_mm_set1_epi16(scales[g + 1]), _mm_set1_epi16(scales[g]));
+    }
+  }
+  block.offset_weights =
+      _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(scales)));
+  block.d = load_f16(w + 208);
+  block.offset_d = -32.0f * block.d;
+}
+
+using Unpacker = void (*)(const uint8_t*, UnpackedSuperBlock&);
+
+// out[t * out_stride] = row · activation t, for n tokens whose activation rows are `stride`
+// bytes apart. Tokens go in tiles, each super-block unpacked once per tile.
+template <Unpacker kUnpack, size_t kBlockBytes>
+void dot_many_k(const uint8_t* w, const uint8_t* activations, size_t stride, int n, int64_t cols,
+                float* out, size_t out_stride) {
+  constexpr int kTile = 8;
+  for (int first = 0; first < n; first += kTile) {
+    const int tile = std::min(kTile, n - first);
+    __m256 acc[kTile];
+    for (int t = 0; t < tile; ++t) acc[t] = _mm256_setzero_ps();
+    const uint8_t* block_bytes = w;
+    for (int64_t b = 0; b < cols / 256; ++b, block_bytes += kBlockBytes) {
+      UnpackedSuperBlock block;
+      kUnpack(block_bytes, block);
+      for (int t = 0; t < tile; ++t) {
+        const auto& a = reinterpret_cast<const ActivationBlock256*>(
+            activations + static_cast<size_t>(first + t) * stride)[b];
+        __m256i sum = _mm256_setzero_si256();
+        for (int i = 0; i < 8; ++i) {
+          const __m256i products = _mm256_maddubs_epi16(block.codes[i], load_256(a.q + 32 * i));
+          sum = _mm256_add_epi32(sum, _mm256_madd_epi16(products, block.scales[i]));
+        }
+        const __m256i offsets = _mm256_madd_epi16(block.offset_weights, load_256(a.group_sums));
+        acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(a.d * block.d), _mm256_cvtepi32_ps(sum), acc[t]);
+        acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(a.d * block.offset_d), _mm256_cvtepi32_ps(offsets),
+                                 acc[t]);
+      }
+    }
+    for (int t = 0; t < tile; ++t)
+      out[static_cast<size_t>(first + t) * out_stride] = horizontal_sum(acc[t]);
+  }
 }
 
 }  // namespace
@@ -313,9 +442,23 @@ RowDot avx2_row_dot(GgmlType type) {
   }
 }
 
+RowDotMany avx2_row_dot_many(GgmlType type) {
+  switch (type) {
+    case GgmlType::Q4_K:
+      return dot_many_k<unpack_q4_k_q5_k<false>, 144>;
+    case GgmlType::Q5_K:
+      return dot_many_k<unpack_q4_k_q5_k<true>, 176>;
+    case GgmlType::Q6_K:
+      return dot_many_k<unpack_q6_k, 210>;
+    default:
+      return nullptr;
+  }
+}
+
 #else
 
 RowDot avx2_row_dot(GgmlType) { return nullptr; }
+RowDotMany avx2_row_dot_many(GgmlType) { return nullptr; }
 
 #endif
 
