@@ -145,6 +145,21 @@ std::vector<float> Trainer::logits(std::span<const int32_t> tokens) {
   return std::vector<float>(logits.data(), logits.data() + logits.size());
 }
 
+std::vector<std::vector<int32_t>> Trainer::top1_experts(std::span<const int32_t> tokens, int n_seq,
+                                                        int seq_len) {
+  model_->forward(params_.data(), tokens, {}, n_seq, seq_len, config_.loss);
+  const int top_k = config_.model.top_k;
+  std::vector<std::vector<int32_t>> experts(static_cast<size_t>(config_.model.n_layer));
+  for (int layer = 0; layer < config_.model.n_layer; ++layer) {
+    const std::vector<int32_t>& chosen = model_->router_state(layer).experts;
+    std::vector<int32_t>& first = experts[static_cast<size_t>(layer)];
+    first.reserve(tokens.size());
+    for (size_t row = 0; row < tokens.size(); ++row)
+      first.push_back(chosen[row * static_cast<size_t>(top_k)]);
+  }
+  return experts;
+}
+
 void Trainer::export_gguf(const std::filesystem::path& path, const TokenizerVocab& vocab,
                           const ExportOptions& options) const {
   train::export_gguf(path, layout_, params_, vocab, options);

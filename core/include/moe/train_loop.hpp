@@ -76,6 +76,10 @@ public:
 
   // Logits of every position for one sequence (for checks against the inference engine).
   std::vector<float> logits(std::span<const int32_t> tokens);
+  // Each row's first-choice expert at every MoE layer, [layer][row], for n_seq windows of
+  // seq_len tokens (a forward pass without targets; parameters are not changed).
+  std::vector<std::vector<int32_t>> top1_experts(std::span<const int32_t> tokens, int n_seq,
+                                                 int seq_len);
 
   void export_gguf(const std::filesystem::path& path, const TokenizerVocab& vocab,
                    const ExportOptions& options) const;

@@ -104,6 +104,11 @@ public:
 
   // [n_seq · seq_len, n_vocab], valid after forward() until backward().
   const Matrix<T>& logits() const { return logits_; }
+  // The router's choices at a layer in the last forward(): probabilities, chosen experts
+  // (top_k per row, highest first) and gate weights.
+  const RouterState<T>& router_state(int layer) const {
+    return layers_.at(static_cast<size_t>(layer)).moe.router;
+  }
 
 private:
   struct LayerActivations {
