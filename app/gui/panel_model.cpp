@@ -24,6 +24,21 @@ void row(const char* name, const std::string& value) {
   ImGui::TextUnformatted(value.c_str());
 }
 
+// The compute backend, switchable: the worker recomputes the prompt on the chosen one (and
+// reports, staying on the CPU, when the GL backend cannot start).
+void backend_row(Worker& worker, const std::string& current) {
+  ImGui::TableNextRow();
+  ImGui::TableSetColumnIndex(0);
+  ImGui::TextDisabled("backend");
+  ImGui::TableSetColumnIndex(1);
+  static const char* const kLabels[] = {"CPU", "GPU (OpenGL compute)"};
+  static const char* const kNames[] = {"cpu", "gl"};
+  int selected = current == "gl" ? 1 : 0;
+  ImGui::SetNextItemWidth(ImGui::GetFontSize() * 12);
+  if (ImGui::Combo("##backend", &selected, kLabels, 2) && kNames[selected] != current)
+    worker.set_backend(kNames[selected]);
+}
+
 std::string with_commas(uint64_t value) {
   const std::string digits = std::to_string(value);
   std::string grouped;
@@ -82,7 +97,7 @@ void draw_model_panel(ViewContext& view, ModelPanelState& state) {
       types += moe::type_name(usage.type) + " x" + std::to_string(usage.n_tensors);
     }
     row("tensor types", types);
-    row("backend", model.backend);
+    backend_row(view.worker, model.backend);
     ImGui::EndTable();
   }
   ImGui::EndChild();

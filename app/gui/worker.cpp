@@ -5,6 +5,7 @@
 #include <system_error>
 
 #include "moe/cpu_backend.hpp"
+#include "moe/gl_backend.hpp"
 #include "moe/error.hpp"
 #include "moe/model_loading.hpp"
 #include "example_prompts.hpp"
@@ -26,7 +27,13 @@ bool starts_with(const std::string& text, const std::string& prefix) {
 Worker::Worker(WorkerOptions options) : options_(options), state_(std::make_unique<State>()) {
   state_->backend = std::make_shared<moe::CpuBackend>(moe::CpuBackendOptions{options_.n_threads});
   snapshot_ = std::make_shared<const Snapshot>();
-  thread_ = std::thread([this] { run(); });
+  if (options_.backend != "cpu") set_backend(options_.backend);
+  thread_ = std::thread([this] {
+    run();
+    // The GL backend's objects belong to a context current on this thread: release the model,
+    // sessions and backend here, not on the UI thread (whose context is the window's).
+    state_.reset();
+  });
 }
 
 Worker::~Worker() {
@@ -38,6 +45,57 @@ Worker::~Worker() {
   stop_generation_ = true;
   wake_.notify_all();
   thread_.join();
+}
+
+void Worker::set_backend(std::string kind) {
+  {
+    std::lock_guard lock(mutex_);
+    pending_backend_ = std::move(kind);
+    // Recompute the latest prompt on the new backend (a newer pending prompt stays as it is).
+    if (!pending_prompt_) pending_prompt_ = PromptRequest{snapshot_->prompt, Clock::now()};
+    ++counters_.prompts_posted;
+  }
+  request_serial_.fetch_add(1);  // a prompt in progress gives way at its next chunk
+  wake_.notify_all();
+}
+
+void Worker::apply_pending_backend() {
+  std::optional<std::string> kind;
+  {
+    std::lock_guard lock(mutex_);
+    kind.swap(pending_backend_);
+  }
+  State& state = *state_;
+  if (!kind || (state.backend && state.backend->name() == *kind)) return;
+  try {
+    std::shared_ptr<moe::Backend> backend;
+    if (*kind == "gl") {
+      backend = std::make_shared<moe::GlBackend>();
+    } else if (*kind == "cpu") {
+      backend = std::make_shared<moe::CpuBackend>(moe::CpuBackendOptions{options_.n_threads});
+    } else {
+      throw moe::Error("unknown backend '" + *kind + "' (cpu or gl)");
+    }
+    if (state.model) {
+      moe::SessionOptions session_options;
+      session_options.n_ctx = options_.n_ctx;
+      if (state.session) session_options.interventions = state.session->interventions();
+      auto session = std::make_unique<moe::Session>(state.model, backend, session_options);
+      state.session.reset();  // the old backend's cache goes before the new one fills
+      state.session = std::move(session);
+      state.n_prompt_tokens = 0;
+      auto info = std::make_shared<ModelInfo>(*state.info);
+      info->backend = backend->name();
+      state.info = std::move(info);
+    }
+    state.backend = std::move(backend);
+  } catch (const std::exception& error) {
+    post_message({"The " + *kind + " backend could not start",
+                  std::string(error.what()) + "\nThe " +
+                      (state.backend ? state.backend->name() : std::string("cpu")) +
+                      " backend stays in use.",
+                  true});
+  }
 }
 
 void Worker::load_model(std::string path) {
@@ -301,6 +359,7 @@ void Worker::do_load(const LoadRequest& request) {
 }
 
 void Worker::do_prompt(const PromptRequest& request, uint64_t request_id) {
+  apply_pending_backend();
   State& state = *state_;
   state.prompt = request.text;
   if (!state.session) return;  // no model yet: the prompt is kept for when one loads

@@ -116,6 +116,7 @@ struct WorkerCounters {
 
 struct WorkerOptions {
   int n_threads = 0;      // CPU backend threads (0: all cores)
+  std::string backend = "cpu";  // "cpu" or "gl" (OpenGL compute shaders); see set_backend
   int n_ctx = 0;          // session context (0: the session's default)
   int chunk_tokens = 64;  // prompt tokens per step; a newer prompt is noticed between steps
   double publish_interval_ms = 40;  // at most this often while prefilling or generating
@@ -153,6 +154,10 @@ public:
   // Writes a random-weight demo model to `path` (unless it exists) and opens it.
   void load_demo_model(std::string path, moe::RandomModelSpec spec);
   void set_prompt(std::string text);
+  // Switches the compute backend ("cpu" or "gl") and recomputes the current prompt on it. The
+  // GL backend's context is created on the worker thread (its own EGL context, not the
+  // window's). If it cannot start, a WorkerMessage says why and the current backend stays.
+  void set_backend(std::string kind);
   void generate(GenerateRequest request);
   void stop_generation();
   // Routes every prompt of every <domain>.txt in `prompts_folder` and publishes a DomainResult.
@@ -197,6 +202,8 @@ private:
 
   void run();
   void do_load(const LoadRequest& request);
+  // Applies a pending set_backend (worker thread): a new backend and session for the model.
+  void apply_pending_backend();
   void do_prompt(const PromptRequest& request, uint64_t request_id);
   void do_generate(const GenerateRequest& request, Clock::time_point posted);
   // True when finished (published or failed); false when it gave way to another request.
@@ -226,6 +233,7 @@ private:
   std::optional<PromptRequest> pending_prompt_;
   std::optional<std::pair<GenerateRequest, Clock::time_point>> pending_generate_;
   std::optional<std::filesystem::path> pending_domains_;
+  std::optional<std::string> pending_backend_;  // applied before the next prompt
   std::optional<PlaygroundRequest> pending_playground_;
   bool domains_running_ = false;
   bool running_request_ = false;
