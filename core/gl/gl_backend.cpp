@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <chrono>
 #include <cmath>
 
 #include "gl_device.hpp"
@@ -32,6 +33,12 @@ public:
     const size_t n_layer = static_cast<size_t>(weights_->model().config().n_layer);
     keys_.resize(n_layer);
     values_.resize(n_layer);
+  }
+
+  ~GlForwardState() override {
+    weights_->device().context->make_current();  // the cache's buffers belong to that context
+    keys_.clear();
+    values_.clear();
   }
 
   const std::shared_ptr<const Model>& model() const override { return weights_->model_ptr(); }
@@ -254,7 +261,15 @@ void GlBackend::Impl::moe_ffn(const Model& model, const gl::LayerBuffers& layer,
   s.router_logits.reserve(floats(static_cast<size_t>(n) * n_expert));
   matmul(layer.router, s.normed, n, {&s.router_logits, n_expert});
   std::vector<float> logits(static_cast<size_t>(n) * n_expert);
+  auto step_start = std::chrono::steady_clock::now();
+  const auto end_step = [&](const char* name) {
+    if (!gl::profiling()) return;
+    const auto now = std::chrono::steady_clock::now();
+    gl::profile_host_step(name, std::chrono::duration<double>(now - step_start).count());
+    step_start = now;
+  };
   s.router_logits.download(logits.data(), floats(logits.size()));
+  end_step("(host) router readback");
 
   struct Choice {
     unsigned token;
@@ -315,6 +330,7 @@ void GlBackend::Impl::moe_ffn(const Model& model, const gl::LayerBuffers& layer,
   upload(s.slot_rows, slot_rows);
   upload(s.token_ranges, token_ranges);
   upload(s.choices, choices);
+  end_step("(host) routing + uploads");
 
   const unsigned n_ff = layer.down.cols;
   const size_t slots = std::max<size_t>(n_slots, 1);

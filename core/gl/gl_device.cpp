@@ -134,12 +134,18 @@ Program::~Program() { glDeleteProgram(id_); }
 
 namespace {
 
-// MOESCOPE_GL_PROFILE=1: every dispatch is waited for and its wall time summed per shader, and
-// the totals are printed to stderr when the device goes away. For finding where time goes.
+// MOESCOPE_GL_PROFILE=1: every dispatch is waited for, its GPU time measured with a timer query
+// and its wall time (submission + wait) taken, summed per shader; the totals are printed to
+// stderr when the device goes away. For finding where time goes, not for normal runs.
 struct Profile {
   bool enabled = std::getenv("MOESCOPE_GL_PROFILE") != nullptr;
   std::string current;
-  std::map<std::string, std::pair<double, long>> totals;  // seconds, dispatches
+  GLuint query = 0;
+  struct Total {
+    double wall_s = 0, gpu_s = 0;
+    long count = 0;
+  };
+  std::map<std::string, Total> totals;
 };
 Profile& profile() {
   static Profile instance;
@@ -149,6 +155,14 @@ Profile& profile() {
 }  // namespace
 
 void print_profile();
+
+bool profiling() { return profile().enabled; }
+
+void profile_host_step(const std::string& name, double seconds) {
+  Profile::Total& total = profile().totals[name];
+  total.wall_s += seconds;
+  ++total.count;
+}
 
 void Program::use() const {
   glUseProgram(id_);
@@ -209,25 +223,38 @@ Device::~Device() {
 void dispatch(unsigned x, unsigned y, unsigned z) {
   if (x == 0 || y == 0 || z == 0) return;
   Profile& p = profile();
+  if (!p.enabled) {
+    glDispatchCompute(x, y, z);
+    glMemoryBarrier(GL_SHADER_STORAGE_BARRIER_BIT | GL_BUFFER_UPDATE_BARRIER_BIT);
+    return;
+  }
+  if (p.query == 0) glGenQueries(1, &p.query);
+  glFinish();
   const auto start = std::chrono::steady_clock::now();
-  if (p.enabled) glFinish();
+  glBeginQuery(GL_TIME_ELAPSED, p.query);
   glDispatchCompute(x, y, z);
   glMemoryBarrier(GL_SHADER_STORAGE_BARRIER_BIT | GL_BUFFER_UPDATE_BARRIER_BIT);
-  if (p.enabled) {
-    glFinish();
-    auto& [seconds, count] = p.totals[p.current];
-    seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    ++count;
-  }
+  glEndQuery(GL_TIME_ELAPSED);
+  glFinish();
+  GLuint64 nanoseconds = 0;
+  glGetQueryObjectui64v(p.query, GL_QUERY_RESULT, &nanoseconds);
+  Profile::Total& total = p.totals[p.current];
+  total.wall_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  total.gpu_s += 1e-9 * static_cast<double>(nanoseconds);
+  ++total.count;
 }
 
 void print_profile() {
   const Profile& p = profile();
   if (!p.enabled) return;
-  std::fprintf(stderr, "GL dispatch wall time per shader (MOESCOPE_GL_PROFILE):\n");
+  std::fprintf(stderr,
+               "GL dispatches per shader (MOESCOPE_GL_PROFILE): count, GPU time, wall time\n");
   for (const auto& [name, total] : p.totals) {
-    std::fprintf(stderr, "  %-24s %9.3f ms  %8ld dispatches  %7.1f us each\n", name.c_str(),
-                 1e3 * total.first, total.second, 1e6 * total.first / std::max(1L, total.second));
+    const double each = 1e6 / static_cast<double>(std::max(1L, total.count));
+    std::fprintf(stderr,
+                 "  %-22s %7ld  GPU %9.3f ms (%6.1f us each)  wall %9.3f ms (%6.1f us each)\n",
+                 name.c_str(), total.count, 1e3 * total.gpu_s, total.gpu_s * each,
+                 1e3 * total.wall_s, total.wall_s * each);
   }
 }
 

@@ -75,6 +75,10 @@ inline void bind(GLuint index, const Buffer& buffer) {
   glBindBufferBase(GL_SHADER_STORAGE_BUFFER, index, buffer.id());
 }
 
+// MOESCOPE_GL_PROFILE: whether it is on, and a host-side step's wall time added to its totals.
+bool profiling();
+void profile_host_step(const std::string& name, double seconds);
+
 // Dispatch plus the barrier that makes its writes visible to the next dispatch or copy.
 void dispatch(unsigned x, unsigned y = 1, unsigned z = 1);
 

@@ -50,6 +50,7 @@ public:
   ~Weights();
 
   const Model& model() const { return *model_; }
+  Device& device() const { return *device_; }
   const std::shared_ptr<const Model>& model_ptr() const { return model_; }
   const LayerBuffers& layer(int index) const { return layers_[static_cast<size_t>(index)]; }
   const Vector& output_norm() const { return output_norm_; }
