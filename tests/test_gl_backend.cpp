@@ -353,6 +353,17 @@ TEST(GlBackend, RejectsBadCallsWithClearErrors) {
   const std::vector<int32_t> one = {1};
   EXPECT_THROW(gl->forward(*cpu_state, one, 0, moe::LogitsMode::Last, logits, nullptr), moe::Error);
   EXPECT_THROW(gl->new_state(model, 0), moe::Error);
+
+  // Routing interventions are not applied by this backend yet: refused, not ignored.
+  moe::RoutingInterventions interventions;
+  interventions.top_k = 1;
+  state->set_interventions(interventions);
+  try {
+    gl->forward(*state, one, 0, moe::LogitsMode::Last, logits, nullptr);
+    ADD_FAILURE() << "interventions were ignored";
+  } catch (const moe::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("interventions"), std::string::npos) << e.what();
+  }
 }
 
 TEST(GlBackend, UnsupportedWeightTypeNamesTheTensorAndTheCpuBackend) {

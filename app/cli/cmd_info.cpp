@@ -46,6 +46,22 @@ void run_info(const std::string& path, bool as_json) {
         {"n_ff_exp", config.n_ff_exp},
         {"n_vocab", config.n_vocab},
         {"context_length", config.n_ctx_train},
+        {"head_dim", config.head_dim},
+        {"head_dim_v", config.head_dim_v},
+        {"n_rot", config.n_rot},
+        {"routing", {{"gating", config.gating == moe::GatingFunction::Sigmoid ? "sigmoid" : "softmax"},
+                     {"normalize_weights", config.normalize_expert_weights},
+                     {"weights_scale", config.expert_weights_scale},
+                     {"selection_bias", config.has_selection_bias},
+                     {"n_layer_dense_lead", config.n_layer_dense_lead},
+                     {"summary", moe::routing_summary(config)}}},
+        {"shared_experts", {{"count", config.n_expert_shared},
+                            {"n_ff", config.n_ff_shexp},
+                            {"gated", config.shared_experts == moe::SharedExperts::SigmoidGated},
+                            {"summary", moe::shared_experts_summary(config)}}},
+        {"attention", moe::attention_summary(config, loaded.model->architecture())},
+        {"rope", {{"scaling", moe::rope_scaling_name(config.rope_scaling)},
+                  {"summary", moe::rope_summary(config, loaded.model->architecture())}}},
         {"parameters_total", params.total},
         {"parameters_active_per_token", params.active_per_token},
         {"tensor_types", types},
@@ -71,6 +87,13 @@ void run_info(const std::string& path, bool as_json) {
             << "Width         " << config.n_embd << " (heads " << config.n_head << ", KV heads "
             << config.n_head_kv << ", head dim " << config.head_dim << "), expert FFN "
             << config.n_ff_exp << ", dense FFN " << config.n_ff << "\n"
+            << "Routing       " << moe::routing_summary(config) << "\n"
+            << (moe::shared_experts_summary(config).empty()
+                    ? std::string()
+                    : "Shared        " + moe::shared_experts_summary(config) + "\n")
+            << "Attention     " << moe::attention_summary(config, loaded.model->architecture())
+            << "\n"
+            << "RoPE          " << moe::rope_summary(config, loaded.model->architecture()) << "\n"
             << "Vocabulary    " << config.n_vocab << " tokens\n"
             << "Context       " << config.n_ctx_train << " tokens (trained)\n"
             << "Parameters    " << human_count(params.total) << " total, "

@@ -10,7 +10,7 @@ void attention(Kernels& kernels, const ModelConfig& config, const RowMatrix& q,
   const Eigen::Index n_kv = pos0 + n;
   const int hd = config.head_dim, hdv = config.head_dim_v;
   const int heads_per_kv = config.n_head / config.n_head_kv;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  const float scale = config.kq_scale;
   out.resize(n, static_cast<Eigen::Index>(config.n_head) * hdv);
 
   using ScoreMap = Eigen::Map<RowMatrix>;

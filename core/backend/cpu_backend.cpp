@@ -18,7 +18,7 @@ namespace {
 class CpuForwardState final : public ForwardState {
 public:
   CpuForwardState(const void* owner, std::shared_ptr<const Model> model, int n_ctx)
-      : owner_(owner), model_(std::move(model)), n_ctx_(n_ctx) {
+      : owner_(owner), model_(std::move(model)), n_ctx_(n_ctx), rope_(rope_params(*model_, n_ctx)) {
     const ModelConfig& config = model_->config();
     keys_.resize(static_cast<size_t>(config.n_layer));
     values_.resize(static_cast<size_t>(config.n_layer));
@@ -29,6 +29,7 @@ public:
   int n_filled() const override { return n_filled_; }
 
   const void* owner() const { return owner_; }
+  const RopeParams& rope() const { return rope_; }
   void set_filled(int n_filled) { n_filled_ = n_filled; }
   cpu::RowMatrix& keys(int layer) { return keys_[static_cast<size_t>(layer)]; }
   cpu::RowMatrix& values(int layer) { return values_[static_cast<size_t>(layer)]; }
@@ -48,6 +49,7 @@ private:
   const void* owner_;
   std::shared_ptr<const Model> model_;
   int n_ctx_;
+  RopeParams rope_;  // fixed per sequence: LongRoPE's factors depend on the context size
   int n_filled_ = 0;
   int capacity_ = 0;
   std::vector<cpu::RowMatrix> keys_, values_;
@@ -56,12 +58,6 @@ private:
 int default_threads(int requested) {
   if (requested > 0) return requested;
   return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
-}
-
-void add_bias(const gguf::TensorInfo* bias, cpu::RowMatrix& x, std::vector<float>& storage) {
-  if (bias == nullptr) return;
-  const std::span<const float> values = cpu::vector_f32(*bias, storage);
-  x.rowwise() += Eigen::Map<const Eigen::RowVectorXf>(values.data(), x.cols());
 }
 
 }  // namespace
@@ -111,7 +107,6 @@ void CpuBackend::forward(ForwardState& state, std::span<const int32_t> tokens, i
 
   std::lock_guard lock(forward_mutex_);
   cpu::Kernels& kernels = *kernels_;
-  const Architecture& arch = model.architecture();
   // Positions from pos0 on are being replaced; if anything throws below they stay forgotten.
   cpu_state->set_filled(pos0);
   cpu_state->reserve(pos0 + n);
@@ -121,44 +116,47 @@ void CpuBackend::forward(ForwardState& state, std::span<const int32_t> tokens, i
   for (int t = 0; t < n; ++t)
     embeddings.rows_to_f32(tokens[static_cast<size_t>(t)], 1, x.row(t).data());
 
-  cpu::RowMatrix normed, q, k, v, attended, projected;
-  std::vector<float> storage;
+  cpu::RowMatrix normed, projected;
+  std::vector<float> storage, bias_storage;
+  // A 1-D tensor as f32, or nothing for a tensor the model does not have.
+  const auto optional_vector = [](const gguf::TensorInfo* tensor, std::vector<float>& into) {
+    return tensor == nullptr ? std::span<const float>() : cpu::vector_f32(*tensor, into);
+  };
+  if (config.embedding_scale != 1) x *= config.embedding_scale;
   for (int il = 0; il < config.n_layer; ++il) {
     const LayerWeights& layer = model.layer(il);
 
-    cpu::rms_norm(x, cpu::vector_f32(*layer.attn_norm, storage), config.rms_eps, normed);
-    kernels.matmul(cpu::WeightMatrix::of(*layer.attn_q), normed, q);
-    add_bias(layer.attn_q_bias, q, storage);
-    kernels.matmul(cpu::WeightMatrix::of(*layer.attn_k), normed, k);
-    add_bias(layer.attn_k_bias, k, storage);
-    kernels.matmul(cpu::WeightMatrix::of(*layer.attn_v), normed, v);
-    add_bias(layer.attn_v_bias, v, storage);
-    cpu::apply_rope(q, config.n_head, config.head_dim, config.n_rot, arch.rope, config.rope_base,
-                    pos0);
-    cpu::apply_rope(k, config.n_head_kv, config.head_dim, config.n_rot, arch.rope, config.rope_base,
-                    pos0);
-    cpu_state->keys(il).middleRows(pos0, n) = k;
-    cpu_state->values(il).middleRows(pos0, n) = v;
-    cpu::attention(kernels, config, q, cpu_state->keys(il), cpu_state->values(il), pos0, attended);
-    kernels.matmul(cpu::WeightMatrix::of(*layer.attn_output), attended, projected);
-    add_bias(layer.attn_output_bias, projected, storage);
+    cpu::rms_norm(x, cpu::vector_f32(*layer.attn_norm, storage),
+                  optional_vector(layer.attn_norm_bias, bias_storage), config.rms_eps, normed);
+    cpu::attention_block(kernels, model, il, normed, pos0, cpu_state->rope(), cpu_state->keys(il),
+                         cpu_state->values(il), projected);
+    if (config.residual_scale != 1) projected *= config.residual_scale;
     x += projected;
 
-    cpu::rms_norm(x, cpu::vector_f32(*layer.ffn_norm, storage), config.rms_eps, normed);
+    cpu::rms_norm(x, cpu::vector_f32(*layer.ffn_norm, storage),
+                  optional_vector(layer.ffn_norm_bias, bias_storage), config.rms_eps, normed);
     if (config.layer_is_moe[static_cast<size_t>(il)]) {
       cpu::moe_ffn(kernels, model, layer, il, normed, pos0, state.interventions(), trace,
                    projected);
+      cpu::add_shared_experts(kernels, config, layer, normed, projected);
     } else {
       cpu::dense_ffn(kernels, layer, normed, projected);
     }
+    if (config.residual_scale != 1) projected *= config.residual_scale;
     x += projected;
   }
 
   const int first_row = mode == LogitsMode::All ? 0 : n - 1;
   const cpu::RowMatrix last_rows = x.middleRows(first_row, n - first_row);
-  cpu::rms_norm(last_rows, cpu::vector_f32(model.output_norm(), storage), config.rms_eps, normed);
+  cpu::rms_norm(last_rows, cpu::vector_f32(model.output_norm(), storage),
+                optional_vector(model.output_norm_bias(), bias_storage), config.rms_eps, normed);
   cpu::RowMatrix logits;
   kernels.matmul(cpu::WeightMatrix::of(model.output()), normed, logits);
+  if (const gguf::TensorInfo* output_bias = model.output_bias()) {
+    const std::span<const float> bias = cpu::vector_f32(*output_bias, storage);
+    logits.rowwise() += Eigen::Map<const Eigen::RowVectorXf>(bias.data(), logits.cols());
+  }
+  if (config.logit_scale != 1) logits /= config.logit_scale;
   logits_out.assign(logits.data(), logits.data() + logits.size());
   cpu_state->set_filled(pos0 + n);
 }

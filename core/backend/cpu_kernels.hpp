@@ -9,6 +9,7 @@
 #include "moe/ggml_types.hpp"
 #include "moe/gguf.hpp"
 #include "moe/model.hpp"
+#include "moe/rope.hpp"
 #include "moe/routing.hpp"
 #include "thread_pool.hpp"
 
@@ -60,8 +61,8 @@ public:
 
 private:
   void matmul_converted(const WeightMatrix& weight, const RowMatrix& in, RowMatrix& out);
-  void matmul_quantized(const QuantDot& kernel, const WeightMatrix& weight,
-                        const RowMatrix& in, RowMatrix& out);
+  void matmul_quantized(const QuantDot& kernel, const WeightMatrix& weight, const RowMatrix& in,
+                        RowMatrix& out);
 
   ThreadPool pool_;
   bool quantized_activations_;
@@ -69,21 +70,37 @@ private:
   std::vector<uint8_t> activations_;  // the input rows quantized for matmul_quantized
 };
 
-// Row-wise RMSNorm: out = x / sqrt(mean(x²) + eps) ⊙ weight.
+// Row-wise RMSNorm: out = x / sqrt(mean(x²) + eps) ⊙ weight (+ bias when not empty).
 void rms_norm(const RowMatrix& x, std::span<const float> weight, float eps, RowMatrix& out);
+void rms_norm(const RowMatrix& x, std::span<const float> weight, std::span<const float> bias,
+              float eps, RowMatrix& out);
+// In place, over each consecutive group of weight.size() columns (one head, or the whole row).
+void rms_norm_groups(RowMatrix& x, std::span<const float> weight, float eps);
 
-// Rotates the first n_rot dims of each head of every row; row t is at position pos0 + t.
-void apply_rope(RowMatrix& x, int n_heads, int head_dim, int n_rot, RopePairing pairing, float base,
+// Rotates n_rot dims of each head of every row, starting `offset` dims into the head; row t is
+// at position pos0 + t.
+void apply_rope(RowMatrix& x, int n_heads, int head_dim, int offset, const RopeParams& rope,
                 int pos0);
 
 // Causal grouped-query attention of the n rows of q (positions pos0..pos0+n-1) over cached
-// keys/values rows [0, pos0 + n). out: n × (n_head * head_dim_v).
+// keys/values rows [0, pos0 + n), scores scaled by config.kq_scale.
+// out: n × (n_head * head_dim_v).
 void attention(Kernels& kernels, const ModelConfig& config, const RowMatrix& q,
                const RowMatrix& k_cache, const RowMatrix& v_cache, int pos0, RowMatrix& out);
 
 // SwiGLU feed-forward: out = down(silu(gate x) ⊙ up x).
 void swiglu(Kernels& kernels, const WeightMatrix& gate, const WeightMatrix& up,
             const WeightMatrix& down, const RowMatrix& x, RowMatrix& out);
+
+// The attention block of layer `il` on the normed input: projections (standard or latent),
+// QK-norm, RoPE, the new keys/values into the caches, attention and the output projection.
+void attention_block(Kernels& kernels, const Model& model, int il, const RowMatrix& x, int pos0,
+                     const RopeParams& rope, RowMatrix& k_cache, RowMatrix& v_cache,
+                     RowMatrix& out);
+
+// Adds the layer's shared experts (qwen2moe: sigmoid-gated; deepseek2: always weight 1) to out.
+void add_shared_experts(Kernels& kernels, const ModelConfig& config, const LayerWeights& layer,
+                        const RowMatrix& x, RowMatrix& out);
 
 // The dense FFN of a layer without experts.
 void dense_ffn(Kernels& kernels, const LayerWeights& layer, const RowMatrix& x, RowMatrix& out);

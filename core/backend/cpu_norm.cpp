@@ -4,6 +4,25 @@
 
 namespace moe::cpu {
 
+void rms_norm(const RowMatrix& x, std::span<const float> weight, std::span<const float> bias,
+              float eps, RowMatrix& out) {
+  rms_norm(x, weight, eps, out);
+  if (bias.empty()) return;
+  out.rowwise() += Eigen::Map<const Eigen::RowVectorXf>(bias.data(), out.cols());
+}
+
+void rms_norm_groups(RowMatrix& x, std::span<const float> weight, float eps) {
+  const auto size = static_cast<Eigen::Index>(weight.size());
+  const Eigen::Map<const Eigen::RowVectorXf> w(weight.data(), size);
+  for (Eigen::Index t = 0; t < x.rows(); ++t) {
+    for (Eigen::Index at = 0; at + size <= x.cols(); at += size) {
+      auto group = x.row(t).segment(at, size);
+      const float mean_square = group.squaredNorm() / static_cast<float>(size);
+      group = (group * (1.0f / std::sqrt(mean_square + eps))).cwiseProduct(w);
+    }
+  }
+}
+
 void rms_norm(const RowMatrix& x, std::span<const float> weight, float eps, RowMatrix& out) {
   out.resize(x.rows(), x.cols());
   const Eigen::Map<const Eigen::RowVectorXf> w(weight.data(),

@@ -407,6 +407,13 @@ void GlBackend::forward(ForwardState& state, std::span<const int32_t> tokens, in
     }
   }
 
+  // Interventions are applied by the shared route_layer, which this backend will call once it
+  // is in the core; until then it refuses rather than showing the unmodified routing.
+  if (!state.interventions().empty()) {
+    throw Error("the GL backend does not apply routing interventions (" +
+                state.interventions().describe() + ") yet; use --backend cpu");
+  }
+
   std::lock_guard lock(forward_mutex_);
   Impl& impl = *impl_;
   impl.device->context->make_current();

@@ -1,0 +1,481 @@
+#include "reference_architectures.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <numbers>
+#include <numeric>
+#include <stdexcept>
+#include <string>
+
+#include "moe/ggml_types.hpp"
+
+namespace moe::testing {
+
+namespace {
+
+// What differs per architecture, spelled out here on its own (not read from the arch table).
+struct Facts {
+  bool split_halves_rope = false;  // pairs (i, i + n_rot/2) instead of (2i, 2i+1)
+  bool renormalize = true;         // chosen weights / their sum
+  bool norm_bias = false;          // phimoe
+  bool latent_attention = false;   // deepseek2
+  bool granite = false;
+};
+
+Facts facts_of(const std::string& arch) {
+  Facts f;
+  if (arch == "llama" || arch == "granitemoe") {
+    f.granite = arch == "granitemoe";
+  } else if (arch == "olmoe" || arch == "qwen2moe") {
+    f.split_halves_rope = true;
+    f.renormalize = false;
+  } else if (arch == "qwen3moe") {
+    f.split_halves_rope = true;
+  } else if (arch == "phimoe") {
+    f.split_halves_rope = true;
+    f.norm_bias = true;
+  } else if (arch == "deepseek2") {
+    f.latent_attention = true;
+    f.renormalize = false;  // unless expert_weights_norm
+  } else {
+    throw std::runtime_error("reference: unknown architecture " + arch);
+  }
+  return f;
+}
+
+using Vector = std::vector<double>;
+
+// A whole tensor as doubles; element (c, r, m) of ne [cols, rows, count] is at
+// (m * rows + r) * cols + c.
+struct Tensor {
+  std::vector<uint64_t> dims;
+  Vector values;
+  bool present = false;
+  size_t cols() const { return static_cast<size_t>(dims.at(0)); }
+  size_t rows() const { return dims.size() > 1 ? static_cast<size_t>(dims[1]) : 1; }
+};
+
+Tensor read(const gguf::GgufFile& file, const std::string& name, bool required = true) {
+  const gguf::TensorInfo* info = file.find_tensor(name);
+  Tensor tensor;
+  if (info == nullptr) {
+    if (required) throw std::runtime_error("reference: missing tensor " + name);
+    return tensor;
+  }
+  std::vector<float> f32(static_cast<size_t>(info->n_elements));
+  if (info->type == GgmlType::F32) {
+    std::memcpy(f32.data(), info->data, f32.size() * sizeof(float));
+  } else {
+    dequantize_row(info->type, info->data, f32.data(), static_cast<int64_t>(f32.size()));
+  }
+  tensor.dims = info->dims;
+  tensor.values.assign(f32.begin(), f32.end());
+  tensor.present = true;
+  return tensor;
+}
+
+Vector multiply(const Tensor& w, const Vector& x, size_t matrix = 0) {
+  const size_t cols = w.cols(), rows = w.rows();
+  Vector y(rows, 0.0);
+  for (size_t r = 0; r < rows; ++r) {
+    double sum = 0;
+    for (size_t c = 0; c < cols; ++c) sum += w.values[(matrix * rows + r) * cols + c] * x[c];
+    y[r] = sum;
+  }
+  return y;
+}
+
+void add(Vector& x, const Vector& y) {
+  for (size_t i = 0; i < x.size(); ++i) x[i] += y[i];
+}
+
+void scale(Vector& x, double factor) {
+  for (double& value : x) value *= factor;
+}
+
+// RMSNorm of x[from, from + size) with weight (and bias where given).
+Vector rms_norm(const Vector& x, const Tensor& weight, const Tensor& bias, double eps,
+                size_t from = 0, size_t size = 0) {
+  if (size == 0) size = x.size();
+  double sum_squares = 0;
+  for (size_t i = 0; i < size; ++i) sum_squares += x[from + i] * x[from + i];
+  const double inv = 1.0 / std::sqrt(sum_squares / static_cast<double>(size) + eps);
+  Vector y(size);
+  for (size_t i = 0; i < size; ++i) {
+    y[i] = x[from + i] * inv * weight.values[i] + (bias.present ? bias.values[i] : 0.0);
+  }
+  return y;
+}
+
+Vector swiglu(const Tensor& gate, const Tensor& up, const Tensor& down, const Vector& x,
+              size_t matrix = 0) {
+  Vector g = multiply(gate, x, matrix);
+  const Vector u = multiply(up, x, matrix);
+  for (size_t i = 0; i < g.size(); ++i) g[i] = g[i] / (1.0 + std::exp(-g[i])) * u[i];
+  return multiply(down, g, matrix);
+}
+
+Vector softmax(const Vector& x) {
+  const double max_value = *std::max_element(x.begin(), x.end());
+  Vector p(x.size());
+  double sum = 0;
+  for (size_t i = 0; i < x.size(); ++i) sum += p[i] = std::exp(x[i] - max_value);
+  for (double& value : p) value /= sum;
+  return p;
+}
+
+// RoPE as llama.cpp computes it: linear scaling, YaRN (ramp between correction dims and
+// magnitude correction), frequency factors, and an overall magnitude.
+struct Rope {
+  bool split_halves = false;
+  int n_rot = 0;
+  double base = 10000, freq_scale = 1, magnitude = 1;
+  bool yarn = false;
+  double low = 0, high = 0;
+  Vector factors;
+
+  // Rotates x[at .. at + n_rot) for position pos.
+  void apply(Vector& x, size_t at, int pos) const {
+    const int half = n_rot / 2;
+    for (int i = 0; i < half; ++i) {
+      double extrapolated = pos / std::pow(base, 2.0 * i / n_rot);
+      if (!factors.empty()) extrapolated /= factors[static_cast<size_t>(i)];
+      double theta = extrapolated * freq_scale;
+      double m = magnitude;
+      if (yarn) {
+        const double ramp =
+            1.0 - std::min(1.0, std::max(0.0, (i - low) / std::max(0.001, high - low)));
+        theta = theta * (1 - ramp) + extrapolated * ramp;
+        m *= 1 + 0.1 * std::log(1 / freq_scale);
+      }
+      const size_t ia = split_halves ? at + i : at + 2 * i;
+      const size_t ib = split_halves ? at + i + half : at + 2 * i + 1;
+      const double a = x[ia], b = x[ib];
+      x[ia] = m * (a * std::cos(theta) - b * std::sin(theta));
+      x[ib] = m * (a * std::sin(theta) + b * std::cos(theta));
+    }
+  }
+};
+
+struct Layer {
+  Tensor attn_norm, attn_norm_b, ffn_norm, ffn_norm_b;
+  Tensor wq, wk, wv, wo, bq, bk, bv, bo, q_norm, k_norm;
+  Tensor q_a, q_a_norm, q_b, kv_a, kv_a_norm, kv_b, k_b, v_b;  // latent attention
+  bool moe = false;
+  Tensor router, gate, up, down, selection_bias;
+  Tensor shexp_gate_inp, shexp_gate, shexp_up, shexp_down;
+};
+
+}  // namespace
+
+ArchReference reference_forward_any(const gguf::GgufFile& file, std::span<const int32_t> tokens,
+                                    int n_ctx) {
+  const std::string arch = file.get_string("general.architecture");
+  const Facts facts = facts_of(arch);
+  const auto key = [&](const std::string& name) { return arch + "." + name; };
+  const auto uint_or = [&](const std::string& name, uint64_t fallback) {
+    return static_cast<int>(file.get_uint_or(key(name), fallback));
+  };
+  const int n_embd = uint_or("embedding_length", 0);
+  const int n_layer = uint_or("block_count", 0);
+  const int n_head = uint_or("attention.head_count", 0);
+  int n_head_kv = uint_or("attention.head_count_kv", static_cast<uint64_t>(n_head));
+  int head_dim = uint_or("attention.key_length", static_cast<uint64_t>(n_embd / n_head));
+  int head_dim_v = uint_or("attention.value_length", static_cast<uint64_t>(head_dim));
+  if (file.find(key("attention.key_length_mla")) != nullptr) {
+    head_dim = uint_or("attention.key_length_mla", 0);
+    head_dim_v = uint_or("attention.value_length_mla", 0);
+  }
+  if (facts.latent_attention) n_head_kv = n_head;
+  const int n_rot = uint_or("rope.dimension_count", static_cast<uint64_t>(head_dim));
+  const double eps = file.get_double_or(key("attention.layer_norm_rms_epsilon"), 1e-5);
+  const int top_k = uint_or("expert_used_count", 0);
+  const int n_ctx_train = uint_or("context_length", 0);
+
+  // RoPE.
+  Rope rope;
+  rope.split_halves = facts.split_halves_rope;
+  rope.n_rot = n_rot;
+  rope.base = file.get_double_or(key("rope.freq_base"), 10000.0);
+  const std::string scaling = file.get_string_or(key("rope.scaling.type"), "linear");
+  const double factor = file.get_double_or(key("rope.scaling.factor"), 0.0);
+  rope.freq_scale = (scaling == "none" || factor == 0) ? 1.0 : 1.0 / factor;
+  rope.magnitude = file.get_double_or(key("rope.scaling.attn_factor"), 1.0);
+  const int n_ctx_orig =
+      uint_or("rope.scaling.original_context_length", static_cast<uint64_t>(n_ctx_train));
+  if (scaling == "yarn") {
+    rope.yarn = true;
+    const auto dim = [&](double rotations) {
+      return n_rot * std::log(n_ctx_orig / (rotations * 2 * std::numbers::pi)) /
+             (2 * std::log(rope.base));
+    };
+    rope.low = std::max(0.0, std::floor(dim(32)));
+    rope.high = std::min(static_cast<double>(n_rot - 1), std::ceil(dim(1)));
+  }
+  if (file.find_tensor("rope_freqs.weight") != nullptr) {
+    rope.factors = read(file, "rope_freqs.weight").values;
+  } else if (scaling == "longrope") {
+    rope.factors =
+        read(file, n_ctx > n_ctx_orig ? "rope_factors_long.weight" : "rope_factors_short.weight")
+            .values;
+  }
+
+  double kq_scale = 1.0 / std::sqrt(static_cast<double>(head_dim));
+  double embedding_scale = 1, residual_scale = 1, logit_scale = 1;
+  if (facts.granite) {
+    embedding_scale = file.get_double_or(key("embedding_scale"), 1.0);
+    residual_scale = file.get_double_or(key("residual_scale"), 1.0);
+    logit_scale = file.get_double_or(key("logit_scale"), 1.0);
+    kq_scale = file.get_double_or(key("attention.scale"), kq_scale);
+  }
+
+  // Routing.
+  bool renormalize = facts.renormalize;
+  bool sigmoid = false;
+  double weights_scale = 1;
+  int dense_lead = -1;  // -1: a layer is MoE when it has a router
+  int kv_lora = 0;
+  if (facts.latent_attention) {
+    renormalize = file.get_bool_or(key("expert_weights_norm"), false);
+    sigmoid = file.get_uint_or(key("expert_gating_func"), 1) == 2;
+    weights_scale = file.get_double_or(key("expert_weights_scale"), 1.0);
+    dense_lead = uint_or("leading_dense_block_count", 0);
+    kv_lora = uint_or("attention.kv_lora_rank", 0);
+    // YaRN's magnitude goes into the score scale; the rotation undoes its own correction.
+    const double mscale =
+        rope.magnitude * (1 + file.get_double_or(key("rope.scaling.yarn_log_multiplier"), 0.0) *
+                                  std::log(1 / rope.freq_scale));
+    kq_scale = mscale * mscale / std::sqrt(static_cast<double>(head_dim));
+    rope.magnitude = 1 / (1 + 0.1 * std::log(1 / rope.freq_scale));
+  }
+
+  const Tensor embeddings = read(file, "token_embd.weight");
+  const Tensor output_norm = read(file, "output_norm.weight");
+  const Tensor output_norm_b = facts.norm_bias ? read(file, "output_norm.bias") : Tensor{};
+  const Tensor output =
+      file.find_tensor("output.weight") != nullptr ? read(file, "output.weight") : embeddings;
+  const Tensor output_b = arch == "phimoe" ? read(file, "output.bias") : Tensor{};
+  const int n_vocab = static_cast<int>(embeddings.rows());
+
+  std::vector<Layer> layers(static_cast<size_t>(n_layer));
+  for (int il = 0; il < n_layer; ++il) {
+    const std::string blk = "blk." + std::to_string(il) + ".";
+    Layer& l = layers[static_cast<size_t>(il)];
+    l.attn_norm = read(file, blk + "attn_norm.weight");
+    l.ffn_norm = read(file, blk + "ffn_norm.weight");
+    if (facts.norm_bias) {
+      l.attn_norm_b = read(file, blk + "attn_norm.bias");
+      l.ffn_norm_b = read(file, blk + "ffn_norm.bias");
+    }
+    if (facts.latent_attention) {
+      l.q_a = read(file, blk + "attn_q_a.weight", false);
+      if (l.q_a.present) {
+        l.q_a_norm = read(file, blk + "attn_q_a_norm.weight");
+        l.q_b = read(file, blk + "attn_q_b.weight");
+      } else {
+        l.wq = read(file, blk + "attn_q.weight");
+      }
+      l.kv_a = read(file, blk + "attn_kv_a_mqa.weight");
+      l.kv_a_norm = read(file, blk + "attn_kv_a_norm.weight");
+      l.kv_b = read(file, blk + "attn_kv_b.weight", false);
+      if (!l.kv_b.present) {
+        l.k_b = read(file, blk + "attn_k_b.weight");
+        l.v_b = read(file, blk + "attn_v_b.weight");
+      }
+    } else {
+      l.wq = read(file, blk + "attn_q.weight");
+      l.wk = read(file, blk + "attn_k.weight");
+      l.wv = read(file, blk + "attn_v.weight");
+      l.bq = read(file, blk + "attn_q.bias", false);
+      l.bk = read(file, blk + "attn_k.bias", false);
+      l.bv = read(file, blk + "attn_v.bias", false);
+      l.bo = read(file, blk + "attn_output.bias", false);
+      if (arch == "olmoe" || arch == "qwen3moe") {
+        l.q_norm = read(file, blk + "attn_q_norm.weight");
+        l.k_norm = read(file, blk + "attn_k_norm.weight");
+      }
+    }
+    l.wo = read(file, blk + "attn_output.weight");
+    l.moe = dense_lead >= 0 ? il >= dense_lead
+                            : file.find_tensor(blk + "ffn_gate_inp.weight") != nullptr;
+    if (l.moe) {
+      l.router = read(file, blk + "ffn_gate_inp.weight");
+      l.gate = read(file, blk + "ffn_gate_exps.weight");
+      l.up = read(file, blk + "ffn_up_exps.weight");
+      l.down = read(file, blk + "ffn_down_exps.weight");
+      if (facts.latent_attention) l.selection_bias = read(file, blk + "exp_probs_b.bias", false);
+      if (arch == "qwen2moe") l.shexp_gate_inp = read(file, blk + "ffn_gate_inp_shexp.weight");
+      if (arch == "qwen2moe" || arch == "deepseek2") {
+        const bool required =
+            arch == "qwen2moe" || file.get_uint_or(key("expert_shared_count"), 0) > 0;
+        l.shexp_gate = read(file, blk + "ffn_gate_shexp.weight", required);
+        l.shexp_up = read(file, blk + "ffn_up_shexp.weight", required);
+        l.shexp_down = read(file, blk + "ffn_down_shexp.weight", required);
+      }
+    } else {
+      l.gate = read(file, blk + "ffn_gate.weight");
+      l.up = read(file, blk + "ffn_up.weight");
+      l.down = read(file, blk + "ffn_down.weight");
+    }
+  }
+
+  const size_t n = tokens.size();
+  ArchReference result;
+  result.n_vocab = n_vocab;
+  result.routing.assign(n, std::vector<ArchReferenceRoute>(static_cast<size_t>(n_layer)));
+
+  std::vector<Vector> hidden(n);
+  for (size_t t = 0; t < n; ++t) {
+    const double* row =
+        &embeddings.values[static_cast<size_t>(tokens[t]) * static_cast<size_t>(n_embd)];
+    hidden[t].assign(row, row + n_embd);
+    scale(hidden[t], embedding_scale);
+  }
+
+  const size_t hd = static_cast<size_t>(head_dim), hdv = static_cast<size_t>(head_dim_v);
+  const int group = n_head / n_head_kv;
+  for (int il = 0; il < n_layer; ++il) {
+    const Layer& l = layers[static_cast<size_t>(il)];
+    // Per position: q (n_head x head_dim), k (n_head_kv x head_dim), v (n_head_kv x head_dim_v).
+    std::vector<Vector> q(n), k(n), v(n);
+    for (size_t t = 0; t < n; ++t) {
+      const int pos = static_cast<int>(t);
+      const Vector x = rms_norm(hidden[t], l.attn_norm, l.attn_norm_b, eps);
+      if (facts.latent_attention) {
+        const size_t nope = hd - static_cast<size_t>(n_rot);
+        if (l.q_a.present) {
+          q[t] = multiply(l.q_b, rms_norm(multiply(l.q_a, x), l.q_a_norm, Tensor{}, eps));
+        } else {
+          q[t] = multiply(l.wq, x);
+        }
+        for (int h = 0; h < n_head; ++h) rope.apply(q[t], h * hd + nope, pos);
+        Vector compressed = multiply(l.kv_a, x);
+        const Vector latent =
+            rms_norm(compressed, l.kv_a_norm, Tensor{}, eps, 0, static_cast<size_t>(kv_lora));
+        rope.apply(compressed, static_cast<size_t>(kv_lora), pos);  // the shared rope key
+        k[t].assign(static_cast<size_t>(n_head) * hd, 0.0);
+        v[t].assign(static_cast<size_t>(n_head) * hdv, 0.0);
+        for (int h = 0; h < n_head; ++h) {
+          for (size_t d = 0; d < nope; ++d) {
+            double sum = 0;
+            for (int r = 0; r < kv_lora; ++r) {
+              const double w = l.kv_b.present ? l.kv_b.values[(h * (nope + hdv) + d) * kv_lora + r]
+                                              : l.k_b.values[(h * kv_lora + r) * nope + d];
+              sum += w * latent[static_cast<size_t>(r)];
+            }
+            k[t][h * hd + d] = sum;
+          }
+          for (int d = 0; d < n_rot; ++d) k[t][h * hd + nope + d] = compressed[kv_lora + d];
+          for (size_t d = 0; d < hdv; ++d) {
+            double sum = 0;
+            for (int r = 0; r < kv_lora; ++r) {
+              const double w = l.kv_b.present
+                                   ? l.kv_b.values[(h * (nope + hdv) + nope + d) * kv_lora + r]
+                                   : l.v_b.values[(h * hdv + d) * kv_lora + r];
+              sum += w * latent[static_cast<size_t>(r)];
+            }
+            v[t][h * hdv + d] = sum;
+          }
+        }
+      } else {
+        q[t] = multiply(l.wq, x);
+        k[t] = multiply(l.wk, x);
+        v[t] = multiply(l.wv, x);
+        if (l.bq.present) add(q[t], l.bq.values);
+        if (l.bk.present) add(k[t], l.bk.values);
+        if (l.bv.present) add(v[t], l.bv.values);
+        if (l.q_norm.present) {
+          // Over the whole projection (olmoe) or each head (qwen3moe): the weight's size says.
+          const size_t qs = l.q_norm.values.size(), ks = l.k_norm.values.size();
+          for (size_t at = 0; at < q[t].size(); at += qs) {
+            const Vector y = rms_norm(q[t], l.q_norm, Tensor{}, eps, at, qs);
+            std::copy(y.begin(), y.end(), q[t].begin() + static_cast<ptrdiff_t>(at));
+          }
+          for (size_t at = 0; at < k[t].size(); at += ks) {
+            const Vector y = rms_norm(k[t], l.k_norm, Tensor{}, eps, at, ks);
+            std::copy(y.begin(), y.end(), k[t].begin() + static_cast<ptrdiff_t>(at));
+          }
+        }
+        for (int h = 0; h < n_head; ++h) rope.apply(q[t], h * hd, pos);
+        for (int h = 0; h < n_head_kv; ++h) rope.apply(k[t], h * hd, pos);
+      }
+    }
+    for (size_t t = 0; t < n; ++t) {
+      Vector attended(static_cast<size_t>(n_head) * hdv, 0.0);
+      for (int h = 0; h < n_head; ++h) {
+        const size_t kvh = static_cast<size_t>(h / group);
+        Vector scores(t + 1);
+        for (size_t j = 0; j <= t; ++j) {
+          double dot = 0;
+          for (size_t d = 0; d < hd; ++d) dot += q[t][h * hd + d] * k[j][kvh * hd + d];
+          scores[j] = dot * kq_scale;
+        }
+        const Vector p = softmax(scores);
+        for (size_t j = 0; j <= t; ++j) {
+          for (size_t d = 0; d < hdv; ++d) attended[h * hdv + d] += p[j] * v[j][kvh * hdv + d];
+        }
+      }
+      Vector projected = multiply(l.wo, attended);
+      if (l.bo.present) add(projected, l.bo.values);
+      scale(projected, residual_scale);
+      add(hidden[t], projected);
+    }
+
+    for (size_t t = 0; t < n; ++t) {
+      const Vector x = rms_norm(hidden[t], l.ffn_norm, l.ffn_norm_b, eps);
+      Vector ffn(static_cast<size_t>(n_embd), 0.0);
+      if (!l.moe) {
+        ffn = swiglu(l.gate, l.up, l.down, x);
+      } else {
+        ArchReferenceRoute& route = result.routing[t][static_cast<size_t>(il)];
+        route.logits = multiply(l.router, x);
+        route.scores = route.logits;
+        if (sigmoid) {
+          for (double& s : route.scores) s = 1 / (1 + std::exp(-s));
+        } else {
+          route.scores = softmax(route.logits);
+        }
+        route.selection = route.scores;
+        if (l.selection_bias.present) add(route.selection, l.selection_bias.values);
+        std::vector<int32_t> order(route.scores.size());
+        std::iota(order.begin(), order.end(), 0);
+        std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) {
+          return route.selection[static_cast<size_t>(a)] > route.selection[static_cast<size_t>(b)];
+        });
+        route.experts.assign(order.begin(), order.begin() + top_k);
+        double chosen = 0;
+        for (int32_t e : route.experts) chosen += route.scores[static_cast<size_t>(e)];
+        for (int32_t e : route.experts) {
+          double weight = route.scores[static_cast<size_t>(e)];
+          if (renormalize) weight /= chosen;
+          weight *= weights_scale;
+          route.weights.push_back(weight);
+          const Vector y = swiglu(l.gate, l.up, l.down, x, static_cast<size_t>(e));
+          for (size_t i = 0; i < y.size(); ++i) ffn[i] += weight * y[i];
+        }
+        if (l.shexp_gate.present) {
+          Vector shared = swiglu(l.shexp_gate, l.shexp_up, l.shexp_down, x);
+          if (l.shexp_gate_inp.present) {
+            double logit = 0;
+            for (size_t i = 0; i < x.size(); ++i) logit += l.shexp_gate_inp.values[i] * x[i];
+            scale(shared, 1 / (1 + std::exp(-logit)));
+          }
+          add(ffn, shared);
+        }
+      }
+      scale(ffn, residual_scale);
+      add(hidden[t], ffn);
+    }
+  }
+
+  result.logits.resize(n);
+  for (size_t t = 0; t < n; ++t) {
+    result.logits[t] = multiply(output, rms_norm(hidden[t], output_norm, output_norm_b, eps));
+    if (output_b.present) add(result.logits[t], output_b.values);
+    scale(result.logits[t], 1 / logit_scale);
+  }
+  return result;
+}
+
+}  // namespace moe::testing

@@ -1,0 +1,390 @@
+// Every supported architecture (llama, olmoe, qwen2moe, qwen3moe, granitemoe, deepseek2 in its
+// V2-Lite and V3-style variants, phimoe) on small generated models: the CPU backend against the
+// double-precision reference in tests/support/reference_architectures.cpp, written separately
+// from llama.cpp's facts, plus prefill == token-by-token decode and the loader's configuration.
+//
+// Tolerances (as tests/test_cpu_backend.cpp): logits within 1e-4 relative (max |a - b| / max |b|);
+// router scores within 1e-5; chosen experts identical except where the reference's k-th and
+// (k+1)-th selection values are within 1e-6 (counted; the fixtures have none); gate weights
+// within 1e-5 (absolute, after any scaling).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numbers>
+#include <numeric>
+#include <random>
+#include <string>
+
+#include "model_fixtures.hpp"
+#include "moe/cpu_backend.hpp"
+#include "moe/error.hpp"
+#include "moe/rope.hpp"
+#include "reference_architectures.hpp"
+
+namespace {
+
+using moe::GgmlType;
+using moe::RandomModelSpec;
+
+constexpr double kLogitTolerance = 1e-4;
+constexpr double kScoreTolerance = 1e-5;
+constexpr double kTieWindow = 1e-6;
+constexpr int kContext = 32;
+
+struct ArchCase {
+  std::string label;
+  RandomModelSpec spec;
+};
+
+void PrintTo(const ArchCase& arch_case, std::ostream* out) { *out << arch_case.label; }
+
+RandomModelSpec base_spec(const std::string& architecture, uint64_t seed) {
+  RandomModelSpec s;
+  s.architecture = architecture;
+  s.n_embd = 64, s.n_layer = 2, s.n_head = 4, s.n_head_kv = 2;
+  s.n_expert = 8, s.n_expert_used = 2, s.n_ff_exp = 32, s.n_ff = 64;
+  s.n_ctx = 64, s.seed = seed;
+  return s;
+}
+
+std::vector<ArchCase> arch_cases() {
+  std::vector<ArchCase> cases;
+  {
+    RandomModelSpec s = base_spec("llama", 31);
+    s.dense_layers = {1}, s.n_layer = 3;
+    cases.push_back({"llama_mixed_f32", s});
+  }
+  {
+    RandomModelSpec s = base_spec("olmoe", 32);
+    s.n_head_kv = 4, s.n_expert = 16, s.n_expert_used = 4, s.weight_type = GgmlType::F16;
+    cases.push_back({"olmoe_e16_top4_f16", s});
+  }
+  {
+    RandomModelSpec s = base_spec("qwen2moe", 33);
+    s.n_ff_shexp = 96;
+    cases.push_back({"qwen2moe_shared_gated_f32", s});
+  }
+  {
+    RandomModelSpec s = base_spec("qwen3moe", 34);
+    s.head_dim = 32, s.weight_type = GgmlType::BF16;  // heads wider than n_embd / n_head
+    cases.push_back({"qwen3moe_head32_bf16", s});
+  }
+  {
+    RandomModelSpec s = base_spec("granitemoe", 35);
+    s.tie_output = true;
+    cases.push_back({"granitemoe_tied_f32", s});
+  }
+  {
+    // V2-Lite shape: plain attn_q, softmax, weights not normalized but scaled, leading dense
+    // layer, two shared experts, YaRN.
+    RandomModelSpec s = base_spec("deepseek2", 36);
+    s.n_layer = 3, s.dense_layers = {0};
+    s.head_dim = 24, s.n_rot = 8, s.head_dim_v = 16, s.kv_lora_rank = 32;
+    s.n_expert_shared = 2, s.expert_weights_scale = 1.5f;
+    s.rope_scaling = "yarn", s.rope_scaling_factor = 4, s.rope_n_ctx_orig = 16;
+    s.yarn_log_multiplier = 0.1f;
+    cases.push_back({"deepseek2_lite_yarn_f32", s});
+  }
+  {
+    // V3 style: q_lora, sigmoid gates, selection bias, normalized and scaled weights, the split
+    // attn_k_b / attn_v_b layout of newer files.
+    RandomModelSpec s = base_spec("deepseek2", 37);
+    s.n_layer = 3, s.dense_layers = {0};
+    s.head_dim = 24, s.n_rot = 8, s.head_dim_v = 16, s.kv_lora_rank = 32, s.q_lora_rank = 32;
+    s.n_expert = 16, s.n_expert_used = 4, s.n_expert_shared = 1;
+    s.sigmoid_gating = true, s.selection_bias = true, s.expert_weights_norm = true;
+    s.expert_weights_scale = 2.5f, s.split_kv_b = true, s.weight_type = GgmlType::F16;
+    cases.push_back({"deepseek2_v3_sigmoid_bias_split_f16", s});
+  }
+  {
+    RandomModelSpec s = base_spec("phimoe", 38);
+    s.rope_scaling = "longrope", s.rope_n_ctx_orig = 16, s.rope_attn_factor = 1.1f;
+    cases.push_back({"phimoe_longrope_f32", s});
+  }
+  return cases;
+}
+
+std::vector<int32_t> test_tokens(int n, int n_vocab, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<int32_t> tokens(static_cast<size_t>(n));
+  for (int32_t& token : tokens)
+    token = static_cast<int32_t>(rng() % static_cast<uint64_t>(n_vocab));
+  return tokens;
+}
+
+bool near_tie(const moe::testing::ArchReferenceRoute& route, int top_k) {
+  if (top_k >= static_cast<int>(route.selection.size())) return false;
+  std::vector<double> sorted = route.selection;
+  std::sort(sorted.rbegin(), sorted.rend());
+  return sorted[static_cast<size_t>(top_k) - 1] - sorted[static_cast<size_t>(top_k)] < kTieWindow;
+}
+
+moe::RoutingTrace make_trace(const moe::ModelConfig& config) {
+  return moe::RoutingTrace(config.n_layer, config.n_expert, config.n_expert_used,
+                           config.moe_layers());
+}
+
+class Architectures : public ::testing::TestWithParam<ArchCase> {};
+
+TEST_P(Architectures, PrefillMatchesReference) {
+  const RandomModelSpec& spec = GetParam().spec;
+  const moe::testing::TempModelFile file(spec);
+  const auto model = file.load();
+  const moe::ModelConfig& config = model->config();
+  ASSERT_EQ(config.architecture, spec.architecture);
+  const std::vector<int32_t> tokens = test_tokens(12, config.n_vocab, spec.seed);
+  const auto reference = moe::testing::reference_forward_any(model->file(), tokens, kContext);
+
+  moe::CpuBackend backend({.n_threads = 2});
+  auto state = backend.new_state(model, kContext);
+  moe::RoutingTrace trace = make_trace(config);
+  std::vector<float> logits;
+  backend.forward(*state, tokens, 0, moe::LogitsMode::All, logits, &trace);
+  ASSERT_EQ(logits.size(), tokens.size() * static_cast<size_t>(config.n_vocab));
+
+  int exemptions = 0, moe_records = 0;
+  const auto n_vocab = static_cast<size_t>(config.n_vocab);
+  for (size_t t = 0; t < tokens.size(); ++t) {
+    const std::span<const float> row(logits.data() + t * n_vocab, n_vocab);
+    EXPECT_LE(moe::testing::max_relative_difference(row, reference.logits[t]), kLogitTolerance)
+        << "position " << t;
+    for (int layer = 0; layer < config.n_layer; ++layer) {
+      const int position = static_cast<int>(t);
+      const auto& route = reference.routing[t][static_cast<size_t>(layer)];
+      if (!config.layer_is_moe[static_cast<size_t>(layer)]) {
+        EXPECT_TRUE(route.experts.empty()) << "layer " << layer << " is dense in the reference";
+        EXPECT_FALSE(trace.has(position, layer));
+        continue;
+      }
+      ASSERT_TRUE(trace.has(position, layer));
+      ++moe_records;
+      const moe::RoutingRecord& record = trace.at(position, layer);
+      ASSERT_EQ(record.probs.size(), route.scores.size());
+      for (size_t e = 0; e < route.scores.size(); ++e) {
+        EXPECT_NEAR(record.probs[e], route.scores[e], kScoreTolerance);
+      }
+      if (near_tie(route, config.n_expert_used)) {
+        ++exemptions;
+        continue;
+      }
+      EXPECT_EQ(record.experts, route.experts) << "position " << t << " layer " << layer;
+      ASSERT_EQ(record.weights.size(), route.weights.size());
+      for (size_t j = 0; j < route.weights.size(); ++j) {
+        EXPECT_NEAR(record.weights[j], route.weights[j], kScoreTolerance);
+      }
+    }
+  }
+  EXPECT_GT(moe_records, 0);
+  EXPECT_EQ(exemptions, 0) << "near ties in the reference; pick another seed for a sharper test";
+}
+
+TEST_P(Architectures, TokenByTokenDecodeMatchesBatchedPrefill) {
+  const RandomModelSpec& spec = GetParam().spec;
+  const moe::testing::TempModelFile file(spec);
+  const auto model = file.load();
+  const moe::ModelConfig& config = model->config();
+  const std::vector<int32_t> tokens = test_tokens(10, config.n_vocab, spec.seed + 100);
+
+  moe::CpuBackend backend({.n_threads = 2});
+  auto batched_state = backend.new_state(model, kContext);
+  moe::RoutingTrace batched_trace = make_trace(config);
+  std::vector<float> batched;
+  backend.forward(*batched_state, tokens, 0, moe::LogitsMode::All, batched, &batched_trace);
+
+  auto decode_state = backend.new_state(model, kContext);
+  moe::RoutingTrace decode_trace = make_trace(config);
+  std::vector<float> step;
+  const auto n_vocab = static_cast<size_t>(config.n_vocab);
+  for (size_t t = 0; t < tokens.size(); ++t) {
+    backend.forward(*decode_state, std::span(tokens).subspan(t, 1), static_cast<int>(t),
+                    moe::LogitsMode::Last, step, &decode_trace);
+    const std::span<const float> row(batched.data() + t * n_vocab, n_vocab);
+    EXPECT_LE(moe::testing::max_relative_difference(step, row), 1e-5) << "position " << t;
+  }
+  for (int position = 0; position < static_cast<int>(tokens.size()); ++position) {
+    for (int layer : config.moe_layers()) {
+      EXPECT_EQ(decode_trace.at(position, layer).experts,
+                batched_trace.at(position, layer).experts);
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(GeneratedModels, Architectures, ::testing::ValuesIn(arch_cases()),
+                         [](const auto& info) { return info.param.label; });
+
+const RandomModelSpec& case_spec(const std::string& label) {
+  static const std::vector<ArchCase> cases = arch_cases();
+  for (const ArchCase& c : cases) {
+    if (c.label == label) return c.spec;
+  }
+  throw std::runtime_error("no case " + label);
+}
+
+TEST(ArchitectureConfig, ReadsWhatEachArchitectureAdds) {
+  {
+    const moe::testing::TempModelFile file(case_spec("qwen2moe_shared_gated_f32"));
+    const moe::ModelConfig& c = file.load()->config();
+    EXPECT_EQ(c.shared_experts, moe::SharedExperts::SigmoidGated);
+    EXPECT_EQ(c.n_expert_shared, 1);
+    EXPECT_EQ(c.n_ff_shexp, 96);
+    EXPECT_FALSE(c.normalize_expert_weights);
+  }
+  {
+    const moe::testing::TempModelFile file(case_spec("deepseek2_lite_yarn_f32"));
+    const auto model = file.load();
+    const moe::ModelConfig& c = model->config();
+    EXPECT_EQ(c.n_layer_dense_lead, 1);
+    EXPECT_EQ(c.layer_is_moe, (std::vector<bool>{false, true, true}));
+    EXPECT_EQ(c.shared_experts, moe::SharedExperts::Always);
+    EXPECT_EQ(c.n_expert_shared, 2);
+    EXPECT_EQ(c.n_ff_shexp, 64);
+    EXPECT_EQ(c.q_lora_rank, 0);
+    EXPECT_EQ(c.kv_lora_rank, 32);
+    EXPECT_EQ(c.head_dim, 24);
+    EXPECT_EQ(c.head_dim_v, 16);
+    EXPECT_EQ(c.n_head_kv, c.n_head);
+    EXPECT_EQ(c.gating, moe::GatingFunction::Softmax);
+    EXPECT_FALSE(c.normalize_expert_weights);
+    EXPECT_FLOAT_EQ(c.expert_weights_scale, 1.5f);
+    EXPECT_EQ(c.rope_scaling, moe::RopeScaling::Yarn);
+    EXPECT_FLOAT_EQ(c.rope_freq_scale, 0.25f);
+    // mscale = 1 + 0.1 ln 4; scores scaled by mscale^2 / sqrt(24).
+    const float mscale = 1 + 0.1f * std::log(4.0f);
+    EXPECT_NEAR(c.kq_scale, mscale * mscale / std::sqrt(24.0f), 1e-6);
+    EXPECT_FALSE(c.has_selection_bias);
+  }
+  {
+    const moe::testing::TempModelFile file(case_spec("deepseek2_v3_sigmoid_bias_split_f16"));
+    const auto model = file.load();
+    const moe::ModelConfig& c = model->config();
+    EXPECT_EQ(c.gating, moe::GatingFunction::Sigmoid);
+    EXPECT_TRUE(c.normalize_expert_weights);
+    EXPECT_TRUE(c.has_selection_bias);
+    EXPECT_EQ(c.q_lora_rank, 32);
+    EXPECT_EQ(c.head_dim, 24);  // from key_length_mla, not key_length (kv_lora + rope)
+    EXPECT_EQ(model->selection_bias(1).size(), 16u);
+    EXPECT_TRUE(model->selection_bias(0).empty());  // dense layer
+    EXPECT_NE(model->layer(1).attn_k_b, nullptr);
+  }
+  {
+    const moe::testing::TempModelFile file(case_spec("granitemoe_tied_f32"));
+    const moe::ModelConfig& c = file.load()->config();
+    EXPECT_FLOAT_EQ(c.embedding_scale, 12);
+    EXPECT_FLOAT_EQ(c.residual_scale, 0.22f);
+    EXPECT_FLOAT_EQ(c.logit_scale, 6);
+    EXPECT_FLOAT_EQ(c.kq_scale, 0.015625f);
+  }
+  {
+    const moe::testing::TempModelFile file(case_spec("phimoe_longrope_f32"));
+    const auto model = file.load();
+    EXPECT_EQ(model->config().rope_scaling, moe::RopeScaling::LongRope);
+    EXPECT_NE(model->output_bias(), nullptr);
+    EXPECT_NE(model->layer(0).attn_norm_bias, nullptr);
+    // Long factors past the original context (16), short ones within it.
+    EXPECT_EQ(model->rope_factors(32)->name, "rope_factors_long.weight");
+    EXPECT_EQ(model->rope_factors(16)->name, "rope_factors_short.weight");
+  }
+}
+
+// DeepSeek-V3's selection bias changes which experts are chosen, never their weights.
+TEST(ArchitectureRouting, SelectionBiasChangesChoicesNotWeights) {
+  const RandomModelSpec& spec = case_spec("deepseek2_v3_sigmoid_bias_split_f16");
+  const moe::testing::TempModelFile file(spec);
+  const auto model = file.load();
+  const moe::ModelConfig& config = model->config();
+  const std::vector<int32_t> tokens = test_tokens(12, config.n_vocab, 5);
+  moe::CpuBackend backend({.n_threads = 2});
+  auto state = backend.new_state(model, kContext);
+  moe::RoutingTrace trace = make_trace(config);
+  std::vector<float> logits;
+  backend.forward(*state, tokens, 0, moe::LogitsMode::Last, logits, &trace);
+
+  int changed = 0;
+  for (int position = 0; position < static_cast<int>(tokens.size()); ++position) {
+    for (int layer : config.moe_layers()) {
+      const moe::RoutingRecord& record = trace.at(position, layer);
+      std::vector<int32_t> by_score(record.probs.size());
+      std::iota(by_score.begin(), by_score.end(), 0);
+      std::stable_sort(by_score.begin(), by_score.end(),
+                       [&](int32_t a, int32_t b) { return record.probs[a] > record.probs[b]; });
+      by_score.resize(static_cast<size_t>(config.n_expert_used));
+      std::vector<int32_t> chosen = record.experts;
+      std::sort(chosen.begin(), chosen.end());
+      std::sort(by_score.begin(), by_score.end());
+      if (chosen != by_score) ++changed;
+      // Weights: the unbiased sigmoid scores, normalized over the chosen, times 2.5.
+      double sum = 0;
+      for (int32_t e : record.experts) sum += record.probs[static_cast<size_t>(e)];
+      for (size_t j = 0; j < record.experts.size(); ++j) {
+        EXPECT_NEAR(record.weights[j],
+                    record.probs[static_cast<size_t>(record.experts[j])] / sum * 2.5, 1e-5);
+      }
+    }
+  }
+  EXPECT_GT(changed, 0) << "the bias never changed a choice: the test shows nothing";
+}
+
+TEST(ArchitectureRope, YarnBlendsInterpolationAndExtrapolation) {
+  const moe::testing::TempModelFile file(case_spec("deepseek2_lite_yarn_f32"));
+  const auto model = file.load();
+  const moe::RopeParams rope = moe::rope_params(*model, kContext);
+  EXPECT_EQ(rope.ext_factor, 1);
+  EXPECT_DOUBLE_EQ(rope.freq_scale, 0.25);
+  // deepseek2 divides YaRN's magnitude correction out of the rotation.
+  float c = 0, s = 0;
+  rope.rotation(5, 0, c, s);
+  EXPECT_NEAR(c * c + s * s, 1.0, 1e-6);
+  // The fastest pair extrapolates (angle = pos), the slowest interpolates (angle x 0.25).
+  EXPECT_NEAR(std::atan2(s, c), std::remainder(5.0, 2 * std::numbers::pi), 1e-5);
+  rope.rotation(5, 3, c, s);
+  const double slowest = 5 * std::pow(10000.0, -6.0 / 8);
+  EXPECT_NEAR(std::atan2(s, c), 0.25 * slowest, 1e-6);
+}
+
+std::string load_error(const RandomModelSpec& spec, const moe::testing::GgufEdit& edit) {
+  try {
+    const std::vector<uint8_t> bytes = moe::testing::edited_random_model(spec, edit);
+    moe::Model::from_file(moe::gguf::GgufFile::parse(bytes));
+  } catch (const moe::Error& error) {
+    return error.what();
+  }
+  return "";
+}
+
+TEST(ArchitectureErrors, NameTheTensorOrKey) {
+  {
+    moe::testing::GgufEdit edit;
+    edit.remove_tensors = {"blk.1.attn_kv_a_mqa.weight"};
+    const std::string error = load_error(case_spec("deepseek2_lite_yarn_f32"), edit);
+    EXPECT_NE(error.find("blk.1.attn_kv_a_mqa.weight"), std::string::npos) << error;
+  }
+  {
+    moe::testing::GgufEdit edit;
+    edit.replace_tensors["blk.0.attn_q_norm.weight"] = {GgmlType::F32, {16}, {}};
+    const std::string error = load_error(case_spec("qwen3moe_head32_bf16"), edit);
+    EXPECT_NE(error.find("blk.0.attn_q_norm.weight"), std::string::npos) << error;
+    EXPECT_NE(error.find("expected [32]"), std::string::npos) << error;
+  }
+  {
+    moe::testing::GgufEdit edit;
+    edit.remove_tensors = {"blk.1.ffn_gate_inp_shexp.weight"};
+    const std::string error = load_error(case_spec("qwen2moe_shared_gated_f32"), edit);
+    EXPECT_NE(error.find("ffn_gate_inp_shexp"), std::string::npos) << error;
+  }
+  {
+    moe::testing::GgufEdit edit;
+    edit.set_keys.emplace_back("phimoe.rope.scaling.type", moe::gguf::Value::string("ntk"));
+    const std::string error = load_error(case_spec("phimoe_longrope_f32"), edit);
+    EXPECT_NE(error.find("rope.scaling.type"), std::string::npos) << error;
+    EXPECT_NE(error.find("ntk"), std::string::npos) << error;
+  }
+  {
+    moe::testing::GgufEdit edit;
+    edit.set_keys.emplace_back("deepseek2.expert_gating_func", moe::gguf::Value::u32(7));
+    const std::string error = load_error(case_spec("deepseek2_lite_yarn_f32"), edit);
+    EXPECT_NE(error.find("expert_gating_func"), std::string::npos) << error;
+  }
+}
+
+}  // namespace
