@@ -126,6 +126,10 @@ App::App(GLFWwindow* window, AppOptions options) : window_(window), options_(std
     }
     worker_->set_prompt(prompt_state_.text);
     if (session) open_session(options_.model_path);
+    if (!settings_.tour_seen) {
+      settings_.tour_seen = true;
+      start_tour(tour_, requested_panel_);
+    }
   }
   update_title();
 }
@@ -265,6 +269,7 @@ void App::frame() {
   draw_status_bar();
   draw_dialogs();
   draw_save_session_dialog();
+  draw_tour(tour_, requested_panel_);
   draw_export_dialogs(*snapshot_);
   ImGui::End();
 
@@ -332,6 +337,8 @@ void App::draw_menu_bar() {
     ImGui::EndMenu();
   }
   if (ImGui::BeginMenu("Help")) {
+    if (ImGui::MenuItem("Guided tour")) start_tour(tour_, requested_panel_);
+    ImGui::Separator();
     ImGui::TextUnformatted("moescope: watch a Mixture-of-Experts router decide, token by token.");
     ImGui::Separator();
     ImGui::TextUnformatted("Type in the prompt box: every view follows.");
@@ -883,6 +890,15 @@ void App::step_script() {
         done = worker_caught_up();
         if (done) script.frames_left = 2;
       }
+      break;
+    case ScriptKind::Tour:
+      if (command.number <= 0) {
+        tour_.open = false;
+      } else {
+        start_tour(tour_, requested_panel_);
+        for (int i = 1; i < command.number; ++i) step_tour(tour_, requested_panel_, 1);
+      }
+      script.frames_left = 2;
       break;
     case ScriptKind::Screenshot:
       script.screenshot_path = command.text;

@@ -13,6 +13,7 @@
 #include "panels.hpp"
 #include "script.hpp"
 #include "session_file.hpp"
+#include "tour.hpp"
 #include "settings.hpp"
 #include "worker.hpp"
 
@@ -112,6 +113,7 @@ private:
   PlaygroundPanelState playground_state_;
   ExpertsPanelState experts_state_;
   moe::RoutingInterventions interventions_;  // asked for by the user (see ViewContext)
+  TourState tour_;
   std::string requested_panel_;  // selects a tab on the next frame
 
   bool fonts_dirty_ = true;

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "moe/plot/routing_figures.hpp"
+#include "explanations.hpp"
 #include "panels.hpp"
 
 namespace moescope::gui {
@@ -17,6 +18,8 @@ void draw_coactivation_panel(ViewContext& view, CoactivationPanelState& state) {
   layer_selector("coactivation_layer", view.selection, moe_layers);
   ImGui::SameLine(0, ImGui::GetFontSize() * 2);
   ImGui::Checkbox("transitions as P(next | expert)", &view.settings.transitions_normalized);
+  ImGui::SameLine();
+  help_marker(explanation_for("coactivation"));
 
   const int moe_index = moe_index_of(view.selection, moe_layers);
   // The last MoE layer has no next layer: show the transition into it instead.

@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "moe/plot/routing_figures.hpp"
+#include "explanations.hpp"
 #include "panels.hpp"
 
 namespace moescope::gui {
@@ -17,6 +18,8 @@ void draw_router_panel(ViewContext& view, RouterPanelState& state) {
   const Snapshot& snapshot = view.snapshot;
   const Selection& selection = view.selection;
   layer_selector("router_layer", view.selection, snapshot.trace.moe_layers());
+  ImGui::SameLine();
+  help_marker(explanation_for("router"));
   ImGui::SameLine();
   ImGui::TextDisabled("token %d", selection.token);
   const ImVec2 available = ImGui::GetContentRegionAvail();

@@ -3,6 +3,7 @@
 #include <imgui.h>
 
 #include "moe/plot/routing_figures.hpp"
+#include "explanations.hpp"
 #include "panels.hpp"
 
 namespace moescope::gui {
@@ -13,6 +14,8 @@ void draw_path_panel(ViewContext& view, PathPanelState& state) {
   const Snapshot& snapshot = view.snapshot;
   const int n_tokens = static_cast<int>(snapshot.tokens.size());
   ImGui::AlignTextToFramePadding();
+  help_marker(explanation_for("path"));
+  ImGui::SameLine();
   ImGui::TextUnformatted("Token");
   ImGui::SameLine();
   if (ImGui::ArrowButton("##previous_token", ImGuiDir_Left))

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "moe/plot/routing_figures.hpp"
+#include "explanations.hpp"
 #include "panels.hpp"
 
 namespace moescope::gui {
@@ -39,6 +40,8 @@ void draw_token_strip(ViewContext& view, TokenStripState& state) {
   layer_selector("strip_layer", view.selection, moe_layers);
   ImGui::SameLine();
   ImGui::TextDisabled("tokens on the colour of their first-choice expert");
+  ImGui::SameLine();
+  help_marker(explanation_for("strip"));
   ImGui::SameLine();
   ImGui::Checkbox("Legend", &state.show_legend);
   if (state.show_legend && snapshot.trace.n_expert() > 0) {

@@ -74,6 +74,7 @@ const std::map<std::string, CommandShape, std::less<>>& commands() {
       {"reset-routing", {ScriptKind::ResetRouting, CommandShape::None}},
       {"explain-expert", {ScriptKind::ExplainExpert, CommandShape::Number}},
       {"compare-prompt", {ScriptKind::ComparePrompt, CommandShape::Text}},
+      {"tour", {ScriptKind::Tour, CommandShape::Number}},
       {"frames", {ScriptKind::Frames, CommandShape::Number}},
       {"screenshot", {ScriptKind::Screenshot, CommandShape::Text}},
       {"expect-error", {ScriptKind::ExpectError, CommandShape::None}},

@@ -29,6 +29,7 @@
 //   reset-routing        back to the model's own routing
 //   explain-expert E     the vocabulary of expert E at the selected layer (waits)
 //   compare-prompt TEXT  compare the load with prompt B (waits)
+//   tour N               show step N (from 1) of the guided tour; tour 0 closes it
 //   exit                 leave with status 0 if nothing went wrong
 //
 // Any error dialog that was not expected, a GL error, or a timeout makes the app exit non-zero.
@@ -62,6 +63,7 @@ enum class ScriptKind {
   ResetRouting,
   ExplainExpert,
   ComparePrompt,
+  Tour,
   CloseDialog,
   Frames,
   Screenshot,

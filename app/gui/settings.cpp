@@ -81,6 +81,7 @@ Settings load_settings(const std::filesystem::path& file, std::vector<std::strin
   read_value(object, "load_as_gate_mass", settings.load_as_gate_mass, problems);
   read_value(object, "transitions_normalized", settings.transitions_normalized, problems);
   read_value(object, "cjk_font", settings.cjk_font, problems);
+  read_value(object, "tour_seen", settings.tour_seen, problems);
   // Values a hand-edited file could make unusable are brought back into range.
   if (!(settings.font_size >= 8 && settings.font_size <= 72))
     settings.font_size = Settings{}.font_size;
@@ -122,7 +123,8 @@ void save_settings(const std::filesystem::path& file, const Settings& settings) 
                        {"seed", settings.seed},
                        {"load_as_gate_mass", settings.load_as_gate_mass},
                        {"transitions_normalized", settings.transitions_normalized},
-                       {"cjk_font", settings.cjk_font}};
+                       {"cjk_font", settings.cjk_font},
+                       {"tour_seen", settings.tour_seen}};
   std::error_code error;
   if (!file.parent_path().empty()) std::filesystem::create_directories(file.parent_path(), error);
   if (error)

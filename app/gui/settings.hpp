@@ -34,6 +34,7 @@ struct Settings {
   bool load_as_gate_mass = false;
   bool transitions_normalized = true;
   bool cjk_font = true;  // load a CJK font when Debian has one (larger font atlas)
+  bool tour_seen = false;  // the guided tour opens by itself once, on the first start
 };
 
 // The folder settings live in; `override_dir` (from --config-dir) wins when not empty.

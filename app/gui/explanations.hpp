@@ -1,0 +1,20 @@
+#pragma once
+// What each view shows and how to read it, written for students. The panels show these in
+// their "(?)" markers and the guided tour walks through them in order.
+#include <string>
+#include <vector>
+
+namespace moescope::gui {
+
+struct Explanation {
+  const char* panel;  // the view's key (router, path, ...); "prompt" and "strip" for the column
+  const char* title;
+  const char* text;
+};
+
+// In the order the guided tour visits them.
+const std::vector<Explanation>& explanations();
+// The text for `panel`, or an empty string.
+const char* explanation_for(const std::string& panel);
+
+}  // namespace moescope::gui
