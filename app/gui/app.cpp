@@ -37,7 +37,8 @@ constexpr PanelInfo kPanels[] = {{"router", "Router scores"},
                                  {"domains", "Domains"},
                                  {"playground", "Playground"},
                                  {"experts", "Experts"},
-                                 {"model", "Model"}};
+                                 {"model", "Model"},
+                                 {"train", "Train"}};
 
 constexpr float kDefaultFontSize = 18;
 constexpr double kScriptTimeoutSeconds = 120;
@@ -90,6 +91,7 @@ App::App(GLFWwindow* window, AppOptions options) : window_(window), options_(std
   snapshot_ = worker_->snapshot();
   prompt_state_.examples = load_example_prompts(options_.assets_dir / "prompts");
   domains_state_.prompts_folder = options_.assets_dir / "prompts";
+  train_state_.assets_dir = options_.assets_dir;
   experts_state_.prompts_folder = options_.assets_dir / "prompts";
   prompt_state_.text = settings_.prompt;
   requested_panel_ = settings_.panel;
@@ -421,6 +423,7 @@ void App::draw_views() {
       if (key == "playground") draw_playground_panel(view, playground_state_);
       if (key == "experts") draw_experts_panel(view, experts_state_);
       if (key == "model") draw_model_panel(view, model_state_);
+      if (key == "train") draw_train_panel(view, train_state_);
       ImGui::EndChild();
       ImGui::EndTabItem();
     }
@@ -915,6 +918,22 @@ void App::step_script() {
         script.frames_left = 1;
       }
       break;
+    case ScriptKind::TrainKnob: {
+      const std::string error = set_train_knob(train_state_, command.text);
+      if (!error.empty()) fail(where + error);
+      break;
+    }
+    case ScriptKind::TrainReset:
+      reset_training(train_state_);
+      break;
+    case ScriptKind::TrainSteps: {
+      std::string error;
+      done = train_to_step(train_state_, command.number, !script.issued, error);
+      script.issued = true;
+      if (!error.empty()) fail(where + error);
+      if (done) script.frames_left = 3;  // let the Train tab draw the last published steps
+      break;
+    }
     case ScriptKind::Exit:
       exit_requested_ = true;
       break;

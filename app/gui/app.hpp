@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "file_browser.hpp"
+#include "panel_train.hpp"
 #include "panels.hpp"
 #include "script.hpp"
 #include "session_file.hpp"
@@ -110,6 +111,7 @@ private:
   CoactivationPanelState coactivation_state_;
   ModelPanelState model_state_;
   DomainsPanelState domains_state_;
+  TrainPanelState train_state_;
   PlaygroundPanelState playground_state_;
   ExpertsPanelState experts_state_;
   moe::RoutingInterventions interventions_;  // asked for by the user (see ViewContext)

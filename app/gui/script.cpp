@@ -78,6 +78,9 @@ const std::map<std::string, CommandShape, std::less<>>& commands() {
       {"frames", {ScriptKind::Frames, CommandShape::Number}},
       {"screenshot", {ScriptKind::Screenshot, CommandShape::Text}},
       {"expect-error", {ScriptKind::ExpectError, CommandShape::None}},
+      {"train-knob", {ScriptKind::TrainKnob, CommandShape::Text}},
+      {"train-reset", {ScriptKind::TrainReset, CommandShape::None}},
+      {"train-steps", {ScriptKind::TrainSteps, CommandShape::Number}},
       {"exit", {ScriptKind::Exit, CommandShape::None}}};
   return table;
 }
@@ -86,7 +89,8 @@ const std::map<std::string, CommandShape, std::less<>>& commands() {
 
 const std::vector<std::string>& panel_names() {
   static const std::vector<std::string> names = {"router", "path", "load", "coactivation",
-                                                 "domains", "playground", "experts", "model"};
+                                                 "domains", "playground", "experts", "model",
+                                                 "train"};
   return names;
 }
 
@@ -135,7 +139,7 @@ std::vector<ScriptCommand> parse_script(std::string_view text) {
     if (command.kind == ScriptKind::Panel && std::find(panel_names().begin(), panel_names().end(),
                                                        command.text) == panel_names().end()) {
       throw moe::Error(where + "unknown panel '" + command.text +
-                       "' (router, path, load, coactivation, model)");
+                       "' (router, path, load, coactivation, domains, model, train)");
     }
     if (command.kind == ScriptKind::Theme && command.text != "dark" && command.text != "light") {
       throw moe::Error(where + "theme is 'dark' or 'light', not '" + command.text + "'");

@@ -11,7 +11,7 @@
 //   select-token N       select token N (negative: from the end, -1 is the last)
 //   hover-token N        put the pointer on token N of the token strip (shows its tooltip)
 //   layer N              select MoE layer N (a model layer id)
-//   panel NAME           show a view: router, path, load, coactivation, domains, model
+//   panel NAME           show a view: router, path, load, coactivation, domains, model, train
 //   theme dark|light
 //   font-size PIXELS
 //   open-dialog          open the model file dialog (close-dialog closes it)
@@ -30,6 +30,9 @@
 //   explain-expert E     the vocabulary of expert E at the selected layer (waits)
 //   compare-prompt TEXT  compare the load with prompt B (waits)
 //   tour N               show step N (from 1) of the guided tour; tour 0 closes it
+//   train-knob NAME VALUE  set a Train tab knob (experts, top-k, balance, z-loss, lr, seed);
+//                        train-reset applies the knobs (a new model from step 0)
+//   train-steps N        train until the Train tab's run has done N steps (waits)
 //   exit                 leave with status 0 if nothing went wrong
 //
 // Any error dialog that was not expected, a GL error, or a timeout makes the app exit non-zero.
@@ -68,6 +71,9 @@ enum class ScriptKind {
   Frames,
   Screenshot,
   ExpectError,
+  TrainKnob,
+  TrainReset,
+  TrainSteps,
   Exit
 };
 
