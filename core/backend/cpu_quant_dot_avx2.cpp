@@ -325,7 +325,8 @@ __m256i duplicate_pairs(__m128i eight_i16) {  // [m0 m0 m1 m1 ... m7 m7]
 }
 
 template <bool kFiveBits>
-void unpack_q4_k_q5_k(const uint8_t* w, UnpackedSuperBlock& block) {
+__attribute__((always_inline)) inline void unpack_q4_k_q5_k(const uint8_t* w,
+                                                            UnpackedSuperBlock& block) {
   const GroupScales scales = group_scales(w + 4);
   const __m128i scale_bytes =
       _mm_set_epi32(0, 0, static_cast<int>(scales.scales[1]), static_cast<int>(scales.scales[0]));
@@ -354,7 +355,8 @@ void unpack_q4_k_q5_k(const uint8_t* w, UnpackedSuperBlock& block) {
   block.offset_d = -load_f16(w + 2);
 }
 
-void unpack_q6_k(const uint8_t* w, UnpackedSuperBlock& block) {
+__attribute__((always_inline)) inline void unpack_q6_k(const uint8_t* w,
+                                                       UnpackedSuperBlock& block) {
   const auto* scales = reinterpret_cast<const int8_t*>(w + 192);
   const __m256i low_nibble = _mm256_set1_epi8(0x0f);
   const __m256i two_bits = _mm256_set1_epi8(3);
@@ -382,10 +384,9 @@ using Unpacker = void (*)(const uint8_t*, UnpackedSuperBlock&);
 
 // out[t * out_stride] = row · activation t, for n tokens whose activation rows are `stride`
 // bytes apart. Tokens go in tiles, each super-block unpacked once per tile.
-template <Unpacker kUnpack, size_t kBlockBytes>
-void dot_many_k(const uint8_t* w, const uint8_t* activations, size_t stride, int n, int64_t cols,
-                float* out, size_t out_stride) {
-  constexpr int kTile = 8;
+template <Unpacker kUnpack, size_t kBlockBytes, int kTile>
+void dot_tiles_k(const uint8_t* w, const uint8_t* activations, size_t stride, int n, int64_t cols,
+                 float* out, size_t out_stride) {
   for (int first = 0; first < n; first += kTile) {
     const int tile = std::min(kTile, n - first);
     __m256 acc[kTile];
@@ -410,6 +411,18 @@ void dot_many_k(const uint8_t* w, const uint8_t* activations, size_t stride, int
     }
     for (int t = 0; t < tile; ++t)
       out[static_cast<size_t>(first + t) * out_stride] = horizontal_sum(acc[t]);
+  }
+}
+
+// One token (decode) gets a tile of 1 known at compile time, so the unpacked super-block stays
+// in registers; the arithmetic per token is the same as in the tiles of 8.
+template <Unpacker kUnpack, size_t kBlockBytes>
+void dot_many_k(const uint8_t* w, const uint8_t* activations, size_t stride, int n, int64_t cols,
+                float* out, size_t out_stride) {
+  if (n == 1) {
+    dot_tiles_k<kUnpack, kBlockBytes, 1>(w, activations, stride, n, cols, out, out_stride);
+  } else {
+    dot_tiles_k<kUnpack, kBlockBytes, 8>(w, activations, stride, n, cols, out, out_stride);
   }
 }
 
