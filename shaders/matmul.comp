@@ -34,29 +34,40 @@ uniform uint u_gather;        // 1: slot s reads input row slot_rows[s]
 
 shared float partial[128u * TILE];
 
-// Dequantizes elements [32 * unit, 32 * unit + 32) of the row starting at byte `row` into w.
-void load_unit(uint row, uint unit, out vec4 w[8]) {
+// Elements per unit: 8 for the plain types and Q8_0, so that the lanes of a team read adjacent
+// 16-34 byte pieces (coalesced); 32 for the types whose element order spans a whole block.
+#if WEIGHT_TYPE == TYPE_F32 || WEIGHT_TYPE == TYPE_F16 || WEIGHT_TYPE == TYPE_BF16 || \
+    WEIGHT_TYPE == TYPE_Q8_0
+#define UNIT 8u
+#else
+#define UNIT 32u
+#endif
+#define UNIT_VEC4 (UNIT / 4u)
+
+// Dequantizes elements [UNIT * unit, UNIT * unit + UNIT) of the row starting at byte `row`.
+void load_unit(uint row, uint unit, out vec4 w[UNIT_VEC4]) {
 #if WEIGHT_TYPE == TYPE_F32
-  uint base = (row >> 2) + unit * 32u;
-  for (uint i = 0u; i < 8u; ++i)
+  uint base = (row >> 2) + unit * 8u;
+  for (uint i = 0u; i < 2u; ++i)
     w[i] = uintBitsToFloat(uvec4(W[base + 4u * i], W[base + 4u * i + 1u], W[base + 4u * i + 2u],
                                  W[base + 4u * i + 3u]));
 #elif WEIGHT_TYPE == TYPE_F16
-  uint base = (row >> 2) + unit * 16u;
-  for (uint i = 0u; i < 8u; ++i)
+  uint base = (row >> 2) + unit * 4u;
+  for (uint i = 0u; i < 2u; ++i)
     w[i] = vec4(unpackHalf2x16(W[base + 2u * i]), unpackHalf2x16(W[base + 2u * i + 1u]));
 #elif WEIGHT_TYPE == TYPE_BF16
-  uint base = (row >> 2) + unit * 16u;
-  for (uint i = 0u; i < 8u; ++i) {
+  uint base = (row >> 2) + unit * 4u;
+  for (uint i = 0u; i < 2u; ++i) {
     uint a = W[base + 2u * i], b = W[base + 2u * i + 1u];
     w[i] = uintBitsToFloat(uvec4(a << 16, a & 0xffff0000u, b << 16, b & 0xffff0000u));
   }
 #elif WEIGHT_TYPE == TYPE_Q8_0
-  // 34-byte blocks: f16 scale, 32 int8.
-  uint block = row + unit * 34u;
+  // 34-byte blocks: f16 scale, 32 int8; this unit is the quarter (unit & 3) of block unit / 4.
+  uint block = row + (unit >> 2) * 34u;
   float d = half_to_float(LOAD_U16(W, block));
-  for (uint i = 0u; i < 8u; ++i) {
-    int q = int(LOAD_U32(W, block + 2u + 4u * i));
+  uint first = block + 2u + 8u * (unit & 3u);
+  for (uint i = 0u; i < 2u; ++i) {
+    int q = int(LOAD_U32(W, first + 4u * i));
     w[i] = d * vec4(bitfieldExtract(q, 0, 8), bitfieldExtract(q, 8, 8), bitfieldExtract(q, 16, 8),
                     bitfieldExtract(q, 24, 8));
   }
@@ -156,15 +167,15 @@ void main() {
   for (uint t = 0u; t < TILE; ++t) acc[t] = 0.0;
   if (row < u_rows) {
     uint row_start = matrix + row * u_row_bytes;
-    uint n_units = u_cols >> 5;
+    uint n_units = u_cols / UNIT;
     for (uint unit = lane; unit < n_units; unit += TEAM) {
-      vec4 w[8];
+      vec4 w[UNIT_VEC4];
       load_unit(row_start, unit, w);
       for (uint t = 0u; t < TILE; ++t) {
         if (t < tile_count) {
-          uint x = in_row[t] + unit * 8u;
+          uint x = in_row[t] + unit * UNIT_VEC4;
           float sum = 0.0;
-          for (uint i = 0u; i < 8u; ++i) sum += dot(w[i], X[x + i]);
+          for (uint i = 0u; i < UNIT_VEC4; ++i) sum += dot(w[i], X[x + i]);
           acc[t] += sum;
         }
       }
