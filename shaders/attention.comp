@@ -6,7 +6,7 @@ layout(local_size_x = 64) in;
 #define MAX_DIMS_PER_THREAD 4u
 
 layout(std430, binding = 0) readonly buffer Queries { float q[]; };
-layout(std430, binding = 1) readonly buffer Keys { float k_cache[]; };
+layout(std430, binding = 1) readonly buffer Keys { vec4 k_cache[]; };  // head_dim % 4 == 0
 layout(std430, binding = 2) readonly buffer Values { float v_cache[]; };
 layout(std430, binding = 3) writeonly buffer Output { float out_rows[]; };
 
@@ -20,7 +20,7 @@ uniform uint u_out_stride;  // floats per output row (n_head * head_dim_v)
 uniform uint u_pos0;
 uniform float u_scale;
 
-shared float q_head[MAX_HEAD_DIM];
+shared vec4 q_head[MAX_HEAD_DIM / 4u];
 shared float scores[64];
 
 void main() {
@@ -29,7 +29,7 @@ void main() {
   uint t = gl_WorkGroupID.y;
   uint kv_head = h / u_heads_per_kv;
   for (uint d = lane; d < u_head_dim; d += 64u)
-    q_head[d] = q[t * u_q_stride + h * u_head_dim + d] * u_scale;
+    q_head[d >> 2][d & 3u] = q[t * u_q_stride + h * u_head_dim + d] * u_scale;
   barrier();
 
   uint n_visible = u_pos0 + t + 1u;  // causal: up to its own position
@@ -42,9 +42,9 @@ void main() {
     uint key = chunk + lane;
     float score = -1.0 / 0.0;
     if (key < n_visible) {
-      uint k_row = key * u_k_stride + kv_head * u_head_dim;
+      uint k_row = (key * u_k_stride + kv_head * u_head_dim) >> 2;
       score = 0.0;
-      for (uint d = 0u; d < u_head_dim; ++d) score += q_head[d] * k_cache[k_row + d];
+      for (uint d = 0u; d < (u_head_dim >> 2); ++d) score += dot(q_head[d], k_cache[k_row + d]);
     }
     scores[lane] = score;
     barrier();

@@ -22,6 +22,7 @@ void check_architecture(const Model& model) {
   };
   if (name != "llama") refuse("the layers");
   if (config.head_dim > 256 || config.head_dim_v > 256) refuse("heads wider than 256");
+  if (config.head_dim % 4 != 0) refuse("a head size that is not a multiple of 4");
   if (config.rope_scaling != RopeScaling::None)
     refuse("RoPE scaling (" + rope_scaling_name(config.rope_scaling) + ")");
   if (config.embedding_scale != 1 || config.residual_scale != 1 || config.logit_scale != 1)
