@@ -353,17 +353,6 @@ TEST(GlBackend, RejectsBadCallsWithClearErrors) {
   const std::vector<int32_t> one = {1};
   EXPECT_THROW(gl->forward(*cpu_state, one, 0, moe::LogitsMode::Last, logits, nullptr), moe::Error);
   EXPECT_THROW(gl->new_state(model, 0), moe::Error);
-
-  // Routing interventions are not applied by this backend yet: refused, not ignored.
-  moe::RoutingInterventions interventions;
-  interventions.top_k = 1;
-  state->set_interventions(interventions);
-  try {
-    gl->forward(*state, one, 0, moe::LogitsMode::Last, logits, nullptr);
-    ADD_FAILURE() << "interventions were ignored";
-  } catch (const moe::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("interventions"), std::string::npos) << e.what();
-  }
 }
 
 TEST(GlBackend, UnsupportedWeightTypeNamesTheTensorAndTheCpuBackend) {
@@ -412,6 +401,68 @@ TEST(GlBackend, UnimplementedFeaturesAreRefusedByName) {
       EXPECT_NE(message.find(refusal.feature), std::string::npos) << message;
       EXPECT_NE(message.find("--backend cpu"), std::string::npos) << message;
     }
+  }
+}
+
+// Routing interventions go through the shared route_layer: the same choices (dropped and
+// pinned experts included) and logits as the CPU backend under each rule.
+TEST(GlBackend, InterventionsRouteLikeTheCpuBackend) {
+  REQUIRE_GL(gl);
+  RandomModelSpec spec;
+  spec.n_embd = 64, spec.n_head = 4, spec.n_head_kv = 2, spec.n_expert = 8, spec.n_expert_used = 2;
+  spec.seed = 36;
+  const TypedModelFile file(spec, GgmlType::F16);
+  const auto model = file.load();
+  const int n = 24;
+  const std::vector<int32_t> tokens = random_tokens(n, model->config().n_vocab, 10);
+
+  std::vector<std::pair<std::string, moe::RoutingInterventions>> variants;
+  {
+    moe::RoutingInterventions v;
+    v.top_k = 1;
+    v.top_k_by_layer[1] = 3;
+    v.disabled.push_back({moe::kAllLayers, 3});
+    v.pins.push_back({2, 1, 5});
+    variants.emplace_back("top-k, disabled, pinned", v);
+  }
+  {
+    moe::RoutingInterventions v;
+    v.rule = moe::RoutingRule::Capacity;
+    v.capacity_factor = 1.0;
+    variants.emplace_back("capacity", v);
+  }
+  {
+    moe::RoutingInterventions v;
+    v.rule = moe::RoutingRule::ExpertChoice;
+    variants.emplace_back("expert choice", v);
+  }
+  moe::CpuBackend cpu = exact_cpu_backend();
+  for (const auto& [label, interventions] : variants) {
+    auto cpu_state = cpu.new_state(model, n);
+    auto gl_state = gl->new_state(model, n);
+    cpu_state->set_interventions(interventions);
+    gl_state->set_interventions(interventions);
+    std::vector<float> cpu_logits, gl_logits;
+    moe::RoutingTrace cpu_trace = empty_trace(model->config());
+    moe::RoutingTrace gl_trace = empty_trace(model->config());
+    cpu.forward(*cpu_state, tokens, 0, moe::LogitsMode::All, cpu_logits, &cpu_trace);
+    gl->forward(*gl_state, tokens, 0, moe::LogitsMode::All, gl_logits, &gl_trace);
+    EXPECT_LT(moe::testing::max_relative_difference(gl_logits, cpu_logits), kLogitTolerance)
+        << label;
+    int dropped = 0, pinned = 0;
+    for (int t = 0; t < n; ++t) {
+      for (int layer : model->config().moe_layers()) {
+        const moe::RoutingRecord& want = cpu_trace.at(t, layer);
+        const moe::RoutingRecord& got = gl_trace.at(t, layer);
+        EXPECT_EQ(got.experts, want.experts) << label << " token " << t << " layer " << layer;
+        EXPECT_EQ(got.dropped, want.dropped) << label << " token " << t << " layer " << layer;
+        EXPECT_EQ(got.pinned, want.pinned) << label << " token " << t << " layer " << layer;
+        dropped += static_cast<int>(got.dropped.size());
+        pinned += got.pinned ? 1 : 0;
+      }
+    }
+    if (label == "capacity") EXPECT_GT(dropped, 0) << "the capacity rule dropped nothing";
+    if (label == "top-k, disabled, pinned") EXPECT_GT(pinned, 0) << "no pin applied";
   }
 }
 

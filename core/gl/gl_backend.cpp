@@ -127,7 +127,7 @@ struct GlBackend::Impl {
             const ModelConfig& config, RopePairing pairing);
   void swiglu(const gl::Buffer& gate_up, unsigned n_rows, unsigned width, gl::Buffer& out);
   void moe_ffn(const Model& model, const gl::LayerBuffers& layer, int layer_index, unsigned n,
-               int pos0, RoutingTrace* trace);
+               int pos0, const RoutingInterventions& interventions, RoutingTrace* trace);
 };
 
 void GlBackend::Impl::matmul(const gl::Matrix& w, const gl::Buffer& in, unsigned n,
@@ -254,7 +254,8 @@ void GlBackend::Impl::swiglu(const gl::Buffer& gate_up, unsigned n_rows, unsigne
 // then each chosen expert runs once over the tokens that chose it (one dispatch per matrix for
 // all experts: workgroup z is the expert), and the outputs are mixed by gate weight.
 void GlBackend::Impl::moe_ffn(const Model& model, const gl::LayerBuffers& layer, int layer_index,
-                              unsigned n, int pos0, RoutingTrace* trace) {
+                              unsigned n, int pos0, const RoutingInterventions& interventions,
+                              RoutingTrace* trace) {
   const ModelConfig& config = model.config();
   const unsigned n_expert = static_cast<unsigned>(config.n_expert);
   Scratch& s = scratch;
@@ -276,20 +277,24 @@ void GlBackend::Impl::moe_ffn(const Model& model, const gl::LayerBuffers& layer,
     float weight;
   };
   std::vector<std::vector<Choice>> tokens_of_expert(n_expert);
-  RouteDecision decision;
+  std::vector<RouteDecision> decisions;
+  route_layer(model, layer_index, logits.data(), static_cast<int>(n), pos0, interventions,
+              decisions);
   for (unsigned t = 0; t < n; ++t) {
-    const std::span<const float> row(logits.data() + static_cast<size_t>(t) * n_expert, n_expert);
-    route_token(model.architecture(), row, config.n_expert_used, decision);
+    RouteDecision& decision = decisions[t];
     for (size_t j = 0; j < decision.experts.size(); ++j) {
       tokens_of_expert[static_cast<size_t>(decision.experts[j])].push_back(
           {t, decision.weights[j]});
     }
     if (trace != nullptr) {
       RoutingRecord record;
-      record.logits.assign(row.begin(), row.end());
-      record.probs = decision.probs;
-      record.experts = decision.experts;
-      record.weights = decision.weights;
+      const float* row = logits.data() + static_cast<size_t>(t) * n_expert;
+      record.logits.assign(row, row + n_expert);
+      record.probs = std::move(decision.probs);
+      record.experts = std::move(decision.experts);
+      record.weights = std::move(decision.weights);
+      record.dropped = std::move(decision.dropped);
+      record.pinned = decision.pinned;
       trace->set(pos0 + static_cast<int>(t), layer_index, std::move(record));
     }
   }
@@ -407,13 +412,6 @@ void GlBackend::forward(ForwardState& state, std::span<const int32_t> tokens, in
     }
   }
 
-  // Interventions are applied by the shared route_layer, which this backend will call once it
-  // is in the core; until then it refuses rather than showing the unmodified routing.
-  if (!state.interventions().empty()) {
-    throw Error("the GL backend does not apply routing interventions (" +
-                state.interventions().describe() + ") yet; use --backend cpu");
-  }
-
   std::lock_guard lock(forward_mutex_);
   Impl& impl = *impl_;
   impl.device->context->make_current();
@@ -507,7 +505,7 @@ void GlBackend::forward(ForwardState& state, std::span<const int32_t> tokens, in
 
     impl.rms_norm(s.x, 0, n, layer.ffn_norm, n_embd, config.rms_eps, s.normed);
     if (config.layer_is_moe[static_cast<size_t>(il)]) {
-      impl.moe_ffn(model, layer, il, n, pos0, trace);
+      impl.moe_ffn(model, layer, il, n, pos0, state.interventions(), trace);
     } else {
       const unsigned n_ff = layer.down.cols;
       s.gate_up.reserve(floats(static_cast<size_t>(n) * 2 * n_ff));

@@ -11,7 +11,8 @@ namespace moe::gl {
 namespace {
 
 // What the shaders of this backend compute: the llama path (RMSNorm, optional q/k/v/output
-// biases, RoPE without scaling, GQA, SwiGLU experts and dense layers, softmax top-k routing).
+// biases, RoPE without scaling, GQA, SwiGLU experts and dense layers). Routing is the shared
+// route_layer's, so every gating rule and intervention the CPU backend applies applies here.
 // Anything else is refused naming the feature, so no model runs with a step silently skipped.
 void check_architecture(const Model& model) {
   const std::string& name = model.architecture().name;
@@ -32,15 +33,10 @@ void check_architecture(const Model& model) {
       std::abs(config.kq_scale - default_kq_scale) > 1e-6f * default_kq_scale)
     refuse("an attention scale other than 1/sqrt(head size)");
   if (config.shared_experts != SharedExperts::None) refuse("shared experts");
-  if (config.gating != GatingFunction::Softmax || !config.normalize_expert_weights ||
-      config.expert_weights_scale != 1 || config.has_selection_bias) {
-    refuse("the routing rule '" + routing_summary(config) + "'");
-  }
   for (int il = 0; il < config.n_layer; ++il) {
     const LayerWeights& layer = model.layer(il);
     if (layer.attn_norm_bias != nullptr || layer.ffn_norm_bias != nullptr) refuse("norm biases");
     if (layer.attn_q_norm != nullptr || layer.attn_k_norm != nullptr) refuse("q/k norms");
-    if (layer.exp_probs_b != nullptr) refuse("a selection bias");
     if (layer.attn_q == nullptr || layer.attn_k == nullptr || layer.attn_v == nullptr)
       refuse("attention without separate q, k and v projections");
   }
