@@ -201,6 +201,7 @@ void draw_status(const TrainSnapshot& snapshot) {
 
 void draw_figures(ViewContext& view, TrainPanelState& state, const TrainSnapshot& snapshot) {
   const int n_layer = snapshot.shape.n_layer;
+  if (state.layer < 0) state.layer = n_layer - 1;
   state.layer = std::clamp(state.layer, 0, std::max(n_layer - 1, 0));
   const ImVec2 available = ImGui::GetContentRegionAvail();
   const float spacing = ImGui::GetStyle().ItemSpacing.x;

@@ -16,8 +16,8 @@ struct TrainPanelState {
   std::filesystem::path assets_dir;     // assets/train/sample and assets/models/*.gguf
   std::unique_ptr<TrainWorker> worker;  // started the first time the tab is shown
   moe::train::LiveTrainingKnobs knobs;  // as edited; applied by Reset
-  int layer = 0;                        // of the expert-share figure
-  uint64_t opened_export = 0;           // the export serial last handed to the inference worker
+  int layer = -1;  // of the expert-share figure; -1: the last (collapse shows there first)
+  uint64_t opened_export = 0;  // the export serial last handed to the inference worker
   bool open_after_export = false;
   FigureCache loss, balance, share, heatmap, specialization;
 };
