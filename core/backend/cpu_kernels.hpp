@@ -58,16 +58,23 @@ public:
 
   // out (n × rows) = in (n × cols) · Wᵀ, parallel over blocks of weight rows.
   void matmul(const WeightMatrix& weight, const RowMatrix& in, RowMatrix& out);
+  // Several independent products; those with quantized weights share one parallel run (one
+  // fork-join instead of one per matrix: the experts of a decoded token). Same results as
+  // calling matmul on each.
+  struct MatmulJob {
+    WeightMatrix weight;
+    const RowMatrix* in;
+    RowMatrix* out;
+  };
+  void matmul_many(std::span<const MatmulJob> jobs);
 
 private:
   void matmul_converted(const WeightMatrix& weight, const RowMatrix& in, RowMatrix& out);
-  void matmul_quantized(const QuantDot& kernel, const WeightMatrix& weight, const RowMatrix& in,
-                        RowMatrix& out);
 
   ThreadPool pool_;
   bool quantized_activations_;
   std::vector<std::vector<float>> scratch_;
-  std::vector<uint8_t> activations_;  // the input rows quantized for matmul_quantized
+  std::vector<uint8_t> activations_;  // the input rows quantized for matmul_many
 };
 
 // Row-wise RMSNorm: out = x / sqrt(mean(x²) + eps) ⊙ weight (+ bias when not empty).

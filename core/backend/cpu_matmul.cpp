@@ -79,47 +79,89 @@ Kernels::Kernels(int n_threads, bool quantized_activations)
       scratch_(static_cast<size_t>(std::max(1, n_threads))) {}
 
 void Kernels::matmul(const WeightMatrix& weight, const RowMatrix& in, RowMatrix& out) {
-  const QuantDot* kernel = quantized_activations_ ? quant_dot_for(weight.type) : nullptr;
-  if (kernel != nullptr && weight.cols % kernel->block_size == 0) {
-    matmul_quantized(*kernel, weight, in, out);
-  } else {
-    matmul_converted(weight, in, out);
-  }
+  const MatmulJob job{weight, &in, &out};
+  matmul_many(std::span(&job, 1));
 }
 
-void Kernels::matmul_quantized(const QuantDot& kernel, const WeightMatrix& weight,
-                               const RowMatrix& in, RowMatrix& out) {
-  const int64_t n = in.rows();
-  out.resize(n, weight.rows);
-  if (n == 0) return;
-  const size_t activation_row_bytes =
-      static_cast<size_t>(weight.cols / kernel.block_size) * kernel.activation_block_bytes;
-  activations_.resize(static_cast<size_t>(n) * activation_row_bytes);
-  for (int64_t t = 0; t < n; ++t) {
-    quantize_activations(kernel, in.row(t).data(), activations_.data() + t * activation_row_bytes,
-                         weight.cols);
+void Kernels::matmul_many(std::span<const MatmulJob> jobs) {
+  // Quantized jobs share one parallel run: their row blocks are tasks of one list.
+  struct Plan {
+    const QuantDot* kernel;
+    size_t activation_offset;
+    size_t activation_row_bytes;
+    int64_t block;   // rows per task
+    int first_task;  // tasks [first_task, first_task + tasks of this job)
+  };
+  std::vector<Plan> plans;
+  plans.reserve(jobs.size());
+  size_t activation_bytes = 0;
+  int n_tasks = 0;
+  for (const MatmulJob& job : jobs) {
+    const WeightMatrix& weight = job.weight;
+    const QuantDot* kernel = quantized_activations_ ? quant_dot_for(weight.type) : nullptr;
+    if (kernel == nullptr || weight.cols % kernel->block_size != 0) {
+      matmul_converted(weight, *job.in, *job.out);
+      continue;
+    }
+    const int64_t n = job.in->rows();
+    job.out->resize(n, weight.rows);
+    if (n == 0) continue;
+    Plan plan{
+        kernel, activation_bytes,
+        static_cast<size_t>(weight.cols / kernel->block_size) * kernel->activation_block_bytes, 0,
+        n_tasks};
+    activation_bytes += static_cast<size_t>(n) * plan.activation_row_bytes;
+    // Blocks of rows small enough to balance the threads; each row's bytes are read once and
+    // stay in cache while every token's activations pass over them.
+    constexpr int64_t kRowAlign = 4;
+    const int64_t target_blocks = 8 * static_cast<int64_t>(pool_.size());
+    int64_t block = (weight.rows + target_blocks - 1) / target_blocks;
+    plan.block = std::max<int64_t>(kRowAlign, (block + kRowAlign - 1) / kRowAlign * kRowAlign);
+    n_tasks += static_cast<int>((weight.rows + plan.block - 1) / plan.block);
+    plans.push_back(plan);
+  }
+  if (plans.empty()) return;
+
+  // Each input quantized once, in the format its weights' kernel reads.
+  activations_.resize(activation_bytes);
+  std::vector<const MatmulJob*> job_of_plan;
+  for (const MatmulJob& job : jobs) {
+    const QuantDot* kernel = quantized_activations_ ? quant_dot_for(job.weight.type) : nullptr;
+    if (kernel != nullptr && job.weight.cols % kernel->block_size == 0 && job.in->rows() > 0)
+      job_of_plan.push_back(&job);
+  }
+  for (size_t p = 0; p < plans.size(); ++p) {
+    const MatmulJob& job = *job_of_plan[p];
+    for (int64_t t = 0; t < job.in->rows(); ++t) {
+      quantize_activations(*plans[p].kernel, job.in->row(t).data(),
+                           activations_.data() + plans[p].activation_offset +
+                               static_cast<size_t>(t) * plans[p].activation_row_bytes,
+                           job.weight.cols);
+    }
   }
 
-  // Blocks of rows small enough to balance the threads; each row's bytes are read once and
-  // stay in cache while every token's activations pass over them.
-  constexpr int64_t kRowAlign = 4;
-  const int64_t target_blocks = 4 * static_cast<int64_t>(pool_.size());
-  int64_t block = (weight.rows + target_blocks - 1) / target_blocks;
-  block = std::max<int64_t>(kRowAlign, (block + kRowAlign - 1) / kRowAlign * kRowAlign);
-  const int64_t n_blocks = (weight.rows + block - 1) / block;
-  pool_.run(static_cast<int>(n_blocks), [&](int task, int) {
-    const int64_t first = task * block;
-    const int64_t last = std::min(first + block, weight.rows);
+  pool_.run(n_tasks, [&](int task, int) {
+    size_t p = 0;
+    while (p + 1 < plans.size() && plans[p + 1].first_task <= task) ++p;
+    const Plan& plan = plans[p];
+    const MatmulJob& job = *job_of_plan[p];
+    const WeightMatrix& weight = job.weight;
+    const QuantDot& kernel = *plan.kernel;
+    const int64_t n = job.in->rows();
+    const uint8_t* activations = activations_.data() + plan.activation_offset;
+    RowMatrix& out = *job.out;
+    const int64_t first = (task - plan.first_task) * plan.block;
+    const int64_t last = std::min(first + plan.block, weight.rows);
     for (int64_t r = first; r < last; ++r) {
       const uint8_t* row = weight.data + static_cast<size_t>(r) * weight.row_bytes;
       // dot_many for one token too, so a token's result never depends on the batch size.
       if (kernel.dot_many != nullptr) {
-        kernel.dot_many(row, activations_.data(), activation_row_bytes, static_cast<int>(n),
+        kernel.dot_many(row, activations, plan.activation_row_bytes, static_cast<int>(n),
                         weight.cols, &out(0, r), static_cast<size_t>(weight.rows));
         continue;
       }
       for (int64_t t = 0; t < n; ++t) {
-        out(t, r) = kernel.dot(row, activations_.data() + t * activation_row_bytes, weight.cols);
+        out(t, r) = kernel.dot(row, activations + t * plan.activation_row_bytes, weight.cols);
       }
     }
   });
