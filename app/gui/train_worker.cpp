@@ -140,7 +140,7 @@ void TrainWorker::run() {
     {
       std::unique_lock lock(mutex_);
       if (!has_work()) {
-        if (dirty) {
+        if (dirty || snapshot_->running != running_) {  // also: paused since the last publish
           lock.unlock();
           publish(true);
           dirty = false;
