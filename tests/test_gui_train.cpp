@@ -11,6 +11,7 @@
 #include "moe/model.hpp"
 #include "png_io.hpp"
 #include "train_worker.hpp"
+#include "worker.hpp"
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
@@ -89,6 +90,22 @@ TEST(TrainWorker, StepsResetsAndExports) {
   EXPECT_TRUE(snapshot->export_error.empty()) << snapshot->export_error;
   ASSERT_EQ(snapshot->export_path, (dir / "sub" / "live.gguf").string());
   EXPECT_EQ(moe::Model::load(snapshot->export_path)->config().n_expert, 4);
+
+  // "Open this model in the other views": the inference worker opens the export and routes.
+  {
+    moescope::gui::WorkerOptions options;
+    options.n_threads = 1;
+    moescope::gui::Worker inference(options);
+    inference.load_model(snapshot->export_path);
+    inference.set_prompt("Solve 15 × 8");
+    ASSERT_TRUE(inference.wait_idle(60s));
+    const auto shown = inference.snapshot();
+    ASSERT_TRUE(shown->model);
+    EXPECT_EQ(shown->model->name.rfind("moescope-live-4x-top1", 0), 0u) << shown->model->name;
+    EXPECT_EQ(shown->trace.n_expert(), 4);
+    EXPECT_GT(shown->trace.n_tokens(), 3);
+    for (const auto& message : inference.take_messages()) ADD_FAILURE() << message.text;
+  }
   fs::remove_all(dir);
 }
 
