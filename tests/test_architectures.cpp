@@ -325,6 +325,43 @@ TEST(ArchitectureRouting, SelectionBiasChangesChoicesNotWeights) {
   EXPECT_GT(changed, 0) << "the bias never changed a choice: the test shows nothing";
 }
 
+// With an expert disabled, the remaining choice still follows score + selection bias.
+TEST(ArchitectureRouting, DisabledExpertKeepsTheSelectionBias) {
+  const RandomModelSpec& spec = case_spec("deepseek2_v3_sigmoid_bias_split_f16");
+  const moe::testing::TempModelFile file(spec);
+  const auto model = file.load();
+  const moe::ModelConfig& config = model->config();
+  const std::vector<int32_t> tokens = test_tokens(8, config.n_vocab, 6);
+  moe::CpuBackend backend({.n_threads = 2});
+  const auto run = [&](const moe::RoutingInterventions& interventions) {
+    auto state = backend.new_state(model, kContext);
+    state->set_interventions(interventions);
+    moe::RoutingTrace trace = make_trace(config);
+    std::vector<float> logits;
+    backend.forward(*state, tokens, 0, moe::LogitsMode::Last, logits, &trace);
+    return trace;
+  };
+  const int disabled = run({}).at(0, 1).experts.front();  // the model's first choice
+  moe::RoutingInterventions interventions;
+  interventions.disabled.push_back({moe::kAllLayers, disabled});
+  const moe::RoutingTrace trace = run(interventions);
+  for (int position = 0; position < static_cast<int>(tokens.size()); ++position) {
+    for (int layer : config.moe_layers()) {
+      const moe::RoutingRecord& record = trace.at(position, layer);
+      const std::span<const float> bias = model->selection_bias(layer);
+      std::vector<int32_t> expected;
+      for (int e = 0; e < config.n_expert; ++e) {
+        if (e != disabled) expected.push_back(e);
+      }
+      std::stable_sort(expected.begin(), expected.end(), [&](int32_t a, int32_t b) {
+        return record.probs[a] + bias[a] > record.probs[b] + bias[b];
+      });
+      expected.resize(static_cast<size_t>(config.n_expert_used));
+      EXPECT_EQ(record.experts, expected) << "position " << position << " layer " << layer;
+    }
+  }
+}
+
 TEST(ArchitectureRope, YarnBlendsInterpolationAndExtrapolation) {
   const moe::testing::TempModelFile file(case_spec("deepseek2_lite_yarn_f32"));
   const auto model = file.load();

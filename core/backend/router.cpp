@@ -91,11 +91,17 @@ void set_gate_weights(const GateRule& rule, RouteDecision& decision) {
 
 namespace {
 
-// Highest score first, ties to the lower expert id (the order route_token gives).
-void sort_by_score(RouteDecision& decision) {
+// What top-k chooses by: the score, plus the layer's selection bias where it has one.
+float selection_value(const GateRule& rule, const RouteDecision& decision, int32_t expert) {
+  const auto e = static_cast<size_t>(expert);
+  return decision.probs[e] + (rule.selection_bias.empty() ? 0.0f : rule.selection_bias[e]);
+}
+
+// Highest selection value first, ties to the lower expert id (the order route_token gives).
+void sort_by_score(const GateRule& rule, RouteDecision& decision) {
   std::sort(decision.experts.begin(), decision.experts.end(), [&](int32_t a, int32_t b) {
-    const float pa = decision.probs[static_cast<size_t>(a)];
-    const float pb = decision.probs[static_cast<size_t>(b)];
+    const float pa = selection_value(rule, decision, a);
+    const float pb = selection_value(rule, decision, b);
     return pa > pb || (pa == pb && a < b);
   });
 }
@@ -104,13 +110,13 @@ bool contains(const std::vector<int32_t>& experts, int32_t expert) {
   return std::find(experts.begin(), experts.end(), expert) != experts.end();
 }
 
-// The best `count` experts by score among the enabled ones, `forced` always included.
-void choose_with(RouteDecision& decision, const std::vector<char>& enabled,
+// The best `count` experts by selection value among the enabled ones, `forced` always included.
+void choose_with(const GateRule& rule, RouteDecision& decision, const std::vector<char>& enabled,
                  const std::vector<int32_t>& forced, size_t count) {
   std::vector<int32_t> order(decision.probs.size());
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) {
-    return decision.probs[static_cast<size_t>(a)] > decision.probs[static_cast<size_t>(b)];
+    return selection_value(rule, decision, a) > selection_value(rule, decision, b);
   });
   decision.experts = forced;
   for (int32_t expert : order) {
@@ -118,7 +124,7 @@ void choose_with(RouteDecision& decision, const std::vector<char>& enabled,
     if (enabled[static_cast<size_t>(expert)] && !contains(decision.experts, expert))
       decision.experts.push_back(expert);
   }
-  sort_by_score(decision);
+  sort_by_score(rule, decision);
 }
 
 }  // namespace
@@ -162,7 +168,7 @@ void route_layer(const Model& model, int layer, const float* logits, int n_token
     if (n_enabled < n_expert &&
         std::any_of(decision.experts.begin(), decision.experts.end(),
                     [&](int32_t e) { return !enabled[static_cast<size_t>(e)]; })) {
-      choose_with(decision, enabled, {}, k);
+      choose_with(rule, decision, enabled, {}, k);
       set_gate_weights(rule, decision);
     }
   }
@@ -186,7 +192,7 @@ void route_layer(const Model& model, int layer, const float* logits, int n_token
         decisions[static_cast<size_t>(order[i])].experts.push_back(static_cast<int32_t>(e));
     }
     for (RouteDecision& decision : decisions) {
-      sort_by_score(decision);
+      sort_by_score(rule, decision);
       set_gate_weights(rule, decision);
     }
   }
@@ -212,9 +218,9 @@ void route_layer(const Model& model, int layer, const float* logits, int n_token
     if (interventions.rule == RoutingRule::ExpertChoice) {
       for (int32_t e : forced)
         if (!contains(decision.experts, e)) decision.experts.push_back(e);
-      sort_by_score(decision);
+      sort_by_score(rule, decision);
     } else {
-      choose_with(decision, enabled, forced, k);
+      choose_with(rule, decision, enabled, forced, k);
     }
     set_gate_weights(rule, decision);
   }
