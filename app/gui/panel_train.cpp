@@ -35,7 +35,9 @@ std::filesystem::path export_path_for(const TrainSnapshot& snapshot) {
   name.append("-run").append(std::to_string(snapshot.run));
   name.append("-step").append(std::to_string(snapshot.steps_done));
   name.append("-").append(std::to_string(++serial)).append(".gguf");
-  return std::filesystem::temp_directory_path() / "moescope-train" / name;
+  std::error_code error;  // no usable temporary folder: the working directory
+  const std::filesystem::path temp = std::filesystem::temp_directory_path(error);
+  return (error ? std::filesystem::path(".") : temp) / "moescope-train" / name;
 }
 
 plot::TrainingLog training_log(const TrainSnapshot& snapshot) {
