@@ -20,6 +20,7 @@
 #include "moe/cpu_backend.hpp"
 #include "moe/error.hpp"
 #include "moe/rope.hpp"
+#include "moe/routing_stats.hpp"
 #include "reference_architectures.hpp"
 
 namespace {
@@ -360,6 +361,14 @@ TEST(ArchitectureRouting, DisabledExpertKeepsTheSelectionBias) {
       EXPECT_EQ(record.experts, expected) << "position " << position << " layer " << layer;
     }
   }
+}
+
+// Sigmoid scores do not sum to 1; the router entropy is that of the normalized scores.
+TEST(ArchitectureRouting, EntropyOfSigmoidScoresIsNormalized) {
+  EXPECT_NEAR(moe::entropy_nats({0.5f, 0.5f}), std::log(2.0), 1e-12);
+  EXPECT_NEAR(moe::entropy_nats({0.9f, 0.9f, 0.9f, 0.9f}), std::log(4.0), 1e-12);
+  EXPECT_NEAR(moe::entropy_nats({0.25f, 0.75f}), moe::entropy_nats({0.1f, 0.3f}), 1e-7);
+  EXPECT_EQ(moe::entropy_nats({0.0f, 0.0f}), 0.0);
 }
 
 TEST(ArchitectureRope, YarnBlendsInterpolationAndExtrapolation) {

@@ -1,15 +1,23 @@
+#include "moe/routing_stats.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <numeric>
 
-#include "moe/routing_stats.hpp"
-
 namespace moe {
 
 double entropy_nats(const std::vector<float>& probs) {
+  // Scores are normalized first: sigmoid routers (DeepSeek-V3 style) give scores that do not
+  // sum to 1; for softmax routers this changes nothing.
+  double sum = 0;
+  for (float p : probs) sum += p > 0 ? static_cast<double>(p) : 0.0;
+  if (sum <= 0) return 0;
   double entropy = 0;
   for (float p : probs) {
-    if (p > 0) entropy -= static_cast<double>(p) * std::log(static_cast<double>(p));
+    if (p > 0) {
+      const double q = static_cast<double>(p) / sum;
+      entropy -= q * std::log(q);
+    }
   }
   return entropy;
 }
@@ -61,8 +69,7 @@ RoutingStats compute_routing_stats(const RoutingTrace& trace, int first_token, i
   const size_t n_moe = moe_layers.size();
   stats.layers.resize(n_moe);
   stats.coactivation.assign(n_moe, std::vector<int64_t>(n_expert * n_expert, 0));
-  stats.transitions.assign(n_moe > 0 ? n_moe - 1 : 0,
-                           std::vector<int64_t>(n_expert * n_expert, 0));
+  stats.transitions.assign(n_moe > 0 ? n_moe - 1 : 0, std::vector<int64_t>(n_expert * n_expert, 0));
   stats.token_entropy.assign(static_cast<size_t>(stats.n_tokens), std::vector<double>(n_moe, 0));
 
   for (size_t m = 0; m < n_moe; ++m) {
@@ -102,7 +109,9 @@ RoutingStats compute_routing_stats(const RoutingTrace& trace, int first_token, i
         for (int32_t from : record.experts) {
           for (int32_t to : next.experts) {
             if (static_cast<size_t>(from) < n_expert && static_cast<size_t>(to) < n_expert) {
-              stats.transitions[m][static_cast<size_t>(from) * n_expert + static_cast<size_t>(to)] += 1;
+              stats
+                  .transitions[m][static_cast<size_t>(from) * n_expert + static_cast<size_t>(to)] +=
+                  1;
             }
           }
         }

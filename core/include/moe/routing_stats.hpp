@@ -39,7 +39,8 @@ struct RoutingStats {
 RoutingStats compute_routing_stats(const RoutingTrace& trace, int first_token = 0,
                                    int n_tokens = -1);
 
-// Entropy (nats) of a probability vector, ignoring zero entries.
+// Entropy (nats) of router scores normalized to sum 1 (sigmoid routers' scores do not), ignoring
+// zero entries.
 double entropy_nats(const std::vector<float>& probs);
 
 }  // namespace moe
