@@ -215,7 +215,9 @@ ArchReference reference_forward_any(const gguf::GgufFile& file, std::span<const 
   }
   if (file.find_tensor("rope_freqs.weight") != nullptr) {
     rope.factors = read(file, "rope_freqs.weight").values;
-  } else if (scaling == "longrope") {
+  } else if (file.find_tensor("rope_factors_long.weight") != nullptr) {
+    // Phi-3.5 files carry LongRoPE factors whatever rope.scaling.type says; llama.cpp uses them
+    // by the context size.
     rope.factors =
         read(file, n_ctx > n_ctx_orig ? "rope_factors_long.weight" : "rope_factors_short.weight")
             .values;
