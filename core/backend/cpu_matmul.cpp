@@ -83,6 +83,9 @@ void Kernels::matmul(const WeightMatrix& weight, const RowMatrix& in, RowMatrix&
   matmul_many(std::span(&job, 1));
 }
 
+// Quantized weights take the integer path at every batch size: measured on an OLMoE-shaped
+// Q4_K_M file (2 threads), it beat convert + Eigen at 1, 16, 128 and 512 tokens per call
+// (about 19x, 4.6x, 1.7x and 1.6x).
 void Kernels::matmul_many(std::span<const MatmulJob> jobs) {
   // Quantized jobs share one parallel run: their row blocks are tasks of one list.
   struct Plan {
