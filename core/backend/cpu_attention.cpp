@@ -16,7 +16,7 @@ void attention(Kernels& kernels, const ModelConfig& config, const RowMatrix& q,
   using ScoreMap = Eigen::Map<RowMatrix>;
   kernels.pool().run(config.n_head, [&](int h, int worker) {
     const int kv = h / heads_per_kv;  // grouped-query: heads share a key/value head
-    std::vector<float>& buffer = kernels.scratch(worker);
+    ScratchBuffer& buffer = kernels.scratch(worker);
     buffer.resize(static_cast<size_t>(n * n_kv));
     ScoreMap scores(buffer.data(), n, n_kv);
     const auto keys = k_cache.block(0, static_cast<Eigen::Index>(kv) * hd, n_kv, hd);

@@ -45,6 +45,11 @@ std::span<const float> vector_f32(const gguf::TensorInfo& tensor, std::vector<fl
 
 struct QuantDot;  // cpu_quant_dot.hpp
 
+// Per-worker scratch memory, aligned like Eigen's packets: with malloc's 16-byte alignment two
+// workers' buffers could differ in alignment, Eigen would split a reduction into its scalar and
+// vector parts differently, and the result would depend on which thread ran the task.
+using ScratchBuffer = std::vector<float, Eigen::aligned_allocator<float>>;
+
 // Thread pool plus per-worker scratch memory.
 class Kernels {
 public:
@@ -54,7 +59,7 @@ public:
   explicit Kernels(int n_threads, bool quantized_activations = true);
   ThreadPool& pool() { return pool_; }
   int n_threads() const { return pool_.size(); }
-  std::vector<float>& scratch(int worker) { return scratch_[static_cast<size_t>(worker)]; }
+  ScratchBuffer& scratch(int worker) { return scratch_[static_cast<size_t>(worker)]; }
 
   // out (n × rows) = in (n × cols) · Wᵀ, parallel over blocks of weight rows.
   void matmul(const WeightMatrix& weight, const RowMatrix& in, RowMatrix& out);
@@ -73,7 +78,7 @@ private:
 
   ThreadPool pool_;
   bool quantized_activations_;
-  std::vector<std::vector<float>> scratch_;
+  std::vector<ScratchBuffer> scratch_;
   std::vector<uint8_t> activations_;  // the input rows quantized for matmul_many
 };
 

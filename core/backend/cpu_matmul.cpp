@@ -196,7 +196,7 @@ void Kernels::matmul_converted(const WeightMatrix& weight, const RowMatrix& in, 
       rows = reinterpret_cast<const float*>(weight.data +
                                             static_cast<size_t>(first) * weight.row_bytes);
     } else {
-      std::vector<float>& buffer = scratch(worker);
+      ScratchBuffer& buffer = scratch(worker);
       buffer.resize(static_cast<size_t>(count * weight.cols));
       weight.rows_to_f32(first, count, buffer.data());
       rows = buffer.data();
