@@ -120,6 +120,11 @@ TEST(GuiApp, SessionsReopenAndExportDialogsWriteFiles) {
            << "export-data load-csv " << (dir / "load.csv").string() << "\n"
            << "open-session " << (dir / "broken.moescope.json").string() << "\n"
            << "expect-error\n"
+           // Dropping files on the window: a broken model keeps the current one, a session
+           // reopens.
+           << "drop " << (dir / "broken.moescope.json").string() << "\n"
+           << "expect-error\n"
+           << "drop " << session.string() << "\n"
            << "exit\n";
   }
   const std::string command =
@@ -141,10 +146,11 @@ TEST(GuiApp, SessionsReopenAndExportDialogsWriteFiles) {
   const size_t n_tokens = saved.at("prompt_tokens").size() + 3;
   EXPECT_EQ(saved.at("routing").at("tokens").size(), n_tokens);
   // The reopened session shows the saved prompt, tokens and view, not the later prompt.
-  EXPECT_NE(log.find("session restored: " + std::to_string(n_tokens) +
-                     " tokens (3 generated), panel load, layer 1, token 2"),
-            std::string::npos)
-      << log;
+  const std::string restored = "session restored: " + std::to_string(n_tokens) +
+                               " tokens (3 generated), panel load, layer 1, token 2";
+  const size_t first = log.find(restored);
+  EXPECT_NE(first, std::string::npos) << log;
+  EXPECT_NE(log.find(restored, first + 1), std::string::npos) << "dropping the session reopens it";
 
   // The first figure of the load view is the expert load histogram: one bar per expert.
   const moescope::gui::Image png = moescope::gui::read_png(dir / "load.png");

@@ -91,8 +91,8 @@ App::App(GLFWwindow* window, AppOptions options) : window_(window), options_(std
   snapshot_ = worker_->snapshot();
   prompt_state_.examples = load_example_prompts(options_.assets_dir / "prompts");
   domains_state_.prompts_folder = options_.assets_dir / "prompts";
-  train_state_.assets_dir = options_.assets_dir;
   experts_state_.prompts_folder = options_.assets_dir / "prompts";
+  train_state_.assets_dir = options_.assets_dir;
   prompt_state_.text = settings_.prompt;
   requested_panel_ = settings_.panel;
   listing_.folder = settings_.browse_folder;
@@ -892,6 +892,15 @@ void App::step_script() {
       } else {
         done = worker_caught_up();
         if (done) script.frames_left = 2;
+      }
+      break;
+    case ScriptKind::Drop:
+      if (!script.issued) {
+        script.issued = true;
+        on_drop({command.text});  // what GLFW's drop callback calls
+        done = false;
+      } else {
+        done = !restoring_ && worker_caught_up();
       }
       break;
     case ScriptKind::Tour:

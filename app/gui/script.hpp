@@ -23,6 +23,9 @@
 //   frames N             render N frames
 //   screenshot FILE.png  save the window as PNG
 //   expect-error         wait for an error dialog (and close it); the script fails without one
+//   train-knob NAME VALUE  set a Train tab knob (experts, top-k, balance, z-loss, lr, seed);
+//                        train-reset applies the knobs (a new model from step 0)
+//   train-steps N        train until the Train tab's run has done N steps (waits)
 //   disable-expert L:E   knock expert E out at layer L (L a number or all), as the Playground
 //   top-k K              top-k override at every layer (0: the model's own)
 //   routing RULE         topk, capacity:FACTOR or expert-choice
@@ -30,9 +33,8 @@
 //   explain-expert E     the vocabulary of expert E at the selected layer (waits)
 //   compare-prompt TEXT  compare the load with prompt B (waits)
 //   tour N               show step N (from 1) of the guided tour; tour 0 closes it
-//   train-knob NAME VALUE  set a Train tab knob (experts, top-k, balance, z-loss, lr, seed);
-//                        train-reset applies the knobs (a new model from step 0)
-//   train-steps N        train until the Train tab's run has done N steps (waits)
+//   drop PATH            as if PATH were dropped on the window (a model or a saved session);
+//                        waits for the worker
 //   exit                 leave with status 0 if nothing went wrong
 //
 // Any error dialog that was not expected, a GL error, or a timeout makes the app exit non-zero.
@@ -67,6 +69,7 @@ enum class ScriptKind {
   ExplainExpert,
   ComparePrompt,
   Tour,
+  Drop,
   CloseDialog,
   Frames,
   Screenshot,
