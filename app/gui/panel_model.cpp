@@ -21,7 +21,7 @@ void row(const char* name, const std::string& value) {
   ImGui::TableSetColumnIndex(0);
   ImGui::TextDisabled("%s", name);
   ImGui::TableSetColumnIndex(1);
-  ImGui::TextUnformatted(value.c_str());
+  ImGui::TextWrapped("%s", value.c_str());  // long summaries wrap instead of being cut
 }
 
 // The compute backend, switchable: the worker recomputes the prompt on the chosen one (and
@@ -74,6 +74,9 @@ void draw_model_panel(ViewContext& view, ModelPanelState& state) {
     ImGui::PopStyleColor();
   }
   if (ImGui::BeginTable("##facts", 2, ImGuiTableFlags_RowBg | ImGuiTableFlags_SizingStretchProp)) {
+    ImGui::TableSetupColumn("##name", ImGuiTableColumnFlags_WidthFixed,
+                            ImGui::CalcTextSize("shared experts").x);
+    ImGui::TableSetupColumn("##value", ImGuiTableColumnFlags_WidthStretch);
     row("name", model.name);
     row("file", model.path);
     row("size", moe::human_bytes(model.file_bytes));
@@ -82,6 +85,11 @@ void draw_model_panel(ViewContext& view, ModelPanelState& state) {
                       std::to_string(config.moe_layers().size()) + " with experts)");
     row("experts", std::to_string(config.n_expert) + " per MoE layer");
     row("top-k", std::to_string(config.n_expert_used) + " experts per token");
+    row("routing", moe::routing_summary(config));
+    // Shared experts never appear in the routing views (the router does not choose them):
+    // say here that they run for every token.
+    const std::string shared = moe::shared_experts_summary(config);
+    if (!shared.empty()) row("shared experts", shared);
     row("width",
         std::to_string(config.n_embd) + " (expert FFN " + std::to_string(config.n_ff_exp) + ")");
     row("attention", std::to_string(config.n_head) + " heads, " + std::to_string(config.n_head_kv) +

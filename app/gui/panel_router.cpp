@@ -22,6 +22,12 @@ void draw_router_panel(ViewContext& view, RouterPanelState& state) {
   help_marker(explanation_for("router"));
   ImGui::SameLine();
   ImGui::TextDisabled("token %d", selection.token);
+  if (snapshot.model && snapshot.model->config.n_expert_shared > 0) {
+    ImGui::SameLine();
+    ImGui::TextColored(ImVec4(0.95f, 0.65f, 0.25f, 1), "+ %d shared expert%s always on (not routed)",
+                       snapshot.model->config.n_expert_shared,
+                       snapshot.model->config.n_expert_shared == 1 ? "" : "s");
+  }
   const ImVec2 available = ImGui::GetContentRegionAvail();
   const float scores_height =
       std::max(ImGui::GetTextLineHeight() * 12, available.y * state.scores_share);
