@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli_runner.hpp"
 #include "png_io.hpp"
 
 namespace fs = std::filesystem;
@@ -49,14 +50,10 @@ TEST(GuiApp, ScriptedRunRendersEveryViewWithoutErrors) {
            << "screenshot " << (dir / "light.png").string() << "\n"
            << "exit\n";
   }
-  const std::string command =
-      "xvfb-run -a -s '-screen 0 1600x1000x24' " + std::string(MOESCOPE_GUI_PATH) +
-      " --config-dir " + (dir / "config").string() + " --threads 1 --width 1400 --height 860" +
-      " --script " + (dir / "script.txt").string() + " > " + (dir / "log.txt").string() + " 2>&1";
-  const int status = std::system(command.c_str());
-  std::ifstream log_file(dir / "log.txt");
-  const std::string log((std::istreambuf_iterator<char>(log_file)),
-                        std::istreambuf_iterator<char>());
+  const moe::testing::CommandResult run =
+      moe::testing::run_gui_script(MOESCOPE_GUI_PATH, dir.string());
+  const int status = run.exit_code;
+  const std::string& log = run.out;
   ASSERT_EQ(status, 0) << log;
 
   std::vector<std::string> shots = panels;
@@ -127,12 +124,10 @@ TEST(GuiApp, SessionsReopenAndExportDialogsWriteFiles) {
            << "drop " << session.string() << "\n"
            << "exit\n";
   }
-  const std::string command =
-      "xvfb-run -a -s '-screen 0 1600x1000x24' " + std::string(MOESCOPE_GUI_PATH) +
-      " --config-dir " + (dir / "config").string() + " --threads 1 --width 1400 --height 860" +
-      " --script " + (dir / "script.txt").string() + " > " + (dir / "log.txt").string() + " 2>&1";
-  const int status = std::system(command.c_str());
-  const std::string log = read_text(dir / "log.txt");
+  const moe::testing::CommandResult run =
+      moe::testing::run_gui_script(MOESCOPE_GUI_PATH, dir.string());
+  const int status = run.exit_code;
+  const std::string& log = run.out;
   ASSERT_EQ(status, 0) << log;
 
   const nlohmann::json saved = nlohmann::json::parse(read_text(session));
@@ -206,12 +201,10 @@ TEST(GuiApp, PlaygroundAndExpertsViewsRender) {
            << "reset-routing\n"
            << "exit\n";
   }
-  const std::string command =
-      "xvfb-run -a -s '-screen 0 1600x1000x24' " + std::string(MOESCOPE_GUI_PATH) +
-      " --config-dir " + (dir / "config").string() + " --threads 1 --width 1400 --height 860" +
-      " --script " + (dir / "script.txt").string() + " > " + (dir / "log.txt").string() + " 2>&1";
-  const int status = std::system(command.c_str());
-  const std::string log = read_text(dir / "log.txt");
+  const moe::testing::CommandResult run =
+      moe::testing::run_gui_script(MOESCOPE_GUI_PATH, dir.string());
+  const int status = run.exit_code;
+  const std::string& log = run.out;
   ASSERT_EQ(status, 0) << log;
   for (const char* name : {"playground.png", "experts.png"}) {
     const moescope::gui::Image image = moescope::gui::read_png(dir / name);

@@ -9,6 +9,7 @@
 #include <random>
 
 #include "moe/model.hpp"
+#include "cli_runner.hpp"
 #include "png_io.hpp"
 #include "train_worker.hpp"
 #include "worker.hpp"
@@ -135,14 +136,10 @@ TEST(GuiTrain, ScriptedRunTrainsAndDrawsTheTrainTab) {
            << "screenshot " << (dir / "train.png").string() << "\n"
            << "exit\n";
   }
-  const std::string command =
-      "xvfb-run -a -s '-screen 0 1600x1000x24' " + std::string(MOESCOPE_GUI_PATH) +
-      " --config-dir " + (dir / "config").string() + " --threads 1 --width 1400 --height 860" +
-      " --script " + (dir / "script.txt").string() + " > " + (dir / "log.txt").string() + " 2>&1";
-  const int status = std::system(command.c_str());
-  std::ifstream log_file(dir / "log.txt");
-  const std::string log((std::istreambuf_iterator<char>(log_file)),
-                        std::istreambuf_iterator<char>());
+  const moe::testing::CommandResult run =
+      moe::testing::run_gui_script(MOESCOPE_GUI_PATH, dir.string());
+  const int status = run.exit_code;
+  const std::string& log = run.out;
   ASSERT_EQ(status, 0) << log;
   const fs::path shot = dir / "train.png";
   ASSERT_TRUE(fs::exists(shot)) << log;

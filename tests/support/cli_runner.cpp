@@ -49,4 +49,12 @@ CommandResult run_program(const std::string& program, const std::string& args,
   return result;
 }
 
+CommandResult run_gui_script(const std::string& gui, const std::string& script_dir) {
+  const std::string args = "-a -s '-screen 0 1600x1000x24' " + shell_quote(gui) +
+                           " --config-dir " + shell_quote(script_dir + "/config") +
+                           " --threads 1 --width 1400 --height 860 --script " +
+                           shell_quote(script_dir + "/script.txt");
+  return run_program("xvfb-run", args, OutputStreams::Merged);
+}
+
 }  // namespace moe::testing

@@ -20,4 +20,9 @@ std::string shell_quote(const std::string& text);
 CommandResult run_program(const std::string& program, const std::string& args,
                           OutputStreams streams = OutputStreams::Separate);
 
+// Runs the desktop app `gui` under xvfb-run in its scripted mode on `script_dir`/script.txt,
+// with its settings in `script_dir`/config, one compute thread and a 1400x860 window.
+// stdout and stderr merged.
+CommandResult run_gui_script(const std::string& gui, const std::string& script_dir);
+
 }  // namespace moe::testing
