@@ -169,11 +169,21 @@ TEST_P(QuantDotTest, VectorizedKernelMatchesScalar) {
 // dot_many (one weight row against several tokens, for prefill) equals the scalar kernel on each
 // token: exactly with unit scales, to 1e-5 of Σ|w·a| with real ones. 11 tokens: a full tile of 8
 // and a partial one.
-TEST_P(QuantDotTest, ManyTokensKernelMatchesScalarPerToken) {
+// Instantiated for the types that have a many-token kernel (the others run dot per token).
+class ManyTokensKernelTest : public ::testing::TestWithParam<GgmlType> {};
+
+std::vector<GgmlType> types_with_many_token_kernel() {
+  std::vector<GgmlType> types;
+  for (GgmlType type : kTypes)
+    if (moe::cpu::quant_dot_for(type, true)->dot_many != nullptr) types.push_back(type);
+  return types;
+}
+
+TEST_P(ManyTokensKernelTest, MatchesScalarPerToken) {
   const GgmlType type = GetParam();
   const QuantDot* scalar = moe::cpu::quant_dot_for(type, false);
   const QuantDot* vectorized = moe::cpu::quant_dot_for(type, true);
-  if (vectorized->dot_many == nullptr) GTEST_SKIP() << "no many-token kernel for this type";
+  ASSERT_NE(vectorized->dot_many, nullptr);
   std::mt19937_64 rng(static_cast<uint64_t>(type) + 200);
   const auto layout = *moe::type_layout(static_cast<uint32_t>(type));
   const size_t row_bytes = static_cast<size_t>(kCols) / layout.block_size * layout.block_bytes;
@@ -208,6 +218,9 @@ TEST_P(QuantDotTest, ManyTokensKernelMatchesScalarPerToken) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllTypes, QuantDotTest, ::testing::ValuesIn(kTypes),
+                         [](const auto& info) { return moe::type_name(info.param); });
+INSTANTIATE_TEST_SUITE_P(WithManyTokenKernel, ManyTokensKernelTest,
+                         ::testing::ValuesIn(types_with_many_token_kernel()),
                          [](const auto& info) { return moe::type_name(info.param); });
 
 TEST(QuantDot, TypesWithoutKernelsUseConversion) {
