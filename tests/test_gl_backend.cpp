@@ -461,8 +461,12 @@ TEST(GlBackend, InterventionsRouteLikeTheCpuBackend) {
         pinned += got.pinned ? 1 : 0;
       }
     }
-    if (label == "capacity") EXPECT_GT(dropped, 0) << "the capacity rule dropped nothing";
-    if (label == "top-k, disabled, pinned") EXPECT_GT(pinned, 0) << "no pin applied";
+    if (label == "capacity") {
+      EXPECT_GT(dropped, 0) << "the capacity rule dropped nothing";
+    }
+    if (label == "top-k, disabled, pinned") {
+      EXPECT_GT(pinned, 0) << "no pin applied";
+    }
   }
 }
 

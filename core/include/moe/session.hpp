@@ -20,7 +20,7 @@ struct SessionOptions {
   int n_ctx = 0;                // positions the session can hold; 0: min(n_ctx_train, 4096)
   bool capture_routing = true;  // record a RoutingRecord per (token, MoE layer)
   int prefill_chunk = 256;      // tokens per backend call when many are computed at once
-  RoutingInterventions interventions;  // router changes (moe/interventions.hpp); none by default
+  RoutingInterventions interventions{};  // router changes (moe/interventions.hpp); none by default
 };
 
 // Called with each generated token (already appended); return false to stop generating.
