@@ -7,6 +7,10 @@
 namespace moe::plot {
 
 namespace {
+constexpr int kMaxLabelledBars = 24;  // gate-weight labels above bars up to this many experts
+}  // namespace
+
+namespace {
 
 std::vector<std::string> expert_labels(int n_expert) {
   std::vector<std::string> labels;
@@ -233,8 +237,12 @@ Figure router_scores_figure(const RoutingTrace& trace, int token, int layer,
     if (is_chosen) {
       bar.tooltip += "\nchosen #" + std::to_string(rank + 1) + ", gate weight " +
                      format_number(record.weights[rank], 4);
-      figure.annotations.push_back({e + 0.5, bar.y1, "w " + format_number(record.weights[rank], 2),
-                                    Anchor::Above, std::nullopt});
+      // With many experts neighbouring labels would overlap; the subtitle lists every weight.
+      if (n_expert <= kMaxLabelledBars) {
+        figure.annotations.push_back({e + 0.5, bar.y1,
+                                      "w " + format_number(record.weights[rank], 2), Anchor::Above,
+                                      std::nullopt});
+      }
     }
     figure.bars.push_back(std::move(bar));
   }
