@@ -7,10 +7,8 @@
 namespace moe::plot {
 
 namespace {
-constexpr int kMaxLabelledBars = 24;  // gate-weight labels above bars up to this many experts
-}  // namespace
 
-namespace {
+constexpr int kMaxLabelledBars = 24;  // gate-weight labels above bars up to this many experts
 
 std::vector<std::string> expert_labels(int n_expert) {
   std::vector<std::string> labels;
