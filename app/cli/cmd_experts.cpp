@@ -60,14 +60,11 @@ void run_experts(const ExpertsArgs& args) {
   for (const PromptSet& set : sets) {
     for (const std::string& prompt : set.prompts) {
       std::vector<int32_t> ids = encode_prompt(loaded, prompt, !args.no_bos);
-      if (static_cast<int>(ids.size()) > session.n_ctx())
-        ids.resize(static_cast<size_t>(session.n_ctx()));
       // BOS is the same token at the same place in every prompt: left out, as in `domains`.
       const int first =
           (!args.no_bos && !ids.empty() && ids.front() == loaded.tokenizer->bos_id()) ? 1 : 0;
-      if (static_cast<int>(ids.size()) <= first) continue;
-      session.set_tokens(ids);
-      texts.push_back({set.name, ids, session.trace(), first});
+      if (auto text = moe::route_text(session, set.name, std::move(ids), first))
+        texts.push_back(std::move(*text));
     }
   }
   if (texts.empty()) throw moe::Error("the prompts have no tokens to route");

@@ -98,14 +98,10 @@ std::vector<moe::RoutedText> route_domain_prompts(const PlaygroundInputs& inputs
   moe::Session session(inputs.model, inputs.backend);
   for (size_t i = 0; i < prompts.size(); ++i) {
     if (!keep_going(static_cast<int>(i), static_cast<int>(prompts.size()))) break;
-    moe::RoutedText text;
-    text.domain = prompts[i].group;
-    text.tokens = encode(inputs, prompts[i].text);
-    if (text.tokens.empty()) continue;
-    session.set_tokens(text.tokens);
-    text.trace = session.trace();
-    text.first_token = inputs.add_bos ? 1 : 0;
-    texts.push_back(std::move(text));
+    // BOS is the same token at the same place in every prompt: left out of the counts.
+    if (auto text = moe::route_text(session, prompts[i].group, encode(inputs, prompts[i].text),
+                                    inputs.add_bos ? 1 : 0))
+      texts.push_back(std::move(*text));
   }
   return texts;
 }

@@ -27,6 +27,15 @@ void check_layer_and_expert(const RoutingTrace& trace, int layer, int expert) {
 
 }  // namespace
 
+std::optional<RoutedText> route_text(Session& session, std::string domain,
+                                     std::vector<int32_t> tokens, int first_token) {
+  if (static_cast<int>(tokens.size()) > session.n_ctx())
+    tokens.resize(static_cast<size_t>(session.n_ctx()));
+  if (static_cast<int>(tokens.size()) <= first_token) return std::nullopt;
+  session.set_tokens(tokens);
+  return RoutedText{std::move(domain), std::move(tokens), session.trace(), first_token};
+}
+
 ExpertVocabulary expert_vocabulary(const std::vector<RoutedText>& texts, int layer, int expert,
                                    int max_tokens, int max_examples) {
   if (texts.empty()) throw Error("expert vocabulary: no texts");

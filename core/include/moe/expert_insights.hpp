@@ -6,11 +6,13 @@
 // - the compute counter: parameters and FLOPs a prompt really used against a dense model of the
 //   same total size.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "moe/model.hpp"
 #include "moe/routing.hpp"
+#include "moe/session.hpp"
 #include "moe/tokenizer.hpp"
 
 namespace moe {
@@ -22,6 +24,12 @@ struct RoutedText {
   RoutingTrace trace;
   int first_token = 0;  // positions before it (e.g. BOS) are left out
 };
+
+// Routes `tokens` through `session` from an empty context (cut to the session's context),
+// leaving the first `first_token` positions (e.g. BOS) out of the counts. Nothing to count
+// (no token past first_token) gives nullopt.
+std::optional<RoutedText> route_text(Session& session, std::string domain,
+                                     std::vector<int32_t> tokens, int first_token);
 
 struct TokenOccurrence {
   int text = 0;      // index into the texts
