@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <filesystem>
 #include <iostream>
 
 #include "app.hpp"
@@ -11,6 +12,18 @@
 #include "moe/error.hpp"
 
 namespace moescope::gui {
+
+namespace {
+
+// The session names its model by absolute path; the open model may have come from a relative
+// one. Same file: no reload.
+bool showing_model(const Snapshot& snapshot, const std::string& path) {
+  if (!snapshot.model) return false;
+  std::error_code error;
+  return std::filesystem::equivalent(snapshot.model->path, path, error) && !error;
+}
+
+}  // namespace
 
 SessionView App::current_session_view() const {
   SessionView view;
@@ -49,8 +62,7 @@ void App::open_session(const std::string& path) {
     ++errors_seen_;
     return;
   }
-  if (!snapshot_->model || snapshot_->model->path != session.model_path)
-    worker_->load_model(session.model_path);
+  if (!showing_model(*snapshot_, session.model_path)) worker_->load_model(session.model_path);
   prompt_state_.text = session.prompt;
   worker_->set_prompt(session.prompt);
   if (!session.generated_tokens.empty()) {
@@ -72,7 +84,7 @@ void App::finish_session_restore() {
   if (!restoring_ || !worker_->idle() || !snapshot_->complete) return;
   SavedSession session = std::move(*restoring_);
   restoring_.reset();
-  if (!snapshot_->model || snapshot_->model->path != session.model_path) {
+  if (!showing_model(*snapshot_, session.model_path)) {
     dialogs_.push_back({"The session's model did not open",
                         "Its prompt is shown on the current model instead; the saved routing "
                         "was not checked.\nModel of the session: " + session.model_path,

@@ -98,7 +98,9 @@ void Worker::do_playground(const PlaygroundRequest& request) {
     post_message({"Playground", error.what(), true});
   }
   state.playground = std::move(result);
-  refresh_playground();
+  // What depends on the tokens changes only with the routing or prompt B; an expert's
+  // vocabulary alone leaves it as it is.
+  if (request.interventions || request.compare_prompt) refresh_playground();
   if (request.continuations && !state.session->interventions().empty()) {
     try {
       set_status(WorkerActivity::Generating, 0, request.continuations->first);
@@ -111,8 +113,11 @@ void Worker::do_playground(const PlaygroundRequest& request) {
       post_message({"Continuations", error.what(), true});
     }
   }
-  publish(as_prompt, true, Milliseconds(Clock::now() - started).count(), 0,
-          static_cast<int>(state.session->tokens().size()));
+  // New interventions recomputed every token; otherwise the cache served them all.
+  const int n_tokens = static_cast<int>(state.session->tokens().size());
+  const int computed = request.interventions ? n_tokens : 0;
+  publish(as_prompt, true, Milliseconds(Clock::now() - started).count(), n_tokens - computed,
+          computed);
 }
 
 void Worker::refresh_playground() {
