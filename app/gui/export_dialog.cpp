@@ -4,10 +4,12 @@
 
 #include <algorithm>
 #include <exception>
+#include <functional>
 #include <optional>
 #include <string>
 
 #include "export_files.hpp"
+#include "moe/error.hpp"
 #include "moe/plot/export.hpp"
 #include "moe/routing_data.hpp"
 
@@ -65,6 +67,28 @@ void finish_scripted_press(bool& press, const std::string& message, bool error) 
   press = false;
   scripted_result = error ? message : std::string();
   ImGui::CloseCurrentPopup();
+}
+
+// The Export and Close buttons every export dialog ends with (a scripted press counts as
+// Export); when Export was pressed, runs `write` and records its outcome as the message.
+void export_buttons(bool scripted_press, const std::string& path, std::string& message,
+                    bool& message_is_error, const std::function<void()>& write) {
+  bool export_now = ImGui::Button("Export") || scripted_press;
+  ImGui::SameLine();
+  if (ImGui::Button("Close") || ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_Escape))) {
+    message.clear();
+    ImGui::CloseCurrentPopup();
+    export_now = false;
+  }
+  if (!export_now) return;
+  try {
+    write();
+    message = "Wrote " + path;
+    message_is_error = false;
+  } catch (const std::exception& error) {
+    message = error.what();
+    message_is_error = true;
+  }
 }
 
 void message_line(const std::string& message, bool error) {
@@ -130,31 +154,18 @@ void draw_figure_dialog() {
   ImGui::SetNextItemWidth(ImGui::GetFontSize() * 30);
   ImGui::InputText("file", &s.path);
 
-  bool export_now = ImGui::Button("Export") || s.scripted_press;
-  ImGui::SameLine();
-  if (ImGui::Button("Close") || ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_Escape))) {
-    s.message.clear();
-    ImGui::CloseCurrentPopup();
-    export_now = false;
-  }
-  if (export_now && s.figure) {
-    try {
-      plot::ExportOptions options;
-      options.format = static_cast<plot::ExportFormat>(s.format);
-      options.width = png ? s.width_px : s.width_pt;
-      options.height = png ? s.height_px : s.height_pt;
-      options.dpi = s.dpi;
-      options.font_pt = s.font_pt;
-      options.theme = s.dark ? plot::ExportTheme::Dark : plot::ExportTheme::Light;
-      prepare_export_folder(s.path);
-      plot::export_figure(*s.figure, s.path, options);
-      s.message = "Wrote " + s.path;
-      s.message_is_error = false;
-    } catch (const std::exception& error) {
-      s.message = error.what();
-      s.message_is_error = true;
-    }
-  }
+  export_buttons(s.scripted_press, s.path, s.message, s.message_is_error, [&] {
+    plot::ExportOptions options;
+    options.format = static_cast<plot::ExportFormat>(s.format);
+    options.width = png ? s.width_px : s.width_pt;
+    options.height = png ? s.height_px : s.height_pt;
+    options.dpi = s.dpi;
+    options.font_pt = s.font_pt;
+    options.theme = s.dark ? plot::ExportTheme::Dark : plot::ExportTheme::Light;
+    if (!s.figure) throw moe::Error("no figure to export");
+    prepare_export_folder(s.path);
+    plot::export_figure(*s.figure, s.path, options);
+  });
   if (s.scripted_press) finish_scripted_press(s.scripted_press, s.message, s.message_is_error);
   message_line(s.message, s.message_is_error);
   ImGui::EndPopup();
@@ -185,23 +196,9 @@ void draw_data_dialog(const Snapshot& snapshot) {
   }
   ImGui::SetNextItemWidth(ImGui::GetFontSize() * 30);
   ImGui::InputText("file", &s.path);
-  bool export_now = ImGui::Button("Export") || s.scripted_press;
-  ImGui::SameLine();
-  if (ImGui::Button("Close") || ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_Escape))) {
-    s.message.clear();
-    ImGui::CloseCurrentPopup();
-    export_now = false;
-  }
-  if (export_now) {
-    try {
-      export_snapshot_data(snapshot, static_cast<DataExport>(s.kind), s.path);
-      s.message = "Wrote " + s.path;
-      s.message_is_error = false;
-    } catch (const std::exception& error) {
-      s.message = error.what();
-      s.message_is_error = true;
-    }
-  }
+  export_buttons(s.scripted_press, s.path, s.message, s.message_is_error, [&] {
+    export_snapshot_data(snapshot, static_cast<DataExport>(s.kind), s.path);
+  });
   if (s.scripted_press) finish_scripted_press(s.scripted_press, s.message, s.message_is_error);
   ImGui::TextDisabled("Formats: see the README, \"Export\" (schema_version %d).",
                       moe::kRoutingSchemaVersion);
