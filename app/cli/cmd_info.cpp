@@ -8,16 +8,6 @@ namespace moescope::cli {
 
 namespace {
 
-std::string human_count(uint64_t n) {
-  std::ostringstream out;
-  out << std::fixed << std::setprecision(2);
-  if (n >= 1000000000ULL) out << n / 1e9 << " B";
-  else if (n >= 1000000ULL) out << n / 1e6 << " M";
-  else if (n >= 1000ULL) out << n / 1e3 << " K";
-  else out << n;
-  return out.str();
-}
-
 void run_info(const std::string& path, bool as_json) {
   const LoadedModel loaded = load_model(path);
   const moe::ModelConfig& config = loaded.model->config();
@@ -96,8 +86,8 @@ void run_info(const std::string& path, bool as_json) {
             << "RoPE          " << moe::rope_summary(config, loaded.model->architecture()) << "\n"
             << "Vocabulary    " << config.n_vocab << " tokens\n"
             << "Context       " << config.n_ctx_train << " tokens (trained)\n"
-            << "Parameters    " << human_count(params.total) << " total, "
-            << human_count(params.active_per_token) << " active per token ("
+            << "Parameters    " << moe::human_count(static_cast<double>(params.total)) << " total, "
+            << moe::human_count(static_cast<double>(params.active_per_token)) << " active per token ("
             << std::fixed << std::setprecision(1)
             << (params.total ? 100.0 * static_cast<double>(params.active_per_token) / static_cast<double>(params.total) : 0.0)
             << "%)\n"
@@ -107,7 +97,7 @@ void run_info(const std::string& path, bool as_json) {
             << "Tensor types ";
   for (const moe::TensorTypeUsage& usage : loaded.model->tensor_types()) {
     std::cout << " " << moe::type_name(usage.type) << " x" << usage.n_tensors << " ("
-              << human_count(usage.n_bytes) << "B)";
+              << moe::human_count(static_cast<double>(usage.n_bytes)) << "B)";
   }
   std::cout << "\n"
             << "Memory        " << loaded.estimate.summary()

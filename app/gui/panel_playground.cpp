@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "moe/human_units.hpp"
 #include "moe/plot/figure.hpp"
 #include "moe/plot/routing_figures.hpp"
 #include "panels.hpp"
@@ -47,15 +48,6 @@ double mean_over_layers(const moe::RoutingStats& stats, double moe::LayerLoad::*
   double sum = 0;
   for (const moe::LayerLoad& layer : stats.layers) sum += layer.*field;
   return sum / static_cast<double>(stats.layers.size());
-}
-
-std::string human_count(double n) {
-  char text[32];
-  if (n >= 1e9) std::snprintf(text, sizeof text, "%.2f G", n / 1e9);
-  else if (n >= 1e6) std::snprintf(text, sizeof text, "%.2f M", n / 1e6);
-  else if (n >= 1e3) std::snprintf(text, sizeof text, "%.1f K", n / 1e3);
-  else std::snprintf(text, sizeof text, "%.0f", n);
-  return text;
 }
 
 void draw_rule_and_top_k(ViewContext& view, moe::RoutingInterventions& edit, bool& changed) {
@@ -267,14 +259,14 @@ void draw_compute(const ViewContext& view) {
   ImGui::Text("%d tokens: %.2f experts per token and layer; %s of %s parameters active per token "
               "(%.1f%%)",
               count.tokens, count.mean_active_experts,
-              human_count(count.active_parameters_per_token).c_str(),
-              human_count(static_cast<double>(count.total_parameters)).c_str(),
+              moe::human_count(count.active_parameters_per_token).c_str(),
+              moe::human_count(static_cast<double>(count.total_parameters)).c_str(),
               count.total_parameters
                   ? 100 * count.active_parameters_per_token / static_cast<double>(count.total_parameters)
                   : 0.0);
   ImGui::Text("FLOPs for the prompt: %s as routed vs %s for a dense model of the same size (%.1fx "
               "less)",
-              human_count(count.moe_flops).c_str(), human_count(count.dense_flops).c_str(),
+              moe::human_count(count.moe_flops).c_str(), moe::human_count(count.dense_flops).c_str(),
               count.moe_flops > 0 ? count.dense_flops / count.moe_flops : 0.0);
 }
 

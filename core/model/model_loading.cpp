@@ -38,16 +38,6 @@ std::string MemoryEstimate::summary() const {
   return out.str();
 }
 
-std::string human_bytes(uint64_t bytes) {
-  char text[32];
-  const double value = static_cast<double>(bytes);
-  if (bytes >= (1ull << 30)) std::snprintf(text, sizeof text, "%.1f GB", value / (1ull << 30));
-  else if (bytes >= (1ull << 20)) std::snprintf(text, sizeof text, "%.1f MB", value / (1ull << 20));
-  else if (bytes >= (1ull << 10)) std::snprintf(text, sizeof text, "%.1f KB", value / (1ull << 10));
-  else std::snprintf(text, sizeof text, "%llu B", static_cast<unsigned long long>(bytes));
-  return text;
-}
-
 MemoryEstimate estimate_memory(const Model& model, int n_ctx) {
   const ModelConfig& config = model.config();
   MemoryEstimate estimate;

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "moe/error.hpp"
+#include "moe/human_units.hpp"
 #include "moe/model.hpp"
 
 namespace moe {
@@ -54,7 +55,5 @@ struct LoadResult {
 LoadResult load_model_with_progress(const std::filesystem::path& path, int n_ctx,
                                     const LoadProgress& progress);
 
-// "1.5 GB", "64.0 MB", "812 B".
-std::string human_bytes(uint64_t bytes);
 
 }  // namespace moe
