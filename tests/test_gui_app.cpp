@@ -52,9 +52,8 @@ TEST(GuiApp, ScriptedRunRendersEveryViewWithoutErrors) {
   }
   const moe::testing::CommandResult run =
       moe::testing::run_gui_script(MOESCOPE_GUI_PATH, dir.string());
-  const int status = run.exit_code;
   const std::string& log = run.out;
-  ASSERT_EQ(status, 0) << log;
+  ASSERT_EQ(run.exit_code, 0) << log;
 
   std::vector<std::string> shots = panels;
   shots.push_back("light");
@@ -126,9 +125,8 @@ TEST(GuiApp, SessionsReopenAndExportDialogsWriteFiles) {
   }
   const moe::testing::CommandResult run =
       moe::testing::run_gui_script(MOESCOPE_GUI_PATH, dir.string());
-  const int status = run.exit_code;
   const std::string& log = run.out;
-  ASSERT_EQ(status, 0) << log;
+  ASSERT_EQ(run.exit_code, 0) << log;
 
   const nlohmann::json saved = nlohmann::json::parse(read_text(session));
   EXPECT_EQ(saved.at("format"), "moescope-session");
@@ -203,9 +201,8 @@ TEST(GuiApp, PlaygroundAndExpertsViewsRender) {
   }
   const moe::testing::CommandResult run =
       moe::testing::run_gui_script(MOESCOPE_GUI_PATH, dir.string());
-  const int status = run.exit_code;
   const std::string& log = run.out;
-  ASSERT_EQ(status, 0) << log;
+  ASSERT_EQ(run.exit_code, 0) << log;
   for (const char* name : {"playground.png", "experts.png"}) {
     const moescope::gui::Image image = moescope::gui::read_png(dir / name);
     EXPECT_GT(moescope::gui::grey_variance(image), 50.0) << name;

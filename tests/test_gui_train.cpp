@@ -138,9 +138,8 @@ TEST(GuiTrain, ScriptedRunTrainsAndDrawsTheTrainTab) {
   }
   const moe::testing::CommandResult run =
       moe::testing::run_gui_script(MOESCOPE_GUI_PATH, dir.string());
-  const int status = run.exit_code;
   const std::string& log = run.out;
-  ASSERT_EQ(status, 0) << log;
+  ASSERT_EQ(run.exit_code, 0) << log;
   const fs::path shot = dir / "train.png";
   ASSERT_TRUE(fs::exists(shot)) << log;
   const moescope::gui::Image image = moescope::gui::read_png(shot);
