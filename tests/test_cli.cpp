@@ -154,3 +154,14 @@ TEST_F(CliTest, CommandsDefaultToTheBundledModel) {
   EXPECT_NE(json.at("path").get<std::string>().find("assets/models/moescope-moe-tiny.gguf"), std::string::npos);
   EXPECT_GE(json.at("n_expert").get<int>(), 8);
 }
+
+TEST_F(CliTest, InfoTextShowsTensorBytesInByteUnits) {
+  const CommandResult r = run_cli("info " + model());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const size_t line = r.out.find("Tensor types");
+  ASSERT_NE(line, std::string::npos) << r.out;
+  const std::string types = r.out.substr(line, r.out.find('\n', line) - line);
+  EXPECT_NE(types.find("KB)"), std::string::npos) << types;
+  EXPECT_EQ(types.find("BB"), std::string::npos) << types;
+  EXPECT_EQ(types.find("KB)B"), std::string::npos) << types;
+}

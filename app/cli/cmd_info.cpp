@@ -97,7 +97,7 @@ void run_info(const std::string& path, bool as_json) {
             << "Tensor types ";
   for (const moe::TensorTypeUsage& usage : loaded.model->tensor_types()) {
     std::cout << " " << moe::type_name(usage.type) << " x" << usage.n_tensors << " ("
-              << moe::human_count(static_cast<double>(usage.n_bytes)) << "B)";
+              << moe::human_bytes(usage.n_bytes) << ")";
   }
   std::cout << "\n"
             << "Memory        " << loaded.estimate.summary()
