@@ -87,6 +87,29 @@ TEST(GuiSession, SavesAtomicallyAndLoadsFromDisk) {
   fs::remove_all(dir);
 }
 
+TEST(GuiSession, SessionMovedWithItsModelStillFindsIt) {
+  const fs::path dir = fs::temp_directory_path() / ("moescope_moved_" + std::to_string(::getpid()));
+  const fs::path before = dir / "before", after = dir / "after";
+  fs::create_directories(before / "models");
+  std::ofstream(before / "models" / "tiny.gguf") << "weights";
+  Snapshot snapshot = snapshot_with_tokens(2, 0);
+  auto model = std::make_shared<ModelInfo>(*snapshot.model);
+  model->path = (before / "models" / "tiny.gguf").string();
+  snapshot.model = model;
+  save_session(before / "class.moescope.json", snapshot, SessionView{});
+  EXPECT_EQ(load_session(before / "class.moescope.json").model_path, model->path);
+
+  // The whole folder moves (a handout copied elsewhere): the absolute path is gone.
+  fs::rename(before, after);
+  const SavedSession moved = load_session(after / "class.moescope.json");
+  EXPECT_TRUE(fs::equivalent(moved.model_path, after / "models" / "tiny.gguf")) << moved.model_path;
+
+  // Without the model beside it, the saved absolute path is kept for the error message.
+  fs::remove(after / "models" / "tiny.gguf");
+  EXPECT_EQ(load_session(after / "class.moescope.json").model_path, model->path);
+  fs::remove_all(dir);
+}
+
 TEST(GuiSession, DamagedFilesNameTheProblem) {
   const auto message = [](const std::string& text) {
     try {

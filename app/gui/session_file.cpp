@@ -47,8 +47,17 @@ nlohmann::json session_to_json(const Snapshot& snapshot, const SessionView& view
 }
 
 void save_session(const fs::path& path, const Snapshot& snapshot, const SessionView& view) {
-  const std::string text =
-      session_to_json(snapshot, view).dump(1, ' ', false, json::error_handler_t::replace) + "\n";
+  json document = session_to_json(snapshot, view);
+  // Also the model's path relative to the session file, so that a folder holding both (a
+  // teacher's handout, a copied USB stick) still opens where the absolute path no longer exists.
+  const std::string model_path = document.at("model_path").get<std::string>();
+  if (!model_path.empty()) {
+    std::error_code failed;
+    const fs::path folder = fs::absolute(path, failed).parent_path();
+    const fs::path relative = fs::path(model_path).lexically_relative(folder.lexically_normal());
+    if (!failed && !relative.empty()) document["model_path_relative"] = relative.generic_string();
+  }
+  const std::string text = document.dump(1, ' ', false, json::error_handler_t::replace) + "\n";
   moe::write_file_atomically(path, text);
 }
 
@@ -105,6 +114,7 @@ SavedSession session_from_json(const json& document, const std::string& source) 
   if (!r.field(document, "model_path", "the file").is_string())
     throw moe::Error(source + ": \"model_path\" is not a string");
   session.model_path = document.at("model_path").get<std::string>();
+  session.model_path_relative = r.get<std::string>(document, "model_path_relative", "the file", "");
   session.prompt = r.get<std::string>(document, "prompt", "the file", "");
   session.prompt_tokens = r.token_ids(document, "prompt_tokens");
   session.generated_tokens = r.token_ids(document, "generated_tokens");
@@ -150,6 +160,12 @@ SavedSession load_session(const fs::path& path) {
   // together).
   fs::path model(session.model_path);
   if (!model.empty() && model.is_relative()) session.model_path = (path.parent_path() / model).string();
+  // Moved together with its model: the saved absolute path is gone, the relative one is there.
+  std::error_code ignored;
+  if (!fs::exists(session.model_path, ignored) && !session.model_path_relative.empty()) {
+    const fs::path beside = (path.parent_path() / session.model_path_relative).lexically_normal();
+    if (fs::exists(beside, ignored)) session.model_path = beside.string();
+  }
   return session;
 }
 

@@ -38,7 +38,8 @@ struct SessionView {
 };
 
 struct SavedSession {
-  std::string model_path;
+  std::string model_path;           // absolute when saved by moescope
+  std::string model_path_relative;  // to the session file's folder; tried when model_path is gone
   std::string prompt;
   std::vector<int32_t> prompt_tokens;     // as computed when saved (BOS included)
   std::vector<int32_t> generated_tokens;  // after the prompt
