@@ -21,7 +21,7 @@
 #include "model_fixtures.hpp"
 #include "moe/cpu_backend.hpp"
 #include "moe/error.hpp"
-#include "reference_forward.hpp"
+#include "reference_architectures.hpp"
 
 namespace {
 

@@ -1,6 +1,6 @@
 // Every tensor type a published checkpoint uses, through the whole CPU forward pass, against the
-// double-precision reference forward (tests/support/reference_forward, which dequantizes with
-// the bit-exact ggml decoders). One generated model per type: width 256 (one K-quant
+// double-precision reference forward (tests/support/reference_architectures: it dequantizes
+// with the bit-exact ggml decoders). One generated model per type: width 256 (one K-quant
 // super-block per row), 2 layers (one MoE with 8 experts top-2, one dense), every matrix but the
 // routers in that type (routers stay F32, as llama.cpp's quantizer keeps them).
 //
@@ -18,7 +18,7 @@
 #include "model_fixtures.hpp"
 #include "moe/cpu_backend.hpp"
 #include "random_quant.hpp"
-#include "reference_forward.hpp"
+#include "reference_architectures.hpp"
 
 namespace {
 

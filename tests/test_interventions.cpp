@@ -23,7 +23,7 @@
 #include "moe/plot/routing_figures.hpp"
 #include "moe/routing_data.hpp"
 #include "moe/session.hpp"
-#include "reference_forward.hpp"
+#include "reference_architectures.hpp"
 
 namespace {
 
@@ -364,7 +364,7 @@ TEST_F(InterventionsTest, CpuBackendMatchesTheReferenceForward) {
   for (const auto& [label, interventions] : cases) {
     SCOPED_TRACE(label);
     const moe::testing::ReferenceResult reference =
-        moe::testing::reference_forward(model_->file(), ids, interventions);
+        moe::testing::reference_forward(model_->file(), ids, {.interventions = interventions});
     auto state = backend.new_state(model_, 64);
     state->set_interventions(interventions);
     moe::RoutingTrace trace(3, 8, 2, {0, 2});
@@ -426,7 +426,7 @@ TEST_F(InterventionsTest, BatchRulesRecomputeTheWholeSequence) {
   EXPECT_EQ(session.reused_tokens(), 0);
   EXPECT_EQ(session.computed_tokens(), 20);
   const moe::testing::ReferenceResult reference =
-      moe::testing::reference_forward(model_->file(), ids, capacity);
+      moe::testing::reference_forward(model_->file(), ids, {.interventions = capacity});
   EXPECT_LT(moe::testing::max_relative_difference(session.last_logits(), reference.logits.back()),
             kLogitTolerance);
   int dropped = 0;

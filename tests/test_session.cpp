@@ -7,7 +7,7 @@
 #include "moe/cpu_backend.hpp"
 #include "moe/error.hpp"
 #include "moe/session.hpp"
-#include "reference_forward.hpp"
+#include "reference_architectures.hpp"
 
 namespace {
 

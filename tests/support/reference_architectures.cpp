@@ -4,7 +4,6 @@
 #include <cmath>
 #include <cstring>
 #include <numbers>
-#include <numeric>
 #include <stdexcept>
 #include <string>
 
@@ -169,8 +168,8 @@ struct Layer {
 
 }  // namespace
 
-ArchReference reference_forward_any(const gguf::GgufFile& file, std::span<const int32_t> tokens,
-                                    int n_ctx) {
+ReferenceResult reference_forward(const gguf::GgufFile& file, std::span<const int32_t> tokens,
+                                  const ReferenceOptions& options) {
   const std::string arch = file.get_string("general.architecture");
   const Facts facts = facts_of(arch);
   const auto key = [&](const std::string& name) { return arch + "." + name; };
@@ -218,9 +217,9 @@ ArchReference reference_forward_any(const gguf::GgufFile& file, std::span<const 
   } else if (file.find_tensor("rope_factors_long.weight") != nullptr) {
     // Phi-3.5 files carry LongRoPE factors whatever rope.scaling.type says; llama.cpp uses them
     // by the context size.
+    const bool long_context = options.n_ctx > n_ctx_orig;
     rope.factors =
-        read(file, n_ctx > n_ctx_orig ? "rope_factors_long.weight" : "rope_factors_short.weight")
-            .values;
+        read(file, long_context ? "rope_factors_long.weight" : "rope_factors_short.weight").values;
   }
 
   double kq_scale = 1.0 / std::sqrt(static_cast<double>(head_dim));
@@ -232,16 +231,14 @@ ArchReference reference_forward_any(const gguf::GgufFile& file, std::span<const 
     kq_scale = file.get_double_or(key("attention.scale"), kq_scale);
   }
 
-  // Routing.
-  bool renormalize = facts.renormalize;
-  bool sigmoid = false;
-  double weights_scale = 1;
+  // Routing (the selection bias is per layer, below).
+  ReferenceGate gate{.renormalize = facts.renormalize};
   int dense_lead = -1;  // -1: a layer is MoE when it has a router
   int kv_lora = 0;
   if (facts.latent_attention) {
-    renormalize = file.get_bool_or(key("expert_weights_norm"), false);
-    sigmoid = file.get_uint_or(key("expert_gating_func"), 1) == 2;
-    weights_scale = file.get_double_or(key("expert_weights_scale"), 1.0);
+    gate.renormalize = file.get_bool_or(key("expert_weights_norm"), false);
+    gate.sigmoid = file.get_uint_or(key("expert_gating_func"), 1) == 2;
+    gate.scale = file.get_double_or(key("expert_weights_scale"), 1.0);
     dense_lead = uint_or("leading_dense_block_count", 0);
     kv_lora = uint_or("attention.kv_lora_rank", 0);
     // YaRN's magnitude goes into the score scale; the rotation undoes its own correction.
@@ -323,9 +320,9 @@ ArchReference reference_forward_any(const gguf::GgufFile& file, std::span<const 
   }
 
   const size_t n = tokens.size();
-  ArchReference result;
+  ReferenceResult result;
   result.n_vocab = n_vocab;
-  result.routing.assign(n, std::vector<ArchReferenceRoute>(static_cast<size_t>(n_layer)));
+  result.routing.assign(n, std::vector<ReferenceRouting>(static_cast<size_t>(n_layer)));
 
   std::vector<Vector> hidden(n);
   for (size_t t = 0; t < n; ++t) {
@@ -424,37 +421,29 @@ ArchReference reference_forward_any(const gguf::GgufFile& file, std::span<const 
       add(hidden[t], projected);
     }
 
+    // Feed-forward. Routing first for every token (batch rules look at all of them).
+    std::vector<Vector> ffn_in(n), router_logits(n);
     for (size_t t = 0; t < n; ++t) {
-      const Vector x = rms_norm(hidden[t], l.ffn_norm, l.ffn_norm_b, eps);
+      ffn_in[t] = rms_norm(hidden[t], l.ffn_norm, l.ffn_norm_b, eps);
+      if (l.moe) router_logits[t] = multiply(l.router, ffn_in[t]);
+    }
+    if (l.moe) {
+      ReferenceGate layer_gate = gate;
+      layer_gate.selection_bias = l.selection_bias.values;
+      const std::vector<ReferenceRouting> routes =
+          reference_route_layer(router_logits, il, top_k, layer_gate, options.interventions);
+      for (size_t t = 0; t < n; ++t) result.routing[t][static_cast<size_t>(il)] = routes[t];
+    }
+    for (size_t t = 0; t < n; ++t) {
+      const Vector& x = ffn_in[t];
       Vector ffn(static_cast<size_t>(n_embd), 0.0);
       if (!l.moe) {
         ffn = swiglu(l.gate, l.up, l.down, x);
       } else {
-        ArchReferenceRoute& route = result.routing[t][static_cast<size_t>(il)];
-        route.logits = multiply(l.router, x);
-        route.scores = route.logits;
-        if (sigmoid) {
-          for (double& s : route.scores) s = 1 / (1 + std::exp(-s));
-        } else {
-          route.scores = softmax(route.logits);
-        }
-        route.selection = route.scores;
-        if (l.selection_bias.present) add(route.selection, l.selection_bias.values);
-        std::vector<int32_t> order(route.scores.size());
-        std::iota(order.begin(), order.end(), 0);
-        std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) {
-          return route.selection[static_cast<size_t>(a)] > route.selection[static_cast<size_t>(b)];
-        });
-        route.experts.assign(order.begin(), order.begin() + top_k);
-        double chosen = 0;
-        for (int32_t e : route.experts) chosen += route.scores[static_cast<size_t>(e)];
-        for (int32_t e : route.experts) {
-          double weight = route.scores[static_cast<size_t>(e)];
-          if (renormalize) weight /= chosen;
-          weight *= weights_scale;
-          route.weights.push_back(weight);
-          const Vector y = swiglu(l.gate, l.up, l.down, x, static_cast<size_t>(e));
-          for (size_t i = 0; i < y.size(); ++i) ffn[i] += weight * y[i];
+        const ReferenceRouting& route = result.routing[t][static_cast<size_t>(il)];
+        for (size_t j = 0; j < route.experts.size(); ++j) {
+          const Vector y = swiglu(l.gate, l.up, l.down, x, static_cast<size_t>(route.experts[j]));
+          for (size_t i = 0; i < y.size(); ++i) ffn[i] += route.weights[j] * y[i];
         }
         if (l.shexp_gate.present) {
           Vector shared = swiglu(l.shexp_gate, l.shexp_up, l.shexp_down, x);

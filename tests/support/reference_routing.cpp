@@ -21,22 +21,27 @@ bool has(const std::vector<int32_t>& list, int32_t value) {
   return std::find(list.begin(), list.end(), value) != list.end();
 }
 
-void sort_and_weigh(ReferenceRouting& route) {
+// The chosen experts in selection order, weighed by the gate's rule.
+void sort_and_weigh(const ReferenceGate& gate, ReferenceRouting& route) {
   std::vector<int32_t> sorted;
-  for (int32_t e : by_value(route.probs))
+  for (int32_t e : by_value(route.selection))
     if (has(route.experts, e)) sorted.push_back(e);
   route.experts = sorted;
   double sum = 0;
   for (int32_t e : route.experts) sum += route.probs[static_cast<size_t>(e)];
   route.weights.clear();
-  for (int32_t e : route.experts)
-    route.weights.push_back(route.probs[static_cast<size_t>(e)] / sum);
+  for (int32_t e : route.experts) {
+    double weight = route.probs[static_cast<size_t>(e)];
+    if (gate.renormalize) weight /= sum;
+    route.weights.push_back(weight * gate.scale);
+  }
 }
 
 }  // namespace
 
 std::vector<ReferenceRouting> reference_route_layer(const std::vector<std::vector<double>>& logits,
                                                     int layer, int model_top_k,
+                                                    const ReferenceGate& gate,
                                                     const RoutingInterventions& interventions) {
   const size_t n = logits.size();
   const size_t n_expert = n > 0 ? logits[0].size() : 0;
@@ -53,16 +58,24 @@ std::vector<ReferenceRouting> reference_route_layer(const std::vector<std::vecto
   for (size_t t = 0; t < n; ++t) {
     ReferenceRouting& route = routes[t];
     route.logits = logits[t];
-    // Softmax over the enabled experts only (a disabled one's logit is -inf).
-    double max_logit = -INFINITY;
-    for (size_t e = 0; e < n_expert; ++e)
-      if (enabled[e]) max_logit = std::max(max_logit, logits[t][e]);
+    // The gate over the enabled experts only (a disabled one's logit is -inf: score 0).
     route.probs.assign(n_expert, 0.0);
-    double sum = 0;
-    for (size_t e = 0; e < n_expert; ++e)
-      if (enabled[e]) sum += route.probs[e] = std::exp(logits[t][e] - max_logit);
-    for (double& p : route.probs) p /= sum;
-    for (int32_t e : by_value(route.probs)) {
+    if (gate.sigmoid) {
+      for (size_t e = 0; e < n_expert; ++e)
+        if (enabled[e]) route.probs[e] = 1 / (1 + std::exp(-logits[t][e]));
+    } else {
+      double max_logit = -INFINITY;
+      for (size_t e = 0; e < n_expert; ++e)
+        if (enabled[e]) max_logit = std::max(max_logit, logits[t][e]);
+      double sum = 0;
+      for (size_t e = 0; e < n_expert; ++e)
+        if (enabled[e]) sum += route.probs[e] = std::exp(logits[t][e] - max_logit);
+      for (double& p : route.probs) p /= sum;
+    }
+    route.selection = route.probs;
+    for (size_t e = 0; e < gate.selection_bias.size(); ++e)
+      route.selection[e] += gate.selection_bias[e];
+    for (int32_t e : by_value(route.selection)) {
       if (route.experts.size() < k && enabled[static_cast<size_t>(e)]) route.experts.push_back(e);
     }
   }
@@ -100,14 +113,14 @@ std::vector<ReferenceRouting> reference_route_layer(const std::vector<std::vecto
     } else {
       // The pins, then the best enabled others until there are k (or as many as the pins).
       std::vector<int32_t> chosen = pinned[t];
-      for (int32_t e : by_value(route.probs)) {
+      for (int32_t e : by_value(route.selection)) {
         if (chosen.size() >= std::max(k, pinned[t].size())) break;
         if (enabled[static_cast<size_t>(e)] && !has(chosen, e)) chosen.push_back(e);
       }
       route.experts = chosen;
     }
   }
-  for (ReferenceRouting& route : routes) sort_and_weigh(route);
+  for (ReferenceRouting& route : routes) sort_and_weigh(gate, route);
 
   if (interventions.rule == RoutingRule::Capacity) {
     const double exact =

@@ -1,7 +1,9 @@
 #pragma once
-// The routing rules of moe/interventions.hpp written out plainly, in double precision, for the
-// reference forward: softmax over the enabled experts, top-k by sorting, pins, Switch-style
-// capacity and expert choice. Independent of core/backend/router.cpp, which is tested against it.
+// The routing rules written out plainly, in double precision, for the reference forward: the
+// architecture's gate (softmax or sigmoid scores, a selection bias, renormalized or raw weights,
+// a scale; ../shared/ARCHITECTURES.md) and the interventions of moe/interventions.hpp (top-k
+// overrides, disabled experts, pins, Switch-style capacity, expert choice). Independent of
+// core/backend/router.cpp, which is tested against it.
 #include <cstdint>
 #include <vector>
 
@@ -9,19 +11,29 @@
 
 namespace moe::testing {
 
-struct ReferenceRouting {
-  std::vector<double> logits;
-  std::vector<double> probs;
-  std::vector<int32_t> experts;  // highest probability first, ties to the lower id
-  std::vector<double> weights;   // renormalized to sum 1 over the chosen experts
-  std::vector<int32_t> dropped;  // dropped for capacity
+// One layer's gate, as the architecture defines it.
+struct ReferenceGate {
+  bool sigmoid = false;                  // scores = sigmoid(logits), else softmax(logits)
+  bool renormalize = true;               // weights = chosen scores / their sum, else the scores
+  double scale = 1;                      // weights times this, after renormalizing
+  std::vector<double> selection_bias{};  // added to the scores for choosing only; empty: none
 };
 
-// Routes every token of one MoE layer of a sequence starting at position 0. `logits[t]` are the
-// router logits of token t; `model_top_k` the model's k. Weights renormalize over the chosen
-// set (the llama rule).
+struct ReferenceRouting {
+  std::vector<double> logits;     // the router's, unmasked
+  std::vector<double> probs;      // the gate's scores; 0 for a disabled expert
+  std::vector<double> selection;  // what the choice is made by: probs + selection bias
+  std::vector<int32_t> experts;   // highest selection first, ties to the lower id
+  std::vector<double> weights;    // final gate weights, same order
+  std::vector<int32_t> dropped;   // dropped for capacity
+};
+
+// Routes every token of one MoE layer of a sequence starting at position 0 (one call, as a
+// Session computes the whole sequence under a batch rule). `logits[t]` are the router logits
+// of token t; `model_top_k` the model's k.
 std::vector<ReferenceRouting> reference_route_layer(const std::vector<std::vector<double>>& logits,
                                                     int layer, int model_top_k,
+                                                    const ReferenceGate& gate,
                                                     const RoutingInterventions& interventions);
 
 }  // namespace moe::testing
