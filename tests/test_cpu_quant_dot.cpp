@@ -3,7 +3,11 @@
 // - the scalar kernels equal Σ dequantized weight × dequantized activation (computed in double
 //   from dequantize_row, the bit-exact ggml decoders) to 1e-5 of Σ|w·a|;
 // - the AVX2 kernels equal the scalar ones exactly when every float in play is a small integer
-//   (unit scales: only the integer parts are left), and to 1e-5 of Σ|w·a| with real scales.
+//   (unit scales: only the integer parts are left), and to 1e-5 of Σ|w·a| with real scales;
+// - the many-token kernels give each token exactly what it gets alone (and, for the types whose
+//   kernels are built that way, exactly the one-token kernel's result);
+// - F16 / BF16 with f32 activations: scalar and AVX2 within the rounding bounds of their two
+//   summation orders, and equal when every partial sum is exact.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -12,6 +16,7 @@
 #include <vector>
 
 #include "../core/backend/cpu_quant_dot.hpp"  // private to the backend; tested directly here
+#include "moe/error.hpp"
 #include "random_quant.hpp"
 
 namespace {
@@ -224,8 +229,7 @@ INSTANTIATE_TEST_SUITE_P(WithManyTokenKernel, ManyTokensKernelTest,
                          [](const auto& info) { return moe::type_name(info.param); });
 
 TEST(QuantDot, TypesWithoutKernelsUseConversion) {
-  for (GgmlType type : {GgmlType::F32, GgmlType::F16, GgmlType::BF16, GgmlType::Q8_K,
-                        GgmlType::MXFP4, GgmlType::IQ2_XXS}) {
+  for (GgmlType type : {GgmlType::F32, GgmlType::Q8_K, GgmlType::MXFP4, GgmlType::IQ2_XXS}) {
     EXPECT_EQ(moe::cpu::quant_dot_for(type), nullptr) << moe::type_name(type);
   }
 }
@@ -266,6 +270,223 @@ TEST(QuantDot, ActivationQuantizationRoundsToTheBlockScale) {
       EXPECT_LE(std::fabs(small[b].q[i] * small[b].d - x[32 * b + i]), 0.5f * small[b].d + 1e-6f);
     }
     EXPECT_FLOAT_EQ(small[b].sum, small[b].d * static_cast<float>(total));
+  }
+}
+
+// --- Kernels added for issue 7: F16 / BF16 with f32 activations, many-token kernels -------------
+
+// A weight row of `type` with `cols` elements: F16 / BF16 rounded from N(0, 1) values, the
+// block types from random_quantized.
+std::vector<uint8_t> random_weight_rows(GgmlType type, int64_t n_elements, std::mt19937_64& rng) {
+  if (type == GgmlType::F16 || type == GgmlType::BF16) {
+    const std::vector<float> values = random_floats(n_elements, rng);
+    std::vector<uint8_t> bytes(static_cast<size_t>(n_elements) * 2);
+    moe::quantize_row(type, values.data(), bytes.data(), n_elements);
+    return bytes;
+  }
+  return moe::testing::random_quantized(type, static_cast<uint64_t>(n_elements), 0.05, rng);
+}
+
+size_t row_bytes_of(GgmlType type, int64_t cols) {
+  const auto layout = *moe::type_layout(static_cast<uint32_t>(type));
+  return static_cast<size_t>(cols) / layout.block_size * layout.block_bytes;
+}
+
+// `n` tokens' activation rows in the kernel's format, `stride` bytes apart (returned).
+std::vector<uint8_t> activation_rows(const QuantDot& kernel, int n, int64_t cols,
+                                     std::mt19937_64& rng, size_t& stride) {
+  stride = static_cast<size_t>(cols / kernel.block_size) * kernel.activation_block_bytes;
+  std::vector<uint8_t> rows(stride * static_cast<size_t>(n));
+  for (int t = 0; t < n; ++t) {
+    const std::vector<float> x = random_floats(cols, rng);
+    moe::cpu::quantize_activations(kernel, x.data(), rows.data() + t * stride, cols);
+  }
+  return rows;
+}
+
+// The many-token kernel gives each token exactly the one-token kernel's result, whatever the
+// batch size (1, a partial tile, whole tiles, both): the backend calls it for every batch, so a
+// token's logits must not depend on which tokens came with it. Real scales and random values,
+// so that any change in the order of float operations would show.
+class ManyTokenKernelEqualsOneTokenKernel : public ::testing::TestWithParam<GgmlType> {};
+
+TEST_P(ManyTokenKernelEqualsOneTokenKernel, BitForBitAtEveryBatchSize) {
+  const GgmlType type = GetParam();
+  const QuantDot* kernel = moe::cpu::quant_dot_for(type, true);
+  if (kernel == nullptr || kernel->dot_many == nullptr)
+    GTEST_SKIP() << "no many-token kernel for " << moe::type_name(type) << " in this build";
+  std::mt19937_64 rng(static_cast<uint64_t>(type) + 300);
+  constexpr int kRows = 3, kMaxTokens = 19;
+  const std::vector<uint8_t> weights = random_weight_rows(type, kRows * kCols, rng);
+  size_t stride = 0;
+  const std::vector<uint8_t> activations = activation_rows(*kernel, kMaxTokens, kCols, rng, stride);
+  for (int r = 0; r < kRows; ++r) {
+    const uint8_t* row = weights.data() + r * row_bytes_of(type, kCols);
+    for (int n : {1, 2, 3, 4, 5, 7, 8, 9, 16, 17, kMaxTokens}) {
+      std::vector<float> many(static_cast<size_t>(n) * 3, -1.0f);
+      kernel->dot_many(row, activations.data(), stride, n, kCols, many.data(), 3);
+      for (int t = 0; t < n; ++t) {
+        EXPECT_EQ(many[3 * t], kernel->dot(row, activations.data() + t * stride, kCols))
+            << moe::type_name(type) << " row " << r << ", token " << t << " of " << n;
+        EXPECT_EQ(many[3 * t + 1], -1.0f) << "wrote outside its stride";
+        EXPECT_EQ(many[3 * t + 2], -1.0f) << "wrote outside its stride";
+      }
+    }
+  }
+}
+
+// The types whose many-token kernel is built to equal the one-token kernel.
+INSTANTIATE_TEST_SUITE_P(Types, ManyTokenKernelEqualsOneTokenKernel,
+                         ::testing::Values(GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0,
+                                           GgmlType::Q5_1, GgmlType::Q8_0, GgmlType::Q2_K,
+                                           GgmlType::Q3_K, GgmlType::F16, GgmlType::BF16),
+                         [](const auto& info) { return moe::type_name(info.param); });
+
+// Every many-token kernel (also those whose one-token kernel sums differently): token t of a
+// batch of n gets what it gets alone.
+TEST(QuantDot, ManyTokenResultsDoNotDependOnTheBatchSize) {
+  for (GgmlType type : {GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1,
+                        GgmlType::Q8_0, GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::Q4_K,
+                        GgmlType::Q5_K, GgmlType::Q6_K, GgmlType::F16, GgmlType::BF16}) {
+    const QuantDot* kernel = moe::cpu::quant_dot_for(type, true);
+    if (kernel == nullptr || kernel->dot_many == nullptr) continue;
+    std::mt19937_64 rng(static_cast<uint64_t>(type) + 400);
+    const std::vector<uint8_t> weights = random_weight_rows(type, kCols, rng);
+    constexpr int kTokensHere = 13;
+    size_t stride = 0;
+    const std::vector<uint8_t> activations =
+        activation_rows(*kernel, kTokensHere, kCols, rng, stride);
+    std::vector<float> batch(kTokensHere);
+    kernel->dot_many(weights.data(), activations.data(), stride, kTokensHere, kCols, batch.data(),
+                     1);
+    for (int t = 0; t < kTokensHere; ++t) {
+      float alone = 0.0f;
+      kernel->dot_many(weights.data(), activations.data() + t * stride, stride, 1, kCols, &alone,
+                       1);
+      EXPECT_EQ(batch[static_cast<size_t>(t)], alone) << moe::type_name(type) << " token " << t;
+    }
+  }
+}
+
+// F16 / BF16 weights read f32 activations as they are: blocks of 16 floats, copied unchanged.
+TEST(FloatDot, ActivationsAreCopiedNotRounded) {
+  for (GgmlType type : {GgmlType::F16, GgmlType::BF16}) {
+    const QuantDot* kernel = moe::cpu::quant_dot_for(type, false);
+    ASSERT_NE(kernel, nullptr) << moe::type_name(type);
+    EXPECT_EQ(kernel->format, moe::cpu::ActivationFormat::F32);
+    EXPECT_EQ(kernel->activation_block_bytes, kernel->block_size * sizeof(float));
+    // Values f16 / bf16 cannot hold (too many digits, too small, too large) survive unchanged.
+    std::vector<float> x = {1.0f / 3.0f, -1e-30f, 12345.678f, 0.1f, 1e20f, -7.0f};
+    x.resize(16, 0.7f);
+    ASSERT_EQ(static_cast<int>(x.size()), kernel->block_size);
+    std::vector<float> copied(x.size());
+    moe::cpu::quantize_activations(*kernel, x.data(), copied.data(), kernel->block_size);
+    EXPECT_EQ(copied, x);
+    EXPECT_THROW(moe::cpu::quantize_activations(*kernel, x.data(), copied.data(), 15), moe::Error);
+  }
+  if (moe::cpu::quant_dot_is_vectorized()) {
+    EXPECT_NE(moe::cpu::quant_dot_for(GgmlType::F16), nullptr);
+    EXPECT_NE(moe::cpu::quant_dot_for(GgmlType::BF16), nullptr);
+  }
+}
+
+// Rounding error bound of a sum of k rounded terms, relative to Σ|terms|: γ_k = k u / (1 - k u),
+// u = 2^-24 (f32).
+double gamma_f32(int64_t k) {
+  const double ku = static_cast<double>(k) * 0x1.0p-24;
+  return ku / (1.0 - ku);
+}
+
+struct FloatRows {
+  int64_t cols = 0;
+  std::vector<uint8_t> weights;  // rows of F16 / BF16
+  std::vector<float> activation;
+};
+
+// Weights spanning the type's range (normal values, tiny ones: F16 subnormals, large ones) and
+// one activation row; cols a multiple of 16 but not of 32.
+FloatRows float_rows(GgmlType type, int rows, std::mt19937_64& rng) {
+  FloatRows data;
+  data.cols = 16 * 129;
+  std::vector<float> values = random_floats(rows * data.cols, rng);
+  for (size_t i = 0; i < values.size(); i += 37) values[i] *= 1e-6f;  // F16: subnormal
+  for (size_t i = 5; i < values.size(); i += 101) values[i] *= 1000.0f;
+  data.weights.resize(values.size() * 2);
+  moe::quantize_row(type, values.data(), data.weights.data(), static_cast<int64_t>(values.size()));
+  data.activation = random_floats(data.cols, rng);
+  return data;
+}
+
+// The portable kernel is Σ widened weight × activation summed in element order: within γ_cols of
+// the exact (double) sum of the same products, relative to Σ|w·a|.
+TEST(FloatDot, ScalarKernelEqualsExactProduct) {
+  for (GgmlType type : {GgmlType::F16, GgmlType::BF16}) {
+    const QuantDot* scalar = moe::cpu::quant_dot_for(type, false);
+    ASSERT_NE(scalar, nullptr);
+    std::mt19937_64 rng(static_cast<uint64_t>(type) + 500);
+    constexpr int kRows = 6;
+    const FloatRows data = float_rows(type, kRows, rng);
+    std::vector<float> widened(static_cast<size_t>(data.cols));
+    for (int r = 0; r < kRows; ++r) {
+      const uint8_t* row = data.weights.data() + static_cast<size_t>(r * data.cols) * 2;
+      moe::dequantize_row(type, row, widened.data(), data.cols);
+      double exact = 0, magnitude = 0;
+      for (size_t i = 0; i < widened.size(); ++i) {
+        exact += static_cast<double>(widened[i]) * data.activation[i];
+        magnitude += std::fabs(static_cast<double>(widened[i]) * data.activation[i]);
+      }
+      EXPECT_NEAR(scalar->dot(row, data.activation.data(), data.cols), exact,
+                  gamma_f32(data.cols) * magnitude)
+          << moe::type_name(type) << " row " << r;
+    }
+  }
+}
+
+// The AVX2 kernel sums in another order (two 8-lane accumulators, cols/16 fused multiply-adds per
+// lane, then 4 additions across them): each of the two results is within γ of the exact sum
+// (γ_cols for the scalar one, γ_(cols/16 + 4) for the AVX2 one), so they differ by at most the
+// sum of the two bounds times Σ|w·a|. With small integer weights and activations every partial
+// sum is exact and the two must be equal: a difference there is an indexing or conversion error.
+TEST(FloatDot, VectorizedKernelMatchesScalar) {
+  if (!moe::cpu::quant_dot_is_vectorized()) GTEST_SKIP() << "built without AVX2";
+  for (GgmlType type : {GgmlType::F16, GgmlType::BF16}) {
+    const QuantDot* scalar = moe::cpu::quant_dot_for(type, false);
+    const QuantDot* vectorized = moe::cpu::quant_dot_for(type, true);
+    ASSERT_NE(vectorized, nullptr);
+    ASSERT_NE(scalar->dot, vectorized->dot);
+    std::mt19937_64 rng(static_cast<uint64_t>(type) + 600);
+    constexpr int kRows = 6;
+    FloatRows data = float_rows(type, kRows, rng);
+    std::vector<float> widened(static_cast<size_t>(data.cols));
+    for (int r = 0; r < kRows; ++r) {
+      const uint8_t* row = data.weights.data() + static_cast<size_t>(r * data.cols) * 2;
+      moe::dequantize_row(type, row, widened.data(), data.cols);
+      double magnitude = 0;
+      for (size_t i = 0; i < widened.size(); ++i)
+        magnitude += std::fabs(static_cast<double>(widened[i]) * data.activation[i]);
+      const double bound = (gamma_f32(data.cols) + gamma_f32(data.cols / 16 + 4)) * magnitude;
+      EXPECT_NEAR(vectorized->dot(row, data.activation.data(), data.cols),
+                  scalar->dot(row, data.activation.data(), data.cols), bound)
+          << moe::type_name(type) << " row " << r;
+    }
+
+    std::uniform_int_distribution<int> small(-8, 8);
+    std::vector<float> integers(static_cast<size_t>(kRows * data.cols));
+    for (float& v : integers) v = static_cast<float>(small(rng));
+    moe::quantize_row(type, integers.data(), data.weights.data(),
+                      static_cast<int64_t>(integers.size()));
+    for (float& v : data.activation) v = static_cast<float>(small(rng));
+    for (int r = 0; r < kRows; ++r) {
+      const uint8_t* row = data.weights.data() + static_cast<size_t>(r * data.cols) * 2;
+      double exact = 0;
+      for (int64_t i = 0; i < data.cols; ++i)
+        exact += static_cast<double>(integers[static_cast<size_t>(r * data.cols + i)]) *
+                 data.activation[static_cast<size_t>(i)];
+      EXPECT_EQ(vectorized->dot(row, data.activation.data(), data.cols), exact)
+          << moe::type_name(type) << " row " << r;
+      EXPECT_EQ(scalar->dot(row, data.activation.data(), data.cols), exact)
+          << moe::type_name(type) << " row " << r;
+    }
   }
 }
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstring>
 #include <iterator>
 
 #include "moe/error.hpp"
@@ -32,6 +33,12 @@ float max_abs(const float* x, int n) {
   float result = 0.0f;
   for (int i = 0; i < n; ++i) result = std::max(result, std::fabs(x[i]));
   return result;
+}
+
+// F16 / BF16 weights read f32 activations as they are (cpu_float_dot.cpp).
+QuantDot float_entry(GgmlType type) {
+  return {detail::kFloatDotBlock, detail::kFloatDotBlock * sizeof(float),
+          detail::scalar_float_row_dot(type), nullptr, ActivationFormat::F32};
 }
 
 // --- 32-element weight blocks -------------------------------------------------------------------
@@ -233,26 +240,48 @@ float dot_q6_k(const uint8_t* w, const void* activation, int64_t cols) {
 
 const QuantDot* table_entry(GgmlType type, bool vectorized) {
   constexpr size_t k32 = sizeof(ActivationBlock32), k256 = sizeof(ActivationBlock256);
+  constexpr auto kInt32 = ActivationFormat::Int8Blocks32;
+  constexpr auto kInt256 = ActivationFormat::Int8Blocks256;
   static const QuantDot scalar[] = {
-      {32, k32, dot_q4_0},   {32, k32, dot_q4_1},   {32, k32, dot_q5_0},   {32, k32, dot_q5_1},
-      {32, k32, dot_q8_0},   {256, k256, dot_q2_k}, {256, k256, dot_q3_k}, {256, k256, dot_q4_k},
-      {256, k256, dot_q5_k}, {256, k256, dot_q6_k},
+      {32, k32, dot_q4_0, nullptr, kInt32},
+      {32, k32, dot_q4_1, nullptr, kInt32},
+      {32, k32, dot_q5_0, nullptr, kInt32},
+      {32, k32, dot_q5_1, nullptr, kInt32},
+      {32, k32, dot_q8_0, nullptr, kInt32},
+      {256, k256, dot_q2_k, nullptr, kInt256},
+      {256, k256, dot_q3_k, nullptr, kInt256},
+      {256, k256, dot_q4_k, nullptr, kInt256},
+      {256, k256, dot_q5_k, nullptr, kInt256},
+      {256, k256, dot_q6_k, nullptr, kInt256},
+      float_entry(GgmlType::F16),
+      float_entry(GgmlType::BF16),
   };
-  static constexpr GgmlType kTypes[] = {
-      GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::Q8_0,
-      GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K};
-  // The same table with the AVX2 kernel where one exists.
+  static constexpr GgmlType kTypes[] = {GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0,
+                                        GgmlType::Q5_1, GgmlType::Q8_0, GgmlType::Q2_K,
+                                        GgmlType::Q3_K, GgmlType::Q4_K, GgmlType::Q5_K,
+                                        GgmlType::Q6_K, GgmlType::F16,  GgmlType::BF16};
+  // The same table with the AVX2 kernels where they exist; a float type without one has no
+  // entry (convert + Eigen beats a scalar loop).
   static const auto simd = [] {
     std::array<QuantDot, std::size(kTypes)> entries{};
     for (size_t i = 0; i < std::size(kTypes); ++i) {
       entries[i] = scalar[i];
+      if (scalar[i].format == ActivationFormat::F32) {
+        entries[i].dot = detail::avx2_float_row_dot(kTypes[i]);
+        entries[i].dot_many = detail::avx2_float_row_dot_many(kTypes[i]);
+        continue;
+      }
       if (RowDot fast = detail::avx2_row_dot(kTypes[i])) entries[i].dot = fast;
       entries[i].dot_many = detail::avx2_row_dot_many(kTypes[i]);
+      if (entries[i].dot_many == nullptr)
+        entries[i].dot_many = detail::avx2_block_dot_many(kTypes[i]);
     }
     return entries;
   }();
   for (size_t i = 0; i < std::size(kTypes); ++i) {
-    if (kTypes[i] == type) return vectorized ? &simd[i] : &scalar[i];
+    if (kTypes[i] != type) continue;
+    if (!vectorized) return &scalar[i];
+    return simd[i].dot != nullptr ? &simd[i] : nullptr;
   }
   return nullptr;
 }
@@ -298,10 +327,16 @@ void quantize_activations(const QuantDot& kernel, const float* x, void* out, int
     throw Error("quantize_activations: " + std::to_string(n) + " values are not whole blocks of " +
                 std::to_string(kernel.block_size));
   }
-  if (kernel.block_size == 32) {
-    quantize_activations_32(x, static_cast<ActivationBlock32*>(out), n);
-  } else {
-    quantize_activations_256(x, static_cast<ActivationBlock256*>(out), n);
+  switch (kernel.format) {
+    case ActivationFormat::Int8Blocks32:
+      quantize_activations_32(x, static_cast<ActivationBlock32*>(out), n);
+      return;
+    case ActivationFormat::Int8Blocks256:
+      quantize_activations_256(x, static_cast<ActivationBlock256*>(out), n);
+      return;
+    case ActivationFormat::F32:
+      std::memcpy(out, x, static_cast<size_t>(n) * sizeof(float));
+      return;
   }
 }
 
