@@ -2,50 +2,37 @@
 // the definition of routing (probabilities sum to 1, experts are the top-k, weights
 // renormalized) and that bad input ends with one clear line on stderr and a non-zero exit.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <algorithm>
-#include <array>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <regex>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <numeric>
+#include <regex>
 #include <string>
 
-#include "moe/random_model.hpp"
 #include "cli_runner.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
 
+using moe::testing::CliWorkspace;
 using moe::testing::CommandResult;
+using moe::testing::run_cli;
 using moe::testing::shell_quote;
-
-CommandResult run_cli(const std::string& args) {
-  return moe::testing::run_program(MOESCOPE_CLI_PATH, args);
-}
 
 class CliTest : public ::testing::Test {
 protected:
   static void SetUpTestSuite() {
-    dir_ = fs::temp_directory_path() / ("moescope_cli_test_" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
-    moe::RandomModelSpec spec;
-    spec.n_layer = 3;
-    spec.n_expert = 8;
-    spec.n_expert_used = 2;
-    spec.dense_layers = {1};
-    spec.seed = 11;
-    moe::write_random_model(spec, dir_ / "model.gguf");
+    workspace_ =
+        std::make_unique<CliWorkspace>("moescope_cli_test", moe::testing::cli_test_model(11));
   }
-  static void TearDownTestSuite() { fs::remove_all(dir_); }
-  static std::string model() { return shell_quote((dir_ / "model.gguf").string()); }
-  static fs::path dir_;
+  static void TearDownTestSuite() { workspace_.reset(); }
+  static std::string model() { return workspace_->model(); }
+  static inline std::unique_ptr<CliWorkspace> workspace_;
 };
-fs::path CliTest::dir_;
 
 }  // namespace
 
@@ -124,13 +111,13 @@ TEST_F(CliTest, InfoReportsExpertsAndParameters) {
 }
 
 TEST_F(CliTest, BadInputGivesOneClearLineAndNonZeroExit) {
-  const fs::path not_gguf = dir_ / "notes.txt";
+  const fs::path not_gguf = workspace_->dir() / "notes.txt";
   std::ofstream(not_gguf) << "these are not the weights you are looking for\n";
   const struct {
     std::string args;
     std::string expected_in_stderr;
   } cases[] = {
-      {"route " + shell_quote((dir_ / "missing.gguf").string()) + " --prompt x", "missing.gguf"},
+      {"route " + workspace_->arg("missing.gguf") + " --prompt x", "missing.gguf"},
       {"route " + shell_quote(not_gguf.string()) + " --prompt x", "notes.txt"},
       {"route " + model(), "--prompt"},
       {"route " + model() + " --prompt x --json --csv", "excludes"},

@@ -2,51 +2,41 @@
 // ppl and generate, the effect printed beside the unchanged model, the exports listing the
 // interventions, the experts and compare commands, and one clear error line for bad flags.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "cli_runner.hpp"
-#include "moe/random_model.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
 
+using moe::testing::CliWorkspace;
 using moe::testing::CommandResult;
+using moe::testing::run_cli;
 using moe::testing::shell_quote;
-
-CommandResult run_cli(const std::string& args) {
-  return moe::testing::run_program(MOESCOPE_CLI_PATH, args);
-}
 
 class CliInterventionsTest : public ::testing::Test {
 protected:
   static void SetUpTestSuite() {
-    dir_ = fs::temp_directory_path() / ("moescope_cli_interventions_" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
-    moe::RandomModelSpec spec;
-    spec.n_layer = 3;
-    spec.n_expert = 8;
-    spec.n_expert_used = 2;
-    spec.dense_layers = {1};
-    spec.seed = 17;
-    moe::write_random_model(spec, dir_ / "model.gguf");
-    std::ofstream(dir_ / "text.txt")
+    workspace_ = std::make_unique<CliWorkspace>("moescope_cli_interventions",
+                                                moe::testing::cli_test_model(17));
+    const fs::path& dir = workspace_->dir();
+    std::ofstream(dir / "text.txt")
         << "The sea is calm tonight. 15 x 8 = 120. def f(x): return x\n";
-    fs::create_directories(dir_ / "prompts");
-    std::ofstream(dir_ / "prompts" / "maths.txt") << "15 x 8 = 120\n2 + 2 = 4\n";
-    std::ofstream(dir_ / "prompts" / "poems.txt") << "the sea, the sea\nwaves under the moon\n";
+    fs::create_directories(dir / "prompts");
+    std::ofstream(dir / "prompts" / "maths.txt") << "15 x 8 = 120\n2 + 2 = 4\n";
+    std::ofstream(dir / "prompts" / "poems.txt") << "the sea, the sea\nwaves under the moon\n";
   }
-  static void TearDownTestSuite() { fs::remove_all(dir_); }
-  static std::string model() { return shell_quote((dir_ / "model.gguf").string()); }
-  static fs::path dir_;
+  static void TearDownTestSuite() { workspace_.reset(); }
+  static std::string model() { return workspace_->model(); }
+  static inline std::unique_ptr<CliWorkspace> workspace_;
 };
-fs::path CliInterventionsTest::dir_;
 
 }  // namespace
 
@@ -99,9 +89,8 @@ TEST_F(CliInterventionsTest, RouteTableAndCsvSayWhatChanged) {
 }
 
 TEST_F(CliInterventionsTest, PplAndGenerateShowBothModels) {
-  const CommandResult ppl =
-      run_cli("ppl " + model() + " --file " + shell_quote((dir_ / "text.txt").string()) +
-              " --json --disable-expert all:0 --disable-expert all:1");
+  const CommandResult ppl = run_cli("ppl " + model() + " --file " + workspace_->arg("text.txt") +
+                                    " --json --disable-expert all:0 --disable-expert all:1");
   ASSERT_EQ(ppl.exit_code, 0) << ppl.err;
   const nlohmann::json json = nlohmann::json::parse(ppl.out);
   EXPECT_GT(json.at("mean_kl").get<double>(), 0.0);
@@ -119,7 +108,7 @@ TEST_F(CliInterventionsTest, PplAndGenerateShowBothModels) {
 TEST_F(CliInterventionsTest, ExpertsAndCompare) {
   const CommandResult experts =
       run_cli("experts " + model() + " --layer 0 --expert 2 --json --prompts " +
-              shell_quote((dir_ / "prompts").string()));
+              workspace_->arg("prompts"));
   ASSERT_EQ(experts.exit_code, 0) << experts.err;
   const nlohmann::json json = nlohmann::json::parse(experts.out);
   ASSERT_EQ(json.at("domains").size(), 2u);
@@ -128,7 +117,7 @@ TEST_F(CliInterventionsTest, ExpertsAndCompare) {
   for (const nlohmann::json& d : json.at("domains")) routed += d.at("routed").get<int64_t>();
   EXPECT_EQ(routed, json.at("routed").get<int64_t>());
 
-  const fs::path png = dir_ / "difference.png";
+  const fs::path png = workspace_->dir() / "difference.png";
   const CommandResult compare =
       run_cli("compare " + model() +
               " --prompt 'Solve 15 x 8' --prompt-b 'Write a poem about the sea' --out " +

@@ -49,6 +49,35 @@ CommandResult run_program(const std::string& program, const std::string& args,
   return result;
 }
 
+CommandResult run_cli(const std::string& args, OutputStreams streams) {
+  return run_program(MOESCOPE_CLI_PATH, args, streams);
+}
+
+RandomModelSpec cli_test_model(uint64_t seed) {
+  RandomModelSpec spec;
+  spec.n_layer = 3;
+  spec.n_expert = 8;
+  spec.n_expert_used = 2;
+  spec.dense_layers = {1};
+  spec.seed = seed;
+  return spec;
+}
+
+CliWorkspace::CliWorkspace(const std::string& stem, const RandomModelSpec& spec)
+    : dir_(fs::temp_directory_path() / (stem + "_" + std::to_string(::getpid()))) {
+  fs::create_directories(dir_);
+  write_random_model(spec, dir_ / "model.gguf");
+}
+
+CliWorkspace::~CliWorkspace() {
+  std::error_code ignored;
+  fs::remove_all(dir_, ignored);
+}
+
+std::string CliWorkspace::arg(const std::string& name) const {
+  return shell_quote((dir_ / name).string());
+}
+
 CommandResult run_gui_script(const std::string& gui, const std::string& script_dir) {
   const std::string args = "-a -s '-screen 0 1600x1000x24' " + shell_quote(gui) +
                            " --config-dir " + shell_quote(script_dir + "/config") +
