@@ -12,6 +12,7 @@ packages=(
   fonts-dejavu-core fonts-wqy-microhei            # its fonts: Latin, Greek, Cyrillic; CJK
   xvfb xauth libgl1-mesa-dri                      # its scripted test: virtual X display, Mesa's llvmpipe
   libcairo2-dev poppler-utils libxml2-dev         # figure export (PNG/SVG/PDF); its tests render PDFs, parse SVG
+  libpango1.0-dev                                 # export text: per-character font fallback (CJK labels)
   libegl-dev libopengl-dev libegl-mesa0           # GL backend: windowless EGL contexts, glvnd's libOpenGL (GL 4.3 functions)
 )
 

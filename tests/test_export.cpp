@@ -471,3 +471,47 @@ TEST(RoutingData, MalformedCsvNamesTheLine) {
     EXPECT_NE(std::string(error.what()).find("line 2"), std::string::npos) << error.what();
   }
 }
+
+// Token labels and domain names in Chinese, Japanese or Korean are drawn through a fallback font
+// (Pango), and characters no font has are counted so that the user is told instead of getting
+// silent boxes.
+TEST(ExportText, CjkLabelsUseAFallbackFontAndMissingGlyphsAreCounted) {
+  FILE* fonts = popen("fc-list :lang=zh family 2>/dev/null", "r");
+  std::string families;
+  char buffer[256];
+  while (fonts != nullptr && fgets(buffer, sizeof buffer, fonts) != nullptr) families += buffer;
+  if (fonts != nullptr) pclose(fonts);
+  if (families.empty()) GTEST_SKIP() << "no font with Chinese glyphs installed (scripts/deps.sh installs fonts-wqy-microhei)";
+
+  // A bar chart whose category labels (like domain names) are `label`.
+  const auto figure_labelled = [](const std::string& label) {
+    moe::plot::Figure figure;
+    figure.title = "Experts per domain";
+    figure.x.label = "expert";
+    figure.x.max = 2;
+    figure.x.ticks = moe::plot::category_ticks({label, label});
+    figure.y.max = 2;
+    figure.y.ticks = moe::plot::nice_ticks(0, 2);
+    for (int expert = 0; expert < 2; ++expert) {
+      moe::plot::Rect bar;
+      bar.x0 = expert + 0.1, bar.x1 = expert + 0.9, bar.y1 = expert + 1;
+      bar.fill = moe::plot::expert_color(expert);
+      figure.bars.push_back(bar);
+    }
+    return figure;
+  };
+  const fs::path dir = fs::temp_directory_path() / ("moescope_cjk_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  for (const char* extension : {".png", ".pdf"}) {
+    const moe::plot::ExportReport chinese =
+        moe::plot::export_figure(figure_labelled("中文 专家"), dir / (std::string("zh") + extension));
+    EXPECT_EQ(chinese.characters_without_font, 0) << extension;
+    EXPECT_TRUE(moe::plot::missing_font_note(chinese).empty());
+    // Private-use code points: no font draws them, so they must be counted.
+    const moe::plot::ExportReport unknown = moe::plot::export_figure(
+        figure_labelled("\xEE\x80\x80\xEE\x80\x81"), dir / (std::string("pua") + extension));
+    EXPECT_GE(unknown.characters_without_font, 2) << extension;
+    EXPECT_NE(moe::plot::missing_font_note(unknown).find("fonts-noto-cjk"), std::string::npos);
+  }
+  fs::remove_all(dir);
+}

@@ -32,7 +32,9 @@ plot::ExportOptions figure_export_options(const FigureOutputArgs& args) {
 
 void write_figure(const plot::Figure& figure, const std::filesystem::path& path,
                   const plot::ExportOptions& options, const std::string& details) {
-  plot::export_figure(figure, path, options);
+  const plot::ExportReport report = plot::export_figure(figure, path, options);
+  if (report.characters_without_font > 0)
+    std::cerr << "warning: " << path.string() << ": " << plot::missing_font_note(report) << "\n";
   const plot::ExportOptions used = plot::resolve_export_options(path, options);
   std::cout << "wrote " << path.string() << " (" << plot::export_format_name(*used.format) << ", "
             << used.width << " x " << used.height

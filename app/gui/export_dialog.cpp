@@ -70,9 +70,10 @@ void finish_scripted_press(bool& press, const std::string& message, bool error) 
 }
 
 // The Export and Close buttons every export dialog ends with (a scripted press counts as
-// Export); when Export was pressed, runs `write` and records its outcome as the message.
+// Export); when Export was pressed, runs `write` and records its outcome as the message, with
+// the note `write` returns (e.g. characters no font could draw) on a line of its own.
 void export_buttons(bool scripted_press, const std::string& path, std::string& message,
-                    bool& message_is_error, const std::function<void()>& write) {
+                    bool& message_is_error, const std::function<std::string()>& write) {
   bool export_now = ImGui::Button("Export") || scripted_press;
   ImGui::SameLine();
   if (ImGui::Button("Close") || ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_Escape))) {
@@ -82,8 +83,8 @@ void export_buttons(bool scripted_press, const std::string& path, std::string& m
   }
   if (!export_now) return;
   try {
-    write();
-    message = "Wrote " + path;
+    const std::string note = write();
+    message = "Wrote " + path + (note.empty() ? "" : "\n" + note);
     message_is_error = false;
   } catch (const std::exception& error) {
     message = error.what();
@@ -164,7 +165,7 @@ void draw_figure_dialog() {
     options.theme = s.dark ? plot::ExportTheme::Dark : plot::ExportTheme::Light;
     if (!s.figure) throw moe::Error("no figure to export");
     prepare_export_folder(s.path);
-    plot::export_figure(*s.figure, s.path, options);
+    return plot::missing_font_note(plot::export_figure(*s.figure, s.path, options));
   });
   if (s.scripted_press) finish_scripted_press(s.scripted_press, s.message, s.message_is_error);
   message_line(s.message, s.message_is_error);
@@ -198,6 +199,7 @@ void draw_data_dialog(const Snapshot& snapshot) {
   ImGui::InputText("file", &s.path);
   export_buttons(s.scripted_press, s.path, s.message, s.message_is_error, [&] {
     export_snapshot_data(snapshot, static_cast<DataExport>(s.kind), s.path);
+    return std::string();
   });
   if (s.scripted_press) finish_scripted_press(s.scripted_press, s.message, s.message_is_error);
   ImGui::TextDisabled("Formats: see the README, \"Export\" (schema_version %d).",

@@ -16,6 +16,7 @@
 #include <sstream>
 #include <vector>
 
+#include "cairo_text.hpp"
 #include "moe/atomic_file.hpp"
 #include "moe/error.hpp"
 
@@ -23,7 +24,6 @@ namespace moe::plot {
 
 namespace {
 
-constexpr const char* kFontFamily = "DejaVu Sans";
 constexpr const char* kSvgFontFamily = "'DejaVu Sans', Verdana, Arial, sans-serif";
 
 struct Palette {
@@ -92,65 +92,34 @@ std::string shorten(const std::string& text, size_t max_bytes) {
   return text.substr(0, cut) + "\xE2\x80\xA6";
 }
 
-struct Font {
-  bool bold = false;
-  double size = 10;  // points
-};
+using detail::CairoText;
+using detail::Font;
 
 enum class TextAlign { Left, Center, Right };
 
-void set_font(cairo_t* cr, const Font& font) {
-  cairo_select_font_face(cr, kFontFamily, CAIRO_FONT_SLANT_NORMAL,
-                         font.bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
-  cairo_set_font_size(cr, font.size);
-}
-
-// Glyph advances without hinting, so that a PNG at any dpi and a PDF measure text alike.
-void unhinted_metrics(cairo_t* cr) {
-  cairo_font_options_t* options = cairo_font_options_create();
-  cairo_font_options_set_hint_metrics(options, CAIRO_HINT_METRICS_OFF);
-  cairo_font_options_set_hint_style(options, CAIRO_HINT_STYLE_NONE);
-  cairo_set_font_options(cr, options);
-  cairo_font_options_destroy(options);
-}
-
-// Text measurement with cairo on a 1x1 surface, shared by every format.
+// Text measurement on a 1x1 surface, shared by every format (the SVG layout included).
 class Metrics {
 public:
-  Metrics() {
-    surface_ = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, 1, 1);
-    cr_ = cairo_create(surface_);
-    unhinted_metrics(cr_);
-  }
+  Metrics()
+      : surface_(cairo_image_surface_create(CAIRO_FORMAT_ARGB32, 1, 1)),
+        cr_(cairo_create(surface_)),
+        text_(std::make_unique<CairoText>(cr_)) {}
   ~Metrics() {
+    text_.reset();
     cairo_destroy(cr_);
     cairo_surface_destroy(surface_);
   }
   Metrics(const Metrics&) = delete;
   Metrics& operator=(const Metrics&) = delete;
 
-  double width(const std::string& text, const Font& font) {
-    set_font(cr_, font);
-    cairo_text_extents_t extents;
-    cairo_text_extents(cr_, text.c_str(), &extents);
-    return extents.x_advance;
-  }
-  double ascent(const Font& font) {
-    set_font(cr_, font);
-    cairo_font_extents_t extents;
-    cairo_font_extents(cr_, &extents);
-    return extents.ascent;
-  }
-  double line_height(const Font& font) {
-    set_font(cr_, font);
-    cairo_font_extents_t extents;
-    cairo_font_extents(cr_, &extents);
-    return extents.ascent + extents.descent;
-  }
+  double width(const std::string& text, const Font& font) { return text_->width(text, font); }
+  double ascent(const Font& font) { return text_->ascent(font); }
+  double line_height(const Font& font) { return text_->line_height(font); }
 
 private:
-  cairo_surface_t* surface_ = nullptr;
-  cairo_t* cr_ = nullptr;
+  cairo_surface_t* surface_;
+  cairo_t* cr_;
+  std::unique_ptr<CairoText> text_;
 };
 
 // What the layout draws with, in points from the top-left corner.
@@ -181,8 +150,7 @@ public:
 class CairoCanvas final : public Canvas {
 public:
   CairoCanvas(cairo_t* cr, Metrics& metrics, bool crisp_fills)
-      : cr_(cr), metrics_(metrics), crisp_fills_(crisp_fills) {
-    unhinted_metrics(cr_);
+      : cr_(cr), metrics_(metrics), text_(cr), crisp_fills_(crisp_fills) {
     cairo_set_line_join(cr_, CAIRO_LINE_JOIN_ROUND);
   }
 
@@ -241,12 +209,11 @@ public:
                          : align == TextAlign::Center ? width / 2
                                                       : width;
     set_color(color);
-    set_font(cr_, font);
     cairo_save(cr_);
     cairo_translate(cr_, x, baseline_y);
     if (angle_degrees != 0) cairo_rotate(cr_, -angle_degrees * M_PI / 180);
     cairo_move_to(cr_, -shift, 0);
-    cairo_show_text(cr_, text.c_str());
+    missing_glyphs_ += text_.show(text, font);
     cairo_restore(cr_);
   }
   void vertical_gradient(double x0, double y0, double x1, double y1,
@@ -265,6 +232,8 @@ public:
     cairo_pattern_destroy(pattern);
   }
 
+  int missing_glyphs() const { return missing_glyphs_; }
+
 private:
   void set_color(const Color& color) {
     cairo_set_source_rgba(cr_, color.r, color.g, color.b, color.a);
@@ -272,7 +241,9 @@ private:
 
   cairo_t* cr_;
   Metrics& metrics_;
+  CairoText text_;
   bool crisp_fills_;
+  int missing_glyphs_ = 0;
 };
 
 // ---- SVG ----
@@ -818,9 +789,10 @@ ExportOptions resolve_export_options(const std::filesystem::path& path, ExportOp
   return options;
 }
 
-void export_figure(const Figure& figure, const std::filesystem::path& path,
-                   const ExportOptions& requested) {
+ExportReport export_figure(const Figure& figure, const std::filesystem::path& path,
+                           const ExportOptions& requested) {
   const ExportOptions options = resolve_export_options(path, requested);
+  ExportReport report;
   const Palette palette = palette_for(options.theme);
   Metrics metrics;
   std::string bytes;
@@ -839,6 +811,7 @@ void export_figure(const Figure& figure, const std::filesystem::path& path,
         CairoCanvas canvas(cr, metrics, /*crisp_fills=*/true);
         Layout(canvas, metrics, palette, options.font_pt)
             .draw(figure, width_px / scale, height_px / scale);
+        report.characters_without_font = canvas.missing_glyphs();
       } catch (...) {
         failure = std::current_exception();
       }
@@ -867,6 +840,7 @@ void export_figure(const Figure& figure, const std::filesystem::path& path,
         CairoCanvas canvas(cr, metrics, /*crisp_fills=*/false);
         Layout(canvas, metrics, palette, options.font_pt)
             .draw(figure, options.width, options.height);
+        report.characters_without_font = canvas.missing_glyphs();
       } catch (...) {
         failure = std::current_exception();
       }
@@ -888,6 +862,14 @@ void export_figure(const Figure& figure, const std::filesystem::path& path,
     }
   }
   write_file_atomically(path, bytes);
+  return report;
+}
+
+std::string missing_font_note(const ExportReport& report) {
+  if (report.characters_without_font == 0) return "";
+  return std::to_string(report.characters_without_font) +
+         " characters have no installed font and show as boxes; install a font that covers "
+         "them (for Chinese, Japanese and Korean: fonts-noto-cjk or fonts-wqy-microhei)";
 }
 
 }  // namespace moe::plot

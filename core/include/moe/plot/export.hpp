@@ -34,9 +34,17 @@ ExportFormat export_format_for(const std::filesystem::path& path);
 const char* export_format_name(ExportFormat format);      // "png", "svg", "pdf"
 ExportTheme parse_export_theme(const std::string& name);  // "light" | "dark"
 
+struct ExportReport {
+  // PNG and PDF: characters of the labels that no installed font can draw (they show as
+  // boxes). SVG leaves fonts to the viewer, so 0 there.
+  int characters_without_font = 0;
+};
+
 // Writes the figure; throws moe::Error (unknown format, bad size, unwritable path, disk full).
-void export_figure(const Figure& figure, const std::filesystem::path& path,
-                   const ExportOptions& options = {});
+ExportReport export_figure(const Figure& figure, const std::filesystem::path& path,
+                           const ExportOptions& options = {});
+// A sentence for the user when some characters had no font, else "".
+std::string missing_font_note(const ExportReport& report);
 
 // The options with defaults filled in and the format decided (for messages and the GUI).
 ExportOptions resolve_export_options(const std::filesystem::path& path, ExportOptions options);
