@@ -339,7 +339,8 @@ TEST_P(ManyTokenKernelEqualsOneTokenKernel, BitForBitAtEveryBatchSize) {
 INSTANTIATE_TEST_SUITE_P(Types, ManyTokenKernelEqualsOneTokenKernel,
                          ::testing::Values(GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0,
                                            GgmlType::Q5_1, GgmlType::Q8_0, GgmlType::Q2_K,
-                                           GgmlType::Q3_K, GgmlType::F16, GgmlType::BF16),
+                                           GgmlType::Q3_K, GgmlType::Q4_K, GgmlType::Q5_K,
+                                           GgmlType::Q6_K, GgmlType::F16, GgmlType::BF16),
                          [](const auto& info) { return moe::type_name(info.param); });
 
 // Every many-token kernel (also those whose one-token kernel sums differently): token t of a
