@@ -103,6 +103,30 @@ TEST(Model, LoadsAModelWithoutExperts) {
   EXPECT_EQ(model->parameter_counts().active_per_token, model->parameter_counts().total);
 }
 
+// What a teacher reads in the Model panel and `info`: the routing rule in words, group limits
+// included; DeepSeek-V2-Lite's one group (no limit) says nothing about groups.
+TEST(ModelSummary, RoutingSummaryStatesTheGroupLimit) {
+  moe::ModelConfig c;
+  c.n_expert = 256, c.n_expert_used = 8, c.gating = moe::GatingFunction::Sigmoid;
+  c.has_selection_bias = true, c.expert_weights_scale = 2.5f;
+  c.n_expert_groups = 8, c.n_expert_groups_used = 4;
+  EXPECT_EQ(moe::routing_summary(c),
+            "sigmoid, top-8 of 256 within the best 4 of 8 groups chosen with a per-expert "
+            "selection bias, weights renormalized, x2.5");
+
+  RandomModelSpec spec = mixed_spec();
+  spec.n_expert = 8, spec.n_expert_groups = 1, spec.n_expert_groups_used = 1;
+  const moe::testing::TempModelFile one_group(spec);
+  const moe::ModelConfig& loaded = one_group.load()->config();
+  EXPECT_EQ(loaded.n_expert_groups, 0);
+  EXPECT_EQ(moe::routing_summary(loaded), "softmax, top-2 of 8, weights renormalized");
+
+  spec.n_expert_groups = 4, spec.n_expert_groups_used = 2;
+  const moe::testing::TempModelFile four_groups(spec);
+  EXPECT_EQ(moe::routing_summary(four_groups.load()->config()),
+            "softmax, top-2 of 8 within the best 2 of 4 groups, weights renormalized");
+}
+
 // Loads edited bytes and returns the error message ("" if it loaded).
 std::string load_error(const GgufEdit& edit, const RandomModelSpec& spec = mixed_spec()) {
   const std::vector<uint8_t> bytes = moe::testing::edited_random_model(spec, edit);

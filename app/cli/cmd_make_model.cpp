@@ -29,6 +29,10 @@ void register_make_model(CLI::App& app) {
   command->add_option("--heads", spec->n_head, "Attention heads")->check(CLI::Range(1, 256));
   command->add_option("--kv-heads", spec->n_head_kv, "KV heads (grouped-query attention)")
       ->check(CLI::Range(1, 256));
+  command
+      ->add_option("--head-dim", spec->head_dim,
+                   "Head size (attention.key_length), if not --embd / --heads (Qwen3-style)")
+      ->check(CLI::Range(2, 1024));
   command->add_option("--ff", spec->n_ff_exp, "Expert FFN width")->check(CLI::Range(8, 65536));
   command->add_option("--vocab", spec->n_vocab, "Vocabulary size (>= 258)")
       ->check(CLI::Range(258, 1 << 20));
@@ -41,6 +45,16 @@ void register_make_model(CLI::App& app) {
       ->check(CLI::Range(0, 64));
   command->add_flag("--sigmoid", spec->sigmoid_gating,
                     "deepseek2: sigmoid gates with a selection bias (V3 style)");
+  command
+      ->add_option("--expert-groups", spec->n_expert_groups,
+                   "Group-limited routing: experts in this many groups (expert_group_count)")
+      ->check(CLI::Range(2, 256));
+  command
+      ->add_option("--groups-used", spec->n_expert_groups_used,
+                   "Group-limited routing: choose within this many best groups")
+      ->check(CLI::Range(1, 255));
+  command->add_flag("--fused-qkv", spec->fused_qkv,
+                    "One fused attn_qkv projection instead of attn_q, attn_k, attn_v");
   command->add_option("--type", *type_name, "Weight type: f32, f16, bf16 or q8_0")
       ->check(CLI::IsMember({"f32", "f16", "bf16", "q8_0"}));
   command->callback([spec, out_path, type_name, shared_experts] {
@@ -53,12 +67,19 @@ void register_make_model(CLI::App& app) {
       throw moe::Error("--top-k " + std::to_string(spec->n_expert_used) +
                        " is more than --experts " + std::to_string(spec->n_expert));
     }
+    if ((spec->n_expert_groups > 0) != (spec->n_expert_groups_used > 0)) {
+      throw moe::Error("--expert-groups and --groups-used go together");
+    }
+    if (spec->n_expert_groups > 0 && (spec->n_expert % spec->n_expert_groups != 0 ||
+                                      spec->n_expert_groups_used >= spec->n_expert_groups)) {
+      throw moe::Error("--expert-groups must divide --experts and exceed --groups-used");
+    }
     spec->n_ff = 2 * spec->n_ff_exp;
     if (spec->architecture == "deepseek2") {
       // Latent attention: half of each head rotary, a kv rank of half the width, the first
       // layer dense as in DeepSeek's models.
-      const int head_dim = spec->n_embd / spec->n_head;
-      if (head_dim < 4) throw moe::Error("deepseek2 needs --embd / --heads >= 4");
+      const int head_dim = spec->head_dim > 0 ? spec->head_dim : spec->n_embd / spec->n_head;
+      if (head_dim < 4) throw moe::Error("deepseek2 needs a head size (--embd / --heads) >= 4");
       spec->head_dim = head_dim;
       spec->n_rot = head_dim / 2 - (head_dim / 2) % 2;
       spec->kv_lora_rank = spec->n_embd / 2;

@@ -21,6 +21,8 @@ GateRule gate_rule(const Model& model, int layer) {
   rule.normalize = config.normalize_expert_weights;
   rule.scale = config.expert_weights_scale;
   rule.selection_bias = model.selection_bias(layer);
+  rule.n_groups = config.n_expert_groups;
+  rule.n_groups_used = config.n_expert_groups_used;
   return rule;
 }
 
@@ -33,66 +35,52 @@ void set_gate_weights(const Architecture& arch, RouteDecision& decision) {
   set_gate_weights(gate_rule(arch), decision);
 }
 
-void route_token(const GateRule& rule, std::span<const float> logits, int top_k,
-                 RouteDecision& decision) {
-  const size_t n_expert = logits.size();
-  decision.probs.resize(n_expert);
-  switch (rule.gating) {
-    case GatingFunction::Softmax: {
-      const float max_logit = *std::max_element(logits.begin(), logits.end());
-      double sum = 0;
-      for (size_t e = 0; e < n_expert; ++e) {
-        decision.probs[e] = std::exp(logits[e] - max_logit);
-        sum += decision.probs[e];
-      }
-      for (float& p : decision.probs) p = static_cast<float>(p / sum);
-      break;
-    }
-    case GatingFunction::Sigmoid:
-      for (size_t e = 0; e < n_expert; ++e)
-        decision.probs[e] = 1.0f / (1.0f + std::exp(-logits[e]));
-      break;
-  }
-
-  std::vector<int32_t> order(n_expert);
-  std::iota(order.begin(), order.end(), 0);
-  const size_t k = std::min(static_cast<size_t>(std::max(top_k, 0)), n_expert);
-  // Choose by score, or by score + selection bias where the layer has one.
-  std::vector<float> biased;
-  if (rule.selection_bias.size() == n_expert) {
-    biased.resize(n_expert);
-    for (size_t e = 0; e < n_expert; ++e) biased[e] = decision.probs[e] + rule.selection_bias[e];
-  }
-  const std::vector<float>& probs = biased.empty() ? decision.probs : biased;
-  const auto higher = [&](int32_t a, int32_t b) {
-    return probs[a] > probs[b] || (probs[a] == probs[b] && a < b);  // ties: lower id first
-  };
-  std::partial_sort(order.begin(), order.begin() + static_cast<ptrdiff_t>(k), order.end(), higher);
-  decision.experts.assign(order.begin(), order.begin() + static_cast<ptrdiff_t>(k));
-
-  set_gate_weights(rule, decision);
-}
-
-void set_gate_weights(const GateRule& rule, RouteDecision& decision) {
-  const size_t k = decision.experts.size();
-  decision.weights.resize(k);
-  double chosen_sum = 0;
-  for (size_t j = 0; j < k; ++j) {
-    decision.weights[j] = decision.probs[static_cast<size_t>(decision.experts[j])];
-    chosen_sum += decision.weights[j];
-  }
-  if (rule.normalize && chosen_sum > 0) {
-    for (float& weight : decision.weights) weight = static_cast<float>(weight / chosen_sum);
-  }
-  if (rule.scale != 1) {
-    for (float& weight : decision.weights) weight *= rule.scale;
-  }
-}
-
 namespace {
 
-// What top-k chooses by: the score, plus the layer's selection bias where it has one.
+bool group_limited(const GateRule& rule, size_t n_expert) {
+  return rule.n_groups > 1 && rule.n_groups_used > 0 &&
+         n_expert % static_cast<size_t>(rule.n_groups) == 0;
+}
+
+// The best rule.n_groups_used groups by the sum of their two highest selection values (ties to
+// the lower group id), best first.
+std::vector<int32_t> best_groups(const GateRule& rule, const std::vector<float>& selection) {
+  const auto n_groups = static_cast<size_t>(rule.n_groups);
+  const size_t per_group = selection.size() / n_groups;
+  std::vector<float> score(n_groups);
+  for (size_t g = 0; g < n_groups; ++g) {
+    float first = -std::numeric_limits<float>::infinity(), second = first;
+    for (size_t e = g * per_group; e < (g + 1) * per_group; ++e) {
+      if (selection[e] > first) {
+        second = first;
+        first = selection[e];
+      } else if (selection[e] > second) {
+        second = selection[e];
+      }
+    }
+    score[g] = per_group > 1 ? first + second : first;
+  }
+  std::vector<int32_t> order(n_groups);
+  std::iota(order.begin(), order.end(), 0);
+  const size_t used = std::min(static_cast<size_t>(rule.n_groups_used), n_groups);
+  std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) {
+    return score[static_cast<size_t>(a)] > score[static_cast<size_t>(b)];
+  });
+  order.resize(used);
+  return order;
+}
+
+bool in_chosen_group(const GateRule& rule, const RouteDecision& decision, int32_t expert) {
+  if (decision.groups.empty()) return true;
+  const auto per_group = static_cast<int32_t>(decision.probs.size()) / rule.n_groups;
+  const int32_t group = expert / per_group;
+  return std::find(decision.groups.begin(), decision.groups.end(), group) != decision.groups.end();
+}
+
+// What top-k chooses by: the score, plus the layer's selection bias where it has one; -inf
+// outside the groups the token's choice is limited to.
 float selection_value(const GateRule& rule, const RouteDecision& decision, int32_t expert) {
+  if (!in_chosen_group(rule, decision, expert)) return -std::numeric_limits<float>::infinity();
   const auto e = static_cast<size_t>(expert);
   return decision.probs[e] + (rule.selection_bias.empty() ? 0.0f : rule.selection_bias[e]);
 }
@@ -128,6 +116,72 @@ void choose_with(const GateRule& rule, RouteDecision& decision, const std::vecto
 }
 
 }  // namespace
+
+void route_token(const GateRule& rule, std::span<const float> logits, int top_k,
+                 RouteDecision& decision) {
+  const size_t n_expert = logits.size();
+  decision.probs.resize(n_expert);
+  switch (rule.gating) {
+    case GatingFunction::Softmax: {
+      const float max_logit = *std::max_element(logits.begin(), logits.end());
+      double sum = 0;
+      for (size_t e = 0; e < n_expert; ++e) {
+        decision.probs[e] = std::exp(logits[e] - max_logit);
+        sum += decision.probs[e];
+      }
+      for (float& p : decision.probs) p = static_cast<float>(p / sum);
+      break;
+    }
+    case GatingFunction::Sigmoid:
+      for (size_t e = 0; e < n_expert; ++e)
+        decision.probs[e] = 1.0f / (1.0f + std::exp(-logits[e]));
+      break;
+  }
+
+  std::vector<int32_t> order(n_expert);
+  std::iota(order.begin(), order.end(), 0);
+  const size_t k = std::min(static_cast<size_t>(std::max(top_k, 0)), n_expert);
+  // Choose by score, or by score + selection bias where the layer has one, and only within the
+  // best groups where the rule limits the groups.
+  std::vector<float> biased;
+  if (rule.selection_bias.size() == n_expert) {
+    biased.resize(n_expert);
+    for (size_t e = 0; e < n_expert; ++e) biased[e] = decision.probs[e] + rule.selection_bias[e];
+  }
+  decision.groups.clear();
+  if (group_limited(rule, n_expert)) {
+    if (biased.empty()) biased = decision.probs;
+    decision.groups = best_groups(rule, biased);
+    for (size_t e = 0; e < n_expert; ++e) {
+      if (!in_chosen_group(rule, decision, static_cast<int32_t>(e)))
+        biased[e] = -std::numeric_limits<float>::infinity();
+    }
+  }
+  const std::vector<float>& probs = biased.empty() ? decision.probs : biased;
+  const auto higher = [&](int32_t a, int32_t b) {
+    return probs[a] > probs[b] || (probs[a] == probs[b] && a < b);  // ties: lower id first
+  };
+  std::partial_sort(order.begin(), order.begin() + static_cast<ptrdiff_t>(k), order.end(), higher);
+  decision.experts.assign(order.begin(), order.begin() + static_cast<ptrdiff_t>(k));
+
+  set_gate_weights(rule, decision);
+}
+
+void set_gate_weights(const GateRule& rule, RouteDecision& decision) {
+  const size_t k = decision.experts.size();
+  decision.weights.resize(k);
+  double chosen_sum = 0;
+  for (size_t j = 0; j < k; ++j) {
+    decision.weights[j] = decision.probs[static_cast<size_t>(decision.experts[j])];
+    chosen_sum += decision.weights[j];
+  }
+  if (rule.normalize && chosen_sum > 0) {
+    for (float& weight : decision.weights) weight = static_cast<float>(weight / chosen_sum);
+  }
+  if (rule.scale != 1) {
+    for (float& weight : decision.weights) weight *= rule.scale;
+  }
+}
 
 void route_layer(const Model& model, int layer, const float* logits, int n_tokens, int pos0,
                  const RoutingInterventions& interventions, std::vector<RouteDecision>& decisions) {

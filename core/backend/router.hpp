@@ -18,6 +18,8 @@ struct RouteDecision {
   std::vector<float> weights;    // gate weight per chosen expert
   std::vector<int32_t> dropped;  // chosen, then dropped by a capacity rule (route_layer only)
   bool pinned = false;           // an intervention pin forced an expert in (route_layer only)
+  // Group-limited routing only: the groups the choice was limited to, best first (else empty).
+  std::vector<int32_t> groups;
 };
 
 // How one MoE layer's router turns logits into a choice and gate weights.
@@ -28,6 +30,12 @@ struct GateRule {
   // Empty, or one value per expert added to the scores to choose the top-k (DeepSeek-V3
   // exp_probs_b); the weights stay the unbiased scores. Points into the Model.
   std::span<const float> selection_bias;
+  // Group-limited routing (DeepSeek-V3 expert_group_count / expert_group_used_count, as
+  // llama.cpp's build_moe_ffn applies it): experts form n_groups groups of consecutive ids; a
+  // group's score is the sum of its two highest selection values; top-k chooses only within the
+  // best n_groups_used groups. n_groups <= 1: no limit.
+  int n_groups = 0;
+  int n_groups_used = 0;
 };
 // The rule of `layer` of `model` (its config and exp_probs_b).
 GateRule gate_rule(const Model& model, int layer);

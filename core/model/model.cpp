@@ -133,6 +133,8 @@ private:
   const Architecture& arch_;
 };
 
+void read_expert_groups(const HparamReader& hp, const Architecture& arch, const std::string& where,
+                        ModelConfig& c);
 void read_architecture_hparams(const HparamReader& hp, const Architecture& arch,
                                const std::string& where, ModelConfig& c);
 
@@ -219,11 +221,34 @@ void Model::read_config() {
                 ") exceeds " + arch_->key("expert_count") + " (" + std::to_string(c.n_expert) +
                 ")" + where);
   }
+  read_expert_groups(hp, *arch_, where, c);
   read_architecture_hparams(hp, *arch_, where, c);
   if (arch_->read_extra_hparams != nullptr) arch_->read_extra_hparams(file, *arch_, c);
 }
 
 namespace {
+
+// expert_group_count / expert_group_used_count, checked as llama.cpp checks them when it loads
+// a file (it asserts; we name the key). One group, or none, means no limit.
+void read_expert_groups(const HparamReader& hp, const Architecture& arch, const std::string& where,
+                        ModelConfig& c) {
+  const int groups = hp.non_negative_or("expert_group_count", 0);
+  const int used = hp.non_negative_or("expert_group_used_count", 0);
+  if (groups <= 1 || c.n_expert == 0) return;
+  const std::string count_key = arch.key("expert_group_count");
+  const std::string used_key = arch.key("expert_group_used_count");
+  if (groups >= c.n_expert || c.n_expert % groups != 0) {
+    throw Error(count_key + " (" + std::to_string(groups) + ") must divide " +
+                arch.key("expert_count") + " (" + std::to_string(c.n_expert) +
+                ") into groups of at least 2" + where);
+  }
+  if (used == 0 || used >= groups) {
+    throw Error(used_key + " (" + std::to_string(used) + ") must be between 1 and " + count_key +
+                " - 1 (" + std::to_string(groups - 1) + ")" + where);
+  }
+  c.n_expert_groups = groups;
+  c.n_expert_groups_used = used;
+}
 
 // What only some architectures have, with llama.cpp's defaults (see ../shared/ARCHITECTURES.md).
 void read_architecture_hparams(const HparamReader& hp, const Architecture& arch,
@@ -373,6 +398,26 @@ void Model::bind_tensors() {
     return tensor;
   };
 
+  // `count` rows of a fused tensor from row `first` on (a 1-D tensor: `count` elements), as a
+  // tensor of its own. Rows are whole blocks, so the view is a contiguous byte range.
+  const auto row_view = [&](const gguf::TensorInfo& fused, uint64_t first, uint64_t count,
+                            const char* part) -> const gguf::TensorInfo& {
+    const uint64_t rows = fused.dims.size() > 1 ? fused.dims[1] : fused.dims[0];
+    const uint64_t row_bytes = fused.n_bytes / rows;
+    gguf::TensorInfo view = fused;
+    view.name = fused.name + " (" + part + " rows)";
+    if (fused.dims.size() > 1) {
+      view.dims = {fused.dims[0], count};
+    } else {
+      view.dims = {count};
+    }
+    view.n_elements = fused.n_elements / rows * count;
+    view.n_bytes = row_bytes * count;
+    view.offset = fused.offset + row_bytes * first;
+    view.data = fused.data + row_bytes * first;
+    return split_views_.emplace_back(std::move(view));
+  };
+
   token_embd_ = file.find_tensor(names.token_embd);
   if (token_embd_ == nullptr) {
     throw Error("missing tensor '" + names.token_embd + "' in " + file.source_name());
@@ -437,12 +482,29 @@ void Model::bind_tensors() {
         layer.attn_v_b = bind(name(names.attn_v_b), {kv_lora, u(c.head_dim_v), n_head}, true);
       }
     } else {
-      layer.attn_q = bind(name(names.attn_q), {n_embd, q_width}, true);
-      layer.attn_k = bind(name(names.attn_k), {n_embd, k_width}, true);
-      layer.attn_v = bind(name(names.attn_v), {n_embd, v_width}, true);
-      layer.attn_q_bias = bind(name(names.attn_q_bias), {q_width}, biases_required);
-      layer.attn_k_bias = bind(name(names.attn_k_bias), {k_width}, biases_required);
-      layer.attn_v_bias = bind(name(names.attn_v_bias), {v_width}, biases_required);
+      const uint64_t qkv_width = q_width + k_width + v_width;
+      const gguf::TensorInfo* fused = file.find_tensor(name(names.attn_q)) == nullptr
+                                          ? bind(name(names.attn_qkv), {n_embd, qkv_width}, false)
+                                          : nullptr;
+      if (fused != nullptr) {
+        // As llama.cpp: with a fused projection the bias, if any, is fused too.
+        layer.attn_q = &row_view(*fused, 0, q_width, "q");
+        layer.attn_k = &row_view(*fused, q_width, k_width, "k");
+        layer.attn_v = &row_view(*fused, q_width + k_width, v_width, "v");
+        const gguf::TensorInfo* bias = bind(name(names.attn_qkv_bias), {qkv_width}, false);
+        if (bias != nullptr) {
+          layer.attn_q_bias = &row_view(*bias, 0, q_width, "q");
+          layer.attn_k_bias = &row_view(*bias, q_width, k_width, "k");
+          layer.attn_v_bias = &row_view(*bias, q_width + k_width, v_width, "v");
+        }
+      } else {
+        layer.attn_q = bind(name(names.attn_q), {n_embd, q_width}, true);
+        layer.attn_k = bind(name(names.attn_k), {n_embd, k_width}, true);
+        layer.attn_v = bind(name(names.attn_v), {n_embd, v_width}, true);
+        layer.attn_q_bias = bind(name(names.attn_q_bias), {q_width}, biases_required);
+        layer.attn_k_bias = bind(name(names.attn_k_bias), {k_width}, biases_required);
+        layer.attn_v_bias = bind(name(names.attn_v_bias), {v_width}, biases_required);
+      }
       layer.attn_output_bias = bind(name(names.attn_output_bias), {n_embd}, false);
     }
     layer.attn_output = bind(name(names.attn_output), {attn_width, n_embd}, true);

@@ -22,6 +22,10 @@ std::string routing_summary(const ModelConfig& c) {
   if (c.n_expert == 0) return "no experts (dense model)";
   std::string text = c.gating == GatingFunction::Sigmoid ? "sigmoid" : "softmax";
   text += ", top-" + std::to_string(c.n_expert_used) + " of " + std::to_string(c.n_expert);
+  if (c.n_expert_groups > 1) {
+    text += " within the best " + std::to_string(c.n_expert_groups_used) + " of " +
+            std::to_string(c.n_expert_groups) + " groups";
+  }
   if (c.has_selection_bias) text += " chosen with a per-expert selection bias";
   text += c.normalize_expert_weights ? ", weights renormalized" : ", weights not renormalized";
   if (c.expert_weights_scale != 1) text += ", x" + number(c.expert_weights_scale);

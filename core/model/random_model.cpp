@@ -115,6 +115,10 @@ void check_spec(const RandomModelSpec& spec) {
               "deepseek2 dense layers must be the leading ones");
     }
   }
+  require(!spec.fused_qkv || arch.attention == AttentionKind::Standard,
+          "a fused attn_qkv needs standard attention");
+  require(spec.n_expert_groups >= 0 && spec.n_expert_groups_used >= 0,
+          "expert group counts must not be negative");
   const bool has_moe = static_cast<int>(spec.dense_layers.size()) < spec.n_layer;
   require(!has_moe || (spec.n_expert > 0 && spec.n_expert_used > 0 &&
                        spec.n_expert_used <= spec.n_expert && spec.n_ff_exp > 0),
@@ -183,6 +187,10 @@ gguf::GgufWriter build_random_model(const RandomModelSpec& spec) {
   if (has_moe) {
     writer.set_u32(key("expert_count"), u32(spec.n_expert));
     writer.set_u32(key("expert_used_count"), u32(spec.n_expert_used));
+    if (spec.n_expert_groups > 0) {
+      writer.set_u32(key("expert_group_count"), u32(spec.n_expert_groups));
+      writer.set_u32(key("expert_group_used_count"), u32(spec.n_expert_groups_used));
+    }
   }
   if (!spec.rope_scaling.empty()) {
     writer.set_string(key("rope.scaling.type"), spec.rope_scaling);
@@ -289,6 +297,9 @@ gguf::GgufWriter build_random_model(const RandomModelSpec& spec) {
       } else {
         matrix(blk + "attn_kv_b.weight", kv_lora, spec.n_head * (nope + head_dim_v));
       }
+    } else if (spec.fused_qkv) {
+      // The q, k and v rows one after the other.
+      matrix(blk + "attn_qkv.weight", spec.n_embd, q_width + 2 * kv_width);
     } else {
       matrix(blk + "attn_q.weight", spec.n_embd, q_width);
       matrix(blk + "attn_k.weight", spec.n_embd, kv_width);
@@ -296,9 +307,13 @@ gguf::GgufWriter build_random_model(const RandomModelSpec& spec) {
     }
     matrix(blk + "attn_output.weight", attn_width, spec.n_embd);
     if (biases && !latent) {
-      bias(blk + "attn_q.bias", q_width);
-      bias(blk + "attn_k.bias", kv_width);
-      bias(blk + "attn_v.bias", kv_width);
+      if (spec.fused_qkv) {
+        bias(blk + "attn_qkv.bias", q_width + 2 * kv_width);
+      } else {
+        bias(blk + "attn_q.bias", q_width);
+        bias(blk + "attn_k.bias", kv_width);
+        bias(blk + "attn_v.bias", kv_width);
+      }
       // qwen2moe has no output-projection bias; the others with biases do.
       if (arch.shared_experts != SharedExperts::SigmoidGated) {
         bias(blk + "attn_output.bias", spec.n_embd);

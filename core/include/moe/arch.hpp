@@ -66,6 +66,11 @@ struct TensorNames {
   std::string attn_k_bias = "blk.{layer}.attn_k.bias";
   std::string attn_v_bias = "blk.{layer}.attn_v.bias";
   std::string attn_output_bias = "blk.{layer}.attn_output.bias";
+  // Instead of attn_q / attn_k / attn_v, some files have one fused projection (rows q, then k,
+  // then v; optional bias likewise), which llama.cpp accepts for these architectures too. The
+  // model splits it into row views, so backends see three projections either way.
+  std::string attn_qkv = "blk.{layer}.attn_qkv.weight";
+  std::string attn_qkv_bias = "blk.{layer}.attn_qkv.bias";
 
   std::string ffn_norm = "blk.{layer}.ffn_norm.weight";
   // MoE layer

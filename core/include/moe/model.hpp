@@ -2,6 +2,7 @@
 // A loaded MoE transformer: validated hyper-parameters and views of its weights in the mapped
 // GGUF file. Immutable and shared (std::shared_ptr<const Model>) by sessions and backends.
 #include <cstdint>
+#include <deque>
 #include <filesystem>
 #include <memory>
 #include <span>
@@ -77,6 +78,11 @@ struct ModelConfig {
   bool normalize_expert_weights = true;  // chosen weights divided by their sum
   float expert_weights_scale = 1;        // then multiplied by this (deepseek2)
   bool has_selection_bias = false;       // exp_probs_b: shifts the choice, not the weights
+  // Group-limited routing (expert_group_count / expert_group_used_count, read for every
+  // architecture as llama.cpp does): top-k only within the best n_expert_groups_used of
+  // n_expert_groups groups of consecutive experts. 0 (or a file's 1): no limit.
+  int n_expert_groups = 0;
+  int n_expert_groups_used = 0;
 
   // Experts outside the router's choice: always on for every token of a MoE layer.
   SharedExperts shared_experts = SharedExperts::None;
@@ -205,6 +211,8 @@ private:
   const gguf::TensorInfo* rope_factors_short_ = nullptr;
   std::vector<LayerWeights> layers_;
   std::vector<std::vector<float>> selection_bias_;  // per layer, empty when absent
+  // Row views into fused attn_qkv tensors (a deque: the layers point at its elements).
+  std::deque<gguf::TensorInfo> split_views_;
 };
 
 }  // namespace moe

@@ -50,6 +50,12 @@ struct RandomModelSpec {
   bool selection_bias = false;       // deepseek2 exp_probs_b.bias per MoE layer
   bool expert_weights_norm = false;  // deepseek2
   float expert_weights_scale = 1;    // deepseek2
+  // Group-limited routing keys expert_group_count / expert_group_used_count (0: not written).
+  int n_expert_groups = 0;
+  int n_expert_groups_used = 0;
+  // One fused attn_qkv.weight (and attn_qkv.bias with biases) instead of attn_q / attn_k /
+  // attn_v, as some conversions write them; not for deepseek2.
+  bool fused_qkv = false;
   // RoPE scaling: "" (none), "linear", "yarn" or "longrope" (with rope_factors_{long,short}).
   std::string rope_scaling;
   float rope_scaling_factor = 1;
