@@ -27,6 +27,7 @@ namespace {
 
 using moe::GgmlType;
 using moe::RandomModelSpec;
+using moe::testing::random_tokens;
 
 constexpr double kLogitTolerance = 1e-4;
 constexpr double kTieWindow = 1e-6;
@@ -85,14 +86,6 @@ std::vector<BackendCase> backend_cases() {
   return cases;
 }
 
-std::vector<int32_t> test_tokens(int n, int n_vocab, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::vector<int32_t> tokens(static_cast<size_t>(n));
-  for (int32_t& token : tokens)
-    token = static_cast<int32_t>(rng() % static_cast<uint64_t>(n_vocab));
-  return tokens;
-}
-
 // The invariants of one routing record, independent of any reference.
 void expect_valid_record(const moe::RoutingRecord& record, int n_expert, int top_k) {
   ASSERT_EQ(record.logits.size(), static_cast<size_t>(n_expert));
@@ -118,14 +111,6 @@ void expect_valid_record(const moe::RoutingRecord& record, int n_expert, int top
   EXPECT_NEAR(weight_sum, 1.0, 1e-5);
 }
 
-// Whether the reference's choice between its k-th and (k+1)-th expert is a near tie.
-bool reference_near_tie(const moe::testing::ReferenceRouting& route, int top_k) {
-  if (top_k >= static_cast<int>(route.probs.size())) return false;
-  std::vector<double> sorted = route.probs;
-  std::sort(sorted.rbegin(), sorted.rend());
-  return sorted[static_cast<size_t>(top_k) - 1] - sorted[static_cast<size_t>(top_k)] < kTieWindow;
-}
-
 class CpuBackendVsReference : public ::testing::TestWithParam<BackendCase> {};
 
 TEST_P(CpuBackendVsReference, PrefillMatchesReference) {
@@ -133,7 +118,7 @@ TEST_P(CpuBackendVsReference, PrefillMatchesReference) {
   const moe::testing::TempModelFile file(spec);
   const auto model = file.load();
   const moe::ModelConfig& config = model->config();
-  const std::vector<int32_t> tokens = test_tokens(13, config.n_vocab, spec.seed);
+  const std::vector<int32_t> tokens = random_tokens(13, config.n_vocab, spec.seed);
 
   const moe::testing::ReferenceResult reference =
       moe::testing::reference_forward(model->file(), tokens);
@@ -170,7 +155,7 @@ TEST_P(CpuBackendVsReference, PrefillMatchesReference) {
         EXPECT_NEAR(record.probs[static_cast<size_t>(e)], route.probs[static_cast<size_t>(e)],
                     1e-5);
       }
-      if (reference_near_tie(route, config.n_expert_used)) {
+      if (moe::testing::near_tie(route, config.n_expert_used, kTieWindow)) {
         ++exemptions;
         continue;
       }
@@ -188,7 +173,7 @@ TEST_P(CpuBackendVsReference, TokenByTokenDecodeMatchesBatchedPrefill) {
   const moe::testing::TempModelFile file(spec);
   const auto model = file.load();
   const moe::ModelConfig& config = model->config();
-  const std::vector<int32_t> tokens = test_tokens(10, config.n_vocab, spec.seed + 100);
+  const std::vector<int32_t> tokens = random_tokens(10, config.n_vocab, spec.seed + 100);
 
   moe::CpuBackend backend({.n_threads = 2});
   const auto make_trace = [&] {
@@ -232,7 +217,7 @@ RandomModelSpec small_spec() {
 TEST(CpuBackend, LongSequenceAcrossCacheGrowthMatchesReference) {
   const moe::testing::TempModelFile file(small_spec());
   const auto model = file.load();
-  const std::vector<int32_t> tokens = test_tokens(100, model->config().n_vocab, 5);
+  const std::vector<int32_t> tokens = random_tokens(100, model->config().n_vocab, 5);
   const auto reference = moe::testing::reference_forward(model->file(), tokens);
 
   moe::CpuBackend backend({.n_threads = 2, .quantized_activations = false});
@@ -281,7 +266,7 @@ TEST(CpuBackend, Q4_0WeightsMatchReference) {
   const auto model = moe::Model::from_file(moe::gguf::GgufFile::parse(bytes));
   ASSERT_EQ(model->layer(0).ffn_gate_exps->type, moe::GgmlType::Q4_0);
 
-  const std::vector<int32_t> tokens = test_tokens(8, model->config().n_vocab, 8);
+  const std::vector<int32_t> tokens = random_tokens(8, model->config().n_vocab, 8);
   const auto reference = moe::testing::reference_forward(model->file(), tokens);
   moe::CpuBackend backend({.n_threads = 2, .quantized_activations = false});
   auto state = backend.new_state(model, 16);
@@ -301,7 +286,7 @@ TEST(CpuBackend, ThreadCountDoesNotChangeResults) {
   // continuation on every run (a worker's scratch buffer alignment once changed the last bits).
   const moe::testing::TempModelFile file(small_spec());
   const auto model = file.load();
-  const std::vector<int32_t> tokens = test_tokens(12, model->config().n_vocab, 6);
+  const std::vector<int32_t> tokens = random_tokens(12, model->config().n_vocab, 6);
   std::vector<std::vector<float>> results;
   for (int threads : {1, 2, 3}) {
     moe::CpuBackend backend({.n_threads = threads});
@@ -327,7 +312,7 @@ TEST(CpuBackend, TraceCaptureDoesNotChangeLogitsAndLastModeIsTheLastRow) {
   const moe::testing::TempModelFile file(small_spec());
   const auto model = file.load();
   const moe::ModelConfig& config = model->config();
-  const std::vector<int32_t> tokens = test_tokens(7, config.n_vocab, 7);
+  const std::vector<int32_t> tokens = random_tokens(7, config.n_vocab, 7);
   moe::CpuBackend backend({.n_threads = 2});
 
   auto state = backend.new_state(model, 16);

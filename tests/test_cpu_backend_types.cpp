@@ -65,14 +65,6 @@ std::vector<uint8_t> model_bytes(GgmlType type) {
   return moe::testing::edited_gguf(source, edit);
 }
 
-std::vector<int32_t> test_tokens(int n_vocab) {
-  std::mt19937_64 rng(77);
-  std::vector<int32_t> tokens(kTokens);
-  for (int32_t& token : tokens)
-    token = static_cast<int32_t>(rng() % static_cast<uint64_t>(n_vocab));
-  return tokens;
-}
-
 struct ForwardRun {
   std::vector<float> logits;  // [position][vocab]
   moe::RoutingTrace trace;
@@ -99,7 +91,7 @@ TEST_P(CpuBackendTypes, MatchesReferenceForward) {
   ASSERT_EQ(model->layer(0).ffn_down_exps->type, type);
   ASSERT_EQ(model->layer(1).attn_q->type, type);
   const moe::ModelConfig& config = model->config();
-  const std::vector<int32_t> tokens = test_tokens(config.n_vocab);
+  const std::vector<int32_t> tokens = moe::testing::random_tokens(kTokens, config.n_vocab, 77);
   const auto reference = moe::testing::reference_forward(model->file(), tokens);
   const size_t n_vocab = static_cast<size_t>(config.n_vocab);
 
@@ -148,7 +140,7 @@ TEST_P(CpuBackendQuantizedTypes, TokenByTokenDecodeMatchesBatchedCall) {
   const std::vector<uint8_t> bytes = model_bytes(type);
   const auto model = moe::Model::from_file(moe::gguf::GgufFile::parse(bytes));
   const moe::ModelConfig& config = model->config();
-  const std::vector<int32_t> tokens = test_tokens(config.n_vocab);
+  const std::vector<int32_t> tokens = moe::testing::random_tokens(kTokens, config.n_vocab, 77);
   const ForwardRun batched = run_batched(model, true, tokens);
 
   moe::CpuBackend backend({.n_threads = 2});

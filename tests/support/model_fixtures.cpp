@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <random>
 
 namespace moe::testing {
 
@@ -54,6 +55,14 @@ std::vector<uint8_t> edited_gguf(const gguf::GgufFile& source, const GgufEdit& e
 std::vector<uint8_t> edited_random_model(const RandomModelSpec& spec, const GgufEdit& edit) {
   const std::vector<uint8_t> original = build_random_model(spec).to_bytes();
   return edited_gguf(gguf::GgufFile::parse(original), edit);
+}
+
+std::vector<int32_t> random_tokens(int n, int n_vocab, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<int32_t> tokens(static_cast<size_t>(n));
+  for (int32_t& token : tokens)
+    token = static_cast<int32_t>(rng() % static_cast<uint64_t>(n_vocab));
+  return tokens;
 }
 
 double max_relative_difference(std::span<const float> actual, std::span<const double> expected) {

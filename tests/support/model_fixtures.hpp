@@ -53,6 +53,9 @@ std::vector<uint8_t> edited_gguf(const gguf::GgufFile& source, const GgufEdit& e
 // The bytes of a random model with `edit` applied.
 std::vector<uint8_t> edited_random_model(const RandomModelSpec& spec, const GgufEdit& edit);
 
+// n token ids drawn uniformly from [0, n_vocab) by a generator seeded with `seed`.
+std::vector<int32_t> random_tokens(int n, int n_vocab, uint64_t seed);
+
 // max |actual - expected| / max |expected|.
 double max_relative_difference(std::span<const float> actual, std::span<const double> expected);
 double max_relative_difference(std::span<const float> actual, std::span<const float> expected);

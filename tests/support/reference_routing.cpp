@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 
 namespace moe::testing {
 
@@ -146,6 +147,13 @@ std::vector<ReferenceRouting> reference_route_layer(const std::vector<std::vecto
     }
   }
   return routes;
+}
+
+bool near_tie(const ReferenceRouting& route, int top_k, double window) {
+  if (top_k <= 0 || top_k >= static_cast<int>(route.selection.size())) return false;
+  std::vector<double> sorted = route.selection;
+  std::sort(sorted.rbegin(), sorted.rend());
+  return sorted[static_cast<size_t>(top_k) - 1] - sorted[static_cast<size_t>(top_k)] < window;
 }
 
 }  // namespace moe::testing

@@ -36,4 +36,8 @@ std::vector<ReferenceRouting> reference_route_layer(const std::vector<std::vecto
                                                     const ReferenceGate& gate,
                                                     const RoutingInterventions& interventions);
 
+// Whether the k-th and (k+1)-th highest selection values lie within `window` of each other: a
+// choice that f32 rounding may make either way, so the fast path cannot be held to it.
+bool near_tie(const ReferenceRouting& route, int top_k, double window);
+
 }  // namespace moe::testing
