@@ -3,10 +3,10 @@
 // double-precision reference in tests/support/reference_architectures.cpp, written separately
 // from llama.cpp's facts, plus prefill == token-by-token decode and the loader's configuration.
 //
-// Tolerances (as tests/test_cpu_backend.cpp): logits within 1e-4 relative (max |a - b| / max |b|);
-// router scores within 1e-5; chosen experts identical except where the reference's k-th and
-// (k+1)-th selection values are within 1e-6 (counted; the fixtures have none); gate weights
-// within 1e-5 (absolute, after any scaling).
+// Tolerances (as tests/test_cpu_backend.cpp, on the exact path for quantized weights): logits
+// within 1e-4 relative (max |a - b| / max |b|); router scores within 1e-5; chosen experts identical
+// except where the reference's k-th and (k+1)-th selection values are within 1e-6 (counted; the
+// fixtures have none); gate weights within 1e-5 (absolute, after any scaling).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -103,6 +103,30 @@ std::vector<ArchCase> arch_cases() {
     s.rope_scaling = "longrope", s.rope_n_ctx_orig = 16, s.rope_attn_factor = 1.1f;
     cases.push_back({"phimoe_longrope_f32", s});
   }
+  {
+    // DeepSeek-V3's group-limited routing: 16 experts in 4 groups, top-4 within the best 2,
+    // chosen by sigmoid scores plus the selection bias.
+    RandomModelSpec s = base_spec("deepseek2", 39);
+    s.n_layer = 3, s.dense_layers = {0};
+    s.head_dim = 24, s.n_rot = 8, s.head_dim_v = 16, s.kv_lora_rank = 32, s.q_lora_rank = 32;
+    s.n_expert = 16, s.n_expert_used = 4, s.n_expert_shared = 1;
+    s.sigmoid_gating = true, s.selection_bias = true, s.expert_weights_norm = true;
+    s.expert_weights_scale = 2.5f, s.n_expert_groups = 4, s.n_expert_groups_used = 2;
+    cases.push_back({"deepseek2_v3_groups_f32", s});
+  }
+  {
+    // llama.cpp applies group limits and accepts a fused attn_qkv for any architecture; here
+    // both on a softmax model with Q8_0 weights (the fused rows split inside quantized data).
+    RandomModelSpec s = base_spec("llama", 40);
+    s.n_expert = 8, s.n_expert_used = 2, s.n_expert_groups = 4, s.n_expert_groups_used = 2;
+    s.fused_qkv = true, s.attention_biases = true, s.weight_type = GgmlType::Q8_0;
+    cases.push_back({"llama_groups_fused_qkv_q8_0", s});
+  }
+  {
+    RandomModelSpec s = base_spec("phimoe", 41);
+    s.fused_qkv = true;  // with the fused bias
+    cases.push_back({"phimoe_fused_qkv_f32", s});
+  }
   return cases;
 }
 
@@ -138,7 +162,8 @@ TEST_P(Architectures, PrefillMatchesReference) {
   const auto reference =
       moe::testing::reference_forward(model->file(), tokens, {.n_ctx = kContext});
 
-  moe::CpuBackend backend({.n_threads = 2});
+  // Exact f32 activations, so quantized weights meet the reference's dequantized ones.
+  moe::CpuBackend backend({.n_threads = 2, .quantized_activations = false});
   auto state = backend.new_state(model, kContext);
   moe::RoutingTrace trace = make_trace(config);
   std::vector<float> logits;
@@ -389,6 +414,93 @@ TEST(ArchitectureRope, YarnBlendsInterpolationAndExtrapolation) {
   EXPECT_NEAR(std::atan2(s, c), 0.25 * slowest, 1e-6);
 }
 
+// Group-limited routing: every choice lies within n_groups_used groups, the groups are the best
+// by the sum of their two highest biased scores, and the limit really changes some choices.
+TEST(ArchitectureRouting, GroupLimitChoosesWithinTheBestGroups) {
+  const RandomModelSpec& spec = case_spec("deepseek2_v3_groups_f32");
+  const moe::testing::TempModelFile file(spec);
+  const auto model = file.load();
+  const moe::ModelConfig& config = model->config();
+  ASSERT_EQ(config.n_expert_groups, 4);
+  ASSERT_EQ(config.n_expert_groups_used, 2);
+  const std::vector<int32_t> tokens = test_tokens(24, config.n_vocab, 8);
+  moe::CpuBackend backend({.n_threads = 2});
+  auto state = backend.new_state(model, kContext);
+  moe::RoutingTrace trace = make_trace(config);
+  std::vector<float> logits;
+  backend.forward(*state, tokens, 0, moe::LogitsMode::All, logits, &trace);
+
+  const int per_group = config.n_expert / config.n_expert_groups;
+  int changed = 0;
+  for (int layer : config.moe_layers()) {
+    const std::span<const float> bias = model->selection_bias(layer);
+    for (size_t position = 0; position < tokens.size(); ++position) {
+      const moe::RoutingRecord& record = trace.at(position, layer);
+      ASSERT_EQ(record.probs.size(), 16u);  // scores of all experts, not only the allowed ones
+      std::vector<double> selection(16), group_score(4, 0.0);
+      for (size_t e = 0; e < 16; ++e) selection[e] = record.probs[e] + bias[e];
+      for (int g = 0; g < 4; ++g) {
+        std::vector<double> members(selection.begin() + g * per_group,
+                                    selection.begin() + (g + 1) * per_group);
+        std::sort(members.rbegin(), members.rend());
+        group_score[static_cast<size_t>(g)] = members[0] + members[1];
+      }
+      std::vector<double> sorted_scores = group_score;
+      std::sort(sorted_scores.rbegin(), sorted_scores.rend());
+      for (int32_t expert : record.experts) {
+        EXPECT_GE(group_score[static_cast<size_t>(expert / per_group)], sorted_scores[1])
+            << "layer " << layer << " position " << position << " expert " << expert;
+      }
+      // The unlimited choice: the top-4 of all selection values.
+      std::vector<int32_t> order(16);
+      std::iota(order.begin(), order.end(), 0);
+      std::sort(order.begin(), order.end(), [&](int32_t a, int32_t b) {
+        return selection[static_cast<size_t>(a)] > selection[static_cast<size_t>(b)];
+      });
+      std::vector<int32_t> unlimited(order.begin(), order.begin() + 4);
+      std::vector<int32_t> chosen = record.experts;
+      std::sort(unlimited.begin(), unlimited.end());
+      std::sort(chosen.begin(), chosen.end());
+      if (chosen != unlimited) ++changed;
+    }
+  }
+  EXPECT_GT(changed, 0) << "the group limit never changed a choice: the test shows nothing";
+}
+
+// A fused attn_qkv (as some conversions write it) computes exactly what the separate q, k, v
+// projections with the same weights do.
+TEST(ArchitectureLoading, FusedQkvEqualsSeparateProjections) {
+  for (const std::string label : {"llama_groups_fused_qkv_q8_0", "phimoe_fused_qkv_f32"}) {
+    SCOPED_TRACE(label);
+    RandomModelSpec separate_spec = case_spec(label);
+    separate_spec.fused_qkv = false;  // same seed: the same values, written as three tensors
+    const moe::testing::TempModelFile fused_file(case_spec(label));
+    const moe::testing::TempModelFile separate_file(separate_spec);
+    const auto fused = fused_file.load();
+    const auto separate = separate_file.load();
+    ASSERT_EQ(fused->file().find_tensor("blk.0.attn_q.weight"), nullptr);
+    ASSERT_NE(fused->file().find_tensor("blk.0.attn_qkv.weight"), nullptr);
+    ASSERT_NE(fused->layer(0).attn_q_bias, nullptr);
+    EXPECT_EQ(fused->parameter_counts().total, separate->parameter_counts().total);
+
+    const std::vector<int32_t> tokens = test_tokens(10, fused->config().n_vocab, 3);
+    std::vector<std::vector<float>> logits(2);
+    std::vector<moe::RoutingTrace> traces = {make_trace(fused->config()),
+                                             make_trace(separate->config())};
+    moe::CpuBackend backend({.n_threads = 2});
+    for (size_t i = 0; i < 2; ++i) {
+      auto state = backend.new_state(i == 0 ? fused : separate, kContext);
+      backend.forward(*state, tokens, 0, moe::LogitsMode::All, logits[i], &traces[i]);
+    }
+    EXPECT_LT(moe::testing::max_relative_difference(logits[0], logits[1]), 1e-6);
+    for (int layer : fused->config().moe_layers()) {
+      for (size_t position = 0; position < tokens.size(); ++position) {
+        EXPECT_EQ(traces[0].at(position, layer).experts, traces[1].at(position, layer).experts);
+      }
+    }
+  }
+}
+
 std::string load_error(const RandomModelSpec& spec, const moe::testing::GgufEdit& edit) {
   try {
     const std::vector<uint8_t> bytes = moe::testing::edited_random_model(spec, edit);
@@ -431,6 +543,27 @@ TEST(ArchitectureErrors, NameTheTensorOrKey) {
     edit.set_keys.emplace_back("deepseek2.expert_gating_func", moe::gguf::Value::u32(7));
     const std::string error = load_error(case_spec("deepseek2_lite_yarn_f32"), edit);
     EXPECT_NE(error.find("expert_gating_func"), std::string::npos) << error;
+  }
+  {
+    // Groups must split the 16 experts evenly, and fewer must be used than there are.
+    moe::testing::GgufEdit edit;
+    edit.set_keys.emplace_back("deepseek2.expert_group_count", moe::gguf::Value::u32(3));
+    const std::string error = load_error(case_spec("deepseek2_v3_groups_f32"), edit);
+    EXPECT_NE(error.find("deepseek2.expert_group_count (3)"), std::string::npos) << error;
+  }
+  {
+    moe::testing::GgufEdit edit;
+    edit.set_keys.emplace_back("deepseek2.expert_group_used_count", moe::gguf::Value::u32(4));
+    const std::string error = load_error(case_spec("deepseek2_v3_groups_f32"), edit);
+    EXPECT_NE(error.find("deepseek2.expert_group_used_count (4)"), std::string::npos) << error;
+  }
+  {
+    // A fused projection of the wrong width is named with its shape.
+    moe::testing::GgufEdit edit;
+    edit.replace_tensors["blk.1.attn_qkv.weight"] = {GgmlType::F32, {64, 100}, {}};
+    const std::string error = load_error(case_spec("phimoe_fused_qkv_f32"), edit);
+    EXPECT_NE(error.find("blk.1.attn_qkv.weight"), std::string::npos) << error;
+    EXPECT_NE(error.find("expected [64, 128]"), std::string::npos) << error;
   }
 }
 

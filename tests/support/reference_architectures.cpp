@@ -74,6 +74,18 @@ Tensor read(const gguf::GgufFile& file, const std::string& name, bool required =
   return tensor;
 }
 
+// Rows [first, first + count) of a fused 2-D tensor (elements of a 1-D one) as a tensor.
+Tensor rows_of(const Tensor& fused, size_t first, size_t count) {
+  Tensor part;
+  part.present = true;
+  const size_t width = fused.dims.size() > 1 ? fused.cols() : 1;
+  part.dims = fused.dims.size() > 1 ? std::vector<uint64_t>{fused.dims[0], count}
+                                    : std::vector<uint64_t>{count};
+  part.values.assign(fused.values.begin() + static_cast<ptrdiff_t>(first * width),
+                     fused.values.begin() + static_cast<ptrdiff_t>((first + count) * width));
+  return part;
+}
+
 Vector multiply(const Tensor& w, const Vector& x, size_t matrix = 0) {
   const size_t cols = w.cols(), rows = w.rows();
   Vector y(rows, 0.0);
@@ -233,6 +245,9 @@ ReferenceResult reference_forward(const gguf::GgufFile& file, std::span<const in
 
   // Routing (the selection bias is per layer, below).
   ReferenceGate gate{.renormalize = facts.renormalize};
+  // Group-limited routing, read for every architecture (1 group: no limit).
+  gate.n_groups = uint_or("expert_group_count", 0);
+  gate.n_groups_used = uint_or("expert_group_used_count", 0);
   int dense_lead = -1;  // -1: a layer is MoE when it has a router
   int kv_lora = 0;
   if (facts.latent_attention) {
@@ -283,12 +298,25 @@ ReferenceResult reference_forward(const gguf::GgufFile& file, std::span<const in
         l.v_b = read(file, blk + "attn_v_b.weight");
       }
     } else {
-      l.wq = read(file, blk + "attn_q.weight");
-      l.wk = read(file, blk + "attn_k.weight");
-      l.wv = read(file, blk + "attn_v.weight");
-      l.bq = read(file, blk + "attn_q.bias", false);
-      l.bk = read(file, blk + "attn_k.bias", false);
-      l.bv = read(file, blk + "attn_v.bias", false);
+      if (file.find_tensor(blk + "attn_qkv.weight") != nullptr) {
+        // One fused projection: q rows, then k rows, then v rows (the bias likewise).
+        const size_t q = static_cast<size_t>(n_head * head_dim);
+        const size_t kv = static_cast<size_t>(n_head_kv * head_dim);
+        const Tensor qkv = read(file, blk + "attn_qkv.weight");
+        l.wq = rows_of(qkv, 0, q), l.wk = rows_of(qkv, q, kv), l.wv = rows_of(qkv, q + kv, kv);
+        const Tensor qkv_b = read(file, blk + "attn_qkv.bias", false);
+        if (qkv_b.present) {
+          l.bq = rows_of(qkv_b, 0, q), l.bk = rows_of(qkv_b, q, kv);
+          l.bv = rows_of(qkv_b, q + kv, kv);
+        }
+      } else {
+        l.wq = read(file, blk + "attn_q.weight");
+        l.wk = read(file, blk + "attn_k.weight");
+        l.wv = read(file, blk + "attn_v.weight");
+        l.bq = read(file, blk + "attn_q.bias", false);
+        l.bk = read(file, blk + "attn_k.bias", false);
+        l.bv = read(file, blk + "attn_v.bias", false);
+      }
       l.bo = read(file, blk + "attn_output.bias", false);
       if (arch == "olmoe" || arch == "qwen3moe") {
         l.q_norm = read(file, blk + "attn_q_norm.weight");

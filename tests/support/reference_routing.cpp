@@ -22,6 +22,25 @@ bool has(const std::vector<int32_t>& list, int32_t value) {
   return std::find(list.begin(), list.end(), value) != list.end();
 }
 
+// Group-limited routing: every expert outside the best n_groups_used groups (by the sum of
+// each group's two highest values) gets -inf, so no rule below can choose it.
+void limit_to_best_groups(const ReferenceGate& gate, std::vector<double>& selection) {
+  const size_t n_groups = static_cast<size_t>(gate.n_groups);
+  const size_t size = selection.size() / n_groups;
+  std::vector<double> group_score(n_groups);
+  for (size_t g = 0; g < n_groups; ++g) {
+    std::vector<double> members(selection.begin() + static_cast<ptrdiff_t>(g * size),
+                                selection.begin() + static_cast<ptrdiff_t>((g + 1) * size));
+    std::sort(members.rbegin(), members.rend());
+    group_score[g] = members[0] + (size > 1 ? members[1] : 0.0);
+  }
+  const std::vector<int32_t> best = by_value(group_score);
+  for (size_t g = static_cast<size_t>(gate.n_groups_used); g < n_groups; ++g) {
+    const auto dropped = static_cast<size_t>(best[g]);
+    for (size_t e = dropped * size; e < (dropped + 1) * size; ++e) selection[e] = -INFINITY;
+  }
+}
+
 // The chosen experts in selection order, weighed by the gate's rule.
 void sort_and_weigh(const ReferenceGate& gate, ReferenceRouting& route) {
   std::vector<int32_t> sorted;
@@ -76,6 +95,7 @@ std::vector<ReferenceRouting> reference_route_layer(const std::vector<std::vecto
     route.selection = route.probs;
     for (size_t e = 0; e < gate.selection_bias.size(); ++e)
       route.selection[e] += gate.selection_bias[e];
+    if (gate.n_groups > 1) limit_to_best_groups(gate, route.selection);
     for (int32_t e : by_value(route.selection)) {
       if (route.experts.size() < k && enabled[static_cast<size_t>(e)]) route.experts.push_back(e);
     }

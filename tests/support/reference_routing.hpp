@@ -17,12 +17,18 @@ struct ReferenceGate {
   bool renormalize = true;               // weights = chosen scores / their sum, else the scores
   double scale = 1;                      // weights times this, after renormalizing
   std::vector<double> selection_bias{};  // added to the scores for choosing only; empty: none
+  // Group-limited routing (DeepSeek-V3): experts in n_groups groups of consecutive ids; choose
+  // only within the n_groups_used groups whose two best selection values sum highest.
+  // n_groups <= 1: no limit.
+  int n_groups = 0;
+  int n_groups_used = 0;
 };
 
 struct ReferenceRouting {
   std::vector<double> logits;     // the router's, unmasked
   std::vector<double> probs;      // the gate's scores; 0 for a disabled expert
-  std::vector<double> selection;  // what the choice is made by: probs + selection bias
+  std::vector<double> selection;  // what the choice is made by: probs + selection bias, -inf
+                                  // outside the chosen groups under group-limited routing
   std::vector<int32_t> experts;   // highest selection first, ties to the lower id
   std::vector<double> weights;    // final gate weights, same order
   std::vector<int32_t> dropped;   // dropped for capacity
