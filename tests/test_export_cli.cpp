@@ -2,29 +2,26 @@
 // format for a generated model, the route JSON's schema version, the load CSV, --out written
 // atomically, and clear errors for unknown formats and unwritable paths.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <array>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "moe/random_model.hpp"
-#include "moe/routing_data.hpp"
 #include "cli_runner.hpp"
+#include "moe/routing_data.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
 
+using moe::testing::CliWorkspace;
 using moe::testing::CommandResult;
-using moe::testing::shell_quote;
 
 // moescope-cli without a display; stdout and stderr together in `out`.
 CommandResult run_cli(const std::string& args) {
-  return moe::testing::run_program(MOESCOPE_CLI_PATH, args, moe::testing::OutputStreams::Merged);
+  return moe::testing::run_cli(args, moe::testing::OutputStreams::Merged);
 }
 
 std::string read_file(const fs::path& path) {
@@ -35,24 +32,20 @@ std::string read_file(const fs::path& path) {
 class ExportCliTest : public ::testing::Test {
 protected:
   static void SetUpTestSuite() {
-    dir_ = fs::temp_directory_path() / ("moescope_export_cli_" + std::to_string(::getpid()));
-    fs::create_directories(dir_ / "prompts");
-    moe::RandomModelSpec spec;
-    spec.n_layer = 3;
-    spec.n_expert = 8;
-    spec.n_expert_used = 2;
-    spec.seed = 5;
-    moe::write_random_model(spec, dir_ / "model.gguf");
-    std::ofstream(dir_ / "prompts" / "maths.txt") << "Solve 15 x 8\nWhat is 2^10?\n\n";
-    std::ofstream(dir_ / "prompts" / "poems.txt") << "Write a poem about the sea\nRoses are red\n";
-    std::ofstream(dir_ / "list.txt") << "first prompt\nsecond, longer prompt\n";
+    moe::RandomModelSpec spec = moe::testing::cli_test_model(5);
+    spec.dense_layers.clear();  // every layer routed: plots for layers 0, 1 and 2
+    workspace_ = std::make_unique<CliWorkspace>("moescope_export_cli", spec);
+    fs::create_directories(dir() / "prompts");
+    std::ofstream(dir() / "prompts" / "maths.txt") << "Solve 15 x 8\nWhat is 2^10?\n\n";
+    std::ofstream(dir() / "prompts" / "poems.txt") << "Write a poem about the sea\nRoses are red\n";
+    std::ofstream(dir() / "list.txt") << "first prompt\nsecond, longer prompt\n";
   }
-  static void TearDownTestSuite() { fs::remove_all(dir_); }
-  static std::string model() { return shell_quote((dir_ / "model.gguf").string()); }
-  static std::string path(const std::string& name) { return shell_quote((dir_ / name).string()); }
-  static fs::path dir_;
+  static void TearDownTestSuite() { workspace_.reset(); }
+  static const fs::path& dir() { return workspace_->dir(); }
+  static std::string model() { return workspace_->model(); }
+  static std::string path(const std::string& name) { return workspace_->arg(name); }
+  static inline std::unique_ptr<CliWorkspace> workspace_;
 };
-fs::path ExportCliTest::dir_;
 
 }  // namespace
 
@@ -65,7 +58,7 @@ TEST_F(ExportCliTest, WritesEveryKindInEveryFormatWithoutADisplay) {
           run_cli("plot " + model() + " --prompts " + path("list.txt") + " --kind " + kind +
                   " --out " + path(name) + " --width 640 --height 400 --dpi 100 --threads 1");
       ASSERT_EQ(r.exit_code, 0) << kind << " " << format << ": " << r.out;
-      const std::string bytes = read_file(dir_ / name);
+      const std::string bytes = read_file(dir() / name);
       const std::string magic = format == "png" ? "\x89PNG" : format == "svg" ? "<?xml" : "%PDF-";
       EXPECT_EQ(bytes.substr(0, magic.size()), magic) << name;
     }
@@ -77,13 +70,14 @@ TEST_F(ExportCliTest, WritesEveryKindInEveryFormatWithoutADisplay) {
                 " --kind domains --threads 1 --out " + path("domains." + format));
     ASSERT_EQ(r.exit_code, 0) << r.out;
     for (int layer = 0; layer < 3; ++layer)
-      EXPECT_TRUE(fs::exists(dir_ / ("domains-L" + std::to_string(layer) + "." + format))) << r.out;
+      EXPECT_TRUE(fs::exists(dir() / ("domains-L" + std::to_string(layer) + "." + format)))
+          << r.out;
   }
   const CommandResult one =
       run_cli("plot " + model() + " --domains " + path("prompts") +
               " --kind domains --layer 1 --format svg --out " + path("one.svg"));
   ASSERT_EQ(one.exit_code, 0) << one.out;
-  const std::string one_svg = read_file(dir_ / "one.svg");
+  const std::string one_svg = read_file(dir() / "one.svg");
   EXPECT_NE(one_svg.find(">maths ("), std::string::npos);
   EXPECT_NE(one_svg.find(">poems ("), std::string::npos);
   EXPECT_NE(one_svg.find("at layer 1<"), std::string::npos);
@@ -91,7 +85,7 @@ TEST_F(ExportCliTest, WritesEveryKindInEveryFormatWithoutADisplay) {
   const CommandResult path_plot = run_cli(
       "plot " + model() + " --prompt 'the sea' --kind path --token 1 --out " + path("token.svg"));
   ASSERT_EQ(path_plot.exit_code, 0) << path_plot.out;
-  EXPECT_NE(read_file(dir_ / "token.svg").find("(token 1)"), std::string::npos);
+  EXPECT_NE(read_file(dir() / "token.svg").find("(token 1)"), std::string::npos);
 }
 
 TEST_F(ExportCliTest, BadArgumentsGiveOneClearLine) {
@@ -101,13 +95,13 @@ TEST_F(ExportCliTest, BadArgumentsGiveOneClearLine) {
   r = run_cli("plot " + model() + " --prompt hi --kind load --out " + path("missing/x.png"));
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.out.find("does not exist"), std::string::npos) << r.out;
-  EXPECT_FALSE(fs::exists(dir_ / "missing"));
+  EXPECT_FALSE(fs::exists(dir() / "missing"));
   r = run_cli("plot " + model() + " --prompt hi --kind load --layer 7 --out " + path("x.png"));
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.out.find("not a MoE layer"), std::string::npos) << r.out;
   r = run_cli("plot " + model() + " --prompt hi --kind domains --out " + path("x.png"));
   EXPECT_NE(r.out.find("--domains DIR"), std::string::npos) << r.out;
-  EXPECT_FALSE(fs::exists(dir_ / "x.png"));
+  EXPECT_FALSE(fs::exists(dir() / "x.png"));
 }
 
 TEST_F(ExportCliTest, RouteWritesVersionedJsonAndLoadCsvToAFile) {
@@ -115,7 +109,7 @@ TEST_F(ExportCliTest, RouteWritesVersionedJsonAndLoadCsvToAFile) {
       run_cli("route " + model() + " --prompt 'Solve 15 x 8' --json --out " + path("trace.json"));
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_TRUE(r.out.empty()) << "stdout should stay empty with --out: " << r.out;
-  const nlohmann::json json = nlohmann::json::parse(read_file(dir_ / "trace.json"));
+  const nlohmann::json json = nlohmann::json::parse(read_file(dir() / "trace.json"));
   EXPECT_EQ(json.at("schema_version"), moe::kRoutingSchemaVersion);
   const moe::RoutingTrace trace = moe::routing_trace_from_json(json);
   EXPECT_EQ(trace.n_tokens(), static_cast<int>(json.at("tokens").size()));
@@ -123,7 +117,7 @@ TEST_F(ExportCliTest, RouteWritesVersionedJsonAndLoadCsvToAFile) {
   r = run_cli("route " + model() + " --prompt 'Solve 15 x 8' --csv --table load --out " +
               path("load.csv"));
   ASSERT_EQ(r.exit_code, 0) << r.out;
-  std::ifstream load_file(dir_ / "load.csv");
+  std::ifstream load_file(dir() / "load.csv");
   const std::vector<moe::LoadCsvRow> rows = moe::read_load_csv(load_file);
   ASSERT_EQ(rows.size(), 3u * 8u);
   int64_t total = 0;
@@ -134,7 +128,7 @@ TEST_F(ExportCliTest, RouteWritesVersionedJsonAndLoadCsvToAFile) {
 
   r = run_cli("route " + model() + " --prompt hi --csv --out " + path("trace.csv"));
   ASSERT_EQ(r.exit_code, 0) << r.out;
-  std::ifstream trace_file(dir_ / "trace.csv");
+  std::ifstream trace_file(dir() / "trace.csv");
   const std::vector<moe::RoutingCsvRow> trace_rows = moe::read_routing_csv(trace_file);
   ASSERT_FALSE(trace_rows.empty());
   // One row per (token, layer, expert).

@@ -21,11 +21,8 @@ using nlohmann::json;
 namespace {
 
 using moe::testing::CommandResult;
+using moe::testing::run_cli;
 using moe::testing::shell_quote;
-
-CommandResult run_cli(const std::string& args) {
-  return moe::testing::run_program(MOESCOPE_CLI_PATH, args);
-}
 
 void write_text(const fs::path& path, const std::string& text) {
   fs::create_directories(path.parent_path());

@@ -171,7 +171,7 @@ using moe::testing::shell_quote;
 
 // moescope-cli without a display; stdout and stderr together in `out`.
 CommandResult run_cli(const std::string& args) {
-  return moe::testing::run_program(MOESCOPE_CLI_PATH, args, moe::testing::OutputStreams::Merged);
+  return moe::testing::run_cli(args, moe::testing::OutputStreams::Merged);
 }
 
 std::string read_file(const fs::path& path) {
