@@ -27,6 +27,7 @@ namespace {
 
 using moe::GgmlType;
 using moe::RandomModelSpec;
+using moe::testing::random_tokens;
 
 constexpr double kLogitTolerance = 1e-4;
 constexpr double kScoreTolerance = 1e-5;
@@ -130,21 +131,6 @@ std::vector<ArchCase> arch_cases() {
   return cases;
 }
 
-std::vector<int32_t> test_tokens(int n, int n_vocab, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::vector<int32_t> tokens(static_cast<size_t>(n));
-  for (int32_t& token : tokens)
-    token = static_cast<int32_t>(rng() % static_cast<uint64_t>(n_vocab));
-  return tokens;
-}
-
-bool near_tie(const moe::testing::ReferenceRouting& route, int top_k) {
-  if (top_k >= static_cast<int>(route.selection.size())) return false;
-  std::vector<double> sorted = route.selection;
-  std::sort(sorted.rbegin(), sorted.rend());
-  return sorted[static_cast<size_t>(top_k) - 1] - sorted[static_cast<size_t>(top_k)] < kTieWindow;
-}
-
 moe::RoutingTrace make_trace(const moe::ModelConfig& config) {
   return moe::RoutingTrace(config.n_layer, config.n_expert, config.n_expert_used,
                            config.moe_layers());
@@ -158,7 +144,7 @@ TEST_P(Architectures, PrefillMatchesReference) {
   const auto model = file.load();
   const moe::ModelConfig& config = model->config();
   ASSERT_EQ(config.architecture, spec.architecture);
-  const std::vector<int32_t> tokens = test_tokens(12, config.n_vocab, spec.seed);
+  const std::vector<int32_t> tokens = random_tokens(12, config.n_vocab, spec.seed);
   const auto reference =
       moe::testing::reference_forward(model->file(), tokens, {.n_ctx = kContext});
 
@@ -191,7 +177,7 @@ TEST_P(Architectures, PrefillMatchesReference) {
       for (size_t e = 0; e < route.probs.size(); ++e) {
         EXPECT_NEAR(record.probs[e], route.probs[e], kScoreTolerance);
       }
-      if (near_tie(route, config.n_expert_used)) {
+      if (moe::testing::near_tie(route, config.n_expert_used, kTieWindow)) {
         ++exemptions;
         continue;
       }
@@ -211,7 +197,7 @@ TEST_P(Architectures, TokenByTokenDecodeMatchesBatchedPrefill) {
   const moe::testing::TempModelFile file(spec);
   const auto model = file.load();
   const moe::ModelConfig& config = model->config();
-  const std::vector<int32_t> tokens = test_tokens(10, config.n_vocab, spec.seed + 100);
+  const std::vector<int32_t> tokens = random_tokens(10, config.n_vocab, spec.seed + 100);
 
   moe::CpuBackend backend({.n_threads = 2});
   auto batched_state = backend.new_state(model, kContext);
@@ -320,7 +306,7 @@ TEST(ArchitectureRouting, SelectionBiasChangesChoicesNotWeights) {
   const moe::testing::TempModelFile file(spec);
   const auto model = file.load();
   const moe::ModelConfig& config = model->config();
-  const std::vector<int32_t> tokens = test_tokens(12, config.n_vocab, 5);
+  const std::vector<int32_t> tokens = random_tokens(12, config.n_vocab, 5);
   moe::CpuBackend backend({.n_threads = 2});
   auto state = backend.new_state(model, kContext);
   moe::RoutingTrace trace = make_trace(config);
@@ -358,7 +344,7 @@ TEST(ArchitectureRouting, DisabledExpertKeepsTheSelectionBias) {
   const moe::testing::TempModelFile file(spec);
   const auto model = file.load();
   const moe::ModelConfig& config = model->config();
-  const std::vector<int32_t> tokens = test_tokens(8, config.n_vocab, 6);
+  const std::vector<int32_t> tokens = random_tokens(8, config.n_vocab, 6);
   moe::CpuBackend backend({.n_threads = 2});
   const auto run = [&](const moe::RoutingInterventions& interventions) {
     auto state = backend.new_state(model, kContext);
@@ -423,7 +409,7 @@ TEST(ArchitectureRouting, GroupLimitChoosesWithinTheBestGroups) {
   const moe::ModelConfig& config = model->config();
   ASSERT_EQ(config.n_expert_groups, 4);
   ASSERT_EQ(config.n_expert_groups_used, 2);
-  const std::vector<int32_t> tokens = test_tokens(24, config.n_vocab, 8);
+  const std::vector<int32_t> tokens = random_tokens(24, config.n_vocab, 8);
   moe::CpuBackend backend({.n_threads = 2});
   auto state = backend.new_state(model, kContext);
   moe::RoutingTrace trace = make_trace(config);
@@ -483,7 +469,7 @@ TEST(ArchitectureLoading, FusedQkvEqualsSeparateProjections) {
     ASSERT_NE(fused->layer(0).attn_q_bias, nullptr);
     EXPECT_EQ(fused->parameter_counts().total, separate->parameter_counts().total);
 
-    const std::vector<int32_t> tokens = test_tokens(10, fused->config().n_vocab, 3);
+    const std::vector<int32_t> tokens = random_tokens(10, fused->config().n_vocab, 3);
     std::vector<std::vector<float>> logits(2);
     std::vector<moe::RoutingTrace> traces = {make_trace(fused->config()),
                                              make_trace(separate->config())};

@@ -18,10 +18,14 @@ void relax() {
 #endif
 }
 
-// Spins until `done()` or the spin budget is spent.
+// Spins until `done()` or the spin budget is spent; returns done().
 template <typename Done>
-void spin_until(const Done& done) {
-  for (int round = 0; round < kSpinRounds && !done(); ++round) relax();
+bool spin_until(const Done& done) {
+  for (int round = 0; round < kSpinRounds; ++round) {
+    if (done()) return true;
+    relax();
+  }
+  return done();
 }
 
 }  // namespace
@@ -41,13 +45,20 @@ ThreadPool::~ThreadPool() {
   for (std::thread& thread : threads_) thread.join();
 }
 
+void ThreadPool::record_error() {
+  std::lock_guard lock(mutex_);
+  if (!error_) error_ = std::current_exception();
+}
+
 void ThreadPool::drain(int worker) {
-  for (int task = next_task_.fetch_add(1); task < n_tasks_; task = next_task_.fetch_add(1)) {
+  const Task& task = *task_;
+  const int n_tasks = n_tasks_;
+  for (int index = next_task_.fetch_add(1, std::memory_order_relaxed); index < n_tasks;
+       index = next_task_.fetch_add(1, std::memory_order_relaxed)) {
     try {
-      (*task_)(task, worker);
+      task(index, worker);
     } catch (...) {
-      std::lock_guard lock(mutex_);
-      if (!error_) error_ = std::current_exception();
+      record_error();
     }
   }
 }
@@ -58,45 +69,53 @@ void ThreadPool::run(int n_tasks, const Task& task) {
     for (int index = 0; index < n_tasks; ++index) task(index, 0);
     return;
   }
-  {
-    std::lock_guard lock(mutex_);
-    task_ = &task;
-    n_tasks_ = n_tasks;
-    next_task_.store(0);
-    error_ = nullptr;
-    busy_workers_.store(static_cast<int>(threads_.size()));
-    generation_.fetch_add(1);
+  task_ = &task;
+  n_tasks_ = n_tasks;
+  next_task_.store(0, std::memory_order_relaxed);
+  running_workers_.store(static_cast<int>(threads_.size()), std::memory_order_relaxed);
+  generation_.fetch_add(1, std::memory_order_seq_cst);  // publishes the fields above
+  if (sleeping_workers_.load(std::memory_order_seq_cst) > 0) {
+    // Taking the mutex orders this with a worker between its check and its wait.
+    { std::lock_guard lock(mutex_); }
+    wake_.notify_all();
   }
-  wake_.notify_all();
+
   drain(0);
-  spin_until([this] { return busy_workers_.load(std::memory_order_acquire) == 0; });
-  std::exception_ptr error;
-  {
+  const auto all_done = [this] { return running_workers_.load(std::memory_order_seq_cst) == 0; };
+  if (!spin_until(all_done)) {
     std::unique_lock lock(mutex_);
-    done_.wait(lock, [this] { return busy_workers_.load() == 0; });
-    task_ = nullptr;
-    error = error_;
-    error_ = nullptr;
+    caller_sleeping_.store(true, std::memory_order_seq_cst);
+    done_.wait(lock, all_done);
+    caller_sleeping_.store(false, std::memory_order_relaxed);
   }
-  if (error) std::rethrow_exception(error);
+  task_ = nullptr;
+  if (error_) {  // every worker is done with this run: nothing else touches error_ now
+    std::exception_ptr error = error_;
+    error_ = nullptr;
+    std::rethrow_exception(error);
+  }
 }
 
 void ThreadPool::worker_loop(int worker) {
   uint64_t seen_generation = 0;
+  const auto new_run = [&] {
+    return generation_.load(std::memory_order_seq_cst) != seen_generation;
+  };
   for (;;) {
-    spin_until([&] { return generation_.load(std::memory_order_acquire) != seen_generation; });
-    {
+    if (!spin_until(new_run)) {
       std::unique_lock lock(mutex_);
-      wake_.wait(lock, [&] { return stopping_ || generation_.load() != seen_generation; });
+      sleeping_workers_.fetch_add(1, std::memory_order_seq_cst);
+      wake_.wait(lock, [&] { return stopping_ || new_run(); });
+      sleeping_workers_.fetch_sub(1, std::memory_order_relaxed);
       if (stopping_) return;
-      seen_generation = generation_.load();
     }
+    seen_generation = generation_.load(std::memory_order_acquire);
     drain(worker);
-    {
-      std::lock_guard lock(mutex_);
-      --busy_workers_;
+    if (running_workers_.fetch_sub(1, std::memory_order_seq_cst) == 1 &&
+        caller_sleeping_.load(std::memory_order_seq_cst)) {
+      { std::lock_guard lock(mutex_); }
+      done_.notify_one();
     }
-    done_.notify_one();
   }
 }
 
