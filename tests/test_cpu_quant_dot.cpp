@@ -391,6 +391,19 @@ TEST(FloatDot, ActivationsAreCopiedNotRounded) {
   }
 }
 
+// Which batches a kernel takes: rows of whole activation blocks, and for F16 / BF16 at most 16
+// tokens (larger batches are faster through convert + Eigen); the quantized types any batch.
+TEST(QuantDot, KernelsTakeWholeBlocksAndTheirBatchSizes) {
+  const QuantDot* f16 = moe::cpu::quant_dot_for(GgmlType::F16, false);
+  EXPECT_TRUE(f16->applies(1024, 1));
+  EXPECT_TRUE(f16->applies(1024, 16));
+  EXPECT_FALSE(f16->applies(1024, 17));
+  EXPECT_FALSE(f16->applies(1000, 1));  // not whole blocks of 16
+  const QuantDot* q4_0 = moe::cpu::quant_dot_for(GgmlType::Q4_0);
+  EXPECT_TRUE(q4_0->applies(1024, 512));
+  EXPECT_FALSE(q4_0->applies(1040, 1));
+}
+
 // Rounding error bound of a sum of k rounded terms, relative to Σ|terms|: γ_k = k u / (1 - k u),
 // u = 2^-24 (f32).
 double gamma_f32(int64_t k) {

@@ -102,7 +102,7 @@ void Kernels::matmul_many(std::span<const MatmulJob> jobs) {
   for (const MatmulJob& job : jobs) {
     const WeightMatrix& weight = job.weight;
     const QuantDot* kernel = quantized_activations_ ? quant_dot_for(weight.type) : nullptr;
-    if (kernel == nullptr || weight.cols % kernel->block_size != 0) {
+    if (kernel == nullptr || !kernel->applies(weight.cols, job.in->rows())) {
       matmul_converted(weight, *job.in, *job.out);
       continue;
     }
@@ -130,7 +130,7 @@ void Kernels::matmul_many(std::span<const MatmulJob> jobs) {
   std::vector<const MatmulJob*> job_of_plan;
   for (const MatmulJob& job : jobs) {
     const QuantDot* kernel = quantized_activations_ ? quant_dot_for(job.weight.type) : nullptr;
-    if (kernel != nullptr && job.weight.cols % kernel->block_size == 0 && job.in->rows() > 0)
+    if (kernel != nullptr && kernel->applies(job.weight.cols, job.in->rows()) && job.in->rows() > 0)
       job_of_plan.push_back(&job);
   }
   for (size_t p = 0; p < plans.size(); ++p) {

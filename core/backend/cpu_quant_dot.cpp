@@ -35,10 +35,18 @@ float max_abs(const float* x, int n) {
   return result;
 }
 
-// F16 / BF16 weights read f32 activations as they are (cpu_float_dot.cpp).
+// F16 / BF16 weights read f32 activations as they are (cpu_float_dot.cpp), in batches of up
+// to 16 tokens; above that convert + Eigen wins. One weight row against many tokens reads 4
+// bytes of activation per multiply-add, from L2 once the batch outgrows L1, while Eigen's
+// blocked product reuses each loaded activation for several rows. Measured (1024 x 2048 F16,
+// one thread, CPU time, median of 5), time direct / convert: 0.50 at 1 token, 0.69 at 8,
+// 0.88-0.93 at 16, 1.0 at 24, 1.08 at 32, 1.40 at 128.
 QuantDot float_entry(GgmlType type) {
-  return {detail::kFloatDotBlock, detail::kFloatDotBlock * sizeof(float),
-          detail::scalar_float_row_dot(type), nullptr, ActivationFormat::F32};
+  return {.block_size = detail::kFloatDotBlock,
+          .activation_block_bytes = detail::kFloatDotBlock * sizeof(float),
+          .dot = detail::scalar_float_row_dot(type),
+          .format = ActivationFormat::F32,
+          .max_tokens = 16};
 }
 
 // --- 32-element weight blocks -------------------------------------------------------------------

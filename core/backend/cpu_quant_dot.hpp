@@ -58,6 +58,12 @@ struct QuantDot {
   RowDot dot = nullptr;
   RowDotMany dot_many = nullptr;  // nullptr: call `dot` per token
   ActivationFormat format = ActivationFormat::Int8Blocks32;
+  int max_tokens = 0;  // > 0: larger batches take convert + Eigen instead (faster there)
+
+  // Whether the kernel takes rows of `cols` elements in a batch of n tokens.
+  bool applies(int64_t cols, int64_t n) const {
+    return cols % block_size == 0 && (max_tokens == 0 || n <= max_tokens);
+  }
 };
 
 // The kernel for `type`, or nullptr when the type has none (F32 and the types without kernels

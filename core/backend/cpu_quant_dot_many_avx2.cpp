@@ -165,14 +165,27 @@ __attribute__((always_inline)) inline void unpack_q2_k(const uint8_t* w, SuperBl
   block.offset_d = load_f16(w + 82);
 }
 
+// The 16 signed 6-bit group scales of a Q3_K block (packed as in quants.cpp: low 4 bits of
+// scale g in nibble g of bytes 0-7, low nibbles first; top 2 bits of scale g at bit 2 (g / 4) of
+// byte 8 + g % 4), as 16 × int16. Decoded in registers: writing them one by one to memory and
+// loading them as a vector stalls the load.
+__m256i q3_k_scales(const uint8_t* packed) {
+  const __m128i low_bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(packed));
+  const __m128i nibble = _mm_set1_epi8(0x0f);
+  const __m128i low = _mm_unpacklo_epi64(_mm_and_si128(low_bytes, nibble),
+                                         _mm_and_si128(_mm_srli_epi16(low_bytes, 4), nibble));
+  const __m128i high_word = _mm_set1_epi32(static_cast<int>(load_u32(packed + 8)));
+  const __m128i high =
+      _mm_and_si128(_mm_srlv_epi32(high_word, _mm_setr_epi32(0, 2, 4, 6)), _mm_set1_epi8(3));
+  const __m128i scales =
+      _mm_sub_epi8(_mm_or_si128(low, _mm_slli_epi16(high, 4)), _mm_set1_epi8(32));
+  return _mm256_cvtepi8_epi16(scales);
+}
+
 __attribute__((always_inline)) inline void unpack_q3_k(const uint8_t* w, SuperBlock& block) {
-  const uint8_t* packed = w + 96;
+  block.offset_weights = q3_k_scales(w + 96);
   alignas(32) int16_t scale[16];
-  for (int g = 0; g < 16; ++g) {
-    const int low = g < 8 ? (packed[g] & 0xf) : (packed[g - 8] >> 4);
-    const int high = (packed[8 + g % 4] >> (2 * (g / 4))) & 3;
-    scale[g] = static_cast<int16_t>((low | high << 4) - 32);
-  }
+  _mm256_store_si256(reinterpret_cast<__m256i*>(scale), block.offset_weights);
   const __m256i hmask = load_256(w);
   const __m256i two_bits = _mm256_set1_epi8(3);
   const __m256i one_bit = _mm256_set1_epi8(1);
@@ -186,7 +199,6 @@ __attribute__((always_inline)) inline void unpack_q3_k(const uint8_t* w, SuperBl
       block.scales[4 * half + shift] = pair_scales(scale[g], scale[g + 1]);
     }
   }
-  block.offset_weights = _mm256_load_si256(reinterpret_cast<const __m256i*>(scale));
   block.d = load_f16(w + 108);
   block.offset_d = 0.0f;
 }
