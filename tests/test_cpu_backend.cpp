@@ -27,21 +27,14 @@ namespace {
 
 using moe::GgmlType;
 using moe::RandomModelSpec;
+using moe::testing::ModelCase;
 using moe::testing::random_tokens;
 
 constexpr double kLogitTolerance = 1e-4;
 constexpr double kTieWindow = 1e-6;
 
-struct BackendCase {
-  std::string label;
-  RandomModelSpec spec;
-};
-
-// Test names and failure messages show the label, not the struct's bytes.
-void PrintTo(const BackendCase& backend_case, std::ostream* out) { *out << backend_case.label; }
-
-std::vector<BackendCase> backend_cases() {
-  std::vector<BackendCase> cases;
+std::vector<ModelCase> backend_cases() {
+  std::vector<ModelCase> cases;
   {
     RandomModelSpec s;
     s.n_embd = 64, s.n_layer = 2, s.n_head = 4, s.n_head_kv = 2;
@@ -111,7 +104,7 @@ void expect_valid_record(const moe::RoutingRecord& record, int n_expert, int top
   EXPECT_NEAR(weight_sum, 1.0, 1e-5);
 }
 
-class CpuBackendVsReference : public ::testing::TestWithParam<BackendCase> {};
+class CpuBackendVsReference : public ::testing::TestWithParam<ModelCase> {};
 
 TEST_P(CpuBackendVsReference, PrefillMatchesReference) {
   const RandomModelSpec& spec = GetParam().spec;

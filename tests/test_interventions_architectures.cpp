@@ -23,17 +23,11 @@ namespace {
 using moe::RandomModelSpec;
 using moe::RoutingInterventions;
 using moe::RoutingRule;
+using moe::testing::ModelCase;
 
 constexpr double kLogitTolerance = 1e-4;
 constexpr double kScoreTolerance = 1e-5;
 constexpr int kContext = 64;
-
-struct GateCase {
-  std::string label;
-  RandomModelSpec spec;
-};
-
-void PrintTo(const GateCase& gate_case, std::ostream* out) { *out << gate_case.label; }
 
 RandomModelSpec base_spec(const std::string& architecture, uint64_t seed) {
   RandomModelSpec s;
@@ -44,8 +38,8 @@ RandomModelSpec base_spec(const std::string& architecture, uint64_t seed) {
   return s;
 }
 
-std::vector<GateCase> gate_cases() {
-  std::vector<GateCase> cases;
+std::vector<ModelCase> gate_cases() {
+  std::vector<ModelCase> cases;
   {
     RandomModelSpec s = base_spec("olmoe", 51);
     s.n_head_kv = 4, s.n_expert = 16, s.n_expert_used = 4;
@@ -94,7 +88,7 @@ std::vector<std::pair<std::string, RoutingInterventions>> intervention_cases(
   return cases;
 }
 
-class InterventionsOnGates : public ::testing::TestWithParam<GateCase> {};
+class InterventionsOnGates : public ::testing::TestWithParam<ModelCase> {};
 
 TEST_P(InterventionsOnGates, CpuBackendMatchesTheReferenceForward) {
   const moe::testing::TempModelFile file(GetParam().spec);

@@ -9,6 +9,8 @@
 
 namespace moe::testing {
 
+void PrintTo(const ModelCase& model_case, std::ostream* out) { *out << model_case.label; }
+
 std::filesystem::path unique_temp_path(const std::string& stem, const std::string& extension) {
   static std::atomic<int> counter{0};
   return std::filesystem::temp_directory_path() /

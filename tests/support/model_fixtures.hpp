@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <ostream>
 #include <set>
 #include <span>
 #include <string>
@@ -31,6 +32,14 @@ public:
 private:
   std::filesystem::path path_;
 };
+
+// A generated model for value-parameterized tests, under a label that test names and failure
+// messages show (PrintTo) instead of the spec's bytes.
+struct ModelCase {
+  std::string label;
+  RandomModelSpec spec;
+};
+void PrintTo(const ModelCase& model_case, std::ostream* out);
 
 // A unique path in the temporary directory (not created).
 std::filesystem::path unique_temp_path(const std::string& stem, const std::string& extension);
