@@ -27,19 +27,13 @@ namespace {
 
 using moe::GgmlType;
 using moe::RandomModelSpec;
+using moe::testing::ModelCase;
 using moe::testing::random_tokens;
 
 constexpr double kLogitTolerance = 1e-4;
 constexpr double kScoreTolerance = 1e-5;
 constexpr double kTieWindow = 1e-6;
 constexpr int kContext = 32;
-
-struct ArchCase {
-  std::string label;
-  RandomModelSpec spec;
-};
-
-void PrintTo(const ArchCase& arch_case, std::ostream* out) { *out << arch_case.label; }
 
 RandomModelSpec base_spec(const std::string& architecture, uint64_t seed) {
   RandomModelSpec s;
@@ -50,8 +44,8 @@ RandomModelSpec base_spec(const std::string& architecture, uint64_t seed) {
   return s;
 }
 
-std::vector<ArchCase> arch_cases() {
-  std::vector<ArchCase> cases;
+std::vector<ModelCase> arch_cases() {
+  std::vector<ModelCase> cases;
   {
     RandomModelSpec s = base_spec("llama", 31);
     s.dense_layers = {1}, s.n_layer = 3;
@@ -136,7 +130,7 @@ moe::RoutingTrace make_trace(const moe::ModelConfig& config) {
                            config.moe_layers());
 }
 
-class Architectures : public ::testing::TestWithParam<ArchCase> {};
+class Architectures : public ::testing::TestWithParam<ModelCase> {};
 
 TEST_P(Architectures, PrefillMatchesReference) {
   const RandomModelSpec& spec = GetParam().spec;
@@ -227,8 +221,8 @@ INSTANTIATE_TEST_SUITE_P(GeneratedModels, Architectures, ::testing::ValuesIn(arc
                          [](const auto& info) { return info.param.label; });
 
 const RandomModelSpec& case_spec(const std::string& label) {
-  static const std::vector<ArchCase> cases = arch_cases();
-  for (const ArchCase& c : cases) {
+  static const std::vector<ModelCase> cases = arch_cases();
+  for (const ModelCase& c : cases) {
     if (c.label == label) return c.spec;
   }
   throw std::runtime_error("no case " + label);
