@@ -275,6 +275,17 @@ TEST(ArchitectureConfig, ReadsWhatEachArchitectureAdds) {
     EXPECT_NE(model->layer(1).attn_k_b, nullptr);
   }
   {
+    // Without expert_feed_forward_length, qwen3moe's experts are feed_forward_length / top-k
+    // wide (llama.cpp's default for qwen2moe and qwen3moe).
+    moe::testing::GgufEdit edit;
+    edit.remove_keys = {"qwen3moe.expert_feed_forward_length"};
+    edit.set_keys.emplace_back("qwen3moe.feed_forward_length", moe::gguf::Value::u32(64));
+    const std::vector<uint8_t> bytes =
+        moe::testing::edited_random_model(case_spec("qwen3moe_head32_bf16"), edit);
+    const auto model = moe::Model::from_file(moe::gguf::GgufFile::parse(bytes));
+    EXPECT_EQ(model->config().n_ff_exp, 32);
+  }
+  {
     const moe::testing::TempModelFile file(case_spec("granitemoe_tied_f32"));
     const moe::ModelConfig& c = file.load()->config();
     EXPECT_FLOAT_EQ(c.embedding_scale, 12);

@@ -111,7 +111,7 @@ TEST(ModelSummary, RoutingSummaryStatesTheGroupLimit) {
   c.has_selection_bias = true, c.expert_weights_scale = 2.5f;
   c.n_expert_groups = 8, c.n_expert_groups_used = 4;
   EXPECT_EQ(moe::routing_summary(c),
-            "sigmoid, top-8 of 256 within the best 4 of 8 groups chosen with a per-expert "
+            "sigmoid, top-8 of 256 within the best 4 of 8 groups, chosen with a per-expert "
             "selection bias, weights renormalized, x2.5");
 
   RandomModelSpec spec = mixed_spec();

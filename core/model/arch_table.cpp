@@ -41,6 +41,7 @@ Architecture make_qwen2moe() {
   arch.renormalize_top_k = false;
   arch.attention_biases_required = true;
   arch.shared_experts = SharedExperts::SigmoidGated;
+  arch.expert_width_from_top_k = true;
   return arch;
 }
 
@@ -50,6 +51,7 @@ Architecture make_qwen3moe() {
   arch.name = arch.key_prefix = "qwen3moe";
   arch.rope = RopePairing::SplitHalves;
   arch.qk_norm = QkNorm::PerHead;
+  arch.expert_width_from_top_k = true;
   return arch;
 }
 

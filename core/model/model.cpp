@@ -304,12 +304,15 @@ void read_architecture_hparams(const HparamReader& hp, const Architecture& arch,
     }
   }
 
+  // qwen2moe / qwen3moe: without expert_feed_forward_length the experts' width is n_ff / top-k.
+  if (arch.expert_width_from_top_k && !hp.has("expert_feed_forward_length") &&
+      c.n_expert_used > 0) {
+    c.n_ff_exp = c.n_ff / c.n_expert_used;
+  }
+
   c.shared_experts = arch.shared_experts;
   if (arch.shared_experts == SharedExperts::SigmoidGated) {
-    // qwen2moe: the experts' width defaults to n_ff / top-k, the shared expert's to n_ff.
-    if (!hp.has("expert_feed_forward_length") && c.n_expert_used > 0) {
-      c.n_ff_exp = c.n_ff / c.n_expert_used;
-    }
+    // qwen2moe: the shared expert's width defaults to n_ff.
     c.n_expert_shared = 1;
     c.n_ff_shexp = hp.positive_or("expert_shared_feed_forward_length", c.n_ff);
   }

@@ -26,7 +26,10 @@ std::string routing_summary(const ModelConfig& c) {
     text += " within the best " + std::to_string(c.n_expert_groups_used) + " of " +
             std::to_string(c.n_expert_groups) + " groups";
   }
-  if (c.has_selection_bias) text += " chosen with a per-expert selection bias";
+  if (c.has_selection_bias) {
+    text += c.n_expert_groups > 1 ? ", " : " ";
+    text += "chosen with a per-expert selection bias";
+  }
   text += c.normalize_expert_weights ? ", weights renormalized" : ", weights not renormalized";
   if (c.expert_weights_scale != 1) text += ", x" + number(c.expert_weights_scale);
   if (c.n_layer_dense_lead > 0) {

@@ -131,6 +131,9 @@ struct Architecture {
   bool attention_biases_required = false;  // q, k, v biases must be present (qwen2moe, phimoe)
   bool output_bias = false;                // output.bias added to the logits (phimoe)
   bool output_optional = true;             // output.weight absent = tied to token_embd
+  // Without expert_feed_forward_length the experts' width is feed_forward_length / top-k
+  // (qwen2moe, qwen3moe, as llama.cpp reads them); otherwise feed_forward_length.
+  bool expert_width_from_top_k = false;
   // Leading dense layers are given by key leading_dense_block_count (deepseek2); otherwise a
   // layer is MoE exactly when it has a router tensor.
   bool dense_layers_from_key = false;
