@@ -22,11 +22,13 @@ void standard_qkv(Kernels& kernels, const Model& model, const LayerWeights& laye
                   RowMatrix& v) {
   const ModelConfig& config = model.config();
   std::vector<float> storage;
-  kernels.matmul(WeightMatrix::of(*layer.attn_q), x, q);
+  // One parallel run for the three projections (x quantized once).
+  const Kernels::MatmulJob projections[] = {{WeightMatrix::of(*layer.attn_q), &x, &q},
+                                            {WeightMatrix::of(*layer.attn_k), &x, &k},
+                                            {WeightMatrix::of(*layer.attn_v), &x, &v}};
+  kernels.matmul_many(projections);
   add_bias(layer.attn_q_bias, q, storage);
-  kernels.matmul(WeightMatrix::of(*layer.attn_k), x, k);
   add_bias(layer.attn_k_bias, k, storage);
-  kernels.matmul(WeightMatrix::of(*layer.attn_v), x, v);
   add_bias(layer.attn_v_bias, v, storage);
   if (layer.attn_q_norm != nullptr) {
     // The weight's size says the group: the whole projection (olmoe) or one head (qwen3moe).

@@ -89,8 +89,9 @@ void Kernels::matmul(const WeightMatrix& weight, const RowMatrix& in, RowMatrix&
 void Kernels::matmul_many(std::span<const MatmulJob> jobs) {
   // Quantized jobs share one parallel run: their row blocks are tasks of one list.
   struct Plan {
+    const MatmulJob* job;
     const QuantDot* kernel;
-    size_t activation_offset;
+    size_t activation_offset;  // into activations_
     size_t activation_row_bytes;
     int64_t block;   // rows per task
     int first_task;  // tasks [first_task, first_task + tasks of this job)
@@ -109,16 +110,34 @@ void Kernels::matmul_many(std::span<const MatmulJob> jobs) {
     const int64_t n = job.in->rows();
     job.out->resize(n, weight.rows);
     if (n == 0) continue;
-    Plan plan{
-        kernel, activation_bytes,
-        static_cast<size_t>(weight.cols / kernel->block_size) * kernel->activation_block_bytes, 0,
-        n_tasks};
-    activation_bytes += static_cast<size_t>(n) * plan.activation_row_bytes;
-    // Blocks of rows small enough to balance the threads; each row's bytes are read once and
-    // stay in cache while every token's activations pass over them.
+    Plan plan{&job,
+              kernel,
+              0,
+              static_cast<size_t>(weight.cols / kernel->block_size) * kernel->activation_block_bytes,
+              0,
+              n_tasks};
+    // An input that an earlier job reads in the same format is quantized once (q/k/v, an
+    // expert's gate and up, all experts of a decoded token).
+    const auto same_input = std::find_if(plans.begin(), plans.end(), [&](const Plan& other) {
+      return other.job->in == job.in && other.kernel->format == kernel->format &&
+             other.kernel->block_size == kernel->block_size && other.job->weight.cols == weight.cols;
+    });
+    if (same_input != plans.end()) {
+      plan.activation_offset = same_input->activation_offset;
+    } else {
+      plan.activation_offset = activation_bytes;
+      activation_bytes += static_cast<size_t>(n) * plan.activation_row_bytes;
+    }
+    // Blocks of rows small enough to balance the threads (at least kTasksPerThread per thread,
+    // at most kMaxTaskBytes of weights, so that the threads finish close together even for the
+    // output matrix); each row's bytes are read once and stay in cache while every token's
+    // activations pass over them.
     constexpr int64_t kRowAlign = 4;
-    const int64_t target_blocks = 8 * static_cast<int64_t>(pool_.size());
+    constexpr int64_t kTasksPerThread = 8;
+    constexpr int64_t kMaxTaskBytes = 128 * 1024;
+    const int64_t target_blocks = kTasksPerThread * static_cast<int64_t>(pool_.size());
     int64_t block = (weight.rows + target_blocks - 1) / target_blocks;
+    block = std::min(block, kMaxTaskBytes / static_cast<int64_t>(weight.row_bytes));
     plan.block = std::max<int64_t>(kRowAlign, (block + kRowAlign - 1) / kRowAlign * kRowAlign);
     n_tasks += static_cast<int>((weight.rows + plan.block - 1) / plan.block);
     plans.push_back(plan);
@@ -127,32 +146,32 @@ void Kernels::matmul_many(std::span<const MatmulJob> jobs) {
 
   // Each input quantized once, in the format its weights' kernel reads.
   activations_.resize(activation_bytes);
-  std::vector<const MatmulJob*> job_of_plan;
-  for (const MatmulJob& job : jobs) {
-    const QuantDot* kernel = quantized_activations_ ? quant_dot_for(job.weight.type) : nullptr;
-    if (kernel != nullptr && kernel->applies(job.weight.cols, job.in->rows()) && job.in->rows() > 0)
-      job_of_plan.push_back(&job);
-  }
   for (size_t p = 0; p < plans.size(); ++p) {
-    const MatmulJob& job = *job_of_plan[p];
-    for (int64_t t = 0; t < job.in->rows(); ++t) {
-      quantize_activations(*plans[p].kernel, job.in->row(t).data(),
-                           activations_.data() + plans[p].activation_offset +
-                               static_cast<size_t>(t) * plans[p].activation_row_bytes,
-                           job.weight.cols);
+    const Plan& plan = plans[p];
+    const bool first_reader = std::none_of(plans.begin(), plans.begin() + static_cast<ptrdiff_t>(p),
+                                           [&](const Plan& other) {
+                                             return other.activation_offset == plan.activation_offset;
+                                           });
+    if (!first_reader) continue;
+    const RowMatrix& in = *plan.job->in;
+    for (int64_t t = 0; t < in.rows(); ++t) {
+      quantize_activations(*plan.kernel, in.row(t).data(),
+                           activations_.data() + plan.activation_offset +
+                               static_cast<size_t>(t) * plan.activation_row_bytes,
+                           plan.job->weight.cols);
     }
   }
 
   pool_.run(n_tasks, [&](int task, int) {
-    size_t p = 0;
-    while (p + 1 < plans.size() && plans[p + 1].first_task <= task) ++p;
-    const Plan& plan = plans[p];
-    const MatmulJob& job = *job_of_plan[p];
-    const WeightMatrix& weight = job.weight;
+    // The last plan whose first task is at or before this one.
+    const auto after = std::upper_bound(plans.begin(), plans.end(), task,
+                                        [](int t, const Plan& plan) { return t < plan.first_task; });
+    const Plan& plan = *(after - 1);
+    const WeightMatrix& weight = plan.job->weight;
     const QuantDot& kernel = *plan.kernel;
-    const int64_t n = job.in->rows();
+    const int64_t n = plan.job->in->rows();
     const uint8_t* activations = activations_.data() + plan.activation_offset;
-    RowMatrix& out = *job.out;
+    RowMatrix& out = *plan.job->out;
     const int64_t first = (task - plan.first_task) * plan.block;
     const int64_t last = std::min(first + plan.block, weight.rows);
     for (int64_t r = first; r < last; ++r) {

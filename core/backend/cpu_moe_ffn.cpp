@@ -69,13 +69,17 @@ void moe_ffn(Kernels& kernels, const Model& model, const LayerWeights& layer, in
     jobs.clear();
     for (size_t a = 0; a < n_group; ++a) {
       const std::vector<Assignment>& assigned = tokens_of_expert[static_cast<size_t>(group[a])];
-      expert_in[a].resize(static_cast<Eigen::Index>(assigned.size()), x.cols());
-      for (size_t i = 0; i < assigned.size(); ++i)
-        expert_in[a].row(static_cast<Eigen::Index>(i)) = x.row(assigned[i].token);
-      jobs.push_back(
-          {WeightMatrix::expert(*layer.ffn_gate_exps, group[a]), &expert_in[a], &gated[a]});
-      jobs.push_back(
-          {WeightMatrix::expert(*layer.ffn_up_exps, group[a]), &expert_in[a], &upped[a]});
+      // An expert that every token chose (always, for one decoded token) reads x itself, so
+      // matmul_many quantizes it once for all such experts instead of once per copy.
+      const RowMatrix* input = &x;
+      if (static_cast<Eigen::Index>(assigned.size()) != n) {
+        expert_in[a].resize(static_cast<Eigen::Index>(assigned.size()), x.cols());
+        for (size_t i = 0; i < assigned.size(); ++i)
+          expert_in[a].row(static_cast<Eigen::Index>(i)) = x.row(assigned[i].token);
+        input = &expert_in[a];
+      }
+      jobs.push_back({WeightMatrix::expert(*layer.ffn_gate_exps, group[a]), input, &gated[a]});
+      jobs.push_back({WeightMatrix::expert(*layer.ffn_up_exps, group[a]), input, &upped[a]});
     }
     kernels.matmul_many(jobs);
     jobs.clear();
