@@ -1,8 +1,8 @@
 #pragma once
-// Small AVX2 building blocks shared by the vectorized kernels (cpu_quant_dot_many_avx2.cpp,
-// cpu_float_dot_avx2.cpp). They do what the same-named helpers of cpu_quant_dot_avx2.cpp do,
-// operation for operation: the many-token kernels must reproduce the one-token kernels' results
-// bit for bit. Include only from files compiled with AVX2 (guard with __AVX2__).
+// Small AVX2 building blocks shared by the vectorized kernels (cpu_quant_dot_avx2.cpp,
+// cpu_quant_dot_many_avx2.cpp, cpu_float_dot_avx2.cpp): one definition, so that the many-token
+// kernels reproduce the one-token kernels' results bit for bit. Include only from files compiled
+// with AVX2 (guard with __AVX2__).
 #include <immintrin.h>
 
 #include <cstdint>

@@ -10,7 +10,7 @@
 #include "cpu_quant_dot.hpp"
 
 #ifdef __AVX2__
-#include <immintrin.h>
+#include "cpu_avx2_helpers.hpp"
 #endif
 
 namespace moe::cpu::detail {
@@ -18,57 +18,15 @@ namespace moe::cpu::detail {
 #ifdef __AVX2__
 namespace {
 
-float load_f16(const uint8_t* p) {
-  uint16_t bits;
-  __builtin_memcpy(&bits, p, 2);
-#ifdef __F16C__
-  return _cvtsh_ss(bits);
-#else
-  return f16_to_f32(bits);
-#endif
-}
-
-uint32_t load_u32(const uint8_t* p) {
-  uint32_t value;
-  __builtin_memcpy(&value, p, 4);
-  return value;
-}
-
-float horizontal_sum(__m256 v) {
-  __m128 sum = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  sum = _mm_add_ps(sum, _mm_movehl_ps(sum, sum));
-  sum = _mm_add_ss(sum, _mm_movehdup_ps(sum));
-  return _mm_cvtss_f32(sum);
-}
-
-// Unsigned bytes × signed bytes, summed in groups of four to 8 × int32.
-__m256i dot_unsigned_signed(__m256i u, __m256i s) {
-  return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
-}
+// load_f16, load_u32, load_256, horizontal_sum, nibbles_32, bits_to_bytes and
+// dot_unsigned_signed are shared with the many-token and float kernels, which must match these
+// bit for bit.
+using namespace avx2;
 
 // Signed bytes × signed bytes, summed in groups of four to 8 × int32.
 __m256i dot_signed_signed(__m256i x, __m256i y) {
   return dot_unsigned_signed(_mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x));
 }
-
-// The 32 four-bit codes of a Q4_*/Q5_* block in element order (low nibbles, then high ones).
-__m256i nibbles_32(const uint8_t* qs) {
-  const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
-  const __m256i both = _mm256_set_m128i(_mm_srli_epi16(raw, 4), raw);
-  return _mm256_and_si256(both, _mm256_set1_epi8(0x0f));
-}
-
-// Byte i is 0xff where bit i of `bits` is set, else 0.
-__m256i bits_to_bytes(uint32_t bits) {
-  const __m256i spread =
-      _mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<int>(bits)),
-                          _mm256_setr_epi64x(0x0000000000000000, 0x0101010101010101,
-                                             0x0202020202020202, 0x0303030303030303));
-  const __m256i bit_of_byte = _mm256_set1_epi64x(static_cast<long long>(0x8040201008040201ULL));
-  return _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit_of_byte), bit_of_byte);
-}
-
-__m256i load_256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 
 // --- 32-element blocks: one float scale per block -----------------------------------------------
 
