@@ -16,6 +16,7 @@
 #include <random>
 #include <string>
 
+#include "decode_consistency.hpp"
 #include "model_fixtures.hpp"
 #include "moe/cpu_backend.hpp"
 #include "moe/error.hpp"
@@ -187,34 +188,13 @@ TEST_P(Architectures, PrefillMatchesReference) {
 }
 
 TEST_P(Architectures, TokenByTokenDecodeMatchesBatchedPrefill) {
-  const RandomModelSpec& spec = GetParam().spec;
-  const moe::testing::TempModelFile file(spec);
-  const auto model = file.load();
-  const moe::ModelConfig& config = model->config();
-  const std::vector<int32_t> tokens = random_tokens(10, config.n_vocab, spec.seed + 100);
-
-  moe::CpuBackend backend({.n_threads = 2});
-  auto batched_state = backend.new_state(model, kContext);
-  moe::RoutingTrace batched_trace = make_trace(config);
-  std::vector<float> batched;
-  backend.forward(*batched_state, tokens, 0, moe::LogitsMode::All, batched, &batched_trace);
-
-  auto decode_state = backend.new_state(model, kContext);
-  moe::RoutingTrace decode_trace = make_trace(config);
-  std::vector<float> step;
-  const auto n_vocab = static_cast<size_t>(config.n_vocab);
-  for (size_t t = 0; t < tokens.size(); ++t) {
-    backend.forward(*decode_state, std::span(tokens).subspan(t, 1), static_cast<int>(t),
-                    moe::LogitsMode::Last, step, &decode_trace);
-    const std::span<const float> row(batched.data() + t * n_vocab, n_vocab);
-    EXPECT_LE(moe::testing::max_relative_difference(step, row), 1e-5) << "position " << t;
-  }
-  for (int position = 0; position < static_cast<int>(tokens.size()); ++position) {
-    for (int layer : config.moe_layers()) {
-      EXPECT_EQ(decode_trace.at(position, layer).experts,
-                batched_trace.at(position, layer).experts);
-    }
-  }
+  const moe::testing::DecodeVsPrefill result = moe::testing::decode_vs_prefill(GetParam().spec, kContext);
+  ASSERT_EQ(result.logit_differences.size(), 10u);
+  for (size_t t = 0; t < result.logit_differences.size(); ++t)
+    EXPECT_LE(result.logit_differences[t], 1e-5) << "position " << t;
+  EXPECT_TRUE(result.expert_mismatches.empty())
+      << "experts differ at " << result.expert_mismatches.size() << " places, first "
+      << result.expert_mismatches.front();
 }
 
 INSTANTIATE_TEST_SUITE_P(GeneratedModels, Architectures, ::testing::ValuesIn(arch_cases()),

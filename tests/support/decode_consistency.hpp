@@ -1,0 +1,22 @@
+#pragma once
+// Decoding a prompt one token at a time must give what one batched forward gives: the same
+// logits at every position (up to float reordering) and the same experts at every MoE layer.
+// Shared by the CPU backend tests and the per-architecture tests.
+#include <string>
+#include <vector>
+
+#include "moe/random_model.hpp"
+
+namespace moe::testing {
+
+struct DecodeVsPrefill {
+  // Per position: max relative difference of the decoded step's logits from the batched row.
+  std::vector<double> logit_differences;
+  // "position P, layer L" wherever the two chose different experts.
+  std::vector<std::string> expert_mismatches;
+};
+
+// Runs `n_tokens` random tokens through the CPU backend (2 threads) both ways.
+DecodeVsPrefill decode_vs_prefill(const RandomModelSpec& spec, int n_ctx, int n_tokens = 10);
+
+}  // namespace moe::testing
