@@ -228,6 +228,38 @@ INSTANTIATE_TEST_SUITE_P(WithManyTokenKernel, ManyTokensKernelTest,
                          ::testing::ValuesIn(types_with_many_token_kernel()),
                          [](const auto& info) { return moe::type_name(info.param); });
 
+// Every weight code of a Q8_0 row negative, the activation codes at ±127 with a nonzero sum: the
+// integer sum is known exactly. GCC 12 with AVX-VNNI once compiled the scalar
+// reference's signed × signed byte products into vpdpbusd (unsigned × signed), which reads a
+// negative weight code c as c + 256; this row makes that error as large as it can be.
+TEST(QuantDot, Q8_0NegativeCodesMultiplyAsSigned) {
+  constexpr int64_t kBlocks = 4;
+  std::vector<uint8_t> row(kBlocks * 34);
+  std::vector<ActivationBlock32> activation(kBlocks);
+  int64_t expected = 0;
+  for (int64_t b = 0; b < kBlocks; ++b) {
+    const uint16_t one = moe::f32_to_f16(1.0f);
+    row[b * 34] = static_cast<uint8_t>(one & 0xff);
+    row[b * 34 + 1] = static_cast<uint8_t>(one >> 8);
+    activation[b].d = 1.0f;
+    activation[b].sum = 0.0f;
+    for (int i = 0; i < 32; ++i) {
+      const int weight = -128 + 4 * i + static_cast<int>(b);  // -128 .. -1
+      const int act = i % 3 == 0 ? -127 : 127;  // Σ ≠ 0: a misread code shifts the sum
+      row[b * 34 + 2 + i] = static_cast<uint8_t>(static_cast<int8_t>(weight));
+      activation[b].q[i] = static_cast<int8_t>(act);
+      expected += weight * act;
+    }
+  }
+  for (bool vectorized : {false, true}) {
+    const QuantDot* kernel = moe::cpu::quant_dot_for(GgmlType::Q8_0, vectorized);
+    ASSERT_NE(kernel, nullptr);
+    EXPECT_EQ(kernel->dot(row.data(), activation.data(), kBlocks * 32),
+              static_cast<float>(expected))
+        << (vectorized ? "vectorized" : "scalar");
+  }
+}
+
 TEST(QuantDot, TypesWithoutKernelsUseConversion) {
   for (GgmlType type : {GgmlType::F32, GgmlType::Q8_K, GgmlType::MXFP4, GgmlType::IQ2_XXS}) {
     EXPECT_EQ(moe::cpu::quant_dot_for(type), nullptr) << moe::type_name(type);
