@@ -9,8 +9,11 @@
 // - 8-bit activations (the default for quantized types, as llama.cpp does): kFastTolerance
 //   below, and at least 90% of (position, layer) expert sets identical to the reference's
 //   (activation rounding moves router inputs, which flips near ties);
-// - token-by-token decode against one batched call on the default path: 1e-5 and identical
-//   experts, because each token's activations are quantized on their own.
+// - token-by-token decode against one batched call on the default path: kDecodeTolerance and
+//   identical experts. Each token's activations are quantized on their own, but attention sums
+//   in another order for one token than for a batch, and a last-bit difference there can move an
+//   activation across a rounding boundary of its 8-bit code: one code step, about 1/127 of that
+//   activation, reached 7e-3 here with the scalar kernels (MOESCOPE_CPU_LEVEL=scalar, Q3_K).
 #include <gtest/gtest.h>
 
 #include <random>
@@ -26,6 +29,7 @@ using moe::GgmlType;
 
 constexpr double kExactTolerance = 1e-4;
 constexpr double kFastTolerance = 3e-2;
+constexpr double kDecodeTolerance = 1e-2;
 constexpr double kMinSameExperts = 0.9;
 constexpr int kTokens = 8;
 
@@ -154,7 +158,7 @@ TEST_P(CpuBackendQuantizedTypes, TokenByTokenDecodeMatchesBatchedCall) {
                     moe::LogitsMode::Last, step, &trace);
     EXPECT_LE(moe::testing::max_relative_difference(
                   step, std::span<const float>(batched.logits.data() + t * n_vocab, n_vocab)),
-              1e-5)
+              kDecodeTolerance)
         << moe::type_name(type) << " position " << t;
     for (int layer : config.moe_layers()) {
       EXPECT_EQ(trace.at(static_cast<int>(t), layer).experts,

@@ -2,7 +2,8 @@
 // - activation quantization: d = max|x| / 127, q = round(x / d), group sums;
 // - the scalar kernels equal Σ dequantized weight × dequantized activation (computed in double
 //   from dequantize_row, the bit-exact ggml decoders) to 1e-5 of Σ|w·a|;
-// - the AVX2 kernels equal the scalar ones exactly when every float in play is a small integer
+// - the vectorized kernels of every SIMD level this CPU runs (AVX2, AVX-VNNI, AVX-512 VNNI) equal
+//   the scalar ones exactly when every float in play is a small integer
 //   (unit scales: only the integer parts are left), and to 1e-5 of Σ|w·a| with real scales;
 // - the many-token kernels give each token exactly what it gets alone (and, for the types whose
 //   kernels are built that way, exactly the one-token kernel's result);
@@ -25,10 +26,44 @@ using moe::GgmlType;
 using moe::cpu::ActivationBlock256;
 using moe::cpu::ActivationBlock32;
 using moe::cpu::QuantDot;
+using moe::cpu::SimdLevel;
 
-const GgmlType kTypes[] = {GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1,
+// The vectorized levels this CPU runs: each is tested against the scalar reference.
+std::vector<SimdLevel> vectorized_levels() {
+  std::vector<SimdLevel> levels = moe::cpu::supported_simd_levels();
+  levels.erase(levels.begin());  // Scalar
+  return levels;
+}
+
+// One kernel: a type at a SIMD level.
+struct KernelCase {
+  GgmlType type;
+  SimdLevel level;
+};
+
+std::string case_name(const KernelCase& c) {
+  std::string name = moe::type_name(c.type) + "_" + std::string(simd_level_name(c.level));
+  std::replace(name.begin(), name.end(), '-', '_');
+  return name;
+}
+
+// Every (type, level) pair of `types` × `levels` for which `keep` holds.
+template <typename Keep>
+std::vector<KernelCase> kernel_cases(std::initializer_list<GgmlType> types,
+                                     const std::vector<SimdLevel>& levels, Keep keep) {
+  std::vector<KernelCase> cases;
+  for (SimdLevel level : levels)
+    for (GgmlType type : types)
+      if (keep(KernelCase{type, level})) cases.push_back({type, level});
+  return cases;
+}
+
+const auto kTypes = {GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1,
                            GgmlType::Q8_0, GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::Q4_K,
                            GgmlType::Q5_K, GgmlType::Q6_K};
+const auto kTypesWithFloat = {GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1,
+                              GgmlType::Q8_0, GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::Q4_K,
+                              GgmlType::Q5_K, GgmlType::Q6_K, GgmlType::F16,  GgmlType::BF16};
 
 constexpr int64_t kCols = 1024;  // 4 super-blocks, 32 small blocks
 
@@ -108,7 +143,7 @@ class QuantDotTest : public ::testing::TestWithParam<GgmlType> {};
 
 TEST_P(QuantDotTest, ScalarKernelEqualsDequantizedProduct) {
   const GgmlType type = GetParam();
-  const QuantDot* kernel = moe::cpu::quant_dot_for(type, false);
+  const QuantDot* kernel = moe::cpu::scalar_quant_dot_for(type);
   ASSERT_NE(kernel, nullptr);
   std::mt19937_64 rng(static_cast<uint64_t>(type) + 1);
   const size_t row_bytes = static_cast<size_t>(kCols) /
@@ -128,14 +163,15 @@ TEST_P(QuantDotTest, ScalarKernelEqualsDequantizedProduct) {
   }
 }
 
-TEST_P(QuantDotTest, VectorizedKernelMatchesScalar) {
-  const GgmlType type = GetParam();
-  const QuantDot* scalar = moe::cpu::quant_dot_for(type, false);
-  const QuantDot* vectorized = moe::cpu::quant_dot_for(type, true);
+class VectorizedKernelTest : public ::testing::TestWithParam<KernelCase> {};
+
+TEST_P(VectorizedKernelTest, MatchesScalar) {
+  const GgmlType type = GetParam().type;
+  const QuantDot* scalar = moe::cpu::scalar_quant_dot_for(type);
+  const QuantDot* vectorized = moe::cpu::quant_dot_for(type, GetParam().level);
   ASSERT_NE(scalar, nullptr);
   ASSERT_NE(vectorized, nullptr);
-  if (!moe::cpu::quant_dot_is_vectorized()) GTEST_SKIP() << "built without AVX2";
-  ASSERT_NE(scalar->dot, vectorized->dot) << "no vectorized kernel for " << moe::type_name(type);
+  ASSERT_NE(scalar->dot, vectorized->dot) << "no vectorized kernel for " << case_name(GetParam());
   std::mt19937_64 rng(static_cast<uint64_t>(type) + 100);
   const auto layout = *moe::type_layout(static_cast<uint32_t>(type));
   const size_t row_bytes = static_cast<size_t>(kCols) / layout.block_size * layout.block_bytes;
@@ -175,19 +211,17 @@ TEST_P(QuantDotTest, VectorizedKernelMatchesScalar) {
 // token: exactly with unit scales, to 1e-5 of Σ|w·a| with real ones. 11 tokens: a full tile of 8
 // and a partial one.
 // Instantiated for the types that have a many-token kernel (the others run dot per token).
-class ManyTokensKernelTest : public ::testing::TestWithParam<GgmlType> {};
+class ManyTokensKernelTest : public ::testing::TestWithParam<KernelCase> {};
 
-std::vector<GgmlType> types_with_many_token_kernel() {
-  std::vector<GgmlType> types;
-  for (GgmlType type : kTypes)
-    if (moe::cpu::quant_dot_for(type, true)->dot_many != nullptr) types.push_back(type);
-  return types;
+bool has_many_token_kernel(const KernelCase& c) {
+  const QuantDot* kernel = moe::cpu::quant_dot_for(c.type, c.level);
+  return kernel != nullptr && kernel->dot_many != nullptr;
 }
 
 TEST_P(ManyTokensKernelTest, MatchesScalarPerToken) {
-  const GgmlType type = GetParam();
-  const QuantDot* scalar = moe::cpu::quant_dot_for(type, false);
-  const QuantDot* vectorized = moe::cpu::quant_dot_for(type, true);
+  const GgmlType type = GetParam().type;
+  const QuantDot* scalar = moe::cpu::scalar_quant_dot_for(type);
+  const QuantDot* vectorized = moe::cpu::quant_dot_for(type, GetParam().level);
   ASSERT_NE(vectorized->dot_many, nullptr);
   std::mt19937_64 rng(static_cast<uint64_t>(type) + 200);
   const auto layout = *moe::type_layout(static_cast<uint32_t>(type));
@@ -224,9 +258,63 @@ TEST_P(ManyTokensKernelTest, MatchesScalarPerToken) {
 
 INSTANTIATE_TEST_SUITE_P(AllTypes, QuantDotTest, ::testing::ValuesIn(kTypes),
                          [](const auto& info) { return moe::type_name(info.param); });
+// A CPU without AVX2 has no vectorized level: nothing to instantiate there.
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(VectorizedKernelTest);
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(ManyTokensKernelTest);
+INSTANTIATE_TEST_SUITE_P(EveryLevel, VectorizedKernelTest,
+                         ::testing::ValuesIn(kernel_cases(kTypes, vectorized_levels(),
+                                                          [](const KernelCase&) { return true; })),
+                         [](const auto& info) { return case_name(info.param); });
 INSTANTIATE_TEST_SUITE_P(WithManyTokenKernel, ManyTokensKernelTest,
-                         ::testing::ValuesIn(types_with_many_token_kernel()),
-                         [](const auto& info) { return moe::type_name(info.param); });
+                         ::testing::ValuesIn(kernel_cases(kTypes, vectorized_levels(),
+                                                          has_many_token_kernel)),
+                         [](const auto& info) { return case_name(info.param); });
+
+// The integer products of every level are exact (VNNI's vpdpbusd / vpdpwssd and AVX2's
+// maddubs + madd give the same int32 sums) and the float operations come in the same order, so
+// every vectorized level gives the AVX2 level's result bit for bit, with real scales.
+TEST(QuantDot, EveryVectorizedLevelEqualsAvx2BitForBit) {
+  const std::vector<SimdLevel> levels = vectorized_levels();
+  if (levels.size() < 2) GTEST_SKIP() << "this CPU runs fewer than two vectorized levels";
+  for (GgmlType type : kTypesWithFloat) {
+    const QuantDot* avx2 = moe::cpu::quant_dot_for(type, SimdLevel::Avx2);
+    std::mt19937_64 rng(static_cast<uint64_t>(type) + 700);
+    const auto layout = *moe::type_layout(static_cast<uint32_t>(type));
+    const size_t row_bytes = static_cast<size_t>(kCols) / layout.block_size * layout.block_bytes;
+    constexpr int kRows = 4, kTokensHere = 9;
+    std::vector<uint8_t> weights(row_bytes * kRows);
+    if (type == GgmlType::F16 || type == GgmlType::BF16) {
+      const std::vector<float> values = random_floats(kRows * kCols, rng);
+      moe::quantize_row(type, values.data(), weights.data(), kRows * kCols);
+    } else {
+      weights = moe::testing::random_quantized(type, kRows * kCols, 0.05, rng);
+    }
+    std::vector<uint8_t> activations;
+    for (int t = 0; t < kTokensHere; ++t) {
+      const std::vector<uint8_t> row = quantized_activations(*avx2, random_floats(kCols, rng));
+      activations.insert(activations.end(), row.begin(), row.end());
+    }
+    const size_t stride = activations.size() / kTokensHere;
+    for (SimdLevel level : levels) {
+      const QuantDot* kernel = moe::cpu::quant_dot_for(type, level);
+      ASSERT_NE(kernel, nullptr);
+      for (int r = 0; r < kRows; ++r) {
+        const uint8_t* row = weights.data() + r * row_bytes;
+        std::vector<float> expected(kTokensHere), got(kTokensHere);
+        for (int t = 0; t < kTokensHere; ++t) {
+          expected[t] = avx2->dot(row, activations.data() + t * stride, kCols);
+          got[t] = kernel->dot(row, activations.data() + t * stride, kCols);
+        }
+        EXPECT_EQ(got, expected) << case_name({type, level}) << " row " << r;
+        if (kernel->dot_many != nullptr) {
+          avx2->dot_many(row, activations.data(), stride, kTokensHere, kCols, expected.data(), 1);
+          kernel->dot_many(row, activations.data(), stride, kTokensHere, kCols, got.data(), 1);
+          EXPECT_EQ(got, expected) << case_name({type, level}) << " row " << r << " (dot_many)";
+        }
+      }
+    }
+  }
+}
 
 // Every weight code of a Q8_0 row negative, the activation codes at ±127 with a nonzero sum: the
 // integer sum is known exactly. GCC 12 with AVX-VNNI once compiled the scalar
@@ -251,12 +339,12 @@ TEST(QuantDot, Q8_0NegativeCodesMultiplyAsSigned) {
       expected += weight * act;
     }
   }
-  for (bool vectorized : {false, true}) {
-    const QuantDot* kernel = moe::cpu::quant_dot_for(GgmlType::Q8_0, vectorized);
+  for (SimdLevel level : moe::cpu::supported_simd_levels()) {
+    const QuantDot* kernel = moe::cpu::quant_dot_for(GgmlType::Q8_0, level);
     ASSERT_NE(kernel, nullptr);
     EXPECT_EQ(kernel->dot(row.data(), activation.data(), kBlocks * 32),
               static_cast<float>(expected))
-        << (vectorized ? "vectorized" : "scalar");
+        << simd_level_name(level);
   }
 }
 
@@ -340,13 +428,12 @@ std::vector<uint8_t> activation_rows(const QuantDot& kernel, int n, int64_t cols
 // batch size (1, a partial tile, whole tiles, both): the backend calls it for every batch, so a
 // token's logits must not depend on which tokens came with it. Real scales and random values,
 // so that any change in the order of float operations would show.
-class ManyTokenKernelEqualsOneTokenKernel : public ::testing::TestWithParam<GgmlType> {};
+class ManyTokenKernelEqualsOneTokenKernel : public ::testing::TestWithParam<KernelCase> {};
 
 TEST_P(ManyTokenKernelEqualsOneTokenKernel, BitForBitAtEveryBatchSize) {
-  const GgmlType type = GetParam();
-  const QuantDot* kernel = moe::cpu::quant_dot_for(type, true);
-  if (kernel == nullptr || kernel->dot_many == nullptr)
-    GTEST_SKIP() << "no many-token kernel for " << moe::type_name(type) << " in this build";
+  const GgmlType type = GetParam().type;
+  const QuantDot* kernel = moe::cpu::quant_dot_for(type, GetParam().level);
+  ASSERT_TRUE(kernel != nullptr && kernel->dot_many != nullptr) << case_name(GetParam());
   std::mt19937_64 rng(static_cast<uint64_t>(type) + 300);
   constexpr int kRows = 3, kMaxTokens = 19;
   const std::vector<uint8_t> weights = random_weight_rows(type, kRows * kCols, rng);
@@ -367,22 +454,20 @@ TEST_P(ManyTokenKernelEqualsOneTokenKernel, BitForBitAtEveryBatchSize) {
   }
 }
 
-// The types whose many-token kernel is built to equal the one-token kernel.
-INSTANTIATE_TEST_SUITE_P(Types, ManyTokenKernelEqualsOneTokenKernel,
-                         ::testing::Values(GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0,
-                                           GgmlType::Q5_1, GgmlType::Q8_0, GgmlType::Q2_K,
-                                           GgmlType::Q3_K, GgmlType::Q4_K, GgmlType::Q5_K,
-                                           GgmlType::Q6_K, GgmlType::F16, GgmlType::BF16),
-                         [](const auto& info) { return moe::type_name(info.param); });
+// Every type is built so at every vectorized level (the scalar level has no many-token kernels).
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(ManyTokenKernelEqualsOneTokenKernel);
+INSTANTIATE_TEST_SUITE_P(EveryLevel, ManyTokenKernelEqualsOneTokenKernel,
+                         ::testing::ValuesIn(kernel_cases(kTypesWithFloat, vectorized_levels(),
+                                                          [](const KernelCase&) { return true; })),
+                         [](const auto& info) { return case_name(info.param); });
 
 // Every many-token kernel (also those whose one-token kernel sums differently): token t of a
 // batch of n gets what it gets alone.
 TEST(QuantDot, ManyTokenResultsDoNotDependOnTheBatchSize) {
-  for (GgmlType type : {GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1,
-                        GgmlType::Q8_0, GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::Q4_K,
-                        GgmlType::Q5_K, GgmlType::Q6_K, GgmlType::F16, GgmlType::BF16}) {
-    const QuantDot* kernel = moe::cpu::quant_dot_for(type, true);
-    if (kernel == nullptr || kernel->dot_many == nullptr) continue;
+  for (const KernelCase& c : kernel_cases(kTypesWithFloat, vectorized_levels(),
+                                          has_many_token_kernel)) {
+    const GgmlType type = c.type;
+    const QuantDot* kernel = moe::cpu::quant_dot_for(type, c.level);
     std::mt19937_64 rng(static_cast<uint64_t>(type) + 400);
     const std::vector<uint8_t> weights = random_weight_rows(type, kCols, rng);
     constexpr int kTokensHere = 13;
@@ -396,7 +481,7 @@ TEST(QuantDot, ManyTokenResultsDoNotDependOnTheBatchSize) {
       float alone = 0.0f;
       kernel->dot_many(weights.data(), activations.data() + t * stride, stride, 1, kCols, &alone,
                        1);
-      EXPECT_EQ(batch[static_cast<size_t>(t)], alone) << moe::type_name(type) << " token " << t;
+      EXPECT_EQ(batch[static_cast<size_t>(t)], alone) << case_name(c) << " token " << t;
     }
   }
 }
@@ -404,7 +489,7 @@ TEST(QuantDot, ManyTokenResultsDoNotDependOnTheBatchSize) {
 // F16 / BF16 weights read f32 activations as they are: blocks of 16 floats, copied unchanged.
 TEST(FloatDot, ActivationsAreCopiedNotRounded) {
   for (GgmlType type : {GgmlType::F16, GgmlType::BF16}) {
-    const QuantDot* kernel = moe::cpu::quant_dot_for(type, false);
+    const QuantDot* kernel = moe::cpu::scalar_quant_dot_for(type);
     ASSERT_NE(kernel, nullptr) << moe::type_name(type);
     EXPECT_EQ(kernel->format, moe::cpu::ActivationFormat::F32);
     EXPECT_EQ(kernel->activation_block_bytes, kernel->block_size * sizeof(float));
@@ -417,16 +502,18 @@ TEST(FloatDot, ActivationsAreCopiedNotRounded) {
     EXPECT_EQ(copied, x);
     EXPECT_THROW(moe::cpu::quantize_activations(*kernel, x.data(), copied.data(), 15), moe::Error);
   }
-  if (moe::cpu::quant_dot_is_vectorized()) {
-    EXPECT_NE(moe::cpu::quant_dot_for(GgmlType::F16), nullptr);
-    EXPECT_NE(moe::cpu::quant_dot_for(GgmlType::BF16), nullptr);
+  // Without SIMD, F16 / BF16 go through convert + Eigen; every vectorized level has kernels.
+  EXPECT_EQ(moe::cpu::quant_dot_for(GgmlType::F16, SimdLevel::Scalar), nullptr);
+  for (SimdLevel level : vectorized_levels()) {
+    EXPECT_NE(moe::cpu::quant_dot_for(GgmlType::F16, level), nullptr) << simd_level_name(level);
+    EXPECT_NE(moe::cpu::quant_dot_for(GgmlType::BF16, level), nullptr) << simd_level_name(level);
   }
 }
 
 // Which batches a kernel takes: rows of whole activation blocks, and for F16 / BF16 at most 16
 // tokens (larger batches are faster through convert + Eigen); the quantized types any batch.
 TEST(QuantDot, KernelsTakeWholeBlocksAndTheirBatchSizes) {
-  const QuantDot* f16 = moe::cpu::quant_dot_for(GgmlType::F16, false);
+  const QuantDot* f16 = moe::cpu::scalar_quant_dot_for(GgmlType::F16);
   EXPECT_TRUE(f16->applies(1024, 1));
   EXPECT_TRUE(f16->applies(1024, 16));
   EXPECT_FALSE(f16->applies(1024, 17));
@@ -467,7 +554,7 @@ FloatRows float_rows(GgmlType type, int rows, std::mt19937_64& rng) {
 // the exact (double) sum of the same products, relative to Σ|w·a|.
 TEST(FloatDot, ScalarKernelEqualsExactProduct) {
   for (GgmlType type : {GgmlType::F16, GgmlType::BF16}) {
-    const QuantDot* scalar = moe::cpu::quant_dot_for(type, false);
+    const QuantDot* scalar = moe::cpu::scalar_quant_dot_for(type);
     ASSERT_NE(scalar, nullptr);
     std::mt19937_64 rng(static_cast<uint64_t>(type) + 500);
     constexpr int kRows = 6;
@@ -494,10 +581,12 @@ TEST(FloatDot, ScalarKernelEqualsExactProduct) {
 // sum of the two bounds times Σ|w·a|. With small integer weights and activations every partial
 // sum is exact and the two must be equal: a difference there is an indexing or conversion error.
 TEST(FloatDot, VectorizedKernelMatchesScalar) {
-  if (!moe::cpu::quant_dot_is_vectorized()) GTEST_SKIP() << "built without AVX2";
-  for (GgmlType type : {GgmlType::F16, GgmlType::BF16}) {
-    const QuantDot* scalar = moe::cpu::quant_dot_for(type, false);
-    const QuantDot* vectorized = moe::cpu::quant_dot_for(type, true);
+  if (vectorized_levels().empty()) GTEST_SKIP() << "this CPU has no vectorized level (no AVX2)";
+  for (const KernelCase& c : kernel_cases({GgmlType::F16, GgmlType::BF16}, vectorized_levels(),
+                                          [](const KernelCase&) { return true; })) {
+    const GgmlType type = c.type;
+    const QuantDot* scalar = moe::cpu::scalar_quant_dot_for(type);
+    const QuantDot* vectorized = moe::cpu::quant_dot_for(type, c.level);
     ASSERT_NE(vectorized, nullptr);
     ASSERT_NE(scalar->dot, vectorized->dot);
     std::mt19937_64 rng(static_cast<uint64_t>(type) + 600);

@@ -12,6 +12,7 @@
 
 #include "moe/cpu_backend.hpp"
 #include "moe/gl_backend.hpp"
+#include "moe/cpu_level.hpp"
 #include "moe/error.hpp"
 #include "moe/utf8.hpp"
 #include "moe/routing_data.hpp"
@@ -95,7 +96,8 @@ std::string describe_backend(const moe::Backend& backend) {
   if (const auto* gl = dynamic_cast<const moe::GlBackend*>(&backend))
     return gl->name() + " (" + gl->device_description() + ")";
   if (const auto* cpu = dynamic_cast<const moe::CpuBackend*>(&backend))
-    return cpu->name() + " (" + std::to_string(cpu->n_threads()) + " threads)";
+    return cpu->name() + " (" + std::to_string(cpu->n_threads()) + " threads, " +
+           moe::cpu::simd_level_summary() + " kernels)";
   return backend.name();
 }
 

@@ -6,6 +6,7 @@
 #include <random>
 
 #include "cli_common.hpp"
+#include "moe/cpu_level.hpp"
 #include "moe/error.hpp"
 #include "moe/session.hpp"
 
@@ -86,6 +87,7 @@ void run_bench(const BenchArgs& args) {
                       {"decode_tokens_per_s", r.decode_tokens_per_s}});
     }
     std::cout << dump_json({{"model", loaded.model->path().string()}, {"backend", backend->name()},
+                            {"cpu_kernels", moe::cpu::simd_level_name(moe::cpu::active_simd_level())},
                             {"prompt_tokens", args.prompt_tokens}, {"gen_tokens", args.gen_tokens},
                             {"runs", runs}}, 2) << "\n";
     return;

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli_common.hpp"
+#include "moe/cpu_level.hpp"
 
 namespace moescope::cli {
 
@@ -60,6 +61,8 @@ void run_info(const std::string& path, bool as_json) {
                     {"kv_cache_positions", loaded.estimate.n_ctx},
                     {"available_bytes", loaded.estimate.memory_available_bytes},
                     {"exceeds_memory", loaded.estimate.exceeds_memory()}}},
+        {"cpu_kernels", {{"level", moe::cpu::simd_level_name(moe::cpu::active_simd_level())},
+                         {"summary", moe::cpu::simd_level_summary()}}},
         {"tokenizer", {{"model", loaded.tokenizer->model_name()},
                        {"pre", loaded.tokenizer->pre_name()},
                        {"n_vocab", loaded.tokenizer->n_vocab()}}}};
@@ -103,7 +106,8 @@ void run_info(const std::string& path, bool as_json) {
             << "Memory        " << loaded.estimate.summary()
             << (loaded.estimate.exceeds_memory() ? "  (does not fit: runs through mmap, slowly)"
                                                  : "")
-            << "\n";
+            << "\n"
+            << "CPU kernels   " << moe::cpu::simd_level_summary() << "\n";
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
-// Activation quantization and the portable scalar dot-product kernels (the reference for the
-// AVX2 ones). Weight block layouts are described in core/gguf/quants.cpp; here the integer
+// Activation quantization, the portable scalar dot-product kernels (the reference for the
+// vectorized ones) and the choice of kernel per type and SIMD level. Weight block layouts are described in core/gguf/quants.cpp; here the integer
 // products are summed per scale group and each group's scale is applied once.
 #include "cpu_quant_dot.hpp"
 
@@ -246,11 +246,17 @@ float dot_q6_k(const uint8_t* w, const void* activation, int64_t cols) {
   return sum;
 }
 
-const QuantDot* table_entry(GgmlType type, bool vectorized) {
+constexpr GgmlType kTypes[] = {GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1,
+                               GgmlType::Q8_0, GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::Q4_K,
+                               GgmlType::Q5_K, GgmlType::Q6_K, GgmlType::F16,  GgmlType::BF16};
+using KernelTable = std::array<QuantDot, std::size(kTypes)>;
+
+// The portable kernels, in the order of kTypes.
+const KernelTable& scalar_table() {
   constexpr size_t k32 = sizeof(ActivationBlock32), k256 = sizeof(ActivationBlock256);
   constexpr auto kInt32 = ActivationFormat::Int8Blocks32;
   constexpr auto kInt256 = ActivationFormat::Int8Blocks256;
-  static const QuantDot scalar[] = {
+  static const KernelTable table = {{
       {32, k32, dot_q4_0, nullptr, kInt32},
       {32, k32, dot_q4_1, nullptr, kInt32},
       {32, k32, dot_q5_0, nullptr, kInt32},
@@ -263,33 +269,75 @@ const QuantDot* table_entry(GgmlType type, bool vectorized) {
       {256, k256, dot_q6_k, nullptr, kInt256},
       float_entry(GgmlType::F16),
       float_entry(GgmlType::BF16),
-  };
-  static constexpr GgmlType kTypes[] = {GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0,
-                                        GgmlType::Q5_1, GgmlType::Q8_0, GgmlType::Q2_K,
-                                        GgmlType::Q3_K, GgmlType::Q4_K, GgmlType::Q5_K,
-                                        GgmlType::Q6_K, GgmlType::F16,  GgmlType::BF16};
-  // The same table with the AVX2 kernels where they exist; a float type without one has no
-  // entry (convert + Eigen beats a scalar loop).
-  static const auto simd = [] {
-    std::array<QuantDot, std::size(kTypes)> entries{};
-    for (size_t i = 0; i < std::size(kTypes); ++i) {
-      entries[i] = scalar[i];
-      if (scalar[i].format == ActivationFormat::F32) {
-        entries[i].dot = detail::avx2_float_row_dot(kTypes[i]);
-        entries[i].dot_many = detail::avx2_float_row_dot_many(kTypes[i]);
-        continue;
-      }
-      if (RowDot fast = detail::avx2_row_dot(kTypes[i])) entries[i].dot = fast;
-      entries[i].dot_many = detail::avx2_row_dot_many(kTypes[i]);
-      if (entries[i].dot_many == nullptr)
-        entries[i].dot_many = detail::avx2_block_dot_many(kTypes[i]);
-    }
-    return entries;
-  }();
+  }};
+  return table;
+}
+
+// The table of one SIMD level: its kernels where it has them, the scalar ones elsewhere; a float
+// type without a vectorized kernel gets no entry (convert + Eigen beats a scalar loop).
+struct LevelKernels {
+  RowDot (*row_dot)(GgmlType);
+  RowDotMany (*row_dot_many)(GgmlType);
+  RowDotMany (*block_dot_many)(GgmlType);
+  RowDot (*float_row_dot)(GgmlType);
+  RowDotMany (*float_row_dot_many)(GgmlType);
+};
+
+KernelTable level_table(const LevelKernels* level) {
+  KernelTable table = scalar_table();
   for (size_t i = 0; i < std::size(kTypes); ++i) {
-    if (kTypes[i] != type) continue;
-    if (!vectorized) return &scalar[i];
-    return simd[i].dot != nullptr ? &simd[i] : nullptr;
+    QuantDot& entry = table[i];
+    if (entry.format == ActivationFormat::F32) {
+      entry.dot = level ? level->float_row_dot(kTypes[i]) : nullptr;
+      entry.dot_many = level ? level->float_row_dot_many(kTypes[i]) : nullptr;
+      continue;
+    }
+    if (level == nullptr) continue;
+    if (RowDot fast = level->row_dot(kTypes[i])) entry.dot = fast;
+    entry.dot_many = level->row_dot_many(kTypes[i]);
+    if (entry.dot_many == nullptr) entry.dot_many = level->block_dot_many(kTypes[i]);
+  }
+  return table;
+}
+
+#define MOE_LEVEL_KERNELS(ns)                                                          \
+  LevelKernels {                                                                       \
+    detail::ns::row_dot, detail::ns::row_dot_many, detail::ns::block_dot_many,         \
+        detail::ns::float_row_dot, detail::ns::float_row_dot_many                      \
+  }
+
+// Each level's table is built the first time it is asked for: building it calls that level's
+// code (compiled with its instructions), so only ever for a level this CPU supports.
+const KernelTable& table_for(SimdLevel level) {
+  switch (level) {
+#if MOESCOPE_X86_SIMD_LEVELS
+    case SimdLevel::Avx2: {
+      static const LevelKernels kernels = MOE_LEVEL_KERNELS(avx2);
+      static const KernelTable table = level_table(&kernels);
+      return table;
+    }
+    case SimdLevel::AvxVnni: {
+      static const LevelKernels kernels = MOE_LEVEL_KERNELS(avx_vnni);
+      static const KernelTable table = level_table(&kernels);
+      return table;
+    }
+    case SimdLevel::Avx512Vnni: {
+      static const LevelKernels kernels = MOE_LEVEL_KERNELS(avx512_vnni);
+      static const KernelTable table = level_table(&kernels);
+      return table;
+    }
+#endif
+    default: {
+      static const KernelTable table = level_table(nullptr);
+      return table;
+    }
+  }
+}
+#undef MOE_LEVEL_KERNELS
+
+const QuantDot* find(const KernelTable& table, GgmlType type) {
+  for (size_t i = 0; i < std::size(kTypes); ++i) {
+    if (kTypes[i] == type) return table[i].dot != nullptr ? &table[i] : nullptr;
   }
   return nullptr;
 }
@@ -326,9 +374,14 @@ void quantize_activations_256(const float* x, ActivationBlock256* out, int64_t n
   }
 }
 
-const QuantDot* quant_dot_for(GgmlType type, bool vectorized) {
-  return table_entry(type, vectorized);
+const QuantDot* quant_dot_for(GgmlType type, SimdLevel level) {
+  if (!cpu_supports(level)) {
+    throw Error("this CPU cannot run the " + std::string(simd_level_name(level)) + " kernels");
+  }
+  return find(table_for(level), type);
 }
+
+const QuantDot* scalar_quant_dot_for(GgmlType type) { return find(scalar_table(), type); }
 
 void quantize_activations(const QuantDot& kernel, const float* x, void* out, int64_t n) {
   if (n % kernel.block_size != 0) {
@@ -347,7 +400,5 @@ void quantize_activations(const QuantDot& kernel, const float* x, void* out, int
       return;
   }
 }
-
-bool quant_dot_is_vectorized() { return detail::avx2_row_dot(GgmlType::Q8_0) != nullptr; }
 
 }  // namespace moe::cpu

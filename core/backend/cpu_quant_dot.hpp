@@ -11,12 +11,14 @@
 //                      sums of each 16 values so that per-group minimums cost no multiplies;
 //   plain f32          for F16 and BF16 weights (cpu_float_dot*.cpp): nothing is rounded, each
 //                      weight is widened to f32 exactly and multiplied with the f32 activation.
-// Every kernel has a portable scalar version (the reference the AVX2 version is tested against)
-// and, when compiled with AVX2, a vectorized one (cpu_quant_dot_avx2.cpp, cpu_float_dot_avx2.cpp;
-// the many-token kernels of the 32-element types, Q2_K and Q3_K in cpu_quant_dot_many_avx2.cpp).
+// Every kernel has a portable scalar version (the reference the others are tested against) and
+// vectorized ones per SIMD level (moe/cpu_level.hpp), chosen at run time: cpu_quant_dot_simd.cpp,
+// cpu_float_dot_simd.cpp, and the many-token kernels of the 32-element types, Q2_K and Q3_K in
+// cpu_quant_dot_many_simd.cpp.
 #include <cstddef>
 #include <cstdint>
 
+#include "moe/cpu_level.hpp"
 #include "moe/ggml_types.hpp"
 
 namespace moe::cpu {
@@ -66,33 +68,44 @@ struct QuantDot {
   }
 };
 
-// The kernel for `type`, or nullptr when the type has none (F32 and the types without kernels
-// use convert + Eigen; F32 weights are read in place). `vectorized` false gives the portable
-// scalar version; F16 and BF16 have a vectorized entry only in AVX2 builds (elsewhere convert +
-// Eigen is faster than a scalar loop).
-const QuantDot* quant_dot_for(GgmlType type, bool vectorized = true);
+// The kernel for `type` at `level`, or nullptr when the type has none (F32 and the types without
+// kernels use convert + Eigen; F32 weights are read in place). Quantized types have a kernel at
+// every level (Scalar: the portable reference); F16 and BF16 only at the vectorized levels
+// (without SIMD, convert + Eigen is faster than a scalar loop).
+const QuantDot* quant_dot_for(GgmlType type, SimdLevel level = active_simd_level());
+// The portable scalar kernel of `type` (also for F16 / BF16): the reference of the tests.
+const QuantDot* scalar_quant_dot_for(GgmlType type);
 
 // Quantizes n values into the activation format of `kernel` (n a multiple of its block size;
 // the F32 format is a copy).
 void quantize_activations(const QuantDot& kernel, const float* x, void* out, int64_t n);
 
-// Whether this build has vectorized kernels (AVX2).
-bool quant_dot_is_vectorized();
-
 namespace detail {
-// The AVX2 kernels, or nullptr for a type without one (or a build without AVX2).
-RowDot avx2_row_dot(GgmlType type);
-RowDotMany avx2_row_dot_many(GgmlType type);
-// Many-token AVX2 kernels for Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K
-// (cpu_quant_dot_many_avx2.cpp); each token's result is bit-identical to avx2_row_dot's.
-RowDotMany avx2_block_dot_many(GgmlType type);
+// The vectorized kernels of one SIMD level, from cpu_quant_dot_simd.cpp,
+// cpu_quant_dot_many_simd.cpp and cpu_float_dot_simd.cpp compiled with that level's flags into
+// namespace detail::<level>; each returns nullptr for a type it has no kernel for.
+//   row_dot:            one token, every quantized type;
+//   row_dot_many:       several tokens, Q4_K, Q5_K, Q6_K;
+//   block_dot_many:     several tokens, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K (each token's
+//                       result bit-identical to row_dot's);
+//   float_row_dot(_many): F16 / BF16 weights with f32 activations.
+#define MOE_DECLARE_SIMD_LEVEL_KERNELS(level)             \
+  namespace level {                                       \
+  RowDot row_dot(GgmlType type);                          \
+  RowDotMany row_dot_many(GgmlType type);                 \
+  RowDotMany block_dot_many(GgmlType type);               \
+  RowDot float_row_dot(GgmlType type);                    \
+  RowDotMany float_row_dot_many(GgmlType type);           \
+  }
+MOE_DECLARE_SIMD_LEVEL_KERNELS(avx2)
+MOE_DECLARE_SIMD_LEVEL_KERNELS(avx_vnni)
+MOE_DECLARE_SIMD_LEVEL_KERNELS(avx512_vnni)
+#undef MOE_DECLARE_SIMD_LEVEL_KERNELS
 
-// F16 / BF16 weights with f32 activations (cpu_float_dot.cpp, cpu_float_dot_avx2.cpp); nullptr
-// for other types. Elements per activation block of these kernels:
+// F16 / BF16 weights with f32 activations, portable (cpu_float_dot.cpp); nullptr for other
+// types. Elements per activation block of these kernels:
 inline constexpr int kFloatDotBlock = 16;
 RowDot scalar_float_row_dot(GgmlType type);
-RowDot avx2_float_row_dot(GgmlType type);
-RowDotMany avx2_float_row_dot_many(GgmlType type);
 }  // namespace detail
 
 }  // namespace moe::cpu

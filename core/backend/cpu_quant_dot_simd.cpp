@@ -1,27 +1,22 @@
-// AVX2 versions of the quantized dot products in cpu_quant_dot.cpp (same arithmetic: integer
+// Vectorized versions of the quantized dot products in cpu_quant_dot.cpp, compiled once per SIMD
+// level (AVX2, AVX-VNNI, AVX-512 VNNI; see cpu_simd_helpers.hpp). Same arithmetic: integer
 // products per scale group, float scales per block). The integer sums are exact, so these
 // differ from the scalar kernels only in the order the float block terms are added.
 //
 // The core instruction is maddubs (unsigned 8-bit × signed 8-bit, adjacent pairs summed to
 // 16 bits); the unsigned side is the weight code, which is never above 63, so no pair sum can
 // saturate. Signed weights (Q8_0, Q4_0, Q5_0) move their sign onto the activation first.
-#include <algorithm>
-
 #include "cpu_quant_dot.hpp"
 
-#ifdef __AVX2__
-#include "cpu_avx2_helpers.hpp"
-#endif
+#include "cpu_simd_helpers.hpp"
 
-namespace moe::cpu::detail {
+namespace moe::cpu::detail::MOE_SIMD_NS {
 
-#ifdef __AVX2__
 namespace {
 
-// load_f16, load_u32, load_256, horizontal_sum, nibbles_32, bits_to_bytes and
-// dot_unsigned_signed are shared with the many-token and float kernels, which must match these
-// bit for bit.
-using namespace avx2;
+// load_f16, load_u32, load_256, horizontal_sum, nibbles_32, bits_to_bytes and the integer dot
+// products come from cpu_simd_helpers.hpp, shared with the many-token and float kernels, which
+// must match these bit for bit.
 
 // Signed bytes × signed bytes, summed in groups of four to 8 × int32.
 __m256i dot_signed_signed(__m256i x, __m256i y) {
@@ -94,13 +89,13 @@ float dot_q5_1(const uint8_t* w, const void* activation, int64_t cols) {
 // --- 256-element super-blocks: integer group scales, one float scale per super-block ----------
 
 // 32 consecutive codes whose first 16 belong to group g and last 16 to group g + 1 (Q2_K, Q3_K,
-// Q6_K) times the activations, each half weighted by its group's scale: 8 × int32.
-__m256i scaled_pair_of_groups(__m256i codes, const int8_t* activations, int scale_first,
-                              int scale_second) {
+// Q6_K) times the activations, each half weighted by its group's scale, added to sum: 8 × int32.
+__m256i add_scaled_pair_of_groups(__m256i sum, __m256i codes, const int8_t* activations,
+                                  int scale_first, int scale_second) {
   const __m256i products = _mm256_maddubs_epi16(codes, load_256(activations));
   const __m256i scales = _mm256_set_m128i(_mm_set1_epi16(static_cast<int16_t>(scale_second)),
                                           _mm_set1_epi16(static_cast<int16_t>(scale_first)));
-  return _mm256_madd_epi16(products, scales);
+  return add_dot_pairs_16(sum, products, scales);
 }
 
 float dot_q2_k(const uint8_t* w, const void* activation, int64_t cols) {
@@ -118,8 +113,8 @@ float dot_q2_k(const uint8_t* w, const void* activation, int64_t cols) {
       for (int shift = 0; shift < 4; ++shift) {
         const __m256i codes = _mm256_and_si256(_mm256_srli_epi16(packed, 2 * shift), two_bits);
         const int g = 8 * half + 2 * shift;
-        sum = _mm256_add_epi32(sum, scaled_pair_of_groups(codes, a[b].q + 128 * half + 32 * shift,
-                                                          scales[g] & 0xf, scales[g + 1] & 0xf));
+        sum = add_scaled_pair_of_groups(sum, codes, a[b].q + 128 * half + 32 * shift,
+                                        scales[g] & 0xf, scales[g + 1] & 0xf);
       }
     }
     const float d = a[b].d * load_f16(w + 80);
@@ -153,8 +148,8 @@ float dot_q3_k(const uint8_t* w, const void* activation, int64_t cols) {
         const __m256i high = _mm256_and_si256(_mm256_srli_epi16(hmask, 4 * half + shift), one_bit);
         const __m256i codes = _mm256_or_si256(low, _mm256_slli_epi16(high, 2));
         const int g = 8 * half + 2 * shift;
-        sum = _mm256_add_epi32(sum, scaled_pair_of_groups(codes, a[b].q + 128 * half + 32 * shift,
-                                                          scale[g], scale[g + 1]));
+        sum = add_scaled_pair_of_groups(sum, codes, a[b].q + 128 * half + 32 * shift, scale[g],
+                                        scale[g + 1]);
       }
     }
     sum = _mm256_sub_epi32(sum, _mm256_setr_epi32(4 * offset, 0, 0, 0, 0, 0, 0, 0));
@@ -330,7 +325,7 @@ __attribute__((always_inline)) inline void add_super_block(const UnpackedSuperBl
   __m256i sum = _mm256_setzero_si256();
   for (int i = 0; i < 8; ++i) {
     const __m256i products = _mm256_maddubs_epi16(block.codes[i], load_256(a.q + 32 * i));
-    sum = _mm256_add_epi32(sum, _mm256_madd_epi16(products, block.scales[i]));
+    sum = add_dot_pairs_16(sum, products, block.scales[i]);
   }
   const __m256i offsets = _mm256_madd_epi16(block.offset_weights, load_256(a.group_sums));
   if constexpr (kIntegerOffset) sum = _mm256_sub_epi32(sum, _mm256_slli_epi32(offsets, 5));
@@ -348,7 +343,7 @@ template <Unpacker kUnpack, size_t kBlockBytes, bool kIntegerOffset, int kTile>
 void dot_tiles_k(const uint8_t* w, const uint8_t* activations, size_t stride, int n, int64_t cols,
                  float* out, size_t out_stride) {
   for (int first = 0; first < n; first += kTile) {
-    const int tile = std::min(kTile, n - first);
+    const int tile = n - first < kTile ? n - first : kTile;
     __m256 acc[kTile];
     for (int t = 0; t < tile; ++t) acc[t] = _mm256_setzero_ps();
     const uint8_t* block_bytes = w;
@@ -403,7 +398,7 @@ constexpr RowDot kQ6kOne = dot_one_k<unpack_q6_k, 210, true>;
 
 }  // namespace
 
-RowDot avx2_row_dot(GgmlType type) {
+RowDot row_dot(GgmlType type) {
   switch (type) {
     case GgmlType::Q4_0:
       return dot_q4_0;
@@ -430,7 +425,7 @@ RowDot avx2_row_dot(GgmlType type) {
   }
 }
 
-RowDotMany avx2_row_dot_many(GgmlType type) {
+RowDotMany row_dot_many(GgmlType type) {
   switch (type) {
     case GgmlType::Q4_K:
       return kQ4kMany;
@@ -443,11 +438,4 @@ RowDotMany avx2_row_dot_many(GgmlType type) {
   }
 }
 
-#else
-
-RowDot avx2_row_dot(GgmlType) { return nullptr; }
-RowDotMany avx2_row_dot_many(GgmlType) { return nullptr; }
-
-#endif
-
-}  // namespace moe::cpu::detail
+}  // namespace moe::cpu::detail::MOE_SIMD_NS

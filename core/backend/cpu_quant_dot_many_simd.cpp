@@ -1,31 +1,19 @@
 // Several tokens per weight row (prefill) for Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K and Q3_K: each
 // weight block is unpacked once (codes, signs, scales) and used for a tile of tokens, instead of
-// once per token as the one-token kernels of cpu_quant_dot_avx2.cpp do.
+// once per token as the one-token kernels of cpu_quant_dot_simd.cpp do.
 //
 // Each token's arithmetic is that of the one-token kernel, operation for operation: the same
 // integer lanes, the same float scale products and fused multiply-adds in the same order, the
-// same final sums. So a token's result is bit-identical to avx2_row_dot's and never depends on
+// same final sums. So a token's result is bit-identical to row_dot's and never depends on
 // the batch it came in (the backend uses these for one token too). Keep them in step when the
 // one-token kernels change; test_cpu_quant_dot checks it.
-#include <algorithm>
-
 #include "cpu_quant_dot.hpp"
 
-#ifdef __AVX2__
-#include "cpu_avx2_helpers.hpp"
-#endif
+#include "cpu_simd_helpers.hpp"
 
-namespace moe::cpu::detail {
+namespace moe::cpu::detail::MOE_SIMD_NS {
 
-#ifdef __AVX2__
 namespace {
-
-using avx2::bits_to_bytes;
-using avx2::horizontal_sum;
-using avx2::load_256;
-using avx2::load_f16;
-using avx2::load_u32;
-using avx2::nibbles_32;
 
 // --- 32-element blocks --------------------------------------------------------------------------
 
@@ -79,9 +67,8 @@ using Unpack32 = void (*)(const uint8_t*, Block32&);
 template <Unpack32 kUnpack, size_t kBlockBytes, bool kSigned, bool kOffset, int kTile>
 void dot_tiles_32(const uint8_t* w, const uint8_t* activations, size_t stride, int n, int64_t cols,
                   float* out, size_t out_stride) {
-  const __m256i ones = _mm256_set1_epi16(1);
   for (int first = 0; first < n; first += kTile) {
-    const int tile = std::min(kTile, n - first);
+    const int tile = n - first < kTile ? n - first : kTile;
     const uint8_t* a0 = activations + static_cast<size_t>(first) * stride;
     __m256 acc[kTile];
     float offsets[kTile];
@@ -98,7 +85,7 @@ void dot_tiles_32(const uint8_t* w, const uint8_t* activations, size_t stride, i
             reinterpret_cast<const ActivationBlock32*>(a0 + static_cast<size_t>(t) * stride)[b];
         __m256i q = load_256(a.q);
         if constexpr (kSigned) q = _mm256_sign_epi8(q, block.signs);
-        const __m256i products = _mm256_madd_epi16(_mm256_maddubs_epi16(block.magnitudes, q), ones);
+        const __m256i products = dot_unsigned_signed(block.magnitudes, q);
         acc[t] =
             _mm256_fmadd_ps(_mm256_set1_ps(block.d * a.d), _mm256_cvtepi32_ps(products), acc[t]);
         if constexpr (kOffset) offsets[t] += block.offset * a.sum;
@@ -217,7 +204,7 @@ template <UnpackSuper kUnpack, size_t kBlockBytes, bool kQ3, int kTile>
 void dot_tiles_k(const uint8_t* w, const uint8_t* activations, size_t stride, int n, int64_t cols,
                  float* out, size_t out_stride) {
   for (int first = 0; first < n; first += kTile) {
-    const int tile = std::min(kTile, n - first);
+    const int tile = n - first < kTile ? n - first : kTile;
     const uint8_t* a0 = activations + static_cast<size_t>(first) * stride;
     __m256 acc[kTile];
     float offsets[kTile];
@@ -237,7 +224,7 @@ void dot_tiles_k(const uint8_t* w, const uint8_t* activations, size_t stride, in
         __m256i sum = _mm256_setzero_si256();
         for (int i = 0; i < 8; ++i) {
           const __m256i products = _mm256_maddubs_epi16(block.codes[i], load_256(a.q + 32 * i));
-          sum = _mm256_add_epi32(sum, _mm256_madd_epi16(products, block.scales[i]));
+          sum = add_dot_pairs_16(sum, products, block.scales[i]);
         }
         if constexpr (kQ3) {
           sum = _mm256_sub_epi32(sum, _mm256_setr_epi32(4 * offset_sum, 0, 0, 0, 0, 0, 0, 0));
@@ -269,7 +256,7 @@ void dot_many_k(const uint8_t* w, const uint8_t* activations, size_t stride, int
 
 }  // namespace
 
-RowDotMany avx2_block_dot_many(GgmlType type) {
+RowDotMany block_dot_many(GgmlType type) {
   switch (type) {
     case GgmlType::Q4_0:
       return dot_many_32<unpack_q4_0, 18, true, false>;
@@ -290,10 +277,4 @@ RowDotMany avx2_block_dot_many(GgmlType type) {
   }
 }
 
-#else
-
-RowDotMany avx2_block_dot_many(GgmlType) { return nullptr; }
-
-#endif
-
-}  // namespace moe::cpu::detail
+}  // namespace moe::cpu::detail::MOE_SIMD_NS

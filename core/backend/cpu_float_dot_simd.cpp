@@ -1,4 +1,5 @@
-// AVX2 + FMA (+ F16C for F16) versions of cpu_float_dot.cpp: F16 / BF16 weight rows widened to
+// Vectorized versions of cpu_float_dot.cpp, compiled once per SIMD level (AVX2 + FMA + F16C and
+// up): F16 / BF16 weight rows widened to
 // f32 in registers (no scratch buffer, unlike the convert path of cpu_matmul.cpp) and multiplied
 // with f32 activations, which are never rounded to 16 bits (llama.cpp rounds them to f16 / bf16;
 // this is more exact).
@@ -11,30 +12,17 @@
 
 #include "cpu_quant_dot.hpp"
 
-#if defined(__AVX2__) && defined(__FMA__)
-#include <immintrin.h>
-#define MOE_FLOAT_DOT_AVX2 1
-#endif
+#include "cpu_simd_helpers.hpp"
 
-namespace moe::cpu::detail {
+namespace moe::cpu::detail::MOE_SIMD_NS {
 
-#ifdef MOE_FLOAT_DOT_AVX2
 namespace {
 
 static_assert(kFloatDotBlock == 16, "the kernels below consume two 8-lane vectors per block");
 
-float horizontal_sum(__m256 v) {
-  __m128 sum = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  sum = _mm_add_ps(sum, _mm_movehl_ps(sum, sum));
-  sum = _mm_add_ss(sum, _mm_movehdup_ps(sum));
-  return _mm_cvtss_f32(sum);
-}
-
 __m128i load_128(const uint8_t* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); }
 
-#ifdef __F16C__
 __m256 widen_f16(const uint8_t* p) { return _mm256_cvtph_ps(load_128(p)); }
-#endif
 
 // bf16 is the top half of an f32: shift each 16-bit value into the high half of a 32-bit lane.
 __m256 widen_bf16(const uint8_t* p) {
@@ -93,12 +81,10 @@ float dot_one(const uint8_t* w, const void* activation, int64_t cols) {
 
 }  // namespace
 
-RowDot avx2_float_row_dot(GgmlType type) {
+RowDot float_row_dot(GgmlType type) {
   switch (type) {
-#ifdef __F16C__
     case GgmlType::F16:
       return dot_one<widen_f16>;
-#endif
     case GgmlType::BF16:
       return dot_one<widen_bf16>;
     default:
@@ -106,12 +92,10 @@ RowDot avx2_float_row_dot(GgmlType type) {
   }
 }
 
-RowDotMany avx2_float_row_dot_many(GgmlType type) {
+RowDotMany float_row_dot_many(GgmlType type) {
   switch (type) {
-#ifdef __F16C__
     case GgmlType::F16:
       return dot_many<widen_f16>;
-#endif
     case GgmlType::BF16:
       return dot_many<widen_bf16>;
     default:
@@ -119,11 +103,4 @@ RowDotMany avx2_float_row_dot_many(GgmlType type) {
   }
 }
 
-#else
-
-RowDot avx2_float_row_dot(GgmlType) { return nullptr; }
-RowDotMany avx2_float_row_dot_many(GgmlType) { return nullptr; }
-
-#endif
-
-}  // namespace moe::cpu::detail
+}  // namespace moe::cpu::detail::MOE_SIMD_NS
