@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -345,6 +346,39 @@ TEST(QuantDot, Q8_0NegativeCodesMultiplyAsSigned) {
     EXPECT_EQ(kernel->dot(row.data(), activation.data(), kBlocks * 32),
               static_cast<float>(expected))
         << simd_level_name(level);
+  }
+}
+
+// Each level quantizes activations itself (vectorized); the blocks must equal the scalar
+// quantizer's byte for byte, also at rounding ties (x / d = k + 0.5, to even), for NaN (code 0,
+// ignored by the block maximum), for -0, all-zero blocks and an infinite value (d = inf: codes 0).
+TEST(QuantDot, VectorizedActivationQuantizationEqualsScalar) {
+  std::mt19937_64 rng(11);
+  constexpr int64_t n = 2048;
+  std::vector<float> x = random_floats(n, rng);
+  // Block 0 (and super-block 0): max 127 so that d = 1 and k + 0.5 are exact ties.
+  x[0] = 127.0f;
+  for (int i = 1; i < 32; ++i) x[i] = static_cast<float>(i % 9 - 4) + 0.5f;
+  for (int i = 32; i < 64; ++i) x[i] = 0.0f;          // an all-zero 32-block
+  x[70] = std::nanf("");                               // NaN inside a block
+  x[71] = -0.0f;
+  x[300] = std::numeric_limits<float>::infinity();     // in super-block 1
+  for (int i = 600; i < 640; ++i) x[i] *= 1e-30f;      // tiny values
+  for (GgmlType type : {GgmlType::Q8_0, GgmlType::Q4_K}) {
+    const QuantDot* scalar = moe::cpu::scalar_quant_dot_for(type);
+    const size_t bytes = static_cast<size_t>(n / scalar->block_size) * scalar->activation_block_bytes;
+    std::vector<uint8_t> expected(bytes, 0xa5);
+    moe::cpu::quantize_activations(*scalar, x.data(), expected.data(), n);
+    for (SimdLevel level : vectorized_levels()) {
+      const QuantDot* kernel = moe::cpu::quant_dot_for(type, level);
+      ASSERT_NE(kernel->quantize, nullptr) << case_name({type, level});
+      std::vector<uint8_t> got(bytes, 0xa5);
+      moe::cpu::quantize_activations(*kernel, x.data(), got.data(), n);
+      for (size_t i = 0; i < bytes; ++i) {
+        ASSERT_EQ(got[i], expected[i]) << case_name({type, level}) << ", byte " << i << " of block "
+                                       << i / scalar->activation_block_bytes;
+      }
+    }
   }
 }
 

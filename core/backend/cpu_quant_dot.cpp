@@ -281,6 +281,7 @@ struct LevelKernels {
   RowDotMany (*block_dot_many)(GgmlType);
   RowDot (*float_row_dot)(GgmlType);
   RowDotMany (*float_row_dot_many)(GgmlType);
+  QuantizeRow (*activation_quantizer)(ActivationFormat);
 };
 
 KernelTable level_table(const LevelKernels* level) {
@@ -293,6 +294,7 @@ KernelTable level_table(const LevelKernels* level) {
       continue;
     }
     if (level == nullptr) continue;
+    entry.quantize = level->activation_quantizer(entry.format);
     if (RowDot fast = level->row_dot(kTypes[i])) entry.dot = fast;
     entry.dot_many = level->row_dot_many(kTypes[i]);
     if (entry.dot_many == nullptr) entry.dot_many = level->block_dot_many(kTypes[i]);
@@ -303,7 +305,8 @@ KernelTable level_table(const LevelKernels* level) {
 #define MOE_LEVEL_KERNELS(ns)                                                          \
   LevelKernels {                                                                       \
     detail::ns::row_dot, detail::ns::row_dot_many, detail::ns::block_dot_many,         \
-        detail::ns::float_row_dot, detail::ns::float_row_dot_many                      \
+        detail::ns::float_row_dot, detail::ns::float_row_dot_many,                     \
+        detail::ns::activation_quantizer                                               \
   }
 
 // Each level's table is built the first time it is asked for: building it calls that level's
@@ -387,6 +390,10 @@ void quantize_activations(const QuantDot& kernel, const float* x, void* out, int
   if (n % kernel.block_size != 0) {
     throw Error("quantize_activations: " + std::to_string(n) + " values are not whole blocks of " +
                 std::to_string(kernel.block_size));
+  }
+  if (kernel.quantize != nullptr) {
+    kernel.quantize(x, out, n);
+    return;
   }
   switch (kernel.format) {
     case ActivationFormat::Int8Blocks32:

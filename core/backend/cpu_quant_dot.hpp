@@ -48,6 +48,9 @@ using RowDot = float (*)(const uint8_t* weight_row, const void* activation, int6
 using RowDotMany = void (*)(const uint8_t* weight_row, const uint8_t* activations, size_t stride,
                             int n, int64_t cols, float* out, size_t out_stride);
 
+// n f32 values (whole blocks) to activation blocks, as quantize_activations_32 / _256 do.
+using QuantizeRow = void (*)(const float* x, void* out, int64_t n);
+
 enum class ActivationFormat {
   Int8Blocks32,   // ActivationBlock32
   Int8Blocks256,  // ActivationBlock256
@@ -61,6 +64,7 @@ struct QuantDot {
   RowDotMany dot_many = nullptr;  // nullptr: call `dot` per token
   ActivationFormat format = ActivationFormat::Int8Blocks32;
   int max_tokens = 0;  // > 0: larger batches take convert + Eigen instead (faster there)
+  QuantizeRow quantize = nullptr;  // the level's vectorized quantizer; nullptr: the scalar one
 
   // Whether the kernel takes rows of `cols` elements in a batch of n tokens.
   bool applies(int64_t cols, int64_t n) const {
@@ -88,7 +92,9 @@ namespace detail {
 //   row_dot_many:       several tokens, Q4_K, Q5_K, Q6_K;
 //   block_dot_many:     several tokens, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K (each token's
 //                       result bit-identical to row_dot's);
-//   float_row_dot(_many): F16 / BF16 weights with f32 activations.
+//   float_row_dot(_many): F16 / BF16 weights with f32 activations;
+//   activation_quantizer: quantize_activations_32 / _256 vectorized, bit for bit the same
+//                       (cpu_quantize_activations_simd.cpp).
 #define MOE_DECLARE_SIMD_LEVEL_KERNELS(level)             \
   namespace level {                                       \
   RowDot row_dot(GgmlType type);                          \
@@ -96,6 +102,7 @@ namespace detail {
   RowDotMany block_dot_many(GgmlType type);               \
   RowDot float_row_dot(GgmlType type);                    \
   RowDotMany float_row_dot_many(GgmlType type);           \
+  QuantizeRow activation_quantizer(ActivationFormat format); \
   }
 MOE_DECLARE_SIMD_LEVEL_KERNELS(avx2)
 MOE_DECLARE_SIMD_LEVEL_KERNELS(avx_vnni)
