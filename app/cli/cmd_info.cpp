@@ -1,6 +1,7 @@
 // `moescope-cli info MODEL`: what a model file holds, in words a student can read.
 #include <iomanip>
 #include <iostream>
+#include <optional>
 
 #include "cli_common.hpp"
 
@@ -20,6 +21,9 @@ void run_info(const std::string& path, bool as_json) {
                      {"tensors", usage.n_tensors},
                      {"bytes", usage.n_bytes}});
   }
+  // The assets folder this program uses (bundled model, prompt sets), so a user or a test can
+  // see whether an installed copy or the build tree's is read.
+  const std::optional<std::filesystem::path> assets = find_assets_dir();
   if (as_json) {
     nlohmann::json info = {
         {"model", config.name},
@@ -62,7 +66,8 @@ void run_info(const std::string& path, bool as_json) {
                     {"exceeds_memory", loaded.estimate.exceeds_memory()}}},
         {"tokenizer", {{"model", loaded.tokenizer->model_name()},
                        {"pre", loaded.tokenizer->pre_name()},
-                       {"n_vocab", loaded.tokenizer->n_vocab()}}}};
+                       {"n_vocab", loaded.tokenizer->n_vocab()}}},
+        {"assets_dir", assets ? nlohmann::json(assets->string()) : nlohmann::json(nullptr)}};
     std::cout << dump_json(info, 2) << "\n";
     return;
   }
@@ -103,6 +108,9 @@ void run_info(const std::string& path, bool as_json) {
             << "Memory        " << loaded.estimate.summary()
             << (loaded.estimate.exceeds_memory() ? "  (does not fit: runs through mmap, slowly)"
                                                  : "")
+            << "\n"
+            << "Assets        "
+            << (assets ? assets->string() : "none found in " + describe_assets_candidates())
             << "\n";
 }
 

@@ -14,9 +14,11 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "app.hpp"
+#include "asset_paths.hpp"
 #include "moe/error.hpp"
 
 namespace fs = std::filesystem;
@@ -31,16 +33,14 @@ fs::path executable_dir() {
   return error ? fs::current_path() : exe.parent_path();
 }
 
-// assets/ beside the sources (build/bin/../../assets), an installed copy, or the working folder.
+// --assets, else the shared lookup (asset_paths.hpp). Without assets the app still opens (on a
+// generated demo model), so a missing folder is a warning that names the places tried.
 fs::path find_assets(const std::string& from_flag) {
   if (!from_flag.empty()) return from_flag;
-  if (const char* env = std::getenv("MOESCOPE_ASSETS"); env && *env) return env;
-  std::error_code ignored;
-  for (const fs::path& candidate :
-       {executable_dir() / ".." / ".." / "assets",
-        executable_dir() / ".." / "share" / "moescope" / "assets", fs::current_path() / "assets"}) {
-    if (fs::is_directory(candidate, ignored)) return fs::weakly_canonical(candidate, ignored);
-  }
+  if (std::optional<fs::path> found = moescope::find_assets_dir()) return *found;
+  std::cerr << "moescope: warning: no assets folder (bundled model, prompt sets) in "
+            << moescope::describe_assets_candidates()
+            << "; set MOESCOPE_ASSETS or use --assets DIR\n";
   return executable_dir() / ".." / ".." / "assets";
 }
 
