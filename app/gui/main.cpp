@@ -44,6 +44,19 @@ fs::path find_assets(const std::string& from_flag) {
   return executable_dir() / ".." / ".." / "assets";
 }
 
+// Where the random demo model is written: build/demo-model.gguf in a build tree, else the
+// user's cache folder, since an installed program's folder (/usr) is not the user's to write.
+fs::path default_demo_model() {
+  std::error_code ignored;
+  const fs::path build = executable_dir().parent_path();
+  if (fs::exists(build / "CMakeCache.txt", ignored)) return build / "demo-model.gguf";
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
+    return fs::path(xdg) / "moescope" / "demo-model.gguf";
+  if (const char* home = std::getenv("HOME"); home && *home)
+    return fs::path(home) / ".cache" / "moescope" / "demo-model.gguf";
+  return fs::temp_directory_path(ignored) / "moescope-demo-model.gguf";
+}
+
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw moe::Error("cannot read script " + path);
@@ -100,8 +113,7 @@ int main(int argc, char** argv) {
   options.model_path = model_path;
   options.assets_dir = find_assets(assets_flag);
   options.config_dir = moescope::gui::config_dir(config_flag);
-  options.demo_model =
-      demo_model.empty() ? executable_dir() / ".." / "demo-model.gguf" : fs::path(demo_model);
+  options.demo_model = demo_model.empty() ? default_demo_model() : fs::path(demo_model);
   options.n_threads = threads;
   try {
     if (!script_path.empty()) options.script = moescope::gui::parse_script(read_file(script_path));
