@@ -20,20 +20,6 @@
 
 namespace moescope::cli {
 
-std::filesystem::path find_asset(const std::filesystem::path& relative) {
-  namespace fs = std::filesystem;
-  const fs::path here = fs::current_path() / "assets" / relative;
-  if (fs::exists(here)) return here;
-  std::error_code error;
-  const fs::path executable = fs::read_symlink("/proc/self/exe", error);
-  if (!error) {
-    const fs::path beside = executable.parent_path().parent_path().parent_path() / "assets" / relative;
-    if (fs::exists(beside)) return beside;
-  }
-  throw moe::Error("cannot find assets/" + relative.string() +
-                   " (run from the moescope folder, or name the file)");
-}
-
 std::filesystem::path bundled_model_path() { return find_asset("models/moescope-moe-tiny.gguf"); }
 
 std::string resolve_model_path(const std::string& path) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "asset_paths.hpp"  // find_asset: the bundled model and prompt sets
 #include "moe/backend.hpp"
 #include "moe/model.hpp"
 #include "moe/model_loading.hpp"
@@ -25,9 +26,6 @@ struct LoadedModel {
   moe::MemoryEstimate estimate;  // weights, KV cache at the default context, memory available
 };
 
-// A file under the project's assets/ folder: looked up in the current directory, then beside
-// the executable (build/bin/../../assets). Throws moe::Error naming `relative` if absent.
-std::filesystem::path find_asset(const std::filesystem::path& relative);
 // The bundled model (assets/models/moescope-moe-tiny.gguf).
 std::filesystem::path bundled_model_path();
 // `path`, or the bundled model when `path` is empty.

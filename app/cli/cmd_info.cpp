@@ -1,6 +1,7 @@
 // `moescope-cli info MODEL`: what a model file holds, in words a student can read.
 #include <iomanip>
 #include <iostream>
+#include <optional>
 
 #include "cli_common.hpp"
 #include "moe/cpu_level.hpp"
@@ -21,6 +22,9 @@ void run_info(const std::string& path, bool as_json) {
                      {"tensors", usage.n_tensors},
                      {"bytes", usage.n_bytes}});
   }
+  // The assets folder this program uses (bundled model, prompt sets), so a user or a test can
+  // see whether an installed copy or the build tree's is read.
+  const std::optional<std::filesystem::path> assets = find_assets_dir();
   if (as_json) {
     nlohmann::json info = {
         {"model", config.name},
@@ -65,7 +69,8 @@ void run_info(const std::string& path, bool as_json) {
                          {"summary", moe::cpu::simd_level_summary()}}},
         {"tokenizer", {{"model", loaded.tokenizer->model_name()},
                        {"pre", loaded.tokenizer->pre_name()},
-                       {"n_vocab", loaded.tokenizer->n_vocab()}}}};
+                       {"n_vocab", loaded.tokenizer->n_vocab()}}},
+        {"assets_dir", assets ? nlohmann::json(assets->string()) : nlohmann::json(nullptr)}};
     std::cout << dump_json(info, 2) << "\n";
     return;
   }
@@ -107,7 +112,13 @@ void run_info(const std::string& path, bool as_json) {
             << (loaded.estimate.exceeds_memory() ? "  (does not fit: runs through mmap, slowly)"
                                                  : "")
             << "\n"
+<<<<<<< HEAD
             << "CPU kernels   " << moe::cpu::simd_level_summary() << "\n";
+=======
+            << "Assets        "
+            << (assets ? assets->string() : "none found in " + describe_assets_candidates())
+            << "\n";
+>>>>>>> install
 }
 
 }  // namespace

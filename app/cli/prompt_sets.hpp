@@ -20,7 +20,7 @@ struct PromptSet {
 std::vector<std::string> read_prompt_lines(const std::string& path);
 // Every <name>.txt in `dir`, sorted by name; throws if there is none.
 std::vector<PromptSet> read_prompt_sets(const std::filesystem::path& dir);
-// The bundled prompt sets: assets/prompts under the current directory or beside the install.
+// The bundled prompt sets: assets/prompts, found as find_asset finds it.
 std::filesystem::path default_prompt_sets_dir();
 
 // Runs every prompt from an empty context and pools the routing of all their tokens into one

@@ -14,9 +14,11 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "app.hpp"
+#include "asset_paths.hpp"
 #include "moe/error.hpp"
 
 namespace fs = std::filesystem;
@@ -31,17 +33,28 @@ fs::path executable_dir() {
   return error ? fs::current_path() : exe.parent_path();
 }
 
-// assets/ beside the sources (build/bin/../../assets), an installed copy, or the working folder.
+// --assets, else the shared lookup (asset_paths.hpp). Without assets the app still opens (on a
+// generated demo model), so a missing folder is a warning that names the places tried.
 fs::path find_assets(const std::string& from_flag) {
   if (!from_flag.empty()) return from_flag;
-  if (const char* env = std::getenv("MOESCOPE_ASSETS"); env && *env) return env;
-  std::error_code ignored;
-  for (const fs::path& candidate :
-       {executable_dir() / ".." / ".." / "assets",
-        executable_dir() / ".." / "share" / "moescope" / "assets", fs::current_path() / "assets"}) {
-    if (fs::is_directory(candidate, ignored)) return fs::weakly_canonical(candidate, ignored);
-  }
+  if (std::optional<fs::path> found = moescope::find_assets_dir()) return *found;
+  std::cerr << "moescope: warning: no assets folder (bundled model, prompt sets) in "
+            << moescope::describe_assets_candidates()
+            << "; set MOESCOPE_ASSETS or use --assets DIR\n";
   return executable_dir() / ".." / ".." / "assets";
+}
+
+// Where the random demo model is written: build/demo-model.gguf in a build tree, else the
+// user's cache folder, since an installed program's folder (/usr) is not the user's to write.
+fs::path default_demo_model() {
+  std::error_code ignored;
+  const fs::path build = executable_dir().parent_path();
+  if (fs::exists(build / "CMakeCache.txt", ignored)) return build / "demo-model.gguf";
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
+    return fs::path(xdg) / "moescope" / "demo-model.gguf";
+  if (const char* home = std::getenv("HOME"); home && *home)
+    return fs::path(home) / ".cache" / "moescope" / "demo-model.gguf";
+  return fs::temp_directory_path(ignored) / "moescope-demo-model.gguf";
 }
 
 std::string read_file(const std::string& path) {
@@ -100,8 +113,7 @@ int main(int argc, char** argv) {
   options.model_path = model_path;
   options.assets_dir = find_assets(assets_flag);
   options.config_dir = moescope::gui::config_dir(config_flag);
-  options.demo_model =
-      demo_model.empty() ? executable_dir() / ".." / "demo-model.gguf" : fs::path(demo_model);
+  options.demo_model = demo_model.empty() ? default_demo_model() : fs::path(demo_model);
   options.n_threads = threads;
   try {
     if (!script_path.empty()) options.script = moescope::gui::parse_script(read_file(script_path));
