@@ -112,13 +112,10 @@ void run_info(const std::string& path, bool as_json) {
             << (loaded.estimate.exceeds_memory() ? "  (does not fit: runs through mmap, slowly)"
                                                  : "")
             << "\n"
-<<<<<<< HEAD
-            << "CPU kernels   " << moe::cpu::simd_level_summary() << "\n";
-=======
+            << "CPU kernels   " << moe::cpu::simd_level_summary() << "\n"
             << "Assets        "
             << (assets ? assets->string() : "none found in " + describe_assets_candidates())
             << "\n";
->>>>>>> install
 }
 
 }  // namespace
