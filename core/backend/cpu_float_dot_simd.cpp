@@ -44,6 +44,7 @@ __attribute__((always_inline)) inline void dot_tile(const uint8_t* w, const uint
     a[t] = reinterpret_cast<const float*>(activations + static_cast<size_t>(t) * stride);
   }
   for (int64_t i = 0; i < cols; i += 16) {
+    prefetch_ahead<32>(w + 2 * i);  // 16 weights of 2 bytes
     const __m256 w_low = kWiden(w + 2 * i);
     const __m256 w_high = kWiden(w + 2 * i + 16);
     for (int t = 0; t < kTile; ++t) {

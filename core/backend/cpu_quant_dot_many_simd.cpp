@@ -79,6 +79,7 @@ void dot_tiles_32(const uint8_t* w, const uint8_t* activations, size_t stride, i
     const uint8_t* block_bytes = w;
     for (int64_t b = 0; b < cols / 32; ++b, block_bytes += kBlockBytes) {
       Block32 block;
+      prefetch_ahead<kBlockBytes>(block_bytes);
       kUnpack(block_bytes, block);
       for (int t = 0; t < tile; ++t) {
         const auto& a =
@@ -215,6 +216,7 @@ void dot_tiles_k(const uint8_t* w, const uint8_t* activations, size_t stride, in
     const uint8_t* block_bytes = w;
     for (int64_t b = 0; b < cols / 256; ++b, block_bytes += kBlockBytes) {
       SuperBlock block;
+      prefetch_ahead<kBlockBytes>(block_bytes);
       kUnpack(block_bytes, block);
       for (int t = 0; t < tile; ++t) {
         const auto& a =

@@ -29,6 +29,7 @@ float dot_q8_0(const uint8_t* w, const void* activation, int64_t cols) {
   const auto* a = static_cast<const ActivationBlock32*>(activation);
   __m256 acc = _mm256_setzero_ps();
   for (int64_t b = 0; b < cols / 32; ++b, w += 34) {
+    prefetch_ahead<34>(w);
     const __m256i products = dot_signed_signed(load_256(w + 2), load_256(a[b].q));
     acc = _mm256_fmadd_ps(_mm256_set1_ps(load_f16(w) * a[b].d), _mm256_cvtepi32_ps(products), acc);
   }
@@ -39,6 +40,7 @@ float dot_q4_0(const uint8_t* w, const void* activation, int64_t cols) {
   const auto* a = static_cast<const ActivationBlock32*>(activation);
   __m256 acc = _mm256_setzero_ps();
   for (int64_t b = 0; b < cols / 32; ++b, w += 18) {
+    prefetch_ahead<18>(w);
     const __m256i q = _mm256_sub_epi8(nibbles_32(w + 2), _mm256_set1_epi8(8));
     const __m256i products = dot_signed_signed(q, load_256(a[b].q));
     acc = _mm256_fmadd_ps(_mm256_set1_ps(load_f16(w) * a[b].d), _mm256_cvtepi32_ps(products), acc);
@@ -51,6 +53,7 @@ float dot_q4_1(const uint8_t* w, const void* activation, int64_t cols) {
   __m256 acc = _mm256_setzero_ps();
   float offsets = 0.0f;
   for (int64_t b = 0; b < cols / 32; ++b, w += 20) {
+    prefetch_ahead<20>(w);
     const __m256i products = dot_unsigned_signed(nibbles_32(w + 4), load_256(a[b].q));
     acc = _mm256_fmadd_ps(_mm256_set1_ps(load_f16(w) * a[b].d), _mm256_cvtepi32_ps(products), acc);
     offsets += load_f16(w + 2) * a[b].sum;
@@ -62,6 +65,7 @@ float dot_q5_0(const uint8_t* w, const void* activation, int64_t cols) {
   const auto* a = static_cast<const ActivationBlock32*>(activation);
   __m256 acc = _mm256_setzero_ps();
   for (int64_t b = 0; b < cols / 32; ++b, w += 22) {
+    prefetch_ahead<22>(w);
     // (code | bit << 4) - 16 == code - 16 where the bit is clear: set the byte's high nibble.
     const __m256i clear =
         _mm256_andnot_si256(bits_to_bytes(load_u32(w + 2)), _mm256_set1_epi8(-16));
@@ -77,6 +81,7 @@ float dot_q5_1(const uint8_t* w, const void* activation, int64_t cols) {
   __m256 acc = _mm256_setzero_ps();
   float offsets = 0.0f;
   for (int64_t b = 0; b < cols / 32; ++b, w += 24) {
+    prefetch_ahead<24>(w);
     const __m256i high = _mm256_and_si256(bits_to_bytes(load_u32(w + 4)), _mm256_set1_epi8(16));
     const __m256i q = _mm256_or_si256(nibbles_32(w + 8), high);
     const __m256i products = dot_unsigned_signed(q, load_256(a[b].q));
@@ -104,6 +109,7 @@ float dot_q2_k(const uint8_t* w, const void* activation, int64_t cols) {
   float offsets = 0.0f;
   const __m256i two_bits = _mm256_set1_epi8(3);
   for (int64_t b = 0; b < cols / 256; ++b, w += 84) {
+    prefetch_ahead<84>(w);
     const uint8_t* scales = w;
     int32_t mins = 0;
     for (int g = 0; g < 16; ++g) mins += (scales[g] >> 4) * a[b].group_sums[g];
@@ -130,6 +136,7 @@ float dot_q3_k(const uint8_t* w, const void* activation, int64_t cols) {
   const __m256i two_bits = _mm256_set1_epi8(3);
   const __m256i one_bit = _mm256_set1_epi8(1);
   for (int64_t b = 0; b < cols / 256; ++b, w += 110) {
+    prefetch_ahead<110>(w);
     const uint8_t* packed = w + 96;
     int scale[16];
     int32_t offset = 0;  // codes are stored + 4 here (0..7), so subtract 4 Σ scale * Σa
@@ -315,9 +322,23 @@ __attribute__((always_inline)) inline void unpack_q6_k(const uint8_t* w,
   block.offset_d = 0;
 }
 
-// One token's super-block: acc += a.d·d · Σ scale·code·a, plus the offset term: in float for
-// Q4_K / Q5_K, whose offsets have their own scale; in the integer sum for Q6_K, whose codes are
-// stored + 32 (Σ (code - 32)·scale·a). One accumulator: the tiles of 8 have no registers to spare.
+// acc += a.d·d · sum, plus the offset term: in float for Q4_K / Q5_K, whose offsets have their
+// own scale; in the integer sum for Q6_K, whose codes are stored + 32 (Σ (code - 32)·scale·a).
+template <bool kIntegerOffset>
+__attribute__((always_inline)) inline void add_scaled_sum(__m256i sum, __m256i offset_weights,
+                                                          float d, float offset_d,
+                                                          const ActivationBlock256& a,
+                                                          __m256& acc) {
+  const __m256i offsets = _mm256_madd_epi16(offset_weights, load_256(a.group_sums));
+  if constexpr (kIntegerOffset) sum = _mm256_sub_epi32(sum, _mm256_slli_epi32(offsets, 5));
+  acc = _mm256_fmadd_ps(_mm256_set1_ps(a.d * d), _mm256_cvtepi32_ps(sum), acc);
+  if constexpr (!kIntegerOffset) {
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(a.d * offset_d), _mm256_cvtepi32_ps(offsets), acc);
+  }
+}
+
+// One token's super-block: acc += a.d·d · Σ scale·code·a plus the offset term. One accumulator:
+// the tiles of 8 have no registers to spare.
 template <bool kIntegerOffset>
 __attribute__((always_inline)) inline void add_super_block(const UnpackedSuperBlock& block,
                                                            const ActivationBlock256& a,
@@ -327,13 +348,101 @@ __attribute__((always_inline)) inline void add_super_block(const UnpackedSuperBl
     const __m256i products = _mm256_maddubs_epi16(block.codes[i], load_256(a.q + 32 * i));
     sum = add_dot_pairs_16(sum, products, block.scales[i]);
   }
-  const __m256i offsets = _mm256_madd_epi16(block.offset_weights, load_256(a.group_sums));
-  if constexpr (kIntegerOffset) sum = _mm256_sub_epi32(sum, _mm256_slli_epi32(offsets, 5));
-  acc = _mm256_fmadd_ps(_mm256_set1_ps(a.d * block.d), _mm256_cvtepi32_ps(sum), acc);
-  if constexpr (!kIntegerOffset) {
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(a.d * block.offset_d), _mm256_cvtepi32_ps(offsets), acc);
-  }
+  add_scaled_sum<kIntegerOffset>(sum, block.offset_weights, block.d, block.offset_d, a, acc);
 }
+
+#if defined(__AVX512BW__) && defined(__AVX512VNNI__)
+// One token (decode) with 512-bit registers: groups in pairs, half the multiply instructions of
+// the 256-bit path. Decode on a 2-core AVX-512 machine is bound by these instructions, not by
+// memory. Lane i of the 256-bit sum is the same integer as there (the two halves, even and odd
+// groups, are added at the end), so the result is bit-identical to the tiles' per token.
+struct UnpackedSuperBlockPairs {
+  __m512i codes[4];   // groups 2c (low 256 bits) and 2c + 1 (high 256 bits)
+  __m512i scales[4];  // their int16 scales, likewise
+  __m256i offset_weights;
+  float d;
+  float offset_d;
+};
+
+// Controls `first` and `first + 1` side by side.
+__m512i control_pair(const ShuffleControls& controls, int first) {
+  return _mm512_inserti64x4(_mm512_castsi256_si512(control(controls, first)),
+                            control(controls, first + 1), 1);
+}
+
+// 16-bit shift counts: `low` in the low 256 bits, `high` in the high ones.
+__m512i shift_counts(short low, short high) {
+  return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi16(low)),
+                            _mm256_set1_epi16(high), 1);
+}
+
+__attribute__((always_inline)) inline void unpack_q4_k_pairs(const uint8_t* w,
+                                                             UnpackedSuperBlockPairs& block) {
+  const __m128i scales_and_mins = q4_k_scales_and_mins(w + 4);
+  const __m512i scale_bytes = _mm512_broadcast_i32x4(scales_and_mins);
+  for (int c = 0; c < 4; ++c)
+    block.scales[c] = _mm512_shuffle_epi8(scale_bytes, control_pair(kQ4kScaleControls, 2 * c));
+  block.offset_weights = _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(scales_and_mins),
+                                             control(kQ4kMinControls, 0));
+  // Chunk c's low nibbles are group 2c, its high nibbles group 2c + 1.
+  const __m512i low_nibble = _mm512_set1_epi8(0x0f);
+  const __m512i shifts = shift_counts(0, 4);
+  for (int c = 0; c < 4; ++c) {
+    const __m512i packed = _mm512_broadcast_i64x4(load_256(w + 16 + 32 * c));
+    block.codes[c] = _mm512_and_si512(_mm512_srlv_epi16(packed, shifts), low_nibble);
+  }
+  block.d = load_f16(w);
+  block.offset_d = -load_f16(w + 2);
+}
+
+__attribute__((always_inline)) inline void unpack_q6_k_pairs(const uint8_t* w,
+                                                             UnpackedSuperBlockPairs& block) {
+  const __m128i raw_scales = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + 192));
+  const __m128i even_then_odd = _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+  const __m512i pair_scales = _mm512_broadcast_i64x4(
+      _mm256_cvtepi8_epi16(_mm_shuffle_epi8(raw_scales, even_then_odd)));
+  for (int c = 0; c < 4; ++c)
+    block.scales[c] = _mm512_shuffle_epi8(pair_scales, control_pair(kWordControls, 2 * c));
+  block.offset_weights = _mm256_cvtepi8_epi16(raw_scales);
+  const __m512i low_nibble = _mm512_set1_epi8(0x0f);
+  const __m512i bits_4_5 = _mm512_set1_epi8(0x30);
+  for (int half = 0; half < 2; ++half) {
+    // As unpack_q6_k: codes 4h, 4h + 1 are the low nibbles of the two 32-byte rows with high
+    // bits 0-1 and 2-3; codes 4h + 2, 4h + 3 their high nibbles with high bits 4-5 and 6-7.
+    const __m512i low_bytes = _mm512_loadu_si512(w + 64 * half);
+    const __m512i high_bytes = _mm512_broadcast_i64x4(load_256(w + 128 + 32 * half));
+    const __m512i high_01 = _mm512_and_si512(_mm512_sllv_epi16(high_bytes, shift_counts(4, 2)), bits_4_5);
+    const __m512i high_23 = _mm512_and_si512(_mm512_srlv_epi16(high_bytes, shift_counts(0, 2)), bits_4_5);
+    block.codes[2 * half] = _mm512_or_si512(_mm512_and_si512(low_bytes, low_nibble), high_01);
+    block.codes[2 * half + 1] = _mm512_or_si512(
+        _mm512_and_si512(_mm512_srli_epi16(low_bytes, 4), low_nibble), high_23);
+  }
+  block.d = load_f16(w + 208);
+  block.offset_d = 0;
+}
+
+using UnpackerPairs = void (*)(const uint8_t*, UnpackedSuperBlockPairs&);
+
+template <UnpackerPairs kUnpack, size_t kBlockBytes, bool kIntegerOffset>
+float dot_one_pairs(const uint8_t* w, const void* activation, int64_t cols) {
+  const auto* a = static_cast<const ActivationBlock256*>(activation);
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t b = 0; b < cols / 256; ++b, w += kBlockBytes) {
+    prefetch_ahead<kBlockBytes>(w);
+    UnpackedSuperBlockPairs block;
+    kUnpack(w, block);
+    __m512i sum = _mm512_setzero_si512();
+    for (int c = 0; c < 4; ++c) {
+      const __m512i products = _mm512_maddubs_epi16(block.codes[c], _mm512_loadu_si512(a[b].q + 64 * c));
+      sum = _mm512_dpwssd_epi32(sum, products, block.scales[c]);
+    }
+    const __m256i sum_256 =
+        _mm256_add_epi32(_mm512_castsi512_si256(sum), _mm512_extracti64x4_epi64(sum, 1));
+    add_scaled_sum<kIntegerOffset>(sum_256, block.offset_weights, block.d, block.offset_d, a[b], acc);
+  }
+  return horizontal_sum(acc);
+}
+#endif
 
 using Unpacker = void (*)(const uint8_t*, UnpackedSuperBlock&);
 
@@ -348,6 +457,7 @@ void dot_tiles_k(const uint8_t* w, const uint8_t* activations, size_t stride, in
     for (int t = 0; t < tile; ++t) acc[t] = _mm256_setzero_ps();
     const uint8_t* block_bytes = w;
     for (int64_t b = 0; b < cols / 256; ++b, block_bytes += kBlockBytes) {
+      prefetch_ahead<kBlockBytes>(block_bytes);
       UnpackedSuperBlock block;
       kUnpack(block_bytes, block);
       if constexpr (kTile > 1) {
@@ -389,12 +499,30 @@ float dot_one_k(const uint8_t* w, const void* activation, int64_t cols) {
   return result;
 }
 
+#if defined(__AVX512BW__) && defined(__AVX512VNNI__)
+// One token takes the 512-bit kernel, tiles the 256-bit one: the same result per token.
+template <UnpackerPairs kUnpackPairs, Unpacker kUnpack, size_t kBlockBytes, bool kIntegerOffset>
+void dot_many_pairs(const uint8_t* w, const uint8_t* activations, size_t stride, int n,
+                    int64_t cols, float* out, size_t out_stride) {
+  if (n == 1) {
+    *out = dot_one_pairs<kUnpackPairs, kBlockBytes, kIntegerOffset>(w, activations, cols);
+  } else {
+    dot_tiles_k<kUnpack, kBlockBytes, kIntegerOffset, 8>(w, activations, stride, n, cols, out,
+                                                         out_stride);
+  }
+}
+constexpr RowDotMany kQ4kMany = dot_many_pairs<unpack_q4_k_pairs, unpack_q4_k_q5_k<false>, 144, false>;
+constexpr RowDotMany kQ6kMany = dot_many_pairs<unpack_q6_k_pairs, unpack_q6_k, 210, true>;
+constexpr RowDot kQ4kOne = dot_one_pairs<unpack_q4_k_pairs, 144, false>;
+constexpr RowDot kQ6kOne = dot_one_pairs<unpack_q6_k_pairs, 210, true>;
+#else
 constexpr RowDotMany kQ4kMany = dot_many_k<unpack_q4_k_q5_k<false>, 144, false>;
-constexpr RowDotMany kQ5kMany = dot_many_k<unpack_q4_k_q5_k<true>, 176, false>;
 constexpr RowDotMany kQ6kMany = dot_many_k<unpack_q6_k, 210, true>;
 constexpr RowDot kQ4kOne = dot_one_k<unpack_q4_k_q5_k<false>, 144, false>;
-constexpr RowDot kQ5kOne = dot_one_k<unpack_q4_k_q5_k<true>, 176, false>;
 constexpr RowDot kQ6kOne = dot_one_k<unpack_q6_k, 210, true>;
+#endif
+constexpr RowDotMany kQ5kMany = dot_many_k<unpack_q4_k_q5_k<true>, 176, false>;
+constexpr RowDot kQ5kOne = dot_one_k<unpack_q4_k_q5_k<true>, 176, false>;
 
 }  // namespace
 

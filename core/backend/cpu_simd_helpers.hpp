@@ -15,6 +15,7 @@
 #endif
 #include <immintrin.h>
 
+#include <cstddef>
 #include <cstdint>
 
 #include "moe/ggml_types.hpp"
@@ -29,6 +30,21 @@ inline float load_f16(const uint8_t* p) {
 #else
   return f16_to_f32(bits);
 #endif
+}
+
+// How far ahead of the block being multiplied the kernels ask for weights. One decoding thread
+// streams weights faster than the hardware prefetcher brings them on the machines measured:
+// asking 2 KB ahead took decode of an OLMoE-width Q4_K_M file from 52 to 75 tok/s (2 threads,
+// AVX-512 Xeon). Prefetching past the end of a tensor is harmless (a hint never faults).
+inline constexpr size_t kPrefetchDistance = MOESCOPE_PREFETCH_DISTANCE;
+
+// Prefetches the cache lines of the block kBlockBytes long that starts kPrefetchDistance after
+// `block`: called once per block, it covers the weight stream without gaps.
+template <size_t kBlockBytes>
+inline void prefetch_ahead(const uint8_t* block) {
+  for (size_t line = 0; line < (kBlockBytes + 63) / 64; ++line) {
+    _mm_prefetch(reinterpret_cast<const char*>(block + kPrefetchDistance + 64 * line), _MM_HINT_T0);
+  }
 }
 
 inline uint32_t load_u32(const uint8_t* p) {
