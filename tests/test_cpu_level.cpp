@@ -2,12 +2,16 @@
 // MOESCOPE_CPU_LEVEL sets, refusal of levels this CPU lacks, and what `info` reports.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdlib>
+#include <random>
+#include <vector>
 #include <optional>
 #include <string>
 #include <nlohmann/json.hpp>
 
 #include "../core/backend/cpu_quant_dot.hpp"  // private to the backend; tested directly here
+#include "../core/backend/cpu_vector_ops.hpp"
 #include "cli_runner.hpp"
 #include "moe/cpu_level.hpp"
 #include "moe/error.hpp"
@@ -58,6 +62,34 @@ TEST(CpuLevel, KernelsOfAnUnsupportedLevelAreRefused) {
     }
   }
   if (refused == 0) GTEST_SKIP() << "this CPU runs every level: nothing to refuse";
+}
+
+// The attention's f32 dot product and scaled add at every level equal the scalar ones within the
+// rounding of their summation orders (lengths with and without a tail of the vector width).
+TEST(CpuLevel, VectorOpsMatchTheScalarOnesAtEveryLevel) {
+  std::mt19937_64 rng(3);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  const moe::cpu::VectorOps& scalar = moe::cpu::vector_ops(SimdLevel::Scalar);
+  for (SimdLevel level : moe::cpu::supported_simd_levels()) {
+    const moe::cpu::VectorOps& ops = moe::cpu::vector_ops(level);
+    for (int64_t n : {1, 7, 8, 16, 64, 128, 131}) {
+      std::vector<float> a(n), b(n), y(n), y_scalar(n);
+      double magnitude = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        a[i] = normal(rng), b[i] = normal(rng), y[i] = y_scalar[i] = normal(rng);
+        magnitude += std::fabs(static_cast<double>(a[i]) * b[i]);
+      }
+      EXPECT_NEAR(ops.dot(a.data(), b.data(), n), scalar.dot(a.data(), b.data(), n),
+                  2.0 * static_cast<double>(n) * 0x1.0p-24 * magnitude)
+          << simd_level_name(level) << " n=" << n;
+      ops.axpy(0.75f, a.data(), y.data(), n);
+      scalar.axpy(0.75f, a.data(), y_scalar.data(), n);
+      for (int64_t i = 0; i < n; ++i) {  // one fused or two rounded operations: within 1 ulp
+        EXPECT_NEAR(y[i], y_scalar[i], 1e-6f * (std::fabs(y_scalar[i]) + std::fabs(a[i])))
+            << simd_level_name(level) << " n=" << n << " i=" << i;
+      }
+    }
+  }
 }
 
 // `info --json` names the level in use; MOESCOPE_CPU_LEVEL lowers it; a bad value is reported

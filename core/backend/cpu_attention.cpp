@@ -1,8 +1,11 @@
+#include <algorithm>
 #include <cmath>
 
 #include "cpu_kernels.hpp"
+#include "cpu_vector_ops.hpp"
 
 namespace moe::cpu {
+
 
 void attention(Kernels& kernels, const ModelConfig& config, const RowMatrix& q,
                const RowMatrix& k_cache, const RowMatrix& v_cache, int pos0, RowMatrix& out) {
@@ -14,11 +17,31 @@ void attention(Kernels& kernels, const ModelConfig& config, const RowMatrix& q,
   out.resize(n, static_cast<Eigen::Index>(config.n_head) * hdv);
 
   using ScoreMap = Eigen::Map<RowMatrix>;
+  const VectorOps& ops = vector_ops();
   kernels.pool().run(config.n_head, [&](int h, int worker) {
     const int kv = h / heads_per_kv;  // grouped-query: heads share a key/value head
     ScratchBuffer& buffer = kernels.scratch(worker);
     buffer.resize(static_cast<size_t>(n * n_kv));
     ScoreMap scores(buffer.data(), n, n_kv);
+    if (n == 1) {
+      // One decoded token: a dot product per cached key and a scaled add per cached value, in
+      // this CPU's vector instructions (Eigen's products are built for the SSE2 baseline).
+      const float* query = q.row(0).data() + static_cast<Eigen::Index>(h) * hd;
+      const Eigen::Index key_offset = static_cast<Eigen::Index>(kv) * hd;
+      const Eigen::Index value_offset = static_cast<Eigen::Index>(kv) * hdv;
+      for (Eigen::Index j = 0; j < n_kv; ++j)
+        scores(0, j) = ops.dot(query, k_cache.row(j).data() + key_offset, hd);
+      auto live = scores.row(0);
+      live *= scale;
+      const float max_score = live.maxCoeff();
+      live = (live.array() - max_score).exp();
+      live /= live.sum();
+      float* result = out.row(0).data() + static_cast<Eigen::Index>(h) * hdv;
+      std::fill(result, result + hdv, 0.0f);
+      for (Eigen::Index j = 0; j < n_kv; ++j)
+        ops.axpy(scores(0, j), v_cache.row(j).data() + value_offset, result, hdv);
+      return;
+    }
     const auto keys = k_cache.block(0, static_cast<Eigen::Index>(kv) * hd, n_kv, hd);
     const auto values = v_cache.block(0, static_cast<Eigen::Index>(kv) * hdv, n_kv, hdv);
     scores.noalias() = q.middleCols(static_cast<Eigen::Index>(h) * hd, hd) * keys.transpose();
