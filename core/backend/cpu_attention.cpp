@@ -6,7 +6,6 @@
 
 namespace moe::cpu {
 
-
 void attention(Kernels& kernels, const ModelConfig& config, const RowMatrix& q,
                const RowMatrix& k_cache, const RowMatrix& v_cache, int pos0, RowMatrix& out) {
   const Eigen::Index n = q.rows();

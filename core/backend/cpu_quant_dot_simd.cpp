@@ -352,10 +352,10 @@ __attribute__((always_inline)) inline void add_super_block(const UnpackedSuperBl
 }
 
 #if defined(__AVX512BW__) && defined(__AVX512VNNI__)
-// One token (decode) with 512-bit registers: groups in pairs, half the multiply instructions of
-// the 256-bit path. Decode on a 2-core AVX-512 machine is bound by these instructions, not by
-// memory. Lane i of the 256-bit sum is the same integer as there (the two halves, even and odd
-// groups, are added at the end), so the result is bit-identical to the tiles' per token.
+// AVX-512: the super-block's groups in pairs in 512-bit registers, half the multiply
+// instructions of the 256-bit path, for one token and for tiles. Lane i of the 256-bit sum is
+// the same integer as there (the two halves, even and odd groups, are added at the end), so the
+// results are bit-identical to the other levels'.
 struct UnpackedSuperBlockPairs {
   __m512i codes[4];   // groups 2c (low 256 bits) and 2c + 1 (high 256 bits)
   __m512i scales[4];  // their int16 scales, likewise
@@ -423,24 +423,50 @@ __attribute__((always_inline)) inline void unpack_q6_k_pairs(const uint8_t* w,
 
 using UnpackerPairs = void (*)(const uint8_t*, UnpackedSuperBlockPairs&);
 
+template <bool kIntegerOffset>
+__attribute__((always_inline)) inline void add_super_block_pairs(
+    const UnpackedSuperBlockPairs& block, const ActivationBlock256& a, __m256& acc) {
+  __m512i sum = _mm512_setzero_si512();
+  for (int c = 0; c < 4; ++c) {
+    const __m512i products =
+        _mm512_maddubs_epi16(block.codes[c], _mm512_loadu_si512(a.q + 64 * c));
+    sum = _mm512_dpwssd_epi32(sum, products, block.scales[c]);
+  }
+  const __m256i sum_256 =
+      _mm256_add_epi32(_mm512_castsi512_si256(sum), _mm512_extracti64x4_epi64(sum, 1));
+  add_scaled_sum<kIntegerOffset>(sum_256, block.offset_weights, block.d, block.offset_d, a, acc);
+}
+
+// As dot_tiles_k, with the super-block in pairs of groups (32 registers hold a tile of 8).
+template <UnpackerPairs kUnpack, size_t kBlockBytes, bool kIntegerOffset, int kTile>
+void dot_tiles_pairs(const uint8_t* w, const uint8_t* activations, size_t stride, int n,
+                     int64_t cols, float* out, size_t out_stride) {
+  for (int first = 0; first < n; first += kTile) {
+    const int tile = n - first < kTile ? n - first : kTile;
+    __m256 acc[kTile];
+    for (int t = 0; t < tile; ++t) acc[t] = _mm256_setzero_ps();
+    const uint8_t* block_bytes = w;
+    for (int64_t b = 0; b < cols / 256; ++b, block_bytes += kBlockBytes) {
+      prefetch_ahead<kBlockBytes>(block_bytes);
+      UnpackedSuperBlockPairs block;
+      kUnpack(block_bytes, block);
+      for (int t = 0; t < tile; ++t) {
+        const auto& a = reinterpret_cast<const ActivationBlock256*>(
+            activations + static_cast<size_t>(first + t) * stride)[b];
+        add_super_block_pairs<kIntegerOffset>(block, a, acc[t]);
+      }
+    }
+    for (int t = 0; t < tile; ++t)
+      out[static_cast<size_t>(first + t) * out_stride] = horizontal_sum(acc[t]);
+  }
+}
+
 template <UnpackerPairs kUnpack, size_t kBlockBytes, bool kIntegerOffset>
 float dot_one_pairs(const uint8_t* w, const void* activation, int64_t cols) {
-  const auto* a = static_cast<const ActivationBlock256*>(activation);
-  __m256 acc = _mm256_setzero_ps();
-  for (int64_t b = 0; b < cols / 256; ++b, w += kBlockBytes) {
-    prefetch_ahead<kBlockBytes>(w);
-    UnpackedSuperBlockPairs block;
-    kUnpack(w, block);
-    __m512i sum = _mm512_setzero_si512();
-    for (int c = 0; c < 4; ++c) {
-      const __m512i products = _mm512_maddubs_epi16(block.codes[c], _mm512_loadu_si512(a[b].q + 64 * c));
-      sum = _mm512_dpwssd_epi32(sum, products, block.scales[c]);
-    }
-    const __m256i sum_256 =
-        _mm256_add_epi32(_mm512_castsi512_si256(sum), _mm512_extracti64x4_epi64(sum, 1));
-    add_scaled_sum<kIntegerOffset>(sum_256, block.offset_weights, block.d, block.offset_d, a[b], acc);
-  }
-  return horizontal_sum(acc);
+  float result;
+  dot_tiles_pairs<kUnpack, kBlockBytes, kIntegerOffset, 1>(
+      w, static_cast<const uint8_t*>(activation), 0, 1, cols, &result, 1);
+  return result;
 }
 #endif
 
@@ -500,19 +526,19 @@ float dot_one_k(const uint8_t* w, const void* activation, int64_t cols) {
 }
 
 #if defined(__AVX512BW__) && defined(__AVX512VNNI__)
-// One token takes the 512-bit kernel, tiles the 256-bit one: the same result per token.
-template <UnpackerPairs kUnpackPairs, Unpacker kUnpack, size_t kBlockBytes, bool kIntegerOffset>
+template <UnpackerPairs kUnpack, size_t kBlockBytes, bool kIntegerOffset>
 void dot_many_pairs(const uint8_t* w, const uint8_t* activations, size_t stride, int n,
                     int64_t cols, float* out, size_t out_stride) {
   if (n == 1) {
-    *out = dot_one_pairs<kUnpackPairs, kBlockBytes, kIntegerOffset>(w, activations, cols);
+    dot_tiles_pairs<kUnpack, kBlockBytes, kIntegerOffset, 1>(w, activations, stride, n, cols, out,
+                                                             out_stride);
   } else {
-    dot_tiles_k<kUnpack, kBlockBytes, kIntegerOffset, 8>(w, activations, stride, n, cols, out,
-                                                         out_stride);
+    dot_tiles_pairs<kUnpack, kBlockBytes, kIntegerOffset, 8>(w, activations, stride, n, cols, out,
+                                                             out_stride);
   }
 }
-constexpr RowDotMany kQ4kMany = dot_many_pairs<unpack_q4_k_pairs, unpack_q4_k_q5_k<false>, 144, false>;
-constexpr RowDotMany kQ6kMany = dot_many_pairs<unpack_q6_k_pairs, unpack_q6_k, 210, true>;
+constexpr RowDotMany kQ4kMany = dot_many_pairs<unpack_q4_k_pairs, 144, false>;
+constexpr RowDotMany kQ6kMany = dot_many_pairs<unpack_q6_k_pairs, 210, true>;
 constexpr RowDot kQ4kOne = dot_one_pairs<unpack_q4_k_pairs, 144, false>;
 constexpr RowDot kQ6kOne = dot_one_pairs<unpack_q6_k_pairs, 210, true>;
 #else
