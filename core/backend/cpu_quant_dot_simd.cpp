@@ -421,10 +421,8 @@ __attribute__((always_inline)) inline void unpack_q6_k_pairs(const uint8_t* w,
   block.offset_d = 0;
 }
 
-using UnpackerPairs = void (*)(const uint8_t*, UnpackedSuperBlockPairs&);
-
 template <bool kIntegerOffset>
-__attribute__((always_inline)) inline void add_super_block_pairs(
+__attribute__((always_inline)) inline void add_super_block(
     const UnpackedSuperBlockPairs& block, const ActivationBlock256& a, __m256& acc) {
   __m512i sum = _mm512_setzero_si512();
   for (int c = 0; c < 4; ++c) {
@@ -437,44 +435,25 @@ __attribute__((always_inline)) inline void add_super_block_pairs(
   add_scaled_sum<kIntegerOffset>(sum_256, block.offset_weights, block.d, block.offset_d, a, acc);
 }
 
-// As dot_tiles_k, with the super-block in pairs of groups (32 registers hold a tile of 8).
-template <UnpackerPairs kUnpack, size_t kBlockBytes, bool kIntegerOffset, int kTile>
-void dot_tiles_pairs(const uint8_t* w, const uint8_t* activations, size_t stride, int n,
-                     int64_t cols, float* out, size_t out_stride) {
-  for (int first = 0; first < n; first += kTile) {
-    const int tile = n - first < kTile ? n - first : kTile;
-    __m256 acc[kTile];
-    for (int t = 0; t < tile; ++t) acc[t] = _mm256_setzero_ps();
-    const uint8_t* block_bytes = w;
-    for (int64_t b = 0; b < cols / 256; ++b, block_bytes += kBlockBytes) {
-      prefetch_ahead<kBlockBytes>(block_bytes);
-      UnpackedSuperBlockPairs block;
-      kUnpack(block_bytes, block);
-      for (int t = 0; t < tile; ++t) {
-        const auto& a = reinterpret_cast<const ActivationBlock256*>(
-            activations + static_cast<size_t>(first + t) * stride)[b];
-        add_super_block_pairs<kIntegerOffset>(block, a, acc[t]);
-      }
-    }
-    for (int t = 0; t < tile; ++t)
-      out[static_cast<size_t>(first + t) * out_stride] = horizontal_sum(acc[t]);
-  }
-}
-
-template <UnpackerPairs kUnpack, size_t kBlockBytes, bool kIntegerOffset>
-float dot_one_pairs(const uint8_t* w, const void* activation, int64_t cols) {
-  float result;
-  dot_tiles_pairs<kUnpack, kBlockBytes, kIntegerOffset, 1>(
-      w, static_cast<const uint8_t*>(activation), 0, 1, cols, &result, 1);
-  return result;
-}
 #endif
 
-using Unpacker = void (*)(const uint8_t*, UnpackedSuperBlock&);
+// Keeps each code register as unpacked in a tile: otherwise GCC re-derives the codes from the
+// packed bytes for every token of the tile (measured 10% slower prefill kernels).
+__attribute__((always_inline)) inline void keep_in_registers(UnpackedSuperBlock& block) {
+  for (int i = 0; i < 8; ++i) __asm__("" : "+x"(block.codes[i]));
+}
+#if defined(__AVX512BW__) && defined(__AVX512VNNI__)
+__attribute__((always_inline)) inline void keep_in_registers(UnpackedSuperBlockPairs&) {}
+#endif
+
+template <typename Block>
+using Unpacker = void (*)(const uint8_t*, Block&);
 
 // out[t * out_stride] = row · activation t, for n tokens whose activation rows are `stride`
-// bytes apart. Tokens go in tiles, each super-block unpacked once per tile.
-template <Unpacker kUnpack, size_t kBlockBytes, bool kIntegerOffset, int kTile>
+// bytes apart. Tokens go in tiles, each super-block unpacked once per tile (into an
+// UnpackedSuperBlock, or at the AVX-512 level for Q4_K / Q6_K an UnpackedSuperBlockPairs).
+template <typename Block, Unpacker<Block> kUnpack, size_t kBlockBytes, bool kIntegerOffset,
+          int kTile>
 void dot_tiles_k(const uint8_t* w, const uint8_t* activations, size_t stride, int n, int64_t cols,
                  float* out, size_t out_stride) {
   for (int first = 0; first < n; first += kTile) {
@@ -484,13 +463,9 @@ void dot_tiles_k(const uint8_t* w, const uint8_t* activations, size_t stride, in
     const uint8_t* block_bytes = w;
     for (int64_t b = 0; b < cols / 256; ++b, block_bytes += kBlockBytes) {
       prefetch_ahead<kBlockBytes>(block_bytes);
-      UnpackedSuperBlock block;
+      Block block;
       kUnpack(block_bytes, block);
-      if constexpr (kTile > 1) {
-        // Keeps each code register as unpacked: otherwise GCC re-derives the codes from the
-        // packed bytes for every token of the tile (measured 10% slower prefill kernels).
-        for (int i = 0; i < 8; ++i) __asm__("" : "+x"(block.codes[i]));
-      }
+      if constexpr (kTile > 1) keep_in_registers(block);
       for (int t = 0; t < tile; ++t) {
         const auto& a = reinterpret_cast<const ActivationBlock256*>(
             activations + static_cast<size_t>(first + t) * stride)[b];
@@ -504,51 +479,44 @@ void dot_tiles_k(const uint8_t* w, const uint8_t* activations, size_t stride, in
 
 // One token (decode) gets a tile of 1 known at compile time, so the unpacked super-block stays
 // in registers; the arithmetic per token is the same as in the tiles of 8.
-template <Unpacker kUnpack, size_t kBlockBytes, bool kIntegerOffset>
+template <typename Block, Unpacker<Block> kUnpack, size_t kBlockBytes, bool kIntegerOffset>
 void dot_many_k(const uint8_t* w, const uint8_t* activations, size_t stride, int n, int64_t cols,
                 float* out, size_t out_stride) {
   if (n == 1) {
-    dot_tiles_k<kUnpack, kBlockBytes, kIntegerOffset, 1>(w, activations, stride, n, cols, out,
-                                                         out_stride);
+    dot_tiles_k<Block, kUnpack, kBlockBytes, kIntegerOffset, 1>(w, activations, stride, n, cols,
+                                                                out, out_stride);
   } else {
-    dot_tiles_k<kUnpack, kBlockBytes, kIntegerOffset, 8>(w, activations, stride, n, cols, out,
-                                                         out_stride);
+    dot_tiles_k<Block, kUnpack, kBlockBytes, kIntegerOffset, 8>(w, activations, stride, n, cols,
+                                                                out, out_stride);
   }
 }
 
 // The one-token kernel as a RowDot.
-template <Unpacker kUnpack, size_t kBlockBytes, bool kIntegerOffset>
+template <typename Block, Unpacker<Block> kUnpack, size_t kBlockBytes, bool kIntegerOffset>
 float dot_one_k(const uint8_t* w, const void* activation, int64_t cols) {
   float result;
-  dot_tiles_k<kUnpack, kBlockBytes, kIntegerOffset, 1>(w, static_cast<const uint8_t*>(activation),
-                                                       0, 1, cols, &result, 1);
+  dot_tiles_k<Block, kUnpack, kBlockBytes, kIntegerOffset, 1>(
+      w, static_cast<const uint8_t*>(activation), 0, 1, cols, &result, 1);
   return result;
 }
 
 #if defined(__AVX512BW__) && defined(__AVX512VNNI__)
-template <UnpackerPairs kUnpack, size_t kBlockBytes, bool kIntegerOffset>
-void dot_many_pairs(const uint8_t* w, const uint8_t* activations, size_t stride, int n,
-                    int64_t cols, float* out, size_t out_stride) {
-  if (n == 1) {
-    dot_tiles_pairs<kUnpack, kBlockBytes, kIntegerOffset, 1>(w, activations, stride, n, cols, out,
-                                                             out_stride);
-  } else {
-    dot_tiles_pairs<kUnpack, kBlockBytes, kIntegerOffset, 8>(w, activations, stride, n, cols, out,
-                                                             out_stride);
-  }
-}
-constexpr RowDotMany kQ4kMany = dot_many_pairs<unpack_q4_k_pairs, 144, false>;
-constexpr RowDotMany kQ6kMany = dot_many_pairs<unpack_q6_k_pairs, 210, true>;
-constexpr RowDot kQ4kOne = dot_one_pairs<unpack_q4_k_pairs, 144, false>;
-constexpr RowDot kQ6kOne = dot_one_pairs<unpack_q6_k_pairs, 210, true>;
+using Q4kQ6kBlock = UnpackedSuperBlockPairs;
+constexpr Unpacker<Q4kQ6kBlock> kUnpackQ4k = unpack_q4_k_pairs;
+constexpr Unpacker<Q4kQ6kBlock> kUnpackQ6k = unpack_q6_k_pairs;
 #else
-constexpr RowDotMany kQ4kMany = dot_many_k<unpack_q4_k_q5_k<false>, 144, false>;
-constexpr RowDotMany kQ6kMany = dot_many_k<unpack_q6_k, 210, true>;
-constexpr RowDot kQ4kOne = dot_one_k<unpack_q4_k_q5_k<false>, 144, false>;
-constexpr RowDot kQ6kOne = dot_one_k<unpack_q6_k, 210, true>;
+using Q4kQ6kBlock = UnpackedSuperBlock;
+constexpr Unpacker<Q4kQ6kBlock> kUnpackQ4k = unpack_q4_k_q5_k<false>;
+constexpr Unpacker<Q4kQ6kBlock> kUnpackQ6k = unpack_q6_k;
 #endif
-constexpr RowDotMany kQ5kMany = dot_many_k<unpack_q4_k_q5_k<true>, 176, false>;
-constexpr RowDot kQ5kOne = dot_one_k<unpack_q4_k_q5_k<true>, 176, false>;
+constexpr RowDotMany kQ4kMany = dot_many_k<Q4kQ6kBlock, kUnpackQ4k, 144, false>;
+constexpr RowDotMany kQ6kMany = dot_many_k<Q4kQ6kBlock, kUnpackQ6k, 210, true>;
+constexpr RowDot kQ4kOne = dot_one_k<Q4kQ6kBlock, kUnpackQ4k, 144, false>;
+constexpr RowDot kQ6kOne = dot_one_k<Q4kQ6kBlock, kUnpackQ6k, 210, true>;
+// Q5_K's fifth bits have no pair unpacker yet: the 256-bit blocks at every level.
+constexpr RowDotMany kQ5kMany =
+    dot_many_k<UnpackedSuperBlock, unpack_q4_k_q5_k<true>, 176, false>;
+constexpr RowDot kQ5kOne = dot_one_k<UnpackedSuperBlock, unpack_q4_k_q5_k<true>, 176, false>;
 
 }  // namespace
 
