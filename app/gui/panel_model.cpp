@@ -5,6 +5,7 @@
 #include <string>
 
 #include "file_browser.hpp"
+#include "moe/cpu_level.hpp"
 #include "moe/ggml_types.hpp"
 #include "moe/model_loading.hpp"
 #include "moe/plot/model_figures.hpp"
@@ -37,6 +38,9 @@ void backend_row(Worker& worker, const std::string& current) {
   ImGui::SetNextItemWidth(ImGui::GetFontSize() * 12);
   if (ImGui::Combo("##backend", &selected, kLabels, 2) && kNames[selected] != current)
     worker.set_backend(kNames[selected]);
+  if (ImGui::IsItemHovered()) {
+    ImGui::SetTooltip("CPU kernels: %s", moe::cpu::simd_level_summary().c_str());
+  }
 }
 
 std::string with_commas(uint64_t value) {
