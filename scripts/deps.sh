@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
   libeigen3-dev libpcre2-dev nlohmann-json3-dev libcli11-dev
+  libopenblas-pthread-dev                         # Eigen's matrix products (EIGEN_USE_BLAS), kernels chosen at run time
   libgtest-dev libgmock-dev
   clang libclang-rt-14-dev   # libFuzzer and the sanitizer runtimes for the GGUF fuzz target
   libimgui-dev libglfw3-dev libgl-dev libpng-dev  # the desktop app (ImGui ships its GLFW/OpenGL3 backends)

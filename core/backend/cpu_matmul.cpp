@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "moe/blas_threads.hpp"
 #include "cpu_kernels.hpp"
 #include "cpu_quant_dot.hpp"
 #include "moe/error.hpp"
@@ -76,7 +77,9 @@ std::span<const float> vector_f32(const gguf::TensorInfo& tensor, std::vector<fl
 Kernels::Kernels(int n_threads, bool quantized_activations)
     : pool_(n_threads),
       quantized_activations_(quantized_activations),
-      scratch_(static_cast<size_t>(std::max(1, n_threads))) {}
+      scratch_(static_cast<size_t>(std::max(1, n_threads))) {
+  use_one_blas_thread_per_call();
+}
 
 void Kernels::matmul(const WeightMatrix& weight, const RowMatrix& in, RowMatrix& out) {
   const MatmulJob job{weight, &in, &out};

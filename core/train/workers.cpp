@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <thread>
 
+#include "moe/blas_threads.hpp"
 #include "../backend/thread_pool.hpp"
 #include "moe/train_ops.hpp"
 
@@ -17,7 +18,9 @@ int resolve_threads(int requested) {
 
 }  // namespace
 
-Workers::Workers(int n_threads) : pool_(std::make_unique<ThreadPool>(resolve_threads(n_threads))) {}
+Workers::Workers(int n_threads) : pool_(std::make_unique<ThreadPool>(resolve_threads(n_threads))) {
+  use_one_blas_thread_per_call();
+}
 
 Workers::~Workers() = default;
 
