@@ -59,6 +59,12 @@ std::vector<KernelCase> kernel_cases(std::initializer_list<GgmlType> types,
   return cases;
 }
 
+// Every (type, level) pair of `types` × `levels`.
+std::vector<KernelCase> kernel_cases(std::initializer_list<GgmlType> types,
+                                     const std::vector<SimdLevel>& levels) {
+  return kernel_cases(types, levels, [](const KernelCase&) { return true; });
+}
+
 const auto kTypes = {GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1,
                            GgmlType::Q8_0, GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::Q4_K,
                            GgmlType::Q5_K, GgmlType::Q6_K};
@@ -263,8 +269,7 @@ INSTANTIATE_TEST_SUITE_P(AllTypes, QuantDotTest, ::testing::ValuesIn(kTypes),
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(VectorizedKernelTest);
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(ManyTokensKernelTest);
 INSTANTIATE_TEST_SUITE_P(EveryLevel, VectorizedKernelTest,
-                         ::testing::ValuesIn(kernel_cases(kTypes, vectorized_levels(),
-                                                          [](const KernelCase&) { return true; })),
+                         ::testing::ValuesIn(kernel_cases(kTypes, vectorized_levels())),
                          [](const auto& info) { return case_name(info.param); });
 INSTANTIATE_TEST_SUITE_P(WithManyTokenKernel, ManyTokensKernelTest,
                          ::testing::ValuesIn(kernel_cases(kTypes, vectorized_levels(),
@@ -491,8 +496,7 @@ TEST_P(ManyTokenKernelEqualsOneTokenKernel, BitForBitAtEveryBatchSize) {
 // Every type is built so at every vectorized level (the scalar level has no many-token kernels).
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(ManyTokenKernelEqualsOneTokenKernel);
 INSTANTIATE_TEST_SUITE_P(EveryLevel, ManyTokenKernelEqualsOneTokenKernel,
-                         ::testing::ValuesIn(kernel_cases(kTypesWithFloat, vectorized_levels(),
-                                                          [](const KernelCase&) { return true; })),
+                         ::testing::ValuesIn(kernel_cases(kTypesWithFloat, vectorized_levels())),
                          [](const auto& info) { return case_name(info.param); });
 
 // Every many-token kernel (also those whose one-token kernel sums differently): token t of a
@@ -616,8 +620,7 @@ TEST(FloatDot, ScalarKernelEqualsExactProduct) {
 // sum is exact and the two must be equal: a difference there is an indexing or conversion error.
 TEST(FloatDot, VectorizedKernelMatchesScalar) {
   if (vectorized_levels().empty()) GTEST_SKIP() << "this CPU has no vectorized level (no AVX2)";
-  for (const KernelCase& c : kernel_cases({GgmlType::F16, GgmlType::BF16}, vectorized_levels(),
-                                          [](const KernelCase&) { return true; })) {
+  for (const KernelCase& c : kernel_cases({GgmlType::F16, GgmlType::BF16}, vectorized_levels())) {
     const GgmlType type = c.type;
     const QuantDot* scalar = moe::cpu::scalar_quant_dot_for(type);
     const QuantDot* vectorized = moe::cpu::quant_dot_for(type, c.level);

@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "moe/error.hpp"
+
 namespace moe::cpu {
 
 namespace {
@@ -78,6 +80,12 @@ bool cpu_supports(SimdLevel level) {
   static const bool supported[] = {detect(kAllLevels[0]), detect(kAllLevels[1]),
                                    detect(kAllLevels[2]), detect(kAllLevels[3])};
   return supported[static_cast<int>(level)];
+}
+
+void require_cpu_support(SimdLevel level) {
+  if (!cpu_supports(level)) {
+    throw Error("this CPU cannot run the " + std::string(simd_level_name(level)) + " kernels");
+  }
 }
 
 std::vector<SimdLevel> supported_simd_levels() {

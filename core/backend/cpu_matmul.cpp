@@ -8,9 +8,9 @@
 #include <algorithm>
 #include <cstring>
 
-#include "moe/blas_threads.hpp"
 #include "cpu_kernels.hpp"
 #include "cpu_quant_dot.hpp"
+#include "moe/blas_threads.hpp"
 #include "moe/error.hpp"
 
 namespace moe::cpu {

@@ -1,6 +1,7 @@
 // Activation quantization, the portable scalar dot-product kernels (the reference for the
-// vectorized ones) and the choice of kernel per type and SIMD level. Weight block layouts are described in core/gguf/quants.cpp; here the integer
-// products are summed per scale group and each group's scale is applied once.
+// vectorized ones) and the choice of kernel per type and SIMD level. Weight block layouts are
+// described in core/gguf/quants.cpp; here the integer products are summed per scale group and
+// each group's scale is applied once.
 #include "cpu_quant_dot.hpp"
 
 #include <algorithm>
@@ -378,9 +379,7 @@ void quantize_activations_256(const float* x, ActivationBlock256* out, int64_t n
 }
 
 const QuantDot* quant_dot_for(GgmlType type, SimdLevel level) {
-  if (!cpu_supports(level)) {
-    throw Error("this CPU cannot run the " + std::string(simd_level_name(level)) + " kernels");
-  }
+  require_cpu_support(level);
   return find(table_for(level), type);
 }
 

@@ -1,10 +1,6 @@
 // Portable versions of cpu_vector_ops.hpp and the choice per SIMD level.
 #include "cpu_vector_ops.hpp"
 
-#include <string>
-
-#include "moe/error.hpp"
-
 namespace moe::cpu {
 
 namespace {
@@ -22,9 +18,7 @@ void scalar_axpy(float alpha, const float* x, float* y, int64_t n) {
 }  // namespace
 
 const VectorOps& vector_ops(SimdLevel level) {
-  if (!cpu_supports(level)) {
-    throw Error("this CPU cannot run the " + std::string(simd_level_name(level)) + " kernels");
-  }
+  require_cpu_support(level);
   static const VectorOps scalar{scalar_dot, scalar_axpy};
 #if MOESCOPE_X86_SIMD_LEVELS
   static const VectorOps avx2{detail::avx2::vector_dot, detail::avx2::vector_axpy};

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <thread>
 
-#include "moe/blas_threads.hpp"
 #include "../backend/thread_pool.hpp"
+#include "moe/blas_threads.hpp"
 #include "moe/train_ops.hpp"
 
 namespace moe::train {

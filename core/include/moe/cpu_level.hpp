@@ -24,6 +24,8 @@ std::optional<SimdLevel> parse_simd_level(std::string_view name);
 
 // Whether this CPU runs `level`'s kernels (cpuid, including the OS's saving of AVX/AVX-512 state).
 bool cpu_supports(SimdLevel level);
+// Throws moe::Error when this CPU cannot run `level`'s kernels: their code must never run there.
+void require_cpu_support(SimdLevel level);
 // Every level this CPU supports, in increasing order (always starts with Scalar).
 std::vector<SimdLevel> supported_simd_levels();
 
