@@ -134,10 +134,14 @@ TEST(GuiSettings, ConfigDirFollowsXdg) {
   ::unsetenv("XDG_CONFIG_HOME");
 }
 
+// The app passes its registry's keys (test_gui_views checks those); any list does here.
+const std::vector<std::string> kViewKeys = {"router", "load"};
+
 TEST(GuiScript, ParsesCommandsAndRejectsMistakesWithTheLine) {
   const auto script = parse_script(
       "# comment\nmodel /m.gguf\n\ntype Solve 15 × 8\\n\nwait\nselect-token -1\npanel "
-      "load\nscreenshot /tmp/a.png\nexit\n");
+      "load\nscreenshot /tmp/a.png\nexit\n",
+      kViewKeys);
   ASSERT_EQ(script.size(), 7u);
   EXPECT_EQ(script[0].kind, ScriptKind::Model);
   EXPECT_EQ(script[0].text, "/m.gguf");
@@ -147,15 +151,15 @@ TEST(GuiScript, ParsesCommandsAndRejectsMistakesWithTheLine) {
   EXPECT_EQ(script[6].kind, ScriptKind::Exit);
   EXPECT_EQ(script[6].line, 9);
   try {
-    parse_script("wait\nfly away\n");
+    parse_script("wait\nfly away\n", kViewKeys);
     FAIL() << "no error";
   } catch (const moe::Error& error) {
     EXPECT_NE(std::string(error.what()).find("line 2"), std::string::npos);
   }
-  EXPECT_THROW(parse_script("panel nowhere"), moe::Error);
-  EXPECT_THROW(parse_script("frames ten"), moe::Error);
-  EXPECT_THROW(parse_script("exit now"), moe::Error);
-  EXPECT_THROW(parse_script("screenshot"), moe::Error);
+  EXPECT_THROW(parse_script("panel nowhere", kViewKeys), moe::Error);
+  EXPECT_THROW(parse_script("frames ten", kViewKeys), moe::Error);
+  EXPECT_THROW(parse_script("exit now", kViewKeys), moe::Error);
+  EXPECT_THROW(parse_script("screenshot", kViewKeys), moe::Error);
 }
 
 TEST(GuiFileBrowser, ListsFoldersFirstThenGgufFiles) {

@@ -11,7 +11,6 @@
 #include <cfloat>
 #include <cstdio>
 #include <iostream>
-#include <numeric>
 
 #include "export_dialog.hpp"
 #include "fonts.hpp"
@@ -24,37 +23,7 @@ namespace moescope::gui {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-struct PanelInfo {
-  const char* key;
-  const char* label;
-};
-constexpr PanelInfo kPanels[] = {{"router", "Router scores"},
-                                 {"path", "Token path"},
-                                 {"load", "Expert load"},
-                                 {"coactivation", "Co-activation"},
-                                 {"domains", "Domains"},
-                                 {"playground", "Playground"},
-                                 {"experts", "Experts"},
-                                 {"model", "Model"},
-                                 {"train", "Train"}};
-
 constexpr float kDefaultFontSize = 18;
-constexpr double kScriptTimeoutSeconds = 120;
-
-double mean(const std::vector<double>& values) {
-  return values.empty() ? 0
-                        : std::accumulate(values.begin(), values.end(), 0.0) /
-                              static_cast<double>(values.size());
-}
-
-double percentile(std::vector<double> values, double p) {
-  if (values.empty()) return 0;
-  std::sort(values.begin(), values.end());
-  const auto index = static_cast<size_t>(p * static_cast<double>(values.size() - 1) + 0.5);
-  return values[std::min(index, values.size() - 1)];
-}
 
 // The demo model shown when there is no bundled model: small enough to answer every keystroke
 // at once on a laptop, with a context long enough for pasted paragraphs.
@@ -90,15 +59,15 @@ App::App(GLFWwindow* window, AppOptions options) : window_(window), options_(std
   worker_ = std::make_unique<Worker>(worker_options);
   snapshot_ = worker_->snapshot();
   prompt_state_.examples = load_example_prompts(options_.assets_dir / "prompts");
-  domains_state_.prompts_folder = options_.assets_dir / "prompts";
-  experts_state_.prompts_folder = options_.assets_dir / "prompts";
-  train_state_.assets_dir = options_.assets_dir;
+  training_.assets_dir = options_.assets_dir;
+  const ViewSetup setup{options_.assets_dir, training_};
+  for (const ViewInfo* view : views()) views_.push_back(view->make(setup));
   prompt_state_.text = settings_.prompt;
   requested_panel_ = settings_.panel;
   listing_.folder = settings_.browse_folder;
 
   if (!options_.script.empty()) {
-    script_ = ScriptState{};
+    script_.emplace(options_.script);
     prompt_state_.text.clear();  // a script starts from an empty prompt
     prompt_state_.focus_prompt = false;
   } else {
@@ -164,7 +133,7 @@ void App::save() {
   }
 }
 
-void App::request_font_size(float size) {
+void App::set_font_size(float size) {
   settings_.font_size = std::clamp(size, 10.0f, 64.0f);
   fonts_dirty_ = true;
 }
@@ -184,8 +153,9 @@ void App::override_input() {
   if (!script_) return;
   ImGuiIO& io = ImGui::GetIO();
   const auto& boxes = strip_state_.token_boxes;
-  if (script_->hover_token >= 0 && script_->hover_token < static_cast<int>(boxes.size())) {
-    const ImVec4& box = boxes[static_cast<size_t>(script_->hover_token)];
+  const int hover = script_->hover_token();
+  if (hover >= 0 && hover < static_cast<int>(boxes.size())) {
+    const ImVec4& box = boxes[static_cast<size_t>(hover)];
     io.MousePos = ImVec2((box.x + box.z) / 2, (box.y + box.w) / 2);
   } else {
     io.MousePos = ImVec2(-FLT_MAX, -FLT_MAX);
@@ -227,24 +197,111 @@ void App::take_snapshot() {
       settings_.last_model = snapshot_->model->path;
     update_title();
   }
-  if (script_ && !script_->typing.empty() && snapshot_->complete &&
-      snapshot_->version != last_latency_version_) {
-    typing_latency_ms_.push_back(snapshot_->latency_ms);
-    last_latency_version_ = snapshot_->version;
-  }
+  if (script_) script_->snapshot_shown(*snapshot_);
 }
 
-void App::open_model(const std::string& path) {
-  if (path.empty()) return;
-  worker_->load_model(path);
+ViewContext App::view_context() {
+  return ViewContext{*snapshot_, selection_,    settings_,    *worker_,
+                     *this,      figure_style_, token_labels_};
+}
+
+void App::set_prompt(const std::string& text) {
+  prompt_state_.text = text;
+  settings_.prompt = text;
+  worker_->set_prompt(text);
 }
 
 void App::open_path(const std::string& path) {
+  if (path.empty()) return;
   if (is_session_file(path)) {
     open_session(path);
   } else {
-    open_model(path);
+    worker_->load_model(path);
+    worker_->set_prompt(prompt_state_.text);
   }
+}
+
+void App::open_demo_model(const std::string& path) {
+  worker_->load_demo_model(path, demo_model_spec());
+  worker_->set_prompt(prompt_state_.text);
+}
+
+void App::generate(int n_tokens) {
+  GenerateRequest request;
+  request.n_tokens = n_tokens;
+  request.sampling.temperature = settings_.temperature;
+  request.sampling.top_p = std::clamp(settings_.top_p, 0.01f, 1.0f);
+  request.sampling.seed = settings_.seed;
+  worker_->generate(request);
+}
+
+std::string App::select_token(int token) {
+  const int n = static_cast<int>(snapshot_->tokens.size());
+  const int index = token < 0 ? n + token : token;
+  if (index < 0 || index >= n)
+    return "select-token " + std::to_string(token) + ": the prompt has " + std::to_string(n) +
+           " tokens";
+  selection_.token = index;
+  selection_.pinned = true;
+  return {};
+}
+
+std::string App::select_layer(int layer) {
+  const auto& layers = snapshot_->trace.moe_layers();
+  if (std::find(layers.begin(), layers.end(), layer) == layers.end())
+    return "layer " + std::to_string(layer) + " is not a MoE layer of this model";
+  selection_.layer = layer;
+  return {};
+}
+
+bool App::set_interventions(const moe::RoutingInterventions& next, std::string& error) {
+  try {
+    if (snapshot_->model) next.validate(snapshot_->model->config);
+  } catch (const std::exception& failure) {
+    error = failure.what();
+    return false;
+  }
+  error.clear();
+  interventions_ = next;
+  worker_->set_interventions(next);
+  return true;
+}
+
+void App::toggle_knockout(int layer, int expert) {
+  moe::RoutingInterventions next = interventions_;
+  const moe::DisabledExpert entry{layer, expert};
+  const auto found = std::find(next.disabled.begin(), next.disabled.end(), entry);
+  if (found == next.disabled.end()) next.disabled.push_back(entry);
+  else next.disabled.erase(found);
+  std::string error;
+  set_interventions(next, error);
+}
+
+void App::explain_expert(int expert) {
+  selection_.expert = expert;
+  worker_->explain_expert(selection_.layer, expert, options_.assets_dir / "prompts");
+}
+
+void App::compare_prompt(const std::string& prompt_b) { worker_->set_compare_prompt(prompt_b); }
+
+void App::set_theme(Theme theme) {
+  settings_.theme = theme;
+  fonts_dirty_ = true;
+}
+
+void App::show_tour_step(int step) {
+  if (step <= 0) {
+    tour_.open = false;
+    return;
+  }
+  start_tour(tour_, requested_panel_);
+  step_tour(tour_, requested_panel_, step - 1);
+}
+
+void App::dismiss_error_dialog() {
+  const auto error = std::find_if(dialogs_.begin(), dialogs_.end(),
+                                  [](const WorkerMessage& message) { return message.error; });
+  if (error != dialogs_.end()) dialogs_.erase(error);
 }
 
 void App::on_drop(const std::vector<std::string>& paths) {
@@ -255,7 +312,10 @@ void App::frame() {
   ++frame_count_;
   take_snapshot();
   finish_session_restore();
-  if (script_) step_script();
+  if (script_) {
+    script_->step(*this);
+    if (script_->finished()) exit_requested_ = true;
+  }
 
   const ImGuiViewport* viewport = ImGui::GetMainViewport();
   ImGui::SetNextWindowPos(viewport->WorkPos);
@@ -282,11 +342,11 @@ void App::frame() {
     save_session_requested_ = true;
   if (io.KeyCtrl &&
       (ImGui::IsKeyPressed(GLFW_KEY_EQUAL, false) || ImGui::IsKeyPressed(GLFW_KEY_KP_ADD, false))) {
-    request_font_size(settings_.font_size + 2);
+    set_font_size(settings_.font_size + 2);
   }
   if (io.KeyCtrl && (ImGui::IsKeyPressed(GLFW_KEY_MINUS, false) ||
                      ImGui::IsKeyPressed(GLFW_KEY_KP_SUBTRACT, false))) {
-    request_font_size(settings_.font_size - 2);
+    set_font_size(settings_.font_size - 2);
   }
 }
 
@@ -294,9 +354,7 @@ void App::draw_menu_bar() {
   if (!ImGui::BeginMenuBar()) return;
   if (ImGui::BeginMenu("File")) {
     if (ImGui::MenuItem("Open model\xE2\x80\xA6", "Ctrl+O")) open_dialog_requested_ = true;
-    if (ImGui::MenuItem("Open the random demo model")) {
-      worker_->load_demo_model(options_.demo_model.string(), demo_model_spec());
-    }
+    if (ImGui::MenuItem("Open the random demo model")) open_demo_model(options_.demo_model.string());
     ImGui::Separator();
     if (ImGui::MenuItem("Open session\xE2\x80\xA6")) open_dialog_requested_ = true;
     if (ImGui::MenuItem("Save session\xE2\x80\xA6", "Ctrl+S", false, snapshot_->model != nullptr))
@@ -310,17 +368,13 @@ void App::draw_menu_bar() {
     ImGui::EndMenu();
   }
   if (ImGui::BeginMenu("View")) {
-    if (ImGui::MenuItem("Dark theme", nullptr, settings_.theme == Theme::Dark)) {
-      settings_.theme = Theme::Dark;
-      fonts_dirty_ = true;
-    }
-    if (ImGui::MenuItem("Light theme", nullptr, settings_.theme == Theme::Light)) {
-      settings_.theme = Theme::Light;
-      fonts_dirty_ = true;
-    }
+    if (ImGui::MenuItem("Dark theme", nullptr, settings_.theme == Theme::Dark))
+      set_theme(Theme::Dark);
+    if (ImGui::MenuItem("Light theme", nullptr, settings_.theme == Theme::Light))
+      set_theme(Theme::Light);
     ImGui::Separator();
-    if (ImGui::MenuItem("Larger text", "Ctrl++")) request_font_size(settings_.font_size + 2);
-    if (ImGui::MenuItem("Smaller text", "Ctrl+-")) request_font_size(settings_.font_size - 2);
+    if (ImGui::MenuItem("Larger text", "Ctrl++")) set_font_size(settings_.font_size + 2);
+    if (ImGui::MenuItem("Smaller text", "Ctrl+-")) set_font_size(settings_.font_size - 2);
     if (ImGui::BeginMenu("Text size")) {
       for (float size : {14.0f, 16.0f, 18.0f, 22.0f, 26.0f, 32.0f, 40.0f}) {
         const std::string label = std::to_string(static_cast<int>(size)) + " px" +
@@ -328,7 +382,7 @@ void App::draw_menu_bar() {
                                    : size == kDefaultFontSize ? "  (default)"
                                                               : "");
         if (ImGui::MenuItem(label.c_str(), nullptr, settings_.font_size == size))
-          request_font_size(size);
+          set_font_size(size);
       }
       ImGui::EndMenu();
     }
@@ -368,9 +422,8 @@ void App::draw_layout() {
   const float left_width = std::round(available.x * settings_.prompt_column_share);
 
   ImGui::BeginChild("##prompt_column", ImVec2(left_width, content_height), true);
-  ViewContext view{*snapshot_,    selection_,    settings_,     *worker_,
-                   figure_style_, token_labels_, interventions_};
-  draw_prompt_panel(view, prompt_state_);
+  ViewContext view = view_context();
+  draw_prompt_box(view, prompt_state_);
   ImGui::EndChild();
   ImGui::SameLine(0, 0);
   splitter("##column_splitter", true, splitter_size, content_height, settings_.prompt_column_share,
@@ -400,30 +453,17 @@ void App::draw_views() {
                        snapshot_->trace.interventions().describe().c_str());
     ImGui::SameLine();
     std::string ignored;
-    if (ImGui::SmallButton("Reset")) {
-      ViewContext view{*snapshot_,    selection_,    settings_,     *worker_,
-                       figure_style_, token_labels_, interventions_};
-      apply_interventions(view, moe::RoutingInterventions{}, ignored);
-    }
+    if (ImGui::SmallButton("Reset")) set_interventions(moe::RoutingInterventions{}, ignored);
   }
   if (!ImGui::BeginTabBar("##view_tabs")) return;
-  ViewContext view{*snapshot_,    selection_,    settings_,     *worker_,
-                   figure_style_, token_labels_, interventions_};
-  for (const PanelInfo& panel : kPanels) {
-    const bool select = requested_panel_ == panel.key;
-    if (ImGui::BeginTabItem(panel.label, nullptr, select ? ImGuiTabItemFlags_SetSelected : 0)) {
-      settings_.panel = panel.key;
+  ViewContext context = view_context();
+  for (size_t i = 0; i < views().size(); ++i) {
+    const ViewInfo& info = *views()[i];
+    const bool select = requested_panel_ == info.key;
+    if (ImGui::BeginTabItem(info.label, nullptr, select ? ImGuiTabItemFlags_SetSelected : 0)) {
+      settings_.panel = info.key;
       ImGui::BeginChild("##panel");
-      const std::string key = panel.key;
-      if (key == "router") draw_router_panel(view, router_state_);
-      if (key == "path") draw_path_panel(view, path_state_);
-      if (key == "load") draw_load_panel(view, load_state_);
-      if (key == "coactivation") draw_coactivation_panel(view, coactivation_state_);
-      if (key == "domains") draw_domains_panel(view, domains_state_);
-      if (key == "playground") draw_playground_panel(view, playground_state_);
-      if (key == "experts") draw_experts_panel(view, experts_state_);
-      if (key == "model") draw_model_panel(view, model_state_);
-      if (key == "train") draw_train_panel(view, train_state_);
+      views_[i]->draw(context);
       ImGui::EndChild();
       ImGui::EndTabItem();
     }
@@ -631,14 +671,15 @@ void App::draw_open_dialog() {
 void App::after_render(double frame_ms) {
   recent_frame_ms_.push_back(frame_ms);
   if (recent_frame_ms_.size() > 60) recent_frame_ms_.pop_front();
-  if (script_ && !script_->typing.empty()) typing_frame_ms_.push_back(frame_ms);
+  if (script_) script_->frame_rendered(frame_ms);
 
   for (GLenum error = glGetError(); error != GL_NO_ERROR; error = glGetError()) {
     char text[96];
     std::snprintf(text, sizeof text, "GL error 0x%04X after frame %d", error, frame_count_);
     fail(text);
   }
-  if (script_ && !script_->screenshot_path.empty() && script_->frames_left == 0) {
+  const std::string screenshot = script_ ? script_->screenshot_due() : std::string();
+  if (!screenshot.empty()) {
     int width = 0, height = 0;
     glfwGetFramebufferSize(window_, &width, &height);
     Image image;
@@ -657,13 +698,12 @@ void App::after_render(double frame_ms) {
     }
     for (size_t i = 3; i < image.rgba.size(); i += 4) image.rgba[i] = 255;
     try {
-      write_png(script_->screenshot_path, image);
-      std::cout << "moescope: screenshot " << script_->screenshot_path << " (" << width << "x"
+      write_png(screenshot, image);
+      std::cout << "moescope: screenshot " << screenshot << " (" << width << "x"
                 << height << ")\n";
     } catch (const std::exception& error) {
       fail(error.what());
     }
-    script_->screenshot_path.clear();
   }
 }
 
@@ -671,314 +711,6 @@ void App::fail(const std::string& message) {
   if (std::find(failures_.begin(), failures_.end(), message) == failures_.end()) {
     std::cerr << "moescope: " << message << "\n";
     failures_.push_back(message);
-  }
-}
-
-bool App::worker_caught_up() const {
-  return worker_->idle() && snapshot_->version == worker_->snapshot()->version &&
-         snapshot_->complete &&
-         (!snapshot_->model || snapshot_->prompt == prompt_state_.text || !script_->typing.empty());
-}
-
-void App::step_script() {
-  ScriptState& script = *script_;
-  if (!script.screenshot_path.empty()) {
-    if (script.frames_left > 0) --script.frames_left;
-    return;  // after_render captures once the settling frames are done
-  }
-  if (!script.typing.empty()) {
-    // One character per frame, as fast as a quick typist on a slow machine.
-    size_t length = utf8_sequence_length(script.typing, 0);
-    if (length == 0) length = 1;
-    prompt_state_.text += script.typing.substr(0, length);
-    script.typing.erase(0, length);
-    worker_->set_prompt(prompt_state_.text);
-    return;
-  }
-  if (script.frames_left > 0) {
-    --script.frames_left;
-    return;
-  }
-  if (script.next >= options_.script.size()) {
-    exit_requested_ = true;
-    return;
-  }
-  const ScriptCommand& command = options_.script[script.next];
-  const std::string where = "script line " + std::to_string(command.line) + ": ";
-  if (!script.command_started) {
-    script.command_started = true;
-    script.started = Clock::now();
-  }
-  const double waited = std::chrono::duration<double>(Clock::now() - script.started).count();
-  bool done = true;
-  switch (command.kind) {
-    case ScriptKind::Model:
-    case ScriptKind::DemoModel: {
-      // First visit issues the request; later visits wait for the worker.
-      if (!script.issued) {
-        script.issued = true;
-        if (command.kind == ScriptKind::Model) {
-          worker_->load_model(command.text);
-        } else {
-          worker_->load_demo_model(command.text, demo_model_spec());
-        }
-        worker_->set_prompt(prompt_state_.text);
-        done = false;
-      } else {
-        done = worker_caught_up();
-      }
-      break;
-    }
-    case ScriptKind::Prompt:
-      prompt_state_.text = command.text;
-      worker_->set_prompt(prompt_state_.text);
-      break;
-    case ScriptKind::Type:
-      script.typing = command.text;
-      break;
-    case ScriptKind::Wait:
-      done = worker_caught_up();
-      if (done) script.frames_left = 2;  // let the views draw the result
-      break;
-    case ScriptKind::Generate: {
-      if (!script.issued) {
-        script.issued = true;
-        GenerateRequest request;
-        request.n_tokens = command.number;
-        request.sampling.temperature = settings_.temperature;
-        request.sampling.top_p = settings_.top_p;
-        request.sampling.seed = settings_.seed;
-        worker_->generate(request);
-        done = false;
-      } else {
-        done = worker_->idle() && snapshot_->version == worker_->snapshot()->version;
-        if (done) script.frames_left = 2;
-      }
-      break;
-    }
-    case ScriptKind::SelectToken: {
-      const int n = static_cast<int>(snapshot_->tokens.size());
-      const int token = command.number < 0 ? n + command.number : command.number;
-      if (token < 0 || token >= n) {
-        fail(where + "select-token " + std::to_string(command.number) + ": the prompt has " +
-             std::to_string(n) + " tokens");
-      } else {
-        selection_.token = token;
-        selection_.pinned = true;
-      }
-      break;
-    }
-    case ScriptKind::HoverToken: {
-      const int n = static_cast<int>(snapshot_->tokens.size());
-      script.hover_token = command.number < 0 ? n + command.number : command.number;
-      if (script.hover_token < 0 || script.hover_token >= n) {
-        fail(where + "hover-token " + std::to_string(command.number) + ": the prompt has " +
-             std::to_string(n) + " tokens");
-        script.hover_token = -1;
-      }
-      script.frames_left = 2;  // ImGui shows a tooltip after the pointer rested a frame
-      break;
-    }
-    case ScriptKind::Layer: {
-      const auto& layers = snapshot_->trace.moe_layers();
-      if (std::find(layers.begin(), layers.end(), command.number) == layers.end()) {
-        fail(where + "layer " + std::to_string(command.number) +
-             " is not a MoE layer of this model");
-      } else {
-        selection_.layer = command.number;
-      }
-      break;
-    }
-    case ScriptKind::Panel:
-      requested_panel_ = command.text;
-      script.hover_token = -1;
-      script.frames_left = 1;
-      break;
-    case ScriptKind::Theme:
-      settings_.theme = command.text == "light" ? Theme::Light : Theme::Dark;
-      fonts_dirty_ = true;
-      script.frames_left = 1;
-      break;
-    case ScriptKind::FontSize:
-      request_font_size(static_cast<float>(command.number));
-      script.frames_left = 1;
-      break;
-    case ScriptKind::OpenDialog:
-      open_dialog_requested_ = true;
-      script.frames_left = 1;
-      break;
-    case ScriptKind::CloseDialog:
-      close_dialog_requested_ = true;
-      script.frames_left = 1;
-      break;
-    case ScriptKind::Frames:
-      script.frames_left = command.number;
-      break;
-    case ScriptKind::SaveSession: {
-      done = worker_caught_up();
-      if (!done) break;
-      const std::string error = save_session(command.text);
-      if (!error.empty()) fail(where + error);
-      break;
-    }
-    case ScriptKind::OpenSession:
-      if (!script.issued) {
-        script.issued = true;
-        open_session(command.text);
-        done = false;
-      } else {
-        done = !restoring_ && worker_caught_up();
-        if (done) script.frames_left = 2;
-      }
-      break;
-    case ScriptKind::ExportFigure:
-    case ScriptKind::ExportData:
-      if (!script.issued) {
-        script.issued = true;
-        if (command.kind == ScriptKind::ExportFigure) {
-          script_export_next_figure(command.text);
-        } else {
-          script_export_data(static_cast<DataExport>(command.number), command.text);
-        }
-        done = false;
-      } else if (const std::optional<std::string> result = scripted_export_result()) {
-        if (!result->empty()) fail(where + *result);
-        std::cout << "moescope: exported " << command.text << "\n";
-        script.frames_left = 1;
-      } else {
-        done = false;
-      }
-      break;
-    case ScriptKind::DisableExpert:
-    case ScriptKind::TopK:
-    case ScriptKind::Routing:
-    case ScriptKind::ResetRouting: {
-      if (!script.issued) {
-        script.issued = true;
-        moe::RoutingInterventions next = interventions_;
-        try {
-          if (command.kind == ScriptKind::DisableExpert)
-            next.disabled.push_back(moe::parse_disabled_expert(command.text));
-          if (command.kind == ScriptKind::TopK) next.top_k = command.number;
-          if (command.kind == ScriptKind::Routing) moe::parse_routing_rule(command.text, next);
-          if (command.kind == ScriptKind::ResetRouting) next = {};
-        } catch (const std::exception& error) {
-          fail(where + error.what());
-          break;
-        }
-        ViewContext view{*snapshot_,    selection_,    settings_,     *worker_,
-                         figure_style_, token_labels_, interventions_};
-        std::string error;
-        if (!apply_interventions(view, next, error)) fail(where + error);
-        done = false;
-      } else {
-        done = worker_caught_up() && snapshot_->trace.interventions() == interventions_;
-        if (done) script.frames_left = 2;
-      }
-      break;
-    }
-    case ScriptKind::ExplainExpert:
-    case ScriptKind::ComparePrompt:
-      if (!script.issued) {
-        script.issued = true;
-        if (command.kind == ScriptKind::ExplainExpert) {
-          experts_state_.expert = command.number;
-          worker_->explain_expert(selection_.layer, command.number, experts_state_.prompts_folder);
-        } else {
-          experts_state_.prompt_b = command.text;
-          worker_->set_compare_prompt(command.text);
-        }
-        done = false;
-      } else {
-        done = worker_caught_up();
-        if (done) script.frames_left = 2;
-      }
-      break;
-    case ScriptKind::Drop:
-      if (!script.issued) {
-        script.issued = true;
-        on_drop({command.text});  // what GLFW's drop callback calls
-        done = false;
-      } else {
-        done = !restoring_ && worker_caught_up();
-      }
-      break;
-    case ScriptKind::Tour:
-      if (command.number <= 0) {
-        tour_.open = false;
-      } else {
-        start_tour(tour_, requested_panel_);
-        for (int i = 1; i < command.number; ++i) step_tour(tour_, requested_panel_, 1);
-      }
-      script.frames_left = 2;
-      break;
-    case ScriptKind::Screenshot:
-      script.screenshot_path = command.text;
-      script.frames_left = 2;  // a tab switched or a popup opened just now needs a frame to settle
-      break;
-    case ScriptKind::ExpectError:
-      done = errors_seen_ > script.errors_expected;
-      if (done) {
-        ++script.errors_expected;
-        // Close it, as the user would: the next screenshot shows the app, not the dialog.
-        const auto error = std::find_if(dialogs_.begin(), dialogs_.end(),
-                                        [](const WorkerMessage& m) { return m.error; });
-        if (error != dialogs_.end()) dialogs_.erase(error);
-        script.frames_left = 1;
-      }
-      break;
-    case ScriptKind::TrainKnob: {
-      const std::string error = set_train_knob(train_state_, command.text);
-      if (!error.empty()) fail(where + error);
-      break;
-    }
-    case ScriptKind::TrainReset:
-      reset_training(train_state_);
-      break;
-    case ScriptKind::TrainSteps: {
-      std::string error;
-      done = train_to_step(train_state_, command.number, !script.issued, error);
-      script.issued = true;
-      if (!error.empty()) fail(where + error);
-      if (done) script.frames_left = 3;  // let the Train tab draw the last published steps
-      break;
-    }
-    case ScriptKind::Exit:
-      exit_requested_ = true;
-      break;
-  }
-  if (!done && waited > kScriptTimeoutSeconds) {
-    fail(where + "timed out after " + std::to_string(static_cast<int>(kScriptTimeoutSeconds)) +
-         " s");
-    exit_requested_ = true;
-    return;
-  }
-  if (done) {
-    ++script.next;
-    script.command_started = false;
-    script.issued = false;
-  }
-  if (exit_requested_) {
-    if (errors_seen_ > script.errors_expected)
-      fail("an error dialog appeared that the script did not expect");
-    std::cout << "moescope: " << frame_count_ << " frames; mean frame "
-              << mean(std::vector<double>(recent_frame_ms_.begin(), recent_frame_ms_.end()))
-              << " ms (last 60)\n";
-    if (!typing_frame_ms_.empty()) {
-      std::cout << "moescope: while typing: " << typing_frame_ms_.size()
-                << " frames, frame time mean " << mean(typing_frame_ms_) << " ms, p95 "
-                << percentile(typing_frame_ms_, 0.95) << " ms\n";
-    }
-    if (!typing_latency_ms_.empty()) {
-      std::cout << "moescope: worker latency per keystroke (post to published snapshot): mean "
-                << mean(typing_latency_ms_) << " ms, p95 " << percentile(typing_latency_ms_, 0.95)
-                << " ms, " << typing_latency_ms_.size() << " snapshots\n";
-    }
-    const WorkerCounters counters = worker_->counters();
-    std::cout << "moescope: prompts posted " << counters.prompts_posted << ", computed "
-              << counters.prompts_completed << ", coalesced "
-              << counters.prompts_posted - counters.prompts_started << ", abandoned "
-              << counters.prompts_abandoned << "\n";
   }
 }
 

@@ -1,6 +1,8 @@
 #pragma once
-// The application: window layout, menus, dialogs, the status bar and the scripted mode. It
-// reads the worker's latest snapshot once per frame and hands it to the panels.
+// The application: window layout, menus, dialogs and the status bar. It reads the worker's
+// latest snapshot once per frame and hands it to the prompt column and the views (view.hpp),
+// and it carries out the user's actions (actions.hpp), whether a view, a menu or the scripted
+// mode (script_runner.hpp) asks.
 #include <chrono>
 #include <deque>
 #include <filesystem>
@@ -10,12 +12,13 @@
 #include <vector>
 
 #include "file_browser.hpp"
-#include "panel_train.hpp"
-#include "panels.hpp"
-#include "script.hpp"
+#include "prompt_column.hpp"
+#include "script_runner.hpp"
 #include "session_file.hpp"
-#include "tour.hpp"
 #include "settings.hpp"
+#include "tour.hpp"
+#include "training_run.hpp"
+#include "view.hpp"
 #include "worker.hpp"
 
 struct GLFWwindow;
@@ -32,7 +35,7 @@ struct AppOptions {
   int n_threads = 0;
 };
 
-class App {
+class App final : public ScriptHost {
 public:
   App(GLFWwindow* window, AppOptions options);
   ~App();
@@ -54,19 +57,39 @@ public:
   bool can_idle() const;
   void save();
 
-private:
-  struct ScriptState {
-    size_t next = 0;
-    int frames_left = 0;                            // Frames command and settling frames
-    std::string typing;                             // Type command: bytes still to type
-    std::chrono::steady_clock::time_point started;  // of the current waiting command
-    bool command_started = false;
-    bool issued = false;          // the current command's request went to the worker
-    std::string screenshot_path;  // capture after the next render
-    int errors_expected = 0;
-    int hover_token = -1;  // HoverToken: the token the pointer rests on
-  };
+  // Actions (actions.hpp).
+  const std::string& prompt() const override { return prompt_state_.text; }
+  void set_prompt(const std::string& text) override;
+  void open_path(const std::string& path) override;
+  void open_demo_model(const std::string& path) override;
+  void generate(int n_tokens) override;
+  std::string select_token(int token) override;
+  std::string select_layer(int layer) override;
+  void show_view(const std::string& key) override { requested_panel_ = key; }
+  const moe::RoutingInterventions& interventions() const override { return interventions_; }
+  bool set_interventions(const moe::RoutingInterventions& next, std::string& error) override;
+  void toggle_knockout(int layer, int expert) override;
+  void explain_expert(int expert) override;
+  void compare_prompt(const std::string& prompt_b) override;
+  void set_theme(Theme theme) override;
+  void set_font_size(float pixels) override;
+  void open_file_dialog() override { open_dialog_requested_ = true; }
+  void close_file_dialog() override { close_dialog_requested_ = true; }
+  void show_tour_step(int step) override;
+  // Sessions (app_session.cpp). Errors go to a dialog; nothing else changes on failure.
+  std::string save_session(const std::string& path) override;  // the error, or empty when saved
 
+  // What the scripted mode reads (script_runner.hpp).
+  const Snapshot& shown_snapshot() const override { return *snapshot_; }
+  Worker& worker() override { return *worker_; }
+  void open_session(const std::string& path) override;
+  bool restoring_session() const override { return restoring_.has_value(); }
+  int errors_seen() const override { return errors_seen_; }
+  void dismiss_error_dialog() override;
+  TrainingRun& training() override { return training_; }
+  void fail(const std::string& message) override;
+
+  ViewContext view_context();
   void take_snapshot();
   void draw_menu_bar();
   void draw_layout();
@@ -74,21 +97,11 @@ private:
   void draw_status_bar();
   void draw_dialogs();
   void draw_open_dialog();
-  void open_model(const std::string& path);
-  // A model or a saved session (by its .moescope.json name): the command line, drops, dialog.
-  void open_path(const std::string& path);
-  // Sessions (app_session.cpp). Errors go to a dialog; nothing else changes on failure.
-  void open_session(const std::string& path);
-  std::string save_session(const std::string& path);  // the error, or empty when saved
   SessionView current_session_view() const;
   // Once the worker has recomputed a reopened session: restores the view, checks the routing.
   void finish_session_restore();
   void draw_save_session_dialog();
-  void request_font_size(float size);
   void update_title();
-  void step_script();
-  void fail(const std::string& message);
-  bool worker_caught_up() const;
 
   GLFWwindow* window_;
   AppOptions options_;
@@ -103,17 +116,10 @@ private:
   std::vector<std::string> token_labels_;
   FigureStyle figure_style_;
 
-  PromptPanelState prompt_state_;
+  PromptBoxState prompt_state_;
   TokenStripState strip_state_;
-  RouterPanelState router_state_;
-  PathPanelState path_state_;
-  LoadPanelState load_state_;
-  CoactivationPanelState coactivation_state_;
-  ModelPanelState model_state_;
-  DomainsPanelState domains_state_;
-  TrainPanelState train_state_;
-  PlaygroundPanelState playground_state_;
-  ExpertsPanelState experts_state_;
+  TrainingRun training_;                     // the Train view's run; goes on behind other tabs
+  std::vector<std::unique_ptr<View>> views_;  // one per views() entry, in tab order
   moe::RoutingInterventions interventions_;  // asked for by the user (see ViewContext)
   TourState tour_;
   std::string requested_panel_;  // selects a tab on the next frame
@@ -130,11 +136,8 @@ private:
   FolderListing listing_;
   std::string dialog_path_;
 
-  // Timing for the status bar and the scripted mode's report.
+  // Timing for the status bar.
   std::deque<double> recent_frame_ms_;
-  std::vector<double> typing_frame_ms_;
-  std::vector<double> typing_latency_ms_;
-  uint64_t last_latency_version_ = 0;
   int frame_count_ = 0;
 
   std::optional<SavedSession> restoring_;  // a reopened session waiting for its recompute
@@ -142,7 +145,7 @@ private:
   std::string save_session_path_;
   std::string save_session_message_;
 
-  std::optional<ScriptState> script_;
+  std::optional<ScriptRunner> script_;
   std::vector<std::string> failures_;
   bool exit_requested_ = false;
 };

@@ -63,8 +63,7 @@ void App::open_session(const std::string& path) {
     return;
   }
   if (!showing_model(*snapshot_, session.model_path)) worker_->load_model(session.model_path);
-  prompt_state_.text = session.prompt;
-  worker_->set_prompt(session.prompt);
+  set_prompt(session.prompt);
   if (!session.generated_tokens.empty()) {
     GenerateRequest replay;
     replay.n_tokens = static_cast<int>(session.generated_tokens.size());

@@ -1,6 +1,7 @@
 #pragma once
-// What each view shows and how to read it, written for students. The panels show these in
-// their "(?)" markers and the guided tour walks through them in order.
+// What each part of the window shows and how to read it, written for students: the prompt
+// column and the token strip here, each view in its ViewInfo (view.hpp). The "(?)" markers show
+// them and the guided tour walks through them in order.
 #include <string>
 #include <vector>
 
@@ -12,7 +13,8 @@ struct Explanation {
   const char* text;
 };
 
-// In the order the guided tour visits them.
+// In the order the guided tour visits them: the prompt, the token strip, then the views in tab
+// order.
 const std::vector<Explanation>& explanations();
 // The text for `panel`, or an empty string.
 const char* explanation_for(const std::string& panel);

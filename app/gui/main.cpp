@@ -91,8 +91,13 @@ int main(int argc, char** argv) {
   cli.add_option("--prompt", prompt, "Scripted: type this prompt and wait for the worker");
   auto* select_option =
       cli.add_option("--select-token", select_token, "Scripted: select token N (-1: the last)");
-  cli.add_option("--panel", panel,
-                 "Scripted: show a view (router, path, load, coactivation, domains, model)");
+  const std::vector<std::string> view_keys = moescope::gui::view_keys();
+  std::string view_list;
+  for (const std::string& key : view_keys) view_list += (view_list.empty() ? "" : ", ") + key;
+  cli.add_option("--panel", panel, "Scripted: show a view (" + view_list + ")")
+      ->check(CLI::IsMember(view_keys));
+  bool list_views = false;
+  cli.add_flag("--list-views", list_views, "Print each view's key and tab label, then exit");
   cli.add_option("--screenshot", screenshot, "Scripted: save the window as a PNG");
   cli.add_option("--frames", frames, "Scripted: render N more frames")
       ->check(CLI::NonNegativeNumber);
@@ -108,6 +113,11 @@ int main(int argc, char** argv) {
   cli.add_option("--width", width, "Window width in pixels")->check(CLI::Range(320, 16384));
   cli.add_option("--height", height, "Window height in pixels")->check(CLI::Range(240, 16384));
   CLI11_PARSE(cli, argc, argv);
+  if (list_views) {
+    for (const moescope::gui::ViewInfo* view : moescope::gui::views())
+      std::cout << view->key << "\t" << view->label << "\n";
+    return 0;
+  }
 
   AppOptions options;
   options.model_path = model_path;
@@ -116,7 +126,7 @@ int main(int argc, char** argv) {
   options.demo_model = demo_model.empty() ? default_demo_model() : fs::path(demo_model);
   options.n_threads = threads;
   try {
-    if (!script_path.empty()) options.script = moescope::gui::parse_script(read_file(script_path));
+    if (!script_path.empty()) options.script = moescope::gui::parse_script(read_file(script_path), view_keys);
     // The shortcut flags make a script of their own, after the file's commands.
     std::string flags_script;
     if (!prompt.empty()) flags_script += "prompt " + prompt + "\nwait\n";
@@ -126,7 +136,7 @@ int main(int argc, char** argv) {
     if (!screenshot.empty()) flags_script += "screenshot " + screenshot + "\n";
     if (exit_after) flags_script += "exit\n";
     if (!flags_script.empty()) {
-      for (auto& command : moescope::gui::parse_script(flags_script))
+      for (auto& command : moescope::gui::parse_script(flags_script, view_keys))
         options.script.push_back(std::move(command));
     }
   } catch (const std::exception& error) {

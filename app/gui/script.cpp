@@ -88,14 +88,8 @@ const std::map<std::string, CommandShape, std::less<>>& commands() {
 
 }  // namespace
 
-const std::vector<std::string>& panel_names() {
-  static const std::vector<std::string> names = {"router", "path", "load", "coactivation",
-                                                 "domains", "playground", "experts", "model",
-                                                 "train"};
-  return names;
-}
-
-std::vector<ScriptCommand> parse_script(std::string_view text) {
+std::vector<ScriptCommand> parse_script(std::string_view text,
+                                        const std::vector<std::string>& view_keys) {
   std::vector<ScriptCommand> script;
   int line_number = 0;
   while (!text.empty()) {
@@ -137,10 +131,11 @@ std::vector<ScriptCommand> parse_script(std::string_view text) {
         break;
       }
     }
-    if (command.kind == ScriptKind::Panel && std::find(panel_names().begin(), panel_names().end(),
-                                                       command.text) == panel_names().end()) {
-      throw moe::Error(where + "unknown panel '" + command.text +
-                       "' (router, path, load, coactivation, domains, model, train)");
+    if (command.kind == ScriptKind::Panel &&
+        std::find(view_keys.begin(), view_keys.end(), command.text) == view_keys.end()) {
+      std::string known;
+      for (const std::string& key : view_keys) known += (known.empty() ? "" : ", ") + key;
+      throw moe::Error(where + "unknown panel '" + command.text + "' (" + known + ")");
     }
     if (command.kind == ScriptKind::Theme && command.text != "dark" && command.text != "light") {
       throw moe::Error(where + "theme is 'dark' or 'light', not '" + command.text + "'");

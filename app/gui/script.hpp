@@ -11,7 +11,7 @@
 //   select-token N       select token N (negative: from the end, -1 is the last)
 //   hover-token N        put the pointer on token N of the token strip (shows its tooltip)
 //   layer N              select MoE layer N (a model layer id)
-//   panel NAME           show a view: router, path, load, coactivation, domains, model, train
+//   panel NAME           show a view (its key in view_registry.cpp: router, path, load ...)
 //   theme dark|light
 //   font-size PIXELS
 //   open-dialog          open the model file dialog (close-dialog closes it)
@@ -87,10 +87,9 @@ struct ScriptCommand {
   int line = 0;      // in the script file, for messages
 };
 
-// Throws moe::Error("script line N: ...") for an unknown command or a bad argument.
-std::vector<ScriptCommand> parse_script(std::string_view text);
-
-// The view names `panel` accepts.
-const std::vector<std::string>& panel_names();
+// Throws moe::Error("script line N: ...") for an unknown command or a bad argument. `panel`
+// accepts the keys in `view_keys` (the app passes those of its view registry).
+std::vector<ScriptCommand> parse_script(std::string_view text,
+                                        const std::vector<std::string>& view_keys);
 
 }  // namespace moescope::gui

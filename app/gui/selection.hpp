@@ -10,6 +10,7 @@ struct Selection {
   int token = -1;       // position in the snapshot's tokens; -1: none
   bool pinned = false;  // chosen by the user; otherwise it follows the last token
   int layer = -1;       // a MoE layer id of the model; -1: none yet
+  int expert = 0;       // the expert the Experts view explains (at the selected layer)
 };
 
 // Brings the selection in line with a new snapshot of `n_tokens` tokens and the model's MoE

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "explanations.hpp"
+#include "view.hpp"
 
 namespace moescope::gui {
 
@@ -12,8 +13,8 @@ namespace {
 
 // Steps about the prompt column or the token strip leave the view tabs as they are.
 void show_step(const TourState& tour, std::string& requested_panel) {
-  const std::string panel = explanations()[tour.step].panel;
-  if (panel != "prompt" && panel != "strip") requested_panel = panel;
+  const char* place = explanations()[tour.step].panel;
+  if (find_view(place)) requested_panel = place;
 }
 
 }  // namespace

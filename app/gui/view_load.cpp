@@ -6,9 +6,17 @@
 #include <algorithm>
 
 #include "moe/plot/routing_figures.hpp"
-#include "panels.hpp"
+#include "view.hpp"
 
 namespace moescope::gui {
+
+namespace {
+
+struct LoadPanelState {
+  FigureCache histogram, heatmap;
+};
+
+}  // namespace
 
 namespace plot = moe::plot;
 
@@ -45,7 +53,7 @@ void draw_load_panel(ViewContext& view, LoadPanelState& state) {
       draw_figure("##load_histogram", histogram, ImVec2(available.x, histogram_height), view.style);
   // Clicking a bar knocks the expert out at this layer (the Playground tab lists and undoes it).
   if (bar_hit.clicked && bar_hit.rect && bar_hit.rect->column >= 0)
-    toggle_knockout(view, view.selection.layer, bar_hit.rect->column);
+    view.actions.toggle_knockout(view.selection.layer, bar_hit.rect->column);
 
   const plot::Figure& heatmap = state.heatmap.get(cache_key({snapshot.version}), [&] {
     return plot::load_heatmap_figure(snapshot.stats, snapshot.trace.top_k());
@@ -57,5 +65,24 @@ void draw_load_panel(ViewContext& view, LoadPanelState& state) {
     view.selection.layer = moe_layers[static_cast<size_t>(hit.rect->row)];
   }
 }
+
+namespace {
+
+class LoadView final : public View {
+public:
+  void draw(ViewContext& view) override { draw_load_panel(view, state_); }
+
+private:
+  LoadPanelState state_;
+};
+
+}  // namespace
+
+extern const ViewInfo load_view;
+const ViewInfo load_view = {"load", "Expert load", "Expert load",
+       "How many tokens each expert got at a layer. The dashed line is what perfectly even\n"
+       "routing would give. Training adds a balancing loss so that no expert sits idle and none\n"
+       "is overloaded; CV and the Switch auxiliary loss measure how even the load is.",
+                            make_view<LoadView>};
 
 }  // namespace moescope::gui

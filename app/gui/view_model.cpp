@@ -9,9 +9,17 @@
 #include "moe/ggml_types.hpp"
 #include "moe/model_loading.hpp"
 #include "moe/plot/model_figures.hpp"
-#include "panels.hpp"
+#include "view.hpp"
 
 namespace moescope::gui {
+
+namespace {
+
+struct ModelPanelState {
+  FigureCache parameters, flops;
+};
+
+}  // namespace
 
 namespace plot = moe::plot;
 
@@ -130,5 +138,23 @@ void draw_model_panel(ViewContext& view, ModelPanelState& state) {
   draw_figure("##flops", flops, ImVec2(figures.x, height), view.style);
   ImGui::EndChild();
 }
+
+namespace {
+
+class ModelView final : public View {
+public:
+  void draw(ViewContext& view) override { draw_model_panel(view, state_); }
+
+private:
+  ModelPanelState state_;
+};
+
+}  // namespace
+
+extern const ViewInfo model_view;
+const ViewInfo model_view = {"model", "Model", "Model",
+       "The architecture in numbers: layers, experts, top-k, and the total parameters against\n"
+       "the ones one token really uses. That gap is why MoE models are fast for their size.",
+                            make_view<ModelView>};
 
 }  // namespace moescope::gui

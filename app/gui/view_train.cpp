@@ -3,7 +3,8 @@
 // experts take every token (weight 0: expert collapse); the figures show the loss, the load
 // balance, each expert's share over time, the current load per layer, and how much the top-1
 // expert tells about the domain of the text.
-#include "panel_train.hpp"
+#include "training_run.hpp"
+#include "view.hpp"
 
 #include <imgui.h>
 
@@ -20,6 +21,17 @@
 #endif
 
 namespace moescope::gui {
+
+namespace {
+
+struct TrainViewState {
+  explicit TrainViewState(TrainingRun& training) : run(training) {}
+  TrainingRun& run;
+  int layer = -1;  // of the expert-share figure; -1: the last (collapse shows there first)
+  FigureCache loss, balance, share, heatmap, specialization;
+};
+
+}  // namespace
 
 namespace plot = moe::plot;
 
@@ -69,8 +81,8 @@ plot::ExpertLoadHistory load_history(const TrainSnapshot& snapshot) {
   return history;
 }
 
-void draw_knobs(TrainPanelState& state, const TrainSnapshot& snapshot) {
-  moe::train::LiveTrainingKnobs& knobs = state.knobs;
+void draw_knobs(TrainViewState& state, const TrainSnapshot& snapshot) {
+  moe::train::LiveTrainingKnobs& knobs = state.run.knobs;
   const float width = ImGui::GetFontSize() * 8;
   ImGui::TextUnformatted("Knobs (Reset applies them)");
   ImGui::SetNextItemWidth(width);
@@ -106,12 +118,12 @@ void draw_knobs(TrainPanelState& state, const TrainSnapshot& snapshot) {
   if (ImGui::InputInt("seed", &seed)) knobs.seed = static_cast<uint64_t>(std::max(seed, 0));
   if (ImGui::Button("Collapse preset")) {
     knobs.load_balance = 0;
-    reset_training(state);
+    reset_training(state.run);
   }
   ImGui::SameLine();
   if (ImGui::Button("Balanced preset")) {
     knobs.load_balance = moe::train::LiveTrainingKnobs{}.load_balance;
-    reset_training(state);
+    reset_training(state.run);
   }
   if (snapshot.ready && !(knobs == snapshot.knobs)) {
     ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(0.95f, 0.65f, 0.25f, 1));
@@ -120,8 +132,8 @@ void draw_knobs(TrainPanelState& state, const TrainSnapshot& snapshot) {
   }
 }
 
-void draw_controls(ViewContext& view, TrainPanelState& state, const TrainSnapshot& snapshot) {
-  TrainWorker& worker = *state.worker;
+void draw_controls(ViewContext& view, TrainViewState& state, const TrainSnapshot& snapshot) {
+  TrainWorker& worker = *state.run.worker;
   ImGui::BeginDisabled(!snapshot.ready);
   if (snapshot.running) {
     if (ImGui::Button("Pause")) worker.pause();
@@ -135,10 +147,10 @@ void draw_controls(ViewContext& view, TrainPanelState& state, const TrainSnapsho
   if (ImGui::Button("+10")) worker.step(10);
   ImGui::EndDisabled();
   ImGui::SameLine();
-  if (ImGui::Button("Reset")) reset_training(state);
+  if (ImGui::Button("Reset")) reset_training(state.run);
   if (ImGui::Button("Open this model in the other views")) {
     worker.export_model(export_path_for(snapshot));
-    state.open_after_export = true;
+    state.run.open_after_export = true;
   }
   ImGui::SameLine();
   help_marker(
@@ -147,9 +159,9 @@ void draw_controls(ViewContext& view, TrainPanelState& state, const TrainSnapsho
       "are training. Training goes on here; open it again to see later weights.");
   ImGui::EndDisabled();
   // The export finished: hand it to the inference worker once.
-  if (state.open_after_export && snapshot.export_serial != state.opened_export) {
-    state.opened_export = snapshot.export_serial;
-    state.open_after_export = false;
+  if (state.run.open_after_export && snapshot.export_serial != state.run.opened_export) {
+    state.run.opened_export = snapshot.export_serial;
+    state.run.open_after_export = false;
     if (!snapshot.export_path.empty()) view.worker.load_model(snapshot.export_path);
   }
   if (!snapshot.export_error.empty())
@@ -201,7 +213,7 @@ void draw_status(const TrainSnapshot& snapshot) {
                       static_cast<long long>(snapshot.train_tokens / 1000));
 }
 
-void draw_figures(ViewContext& view, TrainPanelState& state, const TrainSnapshot& snapshot) {
+void draw_figures(ViewContext& view, TrainViewState& state, const TrainSnapshot& snapshot) {
   const int n_layer = snapshot.shape.n_layer;
   if (state.layer < 0) state.layer = n_layer - 1;
   state.layer = std::clamp(state.layer, 0, std::max(n_layer - 1, 0));
@@ -264,72 +276,9 @@ void draw_figures(ViewContext& view, TrainPanelState& state, const TrainSnapshot
 
 }  // namespace
 
-void ensure_train_worker(TrainPanelState& state) {
-  if (state.worker) return;
-  state.worker =
-      std::make_unique<TrainWorker>(state.assets_dir / "train" / "sample",
-                                    state.assets_dir / "models" / "moescope-moe-tiny.gguf");
-}
-
-void reset_training(TrainPanelState& state) {
-  ensure_train_worker(state);
-  state.worker->reset(state.knobs);
-}
-
-std::string set_train_knob(TrainPanelState& state, const std::string& name_value) {
-  const auto gap = name_value.find_first_of(" \t");
-  if (gap == std::string::npos) return "train-knob needs NAME VALUE";
-  const std::string name = name_value.substr(0, gap);
-  const std::string text = name_value.substr(name_value.find_first_not_of(" \t", gap));
-  char* end = nullptr;
-  const double value = std::strtod(text.c_str(), &end);
-  if (end == text.c_str() || *end != '\0' || !std::isfinite(value))
-    return "train-knob " + name + ": '" + text + "' is not a number";
-  moe::train::LiveTrainingKnobs knobs = state.knobs;
-  if (name == "experts") {
-    knobs.n_expert = static_cast<int>(value);
-  } else if (name == "top-k") {
-    knobs.top_k = static_cast<int>(value);
-  } else if (name == "balance") {
-    knobs.load_balance = value;
-  } else if (name == "z-loss") {
-    knobs.z_loss = value;
-  } else if (name == "lr") {
-    knobs.lr = value;
-  } else if (name == "seed") {
-    knobs.seed = static_cast<uint64_t>(std::max(value, 0.0));
-  } else {
-    return "train-knob: unknown knob '" + name + "' (experts, top-k, balance, z-loss, lr, seed)";
-  }
-  try {
-    knobs.validate();
-  } catch (const std::exception& error) {
-    return "train-knob " + name + ": " + error.what();
-  }
-  state.knobs = knobs;
-  return {};
-}
-
-bool train_to_step(TrainPanelState& state, int64_t steps, bool first_call, std::string& error) {
-  ensure_train_worker(state);
-  TrainWorker& worker = *state.worker;
-  if (first_call) {
-    // Let a pending reset or the first data preparation finish, then ask for the rest.
-    worker.wait_idle(std::chrono::seconds(30));
-    const std::shared_ptr<const TrainSnapshot> snapshot = worker.snapshot();
-    if (snapshot->steps_done < steps) worker.step(static_cast<int>(steps - snapshot->steps_done));
-  }
-  const std::shared_ptr<const TrainSnapshot> snapshot = worker.snapshot();
-  if (!snapshot->error.empty()) {
-    error = snapshot->error;
-    return true;
-  }
-  return snapshot->steps_done >= steps && worker.wait_idle(std::chrono::milliseconds(0));
-}
-
-void draw_train_panel(ViewContext& view, TrainPanelState& state) {
-  ensure_train_worker(state);
-  const std::shared_ptr<const TrainSnapshot> holder = state.worker->snapshot();
+void draw_train_panel(ViewContext& view, TrainViewState& state) {
+  ensure_train_worker(state.run);
+  const std::shared_ptr<const TrainSnapshot> holder = state.run.worker->snapshot();
   const TrainSnapshot& snapshot = *holder;
   const float left_width = ImGui::GetFontSize() * 17;
   ImGui::BeginChild("##train_controls", ImVec2(left_width, 0), false);
@@ -343,5 +292,24 @@ void draw_train_panel(ViewContext& view, TrainPanelState& state) {
   draw_figures(view, state, snapshot);
   ImGui::EndChild();
 }
+
+namespace {
+
+class TrainView final : public View {
+public:
+  explicit TrainView(const ViewSetup& setup) : state_{setup.training} {}
+  void draw(ViewContext& view) override { draw_train_panel(view, state_); }
+
+private:
+  TrainViewState state_;
+};
+
+}  // namespace
+
+extern const ViewInfo train_view;
+const ViewInfo train_view = {"train", "Train", "Train a tiny MoE",
+       "Train a small MoE from scratch on the bundled text and watch experts specialize.\n"
+       "Set the balancing loss to 0 to see expert collapse: a few experts take every token.",
+                            make_view<TrainView>};
 
 }  // namespace moescope::gui

@@ -8,7 +8,7 @@
 
 #include "moe/plot/routing_figures.hpp"
 #include "explanations.hpp"
-#include "panels.hpp"
+#include "prompt_column.hpp"
 
 namespace moescope::gui {
 

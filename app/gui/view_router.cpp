@@ -7,10 +7,20 @@
 #include <algorithm>
 
 #include "moe/plot/routing_figures.hpp"
-#include "explanations.hpp"
-#include "panels.hpp"
+#include "view.hpp"
 
 namespace moescope::gui {
+
+namespace {
+
+struct RouterPanelState {
+  FigureCache scores, heatmap;
+  float scores_share = 0.5f;
+};
+
+}  // namespace
+
+extern const ViewInfo router_view;
 
 namespace plot = moe::plot;
 
@@ -19,7 +29,7 @@ void draw_router_panel(ViewContext& view, RouterPanelState& state) {
   const Selection& selection = view.selection;
   layer_selector("router_layer", view.selection, snapshot.trace.moe_layers());
   ImGui::SameLine();
-  help_marker(explanation_for("router"));
+  help_marker(router_view.help);
   ImGui::SameLine();
   ImGui::TextDisabled("token %d", selection.token);
   if (snapshot.model && snapshot.model->config.n_expert_shared > 0) {
@@ -45,7 +55,7 @@ void draw_router_panel(ViewContext& view, RouterPanelState& state) {
   const FigureHit bar_hit =
       draw_figure("##router_scores", scores, ImVec2(available.x, scores_height), view.style);
   if (bar_hit.clicked && bar_hit.rect && bar_hit.rect->column >= 0)
-    toggle_knockout(view, selection.layer, bar_hit.rect->column);
+    view.actions.toggle_knockout(selection.layer, bar_hit.rect->column);
 
   // The heatmap keeps rows readable: with many tokens it scrolls instead of squeezing.
   ImGui::BeginChild("##router_heatmap", ImVec2(0, 0), false);
@@ -68,5 +78,25 @@ void draw_router_panel(ViewContext& view, RouterPanelState& state) {
   }
   ImGui::EndChild();
 }
+
+namespace {
+
+class RouterView final : public View {
+public:
+  void draw(ViewContext& view) override { draw_router_panel(view, state_); }
+
+private:
+  RouterPanelState state_;
+};
+
+}  // namespace
+
+extern const ViewInfo router_view;
+const ViewInfo router_view = {"router", "Router scores", "Router scores",
+       "For the selected token and layer: the router's probability for every expert. The\n"
+       "outlined bars are the top-k experts that really run; their gate weights (the numbers)\n"
+       "say how much each contributes to the output. Below, the same for every token at once:\n"
+       "a row per token, a column per expert.",
+                            make_view<RouterView>};
 
 }  // namespace moescope::gui

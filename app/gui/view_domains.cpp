@@ -12,9 +12,20 @@
 #include <vector>
 
 #include "moe/plot/aggregate_figures.hpp"
-#include "panels.hpp"
+#include "view.hpp"
 
 namespace moescope::gui {
+
+namespace {
+
+struct DomainsPanelState {
+  std::filesystem::path prompts_folder;  // assets/prompts: one <domain>.txt per domain
+  uint64_t asked_generation = 0;  // the model generation a computation was last asked for
+  bool asked = false;
+  FigureCache heatmap;
+};
+
+}  // namespace
 
 namespace plot = moe::plot;
 
@@ -95,5 +106,25 @@ void draw_domains_panel(ViewContext& view, DomainsPanelState& state) {
       });
   draw_figure("##domains_heatmap", heatmap, ImGui::GetContentRegionAvail(), view.style);
 }
+
+namespace {
+
+class DomainsView final : public View {
+public:
+  explicit DomainsView(const ViewSetup& setup) { state_.prompts_folder = setup.assets_dir / "prompts"; }
+  void draw(ViewContext& view) override { draw_domains_panel(view, state_); }
+
+private:
+  DomainsPanelState state_;
+};
+
+}  // namespace
+
+extern const ViewInfo domains_view;
+const ViewInfo domains_view = {"domains", "Domains", "Domains",
+       "The bundled prompt sets (code, maths, German, ...) routed one by one: which experts\n"
+       "each domain uses, and how much knowing the expert tells you about the domain (mutual\n"
+       "information in bits; 0 = experts ignore the domain).",
+                            make_view<DomainsView>};
 
 }  // namespace moescope::gui

@@ -5,10 +5,19 @@
 #include <algorithm>
 
 #include "moe/plot/routing_figures.hpp"
-#include "explanations.hpp"
-#include "panels.hpp"
+#include "view.hpp"
 
 namespace moescope::gui {
+
+namespace {
+
+struct CoactivationPanelState {
+  FigureCache coactivation, transitions;
+};
+
+}  // namespace
+
+extern const ViewInfo coactivation_view;
 
 namespace plot = moe::plot;
 
@@ -19,7 +28,7 @@ void draw_coactivation_panel(ViewContext& view, CoactivationPanelState& state) {
   ImGui::SameLine(0, ImGui::GetFontSize() * 2);
   ImGui::Checkbox("transitions as P(next | expert)", &view.settings.transitions_normalized);
   ImGui::SameLine();
-  help_marker(explanation_for("coactivation"));
+  help_marker(coactivation_view.help);
 
   const int moe_index = moe_index_of(view.selection, moe_layers);
   // The last MoE layer has no next layer: show the transition into it instead.
@@ -42,5 +51,23 @@ void draw_coactivation_panel(ViewContext& view, CoactivationPanelState& state) {
       [&] { return plot::transitions_figure(snapshot.stats, transition_index, normalized); });
   draw_figure("##transitions", transitions, size, view.style);
 }
+
+namespace {
+
+class CoactivationView final : public View {
+public:
+  void draw(ViewContext& view) override { draw_coactivation_panel(view, state_); }
+
+private:
+  CoactivationPanelState state_;
+};
+
+}  // namespace
+
+extern const ViewInfo coactivation_view;
+const ViewInfo coactivation_view = {"coactivation", "Co-activation", "Co-activation and transitions",
+       "Left: how often two experts were chosen together for the same token. Right: when a\n"
+       "token used expert A at this layer, which experts it used at the next layer.",
+                            make_view<CoactivationView>};
 
 }  // namespace moescope::gui

@@ -5,13 +5,13 @@
 
 #include <algorithm>
 
-#include "panels.hpp"
+#include "prompt_column.hpp"
 
 namespace moescope::gui {
 
 namespace {
 
-void draw_examples(ViewContext& view, PromptPanelState& state) {
+void draw_examples(ViewContext& view, PromptBoxState& state) {
   const std::vector<std::string> groups = example_groups(state.examples);
   if (groups.empty()) return;
   state.example_group = std::clamp(state.example_group, 0, static_cast<int>(groups.size()) - 1);
@@ -36,9 +36,7 @@ void draw_examples(ViewContext& view, PromptPanelState& state) {
       if (example.group != group) continue;
       ImGui::PushID(static_cast<int>(i));
       if (ImGui::Selectable(example.text.c_str())) {
-        state.text = example.text;
-        view.worker.set_prompt(state.text);
-        view.settings.prompt = state.text;
+        view.actions.set_prompt(example.text);
       }
       ImGui::PopID();
     }
@@ -46,7 +44,7 @@ void draw_examples(ViewContext& view, PromptPanelState& state) {
   }
 }
 
-void draw_generation(ViewContext& view, PromptPanelState& state) {
+void draw_generation(ViewContext& view, PromptBoxState& state) {
   Settings& settings = view.settings;
   const WorkerStatus status = view.worker.status();
   const bool generating = status.activity == WorkerActivity::Generating;
@@ -67,12 +65,7 @@ void draw_generation(ViewContext& view, PromptPanelState& state) {
 
   ImGui::BeginDisabled(generating || view.snapshot.tokens.empty());
   if (ImGui::Button("Generate")) {
-    GenerateRequest request;
-    request.n_tokens = settings.generate_tokens;
-    request.sampling.temperature = settings.temperature;
-    request.sampling.top_p = std::clamp(settings.top_p, 0.01f, 1.0f);
-    request.sampling.seed = settings.seed;
-    view.worker.generate(request);
+    view.actions.generate(settings.generate_tokens);
   }
   ImGui::EndDisabled();
   ImGui::SameLine();
@@ -100,9 +93,7 @@ void draw_generation(ViewContext& view, PromptPanelState& state) {
     ImGui::PopTextWrapPos();
     ImGui::BeginDisabled(generating);
     if (ImGui::Button("Keep it in the prompt")) {
-      state.text += generated;
-      view.settings.prompt = state.text;
-      view.worker.set_prompt(state.text);
+      view.actions.set_prompt(state.text + generated);
     }
     ImGui::EndDisabled();
     if (ImGui::IsItemHovered())
@@ -112,7 +103,7 @@ void draw_generation(ViewContext& view, PromptPanelState& state) {
 
 }  // namespace
 
-void draw_prompt_panel(ViewContext& view, PromptPanelState& state) {
+void draw_prompt_box(ViewContext& view, PromptBoxState& state) {
   draw_examples(view, state);
   const float box_height =
       std::max(ImGui::GetTextLineHeight() * 4, ImGui::GetContentRegionAvail().y * 0.38f);
@@ -121,8 +112,7 @@ void draw_prompt_panel(ViewContext& view, PromptPanelState& state) {
     state.focus_prompt = false;
   }
   if (ImGui::InputTextMultiline("##prompt", &state.text, ImVec2(-1, box_height))) {
-    view.settings.prompt = state.text;
-    view.worker.set_prompt(state.text);
+    view.actions.set_prompt(state.text);
   }
   const Snapshot& snapshot = view.snapshot;
   ImGui::TextDisabled("%d tokens (%d from the cache, %d computed)",

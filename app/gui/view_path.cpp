@@ -3,10 +3,19 @@
 #include <imgui.h>
 
 #include "moe/plot/routing_figures.hpp"
-#include "explanations.hpp"
-#include "panels.hpp"
+#include "view.hpp"
 
 namespace moescope::gui {
+
+namespace {
+
+struct PathPanelState {
+  FigureCache path;
+};
+
+}  // namespace
+
+extern const ViewInfo path_view;
 
 namespace plot = moe::plot;
 
@@ -14,7 +23,7 @@ void draw_path_panel(ViewContext& view, PathPanelState& state) {
   const Snapshot& snapshot = view.snapshot;
   const int n_tokens = static_cast<int>(snapshot.tokens.size());
   ImGui::AlignTextToFramePadding();
-  help_marker(explanation_for("path"));
+  help_marker(path_view.help);
   ImGui::SameLine();
   ImGui::TextUnformatted("Token");
   ImGui::SameLine();
@@ -45,5 +54,23 @@ void draw_path_panel(ViewContext& view, PathPanelState& state) {
       view.selection.layer = layers[static_cast<size_t>(hit.rect->row)];
   }
 }
+
+namespace {
+
+class PathView final : public View {
+public:
+  void draw(ViewContext& view) override { draw_path_panel(view, state_); }
+
+private:
+  PathPanelState state_;
+};
+
+}  // namespace
+
+extern const ViewInfo path_view;
+const ViewInfo path_view = {"path", "Token path", "Token path",
+       "The route of one token through the whole model: a row per layer, the experts it\n"
+       "visited lit up by their gate weight. Dense layers (no experts) are marked as such.",
+                            make_view<PathView>};
 
 }  // namespace moescope::gui

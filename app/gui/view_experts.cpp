@@ -7,9 +7,19 @@
 #include <algorithm>
 
 #include "moe/plot/comparison_figures.hpp"
-#include "panels.hpp"
+#include "view.hpp"
 
 namespace moescope::gui {
+
+namespace {
+
+struct ExpertsPanelState {
+  std::string prompt_b;         // the text box
+  std::string synced_prompt_b;  // the prompt B of the comparison last shown
+  FigureCache difference;
+};
+
+}  // namespace
 
 namespace {
 
@@ -24,7 +34,7 @@ const char* kCompareHelp =
     "routing prompt B sends to the expert than the current prompt (A). Red: B uses it more,\n"
     "blue: A does, white: the same.";
 
-void draw_vocabulary(ViewContext& view, ExpertsPanelState& state) {
+void draw_vocabulary(ViewContext& view) {
   const moe::ModelConfig& config = view.snapshot.model->config;
   ImGui::TextUnformatted("Expert vocabulary");
   ImGui::SameLine();
@@ -32,11 +42,11 @@ void draw_vocabulary(ViewContext& view, ExpertsPanelState& state) {
   layer_selector("experts_layer", view.selection, view.snapshot.trace.moe_layers());
   ImGui::SameLine();
   ImGui::SetNextItemWidth(ImGui::GetFontSize() * 6);
-  state.expert = std::clamp(state.expert, 0, std::max(0, config.n_expert - 1));
-  ImGui::SliderInt("expert", &state.expert, 0, config.n_expert - 1, "E%d");
+  view.selection.expert = std::clamp(view.selection.expert, 0, std::max(0, config.n_expert - 1));
+  ImGui::SliderInt("expert", &view.selection.expert, 0, config.n_expert - 1, "E%d");
   ImGui::SameLine();
   if (ImGui::Button("Show its tokens")) {
-    view.worker.explain_expert(view.selection.layer, state.expert, state.prompts_folder);
+    view.actions.explain_expert(view.selection.expert);
   }
   const PlaygroundResult* result = view.snapshot.playground.get();
   if (!result || !result->vocabulary) return;
@@ -93,9 +103,12 @@ void draw_comparison(ViewContext& view, ExpertsPanelState& state) {
   const bool enter = ImGui::InputTextWithHint("##prompt_b", "prompt B, e.g. Write a poem about peace",
                                               &state.prompt_b, ImGuiInputTextFlags_EnterReturnsTrue);
   ImGui::SameLine();
-  if (ImGui::Button("Compare") || enter) view.worker.set_compare_prompt(state.prompt_b);
+  if (ImGui::Button("Compare") || enter) view.actions.compare_prompt(state.prompt_b);
   const PlaygroundResult* result = view.snapshot.playground.get();
   if (!result || !result->comparison) return;
+  // A comparison asked for elsewhere (a reopened session, the scripted mode) shows its prompt.
+  if (result->compare_prompt != state.synced_prompt_b)
+    state.prompt_b = state.synced_prompt_b = result->compare_prompt;
   const moe::plot::Figure& figure = state.difference.get(
       cache_key({view.snapshot.version, std::hash<std::string>{}(result->compare_prompt)}), [&] {
         return moe::plot::load_difference_figure(*result->comparison, "A (the prompt)",
@@ -114,10 +127,28 @@ void draw_experts_panel(ViewContext& view, ExpertsPanelState& state) {
     return;
   }
   ImGui::BeginChild("##experts_scroll");
-  draw_vocabulary(view, state);
+  draw_vocabulary(view);
   ImGui::Separator();
   draw_comparison(view, state);
   ImGui::EndChild();
 }
+
+namespace {
+
+class ExpertsView final : public View {
+public:
+  void draw(ViewContext& view) override { draw_experts_panel(view, state_); }
+
+private:
+  ExpertsPanelState state_;
+};
+
+}  // namespace
+
+extern const ViewInfo experts_view;
+const ViewInfo experts_view = {"experts", "Experts", "What does an expert do?",
+       "Pick a layer and an expert to list the tokens it receives most, in context. Compare\n"
+       "two prompts to see which experts one uses more than the other.",
+                            make_view<ExpertsView>};
 
 }  // namespace moescope::gui

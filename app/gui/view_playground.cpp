@@ -11,9 +11,19 @@
 #include "moe/human_units.hpp"
 #include "moe/plot/figure.hpp"
 #include "moe/plot/routing_figures.hpp"
-#include "panels.hpp"
+#include "view.hpp"
 
 namespace moescope::gui {
+
+namespace {
+
+struct PlaygroundPanelState {
+  int pin_expert = 0;
+  int continuation_tokens = 16;
+  std::string error;  // why the last change was refused
+};
+
+}  // namespace
 
 namespace {
 
@@ -272,30 +282,6 @@ void draw_compute(const ViewContext& view) {
 
 }  // namespace
 
-bool apply_interventions(ViewContext& view, const moe::RoutingInterventions& next,
-                         std::string& error) {
-  try {
-    if (view.snapshot.model) next.validate(view.snapshot.model->config);
-  } catch (const std::exception& failure) {
-    error = failure.what();
-    return false;
-  }
-  error.clear();
-  view.interventions = next;
-  view.worker.set_interventions(next);
-  return true;
-}
-
-void toggle_knockout(ViewContext& view, int layer, int expert) {
-  moe::RoutingInterventions next = view.interventions;
-  const moe::DisabledExpert entry{layer, expert};
-  const auto found = std::find(next.disabled.begin(), next.disabled.end(), entry);
-  if (found == next.disabled.end()) next.disabled.push_back(entry);
-  else next.disabled.erase(found);
-  std::string error;
-  apply_interventions(view, next, error);
-}
-
 void draw_playground_panel(ViewContext& view, PlaygroundPanelState& state) {
   if (!view.snapshot.model) {
     ImGui::TextDisabled("No model is open.");
@@ -306,15 +292,15 @@ void draw_playground_panel(ViewContext& view, PlaygroundPanelState& state) {
   help_marker(kPlaygroundHelp);
   ImGui::SameLine();
   if (ImGui::Button("Reset to the model's own routing")) {
-    apply_interventions(view, moe::RoutingInterventions{}, state.error);
+    view.actions.set_interventions(moe::RoutingInterventions{}, state.error);
   }
   ImGui::BeginChild("##playground", ImVec2(0, 0), false);
-  moe::RoutingInterventions edit = view.interventions;
+  moe::RoutingInterventions edit = view.actions.interventions();
   bool changed = false;
   draw_rule_and_top_k(view, edit, changed);
   draw_knockouts(view, edit, changed);
   draw_pins(view, edit, state, changed);
-  if (changed) apply_interventions(view, edit, state.error);
+  if (changed) view.actions.set_interventions(edit, state.error);
   if (!state.error.empty()) ImGui::TextColored(ImVec4(0.95f, 0.4f, 0.35f, 1), "%s", state.error.c_str());
   ImGui::Separator();
   draw_effect(view, state);
@@ -322,5 +308,24 @@ void draw_playground_panel(ViewContext& view, PlaygroundPanelState& state) {
   draw_compute(view);
   ImGui::EndChild();
 }
+
+namespace {
+
+class PlaygroundView final : public View {
+public:
+  void draw(ViewContext& view) override { draw_playground_panel(view, state_); }
+
+private:
+  PlaygroundPanelState state_;
+};
+
+}  // namespace
+
+extern const ViewInfo playground_view;
+const ViewInfo playground_view = {"playground", "Playground", "Playground",
+       "Change the router and measure the effect: fewer experts per token, knock an expert\n"
+       "out, force a token through an expert, or use another routing rule. The changed model\n"
+       "is compared with the unchanged one on the same prompt.",
+                            make_view<PlaygroundView>};
 
 }  // namespace moescope::gui

@@ -1,0 +1,27 @@
+#pragma once
+// The left column and the strip above the views: the prompt box (with examples and generation)
+// and the token strip. Unlike the views (view.hpp) they are always shown.
+#include <string>
+#include <vector>
+
+#include "example_prompts.hpp"
+#include "view.hpp"
+
+namespace moescope::gui {
+
+struct PromptBoxState {
+  std::string text;  // the prompt box; Actions::set_prompt hands every edit to the worker
+  std::vector<ExamplePrompt> examples;
+  int example_group = 0;
+  bool focus_prompt = true;
+};
+void draw_prompt_box(ViewContext& view, PromptBoxState& state);
+
+struct TokenStripState {
+  bool show_legend = true;
+  std::vector<ImVec4>
+      token_boxes;  // screen rectangles of the tokens drawn last frame (x0, y0, x1, y1)
+};
+void draw_token_strip(ViewContext& view, TokenStripState& state);
+
+}  // namespace moescope::gui

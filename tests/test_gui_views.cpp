@@ -1,0 +1,123 @@
+// The view registry (app/gui/view_registry.cpp) is the one list of views: the tab bar, --panel,
+// --help, the scripted mode's `panel`, the guided tour and these tests read it. Here: every entry
+// is complete and distinct, every key is accepted where a view is named and listed where the
+// views are listed, the tour visits every view, and the real app draws every view in its
+// scripted mode (under Xvfb; skipped with the reason when xvfb-run is missing).
+#include <gtest/gtest.h>
+
+#include <cctype>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "cli_runner.hpp"
+#include "explanations.hpp"
+#include "moe/error.hpp"
+#include "png_io.hpp"
+#include "script.hpp"
+#include "training_run.hpp"
+#include "view.hpp"
+
+namespace fs = std::filesystem;
+using namespace moescope::gui;
+
+namespace {
+
+TEST(GuiViews, EveryEntryIsCompleteAndDistinct) {
+  ASSERT_FALSE(views().empty());
+  std::set<std::string> keys, labels;
+  TrainingRun training;
+  const ViewSetup setup{fs::temp_directory_path(), training};
+  for (const ViewInfo* view : views()) {
+    const std::string key = view->key;
+    ASSERT_FALSE(key.empty());
+    for (char c : key) EXPECT_TRUE(std::islower(static_cast<unsigned char>(c))) << key;
+    EXPECT_TRUE(keys.insert(key).second) << "two views named " << key;
+    EXPECT_TRUE(labels.insert(view->label).second) << "two tabs labelled " << view->label;
+    EXPECT_GT(std::string(view->title).size(), 3u) << key;
+    EXPECT_GT(std::string(view->help).size(), 40u) << key << ": the help says too little";
+    EXPECT_EQ(find_view(key), view);
+    EXPECT_NE(view->make(setup), nullptr) << key;
+  }
+  EXPECT_EQ(find_view("no-such-view"), nullptr);
+  EXPECT_EQ(view_keys().size(), views().size());
+}
+
+TEST(GuiViews, ScriptsAcceptEveryKeyAndListThemAllWhenWrong) {
+  for (const std::string& key : view_keys()) {
+    const auto script = parse_script("panel " + key, view_keys());
+    ASSERT_EQ(script.size(), 1u);
+    EXPECT_EQ(script[0].text, key);
+  }
+  try {
+    parse_script("panel nowhere", view_keys());
+    FAIL() << "an unknown view was accepted";
+  } catch (const moe::Error& error) {
+    for (const std::string& key : view_keys())
+      EXPECT_NE(std::string(error.what()).find(key), std::string::npos) << error.what();
+  }
+}
+
+TEST(GuiViews, TheTourVisitsTheColumnThenEveryViewInTabOrder) {
+  const std::vector<Explanation>& steps = explanations();
+  ASSERT_EQ(steps.size(), views().size() + 2);
+  EXPECT_STREQ(steps[0].panel, "prompt");
+  EXPECT_STREQ(steps[1].panel, "strip");
+  for (size_t i = 0; i < views().size(); ++i) {
+    EXPECT_STREQ(steps[i + 2].panel, views()[i]->key);
+    EXPECT_STREQ(steps[i + 2].text, views()[i]->help);
+  }
+}
+
+TEST(GuiViews, HelpAndListViewsNameEveryView) {
+  ASSERT_TRUE(fs::exists(MOESCOPE_GUI_PATH)) << MOESCOPE_GUI_PATH;
+  const moe::testing::CommandResult help = moe::testing::run_program(MOESCOPE_GUI_PATH, "--help");
+  ASSERT_EQ(help.exit_code, 0) << help.err;
+  const moe::testing::CommandResult list =
+      moe::testing::run_program(MOESCOPE_GUI_PATH, "--list-views");
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  for (const ViewInfo* view : views()) {
+    EXPECT_NE(help.out.find(view->key), std::string::npos) << view->key << "\n" << help.out;
+    EXPECT_NE(list.out.find(std::string(view->key) + "\t" + view->label + "\n"),
+              std::string::npos)
+        << list.out;
+  }
+  const moe::testing::CommandResult wrong =
+      moe::testing::run_program(MOESCOPE_GUI_PATH, "--panel nowhere --exit");
+  EXPECT_NE(wrong.exit_code, 0);
+}
+
+TEST(GuiViews, TheAppDrawsEveryView) {
+  if (std::system("command -v xvfb-run >/dev/null 2>&1") != 0)
+    GTEST_SKIP() << "xvfb-run is not installed (scripts/deps.sh installs xvfb)";
+  const fs::path dir =
+      fs::temp_directory_path() / ("moescope_test_gui_views_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  {
+    std::ofstream script(dir / "script.txt");
+    script << "demo-model " << (dir / "demo.gguf").string() << "\n"
+           << "type The cat sat\n"
+           << "wait\n";
+    for (const std::string& key : view_keys())
+      script << "panel " << key << "\nscreenshot " << (dir / (key + ".png")).string() << "\n";
+    script << "exit\n";
+  }
+  const moe::testing::CommandResult run =
+      moe::testing::run_gui_script(MOESCOPE_GUI_PATH, dir.string());
+  ASSERT_EQ(run.exit_code, 0) << run.out;
+  std::vector<std::vector<uint8_t>> shown;
+  for (const std::string& key : view_keys()) {
+    const fs::path file = dir / (key + ".png");
+    ASSERT_TRUE(fs::exists(file)) << file << "\n" << run.out;
+    const Image image = read_png(file);
+    EXPECT_GT(grey_variance(image), 50.0) << key;
+    // Each tab shows something of its own.
+    for (const std::vector<uint8_t>& other : shown) EXPECT_NE(image.rgba, other) << key;
+    shown.push_back(image.rgba);
+  }
+  fs::remove_all(dir);
+}
+
+}  // namespace
