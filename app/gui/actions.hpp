@@ -5,6 +5,7 @@
 #include <string>
 
 #include "moe/interventions.hpp"
+#include "moe/random_model.hpp"
 #include "settings.hpp"
 
 namespace moescope::gui {
@@ -20,6 +21,8 @@ public:
   virtual void open_path(const std::string& path) = 0;
   // Writes the random-weight demo model to `path` if it is missing, then opens it.
   virtual void open_demo_model(const std::string& path) = 0;
+  // The same for a random-weight model of another shape (e.g. a published system's).
+  virtual void open_random_model(const std::string& path, const moe::RandomModelSpec& spec) = 0;
   // Continues the prompt by `n_tokens` with the settings' sampling.
   virtual void generate(int n_tokens) = 0;
 

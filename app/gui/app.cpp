@@ -221,8 +221,10 @@ void App::open_path(const std::string& path) {
   }
 }
 
-void App::open_demo_model(const std::string& path) {
-  worker_->load_demo_model(path, demo_model_spec());
+void App::open_demo_model(const std::string& path) { open_random_model(path, demo_model_spec()); }
+
+void App::open_random_model(const std::string& path, const moe::RandomModelSpec& spec) {
+  worker_->load_demo_model(path, spec);
   worker_->set_prompt(prompt_state_.text);
 }
 
@@ -457,9 +459,12 @@ void App::draw_views() {
   }
   if (!ImGui::BeginTabBar("##view_tabs")) return;
   ViewContext context = view_context();
+  // A view may ask for another while it draws: that request waits for the next frame.
+  const std::string requested = std::move(requested_panel_);
+  requested_panel_.clear();
   for (size_t i = 0; i < views().size(); ++i) {
     const ViewInfo& info = *views()[i];
-    const bool select = requested_panel_ == info.key;
+    const bool select = requested == info.key;
     if (ImGui::BeginTabItem(info.label, nullptr, select ? ImGuiTabItemFlags_SetSelected : 0)) {
       settings_.panel = info.key;
       ImGui::BeginChild("##panel");
@@ -468,7 +473,6 @@ void App::draw_views() {
       ImGui::EndTabItem();
     }
   }
-  requested_panel_.clear();
   ImGui::EndTabBar();
 }
 

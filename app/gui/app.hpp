@@ -62,6 +62,7 @@ public:
   void set_prompt(const std::string& text) override;
   void open_path(const std::string& path) override;
   void open_demo_model(const std::string& path) override;
+  void open_random_model(const std::string& path, const moe::RandomModelSpec& spec) override;
   void generate(int n_tokens) override;
   std::string select_token(int token) override;
   std::string select_layer(int layer) override;

@@ -75,6 +75,7 @@ const std::map<std::string, CommandShape, std::less<>>& commands() {
       {"explain-expert", {ScriptKind::ExplainExpert, CommandShape::Number}},
       {"compare-prompt", {ScriptKind::ComparePrompt, CommandShape::Text}},
       {"tour", {ScriptKind::Tour, CommandShape::Number}},
+      {"press", {ScriptKind::Press, CommandShape::Text}},
       {"drop", {ScriptKind::Drop, CommandShape::Text}},
       {"frames", {ScriptKind::Frames, CommandShape::Number}},
       {"screenshot", {ScriptKind::Screenshot, CommandShape::Text}},

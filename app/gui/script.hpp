@@ -33,6 +33,8 @@
 //   explain-expert E     the vocabulary of expert E at the selected layer (waits)
 //   compare-prompt TEXT  compare the load with prompt B (waits)
 //   tour N               show step N (from 1) of the guided tour; tour 0 closes it
+//   press LABEL          press the button with this label in the view shown (widgets.hpp's
+//                        button); fails when no such button is shown and enabled
 //   drop PATH            as if PATH were dropped on the window (a model or a saved session);
 //                        waits for the worker
 //   exit                 leave with status 0 if nothing went wrong
@@ -69,6 +71,7 @@ enum class ScriptKind {
   ExplainExpert,
   ComparePrompt,
   Tour,
+  Press,
   Drop,
   CloseDialog,
   Frames,

@@ -6,6 +6,7 @@
 
 #include "export_dialog.hpp"
 #include "token_text.hpp"
+#include "widgets.hpp"
 
 namespace moescope::gui {
 
@@ -239,6 +240,23 @@ bool ScriptRunner::run(const ScriptCommand& command, ScriptHost& host) {
       host.show_tour_step(command.number);
       frames_left_ = 2;
       return true;
+    case ScriptKind::Press:
+      // Views draw their buttons every frame: give it a few frames to appear.
+      if (first_visit) {
+        request_button_press(command.text);
+        frames_waited_ = 0;
+        return false;
+      }
+      if (take_delivered_press()) {
+        frames_left_ = 2;  // let the view show what the press did
+        return true;
+      }
+      if (++frames_waited_ > 5) {
+        request_button_press("");
+        host.fail(where + "press: no enabled button '" + command.text + "' in the view shown");
+        return true;
+      }
+      return false;
     case ScriptKind::Screenshot:
       screenshot_path_ = command.text;
       frames_left_ = 2;  // a tab switched or a popup opened just now needs a frame to settle

@@ -61,6 +61,7 @@ private:
   std::string screenshot_path_;  // capture after the next render
   int errors_expected_ = 0;
   int hover_token_ = -1;
+  int frames_waited_ = 0;  // Press: frames since the press was requested
   bool finished_ = false;
 
   // For the report at the end.

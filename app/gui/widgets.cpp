@@ -1,7 +1,10 @@
 #include "widgets.hpp"
 
+#include <imgui_internal.h>  // the item flags: a disabled button cannot be pressed
+
 #include <algorithm>
 #include <string>
+#include <string_view>
 
 #include "figure_view.hpp"
 #include "moe/plot/routing_figures.hpp"
@@ -106,6 +109,39 @@ void help_marker(const char* text) {
     ImGui::PopTextWrapPos();
     ImGui::EndTooltip();
   }
+}
+
+namespace {
+
+// The scripted mode's pending press (UI thread only).
+std::string pending_press;
+bool press_delivered = false;
+
+}  // namespace
+
+bool button(const char* label, ImVec2 size) {
+  bool pressed = ImGui::Button(label, size);
+  if (!pending_press.empty()) {
+    const std::string_view full(label);
+    const std::string_view visible = full.substr(0, full.find("##"));
+    if ((visible == pending_press || full == pending_press) && (ImGui::GetItemFlags() & ImGuiItemFlags_Disabled) == 0) {
+      pressed = true;
+      pending_press.clear();
+      press_delivered = true;
+    }
+  }
+  return pressed;
+}
+
+void request_button_press(const std::string& label) {
+  pending_press = label;
+  press_delivered = false;
+}
+
+bool take_delivered_press() {
+  const bool delivered = press_delivered;
+  press_delivered = false;
+  return delivered;
 }
 
 }  // namespace moescope::gui

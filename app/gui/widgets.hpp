@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "moe/plot/figure.hpp"
@@ -26,6 +27,16 @@ bool splitter(const char* id, bool vertical, float thickness, float length, floa
 
 // "(?)" that shows `text` on hover.
 void help_marker(const char* text);
+
+// ImGui::Button that the scripted mode can press too (`press LABEL`, script_runner.hpp): views
+// use it for the buttons a test or a docs script needs, so no view needs a script command of
+// its own. A script names the visible label, or the whole label with its "##id" suffix where
+// several buttons show the same text.
+bool button(const char* label, ImVec2 size = ImVec2(0, 0));
+// The scripted mode asks for the button with this visible label to be pressed on a later frame.
+void request_button_press(const std::string& label);
+// True once the requested press was delivered (then it is cleared).
+bool take_delivered_press();
 
 // Rebuilds a figure only when its key changes (a snapshot version, a layer, a token ...).
 class FigureCache {
