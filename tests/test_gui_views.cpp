@@ -11,6 +11,8 @@
 #include <fstream>
 #include <set>
 
+#include <nlohmann/json.hpp>
+
 #include "cli_runner.hpp"
 #include "explanations.hpp"
 #include "moe/error.hpp"
@@ -23,6 +25,11 @@ namespace fs = std::filesystem;
 using namespace moescope::gui;
 
 namespace {
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
 
 TEST(GuiViews, EveryEntryIsCompleteAndDistinct) {
   ASSERT_FALSE(views().empty());
@@ -117,6 +124,44 @@ TEST(GuiViews, TheAppDrawsEveryView) {
     for (const std::vector<uint8_t>& other : shown) EXPECT_NE(image.rgba, other) << key;
     shown.push_back(image.rgba);
   }
+  fs::remove_all(dir);
+}
+
+// The Systems view's buttons, pressed as a user would: Switch's rule lands in the Playground,
+// GLaM's shape opens a 64-expert top-2 model; a press of a button that is not shown fails the
+// script.
+TEST(GuiViews, SystemsButtonsShowEachSystemsRouting) {
+  if (std::system("command -v xvfb-run >/dev/null 2>&1") != 0)
+    GTEST_SKIP() << "xvfb-run is not installed (scripts/deps.sh installs xvfb)";
+  const fs::path dir =
+      fs::temp_directory_path() / ("moescope_test_gui_systems_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const auto run_script = [&](const std::string& body) {
+    std::ofstream(dir / "script.txt") << "demo-model " << (dir / "demo.gguf").string()
+                                      << "\nprompt The cat sat on the mat\nwait\npanel systems\n"
+                                      << body;
+    return moe::testing::run_gui_script(MOESCOPE_GUI_PATH, dir.string());
+  };
+  const moe::testing::CommandResult run = run_script(
+      "press Apply its rule##Switch Transformer\nwait\nsave-session " + (dir / "switch.moescope.json").string() +
+      "\npanel systems\npress Random model##GLaM\nwait\nsave-session " +
+      (dir / "glam.moescope.json").string() + "\nexit\n");
+  ASSERT_EQ(run.exit_code, 0) << run.out;
+  const auto switch_session = nlohmann::json::parse(read_text(dir / "switch.moescope.json"));
+  EXPECT_EQ(switch_session.at("view").at("panel"), "playground");
+  const std::string switch_routing = switch_session.at("routing").dump();
+  EXPECT_NE(switch_routing.find("top-k 1"), std::string::npos) << switch_routing.substr(0, 2000);
+  EXPECT_NE(switch_routing.find("capacity routing, factor 1.25"), std::string::npos);
+  const auto glam_session = nlohmann::json::parse(read_text(dir / "glam.moescope.json"));
+  EXPECT_NE(glam_session.at("model_path").get<std::string>().find("moescope-random-glam-shape"),
+            std::string::npos);
+  EXPECT_NE(glam_session.at("routing").dump().find("\"n_expert\":64"), std::string::npos);
+
+  const moe::testing::CommandResult missing = run_script("press No such button\nexit\n");
+  EXPECT_NE(missing.exit_code, 0);
+  EXPECT_NE(missing.out.find("no enabled button 'No such button'"), std::string::npos)
+      << missing.out;
   fs::remove_all(dir);
 }
 

@@ -12,7 +12,8 @@ namespace moescope::gui {
   VIEW(playground_view)      \
   VIEW(experts_view)         \
   VIEW(model_view)           \
-  VIEW(train_view)
+  VIEW(train_view)           \
+  VIEW(systems_view)
 
 #define MOESCOPE_DECLARE_VIEW(name) extern const ViewInfo name;
 MOESCOPE_VIEWS(MOESCOPE_DECLARE_VIEW)
