@@ -2,7 +2,8 @@
 
 namespace moescope::gui {
 
-// One line per view, in tab order. Each is defined in its own view_<key>.cpp.
+// One line per view, in tab order. Each is defined in its own view_<key>.cpp (`const ViewInfo
+// <key>_view`); adding a view is that file plus one line here.
 #define MOESCOPE_VIEWS(VIEW) \
   VIEW(router_view)          \
   VIEW(path_view)            \
@@ -13,7 +14,8 @@ namespace moescope::gui {
   VIEW(experts_view)         \
   VIEW(model_view)           \
   VIEW(train_view)           \
-  VIEW(systems_view)
+  VIEW(systems_view)         \
+  /* the last line of the list */
 
 #define MOESCOPE_DECLARE_VIEW(name) extern const ViewInfo name;
 MOESCOPE_VIEWS(MOESCOPE_DECLARE_VIEW)
