@@ -1,11 +1,13 @@
 #pragma once
-// Draws a plot::Figure into the current ImGui window with ImDrawList: axes, ticks, bars, cells,
-// lines, annotations, legend and colour scale, with a tooltip for what the pointer is on.
-// Everything drawn comes from the Figure; only text, axis and background colours come from
-// the theme (FigureStyle), as they will for the cairo exporter.
+// Draws a plot::Figure into the current ImGui window: the figure layout engine
+// (moe/plot/layout.hpp) lays it out, exactly as for the exported files, and an ImGui canvas
+// draws the result with ImDrawList. The layout's hit regions say what the pointer is on (a
+// tooltip, a highlight, a click). Only text, axis and background colours come from the theme
+// (FigureStyle), the same palettes the exporter uses.
 #include <imgui.h>
 
 #include "moe/plot/figure.hpp"
+#include "moe/plot/palette.hpp"
 
 namespace moescope::gui {
 
@@ -17,6 +19,9 @@ struct FigureStyle {
   ImU32 background = IM_COL32(20, 20, 20, 255);
   ImU32 hover = IM_COL32(255, 255, 255, 200);
 };
+
+// The figure palette's colours for ImGui, with the colour that outlines what the pointer is on.
+FigureStyle figure_style_from(const moe::plot::Palette& palette, ImU32 hover);
 
 // What the pointer did on the figure this frame.
 struct FigureHit {

@@ -31,23 +31,10 @@ void apply_theme(Theme theme, float scale) {
 }
 
 FigureStyle figure_style(Theme theme) {
-  FigureStyle style;
-  if (theme == Theme::Light) {
-    style.text = IM_COL32(20, 20, 20, 255);
-    style.dim_text = IM_COL32(80, 80, 80, 255);
-    style.axis = IM_COL32(90, 90, 90, 255);
-    style.grid = IM_COL32(0, 0, 0, 28);
-    style.background = IM_COL32(255, 255, 255, 255);
-    style.hover = IM_COL32(0, 0, 0, 220);
-  } else {
-    style.text = IM_COL32(235, 235, 235, 255);
-    style.dim_text = IM_COL32(175, 178, 185, 255);
-    style.axis = IM_COL32(140, 140, 145, 255);
-    style.grid = IM_COL32(255, 255, 255, 28);
-    style.background = IM_COL32(19, 20, 23, 255);
-    style.hover = IM_COL32(255, 255, 255, 230);
-  }
-  return style;
+  // The exporter's palettes, so that a figure looks alike in the app and in a file.
+  if (theme == Theme::Light)
+    return figure_style_from(moe::plot::light_palette(), IM_COL32(0, 0, 0, 220));
+  return figure_style_from(moe::plot::dark_palette(), IM_COL32(255, 255, 255, 230));
 }
 
 }  // namespace moescope::gui

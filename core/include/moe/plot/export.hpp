@@ -1,7 +1,6 @@
 #pragma once
-// Writes a plot::Figure to PNG, SVG or PDF with cairo, laid out like the GUI's ImDrawList
-// renderer (app/gui/figure_view.cpp): title and notes, legend, y label, ticks, bars and cells,
-// lines, annotations, axes, colour scale. Text stays text in SVG and PDF.
+// Writes a plot::Figure to a PNG, SVG or PDF file, laid out by the same engine as the app's
+// figure views (moe/plot/layout.hpp). Text stays text in SVG and PDF.
 //
 // Sizes: PNG in pixels, SVG and PDF in points (1/72 inch). Drawing happens in points, so a PNG
 // of W pixels at D dpi looks like a W * 72 / D point page: text is `font_pt` points at every size.

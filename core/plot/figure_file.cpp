@@ -1,0 +1,135 @@
+// Writes a figure to a PNG, SVG or PDF file: lays it out once with the figure layout engine and
+// draws the result on the cairo canvas (PNG, PDF) or the SVG canvas. Text is measured with cairo
+// for every format, so all three lay out the same way.
+#include <cairo-pdf.h>
+#include <cairo.h>
+
+#include <cmath>
+#include <exception>
+#include <string>
+
+#include "cairo_canvas.hpp"
+#include "figure_text.hpp"
+#include "moe/atomic_file.hpp"
+#include "moe/error.hpp"
+#include "moe/plot/export.hpp"
+#include "moe/plot/layout.hpp"
+#include "svg_canvas.hpp"
+
+namespace moe::plot {
+
+namespace {
+
+using detail::CairoCanvas;
+using detail::CairoMetrics;
+using detail::clean_text;
+using detail::compact_number;
+using detail::SvgCanvas;
+
+cairo_status_t append_to_string(void* closure, const unsigned char* data, unsigned int length) {
+  static_cast<std::string*>(closure)->append(reinterpret_cast<const char*>(data), length);
+  return CAIRO_STATUS_SUCCESS;
+}
+
+void check_cairo(cairo_status_t status, const std::filesystem::path& path) {
+  if (status != CAIRO_STATUS_SUCCESS)
+    throw Error("cannot write " + path.string() + ": cairo: " + cairo_status_to_string(status));
+}
+
+// Lays the figure out on `canvas` and draws it; throws when the text leaves no room for the plot.
+void draw_on(Canvas& canvas, const Figure& figure, double width, double height,
+             const LayoutOptions& options) {
+  const FigureLayout layout = lay_out_figure(figure, width, height, canvas, options);
+  if (!layout.fits) {
+    throw Error("the figure \"" + figure.title + "\" does not fit in " + compact_number(width) +
+                " x " + compact_number(height) +
+                " points: make the image larger or the text smaller");
+  }
+  canvas.draw(layout.primitives);
+}
+
+}  // namespace
+
+ExportReport export_figure(const Figure& figure, const std::filesystem::path& path,
+                           const ExportOptions& requested) {
+  const ExportOptions options = resolve_export_options(path, requested);
+  ExportReport report;
+  LayoutOptions layout;  // paper: 0.75 pt hairlines, the default margin
+  layout.palette = options.theme == ExportTheme::Dark ? dark_palette() : light_palette();
+  CairoMetrics metrics(options.font_pt);
+  std::string bytes;
+
+  switch (*options.format) {
+    case ExportFormat::Png: {
+      const int width_px = static_cast<int>(std::lround(options.width));
+      const int height_px = static_cast<int>(std::lround(options.height));
+      const double scale = options.dpi / 72;
+      cairo_surface_t* surface =
+          cairo_image_surface_create(CAIRO_FORMAT_ARGB32, width_px, height_px);
+      cairo_t* cr = cairo_create(surface);
+      cairo_scale(cr, scale, scale);
+      std::exception_ptr failure;
+      try {
+        CairoCanvas canvas(cr, metrics, /*crisp_fills=*/true);
+        draw_on(canvas, figure, width_px / scale, height_px / scale, layout);
+        report.characters_without_font = canvas.missing_glyphs();
+      } catch (...) {
+        failure = std::current_exception();
+      }
+      const cairo_status_t status = cairo_status(cr);
+      cairo_destroy(cr);
+      cairo_surface_flush(surface);
+      const cairo_status_t write_status =
+          failure || status != CAIRO_STATUS_SUCCESS
+              ? status
+              : cairo_surface_write_to_png_stream(surface, append_to_string, &bytes);
+      cairo_surface_destroy(surface);
+      if (failure) std::rethrow_exception(failure);
+      check_cairo(status, path);
+      check_cairo(write_status, path);
+      break;
+    }
+    case ExportFormat::Pdf: {
+      cairo_surface_t* surface = cairo_pdf_surface_create_for_stream(append_to_string, &bytes,
+                                                                     options.width, options.height);
+      cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_TITLE,
+                                     clean_text(figure.title).c_str());
+      cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_CREATOR, "moescope");
+      cairo_t* cr = cairo_create(surface);
+      std::exception_ptr failure;
+      try {
+        CairoCanvas canvas(cr, metrics, /*crisp_fills=*/false);
+        draw_on(canvas, figure, options.width, options.height, layout);
+        report.characters_without_font = canvas.missing_glyphs();
+      } catch (...) {
+        failure = std::current_exception();
+      }
+      const cairo_status_t status = cairo_status(cr);
+      cairo_destroy(cr);
+      cairo_surface_finish(surface);
+      const cairo_status_t finish_status = cairo_surface_status(surface);
+      cairo_surface_destroy(surface);
+      if (failure) std::rethrow_exception(failure);
+      check_cairo(status, path);
+      check_cairo(finish_status, path);
+      break;
+    }
+    case ExportFormat::Svg: {
+      SvgCanvas canvas(options.width, options.height, clean_text(figure.title), metrics);
+      draw_on(canvas, figure, options.width, options.height, layout);
+      bytes = canvas.finish();
+      break;
+    }
+  }
+  write_file_atomically(path, bytes);
+  return report;
+}
+
+std::string missing_font_note(const ExportReport& report) {
+  if (report.characters_without_font == 0) return "";
+  return std::to_string(report.characters_without_font) +
+         " characters have no installed font and show as boxes; install a font that covers "
+         "them (for Chinese, Japanese and Korean: fonts-noto-cjk or fonts-wqy-microhei)";
+}
+
+}  // namespace moe::plot

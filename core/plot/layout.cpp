@@ -1,0 +1,423 @@
+#include "moe/plot/layout.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "figure_text.hpp"
+
+namespace moe::plot {
+
+namespace {
+
+template <typename Accept>
+const HitRegion* topmost(const std::vector<HitRegion>& hits, Point p, Accept accept) {
+  for (auto it = hits.rbegin(); it != hits.rend(); ++it) {
+    if (accept(*it) && it->box.contains(p)) return &*it;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+const HitRegion* FigureLayout::hit_at(Point p) const {
+  return topmost(hits, p, [](const HitRegion&) { return true; });
+}
+
+const HitRegion* FigureLayout::mark_at(Point p) const {
+  return topmost(hits, p, [](const HitRegion& region) {
+    return region.kind == HitKind::Bar || region.kind == HitKind::Cell;
+  });
+}
+
+namespace {
+
+using detail::clean_text;
+using detail::shorten;
+
+// Long token labels on the axes are cut to stay readable.
+constexpr size_t kMaxTickBytes = 18;
+
+// Maps data coordinates onto the plot area.
+struct Mapping {
+  Box plot;
+  const Axis* x = nullptr;
+  const Axis* y = nullptr;
+
+  double px(double value) const {
+    const double span = x->max - x->min;
+    const double t = span != 0 ? (value - x->min) / span : 0;
+    return x->reversed ? plot.x1 - t * plot.width() : plot.x0 + t * plot.width();
+  }
+  double py(double value) const {
+    const double span = y->max - y->min;
+    const double t = span != 0 ? (value - y->min) / span : 0;
+    return y->reversed ? plot.y0 + t * plot.height() : plot.y1 - t * plot.height();
+  }
+  Point point(double x_value, double y_value) const { return {px(x_value), py(y_value)}; }
+  Box box(const Rect& r) const {
+    const double a = px(r.x0), b = px(r.x1), c = py(r.y0), d = py(r.y1);
+    return {std::min(a, b), std::min(c, d), std::max(a, b), std::max(c, d)};
+  }
+};
+
+class Layout {
+public:
+  Layout(TextMetrics& metrics, const LayoutOptions& options, FigureLayout& out)
+      : metrics_(metrics), options_(options), palette_(options.palette), out_(out) {
+    line_height_ = metrics_.line_height(TextStyle::Body);
+    pad_ = std::round(line_height_ * options_.margin);
+    // Lines keep their weight relative to the text as the font grows (projectors, print).
+    stroke_ = std::max(options_.thin_line, line_height_ / 16);
+    dash_ = line_height_ * 7 / 16;
+    dash_gap_ = line_height_ * 5 / 16;
+  }
+
+  void run(const Figure& figure);
+
+private:
+  double text_width(const std::string& text) { return metrics_.text_width(text, TextStyle::Body); }
+  void put(Point at, std::string text, const Color& color, TextAlign align = TextAlign::Left,
+           TextStyle style = TextStyle::Body, double angle_degrees = 0) {
+    if (text.empty()) return;
+    out_.primitives.push_back(TextRun{at, std::move(text), color, style, align, angle_degrees});
+  }
+  void segment(Point a, Point b, const Color& color, double width) {
+    out_.primitives.push_back(Polyline{{a, b}, color, width});
+  }
+  void hit(HitKind kind, const Box& box, size_t index, size_t point = 0) {
+    out_.hits.push_back({kind, box, index, point});
+  }
+  bool on_canvas(const Box& box) const {
+    return box.x1 >= 0 && box.x0 <= out_.width && box.y1 >= 0 && box.y0 <= out_.height;
+  }
+
+  double header(const Figure& figure);
+  double wrapped(double x, double top, const std::string& text, const Color& color, double width,
+                 TextStyle style);
+  double legend(const Figure& figure, double x, double top, double width);
+  double color_scale_width(const Figure& figure);
+  void y_ticks(const Figure& figure, const Mapping& map);
+  void rects(const std::vector<Rect>& rects, Mark mark, const Mapping& map);
+  void lines(const Figure& figure, const Mapping& map);
+  void annotations(const Figure& figure, const Mapping& map);
+  void x_axis(const Figure& figure, const Mapping& map);
+  void color_scale(const ColorScale& scale, const Mapping& map);
+
+  TextMetrics& metrics_;
+  const LayoutOptions& options_;
+  const Palette& palette_;
+  FigureLayout& out_;
+  double line_height_ = 12, pad_ = 7, stroke_ = 1, dash_ = 5, dash_gap_ = 4;
+};
+
+// Word-wraps `text` to `width`; returns the height used. Words split at single spaces, so that
+// runs of spaces (which separate figures in notes) survive on a line; a wrapped line starts at
+// its first word.
+double Layout::wrapped(double x, double top, const std::string& text, const Color& color,
+                       double width, TextStyle style) {
+  const double line_height = metrics_.line_height(style);
+  std::vector<std::string> words;
+  for (size_t start = 0;;) {
+    const size_t space = text.find(' ', start);
+    words.push_back(
+        text.substr(start, space == std::string::npos ? std::string::npos : space - start));
+    if (space == std::string::npos) break;
+    start = space + 1;
+  }
+  double y = top;
+  std::string line;
+  bool line_started = false;
+  const auto flush = [&] {
+    put({x, y}, line, color, TextAlign::Left, style);
+    y += line_height + 1;
+    line.clear();
+    line_started = false;
+  };
+  for (const std::string& word : words) {
+    if (!line_started) {
+      if (word.empty()) continue;
+      line = word;
+      line_started = true;
+      continue;
+    }
+    const std::string candidate = line + " " + word;
+    if (!word.empty() && metrics_.text_width(candidate, style) > width) {
+      flush();
+      line = word;
+      line_started = true;
+    } else {
+      line = candidate;
+    }
+  }
+  if (line_started) flush();
+  return y - top;
+}
+
+// Legend entries in rows from `origin_x`; returns the height used.
+double Layout::legend(const Figure& figure, double origin_x, double top, double width) {
+  if (figure.legend.empty()) return 0;
+  const double sample = line_height_ * 0.8;
+  const double gap = line_height_;
+  double x = origin_x, y = top;
+  for (size_t i = 0; i < figure.legend.size(); ++i) {
+    const LegendEntry& entry = figure.legend[i];
+    const std::string label = clean_text(entry.label);
+    const double sample_width = entry.line ? sample * 1.6 : sample;
+    const double entry_width = sample_width + 6 + text_width(label);
+    if (x > origin_x && x + entry_width > origin_x + width) {
+      x = origin_x;
+      y += line_height_ + 2;
+    }
+    const Color color = entry.color.value_or(palette_.text);
+    const double middle = y + line_height_ / 2;
+    if (entry.line) {
+      // A little heavier than the plot's lines, so that its colour reads at a glance.
+      out_.primitives.push_back(Polyline{{{x, middle}, {x + sample_width, middle}},
+                                         color,
+                                         (entry.dashed ? 2 : 2.5) * stroke_,
+                                         entry.dashed ? dash_ : 0,
+                                         dash_gap_});
+    } else {
+      const Box box{x, middle - sample / 2, x + sample, middle + sample / 2};
+      out_.primitives.push_back(FillRect{box, color});
+      out_.primitives.push_back(StrokeRect{box, palette_.text, options_.thin_line});
+    }
+    put({x + sample_width + 6, y}, label, palette_.dim_text);
+    hit(HitKind::LegendEntry, {x, y, x + entry_width, y + line_height_}, i);
+    x += entry_width + gap;
+  }
+  return y + line_height_ - top;
+}
+
+// Title, notes, legend and the y axis label; returns where the plot area may start.
+double Layout::header(const Figure& figure) {
+  double top = pad_;
+  const double text_space = out_.width - 2 * pad_;
+  if (!figure.title.empty()) {
+    top += wrapped(pad_, top, clean_text(figure.title), palette_.text,
+                   text_space - options_.title_reserve, TextStyle::Title) +
+           2;
+  }
+  for (const std::string& note : figure.notes)
+    top += wrapped(pad_, top, clean_text(note), palette_.dim_text, text_space, TextStyle::Body);
+  top += legend(figure, pad_, top + 2, text_space);
+  top += pad_;
+  if (!figure.y.label.empty()) {
+    put({pad_, top}, clean_text(figure.y.label), palette_.dim_text);
+    top += line_height_ + 2;
+  }
+  return top;
+}
+
+// The room the colour scale takes right of the plot: gradient, tick labels, its label.
+double Layout::color_scale_width(const Figure& figure) {
+  if (!figure.color_scale || figure.color_scale->stops.size() < 2) return 0;
+  double tick_width = 0;
+  for (const Tick& tick : figure.color_scale->ticks)
+    tick_width = std::max(tick_width, text_width(clean_text(tick.label)));
+  double width = line_height_ + 6 + tick_width + 2 * pad_;
+  if (!figure.color_scale->label.empty()) width += line_height_ + 4;
+  return width;
+}
+
+// Grid lines and y ticks; labels thinned out where rows are closer than a line of text.
+void Layout::y_ticks(const Figure& figure, const Mapping& map) {
+  const std::vector<Tick>& ticks = figure.y.ticks;
+  const double row_pitch =
+      ticks.size() > 1 ? std::abs(map.py(ticks[1].value) - map.py(ticks[0].value)) : line_height_;
+  const auto stride =
+      static_cast<size_t>(std::max(1.0, std::ceil(line_height_ / std::max(row_pitch, 0.5))));
+  for (size_t i = 0; i < ticks.size(); ++i) {
+    const double y = map.py(ticks[i].value);
+    if (figure.y.grid)
+      segment({map.plot.x0, y}, {map.plot.x1, y}, palette_.grid, options_.thin_line);
+    if (i % stride != 0) continue;
+    segment({map.plot.x0 - 4, y}, {map.plot.x0, y}, palette_.axis, options_.thin_line);
+    put({map.plot.x0 - 6, y - line_height_ / 2}, shorten(clean_text(ticks[i].label), kMaxTickBytes),
+        palette_.dim_text, TextAlign::Right);
+  }
+}
+
+// Bars or cells with their text, then the outlines that mark some of them (drawn after all
+// fills so that a neighbour never covers one).
+void Layout::rects(const std::vector<Rect>& rects, Mark mark, const Mapping& map) {
+  const bool cells = mark == Mark::Cell;
+  const HitKind kind = cells ? HitKind::Cell : HitKind::Bar;
+  for (size_t i = 0; i < rects.size(); ++i) {
+    const Rect& r = rects[i];
+    const Box box = map.box(r);
+    if (!on_canvas(box)) continue;
+    out_.primitives.push_back(FillRect{box, r.fill, mark, r.row, r.column});
+    hit(kind, box, i);
+    if (r.text.empty()) continue;
+    std::string text = clean_text(r.text);
+    const double width = text_width(text);
+    if (cells) {
+      if (width + 4 <= box.width() && line_height_ <= box.height()) {
+        put({(box.x0 + box.x1) / 2, (box.y0 + box.y1 - line_height_) / 2}, std::move(text),
+            text_color_on(r.fill, palette_.background), TextAlign::Center);
+      }
+    } else if (width <= box.width() * 1.3) {
+      put({(box.x0 + box.x1) / 2, box.y0 - line_height_ - 1}, std::move(text), palette_.dim_text,
+          TextAlign::Center);
+    }
+  }
+  for (const Rect& r : rects) {
+    if (!r.outlined) continue;
+    const Box box = map.box(r);
+    if (!on_canvas(box)) continue;
+    const double thickness = std::clamp(std::min(box.width(), box.height()) / 8, options_.thin_line,
+                                        options_.thin_line * 2.5);
+    const double inset = thickness / 2;
+    out_.primitives.push_back(
+        StrokeRect{{box.x0 + inset, box.y0 + inset, box.x1 - inset, box.y1 - inset},
+                   palette_.text,
+                   thickness});
+  }
+}
+
+void Layout::lines(const Figure& figure, const Mapping& map) {
+  for (size_t index = 0; index < figure.lines.size(); ++index) {
+    const Line& line = figure.lines[index];
+    const Color color = line.color.value_or(palette_.text);
+    const double thickness = line.width * stroke_;
+    std::vector<Point> points;
+    for (size_t i = 0; i < line.xs.size() && i < line.ys.size(); ++i)
+      points.push_back(map.point(line.xs[i], line.ys[i]));
+    if (points.size() >= 2) {
+      out_.primitives.emplace_back(
+          Polyline{points, color, thickness, line.dashed ? dash_ : 0, dash_gap_});
+    }
+    if (!line.markers) continue;
+    const double radius = thickness * 1.3;
+    const double reach = std::max(radius * 2, line_height_ / 4);  // easy to point at
+    for (size_t i = 0; i < points.size(); ++i) {
+      const Point p = points[i];
+      out_.primitives.emplace_back(Circle{p, radius, color});
+      hit(HitKind::Point, {p.x - reach, p.y - reach, p.x + reach, p.y + reach}, index, i);
+    }
+  }
+}
+
+void Layout::annotations(const Figure& figure, const Mapping& map) {
+  for (const Annotation& note : figure.annotations) {
+    std::string text = clean_text(note.text);
+    const Color color = note.color.value_or(palette_.text);
+    const Point at = map.point(note.x, note.y);
+    const double middle = at.y - line_height_ / 2;
+    switch (note.anchor) {
+      case Anchor::Center:
+        put({at.x, middle}, std::move(text), color, TextAlign::Center);
+        break;
+      case Anchor::Left:
+        put({at.x + 4, middle}, std::move(text), color, TextAlign::Left);
+        break;
+      case Anchor::Right:
+        put({at.x - 4, middle}, std::move(text), color, TextAlign::Right);
+        break;
+      case Anchor::Above:
+        put({at.x, at.y - line_height_ - 2}, std::move(text), color, TextAlign::Center);
+        break;
+      case Anchor::Below:
+        put({at.x, at.y + 2}, std::move(text), color, TextAlign::Center);
+        break;
+    }
+  }
+}
+
+// Axes, x ticks (labels thinned out where they would overlap) and the x label.
+void Layout::x_axis(const Figure& figure, const Mapping& map) {
+  const Box& plot = map.plot;
+  segment({plot.x0, plot.y0}, {plot.x0, plot.y1}, palette_.axis, options_.thin_line);
+  segment({plot.x0, plot.y1}, {plot.x1, plot.y1}, palette_.axis, options_.thin_line);
+  const std::vector<Tick>& ticks = figure.x.ticks;
+  std::vector<std::string> labels;
+  double widest = 0;
+  for (const Tick& tick : ticks) {
+    labels.push_back(shorten(clean_text(tick.label), kMaxTickBytes));
+    widest = std::max(widest, text_width(labels.back()));
+  }
+  const double pitch =
+      ticks.size() > 1 ? std::abs(map.px(ticks[1].value) - map.px(ticks[0].value)) : widest + 8;
+  const auto stride =
+      static_cast<size_t>(std::max(1.0, std::ceil((widest + 8) / std::max(pitch, 1.0))));
+  for (size_t i = 0; i < ticks.size(); i += stride) {
+    const double x = map.px(ticks[i].value);
+    segment({x, plot.y1}, {x, plot.y1 + 4}, palette_.axis, options_.thin_line);
+    put({x, plot.y1 + 4}, std::move(labels[i]), palette_.dim_text, TextAlign::Center);
+  }
+  if (!figure.x.label.empty()) {
+    put({(plot.x0 + plot.x1) / 2, plot.y1 + 4 + line_height_ + 2}, clean_text(figure.x.label),
+        palette_.dim_text, TextAlign::Center);
+  }
+}
+
+// A vertical gradient beside the plot, ticks on its right, then its label reading upwards.
+void Layout::color_scale(const ColorScale& scale, const Mapping& map) {
+  const double x0 = map.plot.x1 + pad_ * 2, x1 = x0 + line_height_;
+  const double top = std::max(map.plot.y0, pad_);
+  const double bottom = std::min(map.plot.y1, out_.height - pad_);
+  const Box bar{x0, top, x1, bottom};
+  out_.primitives.push_back(Gradient{bar, scale.stops});
+  out_.primitives.push_back(StrokeRect{bar, palette_.axis, options_.thin_line});
+  double tick_width = 0;
+  for (const Tick& tick : scale.ticks) {
+    if (scale.max <= scale.min) break;
+    const double t = (tick.value - scale.min) / (scale.max - scale.min);
+    const double y = bottom - t * (bottom - top);
+    std::string label = clean_text(tick.label);
+    tick_width = std::max(tick_width, text_width(label));
+    segment({x1, y}, {x1 + 3, y}, palette_.axis, options_.thin_line);
+    put({x1 + 5, y - line_height_ / 2}, std::move(label), palette_.dim_text);
+  }
+  if (!scale.label.empty()) {
+    put({x1 + 5 + tick_width + 4, (top + bottom) / 2}, clean_text(scale.label), palette_.dim_text,
+        TextAlign::Center, TextStyle::Body, 90);
+  }
+}
+
+void Layout::run(const Figure& figure) {
+  out_.primitives.push_back(FillRect{{0, 0, out_.width, out_.height}, palette_.background});
+  const double top = header(figure);
+
+  double y_label_width = 0;
+  for (const Tick& tick : figure.y.ticks) {
+    y_label_width =
+        std::max(y_label_width, text_width(shorten(clean_text(tick.label), kMaxTickBytes)));
+  }
+  const double bottom_reserved = (figure.x.ticks.empty() ? 0 : line_height_ + 4) +
+                                 (figure.x.label.empty() ? 0 : line_height_ + 2) + pad_;
+  Mapping map;
+  map.x = &figure.x;
+  map.y = &figure.y;
+  map.plot = {pad_ + y_label_width + 6, top + line_height_ * 0.5,
+              out_.width - pad_ - color_scale_width(figure), out_.height - bottom_reserved};
+  out_.plot = map.plot;
+  if (map.plot.width() < 10 || map.plot.height() < 10) {
+    out_.fits = false;
+    return;
+  }
+
+  y_ticks(figure, map);
+  rects(figure.cells, Mark::Cell, map);
+  rects(figure.bars, Mark::Bar, map);
+  lines(figure, map);
+  annotations(figure, map);
+  x_axis(figure, map);
+  if (figure.color_scale && figure.color_scale->stops.size() >= 2)
+    color_scale(*figure.color_scale, map);
+}
+
+}  // namespace
+
+FigureLayout lay_out_figure(const Figure& figure, double width, double height, TextMetrics& metrics,
+                            const LayoutOptions& options) {
+  FigureLayout layout;
+  layout.width = width;
+  layout.height = height;
+  Layout(metrics, options, layout).run(figure);
+  return layout;
+}
+
+}  // namespace moe::plot

@@ -1,0 +1,515 @@
+// The one figure layout engine (moe/plot/layout.hpp), run on every kind of figure the app and
+// the exporter draw, through a canvas that records what it is given and measures text like a
+// monospace font. Checks that a canvas is given exactly the layout (the app's canvas and the
+// files' canvases draw the same list), that the exported SVG holds every bar and cell the layout
+// placed, and what would show as layout bugs: marks or text outside the canvas, hit regions
+// that miss the cell they name, tick labels drawn over each other, a colour scale or legend
+// that runs off the figure.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <tuple>
+#include <variant>
+#include <vector>
+
+#include "moe/plot/aggregate_figures.hpp"
+#include "moe/plot/comparison_figures.hpp"
+#include "moe/plot/export.hpp"
+#include "moe/plot/layout.hpp"
+#include "moe/plot/live_training_figures.hpp"
+#include "moe/plot/model_figures.hpp"
+#include "moe/plot/routing_figures.hpp"
+#include "moe/plot/training_figures.hpp"
+#include "moe/routing_stats.hpp"
+
+namespace fs = std::filesystem;
+namespace plot = moe::plot;
+
+namespace {
+
+constexpr int kExperts = 8;
+
+// Records what it is asked to draw. Text is measured as a monospace font of `font_size` would
+// be: every byte 0.6 em wide (titles a quarter larger), lines 1.2 em apart.
+class RecordingCanvas final : public plot::Canvas {
+public:
+  explicit RecordingCanvas(double font_size) : font_size_(font_size) {}
+
+  double size(plot::TextStyle style) const {
+    return style == plot::TextStyle::Title ? font_size_ * 1.25 : font_size_;
+  }
+  double text_width(const std::string& text, plot::TextStyle style) override {
+    return 0.6 * size(style) * static_cast<double>(text.size());
+  }
+  double ascent(plot::TextStyle style) override { return 0.9 * size(style); }
+  double line_height(plot::TextStyle style) override { return 1.2 * size(style); }
+
+  void fill(const plot::FillRect& p) override { drawn.emplace_back(p); }
+  void stroke(const plot::StrokeRect& p) override { drawn.emplace_back(p); }
+  void polyline(const plot::Polyline& p) override { drawn.emplace_back(p); }
+  void circle(const plot::Circle& p) override { drawn.emplace_back(p); }
+  void text(const plot::TextRun& p) override { drawn.emplace_back(p); }
+  void gradient(const plot::Gradient& p) override { drawn.emplace_back(p); }
+
+  std::vector<plot::Primitive> drawn;
+
+private:
+  double font_size_;
+};
+
+// A trace that follows the routing rules: softmax probabilities, top-2 experts, renormalized
+// weights, from random logits biased so that some experts are busier than others.
+moe::RoutingTrace synthetic_trace(int n_tokens, uint32_t seed) {
+  moe::RoutingTrace trace(4, kExperts, 2, {0, 2, 3});
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> noise(0, 1.5f);
+  for (int t = 0; t < n_tokens; ++t) {
+    for (int layer : trace.moe_layers()) {
+      moe::RoutingRecord record;
+      for (int e = 0; e < kExperts; ++e)
+        record.logits.push_back(noise(rng) + 0.3f * static_cast<float>(e % 3));
+      const float max_logit = *std::max_element(record.logits.begin(), record.logits.end());
+      float sum = 0;
+      for (float logit : record.logits) {
+        record.probs.push_back(std::exp(logit - max_logit));
+        sum += record.probs.back();
+      }
+      for (float& p : record.probs) p /= sum;
+      std::vector<int32_t> order(kExperts);
+      for (int e = 0; e < kExperts; ++e) order[static_cast<size_t>(e)] = e;
+      std::sort(order.begin(), order.end(), [&](int32_t a, int32_t b) {
+        return record.probs[static_cast<size_t>(a)] > record.probs[static_cast<size_t>(b)];
+      });
+      const float p0 = record.probs[static_cast<size_t>(order[0])];
+      const float p1 = record.probs[static_cast<size_t>(order[1])];
+      record.experts = {order[0], order[1]};
+      record.weights = {p0 / (p0 + p1), p1 / (p0 + p1)};
+      trace.set(t, layer, std::move(record));
+    }
+  }
+  return trace;
+}
+
+plot::TrainingLog training_log() {
+  plot::TrainingLog log;
+  log.name = "generated-moe";
+  log.domains = {"english", "code", "french"};
+  log.planned_steps = 60;
+  log.batch_tokens = 128;
+  for (int s = 1; s <= 60; ++s) {
+    plot::TrainingStep step;
+    step.step = s;
+    step.tokens = 128 * s;
+    step.loss = 7.0 * std::exp(-s / 30.0) + 0.3 * std::sin(s);
+    step.lr = 1e-3;
+    step.load_cv = 0.4 + 0.05 * std::cos(s);
+    step.load_balance = 1.02 + 0.01 * std::sin(s);
+    log.steps.push_back(step);
+    if (s % 20 == 0) {
+      plot::TrainingEval eval;
+      eval.step = s;
+      eval.tokens = 128 * s;
+      eval.val_loss = {{"english", 5.0 - s / 30.0}, {"code", 4.0 - s / 40.0}, {"french", 4.5}};
+      eval.val_loss_mean = 4.0;
+      log.evals.push_back(eval);
+    }
+  }
+  return log;
+}
+
+struct NamedFigure {
+  std::string name;
+  plot::Figure figure;
+};
+
+// One of every kind of figure the app shows and the CLI exports.
+std::vector<NamedFigure> every_figure() {
+  const moe::RoutingTrace trace = synthetic_trace(40, 7);
+  const moe::RoutingStats stats = moe::compute_routing_stats(trace);
+  std::vector<std::string> tokens;
+  for (int t = 0; t < trace.n_tokens(); ++t) tokens.push_back("tok" + std::to_string(t));
+  const std::vector<plot::DomainStats> domains = {
+      {"code", moe::compute_routing_stats(trace, 0, 20)},
+      {"maths", moe::compute_routing_stats(trace, 20, 20)}};
+
+  moe::LoadComparison comparison;
+  comparison.layers = {0, 2, 3};
+  comparison.tokens_a = 20;
+  comparison.tokens_b = 20;
+  for (int m = 0; m < 3; ++m) {
+    std::vector<double> a(kExperts), b(kExperts), difference(kExperts);
+    for (int e = 0; e < kExperts; ++e) {
+      a[static_cast<size_t>(e)] = 0.25 + 0.02 * e - 0.01 * m;
+      b[static_cast<size_t>(e)] = 0.25 - 0.02 * e + 0.01 * m;
+      difference[static_cast<size_t>(e)] = b[static_cast<size_t>(e)] - a[static_cast<size_t>(e)];
+      comparison.max_abs_difference =
+          std::max(comparison.max_abs_difference, std::abs(difference[static_cast<size_t>(e)]));
+    }
+    comparison.share_a.push_back(a);
+    comparison.share_b.push_back(b);
+    comparison.difference.push_back(difference);
+  }
+
+  plot::ExpertLoadHistory history;
+  history.top_k = 2;
+  std::vector<int64_t> mi_steps;
+  std::vector<std::vector<double>> mi_bits;
+  for (int s = 1; s <= 30; ++s) {
+    history.steps.push_back(s);
+    std::vector<std::vector<int64_t>> counts(4, std::vector<int64_t>(kExperts));
+    for (int layer = 0; layer < 4; ++layer)
+      for (int e = 0; e < kExperts; ++e)
+        counts[static_cast<size_t>(layer)][static_cast<size_t>(e)] = 10 + (s * (e + 1) + layer) % 7;
+    history.counts.push_back(counts);
+    if (s % 5 == 0) {
+      mi_steps.push_back(s);
+      mi_bits.push_back({0.1 * s / 30, 0.2 * s / 30, 0.05, 0.3});
+    }
+  }
+
+  moe::ParameterCounts counts;
+  counts.attention = 1000;
+  counts.router = 10;
+  counts.experts = 8000;
+  counts.active_experts = 2000;
+  counts.output = 800;
+  counts.embedding = 800;
+  counts.total = 10610;
+  counts.active_per_token = 4610;
+  plot::ComputeEstimate estimate;
+  estimate.context = 10;
+  estimate.moe_matmul_params = 3810;
+  estimate.dense_matmul_params = 9800;
+  estimate.attention_flops = 640;
+  estimate.moe_flops = 2 * 3810 + 640;
+  estimate.dense_flops = 2 * 9800 + 640;
+
+  const plot::TrainingLog log = training_log();
+  return {
+      {"expert load (tokens)", plot::expert_load_figure(stats, 0, plot::LoadMeasure::TokenCount)},
+      {"expert load (gate mass)", plot::expert_load_figure(stats, 1, plot::LoadMeasure::GateMass)},
+      {"load heatmap", plot::load_heatmap_figure(stats, 2)},
+      {"router scores", plot::router_scores_figure(trace, 3, 0, "tok3")},
+      {"router heatmap", plot::router_heatmap_figure(trace, 2, tokens, 5)},
+      {"token path", plot::token_path_figure(trace, 3, "tok3")},
+      {"co-activation", plot::coactivation_figure(stats, 1)},
+      {"transitions", plot::transitions_figure(stats, 0, true)},
+      {"layer balance", plot::layer_balance_figure(stats, kExperts)},
+      {"domains", plot::domain_expert_figure(domains, 2, 2)},
+      {"load difference", plot::load_difference_figure(comparison, "maths", "poem")},
+      {"live expert share", plot::live_expert_share_figure(history, 1, 5)},
+      {"live layer share", plot::live_layer_share_figure(history, 5)},
+      {"live specialization", plot::live_specialization_figure(mi_steps, mi_bits, 3)},
+      {"parameters", plot::parameters_figure(counts)},
+      {"flops", plot::flops_figure(estimate)},
+      {"training loss", plot::training_loss_figure(log)},
+      {"training balance", plot::training_balance_figure(log)},
+  };
+}
+
+// The sizes figures are drawn at: an app panel (pixels, a 16 px font, one-pixel lines, room for
+// the Export button) and an exported page (points, 10 pt text).
+struct Target {
+  const char* name;
+  double width, height, font_size;
+  plot::LayoutOptions options;
+};
+
+std::vector<Target> targets() {
+  plot::LayoutOptions screen;
+  screen.palette = plot::dark_palette();
+  screen.thin_line = 1;
+  screen.margin = 0.4;
+  screen.title_reserve = 70;
+  plot::LayoutOptions paper;  // the exporter's defaults
+  return {{"app panel", 960, 600, 16, screen}, {"exported page", 576, 360, 10, paper}};
+}
+
+// Where a primitive puts ink (a stroke's half width included).
+plot::Box extent(const plot::Primitive& primitive, RecordingCanvas& metrics) {
+  if (const auto* p = std::get_if<plot::FillRect>(&primitive)) return p->box;
+  if (const auto* p = std::get_if<plot::Gradient>(&primitive)) return p->box;
+  if (const auto* p = std::get_if<plot::StrokeRect>(&primitive)) {
+    const double h = p->width / 2;
+    return {p->box.x0 - h, p->box.y0 - h, p->box.x1 + h, p->box.y1 + h};
+  }
+  if (const auto* p = std::get_if<plot::Circle>(&primitive)) {
+    return {p->center.x - p->radius, p->center.y - p->radius, p->center.x + p->radius,
+            p->center.y + p->radius};
+  }
+  if (const auto* p = std::get_if<plot::Polyline>(&primitive)) {
+    plot::Box box{1e300, 1e300, -1e300, -1e300};
+    for (const plot::Point& q : p->points) {
+      box = {std::min(box.x0, q.x), std::min(box.y0, q.y), std::max(box.x1, q.x),
+             std::max(box.y1, q.y)};
+    }
+    const double h = p->width / 2;
+    return {box.x0 - h, box.y0 - h, box.x1 + h, box.y1 + h};
+  }
+  const auto& run = std::get<plot::TextRun>(primitive);
+  const double width = metrics.text_width(run.text, run.style);
+  const double height = metrics.line_height(run.style);
+  const double shift = run.align == plot::TextAlign::Left     ? 0
+                       : run.align == plot::TextAlign::Center ? width / 2
+                                                              : width;
+  if (run.angle_degrees == 0)
+    return {run.at.x - shift, run.at.y, run.at.x - shift + width, run.at.y + height};
+  EXPECT_EQ(run.angle_degrees, 90) << run.text;  // the only rotation the layout uses
+  // Turned a quarter counter-clockwise about `at`: the line's height goes right, its length up.
+  return {run.at.x, run.at.y - (width - shift), run.at.x + height, run.at.y + shift};
+}
+
+std::string describe(const plot::Primitive& primitive) {
+  if (const auto* p = std::get_if<plot::TextRun>(&primitive)) return "text '" + p->text + "'";
+  const char* kinds[] = {"filled rect", "stroked rect", "polyline", "circle", "text", "gradient"};
+  return kinds[primitive.index()];
+}
+
+std::vector<plot::FillRect> marks(const std::vector<plot::Primitive>& primitives, plot::Mark mark) {
+  std::vector<plot::FillRect> found;
+  for (const plot::Primitive& primitive : primitives) {
+    const auto* fill = std::get_if<plot::FillRect>(&primitive);
+    if (fill && fill->mark == mark) found.push_back(*fill);
+  }
+  return found;
+}
+
+std::vector<plot::HitRegion> regions(const plot::FigureLayout& layout, plot::HitKind kind) {
+  std::vector<plot::HitRegion> found;
+  for (const plot::HitRegion& region : layout.hits)
+    if (region.kind == kind) found.push_back(region);
+  return found;
+}
+
+plot::Point center(const plot::Box& box) { return {(box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2}; }
+
+TEST(FigureLayout, ScreenAndExportCanvasesAreGivenTheSamePrimitives) {
+  for (const NamedFigure& named : every_figure()) {
+    for (const Target& target : targets()) {
+      SCOPED_TRACE(named.name + " on " + target.name);
+      // The app's canvas and an exporter's canvas, each laying out and drawing the figure as
+      // app/gui/figure_view.cpp and core/plot/figure_file.cpp do.
+      RecordingCanvas screen(target.font_size), file(target.font_size);
+      const plot::FigureLayout on_screen =
+          plot::lay_out_figure(named.figure, target.width, target.height, screen, target.options);
+      screen.draw(on_screen.primitives);
+      const plot::FigureLayout in_file =
+          plot::lay_out_figure(named.figure, target.width, target.height, file, target.options);
+      file.draw(in_file.primitives);
+      ASSERT_TRUE(on_screen.fits);
+      EXPECT_EQ(screen.drawn, on_screen.primitives) << "the canvas drew something else";
+      EXPECT_EQ(screen.drawn, file.drawn);
+      EXPECT_EQ(on_screen.hits, in_file.hits);
+      EXPECT_GT(on_screen.primitives.size(), 10u);
+    }
+  }
+}
+
+TEST(FigureLayout, NothingIsDrawnOutsideTheCanvas) {
+  for (const NamedFigure& named : every_figure()) {
+    for (const Target& target : targets()) {
+      SCOPED_TRACE(named.name + " on " + target.name);
+      RecordingCanvas canvas(target.font_size);
+      const plot::FigureLayout layout =
+          plot::lay_out_figure(named.figure, target.width, target.height, canvas, target.options);
+      ASSERT_TRUE(layout.fits);
+      const double slack = 0.01;
+      for (const plot::Primitive& primitive : layout.primitives) {
+        const plot::Box box = extent(primitive, canvas);
+        EXPECT_TRUE(box.x0 >= -slack && box.y0 >= -slack && box.x1 <= target.width + slack &&
+                    box.y1 <= target.height + slack)
+            << describe(primitive) << " at " << box.x0 << "," << box.y0 << " - " << box.x1 << ","
+            << box.y1;
+      }
+      // Bars, cells and points stay inside the axes.
+      const plot::Box& plot_area = layout.plot;
+      for (const plot::Primitive& primitive : layout.primitives) {
+        const auto* fill = std::get_if<plot::FillRect>(&primitive);
+        if (!fill || fill->mark == plot::Mark::None) continue;
+        EXPECT_TRUE(fill->box.x0 >= plot_area.x0 - slack && fill->box.x1 <= plot_area.x1 + slack &&
+                    fill->box.y0 >= plot_area.y0 - slack && fill->box.y1 <= plot_area.y1 + slack)
+            << "row " << fill->row << " column " << fill->column;
+      }
+    }
+  }
+}
+
+TEST(FigureLayout, HitRegionsCoverTheMarksTheyName) {
+  for (const NamedFigure& named : every_figure()) {
+    const plot::Figure& figure = named.figure;
+    for (const Target& target : targets()) {
+      SCOPED_TRACE(named.name + " on " + target.name);
+      RecordingCanvas canvas(target.font_size);
+      const plot::FigureLayout layout =
+          plot::lay_out_figure(figure, target.width, target.height, canvas, target.options);
+      for (const auto& [kind, mark, rects] :
+           {std::tuple{plot::HitKind::Cell, plot::Mark::Cell, &figure.cells},
+            std::tuple{plot::HitKind::Bar, plot::Mark::Bar, &figure.bars}}) {
+        const std::vector<plot::HitRegion> hits = regions(layout, kind);
+        const std::vector<plot::FillRect> drawn = marks(layout.primitives, mark);
+        ASSERT_EQ(hits.size(), rects->size())
+            << "every bar and cell is drawn and can be pointed at";
+        ASSERT_EQ(drawn.size(), hits.size());
+        for (size_t i = 0; i < hits.size(); ++i) {
+          const plot::Rect& rect = (*rects)[hits[i].index];
+          EXPECT_EQ(hits[i].box, drawn[i].box);
+          EXPECT_EQ(drawn[i].row, rect.row);
+          EXPECT_EQ(drawn[i].column, rect.column);
+          EXPECT_EQ(drawn[i].color, rect.fill);
+          if (hits[i].box.width() < 1 || hits[i].box.height() < 1) continue;  // e.g. a zero bar
+          // The pointer on a mark's middle finds that mark, also under a line's marker (the
+          // token path draws its route over the cells).
+          const plot::HitRegion* found = layout.mark_at(center(hits[i].box));
+          ASSERT_NE(found, nullptr);
+          EXPECT_EQ(found->kind, kind);
+          if (kind == plot::HitKind::Cell) {
+            EXPECT_EQ(found->index, hits[i].index);
+          }
+        }
+      }
+      // Heatmap cells tile without gaps: the pointer between two neighbours finds one of them.
+      const std::vector<plot::HitRegion> cells = regions(layout, plot::HitKind::Cell);
+      for (const plot::HitRegion& cell : cells) {
+        const plot::HitRegion* found =
+            layout.mark_at({cell.box.x1, (cell.box.y0 + cell.box.y1) / 2});
+        if (cell.box.x1 < layout.plot.x1 - 0.5) {
+          ASSERT_NE(found, nullptr) << "a gap right of cell " << cell.index;
+          EXPECT_EQ(found->kind, plot::HitKind::Cell);
+        }
+      }
+      EXPECT_EQ(regions(layout, plot::HitKind::LegendEntry).size(), figure.legend.size());
+      for (const plot::HitRegion& entry : regions(layout, plot::HitKind::LegendEntry)) {
+        const plot::HitRegion* found = layout.hit_at(center(entry.box));
+        ASSERT_NE(found, nullptr);
+        EXPECT_EQ(found->index, entry.index);
+        EXPECT_LE(entry.box.y1, layout.plot.y0) << "the legend sits above the plot";
+      }
+      size_t markers = 0;
+      for (const plot::Line& line : figure.lines) markers += line.markers ? line.xs.size() : 0;
+      const std::vector<plot::HitRegion> points = regions(layout, plot::HitKind::Point);
+      EXPECT_EQ(points.size(), markers);
+      for (const plot::HitRegion& point : points) {
+        const plot::HitRegion* found = layout.hit_at(center(point.box));
+        ASSERT_NE(found, nullptr);
+        EXPECT_EQ(found->kind, plot::HitKind::Point) << "a marker is on top of what it covers";
+      }
+    }
+  }
+}
+
+// Tick labels as the layout places them: x labels centred under the axis, y labels right-aligned
+// left of it.
+std::vector<plot::Box> tick_labels(const plot::FigureLayout& layout, bool x_axis,
+                                   RecordingCanvas& metrics) {
+  std::vector<plot::Box> boxes;
+  for (const plot::Primitive& primitive : layout.primitives) {
+    const auto* run = std::get_if<plot::TextRun>(&primitive);
+    if (!run) continue;
+    const bool on_x = run->align == plot::TextAlign::Center && run->at.y == layout.plot.y1 + 4;
+    const bool on_y = run->align == plot::TextAlign::Right && run->at.x == layout.plot.x0 - 6;
+    if (x_axis ? on_x : on_y) boxes.push_back(extent(primitive, metrics));
+  }
+  return boxes;
+}
+
+TEST(FigureLayout, TickLabelsAreThinnedSoTheyDoNotOverlap) {
+  const moe::RoutingTrace trace = synthetic_trace(120, 3);
+  std::vector<std::string> tokens;
+  for (int t = 0; t < trace.n_tokens(); ++t) tokens.push_back("token_" + std::to_string(t));
+  // 120 token rows in 300 pixels, and many long x labels in a narrow figure.
+  plot::Figure crowded = plot::router_heatmap_figure(trace, 0, tokens, 3);
+  plot::Figure wide = plot::layer_balance_figure(moe::compute_routing_stats(trace), kExperts);
+  std::vector<std::string> long_labels;
+  for (int i = 0; i < 40; ++i) long_labels.push_back("a long label " + std::to_string(i));
+  wide.x.ticks = plot::category_ticks(long_labels);
+  wide.x.min = 0;
+  wide.x.max = 40;
+
+  for (const NamedFigure& named : every_figure()) {
+    SCOPED_TRACE(named.name);
+    RecordingCanvas canvas(16);
+    const plot::FigureLayout layout =
+        plot::lay_out_figure(named.figure, 960, 600, canvas, plot::LayoutOptions{});
+    for (const bool x_axis : {true, false}) {
+      std::vector<plot::Box> labels = tick_labels(layout, x_axis, canvas);
+      std::sort(labels.begin(), labels.end(), [&](const plot::Box& a, const plot::Box& b) {
+        return x_axis ? a.x0 < b.x0 : a.y0 < b.y0;
+      });
+      for (size_t i = 1; i < labels.size(); ++i) {
+        if (x_axis) {
+          EXPECT_LE(labels[i - 1].x1, labels[i].x0) << "x tick labels " << i - 1 << " and " << i;
+        } else {
+          EXPECT_LE(labels[i - 1].y1, labels[i].y0 + 1e-9)
+              << "y tick labels " << i - 1 << " and " << i;
+        }
+      }
+    }
+  }
+
+  RecordingCanvas canvas(16);
+  const plot::FigureLayout rows =
+      plot::lay_out_figure(crowded, 700, 300, canvas, plot::LayoutOptions{});
+  const std::vector<plot::Box> row_labels = tick_labels(rows, false, canvas);
+  EXPECT_LT(row_labels.size(), crowded.y.ticks.size()) << "crowded rows are thinned";
+  EXPECT_GT(row_labels.size(), 3u) << "but some stay";
+  for (size_t i = 1; i < row_labels.size(); ++i) EXPECT_LE(row_labels[i - 1].y1, row_labels[i].y0);
+
+  const plot::FigureLayout columns =
+      plot::lay_out_figure(wide, 500, 300, canvas, plot::LayoutOptions{});
+  const std::vector<plot::Box> column_labels = tick_labels(columns, true, canvas);
+  EXPECT_LT(column_labels.size(), wide.x.ticks.size()) << "crowded columns are thinned";
+  EXPECT_GE(column_labels.size(), 2u);
+  for (size_t i = 1; i < column_labels.size(); ++i)
+    EXPECT_LE(column_labels[i - 1].x1, column_labels[i].x0);
+}
+
+TEST(FigureLayout, TooSmallForTheTextLaysOutOnlyTheHeader) {
+  const plot::Figure figure = every_figure()[0].figure;
+  RecordingCanvas canvas(16);
+  const plot::FigureLayout layout = plot::lay_out_figure(figure, 200, 60, canvas, {});
+  EXPECT_FALSE(layout.fits);
+  EXPECT_TRUE(layout.hits.empty() || regions(layout, plot::HitKind::Bar).empty());
+  EXPECT_TRUE(marks(layout.primitives, plot::Mark::Bar).empty());
+}
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+size_t count(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+TEST(FigureLayout, ExportedSvgHoldsEveryBarAndCellOfTheLayout) {
+  const fs::path dir =
+      fs::temp_directory_path() / ("moescope_figure_layout_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  int index = 0;
+  for (const NamedFigure& named : every_figure()) {
+    SCOPED_TRACE(named.name);
+    const fs::path path = dir / ("figure" + std::to_string(index++) + ".svg");
+    plot::export_figure(named.figure, path);
+    const std::string svg = read_file(path);
+    RecordingCanvas canvas(10);
+    const plot::FigureLayout layout =
+        plot::lay_out_figure(named.figure, 576, 360, canvas, plot::LayoutOptions{});
+    EXPECT_EQ(count(svg, "class=\"cell\""), marks(layout.primitives, plot::Mark::Cell).size());
+    EXPECT_EQ(count(svg, "class=\"bar\""), marks(layout.primitives, plot::Mark::Bar).size());
+    EXPECT_EQ(count(svg, "<linearGradient"), named.figure.color_scale ? 1u : 0u);
+  }
+  fs::remove_all(dir);
+}
+
+}  // namespace
