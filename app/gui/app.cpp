@@ -25,19 +25,6 @@ namespace {
 
 constexpr float kDefaultFontSize = 18;
 
-// The demo model shown when there is no bundled model: small enough to answer every keystroke
-// at once on a laptop, with a context long enough for pasted paragraphs.
-moe::RandomModelSpec demo_model_spec() {
-  moe::RandomModelSpec spec;
-  spec.name = "moescope-random-demo";
-  spec.n_expert = 8;
-  spec.n_expert_used = 2;
-  spec.n_layer = 4;
-  spec.seed = 7;
-  spec.n_ctx = 4096;
-  return spec;
-}
-
 }  // namespace
 
 App::App(GLFWwindow* window, AppOptions options) : window_(window), options_(std::move(options)) {
@@ -91,11 +78,10 @@ App::App(GLFWwindow* window, AppOptions options) : window_(window), options_(std
       }
     }
     if (model.empty()) {
-      worker_->load_demo_model(options_.demo_model.string(), demo_model_spec());
+      open_demo_model(options_.demo_model.string());
     } else {
-      worker_->load_model(model);
+      open_path(model);
     }
-    worker_->set_prompt(prompt_state_.text);
     if (session) open_session(options_.model_path);
     if (!settings_.tour_seen) {
       settings_.tour_seen = true;
@@ -198,112 +184,6 @@ void App::take_snapshot() {
     update_title();
   }
   if (script_) script_->snapshot_shown(*snapshot_);
-}
-
-ViewContext App::view_context() {
-  return ViewContext{*snapshot_, selection_,    settings_,    *worker_,
-                     *this,      figure_style_, token_labels_};
-}
-
-void App::set_prompt(const std::string& text) {
-  prompt_state_.text = text;
-  settings_.prompt = text;
-  worker_->set_prompt(text);
-}
-
-void App::open_path(const std::string& path) {
-  if (path.empty()) return;
-  if (is_session_file(path)) {
-    open_session(path);
-  } else {
-    worker_->load_model(path);
-    worker_->set_prompt(prompt_state_.text);
-  }
-}
-
-void App::open_demo_model(const std::string& path) { open_random_model(path, demo_model_spec()); }
-
-void App::open_random_model(const std::string& path, const moe::RandomModelSpec& spec) {
-  worker_->load_demo_model(path, spec);
-  worker_->set_prompt(prompt_state_.text);
-}
-
-void App::generate(int n_tokens) {
-  GenerateRequest request;
-  request.n_tokens = n_tokens;
-  request.sampling.temperature = settings_.temperature;
-  request.sampling.top_p = std::clamp(settings_.top_p, 0.01f, 1.0f);
-  request.sampling.seed = settings_.seed;
-  worker_->generate(request);
-}
-
-std::string App::select_token(int token) {
-  const int n = static_cast<int>(snapshot_->tokens.size());
-  const int index = token < 0 ? n + token : token;
-  if (index < 0 || index >= n)
-    return "select-token " + std::to_string(token) + ": the prompt has " + std::to_string(n) +
-           " tokens";
-  selection_.token = index;
-  selection_.pinned = true;
-  return {};
-}
-
-std::string App::select_layer(int layer) {
-  const auto& layers = snapshot_->trace.moe_layers();
-  if (std::find(layers.begin(), layers.end(), layer) == layers.end())
-    return "layer " + std::to_string(layer) + " is not a MoE layer of this model";
-  selection_.layer = layer;
-  return {};
-}
-
-bool App::set_interventions(const moe::RoutingInterventions& next, std::string& error) {
-  try {
-    if (snapshot_->model) next.validate(snapshot_->model->config);
-  } catch (const std::exception& failure) {
-    error = failure.what();
-    return false;
-  }
-  error.clear();
-  interventions_ = next;
-  worker_->set_interventions(next);
-  return true;
-}
-
-void App::toggle_knockout(int layer, int expert) {
-  moe::RoutingInterventions next = interventions_;
-  const moe::DisabledExpert entry{layer, expert};
-  const auto found = std::find(next.disabled.begin(), next.disabled.end(), entry);
-  if (found == next.disabled.end()) next.disabled.push_back(entry);
-  else next.disabled.erase(found);
-  std::string error;
-  set_interventions(next, error);
-}
-
-void App::explain_expert(int expert) {
-  selection_.expert = expert;
-  worker_->explain_expert(selection_.layer, expert, options_.assets_dir / "prompts");
-}
-
-void App::compare_prompt(const std::string& prompt_b) { worker_->set_compare_prompt(prompt_b); }
-
-void App::set_theme(Theme theme) {
-  settings_.theme = theme;
-  fonts_dirty_ = true;
-}
-
-void App::show_tour_step(int step) {
-  if (step <= 0) {
-    tour_.open = false;
-    return;
-  }
-  start_tour(tour_, requested_panel_);
-  step_tour(tour_, requested_panel_, step - 1);
-}
-
-void App::dismiss_error_dialog() {
-  const auto error = std::find_if(dialogs_.begin(), dialogs_.end(),
-                                  [](const WorkerMessage& message) { return message.error; });
-  if (error != dialogs_.end()) dialogs_.erase(error);
 }
 
 void App::on_drop(const std::vector<std::string>& paths) {
@@ -556,120 +436,6 @@ void App::draw_status_bar() {
         "worker: time spent computing the last request; latency: from the keystroke to the views\n"
         "having the result; frame: time to draw one frame of this window.");
   }
-}
-
-void App::draw_dialogs() {
-  if (!dialogs_.empty() && !ImGui::IsPopupOpen("##message")) ImGui::OpenPopup("##message");
-  ImGui::SetNextWindowSize(ImVec2(ImGui::GetFontSize() * 30, 0));
-  if (ImGui::BeginPopupModal("##message", nullptr,
-                             ImGuiWindowFlags_NoTitleBar | ImGuiWindowFlags_AlwaysAutoResize)) {
-    if (!dialogs_.empty()) {
-      const WorkerMessage& message = dialogs_.front();
-      ImGui::TextColored(message.error ? ImVec4(0.95f, 0.4f, 0.35f, 1) : ImVec4(0.5f, 0.75f, 1, 1),
-                         "%s", message.title.c_str());
-      ImGui::Separator();
-      ImGui::PushTextWrapPos(ImGui::GetFontSize() * 29);
-      ImGui::TextUnformatted(message.text.c_str());
-      ImGui::PopTextWrapPos();
-      if (message.error && snapshot_->model) {
-        ImGui::TextDisabled("%s stays open.", snapshot_->model->name.c_str());
-      }
-    }
-    if (ImGui::Button("OK", ImVec2(ImGui::GetFontSize() * 6, 0)) ||
-        ImGui::IsKeyPressed(GLFW_KEY_ENTER) || ImGui::IsKeyPressed(GLFW_KEY_ESCAPE) ||
-        dialogs_.empty()) {
-      if (!dialogs_.empty()) dialogs_.pop_front();
-      ImGui::CloseCurrentPopup();
-    }
-    ImGui::EndPopup();
-  }
-  draw_open_dialog();
-}
-
-void App::draw_open_dialog() {
-  if (open_dialog_requested_) {
-    open_dialog_requested_ = false;
-    std::filesystem::path folder = listing_.folder;
-    std::error_code ignored;
-    if (folder.empty() || !std::filesystem::is_directory(folder, ignored)) {
-      folder = snapshot_->model ? std::filesystem::path(snapshot_->model->path).parent_path()
-                                : options_.assets_dir / "models";
-      if (!std::filesystem::is_directory(folder, ignored))
-        folder = std::filesystem::current_path(ignored);
-    }
-    listing_ = list_folder(folder, show_all_files_);
-    dialog_path_.clear();
-    ImGui::OpenPopup("Open model or session");
-  }
-  const ImVec2 display = ImGui::GetIO().DisplaySize;
-  ImGui::SetNextWindowSize(
-      ImVec2(std::min(display.x * 0.9f, ImGui::GetFontSize() * 40), display.y * 0.7f),
-      ImGuiCond_Appearing);
-  open_dialog_visible_ = ImGui::BeginPopupModal("Open model or session", nullptr, 0);
-  if (!open_dialog_visible_) return;
-  if (close_dialog_requested_) {
-    close_dialog_requested_ = false;
-    ImGui::CloseCurrentPopup();
-  }
-  std::filesystem::path enter;
-  if (ImGui::ArrowButton("##up", ImGuiDir_Up)) enter = listing_.folder.parent_path();
-  ImGui::SameLine();
-  ImGui::TextUnformatted(listing_.folder.string().c_str());
-  if (ImGui::Checkbox("Show all files, not only models and sessions", &show_all_files_))
-    listing_ = list_folder(listing_.folder, show_all_files_);
-  const float footer = ImGui::GetFrameHeightWithSpacing() * 2 + ImGui::GetStyle().ItemSpacing.y;
-  ImGui::BeginChild("##entries", ImVec2(0, -footer), true);
-  if (!listing_.error.empty())
-    ImGui::TextColored(ImVec4(0.95f, 0.4f, 0.35f, 1), "%s", listing_.error.c_str());
-  if (listing_.entries.empty() && listing_.error.empty())
-    ImGui::TextDisabled("No GGUF models or saved sessions here.");
-  std::string open_now;
-  for (const BrowserEntry& entry : listing_.entries) {
-    const std::string label = (entry.is_directory ? "[folder]  " : "") + entry.name;
-    const std::string full = (listing_.folder / entry.name).string();
-    if (ImGui::Selectable(label.c_str(), dialog_path_ == full,
-                          ImGuiSelectableFlags_AllowDoubleClick)) {
-      if (entry.is_directory) {
-        if (ImGui::IsMouseDoubleClicked(0)) enter = listing_.folder / entry.name;
-      } else {
-        dialog_path_ = full;
-        if (ImGui::IsMouseDoubleClicked(0)) open_now = full;
-      }
-    }
-    if (!entry.is_directory) {
-      ImGui::SameLine(ImGui::GetWindowContentRegionMax().x - ImGui::CalcTextSize("0000 MB").x);
-      ImGui::TextDisabled("%s", moe::human_bytes(entry.size).c_str());
-    }
-  }
-  ImGui::EndChild();
-  ImGui::SetNextItemWidth(-1);
-  if (ImGui::InputTextWithHint("##path", "path to a .gguf model or a .moescope.json session", &dialog_path_,
-                               ImGuiInputTextFlags_EnterReturnsTrue)) {
-    open_now = dialog_path_;
-  }
-  ImGui::BeginDisabled(dialog_path_.empty());
-  if (ImGui::Button("Open")) open_now = dialog_path_;
-  ImGui::EndDisabled();
-  ImGui::SameLine();
-  if (ImGui::Button("Cancel") || ImGui::IsKeyPressed(GLFW_KEY_ESCAPE)) ImGui::CloseCurrentPopup();
-  if (!enter.empty()) {
-    std::error_code ignored;
-    if (std::filesystem::is_directory(enter, ignored))
-      listing_ = list_folder(enter, show_all_files_);
-    else if (!enter.empty())
-      dialog_path_ = enter.string();
-  }
-  if (!open_now.empty()) {
-    std::error_code ignored;
-    if (std::filesystem::is_directory(open_now, ignored)) {
-      listing_ = list_folder(open_now, show_all_files_);
-    } else {
-      settings_.browse_folder = listing_.folder.string();
-      open_path(open_now);
-      ImGui::CloseCurrentPopup();
-    }
-  }
-  ImGui::EndPopup();
 }
 
 void App::after_render(double frame_ms) {
