@@ -450,6 +450,29 @@ TEST(FigureLayout, TooSmallForTheTextLaysOutOnlyTheHeader) {
   EXPECT_TRUE(marks(layout.primitives, plot::Mark::Bar).empty());
 }
 
+TEST(FigureLayout, AScrolledViewLaysOutOnlyTheCellsItShows) {
+  const moe::RoutingTrace trace = synthetic_trace(120, 5);
+  std::vector<std::string> tokens(120, "t");
+  const plot::Figure tall = plot::router_heatmap_figure(trace, 0, tokens, 3);
+  RecordingCanvas canvas(16);
+  const plot::FigureLayout whole = plot::lay_out_figure(tall, 800, 3000, canvas, {});
+  plot::LayoutOptions scrolled;
+  scrolled.visible = plot::Box{0, 1000, 800, 1600};
+  const plot::FigureLayout part = plot::lay_out_figure(tall, 800, 3000, canvas, scrolled);
+  const std::vector<plot::FillRect> all_cells = marks(whole.primitives, plot::Mark::Cell);
+  const std::vector<plot::FillRect> shown = marks(part.primitives, plot::Mark::Cell);
+  EXPECT_EQ(all_cells.size(), tall.cells.size());
+  EXPECT_LT(shown.size(), all_cells.size() / 3);
+  EXPECT_GT(shown.size(), 0u);
+  size_t expected = 0;
+  for (const plot::FillRect& cell : all_cells) {
+    if (cell.box.y1 >= 1000 && cell.box.y0 <= 1600) ++expected;
+  }
+  EXPECT_EQ(shown.size(), expected) << "every cell in view, and only those";
+  EXPECT_EQ(regions(part, plot::HitKind::Cell).size(), expected);
+  EXPECT_EQ(part.plot, whole.plot) << "the view does not move the axes";
+}
+
 std::string read_file(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   std::ostringstream text;

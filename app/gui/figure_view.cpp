@@ -190,6 +190,10 @@ FigureHit draw_figure(const char* id, const plot::Figure& figure, ImVec2 size,
   // The title leaves room for the Export button in the top-right corner.
   options.title_reserve =
       ImGui::CalcTextSize("Export").x + ImGui::GetStyle().FramePadding.x * 2 + 4;
+  // Only what shows in the window: a heatmap of a long prompt scrolls.
+  const ImVec2 clip_min = draw->GetClipRectMin(), clip_max = draw->GetClipRectMax();
+  options.visible = plot::Box{clip_min.x - origin.x, clip_min.y - origin.y, clip_max.x - origin.x,
+                              clip_max.y - origin.y};
   const plot::FigureLayout layout = plot::lay_out_figure(figure, size.x, size.y, canvas, options);
   canvas.draw(layout.primitives);
 
