@@ -28,49 +28,16 @@
 #include "moe/plot/routing_figures.hpp"
 #include "moe/routing_data.hpp"
 #include "moe/routing_stats.hpp"
+#include "synthetic_routing.hpp"
 
 namespace fs = std::filesystem;
 namespace plot = moe::plot;
 
 namespace {
 
-constexpr int kExperts = 8;
+constexpr int kExperts = moe::testing::kSyntheticExperts;
 
-// A trace that follows the routing rules: softmax probabilities, top-k experts, renormalized
-// weights; random logits with a bias so that some experts are busier than others.
-moe::RoutingTrace synthetic_trace(int n_tokens, uint32_t seed) {
-  moe::RoutingTrace trace(4, kExperts, 2, {0, 2, 3});
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> noise(0, 1.5f);
-  for (int t = 0; t < n_tokens; ++t) {
-    for (int layer : trace.moe_layers()) {
-      moe::RoutingRecord record;
-      float max_logit = -1e30f;
-      for (int e = 0; e < kExperts; ++e) {
-        record.logits.push_back(noise(rng) + 0.3f * static_cast<float>(e % 3));
-        max_logit = std::max(max_logit, record.logits.back());
-      }
-      float sum = 0;
-      for (float logit : record.logits) {
-        record.probs.push_back(std::exp(logit - max_logit));
-        sum += record.probs.back();
-      }
-      for (float& p : record.probs) p /= sum;
-      std::vector<int32_t> order(kExperts);
-      for (int e = 0; e < kExperts; ++e) order[static_cast<size_t>(e)] = e;
-      std::sort(order.begin(), order.end(), [&](int32_t a, int32_t b) {
-        return record.probs[static_cast<size_t>(a)] > record.probs[static_cast<size_t>(b)];
-      });
-      record.experts = {order[0], order[1]};
-      const float chosen =
-          record.probs[static_cast<size_t>(order[0])] + record.probs[static_cast<size_t>(order[1])];
-      record.weights = {record.probs[static_cast<size_t>(order[0])] / chosen,
-                        record.probs[static_cast<size_t>(order[1])] / chosen};
-      trace.set(t, layer, std::move(record));
-    }
-  }
-  return trace;
-}
+using moe::testing::synthetic_trace;
 
 class ExportTest : public ::testing::Test {
 protected:
@@ -481,7 +448,9 @@ TEST(ExportText, CjkLabelsUseAFallbackFontAndMissingGlyphsAreCounted) {
   char buffer[256];
   while (fonts != nullptr && fgets(buffer, sizeof buffer, fonts) != nullptr) families += buffer;
   if (fonts != nullptr) pclose(fonts);
-  if (families.empty()) GTEST_SKIP() << "no font with Chinese glyphs installed (scripts/deps.sh installs fonts-wqy-microhei)";
+  if (families.empty())
+    GTEST_SKIP()
+        << "no font with Chinese glyphs installed (scripts/deps.sh installs fonts-wqy-microhei)";
 
   // A bar chart whose category labels (like domain names) are `label`.
   const auto figure_labelled = [](const std::string& label) {
@@ -503,8 +472,8 @@ TEST(ExportText, CjkLabelsUseAFallbackFontAndMissingGlyphsAreCounted) {
   const fs::path dir = fs::temp_directory_path() / ("moescope_cjk_" + std::to_string(::getpid()));
   fs::create_directories(dir);
   for (const char* extension : {".png", ".pdf"}) {
-    const moe::plot::ExportReport chinese =
-        moe::plot::export_figure(figure_labelled("中文 专家"), dir / (std::string("zh") + extension));
+    const moe::plot::ExportReport chinese = moe::plot::export_figure(
+        figure_labelled("中文 专家"), dir / (std::string("zh") + extension));
     EXPECT_EQ(chinese.characters_without_font, 0) << extension;
     EXPECT_TRUE(moe::plot::missing_font_note(chinese).empty());
     // Private-use code points: no font draws them, so they must be counted.

@@ -28,13 +28,14 @@
 #include "moe/plot/routing_figures.hpp"
 #include "moe/plot/training_figures.hpp"
 #include "moe/routing_stats.hpp"
+#include "synthetic_routing.hpp"
 
 namespace fs = std::filesystem;
 namespace plot = moe::plot;
 
 namespace {
 
-constexpr int kExperts = 8;
+constexpr int kExperts = moe::testing::kSyntheticExperts;
 
 // Records what it is asked to draw. Text is measured as a monospace font of `font_size` would
 // be: every byte 0.6 em wide (titles a quarter larger), lines 1.2 em apart.
@@ -64,38 +65,7 @@ private:
   double font_size_;
 };
 
-// A trace that follows the routing rules: softmax probabilities, top-2 experts, renormalized
-// weights, from random logits biased so that some experts are busier than others.
-moe::RoutingTrace synthetic_trace(int n_tokens, uint32_t seed) {
-  moe::RoutingTrace trace(4, kExperts, 2, {0, 2, 3});
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> noise(0, 1.5f);
-  for (int t = 0; t < n_tokens; ++t) {
-    for (int layer : trace.moe_layers()) {
-      moe::RoutingRecord record;
-      for (int e = 0; e < kExperts; ++e)
-        record.logits.push_back(noise(rng) + 0.3f * static_cast<float>(e % 3));
-      const float max_logit = *std::max_element(record.logits.begin(), record.logits.end());
-      float sum = 0;
-      for (float logit : record.logits) {
-        record.probs.push_back(std::exp(logit - max_logit));
-        sum += record.probs.back();
-      }
-      for (float& p : record.probs) p /= sum;
-      std::vector<int32_t> order(kExperts);
-      for (int e = 0; e < kExperts; ++e) order[static_cast<size_t>(e)] = e;
-      std::sort(order.begin(), order.end(), [&](int32_t a, int32_t b) {
-        return record.probs[static_cast<size_t>(a)] > record.probs[static_cast<size_t>(b)];
-      });
-      const float p0 = record.probs[static_cast<size_t>(order[0])];
-      const float p1 = record.probs[static_cast<size_t>(order[1])];
-      record.experts = {order[0], order[1]};
-      record.weights = {p0 / (p0 + p1), p1 / (p0 + p1)};
-      trace.set(t, layer, std::move(record));
-    }
-  }
-  return trace;
-}
+using moe::testing::synthetic_trace;
 
 plot::TrainingLog training_log() {
   plot::TrainingLog log;
@@ -174,15 +144,16 @@ std::vector<NamedFigure> every_figure() {
     }
   }
 
+  // Of the size of a published MoE (billions): long numbers in the labels.
   moe::ParameterCounts counts;
-  counts.attention = 1000;
-  counts.router = 10;
-  counts.experts = 8000;
-  counts.active_experts = 2000;
-  counts.output = 800;
-  counts.embedding = 800;
-  counts.total = 10610;
-  counts.active_per_token = 4610;
+  counts.embedding = counts.output = 103'000'000;
+  counts.attention = 268'000'000;
+  counts.router = 2'000'000;
+  counts.experts = 6'442'000'000;
+  counts.active_experts = 805'000'000;
+  counts.total =
+      counts.embedding + counts.output + counts.attention + counts.router + counts.experts;
+  counts.active_per_token = counts.total - counts.experts + counts.active_experts;
   plot::ComputeEstimate estimate;
   estimate.context = 10;
   estimate.moe_matmul_params = 3810;
@@ -477,6 +448,29 @@ TEST(FigureLayout, TooSmallForTheTextLaysOutOnlyTheHeader) {
   EXPECT_FALSE(layout.fits);
   EXPECT_TRUE(layout.hits.empty() || regions(layout, plot::HitKind::Bar).empty());
   EXPECT_TRUE(marks(layout.primitives, plot::Mark::Bar).empty());
+}
+
+TEST(FigureLayout, AScrolledViewLaysOutOnlyTheCellsItShows) {
+  const moe::RoutingTrace trace = synthetic_trace(120, 5);
+  std::vector<std::string> tokens(120, "t");
+  const plot::Figure tall = plot::router_heatmap_figure(trace, 0, tokens, 3);
+  RecordingCanvas canvas(16);
+  const plot::FigureLayout whole = plot::lay_out_figure(tall, 800, 3000, canvas, {});
+  plot::LayoutOptions scrolled;
+  scrolled.visible = plot::Box{0, 1000, 800, 1600};
+  const plot::FigureLayout part = plot::lay_out_figure(tall, 800, 3000, canvas, scrolled);
+  const std::vector<plot::FillRect> all_cells = marks(whole.primitives, plot::Mark::Cell);
+  const std::vector<plot::FillRect> shown = marks(part.primitives, plot::Mark::Cell);
+  EXPECT_EQ(all_cells.size(), tall.cells.size());
+  EXPECT_LT(shown.size(), all_cells.size() / 3);
+  EXPECT_GT(shown.size(), 0u);
+  size_t expected = 0;
+  for (const plot::FillRect& cell : all_cells) {
+    if (cell.box.y1 >= 1000 && cell.box.y0 <= 1600) ++expected;
+  }
+  EXPECT_EQ(shown.size(), expected) << "every cell in view, and only those";
+  EXPECT_EQ(regions(part, plot::HitKind::Cell).size(), expected);
+  EXPECT_EQ(part.plot, whole.plot) << "the view does not move the axes";
 }
 
 std::string read_file(const fs::path& path) {

@@ -151,6 +151,23 @@ private:
   ImVec2 origin_;
 };
 
+// A coordinate as its axis's tick label when it sits on a tick (a category), else a number.
+std::string axis_value(const plot::Axis& axis, double value, int digits) {
+  for (const plot::Tick& tick : axis.ticks) {
+    if (std::abs(tick.value - value) < 1e-9) return tick.label;
+  }
+  return plot::format_number(value, value == std::round(value) ? 0 : digits);
+}
+
+// "val english / step 40: 4.333": the line's label, where the point is, its value.
+std::string point_tooltip(const plot::Figure& figure, const plot::HitRegion& region) {
+  const plot::Line& line = figure.lines[region.index];
+  std::string where = axis_value(figure.x, line.xs[region.point], 2);
+  if (!figure.x.label.empty()) where = figure.x.label + " " + where;
+  const std::string head = line.label.empty() ? std::string() : line.label + "\n";
+  return head + where + ": " + axis_value(figure.y, line.ys[region.point], 3);
+}
+
 }  // namespace
 
 FigureStyle figure_style_from(const plot::Palette& palette, ImU32 hover) {
@@ -190,24 +207,39 @@ FigureHit draw_figure(const char* id, const plot::Figure& figure, ImVec2 size,
   // The title leaves room for the Export button in the top-right corner.
   options.title_reserve =
       ImGui::CalcTextSize("Export").x + ImGui::GetStyle().FramePadding.x * 2 + 4;
+  // Only what shows in the window: a heatmap of a long prompt scrolls.
+  const ImVec2 clip_min = draw->GetClipRectMin(), clip_max = draw->GetClipRectMax();
+  options.visible = plot::Box{clip_min.x - origin.x, clip_min.y - origin.y, clip_max.x - origin.x,
+                              clip_max.y - origin.y};
   const plot::FigureLayout layout = plot::lay_out_figure(figure, size.x, size.y, canvas, options);
   canvas.draw(layout.primitives);
 
-  const ImVec2 mouse = ImGui::GetIO().MousePos;
-  const plot::HitRegion* region =
-      hovered ? layout.mark_at({mouse.x - origin.x, mouse.y - origin.y}) : nullptr;
-  if (region) {
-    hit.rect = region->kind == plot::HitKind::Bar ? &figure.bars[region->index]
-                                                  : &figure.cells[region->index];
+  // What the pointer is on: a bar or cell (also under a line's point) is outlined, shows its
+  // tooltip and reports clicks; a line's point elsewhere shows its value.
+  const plot::Point pointer{ImGui::GetIO().MousePos.x - origin.x,
+                            ImGui::GetIO().MousePos.y - origin.y};
+  const plot::HitRegion* on_top = hovered ? layout.hit_at(pointer) : nullptr;
+  const plot::HitRegion* mark = hovered ? layout.mark_at(pointer) : nullptr;
+  std::string tooltip;
+  if (mark) {
+    hit.rect =
+        mark->kind == plot::HitKind::Bar ? &figure.bars[mark->index] : &figure.cells[mark->index];
     hit.clicked = clicked;
-    const plot::Box& box = region->box;
+    const plot::Box& box = mark->box;
     draw->AddRect(canvas.at(box.x0 - 1, box.y0 - 1), canvas.at(box.x1 + 1, box.y1 + 1), style.hover,
                   0, 0, 2);
+    tooltip = hit.rect->tooltip;
+  }
+  if (on_top && on_top->kind == plot::HitKind::Point && tooltip.empty()) {
+    const plot::Box& box = on_top->box;
+    draw->AddCircle(canvas.at((box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2), box.width() / 2,
+                    style.hover, 0, 2);
+    tooltip = point_tooltip(figure, *on_top);
   }
   draw->PopClipRect();
-  if (hit.rect && !hit.rect->tooltip.empty()) {
+  if (!tooltip.empty()) {
     ImGui::BeginTooltip();
-    ImGui::TextUnformatted(hit.rect->tooltip.c_str());
+    ImGui::TextUnformatted(tooltip.c_str());
     ImGui::EndTooltip();
   }
   figure_export_button(id, figure, origin, end);

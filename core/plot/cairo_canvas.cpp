@@ -28,7 +28,7 @@ double CairoMetrics::ascent(TextStyle style) { return text_->ascent(font(style))
 double CairoMetrics::line_height(TextStyle style) { return text_->line_height(font(style)); }
 
 CairoCanvas::CairoCanvas(cairo_t* cr, CairoMetrics& metrics, bool crisp_fills)
-    : cr_(cr), metrics_(metrics), text_(cr), crisp_fills_(crisp_fills) {
+    : FileCanvas(metrics), cr_(cr), text_(cr), crisp_fills_(crisp_fills) {
   cairo_set_line_join(cr_, CAIRO_LINE_JOIN_ROUND);
 }
 

@@ -31,17 +31,25 @@ private:
   std::unique_ptr<CairoText> text_;
 };
 
-class CairoCanvas final : public Canvas {
+// A canvas for a file: it measures text with the shared cairo metrics.
+class FileCanvas : public Canvas {
 public:
-  // `crisp_fills`: no antialiasing on filled rectangles, so that heatmap cells meeting edge to
-  // edge show no seams (for pixels; a PDF viewer antialiases on its own terms).
-  CairoCanvas(cairo_t* cr, CairoMetrics& metrics, bool crisp_fills);
-
+  explicit FileCanvas(CairoMetrics& metrics) : metrics_(metrics) {}
   double text_width(const std::string& text, TextStyle style) override {
     return metrics_.text_width(text, style);
   }
   double ascent(TextStyle style) override { return metrics_.ascent(style); }
   double line_height(TextStyle style) override { return metrics_.line_height(style); }
+
+protected:
+  CairoMetrics& metrics_;
+};
+
+class CairoCanvas final : public FileCanvas {
+public:
+  // `crisp_fills`: no antialiasing on filled rectangles, so that heatmap cells meeting edge to
+  // edge show no seams (for pixels; a PDF viewer antialiases on its own terms).
+  CairoCanvas(cairo_t* cr, CairoMetrics& metrics, bool crisp_fills);
 
   void fill(const FillRect& rect) override;
   void stroke(const StrokeRect& rect) override;
@@ -57,7 +65,6 @@ private:
   void set_color(const Color& color);
 
   cairo_t* cr_;
-  CairoMetrics& metrics_;
   CairoText text_;
   bool crisp_fills_;
   int missing_glyphs_ = 0;

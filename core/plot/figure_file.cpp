@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <exception>
+#include <functional>
 #include <string>
 
 #include "cairo_canvas.hpp"
@@ -48,6 +49,35 @@ void draw_on(Canvas& canvas, const Figure& figure, double width, double height,
   canvas.draw(layout.primitives);
 }
 
+// Draws the figure on a cairo surface (in points, `scale` device units to the point), then ends
+// it with `finish` (writes the PNG, finishes the PDF). The surface is released whatever fails;
+// the layout's error comes first, then cairo's. Returns the characters no font could draw.
+int draw_on_surface(cairo_surface_t* surface, double scale, bool crisp_fills, const Figure& figure,
+                    Point size, const LayoutOptions& layout, CairoMetrics& metrics,
+                    const std::filesystem::path& path,
+                    const std::function<cairo_status_t(cairo_surface_t*)>& finish) {
+  cairo_t* cr = cairo_create(surface);
+  cairo_scale(cr, scale, scale);
+  std::exception_ptr failure;
+  int missing_glyphs = 0;
+  try {
+    CairoCanvas canvas(cr, metrics, crisp_fills);
+    draw_on(canvas, figure, size.x, size.y, layout);
+    missing_glyphs = canvas.missing_glyphs();
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  const cairo_status_t status = cairo_status(cr);
+  cairo_destroy(cr);
+  const cairo_status_t finish_status =
+      failure || status != CAIRO_STATUS_SUCCESS ? status : finish(surface);
+  cairo_surface_destroy(surface);
+  if (failure) std::rethrow_exception(failure);
+  check_cairo(status, path);
+  check_cairo(finish_status, path);
+  return missing_glyphs;
+}
+
 }  // namespace
 
 ExportReport export_figure(const Figure& figure, const std::filesystem::path& path,
@@ -66,27 +96,12 @@ ExportReport export_figure(const Figure& figure, const std::filesystem::path& pa
       const double scale = options.dpi / 72;
       cairo_surface_t* surface =
           cairo_image_surface_create(CAIRO_FORMAT_ARGB32, width_px, height_px);
-      cairo_t* cr = cairo_create(surface);
-      cairo_scale(cr, scale, scale);
-      std::exception_ptr failure;
-      try {
-        CairoCanvas canvas(cr, metrics, /*crisp_fills=*/true);
-        draw_on(canvas, figure, width_px / scale, height_px / scale, layout);
-        report.characters_without_font = canvas.missing_glyphs();
-      } catch (...) {
-        failure = std::current_exception();
-      }
-      const cairo_status_t status = cairo_status(cr);
-      cairo_destroy(cr);
-      cairo_surface_flush(surface);
-      const cairo_status_t write_status =
-          failure || status != CAIRO_STATUS_SUCCESS
-              ? status
-              : cairo_surface_write_to_png_stream(surface, append_to_string, &bytes);
-      cairo_surface_destroy(surface);
-      if (failure) std::rethrow_exception(failure);
-      check_cairo(status, path);
-      check_cairo(write_status, path);
+      report.characters_without_font = draw_on_surface(
+          surface, scale, /*crisp_fills=*/true, figure, {width_px / scale, height_px / scale},
+          layout, metrics, path, [&](cairo_surface_t* done) {
+            cairo_surface_flush(done);
+            return cairo_surface_write_to_png_stream(done, append_to_string, &bytes);
+          });
       break;
     }
     case ExportFormat::Pdf: {
@@ -95,23 +110,12 @@ ExportReport export_figure(const Figure& figure, const std::filesystem::path& pa
       cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_TITLE,
                                      clean_text(figure.title).c_str());
       cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_CREATOR, "moescope");
-      cairo_t* cr = cairo_create(surface);
-      std::exception_ptr failure;
-      try {
-        CairoCanvas canvas(cr, metrics, /*crisp_fills=*/false);
-        draw_on(canvas, figure, options.width, options.height, layout);
-        report.characters_without_font = canvas.missing_glyphs();
-      } catch (...) {
-        failure = std::current_exception();
-      }
-      const cairo_status_t status = cairo_status(cr);
-      cairo_destroy(cr);
-      cairo_surface_finish(surface);
-      const cairo_status_t finish_status = cairo_surface_status(surface);
-      cairo_surface_destroy(surface);
-      if (failure) std::rethrow_exception(failure);
-      check_cairo(status, path);
-      check_cairo(finish_status, path);
+      report.characters_without_font = draw_on_surface(surface, 1, /*crisp_fills=*/false, figure,
+                                                       {options.width, options.height}, layout,
+                                                       metrics, path, [](cairo_surface_t* done) {
+                                                         cairo_surface_finish(done);
+                                                         return cairo_surface_status(done);
+                                                       });
       break;
     }
     case ExportFormat::Svg: {

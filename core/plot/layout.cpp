@@ -88,8 +88,11 @@ private:
   void hit(HitKind kind, const Box& box, size_t index, size_t point = 0) {
     out_.hits.push_back({kind, box, index, point});
   }
-  bool on_canvas(const Box& box) const {
-    return box.x1 >= 0 && box.x0 <= out_.width && box.y1 >= 0 && box.y0 <= out_.height;
+  // Edges count as inside, so that a zero-height bar keeps its value label.
+  bool shown(const Box& box) const {
+    const Box area = options_.visible.value_or(Box{0, 0, out_.width, out_.height});
+    return box.x1 >= std::max(area.x0, 0.0) && box.x0 <= std::min(area.x1, out_.width) &&
+           box.y1 >= std::max(area.y0, 0.0) && box.y0 <= std::min(area.y1, out_.height);
   }
 
   double header(const Figure& figure);
@@ -247,7 +250,7 @@ void Layout::rects(const std::vector<Rect>& rects, Mark mark, const Mapping& map
   for (size_t i = 0; i < rects.size(); ++i) {
     const Rect& r = rects[i];
     const Box box = map.box(r);
-    if (!on_canvas(box)) continue;
+    if (!shown(box)) continue;
     out_.primitives.push_back(FillRect{box, r.fill, mark, r.row, r.column});
     hit(kind, box, i);
     if (r.text.empty()) continue;
@@ -266,7 +269,7 @@ void Layout::rects(const std::vector<Rect>& rects, Mark mark, const Mapping& map
   for (const Rect& r : rects) {
     if (!r.outlined) continue;
     const Box box = map.box(r);
-    if (!on_canvas(box)) continue;
+    if (!shown(box)) continue;
     const double thickness = std::clamp(std::min(box.width(), box.height()) / 8, options_.thin_line,
                                         options_.thin_line * 2.5);
     const double inset = thickness / 2;

@@ -66,7 +66,7 @@ std::string box_attributes(const Box& box) {
 }  // namespace
 
 SvgCanvas::SvgCanvas(double width, double height, const std::string& title, CairoMetrics& metrics)
-    : metrics_(metrics) {
+    : FileCanvas(metrics) {
   out_ << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
        << "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"" << number(width)
        << "pt\" height=\"" << number(height) << "pt\" viewBox=\"0 0 " << number(width) << ' '

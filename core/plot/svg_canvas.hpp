@@ -11,16 +11,10 @@
 
 namespace moe::plot::detail {
 
-class SvgCanvas final : public Canvas {
+class SvgCanvas final : public FileCanvas {
 public:
   // `width` x `height` points; `title` (clean UTF-8) becomes the document's <title>.
   SvgCanvas(double width, double height, const std::string& title, CairoMetrics& metrics);
-
-  double text_width(const std::string& text, TextStyle style) override {
-    return metrics_.text_width(text, style);
-  }
-  double ascent(TextStyle style) override { return metrics_.ascent(style); }
-  double line_height(TextStyle style) override { return metrics_.line_height(style); }
 
   void fill(const FillRect& rect) override;
   void stroke(const StrokeRect& rect) override;
@@ -33,7 +27,6 @@ public:
   std::string finish();
 
 private:
-  CairoMetrics& metrics_;
   std::ostringstream out_;
   int gradients_ = 0;
 };

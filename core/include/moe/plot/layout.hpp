@@ -5,6 +5,7 @@
 // the PNG/SVG/PDF exporter both draw what it returns, so screen and file agree by construction;
 // only the text metrics (each canvas measures in its own font) and the options below differ.
 #include <cstddef>
+#include <optional>
 #include <vector>
 
 #include "moe/plot/canvas.hpp"
@@ -18,6 +19,9 @@ struct LayoutOptions {
   double thin_line = 0.75;   // axes, ticks, grid: one pixel on screen, 0.75 pt on paper
   double margin = 0.6;       // around the figure, in line heights (screen panels pad themselves)
   double title_reserve = 0;  // width kept free right of the title (the app's Export button)
+  // Bars and cells outside this box (canvas units) are left out: a tall heatmap scrolled in
+  // the app lays out only what shows. Empty: everything.
+  std::optional<Box> visible;
 };
 
 enum class HitKind { Bar, Cell, Point, LegendEntry };
