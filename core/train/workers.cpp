@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <thread>
 
-#include "../backend/thread_pool.hpp"
+#include "moe/thread_pool.hpp"
 #include "moe/blas_threads.hpp"
 #include "moe/train_ops.hpp"
 
