@@ -88,7 +88,7 @@ private:
   TrainerConfig config_;
   const TokenCorpus& corpus_;
   ParameterLayout layout_;
-  std::unique_ptr<Workers> workers_;
+  std::unique_ptr<ParallelTasks> parallel_;
   AlignedVector<float> params_, grads_;
   std::unique_ptr<AdamW> optimizer_;
   std::unique_ptr<Transformer<float>> model_;
