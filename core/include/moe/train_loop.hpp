@@ -11,8 +11,8 @@
 
 #include "moe/train_checkpoint.hpp"
 #include "moe/train_data.hpp"
-#include "moe/train_export.hpp"
 #include "moe/train_model.hpp"
+#include "moe/train_model_to_gguf.hpp"
 #include "moe/train_optim.hpp"
 
 namespace moe::train {
