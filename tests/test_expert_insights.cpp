@@ -3,10 +3,10 @@
 #include <gtest/gtest.h>
 
 #include "model_fixtures.hpp"
+#include "moe/compute_estimate.hpp"
 #include "moe/error.hpp"
 #include "moe/expert_insights.hpp"
 #include "moe/plot/comparison_figures.hpp"
-#include "moe/plot/model_figures.hpp"
 
 namespace {
 
@@ -113,8 +113,7 @@ TEST(ComputeCounter, CountsWhatTheRouterChose) {
   EXPECT_DOUBLE_EQ(full.active_parameters_per_token, static_cast<double>(counts.active_per_token));
   EXPECT_EQ(full.total_parameters, counts.total);
   // Per token, the same FLOPs as the model card's estimate (attention over growing contexts).
-  const moe::plot::ComputeEstimate estimate =
-      moe::plot::estimate_compute(model->config(), counts, 1);
+  const moe::ComputeEstimate estimate = moe::estimate_compute(model->config(), counts, 1);
   const double matmul = 2.0 * static_cast<double>(estimate.moe_matmul_params) * 5;
   EXPECT_NEAR(full.moe_flops, matmul + estimate.attention_flops * (1 + 2 + 3 + 4 + 5), 1);
   EXPECT_LT(full.moe_flops, full.dense_flops);

@@ -202,7 +202,7 @@ TEST(GuiFigures, ComputeEstimateCountsOnlyActiveExperts) {
   counts.embedding = 800;
   counts.total = 10610;
   counts.active_per_token = 4610;
-  const plot::ComputeEstimate estimate = plot::estimate_compute(config, counts, 10);
+  const moe::ComputeEstimate estimate = moe::estimate_compute(config, counts, 10);
   EXPECT_EQ(estimate.moe_matmul_params, 1000u + 10u + 2000u + 800u);
   EXPECT_EQ(estimate.dense_matmul_params, 1000u + 8000u + 800u);
   EXPECT_DOUBLE_EQ(estimate.attention_flops, 2.0 * 2 * (4 + 4) * 10 * 2);

@@ -14,13 +14,13 @@
 #include <random>
 #include <sstream>
 
-#include "../core/backend/router.hpp"
 #include "model_fixtures.hpp"
 #include "moe/cpu_backend.hpp"
 #include "moe/error.hpp"
 #include "moe/intervention_effects.hpp"
 #include "moe/interventions.hpp"
 #include "moe/plot/routing_figures.hpp"
+#include "moe/router.hpp"
 #include "moe/routing_data.hpp"
 #include "moe/session.hpp"
 #include "reference_architectures.hpp"

@@ -1,4 +1,4 @@
-// The CPU backend's fork-join pool (core/backend/thread_pool.*): every task runs exactly once per
+// The CPU backend's fork-join pool (core/util/thread_pool.cpp): every task runs exactly once per
 // run, on a valid worker index, whether the pool threads were spinning or asleep when the run
 // started; a task's exception reaches the caller and leaves the pool usable.
 #include <gtest/gtest.h>
@@ -9,7 +9,7 @@
 #include <thread>
 #include <vector>
 
-#include "../core/backend/thread_pool.hpp"  // private to the backend; tested directly here
+#include "moe/thread_pool.hpp"
 
 namespace {
 

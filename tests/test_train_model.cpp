@@ -64,8 +64,8 @@ TEST_P(WholeModel, GradientMatchesFiniteDifferences) {
   const std::vector<int32_t> tokens = random_tokens(rng, n_seq * seq_len, layout.shape().n_vocab);
   const std::vector<int32_t> targets = random_tokens(rng, n_seq * seq_len, layout.shape().n_vocab);
   const LossWeights weights{0.1, 0.01};  // both auxiliary losses take part
-  Workers workers(2);
-  Transformer<double> model(layout, workers);
+  ParallelTasks parallel(2);
+  Transformer<double> model(layout, parallel);
 
   const ForwardStats reference =
       model.forward(params.data(), tokens, targets, n_seq, seq_len, weights);
@@ -108,9 +108,9 @@ TEST_P(WholeModel, FloatAgreesWithDouble) {
   const int n_seq = 3, seq_len = 8;
   const std::vector<int32_t> tokens = random_tokens(rng, n_seq * seq_len, layout.shape().n_vocab);
   const std::vector<int32_t> targets = random_tokens(rng, n_seq * seq_len, layout.shape().n_vocab);
-  Workers workers(2);
-  Transformer<float> model_f(layout, workers);
-  Transformer<double> model_d(layout, workers);
+  ParallelTasks parallel(2);
+  Transformer<float> model_f(layout, parallel);
+  Transformer<double> model_d(layout, parallel);
   const ForwardStats f = model_f.forward(params_f.data(), tokens, targets, n_seq, seq_len, {});
   const ForwardStats d = model_d.forward(params_d.data(), tokens, targets, n_seq, seq_len, {});
   EXPECT_EQ(f.expert_counts, d.expert_counts);
@@ -151,8 +151,8 @@ TEST(TrainModel, BitIdenticalForAnyThreadCount) {
   const std::vector<int32_t> targets = random_tokens(rng, n_seq * seq_len, shape.n_vocab);
   std::vector<std::vector<float>> grads;
   for (int threads : {1, 2, 3}) {
-    Workers workers(threads);
-    Transformer<float> model(layout, workers);
+    ParallelTasks parallel(threads);
+    Transformer<float> model(layout, parallel);
     model.forward(params.data(), tokens, targets, n_seq, seq_len, {});
     grads.emplace_back(layout.size(), 0.0f);
     model.backward(params.data(), grads.back().data(), 1.0f);
@@ -190,8 +190,8 @@ TEST(TrainModel, RejectsBadInput) {
   const ParameterLayout layout(tiny_shape(true));
   std::vector<float> params(layout.size());
   init_parameters(layout, 1, params);
-  Workers workers(1);
-  Transformer<float> model(layout, workers);
+  ParallelTasks parallel(1);
+  Transformer<float> model(layout, parallel);
   const std::vector<int32_t> bad = {1, 2, 99};
   EXPECT_THROW(model.forward(params.data(), bad, {}, 1, 3, {}), std::runtime_error);
   const std::vector<int32_t> too_long(9, 1);

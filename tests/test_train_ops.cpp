@@ -90,8 +90,8 @@ Mat separated_logits(std::mt19937_64& rng, Eigen::Index rows, int n_expert) {
 
 class TrainOps : public ::testing::TestWithParam<int> {  // parameter: thread count
 protected:
-  TrainOps() : workers(GetParam()), rng(1234) {}
-  Workers workers;
+  TrainOps() : parallel(GetParam()), rng(1234) {}
+  ParallelTasks parallel;
   std::mt19937_64 rng;
 };
 
@@ -119,15 +119,15 @@ TEST_P(TrainOps, RmsNorm) {
   const auto loss = [&] {
     Mat out;
     std::vector<double> rstd;
-    rmsnorm_forward(workers, x, w.data(), eps, out, rstd);
+    rmsnorm_forward(parallel, x, w.data(), eps, out, rstd);
     return dot(out, r);
   };
   Mat out;
   std::vector<double> rstd;
-  rmsnorm_forward(workers, x, w.data(), eps, out, rstd);
+  rmsnorm_forward(parallel, x, w.data(), eps, out, rstd);
   Mat dx = Mat::Zero(rows, cols);
   std::vector<double> dw(cols, 0.0);
-  rmsnorm_backward(workers, r, x, w.data(), rstd, dx, dw.data());
+  rmsnorm_backward(parallel, r, x, w.data(), rstd, dx, dw.data());
   expect_gradient(x, dx, loss, "dx");
   expect_gradient(w, dw, loss, "dweight");
 }
@@ -139,18 +139,18 @@ TEST_P(TrainOps, Linear) {
   const Mat r = random_matrix(rng, rows, n_out);
   const auto loss = [&] {
     Mat y;
-    linear_forward(workers, x, w.data(), n_out, y);
+    linear_forward(parallel, x, w.data(), n_out, y);
     return dot(y, r);
   };
   Mat dx = Mat::Zero(rows, n_in);
   std::vector<double> dw(w.size(), 0.0);
-  linear_backward(workers, r, x, w.data(), &dx, dw.data());
+  linear_backward(parallel, r, x, w.data(), &dx, dw.data());
   expect_gradient(x, dx, loss, "dx");
   expect_gradient(w, dw, loss, "dw");
 
   // y = x · wᵀ with w row-major [n_out, n_in], checked elementwise.
   Mat y;
-  linear_forward(workers, x, w.data(), n_out, y);
+  linear_forward(parallel, x, w.data(), n_out, y);
   double expected = 0;
   for (int i = 0; i < n_in; ++i) expected += x(3, i) * w[static_cast<size_t>(2 * n_in + i)];
   EXPECT_NEAR(y(3, 2), expected, 1e-12);
@@ -181,7 +181,7 @@ TEST_P(TrainOps, Rope) {
   EXPECT_EQ(y.row(0), x.row(0));  // position 0 is not rotated
 }
 
-void check_attention(Workers& workers, std::mt19937_64& rng, const AttentionShape& s) {
+void check_attention(ParallelTasks& parallel, std::mt19937_64& rng, const AttentionShape& s) {
   const Eigen::Index rows = s.n_seq * s.seq_len;
   Mat q = random_matrix(rng, rows, s.n_head * s.head_dim);
   Mat k = random_matrix(rng, rows, s.n_head_kv * s.head_dim);
@@ -190,15 +190,15 @@ void check_attention(Workers& workers, std::mt19937_64& rng, const AttentionShap
   const auto loss = [&] {
     Mat out;
     AlignedVector<double> probs;
-    attention_forward(workers, q, k, v, s, out, probs);
+    attention_forward(parallel, q, k, v, s, out, probs);
     return dot(out, r);
   };
   Mat out;
   AlignedVector<double> probs;
-  attention_forward(workers, q, k, v, s, out, probs);
+  attention_forward(parallel, q, k, v, s, out, probs);
   Mat dq = Mat::Zero(q.rows(), q.cols()), dk = Mat::Zero(k.rows(), k.cols()),
       dv = Mat::Zero(v.rows(), v.cols());
-  attention_backward(workers, r, q, k, v, probs, s, dq, dk, dv);
+  attention_backward(parallel, r, q, k, v, probs, s, dq, dk, dv);
   expect_gradient(q, dq, loss, "dq");
   expect_gradient(k, dk, loss, "dk");
   expect_gradient(v, dv, loss, "dv");
@@ -231,12 +231,12 @@ void check_attention(Workers& workers, std::mt19937_64& rng, const AttentionShap
 }
 
 TEST_P(TrainOps, Attention) {
-  check_attention(workers, rng,
+  check_attention(parallel, rng,
                   AttentionShape{2, 6, 4, 2, 4});  // two sequences, 2 heads per kv head
 }
 
 TEST_P(TrainOps, AttentionLongerThanOneCausalBlock) {
-  check_attention(workers, rng, AttentionShape{1, 70, 2, 1, 4});  // blocks of 64 query rows
+  check_attention(parallel, rng, AttentionShape{1, 70, 2, 1, 4});  // blocks of 64 query rows
 }
 
 TEST_P(TrainOps, RouterTopKRenormalized) {
@@ -381,7 +381,7 @@ TEST_P(TrainOps, MoeLayer) {
 
   MoeState<double> reference;
   Mat out;
-  moe_forward(workers, x, weights, s, reference, out);
+  moe_forward(parallel, x, weights, s, reference, out);
   // Margin between the k-th and (k+1)-th score of every row.
   for (int t = 0; t < rows; ++t) {
     std::vector<double> p(reference.router.probs.row(t).data(),
@@ -392,14 +392,14 @@ TEST_P(TrainOps, MoeLayer) {
   const auto loss = [&] {
     MoeState<double> state;
     Mat y;
-    moe_forward(workers, x, weights, s, state, y);
+    moe_forward(parallel, x, weights, s, state, y);
     EXPECT_EQ(state.router.experts, reference.router.experts);
     return dot(y, r) + lb_weight * state.load_balance_loss + z_weight * state.z_loss;
   };
   Mat dx = Mat::Zero(rows, s.n_embd);
   std::vector<double> drouter(router.size(), 0.0), dgate(expert_size, 0.0), dup(expert_size, 0.0),
       ddown(expert_size, 0.0);
-  moe_backward(workers, r, x, weights, s, reference, lb_weight, z_weight, dx,
+  moe_backward(parallel, r, x, weights, s, reference, lb_weight, z_weight, dx,
                MoeGradients<double>{drouter.data(), dgate.data(), dup.data(), ddown.data()});
   expect_gradient(x, dx, loss, "dx");
   expect_gradient(router, drouter, loss, "drouter");
@@ -420,12 +420,12 @@ TEST_P(TrainOps, CrossEntropy) {
   for (int t = 0; t < rows; ++t) targets[static_cast<size_t>(t)] = (t * 7) % n_vocab;
   const auto loss = [&] {
     std::vector<double> lse;
-    return cross_entropy_forward(workers, logits, targets, lse);
+    return cross_entropy_forward(parallel, logits, targets, lse);
   };
   std::vector<double> lse, row_loss;
-  const double mean = cross_entropy_forward(workers, logits, targets, lse, &row_loss);
+  const double mean = cross_entropy_forward(parallel, logits, targets, lse, &row_loss);
   Mat dlogits;
-  cross_entropy_backward(workers, logits, targets, lse, 1.0, dlogits);
+  cross_entropy_backward(parallel, logits, targets, lse, 1.0, dlogits);
   expect_gradient(logits, dlogits, loss, "dlogits");
   const double first = std::log(logits.row(0).array().exp().sum()) - logits(0, targets[0]);
   EXPECT_NEAR(row_loss[0], first, 1e-12);
@@ -442,18 +442,18 @@ TEST_P(TrainOps, LmHeadAndCrossEntropy) {
   for (int t = 0; t < rows; ++t) targets[static_cast<size_t>(t)] = (t * 5 + 1) % n_vocab;
   const auto loss = [&] {
     Mat logits;
-    linear_forward(workers, h, w.data(), n_vocab, logits);
+    linear_forward(parallel, h, w.data(), n_vocab, logits);
     std::vector<double> lse;
-    return cross_entropy_forward(workers, logits, targets, lse);
+    return cross_entropy_forward(parallel, logits, targets, lse);
   };
   Mat logits;
-  linear_forward(workers, h, w.data(), n_vocab, logits);
+  linear_forward(parallel, h, w.data(), n_vocab, logits);
   std::vector<double> lse;
-  cross_entropy_forward(workers, logits, targets, lse);
-  cross_entropy_backward(workers, logits, targets, lse, 1.0, logits);  // in place
+  cross_entropy_forward(parallel, logits, targets, lse);
+  cross_entropy_backward(parallel, logits, targets, lse, 1.0, logits);  // in place
   Mat dh = Mat::Zero(rows, n_embd);
   std::vector<double> dw(w.size(), 0.0);
-  linear_backward(workers, logits, h, w.data(), &dh, dw.data());
+  linear_backward(parallel, logits, h, w.data(), &dh, dw.data());
   expect_gradient(h, dh, loss, "dh");
   expect_gradient(w, dw, loss, "dw_output");
 }

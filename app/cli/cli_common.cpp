@@ -95,11 +95,16 @@ std::string read_text_file(const std::string& path) {
   return text;
 }
 
-std::vector<int32_t> encode_prompt(const LoadedModel& loaded, const std::string& text, bool add_bos) {
-  std::vector<int32_t> ids;
+std::optional<int32_t> bos_to_add(const LoadedModel& loaded, bool add_bos) {
   const auto bos = loaded.tokenizer->bos_id();
   const bool model_wants_bos = loaded.model->file().get_bool_or("tokenizer.ggml.add_bos_token", true);
-  if (add_bos && bos && model_wants_bos) ids.push_back(*bos);
+  if (add_bos && bos && model_wants_bos) return bos;
+  return std::nullopt;
+}
+
+std::vector<int32_t> encode_prompt(const LoadedModel& loaded, const std::string& text, bool add_bos) {
+  std::vector<int32_t> ids;
+  if (const auto bos = bos_to_add(loaded, add_bos)) ids.push_back(*bos);
   const std::vector<int32_t> text_ids = loaded.tokenizer->encode(text);
   ids.insert(ids.end(), text_ids.begin(), text_ids.end());
   return ids;

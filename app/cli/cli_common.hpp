@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -51,8 +52,10 @@ std::string describe_backend(const moe::Backend& backend);
 // The whole file as bytes; throws moe::Error naming the path when it cannot be read.
 std::string read_text_file(const std::string& path);
 
-// Prompt ids, with BOS first when the model asks for it (tokenizer.ggml.add_bos_token, default
-// true when the vocabulary has a BOS token) and `add_bos` is set.
+// The BOS token to put first: when the model asks for it (tokenizer.ggml.add_bos_token, default
+// true when the vocabulary has a BOS token) and `add_bos` is set; else none.
+std::optional<int32_t> bos_to_add(const LoadedModel& loaded, bool add_bos);
+// Prompt ids, with bos_to_add's BOS first.
 std::vector<int32_t> encode_prompt(const LoadedModel& loaded, const std::string& text, bool add_bos);
 
 // A token's text for display: its bytes, with invalid UTF-8 replaced by U+FFFD (or shown as

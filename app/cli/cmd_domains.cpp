@@ -24,11 +24,11 @@ struct DomainsArgs {
 void run_domains(const DomainsArgs& args) {
   const LoadedModel loaded = load_model(args.model_path);
   const auto dir = args.prompts_dir.empty() ? default_prompt_sets_dir() : std::filesystem::path(args.prompts_dir);
-  const std::vector<PromptSet> sets = read_prompt_sets(dir);
+  const std::vector<moe::PromptSet> sets = moe::read_prompt_sets(dir);
 
   moe::Session session(loaded.model, make_cpu_backend(args.threads));
   std::vector<moe::DomainTrace> domains;
-  for (const PromptSet& set : sets) {
+  for (const moe::PromptSet& set : sets) {
     domains.push_back({set.name, route_pooled(loaded, session, set.prompts, !args.no_bos)});
   }
   const std::vector<moe::LayerSpecialization> layers = moe::domain_specialization(domains);

@@ -29,11 +29,11 @@ struct ExpertsArgs {
   int threads = 0;
 };
 
-std::vector<PromptSet> prompt_sets_from(const std::string& path) {
+std::vector<moe::PromptSet> prompt_sets_from(const std::string& path) {
   namespace fs = std::filesystem;
   const fs::path source = path.empty() ? default_prompt_sets_dir() : fs::path(path);
-  if (fs::is_directory(source)) return read_prompt_sets(source);
-  return {{source.stem().string(), read_prompt_lines(source.string())}};
+  if (fs::is_directory(source)) return moe::read_prompt_sets(source);
+  return {{source.stem().string(), moe::read_prompt_file(source)}};
 }
 
 std::string percent(double part, double whole) {
@@ -53,11 +53,11 @@ void run_experts(const ExpertsArgs& args) {
     throw moe::Error("--expert " + std::to_string(args.expert) + " is out of range (0.." +
                      std::to_string(config.n_expert - 1) + ")");
   }
-  const std::vector<PromptSet> sets = prompt_sets_from(args.prompts);
+  const std::vector<moe::PromptSet> sets = prompt_sets_from(args.prompts);
 
   moe::Session session(loaded.model, make_cpu_backend(args.threads));
   std::vector<moe::RoutedText> texts;
-  for (const PromptSet& set : sets) {
+  for (const moe::PromptSet& set : sets) {
     for (const std::string& prompt : set.prompts) {
       std::vector<int32_t> ids = encode_prompt(loaded, prompt, !args.no_bos);
       // BOS is the same token at the same place in every prompt: left out, as in `domains`.

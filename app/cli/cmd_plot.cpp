@@ -131,7 +131,7 @@ void run_plot(const PlotArgs& args) {
     std::vector<plot::DomainStats> domains;
     moe::RoutingTrace shape;
     // Same pooling as `moescope-cli domains` (the BOS token left out), so the numbers agree.
-    for (const PromptSet& set : read_prompt_sets(args.domains_dir)) {
+    for (const moe::PromptSet& set : moe::read_prompt_sets(args.domains_dir)) {
       shape = route_pooled(loaded, session, set.prompts, add_bos);
       domains.push_back({set.name, moe::compute_routing_stats(shape)});
     }
@@ -152,9 +152,9 @@ void run_plot(const PlotArgs& args) {
   if (!args.prompt.empty()) {
     prompts.push_back(args.prompt);
   } else if (!args.prompts_file.empty()) {
-    prompts = read_prompt_lines(args.prompts_file);
+    prompts = moe::read_prompt_file(args.prompts_file);
   } else {
-    for (const PromptSet& set : read_prompt_sets(args.domains_dir)) {
+    for (const moe::PromptSet& set : moe::read_prompt_sets(args.domains_dir)) {
       prompts.insert(prompts.end(), set.prompts.begin(), set.prompts.end());
     }
   }

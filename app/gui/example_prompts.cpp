@@ -1,7 +1,8 @@
 #include "example_prompts.hpp"
 
 #include <algorithm>
-#include <fstream>
+
+#include "moe/prompt_sets.hpp"
 
 namespace moescope::gui {
 
@@ -11,21 +12,8 @@ std::vector<ExamplePrompt> load_example_prompts(const std::filesystem::path& pro
       {"Classics", "Write a poem about peace"},
       {"Classics", "Translate this text to Spanish: The weather is nice today."},
       {"Classics", "Write a Python function to calculate the Fibonacci sequence"}};
-  std::error_code error;
-  std::vector<std::filesystem::path> files;
-  for (std::filesystem::directory_iterator it(prompts_folder, error), end; !error && it != end;
-       it.increment(error)) {
-    if (it->path().extension() == ".txt") files.push_back(it->path());
-  }
-  std::sort(files.begin(), files.end());
-  for (const auto& file : files) {
-    std::ifstream in(file, std::ios::binary);
-    std::string line;
-    while (std::getline(in, line)) {
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      if (line.empty() || line.front() == '#') continue;
-      examples.push_back({file.stem().string(), line});
-    }
+  for (const moe::PromptSet& set : moe::find_prompt_sets(prompts_folder)) {
+    for (const std::string& prompt : set.prompts) examples.push_back({set.name, prompt});
   }
   return examples;
 }

@@ -12,8 +12,9 @@ struct ExamplePrompt {
   std::string text;
 };
 
-// The classics, then every *.txt in `prompts_folder` in name order (empty lines and lines
-// starting with '#' skipped). A missing folder gives the classics alone.
+// The classics, then every *.txt in `prompts_folder` in name order, read by
+// moe::find_prompt_sets (blank lines and '#' comment lines skipped). A missing folder gives the
+// classics alone.
 std::vector<ExamplePrompt> load_example_prompts(const std::filesystem::path& prompts_folder);
 
 // The group names in order of first appearance.

@@ -133,7 +133,7 @@ void draw_model_panel(ViewContext& view, ModelPanelState& state) {
   const int context = std::max(1, static_cast<int>(snapshot.tokens.size()));
   const plot::Figure& flops =
       state.flops.get(cache_key({snapshot.model_generation, static_cast<uint64_t>(context)}), [&] {
-        return plot::flops_figure(plot::estimate_compute(config, model.parameters, context));
+        return plot::flops_figure(moe::estimate_compute(config, model.parameters, context));
       });
   draw_figure("##flops", flops, ImVec2(figures.x, height), view.style);
   ImGui::EndChild();

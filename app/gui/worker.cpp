@@ -8,7 +8,7 @@
 #include "moe/gl_backend.hpp"
 #include "moe/error.hpp"
 #include "moe/model_loading.hpp"
-#include "example_prompts.hpp"
+#include "moe/prompt_sets.hpp"
 #include "moe/session.hpp"
 #include "moe/tokenizer.hpp"
 #include "token_text.hpp"
@@ -495,74 +495,41 @@ bool Worker::do_domains(const std::filesystem::path& prompts_folder, uint64_t re
     state.domain_job.reset();
   }
   if (!state.domain_job) {
-    State::DomainJob job;
-    job.folder = prompts_folder;
-    job.model_generation = state.model_generation;
-    for (const ExamplePrompt& example : load_example_prompts(prompts_folder)) {
-      if (example.group == "Classics") continue;
-      if (job.domains.empty() || job.domains.back() != example.group) {
-        job.domains.push_back(example.group);
-      }
-      job.prompts.emplace_back(static_cast<int>(job.domains.size()) - 1, example.text);
-    }
-    if (job.prompts.empty()) {
+    moe::DomainRouting routing(moe::find_prompt_sets(prompts_folder), state.model->config());
+    if (routing.n_prompts() == 0) {
       post_message({"No prompt sets",
                     prompts_folder.string() +
                         " holds no <domain>.txt prompt files (one prompt per line).",
                     true});
       return true;
     }
-    const moe::ModelConfig& config = state.model->config();
-    job.traces.assign(job.domains.size(),
-                      moe::RoutingTrace(config.n_layer, config.n_expert, config.n_expert_used,
-                                        config.moe_layers()));
-    job.next_token.assign(job.domains.size(), 0);
-    state.domain_job = std::move(job);
+    state.domain_job = State::DomainJob{prompts_folder, state.model_generation, std::move(routing)};
   }
-  State::DomainJob& job = *state.domain_job;
+  moe::DomainRouting& routing = state.domain_job->routing;
 
   // The session holds the user's prompt (and generated tokens): put them back when done.
   const std::vector<int32_t> saved = state.session->tokens();
   bool finished = false;
   try {
-    const int n_ctx = state.session->n_ctx();
-    const int total = static_cast<int>(job.prompts.size());
-    while (job.next_prompt < job.prompts.size()) {
+    const int total = static_cast<int>(routing.n_prompts());
+    const std::optional<int32_t> bos =
+        state.add_bos ? state.tokenizer->bos_id() : std::optional<int32_t>();
+    while (!routing.done()) {
       if (other_request_pending() || newer_request_than(request_id)) break;
-      const auto& [domain, text] = job.prompts[job.next_prompt];
-      set_status(WorkerActivity::Domains, static_cast<int>(job.next_prompt), total,
-                 job.domains[static_cast<size_t>(domain)]);
-      std::vector<int32_t> ids;
-      if (state.add_bos) ids.push_back(*state.tokenizer->bos_id());
-      const std::vector<int32_t> text_ids = state.tokenizer->encode(text);
-      ids.insert(ids.end(), text_ids.begin(), text_ids.end());
-      if (static_cast<int>(ids.size()) > n_ctx) ids.resize(static_cast<size_t>(n_ctx));
-      // Each prompt from an empty context; the BOS token's routing is left out (it is the same
-      // for every prompt and would blur the domains).
-      const int first = state.add_bos ? 1 : 0;
-      if (static_cast<int>(ids.size()) > first) {
-        state.session->clear();
-        state.session->set_tokens(ids);
-        const moe::RoutingTrace& trace = state.session->trace();
-        moe::RoutingTrace& pooled = job.traces[static_cast<size_t>(domain)];
-        int& next = job.next_token[static_cast<size_t>(domain)];
-        for (int t = first; t < trace.n_tokens(); ++t, ++next) {
-          for (int layer : trace.moe_layers()) pooled.set(next, layer, trace.at(t, layer));
-        }
-      }
-      ++job.next_prompt;
+      set_status(WorkerActivity::Domains, static_cast<int>(routing.n_routed()), total,
+                 routing.next_domain());
+      routing.route_next(*state.session, *state.tokenizer, bos);
     }
-    if (job.next_prompt == job.prompts.size()) {
+    if (routing.done()) {
       auto result = std::make_shared<DomainResult>();
       result->model_generation = state.model_generation;
-      result->domains = job.domains;
+      for (const moe::PromptSet& set : routing.sets()) result->domains.push_back(set.name);
       result->top_k = state.model->config().n_expert_used;
       result->n_prompts = total;
-      std::vector<moe::DomainTrace> traces;
-      for (size_t d = 0; d < job.domains.size(); ++d) {
-        result->stats.push_back(moe::compute_routing_stats(job.traces[d]));
-        result->n_tokens += job.traces[d].n_tokens();
-        traces.push_back({job.domains[d], std::move(job.traces[d])});
+      std::vector<moe::DomainTrace> traces = routing.take_traces();
+      for (const moe::DomainTrace& domain : traces) {
+        result->stats.push_back(moe::compute_routing_stats(domain.trace));
+        result->n_tokens += domain.trace.n_tokens();
       }
       result->specialization = moe::domain_specialization(traces);
       state.domains = std::move(result);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "moe/backend.hpp"
+#include "moe/domain_routing.hpp"
 #include "moe/expert_insights.hpp"
 #include "moe/model.hpp"
 #include "moe/session.hpp"
@@ -35,11 +36,7 @@ struct Worker::State {
   struct DomainJob {
     std::filesystem::path folder;
     uint64_t model_generation = 0;
-    std::vector<std::string> domains;
-    std::vector<std::pair<int, std::string>> prompts;  // (domain index, text)
-    std::vector<moe::RoutingTrace> traces;              // per domain, pooled
-    std::vector<int> next_token;                        // per domain
-    size_t next_prompt = 0;
+    moe::DomainRouting routing;  // the prompts routed so far, pooled per domain
   };
   std::optional<DomainJob> domain_job;
   // The playground: results published with every snapshot, and what they are computed from.

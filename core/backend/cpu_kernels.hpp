@@ -11,7 +11,7 @@
 #include "moe/model.hpp"
 #include "moe/rope.hpp"
 #include "moe/routing.hpp"
-#include "thread_pool.hpp"
+#include "moe/thread_pool.hpp"
 
 namespace moe::cpu {
 

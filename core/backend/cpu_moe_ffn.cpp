@@ -3,7 +3,7 @@
 #include <vector>
 
 #include "cpu_kernels.hpp"
-#include "router.hpp"
+#include "moe/router.hpp"
 
 namespace moe::cpu {
 

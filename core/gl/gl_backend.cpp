@@ -13,7 +13,7 @@
 #include "gl_device.hpp"
 #include "gl_weights.hpp"
 #include "moe/error.hpp"
-#include "router.hpp"
+#include "moe/router.hpp"
 
 namespace moe {
 

@@ -209,9 +209,9 @@ std::vector<TokenId> tokenize_documents(const Tokenizer& tokenizer, std::string_
   if (!bos || !eos) throw Error("the tokenizer needs BOS and EOS tokens");
   if (tokenizer.n_vocab() > 65536) throw Error("token files hold at most 65536 token ids");
   const std::vector<std::string_view> documents = split_documents(text);
-  Workers workers(n_threads);
+  ParallelTasks parallel(n_threads);
   std::vector<std::vector<TokenId>> parts(64);
-  const int n_chunks = workers.for_chunks(
+  const int n_chunks = parallel.for_chunks(
       static_cast<int64_t>(documents.size()), 16, [&](int chunk, int64_t begin, int64_t end) {
         std::vector<TokenId>& out = parts[static_cast<size_t>(chunk)];
         for (int64_t d = begin; d < end; ++d) {

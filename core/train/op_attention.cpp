@@ -27,15 +27,16 @@ ConstMatrixMap<T> probs_block(const AlignedVector<T>& probs, const AttentionShap
 }  // namespace
 
 template <typename T>
-void attention_forward(Workers& workers, const Matrix<T>& q, const Matrix<T>& k, const Matrix<T>& v,
-                       const AttentionShape& s, Matrix<T>& out, AlignedVector<T>& probs) {
+void attention_forward(ParallelTasks& parallel, const Matrix<T>& q, const Matrix<T>& k,
+                       const Matrix<T>& v, const AttentionShape& s, Matrix<T>& out,
+                       AlignedVector<T>& probs) {
   const int len = s.seq_len, hd = s.head_dim;
   const int heads_per_kv = s.n_head / s.n_head_kv;
   const T scale = T(1) / std::sqrt(static_cast<T>(hd));
   out.resize(q.rows(), static_cast<Eigen::Index>(s.n_head) * hd);
   probs.resize(static_cast<size_t>(s.n_seq) * static_cast<size_t>(s.n_head) *
                static_cast<size_t>(len) * static_cast<size_t>(len));
-  workers.run(s.n_seq * s.n_head, [&](int task) {
+  parallel.run(s.n_seq * s.n_head, [&](int task) {
     const int seq = task / s.n_head, head = task % s.n_head, kv = head / heads_per_kv;
     const Eigen::Index row0 = static_cast<Eigen::Index>(seq) * len;
     const auto q_h = q.block(row0, static_cast<Eigen::Index>(head) * hd, len, hd);
@@ -64,13 +65,13 @@ void attention_forward(Workers& workers, const Matrix<T>& q, const Matrix<T>& k,
 }
 
 template <typename T>
-void attention_backward(Workers& workers, const Matrix<T>& dout, const Matrix<T>& q,
+void attention_backward(ParallelTasks& parallel, const Matrix<T>& dout, const Matrix<T>& q,
                         const Matrix<T>& k, const Matrix<T>& v, const AlignedVector<T>& probs,
                         const AttentionShape& s, Matrix<T>& dq, Matrix<T>& dk, Matrix<T>& dv) {
   const int len = s.seq_len, hd = s.head_dim;
   const int heads_per_kv = s.n_head / s.n_head_kv;
   const T scale = T(1) / std::sqrt(static_cast<T>(hd));
-  workers.run(s.n_seq * s.n_head_kv, [&](int task) {
+  parallel.run(s.n_seq * s.n_head_kv, [&](int task) {
     const int seq = task / s.n_head_kv, kv = task % s.n_head_kv;
     const Eigen::Index row0 = static_cast<Eigen::Index>(seq) * len;
     const auto k_h = k.block(row0, static_cast<Eigen::Index>(kv) * hd, len, hd);
@@ -106,10 +107,10 @@ void attention_backward(Workers& workers, const Matrix<T>& dout, const Matrix<T>
 }
 
 #define MOE_INSTANTIATE(T)                                                                         \
-  template void attention_forward<T>(Workers&, const Matrix<T>&, const Matrix<T>&,                 \
+  template void attention_forward<T>(ParallelTasks&, const Matrix<T>&, const Matrix<T>&,           \
                                      const Matrix<T>&, const AttentionShape&, Matrix<T>&,          \
                                      AlignedVector<T>&);                                           \
-  template void attention_backward<T>(Workers&, const Matrix<T>&, const Matrix<T>&,                \
+  template void attention_backward<T>(ParallelTasks&, const Matrix<T>&, const Matrix<T>&,          \
                                       const Matrix<T>&, const Matrix<T>&, const AlignedVector<T>&, \
                                       const AttentionShape&, Matrix<T>&, Matrix<T>&, Matrix<T>&);
 MOE_INSTANTIATE(float)

@@ -11,14 +11,15 @@ constexpr int64_t kMinRows = 16;
 }
 
 template <typename T>
-T cross_entropy_forward(Workers& workers, const Matrix<T>& logits, std::span<const int32_t> targets,
-                        std::vector<T>& logsumexp, std::vector<T>* row_loss) {
+T cross_entropy_forward(ParallelTasks& parallel, const Matrix<T>& logits,
+                        std::span<const int32_t> targets, std::vector<T>& logsumexp,
+                        std::vector<T>* row_loss) {
   const Eigen::Index rows = logits.rows();
   logsumexp.resize(static_cast<size_t>(rows));
   if (row_loss != nullptr) row_loss->resize(static_cast<size_t>(rows));
   std::vector<double> partial(64, 0.0);
   const int n_chunks =
-      workers.for_chunks(rows, kMinRows, [&](int chunk, int64_t begin, int64_t end) {
+      parallel.for_chunks(rows, kMinRows, [&](int chunk, int64_t begin, int64_t end) {
         double sum = 0;
         for (int64_t t = begin; t < end; ++t) {
           const auto row = logits.row(t);
@@ -37,13 +38,13 @@ T cross_entropy_forward(Workers& workers, const Matrix<T>& logits, std::span<con
 }
 
 template <typename T>
-void cross_entropy_backward(Workers& workers, const Matrix<T>& logits,
+void cross_entropy_backward(ParallelTasks& parallel, const Matrix<T>& logits,
                             std::span<const int32_t> targets, const std::vector<T>& logsumexp,
                             T dloss, Matrix<T>& dlogits) {
   const Eigen::Index rows = logits.rows();
   if (&dlogits != &logits) dlogits.resize(rows, logits.cols());
   const T scale = rows > 0 ? dloss / static_cast<T>(rows) : T(0);
-  workers.for_chunks(rows, kMinRows, [&](int, int64_t begin, int64_t end) {
+  parallel.for_chunks(rows, kMinRows, [&](int, int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
       const T lse = logsumexp[static_cast<size_t>(t)];
       dlogits.row(t) = ((logits.row(t).array() - lse).exp() * scale).matrix();
@@ -52,11 +53,12 @@ void cross_entropy_backward(Workers& workers, const Matrix<T>& logits,
   });
 }
 
-#define MOE_INSTANTIATE(T)                                                                      \
-  template T cross_entropy_forward<T>(Workers&, const Matrix<T>&, std::span<const int32_t>,     \
-                                      std::vector<T>&, std::vector<T>*);                        \
-  template void cross_entropy_backward<T>(Workers&, const Matrix<T>&, std::span<const int32_t>, \
-                                          const std::vector<T>&, T, Matrix<T>&);
+#define MOE_INSTANTIATE(T)                                                                        \
+  template T cross_entropy_forward<T>(ParallelTasks&, const Matrix<T>&, std::span<const int32_t>, \
+                                      std::vector<T>&, std::vector<T>*);                          \
+  template void cross_entropy_backward<T>(ParallelTasks&, const Matrix<T>&,                       \
+                                          std::span<const int32_t>, const std::vector<T>&, T,     \
+                                          Matrix<T>&);
 MOE_INSTANTIATE(float)
 MOE_INSTANTIATE(double)
 #undef MOE_INSTANTIATE

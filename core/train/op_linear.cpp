@@ -20,39 +20,40 @@ int64_t min_chunk_rows(int64_t rows, int64_t work_per_row) {
 }  // namespace
 
 template <typename T>
-void linear_forward(Workers& workers, const Matrix<T>& x, const T* w, int n_out, Matrix<T>& y) {
+void linear_forward(ParallelTasks& parallel, const Matrix<T>& x, const T* w, int n_out,
+                    Matrix<T>& y) {
   const ConstMatrixMap<T> weight(w, n_out, x.cols());
   y.resize(x.rows(), n_out);
-  workers.for_chunks(x.rows(), min_chunk_rows(x.rows(), x.cols() * n_out),
-                     [&](int, int64_t begin, int64_t end) {
-                       y.middleRows(begin, end - begin).noalias() =
-                           x.middleRows(begin, end - begin) * weight.transpose();
-                     });
+  parallel.for_chunks(x.rows(), min_chunk_rows(x.rows(), x.cols() * n_out),
+                      [&](int, int64_t begin, int64_t end) {
+                        y.middleRows(begin, end - begin).noalias() =
+                            x.middleRows(begin, end - begin) * weight.transpose();
+                      });
 }
 
 template <typename T>
-void linear_backward(Workers& workers, const Matrix<T>& dy, const Matrix<T>& x, const T* w,
+void linear_backward(ParallelTasks& parallel, const Matrix<T>& dy, const Matrix<T>& x, const T* w,
                      Matrix<T>* dx, T* dw) {
   const Eigen::Index n_out = dy.cols(), n_in = x.cols();
   const ConstMatrixMap<T> weight(w, n_out, n_in);
   if (dx != nullptr) {
-    workers.for_chunks(dy.rows(), min_chunk_rows(dy.rows(), n_in * n_out),
-                       [&](int, int64_t begin, int64_t end) {
-                         dx->middleRows(begin, end - begin).noalias() +=
-                             dy.middleRows(begin, end - begin) * weight;
-                       });
+    parallel.for_chunks(dy.rows(), min_chunk_rows(dy.rows(), n_in * n_out),
+                        [&](int, int64_t begin, int64_t end) {
+                          dx->middleRows(begin, end - begin).noalias() +=
+                              dy.middleRows(begin, end - begin) * weight;
+                        });
   }
   MatrixMap<T> dweight(dw, n_out, n_in);
-  workers.for_chunks(n_out, min_chunk_rows(n_out, dy.rows() * n_in),
-                     [&](int, int64_t begin, int64_t end) {
-                       dweight.middleRows(begin, end - begin).noalias() +=
-                           dy.middleCols(begin, end - begin).transpose() * x;
-                     });
+  parallel.for_chunks(n_out, min_chunk_rows(n_out, dy.rows() * n_in),
+                      [&](int, int64_t begin, int64_t end) {
+                        dweight.middleRows(begin, end - begin).noalias() +=
+                            dy.middleCols(begin, end - begin).transpose() * x;
+                      });
 }
 
-#define MOE_INSTANTIATE(T)                                                                 \
-  template void linear_forward<T>(Workers&, const Matrix<T>&, const T*, int, Matrix<T>&);  \
-  template void linear_backward<T>(Workers&, const Matrix<T>&, const Matrix<T>&, const T*, \
+#define MOE_INSTANTIATE(T)                                                                       \
+  template void linear_forward<T>(ParallelTasks&, const Matrix<T>&, const T*, int, Matrix<T>&);  \
+  template void linear_backward<T>(ParallelTasks&, const Matrix<T>&, const Matrix<T>&, const T*, \
                                    Matrix<T>*, T*);
 MOE_INSTANTIATE(float)
 MOE_INSTANTIATE(double)

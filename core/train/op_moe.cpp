@@ -40,11 +40,11 @@ size_t expert_offset(int expert, const MoeShape& shape) {
 }  // namespace
 
 template <typename T>
-void moe_forward(Workers& workers, const Matrix<T>& x, const MoeWeights<T>& weights,
+void moe_forward(ParallelTasks& parallel, const Matrix<T>& x, const MoeWeights<T>& weights,
                  const MoeShape& shape, MoeState<T>& state, Matrix<T>& out) {
   const Eigen::Index rows = x.rows();
   const int k = shape.top_k;
-  linear_forward(workers, x, weights.router, shape.n_expert, state.router_logits);
+  linear_forward(parallel, x, weights.router, shape.n_expert, state.router_logits);
   router_forward(state.router_logits, k, state.router);
 
   state.assignments.assign(static_cast<size_t>(shape.n_expert), {});
@@ -62,7 +62,7 @@ void moe_forward(Workers& workers, const Matrix<T>& x, const MoeWeights<T>& weig
   state.up.resize(static_cast<size_t>(shape.n_expert));
   state.y.resize(static_cast<size_t>(shape.n_expert));
   const std::vector<int> order = schedule_order(state.assignments);
-  workers.run(shape.n_expert, [&](int task) {
+  parallel.run(shape.n_expert, [&](int task) {
     const int e = order[static_cast<size_t>(task)];
     const size_t ue = static_cast<size_t>(e);
     const std::vector<int64_t>& assigned = state.assignments[ue];
@@ -88,7 +88,7 @@ void moe_forward(Workers& workers, const Matrix<T>& x, const MoeWeights<T>& weig
 }
 
 template <typename T>
-void moe_backward(Workers& workers, const Matrix<T>& dout, const Matrix<T>& x,
+void moe_backward(ParallelTasks& parallel, const Matrix<T>& dout, const Matrix<T>& x,
                   const MoeWeights<T>& weights, const MoeShape& shape, const MoeState<T>& state,
                   T load_balance_grad, T z_grad, Matrix<T>& dx, const MoeGradients<T>& grads) {
   const Eigen::Index rows = x.rows();
@@ -96,7 +96,7 @@ void moe_backward(Workers& workers, const Matrix<T>& dout, const Matrix<T>& x,
   Matrix<T> dweights = Matrix<T>::Zero(rows, k);
   std::vector<Matrix<T>> dx_expert(static_cast<size_t>(shape.n_expert));
   const std::vector<int> order = schedule_order(state.assignments);
-  workers.run(shape.n_expert, [&](int task) {
+  parallel.run(shape.n_expert, [&](int task) {
     const int e = order[static_cast<size_t>(task)];
     const size_t ue = static_cast<size_t>(e);
     const std::vector<int64_t>& assigned = state.assignments[ue];
@@ -138,14 +138,14 @@ void moe_backward(Workers& workers, const Matrix<T>& dout, const Matrix<T>& x,
   Matrix<T> dlogits = Matrix<T>::Zero(rows, shape.n_expert);
   router_backward(state.router, dweights, load_balance_grad != T(0) ? &dprobs : nullptr,
                   z_grad != T(0) ? &dlogsumexp : nullptr, dlogits);
-  linear_backward(workers, dlogits, x, weights.router, &dx, grads.router);
+  linear_backward(parallel, dlogits, x, weights.router, &dx, grads.router);
 }
 
-#define MOE_INSTANTIATE(T)                                                                        \
-  template void moe_forward<T>(Workers&, const Matrix<T>&, const MoeWeights<T>&, const MoeShape&, \
-                               MoeState<T>&, Matrix<T>&);                                         \
-  template void moe_backward<T>(Workers&, const Matrix<T>&, const Matrix<T>&,                     \
-                                const MoeWeights<T>&, const MoeShape&, const MoeState<T>&, T, T,  \
+#define MOE_INSTANTIATE(T)                                                                       \
+  template void moe_forward<T>(ParallelTasks&, const Matrix<T>&, const MoeWeights<T>&,           \
+                               const MoeShape&, MoeState<T>&, Matrix<T>&);                       \
+  template void moe_backward<T>(ParallelTasks&, const Matrix<T>&, const Matrix<T>&,              \
+                                const MoeWeights<T>&, const MoeShape&, const MoeState<T>&, T, T, \
                                 Matrix<T>&, const MoeGradients<T>&);
 MOE_INSTANTIATE(float)
 MOE_INSTANTIATE(double)

@@ -14,13 +14,13 @@ constexpr int64_t kMinRows = 64;
 }
 
 template <typename T>
-void rmsnorm_forward(Workers& workers, const Matrix<T>& x, const T* weight, T eps, Matrix<T>& out,
-                     std::vector<T>& rstd) {
+void rmsnorm_forward(ParallelTasks& parallel, const Matrix<T>& x, const T* weight, T eps,
+                     Matrix<T>& out, std::vector<T>& rstd) {
   const Eigen::Index cols = x.cols();
   out.resize(x.rows(), cols);
   rstd.resize(static_cast<size_t>(x.rows()));
   const Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>> w(weight, cols);
-  workers.for_chunks(x.rows(), kMinRows, [&](int, int64_t begin, int64_t end) {
+  parallel.for_chunks(x.rows(), kMinRows, [&](int, int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
       const T mean_square = x.row(t).squaredNorm() / static_cast<T>(cols);
       const T scale = T(1) / std::sqrt(mean_square + eps);
@@ -31,14 +31,14 @@ void rmsnorm_forward(Workers& workers, const Matrix<T>& x, const T* weight, T ep
 }
 
 template <typename T>
-void rmsnorm_backward(Workers& workers, const Matrix<T>& dout, const Matrix<T>& x, const T* weight,
-                      const std::vector<T>& rstd, Matrix<T>& dx, T* dweight) {
+void rmsnorm_backward(ParallelTasks& parallel, const Matrix<T>& dout, const Matrix<T>& x,
+                      const T* weight, const std::vector<T>& rstd, Matrix<T>& dx, T* dweight) {
   using Row = Eigen::Matrix<T, 1, Eigen::Dynamic>;
   const Eigen::Index cols = x.cols();
   const Eigen::Map<const Row> w(weight, cols);
   std::vector<Row> partial(64, Row::Zero(cols));  // one weight-gradient sum per chunk
   const int n_chunks =
-      workers.for_chunks(x.rows(), kMinRows, [&](int chunk, int64_t begin, int64_t end) {
+      parallel.for_chunks(x.rows(), kMinRows, [&](int chunk, int64_t begin, int64_t end) {
         Row& dw = partial[static_cast<size_t>(chunk)];
         for (int64_t t = begin; t < end; ++t) {
           const T r = rstd[static_cast<size_t>(t)];
@@ -52,10 +52,10 @@ void rmsnorm_backward(Workers& workers, const Matrix<T>& dout, const Matrix<T>& 
   for (int chunk = 0; chunk < n_chunks; ++chunk) dw_total += partial[static_cast<size_t>(chunk)];
 }
 
-#define MOE_INSTANTIATE(T)                                                                  \
-  template void rmsnorm_forward<T>(Workers&, const Matrix<T>&, const T*, T, Matrix<T>&,     \
-                                   std::vector<T>&);                                        \
-  template void rmsnorm_backward<T>(Workers&, const Matrix<T>&, const Matrix<T>&, const T*, \
+#define MOE_INSTANTIATE(T)                                                                        \
+  template void rmsnorm_forward<T>(ParallelTasks&, const Matrix<T>&, const T*, T, Matrix<T>&,     \
+                                   std::vector<T>&);                                              \
+  template void rmsnorm_backward<T>(ParallelTasks&, const Matrix<T>&, const Matrix<T>&, const T*, \
                                     const std::vector<T>&, Matrix<T>&, T*);
 MOE_INSTANTIATE(float)
 MOE_INSTANTIATE(double)

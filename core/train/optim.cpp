@@ -33,9 +33,9 @@ double learning_rate(const OptimizerConfig& c, int64_t step) {
   return min_lr + 0.5 * (c.lr - min_lr) * (1.0 + std::cos(std::numbers::pi * progress));
 }
 
-double global_norm(Workers& workers, std::span<const float> values) {
+double global_norm(ParallelTasks& parallel, std::span<const float> values) {
   std::vector<double> partial(64, 0.0);
-  const int n_chunks = workers.for_chunks(
+  const int n_chunks = parallel.for_chunks(
       static_cast<int64_t>(values.size()), 1 << 16, [&](int chunk, int64_t begin, int64_t end) {
         double sum = 0;
         for (int64_t i = begin; i < end; ++i)
@@ -58,12 +58,12 @@ void AdamW::set_config(const OptimizerConfig& config) {
   config_ = config;
 }
 
-double AdamW::update(Workers& workers, std::span<float> params, std::span<float> grads,
+double AdamW::update(ParallelTasks& parallel, std::span<float> params, std::span<float> grads,
                      int64_t step) {
   if (params.size() != m_.size() || grads.size() != m_.size()) {
     throw Error("AdamW: parameter count does not match the optimizer state");
   }
-  const double norm = global_norm(workers, grads);
+  const double norm = global_norm(parallel, grads);
   const float clip = (config_.grad_clip > 0 && norm > config_.grad_clip)
                          ? static_cast<float>(config_.grad_clip / norm)
                          : 1.0f;
@@ -79,16 +79,16 @@ double AdamW::update(Workers& workers, std::span<float> params, std::span<float>
     float* g = grads.data() + tensor.offset;
     float* m = m_.data() + tensor.offset;
     float* v = v_.data() + tensor.offset;
-    workers.for_chunks(static_cast<int64_t>(tensor.size), 1 << 15,
-                       [&](int, int64_t begin, int64_t end) {
-                         for (int64_t i = begin; i < end; ++i) {
-                           const float grad = g[i] * clip;
-                           m[i] = b1 * m[i] + (1.0f - b1) * grad;
-                           v[i] = b2 * v[i] + (1.0f - b2) * grad * grad;
-                           const float m_hat = m[i] * correction1, v_hat = v[i] * correction2;
-                           p[i] -= step_size * (m_hat / (std::sqrt(v_hat) + eps)) + decay * p[i];
-                         }
-                       });
+    parallel.for_chunks(static_cast<int64_t>(tensor.size), 1 << 15,
+                        [&](int, int64_t begin, int64_t end) {
+                          for (int64_t i = begin; i < end; ++i) {
+                            const float grad = g[i] * clip;
+                            m[i] = b1 * m[i] + (1.0f - b1) * grad;
+                            v[i] = b2 * v[i] + (1.0f - b2) * grad * grad;
+                            const float m_hat = m[i] * correction1, v_hat = v[i] * correction2;
+                            p[i] -= step_size * (m_hat / (std::sqrt(v_hat) + eps)) + decay * p[i];
+                          }
+                        });
   }
   return norm;
 }

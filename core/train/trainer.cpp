@@ -42,11 +42,11 @@ Trainer::Trainer(const TrainerConfig& config, const TokenCorpus& corpus)
     : config_(config),
       corpus_(corpus),
       layout_((config.validate(), config.model)),
-      workers_(std::make_unique<Workers>(config.n_threads)),
+      parallel_(std::make_unique<ParallelTasks>(config.n_threads)),
       params_(layout_.size()),
       grads_(layout_.size(), 0.0f),
       optimizer_(std::make_unique<AdamW>(layout_, config.optimizer)),
-      model_(std::make_unique<Transformer<float>>(layout_, *workers_)) {
+      model_(std::make_unique<Transformer<float>>(layout_, *parallel_)) {
   init_parameters(layout_, config.seed, params_);
 }
 
@@ -111,7 +111,7 @@ StepStats Trainer::step() {
     }
   }
   stats.lr = learning_rate(config_.optimizer, step_);
-  stats.grad_norm = optimizer_->update(*workers_, params_, grads_, step_);
+  stats.grad_norm = optimizer_->update(*parallel_, params_, grads_, step_);
   ++step_;
   stats.step = step_;
   stats.tokens = static_cast<int64_t>(batch) * seq_len;

@@ -9,8 +9,8 @@
 namespace moe::train {
 
 template <typename T>
-Transformer<T>::Transformer(const ParameterLayout& layout, Workers& workers)
-    : layout_(layout), workers_(workers), layers_(static_cast<size_t>(layout.shape().n_layer)) {}
+Transformer<T>::Transformer(const ParameterLayout& layout, ParallelTasks& parallel)
+    : layout_(layout), parallel_(parallel), layers_(static_cast<size_t>(layout.shape().n_layer)) {}
 
 template <typename T>
 MoeWeights<T> Transformer<T>::moe_weights(const T* params, int layer) const {
@@ -54,30 +54,30 @@ ForwardStats Transformer<T>::forward(const T* params, std::span<const int32_t> t
     LayerActivations& a = layers_[static_cast<size_t>(il)];
     const LayerOffsets& o = layout_.layers[static_cast<size_t>(il)];
     a.x_in = x;
-    rmsnorm_forward(workers_, x, params + o.attn_norm, eps, a.attn_in, a.attn_rstd);
-    linear_forward(workers_, a.attn_in, params + o.attn_q, s.n_head * s.head_dim(), a.q);
-    linear_forward(workers_, a.attn_in, params + o.attn_k, s.n_head_kv * s.head_dim(), a.k);
-    linear_forward(workers_, a.attn_in, params + o.attn_v, s.n_head_kv * s.head_dim(), a.v);
+    rmsnorm_forward(parallel_, x, params + o.attn_norm, eps, a.attn_in, a.attn_rstd);
+    linear_forward(parallel_, a.attn_in, params + o.attn_q, s.n_head * s.head_dim(), a.q);
+    linear_forward(parallel_, a.attn_in, params + o.attn_k, s.n_head_kv * s.head_dim(), a.k);
+    linear_forward(parallel_, a.attn_in, params + o.attn_v, s.n_head_kv * s.head_dim(), a.v);
     rope_forward(a.q, s.n_head, s.head_dim(), seq_len, s.rope_base);
     rope_forward(a.k, s.n_head_kv, s.head_dim(), seq_len, s.rope_base);
-    attention_forward(workers_, a.q, a.k, a.v, attention, a.attn_out, a.probs);
-    linear_forward(workers_, a.attn_out, params + o.attn_output, s.n_embd, projected);
+    attention_forward(parallel_, a.q, a.k, a.v, attention, a.attn_out, a.probs);
+    linear_forward(parallel_, a.attn_out, params + o.attn_output, s.n_embd, projected);
     x += projected;
     a.x_mid = x;
-    rmsnorm_forward(workers_, x, params + o.ffn_norm, eps, a.ffn_in, a.ffn_rstd);
-    moe_forward(workers_, a.ffn_in, moe_weights(params, il), moe, a.moe, projected);
+    rmsnorm_forward(parallel_, x, params + o.ffn_norm, eps, a.ffn_in, a.ffn_rstd);
+    moe_forward(parallel_, a.ffn_in, moe_weights(params, il), moe, a.moe, projected);
     x += projected;
     stats.load_balance += static_cast<double>(a.moe.load_balance_loss) / s.n_layer;
     stats.z_loss += static_cast<double>(a.moe.z_loss) / s.n_layer;
     stats.expert_counts.push_back(a.moe.expert_counts);
   }
   x_final_ = std::move(x);
-  rmsnorm_forward(workers_, x_final_, params + layout_.output_norm, eps, final_normed_,
+  rmsnorm_forward(parallel_, x_final_, params + layout_.output_norm, eps, final_normed_,
                   final_rstd_);
-  linear_forward(workers_, final_normed_, params + layout_.output, s.n_vocab, logits_);
+  linear_forward(parallel_, final_normed_, params + layout_.output, s.n_vocab, logits_);
   if (!targets_.empty()) {
     stats.cross_entropy =
-        static_cast<double>(cross_entropy_forward(workers_, logits_, targets_, logsumexp_));
+        static_cast<double>(cross_entropy_forward(parallel_, logits_, targets_, logsumexp_));
   }
   stats.total = stats.cross_entropy + loss_weights.load_balance * stats.load_balance +
                 loss_weights.z_loss * stats.z_loss;
@@ -95,12 +95,12 @@ void Transformer<T>::backward(const T* params, T* grads, T loss_scale) {
   const T z_grad = loss_scale * static_cast<T>(loss_weights_.z_loss / s.n_layer);
 
   // Head: the logits' buffer becomes their gradient.
-  cross_entropy_backward(workers_, logits_, targets_, logsumexp_, loss_scale, logits_);
+  cross_entropy_backward(parallel_, logits_, targets_, logsumexp_, loss_scale, logits_);
   Matrix<T> dnormed = Matrix<T>::Zero(rows, s.n_embd);
-  linear_backward(workers_, logits_, final_normed_, params + layout_.output, &dnormed,
+  linear_backward(parallel_, logits_, final_normed_, params + layout_.output, &dnormed,
                   grads + layout_.output);
   Matrix<T> dx = Matrix<T>::Zero(rows, s.n_embd);
-  rmsnorm_backward(workers_, dnormed, x_final_, params + layout_.output_norm, final_rstd_, dx,
+  rmsnorm_backward(parallel_, dnormed, x_final_, params + layout_.output_norm, final_rstd_, dx,
                    grads + layout_.output_norm);
 
   Matrix<T> dattn_out, dq, dk, dv;
@@ -111,25 +111,25 @@ void Transformer<T>::backward(const T* params, T* grads, T loss_scale) {
     dnormed.setZero();
     const MoeGradients<T> moe_grads{grads + o.router, grads + o.gate_exps, grads + o.up_exps,
                                     grads + o.down_exps};
-    moe_backward(workers_, dx, a.ffn_in, moe_weights(params, il), moe, a.moe, load_balance_grad,
+    moe_backward(parallel_, dx, a.ffn_in, moe_weights(params, il), moe, a.moe, load_balance_grad,
                  z_grad, dnormed, moe_grads);
-    rmsnorm_backward(workers_, dnormed, a.x_mid, params + o.ffn_norm, a.ffn_rstd, dx,
+    rmsnorm_backward(parallel_, dnormed, a.x_mid, params + o.ffn_norm, a.ffn_rstd, dx,
                      grads + o.ffn_norm);
     // x_mid = x_in + W_o · Attn(...)
     dattn_out.setZero(rows, a.attn_out.cols());
-    linear_backward(workers_, dx, a.attn_out, params + o.attn_output, &dattn_out,
+    linear_backward(parallel_, dx, a.attn_out, params + o.attn_output, &dattn_out,
                     grads + o.attn_output);
     dq.setZero(rows, a.q.cols());
     dk.setZero(rows, a.k.cols());
     dv.setZero(rows, a.v.cols());
-    attention_backward(workers_, dattn_out, a.q, a.k, a.v, a.probs, attention, dq, dk, dv);
+    attention_backward(parallel_, dattn_out, a.q, a.k, a.v, a.probs, attention, dq, dk, dv);
     rope_backward(dq, s.n_head, s.head_dim(), seq_len_, s.rope_base);
     rope_backward(dk, s.n_head_kv, s.head_dim(), seq_len_, s.rope_base);
     dnormed.setZero();
-    linear_backward(workers_, dq, a.attn_in, params + o.attn_q, &dnormed, grads + o.attn_q);
-    linear_backward(workers_, dk, a.attn_in, params + o.attn_k, &dnormed, grads + o.attn_k);
-    linear_backward(workers_, dv, a.attn_in, params + o.attn_v, &dnormed, grads + o.attn_v);
-    rmsnorm_backward(workers_, dnormed, a.x_in, params + o.attn_norm, a.attn_rstd, dx,
+    linear_backward(parallel_, dq, a.attn_in, params + o.attn_q, &dnormed, grads + o.attn_q);
+    linear_backward(parallel_, dk, a.attn_in, params + o.attn_k, &dnormed, grads + o.attn_k);
+    linear_backward(parallel_, dv, a.attn_in, params + o.attn_v, &dnormed, grads + o.attn_v);
+    rmsnorm_backward(parallel_, dnormed, a.x_in, params + o.attn_norm, a.attn_rstd, dx,
                      grads + o.attn_norm);
   }
   embedding_backward(dx, tokens_, grads + layout_.token_embd);

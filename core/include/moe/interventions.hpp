@@ -1,7 +1,7 @@
 #pragma once
 // Changes to the router for experiments ("what if this expert were gone?"): top-k overrides,
 // disabled experts, pinned experts and teaching routing rules. A backend applies them through
-// route_layer (core/backend/router.hpp) on every MoE layer; a Session carries them (and the
+// route_layer (moe/router.hpp) on every MoE layer; a Session carries them (and the
 // RoutingTrace records which were active), so no view shows a modified model without saying so.
 //
 // Exact rules, per MoE layer of one forward call (n tokens at positions pos0 .. pos0 + n - 1):

@@ -11,8 +11,8 @@
 
 #include "moe/train_checkpoint.hpp"
 #include "moe/train_data.hpp"
-#include "moe/train_export.hpp"
 #include "moe/train_model.hpp"
+#include "moe/train_model_to_gguf.hpp"
 #include "moe/train_optim.hpp"
 
 namespace moe::train {
@@ -88,7 +88,7 @@ private:
   TrainerConfig config_;
   const TokenCorpus& corpus_;
   ParameterLayout layout_;
-  std::unique_ptr<Workers> workers_;
+  std::unique_ptr<ParallelTasks> parallel_;
   AlignedVector<float> params_, grads_;
   std::unique_ptr<AdamW> optimizer_;
   std::unique_ptr<Transformer<float>> model_;

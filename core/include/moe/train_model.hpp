@@ -92,7 +92,7 @@ struct ForwardStats {
 template <typename T>
 class Transformer {
 public:
-  Transformer(const ParameterLayout& layout, Workers& workers);
+  Transformer(const ParameterLayout& layout, ParallelTasks& parallel);
 
   // tokens: n_seq · seq_len ids (seq_len ≤ n_ctx); targets: the same count, or empty to only
   // compute logits. Throws moe::Error for ids out of range or a wrong count.
@@ -120,7 +120,7 @@ private:
   MoeWeights<T> moe_weights(const T* params, int layer) const;
 
   const ParameterLayout& layout_;
-  Workers& workers_;
+  ParallelTasks& parallel_;
   int n_seq_ = 0, seq_len_ = 0;
   LossWeights loss_weights_;
   std::vector<int32_t> tokens_, targets_;

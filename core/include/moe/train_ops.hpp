@@ -38,13 +38,14 @@ using ConstMatrixMap = Eigen::Map<const Matrix<T>>;
 template <typename T>
 using AlignedVector = std::vector<T, Eigen::aligned_allocator<T>>;
 
-// A fork-join pool of threads (the calling thread counts as one).
-class Workers {
+// Runs a batch of tasks in parallel on a fork-join pool of threads (the calling thread counts
+// as one) and waits for all of them.
+class ParallelTasks {
 public:
-  explicit Workers(int n_threads = 1);  // 0: all hardware threads
-  ~Workers();
-  Workers(const Workers&) = delete;
-  Workers& operator=(const Workers&) = delete;
+  explicit ParallelTasks(int n_threads = 1);  // 0: all hardware threads
+  ~ParallelTasks();
+  ParallelTasks(const ParallelTasks&) = delete;
+  ParallelTasks& operator=(const ParallelTasks&) = delete;
 
   int size() const;
   // Calls fn(task) for task in [0, n_tasks) on the pool; returns when all are done. Rethrows
@@ -71,19 +72,20 @@ void embedding_backward(const Matrix<T>& dout, std::span<const int32_t> ids, T* 
 // RMSNorm over each row: out = x · rstd ⊙ weight, rstd = 1 / sqrt(mean(x²) + eps).
 // `rstd` keeps one value per row for the backward pass.
 template <typename T>
-void rmsnorm_forward(Workers& workers, const Matrix<T>& x, const T* weight, T eps, Matrix<T>& out,
-                     std::vector<T>& rstd);
+void rmsnorm_forward(ParallelTasks& parallel, const Matrix<T>& x, const T* weight, T eps,
+                     Matrix<T>& out, std::vector<T>& rstd);
 template <typename T>
-void rmsnorm_backward(Workers& workers, const Matrix<T>& dout, const Matrix<T>& x, const T* weight,
-                      const std::vector<T>& rstd, Matrix<T>& dx, T* dweight);
+void rmsnorm_backward(ParallelTasks& parallel, const Matrix<T>& dout, const Matrix<T>& x,
+                      const T* weight, const std::vector<T>& rstd, Matrix<T>& dx, T* dweight);
 
 // ---------------------------------------------------------------------------------------------
 // Linear map without bias: y = x · wᵀ, w row-major [n_out, n_in].
 template <typename T>
-void linear_forward(Workers& workers, const Matrix<T>& x, const T* w, int n_out, Matrix<T>& y);
+void linear_forward(ParallelTasks& parallel, const Matrix<T>& x, const T* w, int n_out,
+                    Matrix<T>& y);
 // dx += dy · w (skipped when dx is null), dw += dyᵀ · x.
 template <typename T>
-void linear_backward(Workers& workers, const Matrix<T>& dy, const Matrix<T>& x, const T* w,
+void linear_backward(ParallelTasks& parallel, const Matrix<T>& dy, const Matrix<T>& x, const T* w,
                      Matrix<T>* dx, T* dw);
 
 // ---------------------------------------------------------------------------------------------
@@ -110,10 +112,11 @@ struct AttentionShape {
 // out: [rows, n_head·head_dim]; probs: the softmax weights, [n_seq][n_head][seq_len][seq_len]
 // (zero above the diagonal), kept for the backward pass.
 template <typename T>
-void attention_forward(Workers& workers, const Matrix<T>& q, const Matrix<T>& k, const Matrix<T>& v,
-                       const AttentionShape& shape, Matrix<T>& out, AlignedVector<T>& probs);
+void attention_forward(ParallelTasks& parallel, const Matrix<T>& q, const Matrix<T>& k,
+                       const Matrix<T>& v, const AttentionShape& shape, Matrix<T>& out,
+                       AlignedVector<T>& probs);
 template <typename T>
-void attention_backward(Workers& workers, const Matrix<T>& dout, const Matrix<T>& q,
+void attention_backward(ParallelTasks& parallel, const Matrix<T>& dout, const Matrix<T>& q,
                         const Matrix<T>& k, const Matrix<T>& v, const AlignedVector<T>& probs,
                         const AttentionShape& shape, Matrix<T>& dq, Matrix<T>& dk, Matrix<T>& dv);
 
@@ -204,11 +207,11 @@ struct MoeState {
   std::vector<int64_t> expert_counts;  // assignments per expert
 };
 template <typename T>
-void moe_forward(Workers& workers, const Matrix<T>& x, const MoeWeights<T>& weights,
+void moe_forward(ParallelTasks& parallel, const Matrix<T>& x, const MoeWeights<T>& weights,
                  const MoeShape& shape, MoeState<T>& state, Matrix<T>& out);
 // Adds the gradient of ⟨dout, out⟩ + load_balance_grad · load-balance loss + z_grad · z-loss.
 template <typename T>
-void moe_backward(Workers& workers, const Matrix<T>& dout, const Matrix<T>& x,
+void moe_backward(ParallelTasks& parallel, const Matrix<T>& dout, const Matrix<T>& x,
                   const MoeWeights<T>& weights, const MoeShape& shape, const MoeState<T>& state,
                   T load_balance_grad, T z_grad, Matrix<T>& dx, const MoeGradients<T>& grads);
 
@@ -217,11 +220,12 @@ void moe_backward(Workers& workers, const Matrix<T>& dout, const Matrix<T>& x,
 // −log softmax(logits)[target]; keeps each row's logsumexp. Per-row losses into `row_loss` when
 // it is non-null.
 template <typename T>
-T cross_entropy_forward(Workers& workers, const Matrix<T>& logits, std::span<const int32_t> targets,
-                        std::vector<T>& logsumexp, std::vector<T>* row_loss = nullptr);
+T cross_entropy_forward(ParallelTasks& parallel, const Matrix<T>& logits,
+                        std::span<const int32_t> targets, std::vector<T>& logsumexp,
+                        std::vector<T>* row_loss = nullptr);
 // dlogits = dloss · ∂mean_loss/∂logits (overwritten, not added; may be the same object as logits).
 template <typename T>
-void cross_entropy_backward(Workers& workers, const Matrix<T>& logits,
+void cross_entropy_backward(ParallelTasks& parallel, const Matrix<T>& logits,
                             std::span<const int32_t> targets, const std::vector<T>& logsumexp,
                             T dloss, Matrix<T>& dlogits);
 

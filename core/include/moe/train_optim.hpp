@@ -33,7 +33,8 @@ public:
 
   // Clips `grads` to the global norm limit and applies one AdamW update with the learning rate
   // of `step` (0-based; bias corrections use step + 1). Returns the gradient norm before clipping.
-  double update(Workers& workers, std::span<float> params, std::span<float> grads, int64_t step);
+  double update(ParallelTasks& parallel, std::span<float> params, std::span<float> grads,
+                int64_t step);
 
   const OptimizerConfig& config() const { return config_; }
   void set_config(const OptimizerConfig& config);
@@ -49,6 +50,6 @@ private:
 };
 
 // sqrt(Σ g²), summed in double in size-determined chunks (the same for any thread count).
-double global_norm(Workers& workers, std::span<const float> values);
+double global_norm(ParallelTasks& parallel, std::span<const float> values);
 
 }  // namespace moe::train

@@ -1,7 +1,7 @@
 #pragma once
 // A small fork-join thread pool: run(n_tasks, fn) calls fn(task, worker) for every task on the
 // pool's threads and the caller's, and returns when all are done. `worker` indexes per-thread
-// scratch buffers. Private to the CPU backend (and the trainer's Workers).
+// scratch buffers. Used by the CPU backend and the trainer.
 //
 // One decoded token runs about a hundred small parallel steps of a few tens of microseconds,
 // so a step's start and end must cost far less than that: workers and the caller spin on

@@ -1,5 +1,5 @@
 #pragma once
-// Export of a trained model to GGUF in the llama-family MoE layout that moe::Model::load reads
+// A trained model written as a GGUF file in the llama-family MoE layout that moe::Model::load reads
 // (and llama.cpp too): general.architecture "llama", llama.* hyper-parameters with
 // expert_count / expert_used_count, token_embd, output_norm, output (absent when tied),
 // blk.N.attn_{norm,q,k,v,output}, blk.N.ffn_norm, ffn_gate_inp, ffn_{gate,up,down}_exps, and the

@@ -1,10 +1,11 @@
-// The trainer's thread pool: the CPU backend's fork-join pool behind a small public face, plus
-// size-determined chunking so that results never depend on the number of threads.
+// ParallelTasks, how the trainer runs a batch of tasks in parallel: the CPU backend's fork-join
+// pool (moe/thread_pool.hpp) behind a small public face, plus size-determined chunking so that
+// results never depend on the number of threads.
 #include <algorithm>
 #include <thread>
 
-#include "../backend/thread_pool.hpp"
 #include "moe/blas_threads.hpp"
+#include "moe/thread_pool.hpp"
 #include "moe/train_ops.hpp"
 
 namespace moe::train {
@@ -18,20 +19,22 @@ int resolve_threads(int requested) {
 
 }  // namespace
 
-Workers::Workers(int n_threads) : pool_(std::make_unique<ThreadPool>(resolve_threads(n_threads))) {
+ParallelTasks::ParallelTasks(int n_threads)
+    : pool_(std::make_unique<ThreadPool>(resolve_threads(n_threads))) {
   use_one_blas_thread_per_call();
 }
 
-Workers::~Workers() = default;
+ParallelTasks::~ParallelTasks() = default;
 
-int Workers::size() const { return pool_->size(); }
+int ParallelTasks::size() const { return pool_->size(); }
 
-void Workers::run(int n_tasks, const std::function<void(int task)>& fn) {
+void ParallelTasks::run(int n_tasks, const std::function<void(int task)>& fn) {
   pool_->run(n_tasks, [&fn](int task, int /*worker*/) { fn(task); });
 }
 
-int Workers::for_chunks(int64_t n, int64_t min_chunk,
-                        const std::function<void(int chunk, int64_t begin, int64_t end)>& fn) {
+int ParallelTasks::for_chunks(
+    int64_t n, int64_t min_chunk,
+    const std::function<void(int chunk, int64_t begin, int64_t end)>& fn) {
   if (n <= 0) return 0;
   constexpr int64_t kMaxChunks = 64;
   const int64_t n_chunks = std::clamp<int64_t>(n / std::max<int64_t>(min_chunk, 1), 1, kMaxChunks);

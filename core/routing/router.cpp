@@ -1,4 +1,4 @@
-#include "router.hpp"
+#include "moe/router.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -4,8 +4,8 @@
 #include <cmath>
 #include <map>
 
+#include "moe/compute_estimate.hpp"
 #include "moe/error.hpp"
-#include "moe/plot/model_figures.hpp"
 
 namespace moe {
 
@@ -173,7 +173,7 @@ ComputeCount count_compute(const Model& model, const RoutingTrace& trace, int fi
   count.active_parameters_per_token = always_active + per_expert * expert_uses / tokens;
 
   // Matrix products per token from the model-card estimate (context 1), attention per position.
-  const plot::ComputeEstimate one = plot::estimate_compute(config, counts, 1);
+  const ComputeEstimate one = estimate_compute(config, counts, 1);
   const double fixed_matmul = static_cast<double>(one.moe_matmul_params - counts.active_experts);
   const double attention_per_position = one.attention_flops;  // over a context of 1
   for (int t = first; t < trace.n_tokens(); ++t)

@@ -1,7 +1,7 @@
-// GGUF export of a trained model (see train_export.hpp). The parameter layout already is the
-// GGUF layout, so each tensor is one slice of the parameter vector.
+// A trained model's parameters to a GGUF file (moe/train_model_to_gguf.hpp). The parameter
+// layout already is the GGUF layout, so each tensor is one slice of the parameter vector.
 #include "moe/error.hpp"
-#include "moe/train_export.hpp"
+#include "moe/train_model_to_gguf.hpp"
 
 namespace moe::train {
 
