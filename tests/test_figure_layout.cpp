@@ -19,6 +19,7 @@
 #include <variant>
 #include <vector>
 
+#include "moe/compute_estimate.hpp"
 #include "moe/plot/aggregate_figures.hpp"
 #include "moe/plot/comparison_figures.hpp"
 #include "moe/plot/export.hpp"
@@ -154,7 +155,7 @@ std::vector<NamedFigure> every_figure() {
   counts.total =
       counts.embedding + counts.output + counts.attention + counts.router + counts.experts;
   counts.active_per_token = counts.total - counts.experts + counts.active_experts;
-  plot::ComputeEstimate estimate;
+  moe::ComputeEstimate estimate;
   estimate.context = 10;
   estimate.moe_matmul_params = 3810;
   estimate.dense_matmul_params = 9800;
