@@ -165,4 +165,38 @@ TEST(GuiViews, SystemsButtonsShowEachSystemsRouting) {
   fs::remove_all(dir);
 }
 
+// Presenter mode as a teacher drives it: Right goes to the next view, Down to the next layer,
+// Tab to the next token, Escape back to the normal window; the screen has no menu bar then.
+TEST(GuiViews, PresenterModeStepsThroughViewsLayersAndTokens) {
+  if (std::system("command -v xvfb-run >/dev/null 2>&1") != 0)
+    GTEST_SKIP() << "xvfb-run is not installed (scripts/deps.sh installs xvfb)";
+  const fs::path dir =
+      fs::temp_directory_path() / ("moescope_test_gui_presenter_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const auto session = [&](const std::string& name) { return (dir / name).string(); };
+  std::ofstream(dir / "script.txt")
+      << "demo-model " << (dir / "demo.gguf").string() << "\nprompt The cat sat\nwait\n"
+      << "panel router\nlayer 0\nselect-token 1\nscreenshot " << session("normal.png") << "\n"
+      << "presenter 1\nscreenshot " << session("presenter.png") << "\n"
+      << "key right\nkey right\nkey down\nkey tab\nsave-session " << session("a.moescope.json")
+      << "\nkey left\nkey escape\nkey right\nsave-session " << session("b.moescope.json")
+      << "\nexit\n";
+  const moe::testing::CommandResult run = moe::testing::run_gui_script(MOESCOPE_GUI_PATH, dir.string());
+  ASSERT_EQ(run.exit_code, 0) << run.out;
+  const auto a = nlohmann::json::parse(read_text(dir / "a.moescope.json")).at("view");
+  EXPECT_EQ(a.at("panel"), views()[2]->key);  // router -> path -> load
+  EXPECT_EQ(a.at("layer"), 1);
+  EXPECT_EQ(a.at("token"), 2);
+  // Left went back one view; Escape left presenter mode, so Right no longer changes the view.
+  const auto b = nlohmann::json::parse(read_text(dir / "b.moescope.json")).at("view");
+  EXPECT_EQ(b.at("panel"), views()[1]->key);
+  // No menu bar in presenter mode: the top rows differ from the normal window's.
+  const Image normal = read_png(dir / "normal.png");
+  const Image presenter = read_png(dir / "presenter.png");
+  ASSERT_EQ(normal.rgba.size(), presenter.rgba.size());
+  EXPECT_NE(normal.rgba, presenter.rgba);
+  fs::remove_all(dir);
+}
+
 }  // namespace

@@ -46,6 +46,9 @@ public:
   virtual void compare_prompt(const std::string& prompt_b) = 0;
 
   virtual void set_theme(Theme theme) = 0;
+  // Presenter mode: one view fills the window, large text, keys step through views, layers
+  // and tokens; the developer figures are hidden.
+  virtual void set_presenter(bool on) = 0;
   virtual void set_font_size(float pixels) = 0;
   virtual void open_file_dialog() = 0;
   virtual void close_file_dialog() = 0;

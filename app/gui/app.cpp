@@ -88,6 +88,7 @@ App::App(GLFWwindow* window, AppOptions options) : window_(window), options_(std
       start_tour(tour_, requested_panel_);
     }
   }
+  if (options_.presenter) set_presenter(true);
   update_title();
 }
 
@@ -138,6 +139,10 @@ void App::before_frame() {
 void App::override_input() {
   if (!script_) return;
   ImGuiIO& io = ImGui::GetIO();
+  // A scripted key press lasts one frame, as a quick tap does.
+  if (held_key_ >= 0) io.KeysDown[held_key_] = false;
+  held_key_ = script_->take_key_press();
+  if (held_key_ >= 0) io.KeysDown[held_key_] = true;
   const auto& boxes = strip_state_.token_boxes;
   const int hover = script_->hover_token();
   if (hover >= 0 && hover < static_cast<int>(boxes.size())) {
@@ -206,11 +211,15 @@ void App::frame() {
   const ImGuiWindowFlags flags = ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove |
                                  ImGuiWindowFlags_MenuBar | ImGuiWindowFlags_NoBringToFrontOnFocus |
                                  ImGuiWindowFlags_NoSavedSettings;
-  ImGui::Begin("moescope##host", nullptr, flags);
+  ImGui::Begin("moescope##host", nullptr, presenter_ ? flags & ~ImGuiWindowFlags_MenuBar : flags);
   ImGui::PopStyleVar();
-  draw_menu_bar();
-  draw_layout();
-  draw_status_bar();
+  if (presenter_) {
+    draw_presenter();
+  } else {
+    draw_menu_bar();
+    draw_layout();
+    draw_status_bar();
+  }
   draw_dialogs();
   draw_save_session_dialog();
   draw_tour(tour_, requested_panel_);
@@ -219,6 +228,7 @@ void App::frame() {
 
   // Shortcuts that work everywhere (GLFW key codes are the backend's key indices).
   const ImGuiIO& io = ImGui::GetIO();
+  if (ImGui::IsKeyPressed(GLFW_KEY_F5, false)) set_presenter(!presenter_);
   if (io.KeyCtrl && ImGui::IsKeyPressed(GLFW_KEY_O, false)) open_dialog_requested_ = true;
   if (io.KeyCtrl && ImGui::IsKeyPressed(GLFW_KEY_S, false) && snapshot_->model)
     save_session_requested_ = true;
@@ -268,6 +278,7 @@ void App::draw_menu_bar() {
       }
       ImGui::EndMenu();
     }
+    if (ImGui::MenuItem("Presenter", "F5", presenter_)) set_presenter(!presenter_);
     if (ImGui::MenuItem("Chinese / Japanese glyphs", nullptr, settings_.cjk_font)) {
       settings_.cjk_font = !settings_.cjk_font;
       fonts_dirty_ = true;
@@ -342,6 +353,7 @@ void App::draw_views() {
   // A view may ask for another while it draws: that request waits for the next frame.
   const std::string requested = std::move(requested_panel_);
   requested_panel_.clear();
+  if (find_view(requested)) settings_.panel = requested;
   for (size_t i = 0; i < views().size(); ++i) {
     const ViewInfo& info = *views()[i];
     const bool select = requested == info.key;

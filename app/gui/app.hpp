@@ -32,6 +32,7 @@ struct AppOptions {
   std::filesystem::path config_dir;   // settings.json and imgui.ini
   std::vector<ScriptCommand> script;  // scripted mode when not empty
   bool save_settings = true;          // the scripted mode leaves the user's settings alone
+  bool presenter = false;             // start in presenter mode
   int n_threads = 0;
 };
 
@@ -73,6 +74,7 @@ public:
   void explain_expert(int expert) override;
   void compare_prompt(const std::string& prompt_b) override;
   void set_theme(Theme theme) override;
+  void set_presenter(bool on) override;
   void set_font_size(float pixels) override;
   void open_file_dialog() override { open_dialog_requested_ = true; }
   void close_file_dialog() override { close_dialog_requested_ = true; }
@@ -95,6 +97,11 @@ public:
   void draw_menu_bar();
   void draw_layout();
   void draw_views();
+  // Presenter mode (app_presenter.cpp): the token strip and one view fill the window.
+  void draw_presenter();
+  void presenter_keys();
+  // The index in views() of the view shown (settings_.panel), taking a pending request.
+  size_t shown_view_index();
   void draw_status_bar();
   void draw_dialogs();
   void draw_open_dialog();
@@ -124,6 +131,9 @@ public:
   moe::RoutingInterventions interventions_;  // asked for by the user (see ViewContext)
   TourState tour_;
   std::string requested_panel_;  // selects a tab on the next frame
+  bool presenter_ = false;
+  float font_size_before_presenter_ = 0;  // restored when presenter mode ends
+  int held_key_ = -1;                      // a key the scripted mode pressed last frame
 
   bool fonts_dirty_ = true;
   std::string font_note_;

@@ -96,6 +96,9 @@ int main(int argc, char** argv) {
   for (const std::string& key : view_keys) view_list += (view_list.empty() ? "" : ", ") + key;
   cli.add_option("--panel", panel, "Scripted: show a view (" + view_list + ")")
       ->check(CLI::IsMember(view_keys));
+  bool presenter = false;
+  cli.add_flag("--presenter", presenter,
+               "Start in presenter mode: one view fills the window in large text (F5 toggles)");
   bool list_views = false;
   cli.add_flag("--list-views", list_views, "Print each view's key and tab label, then exit");
   cli.add_option("--screenshot", screenshot, "Scripted: save the window as a PNG");
@@ -125,6 +128,7 @@ int main(int argc, char** argv) {
   options.config_dir = moescope::gui::config_dir(config_flag);
   options.demo_model = demo_model.empty() ? default_demo_model() : fs::path(demo_model);
   options.n_threads = threads;
+  options.presenter = presenter;
   try {
     if (!script_path.empty()) options.script = moescope::gui::parse_script(read_file(script_path), view_keys);
     // The shortcut flags make a script of their own, after the file's commands.

@@ -4,6 +4,9 @@
 #include <charconv>
 #include <map>
 
+#define GLFW_INCLUDE_NONE
+#include <GLFW/glfw3.h>  // key codes only
+
 #include "moe/error.hpp"
 
 namespace moescope::gui {
@@ -76,6 +79,8 @@ const std::map<std::string, CommandShape, std::less<>>& commands() {
       {"compare-prompt", {ScriptKind::ComparePrompt, CommandShape::Text}},
       {"tour", {ScriptKind::Tour, CommandShape::Number}},
       {"press", {ScriptKind::Press, CommandShape::Text}},
+      {"presenter", {ScriptKind::Presenter, CommandShape::Number}},
+      {"key", {ScriptKind::Key, CommandShape::Text}},
       {"drop", {ScriptKind::Drop, CommandShape::Text}},
       {"frames", {ScriptKind::Frames, CommandShape::Number}},
       {"screenshot", {ScriptKind::Screenshot, CommandShape::Text}},
@@ -153,6 +158,18 @@ std::vector<ScriptCommand> parse_script(std::string_view text,
       }
       command.number = static_cast<int>(kind_it - std::begin(kKinds));
       command.text = std::string(trim(command.text.substr(gap)));
+    }
+    if (command.kind == ScriptKind::Key) {
+      // The key goes to `number` as its GLFW key code (the GLFW backend's ImGui key index).
+      static const std::map<std::string, int> kKeys = {
+          {"left", GLFW_KEY_LEFT}, {"right", GLFW_KEY_RIGHT},   {"up", GLFW_KEY_UP},
+          {"down", GLFW_KEY_DOWN}, {"tab", GLFW_KEY_TAB},       {"escape", GLFW_KEY_ESCAPE},
+          {"f5", GLFW_KEY_F5}};
+      const auto key = kKeys.find(command.text);
+      if (key == kKeys.end())
+        throw moe::Error(where + "key is one of left, right, up, down, tab, escape, f5, not '" +
+                         command.text + "'");
+      command.number = key->second;
     }
     if ((command.kind == ScriptKind::Frames || command.kind == ScriptKind::Generate) &&
         command.number < 0) {

@@ -33,6 +33,8 @@
 //   explain-expert E     the vocabulary of expert E at the selected layer (waits)
 //   compare-prompt TEXT  compare the load with prompt B (waits)
 //   tour N               show step N (from 1) of the guided tour; tour 0 closes it
+//   presenter 1|0        enter or leave presenter mode (one view fills the window)
+//   key NAME             press a key: left, right, up, down, tab, escape, f5
 //   press LABEL          press the button with this label in the view shown (widgets.hpp's
 //                        button); fails when no such button is shown and enabled
 //   drop PATH            as if PATH were dropped on the window (a model or a saved session);
@@ -72,6 +74,8 @@ enum class ScriptKind {
   ComparePrompt,
   Tour,
   Press,
+  Presenter,
+  Key,
   Drop,
   CloseDialog,
   Frames,

@@ -257,6 +257,14 @@ bool ScriptRunner::run(const ScriptCommand& command, ScriptHost& host) {
         return true;
       }
       return false;
+    case ScriptKind::Presenter:
+      host.set_presenter(command.number != 0);
+      frames_left_ = 2;
+      return true;
+    case ScriptKind::Key:
+      key_to_press_ = command.number;
+      frames_left_ = 2;  // pressed on the next frame, released on the one after
+      return true;
     case ScriptKind::Screenshot:
       screenshot_path_ = command.text;
       frames_left_ = 2;  // a tab switched or a popup opened just now needs a frame to settle

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <deque>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "actions.hpp"
@@ -39,6 +40,8 @@ public:
   bool finished() const { return finished_; }
   // The token of the strip the pointer should rest on, or -1.
   int hover_token() const { return hover_token_; }
+  // The key (GLFW key code) to press on this frame, once; -1 when none.
+  int take_key_press() { return std::exchange(key_to_press_, -1); }
   // After each render: where to save a screenshot of this frame, or empty.
   std::string screenshot_due();
   void frame_rendered(double frame_ms);
@@ -62,6 +65,7 @@ private:
   int errors_expected_ = 0;
   int hover_token_ = -1;
   int frames_waited_ = 0;  // Press: frames since the press was requested
+  int key_to_press_ = -1;
   bool finished_ = false;
 
   // For the report at the end.

@@ -114,7 +114,7 @@ void draw_token_strip(ViewContext& view, TokenStripState& state) {
   if (hovered_token >= 0) draw_token_tooltip(view, hovered_token);
 
   // Keyboard: left/right move through the tokens, up/down through the layers.
-  if (strip_hovered && !ImGui::GetIO().WantTextInput) {
+  if (state.keyboard && strip_hovered && !ImGui::GetIO().WantTextInput) {
     const int n = static_cast<int>(snapshot.tokens.size());
     if (ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_LeftArrow)))
       move_token(view.selection, -1, n);
