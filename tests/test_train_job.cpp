@@ -22,60 +22,46 @@ using nlohmann::json;
 
 namespace {
 
-std::string documents(const std::string& stem, int count) {
-  std::string text;
-  for (int d = 0; d < count; ++d) {
-    text += stem + " number " + std::to_string(d % 13) + " is here, and " + stem + " " +
-            std::to_string(d % 5) + " follows.\n<|endoftext|>\n";
-  }
-  return text;
-}
-
 class TrainJob : public ::testing::Test {
 protected:
-  void SetUp() override {
-    dir_ = moe::testing::unique_temp_path("train_job", "");
-    for (const std::string domain : {"alpha", "beta"}) {
-      fs::create_directories(dir_ / "corpus" / domain);
-      std::ofstream(dir_ / "corpus" / domain / "train.txt") << documents(domain, 200);
-      std::ofstream(dir_ / "corpus" / domain / "val.txt") << documents(domain, 20);
-    }
-    config_ = {{"name", "job-micro"},
-               {"seed", 3},
-               {"threads", 2},
-               {"model",
-                {{"n_layer", 1},
-                 {"n_embd", 32},
-                 {"n_head", 2},
-                 {"n_head_kv", 1},
-                 {"n_ff_exp", 32},
-                 {"n_expert", 4},
-                 {"top_k", 2},
-                 {"n_ctx", 32}}},
-               {"tokenizer", {{"vocab_size", 300}, {"sample_bytes", 100000}}},
-               {"data",
-                {{"corpus_dir", (dir_ / "corpus").string()},
-                 {"domains", {"alpha", "beta"}},
-                 {"cache_dir", (dir_ / "cache").string()}}},
-               {"optimizer",
-                {{"lr", 1e-2},
-                 {"warmup_steps", 2},
-                 {"steps", 7},
-                 {"batch_tokens", 128},
-                 {"micro_batch_tokens", 64},
-                 {"seq_len", 32}}},
-               {"eval", {{"every_steps", 3}, {"windows_per_domain", 2}, {"print_every", 4}}},
-               {"output",
-                {{"checkpoint_dir", (dir_ / "ckpt").string()},
-                 {"checkpoint_every", 5},
-                 {"log_file", (dir_ / "log" / "train.jsonl").string()},
-                 {"gguf_out", (dir_ / "out" / "model.gguf").string()},
-                 {"weight_type", "f32"}}}};
-  }
+  void SetUp() override { dir_ = moe::testing::unique_temp_path("train_job", ""); }
   void TearDown() override { fs::remove_all(dir_); }
 
+  // A micro run: one layer, 4 experts (top-2), 7 steps of 4 windows of 32 tokens.
   moe::train::TrainingJobConfig config() const {
-    return moe::train::parse_training_config(config_.dump(), "test config");
+    moe::train::TrainingJobConfig config;
+    config.name = "job-micro";
+    moe::train::TrainerConfig& trainer = config.trainer;
+    trainer.seed = 3;
+    trainer.n_threads = 2;
+    trainer.model.n_layer = 1;
+    trainer.model.n_embd = 32;
+    trainer.model.n_head = 2;
+    trainer.model.n_head_kv = 1;
+    trainer.model.n_ff_exp = 32;
+    trainer.model.n_expert = 4;
+    trainer.model.top_k = 2;
+    trainer.model.n_ctx = 32;
+    trainer.optimizer.lr = 1e-2;
+    trainer.optimizer.warmup_steps = 2;
+    trainer.optimizer.total_steps = 7;
+    trainer.seq_len = 32;
+    trainer.batch_seqs = 4;
+    trainer.micro_batch_seqs = 2;
+    config.tokenizer = {300, 100000};
+    // Two domains of the bundled corpus sample (the Train tab's).
+    config.corpus = {fs::path(MOESCOPE_SOURCE_DIR) / "assets" / "train" / "sample",
+                     {"english", "code"}};
+    config.cache_dir = dir_ / "cache";
+    config.eval_every = 3;
+    config.eval_windows = 2;
+    config.print_every = 4;
+    config.checkpoint_dir = dir_ / "ckpt";
+    config.checkpoint_every = 5;
+    config.log_file = dir_ / "log" / "train.jsonl";
+    config.gguf_out = dir_ / "out" / "model.gguf";
+    config.weight_type = moe::GgmlType::F32;
+    return config;
   }
   std::vector<json> log_rows() const {
     std::vector<json> rows;
@@ -85,7 +71,6 @@ protected:
   }
 
   fs::path dir_;
-  json config_;
 };
 
 struct Heard {
@@ -111,10 +96,27 @@ struct Heard {
 
 }  // namespace
 
-TEST_F(TrainJob, ConfigErrorsNameTheKey) {
-  EXPECT_EQ(config().eval_every, 3);
-  EXPECT_EQ(config().checkpoint_path(), dir_ / "ckpt" / "latest.gguf");
-  json typo = config_;
+TEST(TrainJobConfig, ReadsEveryKeyAndNamesTheWrongOne) {
+  const std::string text = R"({
+    "name": "micro", "seed": 5,
+    "model": {"n_layer": 1, "n_embd": 32, "n_head": 2, "n_head_kv": 1, "n_ff_exp": 32,
+              "n_expert": 4, "top_k": 2, "n_ctx": 32},
+    "tokenizer": {"vocab_size": 300},
+    "data": {"corpus_dir": "corpus", "domains": ["alpha", "beta"]},
+    "optimizer": {"steps": 7, "seq_len": 32, "batch_tokens": 128, "micro_batch_tokens": 64},
+    "eval": {"every_steps": 3},
+    "output": {"checkpoint_dir": "ckpt", "weight_type": "q8_0"}
+  })";
+  const moe::train::TrainingJobConfig config = moe::train::parse_training_config(text, "micro");
+  EXPECT_EQ(config.name, "micro");
+  EXPECT_EQ(config.trainer.seed, 5u);
+  EXPECT_EQ(config.trainer.batch_seqs, 4);
+  EXPECT_EQ(config.trainer.micro_batch_seqs, 2);
+  EXPECT_EQ(config.eval_every, 3);
+  EXPECT_EQ(config.weight_type, moe::GgmlType::Q8_0);
+  EXPECT_EQ(config.checkpoint_path(), fs::path("ckpt") / "latest.gguf");
+
+  json typo = json::parse(text);
   typo["optimizer"]["lrr"] = 0.1;
   try {
     moe::train::parse_training_config(typo.dump(), "typo.json");
@@ -123,7 +125,7 @@ TEST_F(TrainJob, ConfigErrorsNameTheKey) {
     EXPECT_NE(std::string(error.what()).find("optimizer.lrr"), std::string::npos) << error.what();
   }
   EXPECT_THROW(moe::train::parse_training_config("{", "broken.json"), moe::Error);
-  EXPECT_THROW(moe::train::read_training_config(dir_ / "absent.json"), moe::Error);
+  EXPECT_THROW(moe::train::read_training_config("/nonexistent/train.json"), moe::Error);
 }
 
 TEST_F(TrainJob, RunsEvaluatesCheckpointsAndExports) {
@@ -149,7 +151,7 @@ TEST_F(TrainJob, RunsEvaluatesCheckpointsAndExports) {
   EXPECT_EQ(rows[0]["parameters"].get<uint64_t>(), parameters.total);
   EXPECT_EQ(rows[0]["active_parameters"].get<uint64_t>(), parameters.active_per_token);
   EXPECT_EQ(rows.back()["type"], "eval");
-  EXPECT_TRUE(rows.back()["val_loss"].contains("beta"));
+  EXPECT_TRUE(rows.back()["val_loss"].contains("code"));
 }
 
 TEST_F(TrainJob, StoppingSavesACheckpointThatAResumedJobContinues) {
