@@ -1,9 +1,7 @@
 #include "cli_common.hpp"
 
 #include <algorithm>
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
@@ -17,6 +15,7 @@
 #include "moe/utf8.hpp"
 #include "moe/routing_data.hpp"
 #include "moe/routing_stats.hpp"
+#include "moe/text_file.hpp"
 
 namespace moescope::cli {
 
@@ -87,13 +86,7 @@ std::string describe_backend(const moe::Backend& backend) {
   return backend.name();
 }
 
-std::string read_text_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw moe::Error("cannot read " + path + ": " + std::strerror(errno));
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) throw moe::Error("cannot read " + path + ": read error");
-  return text;
-}
+std::string read_text_file(const std::string& path) { return moe::read_text_file(path); }
 
 std::optional<int32_t> bos_to_add(const LoadedModel& loaded, bool add_bos) {
   const auto bos = loaded.tokenizer->bos_id();

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "cli_common.hpp"
+#include "moe/domain_routing.hpp"
 #include "moe/error.hpp"
 #include "moe/expert_insights.hpp"
 #include "moe/session.hpp"
@@ -56,17 +57,8 @@ void run_experts(const ExpertsArgs& args) {
   const std::vector<moe::PromptSet> sets = prompt_sets_from(args.prompts);
 
   moe::Session session(loaded.model, make_cpu_backend(args.threads));
-  std::vector<moe::RoutedText> texts;
-  for (const moe::PromptSet& set : sets) {
-    for (const std::string& prompt : set.prompts) {
-      std::vector<int32_t> ids = encode_prompt(loaded, prompt, !args.no_bos);
-      // BOS is the same token at the same place in every prompt: left out, as in `domains`.
-      const int first =
-          (!args.no_bos && !ids.empty() && ids.front() == loaded.tokenizer->bos_id()) ? 1 : 0;
-      if (auto text = moe::route_text(session, set.name, std::move(ids), first))
-        texts.push_back(std::move(*text));
-    }
-  }
+  const std::vector<moe::RoutedText> texts =
+      moe::route_set_texts(session, *loaded.tokenizer, sets, bos_to_add(loaded, !args.no_bos));
   if (texts.empty()) throw moe::Error("the prompts have no tokens to route");
   const moe::ExpertVocabulary vocabulary =
       moe::expert_vocabulary(texts, args.layer, args.expert, args.top, args.examples);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "moe/domain_routing.hpp"
 #include "moe/error.hpp"
 #include "moe/prompt_sets.hpp"
 #include "moe/session.hpp"
@@ -91,19 +92,11 @@ moe::LoadComparison compare_with_prompt(const PlaygroundInputs& inputs,
 std::vector<moe::RoutedText> route_domain_prompts(const PlaygroundInputs& inputs,
                                                   const std::filesystem::path& folder,
                                                   const std::function<bool(int, int)>& keep_going) {
-  std::vector<std::pair<std::string, std::string>> prompts;  // (domain, text)
-  for (moe::PromptSet& set : moe::find_prompt_sets(folder))
-    for (std::string& text : set.prompts) prompts.emplace_back(set.name, std::move(text));
-  std::vector<moe::RoutedText> texts;
   moe::Session session(inputs.model, inputs.backend);
-  for (size_t i = 0; i < prompts.size(); ++i) {
-    if (!keep_going(static_cast<int>(i), static_cast<int>(prompts.size()))) break;
-    // BOS is the same token at the same place in every prompt: left out of the counts.
-    const auto& [domain, text] = prompts[i];
-    if (auto routed = moe::route_text(session, domain, encode(inputs, text), inputs.add_bos ? 1 : 0))
-      texts.push_back(std::move(*routed));
-  }
-  return texts;
+  const std::optional<int32_t> bos =
+      inputs.add_bos ? inputs.tokenizer->bos_id() : std::optional<int32_t>();
+  return moe::route_set_texts(session, *inputs.tokenizer, moe::find_prompt_sets(folder), bos,
+                              keep_going);
 }
 
 ExpertVocabularyView expert_vocabulary_view(const PlaygroundInputs& inputs,

@@ -100,8 +100,7 @@ bool TrainWorker::publish(bool force) {
     snapshot->domains = data_->domains;
     snapshot->train_tokens = data_->train_tokens;
     snapshot->val_tokens = data_->val_tokens;
-    snapshot->n_parameters =
-        static_cast<int64_t>(moe::train::ParameterLayout(training_->model_shape()).size());
+    snapshot->n_parameters = static_cast<int64_t>(training_->parameters().total);
     snapshot->steps_done = training_->steps_done();
     snapshot->steps = training_->steps();
     snapshot->specializations = training_->specializations();
@@ -183,8 +182,7 @@ void TrainWorker::run() {
       std::string error;
       try {
         if (!training_) throw std::runtime_error("there is no model to export yet");
-        std::filesystem::create_directories(export_path->parent_path());
-        training_->export_gguf(*export_path);
+        training_->export_gguf(*export_path);  // creates the folder
       } catch (const std::exception& e) {
         error = e.what();
       }

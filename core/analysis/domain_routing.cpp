@@ -40,6 +40,28 @@ RoutingTrace route_pooled(Session& session, const Tokenizer& tokenizer,
   return pooled;
 }
 
+std::vector<RoutedText> route_set_texts(Session& session, const Tokenizer& tokenizer,
+                                        const std::vector<PromptSet>& sets,
+                                        std::optional<int32_t> bos,
+                                        const std::function<bool(int, int)>& keep_going) {
+  int total = 0, done = 0;
+  for (const PromptSet& set : sets) total += static_cast<int>(set.prompts.size());
+  std::vector<RoutedText> texts;
+  for (const PromptSet& set : sets) {
+    for (const std::string& prompt : set.prompts) {
+      if (keep_going && !keep_going(done, total)) return texts;
+      ++done;
+      std::vector<int32_t> ids;
+      if (bos) ids.push_back(*bos);
+      const std::vector<int32_t> text_ids = tokenizer.encode(prompt);
+      ids.insert(ids.end(), text_ids.begin(), text_ids.end());
+      if (auto text = route_text(session, set.name, std::move(ids), bos ? 1 : 0))
+        texts.push_back(std::move(*text));
+    }
+  }
+  return texts;
+}
+
 DomainRouting::DomainRouting(std::vector<PromptSet> sets, const ModelConfig& config) {
   for (PromptSet& set : sets) {
     if (set.prompts.empty()) continue;

@@ -1,13 +1,12 @@
 #include "moe/prompt_sets.hpp"
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <system_error>
 
 #include "moe/error.hpp"
+#include "moe/text_file.hpp"
 
 namespace moe {
 
@@ -18,14 +17,6 @@ namespace {
 bool is_prompt(std::string_view line) {
   const size_t first = line.find_first_not_of(" \t");
   return first != std::string_view::npos && line[first] != '#';
-}
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error("cannot read " + path.string() + ": " + std::strerror(errno));
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) throw Error("cannot read " + path.string() + ": read error");
-  return text;
 }
 
 // The .txt files of `dir` in name order; `error` says why the folder could not be listed.
@@ -53,7 +44,7 @@ std::vector<std::string> parse_prompt_lines(std::string_view text) {
 }
 
 std::vector<std::string> read_prompt_file(const fs::path& path) {
-  std::vector<std::string> prompts = parse_prompt_lines(read_text(path));
+  std::vector<std::string> prompts = parse_prompt_lines(read_text_file(path));
   if (prompts.empty()) throw Error(path.string() + " holds no prompts (one prompt per line)");
   return prompts;
 }

@@ -82,6 +82,7 @@ gguf::GgufWriter build_export(const ParameterLayout& layout, std::span<const flo
 void export_gguf(const std::filesystem::path& path, const ParameterLayout& layout,
                  std::span<const float> params, const TokenizerVocab& vocab,
                  const ExportOptions& options) {
+  if (!path.parent_path().empty()) std::filesystem::create_directories(path.parent_path());
   build_export(layout, params, vocab, options).write(path);
 }
 

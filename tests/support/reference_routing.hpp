@@ -3,7 +3,7 @@
 // architecture's gate (softmax or sigmoid scores, a selection bias, renormalized or raw weights,
 // a scale; ../shared/ARCHITECTURES.md) and the interventions of moe/interventions.hpp (top-k
 // overrides, disabled experts, pins, Switch-style capacity, expert choice). Independent of
-// core/backend/router.cpp, which is tested against it.
+// core/routing/router.cpp, which is tested against it.
 #include <cstdint>
 #include <vector>
 

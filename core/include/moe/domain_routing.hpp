@@ -6,11 +6,13 @@
 // nothing about the domain. Prompts longer than the session's context are cut to it.
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "moe/domain_specialization.hpp"
+#include "moe/expert_insights.hpp"
 #include "moe/model.hpp"
 #include "moe/prompt_sets.hpp"
 #include "moe/routing.hpp"
@@ -31,6 +33,15 @@ bool route_prompt_into(Session& session, const Tokenizer& tokenizer, const std::
 RoutingTrace route_pooled(Session& session, const Tokenizer& tokenizer,
                           const std::vector<std::string>& prompts, std::optional<int32_t> bos,
                           bool& cut);
+
+// Every prompt of every set routed on its own (moe::route_text, the set's name as its domain,
+// the BOS token left out), for the expert vocabulary (`moescope-cli experts`, the app's
+// playground). `keep_going(done, total)`, when given, is asked before each prompt; false stops
+// there. Prompts without a token to count are left out.
+std::vector<RoutedText> route_set_texts(Session& session, const Tokenizer& tokenizer,
+                                        const std::vector<PromptSet>& sets,
+                                        std::optional<int32_t> bos,
+                                        const std::function<bool(int, int)>& keep_going = {});
 
 // Every set's routing, one prompt at a time, so a caller can stop between prompts and go on
 // later (the app's worker yields to the user's typing); the traces are the same as

@@ -14,6 +14,7 @@
 
 #include "moe/tokenizer.hpp"
 #include "moe/train_data.hpp"
+#include "moe/train_job.hpp"
 #include "moe/train_loop.hpp"
 
 namespace moe::train {
@@ -96,6 +97,7 @@ public:
   const LiveTrainingData& data() const { return *data_; }
   const ModelShape& model_shape() const { return trainer_->config().model; }
   int64_t steps_done() const { return trainer_->steps_done(); }
+  ParameterTotals parameters() const { return parameter_totals(trainer_->layout()); }
   const std::vector<LiveStep>& steps() const { return steps_; }
   const std::vector<LiveSpecialization>& specializations() const { return specializations_; }
 

@@ -24,6 +24,7 @@ struct ExportOptions {
   GgmlType weight_type = GgmlType::F16;
 };
 
+// The GGUF file of a model (export_gguf writes it to `path`, creating the folder).
 gguf::GgufWriter build_export(const ParameterLayout& layout, std::span<const float> params,
                               const TokenizerVocab& vocab, const ExportOptions& options);
 void export_gguf(const std::filesystem::path& path, const ParameterLayout& layout,

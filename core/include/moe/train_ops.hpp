@@ -121,7 +121,7 @@ void attention_backward(ParallelTasks& parallel, const Matrix<T>& dout, const Ma
                         const AttentionShape& shape, Matrix<T>& dq, Matrix<T>& dk, Matrix<T>& dv);
 
 // ---------------------------------------------------------------------------------------------
-// The router rule of the llama architecture, as core/backend/router.cpp applies it:
+// The router rule of the llama architecture, as core/routing/router.cpp applies it:
 // p = softmax(logits); the top_k experts by p (ties to the lower id), highest first; gate
 // weights w_j = p_j / Σ_chosen p (renormalized). Since w is the softmax of the chosen logits,
 // its gradient reaches only the chosen logits.
