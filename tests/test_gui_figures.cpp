@@ -279,6 +279,24 @@ TEST(HonestFigures, OneTokenAloneShowsNoBalanceNumbersButSaysWhy) {
     EXPECT_NE(notes.find("prompt"), std::string::npos) << "says why: " << notes;
   }
   EXPECT_TRUE(plot::layer_balance_figure(stats, 4).lines.empty()) << "no balance curves either";
+  // The utilization grid of one token is no picture of balance either: it says so too.
+  const plot::Figure heatmap = plot::load_heatmap_figure(stats, 2);
+  EXPECT_TRUE(std::any_of(heatmap.notes.begin(), heatmap.notes.end(), [](const std::string& n) {
+    return n.find("prompt") != std::string::npos;
+  }));
+  const plot::Figure load = plot::expert_load_figure(stats, 0, plot::LoadMeasure::TokenCount);
+  EXPECT_NE(load.title.find("(1 token)"), std::string::npos) << load.title;
+}
+
+TEST(HonestFigures, TheUniformLoadLabelIsTheHeightOfItsLine) {
+  // One token, top-2 of 8 experts: the uniform load is 0.25, not "0.2".
+  RoutingTrace trace(1, 8, 2, {0});
+  trace.set(0, 0, record({0.3f, 0.2f, 0.1f, 0.1f, 0.1f, 0.1f, 0.05f, 0.05f}, {0, 1}, {0.6f, 0.4f}));
+  const plot::Figure load =
+      plot::expert_load_figure(moe::compute_routing_stats(trace), 0, plot::LoadMeasure::TokenCount);
+  ASSERT_EQ(load.lines.size(), 1u);
+  EXPECT_DOUBLE_EQ(load.lines[0].ys[0], 0.25);
+  EXPECT_NE(load.legend.back().label.find("(0.25)"), std::string::npos) << load.legend.back().label;
 }
 
 TEST(GuiFigures, ExpertColoursAreDistinctAndStable) {

@@ -10,7 +10,7 @@ namespace moe::plot {
 Figure layer_balance_figure(const RoutingStats& stats, int n_expert) {
   Figure figure;
   const size_t n_layers = stats.layers.size();
-  figure.title = "Load balance per MoE layer (" + std::to_string(stats.n_tokens) + " tokens)";
+  figure.title = "Load balance per MoE layer (" + token_count(stats.n_tokens) + ")";
   figure.notes.push_back(
       "more even routing: lower CV and max/mean, aux loss nearer 1, entropy / ln E nearer 1");
   std::vector<std::string> labels;

@@ -103,6 +103,8 @@ void add_interventions_note(Figure& figure, const RoutingInterventions& interven
 
 std::string expert_label(int expert) { return "E" + std::to_string(expert); }
 
+std::string token_count(int64_t n) { return std::to_string(n) + (n == 1 ? " token" : " tokens"); }
+
 std::string too_few_tokens_note(const RoutingStats& stats) {
   if (stats.n_tokens >= 2) return "";
   return stats.n_tokens == 1
@@ -137,7 +139,7 @@ Figure expert_load_figure(const RoutingStats& stats, int moe_index, LoadMeasure 
   const double max_value = values.empty() ? 0 : *std::max_element(values.begin(), values.end());
 
   figure.title = "Expert load at layer " + std::to_string(load.layer) + " (" +
-                 std::to_string(stats.n_tokens) + " tokens)";
+                 token_count(stats.n_tokens) + ")";
   const std::string too_few = too_few_tokens_note(stats);
   if (!too_few.empty()) {
     figure.notes.push_back(too_few);
@@ -172,7 +174,9 @@ Figure expert_load_figure(const RoutingStats& stats, int moe_index, LoadMeasure 
   reference.xs = {0, static_cast<double>(n_expert)};
   reference.ys = {uniform, uniform};
   reference.dashed = true;
-  reference.label = "uniform load (" + format_number(uniform, counts ? 1 : 2) + ")";
+  // As many digits as the line's height needs (a count of 0.25 is not "0.2").
+  reference.label =
+      "uniform load (" + format_number(uniform, counts && uniform >= 10 ? 1 : 2) + ")";
   figure.lines.push_back(reference);
   figure.legend.push_back({reference.label, std::nullopt, true, true});
   add_interventions_note(figure, stats.interventions);
@@ -183,12 +187,14 @@ Figure load_heatmap_figure(const RoutingStats& stats, int top_k) {
   Figure figure;
   const int n_expert =
       stats.layers.empty() ? 0 : static_cast<int>(stats.layers[0].token_counts.size());
-  figure.title = "Utilization: layer x expert (" + std::to_string(stats.n_tokens) + " tokens)";
+  figure.title = "Utilization: layer x expert (" + token_count(stats.n_tokens) + ")";
   if (n_expert > 0) {
     figure.notes.push_back(
         "share of tokens that chose each expert; uniform routing gives top-k / E = " +
         format_number(static_cast<double>(top_k) / n_expert, 2) + " everywhere");
   }
+  const std::string too_few = too_few_tokens_note(stats);
+  if (!too_few.empty()) figure.notes.push_back(too_few);
   figure.x = expert_axis(n_expert);
   figure.y = row_axis(layer_labels(stats), "layer");
   double max_share = 0;
@@ -409,7 +415,7 @@ Figure coactivation_figure(const RoutingStats& stats, int moe_index) {
   const auto n = static_cast<size_t>(n_expert);
   const std::vector<int64_t>& matrix = stats.coactivation[m];
   figure.title = "Co-activation at layer " + std::to_string(stats.layers[m].layer) + " (" +
-                 std::to_string(stats.n_tokens) + " tokens)";
+                 token_count(stats.n_tokens) + ")";
   figure.notes.push_back(
       "cell (a, b): tokens that chose both a and b; diagonal (grey): tokens that chose a");
   figure.x = expert_axis(n_expert);
@@ -449,7 +455,7 @@ Figure transitions_figure(const RoutingStats& stats, int moe_index, bool normali
   const int from_layer = stats.layers[m].layer;
   const int to_layer = stats.layers[m + 1].layer;
   figure.title = "Transitions from layer " + std::to_string(from_layer) + " to layer " +
-                 std::to_string(to_layer) + " (" + std::to_string(stats.n_tokens) + " tokens)";
+                 std::to_string(to_layer) + " (" + token_count(stats.n_tokens) + ")";
   figure.notes.push_back(normalize_rows ? "row a: where tokens that chose a at layer " +
                                               std::to_string(from_layer) + " go next, P(b | a)"
                                         : "cell (a, b): tokens that chose a at layer " +

@@ -1,6 +1,7 @@
 #pragma once
 // Figures of what the router did, built from a RoutingTrace and its RoutingStats. The GUI
 // panels show these and the exporter writes them; neither computes anything of its own.
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,9 @@ void add_interventions_note(Figure& figure, const RoutingInterventions& interven
 
 // "E0", "E1", ... as used on every expert axis.
 std::string expert_label(int expert);
+
+// "1 token", "12 tokens".
+std::string token_count(int64_t n);
 
 // What balance figures say instead of their numbers when the stats hold fewer than two tokens
 // (an empty prompt routes the BOS token alone: CV 1.73 and "75% unused" would mean nothing);
