@@ -140,3 +140,69 @@ TEST_F(ExportCliTest, RouteWritesVersionedJsonAndLoadCsvToAFile) {
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.out.find("cannot write"), std::string::npos) << r.out;
 }
+
+TEST_F(ExportCliTest, TransitionsFromTheLastMoeLayerAreAClearError) {
+  // MoE layers 0, 1, 2: layer 2 has no next MoE layer to go to.
+  const CommandResult r =
+      run_cli("plot " + model() + " --prompt hi --kind transitions --layer 2 --threads 1 --out " +
+              path("last.svg"));
+  EXPECT_NE(r.exit_code, 0) << "it must not silently draw layers 1 -> 2: " << r.out;
+  EXPECT_NE(r.out.find("layer 2"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("0, 1"), std::string::npos) << "names the layers that work: " << r.out;
+  EXPECT_FALSE(fs::exists(dir() / "last.svg"));
+  const CommandResult ok =
+      run_cli("plot " + model() + " --prompt hi --kind transitions --layer 1 --threads 1 --out " +
+              path("middle.svg"));
+  ASSERT_EQ(ok.exit_code, 0) << ok.out;
+  EXPECT_NE(read_file(dir() / "middle.svg").find("from layer 1 to layer 2"), std::string::npos);
+}
+
+// An SVG file without its <title> (the document's name, not drawn): what the figure shows.
+std::string drawn_svg(const fs::path& path) {
+  std::string svg = read_file(path);
+  const size_t title = svg.find("<title>");
+  if (title != std::string::npos) svg.erase(title, svg.find("</title>") - title);
+  return svg;
+}
+
+size_t occurrences(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+TEST_F(ExportCliTest, PooledPromptsPrintTheTokenCountOnce) {
+  const CommandResult r = run_cli("plot " + model() + " --prompts " + path("list.txt") +
+                                  " --kind load --threads 1 --out " + path("pooled.svg"));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const std::string svg = drawn_svg(dir() / "pooled.svg");
+  const size_t open = svg.find("layer 0 (");
+  ASSERT_NE(open, std::string::npos) << svg.substr(0, 2000);
+  const std::string count = svg.substr(open + 9, svg.find(' ', open + 9) - (open + 9));
+  EXPECT_EQ(occurrences(svg, count + " tokens"), 1u) << "the count " << count << " twice";
+  EXPECT_NE(svg.find("2 prompts"), std::string::npos) << "still says the prompts were pooled";
+}
+
+TEST_F(ExportCliTest, PlotCanLeaveOutTitleAndNotesAndUsePaperPresets) {
+  CommandResult r = run_cli("plot " + model() +
+                            " --prompt 'the sea' --kind load --no-title --no-notes --threads 1 "
+                            "--out " +
+                            path("bare.svg"));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const std::string bare = drawn_svg(dir() / "bare.svg");
+  EXPECT_EQ(bare.find("Expert load at layer"), std::string::npos);
+  EXPECT_EQ(bare.find("CV "), std::string::npos);
+  EXPECT_NE(bare.find("class=\"bar\""), std::string::npos);
+  r = run_cli("plot " + model() +
+              " --prompt 'the sea' --kind heatmap --paper single --threads 1 "
+              "--out " +
+              path("column.pdf"));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("237.6 x"), std::string::npos) << "3.3 in wide: " << r.out;
+  r = run_cli("plot " + model() +
+              " --prompt 'the sea' --kind heatmap --paper double --threads 1 "
+              "--out " +
+              path("page.png"));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("2100 x"), std::string::npos) << "7 in at 300 dpi: " << r.out;
+}

@@ -474,6 +474,242 @@ TEST(FigureLayout, AScrolledViewLaysOutOnlyTheCellsItShows) {
   EXPECT_EQ(part.plot, whole.plot) << "the view does not move the axes";
 }
 
+// ---- honest figures and paper-ready exports (issue 16) ----
+
+// Does ink of `a` reach into `b`?
+bool overlaps(const plot::Box& a, const plot::Box& b) { return a.intersects(b); }
+
+TEST(FigureLayout, TokenPathGateWeightsStayReadableOverTheTop1Line) {
+  const moe::RoutingTrace trace = synthetic_trace(12, 4);
+  const plot::Figure figure = plot::token_path_figure(trace, 3, "tok3");
+  ASSERT_EQ(figure.lines.size(), 1u);
+  std::vector<std::string> cell_labels;
+  for (const plot::Rect& cell : figure.cells)
+    if (!cell.text.empty()) cell_labels.push_back(cell.text);
+  ASSERT_FALSE(cell_labels.empty());
+  for (const Target& target : targets()) {
+    SCOPED_TRACE(target.name);
+    RecordingCanvas canvas(target.font_size);
+    const plot::FigureLayout layout =
+        plot::lay_out_figure(figure, target.width, target.height, canvas, target.options);
+    const std::vector<plot::Primitive>& drawn = layout.primitives;
+    size_t labels_seen = 0;
+    for (size_t i = 0; i < drawn.size(); ++i) {
+      const auto* run = std::get_if<plot::TextRun>(&drawn[i]);
+      if (!run || run->align != plot::TextAlign::Center || run->at.y < layout.plot.y0 ||
+          run->at.y > layout.plot.y1 ||
+          std::find(cell_labels.begin(), cell_labels.end(), run->text) == cell_labels.end())
+        continue;
+      ++labels_seen;
+      const plot::Box label = extent(drawn[i], canvas);
+      for (size_t j = i + 1; j < drawn.size(); ++j) {
+        const bool ink_over = std::holds_alternative<plot::Polyline>(drawn[j]) ||
+                              std::holds_alternative<plot::Circle>(drawn[j]);
+        EXPECT_FALSE(ink_over && overlaps(extent(drawn[j], canvas), label))
+            << "the path's " << describe(drawn[j]) << " is drawn over the label '" << run->text
+            << "'";
+      }
+      // And the label sits on its own patch of the cell's colour, so a line under it does not
+      // cross its letters.
+      bool backed = false;
+      for (size_t j = 0; j < i; ++j) {
+        const auto* fill = std::get_if<plot::FillRect>(&drawn[j]);
+        backed |= fill && fill->mark == plot::Mark::None && fill->box.x0 <= label.x0 &&
+                  fill->box.x1 >= label.x1 && fill->box.y0 <= label.y0 + 1 &&
+                  fill->box.y1 >= label.y1 - 1 && fill->box.height() < label.height() * 2;
+      }
+      EXPECT_TRUE(backed) << "label '" << run->text << "' has no backing";
+    }
+    EXPECT_GT(labels_seen, 0u);
+  }
+}
+
+TEST(FigureLayout, NotesNeverBreakInsideAFormula) {
+  const moe::RoutingTrace trace = synthetic_trace(20, 9);
+  const moe::RoutingStats stats = moe::compute_routing_stats(trace);
+  const std::vector<plot::DomainStats> domains = {{"code", stats}};
+  const std::vector<plot::Figure> figures = {plot::domain_expert_figure(domains, 0, 2),
+                                             plot::load_heatmap_figure(stats, 2)};
+  const auto is_operator = [](const std::string& word) {
+    return word == "=" || word == "/" || word == "+" || word == "x" || word == "-" ||
+           word == "\xC3\x97" || word == "\xE2\x89\x88";
+  };
+  for (const plot::Figure& figure : figures) {
+    SCOPED_TRACE(figure.title);
+    for (double width = 160; width <= 900; width += 3) {
+      RecordingCanvas canvas(10);
+      const plot::FigureLayout layout =
+          plot::lay_out_figure(figure, width, 600, canvas, plot::LayoutOptions{});
+      for (const plot::Primitive& primitive : layout.primitives) {
+        const auto* run = std::get_if<plot::TextRun>(&primitive);
+        if (!run || run->style != plot::TextStyle::Body || run->align != plot::TextAlign::Left ||
+            run->at.y >= layout.plot.y0)
+          continue;
+        std::istringstream words(run->text);
+        std::vector<std::string> split;
+        for (std::string word; words >> word;) split.push_back(word);
+        if (split.empty()) continue;
+        EXPECT_FALSE(is_operator(split.front()) || is_operator(split.back()) ||
+                     split.back().back() == '/')
+            << "at width " << width << " a line breaks inside a formula: '" << run->text << "'";
+      }
+    }
+  }
+}
+
+// Routing over 16 experts, two MoE layers, every expert used.
+moe::RoutingTrace sixteen_expert_trace() {
+  moe::RoutingTrace trace(2, 16, 2, {0, 1});
+  for (int t = 0; t < 32; ++t) {
+    for (int layer : {0, 1}) {
+      moe::RoutingRecord record;
+      record.logits.assign(16, 0.f);
+      record.probs.assign(16, 1.f / 16);
+      record.experts = {(t + layer) % 16, (t + 5) % 16};
+      record.weights = {0.5f, 0.5f};
+      trace.set(t, layer, record);
+    }
+  }
+  return trace;
+}
+
+TEST(FigureLayout, HeatmapsTickEveryExpertUpToSixteen) {
+  const plot::Figure figure =
+      plot::load_heatmap_figure(moe::compute_routing_stats(sixteen_expert_trace()), 2);
+  struct Size {
+    const char* name;
+    plot::ExportOptions options;
+  };
+  std::vector<Size> sizes = {
+      {"single column",
+       plot::paper_export_options(plot::PaperColumn::Single, plot::ExportFormat::Pdf)},
+      {"double column",
+       plot::paper_export_options(plot::PaperColumn::Double, plot::ExportFormat::Pdf)},
+      {"default page", plot::resolve_export_options("x.pdf", plot::ExportOptions{})}};
+  for (const Size& size : sizes) {
+    SCOPED_TRACE(size.name);
+    RecordingCanvas canvas(size.options.font_pt);
+    const plot::FigureLayout layout = plot::lay_out_figure(
+        plot::figure_as_exported(figure, size.options), size.options.width, size.options.height,
+        canvas, plot::export_layout_options(size.options));
+    ASSERT_TRUE(layout.fits);
+    std::vector<plot::Box> labels;
+    std::vector<std::string> seen;
+    for (const plot::Primitive& primitive : layout.primitives) {
+      const auto* run = std::get_if<plot::TextRun>(&primitive);
+      if (!run || run->at.y < layout.plot.y1 || run->text.size() < 2 || run->text[0] != 'E')
+        continue;
+      seen.push_back(run->text);
+      labels.push_back(extent(primitive, canvas));
+    }
+    EXPECT_EQ(seen.size(), 16u) << "every expert has its tick label";
+    for (size_t i = 0; i < labels.size(); ++i) {
+      for (size_t j = i + 1; j < labels.size(); ++j)
+        EXPECT_FALSE(overlaps(labels[i], labels[j])) << seen[i] << " and " << seen[j];
+      EXPECT_LE(labels[i].y1, size.options.height);
+    }
+  }
+}
+
+TEST(FigureLayout, PaperColumnPresetsKeepTextReadableAndTheHeaderSmall) {
+  for (const auto& [column, inches] :
+       {std::pair{plot::PaperColumn::Single, 3.3}, std::pair{plot::PaperColumn::Double, 7.0}}) {
+    const plot::ExportOptions png = plot::paper_export_options(column, plot::ExportFormat::Png);
+    EXPECT_NEAR(png.width / png.dpi, inches, 0.01);
+    EXPECT_GE(png.font_pt, 7);
+    const plot::ExportOptions options = plot::paper_export_options(column, plot::ExportFormat::Pdf);
+    EXPECT_NEAR(options.width, inches * 72, 0.5);
+    EXPECT_GE(options.font_pt, 7) << "text stays readable in print";
+    for (const NamedFigure& named : every_figure()) {
+      SCOPED_TRACE(named.name + " at " + std::to_string(inches) + " in");
+      RecordingCanvas canvas(options.font_pt);
+      const plot::FigureLayout layout =
+          plot::lay_out_figure(plot::figure_as_exported(named.figure, options), options.width,
+                               options.height, canvas, plot::export_layout_options(options));
+      ASSERT_TRUE(layout.fits);
+      double header = 0;
+      for (const plot::Primitive& primitive : layout.primitives) {
+        const auto* run = std::get_if<plot::TextRun>(&primitive);
+        if (run && run->style == plot::TextStyle::Title)
+          header = std::max(header, extent(primitive, canvas).y1);
+      }
+      // A legend beside the plot takes no height from it.
+      for (const plot::HitRegion& entry : regions(layout, plot::HitKind::LegendEntry))
+        if (entry.box.y1 <= layout.plot.y0) header = std::max(header, entry.box.y1);
+      EXPECT_EQ(regions(layout, plot::HitKind::LegendEntry).size(), named.figure.legend.size());
+      for (const plot::Primitive& primitive : layout.primitives) {
+        const plot::Box box = extent(primitive, canvas);
+        EXPECT_TRUE(box.x0 >= -0.01 && box.y0 >= -0.01 && box.x1 <= options.width + 0.01 &&
+                    box.y1 <= options.height + 0.01)
+            << describe(primitive) << " outside the page at " << box.x0 << "," << box.y0;
+      }
+      EXPECT_LT(header / options.height, 0.2)
+          << "title and legend take " << 100 * header / options.height << "% of the height";
+    }
+  }
+}
+
+TEST(FigureLayout, ExportOptionsLeaveOutTheTitleAndNotes) {
+  const plot::Figure figure = every_figure()[0].figure;
+  ASSERT_FALSE(figure.title.empty());
+  ASSERT_FALSE(figure.notes.empty());
+  plot::ExportOptions options;
+  options.title = false;
+  options.notes = false;
+  const plot::Figure bare = plot::figure_as_exported(figure, options);
+  EXPECT_TRUE(bare.title.empty());
+  EXPECT_TRUE(bare.notes.empty());
+  EXPECT_EQ(bare.bars.size(), figure.bars.size());
+  EXPECT_EQ(bare.legend.size(), figure.legend.size());
+  options.title = true;
+  EXPECT_EQ(plot::figure_as_exported(figure, options).title, figure.title);
+}
+
+TEST(FigureLayout, CrossedMarksAreStruckOutAndOutlinedSwatchesAreOutlines) {
+  plot::Figure figure;
+  figure.x = {"x", 0, 2, {}, false, false};
+  figure.y = {"y", 0, 1, {}, false, false};
+  plot::Rect bar;
+  bar.x0 = 0.2;
+  bar.x1 = 0.8;
+  bar.y1 = 0.5;
+  bar.fill = plot::expert_color(1);
+  bar.crossed = true;
+  figure.bars.push_back(bar);
+  plot::LegendEntry chosen{"chosen", std::nullopt};
+  chosen.outlined = true;
+  plot::LegendEntry dropped{"dropped", std::nullopt};
+  dropped.crossed = true;
+  figure.legend = {chosen, dropped};
+  RecordingCanvas canvas(10);
+  const plot::LayoutOptions options;
+  const plot::FigureLayout layout = plot::lay_out_figure(figure, 400, 300, canvas, options);
+  const plot::Box bar_box = regions(layout, plot::HitKind::Bar).at(0).box;
+  int diagonals = 0;
+  for (const plot::Primitive& primitive : layout.primitives) {
+    const auto* line = std::get_if<plot::Polyline>(&primitive);
+    if (!line || line->points.size() != 2) continue;
+    const plot::Point a = line->points[0], b = line->points[1];
+    if (std::abs(a.x - b.x) > bar_box.width() / 2 && std::abs(a.y - b.y) > bar_box.height() / 2 &&
+        bar_box.contains(a) && bar_box.contains(b))
+      ++diagonals;
+  }
+  EXPECT_EQ(diagonals, 2) << "a cross over the dropped bar";
+  const std::vector<plot::HitRegion> entries = regions(layout, plot::HitKind::LegendEntry);
+  ASSERT_EQ(entries.size(), 2u);
+  bool filled = false, outlined = false;
+  for (const plot::Primitive& primitive : layout.primitives) {
+    if (const auto* fill = std::get_if<plot::FillRect>(&primitive)) {
+      filled |= entries[0].box.intersects(fill->box) && fill->color == options.palette.text;
+    }
+    if (const auto* stroke = std::get_if<plot::StrokeRect>(&primitive)) {
+      outlined |= entries[0].box.intersects(stroke->box) && stroke->width > options.thin_line;
+    }
+  }
+  EXPECT_FALSE(filled) << "the swatch of an outline is not a filled square";
+  EXPECT_TRUE(outlined);
+}
+
 std::string read_file(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   std::ostringstream text;

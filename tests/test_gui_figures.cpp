@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "moe/plot/aggregate_figures.hpp"
 #include "moe/plot/model_figures.hpp"
 #include "moe/plot/routing_figures.hpp"
 
@@ -76,7 +77,9 @@ TEST(GuiFigures, LoadHeatmapHasALayerByExpertGridOfShares) {
                                [](const plot::Rect& c) { return c.row == 1 && c.column == 3; });
   ASSERT_NE(it, figure.cells.end());
   EXPECT_DOUBLE_EQ(it->value, 1.0);
-  EXPECT_EQ(it->text, "3");
+  // The cell shows the share its colour stands for (issue 16); the count is in the tooltip.
+  EXPECT_EQ(it->text, "1.00");
+  EXPECT_NE(it->tooltip.find("3 of 3 tokens"), std::string::npos) << it->tooltip;
   EXPECT_EQ(figure.y.ticks.size(), 2u);
   EXPECT_EQ(figure.y.ticks[1].label, "L2");
   EXPECT_TRUE(figure.y.reversed);
@@ -165,6 +168,135 @@ TEST(GuiFigures, TransitionsCountAndNormalizeRows) {
     EXPECT_NEAR(row, 1.0, 1e-9) << "row " << a;
   }
   EXPECT_TRUE(plot::transitions_figure(stats, 1, false).cells.empty());  // no layer after the last
+}
+
+// ---- honest figures (issue 16): what a figure says agrees with what it draws ----
+
+// A cell's text as the number it stands for ("0.25" -> 0.25, "25%" -> 0.25).
+double number_in(const std::string& text) {
+  const bool percent = !text.empty() && text.back() == '%';
+  return std::stod(percent ? text.substr(0, text.size() - 1) : text) / (percent ? 100 : 1);
+}
+
+TEST(HonestFigures, UtilizationCellsColourBarAndSubtitleAllSpeakOfShares) {
+  const moe::RoutingStats stats = moe::compute_routing_stats(make_trace());
+  const plot::Figure figure = plot::load_heatmap_figure(stats, 2);
+  ASSERT_TRUE(figure.color_scale.has_value());
+  EXPECT_NE(figure.color_scale->label.find("share"), std::string::npos);
+  ASSERT_FALSE(figure.notes.empty());
+  EXPECT_NE(figure.notes[0].find("share"), std::string::npos) << figure.notes[0];
+  for (const plot::Rect& cell : figure.cells) {
+    ASSERT_FALSE(cell.text.empty());
+    EXPECT_NEAR(number_in(cell.text), cell.value, 0.005)
+        << "cell text '" << cell.text << "' is not the share its colour shows";
+    EXPECT_LE(cell.value, figure.color_scale->max + 1e-9);
+  }
+}
+
+TEST(HonestFigures, DomainCellsAndColourBarUseTheSameUnit) {
+  const RoutingTrace trace = make_trace();
+  const std::vector<plot::DomainStats> domains = {{"a", moe::compute_routing_stats(trace, 0, 2)},
+                                                  {"b", moe::compute_routing_stats(trace, 2, 1)}};
+  const plot::Figure figure = plot::domain_expert_figure(domains, 0, 2);
+  ASSERT_TRUE(figure.color_scale.has_value());
+  ASSERT_GE(figure.color_scale->ticks.size(), 2u);
+  for (const plot::Rect& cell : figure.cells) {
+    ASSERT_EQ(cell.text.back(), '%') << cell.text;
+    EXPECT_NEAR(number_in(cell.text), cell.value, 0.005);
+  }
+  for (const plot::Tick& tick : figure.color_scale->ticks) {
+    ASSERT_FALSE(tick.label.empty());
+    EXPECT_EQ(tick.label.back(), '%') << "colour bar tick '" << tick.label << "' beside % cells";
+    EXPECT_NEAR(number_in(tick.label), tick.value, 1e-9);
+  }
+}
+
+TEST(HonestFigures, RouterLegendShowsTheOutlineNotTheFirstExpertsColour) {
+  const plot::Figure figure = plot::router_scores_figure(make_trace(), 1, 0, "b");
+  const auto chosen = std::find_if(
+      figure.legend.begin(), figure.legend.end(),
+      [](const plot::LegendEntry& e) { return e.label.find("chosen") != std::string::npos; });
+  ASSERT_NE(chosen, figure.legend.end());
+  // Chosen bars keep their experts' colours: the swatch shows what marks them, the outline.
+  EXPECT_FALSE(chosen->color.has_value()) << "the swatch is filled with one expert's colour";
+  EXPECT_TRUE(chosen->outlined);
+}
+
+// Token 0 at layer 0 chose experts 0 and 2 but expert 2 was full (capacity routing).
+RoutingTrace trace_with_a_dropped_choice() {
+  RoutingTrace trace = make_trace();
+  RoutingRecord dropped = record({0.5f, 0.1f, 0.3f, 0.1f}, {0}, {0.625f});
+  dropped.dropped = {2};
+  trace.set(0, 0, dropped);
+  return trace;
+}
+
+TEST(HonestFigures, CapacityDropsAreMarkedInEveryRouterFigure) {
+  const RoutingTrace trace = trace_with_a_dropped_choice();
+  const auto has_dropped_legend = [](const plot::Figure& figure) {
+    return std::any_of(figure.legend.begin(), figure.legend.end(), [](const plot::LegendEntry& e) {
+      return e.label.find("dropped") != std::string::npos && e.crossed;
+    });
+  };
+  const plot::Figure scores = plot::router_scores_figure(trace, 0, 0, "a");
+  ASSERT_EQ(scores.bars.size(), 4u);
+  EXPECT_TRUE(scores.bars[2].crossed) << "the dropped choice is marked";
+  EXPECT_FALSE(scores.bars[2].outlined) << "it did not run";
+  EXPECT_NE(scores.bars[2].tooltip.find("dropped"), std::string::npos);
+  EXPECT_FALSE(scores.bars[1].crossed);
+  EXPECT_TRUE(has_dropped_legend(scores));
+
+  const plot::Figure heatmap = plot::router_heatmap_figure(trace, 0, {"a", "b", "c"}, -1);
+  const auto cell = std::find_if(heatmap.cells.begin(), heatmap.cells.end(),
+                                 [](const plot::Rect& c) { return c.row == 0 && c.column == 2; });
+  ASSERT_NE(cell, heatmap.cells.end());
+  EXPECT_TRUE(cell->crossed);
+  EXPECT_TRUE(has_dropped_legend(heatmap));
+
+  const plot::Figure path = plot::token_path_figure(trace, 0, "a");
+  const auto step = std::find_if(path.cells.begin(), path.cells.end(),
+                                 [](const plot::Rect& c) { return c.row == 0 && c.column == 2; });
+  ASSERT_NE(step, path.cells.end());
+  EXPECT_TRUE(step->crossed);
+  EXPECT_TRUE(has_dropped_legend(path));
+
+  // Without drops, no such legend entry.
+  EXPECT_FALSE(has_dropped_legend(plot::router_scores_figure(make_trace(), 0, 0, "a")));
+}
+
+TEST(HonestFigures, OneTokenAloneShowsNoBalanceNumbersButSaysWhy) {
+  RoutingTrace bos_only(3, 4, 2, {0, 2});
+  bos_only.set(0, 0, record({0.5f, 0.3f, 0.1f, 0.1f}, {0, 1}, {0.625f, 0.375f}));
+  bos_only.set(0, 2, record({0.1f, 0.1f, 0.2f, 0.6f}, {3, 2}, {0.75f, 0.25f}));
+  const moe::RoutingStats stats = moe::compute_routing_stats(bos_only);
+  for (const plot::Figure& figure :
+       {plot::expert_load_figure(stats, 0, plot::LoadMeasure::TokenCount),
+        plot::layer_balance_figure(stats, 4)}) {
+    std::string notes;
+    for (const std::string& note : figure.notes) notes += note + "\n";
+    EXPECT_EQ(notes.find("CV "), std::string::npos) << notes;
+    EXPECT_EQ(notes.find("unused"), std::string::npos) << notes;
+    EXPECT_NE(notes.find("prompt"), std::string::npos) << "says why: " << notes;
+  }
+  EXPECT_TRUE(plot::layer_balance_figure(stats, 4).lines.empty()) << "no balance curves either";
+  // The utilization grid of one token is no picture of balance either: it says so too.
+  const plot::Figure heatmap = plot::load_heatmap_figure(stats, 2);
+  EXPECT_TRUE(std::any_of(heatmap.notes.begin(), heatmap.notes.end(), [](const std::string& n) {
+    return n.find("prompt") != std::string::npos;
+  }));
+  const plot::Figure load = plot::expert_load_figure(stats, 0, plot::LoadMeasure::TokenCount);
+  EXPECT_NE(load.title.find("(1 token)"), std::string::npos) << load.title;
+}
+
+TEST(HonestFigures, TheUniformLoadLabelIsTheHeightOfItsLine) {
+  // One token, top-2 of 8 experts: the uniform load is 0.25, not "0.2".
+  RoutingTrace trace(1, 8, 2, {0});
+  trace.set(0, 0, record({0.3f, 0.2f, 0.1f, 0.1f, 0.1f, 0.1f, 0.05f, 0.05f}, {0, 1}, {0.6f, 0.4f}));
+  const plot::Figure load =
+      plot::expert_load_figure(moe::compute_routing_stats(trace), 0, plot::LoadMeasure::TokenCount);
+  ASSERT_EQ(load.lines.size(), 1u);
+  EXPECT_DOUBLE_EQ(load.lines[0].ys[0], 0.25);
+  EXPECT_NE(load.legend.back().label.find("(0.25)"), std::string::npos) << load.legend.back().label;
 }
 
 TEST(GuiFigures, ExpertColoursAreDistinctAndStable) {

@@ -138,11 +138,11 @@ void run_plot(const PlotArgs& args) {
     const int top_k = shape.top_k();
     if (args.layer >= 0) {
       write_figure(plot::domain_expert_figure(domains, moe_index_for(shape, args.layer), top_k),
-            args.output.out_path, options);
+                   args.output.out_path, options);
     } else {
       for (size_t m = 0; m < shape.moe_layers().size(); ++m) {
         write_figure(plot::domain_expert_figure(domains, static_cast<int>(m), top_k),
-              with_layer_suffix(args.output.out_path, shape.moe_layers()[m]), options);
+                     with_layer_suffix(args.output.out_path, shape.moe_layers()[m]), options);
       }
     }
     return;
@@ -182,15 +182,24 @@ void run_plot(const PlotArgs& args) {
   } else if (args.kind == "coactivation") {
     figure = plot::coactivation_figure(stats, moe_index);
   } else if (args.kind == "transitions") {
-    if (trace.moe_layers().size() < 2)
-      throw moe::Error("transitions need two MoE layers; the model has one");
-    const int index = std::min(moe_index, static_cast<int>(trace.moe_layers().size()) - 2);
-    figure = plot::transitions_figure(stats, index, args.normalize);
+    const std::vector<int>& layers = trace.moe_layers();
+    if (layers.size() < 2) throw moe::Error("transitions need two MoE layers; the model has one");
+    if (moe_index + 1 >= static_cast<int>(layers.size())) {
+      // The last MoE layer has no next one: say so rather than draw another pair of layers.
+      std::string valid;
+      for (size_t m = 0; m + 1 < layers.size(); ++m)
+        valid += (valid.empty() ? "" : ", ") + std::to_string(layers[m]);
+      throw moe::Error("--layer " + std::to_string(layers.back()) +
+                       " is the last MoE layer: transitions go from a MoE layer to the next "
+                       "one (valid --layer: " +
+                       valid + ")");
+    }
+    figure = plot::transitions_figure(stats, moe_index, args.normalize);
   }
   if (routed.n_prompts > 1) {
-    figure.notes.insert(figure.notes.begin(), std::to_string(routed.n_prompts) + " prompts, " +
-                                                  std::to_string(trace.n_tokens()) +
-                                                  " tokens pooled");
+    // The title already gives the token count.
+    figure.notes.insert(figure.notes.begin(),
+                        "pooled over " + std::to_string(routed.n_prompts) + " prompts");
   }
   write_figure(figure, args.output.out_path, options);
 }

@@ -1,6 +1,6 @@
 #pragma once
 // The image-output options the plotting commands share (--out, --format, --width, --height,
-// --dpi, --font-size, --theme) and writing a Figure with them.
+// --dpi, --font-size, --theme, --paper, --no-title, --no-notes) and writing a Figure with them.
 #include <CLI/CLI.hpp>
 #include <filesystem>
 #include <string>
@@ -12,9 +12,12 @@ namespace moescope::cli {
 
 struct FigureOutputArgs {
   std::string out_path;
-  std::string format;  // empty: from the extension of out_path
-  double width = 0, height = 0, dpi = 200, font_pt = 10;
+  std::string format;            // empty: from the extension of out_path
+  double width = 0, height = 0;  // 0: the default or the --paper preset's
+  double dpi = 0, font_pt = 0;   // 0: likewise
   std::string theme = "light";
+  std::string paper;  // "", "single" or "double": a journal column's size and text
+  bool no_title = false, no_notes = false;
 };
 
 void add_figure_output_options(CLI::App& command, FigureOutputArgs& args);

@@ -3,6 +3,7 @@
 #include <imgui_stdlib.h>
 
 #include <algorithm>
+#include <cmath>
 #include <exception>
 #include <functional>
 #include <optional>
@@ -27,7 +28,9 @@ struct FigureExportState {
   int width_px = 1600, height_px = 1000, dpi = 200;
   int width_pt = 576, height_pt = 360;
   float font_pt = 10;
-  bool dark = false;  // exports default to the light theme (slides, paper)
+  bool dark = false;                // exports default to the light theme (slides, paper)
+  bool title = true, notes = true;  // papers give both in the caption
+  bool compact = false;             // a paper column's narrow margins (set by its preset)
   std::string folder;
   std::string path;
   std::string message;
@@ -135,23 +138,41 @@ void draw_figure_dialog() {
     ImGui::TextDisabled("72 points = 1 inch; %d x %d pt = %.1f x %.1f in", s.width_pt, s.height_pt,
                         s.width_pt / 72.0, s.height_pt / 72.0);
   }
-  if (png) {
-    if (ImGui::SmallButton("slide 1920x1080")) {
+  if (ImGui::SmallButton(png ? "slide 1920x1080" : "slide 10x5.6 in")) {
+    if (png)
       s.width_px = 1920, s.height_px = 1080, s.dpi = 200;
-    }
-    ImGui::SameLine();
-    if (ImGui::SmallButton("paper column 3.4 in")) {
-      s.width_px = 1020, s.height_px = 720, s.dpi = 300;
-    }
-  } else {
-    if (ImGui::SmallButton("slide 10x5.6 in")) s.width_pt = 720, s.height_pt = 405;
-    ImGui::SameLine();
-    if (ImGui::SmallButton("paper column 3.4 in")) s.width_pt = 245, s.height_pt = 175;
+    else
+      s.width_pt = 720, s.height_pt = 405;
+    s.font_pt = 10;
+    s.compact = false;
   }
+  // Journal columns: the core's presets (>= 7 pt text, a small header, notes to the caption).
+  const auto paper_button = [&](const char* label, plot::PaperColumn column) {
+    ImGui::SameLine();
+    if (!ImGui::SmallButton(label)) return;
+    const plot::ExportOptions preset =
+        plot::paper_export_options(column, static_cast<plot::ExportFormat>(s.format));
+    if (png) {
+      s.width_px = static_cast<int>(preset.width), s.height_px = static_cast<int>(preset.height);
+      s.dpi = static_cast<int>(preset.dpi);
+    } else {
+      s.width_pt = static_cast<int>(std::lround(preset.width));
+      s.height_pt = static_cast<int>(std::lround(preset.height));
+    }
+    s.font_pt = static_cast<float>(preset.font_pt);
+    s.title = preset.title;
+    s.notes = preset.notes;
+    s.compact = preset.compact;
+  };
+  paper_button("single column 3.3 in", plot::PaperColumn::Single);
+  paper_button("double column 7 in", plot::PaperColumn::Double);
   ImGui::SetNextItemWidth(field);
   ImGui::InputFloat("text size (pt)", &s.font_pt, 0, 0, "%.1f");
   ImGui::SameLine();
   ImGui::Checkbox("dark background", &s.dark);
+  ImGui::Checkbox("title", &s.title);
+  ImGui::SameLine();
+  ImGui::Checkbox("notes under the title", &s.notes);
   ImGui::SetNextItemWidth(ImGui::GetFontSize() * 30);
   ImGui::InputText("file", &s.path);
 
@@ -163,6 +184,9 @@ void draw_figure_dialog() {
     options.dpi = s.dpi;
     options.font_pt = s.font_pt;
     options.theme = s.dark ? plot::ExportTheme::Dark : plot::ExportTheme::Light;
+    options.title = s.title;
+    options.notes = s.notes;
+    options.compact = s.compact;
     if (!s.figure) throw moe::Error("no figure to export");
     prepare_export_folder(s.path);
     return plot::missing_font_note(plot::export_figure(*s.figure, s.path, options));

@@ -95,8 +95,9 @@ extern const ViewInfo router_view;
 const ViewInfo router_view = {"router", "Router scores", "Router scores",
        "For the selected token and layer: the router's probability for every expert. The\n"
        "outlined bars are the top-k experts that really run; their gate weights (the numbers)\n"
-       "say how much each contributes to the output. Below, the same for every token at once:\n"
-       "a row per token, a column per expert.",
+       "say how much each contributes to the output. Crossed out: chosen, but dropped because\n"
+       "the expert was full (capacity routing, Playground). Below, the same for every token at\n"
+       "once: a row per token, a column per expert.",
                             make_view<RouterView>};
 
 }  // namespace moescope::gui

@@ -10,7 +10,7 @@ namespace moe::plot {
 Figure layer_balance_figure(const RoutingStats& stats, int n_expert) {
   Figure figure;
   const size_t n_layers = stats.layers.size();
-  figure.title = "Load balance per MoE layer (" + std::to_string(stats.n_tokens) + " tokens)";
+  figure.title = "Load balance per MoE layer (" + token_count(stats.n_tokens) + ")";
   figure.notes.push_back(
       "more even routing: lower CV and max/mean, aux loss nearer 1, entropy / ln E nearer 1");
   std::vector<std::string> labels;
@@ -42,7 +42,11 @@ Figure layer_balance_figure(const RoutingStats& stats, int n_expert) {
        Color::from_rgb(0xCC79A7), true},
   };
   double max_value = 1;
+  // One token has no balance to show: a note instead of the curves.
+  const std::string too_few = too_few_tokens_note(stats);
+  if (!too_few.empty()) figure.notes = {too_few};
   for (const Series& s : series) {
+    if (!too_few.empty()) break;
     Line line;
     line.label = s.label;
     line.color = s.color;
@@ -114,7 +118,11 @@ Figure domain_expert_figure(const std::vector<DomainStats>& domains, int moe_ind
       max_share = std::max(max_share, shares[d][e]);
     }
   }
+  // The cells speak in percent, so does the colour bar.
   figure.color_scale = viridis_scale(0, std::max(max_share, 1e-9), "share of routing decisions");
+  figure.color_scale->ticks.clear();
+  for (const Tick& tick : nice_ticks(0, 100 * figure.color_scale->max, 4))
+    figure.color_scale->ticks.push_back({tick.value / 100, tick.label + "%"});
   for (size_t d = 0; d < domains.size(); ++d) {
     for (int e = 0; e < n_expert; ++e) {
       const double share = shares[d][static_cast<size_t>(e)];

@@ -80,12 +80,47 @@ int draw_on_surface(cairo_surface_t* surface, double scale, bool crisp_fills, co
 
 }  // namespace
 
-ExportReport export_figure(const Figure& figure, const std::filesystem::path& path,
+ExportOptions paper_export_options(PaperColumn column, ExportFormat format) {
+  // Widths of the common two-column journal and conference layouts; heights keep the plot
+  // wide rather than tall. Text at the size of a caption's small print, never below 7 pt.
+  const bool single = column == PaperColumn::Single;
+  const double width_in = single ? 3.3 : 7.0;
+  const double height_in = single ? 2.4 : 3.0;
+  ExportOptions options;
+  options.format = format;
+  options.dpi = 300;
+  options.font_pt = single ? 7 : 8;
+  options.notes = false;  // the caption says what the notes would
+  options.compact = true;
+  const double per_inch = format == ExportFormat::Png ? options.dpi : 72;
+  options.width = std::round(width_in * per_inch * 10) / 10;
+  options.height = std::round(height_in * per_inch * 10) / 10;
+  return options;
+}
+
+Figure figure_as_exported(const Figure& figure, const ExportOptions& options) {
+  Figure exported = figure;
+  if (!options.title) exported.title.clear();
+  if (!options.notes) exported.notes.clear();
+  return exported;
+}
+
+LayoutOptions export_layout_options(const ExportOptions& options) {
+  LayoutOptions layout;  // paper: 0.75 pt hairlines
+  layout.palette = options.theme == ExportTheme::Dark ? dark_palette() : light_palette();
+  if (options.compact) {
+    layout.margin = 0.3;
+    layout.compact = true;
+  }
+  return layout;
+}
+
+ExportReport export_figure(const Figure& original, const std::filesystem::path& path,
                            const ExportOptions& requested) {
   const ExportOptions options = resolve_export_options(path, requested);
   ExportReport report;
-  LayoutOptions layout;  // paper: 0.75 pt hairlines, the default margin
-  layout.palette = options.theme == ExportTheme::Dark ? dark_palette() : light_palette();
+  const LayoutOptions layout = export_layout_options(options);
+  const Figure figure = figure_as_exported(original, options);
   CairoMetrics metrics(options.font_pt);
   std::string bytes;
 
@@ -108,7 +143,7 @@ ExportReport export_figure(const Figure& figure, const std::filesystem::path& pa
       cairo_surface_t* surface = cairo_pdf_surface_create_for_stream(append_to_string, &bytes,
                                                                      options.width, options.height);
       cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_TITLE,
-                                     clean_text(figure.title).c_str());
+                                     clean_text(original.title).c_str());
       cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_CREATOR, "moescope");
       report.characters_without_font = draw_on_surface(surface, 1, /*crisp_fills=*/false, figure,
                                                        {options.width, options.height}, layout,
@@ -119,7 +154,7 @@ ExportReport export_figure(const Figure& figure, const std::filesystem::path& pa
       break;
     }
     case ExportFormat::Svg: {
-      SvgCanvas canvas(options.width, options.height, clean_text(figure.title), metrics);
+      SvgCanvas canvas(options.width, options.height, clean_text(original.title), metrics);
       draw_on(canvas, figure, options.width, options.height, layout);
       bytes = canvas.finish();
       break;

@@ -61,6 +61,50 @@ struct Mapping {
   }
 };
 
+// An operator standing alone between spaces joins its neighbours into one formula.
+bool is_operator(const std::string& word) {
+  static const char* const kOperators[] = {"=",
+                                           "/",
+                                           "+",
+                                           "-",
+                                           "x",
+                                           "*",
+                                           "<",
+                                           ">",
+                                           "<=",
+                                           ">=",
+                                           "\xC3\x97",
+                                           "\xC2\xB7",
+                                           "\xE2\x89\x88",
+                                           "\xE2\x86\x92",
+                                           "->"};
+  for (const char* op : kOperators)
+    if (word == op) return true;
+  return false;
+}
+
+// The words of `text` split at single spaces (runs of spaces leave empty words), with every
+// formula ("top-k / E = 0.25") joined into one word so that a line never breaks inside it.
+std::vector<std::string> unbreakable_words(const std::string& text) {
+  std::vector<std::string> words;
+  std::string previous;  // the last single word appended
+  for (size_t start = 0;;) {
+    const size_t space = text.find(' ', start);
+    std::string word =
+        text.substr(start, space == std::string::npos ? std::string::npos : space - start);
+    if (!words.empty() && !word.empty() && !previous.empty() &&
+        (is_operator(previous) || is_operator(word))) {
+      words.back() += " " + word;
+    } else {
+      words.push_back(word);
+    }
+    previous = std::move(word);
+    if (space == std::string::npos) break;
+    start = space + 1;
+  }
+  return words;
+}
+
 class Layout {
 public:
   Layout(TextMetrics& metrics, const LayoutOptions& options, FigureLayout& out)
@@ -71,6 +115,7 @@ public:
     stroke_ = std::max(options_.thin_line, line_height_ / 16);
     dash_ = line_height_ * 7 / 16;
     dash_gap_ = line_height_ * 5 / 16;
+    outline_ = options_.thin_line * 2.5;
   }
 
   void run(const Figure& figure);
@@ -98,13 +143,26 @@ private:
   double header(const Figure& figure);
   double wrapped(double x, double top, const std::string& text, const Color& color, double width,
                  TextStyle style);
-  double legend(const Figure& figure, double x, double top, double width);
+  double legend_sample_width(const LegendEntry& entry) const;
+  void legend_sample(const LegendEntry& entry, double x, double middle);
+  double legend(const Figure& figure, double x, double top, double width, bool draw);
+  double legend_column_width(const Figure& figure);
+  void legend_column(const Figure& figure, double x, double top, double width);
   double color_scale_width(const Figure& figure);
   void y_ticks(const Figure& figure, const Mapping& map);
+  void cross(const Box& box);
   void rects(const std::vector<Rect>& rects, Mark mark, const Mapping& map);
+  void cell_labels(bool backed);
   void lines(const Figure& figure, const Mapping& map);
   void annotations(const Figure& figure, const Mapping& map);
-  void x_axis(const Figure& figure, const Mapping& map);
+  struct XTicks {
+    std::vector<std::string> labels;
+    size_t stride = 1;     // every stride-th label is drawn
+    bool upright = false;  // turned to read upwards
+    double height = 0;     // what they take below the axis
+  };
+  XTicks plan_x_ticks(const Figure& figure, double x0, double x1);
+  void x_axis(const Figure& figure, const Mapping& map, const XTicks& plan);
   void color_scale(const ColorScale& scale, const Mapping& map);
 
   TextMetrics& metrics_;
@@ -112,22 +170,24 @@ private:
   const Palette& palette_;
   FigureLayout& out_;
   double line_height_ = 12, pad_ = 7, stroke_ = 1, dash_ = 5, dash_gap_ = 4;
+  double outline_ = 2;          // the thickest outline of an emphasised mark
+  bool legend_beside_ = false;  // the legend is a column right of the plot (compact layouts)
+  // Cell labels wait until the lines are drawn, so that no line crosses their letters.
+  struct CellLabel {
+    TextRun run;
+    Box patch;     // behind the text, in the cell's colour
+    Color colour;  // the cell's colour as drawn (its alpha over the background)
+  };
+  std::vector<CellLabel> cell_labels_;
 };
 
 // Word-wraps `text` to `width`; returns the height used. Words split at single spaces, so that
 // runs of spaces (which separate figures in notes) survive on a line; a wrapped line starts at
-// its first word.
+// its first word. A formula ("1/E = 12.5%") stays on one line.
 double Layout::wrapped(double x, double top, const std::string& text, const Color& color,
                        double width, TextStyle style) {
   const double line_height = metrics_.line_height(style);
-  std::vector<std::string> words;
-  for (size_t start = 0;;) {
-    const size_t space = text.find(' ', start);
-    words.push_back(
-        text.substr(start, space == std::string::npos ? std::string::npos : space - start));
-    if (space == std::string::npos) break;
-    start = space + 1;
-  }
+  const std::vector<std::string> words = unbreakable_words(text);
   double y = top;
   std::string line;
   bool line_started = false;
@@ -157,40 +217,86 @@ double Layout::wrapped(double x, double top, const std::string& text, const Colo
   return y - top;
 }
 
-// Legend entries in rows from `origin_x`; returns the height used.
-double Layout::legend(const Figure& figure, double origin_x, double top, double width) {
-  if (figure.legend.empty()) return 0;
+// The width of an entry's sample (a line sample is longer than a square).
+double Layout::legend_sample_width(const LegendEntry& entry) const {
+  return line_height_ * 0.8 * (entry.line ? 1.6 : 1);
+}
+
+// The sample of one legend entry, its left end at `x`, centred on `middle`.
+void Layout::legend_sample(const LegendEntry& entry, double x, double middle) {
   const double sample = line_height_ * 0.8;
-  const double gap = line_height_;
+  const Color color = entry.color.value_or(palette_.text);
+  if (entry.line) {
+    // A little heavier than the plot's lines, so that its colour reads at a glance.
+    out_.primitives.push_back(Polyline{{{x, middle}, {x + legend_sample_width(entry), middle}},
+                                       color,
+                                       (entry.dashed ? 2 : 2.5) * stroke_,
+                                       entry.dashed ? dash_ : 0,
+                                       dash_gap_});
+    return;
+  }
+  // What the entry's marks look like: filled in their colour, or (outlined or crossed marks
+  // keep their own colours) only the outline or the cross.
+  const Box box{x, middle - sample / 2, x + sample, middle + sample / 2};
+  const bool marking = entry.outlined || entry.crossed;
+  if (entry.color || !marking) out_.primitives.push_back(FillRect{box, color});
+  if (entry.outlined) {
+    const double inset = outline_ / 2;
+    out_.primitives.push_back(StrokeRect{
+        {box.x0 + inset, box.y0 + inset, box.x1 - inset, box.y1 - inset}, palette_.text, outline_});
+  } else {
+    out_.primitives.push_back(StrokeRect{box, palette_.text, options_.thin_line});
+  }
+  if (entry.crossed) cross(box);
+}
+
+// Legend entries in rows from `origin_x`; returns the height used. With `draw` false only
+// measures.
+double Layout::legend(const Figure& figure, double origin_x, double top, double width, bool draw) {
+  if (figure.legend.empty()) return 0;
+  const double gap = options_.compact ? line_height_ * 0.6 : line_height_;
+  const double row = options_.compact ? line_height_ : line_height_ + 2;
   double x = origin_x, y = top;
   for (size_t i = 0; i < figure.legend.size(); ++i) {
     const LegendEntry& entry = figure.legend[i];
     const std::string label = clean_text(entry.label);
-    const double sample_width = entry.line ? sample * 1.6 : sample;
+    const double sample_width = legend_sample_width(entry);
     const double entry_width = sample_width + 6 + text_width(label);
     if (x > origin_x && x + entry_width > origin_x + width) {
       x = origin_x;
-      y += line_height_ + 2;
+      y += row;
     }
-    const Color color = entry.color.value_or(palette_.text);
-    const double middle = y + line_height_ / 2;
-    if (entry.line) {
-      // A little heavier than the plot's lines, so that its colour reads at a glance.
-      out_.primitives.push_back(Polyline{{{x, middle}, {x + sample_width, middle}},
-                                         color,
-                                         (entry.dashed ? 2 : 2.5) * stroke_,
-                                         entry.dashed ? dash_ : 0,
-                                         dash_gap_});
-    } else {
-      const Box box{x, middle - sample / 2, x + sample, middle + sample / 2};
-      out_.primitives.push_back(FillRect{box, color});
-      out_.primitives.push_back(StrokeRect{box, palette_.text, options_.thin_line});
+    if (draw) {
+      legend_sample(entry, x, y + line_height_ / 2);
+      put({x + sample_width + 6, y}, label, palette_.dim_text);
+      hit(HitKind::LegendEntry, {x, y, x + entry_width, y + line_height_}, i);
     }
-    put({x + sample_width + 6, y}, label, palette_.dim_text);
-    hit(HitKind::LegendEntry, {x, y, x + entry_width, y + line_height_}, i);
     x += entry_width + gap;
   }
   return y + line_height_ - top;
+}
+
+// The width of the legend as a column right of the plot (labels wrap within it).
+double Layout::legend_column_width(const Figure& figure) {
+  double widest = 0;
+  for (const LegendEntry& entry : figure.legend) {
+    widest = std::max(widest, legend_sample_width(entry) + 6 + text_width(clean_text(entry.label)));
+  }
+  return std::min(widest, out_.width * 0.4);
+}
+
+// Legend entries one under the other from (x, top), each label wrapped to the column.
+void Layout::legend_column(const Figure& figure, double x, double top, double width) {
+  double y = top;
+  for (size_t i = 0; i < figure.legend.size(); ++i) {
+    const LegendEntry& entry = figure.legend[i];
+    const double sample_width = legend_sample_width(entry);
+    legend_sample(entry, x, y + line_height_ / 2);
+    const double height = wrapped(x + sample_width + 6, y, clean_text(entry.label),
+                                  palette_.dim_text, width - sample_width - 6, TextStyle::Body);
+    hit(HitKind::LegendEntry, {x, y, x + width, y + height}, i);
+    y += height + line_height_ * 0.3;
+  }
 }
 
 // Title, notes, legend and the y axis label; returns where the plot area may start.
@@ -204,7 +310,13 @@ double Layout::header(const Figure& figure) {
   }
   for (const std::string& note : figure.notes)
     top += wrapped(pad_, top, clean_text(note), palette_.dim_text, text_space, TextStyle::Body);
-  top += legend(figure, pad_, top + 2, text_space);
+  // On paper a legend of several rows, or one that would make the header take more than a
+  // sixth of the figure, crowds the plot out: it goes beside the plot.
+  if (options_.compact && !figure.legend.empty()) {
+    const double rows = legend(figure, pad_, top + 2, text_space, false);
+    legend_beside_ = rows > line_height_ * 1.5 || top + 2 + rows > out_.height / 6;
+  }
+  if (!legend_beside_) top += legend(figure, pad_, top + 2, text_space, true);
   top += pad_;
   if (!figure.y.label.empty()) {
     put({pad_, top}, clean_text(figure.y.label), palette_.dim_text);
@@ -258,8 +370,15 @@ void Layout::rects(const std::vector<Rect>& rects, Mark mark, const Mapping& map
     const double width = text_width(text);
     if (cells) {
       if (width + 4 <= box.width() && line_height_ <= box.height()) {
-        put({(box.x0 + box.x1) / 2, (box.y0 + box.y1 - line_height_) / 2}, std::move(text),
-            text_color_on(r.fill, palette_.background), TextAlign::Center);
+        const Point at{(box.x0 + box.x1) / 2, (box.y0 + box.y1 - line_height_) / 2};
+        const double margin = std::max(2.0, line_height_ / 3);  // keeps a line off the digits
+        const Box patch{std::max(box.x0 + outline_, at.x - width / 2 - margin), at.y,
+                        std::min(box.x1 - outline_, at.x + width / 2 + margin),
+                        at.y + line_height_};
+        cell_labels_.push_back(
+            {TextRun{at, std::move(text), text_color_on(r.fill, palette_.background),
+                     TextStyle::Body, TextAlign::Center},
+             patch, mix(palette_.background, r.fill.with_alpha(1), r.fill.a)});
       }
     } else if (width <= box.width() * 1.3) {
       put({(box.x0 + box.x1) / 2, box.y0 - line_height_ - 1}, std::move(text), palette_.dim_text,
@@ -267,17 +386,38 @@ void Layout::rects(const std::vector<Rect>& rects, Mark mark, const Mapping& map
     }
   }
   for (const Rect& r : rects) {
-    if (!r.outlined) continue;
+    if (!r.outlined && !r.crossed) continue;
     const Box box = map.box(r);
     if (!shown(box)) continue;
-    const double thickness = std::clamp(std::min(box.width(), box.height()) / 8, options_.thin_line,
-                                        options_.thin_line * 2.5);
+    if (r.crossed) cross(box);
+    if (!r.outlined) continue;
+    const double thickness =
+        std::clamp(std::min(box.width(), box.height()) / 8, options_.thin_line, outline_);
     const double inset = thickness / 2;
     out_.primitives.push_back(
         StrokeRect{{box.x0 + inset, box.y0 + inset, box.x1 - inset, box.y1 - inset},
                    palette_.text,
                    thickness});
   }
+}
+
+// Strikes out a mark (e.g. a choice dropped for capacity): its two diagonals, inside its box.
+void Layout::cross(const Box& box) {
+  const double width = options_.thin_line * 1.5;
+  const double inset = std::min({width, box.width() / 4, box.height() / 4});
+  const Box in{box.x0 + inset, box.y0 + inset, box.x1 - inset, box.y1 - inset};
+  segment({in.x0, in.y0}, {in.x1, in.y1}, palette_.text, width);
+  segment({in.x0, in.y1}, {in.x1, in.y0}, palette_.text, width);
+}
+
+// The cells' labels, over the lines; where lines are drawn, each on a patch of its cell's colour
+// so that a line running through the cell stops short of the letters.
+void Layout::cell_labels(bool backed) {
+  for (CellLabel& label : cell_labels_) {
+    if (backed) out_.primitives.push_back(FillRect{label.patch, label.colour});
+    out_.primitives.push_back(std::move(label.run));
+  }
+  cell_labels_.clear();
 }
 
 void Layout::lines(const Figure& figure, const Mapping& map) {
@@ -330,30 +470,55 @@ void Layout::annotations(const Figure& figure, const Mapping& map) {
 }
 
 // Axes, x ticks (labels thinned out where they would overlap) and the x label.
-void Layout::x_axis(const Figure& figure, const Mapping& map) {
+void Layout::x_axis(const Figure& figure, const Mapping& map, const XTicks& plan) {
   const Box& plot = map.plot;
   segment({plot.x0, plot.y0}, {plot.x0, plot.y1}, palette_.axis, options_.thin_line);
   segment({plot.x0, plot.y1}, {plot.x1, plot.y1}, palette_.axis, options_.thin_line);
   const std::vector<Tick>& ticks = figure.x.ticks;
-  std::vector<std::string> labels;
-  double widest = 0;
-  for (const Tick& tick : ticks) {
-    labels.push_back(shorten(clean_text(tick.label), kMaxTickBytes));
-    widest = std::max(widest, text_width(labels.back()));
-  }
-  const double pitch =
-      ticks.size() > 1 ? std::abs(map.px(ticks[1].value) - map.px(ticks[0].value)) : widest + 8;
-  const auto stride =
-      static_cast<size_t>(std::max(1.0, std::ceil((widest + 8) / std::max(pitch, 1.0))));
-  for (size_t i = 0; i < ticks.size(); i += stride) {
+  for (size_t i = 0; i < ticks.size() && i < plan.labels.size(); i += plan.stride) {
     const double x = map.px(ticks[i].value);
     segment({x, plot.y1}, {x, plot.y1 + 4}, palette_.axis, options_.thin_line);
-    put({x, plot.y1 + 4}, std::move(labels[i]), palette_.dim_text, TextAlign::Center);
+    if (plan.upright) {
+      // Reading upwards, ending at the tick.
+      put({x - line_height_ / 2, plot.y1 + 4}, plan.labels[i], palette_.dim_text, TextAlign::Right,
+          TextStyle::Body, 90);
+    } else {
+      put({x, plot.y1 + 4}, plan.labels[i], palette_.dim_text, TextAlign::Center);
+    }
   }
   if (!figure.x.label.empty()) {
-    put({(plot.x0 + plot.x1) / 2, plot.y1 + 4 + line_height_ + 2}, clean_text(figure.x.label),
+    put({(plot.x0 + plot.x1) / 2, plot.y1 + 4 + plan.height + 2}, clean_text(figure.x.label),
         palette_.dim_text, TextAlign::Center);
   }
+}
+
+// How the x tick labels fit between `x0` and `x1`: level where they fit side by side; short
+// labels (expert names) that do not are turned upright so that every one still shows; longer
+// ones are thinned out.
+Layout::XTicks Layout::plan_x_ticks(const Figure& figure, double x0, double x1) {
+  XTicks plan;
+  const std::vector<Tick>& ticks = figure.x.ticks;
+  if (ticks.empty()) return plan;
+  double widest = 0;
+  for (const Tick& tick : ticks) {
+    plan.labels.push_back(shorten(clean_text(tick.label), kMaxTickBytes));
+    widest = std::max(widest, text_width(plan.labels.back()));
+  }
+  Mapping map;
+  map.x = &figure.x;
+  map.y = &figure.y;
+  map.plot = {x0, 0, x1, 1};
+  const double pitch =
+      ticks.size() > 1 ? std::abs(map.px(ticks[1].value) - map.px(ticks[0].value)) : widest + 8;
+  plan.height = line_height_;
+  if (widest + 8 > pitch && widest <= 4 * line_height_ && line_height_ + 2 <= pitch) {
+    plan.upright = true;
+    plan.height = widest;
+  } else {
+    plan.stride =
+        static_cast<size_t>(std::max(1.0, std::ceil((widest + 8) / std::max(pitch, 1.0))));
+  }
+  return plan;
 }
 
 // A vertical gradient beside the plot, ticks on its right, then its label reading upwards.
@@ -375,8 +540,15 @@ void Layout::color_scale(const ColorScale& scale, const Mapping& map) {
     put({x1 + 5, y - line_height_ / 2}, std::move(label), palette_.dim_text);
   }
   if (!scale.label.empty()) {
-    put({x1 + 5 + tick_width + 4, (top + bottom) / 2}, clean_text(scale.label), palette_.dim_text,
-        TextAlign::Center, TextStyle::Body, 90);
+    // Centred on the bar, kept on the page (a short page cuts a long label).
+    const double room = out_.height - 2 * pad_;
+    std::string label = clean_text(scale.label);
+    for (size_t bytes = label.size(); bytes > 1 && text_width(label) > room;)
+      label = shorten(clean_text(scale.label), --bytes);
+    const double half = text_width(label) / 2;
+    const double middle = std::clamp((top + bottom) / 2, pad_ + half, out_.height - pad_ - half);
+    put({x1 + 5 + tick_width + 4, middle}, std::move(label), palette_.dim_text, TextAlign::Center,
+        TextStyle::Body, 90);
   }
 }
 
@@ -389,13 +561,17 @@ void Layout::run(const Figure& figure) {
     y_label_width =
         std::max(y_label_width, text_width(shorten(clean_text(tick.label), kMaxTickBytes)));
   }
-  const double bottom_reserved = (figure.x.ticks.empty() ? 0 : line_height_ + 4) +
+  const double legend_width = legend_beside_ ? legend_column_width(figure) : 0;
+  const double left = pad_ + y_label_width + 6;
+  const double right =
+      out_.width - pad_ - color_scale_width(figure) - (legend_beside_ ? legend_width + pad_ : 0);
+  const XTicks x_ticks = plan_x_ticks(figure, left, right);
+  const double bottom_reserved = (figure.x.ticks.empty() ? 0 : x_ticks.height + 4) +
                                  (figure.x.label.empty() ? 0 : line_height_ + 2) + pad_;
   Mapping map;
   map.x = &figure.x;
   map.y = &figure.y;
-  map.plot = {pad_ + y_label_width + 6, top + line_height_ * 0.5,
-              out_.width - pad_ - color_scale_width(figure), out_.height - bottom_reserved};
+  map.plot = {left, top + line_height_ * 0.5, right, out_.height - bottom_reserved};
   out_.plot = map.plot;
   if (map.plot.width() < 10 || map.plot.height() < 10) {
     out_.fits = false;
@@ -406,10 +582,13 @@ void Layout::run(const Figure& figure) {
   rects(figure.cells, Mark::Cell, map);
   rects(figure.bars, Mark::Bar, map);
   lines(figure, map);
+  cell_labels(!figure.lines.empty());
   annotations(figure, map);
-  x_axis(figure, map);
+  x_axis(figure, map, x_ticks);
   if (figure.color_scale && figure.color_scale->stops.size() >= 2)
     color_scale(*figure.color_scale, map);
+  if (legend_beside_)
+    legend_column(figure, out_.width - pad_ - legend_width, map.plot.y0, legend_width);
 }
 
 }  // namespace

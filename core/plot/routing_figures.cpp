@@ -78,6 +78,12 @@ Line row_frame(int row, int n_columns) {
   return frame;
 }
 
+constexpr const char* kDroppedTooltip = "chosen but dropped: the expert was full (capacity)";
+
+bool was_dropped(const RoutingRecord& record, int expert) {
+  return std::find(record.dropped.begin(), record.dropped.end(), expert) != record.dropped.end();
+}
+
 int64_t max_off_diagonal(const std::vector<int64_t>& matrix, size_t n) {
   int64_t max_value = 0;
   for (size_t a = 0; a < n; ++a) {
@@ -96,6 +102,22 @@ void add_interventions_note(Figure& figure, const RoutingInterventions& interven
 }
 
 std::string expert_label(int expert) { return "E" + std::to_string(expert); }
+
+std::string token_count(int64_t n) { return std::to_string(n) + (n == 1 ? " token" : " tokens"); }
+
+std::string too_few_tokens_note(const RoutingStats& stats) {
+  if (stats.n_tokens >= 2) return "";
+  return stats.n_tokens == 1
+             ? "only one token (an empty prompt routes the BOS token alone): balance figures "
+               "need a prompt"
+             : "no tokens: balance figures need a prompt";
+}
+
+LegendEntry dropped_legend_entry() {
+  LegendEntry entry{"dropped for capacity (crossed)", std::nullopt};
+  entry.crossed = true;
+  return entry;
+}
 
 Figure expert_load_figure(const RoutingStats& stats, int moe_index, LoadMeasure measure) {
   Figure figure;
@@ -117,11 +139,16 @@ Figure expert_load_figure(const RoutingStats& stats, int moe_index, LoadMeasure 
   const double max_value = values.empty() ? 0 : *std::max_element(values.begin(), values.end());
 
   figure.title = "Expert load at layer " + std::to_string(load.layer) + " (" +
-                 std::to_string(stats.n_tokens) + " tokens)";
-  figure.notes.push_back("CV " + format_number(load.cv, 2) + "   max/mean " +
-                         format_number(load.max_over_mean, 2) + "   Switch aux loss " +
-                         format_number(load.switch_aux_loss, 3) + " (1 = balanced)   unused " +
-                         percent(load.unused_share));
+                 token_count(stats.n_tokens) + ")";
+  const std::string too_few = too_few_tokens_note(stats);
+  if (!too_few.empty()) {
+    figure.notes.push_back(too_few);
+  } else {
+    figure.notes.push_back("CV " + format_number(load.cv, 2) + "   max/mean " +
+                           format_number(load.max_over_mean, 2) + "   Switch aux loss " +
+                           format_number(load.switch_aux_loss, 3) + " (1 = balanced)   unused " +
+                           percent(load.unused_share));
+  }
   figure.x = expert_axis(n_expert);
   figure.y = value_axis(std::max(max_value, uniform) * 1.08,
                         counts ? "tokens routed (top-k hits)" : "gate mass (sum of weights)");
@@ -147,7 +174,9 @@ Figure expert_load_figure(const RoutingStats& stats, int moe_index, LoadMeasure 
   reference.xs = {0, static_cast<double>(n_expert)};
   reference.ys = {uniform, uniform};
   reference.dashed = true;
-  reference.label = "uniform load (" + format_number(uniform, counts ? 1 : 2) + ")";
+  // As many digits as the line's height needs (a count of 0.25 is not "0.2").
+  reference.label =
+      "uniform load (" + format_number(uniform, counts && uniform >= 10 ? 1 : 2) + ")";
   figure.lines.push_back(reference);
   figure.legend.push_back({reference.label, std::nullopt, true, true});
   add_interventions_note(figure, stats.interventions);
@@ -158,12 +187,14 @@ Figure load_heatmap_figure(const RoutingStats& stats, int top_k) {
   Figure figure;
   const int n_expert =
       stats.layers.empty() ? 0 : static_cast<int>(stats.layers[0].token_counts.size());
-  figure.title = "Utilization: layer x expert (" + std::to_string(stats.n_tokens) + " tokens)";
+  figure.title = "Utilization: layer x expert (" + token_count(stats.n_tokens) + ")";
   if (n_expert > 0) {
     figure.notes.push_back(
         "share of tokens that chose each expert; uniform routing gives top-k / E = " +
         format_number(static_cast<double>(top_k) / n_expert, 2) + " everywhere");
   }
+  const std::string too_few = too_few_tokens_note(stats);
+  if (!too_few.empty()) figure.notes.push_back(too_few);
   figure.x = expert_axis(n_expert);
   figure.y = row_axis(layer_labels(stats), "layer");
   double max_share = 0;
@@ -180,7 +211,7 @@ Figure load_heatmap_figure(const RoutingStats& stats, int top_k) {
       const int64_t count = load.token_counts[static_cast<size_t>(e)];
       const double share = stats.n_tokens > 0 ? static_cast<double>(count) / stats.n_tokens : 0;
       Rect cell = cell_at(static_cast<int>(m), e, share, figure.color_scale->at(share));
-      cell.text = std::to_string(count);
+      cell.text = format_number(share, 2);  // the share the colour shows; counts in the tooltip
       cell.tooltip = expert_label(e) + " at layer " + std::to_string(load.layer) + "\n" +
                      std::to_string(count) + " of " + std::to_string(stats.n_tokens) + " tokens (" +
                      percent(share) + ")";
@@ -228,10 +259,12 @@ Figure router_scores_figure(const RoutingTrace& trace, int token, int layer,
     bar.value = bar.y1;
     bar.fill = is_chosen ? expert_color(e) : expert_color(e).with_alpha(0.35f);
     bar.outlined = is_chosen;
+    bar.crossed = was_dropped(record, e);
     bar.column = e;
     bar.tooltip = expert_label(e) + "\nlogit " +
                   format_number(record.logits[static_cast<size_t>(e)], 3) + "\nprobability " +
                   format_number(bar.y1, 4);
+    if (bar.crossed) bar.tooltip += "\n" + std::string(kDroppedTooltip);
     if (is_chosen) {
       bar.tooltip += "\nchosen #" + std::to_string(rank + 1) + ", gate weight " +
                      format_number(record.weights[rank], 4);
@@ -251,7 +284,11 @@ Figure router_scores_figure(const RoutingTrace& trace, int token, int layer,
   reference.dashed = true;
   reference.label = "uniform 1/E";
   figure.lines.push_back(reference);
-  figure.legend.push_back({"chosen (top-k, outlined)", expert_color(0), false, false});
+  // Chosen bars keep their experts' colours: the swatch shows the outline that marks them.
+  LegendEntry chosen_entry{"chosen (top-k, outlined)", std::nullopt};
+  chosen_entry.outlined = true;
+  figure.legend.push_back(chosen_entry);
+  if (!record.dropped.empty()) figure.legend.push_back(dropped_legend_entry());
   figure.legend.push_back({reference.label, std::nullopt, true, true});
   add_interventions_note(figure, trace.interventions());
   return figure;
@@ -268,6 +305,7 @@ Figure router_heatmap_figure(const RoutingTrace& trace, int layer,
   std::vector<std::string> rows(token_labels.begin(), token_labels.begin() + n_tokens);
   figure.y = row_axis(rows, "token");
   figure.color_scale = viridis_scale(0, 1, "router probability");
+  bool any_dropped = false;
   for (int t = 0; t < n_tokens; ++t) {
     if (!trace.has(t, layer)) continue;
     const RoutingRecord& record = trace.at(t, layer);
@@ -276,10 +314,13 @@ Figure router_heatmap_figure(const RoutingTrace& trace, int layer,
       Rect cell = cell_at(t, e, prob, figure.color_scale->at(prob));
       const auto rank_it = std::find(record.experts.begin(), record.experts.end(), e);
       cell.outlined = rank_it != record.experts.end();
+      cell.crossed = was_dropped(record, e);
+      any_dropped |= cell.crossed;
       cell.text = format_number(prob, 2);
       cell.tooltip = "\"" + token_labels[static_cast<size_t>(t)] + "\" (token " +
                      std::to_string(t) + ") -> " + expert_label(e) + "\nprobability " +
                      format_number(prob, 4);
+      if (cell.crossed) cell.tooltip += "\n" + std::string(kDroppedTooltip);
       if (cell.outlined) {
         const auto rank = static_cast<size_t>(rank_it - record.experts.begin());
         cell.tooltip += "\nchosen #" + std::to_string(rank + 1) + ", gate weight " +
@@ -291,6 +332,7 @@ Figure router_heatmap_figure(const RoutingTrace& trace, int layer,
   if (selected_token >= 0 && selected_token < n_tokens) {
     figure.lines.push_back(row_frame(selected_token, n_expert));
   }
+  if (any_dropped) figure.legend.push_back(dropped_legend_entry());
   add_interventions_note(figure, trace.interventions());
   return figure;
 }
@@ -315,6 +357,7 @@ Figure token_path_figure(const RoutingTrace& trace, int token, const std::string
   path.markers = true;
   path.label = "top-1 expert per layer";
   const Color grey = Color::from_rgb(0x8C8C8C);
+  bool any_dropped = false;
   const auto& moe_layers = trace.moe_layers();
   for (size_t m = 0; m < moe_layers.size(); ++m) {
     const int layer = moe_layers[m];
@@ -339,8 +382,11 @@ Figure token_path_figure(const RoutingTrace& trace, int token, const std::string
       } else {
         cell = cell_at(static_cast<int>(m), e, 0,
                        grey.with_alpha(static_cast<float>(0.08 + 0.6 * prob)));
+        cell.crossed = was_dropped(record, e);
+        any_dropped |= cell.crossed;
         cell.tooltip = expert_label(e) + " at layer " + std::to_string(layer) +
-                       ": not chosen\nprobability " + format_number(prob, 4);
+                       (cell.crossed ? ": " + std::string(kDroppedTooltip) : ": not chosen") +
+                       "\nprobability " + format_number(prob, 4);
       }
       figure.cells.push_back(std::move(cell));
     }
@@ -353,6 +399,7 @@ Figure token_path_figure(const RoutingTrace& trace, int token, const std::string
     figure.lines.push_back(path);
     figure.legend.push_back({path.label, std::nullopt, true, false});
   }
+  if (any_dropped) figure.legend.push_back(dropped_legend_entry());
   add_interventions_note(figure, trace.interventions());
   return figure;
 }
@@ -368,7 +415,7 @@ Figure coactivation_figure(const RoutingStats& stats, int moe_index) {
   const auto n = static_cast<size_t>(n_expert);
   const std::vector<int64_t>& matrix = stats.coactivation[m];
   figure.title = "Co-activation at layer " + std::to_string(stats.layers[m].layer) + " (" +
-                 std::to_string(stats.n_tokens) + " tokens)";
+                 token_count(stats.n_tokens) + ")";
   figure.notes.push_back(
       "cell (a, b): tokens that chose both a and b; diagonal (grey): tokens that chose a");
   figure.x = expert_axis(n_expert);
@@ -408,7 +455,7 @@ Figure transitions_figure(const RoutingStats& stats, int moe_index, bool normali
   const int from_layer = stats.layers[m].layer;
   const int to_layer = stats.layers[m + 1].layer;
   figure.title = "Transitions from layer " + std::to_string(from_layer) + " to layer " +
-                 std::to_string(to_layer) + " (" + std::to_string(stats.n_tokens) + " tokens)";
+                 std::to_string(to_layer) + " (" + token_count(stats.n_tokens) + ")";
   figure.notes.push_back(normalize_rows ? "row a: where tokens that chose a at layer " +
                                               std::to_string(from_layer) + " go next, P(b | a)"
                                         : "cell (a, b): tokens that chose a at layer " +

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "moe/plot/figure.hpp"
+#include "moe/plot/layout.hpp"
 
 namespace moe::plot {
 
@@ -24,7 +25,21 @@ struct ExportOptions {
   double dpi = 200;   // PNG only: pixels per inch
   double font_pt = 10;
   ExportTheme theme = ExportTheme::Light;
+  // Papers and slides put these in a caption: leave them out of the image.
+  bool title = true;
+  bool notes = true;     // the lines under the title (subtitle, figures, caveats)
+  bool compact = false;  // narrow margins (paper columns)
 };
+
+// Journal figure widths: one column (3.3 in) or the full page (7 in), with text of at least
+// 7 pt and the header (title, legend) kept small; notes are left to the caption.
+enum class PaperColumn { Single, Double };
+ExportOptions paper_export_options(PaperColumn column, ExportFormat format);
+
+// What export_figure draws: the figure without the parts the options leave out, laid out with
+// these options (theme, margins). Tests measure exports through them.
+Figure figure_as_exported(const Figure& figure, const ExportOptions& options);
+LayoutOptions export_layout_options(const ExportOptions& options);
 
 // "png", "svg", "pdf" (any case, with or without the dot) -> format; throws moe::Error otherwise.
 ExportFormat parse_export_format(const std::string& name);

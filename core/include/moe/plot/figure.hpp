@@ -51,6 +51,7 @@ struct Rect {
   std::string text;       // drawn inside when it fits (may be empty)
   std::string tooltip;    // shown on hover (may be empty)
   bool outlined = false;  // emphasised: drawn with a strong outline (e.g. top-k choice)
+  bool crossed = false;   // struck out with a cross (e.g. a choice dropped for capacity)
   int row = -1, column = -1;
 };
 
@@ -77,6 +78,8 @@ struct LegendEntry {
   std::optional<Color> color;  // empty: the renderer's text colour
   bool line = false;           // a line sample instead of a filled square
   bool dashed = false;
+  bool outlined = false;  // the square drawn as an outlined Rect is (no fill without a colour)
+  bool crossed = false;   // the square struck out as a crossed Rect is
 };
 
 // A continuous colour scale (heatmaps): value -> colour by piecewise-linear stops.

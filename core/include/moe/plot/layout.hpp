@@ -19,6 +19,8 @@ struct LayoutOptions {
   double thin_line = 0.75;   // axes, ticks, grid: one pixel on screen, 0.75 pt on paper
   double margin = 0.6;       // around the figure, in line heights (screen panels pad themselves)
   double title_reserve = 0;  // width kept free right of the title (the app's Export button)
+  // Paper columns: tighter legend rows, and a legend of several rows goes beside the plot.
+  bool compact = false;
   // Bars and cells outside this box (canvas units) are left out: a tall heatmap scrolled in
   // the app lays out only what shows. Empty: everything.
   std::optional<Box> visible;
