@@ -129,6 +129,9 @@ struct Architecture {
   AttentionKind attention = AttentionKind::Standard;
   SharedExperts shared_experts = SharedExperts::None;
   bool attention_biases_required = false;  // q, k, v biases must be present (qwen2moe, phimoe)
+  // Files with attention biases have one on the output projection too (not qwen2moe's); the
+  // random model generator writes it so.
+  bool attention_output_bias = true;
   bool output_bias = false;                // output.bias added to the logits (phimoe)
   bool output_optional = true;             // output.weight absent = tied to token_embd
   // Without expert_feed_forward_length the experts' width is feed_forward_length / top-k
