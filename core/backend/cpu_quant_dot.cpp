@@ -1,7 +1,7 @@
 // Activation quantization, the portable scalar dot-product kernels (the reference for the
-// vectorized ones) and the choice of kernel per type and SIMD level. Weight block layouts are
-// in moe/gguf_blocks.hpp, their element orders in core/gguf/quants.cpp; here the integer
-// products are summed per scale group and each group's scale is applied once.
+// vectorized ones) and the choice of kernel per type and SIMD level. Weight block layouts and
+// element orders are in moe/gguf_blocks.hpp; here the integer products are summed per scale
+// group and each group's scale is applied once.
 #include "cpu_quant_dot.hpp"
 
 #include <algorithm>
@@ -9,7 +9,6 @@
 #include <cmath>
 #include <cstring>
 #include <iterator>
-#include <type_traits>
 
 #include "moe/error.hpp"
 #include "moe/gguf_blocks.hpp"
@@ -127,26 +126,22 @@ float dot_q5_1(const uint8_t* w, const void* activation, int64_t cols) {
 
 // --- 256-element super-blocks -------------------------------------------------------------------
 
-// Σ q_i * a_i over the 16 elements of group g, given q for the whole super-block.
-int32_t group_products(const int* q, const int8_t* a, int group) {
+// Σ q_i * a_i over the `size` elements of group g, given q for the whole super-block.
+int32_t group_products(const int8_t* q, const int8_t* a, int group, int size = 16) {
   int32_t products = 0;
-  for (int i = 16 * group; i < 16 * group + 16; ++i) products += q[i] * a[i];
+  for (int i = size * group; i < size * group + size; ++i) products += q[i] * a[i];
   return products;
 }
 
 // Q2_K: 2-bit codes, per 16 elements a 4-bit scale (low nibble) and 4-bit min (high nibble).
 float dot_q2_k(const uint8_t* w, const void* activation, int64_t cols) {
   const auto* a = static_cast<const ActivationBlock256*>(activation);
-  float sum = 0.0f;
   const auto* blocks = blocks_of<BlockQ2_K>(w);
-  int q[256];
+  float sum = 0.0f;
+  int8_t q[kSuperBlockElements];
   for (int64_t b = 0; b < cols / kSuperBlockElements; ++b) {
+    k_quant_codes(blocks[b], q);
     const uint8_t* scales = blocks[b].scales;
-    const uint8_t* qs = blocks[b].qs;
-    for (int half = 0; half < 2; ++half)
-      for (int shift = 0; shift < 4; ++shift)
-        for (int k = 0; k < 32; ++k)
-          q[128 * half + 32 * shift + k] = (qs[32 * half + k] >> (2 * shift)) & 3;
     int32_t scaled = 0, mins = 0;
     for (int g = 0; g < 16; ++g) {
       scaled += (scales[g] & 0xf) * group_products(q, a[b].q, g);
@@ -158,24 +153,14 @@ float dot_q2_k(const uint8_t* w, const void* activation, int64_t cols) {
   return sum;
 }
 
-// Q3_K: 2 low bits as Q2_K, a third bit in hmask (clear: minus 4), 6-bit signed group scales.
+// Q3_K: 3-bit signed codes, 6-bit signed group scales.
 float dot_q3_k(const uint8_t* w, const void* activation, int64_t cols) {
   const auto* a = static_cast<const ActivationBlock256*>(activation);
-  float sum = 0.0f;
   const auto* blocks = blocks_of<BlockQ3_K>(w);
-  int q[256];
+  float sum = 0.0f;
+  int8_t q[kSuperBlockElements];
   for (int64_t b = 0; b < cols / kSuperBlockElements; ++b) {
-    const uint8_t* hmask = blocks[b].hmask;
-    const uint8_t* qs = blocks[b].qs;
-    for (int half = 0; half < 2; ++half) {
-      for (int shift = 0; shift < 4; ++shift) {
-        for (int k = 0; k < 32; ++k) {
-          const int low = (qs[32 * half + k] >> (2 * shift)) & 3;
-          const int high = (hmask[k] >> (4 * half + shift)) & 1;
-          q[128 * half + 32 * shift + k] = low - (high ? 0 : 4);
-        }
-      }
-    }
+    k_quant_codes(blocks[b], q);
     int32_t scaled = 0;
     for (int g = 0; g < 16; ++g)
       scaled += q3_k_scale(blocks[b].scales, g) * group_products(q, a[b].q, g);
@@ -184,27 +169,20 @@ float dot_q3_k(const uint8_t* w, const void* activation, int64_t cols) {
   return sum;
 }
 
-// Q4_K / Q5_K: 8 groups of 32 with 6-bit scales and mins (Q5_K: a fifth bit in qh).
+// Q4_K / Q5_K: 8 groups of 32 with 6-bit scales and mins.
 template <typename Block>
 float dot_q4_k_q5_k(const uint8_t* w, const void* activation, int64_t cols) {
-  constexpr bool five_bits = std::is_same_v<Block, BlockQ5_K>;
   const auto* a = static_cast<const ActivationBlock256*>(activation);
   const auto* blocks = blocks_of<Block>(w);
   float sum = 0.0f;
+  int8_t q[kSuperBlockElements];
   for (int64_t b = 0; b < cols / kSuperBlockElements; ++b) {
     const Block& block = blocks[b];
+    k_quant_codes(block, q);
     int32_t scaled = 0, mins = 0;
     for (int group = 0; group < 8; ++group) {
       const auto [scale, min] = k_quant_scale_and_min(block.scales, group);
-      const int chunk = group / 2;
-      int32_t products = 0;
-      for (int k = 0; k < 32; ++k) {
-        const uint8_t byte = block.qs[32 * chunk + k];
-        int q = group % 2 == 0 ? (byte & 0xf) : (byte >> 4);
-        if constexpr (five_bits) q |= ((block.qh[k] >> group) & 1) << 4;
-        products += q * a[b].q[32 * group + k];
-      }
-      scaled += scale * products;
+      scaled += scale * group_products(q, a[b].q, group, 32);
       mins += min * (a[b].group_sums[2 * group] + a[b].group_sums[2 * group + 1]);
     }
     sum += a[b].d * (load_f16(block.d) * static_cast<float>(scaled) -
@@ -216,28 +194,16 @@ float dot_q4_k_q5_k(const uint8_t* w, const void* activation, int64_t cols) {
 constexpr RowDot dot_q4_k = dot_q4_k_q5_k<BlockQ4_K>;
 constexpr RowDot dot_q5_k = dot_q4_k_q5_k<BlockQ5_K>;
 
-// Q6_K: 6-bit codes minus 32, int8 scale per 16 elements (order in quants.cpp).
+// Q6_K: 6-bit codes minus 32, int8 scale per 16 elements.
 float dot_q6_k(const uint8_t* w, const void* activation, int64_t cols) {
   const auto* a = static_cast<const ActivationBlock256*>(activation);
-  float sum = 0.0f;
   const auto* blocks = blocks_of<BlockQ6_K>(w);
-  int q[256];
+  float sum = 0.0f;
+  int8_t q[kSuperBlockElements];
   for (int64_t b = 0; b < cols / kSuperBlockElements; ++b) {
-    const uint8_t* ql = blocks[b].ql;
-    const uint8_t* qh = blocks[b].qh;
-    const int8_t* scales = blocks[b].scales;
-    for (int half = 0; half < 2; ++half) {
-      for (int k = 0; k < 32; ++k) {
-        for (int j = 0; j < 4; ++j) {
-          const uint8_t low_byte = ql[64 * half + 32 * (j & 1) + k];
-          const int low = j < 2 ? (low_byte & 0xf) : (low_byte >> 4);
-          const int high = (qh[32 * half + k] >> (2 * j)) & 3;
-          q[128 * half + 32 * j + k] = (low | high << 4) - 32;
-        }
-      }
-    }
+    k_quant_codes(blocks[b], q);
     int32_t scaled = 0;
-    for (int g = 0; g < 16; ++g) scaled += scales[g] * group_products(q, a[b].q, g);
+    for (int g = 0; g < 16; ++g) scaled += blocks[b].scales[g] * group_products(q, a[b].q, g);
     sum += a[b].d * load_f16(blocks[b].d) * static_cast<float>(scaled);
   }
   return sum;

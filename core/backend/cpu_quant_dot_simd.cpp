@@ -297,7 +297,7 @@ __attribute__((always_inline)) inline void unpack_q4_k_q5_k(const uint8_t* w,
   block.offset_d = -load_f16(w + offsetof(Block, dmin));
 }
 
-// Q6_K (element order in quants.cpp): per 128-element half, 64 bytes of low nibbles and 32
+// Q6_K (element order: k_quant_codes): per 128-element half, 64 bytes of low nibbles and 32
 // bytes of high 2-bit pairs; an int8 scale per 16 elements.
 __attribute__((always_inline)) inline void unpack_q6_k(const uint8_t* w,
                                                        UnpackedSuperBlock& block) {

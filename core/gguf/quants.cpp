@@ -1,9 +1,8 @@
-// Conversion of whole rows between f32 and the stored ggml formats. The block layouts are in
-// moe/gguf_blocks.hpp; the K-quant element orders are described next to each decoder below.
+// Conversion of whole rows between f32 and the stored ggml formats. The block layouts and the
+// K-quants' element orders are in moe/gguf_blocks.hpp.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <type_traits>
 
 #include "moe/error.hpp"
 #include "moe/ggml_types.hpp"
@@ -85,101 +84,61 @@ void dequantize_mxfp4(const uint8_t* b, float* y) {
 
 // --- 256-element super-blocks -------------------------------------------------------------------
 
-// Q2_K: 16 groups of 16 elements, each with a 4-bit scale (low) and 4-bit min (high) in
-// scales[g]. The 256 elements are two halves of 128; in half h, element 32*s + k (s = 0..3,
-// k = 0..31) is bits 2s..2s+1 of qs[32*h + k], and belongs to group 8*h + 2*s + (k >= 16).
+// The K-quants: codes in element order (k_quant_codes), then each group's scale (and min).
+
+// Q2_K: 16 groups of 16, each with a 4-bit scale (low) and 4-bit min (high) in scales[g].
 void dequantize_q2_k(const uint8_t* b, float* y) {
   const auto& block = block_at<BlockQ2_K>(b);
-  const uint8_t* scales = block.scales;
-  const uint8_t* qs = block.qs;
+  int8_t q[kSuperBlockElements];
+  k_quant_codes(block, q);
   const float d = load_f16(block.d);
   const float dmin = load_f16(block.dmin);
-  for (int half = 0; half < 2; ++half) {
-    for (int shift = 0; shift < 4; ++shift) {
-      for (int part = 0; part < 2; ++part) {
-        const uint8_t sc = scales[8 * half + 2 * shift + part];
-        const float scale = d * static_cast<float>(sc & 0xf);
-        const float min = dmin * static_cast<float>(sc >> 4);
-        for (int k = 16 * part; k < 16 * part + 16; ++k) {
-          const int q = (qs[32 * half + k] >> (2 * shift)) & 3;
-          y[128 * half + 32 * shift + k] = scale * static_cast<float>(q) - min;
-        }
-      }
-    }
+  for (int group = 0; group < 16; ++group) {
+    const float scale = d * static_cast<float>(block.scales[group] & 0xf);
+    const float min = dmin * static_cast<float>(block.scales[group] >> 4);
+    for (int i = 16 * group; i < 16 * group + 16; ++i)
+      y[i] = scale * static_cast<float>(q[i]) - min;
   }
 }
 
-// Q3_K: the same element order as Q2_K for the low 2 bits; the third bit of element
-// 128*h + 32*s + k is bit (4*h + s) of hmask[k], and a clear bit subtracts 4. The 16 group
-// scales are 6-bit signed (q3_k_scale).
+// Q3_K: 16 groups of 16 with signed 6-bit scales (q3_k_scale).
 void dequantize_q3_k(const uint8_t* b, float* y) {
   const auto& block = block_at<BlockQ3_K>(b);
-  const uint8_t* hmask = block.hmask;
-  const uint8_t* qs = block.qs;
+  int8_t q[kSuperBlockElements];
+  k_quant_codes(block, q);
   const float d = load_f16(block.d);
-  for (int half = 0; half < 2; ++half) {
-    for (int shift = 0; shift < 4; ++shift) {
-      for (int part = 0; part < 2; ++part) {
-        const int group = 8 * half + 2 * shift + part;
-        const float scale = d * static_cast<float>(q3_k_scale(block.scales, group));
-        const int mask_bit = 4 * half + shift;
-        for (int k = 16 * part; k < 16 * part + 16; ++k) {
-          const int low_bits = (qs[32 * half + k] >> (2 * shift)) & 3;
-          const int q = low_bits - (((hmask[k] >> mask_bit) & 1) ? 0 : 4);
-          y[128 * half + 32 * shift + k] = scale * static_cast<float>(q);
-        }
-      }
-    }
+  for (int group = 0; group < 16; ++group) {
+    const float scale = d * static_cast<float>(q3_k_scale(block.scales, group));
+    for (int i = 16 * group; i < 16 * group + 16; ++i) y[i] = scale * static_cast<float>(q[i]);
   }
 }
 
-// Q4_K / Q5_K: 8 groups of 32 elements, each with a 6-bit scale and a 6-bit min
-// (k_quant_scale_and_min). Elements 64*c .. 64*c + 31 are the low nibbles of
-// qs[32*c .. 32*c + 31] (group 2c), the next 32 their high nibbles (group 2c + 1). Q5_K's fifth
-// bit of element 64*c + 32*p + k is bit (2c + p) of qh[k]. Q5_K has Q4_K's d, dmin and scales.
+// Q4_K / Q5_K: 8 groups of 32, each with a 6-bit scale and a 6-bit min (k_quant_scale_and_min).
 template <typename Block>
 void dequantize_q4_k_q5_k(const uint8_t* b, float* y) {
-  constexpr bool five_bits = std::is_same_v<Block, BlockQ5_K>;
   const auto& block = block_at<Block>(b);
+  int8_t q[kSuperBlockElements];
+  k_quant_codes(block, q);
   const float d = load_f16(block.d);
   const float dmin = load_f16(block.dmin);
-  for (int chunk = 0; chunk < 4; ++chunk) {
-    for (int part = 0; part < 2; ++part) {
-      const int group = 2 * chunk + part;
-      const auto [scale_code, min_code] = k_quant_scale_and_min(block.scales, group);
-      const float scale = d * static_cast<float>(scale_code);
-      const float min = dmin * static_cast<float>(min_code);
-      for (int k = 0; k < 32; ++k) {
-        const uint8_t byte = block.qs[32 * chunk + k];
-        int q = part == 0 ? (byte & 0xf) : (byte >> 4);
-        if constexpr (five_bits) q += ((block.qh[k] >> group) & 1) << 4;
-        y[32 * group + k] = scale * static_cast<float>(q) - min;
-      }
-    }
+  for (int group = 0; group < 8; ++group) {
+    const auto [scale_code, min_code] = k_quant_scale_and_min(block.scales, group);
+    const float scale = d * static_cast<float>(scale_code);
+    const float min = dmin * static_cast<float>(min_code);
+    for (int i = 32 * group; i < 32 * group + 32; ++i)
+      y[i] = scale * static_cast<float>(q[i]) - min;
   }
 }
 
-// Q6_K: two halves of 128; in half h, for k = 0..31 the four elements 128h + k + 32j (j = 0..3)
-// take their low 4 bits from ql[64h + k] (j = 0), ql[64h + 32 + k] (j = 1), the high nibbles of
-// those (j = 2, 3), and their high 2 bits from bits 2j of qh[32h + k]. The value is
-// d * scales[group] * (q - 32) with 16 groups of 16 elements in order.
+// Q6_K: 16 groups of 16 with int8 scales.
 void dequantize_q6_k(const uint8_t* b, float* y) {
   const auto& block = block_at<BlockQ6_K>(b);
-  const uint8_t* ql = block.ql;
-  const uint8_t* qh = block.qh;
-  const int8_t* scales = block.scales;
+  int8_t q[kSuperBlockElements];
+  k_quant_codes(block, q);
   const float d = load_f16(block.d);
-  for (int half = 0; half < 2; ++half) {
-    for (int k = 0; k < 32; ++k) {
-      for (int j = 0; j < 4; ++j) {
-        const uint8_t low_byte = ql[64 * half + 32 * (j & 1) + k];
-        const int low = j < 2 ? (low_byte & 0xf) : (low_byte >> 4);
-        const int high = (qh[32 * half + k] >> (2 * j)) & 3;
-        const int element = 128 * half + 32 * j + k;
-        const float scale = d * static_cast<float>(scales[element / 16]);
-        y[element] = scale * static_cast<float>((low | high << 4) - 32);
-      }
-    }
+  for (int group = 0; group < 16; ++group) {
+    const float scale = d * static_cast<float>(block.scales[group]);
+    for (int i = 16 * group; i < 16 * group + 16; ++i) y[i] = scale * static_cast<float>(q[i]);
   }
 }
 

@@ -13,7 +13,7 @@
 //   Q8_0  x = d * q                  MXFP4 x = 2^(e - 127) * E2M1(q)
 // In the 32-element blocks byte j of qs holds element j in its low nibble and element j + 16 in
 // its high nibble; the fifth bit of element i is bit i of qh (a little-endian u32).
-// The K-quants' element orders are described next to their decoders in core/gguf/quants.cpp.
+// The K-quants' element orders: k_quant_codes below (core/gguf/block_codes.cpp).
 #include <cstddef>
 #include <cstdint>
 
@@ -164,5 +164,14 @@ struct ScaleAndMin {
   const int high = (s[8 + group % 4] >> (2 * (group / 4))) & 3;
   return (low | high << 4) - 32;
 }
+
+// The codes of a K-quant super-block in element order, before the group scales (element i
+// belongs to group i / 16, or i / 32 for Q4_K and Q5_K): Q2_K 0..3, Q3_K -4..3, Q4_K 0..15,
+// Q5_K 0..31, Q6_K -32..31. The element orders are described in core/gguf/block_codes.cpp.
+void k_quant_codes(const BlockQ2_K& block, int8_t* codes);
+void k_quant_codes(const BlockQ3_K& block, int8_t* codes);
+void k_quant_codes(const BlockQ4_K& block, int8_t* codes);
+void k_quant_codes(const BlockQ5_K& block, int8_t* codes);
+void k_quant_codes(const BlockQ6_K& block, int8_t* codes);
 
 }  // namespace moe
