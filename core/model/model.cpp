@@ -591,34 +591,39 @@ std::span<const float> Model::selection_bias(int layer) const {
 
 ParameterCounts Model::parameter_counts() const {
   ParameterCounts counts;
-  const auto n = [](const gguf::TensorInfo* tensor) -> uint64_t {
-    return tensor == nullptr ? 0 : tensor->n_elements;
-  };
-  counts.embedding = n(token_embd_);
-  counts.output = output_tied() ? 0 : n(output_);
-  counts.norms = n(output_norm_) + n(output_norm_bias_);
-  counts.output += n(output_bias_);
-  for (int i = 0; i < config_.n_layer; ++i) {
-    const LayerWeights& layer = layers_[static_cast<size_t>(i)];
-    counts.attention += n(layer.attn_q) + n(layer.attn_k) + n(layer.attn_v) + n(layer.attn_output) +
-                        n(layer.attn_q_bias) + n(layer.attn_k_bias) + n(layer.attn_v_bias) +
-                        n(layer.attn_output_bias) + n(layer.attn_q_a) + n(layer.attn_q_b) +
-                        n(layer.attn_kv_a_mqa) + n(layer.attn_kv_b) + n(layer.attn_k_b) +
-                        n(layer.attn_v_b);
-    counts.norms += n(layer.attn_norm) + n(layer.ffn_norm) + n(layer.attn_norm_bias) +
-                    n(layer.ffn_norm_bias) + n(layer.attn_q_norm) + n(layer.attn_k_norm) +
-                    n(layer.attn_q_a_norm) + n(layer.attn_kv_a_norm);
-    counts.router += n(layer.exp_probs_b);
-    counts.shared_experts += n(layer.ffn_gate_inp_shexp) + n(layer.ffn_gate_shexp) +
-                             n(layer.ffn_up_shexp) + n(layer.ffn_down_shexp);
-    counts.router += n(layer.ffn_gate_inp);
-    const uint64_t experts = n(layer.ffn_gate_exps) + n(layer.ffn_up_exps) + n(layer.ffn_down_exps);
-    counts.experts += experts;
-    if (config_.n_expert > 0) {
-      counts.active_experts += experts / static_cast<uint64_t>(config_.n_expert) *
-                               static_cast<uint64_t>(config_.n_expert_used);
+  for (const BoundTensor& bound : bound_) {
+    const uint64_t n = bound.tensor->n_elements;
+    switch (tensor_role_group(bound.role)) {
+      case ParameterGroup::Embedding:
+        counts.embedding += n;
+        break;
+      case ParameterGroup::Output:
+        counts.output += n;
+        break;
+      case ParameterGroup::Attention:
+        counts.attention += n;
+        break;
+      case ParameterGroup::Norms:
+        counts.norms += n;
+        break;
+      case ParameterGroup::Router:
+        counts.router += n;
+        break;
+      case ParameterGroup::Experts:
+        counts.experts += n;
+        // Each expert tensor stacks n_expert equal matrices; top-k of them run per token.
+        counts.active_experts += n / static_cast<uint64_t>(config_.n_expert) *
+                                 static_cast<uint64_t>(config_.n_expert_used);
+        break;
+      case ParameterGroup::DenseFfn:
+        counts.dense_ffn += n;
+        break;
+      case ParameterGroup::SharedExperts:
+        counts.shared_experts += n;
+        break;
+      case ParameterGroup::None:
+        break;
     }
-    counts.dense_ffn += n(layer.ffn_gate) + n(layer.ffn_up) + n(layer.ffn_down);
   }
   const uint64_t shared = counts.embedding + counts.output + counts.attention + counts.norms +
                           counts.router + counts.dense_ffn + counts.shared_experts;

@@ -74,6 +74,19 @@ enum class TensorKind {
   Factors,  // RoPE frequency factors, F32
 };
 
+// Which part of the model a tensor's parameters count toward (Model::parameter_counts).
+enum class ParameterGroup {
+  Embedding,
+  Output,  // the output head and its bias
+  Attention,
+  Norms,
+  Router,  // routers and the selection bias
+  Experts,
+  DenseFfn,
+  SharedExperts,
+  None,  // RoPE frequency factors: not weights of the network
+};
+
 struct TensorSpec {
   TensorRole role = TensorRole::TokenEmbedding;
   TensorKind kind = TensorKind::Matrix;
@@ -100,5 +113,6 @@ std::vector<TensorSpec> tensor_schema(const Architecture& arch, const ModelConfi
 
 // The feature a role belongs to, for people: "shared experts", "norm biases", "q/k norms" ...
 std::string_view tensor_role_feature(TensorRole role);
+ParameterGroup tensor_role_group(TensorRole role);
 
 }  // namespace moe
