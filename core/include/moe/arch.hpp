@@ -1,7 +1,7 @@
 #pragma once
-// The architecture table: what differs between the MoE architectures we load, held as data.
-// Adding an architecture means adding one entry (core/model/arch_table.cpp) plus, where it
-// really computes something differently, a hook or an enum value the backends implement.
+// The architecture table: what differs between the MoE architectures we load, held as data; the
+// tensor schema (moe/tensor_schema.hpp) derives each model's tensors from an entry. Adding one is
+// an entry in core/model/arch_table.cpp plus, where it computes differently, a hook or enum value.
 #include <string>
 #include <string_view>
 #include <vector>
