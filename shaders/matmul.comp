@@ -9,6 +9,8 @@
 // Output row s of y belongs to slot s. Outputs go to columns [u_out_col, u_out_col + u_rows) of
 // rows u_out_stride floats apart (so q, k and v, or gate and up, can share one buffer), and are
 // added to what is there when u_accumulate is set (a residual add without a separate pass).
+// Block sizes and field offsets (Q4_K_BYTES, Q4_K_QS, ...) are defined by the GL backend from
+// moe/gguf_blocks.hpp (gl_device.cpp).
 layout(local_size_x = 128) in;
 #define TEAM 32u
 #define ROWS_PER_GROUP 4u
@@ -62,21 +64,21 @@ void load_unit(uint row, uint unit, out vec4 w[UNIT_VEC4]) {
     w[i] = uintBitsToFloat(uvec4(a << 16, a & 0xffff0000u, b << 16, b & 0xffff0000u));
   }
 #elif WEIGHT_TYPE == TYPE_Q8_0
-  // 34-byte blocks: f16 scale, 32 int8; this unit is the quarter (unit & 3) of block unit / 4.
-  uint block = row + (unit >> 2) * 34u;
-  float d = half_to_float(LOAD_U16(W, block));
-  uint first = block + 2u + 8u * (unit & 3u);
+  // Blocks of an f16 scale and 32 int8; this unit is the quarter (unit & 3) of block unit / 4.
+  uint block = row + (unit >> 2) * Q8_0_BYTES;
+  float d = half_to_float(LOAD_U16(W, block + Q8_0_D));
+  uint first = block + Q8_0_QS + 8u * (unit & 3u);
   for (uint i = 0u; i < 2u; ++i) {
     int q = int(LOAD_U32(W, first + 4u * i));
     w[i] = d * vec4(bitfieldExtract(q, 0, 8), bitfieldExtract(q, 8, 8), bitfieldExtract(q, 16, 8),
                     bitfieldExtract(q, 24, 8));
   }
 #elif WEIGHT_TYPE == TYPE_Q4_0
-  // 18-byte blocks: f16 scale, 16 bytes; byte j holds element j (low nibble) and j + 16 (high).
-  uint block = row + unit * 18u;
-  float d = half_to_float(LOAD_U16(W, block));
+  // Blocks of an f16 scale and 16 bytes; byte j holds element j (low nibble) and j + 16 (high).
+  uint block = row + unit * Q4_0_BYTES;
+  float d = half_to_float(LOAD_U16(W, block + Q4_0_D));
   for (uint i = 0u; i < 4u; ++i) {
-    uint q = LOAD_U32(W, block + 2u + 4u * i);
+    uint q = LOAD_U32(W, block + Q4_0_QS + 4u * i);
     vec4 lo = vec4(q & 15u, (q >> 8) & 15u, (q >> 16) & 15u, (q >> 24) & 15u);
     vec4 hi = vec4((q >> 4) & 15u, (q >> 12) & 15u, (q >> 20) & 15u, (q >> 28) & 15u);
     w[i] = d * (lo - 8.0);
@@ -85,23 +87,24 @@ void load_unit(uint row, uint unit, out vec4 w[UNIT_VEC4]) {
 #elif WEIGHT_TYPE == TYPE_Q4_K || WEIGHT_TYPE == TYPE_Q5_K
   // 256-element super-blocks of 8 groups of 32 (one group is one unit here).
 #if WEIGHT_TYPE == TYPE_Q4_K
-  uint block = row + (unit >> 3) * 144u;
-  uint qs = block + 16u;
+  uint block = row + (unit >> 3) * Q4_K_BYTES;
+  uint qs = block + Q4_K_QS;
 #else
-  uint block = row + (unit >> 3) * 176u;
-  uint qs = block + 48u;
+  uint block = row + (unit >> 3) * Q5_K_BYTES;
+  uint qs = block + Q5_K_QS;
 #endif
   uint group = unit & 7u;
-  vec2 dm = unpackHalf2x16(LOAD_U32(W, block));
-  // 6-bit scale and min of the group, packed in the 12 bytes at block + 4.
+  vec2 dm = unpackHalf2x16(LOAD_U32(W, block + Q4_K_D));  // d, dmin (Q5_K's are where Q4_K's are)
+  // 6-bit scale and min of the group, packed in the 12 scale bytes.
+  uint scales = block + Q4_K_SCALES;
   uint sc, mn;
   if (group < 4u) {
-    sc = (LOAD_U32(W, block + 4u) >> (8u * group)) & 63u;
-    mn = (LOAD_U32(W, block + 8u) >> (8u * group)) & 63u;
+    sc = (LOAD_U32(W, scales) >> (8u * group)) & 63u;
+    mn = (LOAD_U32(W, scales + 4u) >> (8u * group)) & 63u;
   } else {
-    uint low_bits = (LOAD_U32(W, block + 12u) >> (8u * (group - 4u))) & 255u;
-    uint sc_high = (LOAD_U32(W, block + 4u) >> (8u * (group - 4u) + 6u)) & 3u;
-    uint mn_high = (LOAD_U32(W, block + 8u) >> (8u * (group - 4u) + 6u)) & 3u;
+    uint low_bits = (LOAD_U32(W, scales + 8u) >> (8u * (group - 4u))) & 255u;
+    uint sc_high = (LOAD_U32(W, scales) >> (8u * (group - 4u) + 6u)) & 3u;
+    uint mn_high = (LOAD_U32(W, scales + 4u) >> (8u * (group - 4u) + 6u)) & 3u;
     sc = (low_bits & 15u) | (sc_high << 4);
     mn = (low_bits >> 4) | (mn_high << 4);
   }
@@ -112,23 +115,23 @@ void load_unit(uint row, uint unit, out vec4 w[UNIT_VEC4]) {
     uint q = LOAD_U32(W, qbase + 4u * i) >> shift;
     vec4 v = vec4(q & 15u, (q >> 8) & 15u, (q >> 16) & 15u, (q >> 24) & 15u);
 #if WEIGHT_TYPE == TYPE_Q5_K
-    uint h = LOAD_U32(W, block + 16u + 4u * i) >> group;
+    uint h = LOAD_U32(W, block + Q5_K_QH + 4u * i) >> group;
     v += 16.0 * vec4(h & 1u, (h >> 8) & 1u, (h >> 16) & 1u, (h >> 24) & 1u);
 #endif
     w[i] = scale * v - minimum;
   }
 #elif WEIGHT_TYPE == TYPE_Q6_K
-  // 210-byte super-blocks: ql[128], qh[64], int8 scales[16], f16 d. Unit u (0..7) of a
-  // super-block is elements 128h + 32j + k with h = u / 4, j = u % 4, k = 0..31.
-  uint block = row + (unit >> 3) * 210u;
+  // Super-blocks of ql[128], qh[64], int8 scales[16], f16 d. Unit u (0..7) of a super-block is
+  // elements 128h + 32j + k with h = u / 4, j = u % 4, k = 0..31.
+  uint block = row + (unit >> 3) * Q6_K_BYTES;
   uint u = unit & 7u, h = u >> 2, j = u & 3u;
-  float d = half_to_float(LOAD_U16(W, block + 208u));
-  uint scales = LOAD_U16(W, block + 192u + 8u * h + 2u * j);
+  float d = half_to_float(LOAD_U16(W, block + Q6_K_D));
+  uint scales = LOAD_U16(W, block + Q6_K_SCALES + 8u * h + 2u * j);
   float scale_lo = d * float(bitfieldExtract(int(scales), 0, 8));
   float scale_hi = d * float(bitfieldExtract(int(scales), 8, 8));
-  uint ql = block + 64u * h + 32u * (j & 1u);
+  uint ql = block + Q6_K_QL + 64u * h + 32u * (j & 1u);
   uint lo_shift = (j >> 1) * 4u;
-  uint qh = block + 128u + 32u * h;
+  uint qh = block + Q6_K_QH + 32u * h;
   for (uint i = 0u; i < 8u; ++i) {
     uint lo = LOAD_U32(W, ql + 4u * i) >> lo_shift;
     uint hi = LOAD_U32(W, qh + 4u * i) >> (2u * j);

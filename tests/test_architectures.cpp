@@ -22,6 +22,7 @@
 #include "moe/error.hpp"
 #include "moe/rope.hpp"
 #include "moe/routing_stats.hpp"
+#include "moe/tensor_schema.hpp"
 #include "reference_architectures.hpp"
 
 namespace {
@@ -195,6 +196,38 @@ TEST_P(Architectures, TokenByTokenDecodeMatchesBatchedPrefill) {
   EXPECT_TRUE(result.expert_mismatches.empty())
       << "experts differ at " << result.expert_mismatches.size() << " places, first "
       << result.expert_mismatches.front();
+}
+
+// The tensor schema that wrote the file is the one the loader read it by: every tensor of the
+// generated file is in the schema and used by the model, and every required one is in the file.
+TEST_P(Architectures, TheFileHoldsTheTensorSchema) {
+  const RandomModelSpec& spec = GetParam().spec;
+  const moe::testing::TempModelFile file(spec);
+  const auto model = file.load();
+  moe::TensorVariant variant;
+  variant.fused_qkv = spec.fused_qkv;
+  variant.split_kv_b = spec.split_kv_b;
+  const std::vector<moe::TensorSpec> schema =
+      moe::tensor_schema(model->architecture(), model->config(), variant);
+  const auto in_schema = [&](const std::string& name) {
+    return std::any_of(schema.begin(), schema.end(),
+                       [&](const moe::TensorSpec& tensor) { return tensor.name == name; });
+  };
+  const auto bound = [&](const std::string& name) {  // directly or as the rows of a fused one
+    return std::any_of(model->bound_tensors().begin(), model->bound_tensors().end(),
+                       [&](const moe::BoundTensor& t) {
+                         return t.tensor->name == name || t.tensor->name.rfind(name + " (", 0) == 0;
+                       });
+  };
+  for (const moe::gguf::TensorInfo& tensor : model->file().tensors()) {
+    EXPECT_TRUE(in_schema(tensor.name)) << tensor.name;
+    EXPECT_TRUE(bound(tensor.name)) << tensor.name;
+  }
+  for (const moe::TensorSpec& tensor : schema) {
+    if (tensor.required) {
+      EXPECT_NE(model->file().find_tensor(tensor.name), nullptr) << tensor.name;
+    }
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(GeneratedModels, Architectures, ::testing::ValuesIn(arch_cases()),

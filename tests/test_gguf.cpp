@@ -18,6 +18,8 @@
 #include "moe/error.hpp"
 #include "moe/ggml_types.hpp"
 #include "moe/gguf.hpp"
+#include "moe/gguf_blocks.hpp"
+#include "moe/little_endian.hpp"
 
 namespace fs = std::filesystem;
 using moe::GgmlType;
@@ -692,6 +694,47 @@ TEST(GgmlTypes, LayoutsAndNames) {
   EXPECT_FALSE(moe::is_supported_for_compute(GgmlType::Q8_1));
   EXPECT_FALSE(moe::is_supported_for_compute(GgmlType::TQ1_0));
   EXPECT_FALSE(moe::is_supported_for_compute(GgmlType::I64));
+}
+
+// The shared loads read little-endian fields at any address.
+TEST(GgmlTypes, LittleEndianLoadsAtAnyAddress) {
+  const uint8_t bytes[] = {0xff, 0x02, 0x03, 0x04, 0x05, 0x00, 0x3c, 0x00, 0x00, 0x80, 0x3f};
+  EXPECT_EQ(moe::load_u16(bytes + 1), 0x0302u);
+  EXPECT_EQ(moe::load_u32(bytes + 1), 0x05040302u);
+  EXPECT_EQ(moe::load_f16(bytes + 5), 1.0f);
+  EXPECT_EQ(moe::load_f32(bytes + 7), 1.0f);
+  uint8_t stored[3] = {};
+  moe::store_u16(stored + 1, 0xabcd);
+  EXPECT_EQ(stored[1], 0xcd);
+  EXPECT_EQ(stored[2], 0xab);
+}
+
+// The K-quants' packed 6-bit group scales, encoded here as ggml lays them out and decoded by
+// the one helper every decoder and kernel uses.
+TEST(GgmlTypes, KQuantScaleUnpacking) {
+  const int scales[8] = {1, 62, 33, 7, 63, 40, 17, 5};
+  const int mins[8] = {0, 9, 63, 21, 44, 2, 31, 60};
+  uint8_t packed[12] = {};
+  for (int g = 0; g < 4; ++g) {
+    packed[g] = static_cast<uint8_t>(scales[g] | (scales[g + 4] >> 4) << 6);
+    packed[g + 4] = static_cast<uint8_t>(mins[g] | (mins[g + 4] >> 4) << 6);
+    packed[g + 8] = static_cast<uint8_t>((scales[g + 4] & 0xf) | (mins[g + 4] & 0xf) << 4);
+  }
+  for (int g = 0; g < 8; ++g) {
+    const moe::ScaleAndMin decoded = moe::k_quant_scale_and_min(packed, g);
+    EXPECT_EQ(decoded.scale, scales[g]) << g;
+    EXPECT_EQ(decoded.min, mins[g]) << g;
+  }
+
+  // Q3_K: 16 signed scales stored + 32, low 4 bits in nibbles of bytes 0-7, high 2 in 8-11.
+  const int signed_scales[16] = {-32, 31, 0, -1, 5, -17, 12, 30, -9, 3, -25, 16, 7, -4, 22, -30};
+  uint8_t q3_packed[12] = {};
+  for (int g = 0; g < 16; ++g) {
+    const int code = signed_scales[g] + 32;
+    q3_packed[g % 8] |= static_cast<uint8_t>((code & 0xf) << (g < 8 ? 0 : 4));
+    q3_packed[8 + g % 4] |= static_cast<uint8_t>((code >> 4) << (2 * (g / 4)));
+  }
+  for (int g = 0; g < 16; ++g) EXPECT_EQ(moe::q3_k_scale(q3_packed, g), signed_scales[g]) << g;
 }
 
 TEST(GgmlTypes, ConversionsRejectBadArguments) {

@@ -404,6 +404,53 @@ TEST(GlBackend, UnimplementedFeaturesAreRefusedByName) {
   }
 }
 
+// The GL backend refuses a model by the capability it lacks, named in the message, not by the
+// architecture's name: an architecture other than llama that needs nothing more runs on it.
+TEST(GlBackend, RefusesByMissingCapabilityNotByArchitectureName) {
+  REQUIRE_GL(gl);
+  const std::pair<std::string, std::string> refusals[] = {
+      {"qwen2moe", "shared experts"},
+      {"phimoe", "norm biases"},
+      {"qwen3moe", "q/k norms"},
+      {"deepseek2", "multi-head latent attention"},
+  };
+  for (const auto& [architecture, capability] : refusals) {
+    RandomModelSpec spec;
+    spec.architecture = architecture, spec.seed = 37;
+    if (architecture == "deepseek2") spec.head_dim = 24, spec.n_rot = 8, spec.kv_lora_rank = 32;
+    const TypedModelFile file(spec, GgmlType::F32);
+    const auto model = file.load();
+    try {
+      gl->new_state(model, 8);
+      ADD_FAILURE() << architecture << " was accepted";
+    } catch (const moe::Error& e) {
+      const std::string message = e.what();
+      EXPECT_NE(message.find(capability), std::string::npos) << message;
+      EXPECT_NE(message.find("architecture " + architecture), std::string::npos) << message;
+      EXPECT_NE(message.find("--backend cpu"), std::string::npos) << message;
+    }
+  }
+
+  // granitemoe with neutral multipliers computes what llama does: accepted, same logits.
+  RandomModelSpec granite;
+  granite.architecture = "granitemoe", granite.seed = 38;
+  granite.embedding_scale = 1, granite.residual_scale = 1, granite.logit_scale = 1;
+  granite.attention_scale = 1.0f / std::sqrt(static_cast<float>(granite.n_embd / granite.n_head));
+  const TypedModelFile file(granite, GgmlType::F32);
+  const auto model = file.load();
+  const int n = 12;
+  const std::vector<int32_t> tokens = random_tokens(n, model->config().n_vocab, 11);
+  moe::CpuBackend cpu = exact_cpu_backend();
+  auto cpu_state = cpu.new_state(model, n);
+  auto gl_state = gl->new_state(model, n);
+  std::vector<float> cpu_logits, gl_logits;
+  moe::RoutingTrace cpu_trace = empty_trace(model->config());
+  moe::RoutingTrace gl_trace = empty_trace(model->config());
+  cpu.forward(*cpu_state, tokens, 0, moe::LogitsMode::All, cpu_logits, &cpu_trace);
+  gl->forward(*gl_state, tokens, 0, moe::LogitsMode::All, gl_logits, &gl_trace);
+  EXPECT_LT(moe::testing::max_relative_difference(gl_logits, cpu_logits), kLogitTolerance);
+}
+
 // Routing interventions go through the shared route_layer: the same choices (dropped and
 // pinned experts included) and logits as the CPU backend under each rule.
 TEST(GlBackend, InterventionsRouteLikeTheCpuBackend) {

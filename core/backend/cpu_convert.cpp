@@ -1,9 +1,9 @@
 // Fast F16/BF16 -> f32 conversion of weight rows, the inner loop of every F16/BF16 matmul.
 // ggml_types' per-value conversion is exact but branchy; these give the same values faster.
 #include <bit>
-#include <cstring>
 
 #include "cpu_kernels.hpp"
+#include "moe/little_endian.hpp"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -16,8 +16,7 @@ namespace moe::cpu {
 // (which also turns half subnormals into the right float), then restore inf/NaN and the sign.
 void f16_row_to_f32_portable(const uint8_t* src, float* dst, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
-    uint16_t half;
-    std::memcpy(&half, src + 2 * i, sizeof half);
+    const uint16_t half = load_u16(src + 2 * i);
     const uint32_t magnitude = static_cast<uint32_t>(half & 0x7fffu) << 13;
     float value = std::bit_cast<float>(magnitude) * 0x1.0p112f;
     uint32_t bits = std::bit_cast<uint32_t>(value);
@@ -61,9 +60,7 @@ void f16_row_to_f32(const uint8_t* src, float* dst, int64_t n) {
 
 void bf16_row_to_f32(const uint8_t* src, float* dst, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
-    uint16_t bits;
-    std::memcpy(&bits, src + 2 * i, sizeof bits);
-    dst[i] = std::bit_cast<float>(static_cast<uint32_t>(bits) << 16);
+    dst[i] = std::bit_cast<float>(static_cast<uint32_t>(load_u16(src + 2 * i)) << 16);
   }
 }
 

@@ -5,19 +5,12 @@
 // The activations stay f32. llama.cpp rounds them to the weight's type (f16 / bf16) first and
 // multiplies in that type; keeping them f32 is more exact and costs nothing here (the weight
 // row, not the activation, is the memory traffic that matters).
-#include <cstring>
-
 #include "cpu_quant_dot.hpp"
+#include "moe/little_endian.hpp"
 
 namespace moe::cpu::detail {
 
 namespace {
-
-uint16_t load_u16(const uint8_t* p) {
-  uint16_t bits;
-  std::memcpy(&bits, p, sizeof bits);
-  return bits;
-}
 
 template <float (*kWiden)(uint16_t)>
 float dot_float(const uint8_t* w, const void* activation, int64_t cols) {

@@ -1,7 +1,7 @@
 // Activation quantization, the portable scalar dot-product kernels (the reference for the
-// vectorized ones) and the choice of kernel per type and SIMD level. Weight block layouts are
-// described in core/gguf/quants.cpp; here the integer products are summed per scale group and
-// each group's scale is applied once.
+// vectorized ones) and the choice of kernel per type and SIMD level. Weight block layouts and
+// element orders are in moe/gguf_blocks.hpp; here the integer products are summed per scale
+// group and each group's scale is applied once.
 #include "cpu_quant_dot.hpp"
 
 #include <algorithm>
@@ -11,17 +11,18 @@
 #include <iterator>
 
 #include "moe/error.hpp"
+#include "moe/gguf_blocks.hpp"
+#include "moe/little_endian.hpp"
 
 namespace moe::cpu {
 
 namespace {
 
-uint16_t load_u16(const uint8_t* p) { return static_cast<uint16_t>(p[0] | (p[1] << 8)); }
-uint32_t load_u32(const uint8_t* p) {
-  return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 |
-         static_cast<uint32_t>(p[2]) << 16 | static_cast<uint32_t>(p[3]) << 24;
+// The weight row as its blocks.
+template <typename Block>
+const Block* blocks_of(const uint8_t* row) {
+  return reinterpret_cast<const Block*>(row);
 }
-float load_f16(const uint8_t* p) { return f16_to_f32(load_u16(p)); }
 
 // round(x * inverse) clamped to [-127, 127]; NaN gives 0.
 int8_t quantize_value(float x, float inverse) {
@@ -59,190 +60,151 @@ int fifth_bit(uint32_t qh, int i) { return static_cast<int>((qh >> i) & 1u) << 4
 
 float dot_q8_0(const uint8_t* w, const void* activation, int64_t cols) {
   const auto* a = static_cast<const ActivationBlock32*>(activation);
+  const auto* blocks = blocks_of<BlockQ8_0>(w);
   float sum = 0.0f;
-  for (int64_t b = 0; b < cols / 32; ++b, w += 34) {
+  for (int64_t b = 0; b < cols / kBlockElements; ++b) {
     int32_t products = 0;
-    for (int i = 0; i < 32; ++i) products += static_cast<int8_t>(w[2 + i]) * a[b].q[i];
-    sum += load_f16(w) * a[b].d * static_cast<float>(products);
+    for (int i = 0; i < 32; ++i) products += blocks[b].qs[i] * a[b].q[i];
+    sum += load_f16(blocks[b].d) * a[b].d * static_cast<float>(products);
   }
   return sum;
 }
 
 float dot_q4_0(const uint8_t* w, const void* activation, int64_t cols) {
   const auto* a = static_cast<const ActivationBlock32*>(activation);
+  const auto* blocks = blocks_of<BlockQ4_0>(w);
   float sum = 0.0f;
-  for (int64_t b = 0; b < cols / 32; ++b, w += 18) {
+  for (int64_t b = 0; b < cols / kBlockElements; ++b) {
     int32_t products = 0;
-    for (int i = 0; i < 32; ++i) products += (nibble(w + 2, i) - 8) * a[b].q[i];
-    sum += load_f16(w) * a[b].d * static_cast<float>(products);
+    for (int i = 0; i < 32; ++i) products += (nibble(blocks[b].qs, i) - 8) * a[b].q[i];
+    sum += load_f16(blocks[b].d) * a[b].d * static_cast<float>(products);
   }
   return sum;
 }
 
 float dot_q4_1(const uint8_t* w, const void* activation, int64_t cols) {
   const auto* a = static_cast<const ActivationBlock32*>(activation);
+  const auto* blocks = blocks_of<BlockQ4_1>(w);
   float sum = 0.0f;
-  for (int64_t b = 0; b < cols / 32; ++b, w += 20) {
+  for (int64_t b = 0; b < cols / kBlockElements; ++b) {
     int32_t products = 0;
-    for (int i = 0; i < 32; ++i) products += nibble(w + 4, i) * a[b].q[i];
-    sum += load_f16(w) * a[b].d * static_cast<float>(products) + load_f16(w + 2) * a[b].sum;
+    for (int i = 0; i < 32; ++i) products += nibble(blocks[b].qs, i) * a[b].q[i];
+    sum += load_f16(blocks[b].d) * a[b].d * static_cast<float>(products) +
+           load_f16(blocks[b].m) * a[b].sum;
   }
   return sum;
 }
 
 float dot_q5_0(const uint8_t* w, const void* activation, int64_t cols) {
   const auto* a = static_cast<const ActivationBlock32*>(activation);
+  const auto* blocks = blocks_of<BlockQ5_0>(w);
   float sum = 0.0f;
-  for (int64_t b = 0; b < cols / 32; ++b, w += 22) {
-    const uint32_t qh = load_u32(w + 2);
+  for (int64_t b = 0; b < cols / kBlockElements; ++b) {
+    const uint32_t qh = load_u32(blocks[b].qh);
     int32_t products = 0;
     for (int i = 0; i < 32; ++i)
-      products += ((nibble(w + 6, i) | fifth_bit(qh, i)) - 16) * a[b].q[i];
-    sum += load_f16(w) * a[b].d * static_cast<float>(products);
+      products += ((nibble(blocks[b].qs, i) | fifth_bit(qh, i)) - 16) * a[b].q[i];
+    sum += load_f16(blocks[b].d) * a[b].d * static_cast<float>(products);
   }
   return sum;
 }
 
 float dot_q5_1(const uint8_t* w, const void* activation, int64_t cols) {
   const auto* a = static_cast<const ActivationBlock32*>(activation);
+  const auto* blocks = blocks_of<BlockQ5_1>(w);
   float sum = 0.0f;
-  for (int64_t b = 0; b < cols / 32; ++b, w += 24) {
-    const uint32_t qh = load_u32(w + 4);
+  for (int64_t b = 0; b < cols / kBlockElements; ++b) {
+    const uint32_t qh = load_u32(blocks[b].qh);
     int32_t products = 0;
-    for (int i = 0; i < 32; ++i) products += (nibble(w + 8, i) | fifth_bit(qh, i)) * a[b].q[i];
-    sum += load_f16(w) * a[b].d * static_cast<float>(products) + load_f16(w + 2) * a[b].sum;
+    for (int i = 0; i < 32; ++i)
+      products += (nibble(blocks[b].qs, i) | fifth_bit(qh, i)) * a[b].q[i];
+    sum += load_f16(blocks[b].d) * a[b].d * static_cast<float>(products) +
+           load_f16(blocks[b].m) * a[b].sum;
   }
   return sum;
 }
 
 // --- 256-element super-blocks -------------------------------------------------------------------
 
-// Σ q_i * a_i over the 16 elements of group g, given q for the whole super-block.
-int32_t group_products(const int* q, const int8_t* a, int group) {
+// Σ q_i * a_i over the `size` elements of group g, given q for the whole super-block.
+int32_t group_products(const int8_t* q, const int8_t* a, int group, int size = 16) {
   int32_t products = 0;
-  for (int i = 16 * group; i < 16 * group + 16; ++i) products += q[i] * a[i];
+  for (int i = size * group; i < size * group + size; ++i) products += q[i] * a[i];
   return products;
 }
 
 // Q2_K: 2-bit codes, per 16 elements a 4-bit scale (low nibble) and 4-bit min (high nibble).
 float dot_q2_k(const uint8_t* w, const void* activation, int64_t cols) {
   const auto* a = static_cast<const ActivationBlock256*>(activation);
+  const auto* blocks = blocks_of<BlockQ2_K>(w);
   float sum = 0.0f;
-  int q[256];
-  for (int64_t b = 0; b < cols / 256; ++b, w += 84) {
-    const uint8_t* scales = w;
-    const uint8_t* qs = w + 16;
-    for (int half = 0; half < 2; ++half)
-      for (int shift = 0; shift < 4; ++shift)
-        for (int k = 0; k < 32; ++k)
-          q[128 * half + 32 * shift + k] = (qs[32 * half + k] >> (2 * shift)) & 3;
+  int8_t q[kSuperBlockElements];
+  for (int64_t b = 0; b < cols / kSuperBlockElements; ++b) {
+    k_quant_codes(blocks[b], q);
+    const uint8_t* scales = blocks[b].scales;
     int32_t scaled = 0, mins = 0;
     for (int g = 0; g < 16; ++g) {
       scaled += (scales[g] & 0xf) * group_products(q, a[b].q, g);
       mins += (scales[g] >> 4) * a[b].group_sums[g];
     }
-    sum += a[b].d * (load_f16(w + 80) * static_cast<float>(scaled) -
-                     load_f16(w + 82) * static_cast<float>(mins));
+    sum += a[b].d * (load_f16(blocks[b].d) * static_cast<float>(scaled) -
+                     load_f16(blocks[b].dmin) * static_cast<float>(mins));
   }
   return sum;
 }
 
-// Q3_K: 2 low bits as Q2_K, a third bit in hmask (clear: minus 4), 6-bit signed group scales.
+// Q3_K: 3-bit signed codes, 6-bit signed group scales.
 float dot_q3_k(const uint8_t* w, const void* activation, int64_t cols) {
   const auto* a = static_cast<const ActivationBlock256*>(activation);
+  const auto* blocks = blocks_of<BlockQ3_K>(w);
   float sum = 0.0f;
-  int q[256];
-  for (int64_t b = 0; b < cols / 256; ++b, w += 110) {
-    const uint8_t* hmask = w;
-    const uint8_t* qs = w + 32;
-    const uint8_t* packed = w + 96;
-    for (int half = 0; half < 2; ++half) {
-      for (int shift = 0; shift < 4; ++shift) {
-        for (int k = 0; k < 32; ++k) {
-          const int low = (qs[32 * half + k] >> (2 * shift)) & 3;
-          const int high = (hmask[k] >> (4 * half + shift)) & 1;
-          q[128 * half + 32 * shift + k] = low - (high ? 0 : 4);
-        }
-      }
-    }
+  int8_t q[kSuperBlockElements];
+  for (int64_t b = 0; b < cols / kSuperBlockElements; ++b) {
+    k_quant_codes(blocks[b], q);
     int32_t scaled = 0;
-    for (int g = 0; g < 16; ++g) {
-      const int low = g < 8 ? (packed[g] & 0xf) : (packed[g - 8] >> 4);
-      const int high = (packed[8 + g % 4] >> (2 * (g / 4))) & 3;
-      scaled += ((low | high << 4) - 32) * group_products(q, a[b].q, g);
-    }
-    sum += a[b].d * load_f16(w + 108) * static_cast<float>(scaled);
+    for (int g = 0; g < 16; ++g)
+      scaled += q3_k_scale(blocks[b].scales, g) * group_products(q, a[b].q, g);
+    sum += a[b].d * load_f16(blocks[b].d) * static_cast<float>(scaled);
   }
   return sum;
 }
 
-// Q4_K / Q5_K: 8 groups of 32 with 6-bit scales and mins (layout in quants.cpp).
-void scale_and_min(const uint8_t* s, int group, int& scale, int& min) {
-  if (group < 4) {
-    scale = s[group] & 63;
-    min = s[group + 4] & 63;
-  } else {
-    scale = (s[group + 4] & 0xf) | ((s[group - 4] >> 6) << 4);
-    min = (s[group + 4] >> 4) | ((s[group] >> 6) << 4);
-  }
-}
-
-float dot_q4_k_q5_k(const uint8_t* w, const ActivationBlock256* a, int64_t cols, bool five_bits) {
-  const size_t block_bytes = five_bits ? 176 : 144;
+// Q4_K / Q5_K: 8 groups of 32 with 6-bit scales and mins.
+template <typename Block>
+float dot_q4_k_q5_k(const uint8_t* w, const void* activation, int64_t cols) {
+  const auto* a = static_cast<const ActivationBlock256*>(activation);
+  const auto* blocks = blocks_of<Block>(w);
   float sum = 0.0f;
-  for (int64_t b = 0; b < cols / 256; ++b, w += block_bytes) {
-    const uint8_t* qh = w + 16;
-    const uint8_t* qs = five_bits ? w + 48 : w + 16;
+  int8_t q[kSuperBlockElements];
+  for (int64_t b = 0; b < cols / kSuperBlockElements; ++b) {
+    const Block& block = blocks[b];
+    k_quant_codes(block, q);
     int32_t scaled = 0, mins = 0;
     for (int group = 0; group < 8; ++group) {
-      int scale = 0, min = 0;
-      scale_and_min(w + 4, group, scale, min);
-      const int chunk = group / 2;
-      int32_t products = 0;
-      for (int k = 0; k < 32; ++k) {
-        const uint8_t byte = qs[32 * chunk + k];
-        int q = group % 2 == 0 ? (byte & 0xf) : (byte >> 4);
-        if (five_bits) q |= ((qh[k] >> group) & 1) << 4;
-        products += q * a[b].q[32 * group + k];
-      }
-      scaled += scale * products;
+      const auto [scale, min] = k_quant_scale_and_min(block.scales, group);
+      scaled += scale * group_products(q, a[b].q, group, 32);
       mins += min * (a[b].group_sums[2 * group] + a[b].group_sums[2 * group + 1]);
     }
-    sum += a[b].d *
-           (load_f16(w) * static_cast<float>(scaled) - load_f16(w + 2) * static_cast<float>(mins));
+    sum += a[b].d * (load_f16(block.d) * static_cast<float>(scaled) -
+                     load_f16(block.dmin) * static_cast<float>(mins));
   }
   return sum;
 }
 
-float dot_q4_k(const uint8_t* w, const void* activation, int64_t cols) {
-  return dot_q4_k_q5_k(w, static_cast<const ActivationBlock256*>(activation), cols, false);
-}
-float dot_q5_k(const uint8_t* w, const void* activation, int64_t cols) {
-  return dot_q4_k_q5_k(w, static_cast<const ActivationBlock256*>(activation), cols, true);
-}
+constexpr RowDot dot_q4_k = dot_q4_k_q5_k<BlockQ4_K>;
+constexpr RowDot dot_q5_k = dot_q4_k_q5_k<BlockQ5_K>;
 
-// Q6_K: 6-bit codes minus 32, int8 scale per 16 elements (order in quants.cpp).
+// Q6_K: 6-bit codes minus 32, int8 scale per 16 elements.
 float dot_q6_k(const uint8_t* w, const void* activation, int64_t cols) {
   const auto* a = static_cast<const ActivationBlock256*>(activation);
+  const auto* blocks = blocks_of<BlockQ6_K>(w);
   float sum = 0.0f;
-  int q[256];
-  for (int64_t b = 0; b < cols / 256; ++b, w += 210) {
-    const uint8_t* ql = w;
-    const uint8_t* qh = w + 128;
-    const auto* scales = reinterpret_cast<const int8_t*>(w + 192);
-    for (int half = 0; half < 2; ++half) {
-      for (int k = 0; k < 32; ++k) {
-        for (int j = 0; j < 4; ++j) {
-          const uint8_t low_byte = ql[64 * half + 32 * (j & 1) + k];
-          const int low = j < 2 ? (low_byte & 0xf) : (low_byte >> 4);
-          const int high = (qh[32 * half + k] >> (2 * j)) & 3;
-          q[128 * half + 32 * j + k] = (low | high << 4) - 32;
-        }
-      }
-    }
+  int8_t q[kSuperBlockElements];
+  for (int64_t b = 0; b < cols / kSuperBlockElements; ++b) {
+    k_quant_codes(blocks[b], q);
     int32_t scaled = 0;
-    for (int g = 0; g < 16; ++g) scaled += scales[g] * group_products(q, a[b].q, g);
-    sum += a[b].d * load_f16(w + 208) * static_cast<float>(scaled);
+    for (int g = 0; g < 16; ++g) scaled += blocks[b].scales[g] * group_products(q, a[b].q, g);
+    sum += a[b].d * load_f16(blocks[b].d) * static_cast<float>(scaled);
   }
   return sum;
 }

@@ -33,33 +33,35 @@ void set_signed(Block32& block, __m256i q) {
 }
 
 __attribute__((always_inline)) inline void unpack_q8_0(const uint8_t* w, Block32& block) {
-  set_signed(block, load_256(w + 2));
-  block.d = load_f16(w);
+  set_signed(block, load_256(w + offsetof(BlockQ8_0, qs)));
+  block.d = load_f16(w + offsetof(BlockQ8_0, d));
 }
 
 __attribute__((always_inline)) inline void unpack_q4_0(const uint8_t* w, Block32& block) {
-  set_signed(block, _mm256_sub_epi8(nibbles_32(w + 2), _mm256_set1_epi8(8)));
-  block.d = load_f16(w);
+  set_signed(block, _mm256_sub_epi8(nibbles_32(w + offsetof(BlockQ4_0, qs)), _mm256_set1_epi8(8)));
+  block.d = load_f16(w + offsetof(BlockQ4_0, d));
 }
 
 __attribute__((always_inline)) inline void unpack_q5_0(const uint8_t* w, Block32& block) {
   // (code | bit << 4) - 16 == code - 16 where the bit is clear: set the byte's high nibble.
-  const __m256i clear = _mm256_andnot_si256(bits_to_bytes(load_u32(w + 2)), _mm256_set1_epi8(-16));
-  set_signed(block, _mm256_or_si256(nibbles_32(w + 6), clear));
-  block.d = load_f16(w);
+  const __m256i clear = _mm256_andnot_si256(bits_to_bytes(load_u32(w + offsetof(BlockQ5_0, qh))),
+                                            _mm256_set1_epi8(-16));
+  set_signed(block, _mm256_or_si256(nibbles_32(w + offsetof(BlockQ5_0, qs)), clear));
+  block.d = load_f16(w + offsetof(BlockQ5_0, d));
 }
 
 __attribute__((always_inline)) inline void unpack_q4_1(const uint8_t* w, Block32& block) {
-  block.magnitudes = nibbles_32(w + 4);
-  block.d = load_f16(w);
-  block.offset = load_f16(w + 2);
+  block.magnitudes = nibbles_32(w + offsetof(BlockQ4_1, qs));
+  block.d = load_f16(w + offsetof(BlockQ4_1, d));
+  block.offset = load_f16(w + offsetof(BlockQ4_1, m));
 }
 
 __attribute__((always_inline)) inline void unpack_q5_1(const uint8_t* w, Block32& block) {
-  const __m256i high = _mm256_and_si256(bits_to_bytes(load_u32(w + 4)), _mm256_set1_epi8(16));
-  block.magnitudes = _mm256_or_si256(nibbles_32(w + 8), high);
-  block.d = load_f16(w);
-  block.offset = load_f16(w + 2);
+  const __m256i high =
+      _mm256_and_si256(bits_to_bytes(load_u32(w + offsetof(BlockQ5_1, qh))), _mm256_set1_epi8(16));
+  block.magnitudes = _mm256_or_si256(nibbles_32(w + offsetof(BlockQ5_1, qs)), high);
+  block.d = load_f16(w + offsetof(BlockQ5_1, d));
+  block.offset = load_f16(w + offsetof(BlockQ5_1, m));
 }
 
 using Unpack32 = void (*)(const uint8_t*, Block32&);
@@ -135,10 +137,10 @@ __m256i pair_scales(int first, int second) {
 }
 
 __attribute__((always_inline)) inline void unpack_q2_k(const uint8_t* w, SuperBlock& block) {
-  const uint8_t* scales = w;
+  const uint8_t* scales = w + offsetof(BlockQ2_K, scales);
   const __m256i two_bits = _mm256_set1_epi8(3);
   for (int half = 0; half < 2; ++half) {
-    const __m256i packed = load_256(w + 16 + 32 * half);
+    const __m256i packed = load_256(w + offsetof(BlockQ2_K, qs) + 32 * half);
     for (int shift = 0; shift < 4; ++shift) {
       const int g = 8 * half + 2 * shift;
       block.codes[4 * half + shift] =
@@ -149,14 +151,14 @@ __attribute__((always_inline)) inline void unpack_q2_k(const uint8_t* w, SuperBl
   const __m128i scale_bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(scales));
   block.offset_weights =
       _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(scale_bytes, 4), _mm_set1_epi8(0x0f)));
-  block.d = load_f16(w + 80);
-  block.offset_d = load_f16(w + 82);
+  block.d = load_f16(w + offsetof(BlockQ2_K, d));
+  block.offset_d = load_f16(w + offsetof(BlockQ2_K, dmin));
 }
 
-// The 16 signed 6-bit group scales of a Q3_K block (packed as in quants.cpp: low 4 bits of
-// scale g in nibble g of bytes 0-7, low nibbles first; top 2 bits of scale g at bit 2 (g / 4) of
-// byte 8 + g % 4), as 16 × int16. Decoded in registers: writing them one by one to memory and
-// loading them as a vector stalls the load.
+// The 16 signed 6-bit group scales of a Q3_K block (q3_k_scale: low 4 bits of scale g in
+// nibble g of bytes 0-7, low nibbles first; top 2 bits of scale g at bit 2 (g / 4) of byte
+// 8 + g % 4), as 16 × int16, all at once. Decoded in registers: writing them one by one to memory
+// and loading them as a vector stalls the load.
 __m256i q3_k_scales(const uint8_t* packed) {
   const __m128i low_bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(packed));
   const __m128i nibble = _mm_set1_epi8(0x0f);
@@ -171,14 +173,14 @@ __m256i q3_k_scales(const uint8_t* packed) {
 }
 
 __attribute__((always_inline)) inline void unpack_q3_k(const uint8_t* w, SuperBlock& block) {
-  block.offset_weights = q3_k_scales(w + 96);
+  block.offset_weights = q3_k_scales(w + offsetof(BlockQ3_K, scales));
   alignas(32) int16_t scale[16];
   _mm256_store_si256(reinterpret_cast<__m256i*>(scale), block.offset_weights);
-  const __m256i hmask = load_256(w);
+  const __m256i hmask = load_256(w + offsetof(BlockQ3_K, hmask));
   const __m256i two_bits = _mm256_set1_epi8(3);
   const __m256i one_bit = _mm256_set1_epi8(1);
   for (int half = 0; half < 2; ++half) {
-    const __m256i low_bits = load_256(w + 32 + 32 * half);
+    const __m256i low_bits = load_256(w + offsetof(BlockQ3_K, qs) + 32 * half);
     for (int shift = 0; shift < 4; ++shift) {
       const __m256i low = _mm256_and_si256(_mm256_srli_epi16(low_bits, 2 * shift), two_bits);
       const __m256i high = _mm256_and_si256(_mm256_srli_epi16(hmask, 4 * half + shift), one_bit);
@@ -187,7 +189,7 @@ __attribute__((always_inline)) inline void unpack_q3_k(const uint8_t* w, SuperBl
       block.scales[4 * half + shift] = pair_scales(scale[g], scale[g + 1]);
     }
   }
-  block.d = load_f16(w + 108);
+  block.d = load_f16(w + offsetof(BlockQ3_K, d));
   block.offset_d = 0.0f;
 }
 
@@ -261,19 +263,19 @@ void dot_many_k(const uint8_t* w, const uint8_t* activations, size_t stride, int
 RowDotMany block_dot_many(GgmlType type) {
   switch (type) {
     case GgmlType::Q4_0:
-      return dot_many_32<unpack_q4_0, 18, true, false>;
+      return dot_many_32<unpack_q4_0, sizeof(BlockQ4_0), true, false>;
     case GgmlType::Q4_1:
-      return dot_many_32<unpack_q4_1, 20, false, true>;
+      return dot_many_32<unpack_q4_1, sizeof(BlockQ4_1), false, true>;
     case GgmlType::Q5_0:
-      return dot_many_32<unpack_q5_0, 22, true, false>;
+      return dot_many_32<unpack_q5_0, sizeof(BlockQ5_0), true, false>;
     case GgmlType::Q5_1:
-      return dot_many_32<unpack_q5_1, 24, false, true>;
+      return dot_many_32<unpack_q5_1, sizeof(BlockQ5_1), false, true>;
     case GgmlType::Q8_0:
-      return dot_many_32<unpack_q8_0, 34, true, false>;
+      return dot_many_32<unpack_q8_0, sizeof(BlockQ8_0), true, false>;
     case GgmlType::Q2_K:
-      return dot_many_k<unpack_q2_k, 84, false>;
+      return dot_many_k<unpack_q2_k, sizeof(BlockQ2_K), false>;
     case GgmlType::Q3_K:
-      return dot_many_k<unpack_q3_k, 110, true>;
+      return dot_many_k<unpack_q3_k, sizeof(BlockQ3_K), true>;
     default:
       return nullptr;
   }

@@ -14,9 +14,9 @@ namespace moe::cpu::detail::MOE_SIMD_NS {
 
 namespace {
 
-// load_f16, load_u32, load_256, horizontal_sum, nibbles_32, bits_to_bytes and the integer dot
-// products come from cpu_simd_helpers.hpp, shared with the many-token and float kernels, which
-// must match these bit for bit.
+// Block layouts are moe/gguf_blocks.hpp's. load_f16, load_256, horizontal_sum, nibbles_32,
+// bits_to_bytes and the integer dot products come from cpu_simd_helpers.hpp, shared with the
+// many-token and float kernels, which must match these bit for bit.
 
 // Signed bytes × signed bytes, summed in groups of four to 8 × int32.
 __m256i dot_signed_signed(__m256i x, __m256i y) {
@@ -28,10 +28,12 @@ __m256i dot_signed_signed(__m256i x, __m256i y) {
 float dot_q8_0(const uint8_t* w, const void* activation, int64_t cols) {
   const auto* a = static_cast<const ActivationBlock32*>(activation);
   __m256 acc = _mm256_setzero_ps();
-  for (int64_t b = 0; b < cols / 32; ++b, w += 34) {
-    prefetch_ahead<34>(w);
-    const __m256i products = dot_signed_signed(load_256(w + 2), load_256(a[b].q));
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(load_f16(w) * a[b].d), _mm256_cvtepi32_ps(products), acc);
+  for (int64_t b = 0; b < cols / 32; ++b, w += sizeof(BlockQ8_0)) {
+    prefetch_ahead<sizeof(BlockQ8_0)>(w);
+    const __m256i products =
+        dot_signed_signed(load_256(w + offsetof(BlockQ8_0, qs)), load_256(a[b].q));
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(load_f16(w + offsetof(BlockQ8_0, d)) * a[b].d),
+                          _mm256_cvtepi32_ps(products), acc);
   }
   return horizontal_sum(acc);
 }
@@ -39,11 +41,12 @@ float dot_q8_0(const uint8_t* w, const void* activation, int64_t cols) {
 float dot_q4_0(const uint8_t* w, const void* activation, int64_t cols) {
   const auto* a = static_cast<const ActivationBlock32*>(activation);
   __m256 acc = _mm256_setzero_ps();
-  for (int64_t b = 0; b < cols / 32; ++b, w += 18) {
-    prefetch_ahead<18>(w);
-    const __m256i q = _mm256_sub_epi8(nibbles_32(w + 2), _mm256_set1_epi8(8));
+  for (int64_t b = 0; b < cols / 32; ++b, w += sizeof(BlockQ4_0)) {
+    prefetch_ahead<sizeof(BlockQ4_0)>(w);
+    const __m256i q = _mm256_sub_epi8(nibbles_32(w + offsetof(BlockQ4_0, qs)), _mm256_set1_epi8(8));
     const __m256i products = dot_signed_signed(q, load_256(a[b].q));
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(load_f16(w) * a[b].d), _mm256_cvtepi32_ps(products), acc);
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(load_f16(w + offsetof(BlockQ4_0, d)) * a[b].d),
+                          _mm256_cvtepi32_ps(products), acc);
   }
   return horizontal_sum(acc);
 }
@@ -52,11 +55,13 @@ float dot_q4_1(const uint8_t* w, const void* activation, int64_t cols) {
   const auto* a = static_cast<const ActivationBlock32*>(activation);
   __m256 acc = _mm256_setzero_ps();
   float offsets = 0.0f;
-  for (int64_t b = 0; b < cols / 32; ++b, w += 20) {
-    prefetch_ahead<20>(w);
-    const __m256i products = dot_unsigned_signed(nibbles_32(w + 4), load_256(a[b].q));
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(load_f16(w) * a[b].d), _mm256_cvtepi32_ps(products), acc);
-    offsets += load_f16(w + 2) * a[b].sum;
+  for (int64_t b = 0; b < cols / 32; ++b, w += sizeof(BlockQ4_1)) {
+    prefetch_ahead<sizeof(BlockQ4_1)>(w);
+    const __m256i products =
+        dot_unsigned_signed(nibbles_32(w + offsetof(BlockQ4_1, qs)), load_256(a[b].q));
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(load_f16(w + offsetof(BlockQ4_1, d)) * a[b].d),
+                          _mm256_cvtepi32_ps(products), acc);
+    offsets += load_f16(w + offsetof(BlockQ4_1, m)) * a[b].sum;
   }
   return horizontal_sum(acc) + offsets;
 }
@@ -64,14 +69,15 @@ float dot_q4_1(const uint8_t* w, const void* activation, int64_t cols) {
 float dot_q5_0(const uint8_t* w, const void* activation, int64_t cols) {
   const auto* a = static_cast<const ActivationBlock32*>(activation);
   __m256 acc = _mm256_setzero_ps();
-  for (int64_t b = 0; b < cols / 32; ++b, w += 22) {
-    prefetch_ahead<22>(w);
+  for (int64_t b = 0; b < cols / 32; ++b, w += sizeof(BlockQ5_0)) {
+    prefetch_ahead<sizeof(BlockQ5_0)>(w);
     // (code | bit << 4) - 16 == code - 16 where the bit is clear: set the byte's high nibble.
-    const __m256i clear =
-        _mm256_andnot_si256(bits_to_bytes(load_u32(w + 2)), _mm256_set1_epi8(-16));
-    const __m256i q = _mm256_or_si256(nibbles_32(w + 6), clear);
+    const __m256i clear = _mm256_andnot_si256(bits_to_bytes(load_u32(w + offsetof(BlockQ5_0, qh))),
+                                              _mm256_set1_epi8(-16));
+    const __m256i q = _mm256_or_si256(nibbles_32(w + offsetof(BlockQ5_0, qs)), clear);
     const __m256i products = dot_signed_signed(q, load_256(a[b].q));
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(load_f16(w) * a[b].d), _mm256_cvtepi32_ps(products), acc);
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(load_f16(w + offsetof(BlockQ5_0, d)) * a[b].d),
+                          _mm256_cvtepi32_ps(products), acc);
   }
   return horizontal_sum(acc);
 }
@@ -80,13 +86,15 @@ float dot_q5_1(const uint8_t* w, const void* activation, int64_t cols) {
   const auto* a = static_cast<const ActivationBlock32*>(activation);
   __m256 acc = _mm256_setzero_ps();
   float offsets = 0.0f;
-  for (int64_t b = 0; b < cols / 32; ++b, w += 24) {
-    prefetch_ahead<24>(w);
-    const __m256i high = _mm256_and_si256(bits_to_bytes(load_u32(w + 4)), _mm256_set1_epi8(16));
-    const __m256i q = _mm256_or_si256(nibbles_32(w + 8), high);
+  for (int64_t b = 0; b < cols / 32; ++b, w += sizeof(BlockQ5_1)) {
+    prefetch_ahead<sizeof(BlockQ5_1)>(w);
+    const __m256i high = _mm256_and_si256(bits_to_bytes(load_u32(w + offsetof(BlockQ5_1, qh))),
+                                          _mm256_set1_epi8(16));
+    const __m256i q = _mm256_or_si256(nibbles_32(w + offsetof(BlockQ5_1, qs)), high);
     const __m256i products = dot_unsigned_signed(q, load_256(a[b].q));
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(load_f16(w) * a[b].d), _mm256_cvtepi32_ps(products), acc);
-    offsets += load_f16(w + 2) * a[b].sum;
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(load_f16(w + offsetof(BlockQ5_1, d)) * a[b].d),
+                          _mm256_cvtepi32_ps(products), acc);
+    offsets += load_f16(w + offsetof(BlockQ5_1, m)) * a[b].sum;
   }
   return horizontal_sum(acc) + offsets;
 }
@@ -108,14 +116,14 @@ float dot_q2_k(const uint8_t* w, const void* activation, int64_t cols) {
   __m256 acc = _mm256_setzero_ps();
   float offsets = 0.0f;
   const __m256i two_bits = _mm256_set1_epi8(3);
-  for (int64_t b = 0; b < cols / 256; ++b, w += 84) {
-    prefetch_ahead<84>(w);
-    const uint8_t* scales = w;
+  for (int64_t b = 0; b < cols / 256; ++b, w += sizeof(BlockQ2_K)) {
+    prefetch_ahead<sizeof(BlockQ2_K)>(w);
+    const uint8_t* scales = w + offsetof(BlockQ2_K, scales);
     int32_t mins = 0;
     for (int g = 0; g < 16; ++g) mins += (scales[g] >> 4) * a[b].group_sums[g];
     __m256i sum = _mm256_setzero_si256();
     for (int half = 0; half < 2; ++half) {
-      const __m256i packed = load_256(w + 16 + 32 * half);
+      const __m256i packed = load_256(w + offsetof(BlockQ2_K, qs) + 32 * half);
       for (int shift = 0; shift < 4; ++shift) {
         const __m256i codes = _mm256_and_si256(_mm256_srli_epi16(packed, 2 * shift), two_bits);
         const int g = 8 * half + 2 * shift;
@@ -123,9 +131,9 @@ float dot_q2_k(const uint8_t* w, const void* activation, int64_t cols) {
                                         scales[g] & 0xf, scales[g + 1] & 0xf);
       }
     }
-    const float d = a[b].d * load_f16(w + 80);
+    const float d = a[b].d * load_f16(w + offsetof(BlockQ2_K, d));
     acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sum), acc);
-    offsets += a[b].d * load_f16(w + 82) * static_cast<float>(mins);
+    offsets += a[b].d * load_f16(w + offsetof(BlockQ2_K, dmin)) * static_cast<float>(mins);
   }
   return horizontal_sum(acc) - offsets;
 }
@@ -135,21 +143,19 @@ float dot_q3_k(const uint8_t* w, const void* activation, int64_t cols) {
   __m256 acc = _mm256_setzero_ps();
   const __m256i two_bits = _mm256_set1_epi8(3);
   const __m256i one_bit = _mm256_set1_epi8(1);
-  for (int64_t b = 0; b < cols / 256; ++b, w += 110) {
-    prefetch_ahead<110>(w);
-    const uint8_t* packed = w + 96;
+  for (int64_t b = 0; b < cols / 256; ++b, w += sizeof(BlockQ3_K)) {
+    prefetch_ahead<sizeof(BlockQ3_K)>(w);
     int scale[16];
     int32_t offset = 0;  // codes are stored + 4 here (0..7), so subtract 4 Σ scale * Σa
+    const uint8_t* packed = w + offsetof(BlockQ3_K, scales);
     for (int g = 0; g < 16; ++g) {
-      const int low = g < 8 ? (packed[g] & 0xf) : (packed[g - 8] >> 4);
-      const int high = (packed[8 + g % 4] >> (2 * (g / 4))) & 3;
-      scale[g] = (low | high << 4) - 32;
+      scale[g] = q3_k_scale(packed, g);
       offset += scale[g] * a[b].group_sums[g];
     }
-    const __m256i hmask = load_256(w);
+    const __m256i hmask = load_256(w + offsetof(BlockQ3_K, hmask));
     __m256i sum = _mm256_setzero_si256();
     for (int half = 0; half < 2; ++half) {
-      const __m256i low_bits = load_256(w + 32 + 32 * half);
+      const __m256i low_bits = load_256(w + offsetof(BlockQ3_K, qs) + 32 * half);
       for (int shift = 0; shift < 4; ++shift) {
         const __m256i low = _mm256_and_si256(_mm256_srli_epi16(low_bits, 2 * shift), two_bits);
         const __m256i high = _mm256_and_si256(_mm256_srli_epi16(hmask, 4 * half + shift), one_bit);
@@ -160,7 +166,8 @@ float dot_q3_k(const uint8_t* w, const void* activation, int64_t cols) {
       }
     }
     sum = _mm256_sub_epi32(sum, _mm256_setr_epi32(4 * offset, 0, 0, 0, 0, 0, 0, 0));
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(a[b].d * load_f16(w + 108)), _mm256_cvtepi32_ps(sum), acc);
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(a[b].d * load_f16(w + offsetof(BlockQ3_K, d))),
+                          _mm256_cvtepi32_ps(sum), acc);
   }
   return horizontal_sum(acc);
 }
@@ -228,7 +235,7 @@ __m256i control(const ShuffleControls& controls, int index) {
   return _mm256_load_si256(reinterpret_cast<const __m256i*>(controls.bytes[index]));
 }
 
-// Q4_K / Q5_K: the 6-bit scales and mins of the 8 groups, one byte each (layout in quants.cpp):
+// Q4_K / Q5_K: the 6-bit scales and mins of the 8 groups (k_quant_scale_and_min), one byte each:
 // bytes 0-3 scales 0-3, 4-7 mins 0-3, 8-11 scales 4-7, 12-15 mins 4-7. The 12 packed bytes hold
 // the low 6 bits of scales 0-3 and mins 0-3 in bytes 0-7, whose top 2 bits are the high bits of
 // scales 4-7 and mins 4-7, and the low 4 bits of those in the nibbles of bytes 8-11.
@@ -256,24 +263,26 @@ struct UnpackedSuperBlock {
   float offset_d;
 };
 
-template <bool kFiveBits>
+// Q5_K shares Q4_K's d, dmin and scales; Block is BlockQ4_K or BlockQ5_K.
+template <typename Block>
 __attribute__((always_inline)) inline void unpack_q4_k_q5_k(const uint8_t* w,
                                                             UnpackedSuperBlock& block) {
-  const __m256i scale_bytes = _mm256_broadcastsi128_si256(q4_k_scales_and_mins(w + 4));
+  constexpr bool kFiveBits = std::is_same_v<Block, BlockQ5_K>;
+  const __m256i scale_bytes =
+      _mm256_broadcastsi128_si256(q4_k_scales_and_mins(w + offsetof(Block, scales)));
   for (int g = 0; g < 8; ++g)
     block.scales[g] = _mm256_shuffle_epi8(scale_bytes, control(kQ4kScaleControls, g));
   block.offset_weights = _mm256_shuffle_epi8(scale_bytes, control(kQ4kMinControls, 0));
-  const uint8_t* qs = kFiveBits ? w + 48 : w + 16;
   const __m256i low_nibble = _mm256_set1_epi8(0x0f);
   for (int chunk = 0; chunk < 4; ++chunk) {
-    const __m256i packed = load_256(qs + 32 * chunk);
+    const __m256i packed = load_256(w + offsetof(Block, qs) + 32 * chunk);
     block.codes[2 * chunk] = _mm256_and_si256(packed, low_nibble);
     block.codes[2 * chunk + 1] = _mm256_and_si256(_mm256_srli_epi16(packed, 4), low_nibble);
   }
   if constexpr (kFiveBits) {
     // Bit g of each byte is the fifth bit (16) of group g: shifted into bit 4 of its byte
     // (16-bit shifts of at most 4 bring no neighbouring bit to bit 4).
-    const __m256i fifth_bits = load_256(w + 16);
+    const __m256i fifth_bits = load_256(w + offsetof(Block, qh));
     const __m256i bit_4 = _mm256_set1_epi8(16);
     block.codes[0] = _mm256_or_si256(block.codes[0], _mm256_and_si256(_mm256_slli_epi16(fifth_bits, 4), bit_4));
     block.codes[1] = _mm256_or_si256(block.codes[1], _mm256_and_si256(_mm256_slli_epi16(fifth_bits, 3), bit_4));
@@ -284,15 +293,16 @@ __attribute__((always_inline)) inline void unpack_q4_k_q5_k(const uint8_t* w,
     block.codes[6] = _mm256_or_si256(block.codes[6], _mm256_and_si256(_mm256_srli_epi16(fifth_bits, 2), bit_4));
     block.codes[7] = _mm256_or_si256(block.codes[7], _mm256_and_si256(_mm256_srli_epi16(fifth_bits, 3), bit_4));
   }
-  block.d = load_f16(w);
-  block.offset_d = -load_f16(w + 2);
+  block.d = load_f16(w + offsetof(Block, d));
+  block.offset_d = -load_f16(w + offsetof(Block, dmin));
 }
 
-// Q6_K (layout in quants.cpp): per 128-element half, 64 bytes of low nibbles and 32 bytes of
-// high 2-bit pairs; an int8 scale per 16 elements.
+// Q6_K (element order: k_quant_codes): per 128-element half, 64 bytes of low nibbles and 32
+// bytes of high 2-bit pairs; an int8 scale per 16 elements.
 __attribute__((always_inline)) inline void unpack_q6_k(const uint8_t* w,
                                                        UnpackedSuperBlock& block) {
-  const __m128i raw_scales = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + 192));
+  const __m128i raw_scales =
+      _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + offsetof(BlockQ6_K, scales)));
   // Even scales in the low 128-bit lane, odd ones in the high lane, as int16: word p of each
   // lane is then the scale pair of elements [32p, 32p + 16) and [32p + 16, 32p + 32).
   const __m128i even_then_odd = _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
@@ -303,8 +313,9 @@ __attribute__((always_inline)) inline void unpack_q6_k(const uint8_t* w,
   const __m256i low_nibble = _mm256_set1_epi8(0x0f);
   const __m256i bits_4_5 = _mm256_set1_epi8(0x30);
   for (int half = 0; half < 2; ++half) {
-    const __m256i low_bytes[2] = {load_256(w + 64 * half), load_256(w + 64 * half + 32)};
-    const __m256i high_bytes = load_256(w + 128 + 32 * half);
+    const __m256i low_bytes[2] = {load_256(w + offsetof(BlockQ6_K, ql) + 64 * half),
+                                  load_256(w + offsetof(BlockQ6_K, ql) + 64 * half + 32)};
+    const __m256i high_bytes = load_256(w + offsetof(BlockQ6_K, qh) + 32 * half);
     // Bits 2j, 2j+1 of the high bytes go to bits 4, 5 (16-bit shifts bring no neighbouring
     // bit there).
     const __m256i high[4] = {_mm256_and_si256(_mm256_slli_epi16(high_bytes, 4), bits_4_5),
@@ -318,7 +329,7 @@ __attribute__((always_inline)) inline void unpack_q6_k(const uint8_t* w,
       block.codes[4 * half + j] = _mm256_or_si256(low, high[j]);
     }
   }
-  block.d = load_f16(w + 208);
+  block.d = load_f16(w + offsetof(BlockQ6_K, d));
   block.offset_d = 0;
 }
 
@@ -378,7 +389,7 @@ __m512i shift_counts(short low, short high) {
 
 __attribute__((always_inline)) inline void unpack_q4_k_pairs(const uint8_t* w,
                                                              UnpackedSuperBlockPairs& block) {
-  const __m128i scales_and_mins = q4_k_scales_and_mins(w + 4);
+  const __m128i scales_and_mins = q4_k_scales_and_mins(w + offsetof(BlockQ4_K, scales));
   const __m512i scale_bytes = _mm512_broadcast_i32x4(scales_and_mins);
   for (int c = 0; c < 4; ++c)
     block.scales[c] = _mm512_shuffle_epi8(scale_bytes, control_pair(kQ4kScaleControls, 2 * c));
@@ -388,16 +399,17 @@ __attribute__((always_inline)) inline void unpack_q4_k_pairs(const uint8_t* w,
   const __m512i low_nibble = _mm512_set1_epi8(0x0f);
   const __m512i shifts = shift_counts(0, 4);
   for (int c = 0; c < 4; ++c) {
-    const __m512i packed = _mm512_broadcast_i64x4(load_256(w + 16 + 32 * c));
+    const __m512i packed = _mm512_broadcast_i64x4(load_256(w + offsetof(BlockQ4_K, qs) + 32 * c));
     block.codes[c] = _mm512_and_si512(_mm512_srlv_epi16(packed, shifts), low_nibble);
   }
-  block.d = load_f16(w);
-  block.offset_d = -load_f16(w + 2);
+  block.d = load_f16(w + offsetof(BlockQ4_K, d));
+  block.offset_d = -load_f16(w + offsetof(BlockQ4_K, dmin));
 }
 
 __attribute__((always_inline)) inline void unpack_q6_k_pairs(const uint8_t* w,
                                                              UnpackedSuperBlockPairs& block) {
-  const __m128i raw_scales = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + 192));
+  const __m128i raw_scales =
+      _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + offsetof(BlockQ6_K, scales)));
   const __m128i even_then_odd = _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
   const __m512i pair_scales = _mm512_broadcast_i64x4(
       _mm256_cvtepi8_epi16(_mm_shuffle_epi8(raw_scales, even_then_odd)));
@@ -409,15 +421,16 @@ __attribute__((always_inline)) inline void unpack_q6_k_pairs(const uint8_t* w,
   for (int half = 0; half < 2; ++half) {
     // As unpack_q6_k: codes 4h, 4h + 1 are the low nibbles of the two 32-byte rows with high
     // bits 0-1 and 2-3; codes 4h + 2, 4h + 3 their high nibbles with high bits 4-5 and 6-7.
-    const __m512i low_bytes = _mm512_loadu_si512(w + 64 * half);
-    const __m512i high_bytes = _mm512_broadcast_i64x4(load_256(w + 128 + 32 * half));
+    const __m512i low_bytes = _mm512_loadu_si512(w + offsetof(BlockQ6_K, ql) + 64 * half);
+    const __m512i high_bytes =
+        _mm512_broadcast_i64x4(load_256(w + offsetof(BlockQ6_K, qh) + 32 * half));
     const __m512i high_01 = _mm512_and_si512(_mm512_sllv_epi16(high_bytes, shift_counts(4, 2)), bits_4_5);
     const __m512i high_23 = _mm512_and_si512(_mm512_srlv_epi16(high_bytes, shift_counts(0, 2)), bits_4_5);
     block.codes[2 * half] = _mm512_or_si512(_mm512_and_si512(low_bytes, low_nibble), high_01);
     block.codes[2 * half + 1] = _mm512_or_si512(
         _mm512_and_si512(_mm512_srli_epi16(low_bytes, 4), low_nibble), high_23);
   }
-  block.d = load_f16(w + 208);
+  block.d = load_f16(w + offsetof(BlockQ6_K, d));
   block.offset_d = 0;
 }
 
@@ -506,17 +519,20 @@ constexpr Unpacker<Q4kQ6kBlock> kUnpackQ4k = unpack_q4_k_pairs;
 constexpr Unpacker<Q4kQ6kBlock> kUnpackQ6k = unpack_q6_k_pairs;
 #else
 using Q4kQ6kBlock = UnpackedSuperBlock;
-constexpr Unpacker<Q4kQ6kBlock> kUnpackQ4k = unpack_q4_k_q5_k<false>;
+constexpr Unpacker<Q4kQ6kBlock> kUnpackQ4k = unpack_q4_k_q5_k<BlockQ4_K>;
 constexpr Unpacker<Q4kQ6kBlock> kUnpackQ6k = unpack_q6_k;
 #endif
-constexpr RowDotMany kQ4kMany = dot_many_k<Q4kQ6kBlock, kUnpackQ4k, 144, false>;
-constexpr RowDotMany kQ6kMany = dot_many_k<Q4kQ6kBlock, kUnpackQ6k, 210, true>;
-constexpr RowDot kQ4kOne = dot_one_k<Q4kQ6kBlock, kUnpackQ4k, 144, false>;
-constexpr RowDot kQ6kOne = dot_one_k<Q4kQ6kBlock, kUnpackQ6k, 210, true>;
+constexpr size_t kQ4kBytes = sizeof(BlockQ4_K), kQ5kBytes = sizeof(BlockQ5_K);
+constexpr size_t kQ6kBytes = sizeof(BlockQ6_K);
+constexpr RowDotMany kQ4kMany = dot_many_k<Q4kQ6kBlock, kUnpackQ4k, kQ4kBytes, false>;
+constexpr RowDotMany kQ6kMany = dot_many_k<Q4kQ6kBlock, kUnpackQ6k, kQ6kBytes, true>;
+constexpr RowDot kQ4kOne = dot_one_k<Q4kQ6kBlock, kUnpackQ4k, kQ4kBytes, false>;
+constexpr RowDot kQ6kOne = dot_one_k<Q4kQ6kBlock, kUnpackQ6k, kQ6kBytes, true>;
 // Q5_K's fifth bits have no pair unpacker yet: the 256-bit blocks at every level.
 constexpr RowDotMany kQ5kMany =
-    dot_many_k<UnpackedSuperBlock, unpack_q4_k_q5_k<true>, 176, false>;
-constexpr RowDot kQ5kOne = dot_one_k<UnpackedSuperBlock, unpack_q4_k_q5_k<true>, 176, false>;
+    dot_many_k<UnpackedSuperBlock, unpack_q4_k_q5_k<BlockQ5_K>, kQ5kBytes, false>;
+constexpr RowDot kQ5kOne =
+    dot_one_k<UnpackedSuperBlock, unpack_q4_k_q5_k<BlockQ5_K>, kQ5kBytes, false>;
 
 }  // namespace
 

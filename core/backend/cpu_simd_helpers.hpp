@@ -17,18 +17,23 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 #include "moe/ggml_types.hpp"
+#include "moe/gguf_blocks.hpp"
+#include "moe/little_endian.hpp"
 
 namespace moe::cpu::detail::MOE_SIMD_NS {
 
+// moe::load_f16 with the F16C instruction (every level has it); load_u16 / load_u32 are
+// moe/little_endian.hpp's. The kernels address block fields as `w + offsetof(BlockX, field)`
+// (moe/gguf_blocks.hpp): plain byte offsets, which give the same code as literal ones, where
+// member access through a struct reference changed GCC's instruction scheduling.
 inline float load_f16(const uint8_t* p) {
-  uint16_t bits;
-  __builtin_memcpy(&bits, p, 2);
 #ifdef __F16C__
-  return _cvtsh_ss(bits);
+  return _cvtsh_ss(load_u16(p));
 #else
-  return f16_to_f32(bits);
+  return f16_to_f32(load_u16(p));
 #endif
 }
 
@@ -45,12 +50,6 @@ inline void prefetch_ahead(const uint8_t* block) {
   for (size_t line = 0; line < (kBlockBytes + 63) / 64; ++line) {
     _mm_prefetch(reinterpret_cast<const char*>(block + kPrefetchDistance + 64 * line), _MM_HINT_T0);
   }
-}
-
-inline uint32_t load_u32(const uint8_t* p) {
-  uint32_t value;
-  __builtin_memcpy(&value, p, 4);
-  return value;
 }
 
 inline __m256i load_256(const void* p) {

@@ -6,6 +6,8 @@
 #include <bit>
 #include <cmath>
 
+#include "moe/gguf_blocks.hpp"
+
 namespace moe {
 namespace {
 
@@ -14,19 +16,56 @@ struct TypeEntry {
   TypeLayout layout;
 };
 
+// The layout of a type whose blocks moe/gguf_blocks.hpp defines.
+template <typename Block>
+constexpr TypeLayout layout_of(int elements) {
+  return {static_cast<uint32_t>(elements), static_cast<uint32_t>(sizeof(Block))};
+}
+
 // Indexed by the numeric id used in GGUF files. Ids 4, 5 (the removed Q4_2 / Q4_3), 31..33
 // (removed Q4_0_4_4 and friends) and 36..38 (removed IQ4_NL_4_4 ...) are holes.
 constexpr std::array<TypeEntry, 40> kTypes = {{
-    {"F32", {1, 4}},        {"F16", {1, 2}},       {"Q4_0", {32, 18}},     {"Q4_1", {32, 20}},
-    {nullptr, {0, 0}},      {nullptr, {0, 0}},     {"Q5_0", {32, 22}},     {"Q5_1", {32, 24}},
-    {"Q8_0", {32, 34}},     {"Q8_1", {32, 36}},    {"Q2_K", {256, 84}},    {"Q3_K", {256, 110}},
-    {"Q4_K", {256, 144}},   {"Q5_K", {256, 176}},  {"Q6_K", {256, 210}},   {"Q8_K", {256, 292}},
-    {"IQ2_XXS", {256, 66}}, {"IQ2_XS", {256, 74}}, {"IQ3_XXS", {256, 98}}, {"IQ1_S", {256, 50}},
-    {"IQ4_NL", {32, 18}},   {"IQ3_S", {256, 110}}, {"IQ2_S", {256, 82}},   {"IQ4_XS", {256, 136}},
-    {"I8", {1, 1}},         {"I16", {1, 2}},       {"I32", {1, 4}},        {"I64", {1, 8}},
-    {"F64", {1, 8}},        {"IQ1_M", {256, 56}},  {"BF16", {1, 2}},       {nullptr, {0, 0}},
-    {nullptr, {0, 0}},      {nullptr, {0, 0}},     {"TQ1_0", {256, 54}},   {"TQ2_0", {256, 66}},
-    {nullptr, {0, 0}},      {nullptr, {0, 0}},     {nullptr, {0, 0}},      {"MXFP4", {32, 17}},
+    {"F32", {1, 4}},
+    {"F16", {1, 2}},
+    {"Q4_0", layout_of<BlockQ4_0>(kBlockElements)},
+    {"Q4_1", layout_of<BlockQ4_1>(kBlockElements)},
+    {nullptr, {0, 0}},
+    {nullptr, {0, 0}},
+    {"Q5_0", layout_of<BlockQ5_0>(kBlockElements)},
+    {"Q5_1", layout_of<BlockQ5_1>(kBlockElements)},
+    {"Q8_0", layout_of<BlockQ8_0>(kBlockElements)},
+    {"Q8_1", layout_of<BlockQ8_1>(kBlockElements)},
+    {"Q2_K", layout_of<BlockQ2_K>(kSuperBlockElements)},
+    {"Q3_K", layout_of<BlockQ3_K>(kSuperBlockElements)},
+    {"Q4_K", layout_of<BlockQ4_K>(kSuperBlockElements)},
+    {"Q5_K", layout_of<BlockQ5_K>(kSuperBlockElements)},
+    {"Q6_K", layout_of<BlockQ6_K>(kSuperBlockElements)},
+    {"Q8_K", layout_of<BlockQ8_K>(kSuperBlockElements)},
+    // The IQ* and TQ* types are never decoded here: their sizes as ggml-common.h gives them.
+    {"IQ2_XXS", {256, 66}},
+    {"IQ2_XS", {256, 74}},
+    {"IQ3_XXS", {256, 98}},
+    {"IQ1_S", {256, 50}},
+    {"IQ4_NL", {32, 18}},
+    {"IQ3_S", {256, 110}},
+    {"IQ2_S", {256, 82}},
+    {"IQ4_XS", {256, 136}},
+    {"I8", {1, 1}},
+    {"I16", {1, 2}},
+    {"I32", {1, 4}},
+    {"I64", {1, 8}},
+    {"F64", {1, 8}},
+    {"IQ1_M", {256, 56}},
+    {"BF16", {1, 2}},
+    {nullptr, {0, 0}},
+    {nullptr, {0, 0}},
+    {nullptr, {0, 0}},
+    {"TQ1_0", {256, 54}},
+    {"TQ2_0", {256, 66}},
+    {nullptr, {0, 0}},
+    {nullptr, {0, 0}},
+    {nullptr, {0, 0}},
+    {"MXFP4", layout_of<BlockMxfp4>(kBlockElements)},
 }};
 
 const TypeEntry* find_type(uint32_t type_id) {

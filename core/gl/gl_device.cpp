@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -10,6 +11,7 @@
 
 #include "gl_shader_sources.hpp"
 #include "moe/error.hpp"
+#include "moe/gguf_blocks.hpp"
 
 namespace moe::gl {
 
@@ -22,7 +24,41 @@ std::string shader_text(std::string_view name) {
   throw Error("the GL backend's shader " + std::string(name) + " is missing from the build");
 }
 
-// "#version 430", the type ids as defines, `defines`, shaders/common.glsl, then the shader.
+// The block layouts the matmul shader reads (moe/gguf_blocks.hpp), as byte sizes and offsets:
+// Q4_K_BYTES, Q4_K_QS, ... so the shader has no layout numbers of its own.
+std::string block_layout_defines() {
+  const std::pair<const char*, size_t> layouts[] = {
+      {"Q8_0_BYTES", sizeof(BlockQ8_0)},
+      {"Q8_0_D", offsetof(BlockQ8_0, d)},
+      {"Q8_0_QS", offsetof(BlockQ8_0, qs)},
+      {"Q4_0_BYTES", sizeof(BlockQ4_0)},
+      {"Q4_0_D", offsetof(BlockQ4_0, d)},
+      {"Q4_0_QS", offsetof(BlockQ4_0, qs)},
+      {"Q4_K_BYTES", sizeof(BlockQ4_K)},
+      {"Q4_K_D", offsetof(BlockQ4_K, d)},  // d and dmin, read as one word
+      {"Q4_K_SCALES", offsetof(BlockQ4_K, scales)},
+      {"Q4_K_QS", offsetof(BlockQ4_K, qs)},
+      {"Q5_K_BYTES", sizeof(BlockQ5_K)},
+      {"Q5_K_QH", offsetof(BlockQ5_K, qh)},
+      {"Q5_K_QS", offsetof(BlockQ5_K, qs)},
+      {"Q6_K_BYTES", sizeof(BlockQ6_K)},
+      {"Q6_K_QL", offsetof(BlockQ6_K, ql)},
+      {"Q6_K_QH", offsetof(BlockQ6_K, qh)},
+      {"Q6_K_SCALES", offsetof(BlockQ6_K, scales)},
+      {"Q6_K_D", offsetof(BlockQ6_K, d)},
+  };
+  // The shader reads Q5_K's d, dmin and scales where Q4_K has them, d and dmin as one word.
+  static_assert(offsetof(BlockQ5_K, d) == offsetof(BlockQ4_K, d) &&
+                offsetof(BlockQ5_K, scales) == offsetof(BlockQ4_K, scales));
+  static_assert(offsetof(BlockQ4_K, dmin) == offsetof(BlockQ4_K, d) + 2);
+  std::string text;
+  for (const auto& [name, value] : layouts)
+    text += "#define " + std::string(name) + " " + std::to_string(value) + "u\n";
+  return text;
+}
+
+// "#version 430", the type ids and block layouts as defines, `defines`, shaders/common.glsl,
+// then the shader.
 std::string compose(std::string_view file, const std::string& defines) {
   std::string text = "#version 430\n";
   const std::pair<const char*, GgmlType> types[] = {
@@ -31,6 +67,7 @@ std::string compose(std::string_view file, const std::string& defines) {
       {"TYPE_Q5_K", GgmlType::Q5_K}, {"TYPE_Q6_K", GgmlType::Q6_K}};
   for (const auto& [name, type] : types)
     text += "#define " + std::string(name) + " " + std::to_string(static_cast<int>(type)) + "\n";
+  text += block_layout_defines();
   text += defines;
   text += shader_text("common.glsl");
   text += "#line 1\n";

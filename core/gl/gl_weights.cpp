@@ -5,41 +5,59 @@
 #include <cstring>
 
 #include "moe/error.hpp"
+#include "moe/tensor_schema.hpp"
 
 namespace moe::gl {
 
 namespace {
 
-// What the shaders of this backend compute: the llama path (RMSNorm, optional q/k/v/output
-// biases, RoPE without scaling, GQA, SwiGLU experts and dense layers). Routing is the shared
-// route_layer's, so every gating rule and intervention the CPU backend applies applies here.
-// Anything else is refused naming the feature, so no model runs with a step silently skipped.
-void check_architecture(const Model& model) {
-  const std::string& name = model.architecture().name;
+// What the shaders of this backend compute, as the tensor roles they implement: RMSNorm,
+// q, k and v projections with optional biases, an optional output-projection bias, SwiGLU
+// experts and dense layers. Routing is the shared route_layer's, so every gating rule, the
+// selection bias and every intervention the CPU backend applies apply here.
+constexpr TensorRole kImplementedRoles[] = {
+    TensorRole::TokenEmbedding, TensorRole::OutputNorm, TensorRole::Output,
+    TensorRole::AttnNorm,       TensorRole::AttnQ,      TensorRole::AttnK,
+    TensorRole::AttnV,          TensorRole::AttnOutput, TensorRole::AttnQBias,
+    TensorRole::AttnKBias,      TensorRole::AttnVBias,  TensorRole::AttnOutputBias,
+    TensorRole::FfnNorm,        TensorRole::FfnGate,    TensorRole::FfnUp,
+    TensorRole::FfnDown,        TensorRole::Router,     TensorRole::GateExps,
+    TensorRole::UpExps,         TensorRole::DownExps,   TensorRole::SelectionBias,
+};
+
+bool implemented(TensorRole role) {
+  for (TensorRole known : kImplementedRoles) {
+    if (known == role) return true;
+  }
+  return false;
+}
+
+// Refuses a model that needs a capability the shaders lack, naming it (whatever the
+// architecture is called), so no model runs with a step silently skipped: a tensor role they do
+// not implement (shared experts, norm biases, q/k norms, latent attention, RoPE factors, an
+// output bias ...) or a setting they do not apply.
+void check_capabilities(const Model& model) {
   const ModelConfig& config = model.config();
-  const auto refuse = [&](const std::string& feature) {
-    throw Error("the GL backend does not support " + feature + " of architecture " + name +
-                " yet; use --backend cpu");
+  // "... does not support q/k norms (tensor blk.0.attn_q_norm.weight, architecture olmoe) yet"
+  const auto refuse = [&](const std::string& feature, const std::string& where = "") {
+    throw Error("the GL backend does not support " + feature + " (" + where + "architecture " +
+                model.architecture().name + ") yet; use --backend cpu");
   };
-  if (name != "llama") refuse("the layers");
+  for (const BoundTensor& bound : model.bound_tensors()) {
+    if (!implemented(bound.role))
+      refuse(std::string(tensor_role_feature(bound.role)), "tensor " + bound.tensor->name + ", ");
+  }
+  if (config.shared_experts != SharedExperts::None) refuse("shared experts");
   if (config.head_dim > 256 || config.head_dim_v > 256) refuse("heads wider than 256");
   if (config.head_dim % 4 != 0) refuse("a head size that is not a multiple of 4");
   if (config.rope_scaling != RopeScaling::None)
-    refuse("RoPE scaling (" + rope_scaling_name(config.rope_scaling) + ")");
+    refuse("RoPE scaling of type " + rope_scaling_name(config.rope_scaling));
   if (config.embedding_scale != 1 || config.residual_scale != 1 || config.logit_scale != 1)
     refuse("embedding, residual or logit multipliers");
   const float default_kq_scale = 1.0f / std::sqrt(static_cast<float>(config.head_dim));
   if (config.kq_scale > 0 &&
       std::abs(config.kq_scale - default_kq_scale) > 1e-6f * default_kq_scale)
     refuse("an attention scale other than 1/sqrt(head size)");
-  if (config.shared_experts != SharedExperts::None) refuse("shared experts");
-  for (int il = 0; il < config.n_layer; ++il) {
-    const LayerWeights& layer = model.layer(il);
-    if (layer.attn_norm_bias != nullptr || layer.ffn_norm_bias != nullptr) refuse("norm biases");
-    if (layer.attn_q_norm != nullptr || layer.attn_k_norm != nullptr) refuse("q/k norms");
-    if (layer.attn_q == nullptr || layer.attn_k == nullptr || layer.attn_v == nullptr)
-      refuse("attention without separate q, k and v projections");
-  }
 }
 
 size_t tensor_bytes(const gguf::TensorInfo& tensor) {
@@ -166,7 +184,7 @@ Vector upload_vector(const gguf::TensorInfo* tensor) {
 
 Weights::Weights(std::shared_ptr<Device> device, std::shared_ptr<const Model> model)
     : device_(std::move(device)), model_(std::move(model)) {
-  check_architecture(*model_);
+  check_capabilities(*model_);
   const ModelConfig& config = model_->config();
   output_norm_ = upload_vector(&model_->output_norm());
   output_ = upload_matrix(*device_, model_->output());

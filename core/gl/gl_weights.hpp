@@ -44,8 +44,8 @@ struct LayerBuffers {
 
 class Weights {
 public:
-  // Checks that the GL backend implements the model (architecture, tensor types, sizes) and
-  // uploads it. Throws moe::Error naming what is not supported.
+  // Checks that the GL backend implements the model (its tensor roles and settings, tensor
+  // types, sizes) and uploads it. Throws moe::Error naming what is not supported.
   Weights(std::shared_ptr<Device> device, std::shared_ptr<const Model> model);
   ~Weights();
 

@@ -40,6 +40,7 @@ Architecture make_qwen2moe() {
   arch.rope = RopePairing::SplitHalves;
   arch.renormalize_top_k = false;
   arch.attention_biases_required = true;
+  arch.attention_output_bias = false;
   arch.shared_experts = SharedExperts::SigmoidGated;
   arch.expert_width_from_top_k = true;
   return arch;

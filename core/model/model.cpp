@@ -5,8 +5,10 @@
 #include <algorithm>
 #include <climits>
 #include <cmath>
+#include <iterator>
 #include <map>
 #include <string>
+#include <utility>
 
 #include "moe/error.hpp"
 
@@ -370,18 +372,68 @@ std::string rope_scaling_name(RopeScaling scaling) {
   return "?";
 }
 
+namespace {
+
+// Where a layer keeps the tensor of each role (the fused roles become views of these).
+using LayerSlot = const gguf::TensorInfo* LayerWeights::*;
+constexpr std::pair<TensorRole, LayerSlot> kLayerSlots[] = {
+    {TensorRole::AttnNorm, &LayerWeights::attn_norm},
+    {TensorRole::AttnNormBias, &LayerWeights::attn_norm_bias},
+    {TensorRole::AttnQ, &LayerWeights::attn_q},
+    {TensorRole::AttnK, &LayerWeights::attn_k},
+    {TensorRole::AttnV, &LayerWeights::attn_v},
+    {TensorRole::AttnOutput, &LayerWeights::attn_output},
+    {TensorRole::AttnQBias, &LayerWeights::attn_q_bias},
+    {TensorRole::AttnKBias, &LayerWeights::attn_k_bias},
+    {TensorRole::AttnVBias, &LayerWeights::attn_v_bias},
+    {TensorRole::AttnOutputBias, &LayerWeights::attn_output_bias},
+    {TensorRole::AttnQNorm, &LayerWeights::attn_q_norm},
+    {TensorRole::AttnKNorm, &LayerWeights::attn_k_norm},
+    {TensorRole::AttnQA, &LayerWeights::attn_q_a},
+    {TensorRole::AttnQANorm, &LayerWeights::attn_q_a_norm},
+    {TensorRole::AttnQB, &LayerWeights::attn_q_b},
+    {TensorRole::AttnKvAMqa, &LayerWeights::attn_kv_a_mqa},
+    {TensorRole::AttnKvANorm, &LayerWeights::attn_kv_a_norm},
+    {TensorRole::AttnKvB, &LayerWeights::attn_kv_b},
+    {TensorRole::AttnKB, &LayerWeights::attn_k_b},
+    {TensorRole::AttnVB, &LayerWeights::attn_v_b},
+    {TensorRole::FfnNorm, &LayerWeights::ffn_norm},
+    {TensorRole::FfnNormBias, &LayerWeights::ffn_norm_bias},
+    {TensorRole::FfnGate, &LayerWeights::ffn_gate},
+    {TensorRole::FfnUp, &LayerWeights::ffn_up},
+    {TensorRole::FfnDown, &LayerWeights::ffn_down},
+    {TensorRole::Router, &LayerWeights::ffn_gate_inp},
+    {TensorRole::GateExps, &LayerWeights::ffn_gate_exps},
+    {TensorRole::UpExps, &LayerWeights::ffn_up_exps},
+    {TensorRole::DownExps, &LayerWeights::ffn_down_exps},
+    {TensorRole::SelectionBias, &LayerWeights::exp_probs_b},
+    {TensorRole::SharedExpertGate, &LayerWeights::ffn_gate_inp_shexp},
+    {TensorRole::SharedGate, &LayerWeights::ffn_gate_shexp},
+    {TensorRole::SharedUp, &LayerWeights::ffn_up_shexp},
+    {TensorRole::SharedDown, &LayerWeights::ffn_down_shexp},
+};
+
+const gguf::TensorInfo*& layer_slot(LayerWeights& layer, TensorRole role) {
+  for (const auto& [known, slot] : kLayerSlots) {
+    if (known == role) return layer.*slot;
+  }
+  throw Error("tensor schema: a layer has no place for role " +
+              std::to_string(static_cast<int>(role)));
+}
+
+}  // namespace
+
 void Model::bind_tensors() {
   const gguf::GgufFile& file = *file_;
   const TensorNames& names = arch_->tensors;
   ModelConfig& c = config_;
-  const auto u = [](int value) { return static_cast<uint64_t>(value); };
 
   // Returns the tensor after checking its type and shape; nullptr if optional and absent.
-  const auto bind = [&](const std::string& name, std::vector<uint64_t> expected,
-                        bool required) -> const gguf::TensorInfo* {
+  const auto bind = [&](const TensorSpec& spec) -> const gguf::TensorInfo* {
+    const std::string& name = spec.name;
     const gguf::TensorInfo* tensor = name.empty() ? nullptr : file.find_tensor(name);
     if (tensor == nullptr) {
-      if (required) throw Error("missing tensor '" + name + "' in " + file.source_name());
+      if (spec.required) throw Error("missing tensor '" + name + "' in " + file.source_name());
       return nullptr;
     }
     if (!is_supported_for_compute(tensor->type)) {
@@ -389,13 +441,13 @@ void Model::bind_tensors() {
                   ", which the compute core does not support (supported: " +
                   supported_compute_types() + ")");
     }
-    if (without_trailing_ones(tensor->dims) != expected) {
+    if (without_trailing_ones(tensor->dims) != spec.dims) {
       throw Error("tensor '" + name + "' has shape " + dims_to_string(tensor->dims) +
-                  ", expected " + dims_to_string(expected));
+                  ", expected " + dims_to_string(spec.dims));
     }
     const auto layout = type_layout(static_cast<uint32_t>(tensor->type));
-    if (!layout || expected[0] % layout->block_size != 0) {
-      throw Error("tensor '" + name + "' rows of " + std::to_string(expected[0]) +
+    if (!layout || spec.dims[0] % layout->block_size != 0) {
+      throw Error("tensor '" + name + "' rows of " + std::to_string(spec.dims[0]) +
                   " elements are not a whole number of " + type_name(tensor->type) + " blocks");
     }
     return tensor;
@@ -431,99 +483,48 @@ void Model::bind_tensors() {
                 ", expected [" + std::to_string(c.n_embd) + ", n_vocab]");
   }
   c.n_vocab = static_cast<int>(token_embd_->dims[1]);
-  const uint64_t n_embd = u(c.n_embd), n_vocab = u(c.n_vocab);
-  token_embd_ = bind(names.token_embd, {n_embd, n_vocab}, true);
-  output_norm_ = bind(names.output_norm, {n_embd}, true);
-  output_ = bind(names.output, {n_embd, n_vocab}, !arch_->output_optional);
-  if (output_ == nullptr) output_ = token_embd_;
-  const bool norm_bias = arch_->norm == NormKind::RmsWithBias;
-  output_norm_bias_ = norm_bias ? bind(names.output_norm_bias, {n_embd}, true) : nullptr;
-  output_bias_ = arch_->output_bias ? bind(names.output_bias, {n_vocab}, true) : nullptr;
-  if (c.n_rot > 0) {
-    rope_freqs_ = bind(names.rope_freqs, {u(c.n_rot / 2)}, false);
-    rope_factors_long_ = bind(names.rope_factors_long, {u(c.n_rot / 2)}, false);
-    rope_factors_short_ = bind(names.rope_factors_short, {u(c.n_rot / 2)}, false);
+
+  // Where the model keeps each global tensor.
+  using GlobalSlot = const gguf::TensorInfo* Model::*;
+  static constexpr std::pair<TensorRole, GlobalSlot> kGlobalSlots[] = {
+      {TensorRole::TokenEmbedding, &Model::token_embd_},
+      {TensorRole::OutputNorm, &Model::output_norm_},
+      {TensorRole::OutputNormBias, &Model::output_norm_bias_},
+      {TensorRole::Output, &Model::output_},
+      {TensorRole::OutputBias, &Model::output_bias_},
+      {TensorRole::RopeFreqs, &Model::rope_freqs_},
+      {TensorRole::RopeFactorsLong, &Model::rope_factors_long_},
+      {TensorRole::RopeFactorsShort, &Model::rope_factors_short_},
+  };
+  bound_.clear();
+  const auto keep = [&](const TensorSpec& spec, const gguf::TensorInfo* tensor) {
+    if (tensor != nullptr) bound_.push_back({spec.role, spec.layer, tensor});
+  };
+  for (const TensorSpec& spec : global_tensor_schema(*arch_, c)) {
+    const gguf::TensorInfo* tensor = bind(spec);
+    keep(spec, tensor);
+    const auto slot = std::find_if(std::begin(kGlobalSlots), std::end(kGlobalSlots),
+                                   [&](const auto& entry) { return entry.first == spec.role; });
+    if (slot == std::end(kGlobalSlots))
+      throw Error("tensor schema: " + spec.name + " is not a global tensor");
+    this->*slot->second = tensor;
   }
+  if (output_ == nullptr) output_ = token_embd_;  // tied
 
-  const uint64_t head_dim = u(c.head_dim);
-  const uint64_t q_width = u(c.n_head * c.head_dim);
-  const uint64_t k_width = u(c.n_head_kv * c.head_dim);
-  const uint64_t v_width = u(c.n_head_kv * c.head_dim_v);
-  const uint64_t attn_width = u(c.n_head * c.head_dim_v);
-  const uint64_t n_expert = u(c.n_expert), n_ff = u(c.n_ff), n_ff_exp = u(c.n_ff_exp);
-  const uint64_t n_ff_shexp = u(c.n_ff_shexp);
   const bool latent = arch_->attention == AttentionKind::LatentMultiHead;
-  const bool biases_required = arch_->attention_biases_required;
-
   layers_.assign(static_cast<size_t>(c.n_layer), LayerWeights{});
   selection_bias_.assign(static_cast<size_t>(c.n_layer), {});
   c.layer_is_moe.assign(static_cast<size_t>(c.n_layer), false);
   for (int i = 0; i < c.n_layer; ++i) {
     LayerWeights& layer = layers_[static_cast<size_t>(i)];
     const auto name = [&](const std::string& pattern) { return layer_tensor_name(pattern, i); };
-    layer.attn_norm = bind(name(names.attn_norm), {n_embd}, true);
-    if (norm_bias) {
-      layer.attn_norm_bias = bind(name(names.attn_norm_bias), {n_embd}, true);
-      layer.ffn_norm_bias = bind(name(names.ffn_norm_bias), {n_embd}, true);
-    }
-    if (latent) {
-      const uint64_t q_lora = u(c.q_lora_rank), kv_lora = u(c.kv_lora_rank);
-      const uint64_t nope = u(c.head_dim - c.n_rot), n_head = u(c.n_head);
-      if (c.q_lora_rank > 0) {
-        layer.attn_q_a = bind(name(names.attn_q_a), {n_embd, q_lora}, true);
-        layer.attn_q_a_norm = bind(name(names.attn_q_a_norm), {q_lora}, true);
-        layer.attn_q_b = bind(name(names.attn_q_b), {q_lora, q_width}, true);
-      } else {
-        layer.attn_q = bind(name(names.attn_q), {n_embd, q_width}, true);
-      }
-      layer.attn_kv_a_mqa = bind(name(names.attn_kv_a_mqa), {n_embd, kv_lora + u(c.n_rot)}, true);
-      layer.attn_kv_a_norm = bind(name(names.attn_kv_a_norm), {kv_lora}, true);
-      layer.attn_kv_b =
-          bind(name(names.attn_kv_b), {kv_lora, n_head * (nope + u(c.head_dim_v))}, false);
-      if (layer.attn_kv_b == nullptr) {  // newer files: the same weights split per head
-        layer.attn_k_b = bind(name(names.attn_k_b), {nope, kv_lora, n_head}, true);
-        layer.attn_v_b = bind(name(names.attn_v_b), {kv_lora, u(c.head_dim_v), n_head}, true);
-      }
-    } else {
-      const uint64_t qkv_width = q_width + k_width + v_width;
-      const gguf::TensorInfo* fused = file.find_tensor(name(names.attn_q)) == nullptr
-                                          ? bind(name(names.attn_qkv), {n_embd, qkv_width}, false)
-                                          : nullptr;
-      if (fused != nullptr) {
-        // As llama.cpp: with a fused projection the bias, if any, is fused too.
-        layer.attn_q = &row_view(*fused, 0, q_width, "q");
-        layer.attn_k = &row_view(*fused, q_width, k_width, "k");
-        layer.attn_v = &row_view(*fused, q_width + k_width, v_width, "v");
-        const gguf::TensorInfo* bias = bind(name(names.attn_qkv_bias), {qkv_width}, false);
-        if (bias != nullptr) {
-          layer.attn_q_bias = &row_view(*bias, 0, q_width, "q");
-          layer.attn_k_bias = &row_view(*bias, q_width, k_width, "k");
-          layer.attn_v_bias = &row_view(*bias, q_width + k_width, v_width, "v");
-        }
-      } else {
-        layer.attn_q = bind(name(names.attn_q), {n_embd, q_width}, true);
-        layer.attn_k = bind(name(names.attn_k), {n_embd, k_width}, true);
-        layer.attn_v = bind(name(names.attn_v), {n_embd, v_width}, true);
-        layer.attn_q_bias = bind(name(names.attn_q_bias), {q_width}, biases_required);
-        layer.attn_k_bias = bind(name(names.attn_k_bias), {k_width}, biases_required);
-        layer.attn_v_bias = bind(name(names.attn_v_bias), {v_width}, biases_required);
-      }
-      layer.attn_output_bias = bind(name(names.attn_output_bias), {n_embd}, false);
-    }
-    layer.attn_output = bind(name(names.attn_output), {attn_width, n_embd}, true);
-    if (arch_->qk_norm == QkNorm::WholeProjection) {
-      layer.attn_q_norm = bind(name(names.attn_q_norm), {q_width}, true);
-      layer.attn_k_norm = bind(name(names.attn_k_norm), {k_width}, true);
-    } else if (arch_->qk_norm == QkNorm::PerHead) {
-      layer.attn_q_norm = bind(name(names.attn_q_norm), {head_dim}, true);
-      layer.attn_k_norm = bind(name(names.attn_k_norm), {head_dim}, true);
-    }
-    layer.ffn_norm = bind(name(names.ffn_norm), {n_embd}, true);
+    const auto present = [&](const std::string& pattern) {
+      return !pattern.empty() && file.find_tensor(name(pattern)) != nullptr;
+    };
 
     const std::string router = name(names.ffn_gate_inp);
-    const bool moe = arch_->dense_layers_from_key
-                         ? i >= c.n_layer_dense_lead && c.n_expert > 0
-                         : !router.empty() && file.find_tensor(router) != nullptr;
+    const bool moe = arch_->dense_layers_from_key ? i >= c.n_layer_dense_lead && c.n_expert > 0
+                                                  : present(names.ffn_gate_inp);
     if (moe) {
       if (c.n_expert == 0) {
         throw Error("layer " + std::to_string(i) + " has router tensor '" + router + "' but key '" +
@@ -533,38 +534,47 @@ void Model::bind_tensors() {
         throw Error("missing key '" + arch_->key("feed_forward_length") + "' in " +
                     file.source_name());
       }
-      c.layer_is_moe[static_cast<size_t>(i)] = true;
-      layer.ffn_gate_inp = bind(router, {n_embd, n_expert}, true);
-      layer.ffn_gate_exps = bind(name(names.ffn_gate_exps), {n_embd, n_ff_exp, n_expert}, true);
-      layer.ffn_up_exps = bind(name(names.ffn_up_exps), {n_embd, n_ff_exp, n_expert}, true);
-      layer.ffn_down_exps = bind(name(names.ffn_down_exps), {n_ff_exp, n_embd, n_expert}, true);
-      if (arch_->routing_from_keys) {
-        layer.exp_probs_b = bind(name(names.exp_probs_b), {n_expert}, false);
-        if (layer.exp_probs_b != nullptr) {
-          std::vector<float> storage;
-          const gguf::TensorInfo& bias = *layer.exp_probs_b;
-          storage.resize(static_cast<size_t>(bias.n_elements));
-          dequantize_row(bias.type, bias.data, storage.data(), bias.n_elements);
-          selection_bias_[static_cast<size_t>(i)] = std::move(storage);
-          c.has_selection_bias = true;
+    } else if (c.n_ff == 0) {
+      throw Error("missing key '" + arch_->key("feed_forward_length") + "' in " +
+                  file.source_name() + " (layer " + std::to_string(i) + " is dense)");
+    }
+    c.layer_is_moe[static_cast<size_t>(i)] = moe;
+
+    // Which of the equivalent layouts this file uses for the layer.
+    TensorVariant variant;
+    variant.fused_qkv = !latent && !present(names.attn_q) && present(names.attn_qkv);
+    variant.split_kv_b = latent && !present(names.attn_kv_b);
+
+    for (const TensorSpec& spec : layer_tensor_schema(*arch_, c, i, variant)) {
+      const gguf::TensorInfo* tensor = bind(spec);
+      if (tensor == nullptr) continue;
+      const uint64_t q_width = static_cast<uint64_t>(c.n_head) * c.head_dim;
+      const uint64_t k_width = static_cast<uint64_t>(c.n_head_kv) * c.head_dim;
+      const uint64_t v_width = static_cast<uint64_t>(c.n_head_kv) * c.head_dim_v;
+      if (spec.role == TensorRole::AttnQkv || spec.role == TensorRole::AttnQkvBias) {
+        // The backends see three projections (and biases): row views of the fused tensor.
+        const bool weights = spec.role == TensorRole::AttnQkv;
+        const TensorRole q = weights ? TensorRole::AttnQ : TensorRole::AttnQBias;
+        const TensorRole k = weights ? TensorRole::AttnK : TensorRole::AttnKBias;
+        const TensorRole v = weights ? TensorRole::AttnV : TensorRole::AttnVBias;
+        const gguf::TensorInfo* views[] = {&row_view(*tensor, 0, q_width, "q"),
+                                           &row_view(*tensor, q_width, k_width, "k"),
+                                           &row_view(*tensor, q_width + k_width, v_width, "v")};
+        const TensorRole roles[] = {q, k, v};
+        for (int part = 0; part < 3; ++part) {
+          layer_slot(layer, roles[part]) = views[part];
+          bound_.push_back({roles[part], i, views[part]});
         }
+        continue;
       }
-      if (arch_->shared_experts == SharedExperts::SigmoidGated) {
-        layer.ffn_gate_inp_shexp = bind(name(names.ffn_gate_inp_shexp), {n_embd}, true);
+      layer_slot(layer, spec.role) = tensor;
+      keep(spec, tensor);
+      if (spec.role == TensorRole::SelectionBias) {
+        std::vector<float> storage(static_cast<size_t>(tensor->n_elements));
+        dequantize_row(tensor->type, tensor->data, storage.data(), tensor->n_elements);
+        selection_bias_[static_cast<size_t>(i)] = std::move(storage);
+        c.has_selection_bias = true;
       }
-      if (n_ff_shexp > 0) {
-        layer.ffn_gate_shexp = bind(name(names.ffn_gate_shexp), {n_embd, n_ff_shexp}, true);
-        layer.ffn_up_shexp = bind(name(names.ffn_up_shexp), {n_embd, n_ff_shexp}, true);
-        layer.ffn_down_shexp = bind(name(names.ffn_down_shexp), {n_ff_shexp, n_embd}, true);
-      }
-    } else {
-      if (c.n_ff == 0) {
-        throw Error("missing key '" + arch_->key("feed_forward_length") + "' in " +
-                    file.source_name() + " (layer " + std::to_string(i) + " is dense)");
-      }
-      layer.ffn_gate = bind(name(names.ffn_gate), {n_embd, n_ff}, true);
-      layer.ffn_up = bind(name(names.ffn_up), {n_embd, n_ff}, true);
-      layer.ffn_down = bind(name(names.ffn_down), {n_ff, n_embd}, true);
     }
   }
 }
@@ -581,34 +591,39 @@ std::span<const float> Model::selection_bias(int layer) const {
 
 ParameterCounts Model::parameter_counts() const {
   ParameterCounts counts;
-  const auto n = [](const gguf::TensorInfo* tensor) -> uint64_t {
-    return tensor == nullptr ? 0 : tensor->n_elements;
-  };
-  counts.embedding = n(token_embd_);
-  counts.output = output_tied() ? 0 : n(output_);
-  counts.norms = n(output_norm_) + n(output_norm_bias_);
-  counts.output += n(output_bias_);
-  for (int i = 0; i < config_.n_layer; ++i) {
-    const LayerWeights& layer = layers_[static_cast<size_t>(i)];
-    counts.attention += n(layer.attn_q) + n(layer.attn_k) + n(layer.attn_v) + n(layer.attn_output) +
-                        n(layer.attn_q_bias) + n(layer.attn_k_bias) + n(layer.attn_v_bias) +
-                        n(layer.attn_output_bias) + n(layer.attn_q_a) + n(layer.attn_q_b) +
-                        n(layer.attn_kv_a_mqa) + n(layer.attn_kv_b) + n(layer.attn_k_b) +
-                        n(layer.attn_v_b);
-    counts.norms += n(layer.attn_norm) + n(layer.ffn_norm) + n(layer.attn_norm_bias) +
-                    n(layer.ffn_norm_bias) + n(layer.attn_q_norm) + n(layer.attn_k_norm) +
-                    n(layer.attn_q_a_norm) + n(layer.attn_kv_a_norm);
-    counts.router += n(layer.exp_probs_b);
-    counts.shared_experts += n(layer.ffn_gate_inp_shexp) + n(layer.ffn_gate_shexp) +
-                             n(layer.ffn_up_shexp) + n(layer.ffn_down_shexp);
-    counts.router += n(layer.ffn_gate_inp);
-    const uint64_t experts = n(layer.ffn_gate_exps) + n(layer.ffn_up_exps) + n(layer.ffn_down_exps);
-    counts.experts += experts;
-    if (config_.n_expert > 0) {
-      counts.active_experts += experts / static_cast<uint64_t>(config_.n_expert) *
-                               static_cast<uint64_t>(config_.n_expert_used);
+  for (const BoundTensor& bound : bound_) {
+    const uint64_t n = bound.tensor->n_elements;
+    switch (tensor_role_group(bound.role)) {
+      case ParameterGroup::Embedding:
+        counts.embedding += n;
+        break;
+      case ParameterGroup::Output:
+        counts.output += n;
+        break;
+      case ParameterGroup::Attention:
+        counts.attention += n;
+        break;
+      case ParameterGroup::Norms:
+        counts.norms += n;
+        break;
+      case ParameterGroup::Router:
+        counts.router += n;
+        break;
+      case ParameterGroup::Experts:
+        counts.experts += n;
+        // Each expert tensor stacks n_expert equal matrices; top-k of them run per token.
+        counts.active_experts += n / static_cast<uint64_t>(config_.n_expert) *
+                                 static_cast<uint64_t>(config_.n_expert_used);
+        break;
+      case ParameterGroup::DenseFfn:
+        counts.dense_ffn += n;
+        break;
+      case ParameterGroup::SharedExperts:
+        counts.shared_experts += n;
+        break;
+      case ParameterGroup::None:
+        break;
     }
-    counts.dense_ffn += n(layer.ffn_gate) + n(layer.ffn_up) + n(layer.ffn_down);
   }
   const uint64_t shared = counts.embedding + counts.output + counts.attention + counts.norms +
                           counts.router + counts.dense_ffn + counts.shared_experts;

@@ -1,6 +1,7 @@
-// A small random llama-architecture MoE model, written with the GGUF writer. Weights are
-// N(0, 1/fan_in) so activations keep unit scale through the layers; the router gets a larger
-// scale so its softmax is peaked and top-k choices differ between tokens.
+// A small random MoE model of any architecture in the table, written with the GGUF writer: the
+// keys here, the tensors as the tensor schema lists them. Weights are N(0, 1/fan_in) so
+// activations keep unit scale through the layers; the router gets a larger scale so its softmax
+// is peaked and top-k choices differ between tokens.
 #include "moe/random_model.hpp"
 
 #include <algorithm>
@@ -12,6 +13,8 @@
 
 #include "moe/arch.hpp"
 #include "moe/error.hpp"
+#include "moe/model.hpp"
+#include "moe/tensor_schema.hpp"
 
 namespace moe {
 
@@ -154,9 +157,7 @@ gguf::GgufWriter build_random_model(const RandomModelSpec& spec) {
   const int n_ff_shexp = arch.shared_experts == SharedExperts::Always
                              ? spec.n_ff_exp * spec.n_expert_shared
                              : (spec.n_ff_shexp > 0 ? spec.n_ff_shexp : spec.n_ff_exp);
-  const auto u = [](int value) { return static_cast<uint64_t>(value); };
   const auto u32 = [](int value) { return static_cast<uint32_t>(value); };
-  const auto n = [](int value) { return static_cast<size_t>(value); };
   const auto key = [&](const std::string& name) { return arch.key(name); };
 
   gguf::GgufWriter writer;
@@ -234,126 +235,91 @@ gguf::GgufWriter build_random_model(const RandomModelSpec& spec) {
   }
   if (spec.include_tokenizer) add_byte_tokenizer(writer, spec.n_vocab);
 
+  // The configuration Model reads back from these keys: what the tensor schema needs.
+  ModelConfig config;
+  config.n_vocab = spec.n_vocab;
+  config.n_embd = spec.n_embd;
+  config.n_layer = spec.n_layer;
+  config.n_head = spec.n_head;
+  config.n_head_kv = n_head_kv;
+  config.head_dim = head_dim;
+  config.head_dim_v = latent ? head_dim_v : head_dim;
+  config.n_rot = n_rot;
+  config.n_ff = spec.n_ff;
+  config.n_ff_exp = spec.n_ff_exp;
+  config.n_expert = has_moe ? spec.n_expert : 0;
+  config.n_expert_used = has_moe ? spec.n_expert_used : 0;
+  config.q_lora_rank = latent ? spec.q_lora_rank : 0;
+  config.kv_lora_rank = latent ? spec.kv_lora_rank : 0;
+  config.n_ff_shexp = arch.shared_experts == SharedExperts::None ? 0 : n_ff_shexp;
+  for (int layer = 0; layer < spec.n_layer; ++layer)
+    config.layer_is_moe.push_back(spec.dense_layers.count(layer) == 0);
+
   Gaussian gaussian(spec.seed);
-  const GgmlType type = spec.weight_type;
-  // `count` stacked matrices of rows × cols (ne [cols, rows, count]); 0: a plain 2-D matrix.
-  const auto matrix = [&](const std::string& name, int cols, int rows, int count = 0) {
-    std::vector<uint64_t> dims = {u(cols), u(rows)};
-    if (count > 0) dims.push_back(u(count));
-    const float stddev = 1.0f / std::sqrt(static_cast<float>(cols));
-    const size_t size = n(cols) * n(rows) * n(std::max(count, 1));
-    writer.add_tensor_f32(name, dims, gaussian.values(size, stddev), type);
-  };
-  // Norm weights near 1 (not exactly: a test would not notice a norm that ignored them).
-  const auto norm_of = [&](const std::string& name, int size) {
-    writer.add_tensor_f32(name, {u(size)}, gaussian.values(n(size), 0.1f, 1.0f));
-  };
-  const auto norm = [&](const std::string& name) { norm_of(name, spec.n_embd); };
-  const auto bias = [&](const std::string& name, int size) {
-    writer.add_tensor_f32(name, {u(size)}, gaussian.values(n(size), 0.1f));
-  };
-  const bool norm_bias = arch.norm == NormKind::RmsWithBias;
-
-  writer.add_tensor_f32("token_embd.weight", {u(spec.n_embd), u(spec.n_vocab)},
-                        gaussian.values(n(spec.n_embd) * n(spec.n_vocab), 1.0f), type);
-  norm("output_norm.weight");
-  if (norm_bias) bias("output_norm.bias", spec.n_embd);
-  if (!spec.tie_output || !arch.output_optional) matrix("output.weight", spec.n_embd, spec.n_vocab);
-  if (arch.output_bias) bias("output.bias", spec.n_vocab);
-  if (spec.rope_scaling == "longrope") {
-    // Frequency divisors >= 1, as LongRoPE's factors are.
-    for (const std::string name : {"rope_factors_long.weight", "rope_factors_short.weight"}) {
-      std::vector<float> factors = gaussian.values(n(n_rot / 2), 0.5f, 1.5f);
-      for (float& factor : factors) factor = std::max(factor, 1.0f);
-      writer.add_tensor_f32(name, {u(n_rot / 2)}, factors);
-    }
-  }
-
-  const int q_width = spec.n_head * head_dim, kv_width = n_head_kv * head_dim;
-  const int attn_width = spec.n_head * head_dim_v;
   const bool biases = spec.attention_biases || arch.attention_biases_required;
-  for (int layer = 0; layer < spec.n_layer; ++layer) {
-    const std::string blk = "blk." + std::to_string(layer) + ".";
-    norm(blk + "attn_norm.weight");
-    if (norm_bias) bias(blk + "attn_norm.bias", spec.n_embd);
-    if (latent) {
-      const int nope = head_dim - n_rot, kv_lora = spec.kv_lora_rank;
-      if (spec.q_lora_rank > 0) {
-        matrix(blk + "attn_q_a.weight", spec.n_embd, spec.q_lora_rank);
-        norm_of(blk + "attn_q_a_norm.weight", spec.q_lora_rank);
-        matrix(blk + "attn_q_b.weight", spec.q_lora_rank, q_width);
-      } else {
-        matrix(blk + "attn_q.weight", spec.n_embd, q_width);
-      }
-      matrix(blk + "attn_kv_a_mqa.weight", spec.n_embd, kv_lora + n_rot);
-      norm_of(blk + "attn_kv_a_norm.weight", kv_lora);
-      if (spec.split_kv_b) {
-        // Per head: k_b maps the latent to the no-rope key (stored transposed), v_b to the value.
-        const std::vector<float> k_b = gaussian.values(
-            n(nope) * n(kv_lora) * n(spec.n_head), 1.0f / std::sqrt(static_cast<float>(kv_lora)));
-        writer.add_tensor_f32(blk + "attn_k_b.weight", {u(nope), u(kv_lora), u(spec.n_head)}, k_b,
-                              type);
-        matrix(blk + "attn_v_b.weight", kv_lora, head_dim_v, spec.n_head);
-      } else {
-        matrix(blk + "attn_kv_b.weight", kv_lora, spec.n_head * (nope + head_dim_v));
-      }
-    } else if (spec.fused_qkv) {
-      // The q, k and v rows one after the other.
-      matrix(blk + "attn_qkv.weight", spec.n_embd, q_width + 2 * kv_width);
-    } else {
-      matrix(blk + "attn_q.weight", spec.n_embd, q_width);
-      matrix(blk + "attn_k.weight", spec.n_embd, kv_width);
-      matrix(blk + "attn_v.weight", spec.n_embd, kv_width);
+  // Which optional tensors of the schema this spec writes.
+  const auto wanted = [&](TensorRole role) {
+    switch (role) {
+      case TensorRole::Output:
+        return !spec.tie_output;
+      case TensorRole::RopeFactorsLong:
+      case TensorRole::RopeFactorsShort:
+        return spec.rope_scaling == "longrope";
+      case TensorRole::AttnQBias:
+      case TensorRole::AttnKBias:
+      case TensorRole::AttnVBias:
+      case TensorRole::AttnQkvBias:
+        return biases;
+      case TensorRole::AttnOutputBias:
+        return biases && arch.attention_output_bias;
+      case TensorRole::SelectionBias:
+        return spec.selection_bias;
+      default:
+        return false;
     }
-    matrix(blk + "attn_output.weight", attn_width, spec.n_embd);
-    if (biases && !latent) {
-      if (spec.fused_qkv) {
-        bias(blk + "attn_qkv.bias", q_width + 2 * kv_width);
-      } else {
-        bias(blk + "attn_q.bias", q_width);
-        bias(blk + "attn_k.bias", kv_width);
-        bias(blk + "attn_v.bias", kv_width);
+  };
+  const float router_stddev = kRouterScale / std::sqrt(static_cast<float>(spec.n_embd));
+  TensorVariant variant;
+  variant.fused_qkv = spec.fused_qkv;
+  variant.split_kv_b = spec.split_kv_b;
+  for (const TensorSpec& tensor : tensor_schema(arch, config, variant)) {
+    if (!tensor.required && !wanted(tensor.role)) continue;
+    size_t size = 1;
+    for (uint64_t d : tensor.dims) size *= static_cast<size_t>(d);
+    switch (tensor.kind) {
+      case TensorKind::Matrix: {
+        // N(0, 1/fan_in); the embedding N(0, 1). attn_k_b maps the latent (its second
+        // dimension, stored transposed) to the no-rope keys.
+        const uint64_t fan_in = tensor.role == TensorRole::AttnKB ? tensor.dims[1] : tensor.dims[0];
+        const float stddev = tensor.role == TensorRole::TokenEmbedding
+                                 ? 1.0f
+                                 : 1.0f / std::sqrt(static_cast<float>(fan_in));
+        writer.add_tensor_f32(tensor.name, tensor.dims, gaussian.values(size, stddev),
+                              spec.weight_type);
+        break;
       }
-      // qwen2moe has no output-projection bias; the others with biases do.
-      if (arch.shared_experts != SharedExperts::SigmoidGated) {
-        bias(blk + "attn_output.bias", spec.n_embd);
+      case TensorKind::Router:
+        // Routers stay F32 whatever the weight type, as llama.cpp's converter and quantizer keep
+        // them: quantizing the router would flip near-tie expert choices for no saving.
+        writer.add_tensor_f32(tensor.name, tensor.dims, gaussian.values(size, router_stddev));
+        break;
+      case TensorKind::Norm:
+        // Near 1 (not exactly: a test would not notice a norm that ignored its weights).
+        writer.add_tensor_f32(tensor.name, tensor.dims, gaussian.values(size, 0.1f, 1.0f));
+        break;
+      case TensorKind::Bias: {
+        // The selection bias is large enough next to sigmoid scores in (0, 1) to change some
+        // choices.
+        const float stddev = tensor.role == TensorRole::SelectionBias ? 0.2f : 0.1f;
+        writer.add_tensor_f32(tensor.name, tensor.dims, gaussian.values(size, stddev));
+        break;
       }
-    }
-    if (arch.qk_norm == QkNorm::WholeProjection) {
-      norm_of(blk + "attn_q_norm.weight", q_width);
-      norm_of(blk + "attn_k_norm.weight", kv_width);
-    } else if (arch.qk_norm == QkNorm::PerHead) {
-      norm_of(blk + "attn_q_norm.weight", head_dim);
-      norm_of(blk + "attn_k_norm.weight", head_dim);
-    }
-    norm(blk + "ffn_norm.weight");
-    if (norm_bias) bias(blk + "ffn_norm.bias", spec.n_embd);
-    if (spec.dense_layers.count(layer) > 0) {
-      matrix(blk + "ffn_gate.weight", spec.n_embd, spec.n_ff);
-      matrix(blk + "ffn_up.weight", spec.n_embd, spec.n_ff);
-      matrix(blk + "ffn_down.weight", spec.n_ff, spec.n_embd);
-    } else {
-      const float router_stddev = kRouterScale / std::sqrt(static_cast<float>(spec.n_embd));
-      // Routers stay F32 whatever the weight type, as llama.cpp's converter and quantizer keep
-      // them: quantizing the router would flip near-tie expert choices for no saving.
-      writer.add_tensor_f32(blk + "ffn_gate_inp.weight", {u(spec.n_embd), u(spec.n_expert)},
-                            gaussian.values(n(spec.n_embd) * n(spec.n_expert), router_stddev));
-      matrix(blk + "ffn_gate_exps.weight", spec.n_embd, spec.n_ff_exp, spec.n_expert);
-      matrix(blk + "ffn_up_exps.weight", spec.n_embd, spec.n_ff_exp, spec.n_expert);
-      matrix(blk + "ffn_down_exps.weight", spec.n_ff_exp, spec.n_embd, spec.n_expert);
-      if (latent && spec.selection_bias) {
-        // Large enough next to sigmoid scores in (0, 1) to change some choices.
-        writer.add_tensor_f32(blk + "exp_probs_b.bias", {u(spec.n_expert)},
-                              gaussian.values(n(spec.n_expert), 0.2f));
-      }
-      if (arch.shared_experts == SharedExperts::SigmoidGated) {
-        writer.add_tensor_f32(blk + "ffn_gate_inp_shexp.weight", {u(spec.n_embd)},
-                              gaussian.values(n(spec.n_embd), router_stddev));
-      }
-      if (arch.shared_experts != SharedExperts::None && n_ff_shexp > 0) {
-        matrix(blk + "ffn_gate_shexp.weight", spec.n_embd, n_ff_shexp);
-        matrix(blk + "ffn_up_shexp.weight", spec.n_embd, n_ff_shexp);
-        matrix(blk + "ffn_down_shexp.weight", n_ff_shexp, spec.n_embd);
+      case TensorKind::Factors: {
+        // Frequency divisors >= 1, as LongRoPE's factors are.
+        std::vector<float> factors = gaussian.values(size, 0.5f, 1.5f);
+        for (float& factor : factors) factor = std::max(factor, 1.0f);
+        writer.add_tensor_f32(tensor.name, tensor.dims, factors);
+        break;
       }
     }
   }

@@ -1,10 +1,14 @@
-// The model shape's checks, the parameter layout (GGUF names and shapes, in export order) and
-// seeded initialization.
+// The model shape's checks, the parameter layout (the tensor schema's GGUF names and shapes, in
+// export order) and seeded initialization.
 #include <cmath>
 #include <numbers>
 #include <random>
+#include <utility>
 
+#include "moe/arch.hpp"
 #include "moe/error.hpp"
+#include "moe/model.hpp"
+#include "moe/tensor_schema.hpp"
 #include "moe/train_model.hpp"
 
 namespace moe::train {
@@ -30,33 +34,72 @@ void ModelShape::validate() const {
   require(rms_eps > 0 && rope_base > 0, "rms_eps and rope_base must be positive");
 }
 
+namespace {
+
+// Where the layout keeps the offset of each of the trainer's layer tensors.
+constexpr std::pair<TensorRole, size_t LayerOffsets::*> kLayerOffsets[] = {
+    {TensorRole::AttnNorm, &LayerOffsets::attn_norm},
+    {TensorRole::AttnQ, &LayerOffsets::attn_q},
+    {TensorRole::AttnK, &LayerOffsets::attn_k},
+    {TensorRole::AttnV, &LayerOffsets::attn_v},
+    {TensorRole::AttnOutput, &LayerOffsets::attn_output},
+    {TensorRole::FfnNorm, &LayerOffsets::ffn_norm},
+    {TensorRole::Router, &LayerOffsets::router},
+    {TensorRole::GateExps, &LayerOffsets::gate_exps},
+    {TensorRole::UpExps, &LayerOffsets::up_exps},
+    {TensorRole::DownExps, &LayerOffsets::down_exps},
+};
+
+size_t& layer_offset(LayerOffsets& layer, TensorRole role) {
+  for (const auto& [known, member] : kLayerOffsets) {
+    if (known == role) return layer.*member;
+  }
+  throw Error("model layout: the trainer has no layer tensor of role " +
+              std::to_string(static_cast<int>(role)));
+}
+
+size_t& global_offset(ParameterLayout& layout, TensorRole role) {
+  switch (role) {
+    case TensorRole::TokenEmbedding:
+      return layout.token_embd;
+    case TensorRole::OutputNorm:
+      return layout.output_norm;
+    case TensorRole::Output:
+      return layout.output;
+    default:
+      throw Error("model layout: the trainer has no global tensor of role " +
+                  std::to_string(static_cast<int>(role)));
+  }
+}
+
+}  // namespace
+
 ParameterLayout::ParameterLayout(const ModelShape& shape) : shape_(shape) {
   shape.validate();
-  const auto u = [](int v) { return static_cast<uint64_t>(v); };
-  const int q_width = shape.n_head * shape.head_dim(),
-            kv_width = shape.n_head_kv * shape.head_dim();
-  token_embd = add("token_embd.weight", {u(shape.n_embd), u(shape.n_vocab)}, false);
-  output_norm = add("output_norm.weight", {u(shape.n_embd)}, true);
-  output = shape.tied_output ? token_embd
-                             : add("output.weight", {u(shape.n_embd), u(shape.n_vocab)}, false);
-  for (int il = 0; il < shape.n_layer; ++il) {
-    const std::string blk = "blk." + std::to_string(il) + ".";
-    LayerOffsets layer;
-    layer.attn_norm = add(blk + "attn_norm.weight", {u(shape.n_embd)}, true);
-    layer.attn_q = add(blk + "attn_q.weight", {u(shape.n_embd), u(q_width)}, false);
-    layer.attn_k = add(blk + "attn_k.weight", {u(shape.n_embd), u(kv_width)}, false);
-    layer.attn_v = add(blk + "attn_v.weight", {u(shape.n_embd), u(kv_width)}, false);
-    layer.attn_output = add(blk + "attn_output.weight", {u(q_width), u(shape.n_embd)}, false);
-    layer.ffn_norm = add(blk + "ffn_norm.weight", {u(shape.n_embd)}, true);
-    layer.router = add(blk + "ffn_gate_inp.weight", {u(shape.n_embd), u(shape.n_expert)}, false);
-    layer.gate_exps = add(blk + "ffn_gate_exps.weight",
-                          {u(shape.n_embd), u(shape.n_ff_exp), u(shape.n_expert)}, false);
-    layer.up_exps = add(blk + "ffn_up_exps.weight",
-                        {u(shape.n_embd), u(shape.n_ff_exp), u(shape.n_expert)}, false);
-    layer.down_exps = add(blk + "ffn_down_exps.weight",
-                          {u(shape.n_ff_exp), u(shape.n_embd), u(shape.n_expert)}, false);
-    layers.push_back(layer);
+  // The trainer's model is a llama-architecture MoE: every layer MoE, no biases, no RoPE
+  // factors. Its tensors are the schema's required ones, plus the output head when untied.
+  ModelConfig config;
+  config.n_vocab = shape.n_vocab;
+  config.n_embd = shape.n_embd;
+  config.n_layer = shape.n_layer;
+  config.n_head = shape.n_head;
+  config.n_head_kv = shape.n_head_kv;
+  config.head_dim = config.head_dim_v = config.n_rot = shape.head_dim();
+  config.n_ff_exp = shape.n_ff_exp;
+  config.n_expert = shape.n_expert;
+  config.n_expert_used = shape.top_k;
+  config.layer_is_moe.assign(static_cast<size_t>(shape.n_layer), true);
+  layers.resize(static_cast<size_t>(shape.n_layer));
+  for (const TensorSpec& spec : tensor_schema(find_architecture("llama"), config)) {
+    if (!spec.required && !(spec.role == TensorRole::Output && !shape.tied_output)) continue;
+    const size_t offset = add(spec.name, spec.dims, spec.kind == TensorKind::Norm);
+    if (spec.layer < 0) {
+      global_offset(*this, spec.role) = offset;
+    } else {
+      layer_offset(layers[static_cast<size_t>(spec.layer)], spec.role) = offset;
+    }
   }
+  if (shape.tied_output) output = token_embd;
 }
 
 size_t ParameterLayout::add(std::string name, std::vector<uint64_t> dims, bool is_norm) {

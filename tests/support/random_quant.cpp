@@ -1,29 +1,38 @@
 #include "random_quant.hpp"
 
 #include <cmath>
-#include <cstring>
+#include <cstddef>
 
 #include "moe/error.hpp"
+#include "moe/gguf_blocks.hpp"
+#include "moe/little_endian.hpp"
 
 namespace moe::testing {
 
 BlockScaleFields block_scale_fields(GgmlType type) {
+  // The offsets of the block's f16 scale fields (moe/gguf_blocks.hpp); -1: none.
+  const auto at = [](size_t offset) { return static_cast<int>(offset); };
   switch (type) {
     case GgmlType::Q4_0:
+      return {at(offsetof(BlockQ4_0, d)), -1};
     case GgmlType::Q5_0:
+      return {at(offsetof(BlockQ5_0, d)), -1};
     case GgmlType::Q8_0:
-      return {0, -1};
+      return {at(offsetof(BlockQ8_0, d)), -1};
     case GgmlType::Q4_1:
+      return {at(offsetof(BlockQ4_1, d)), at(offsetof(BlockQ4_1, m))};
     case GgmlType::Q5_1:
+      return {at(offsetof(BlockQ5_1, d)), at(offsetof(BlockQ5_1, m))};
     case GgmlType::Q4_K:
+      return {at(offsetof(BlockQ4_K, d)), at(offsetof(BlockQ4_K, dmin))};
     case GgmlType::Q5_K:
-      return {0, 2};
+      return {at(offsetof(BlockQ5_K, d)), at(offsetof(BlockQ5_K, dmin))};
     case GgmlType::Q2_K:
-      return {80, 82};
+      return {at(offsetof(BlockQ2_K, d)), at(offsetof(BlockQ2_K, dmin))};
     case GgmlType::Q3_K:
-      return {108, -1};
+      return {at(offsetof(BlockQ3_K, d)), -1};
     case GgmlType::Q6_K:
-      return {208, -1};
+      return {at(offsetof(BlockQ6_K, d)), -1};
     default:
       throw Error("random_quantized: " + type_name(type) + " is not a block-quantized type");
   }
@@ -34,9 +43,9 @@ void set_block_scales(GgmlType type, std::vector<uint8_t>& data, float d, float 
   const uint32_t block_bytes = type_layout(static_cast<uint32_t>(type))->block_bytes;
   const uint16_t d_bits = f32_to_f16(d), min_bits = f32_to_f16(min);
   for (size_t at = 0; at + block_bytes <= data.size(); at += block_bytes) {
-    std::memcpy(&data[at + static_cast<size_t>(fields.d_offset)], &d_bits, 2);
+    store_u16(&data[at + static_cast<size_t>(fields.d_offset)], d_bits);
     if (fields.min_offset >= 0)
-      std::memcpy(&data[at + static_cast<size_t>(fields.min_offset)], &min_bits, 2);
+      store_u16(&data[at + static_cast<size_t>(fields.min_offset)], min_bits);
   }
 }
 

@@ -1,7 +1,7 @@
 #pragma once
-// The architecture table: what differs between the MoE architectures we load, held as data.
-// Adding an architecture means adding one entry (core/model/arch_table.cpp) plus, where it
-// really computes something differently, a hook or an enum value the backends implement.
+// The architecture table: what differs between the MoE architectures we load, held as data; the
+// tensor schema (moe/tensor_schema.hpp) derives each model's tensors from an entry. Adding one is
+// an entry in core/model/arch_table.cpp plus, where it computes differently, a hook or enum value.
 #include <string>
 #include <string_view>
 #include <vector>
@@ -129,6 +129,9 @@ struct Architecture {
   AttentionKind attention = AttentionKind::Standard;
   SharedExperts shared_experts = SharedExperts::None;
   bool attention_biases_required = false;  // q, k, v biases must be present (qwen2moe, phimoe)
+  // Files with attention biases have one on the output projection too (not qwen2moe's); the
+  // random model generator writes it so.
+  bool attention_output_bias = true;
   bool output_bias = false;                // output.bias added to the logits (phimoe)
   bool output_optional = true;             // output.weight absent = tied to token_embd
   // Without expert_feed_forward_length the experts' width is feed_forward_length / top-k

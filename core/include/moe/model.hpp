@@ -12,6 +12,7 @@
 #include "moe/arch.hpp"
 #include "moe/ggml_types.hpp"
 #include "moe/gguf.hpp"
+#include "moe/tensor_schema.hpp"
 
 namespace moe {
 
@@ -135,6 +136,14 @@ struct LayerWeights {
   const gguf::TensorInfo* attn_v_b = nullptr;   // ne [kv_lora_rank, head_dim_v, n_head]
 };
 
+// A tensor the model uses, with its role in the tensor schema (moe/tensor_schema.hpp). A fused
+// attn_qkv appears as the q, k and v row views the backends see.
+struct BoundTensor {
+  TensorRole role = TensorRole::TokenEmbedding;
+  int layer = -1;  // -1: not a layer's
+  const gguf::TensorInfo* tensor = nullptr;
+};
+
 // Parameters (weights, not bytes). `active_per_token` counts what one token's forward pass
 // touches: everything except the experts top-k does not choose.
 struct ParameterCounts {
@@ -187,6 +196,8 @@ public:
   // The layer's exp_probs_b as f32 (empty when it has none): added to the router's scores to
   // choose the experts, never to their weights.
   std::span<const float> selection_bias(int layer) const;
+  // Every tensor the model uses, in file-schema order (the output head only when not tied).
+  const std::vector<BoundTensor>& bound_tensors() const { return bound_; }
 
   ParameterCounts parameter_counts() const;
   // Tensor count and bytes per storage type, in type-id order.
@@ -210,6 +221,7 @@ private:
   const gguf::TensorInfo* rope_factors_long_ = nullptr;
   const gguf::TensorInfo* rope_factors_short_ = nullptr;
   std::vector<LayerWeights> layers_;
+  std::vector<BoundTensor> bound_;
   std::vector<std::vector<float>> selection_bias_;  // per layer, empty when absent
   // Row views into fused attn_qkv tensors (a deque: the layers point at its elements).
   std::deque<gguf::TensorInfo> split_views_;
