@@ -95,108 +95,100 @@ TEST(GuiViews, HelpAndListViewsNameEveryView) {
   EXPECT_NE(wrong.exit_code, 0);
 }
 
-TEST(GuiViews, TheAppDrawsEveryView) {
-  if (std::system("command -v xvfb-run >/dev/null 2>&1") != 0)
-    GTEST_SKIP() << "xvfb-run is not installed (scripts/deps.sh installs xvfb)";
-  const fs::path dir =
-      fs::temp_directory_path() / ("moescope_test_gui_views_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  {
-    std::ofstream script(dir / "script.txt");
-    script << "demo-model " << (dir / "demo.gguf").string() << "\n"
-           << "type The cat sat\n"
-           << "wait\n";
-    for (const std::string& key : view_keys())
-      script << "panel " << key << "\nscreenshot " << (dir / (key + ".png")).string() << "\n";
-    script << "exit\n";
+// One scripted run of the real app under Xvfb in a scratch folder of its own (skipped, with the
+// reason, where xvfb-run is missing). The script starts on a fresh demo model and a prompt.
+class AppScript : public ::testing::Test {
+protected:
+  void SetUp() override {
+    if (std::system("command -v xvfb-run >/dev/null 2>&1") != 0)
+      GTEST_SKIP() << "xvfb-run is not installed (scripts/deps.sh installs xvfb)";
+    dir_ = fs::temp_directory_path() /
+           ("moescope_test_gui_views_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
   }
-  const moe::testing::CommandResult run =
-      moe::testing::run_gui_script(MOESCOPE_GUI_PATH, dir.string());
+  void TearDown() override {
+    if (!dir_.empty()) fs::remove_all(dir_);
+  }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  // Runs `body` after opening the demo model on `prompt`.
+  moe::testing::CommandResult run(const std::string& body,
+                                  const std::string& prompt = "The cat sat") const {
+    std::ofstream(dir_ / "script.txt")
+        << "demo-model " << path("demo.gguf") << "\nprompt " << prompt << "\nwait\n" << body;
+    return moe::testing::run_gui_script(MOESCOPE_GUI_PATH, dir_.string());
+  }
+
+private:
+  fs::path dir_;
+};
+
+TEST_F(AppScript, TheAppDrawsEveryView) {
+  std::string script;
+  for (const std::string& key : view_keys())
+    script += "panel " + key + "\nscreenshot " + path(key + ".png") + "\n";
+  const moe::testing::CommandResult run = this->run(script + "exit\n");
   ASSERT_EQ(run.exit_code, 0) << run.out;
   std::vector<std::vector<uint8_t>> shown;
   for (const std::string& key : view_keys()) {
-    const fs::path file = dir / (key + ".png");
-    ASSERT_TRUE(fs::exists(file)) << file << "\n" << run.out;
-    const Image image = read_png(file);
+    ASSERT_TRUE(fs::exists(path(key + ".png"))) << key << "\n" << run.out;
+    const Image image = read_png(path(key + ".png"));
     EXPECT_GT(grey_variance(image), 50.0) << key;
     // Each tab shows something of its own.
     for (const std::vector<uint8_t>& other : shown) EXPECT_NE(image.rgba, other) << key;
     shown.push_back(image.rgba);
   }
-  fs::remove_all(dir);
 }
 
 // The Systems view's buttons, pressed as a user would: Switch's rule lands in the Playground,
 // GLaM's shape opens a 64-expert top-2 model; a press of a button that is not shown fails the
 // script.
-TEST(GuiViews, SystemsButtonsShowEachSystemsRouting) {
-  if (std::system("command -v xvfb-run >/dev/null 2>&1") != 0)
-    GTEST_SKIP() << "xvfb-run is not installed (scripts/deps.sh installs xvfb)";
-  const fs::path dir =
-      fs::temp_directory_path() / ("moescope_test_gui_systems_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  const auto run_script = [&](const std::string& body) {
-    std::ofstream(dir / "script.txt") << "demo-model " << (dir / "demo.gguf").string()
-                                      << "\nprompt The cat sat on the mat\nwait\npanel systems\n"
-                                      << body;
-    return moe::testing::run_gui_script(MOESCOPE_GUI_PATH, dir.string());
-  };
-  const moe::testing::CommandResult run = run_script(
-      "press Apply its rule##Switch Transformer\nwait\nsave-session " + (dir / "switch.moescope.json").string() +
-      "\npanel systems\npress Random model##GLaM\nwait\nsave-session " +
-      (dir / "glam.moescope.json").string() + "\nexit\n");
+TEST_F(AppScript, SystemsButtonsShowEachSystemsRouting) {
+  const moe::testing::CommandResult run =
+      this->run("panel systems\npress Apply its rule##Switch Transformer\nwait\nsave-session " +
+                    path("switch.moescope.json") +
+                    "\npanel systems\npress Random model##GLaM\nwait\nsave-session " +
+                    path("glam.moescope.json") + "\nexit\n",
+                "The cat sat on the mat");
   ASSERT_EQ(run.exit_code, 0) << run.out;
-  const auto switch_session = nlohmann::json::parse(read_text(dir / "switch.moescope.json"));
+  const auto switch_session = nlohmann::json::parse(read_text(path("switch.moescope.json")));
   EXPECT_EQ(switch_session.at("view").at("panel"), "playground");
   const std::string switch_routing = switch_session.at("routing").dump();
   EXPECT_NE(switch_routing.find("top-k 1"), std::string::npos) << switch_routing.substr(0, 2000);
   EXPECT_NE(switch_routing.find("capacity routing, factor 1.25"), std::string::npos);
-  const auto glam_session = nlohmann::json::parse(read_text(dir / "glam.moescope.json"));
+  const auto glam_session = nlohmann::json::parse(read_text(path("glam.moescope.json")));
   EXPECT_NE(glam_session.at("model_path").get<std::string>().find("moescope-random-glam-shape"),
             std::string::npos);
   EXPECT_NE(glam_session.at("routing").dump().find("\"n_expert\":64"), std::string::npos);
 
-  const moe::testing::CommandResult missing = run_script("press No such button\nexit\n");
+  const moe::testing::CommandResult missing = this->run("press No such button\nexit\n");
   EXPECT_NE(missing.exit_code, 0);
   EXPECT_NE(missing.out.find("no enabled button 'No such button'"), std::string::npos)
       << missing.out;
-  fs::remove_all(dir);
 }
 
 // Presenter mode as a teacher drives it: Right goes to the next view, Down to the next layer,
 // Tab to the next token, Escape back to the normal window; the screen has no menu bar then.
-TEST(GuiViews, PresenterModeStepsThroughViewsLayersAndTokens) {
-  if (std::system("command -v xvfb-run >/dev/null 2>&1") != 0)
-    GTEST_SKIP() << "xvfb-run is not installed (scripts/deps.sh installs xvfb)";
-  const fs::path dir =
-      fs::temp_directory_path() / ("moescope_test_gui_presenter_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  const auto session = [&](const std::string& name) { return (dir / name).string(); };
-  std::ofstream(dir / "script.txt")
-      << "demo-model " << (dir / "demo.gguf").string() << "\nprompt The cat sat\nwait\n"
-      << "panel router\nlayer 0\nselect-token 1\nscreenshot " << session("normal.png") << "\n"
-      << "presenter 1\nscreenshot " << session("presenter.png") << "\n"
-      << "key right\nkey right\nkey down\nkey tab\nsave-session " << session("a.moescope.json")
-      << "\nkey left\nkey escape\nkey right\nsave-session " << session("b.moescope.json")
-      << "\nexit\n";
-  const moe::testing::CommandResult run = moe::testing::run_gui_script(MOESCOPE_GUI_PATH, dir.string());
+TEST_F(AppScript, PresenterModeStepsThroughViewsLayersAndTokens) {
+  const moe::testing::CommandResult run = this->run(
+      "panel router\nlayer 0\nselect-token 1\nscreenshot " + path("normal.png") +
+      "\npresenter 1\nscreenshot " + path("presenter.png") +
+      "\nkey right\nkey right\nkey down\nkey tab\nsave-session " + path("a.moescope.json") +
+      "\nkey left\nkey escape\nkey right\nsave-session " + path("b.moescope.json") + "\nexit\n");
   ASSERT_EQ(run.exit_code, 0) << run.out;
-  const auto a = nlohmann::json::parse(read_text(dir / "a.moescope.json")).at("view");
+  const auto a = nlohmann::json::parse(read_text(path("a.moescope.json"))).at("view");
   EXPECT_EQ(a.at("panel"), views()[2]->key);  // router -> path -> load
   EXPECT_EQ(a.at("layer"), 1);
   EXPECT_EQ(a.at("token"), 2);
   // Left went back one view; Escape left presenter mode, so Right no longer changes the view.
-  const auto b = nlohmann::json::parse(read_text(dir / "b.moescope.json")).at("view");
+  const auto b = nlohmann::json::parse(read_text(path("b.moescope.json"))).at("view");
   EXPECT_EQ(b.at("panel"), views()[1]->key);
-  // No menu bar in presenter mode: the top rows differ from the normal window's.
-  const Image normal = read_png(dir / "normal.png");
-  const Image presenter = read_png(dir / "presenter.png");
+  // No menu bar in presenter mode: the window differs from the normal one.
+  const Image normal = read_png(path("normal.png"));
+  const Image presenter = read_png(path("presenter.png"));
   ASSERT_EQ(normal.rgba.size(), presenter.rgba.size());
   EXPECT_NE(normal.rgba, presenter.rgba);
-  fs::remove_all(dir);
 }
 
 }  // namespace

@@ -31,15 +31,10 @@ void moe_ffn(Kernels& kernels, const Model& model, const LayerWeights& layer, in
           {t, decision.weights[j]});
     }
     if (trace != nullptr) {
-      RoutingRecord record;
-      const float* logits = router_logits.row(t).data();
-      record.logits.assign(logits, logits + config.n_expert);
-      record.probs = std::move(decision.probs);
-      record.experts = std::move(decision.experts);
-      record.weights = std::move(decision.weights);
-      record.dropped = std::move(decision.dropped);
-      record.pinned = decision.pinned;
-      trace->set(pos0 + static_cast<int>(t), layer_index, std::move(record));
+      const std::span<const float> logits(router_logits.row(t).data(),
+                                          static_cast<size_t>(config.n_expert));
+      trace->set(pos0 + static_cast<int>(t), layer_index,
+                 routing_record(logits, std::move(decision)));
     }
   }
 

@@ -287,15 +287,9 @@ void GlBackend::Impl::moe_ffn(const Model& model, const gl::LayerBuffers& layer,
           {t, decision.weights[j]});
     }
     if (trace != nullptr) {
-      RoutingRecord record;
-      const float* row = logits.data() + static_cast<size_t>(t) * n_expert;
-      record.logits.assign(row, row + n_expert);
-      record.probs = std::move(decision.probs);
-      record.experts = std::move(decision.experts);
-      record.weights = std::move(decision.weights);
-      record.dropped = std::move(decision.dropped);
-      record.pinned = decision.pinned;
-      trace->set(pos0 + static_cast<int>(t), layer_index, std::move(record));
+      const std::span<const float> row(logits.data() + static_cast<size_t>(t) * n_expert,
+                                       static_cast<size_t>(n_expert));
+      trace->set(pos0 + static_cast<int>(t), layer_index, routing_record(row, std::move(decision)));
     }
   }
 

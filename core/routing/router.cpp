@@ -308,4 +308,15 @@ void route_layer(const Model& model, int layer, const float* logits, int n_token
   }
 }
 
+RoutingRecord routing_record(std::span<const float> logits, RouteDecision&& decision) {
+  RoutingRecord record;
+  record.logits.assign(logits.begin(), logits.end());
+  record.probs = std::move(decision.probs);
+  record.experts = std::move(decision.experts);
+  record.weights = std::move(decision.weights);
+  record.dropped = std::move(decision.dropped);
+  record.pinned = decision.pinned;
+  return record;
+}
+
 }  // namespace moe

@@ -9,6 +9,7 @@
 #include "moe/arch.hpp"
 #include "moe/interventions.hpp"
 #include "moe/model.hpp"
+#include "moe/routing.hpp"
 
 namespace moe {
 
@@ -58,5 +59,9 @@ void set_gate_weights(const Architecture& arch, RouteDecision& decision);
 // Every backend calls this once per MoE layer per forward call. `decisions` gets one per token.
 void route_layer(const Model& model, int layer, const float* logits, int n_tokens, int pos0,
                  const RoutingInterventions& interventions, std::vector<RouteDecision>& decisions);
+
+// What the trace keeps of one token's decision at a layer: its router logits and the decision
+// (moved in). Both backends record through this.
+RoutingRecord routing_record(std::span<const float> logits, RouteDecision&& decision);
 
 }  // namespace moe
