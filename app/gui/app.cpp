@@ -324,7 +324,11 @@ void App::draw_layout() {
   ImGui::SameLine(0, 0);
 
   ImGui::BeginGroup();
-  const float strip_height = std::round(content_height * settings_.token_strip_share);
+  // At least the layer line, one legend row and one row of tokens, whatever the text size.
+  const float strip_height =
+      std::min(std::max(std::round(content_height * settings_.token_strip_share),
+                        ImGui::GetFrameHeightWithSpacing() * 3.4f),
+               content_height * 0.6f);
   ImGui::BeginChild("##token_strip", ImVec2(0, strip_height), true);
   draw_token_strip(view, strip_state_);
   ImGui::EndChild();
@@ -348,7 +352,11 @@ void App::draw_views() {
     std::string ignored;
     if (ImGui::SmallButton("Reset")) set_interventions(moe::RoutingInterventions{}, ignored);
   }
-  if (!ImGui::BeginTabBar("##view_tabs")) return;
+  // Tabs keep their whole names (large text scrolls the bar instead of cutting every name to
+  // "Rou…"); the list button at the left reaches any view.
+  if (!ImGui::BeginTabBar("##view_tabs",
+                          ImGuiTabBarFlags_FittingPolicyScroll | ImGuiTabBarFlags_TabListPopupButton))
+    return;
   ViewContext context = view_context();
   // A view may ask for another while it draws: that request waits for the next frame.
   const std::string requested = std::move(requested_panel_);
