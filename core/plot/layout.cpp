@@ -363,7 +363,9 @@ void Layout::rects(const std::vector<Rect>& rects, Mark mark, const Mapping& map
     const Rect& r = rects[i];
     const Box box = map.box(r);
     if (!shown(box)) continue;
-    out_.primitives.push_back(FillRect{box, r.fill, mark, r.row, r.column});
+    // A muted bar (an expert not chosen) keeps its hue but never fades into the background.
+    const Color fill = !cells && r.fill.a < 1 ? muted_bar_color(r.fill, palette_) : r.fill;
+    out_.primitives.push_back(FillRect{box, fill, mark, r.row, r.column});
     hit(kind, box, i);
     if (r.text.empty()) continue;
     std::string text = clean_text(r.text);
