@@ -141,6 +141,11 @@ TEST_F(CliInterventionsTest, BadFlagsGiveOneClearLine) {
       {"--pin 1:0", "is not TOKEN:LAYER:EXPERT"},
       {"--routing capacity:-1", "positive number"},
       {"--routing sideways", "unknown routing rule"},
+      {"--router-temperature 0", "router temperature must be a positive number"},
+      {"--router-noise -1", "router noise must be 0 or a positive number"},
+      {"--scoring cosine", "unknown scoring 'cosine'"},
+      {"--expert-bias 3", "is not EXPERT:VALUE"},
+      {"--expert-bias 9:0.1", "expert 9 is out of range"},
   };
   for (const Case& c : cases) {
     const CommandResult r = run_cli("route " + model() + " --prompt hi " + c.args);
@@ -151,4 +156,41 @@ TEST_F(CliInterventionsTest, BadFlagsGiveOneClearLine) {
   const CommandResult experts = run_cli("experts " + model() + " --layer 1 --expert 0");
   EXPECT_NE(experts.exit_code, 0);
   EXPECT_NE(experts.err.find("not a MoE layer"), std::string::npos) << experts.err;
+}
+
+// The router knobs as flags of route, ppl and generate: applied, described and measured.
+TEST_F(CliInterventionsTest, RouterKnobFlags) {
+  const std::string knobs =
+      " --router-temperature 0.5 --router-noise 0.7 --noise-seed 3 --scoring sigmoid "
+      "--expert-bias 2:0.3 --expert-bias 4:-0.1";
+  const CommandResult r = run_cli("route " + model() + " --prompt 'a poem about the sea' --json" +
+                                  knobs);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json json = nlohmann::json::parse(r.out);
+  EXPECT_EQ(json.at("interventions").at("description"),
+            "router temperature 0.5; noisy top-k, noise 0.7 (seed 3); sigmoid scoring; "
+            "expert 2 selection bias +0.3; expert 4 selection bias -0.1");
+  EXPECT_EQ(json.at("interventions").at("scoring"), "sigmoid");
+  EXPECT_GT(json.at("effect").at("kl").at("mean").get<double>(), 0.0);
+  // The same flags, the same routing (the noise is seeded); another seed, another routing.
+  const CommandResult again = run_cli("route " + model() +
+                                      " --prompt 'a poem about the sea' --json" + knobs);
+  EXPECT_EQ(again.out, r.out);
+  const CommandResult other_seed =
+      run_cli("route " + model() + " --prompt 'a poem about the sea' --json --router-noise 0.7 "
+              "--noise-seed 4");
+  const CommandResult first_seed =
+      run_cli("route " + model() + " --prompt 'a poem about the sea' --json --router-noise 0.7 "
+              "--noise-seed 3");
+  EXPECT_NE(nlohmann::json::parse(other_seed.out).at("layers"),
+            nlohmann::json::parse(first_seed.out).at("layers"));
+  const CommandResult ppl = run_cli("ppl " + model() + " --file " + workspace_->arg("text.txt") +
+                                    " --json" + knobs);
+  ASSERT_EQ(ppl.exit_code, 0) << ppl.err;
+  EXPECT_GT(nlohmann::json::parse(ppl.out).at("mean_kl").get<double>(), 0.0);
+  const CommandResult generate =
+      run_cli("generate " + model() + " --prompt 'once upon' -n 3 --temp 0 --json" + knobs);
+  ASSERT_EQ(generate.exit_code, 0) << generate.err;
+  EXPECT_EQ(nlohmann::json::parse(generate.out).at("effect").at("interventions").at("temperature"),
+            0.5);
 }

@@ -451,8 +451,9 @@ TEST(GlBackend, RefusesByMissingCapabilityNotByArchitectureName) {
   EXPECT_LT(moe::testing::max_relative_difference(gl_logits, cpu_logits), kLogitTolerance);
 }
 
-// Routing interventions go through the shared route_layer: the same choices (dropped and
-// pinned experts included) and logits as the CPU backend under each rule.
+// Routing interventions go through the shared route_layer (the GL backend reads the router
+// logits back and routes on the CPU side): the same choices (dropped and pinned experts
+// included) and logits as the CPU backend under each rule and with the router knobs.
 TEST(GlBackend, InterventionsRouteLikeTheCpuBackend) {
   REQUIRE_GL(gl);
   RandomModelSpec spec;
@@ -482,6 +483,16 @@ TEST(GlBackend, InterventionsRouteLikeTheCpuBackend) {
     moe::RoutingInterventions v;
     v.rule = moe::RoutingRule::ExpertChoice;
     variants.emplace_back("expert choice", v);
+  }
+  {
+    // The router knobs: the noise is a function of (seed, position, layer, expert) only, so
+    // both backends see the same noise.
+    moe::RoutingInterventions v;
+    v.temperature = 0.7;
+    v.noise_scale = 0.5, v.noise_seed = 11;
+    v.scoring = moe::Scoring::Sigmoid;
+    v.expert_bias = {{2, 0.1}, {5, -0.05}};
+    variants.emplace_back("router knobs", v);
   }
   moe::CpuBackend cpu = exact_cpu_backend();
   for (const auto& [label, interventions] : variants) {

@@ -212,3 +212,49 @@ TEST(GuiApp, PlaygroundAndExpertsViewsRender) {
 }
 
 }  // namespace
+
+namespace {
+
+// The router knobs of the Playground driven by script (routing temperature:/noise:/scoring:/
+// bias:, the same Actions the sliders use): the session the app saves then routes with them.
+TEST(GuiApp, PlaygroundRouterKnobsChangeTheSession) {
+  if (!have_program("xvfb-run"))
+    GTEST_SKIP() << "xvfb-run is not installed (scripts/deps.sh installs xvfb)";
+  const fs::path dir =
+      fs::temp_directory_path() / ("moescope_test_gui_knobs_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const fs::path session = dir / "knobs.moescope.json";
+  {
+    std::ofstream script(dir / "script.txt");
+    script << "demo-model " << (dir / "demo.gguf").string() << "\n"
+           << "prompt Solve 15 × 8\nwait\n"
+           << "panel playground\n"
+           << "routing temperature:0.5\n"
+           << "routing noise:0.8:4\n"
+           << "routing scoring:sigmoid\n"
+           << "routing bias:2:0.25\n"
+           << "routing bias:5:-0.1\n"
+           << "screenshot " << (dir / "knobs.png").string() << "\n"
+           << "save-session " << session.string() << "\n"
+           << "exit\n";
+  }
+  const moe::testing::CommandResult run =
+      moe::testing::run_gui_script(MOESCOPE_GUI_PATH, dir.string());
+  ASSERT_EQ(run.exit_code, 0) << run.out;
+  const nlohmann::json saved = nlohmann::json::parse(read_text(session));
+  const nlohmann::json& interventions = saved.at("routing").at("interventions");
+  EXPECT_EQ(interventions.at("temperature"), 0.5);
+  EXPECT_EQ(interventions.at("noise").at("scale"), 0.8);
+  EXPECT_EQ(interventions.at("noise").at("seed"), 4);
+  EXPECT_EQ(interventions.at("scoring"), "sigmoid");
+  EXPECT_EQ(interventions.at("expert_bias").at("2"), 0.25);
+  EXPECT_EQ(interventions.at("expert_bias").at("5"), -0.1);
+  EXPECT_NE(interventions.at("description").get<std::string>().find("router temperature 0.5"),
+            std::string::npos);
+  const moescope::gui::Image image = moescope::gui::read_png(dir / "knobs.png");
+  EXPECT_GT(moescope::gui::grey_variance(image), 50.0);
+  fs::remove_all(dir);
+}
+
+}  // namespace

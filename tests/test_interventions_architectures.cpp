@@ -3,7 +3,8 @@
 // experts knocked out, k changed, pins, capacity and expert choice, on olmoe (softmax, weights
 // not renormalized), qwen2moe (the same plus a gated shared expert), deepseek2 V2-Lite (weights
 // scaled, a leading dense layer, shared experts) and deepseek2 V3 style (sigmoid scores, a
-// selection bias, normalized and scaled weights). test_interventions covers llama's gate.
+// selection bias, normalized and scaled weights), and the router knobs (temperature, noise,
+// scoring, expert bias) on each. test_interventions covers llama's gate.
 //
 // Tolerances as in test_interventions: logits within 1e-4 relative, scores and weights within
 // 1e-5; chosen and dropped experts identical (these fixtures have no near ties).
@@ -85,6 +86,18 @@ std::vector<std::pair<std::string, RoutingInterventions>> intervention_cases(
   expert_choice.rule = RoutingRule::ExpertChoice;
   expert_choice.disabled = {{last, 0}};
   cases.push_back({"expert_choice", expert_choice});
+  // The router knobs, on the model's own scoring and on the other one.
+  RoutingInterventions tempered_noise;
+  tempered_noise.temperature = 0.6;
+  tempered_noise.noise_scale = 0.4, tempered_noise.noise_seed = 5;
+  tempered_noise.expert_bias = {{2, 0.05}};
+  cases.push_back({"temperature_noise_bias", tempered_noise});
+  RoutingInterventions other_scoring;
+  other_scoring.scoring = config.gating == moe::GatingFunction::Sigmoid ? moe::Scoring::Softmax
+                                                                        : moe::Scoring::Sigmoid;
+  other_scoring.temperature = 1.5;
+  other_scoring.expert_bias = {{0, -0.03}, {3, 0.04}};
+  cases.push_back({"other_scoring_and_bias", other_scoring});
   return cases;
 }
 

@@ -74,6 +74,25 @@ void add_intervention_options(CLI::App& command, InterventionOptions& options) {
                   "topk (the model's own), capacity:FACTOR (Switch-style, overflow dropped) or "
                   "expert-choice (each expert takes its top tokens)")
       ->group(group);
+  command
+      .add_option("--router-temperature", options.temperature,
+                  "Divide the router logits by T before scoring (< 1 sharper, > 1 flatter)")
+      ->group(group);
+  command
+      .add_option("--router-noise", options.noise,
+                  "Noisy top-k: add Gaussian noise of this standard deviation to the router "
+                  "logits (a seeded stand-in for Shazeer et al.'s learned noise)")
+      ->group(group);
+  command.add_option("--noise-seed", options.noise_seed, "Seed of the router noise")->group(group);
+  command
+      .add_option("--scoring", options.scoring,
+                  "model (the model's own), softmax or sigmoid: how logits become scores")
+      ->group(group);
+  command
+      .add_option("--expert-bias", options.expert_bias,
+                  "EXPERT:VALUE: add VALUE to the expert's score when choosing the top-k, not to "
+                  "its weight (DeepSeek-V3 balancing; repeatable)")
+      ->group(group);
 }
 
 moe::RoutingInterventions make_interventions(const InterventionOptions& options,
@@ -103,6 +122,14 @@ moe::RoutingInterventions make_interventions(const InterventionOptions& options,
   for (const std::string& text : options.pins)
     interventions.pins.push_back(moe::parse_expert_pin(text));
   moe::parse_routing_rule(options.routing, interventions);
+  interventions.temperature = options.temperature;
+  interventions.noise_scale = options.noise;
+  interventions.noise_seed = options.noise_seed;
+  interventions.scoring = moe::parse_scoring(options.scoring);
+  for (const std::string& text : options.expert_bias) {
+    const auto [expert, bias] = moe::parse_expert_bias(text);
+    if (bias != 0) interventions.expert_bias[expert] = bias;
+  }
   interventions.validate(config);
   return interventions;
 }

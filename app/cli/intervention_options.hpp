@@ -1,6 +1,7 @@
 #pragma once
 // The routing-intervention flags shared by route, generate and ppl (--top-k, --top-k-at,
-// --disable-expert, --pin, --routing), and how their effect is printed beside the unchanged
+// --disable-expert, --pin, --routing and the router knobs --router-temperature, --router-noise,
+// --noise-seed, --scoring, --expert-bias), and how their effect is printed beside the unchanged
 // model (text and JSON).
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -20,6 +21,11 @@ struct InterventionOptions {
   std::vector<std::string> disabled;  // LAYER:EXPERT, LAYER a number or "all"
   std::vector<std::string> pins;      // TOKEN:LAYER:EXPERT
   std::string routing = "topk";       // topk | capacity:FACTOR | expert-choice
+  double temperature = 1.0;           // router temperature
+  double noise = 0.0;                 // noisy top-k: scale of the logit noise
+  uint64_t noise_seed = 0;
+  std::string scoring = "model";         // model | softmax | sigmoid
+  std::vector<std::string> expert_bias;  // EXPERT:VALUE
 };
 
 void add_intervention_options(CLI::App& command, InterventionOptions& options);

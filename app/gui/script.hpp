@@ -28,7 +28,9 @@
 //   train-steps N        train until the Train tab's run has done N steps (waits)
 //   disable-expert L:E   knock expert E out at layer L (L a number or all), as the Playground
 //   top-k K              top-k override at every layer (0: the model's own)
-//   routing RULE         topk, capacity:FACTOR or expert-choice
+//   routing RULE         topk, capacity:FACTOR or expert-choice; or a router knob:
+//                        temperature:T, noise:SCALE[:SEED], scoring:softmax|sigmoid|model,
+//                        bias:EXPERT:VALUE (VALUE 0 removes the expert's bias)
 //   reset-routing        back to the model's own routing
 //   explain-expert E     the vocabulary of expert E at the selected layer (waits)
 //   compare-prompt TEXT  compare the load with prompt B (waits)

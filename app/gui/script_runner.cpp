@@ -39,8 +39,9 @@ moe::RoutingInterventions changed_routing(const ScriptCommand& command,
     case ScriptKind::TopK:
       current.top_k = command.number;
       break;
-    case ScriptKind::Routing:
-      moe::parse_routing_rule(command.text, current);
+    case ScriptKind::Routing:  // a rule, or one of the router knobs
+      if (!moe::parse_router_knob(command.text, current))
+        moe::parse_routing_rule(command.text, current);
       break;
     default:  // ResetRouting
       current = {};

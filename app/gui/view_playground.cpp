@@ -1,5 +1,5 @@
-// The playground: change the router and see what happens. Routing rule, top-k override,
-// knocked-out experts and pins edit one RoutingInterventions the worker applies to the session
+// The playground: change the router and see what happens. Routing rule, top-k override, the
+// router knobs (temperature, noise, scoring, selection bias), knocked-out experts and pins edit one RoutingInterventions the worker applies to the session
 // (every view then shows the changed model, with a banner saying so); below, the measured effect
 // against the unchanged model and the compute counter of the prompt.
 #include <imgui.h>
@@ -90,6 +90,99 @@ void draw_rule_and_top_k(ViewContext& view, moe::RoutingInterventions& edit, boo
     edit.top_k = top_k;
     changed = true;
   }
+}
+
+const char* kKnobsHelp =
+    "The router turns each token's logits (one number per expert) into scores, then picks the\n"
+    "top-k experts. These knobs change that step in the real model:\n"
+    "- Temperature: logits are divided by T. Below 1 the best expert takes almost all the\n"
+    "  weight; above 1 the weights even out.\n"
+    "- Noise (noisy top-k, Shazeer et al. 2017): random numbers added to the logits, so close\n"
+    "  calls can go either way. The same seed gives the same noise every time.\n"
+    "- Scoring: softmax makes the scores compete (they sum to 1); sigmoid scores each expert\n"
+    "  on its own, as DeepSeek-V3 does.\n"
+    "- Bias (DeepSeek-V3): added to an expert's score only to decide who is chosen; the chosen\n"
+    "  experts' weights still come from the unbiased scores. Raise it for an idle expert.";
+
+void draw_router_knobs(ViewContext& view, moe::RoutingInterventions& edit, bool& changed) {
+  const moe::ModelConfig& config = view.snapshot.model->config;
+  const float width = ImGui::GetFontSize() * 10;
+  ImGui::TextUnformatted("Router knobs");
+  ImGui::SameLine();
+  help_marker(kKnobsHelp);
+  ImGui::PushTextWrapPos(0);
+  ImGui::TextDisabled("(logits + noise) / temperature -> scores (softmax or sigmoid) -> + bias "
+                      "-> top-k; the weights use the scores without the bias.");
+  ImGui::PopTextWrapPos();
+
+  float temperature = static_cast<float>(edit.temperature);
+  ImGui::SetNextItemWidth(width);
+  if (ImGui::SliderFloat("router temperature", &temperature, 0.05f, 5.0f, "%.2f",
+                         ImGuiSliderFlags_Logarithmic)) {
+    edit.temperature = std::max(temperature, 0.01f);
+    changed = true;
+  }
+  ImGui::SameLine();
+  help_marker("Router logits divided by T. 1 = the model as trained.");
+
+  float noise = static_cast<float>(edit.noise_scale);
+  ImGui::SetNextItemWidth(width);
+  if (ImGui::SliderFloat("router noise", &noise, 0.0f, 3.0f, "%.2f")) {
+    edit.noise_scale = std::max(noise, 0.0f);
+    changed = true;
+  }
+  ImGui::SameLine();
+  int seed = static_cast<int>(edit.noise_seed);
+  ImGui::SetNextItemWidth(ImGui::GetFontSize() * 6);
+  if (ImGui::InputInt("noise seed", &seed)) {
+    edit.noise_seed = static_cast<uint64_t>(std::max(seed, 0));
+    changed = true;
+  }
+  ImGui::SameLine();
+  help_marker("Gaussian noise of this size added to every logit (0 = none). Same seed, same\n"
+              "noise, on the CPU and the GPU alike.");
+
+  int scoring = static_cast<int>(edit.scoring);
+  ImGui::AlignTextToFramePadding();
+  ImGui::TextUnformatted("router scoring");
+  ImGui::SameLine();
+  const std::string own = config.gating == moe::GatingFunction::Sigmoid
+                              ? "model's own (sigmoid)"
+                              : "model's own (softmax)";
+  changed |= ImGui::RadioButton(own.c_str(), &scoring, 0);
+  ImGui::SameLine();
+  changed |= ImGui::RadioButton("softmax", &scoring, 1);
+  ImGui::SameLine();
+  changed |= ImGui::RadioButton("sigmoid", &scoring, 2);
+  edit.scoring = static_cast<moe::Scoring>(scoring);
+
+  ImGui::TextUnformatted("expert bias, for choosing only (not for the weight)");
+  ImGui::SameLine();
+  help_marker("Added to the expert's score when the top-k are picked, at every layer.\n"
+              "Positive: chosen more often; negative: less often. 0 = none.");
+  const int columns = std::min(config.n_expert, 64);
+  if (columns <= 0 ||
+      !ImGui::BeginTable("##bias", columns, ImGuiTableFlags_SizingFixedFit | ImGuiTableFlags_ScrollX,
+                         ImVec2(0, ImGui::GetFrameHeightWithSpacing() * 2.3f)))
+    return;
+  ImGui::TableSetupScrollFreeze(0, 1);
+  for (int e = 0; e < columns; ++e) ImGui::TableSetupColumn(moe::plot::expert_label(e).c_str());
+  ImGui::TableHeadersRow();
+  ImGui::TableNextRow();
+  for (int e = 0; e < columns; ++e) {
+    ImGui::TableNextColumn();
+    const auto found = edit.expert_bias.find(e);
+    float bias = found == edit.expert_bias.end() ? 0.0f : static_cast<float>(found->second);
+    ImGui::PushID(e);
+    ImGui::SetNextItemWidth(ImGui::GetFontSize() * 3.6f);
+    if (ImGui::DragFloat("##bias", &bias, 0.005f, -1.0f, 1.0f, "%+.2f")) {
+      if (bias == 0.0f) edit.expert_bias.erase(e);
+      else edit.expert_bias[e] = bias;
+      changed = true;
+    }
+    ImGui::PopID();
+  }
+  ImGui::EndTable();
 }
 
 void draw_knockouts(ViewContext& view, moe::RoutingInterventions& edit, bool& changed) {
@@ -298,6 +391,7 @@ void draw_playground_panel(ViewContext& view, PlaygroundPanelState& state) {
   moe::RoutingInterventions edit = view.actions.interventions();
   bool changed = false;
   draw_rule_and_top_k(view, edit, changed);
+  draw_router_knobs(view, edit, changed);
   draw_knockouts(view, edit, changed);
   draw_pins(view, edit, state, changed);
   if (changed) view.actions.set_interventions(edit, state.error);
@@ -324,7 +418,8 @@ private:
 extern const ViewInfo playground_view;
 const ViewInfo playground_view = {"playground", "Playground", "Playground",
        "Change the router and measure the effect: fewer experts per token, knock an expert\n"
-       "out, force a token through an expert, or use another routing rule. The changed model\n"
+       "out, force a token through an expert, another routing rule, or turn the router's knobs\n"
+       "(temperature, noise, softmax or sigmoid scores, a selection bias). The changed model\n"
        "is compared with the unchanged one on the same prompt.",
                             make_view<PlaygroundView>};
 

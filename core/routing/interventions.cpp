@@ -38,6 +38,23 @@ int parse_int(const std::string& text, const std::string& what, const std::strin
   return value;
 }
 
+double parse_double(const std::string& text, const std::string& what, const std::string& whole) {
+  double value = 0;
+  const char* end = text.data() + text.size();
+  const auto result = std::from_chars(text.data(), end, value);
+  if (text.empty() || result.ec != std::errc() || result.ptr != end || !std::isfinite(value))
+    throw Error("'" + whole + "': " + what + " '" + text + "' is not a number");
+  return value;
+}
+
+// SplitMix64's finalizer: every input bit changes about half of the output bits.
+uint64_t mix(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
 std::string format_factor(double factor) {
   std::ostringstream out;
   out << factor;
@@ -48,7 +65,8 @@ std::string format_factor(double factor) {
 
 bool RoutingInterventions::empty() const {
   return top_k == 0 && top_k_by_layer.empty() && disabled.empty() && pins.empty() &&
-         rule == RoutingRule::TokenChoice;
+         rule == RoutingRule::TokenChoice && temperature == 1.0 && noise_scale == 0.0 &&
+         scoring == Scoring::Model && expert_bias.empty();
 }
 
 int RoutingInterventions::top_k_at(int layer, int model_top_k) const {
@@ -78,6 +96,16 @@ std::string RoutingInterventions::describe() const {
   if (rule == RoutingRule::Capacity)
     parts.push_back("capacity routing, factor " + format_factor(capacity_factor));
   if (rule == RoutingRule::ExpertChoice) parts.push_back("expert-choice routing");
+  if (temperature != 1.0) parts.push_back("router temperature " + format_factor(temperature));
+  if (noise_scale != 0.0) {
+    parts.push_back("noisy top-k, noise " + format_factor(noise_scale) + " (seed " +
+                    std::to_string(noise_seed) + ")");
+  }
+  if (scoring != Scoring::Model) parts.push_back(scoring_name(scoring) + " scoring");
+  for (const auto& [expert, bias] : expert_bias) {
+    parts.push_back("expert " + std::to_string(expert) + " selection bias " +
+                    (bias > 0 ? "+" : "") + format_factor(bias));
+  }
   std::string text;
   for (size_t i = 0; i < parts.size(); ++i) text += (i ? "; " : "") + parts[i];
   return text;
@@ -147,6 +175,17 @@ void RoutingInterventions::validate(const ModelConfig& config) const {
   if (rule == RoutingRule::Capacity && !(capacity_factor > 0 && std::isfinite(capacity_factor))) {
     throw Error("capacity factor must be a positive number, got " + format_factor(capacity_factor));
   }
+  if (!(temperature > 0 && std::isfinite(temperature))) {
+    throw Error("router temperature must be a positive number, got " + format_factor(temperature));
+  }
+  if (!(noise_scale >= 0 && std::isfinite(noise_scale))) {
+    throw Error("router noise must be 0 or a positive number, got " + format_factor(noise_scale));
+  }
+  for (const auto& [expert, bias] : expert_bias) {
+    const std::string what = "expert bias " + std::to_string(expert) + ":" + format_factor(bias);
+    check_expert(expert, what);
+    if (!std::isfinite(bias)) throw Error(what + ": the bias must be a finite number");
+  }
 }
 
 DisabledExpert parse_disabled_expert(const std::string& text) {
@@ -203,6 +242,72 @@ std::string routing_rule_name(const RoutingInterventions& interventions) {
       return "expert-choice";
   }
   return "topk";
+}
+
+double router_noise(uint64_t seed, int position, int layer, int expert) {
+  uint64_t h = mix(seed);
+  h = mix(h ^ static_cast<uint32_t>(position));
+  h = mix(h ^ static_cast<uint32_t>(layer));
+  h = mix(h ^ static_cast<uint32_t>(expert));
+  // Two uniforms from the top 53 bits (u1 in (0, 1], never 0 for the logarithm), Box-Muller.
+  const double u1 = (static_cast<double>(h >> 11) + 1.0) * 0x1.0p-53;
+  const double u2 = static_cast<double>(mix(h) >> 11) * 0x1.0p-53;
+  return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+}
+
+Scoring parse_scoring(const std::string& text) {
+  if (text == "model") return Scoring::Model;
+  if (text == "softmax") return Scoring::Softmax;
+  if (text == "sigmoid") return Scoring::Sigmoid;
+  throw Error("unknown scoring '" + text + "' (use softmax, sigmoid or model)");
+}
+
+std::string scoring_name(Scoring scoring) {
+  switch (scoring) {
+    case Scoring::Softmax:
+      return "softmax";
+    case Scoring::Sigmoid:
+      return "sigmoid";
+    case Scoring::Model:
+      break;
+  }
+  return "model";
+}
+
+std::pair<int, double> parse_expert_bias(const std::string& text) {
+  const std::vector<std::string> parts = split_colons(text);
+  if (parts.size() != 2) throw Error("'" + text + "' is not EXPERT:VALUE (e.g. 3:0.05)");
+  return {parse_int(parts[0], "expert", text), parse_double(parts[1], "bias", text)};
+}
+
+bool parse_router_knob(const std::string& text, RoutingInterventions& interventions) {
+  const std::vector<std::string> parts = split_colons(text);
+  const std::string& knob = parts[0];
+  if (knob != "temperature" && knob != "noise" && knob != "scoring" && knob != "bias")
+    return false;
+  if (knob == "bias") {
+    const auto [expert, bias] = parse_expert_bias(text.substr(5));
+    if (bias == 0) interventions.expert_bias.erase(expert);
+    else interventions.expert_bias[expert] = bias;
+    return true;
+  }
+  if (knob == "noise" && parts.size() == 3) {
+    RoutingInterventions changed = interventions;
+    changed.noise_scale = parse_double(parts[1], "noise", text);
+    const int seed = parse_int(parts[2], "seed", text);
+    if (seed < 0) throw Error("'" + text + "': the seed must be 0 or more");
+    changed.noise_seed = static_cast<uint64_t>(seed);
+    interventions = changed;
+    return true;
+  }
+  if (parts.size() != 2) {
+    throw Error("'" + text + "' is not temperature:T, noise:SCALE[:SEED], " +
+                "scoring:softmax|sigmoid|model or bias:EXPERT:VALUE");
+  }
+  if (knob == "temperature") interventions.temperature = parse_double(parts[1], knob, text);
+  else if (knob == "noise") interventions.noise_scale = parse_double(parts[1], knob, text);
+  else interventions.scoring = parse_scoring(parts[1]);
+  return true;
 }
 
 }  // namespace moe

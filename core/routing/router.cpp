@@ -185,12 +185,27 @@ void set_gate_weights(const GateRule& rule, RouteDecision& decision) {
 
 void route_layer(const Model& model, int layer, const float* logits, int n_tokens, int pos0,
                  const RoutingInterventions& interventions, std::vector<RouteDecision>& decisions) {
-  // The layer's own rule (gating, normalization, scale, selection bias).
-  const GateRule rule = gate_rule(model, layer);
+  // The layer's own rule (gating, normalization, scale, selection bias), with the scoring and
+  // expert-bias knobs applied.
+  GateRule rule = gate_rule(model, layer);
   const ModelConfig& config = model.config();
   const auto n_expert = static_cast<size_t>(config.n_expert);
   decisions.resize(static_cast<size_t>(std::max(n_tokens, 0)));
   if (n_tokens <= 0 || n_expert == 0) return;
+  if (interventions.scoring == Scoring::Softmax) rule.gating = GatingFunction::Softmax;
+  if (interventions.scoring == Scoring::Sigmoid) rule.gating = GatingFunction::Sigmoid;
+  std::vector<float> selection_bias;  // the model's bias plus the user's, where there is one
+  if (!interventions.expert_bias.empty()) {
+    selection_bias.assign(n_expert, 0.0f);
+    for (size_t e = 0; e < n_expert && e < rule.selection_bias.size(); ++e)
+      selection_bias[e] = rule.selection_bias[e];
+    for (const auto& [expert, bias] : interventions.expert_bias) {
+      if (expert >= 0 && static_cast<size_t>(expert) < n_expert)
+        selection_bias[static_cast<size_t>(expert)] += static_cast<float>(bias);
+    }
+    rule.selection_bias = selection_bias;
+  }
+  const bool knobs = interventions.temperature != 1.0 || interventions.noise_scale != 0.0;
 
   std::vector<char> enabled(n_expert, 1);
   size_t n_enabled = n_expert;
@@ -205,13 +220,21 @@ void route_layer(const Model& model, int layer, const float* logits, int n_token
       static_cast<size_t>(std::max(interventions.top_k_at(layer, config.n_expert_used), 1)),
       std::max<size_t>(n_enabled, 1));
 
-  // Token choice: disabled experts get -inf logits before the gating function.
+  // Token choice: noise and temperature on the logits, disabled experts get -inf, before the
+  // gating function.
   std::vector<float> masked(n_expert);
   for (int t = 0; t < n_tokens; ++t) {
     std::span<const float> row(logits + static_cast<size_t>(t) * n_expert, n_expert);
-    if (n_enabled < n_expert) {
-      for (size_t e = 0; e < n_expert; ++e)
-        masked[e] = enabled[e] ? row[e] : -std::numeric_limits<float>::infinity();
+    if (n_enabled < n_expert || knobs) {
+      for (size_t e = 0; e < n_expert; ++e) {
+        double z = row[e];
+        if (interventions.noise_scale != 0.0) {
+          z += interventions.noise_scale * router_noise(interventions.noise_seed, pos0 + t, layer,
+                                                        static_cast<int>(e));
+        }
+        masked[e] = enabled[e] ? static_cast<float>(z / interventions.temperature)
+                               : -std::numeric_limits<float>::infinity();
+      }
       row = masked;
     }
     RouteDecision& decision = decisions[static_cast<size_t>(t)];

@@ -132,12 +132,19 @@ nlohmann::json interventions_to_json(const RoutingInterventions& interventions) 
   nlohmann::json pins = nlohmann::json::array();
   for (const ExpertPin& pin : interventions.pins)
     pins.push_back({{"position", pin.position}, {"layer", pin.layer}, {"expert", pin.expert}});
+  nlohmann::json expert_bias = nlohmann::json::object();
+  for (const auto& [expert, bias] : interventions.expert_bias)
+    expert_bias[std::to_string(expert)] = bias;
   return {{"description", interventions.describe()},
           {"top_k", interventions.top_k},
           {"top_k_by_layer", by_layer},
           {"disabled", disabled},
           {"pins", pins},
-          {"rule", routing_rule_name(interventions)}};
+          {"rule", routing_rule_name(interventions)},
+          {"temperature", interventions.temperature},
+          {"noise", {{"scale", interventions.noise_scale}, {"seed", interventions.noise_seed}}},
+          {"scoring", scoring_name(interventions.scoring)},
+          {"expert_bias", expert_bias}};
 }
 
 RoutingInterventions interventions_from_json(const nlohmann::json& object) {
@@ -165,10 +172,22 @@ RoutingInterventions interventions_from_json(const nlohmann::json& object) {
       }
     }
     parse_routing_rule(object.value("rule", std::string("topk")), interventions);
+    // The router knobs (absent in files written before them: the defaults).
+    interventions.temperature = object.value("temperature", 1.0);
+    if (object.contains("noise")) {
+      const nlohmann::json& noise = object.at("noise");
+      interventions.noise_scale = field(noise, "scale", "the noise").get<double>();
+      interventions.noise_seed = field(noise, "seed", "the noise").get<uint64_t>();
+    }
+    interventions.scoring = parse_scoring(object.value("scoring", std::string("model")));
+    if (object.contains("expert_bias")) {
+      for (const auto& [expert, bias] : object.at("expert_bias").items())
+        interventions.expert_bias[std::stoi(expert)] = bias.get<double>();
+    }
   } catch (const nlohmann::json::exception& error) {
     throw Error(std::string("routing JSON: interventions: ") + error.what());
-  } catch (const std::invalid_argument&) {  // std::stoi of a bad layer key
-    throw Error(std::string("routing JSON: interventions: a layer key is not a number"));
+  } catch (const std::invalid_argument&) {  // std::stoi of a bad layer or expert key
+    throw Error(std::string("routing JSON: interventions: a layer or expert key is not a number"));
   } catch (const std::out_of_range&) {
     throw Error(std::string("routing JSON: interventions: a layer key is out of range"));
   }

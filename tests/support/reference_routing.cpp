@@ -74,27 +74,42 @@ std::vector<ReferenceRouting> reference_route_layer(const std::vector<std::vecto
   const size_t k =
       std::min(static_cast<size_t>(interventions.top_k_at(layer, model_top_k)), n_enabled);
 
+  // The router knobs: the scoring function, and the user's bias on top of the model's.
+  const bool sigmoid = interventions.scoring == Scoring::Model
+                           ? gate.sigmoid
+                           : interventions.scoring == Scoring::Sigmoid;
+  std::vector<double> selection_bias = gate.selection_bias;
+  if (!interventions.expert_bias.empty()) selection_bias.resize(n_expert, 0.0);
+  for (const auto& [expert, bias] : interventions.expert_bias)
+    selection_bias[static_cast<size_t>(expert)] += bias;
+
   std::vector<ReferenceRouting> routes(n);
   for (size_t t = 0; t < n; ++t) {
     ReferenceRouting& route = routes[t];
     route.logits = logits[t];
+    // Noisy, tempered logits: (logit + scale * noise) / temperature.
+    std::vector<double> z(n_expert);
+    for (size_t e = 0; e < n_expert; ++e) {
+      const double noise = router_noise(interventions.noise_seed, static_cast<int>(t), layer,
+                                        static_cast<int>(e));
+      z[e] = (logits[t][e] + interventions.noise_scale * noise) / interventions.temperature;
+    }
     // The gate over the enabled experts only (a disabled one's logit is -inf: score 0).
     route.probs.assign(n_expert, 0.0);
-    if (gate.sigmoid) {
+    if (sigmoid) {
       for (size_t e = 0; e < n_expert; ++e)
-        if (enabled[e]) route.probs[e] = 1 / (1 + std::exp(-logits[t][e]));
+        if (enabled[e]) route.probs[e] = 1 / (1 + std::exp(-z[e]));
     } else {
       double max_logit = -INFINITY;
       for (size_t e = 0; e < n_expert; ++e)
-        if (enabled[e]) max_logit = std::max(max_logit, logits[t][e]);
+        if (enabled[e]) max_logit = std::max(max_logit, z[e]);
       double sum = 0;
       for (size_t e = 0; e < n_expert; ++e)
-        if (enabled[e]) sum += route.probs[e] = std::exp(logits[t][e] - max_logit);
+        if (enabled[e]) sum += route.probs[e] = std::exp(z[e] - max_logit);
       for (double& p : route.probs) p /= sum;
     }
     route.selection = route.probs;
-    for (size_t e = 0; e < gate.selection_bias.size(); ++e)
-      route.selection[e] += gate.selection_bias[e];
+    for (size_t e = 0; e < selection_bias.size(); ++e) route.selection[e] += selection_bias[e];
     if (gate.n_groups > 1) limit_to_best_groups(gate, route.selection);
     for (int32_t e : by_value(route.selection)) {
       if (route.experts.size() < k && enabled[static_cast<size_t>(e)]) route.experts.push_back(e);

@@ -2,7 +2,8 @@
 // The routing rules written out plainly, in double precision, for the reference forward: the
 // architecture's gate (softmax or sigmoid scores, a selection bias, renormalized or raw weights,
 // a scale; ../shared/ARCHITECTURES.md) and the interventions of moe/interventions.hpp (top-k
-// overrides, disabled experts, pins, Switch-style capacity, expert choice). Independent of
+// overrides, disabled experts, pins, Switch-style capacity, expert choice, and the router knobs:
+// temperature, noise from moe::router_noise (the knob's definition), scoring, expert bias). Independent of
 // core/routing/router.cpp, which is tested against it.
 #include <cstdint>
 #include <vector>
