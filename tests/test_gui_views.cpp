@@ -18,6 +18,7 @@
 #include "moe/error.hpp"
 #include "png_io.hpp"
 #include "script.hpp"
+#include "tour.hpp"
 #include "training_run.hpp"
 #include "view.hpp"
 
@@ -75,6 +76,15 @@ TEST(GuiViews, TheTourVisitsTheColumnThenEveryViewInTabOrder) {
     EXPECT_STREQ(steps[i + 2].panel, views()[i]->key);
     EXPECT_STREQ(steps[i + 2].text, views()[i]->help);
   }
+}
+
+// The tour's bubble never covers what a step explains: over the prompt column for a view or
+// the token strip, over the views for the prompt box.
+TEST(GuiViews, TheTourBubbleSitsAwayFromWhatItExplains) {
+  for (const ViewInfo* view : views())
+    EXPECT_EQ(tour_bubble_side(view->key), TourSide::Left) << view->key;
+  EXPECT_EQ(tour_bubble_side("strip"), TourSide::Left);
+  EXPECT_EQ(tour_bubble_side("prompt"), TourSide::Right);
 }
 
 TEST(GuiViews, HelpAndListViewsNameEveryView) {

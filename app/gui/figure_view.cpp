@@ -186,7 +186,7 @@ ImU32 text_color_on(const plot::Color& fill, ImU32 background) {
 }
 
 FigureHit draw_figure(const char* id, const plot::Figure& figure, ImVec2 size,
-                      const FigureStyle& style) {
+                      const FigureStyle& style, bool exportable) {
   FigureHit hit;
   size.x = std::max(size.x, 50.0f);
   size.y = std::max(size.y, 50.0f);
@@ -206,7 +206,7 @@ FigureHit draw_figure(const char* id, const plot::Figure& figure, ImVec2 size,
   options.margin = 0.4;   // the panel pads the figure too
   // The title leaves room for the Export button in the top-right corner.
   options.title_reserve =
-      ImGui::CalcTextSize("Export").x + ImGui::GetStyle().FramePadding.x * 2 + 4;
+      exportable ? ImGui::CalcTextSize("Export").x + ImGui::GetStyle().FramePadding.x * 2 + 4 : 0;
   // Only what shows in the window: a heatmap of a long prompt scrolls.
   const ImVec2 clip_min = draw->GetClipRectMin(), clip_max = draw->GetClipRectMax();
   options.visible = plot::Box{clip_min.x - origin.x, clip_min.y - origin.y, clip_max.x - origin.x,
@@ -242,7 +242,7 @@ FigureHit draw_figure(const char* id, const plot::Figure& figure, ImVec2 size,
     ImGui::TextUnformatted(tooltip.c_str());
     ImGui::EndTooltip();
   }
-  figure_export_button(id, figure, origin, end);
+  if (exportable) figure_export_button(id, figure, origin, end);
   return hit;
 }
 

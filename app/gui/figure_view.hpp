@@ -30,9 +30,10 @@ struct FigureHit {
 };
 
 // Reserves `size` (pixels) at the cursor and draws the figure there. `id` must be unique in
-// the window.
+// the window. `exportable`: with its Export button (not in a tooltip, where nothing can be
+// clicked).
 FigureHit draw_figure(const char* id, const moe::plot::Figure& figure, ImVec2 size,
-                      const FigureStyle& style);
+                      const FigureStyle& style, bool exportable = true);
 
 // Colour conversion shared with the other views.
 ImU32 to_imgui(const moe::plot::Color& color);

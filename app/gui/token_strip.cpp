@@ -26,7 +26,8 @@ void draw_token_tooltip(ViewContext& view, int token) {
     const plot::Figure figure = plot::router_scores_figure(
         snapshot.trace, token, view.selection.layer, view.token_labels[static_cast<size_t>(token)]);
     const float width = ImGui::GetFontSize() * 26;
-    draw_figure("##tooltip_scores", figure, ImVec2(width, width * 0.6f), view.style);
+    draw_figure("##tooltip_scores", figure, ImVec2(width, width * 0.6f), view.style,
+                /*exportable=*/false);
   }
   ImGui::TextDisabled("click: select this token (click again: follow the typing)");
   ImGui::EndTooltip();

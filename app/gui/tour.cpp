@@ -3,6 +3,7 @@
 #include <imgui.h>
 
 #include <algorithm>
+#include <string_view>
 
 #include "explanations.hpp"
 #include "view.hpp"
@@ -31,14 +32,25 @@ void step_tour(TourState& tour, std::string& requested_panel, int delta) {
   show_step(tour, requested_panel);
 }
 
+TourSide tour_bubble_side(const char* place) {
+  // Over the prompt column, except when the step is about the prompt box.
+  return std::string_view(place) == "prompt" ? TourSide::Right : TourSide::Left;
+}
+
 void draw_tour(TourState& tour, std::string& requested_panel) {
   if (!tour.open) return;
   const std::vector<Explanation>& steps = explanations();
   const ImGuiViewport* viewport = ImGui::GetMainViewport();
   const float margin = ImGui::GetFontSize() * 2;
-  ImGui::SetNextWindowPos(ImVec2(viewport->WorkPos.x + viewport->WorkSize.x - margin,
-                                 viewport->WorkPos.y + viewport->WorkSize.y - margin * 1.5f),
-                          ImGuiCond_Always, ImVec2(1, 1));
+  // Over the part of the window the step is not about (the bubble must not cover its subject),
+  // and no wider than that part, the prompt column, is.
+  const bool left = tour_bubble_side(steps[tour.step].panel) == TourSide::Left;
+  const float x = left ? viewport->WorkPos.x + margin / 2
+                       : viewport->WorkPos.x + viewport->WorkSize.x - margin;
+  ImGui::SetNextWindowPos(ImVec2(x, viewport->WorkPos.y + viewport->WorkSize.y - margin * 1.5f),
+                          ImGuiCond_Always, ImVec2(left ? 0.0f : 1.0f, 1));
+  // As wide as the prompt column, over which it sits for the steps about views.
+  const float wrap_width = std::max(viewport->WorkSize.x * 0.28f, margin * 7);
   ImGui::SetNextWindowBgAlpha(0.96f);
   const std::string title = "Guided tour (" + std::to_string(tour.step + 1) + " of " +
                             std::to_string(steps.size()) + ")###tour";
@@ -49,8 +61,15 @@ void draw_tour(TourState& tour, std::string& requested_panel) {
     return;
   }
   const Explanation& step = steps[tour.step];
-  ImGui::TextColored(ImVec4(0.5f, 0.75f, 1, 1), "%s", step.title);
-  ImGui::TextUnformatted(step.text);
+  // The theme's own text colour: a fixed light blue vanished on the light theme.
+  ImGui::TextUnformatted(step.title);
+  ImGui::Separator();
+  // The texts break their lines for a wide window; here they wrap to the bubble.
+  std::string text = step.text;
+  std::replace(text.begin(), text.end(), '\n', ' ');
+  ImGui::PushTextWrapPos(ImGui::GetCursorPosX() + wrap_width);
+  ImGui::TextUnformatted(text.c_str());
+  ImGui::PopTextWrapPos();
   ImGui::Spacing();
   ImGui::BeginDisabled(tour.step == 0);
   if (ImGui::Button("Back")) step_tour(tour, requested_panel, -1);
@@ -61,8 +80,9 @@ void draw_tour(TourState& tour, std::string& requested_panel) {
   } else if (ImGui::Button("Done")) {
     tour.open = false;
   }
-  ImGui::SameLine();
-  ImGui::TextDisabled("(Help > Guided tour shows it again)");
+  ImGui::PushTextWrapPos(ImGui::GetCursorPosX() + wrap_width);
+  ImGui::TextDisabled("Help > Guided tour shows it again.");
+  ImGui::PopTextWrapPos();
   ImGui::End();
 }
 

@@ -12,6 +12,11 @@ struct TourState {
   size_t step = 0;
 };
 
+// Where the tour's bubble goes for a step about `place` (a view key, "prompt" or "strip"): over
+// the other side of the window, so that it never covers what the step explains.
+enum class TourSide { Left, Right };
+TourSide tour_bubble_side(const char* place);
+
 // Draws the tour window when open. Sets `requested_panel` to the view a step is about when the
 // step changes (or the tour opens).
 void draw_tour(TourState& tour, std::string& requested_panel);
