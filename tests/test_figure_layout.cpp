@@ -446,6 +446,31 @@ TEST(FigureLayout, TickLabelsAreThinnedSoTheyDoNotOverlap) {
     EXPECT_LE(column_labels[i - 1].x1, column_labels[i].x0);
 }
 
+// The library's own tick labels are short enough to be shown whole: the layout cuts longer
+// ones with "…" (the Model view read "dense, same total …").
+TEST(FigureLayout, BuiltInTickLabelsAreNeverCut) {
+  const std::string ellipsis = "\xE2\x80\xA6";
+  for (const NamedFigure& named : every_figure()) {
+    RecordingCanvas canvas(13);
+    const plot::FigureLayout layout =
+        plot::lay_out_figure(named.figure, 1200, 700, canvas, plot::LayoutOptions{});
+    for (const std::vector<plot::Tick>* ticks : {&named.figure.x.ticks, &named.figure.y.ticks}) {
+      for (const plot::Tick& tick : *ticks) {
+        for (const plot::Primitive& primitive : layout.primitives) {
+          const auto* run = std::get_if<plot::TextRun>(&primitive);
+          if (!run || run->text == tick.label || run->text.size() <= ellipsis.size() ||
+              run->text.compare(run->text.size() - ellipsis.size(), ellipsis.size(), ellipsis) != 0)
+            continue;
+          std::string kept = run->text.substr(0, run->text.size() - ellipsis.size());
+          while (!kept.empty() && kept.back() == ' ') kept.pop_back();
+          EXPECT_NE(tick.label.rfind(kept, 0), 0u)
+              << named.name << ": the tick '" << tick.label << "' is drawn as '" << run->text << "'";
+        }
+      }
+    }
+  }
+}
+
 TEST(FigureLayout, TooSmallForTheTextLaysOutOnlyTheHeader) {
   const plot::Figure figure = every_figure()[0].figure;
   RecordingCanvas canvas(16);

@@ -105,7 +105,7 @@ Figure flops_figure(const ComputeEstimate& estimate) {
   }
   figure.x.min = 0;
   figure.x.max = 2;
-  figure.x.ticks = category_ticks({"this MoE", "dense, same total size"});
+  figure.x.ticks = category_ticks({"this MoE", "dense, same size"});
   figure.y.label = std::string("FLOPs per token") +
                    (unit.suffix[0] ? std::string(" (") + unit.suffix + ")" : "");
   figure.y.min = 0;
