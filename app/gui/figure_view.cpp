@@ -246,4 +246,10 @@ FigureHit draw_figure(const char* id, const plot::Figure& figure, ImVec2 size,
   return hit;
 }
 
+float figure_height_for_rows(const plot::Figure& figure, int rows, float available) {
+  const float line_height = ImGui::GetTextLineHeight();
+  const float chrome = line_height * (7 + static_cast<float>(figure.notes.size()));
+  return std::max(available, chrome + static_cast<float>(rows) * (line_height + 4));
+}
+
 }  // namespace moescope::gui

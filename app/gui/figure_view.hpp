@@ -35,6 +35,11 @@ struct FigureHit {
 FigureHit draw_figure(const char* id, const moe::plot::Figure& figure, ImVec2 size,
                       const FigureStyle& style, bool exportable = true);
 
+// The height a figure with `rows` rows of cells needs to keep each row readable (a text line
+// each, plus its title, notes, legend and axes), or `available` when that is more. Views put a
+// taller figure in a scrolling child instead of squeezing its rows.
+float figure_height_for_rows(const moe::plot::Figure& figure, int rows, float available);
+
 // Colour conversion shared with the other views.
 ImU32 to_imgui(const moe::plot::Color& color);
 // Black or white, whichever reads better on `fill` drawn over `background`.

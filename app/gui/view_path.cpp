@@ -46,8 +46,13 @@ void draw_path_panel(ViewContext& view, PathPanelState& state) {
   const plot::Figure& figure =
       state.path.get(cache_key({snapshot.version, static_cast<uint64_t>(token)}),
                      [&] { return plot::token_path_figure(snapshot.trace, token, label); });
-  const FigureHit hit =
-      draw_figure("##token_path", figure, ImGui::GetContentRegionAvail(), view.style);
+  // A row per MoE layer, each readable: a deep model scrolls instead of squeezing its layers.
+  ImGui::BeginChild("##token_path_scroll", ImVec2(0, 0), false);
+  const ImVec2 room = ImGui::GetContentRegionAvail();
+  const float height = figure_height_for_rows(
+      figure, static_cast<int>(snapshot.trace.moe_layers().size()), room.y);
+  const FigureHit hit = draw_figure("##token_path", figure, ImVec2(room.x, height), view.style);
+  ImGui::EndChild();
   if (hit.clicked && hit.rect && hit.rect->row >= 0) {
     const auto& layers = snapshot.trace.moe_layers();
     if (hit.rect->row < static_cast<int>(layers.size()))

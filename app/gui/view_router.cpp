@@ -66,11 +66,9 @@ void draw_router_panel(ViewContext& view, RouterPanelState& state) {
                           return plot::router_heatmap_figure(snapshot.trace, selection.layer,
                                                              view.token_labels, selection.token);
                         });
-  const float line_height = ImGui::GetTextLineHeight();
-  const float chrome = line_height * (7 + static_cast<float>(heatmap.notes.size()));
-  const float rows = static_cast<float>(heatmap.y.max - heatmap.y.min);
   const float height =
-      std::max(ImGui::GetContentRegionAvail().y, chrome + rows * (line_height + 4));
+      figure_height_for_rows(heatmap, static_cast<int>(heatmap.y.max - heatmap.y.min),
+                             ImGui::GetContentRegionAvail().y);
   const FigureHit hit = draw_figure("##router_heatmap_figure", heatmap,
                                     ImVec2(ImGui::GetContentRegionAvail().x, height), view.style);
   if (hit.clicked && hit.rect && hit.rect->row >= 0) {
