@@ -107,12 +107,32 @@ void draw_prompt_box(ViewContext& view, PromptBoxState& state) {
   draw_examples(view, state);
   const float box_height =
       std::max(ImGui::GetTextLineHeight() * 4, ImGui::GetContentRegionAvail().y * 0.38f);
-  if (state.focus_prompt) {
-    ImGui::SetKeyboardFocusHere();
-    state.focus_prompt = false;
-  }
-  if (ImGui::InputTextMultiline("##prompt", &state.text, ImVec2(-1, box_height))) {
-    view.actions.set_prompt(state.text);
+  // ImGui's text box does not wrap lines, so a long sentence runs off the column. While the
+  // user is not typing, the prompt is shown wrapped; a click (or the first start) edits it.
+  if (state.focus_prompt) state.editing = true;
+  if (state.editing) {
+    if (state.focus_prompt) {
+      ImGui::SetKeyboardFocusHere();
+      state.focus_prompt = false;
+    }
+    if (ImGui::InputTextMultiline("##prompt", &state.text, ImVec2(-1, box_height)))
+      view.actions.set_prompt(state.text);
+    if (ImGui::IsItemDeactivated()) state.editing = false;
+  } else {
+    ImGui::PushStyleColor(ImGuiCol_ChildBg, ImGui::GetStyleColorVec4(ImGuiCol_FrameBg));
+    ImGui::BeginChild("##prompt_wrapped", ImVec2(-1, box_height), false);
+    ImGui::PushTextWrapPos(0);
+    if (state.text.empty()) {
+      ImGui::TextDisabled("Click here and type a prompt.");
+    } else {
+      ImGui::TextUnformatted(state.text.c_str());
+    }
+    ImGui::PopTextWrapPos();
+    const bool clicked = ImGui::IsWindowHovered() && ImGui::IsMouseClicked(ImGuiMouseButton_Left);
+    ImGui::EndChild();
+    ImGui::PopStyleColor();
+    if (ImGui::IsItemHovered()) ImGui::SetMouseCursor(ImGuiMouseCursor_TextInput);
+    if (clicked) state.focus_prompt = true;  // the text box takes over from the next frame
   }
   const Snapshot& snapshot = view.snapshot;
   ImGui::TextDisabled("%d tokens (%d from the cache, %d computed)",

@@ -13,7 +13,8 @@ struct PromptBoxState {
   std::string text;  // the prompt box; Actions::set_prompt hands every edit to the worker
   std::vector<ExamplePrompt> examples;
   int example_group = 0;
-  bool focus_prompt = true;
+  bool focus_prompt = true;  // put the keyboard in the text box on the next frame
+  bool editing = false;      // the text box is shown (else the prompt, wrapped)
 };
 void draw_prompt_box(ViewContext& view, PromptBoxState& state);
 
