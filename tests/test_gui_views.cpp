@@ -172,6 +172,13 @@ TEST_F(AppScript, SystemsButtonsShowEachSystemsRouting) {
             std::string::npos);
   EXPECT_NE(glam_session.at("routing").dump().find("\"n_expert\":64"), std::string::npos);
 
+  // A checkbox is pressed the same way (the Expert load view's loss table).
+  const moe::testing::CommandResult loss = this->run(
+      "panel load\npress the loss, step by step\nscreenshot " + path("loss.png") +
+      "\npress the loss, step by step\nscreenshot " + path("histogram.png") + "\nexit\n");
+  ASSERT_EQ(loss.exit_code, 0) << loss.out;
+  EXPECT_NE(read_png(path("loss.png")).rgba, read_png(path("histogram.png")).rgba);
+
   const moe::testing::CommandResult missing = this->run("press No such button\nexit\n");
   EXPECT_NE(missing.exit_code, 0);
   EXPECT_NE(missing.out.find("no enabled button 'No such button'"), std::string::npos)

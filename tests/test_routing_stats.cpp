@@ -60,6 +60,25 @@ TEST(RoutingStats, LoadBalanceAndEntropy) {
   EXPECT_GT(load.mean_entropy, 0.0);
 }
 
+// The loss term by term, as the Expert load view shows it: the same numbers as above.
+TEST(RoutingStats, SwitchLossTermByTerm) {
+  moe::RoutingTrace trace(1, 4, 2, {0});
+  trace.set(0, 0, record({0.4f, 0.4f, 0.1f, 0.1f}, {0, 1}, {0.5f, 0.5f}));
+  trace.set(1, 0, record({0.6f, 0.1f, 0.2f, 0.1f}, {0, 2}, {0.75f, 0.25f}));
+  const moe::RoutingStats stats = moe::compute_routing_stats(trace);
+  const moe::LayerLoad& load = stats.layers.at(0);
+  const moe::SwitchLoss loss = moe::switch_loss(load);
+  ASSERT_EQ(loss.terms.size(), 4u);
+  const double f[] = {0.5, 0.25, 0.25, 0}, p[] = {0.5, 0.25, 0.15, 0.1};
+  for (size_t e = 0; e < 4; ++e) {
+    EXPECT_NEAR(loss.terms[e].f, f[e], 1e-9) << e;
+    EXPECT_NEAR(loss.terms[e].p, p[e], 1e-6) << e;
+  }
+  EXPECT_NEAR(loss.sum_fp, 0.35, 1e-6);
+  EXPECT_NEAR(loss.loss, 1.4, 1e-6);
+  EXPECT_DOUBLE_EQ(loss.loss, load.switch_aux_loss);
+}
+
 TEST(RoutingStats, UniformRoutingHasAuxLossOne) {
   moe::RoutingTrace trace(1, 2, 1, {0});
   trace.set(0, 0, record({0.5f, 0.5f}, {0}, {1.0f}));

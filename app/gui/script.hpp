@@ -37,8 +37,9 @@
 //   tour N               show step N (from 1) of the guided tour; tour 0 closes it
 //   presenter 1|0        enter or leave presenter mode (one view fills the window)
 //   key NAME             press a key: left, right, up, down, tab, escape, f5
-//   press LABEL          press the button with this label in the view shown (widgets.hpp's
-//                        button); fails when no such button is shown and enabled
+//   press LABEL          press the button (or toggle the checkbox) with this label in the view
+//                        shown (widgets.hpp's button and checkbox); fails when there is no
+//                        such enabled control
 //   drop PATH            as if PATH were dropped on the window (a model or a saved session);
 //                        waits for the worker
 //   exit                 leave with status 0 if nothing went wrong

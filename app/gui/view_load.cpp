@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "moe/plot/routing_figures.hpp"
+#include "moe/routing_stats.hpp"
 #include "view.hpp"
 
 namespace moescope::gui {
@@ -14,11 +15,55 @@ namespace {
 
 struct LoadPanelState {
   FigureCache histogram, heatmap;
+  bool show_loss = false;  // the balancing loss term by term instead of the histogram
 };
 
 }  // namespace
 
 namespace plot = moe::plot;
+
+// The Switch Transformer balancing loss of the layer, computed in front of the class: each
+// expert's share of the routed tokens f, its mean router probability P, their product, and the
+// sum times E, with CV and the unused share beside it.
+void draw_switch_loss(const moe::LayerLoad& load, const Snapshot& snapshot) {
+  const moe::SwitchLoss loss = moe::switch_loss(load);
+  const size_t n_expert = loss.terms.size();
+  ImGui::TextWrapped("Switch Transformer balancing loss = E \xC2\xB7 \xCE\xA3 f \xC2\xB7 P over "
+                     "the experts (f: share of the routed tokens, P: mean router probability; 1 "
+                     "when every expert gets the same)");
+  if (snapshot.tokens.size() < 2)
+    ImGui::TextDisabled("Only one token: type a prompt to see the balance.");
+  const ImGuiTableFlags flags = ImGuiTableFlags_BordersInnerH | ImGuiTableFlags_RowBg |
+                                ImGuiTableFlags_ScrollY | ImGuiTableFlags_SizingStretchSame;
+  const float table_height =
+      std::max(ImGui::GetTextLineHeightWithSpacing() * 4,
+               ImGui::GetContentRegionAvail().y - ImGui::GetTextLineHeightWithSpacing() * 3);
+  if (ImGui::BeginTable("##switch_loss", 5, flags, ImVec2(0, table_height))) {
+    ImGui::TableSetupScrollFreeze(0, 1);
+    for (const char* column : {"expert", "tokens", "f (share)", "P (mean prob.)", "f \xC2\xB7 P"})
+      ImGui::TableSetupColumn(column);
+    ImGui::TableHeadersRow();
+    for (size_t e = 0; e < n_expert; ++e) {
+      const moe::SwitchLossTerm& term = loss.terms[e];
+      ImGui::TableNextRow();
+      ImGui::TableNextColumn();
+      expert_chip(static_cast<int>(e));
+      ImGui::TableNextColumn();
+      ImGui::Text("%lld", static_cast<long long>(load.token_counts[e]));
+      ImGui::TableNextColumn();
+      ImGui::Text("%.3f", term.f);
+      ImGui::TableNextColumn();
+      ImGui::Text("%.3f", term.p);
+      ImGui::TableNextColumn();
+      ImGui::Text("%.4f", term.f * term.p);
+    }
+    ImGui::EndTable();
+  }
+  ImGui::Text("\xCE\xA3 f \xC2\xB7 P = %.4f     E \xC2\xB7 \xCE\xA3 = %zu \xC3\x97 %.4f = %.3f",
+              loss.sum_fp, n_expert, loss.sum_fp, loss.loss);
+  ImGui::TextDisabled("CV %.2f (0 = even)   unused experts %.0f%%", load.cv,
+                      100.0 * load.unused_share);
+}
 
 void draw_load_panel(ViewContext& view, LoadPanelState& state) {
   const Snapshot& snapshot = view.snapshot;
@@ -38,7 +83,15 @@ void draw_load_panel(ViewContext& view, LoadPanelState& state) {
       "uniform routing and grows as load concentrates.\n\nClick an expert's bar to knock it out at "
       "this layer and see what the model does without it (the Playground tab undoes it).");
 
+  ImGui::SameLine(0, ImGui::GetFontSize() * 2);
+  checkbox("the loss, step by step", &state.show_loss);
+
   const int moe_index = moe_index_of(view.selection, moe_layers);
+  if (state.show_loss) {
+    if (moe_index >= 0 && moe_index < static_cast<int>(snapshot.stats.layers.size()))
+      draw_switch_loss(snapshot.stats.layers[static_cast<size_t>(moe_index)], snapshot);
+    return;
+  }
   const ImVec2 available = ImGui::GetContentRegionAvail();
   const float histogram_height = std::max(ImGui::GetTextLineHeight() * 12, available.y * 0.5f);
   const plot::Figure& histogram = state.histogram.get(

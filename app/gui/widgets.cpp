@@ -119,18 +119,32 @@ bool press_delivered = false;
 
 }  // namespace
 
+// True when the scripted mode asked for the item just drawn with `label` to be pressed (and it
+// is enabled); the request is then delivered.
+bool scripted_press(const char* label) {
+  if (pending_press.empty()) return false;
+  const std::string_view full(label);
+  const std::string_view visible = full.substr(0, full.find("##"));
+  if ((visible != pending_press && full != pending_press) ||
+      (ImGui::GetItemFlags() & ImGuiItemFlags_Disabled) != 0)
+    return false;
+  pending_press.clear();
+  press_delivered = true;
+  return true;
+}
+
 bool button(const char* label, ImVec2 size) {
-  bool pressed = ImGui::Button(label, size);
-  if (!pending_press.empty()) {
-    const std::string_view full(label);
-    const std::string_view visible = full.substr(0, full.find("##"));
-    if ((visible == pending_press || full == pending_press) && (ImGui::GetItemFlags() & ImGuiItemFlags_Disabled) == 0) {
-      pressed = true;
-      pending_press.clear();
-      press_delivered = true;
-    }
+  const bool pressed = ImGui::Button(label, size);
+  return scripted_press(label) || pressed;
+}
+
+bool checkbox(const char* label, bool* value) {
+  bool changed = ImGui::Checkbox(label, value);
+  if (scripted_press(label)) {
+    *value = !*value;
+    changed = true;
   }
-  return pressed;
+  return changed;
 }
 
 void request_button_press(const std::string& label) {

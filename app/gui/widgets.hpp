@@ -33,6 +33,8 @@ void help_marker(const char* text);
 // its own. A script names the visible label, or the whole label with its "##id" suffix where
 // several buttons show the same text.
 bool button(const char* label, ImVec2 size = ImVec2(0, 0));
+// ImGui::Checkbox that `press LABEL` toggles, likewise.
+bool checkbox(const char* label, bool* value);
 // The scripted mode asks for the button with this visible label to be pressed on a later frame.
 void request_button_press(const std::string& label);
 // True once the requested press was delivered (then it is cleared).

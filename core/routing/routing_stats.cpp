@@ -25,7 +25,7 @@ double entropy_nats(const std::vector<float>& probs) {
 namespace {
 
 // Balance figures of one layer, from counts and mean router scores already accumulated.
-void finish_balance(LayerLoad& load, int n_tokens, int top_k) {
+void finish_balance(LayerLoad& load, int n_tokens) {
   const size_t n_expert = load.token_counts.size();
   if (n_expert == 0 || n_tokens == 0) return;
   const double total = std::accumulate(load.token_counts.begin(), load.token_counts.end(), 0.0);
@@ -42,19 +42,28 @@ void finish_balance(LayerLoad& load, int n_tokens, int top_k) {
   load.cv = mean > 0 ? std::sqrt(variance) / mean : 0;
   load.max_over_mean = mean > 0 ? static_cast<double>(max_count) / mean : 0;
   load.unused_share = static_cast<double>(unused) / static_cast<double>(n_expert);
-  // Switch Transformer auxiliary loss: E * sum_i f_i * P_i, where f_i is the share of routed
-  // slots that went to expert i and P_i its mean router score. Each token fills top_k slots
-  // under the model's own routing; interventions (top-k override, capacity drops, expert
-  // choice) change that, so the slots actually filled are counted.
-  const double slots = total > 0 ? total : static_cast<double>(n_tokens) * std::max(top_k, 1);
-  double aux = 0;
-  for (size_t e = 0; e < n_expert; ++e) {
-    aux += (static_cast<double>(load.token_counts[e]) / slots) * load.mean_prob[e];
-  }
-  load.switch_aux_loss = static_cast<double>(n_expert) * aux;
+  load.switch_aux_loss = switch_loss(load).loss;
 }
 
 }  // namespace
+
+SwitchLoss switch_loss(const LayerLoad& load) {
+  // f_i is the share of the routed slots that went to expert i. Each token fills top_k slots
+  // under the model's own routing; interventions (top-k override, capacity drops, expert
+  // choice) change that, so the slots actually filled are counted.
+  double slots = 0;
+  for (int64_t count : load.token_counts) slots += static_cast<double>(count);
+  SwitchLoss result;
+  for (size_t e = 0; e < load.token_counts.size(); ++e) {
+    SwitchLossTerm term;
+    term.f = slots > 0 ? static_cast<double>(load.token_counts[e]) / slots : 0;
+    term.p = e < load.mean_prob.size() ? load.mean_prob[e] : 0;
+    result.sum_fp += term.f * term.p;
+    result.terms.push_back(term);
+  }
+  result.loss = static_cast<double>(load.token_counts.size()) * result.sum_fp;
+  return result;
+}
 
 RoutingStats compute_routing_stats(const RoutingTrace& trace, int first_token, int n_tokens) {
   RoutingStats stats;
@@ -124,7 +133,7 @@ RoutingStats compute_routing_stats(const RoutingTrace& trace, int first_token, i
       for (double& p : load.mean_prob) p /= stats.n_tokens;
       load.mean_entropy /= stats.n_tokens;
     }
-    finish_balance(load, stats.n_tokens, trace.top_k());
+    finish_balance(load, stats.n_tokens);
   }
   return stats;
 }

@@ -35,6 +35,19 @@ struct RoutingStats {
   std::vector<std::vector<int64_t>> transitions;
 };
 
+// The Switch Transformer auxiliary loss of one layer, term by term (to show a class how it is
+// computed): f = the expert's share of the routed slots, P = its mean router score.
+struct SwitchLossTerm {
+  double f = 0;
+  double p = 0;
+};
+struct SwitchLoss {
+  std::vector<SwitchLossTerm> terms;  // one per expert
+  double sum_fp = 0;                  // sum over experts of f * P
+  double loss = 0;                    // E * sum_fp: 1 when routing is uniform
+};
+SwitchLoss switch_loss(const LayerLoad& load);
+
 // Stats over tokens [first_token, first_token + n_tokens); n_tokens < 0 means to the end.
 RoutingStats compute_routing_stats(const RoutingTrace& trace, int first_token = 0,
                                    int n_tokens = -1);
