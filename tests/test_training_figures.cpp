@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "moe/plot/live_training_figures.hpp"
 #include "moe/plot/training_figures.hpp"
 #include "cli_runner.hpp"
 
@@ -144,6 +145,33 @@ TEST(TrainingLossFigure, ValidationOnlyAndEmptyLogs) {
   const plot::Figure empty = plot::training_loss_figure(log);
   EXPECT_TRUE(empty.lines.empty());
   EXPECT_TRUE(notes_have(empty, "no training steps"));
+}
+
+// The Train tab's load heatmap keeps one colour scale whatever the run, so a balanced run and a
+// collapsed one read fairly side by side (a scale per run made a balanced run's largest cell
+// as bright as a collapsed expert).
+TEST(LiveLayerShareFigure, OneColourScaleForBalancedAndCollapsedRuns) {
+  const auto history = [](std::vector<int64_t> counts) {
+    moe::plot::ExpertLoadHistory h;
+    h.top_k = 2;
+    h.steps = {1};
+    h.counts = {{counts}};
+    return h;
+  };
+  const moe::plot::Figure balanced = moe::plot::live_layer_share_figure(history({14, 13, 13, 12, 12, 12, 12, 12}), 1);
+  const moe::plot::Figure collapsed = moe::plot::live_layer_share_figure(history({50, 48, 1, 1, 0, 0, 0, 0}), 1);
+  ASSERT_TRUE(balanced.color_scale && collapsed.color_scale);
+  EXPECT_EQ(balanced.color_scale->max, collapsed.color_scale->max);
+  EXPECT_DOUBLE_EQ(balanced.color_scale->max, 0.5);  // the most an expert can take at top-2
+  // The balanced run's largest cell (14%) is not drawn like the collapsed run's (50%).
+  const auto brightest = [](const moe::plot::Figure& figure) {
+    double most = 0;
+    moe::plot::Color colour;
+    for (const moe::plot::Rect& cell : figure.cells)
+      if (cell.value > most) most = cell.value, colour = cell.fill;
+    return colour;
+  };
+  EXPECT_NE(brightest(balanced).luminance(), brightest(collapsed).luminance());
 }
 
 TEST(TrainingBalanceFigure, CvAndBalanceLossPerStepWithTheEvenReference) {

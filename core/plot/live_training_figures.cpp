@@ -128,13 +128,11 @@ Figure live_layer_share_figure(const ExpertLoadHistory& history, int recent_step
         sum[l][e] += history.counts[i][l][e];
     }
   }
-  // Scaled to the largest share (at least twice the even one), so that even load reads dark
-  // and a collapsed expert bright.
-  double max_share = 2.0 / n_expert;
-  for (const std::vector<int64_t>& counts : sum)
-    for (double share : shares(counts)) max_share = std::max(max_share, share);
-  figure.color_scale =
-      viridis_scale(0, std::min(max_share, 1.0), "share of the layer's assignments");
+  // One fixed scale for every run, so that a balanced run and a collapsed one compare: from 0 to
+  // the most an expert can take, 1/top-k (each token picks top-k different experts). A scale
+  // per run made the largest cell of a balanced run as bright as a collapsed expert.
+  const double max_share = history.top_k > 0 ? 1.0 / history.top_k : 1.0;
+  figure.color_scale = viridis_scale(0, max_share, "share of the layer's assignments");
   for (int l = 0; l < n_layer; ++l) {
     const std::vector<double> s = shares(sum[static_cast<size_t>(l)]);
     for (int e = 0; e < n_expert; ++e) {
