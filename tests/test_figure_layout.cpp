@@ -471,6 +471,26 @@ TEST(FigureLayout, BuiltInTickLabelsAreNeverCut) {
   }
 }
 
+// The Train tab shows its four charts in a 2 x 2 grid (about 310 x 250 px each at 1400 x 860):
+// no legend label or colour-scale label is cut there ("...mean of 10 step", "8 experts o").
+TEST(FigureLayout, TrainTabChartsKeepTheirLegendsWhole) {
+  const double width = 310, height = 250;
+  for (const NamedFigure& named : every_figure()) {
+    if (named.name.rfind("training", 0) != 0 && named.name.rfind("live", 0) != 0) continue;
+    RecordingCanvas canvas(18);  // the app's default text size
+    const plot::FigureLayout layout =
+        plot::lay_out_figure(named.figure, width, height, canvas, plot::LayoutOptions{});
+    for (const plot::Primitive& primitive : layout.primitives) {
+      const auto* run = std::get_if<plot::TextRun>(&primitive);
+      if (!run) continue;
+      const plot::Box box = extent(primitive, canvas);
+      EXPECT_TRUE(box.x0 >= -0.5 && box.x1 <= width + 0.5)
+          << named.name << ": '" << run->text << "' runs off the chart (" << box.x0 << " .. "
+          << box.x1 << ")";
+    }
+  }
+}
+
 TEST(FigureLayout, TooSmallForTheTextLaysOutOnlyTheHeader) {
   const plot::Figure figure = every_figure()[0].figure;
   RecordingCanvas canvas(16);

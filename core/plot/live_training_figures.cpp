@@ -43,7 +43,7 @@ Figure live_expert_share_figure(const ExpertLoadHistory& history, int layer, int
   Figure figure;
   const int n_expert = n_experts(history);
   figure.title = "Expert load over training, layer " + std::to_string(layer);
-  figure.y.label = "share of the layer's assignments";
+  figure.y.label = "share of assignments";
   figure.y.min = 0;
   figure.y.max = 1;
   figure.y.ticks = nice_ticks(0, 1, 5);
@@ -132,7 +132,7 @@ Figure live_layer_share_figure(const ExpertLoadHistory& history, int recent_step
   // the most an expert can take, 1/top-k (each token picks top-k different experts). A scale
   // per run made the largest cell of a balanced run as bright as a collapsed expert.
   const double max_share = history.top_k > 0 ? 1.0 / history.top_k : 1.0;
-  figure.color_scale = viridis_scale(0, max_share, "share of the layer's assignments");
+  figure.color_scale = viridis_scale(0, max_share, "share");
   for (int l = 0; l < n_layer; ++l) {
     const std::vector<double> s = shares(sum[static_cast<size_t>(l)]);
     for (int e = 0; e < n_expert; ++e) {

@@ -105,8 +105,13 @@ void add_smoothed_series(Figure& figure, const std::vector<double>& xs,
   smooth.color = color;
   smooth.width = 2.25f;
   smooth.label = label + ", mean of " + std::to_string(std::max(window, 1)) + " steps";
-  figure.legend.push_back({smooth.label, smooth.color, true, false});
-  figure.legend.push_back({raw.label, raw.color, true, false});
+  // One legend entry per series, and one note for how every series is drawn: the legend fits
+  // the Train tab's small charts without cutting its labels.
+  figure.legend.push_back({label, smooth.color, true, false});
+  const std::string how = "bold: mean of " + std::to_string(std::max(window, 1)) +
+                          " steps; faint: each step";
+  if (std::find(figure.notes.begin(), figure.notes.end(), how) == figure.notes.end())
+    figure.notes.push_back(how);
   figure.lines.push_back(std::move(raw));
   figure.lines.push_back(std::move(smooth));
 }
@@ -232,7 +237,7 @@ Figure training_balance_figure(const TrainingLog& log, int smooth_window) {
   even.color = Color::from_rgb(0x8C8C8C);
   even.width = 1;
   even.dashed = true;
-  even.label = "even load (balancing loss 1)";
+  even.label = "even load (= 1)";
   figure.legend.push_back({even.label, even.color, true, true});
   figure.lines.push_back(std::move(even));
 
@@ -247,7 +252,7 @@ Figure training_balance_figure(const TrainingLog& log, int smooth_window) {
       "CV: std / mean of the experts' token counts (0 = even);  balancing loss: Switch aux loss "
       "(1 = even)");
 
-  value_axis(figure, "value (mean over MoE layers)",
+  value_axis(figure, "mean over MoE layers",
              std::max({finite_max(cvs, 0), finite_max(balances, 0), 1.0}));
   return figure;
 }
