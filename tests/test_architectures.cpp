@@ -212,6 +212,9 @@ TEST_P(Architectures, PrefillMatchesReference) {
       }
       EXPECT_EQ(record.gate.gating == moe::GatingFunction::Sigmoid, spec.sigmoid_gating);
       EXPECT_EQ(record.gate.selection_bias.empty(), !spec.selection_bias);
+      EXPECT_EQ(record.gate.n_groups, spec.n_expert_groups);
+      EXPECT_EQ(record.groups.size(),
+                spec.n_expert_groups > 1 ? static_cast<size_t>(spec.n_expert_groups_used) : 0u);
       SCOPED_TRACE("layer values at position " + std::to_string(t) + " layer " +
                    std::to_string(layer));
       expect_layer_values(record.values, route);

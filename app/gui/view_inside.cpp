@@ -202,7 +202,7 @@ void draw_scores(const moe::RoutingRecord& record) {
                        "scoring, so the scores below come from noisy logits.",
                        gate.noise_scale);
   if (sigmoid) {
-    ImGui::TextWrapped("This model scores each expert on its own with a sigmoid: "
+    ImGui::TextWrapped("Sigmoid: each expert is scored on its own, "
                        "s_e = 1 / (1 + exp(-z_e%s)). The scores do not sum to 1.",
                        t != 1 ? " / T" : "");
   } else {
@@ -219,6 +219,10 @@ void draw_scores(const moe::RoutingRecord& record) {
     ImGui::Text("sum of exp(z%s) = %.4g", t != 1 ? "/T" : "", sum_exp);
   }
   const bool biased = !gate.selection_bias.empty();
+  if (biased)
+    ImGui::TextWrapped("Last column: score + selection bias (DeepSeek-V3 balancing, or the "
+                       "Playground's expert bias). It decides WHICH experts run; the gate weights "
+                       "still come from the scores alone.");
   const std::vector<int> listed = listed_experts(record.probs, record);
   if (begin_table("##scores", biased ? 4 : 3)) {
     for (int e : listed) {
@@ -235,20 +239,17 @@ void draw_scores(const moe::RoutingRecord& record) {
         ImGui::Text("s = %.3f", record.probs[i]);
       }
       ImGui::TableNextColumn();
-      value_bar(record.probs[i], 1, 8 * ImGui::GetFontSize(), expert_fill(e, false), false);
+      value_bar(record.probs[i], 1, (biased ? 4 : 8) * ImGui::GetFontSize(), expert_fill(e, false),
+                false);
       if (biased) {
         ImGui::TableNextColumn();
         const float bias = i < gate.selection_bias.size() ? gate.selection_bias[i] : 0;
-        ImGui::Text("+ bias %+.3f = %.3f", bias, record.probs[i] + bias);
+        ImGui::Text("%+.3f = %.3f", bias, record.probs[i] + bias);
       }
     }
     end_table();
   }
   more_experts_note(listed.size(), record.probs.size());
-  if (biased)
-    ImGui::TextWrapped("Selection bias (DeepSeek-V3 balancing, or the Playground's expert bias): "
-                       "score + bias decides WHICH experts run; the gate weights still come from "
-                       "the scores alone.");
 }
 
 void draw_top_k(const moe::RoutingRecord& record) {
@@ -260,6 +261,16 @@ void draw_top_k(const moe::RoutingRecord& record) {
   ImGui::TextWrapped("The %zu highest %s win (outlined); the others are not computed at all for "
                      "this token.",
                      k, biased ? "values of score + bias" : "scores");
+  if (!record.groups.empty()) {
+    // Group-limited routing: say which groups, or a choice below the top looks wrong.
+    std::string groups;
+    for (int32_t g : record.groups) groups += (groups.empty() ? "" : ", ") + std::to_string(g);
+    const int per_group = static_cast<int>(selection.size()) / std::max(record.gate.n_groups, 1);
+    ImGui::TextWrapped("Group-limited: the %d experts form %d groups of %d; only the best %d "
+                       "groups (here %s) are searched, so a higher value outside them loses.",
+                       static_cast<int>(selection.size()), record.gate.n_groups, per_group,
+                       record.gate.n_groups_used, groups.c_str());
+  }
   const std::vector<int> listed = listed_experts(selection, record);
   if (begin_table("##topk", 3)) {
     for (int e : listed) {

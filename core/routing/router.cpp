@@ -214,6 +214,8 @@ void route_layer(const Model& model, int layer, const float* logits, int n_token
   recorded_gate.temperature = static_cast<float>(interventions.temperature);
   recorded_gate.noise_scale = static_cast<float>(interventions.noise_scale);
   recorded_gate.selection_bias.assign(rule.selection_bias.begin(), rule.selection_bias.end());
+  recorded_gate.n_groups = rule.n_groups;
+  recorded_gate.n_groups_used = rule.n_groups_used;
 
   std::vector<char> enabled(n_expert, 1);
   size_t n_enabled = n_expert;
@@ -348,6 +350,7 @@ RoutingRecord routing_record(std::span<const float> logits, RouteDecision&& deci
   record.weights = std::move(decision.weights);
   record.dropped = std::move(decision.dropped);
   record.pinned = decision.pinned;
+  record.groups = std::move(decision.groups);
   record.gate = std::move(decision.gate);
   return record;
 }

@@ -19,6 +19,10 @@ struct RecordedGate {
   float noise_scale = 0;   // noise added to the logits before that (a knob)
   // Empty, or per expert the bias added to the scores to choose (not to weigh) the experts.
   std::vector<float> selection_bias;
+  // Group-limited routing (DeepSeek-V3): experts in n_groups groups of consecutive ids, the
+  // choice limited to the best n_groups_used of them. n_groups <= 1: no limit.
+  int n_groups = 0;
+  int n_groups_used = 0;
 };
 
 // The layer's arithmetic for one token, in norms and a few values (the trace holds one per
@@ -46,6 +50,7 @@ struct RoutingRecord {
   std::vector<float> weights;    // final gate weight of each chosen expert, same order
   std::vector<int32_t> dropped;  // chosen by the token but dropped for capacity (rank order)
   bool pinned = false;           // an intervention forced an expert into `experts`
+  std::vector<int32_t> groups;   // group-limited routing: the groups chosen from, best first
   RecordedGate gate;             // how probs and weights were computed
   LayerValues values;            // the layer's output for this token, in norms
 };
