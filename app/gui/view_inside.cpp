@@ -141,7 +141,10 @@ void draw_hidden_state(const moe::RoutingRecord& record, int n_embd) {
   ImGui::TextWrapped("x is the token's hidden state after the layer's FFN norm: %d numbers. "
                      "The router and every expert read this same x.",
                      n_embd);
-  if (!values.available) return;
+  if (!values.available) {
+    ImGui::TextDisabled("This backend (OpenGL) does not record x's values; the CPU backend does.");
+    return;
+  }
   ImGui::Text("|x| = %.3f; its first %zu values:", values.input_norm, values.input_head.size());
   float largest = 0;
   for (float v : values.input_head) largest = std::max(largest, std::abs(v));
