@@ -132,6 +132,34 @@ moe::RoutingTrace make_trace(const moe::ModelConfig& config) {
                            config.moe_layers());
 }
 
+// What "Inside the MoE layer" shows: the recorded norms equal the reference's, so the sum
+// y = sum_i w_i E_i(x) (+ shared) it shows is the layer's output within rounding.
+void expect_layer_values(const moe::LayerValues& values,
+                         const moe::testing::ReferenceRouting& route) {
+  constexpr double kNormTolerance = 1e-4;  // relative
+  const auto near = [&](double recorded, double reference) {
+    return std::abs(recorded - reference) <= kNormTolerance * std::max(1.0, std::abs(reference));
+  };
+  ASSERT_TRUE(values.available);
+  EXPECT_TRUE(near(values.input_norm, route.input_norm))
+      << values.input_norm << " vs " << route.input_norm;
+  ASSERT_EQ(values.input_head.size(), route.input_head.size());
+  for (size_t i = 0; i < route.input_head.size(); ++i)
+    EXPECT_TRUE(near(values.input_head[i], route.input_head[i])) << "value " << i;
+  ASSERT_EQ(values.expert_norms.size(), route.expert_norms.size());
+  for (size_t j = 0; j < route.expert_norms.size(); ++j) {
+    EXPECT_TRUE(near(values.expert_norms[j], route.expert_norms[j]))
+        << "expert rank " << j << ": " << values.expert_norms[j] << " vs " << route.expert_norms[j];
+  }
+  EXPECT_TRUE(near(values.routed_norm, route.routed_norm))
+      << values.routed_norm << " vs " << route.routed_norm;
+  EXPECT_EQ(values.has_shared, route.has_shared);
+  EXPECT_TRUE(near(values.shared_norm, route.shared_norm))
+      << values.shared_norm << " vs " << route.shared_norm;
+  EXPECT_TRUE(near(values.output_norm, route.output_norm))
+      << values.output_norm << " vs " << route.output_norm;
+}
+
 class Architectures : public ::testing::TestWithParam<ModelCase> {};
 
 TEST_P(Architectures, PrefillMatchesReference) {
@@ -182,6 +210,14 @@ TEST_P(Architectures, PrefillMatchesReference) {
       for (size_t j = 0; j < route.weights.size(); ++j) {
         EXPECT_NEAR(record.weights[j], route.weights[j], kScoreTolerance);
       }
+      EXPECT_EQ(record.gate.gating == moe::GatingFunction::Sigmoid, spec.sigmoid_gating);
+      EXPECT_EQ(record.gate.selection_bias.empty(), !spec.selection_bias);
+      EXPECT_EQ(record.gate.n_groups, spec.n_expert_groups);
+      EXPECT_EQ(record.groups.size(),
+                spec.n_expert_groups > 1 ? static_cast<size_t>(spec.n_expert_groups_used) : 0u);
+      SCOPED_TRACE("layer values at position " + std::to_string(t) + " layer " +
+                   std::to_string(layer));
+      expect_layer_values(record.values, route);
     }
   }
   EXPECT_GT(moe_records, 0);

@@ -515,6 +515,16 @@ TEST(GlBackend, InterventionsRouteLikeTheCpuBackend) {
         EXPECT_EQ(got.experts, want.experts) << label << " token " << t << " layer " << layer;
         EXPECT_EQ(got.dropped, want.dropped) << label << " token " << t << " layer " << layer;
         EXPECT_EQ(got.pinned, want.pinned) << label << " token " << t << " layer " << layer;
+        // The rule both applied is the same; the layer's values ("Inside the MoE layer") come
+        // from the CPU backend only, and GL says so rather than recording zeros.
+        EXPECT_EQ(got.gate.gating, want.gate.gating) << label;
+        EXPECT_EQ(got.gate.normalized, want.gate.normalized) << label;
+        EXPECT_EQ(got.gate.temperature, want.gate.temperature) << label;
+        EXPECT_EQ(got.gate.noise_scale, want.gate.noise_scale) << label;
+        EXPECT_EQ(got.gate.selection_bias, want.gate.selection_bias) << label;
+        EXPECT_TRUE(want.values.available);
+        EXPECT_FALSE(got.values.available);
+        EXPECT_TRUE(got.values.expert_norms.empty());
         dropped += static_cast<int>(got.dropped.size());
         pinned += got.pinned ? 1 : 0;
       }

@@ -185,6 +185,25 @@ TEST_F(AppScript, SystemsButtonsShowEachSystemsRouting) {
       << missing.out;
 }
 
+// "Inside the MoE layer" as a class sees it: Next walks the selected token through the seven
+// steps, each a screen of its own.
+TEST_F(AppScript, InsideTheMoeLayerWalksSevenSteps) {
+  std::string script = "panel inside\nlayer 0\nselect-token 1\nscreenshot " + path("step1.png");
+  for (int step = 2; step <= 7; ++step)
+    script += "\npress Next\nscreenshot " + path("step" + std::to_string(step) + ".png");
+  const moe::testing::CommandResult run = this->run(script + "\nexit\n");
+  ASSERT_EQ(run.exit_code, 0) << run.out;
+  std::vector<std::vector<uint8_t>> shown;
+  for (int step = 1; step <= 7; ++step) {
+    const std::string name = "step" + std::to_string(step) + ".png";
+    ASSERT_TRUE(fs::exists(path(name))) << name << "\n" << run.out;
+    const Image image = read_png(path(name));
+    EXPECT_GT(grey_variance(image), 50.0) << name;
+    for (const std::vector<uint8_t>& other : shown) EXPECT_NE(image.rgba, other) << name;
+    shown.push_back(image.rgba);
+  }
+}
+
 // Presenter mode as a teacher drives it: Right goes to the next view, Down to the next layer,
 // Tab to the next token, Escape back to the normal window; the screen has no menu bar then.
 TEST_F(AppScript, PresenterModeStepsThroughViewsLayersAndTokens) {
@@ -195,7 +214,7 @@ TEST_F(AppScript, PresenterModeStepsThroughViewsLayersAndTokens) {
       "\nkey left\nkey escape\nkey right\nsave-session " + path("b.moescope.json") + "\nexit\n");
   ASSERT_EQ(run.exit_code, 0) << run.out;
   const auto a = nlohmann::json::parse(read_text(path("a.moescope.json"))).at("view");
-  EXPECT_EQ(a.at("panel"), views()[2]->key);  // router -> path -> load
+  EXPECT_EQ(a.at("panel"), views()[2]->key);  // router, then two views on
   EXPECT_EQ(a.at("layer"), 1);
   EXPECT_EQ(a.at("token"), 2);
   // Left went back one view; Escape left presenter mode, so Right no longer changes the view.

@@ -6,6 +6,7 @@ namespace moescope::gui {
 // <key>_view`); adding a view is that file plus one line here.
 #define MOESCOPE_VIEWS(VIEW) \
   VIEW(router_view)          \
+  VIEW(inside_view)          \
   VIEW(path_view)            \
   VIEW(load_view)            \
   VIEW(coactivation_view)    \

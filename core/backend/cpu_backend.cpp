@@ -138,7 +138,6 @@ void CpuBackend::forward(ForwardState& state, std::span<const int32_t> tokens, i
     if (config.layer_is_moe[static_cast<size_t>(il)]) {
       cpu::moe_ffn(kernels, model, layer, il, normed, pos0, state.interventions(), trace,
                    projected);
-      cpu::add_shared_experts(kernels, config, layer, normed, projected);
     } else {
       cpu::dense_ffn(kernels, layer, normed, projected);
     }

@@ -110,16 +110,18 @@ void attention_block(Kernels& kernels, const Model& model, int il, const RowMatr
                      const RopeParams& rope, RowMatrix& k_cache, RowMatrix& v_cache,
                      RowMatrix& out);
 
-// Adds the layer's shared experts (qwen2moe: sigmoid-gated; deepseek2: always weight 1) to out.
-void add_shared_experts(Kernels& kernels, const ModelConfig& config, const LayerWeights& layer,
-                        const RowMatrix& x, RowMatrix& out);
+// The layer's shared experts' output (qwen2moe: sigmoid-gated; deepseek2: always weight 1) in
+// `shared`; false (and `shared` untouched) for a layer without them.
+bool shared_experts(Kernels& kernels, const ModelConfig& config, const LayerWeights& layer,
+                    const RowMatrix& x, RowMatrix& shared);
 
 // The dense FFN of a layer without experts.
 void dense_ffn(Kernels& kernels, const LayerWeights& layer, const RowMatrix& x, RowMatrix& out);
 
-// Routed experts: router logits, then route_layer (top-k or the intervention's rule, gate
-// weights); tokens are grouped by expert so each expert's weights are read once per call.
-// Records routing into `trace` (if non-null) at pos0 + t.
+// The MoE FFN: routed experts (router logits, then route_layer: top-k or the intervention's
+// rule, gate weights; tokens are grouped by expert so each expert's weights are read once per
+// call) plus the shared experts. Records routing and the layer's values (moe/routing.hpp
+// LayerValues) into `trace` (if non-null) at pos0 + t.
 void moe_ffn(Kernels& kernels, const Model& model, const LayerWeights& layer, int layer_index,
              const RowMatrix& x, int pos0, const RoutingInterventions& interventions,
              RoutingTrace* trace, RowMatrix& out);

@@ -1,5 +1,6 @@
 // The routed-experts FFN: route every token, then run each chosen expert once on all the
 // tokens that chose it (so its weights are read once per call), and mix by gate weight.
+#include <algorithm>
 #include <vector>
 
 #include "cpu_kernels.hpp"
@@ -22,20 +23,22 @@ void moe_ffn(Kernels& kernels, const Model& model, const LayerWeights& layer, in
   struct Assignment {
     Eigen::Index token;
     float weight;
+    size_t rank;  // index in the token's decision.experts
   };
   std::vector<std::vector<Assignment>> tokens_of_expert(static_cast<size_t>(config.n_expert));
   for (Eigen::Index t = 0; t < n; ++t) {
     RouteDecision& decision = decisions[static_cast<size_t>(t)];
     for (size_t j = 0; j < decision.experts.size(); ++j) {
       tokens_of_expert[static_cast<size_t>(decision.experts[j])].push_back(
-          {t, decision.weights[j]});
+          {t, decision.weights[j], j});
     }
-    if (trace != nullptr) {
-      const std::span<const float> logits(router_logits.row(t).data(),
-                                          static_cast<size_t>(config.n_expert));
-      trace->set(pos0 + static_cast<int>(t), layer_index,
-                 routing_record(logits, std::move(decision)));
-    }
+  }
+  // Per token, |E_i(x)| of each chosen expert (for the trace).
+  std::vector<std::vector<float>> expert_norms(static_cast<size_t>(n));
+  if (trace != nullptr) {
+    for (Eigen::Index t = 0; t < n; ++t)
+      expert_norms[static_cast<size_t>(t)].assign(decisions[static_cast<size_t>(t)].experts.size(),
+                                                  0.0f);
   }
 
   // The chosen experts' SwiGLUs together: all gate and up products in one parallel run, then
@@ -89,11 +92,40 @@ void moe_ffn(Kernels& kernels, const Model& model, const LayerWeights& layer, in
     for (size_t a = 0; a < n_group; ++a) {
       const std::vector<Assignment>& assigned = tokens_of_expert[static_cast<size_t>(group[a])];
       for (size_t i = 0; i < assigned.size(); ++i) {
-        out.row(assigned[i].token) +=
-            assigned[i].weight * expert_out[a].row(static_cast<Eigen::Index>(i));
+        const auto row = expert_out[a].row(static_cast<Eigen::Index>(i));
+        out.row(assigned[i].token) += assigned[i].weight * row;
+        if (trace != nullptr)
+          expert_norms[static_cast<size_t>(assigned[i].token)][assigned[i].rank] = row.norm();
       }
     }
   }
+
+  RowMatrix shared;
+  const bool has_shared = shared_experts(kernels, config, layer, x, shared);
+  if (trace != nullptr) {
+    for (Eigen::Index t = 0; t < n; ++t) {
+      LayerValues values;
+      values.available = true;
+      values.input_norm = x.row(t).norm();
+      const Eigen::Index head = std::min<Eigen::Index>(LayerValues::kInputHead, x.cols());
+      values.input_head.assign(x.row(t).data(), x.row(t).data() + head);
+      values.expert_norms = std::move(expert_norms[static_cast<size_t>(t)]);
+      values.routed_norm = out.row(t).norm();
+      values.has_shared = has_shared;
+      if (has_shared) {
+        values.shared_norm = shared.row(t).norm();
+        values.output_norm = (out.row(t) + shared.row(t)).norm();
+      } else {
+        values.output_norm = values.routed_norm;
+      }
+      const std::span<const float> logits(router_logits.row(t).data(),
+                                          static_cast<size_t>(config.n_expert));
+      RoutingRecord record = routing_record(logits, std::move(decisions[static_cast<size_t>(t)]));
+      record.values = std::move(values);
+      trace->set(pos0 + static_cast<int>(t), layer_index, std::move(record));
+    }
+  }
+  if (has_shared) out += shared;
 }
 
 }  // namespace moe::cpu

@@ -6,10 +6,10 @@
 
 namespace moe::cpu {
 
-void add_shared_experts(Kernels& kernels, const ModelConfig& config, const LayerWeights& layer,
-                        const RowMatrix& x, RowMatrix& out) {
-  if (config.shared_experts == SharedExperts::None || layer.ffn_gate_shexp == nullptr) return;
-  RowMatrix shared;
+bool shared_experts(Kernels& kernels, const ModelConfig& config, const LayerWeights& layer,
+                    const RowMatrix& x, RowMatrix& shared) {
+  if (config.shared_experts == SharedExperts::None || layer.ffn_gate_shexp == nullptr)
+    return false;
   swiglu(kernels, WeightMatrix::of(*layer.ffn_gate_shexp), WeightMatrix::of(*layer.ffn_up_shexp),
          WeightMatrix::of(*layer.ffn_down_shexp), x, shared);
   if (config.shared_experts == SharedExperts::SigmoidGated) {
@@ -22,7 +22,7 @@ void add_shared_experts(Kernels& kernels, const ModelConfig& config, const Layer
       shared.row(t) *= 1.0f / (1.0f + std::exp(-logit));
     }
   }
-  out += shared;
+  return true;
 }
 
 }  // namespace moe::cpu

@@ -206,6 +206,16 @@ void route_layer(const Model& model, int layer, const float* logits, int n_token
     rule.selection_bias = selection_bias;
   }
   const bool knobs = interventions.temperature != 1.0 || interventions.noise_scale != 0.0;
+  // What the trace keeps of the rule, for views that explain the numbers.
+  RecordedGate recorded_gate;
+  recorded_gate.gating = rule.gating;
+  recorded_gate.normalized = rule.normalize;
+  recorded_gate.scale = rule.scale;
+  recorded_gate.temperature = static_cast<float>(interventions.temperature);
+  recorded_gate.noise_scale = static_cast<float>(interventions.noise_scale);
+  recorded_gate.selection_bias.assign(rule.selection_bias.begin(), rule.selection_bias.end());
+  recorded_gate.n_groups = rule.n_groups;
+  recorded_gate.n_groups_used = rule.n_groups_used;
 
   std::vector<char> enabled(n_expert, 1);
   size_t n_enabled = n_expert;
@@ -240,6 +250,7 @@ void route_layer(const Model& model, int layer, const float* logits, int n_token
     RouteDecision& decision = decisions[static_cast<size_t>(t)];
     decision.dropped.clear();
     decision.pinned = false;
+    decision.gate = recorded_gate;
     route_token(rule, row, static_cast<int>(k), decision);
     // Whatever the selection rule, a disabled expert is never chosen.
     if (n_enabled < n_expert &&
@@ -339,6 +350,8 @@ RoutingRecord routing_record(std::span<const float> logits, RouteDecision&& deci
   record.weights = std::move(decision.weights);
   record.dropped = std::move(decision.dropped);
   record.pinned = decision.pinned;
+  record.groups = std::move(decision.groups);
+  record.gate = std::move(decision.gate);
   return record;
 }
 

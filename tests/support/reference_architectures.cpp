@@ -101,6 +101,12 @@ void add(Vector& x, const Vector& y) {
   for (size_t i = 0; i < x.size(); ++i) x[i] += y[i];
 }
 
+double norm(const Vector& x) {
+  double sum = 0;
+  for (double v : x) sum += v * v;
+  return std::sqrt(sum);
+}
+
 void scale(Vector& x, double factor) {
   for (double& value : x) value *= factor;
 }
@@ -468,11 +474,15 @@ ReferenceResult reference_forward(const gguf::GgufFile& file, std::span<const in
       if (!l.moe) {
         ffn = swiglu(l.gate, l.up, l.down, x);
       } else {
-        const ReferenceRouting& route = result.routing[t][static_cast<size_t>(il)];
+        ReferenceRouting& route = result.routing[t][static_cast<size_t>(il)];
+        route.input_norm = norm(x);
+        route.input_head.assign(x.begin(), x.begin() + std::min<size_t>(x.size(), 16));
         for (size_t j = 0; j < route.experts.size(); ++j) {
           const Vector y = swiglu(l.gate, l.up, l.down, x, static_cast<size_t>(route.experts[j]));
+          route.expert_norms.push_back(norm(y));
           for (size_t i = 0; i < y.size(); ++i) ffn[i] += route.weights[j] * y[i];
         }
+        route.routed_norm = norm(ffn);
         if (l.shexp_gate.present) {
           Vector shared = swiglu(l.shexp_gate, l.shexp_up, l.shexp_down, x);
           if (l.shexp_gate_inp.present) {
@@ -480,8 +490,11 @@ ReferenceResult reference_forward(const gguf::GgufFile& file, std::span<const in
             for (size_t i = 0; i < x.size(); ++i) logit += l.shexp_gate_inp.values[i] * x[i];
             scale(shared, 1 / (1 + std::exp(-logit)));
           }
+          route.has_shared = true;
+          route.shared_norm = norm(shared);
           add(ffn, shared);
         }
+        route.output_norm = norm(ffn);
       }
       scale(ffn, residual_scale);
       add(hidden[t], ffn);

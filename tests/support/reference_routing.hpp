@@ -33,6 +33,16 @@ struct ReferenceRouting {
   std::vector<int32_t> experts;   // highest selection first, ties to the lower id
   std::vector<double> weights;    // final gate weights, same order
   std::vector<int32_t> dropped;   // dropped for capacity
+  // The layer's values for the token (reference_forward only), as moe::LayerValues records
+  // them: |x| and its first values, |E_i(x)| per chosen expert, |sum w_i E_i(x)|, the shared
+  // experts' |output| and |y| = |routed + shared|.
+  double input_norm = 0;
+  std::vector<double> input_head;
+  std::vector<double> expert_norms;
+  double routed_norm = 0;
+  bool has_shared = false;
+  double shared_norm = 0;
+  double output_norm = 0;
 };
 
 // Routes every token of one MoE layer of a sequence starting at position 0 (one call, as a

@@ -21,6 +21,7 @@ struct RouteDecision {
   bool pinned = false;           // an intervention pin forced an expert in (route_layer only)
   // Group-limited routing only: the groups the choice was limited to, best first (else empty).
   std::vector<int32_t> groups;
+  RecordedGate gate;  // the rule route_layer applied (route_layer only)
 };
 
 // How one MoE layer's router turns logits into a choice and gate weights.

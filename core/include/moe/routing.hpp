@@ -4,9 +4,41 @@
 #include <utility>
 #include <vector>
 
+#include "moe/arch.hpp"
 #include "moe/interventions.hpp"
 
 namespace moe {
+
+// The gating rule the router applied at the layer (the model's, with the user's scoring and
+// bias knobs), so a view can explain the numbers without the model.
+struct RecordedGate {
+  GatingFunction gating = GatingFunction::Softmax;
+  bool normalized = true;  // chosen weights divided by their sum
+  float scale = 1;         // then multiplied by this
+  float temperature = 1;   // logits divided by this before scoring (a knob)
+  float noise_scale = 0;   // noise added to the logits before that (a knob)
+  // Empty, or per expert the bias added to the scores to choose (not to weigh) the experts.
+  std::vector<float> selection_bias;
+  // Group-limited routing (DeepSeek-V3): experts in n_groups groups of consecutive ids, the
+  // choice limited to the best n_groups_used of them. n_groups <= 1: no limit.
+  int n_groups = 0;
+  int n_groups_used = 0;
+};
+
+// The layer's arithmetic for one token, in norms and a few values (the trace holds one per
+// token and MoE layer, so it stays small). Filled by the backends that can compute it cheaply.
+struct LayerValues {
+  static constexpr int kInputHead = 16;
+  bool available = false;            // false: this backend does not record them
+  float input_norm = 0;              // |x| of the FFN input (after the FFN norm)
+  std::vector<float> input_head;     // the first kInputHead values of x
+  std::vector<float> expert_norms;   // |E_i(x)| per chosen expert, order of `experts`
+  float routed_norm = 0;             // |sum_i w_i E_i(x)|
+  bool has_shared = false;           // the layer has shared experts
+  float shared_norm = 0;             // |shared experts' output| (gated where the model gates it)
+  float output_norm = 0;             // |y|, y = routed + shared: what the layer adds to the
+                                     // residual (before a model's residual scale)
+};
 
 // What the router did for one token at one MoE layer.
 struct RoutingRecord {
@@ -18,6 +50,9 @@ struct RoutingRecord {
   std::vector<float> weights;    // final gate weight of each chosen expert, same order
   std::vector<int32_t> dropped;  // chosen by the token but dropped for capacity (rank order)
   bool pinned = false;           // an intervention forced an expert into `experts`
+  std::vector<int32_t> groups;   // group-limited routing: the groups chosen from, best first
+  RecordedGate gate;             // how probs and weights were computed
+  LayerValues values;            // the layer's output for this token, in norms
 };
 
 // Records indexed by (token position, model layer). Only MoE layers have records; dense layers
