@@ -5,6 +5,7 @@
 // scripted mode (under Xvfb; skipped with the reason when xvfb-run is missing).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <filesystem>
@@ -205,21 +206,37 @@ TEST_F(AppScript, InsideTheMoeLayerWalksSevenSteps) {
 }
 
 // Presenter mode as a teacher drives it: Right goes to the next view, Down to the next layer,
-// Tab to the next token, Escape back to the normal window; the screen has no menu bar then.
+// Tab to the next token, Escape back to the normal window; the screen has no menu bar then. In
+// a view with steps (Inside the MoE layer) Right goes through its steps first.
 TEST_F(AppScript, PresenterModeStepsThroughViewsLayersAndTokens) {
+  const std::vector<std::string> keys = view_keys();
+  const auto index_of = [&](const std::string& key) {
+    return static_cast<size_t>(std::find(keys.begin(), keys.end(), key) - keys.begin());
+  };
+  const size_t load = index_of("load"), inside = index_of("inside");
+  ASSERT_LT(load + 2, keys.size());
+  ASSERT_LT(inside + 1, keys.size());
   const moe::testing::CommandResult run = this->run(
-      "panel router\nlayer 0\nselect-token 1\nscreenshot " + path("normal.png") +
+      "panel load\nlayer 0\nselect-token 1\nscreenshot " + path("normal.png") +
       "\npresenter 1\nscreenshot " + path("presenter.png") +
       "\nkey right\nkey right\nkey down\nkey tab\nsave-session " + path("a.moescope.json") +
-      "\nkey left\nkey escape\nkey right\nsave-session " + path("b.moescope.json") + "\nexit\n");
+      "\nkey left\nkey escape\nkey right\nsave-session " + path("b.moescope.json") +
+      "\npanel inside\npresenter 1\nkey right\nkey right\nkey right\nkey right\nkey right"
+      "\nkey right\nsave-session " + path("c.moescope.json") +
+      "\nkey right\nsave-session " + path("d.moescope.json") + "\nexit\n");
   ASSERT_EQ(run.exit_code, 0) << run.out;
   const auto a = nlohmann::json::parse(read_text(path("a.moescope.json"))).at("view");
-  EXPECT_EQ(a.at("panel"), views()[2]->key);  // router, then two views on
+  EXPECT_EQ(a.at("panel"), keys[load + 2]);  // two views on
   EXPECT_EQ(a.at("layer"), 1);
   EXPECT_EQ(a.at("token"), 2);
   // Left went back one view; Escape left presenter mode, so Right no longer changes the view.
   const auto b = nlohmann::json::parse(read_text(path("b.moescope.json"))).at("view");
-  EXPECT_EQ(b.at("panel"), views()[1]->key);
+  EXPECT_EQ(b.at("panel"), keys[load + 1]);
+  // Six presses walk steps 2 to 7 of Inside the MoE layer; the seventh goes to the next view.
+  EXPECT_EQ(nlohmann::json::parse(read_text(path("c.moescope.json"))).at("view").at("panel"),
+            "inside");
+  EXPECT_EQ(nlohmann::json::parse(read_text(path("d.moescope.json"))).at("view").at("panel"),
+            keys[inside + 1]);
   // No menu bar in presenter mode: the window differs from the normal one.
   const Image normal = read_png(path("normal.png"));
   const Image presenter = read_png(path("presenter.png"));

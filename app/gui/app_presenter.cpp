@@ -1,6 +1,6 @@
 // Presenter mode, for a class on a projector: the token strip and one view fill the window in
 // large text, with no menus and none of the developer figures of the status bar. Left/Right go
-// to the previous / next view, Up/Down change the layer, Tab selects the next token, Esc (or
+// to the previous / next view (or step, in a view with steps), Up/Down change the layer, Tab selects the next token, Esc (or
 // F5) leaves.
 #define GLFW_INCLUDE_NONE
 #include <GLFW/glfw3.h>
@@ -44,8 +44,12 @@ void App::presenter_keys() {
   if (ImGui::GetIO().WantTextInput) return;
   const int n_views = static_cast<int>(views().size());
   const int shown = static_cast<int>(shown_view_index());
-  if (ImGui::IsKeyPressed(GLFW_KEY_LEFT)) show_view(views()[(shown + n_views - 1) % n_views]->key);
-  if (ImGui::IsKeyPressed(GLFW_KEY_RIGHT)) show_view(views()[(shown + 1) % n_views]->key);
+  // A view with steps (Inside the MoE layer) goes through them before the next view.
+  View& view = *views_[static_cast<size_t>(shown)];
+  if (ImGui::IsKeyPressed(GLFW_KEY_LEFT) && !view.step(-1))
+    show_view(views()[(shown + n_views - 1) % n_views]->key);
+  if (ImGui::IsKeyPressed(GLFW_KEY_RIGHT) && !view.step(1))
+    show_view(views()[(shown + 1) % n_views]->key);
   const std::vector<int>& layers = snapshot_->trace.moe_layers();
   if (ImGui::IsKeyPressed(GLFW_KEY_UP)) step_layer(selection_, -1, layers);
   if (ImGui::IsKeyPressed(GLFW_KEY_DOWN)) step_layer(selection_, 1, layers);

@@ -42,6 +42,9 @@ class View {
 public:
   virtual ~View() = default;
   virtual void draw(ViewContext& context) = 0;
+  // Presenter mode's Left/Right: a view with steps of its own moves `delta` steps and returns
+  // true; false when it has none (left in that direction), and presenter mode changes the view.
+  virtual bool step(int /*delta*/) { return false; }
 };
 
 struct ViewInfo {

@@ -469,6 +469,12 @@ void draw_inside(ViewContext& view, InsideViewState& state) {
 class InsideView final : public View {
 public:
   void draw(ViewContext& view) override { draw_inside(view, state_); }
+  bool step(int delta) override {
+    const int next = state_.step + delta;
+    if (next < 0 || next >= kSteps) return false;
+    state_.step = next;
+    return true;
+  }
 
 private:
   InsideViewState state_;
