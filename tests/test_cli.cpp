@@ -101,6 +101,27 @@ TEST_F(CliTest, TokenizeAndGenerate) {
   EXPECT_EQ(first.out, second.out) << "same seed, same continuation";
 }
 
+// Token text is shown by the app's rule (moe::display_token_text): a control byte in the input
+// must not reach the terminal raw (ESC would recolour it, BEL ring), and a byte token reads
+// <0xNN> in every command (issue 16).
+TEST_F(CliTest, TokenTextNeverWritesControlBytesToTheTerminal) {
+  const auto has_control = [](const std::string& text) {
+    return std::any_of(text.begin(), text.end(), [](char c) {
+      const auto byte = static_cast<unsigned char>(c);
+      return (byte < 0x20 && c != '\n') || byte == 0x7F;
+    });
+  };
+  const CommandResult tok = run_cli("tokenize " + model() + " --text " + shell_quote("a\x1b[31mred"));
+  ASSERT_EQ(tok.exit_code, 0) << tok.err;
+  EXPECT_FALSE(has_control(tok.out)) << tok.out;
+  EXPECT_NE(tok.out.find("'<0x1B>'"), std::string::npos) << tok.out;
+
+  const CommandResult route = run_cli("route " + model() + " --prompt " + shell_quote("x\x07\x7f"));
+  ASSERT_EQ(route.exit_code, 0) << route.err;
+  EXPECT_FALSE(has_control(route.out)) << route.out;
+  EXPECT_NE(route.out.find("'<0x07>'"), std::string::npos) << route.out;
+}
+
 TEST_F(CliTest, InfoReportsExpertsAndParameters) {
   const CommandResult r = run_cli("info " + model() + " --json");
   ASSERT_EQ(r.exit_code, 0) << r.err;

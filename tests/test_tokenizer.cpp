@@ -9,6 +9,7 @@
 
 #include "moe/error.hpp"
 #include "moe/gguf.hpp"
+#include "moe/token_display.hpp"
 #include "moe/tokenizer.hpp"
 
 namespace {
@@ -554,3 +555,14 @@ TEST(TokenizerValidation, MissingPreMeansGpt2) {
 }
 
 }  // namespace
+
+// The one display rule for token text (app and CLI): no control character survives, since the
+// CLI writes it to a terminal (issue 16).
+TEST(TokenDisplay, EscapesEveryControlCharacter) {
+  EXPECT_EQ(moe::display_token_text("a\x1b[31m"), "a<0x1B>[31m");
+  EXPECT_EQ(moe::display_token_text("x\x07"), "x<0x07>");
+  EXPECT_EQ(moe::display_token_text("\x7f"), "<0x7F>");
+  EXPECT_EQ(moe::display_token_text("\xC2\x85|\xC2\xA0"), "<U+0085>|\xC2\xA0");
+  EXPECT_EQ(moe::display_token_text("a\nb\t"), "a\\nb\\t");
+  EXPECT_EQ(moe::display_token_texts({"\xC2", "\x9B"}), (std::vector<std::string>{"<U+009B>", "\xE2\x97\xA6"}));
+}

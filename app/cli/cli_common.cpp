@@ -16,6 +16,7 @@
 #include "moe/routing_data.hpp"
 #include "moe/routing_stats.hpp"
 #include "moe/text_file.hpp"
+#include "moe/token_display.hpp"
 
 namespace moescope::cli {
 
@@ -120,8 +121,12 @@ std::string format_fixed(double value, int digits) {
 
 }  // namespace
 
-std::string printable_piece(const moe::Tokenizer& tokenizer, int32_t id, bool hex_bytes) {
-  return moe::replace_invalid_utf8(tokenizer.token_piece(id), hex_bytes);
+std::string printable_piece(const moe::Tokenizer& tokenizer, int32_t id) {
+  return moe::display_token_text(tokenizer.token_piece(id));
+}
+
+std::string data_piece(const moe::Tokenizer& tokenizer, int32_t id) {
+  return moe::replace_invalid_utf8(tokenizer.token_piece(id));
 }
 
 std::string dump_json(const nlohmann::json& value, int indent) {
@@ -134,7 +139,7 @@ std::vector<moe::RoutingTokenInfo> routing_tokens(const LoadedModel& loaded,
   std::vector<moe::RoutingTokenInfo> tokens;
   for (int t = first_token; t < end_token; ++t) {
     const int32_t id = ids[static_cast<size_t>(t)];
-    tokens.push_back({t, id, printable_piece(*loaded.tokenizer, id)});
+    tokens.push_back({t, id, data_piece(*loaded.tokenizer, id)});
   }
   return tokens;
 }
@@ -173,9 +178,7 @@ void write_routing_table(std::ostream& out, const LoadedModel& loaded,
   out << "\n";
   for (int t = first_token; t < trace.n_tokens(); ++t) {
     const int32_t id = ids[static_cast<size_t>(t)];
-    std::string text = printable_piece(*loaded.tokenizer, id, /*hex_bytes=*/true);
-    std::string shown;
-    for (char c : text) shown += (c == '\n') ? std::string("\\n") : std::string(1, c);
+    const std::string shown = printable_piece(*loaded.tokenizer, id);
     out << std::setw(4) << t << "  " << std::setw(6) << id << "  " << pad_to_columns("'" + shown + "'", 14);
     for (int layer : trace.moe_layers()) {
       const moe::RoutingRecord& record = trace.at(t, layer);

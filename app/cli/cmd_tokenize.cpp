@@ -24,7 +24,7 @@ void run_tokenize(const TokenizeArgs& args) {
   const std::vector<int32_t> ids = tokenizer.encode(text);
   if (args.as_json) {
     nlohmann::json tokens = nlohmann::json::array();
-    for (int32_t id : ids) tokens.push_back({{"id", id}, {"text", printable_piece(tokenizer, id)}});
+    for (int32_t id : ids) tokens.push_back({{"id", id}, {"text", data_piece(tokenizer, id)}});
     std::cout << dump_json({{"n_tokens", ids.size()}, {"ids", ids}, {"tokens", tokens}}) << "\n";
     return;
   }
