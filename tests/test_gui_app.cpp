@@ -177,6 +177,26 @@ namespace {
 
 // The Playground and Experts tabs driven like a class would: knock an expert out, lower top-k,
 // look at an expert's vocabulary and compare two prompts; every view renders without errors.
+// A failed scripted export says why and never "exported" (issue 16: it printed both).
+TEST(GuiApp, AFailedScriptedExportIsNotReportedAsExported) {
+  if (!have_program("xvfb-run"))
+    GTEST_SKIP() << "xvfb-run is not installed (scripts/deps.sh installs xvfb)";
+  const fs::path dir =
+      fs::temp_directory_path() / ("moescope_test_gui_export_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string unwritable = "/proc/moescope-no-such-dir/x.png";
+  std::ofstream(dir / "script.txt") << "demo-model " << (dir / "demo.gguf").string() << "\n"
+                                    << "prompt hi\nwait\nexport-figure " << unwritable
+                                    << "\nexit\n";
+  const moe::testing::CommandResult run =
+      moe::testing::run_gui_script(MOESCOPE_GUI_PATH, dir.string());
+  EXPECT_NE(run.exit_code, 0) << run.out;
+  EXPECT_EQ(run.out.find("exported " + unwritable), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find(unwritable), std::string::npos) << "the error names the file: " << run.out;
+  fs::remove_all(dir);
+}
+
 TEST(GuiApp, PlaygroundAndExpertsViewsRender) {
   if (!have_program("xvfb-run"))
     GTEST_SKIP() << "xvfb-run is not installed (scripts/deps.sh installs xvfb)";
