@@ -566,3 +566,22 @@ TEST(TokenDisplay, EscapesEveryControlCharacter) {
   EXPECT_EQ(moe::display_token_text("a\nb\t"), "a\\nb\\t");
   EXPECT_EQ(moe::display_token_texts({"\xC2", "\x9B"}), (std::vector<std::string>{"<U+009B>", "\xE2\x97\xA6"}));
 }
+
+// One look for a token everywhere (issue 16): a leading space is visible, and a byte token of an
+// ASCII byte (SentencePiece's <0x0A>) never looks like the text token "\n".
+TEST(TokenDisplay, LeadingSpacesAndByteTokensAreVisible) {
+  EXPECT_EQ(moe::display_token_text(" the"), "\xE2\x90\xA3the");
+  EXPECT_EQ(moe::display_token_text("  "), "\xE2\x90\xA3\xE2\x90\xA3");
+  EXPECT_EQ(moe::display_token_text("a b"), "a b");
+  EXPECT_EQ(moe::display_token_texts({" \xD0", "\x9F"}),
+            (std::vector<std::string>{"\xE2\x90\xA3\xD0\x9F", "\xE2\x97\xA6"}));
+
+  const Tokenizer tokenizer(spm_vocab(false));
+  const std::vector<int32_t> ids = tokenizer.encode("h\n");
+  ASSERT_EQ(ids.back(), kSpmByte0 + '\n');
+  EXPECT_EQ(moe::display_token_texts(tokenizer, ids).back(), "<0x0A>");
+  EXPECT_EQ(moe::display_token_texts({"\n"}).front(), "\\n");  // a text token of a newline
+  // The bytes of a character split across byte tokens still read as the character.
+  EXPECT_EQ(moe::display_token_texts(tokenizer, tokenizer.encode("h\xC3\xA9")),
+            (std::vector<std::string>{"\xE2\x90\xA3h", "\xC3\xA9", "\xE2\x97\xA6"}));
+}

@@ -122,7 +122,7 @@ std::string format_fixed(double value, int digits) {
 }  // namespace
 
 std::string printable_piece(const moe::Tokenizer& tokenizer, int32_t id) {
-  return moe::display_token_text(tokenizer.token_piece(id));
+  return moe::display_token_texts(tokenizer, {id}).front();
 }
 
 std::string data_piece(const moe::Tokenizer& tokenizer, int32_t id) {
@@ -176,9 +176,11 @@ void write_routing_table(std::ostream& out, const LoadedModel& loaded,
         << " (x<id>: dropped for capacity; * a pin applied)\n";
   }
   out << "\n";
+  // Shown as a sequence, so a character split across byte tokens reads as it does in the app.
+  const std::vector<std::string> texts = moe::display_token_texts(*loaded.tokenizer, ids);
   for (int t = first_token; t < trace.n_tokens(); ++t) {
     const int32_t id = ids[static_cast<size_t>(t)];
-    const std::string shown = printable_piece(*loaded.tokenizer, id);
+    const std::string& shown = texts[static_cast<size_t>(t)];
     out << std::setw(4) << t << "  " << std::setw(6) << id << "  " << pad_to_columns("'" + shown + "'", 14);
     for (int layer : trace.moe_layers()) {
       const moe::RoutingRecord& record = trace.at(t, layer);

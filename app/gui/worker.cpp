@@ -574,7 +574,7 @@ void Worker::publish(const PromptRequest& request, bool complete, double compute
   std::vector<std::string> pieces;
   pieces.reserve(tokens.size());
   for (int32_t id : tokens) pieces.push_back(state.tokenizer->token_piece(id));
-  std::vector<std::string> texts = display_token_texts(pieces);
+  std::vector<std::string> texts = moe::display_token_texts(*state.tokenizer, tokens);
   snapshot->tokens.reserve(tokens.size());
   for (size_t i = 0; i < tokens.size(); ++i) {
     TokenView view;

@@ -3,11 +3,24 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "moe/tokenizer.hpp"
 #include "moe/utf8.hpp"
 
 namespace moe {
 
-std::string display_token_text(std::string_view bytes) {
+namespace {
+
+// A token's leading spaces as "␣": " the" and "the" are different tokens and must look it.
+std::string with_visible_leading_spaces(std::string text) {
+  size_t spaces = 0;
+  while (spaces < text.size() && text[spaces] == ' ') ++spaces;
+  std::string marks;
+  for (size_t i = 0; i < spaces; ++i) marks += kVisibleSpace;
+  return marks + text.substr(spaces);
+}
+
+// display_token_text without the leading-space mark (used on parts of a token too).
+std::string escaped_text(std::string_view bytes) {
   std::string out;
   for (size_t i = 0; i < bytes.size();) {
     const size_t length = utf8_sequence_length(bytes, i);
@@ -40,6 +53,12 @@ std::string display_token_text(std::string_view bytes) {
   return out;
 }
 
+}  // namespace
+
+std::string display_token_text(std::string_view bytes) {
+  return with_visible_leading_spaces(escaped_text(bytes));
+}
+
 std::vector<std::string> display_token_texts(const std::vector<std::string>& pieces) {
   std::string all;
   std::vector<size_t> starts;
@@ -66,20 +85,40 @@ std::vector<std::string> display_token_texts(const std::vector<std::string>& pie
         p = start + length;
         continue;
       }
-      text += display_token_text(valid_run);
+      text += escaped_text(valid_run);
       valid_run.clear();
       if (length > 0 && start + length > p) {
         // Split across tokens: the whole character where it starts, a mark where it continues.
-        text += start == p ? display_token_text(all.substr(start, length))
+        text += start == p ? escaped_text(all.substr(start, length))
                             : std::string("\xE2\x97\xA6");
         p = std::min(start + length, end);
       } else {
-        text += display_token_text(all.substr(p, 1));  // <0xNN>
+        text += escaped_text(all.substr(p, 1));  // <0xNN>
         ++p;
       }
     }
-    text += display_token_text(valid_run);
-    texts.push_back(std::move(text));
+    text += escaped_text(valid_run);
+    texts.push_back(with_visible_leading_spaces(std::move(text)));
+  }
+  return texts;
+}
+
+std::vector<std::string> display_token_texts(const Tokenizer& tokenizer,
+                                             const std::vector<int32_t>& ids) {
+  std::vector<std::string> pieces;
+  pieces.reserve(ids.size());
+  for (int32_t id : ids) pieces.push_back(tokenizer.token_piece(id));
+  std::vector<std::string> texts = display_token_texts(pieces);
+  for (size_t i = 0; i < ids.size(); ++i) {
+    // A byte token of one ASCII byte reads as the vocabulary spells it (<0x0A>), so it differs
+    // from the text token of the same byte ("\n"). Bytes of a split character stay merged.
+    const std::string& piece = pieces[i];
+    if (tokenizer.token_type(ids[i]) == TokenType::BYTE && piece.size() == 1 &&
+        static_cast<unsigned char>(piece[0]) < 0x80) {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "<0x%02X>", static_cast<unsigned char>(piece[0]));
+      texts[i] = hex;
+    }
   }
   return texts;
 }
