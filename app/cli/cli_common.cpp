@@ -17,6 +17,8 @@
 #include "moe/routing_stats.hpp"
 #include "moe/text_file.hpp"
 #include "moe/token_display.hpp"
+#include "moe/session.hpp"
+#include "context_limit.hpp"
 
 namespace moescope::cli {
 
@@ -102,6 +104,16 @@ std::vector<int32_t> encode_prompt(const LoadedModel& loaded, const std::string&
   const std::vector<int32_t> text_ids = loaded.tokenizer->encode(text);
   ids.insert(ids.end(), text_ids.begin(), text_ids.end());
   return ids;
+}
+
+int session_context(const LoadedModel& loaded) {
+  return moe::default_context(loaded.model->config());
+}
+
+void cut_to_context(std::vector<int32_t>& ids, int n_ctx) {
+  if (static_cast<int>(ids.size()) <= n_ctx) return;
+  std::cerr << "moescope-cli: note: " << moescope::context_cut_note(ids.size(), n_ctx) << "\n";
+  ids.resize(static_cast<size_t>(n_ctx));
 }
 
 namespace {
