@@ -10,6 +10,7 @@
 #include "moe/error.hpp"
 #include "moe/gguf.hpp"
 #include "moe/token_display.hpp"
+#include "moe/token_words.hpp"
 #include "moe/tokenizer.hpp"
 
 namespace {
@@ -584,4 +585,21 @@ TEST(TokenDisplay, LeadingSpacesAndByteTokensAreVisible) {
   // The bytes of a character split across byte tokens still read as the character.
   EXPECT_EQ(moe::display_token_texts(tokenizer, tokenizer.encode("h\xC3\xA9")),
             (std::vector<std::string>{"\xE2\x90\xA3h", "\xC3\xA9", "\xE2\x97\xA6"}));
+}
+
+// The word view's rule (issue 16): BPE pieces join into the words a class reads.
+TEST(TokenWords, PiecesJoinIntoWords) {
+  // "Guten Morgen" as G ut en ␣M or gen: two words.
+  EXPECT_EQ(moe::word_of_tokens({"G", "ut", "en", " M", "or", "gen"}),
+            (std::vector<int>{0, 0, 0, 1, 1, 1}));
+  // The vocabularies' own space marks start a word too.
+  EXPECT_EQ(moe::word_of_tokens({"\xC4\xA0the", "re", "\xE2\x96\x81is"}), (std::vector<int>{0, 0, 1}));
+  // Punctuation is a word of its own, and so is what follows it.
+  EXPECT_EQ(moe::word_of_tokens({"Solve", " 15", " \xC3\x97", " 8", ",", "then", "\n", "x"}),
+            (std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7}));
+  EXPECT_EQ(moe::word_of_tokens({"def", " fib", "on", "acci", "(", "n", "):"}),
+            (std::vector<int>{0, 1, 1, 1, 2, 3, 4}));
+  // Pieces of a character split across byte tokens stay in one word.
+  EXPECT_EQ(moe::word_of_tokens({" \xD0", "\x9F", "\xD1\x80\xD0\xB8"}), (std::vector<int>{0, 0, 0}));
+  EXPECT_TRUE(moe::word_of_tokens({}).empty());
 }
