@@ -571,11 +571,11 @@ TEST(TokenDisplay, EscapesEveryControlCharacter) {
 // One look for a token everywhere (issue 16): a leading space is visible, and a byte token of an
 // ASCII byte (SentencePiece's <0x0A>) never looks like the text token "\n".
 TEST(TokenDisplay, LeadingSpacesAndByteTokensAreVisible) {
-  EXPECT_EQ(moe::display_token_text(" the"), "\xE2\x90\xA3the");
-  EXPECT_EQ(moe::display_token_text("  "), "\xE2\x90\xA3\xE2\x90\xA3");
+  EXPECT_EQ(moe::display_token_text(" the"), "\xC2\xB7the");
+  EXPECT_EQ(moe::display_token_text("  "), "\xC2\xB7\xC2\xB7");
   EXPECT_EQ(moe::display_token_text("a b"), "a b");
   EXPECT_EQ(moe::display_token_texts({" \xD0", "\x9F"}),
-            (std::vector<std::string>{"\xE2\x90\xA3\xD0\x9F", "\xE2\x97\xA6"}));
+            (std::vector<std::string>{"\xC2\xB7\xD0\x9F", "\xE2\x97\xA6"}));
 
   const Tokenizer tokenizer(spm_vocab(false));
   const std::vector<int32_t> ids = tokenizer.encode("h\n");
@@ -584,7 +584,7 @@ TEST(TokenDisplay, LeadingSpacesAndByteTokensAreVisible) {
   EXPECT_EQ(moe::display_token_texts({"\n"}).front(), "\\n");  // a text token of a newline
   // The bytes of a character split across byte tokens still read as the character.
   EXPECT_EQ(moe::display_token_texts(tokenizer, tokenizer.encode("h\xC3\xA9")),
-            (std::vector<std::string>{"\xE2\x90\xA3h", "\xC3\xA9", "\xE2\x97\xA6"}));
+            (std::vector<std::string>{"\xC2\xB7h", "\xC3\xA9", "\xE2\x97\xA6"}));
 }
 
 // The word view's rule (issue 16): BPE pieces join into the words a class reads.

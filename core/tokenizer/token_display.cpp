@@ -10,7 +10,7 @@ namespace moe {
 
 namespace {
 
-// A token's leading spaces as "␣": " the" and "the" are different tokens and must look it.
+// A token's leading spaces as "·": " the" and "the" are different tokens and must look it.
 std::string with_visible_leading_spaces(std::string text) {
   size_t spaces = 0;
   while (spaces < text.size() && text[spaces] == ' ') ++spaces;

@@ -11,13 +11,14 @@ namespace moe {
 
 class Tokenizer;
 
-// How a leading space is shown ("␣the"), everywhere a token's text is shown.
-inline constexpr const char* kVisibleSpace = "\xE2\x90\xA3";  // ␣
+// How a leading space is shown ("·the"), everywhere a token's text is shown. A middle dot, in
+// every font the app and the figures use (the app's font has no "␣").
+inline constexpr const char* kVisibleSpace = "\xC2\xB7";  // ·
 
 // Valid UTF-8 stays as it is; a byte that is not part of a valid character becomes <0xNN>; a
 // newline becomes "\n" and a tab "\t" so a token stays on one line; every other control
 // character (C0, DEL, C1) becomes <0xNN> (<U+NNNN> for C1) so no token text can drive a terminal;
-// leading spaces show as "␣".
+// leading spaces show as "·".
 std::string display_token_text(std::string_view bytes);
 
 // Display text for a sequence of tokens (their bytes, in order). Like display_token_text, except
