@@ -101,6 +101,55 @@ TEST_F(CliTest, TokenizeAndGenerate) {
   EXPECT_EQ(first.out, second.out) << "same seed, same continuation";
 }
 
+// Token text is shown by the app's rule (moe::display_token_text): a control byte in the input
+// must not reach the terminal raw (ESC would recolour it, BEL ring), and a byte token reads
+// <0xNN> in every command (issue 16).
+TEST_F(CliTest, TokenTextNeverWritesControlBytesToTheTerminal) {
+  const auto has_control = [](const std::string& text) {
+    return std::any_of(text.begin(), text.end(), [](char c) {
+      const auto byte = static_cast<unsigned char>(c);
+      return (byte < 0x20 && c != '\n') || byte == 0x7F;
+    });
+  };
+  const CommandResult tok = run_cli("tokenize " + model() + " --text " + shell_quote("a\x1b[31mred"));
+  ASSERT_EQ(tok.exit_code, 0) << tok.err;
+  EXPECT_FALSE(has_control(tok.out)) << tok.out;
+  EXPECT_NE(tok.out.find("'<0x1B>'"), std::string::npos) << tok.out;
+
+  const CommandResult route = run_cli("route " + model() + " --prompt " + shell_quote("x\x07\x7f"));
+  ASSERT_EQ(route.exit_code, 0) << route.err;
+  EXPECT_FALSE(has_control(route.out)) << route.out;
+  EXPECT_NE(route.out.find("'<0x07>'"), std::string::npos) << route.out;
+}
+
+// A prompt longer than the context: every command uses its first n_ctx tokens and says so, as
+// the app does; generate says why it stopped early (issue 16: route, generate and compare
+// failed, plot cut silently, generate -n 400 stopped at 246 without a word).
+TEST_F(CliTest, LongPromptsAreCutToTheContextWithANote) {
+  std::string long_prompt;
+  for (int i = 0; i < 300; ++i) long_prompt += "word ";
+  const std::string note = "tokens; the context holds 512: only the first 512 are used";
+  for (const std::string& command :
+       {"route " + model() + " --prompt " + shell_quote(long_prompt),
+        "compare " + model() + " --prompt " + shell_quote(long_prompt) + " --prompt-b hi",
+        "generate " + model() + " -n 5 --prompt " + shell_quote(long_prompt)}) {
+    const CommandResult r = run_cli(command, moe::testing::OutputStreams::Merged);
+    EXPECT_EQ(r.exit_code, 0) << command << "\n" << r.out;
+    EXPECT_NE(r.out.find(note), std::string::npos) << command << "\n" << r.out;
+  }
+  const CommandResult route = run_cli("route " + model() + " --prompt " + shell_quote(long_prompt));
+  EXPECT_NE(route.out.find("Routing: 512 tokens"), std::string::npos) << route.out;
+
+  // About 500 prompt tokens leave a few positions: -n 400 stops when the context is full.
+  const CommandResult generate =
+      run_cli("generate " + model() + " -n 400 --seed 1 --prompt " +
+                  shell_quote(long_prompt.substr(0, long_prompt.size() / 3)),
+              moe::testing::OutputStreams::Merged);
+  ASSERT_EQ(generate.exit_code, 0) << generate.out;
+  EXPECT_NE(generate.out.find(" of 400 tokens: the context of 512 is full"), std::string::npos)
+      << generate.out;
+}
+
 TEST_F(CliTest, InfoReportsExpertsAndParameters) {
   const CommandResult r = run_cli("info " + model() + " --json");
   ASSERT_EQ(r.exit_code, 0) << r.err;

@@ -99,6 +99,15 @@ TEST_F(ExportCliTest, BadArgumentsGiveOneClearLine) {
   r = run_cli("plot " + model() + " --prompt hi --kind load --layer 7 --out " + path("x.png"));
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.out.find("not a MoE layer"), std::string::npos) << r.out;
+  // A negative layer or token: the same clear line naming what is valid, not CLI11's range up
+  // to a 300-digit double (issue 16).
+  r = run_cli("plot " + model() + " --prompt hi --kind load --layer -1 --out " + path("x.png"));
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.out.find("--layer -1 is not a MoE layer (MoE layers: "), std::string::npos) << r.out;
+  EXPECT_LT(r.out.size(), 200u) << r.out;
+  r = run_cli("plot " + model() + " --prompt hi --kind path --token -1 --out " + path("x.png"));
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.out.find("--token -1 is not a token position (0 to "), std::string::npos) << r.out;
   r = run_cli("plot " + model() + " --prompt hi --kind domains --out " + path("x.png"));
   EXPECT_NE(r.out.find("--domains DIR"), std::string::npos) << r.out;
   EXPECT_FALSE(fs::exists(dir() / "x.png"));

@@ -177,6 +177,58 @@ namespace {
 
 // The Playground and Experts tabs driven like a class would: knock an expert out, lower top-k,
 // look at an expert's vocabulary and compare two prompts; every view renders without errors.
+// A failed scripted export says why and never "exported" (issue 16: it printed both).
+TEST(GuiApp, AFailedScriptedExportIsNotReportedAsExported) {
+  if (!have_program("xvfb-run"))
+    GTEST_SKIP() << "xvfb-run is not installed (scripts/deps.sh installs xvfb)";
+  const fs::path dir =
+      fs::temp_directory_path() / ("moescope_test_gui_export_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string unwritable = "/proc/moescope-no-such-dir/x.png";
+  std::ofstream(dir / "script.txt") << "demo-model " << (dir / "demo.gguf").string() << "\n"
+                                    << "prompt hi\nwait\nexport-figure " << unwritable
+                                    << "\nexit\n";
+  const moe::testing::CommandResult run =
+      moe::testing::run_gui_script(MOESCOPE_GUI_PATH, dir.string());
+  EXPECT_NE(run.exit_code, 0) << run.out;
+  EXPECT_EQ(run.out.find("exported " + unwritable), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find(unwritable), std::string::npos) << "the error names the file: " << run.out;
+  fs::remove_all(dir);
+}
+
+// The README's one-liner without a model (`moescope --prompt … --screenshot … --exit`) opens
+// the bundled model as --help says, not a new random demo model (issue 16).
+TEST(GuiApp, AScriptedRunWithoutAModelOpensTheBundledOne) {
+  if (!have_program("xvfb-run"))
+    GTEST_SKIP() << "xvfb-run is not installed (scripts/deps.sh installs xvfb)";
+  const fs::path dir =
+      fs::temp_directory_path() / ("moescope_test_gui_bundled_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir / "assets" / "models");
+  // A model in the assets folder to find (written by the app's own demo-model command).
+  std::ofstream(dir / "script.txt")
+      << "demo-model " << (dir / "assets" / "models" / "bundled.gguf").string() << "\nexit\n";
+  ASSERT_EQ(moe::testing::run_gui_script(MOESCOPE_GUI_PATH, dir.string()).exit_code, 0);
+  ASSERT_TRUE(fs::exists(dir / "assets" / "models" / "bundled.gguf"));
+
+  const fs::path demo = dir / "demo.gguf";
+  const std::string args =
+      "-a -s '-screen 0 1600x1000x24' " + moe::testing::shell_quote(MOESCOPE_GUI_PATH) +
+      " --config-dir " + moe::testing::shell_quote((dir / "config").string()) + " --assets " +
+      moe::testing::shell_quote((dir / "assets").string()) + " --demo-model " +
+      moe::testing::shell_quote(demo.string()) + " --threads 1 --width 800 --height 600" +
+      " --prompt hi --screenshot " + moe::testing::shell_quote((dir / "shot.png").string()) +
+      " --exit";
+  const moe::testing::CommandResult run =
+      moe::testing::run_program("xvfb-run", args, moe::testing::OutputStreams::Merged);
+  EXPECT_EQ(run.exit_code, 0) << run.out;
+  EXPECT_TRUE(fs::exists(dir / "shot.png")) << run.out;
+  EXPECT_FALSE(fs::exists(demo)) << "the demo model was written although a bundled one exists\n"
+                                 << run.out;
+  fs::remove_all(dir);
+}
+
 TEST(GuiApp, PlaygroundAndExpertsViewsRender) {
   if (!have_program("xvfb-run"))
     GTEST_SKIP() << "xvfb-run is not installed (scripts/deps.sh installs xvfb)";

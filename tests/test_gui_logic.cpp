@@ -192,7 +192,7 @@ TEST(GuiTokenText, ShowsSplitCharactersAsBytesAndKeepsValidText) {
   EXPECT_EQ(display_token_text("\xD0\x9F"), "П");
   EXPECT_EQ(display_token_text("\xD0"), "<0xD0>");
   EXPECT_EQ(display_token_text("a\nb"), "a\\nb");
-  EXPECT_EQ(display_token_text(" the"), " the");
+  EXPECT_EQ(display_token_text(" the"), "\xC2\xB7the");  // a leading space is visible
   EXPECT_EQ(shorten_utf8("Привет мир", 6), "Привет…");
   // Byte tokens of split characters: the character where it starts, "◦" where it continues.
   EXPECT_EQ(display_token_texts({"\xD0", "\x9F", "a", "\xE4\xBD", "\xA0!", "\xFF"}),

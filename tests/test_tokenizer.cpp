@@ -9,6 +9,8 @@
 
 #include "moe/error.hpp"
 #include "moe/gguf.hpp"
+#include "moe/token_display.hpp"
+#include "moe/token_words.hpp"
 #include "moe/tokenizer.hpp"
 
 namespace {
@@ -554,3 +556,50 @@ TEST(TokenizerValidation, MissingPreMeansGpt2) {
 }
 
 }  // namespace
+
+// The one display rule for token text (app and CLI): no control character survives, since the
+// CLI writes it to a terminal (issue 16).
+TEST(TokenDisplay, EscapesEveryControlCharacter) {
+  EXPECT_EQ(moe::display_token_text("a\x1b[31m"), "a<0x1B>[31m");
+  EXPECT_EQ(moe::display_token_text("x\x07"), "x<0x07>");
+  EXPECT_EQ(moe::display_token_text("\x7f"), "<0x7F>");
+  EXPECT_EQ(moe::display_token_text("\xC2\x85|\xC2\xA0"), "<U+0085>|\xC2\xA0");
+  EXPECT_EQ(moe::display_token_text("a\nb\t"), "a\\nb\\t");
+  EXPECT_EQ(moe::display_token_texts({"\xC2", "\x9B"}), (std::vector<std::string>{"<U+009B>", "\xE2\x97\xA6"}));
+}
+
+// One look for a token everywhere (issue 16): a leading space is visible, and a byte token of an
+// ASCII byte (SentencePiece's <0x0A>) never looks like the text token "\n".
+TEST(TokenDisplay, LeadingSpacesAndByteTokensAreVisible) {
+  EXPECT_EQ(moe::display_token_text(" the"), "\xC2\xB7the");
+  EXPECT_EQ(moe::display_token_text("  "), "\xC2\xB7\xC2\xB7");
+  EXPECT_EQ(moe::display_token_text("a b"), "a b");
+  EXPECT_EQ(moe::display_token_texts({" \xD0", "\x9F"}),
+            (std::vector<std::string>{"\xC2\xB7\xD0\x9F", "\xE2\x97\xA6"}));
+
+  const Tokenizer tokenizer(spm_vocab(false));
+  const std::vector<int32_t> ids = tokenizer.encode("h\n");
+  ASSERT_EQ(ids.back(), kSpmByte0 + '\n');
+  EXPECT_EQ(moe::display_token_texts(tokenizer, ids).back(), "<0x0A>");
+  EXPECT_EQ(moe::display_token_texts({"\n"}).front(), "\\n");  // a text token of a newline
+  // The bytes of a character split across byte tokens still read as the character.
+  EXPECT_EQ(moe::display_token_texts(tokenizer, tokenizer.encode("h\xC3\xA9")),
+            (std::vector<std::string>{"\xC2\xB7h", "\xC3\xA9", "\xE2\x97\xA6"}));
+}
+
+// The word view's rule (issue 16): BPE pieces join into the words a class reads.
+TEST(TokenWords, PiecesJoinIntoWords) {
+  // "Guten Morgen" as G ut en ␣M or gen: two words.
+  EXPECT_EQ(moe::word_of_tokens({"G", "ut", "en", " M", "or", "gen"}),
+            (std::vector<int>{0, 0, 0, 1, 1, 1}));
+  // The vocabularies' own space marks start a word too.
+  EXPECT_EQ(moe::word_of_tokens({"\xC4\xA0the", "re", "\xE2\x96\x81is"}), (std::vector<int>{0, 0, 1}));
+  // Punctuation is a word of its own, and so is what follows it.
+  EXPECT_EQ(moe::word_of_tokens({"Solve", " 15", " \xC3\x97", " 8", ",", "then", "\n", "x"}),
+            (std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7}));
+  EXPECT_EQ(moe::word_of_tokens({"def", " fib", "on", "acci", "(", "n", "):"}),
+            (std::vector<int>{0, 1, 1, 1, 2, 3, 4}));
+  // Pieces of a character split across byte tokens stay in one word.
+  EXPECT_EQ(moe::word_of_tokens({" \xD0", "\x9F", "\xD1\x80\xD0\xB8"}), (std::vector<int>{0, 0, 0}));
+  EXPECT_TRUE(moe::word_of_tokens({}).empty());
+}

@@ -16,6 +16,9 @@
 #include "moe/routing_data.hpp"
 #include "moe/routing_stats.hpp"
 #include "moe/text_file.hpp"
+#include "moe/token_display.hpp"
+#include "moe/session.hpp"
+#include "context_limit.hpp"
 
 namespace moescope::cli {
 
@@ -103,6 +106,16 @@ std::vector<int32_t> encode_prompt(const LoadedModel& loaded, const std::string&
   return ids;
 }
 
+int session_context(const LoadedModel& loaded) {
+  return moe::default_context(loaded.model->config());
+}
+
+void cut_to_context(std::vector<int32_t>& ids, int n_ctx) {
+  if (static_cast<int>(ids.size()) <= n_ctx) return;
+  std::cerr << "moescope-cli: note: " << moescope::context_cut_note(ids.size(), n_ctx) << "\n";
+  ids.resize(static_cast<size_t>(n_ctx));
+}
+
 namespace {
 
 // Pads UTF-8 text with spaces to `columns` characters (std::setw would count bytes).
@@ -120,8 +133,12 @@ std::string format_fixed(double value, int digits) {
 
 }  // namespace
 
-std::string printable_piece(const moe::Tokenizer& tokenizer, int32_t id, bool hex_bytes) {
-  return moe::replace_invalid_utf8(tokenizer.token_piece(id), hex_bytes);
+std::string printable_piece(const moe::Tokenizer& tokenizer, int32_t id) {
+  return moe::display_token_texts(tokenizer, {id}).front();
+}
+
+std::string data_piece(const moe::Tokenizer& tokenizer, int32_t id) {
+  return moe::replace_invalid_utf8(tokenizer.token_piece(id));
 }
 
 std::string dump_json(const nlohmann::json& value, int indent) {
@@ -134,7 +151,7 @@ std::vector<moe::RoutingTokenInfo> routing_tokens(const LoadedModel& loaded,
   std::vector<moe::RoutingTokenInfo> tokens;
   for (int t = first_token; t < end_token; ++t) {
     const int32_t id = ids[static_cast<size_t>(t)];
-    tokens.push_back({t, id, printable_piece(*loaded.tokenizer, id)});
+    tokens.push_back({t, id, data_piece(*loaded.tokenizer, id)});
   }
   return tokens;
 }
@@ -171,11 +188,11 @@ void write_routing_table(std::ostream& out, const LoadedModel& loaded,
         << " (x<id>: dropped for capacity; * a pin applied)\n";
   }
   out << "\n";
+  // Shown as a sequence, so a character split across byte tokens reads as it does in the app.
+  const std::vector<std::string> texts = moe::display_token_texts(*loaded.tokenizer, ids);
   for (int t = first_token; t < trace.n_tokens(); ++t) {
     const int32_t id = ids[static_cast<size_t>(t)];
-    std::string text = printable_piece(*loaded.tokenizer, id, /*hex_bytes=*/true);
-    std::string shown;
-    for (char c : text) shown += (c == '\n') ? std::string("\\n") : std::string(1, c);
+    const std::string& shown = texts[static_cast<size_t>(t)];
     out << std::setw(4) << t << "  " << std::setw(6) << id << "  " << pad_to_columns("'" + shown + "'", 14);
     for (int layer : trace.moe_layers()) {
       const moe::RoutingRecord& record = trace.at(t, layer);

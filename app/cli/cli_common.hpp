@@ -58,9 +58,19 @@ std::optional<int32_t> bos_to_add(const LoadedModel& loaded, bool add_bos);
 // Prompt ids, with bos_to_add's BOS first.
 std::vector<int32_t> encode_prompt(const LoadedModel& loaded, const std::string& text, bool add_bos);
 
-// A token's text for display: its bytes, with invalid UTF-8 replaced by U+FFFD (or shown as
-// <0xNN> when `hex_bytes` is set).
-std::string printable_piece(const moe::Tokenizer& tokenizer, int32_t id, bool hex_bytes = false);
+// The context a command's session holds (moe::default_context of the model).
+int session_context(const LoadedModel& loaded);
+
+// The app's rule for a prompt longer than the context: keeps its first `n_ctx` ids and says so
+// on stderr (moescope::context_cut_note).
+void cut_to_context(std::vector<int32_t>& ids, int n_ctx);
+
+// A token's text for the terminal and for figure labels, by the app's rule
+// (moe::display_token_text): control bytes escaped, byte tokens as <0xNN>, "\n" for a newline.
+std::string printable_piece(const moe::Tokenizer& tokenizer, int32_t id);
+
+// A token's text for data files (JSON, CSV): its bytes, with invalid UTF-8 replaced by U+FFFD.
+std::string data_piece(const moe::Tokenizer& tokenizer, int32_t id);
 
 // Tokens [first_token, end_token) of `ids` as the data files describe them.
 std::vector<moe::RoutingTokenInfo> routing_tokens(const LoadedModel& loaded,

@@ -80,7 +80,8 @@ void run_compare(const CompareArgs& args) {
     int first = 0;
   };
   const auto route = [&](const std::string& text, const char* option) {
-    const std::vector<int32_t> ids = encode_prompt(loaded, text, !args.no_bos);
+    std::vector<int32_t> ids = encode_prompt(loaded, text, !args.no_bos);
+    cut_to_context(ids, session_context(loaded));
     const int first =
         (!args.no_bos && !ids.empty() && ids.front() == loaded.tokenizer->bos_id()) ? 1 : 0;
     if (static_cast<int>(ids.size()) <= first)

@@ -79,7 +79,7 @@ void run_experts(const ExpertsArgs& args) {
                             {"weight", occurrence.weight}});
       }
       tokens.push_back({{"id", token.id},
-                        {"text", printable_piece(*loaded.tokenizer, token.id)},
+                        {"text", data_piece(*loaded.tokenizer, token.id)},
                         {"routed", token.routed},
                         {"occurrences", token.occurrences},
                         {"mean_weight", token.weight_sum / static_cast<double>(token.routed)},
@@ -116,9 +116,7 @@ void run_experts(const ExpertsArgs& args) {
   std::cout << "\nTokens routed here most (routed / occurrences, mean gate weight; examples with "
                "the token in [brackets]):\n";
   for (const moe::ExpertToken& token : vocabulary.top_tokens) {
-    std::string shown;
-    for (char c : printable_piece(*loaded.tokenizer, token.id, /*hex_bytes=*/true))
-      shown += c == '\n' ? std::string("\\n") : std::string(1, c);
+    const std::string shown = printable_piece(*loaded.tokenizer, token.id);
     std::cout << "  " << std::setw(14) << std::left << ("'" + shown + "'") << std::right
               << std::setw(5) << token.routed << " / " << std::setw(4) << std::left
               << token.occurrences << std::right << std::fixed << std::setprecision(2) << "  w "

@@ -31,7 +31,8 @@ struct GenerateArgs {
 
 void run_generate(const GenerateArgs& args) {
   const LoadedModel loaded = load_model(args.model_path);
-  const std::vector<int32_t> prompt_ids = encode_prompt(loaded, args.prompt, !args.no_bos);
+  std::vector<int32_t> prompt_ids = encode_prompt(loaded, args.prompt, !args.no_bos);
+  cut_to_context(prompt_ids, session_context(loaded));
   if (prompt_ids.empty()) throw moe::Error("the prompt is empty: give some text with --prompt");
 
   const moe::RoutingInterventions interventions =
@@ -52,6 +53,11 @@ void run_generate(const GenerateArgs& args) {
   });
   const std::vector<int32_t>& ids = session.tokens();
   const int first_generated = static_cast<int>(prompt_ids.size());
+  if (args.n_tokens > room && static_cast<int>(ids.size()) >= session.n_ctx()) {
+    // Say why fewer tokens came than asked: the context is full (an end token says itself).
+    std::cerr << "moescope-cli: note: generated " << ids.size() - prompt_ids.size() << " of "
+              << args.n_tokens << " tokens: the context of " << session.n_ctx() << " is full\n";
+  }
   // The unchanged model beside the changed one: the same prompt, the same sampling.
   std::optional<moe::InterventionEffect> effect;
   if (!interventions.empty()) {

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "cli_common.hpp"
@@ -35,8 +36,8 @@ struct PlotArgs {
   std::string prompts_file;
   std::string domains_dir;
   std::string kind;
-  int layer = -1;
-  int token = -1;
+  std::optional<int> layer;  // unset: the first MoE layer (domains: every one)
+  std::optional<int> token;  // unset: the last token
   FigureOutputArgs output;
   std::string measure = "tokens";
   bool normalize = false;
@@ -52,16 +53,7 @@ struct PooledRouting {
 };
 
 std::string token_label(const LoadedModel& loaded, int32_t id) {
-  std::string label;
-  for (char c : printable_piece(*loaded.tokenizer, id)) {
-    if (c == '\n')
-      label += "\\n";
-    else if (c == '\t')
-      label += "\\t";
-    else
-      label += c;
-  }
-  return label;
+  return printable_piece(*loaded.tokenizer, id);
 }
 
 PooledRouting route_prompts(const LoadedModel& loaded, moe::Session& session,
@@ -97,10 +89,13 @@ PooledRouting route_prompts(const LoadedModel& loaded, moe::Session& session,
   return pooled;
 }
 
-int moe_index_for(const moe::RoutingTrace& trace, int layer) {
+// Any --layer the user typed, negative too, is checked against the model's MoE layers, so the
+// error names the valid ones.
+int moe_index_for(const moe::RoutingTrace& trace, std::optional<int> layer_option) {
   if (trace.moe_layers().empty()) throw moe::Error("the model has no MoE layer to plot");
-  if (layer < 0) return 0;
-  const int index = trace.moe_index(layer);
+  if (!layer_option) return 0;
+  const int layer = *layer_option;
+  const int index = layer < 0 ? -1 : trace.moe_index(layer);
   if (index < 0) {
     std::string layers;
     for (int l : trace.moe_layers()) layers += (layers.empty() ? "" : ", ") + std::to_string(l);
@@ -136,7 +131,7 @@ void run_plot(const PlotArgs& args) {
       domains.push_back({set.name, moe::compute_routing_stats(shape)});
     }
     const int top_k = shape.top_k();
-    if (args.layer >= 0) {
+    if (args.layer) {
       write_figure(plot::domain_expert_figure(domains, moe_index_for(shape, args.layer), top_k),
                    args.output.out_path, options);
     } else {
@@ -173,9 +168,9 @@ void run_plot(const PlotArgs& args) {
   } else if (args.kind == "layers") {
     figure = plot::layer_balance_figure(stats, trace.n_expert());
   } else if (args.kind == "path") {
-    const int token = args.token >= 0 ? args.token : trace.n_tokens() - 1;
-    if (token >= trace.n_tokens()) {
-      throw moe::Error("--token " + std::to_string(token) + " is past the last token (" +
+    const int token = args.token.value_or(trace.n_tokens() - 1);
+    if (token < 0 || token >= trace.n_tokens()) {
+      throw moe::Error("--token " + std::to_string(token) + " is not a token position (0 to " +
                        std::to_string(trace.n_tokens() - 1) + ")");
     }
     figure = plot::token_path_figure(trace, token, routed.labels[static_cast<size_t>(token)]);
@@ -229,10 +224,8 @@ void register_plot(CLI::App& app) {
   command
       ->add_option("--layer", args->layer,
                    "Model layer for load, coactivation, transitions, domains (default: the "
-                   "first MoE layer; for domains: one file per MoE layer)")
-      ->check(CLI::NonNegativeNumber);
-  command->add_option("--token", args->token, "Token position for path (default: the last token)")
-      ->check(CLI::NonNegativeNumber);
+                   "first MoE layer; for domains: one file per MoE layer)");
+  command->add_option("--token", args->token, "Token position for path (default: the last token)");
   command->add_option("--measure", args->measure, "load: tokens (default) | gate (gate mass)")
       ->check(CLI::IsMember({"tokens", "gate"}));
   command->add_flag("--normalize", args->normalize, "transitions: rows as P(next expert | expert)");

@@ -34,7 +34,8 @@ struct RouteArgs {
 void run_route(const RouteArgs& args) {
   const LoadedModel loaded = load_model(args.model_path);
   const std::string text = args.prompt_file.empty() ? args.prompt : read_text_file(args.prompt_file);
-  const std::vector<int32_t> ids = encode_prompt(loaded, text, !args.no_bos);
+  std::vector<int32_t> ids = encode_prompt(loaded, text, !args.no_bos);
+  cut_to_context(ids, session_context(loaded));
   if (ids.empty()) throw moe::Error("the prompt is empty: give some text with --prompt");
 
   const moe::RoutingInterventions interventions =

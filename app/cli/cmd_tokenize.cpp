@@ -5,6 +5,7 @@
 #include "cli_common.hpp"
 #include "moe/error.hpp"
 #include "moe/gguf.hpp"
+#include "moe/token_display.hpp"
 
 namespace moescope::cli {
 
@@ -24,14 +25,15 @@ void run_tokenize(const TokenizeArgs& args) {
   const std::vector<int32_t> ids = tokenizer.encode(text);
   if (args.as_json) {
     nlohmann::json tokens = nlohmann::json::array();
-    for (int32_t id : ids) tokens.push_back({{"id", id}, {"text", printable_piece(tokenizer, id)}});
+    for (int32_t id : ids) tokens.push_back({{"id", id}, {"text", data_piece(tokenizer, id)}});
     std::cout << dump_json({{"n_tokens", ids.size()}, {"ids", ids}, {"tokens", tokens}}) << "\n";
     return;
   }
   for (size_t i = 0; i < ids.size(); ++i) std::cout << (i ? " " : "") << ids[i];
   std::cout << "\n";
-  for (int32_t id : ids) {
-    std::cout << std::setw(8) << id << "  '" << printable_piece(tokenizer, id) << "'\n";
+  const std::vector<std::string> texts = moe::display_token_texts(tokenizer, ids);
+  for (size_t i = 0; i < ids.size(); ++i) {
+    std::cout << std::setw(8) << ids[i] << "  '" << texts[i] << "'\n";
   }
   std::cout << ids.size() << " tokens\n";
 }

@@ -34,10 +34,7 @@ std::vector<int32_t> most_likely(const std::vector<float>& probs, int count) {
 }
 
 std::string shown_piece(const LoadedModel& loaded, int32_t id) {
-  std::string shown;
-  for (char c : printable_piece(*loaded.tokenizer, id, /*hex_bytes=*/true))
-    shown += (c == '\n') ? std::string("\\n") : std::string(1, c);
-  return "'" + shown + "'";
+  return "'" + printable_piece(*loaded.tokenizer, id) + "'";
 }
 
 // Pads UTF-8 text with spaces to `columns` characters.
@@ -196,7 +193,7 @@ nlohmann::json intervention_effect_json(const LoadedModel& loaded,
     nlohmann::json list = nlohmann::json::array();
     for (int32_t id : most_likely(run.next_probs, top_tokens)) {
       list.push_back({{"id", id},
-                      {"text", printable_piece(*loaded.tokenizer, id)},
+                      {"text", data_piece(*loaded.tokenizer, id)},
                       {"prob", run.next_probs[static_cast<size_t>(id)]}});
     }
     return list;

@@ -68,15 +68,7 @@ App::App(GLFWwindow* window, AppOptions options) : window_(window), options_(std
         std::filesystem::exists(settings_.last_model, ignored)) {
       model = settings_.last_model;
     }
-    if (model.empty()) {
-      for (std::filesystem::directory_iterator it(options_.assets_dir / "models", ignored), end;
-           !ignored && it != end; it.increment(ignored)) {
-        if (has_gguf_extension(it->path().filename().string())) {
-          model = it->path().string();
-          break;
-        }
-      }
-    }
+    if (model.empty()) model = bundled_model(options_.assets_dir);
     if (model.empty()) {
       open_demo_model(options_.demo_model.string());
     } else {

@@ -8,6 +8,18 @@
 
 namespace moescope::gui {
 
+std::string bundled_model(const std::filesystem::path& assets_dir) {
+  std::string first;
+  std::error_code ignored;
+  for (std::filesystem::directory_iterator it(assets_dir / "models", ignored), end;
+       !ignored && it != end; it.increment(ignored)) {
+    const std::string name = it->path().filename().string();
+    if (has_gguf_extension(name) && (first.empty() || it->path().string() < first))
+      first = it->path().string();
+  }
+  return first;
+}
+
 bool has_gguf_extension(const std::string& name) {
   if (name.size() < 5) return false;
   std::string tail = name.substr(name.size() - 5);

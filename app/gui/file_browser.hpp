@@ -26,4 +26,8 @@ FolderListing list_folder(const std::filesystem::path& folder, bool all_files);
 
 bool has_gguf_extension(const std::string& name);  // case-insensitive ".gguf"
 
+// The bundled model: the first .gguf (by name) in `assets_dir`/models; empty when there is none.
+// Both the window and a scripted run open it when no model is given.
+std::string bundled_model(const std::filesystem::path& assets_dir);
+
 }  // namespace moescope::gui

@@ -19,6 +19,7 @@
 
 #include "app.hpp"
 #include "asset_paths.hpp"
+#include "file_browser.hpp"
 #include "moe/error.hpp"
 
 namespace fs = std::filesystem;
@@ -148,12 +149,14 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (!options.script.empty()) {
-    // A script starts from the given model (or the demo model) unless it opens one itself.
+    // A script starts from the given model, else the bundled one, else the demo model, unless it
+    // opens one itself (as the window does, and as --help says).
     const auto opens_model = [](const auto& command) {
       return command.kind == moescope::gui::ScriptKind::Model ||
              command.kind == moescope::gui::ScriptKind::DemoModel;
     };
     if (options.script.empty() || !opens_model(options.script.front())) {
+      if (model_path.empty()) model_path = moescope::gui::bundled_model(options.assets_dir);
       moescope::gui::ScriptCommand open;
       open.kind = model_path.empty() ? moescope::gui::ScriptKind::DemoModel
                                      : moescope::gui::ScriptKind::Model;

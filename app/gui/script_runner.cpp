@@ -203,7 +203,7 @@ bool ScriptRunner::run(const ScriptCommand& command, ScriptHost& host) {
       }
       if (const std::optional<std::string> result = scripted_export_result()) {
         fail_unless_empty(*result);
-        std::cout << "moescope: exported " << command.text << "\n";
+        if (result->empty()) std::cout << "moescope: exported " << command.text << "\n";
         frames_left_ = 1;
         return true;
       }

@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <string>
+#include <vector>
 
 #include "moe/plot/routing_figures.hpp"
+#include "moe/token_words.hpp"
 #include "explanations.hpp"
 #include "prompt_column.hpp"
 
@@ -45,6 +47,11 @@ void draw_token_strip(ViewContext& view, TokenStripState& state) {
   help_marker(explanation_for("strip"));
   ImGui::SameLine();
   ImGui::Checkbox("Legend", &state.show_legend);
+  ImGui::SameLine();
+  ImGui::Checkbox("Words", &state.words);
+  if (ImGui::IsItemHovered())
+    ImGui::SetTooltip("Join the pieces of each word (\"G\" \"ut\" \"en\" as one Guten): each piece "
+                      "keeps its own colour, the word gets one frame");
   if (state.show_legend && snapshot.trace.n_expert() > 0) {
     const float chip_width = ImGui::CalcTextSize("E000").x + ImGui::GetTextLineHeight() + 16;
     for (int e = 0; e < snapshot.trace.n_expert(); ++e) {
@@ -70,14 +77,43 @@ void draw_token_strip(ViewContext& view, TokenStripState& state) {
   const int layer = view.selection.layer;
   int hovered_token = -1;
   state.token_boxes.clear();
-  for (int t = 0; t < static_cast<int>(snapshot.tokens.size()); ++t) {
+  const int n_tokens = static_cast<int>(snapshot.tokens.size());
+  const auto shown_text = [&](int t) -> const std::string& {
+    static const std::string space = " ";
+    const std::string& text = snapshot.tokens[static_cast<size_t>(t)].text;
+    return text.empty() ? space : text;
+  };
+  const auto box_width = [&](int t) {
+    return std::max(ImGui::CalcTextSize(shown_text(t).c_str()).x, line_height * 0.35f) +
+           2 * padding.x;
+  };
+  // The word view: pieces of one word (moe::word_of_tokens) touch, and a word wraps whole.
+  std::vector<int> word_of(static_cast<size_t>(n_tokens));
+  if (state.words) {
+    std::vector<std::string> pieces;
+    for (const TokenView& token : snapshot.tokens) pieces.push_back(token.piece);
+    word_of = moe::word_of_tokens(pieces);
+  } else {
+    for (int t = 0; t < n_tokens; ++t) word_of[static_cast<size_t>(t)] = t;
+  }
+  const auto same_word = [&](int a, int b) {
+    return b >= 0 && b < n_tokens && word_of[static_cast<size_t>(a)] == word_of[static_cast<size_t>(b)];
+  };
+  float word_left = cursor.x;
+  for (int t = 0; t < n_tokens; ++t) {
     const TokenView& token = snapshot.tokens[static_cast<size_t>(t)];
-    const std::string& text = token.text.empty() ? std::string(" ") : token.text;
-    const ImVec2 text_size = ImGui::CalcTextSize(text.c_str());
-    const float width = std::max(text_size.x, line_height * 0.35f) + 2 * padding.x;
-    if (cursor.x + width > right && cursor.x > left) {
-      cursor = ImVec2(left, cursor.y + row_height);
+    const std::string& text = shown_text(t);
+    const float width = box_width(t);
+    float needed = width;
+    if (!same_word(t, t - 1)) {
+      for (int u = t + 1; same_word(t, u); ++u) needed += box_width(u);
     }
+    if ((cursor.x + needed > right || (needed != width && cursor.x + width > right)) &&
+        cursor.x > left) {
+      cursor = ImVec2(left, cursor.y + row_height);
+      word_left = cursor.x;
+    }
+    if (!same_word(t, t - 1)) word_left = cursor.x;
     const ImVec2 box_end(cursor.x + width, cursor.y + line_height + 2 * padding.y);
     plot::Color fill = plot::Color::from_rgb(0x7F7F7F, 0.35f);
     if (snapshot.trace.has(t, layer)) {
@@ -103,7 +139,11 @@ void draw_token_strip(ViewContext& view, TokenStripState& state) {
       draw->AddRect(ImVec2(cursor.x - 2, cursor.y - 2), ImVec2(box_end.x + 2, box_end.y + 2),
                     view.style.text, 3, 0, view.selection.pinned ? 3.0f : 1.5f);
     }
-    cursor.x += width + gap;
+    if (state.words && !same_word(t, t + 1) && same_word(t, t - 1)) {
+      draw->AddRect(ImVec2(word_left - 1, cursor.y - 1), ImVec2(box_end.x + 1, box_end.y + 1),
+                    view.style.text, 2, 0, 1.0f);  // one frame around a word of several pieces
+    }
+    cursor.x += width + (same_word(t, t + 1) ? 0 : gap);
   }
   ImGui::SetCursorScreenPos(ImVec2(left, cursor.y + (snapshot.tokens.empty() ? 0 : row_height)));
   if (!snapshot.complete) {

@@ -11,6 +11,7 @@
 #include "moe/prompt_sets.hpp"
 #include "moe/session.hpp"
 #include "moe/tokenizer.hpp"
+#include "context_limit.hpp"
 #include "token_text.hpp"
 #include "worker_state.hpp"
 
@@ -377,9 +378,9 @@ void Worker::do_prompt(const PromptRequest& request, uint64_t request_id) {
   }
   const int n_ctx = state.session->n_ctx();
   if (static_cast<int>(tokens.size()) > n_ctx) {
-    state.prompt_warning = "The prompt has " + std::to_string(tokens.size()) +
-                           " tokens; the context holds " + std::to_string(n_ctx) +
-                           ": only the first " + std::to_string(n_ctx) + " are shown.";
+    std::string note = moescope::context_cut_note(tokens.size(), n_ctx);  // as moescope-cli says
+    note[0] = 'T';
+    state.prompt_warning = note + ".";
     tokens.resize(static_cast<size_t>(n_ctx));
   }
 
@@ -574,7 +575,7 @@ void Worker::publish(const PromptRequest& request, bool complete, double compute
   std::vector<std::string> pieces;
   pieces.reserve(tokens.size());
   for (int32_t id : tokens) pieces.push_back(state.tokenizer->token_piece(id));
-  std::vector<std::string> texts = display_token_texts(pieces);
+  std::vector<std::string> texts = moe::display_token_texts(*state.tokenizer, tokens);
   snapshot->tokens.reserve(tokens.size());
   for (size_t i = 0; i < tokens.size(); ++i) {
     TokenView view;

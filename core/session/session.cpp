@@ -7,11 +7,7 @@
 
 namespace moe {
 
-namespace {
-
 int default_context(const ModelConfig& config) { return std::min(config.n_ctx_train, 4096); }
-
-}  // namespace
 
 Session::Session(std::shared_ptr<const Model> model, std::shared_ptr<Backend> backend,
                  SessionOptions options)

@@ -23,6 +23,9 @@ struct SessionOptions {
   RoutingInterventions interventions{};  // router changes (moe/interventions.hpp); none by default
 };
 
+// The context a session holds when SessionOptions::n_ctx is 0: min(n_ctx_train, 4096).
+int default_context(const ModelConfig& config);
+
 // Called with each generated token (already appended); return false to stop generating.
 using TokenCallback = std::function<bool(int32_t token)>;
 
