@@ -13,9 +13,11 @@ moe::RoutingTrace trace_choosing(const std::vector<int32_t>& experts, int n_expe
   moe::RoutingTrace trace(1, n_expert, 2, {0});
   for (size_t t = 0; t < experts.size(); ++t) {
     const int32_t second = (experts[t] + 1) % n_expert;
-    trace.set(static_cast<int>(t), 0,
-              moe::RoutingRecord{{}, std::vector<float>(static_cast<size_t>(n_expert), 0.25f),
-                                 {experts[t], second}, {0.6f, 0.4f}, {}, false});
+    moe::RoutingRecord record;
+    record.probs.assign(static_cast<size_t>(n_expert), 0.25f);
+    record.experts = {experts[t], second};
+    record.weights = {0.6f, 0.4f};
+    trace.set(static_cast<int>(t), 0, record);
   }
   return trace;
 }

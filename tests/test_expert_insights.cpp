@@ -102,9 +102,15 @@ TEST(ComputeCounter, CountsWhatTheRouterChose) {
   moe::RoutingTrace one(2, 4, 2, {0, 1});
   for (int t = 0; t < 5; ++t) {
     for (int layer : {0, 1}) {
-      two.set(t, layer,
-              {{0, 0, 0, 0}, {0.25f, 0.25f, 0.25f, 0.25f}, {0, 1}, {0.5f, 0.5f}, {}, false});
-      one.set(t, layer, {{0, 0, 0, 0}, {0.25f, 0.25f, 0.25f, 0.25f}, {0}, {1.0f}, {}, false});
+      moe::RoutingRecord record;
+      record.logits = {0, 0, 0, 0};
+      record.probs = {0.25f, 0.25f, 0.25f, 0.25f};
+      record.experts = {0, 1};
+      record.weights = {0.5f, 0.5f};
+      two.set(t, layer, record);
+      record.experts = {0};
+      record.weights = {1.0f};
+      one.set(t, layer, record);
     }
   }
   const moe::ComputeCount full = moe::count_compute(*model, two);

@@ -11,7 +11,12 @@ namespace {
 
 moe::RoutingRecord record(std::vector<float> probs, std::vector<int32_t> experts,
                           std::vector<float> weights) {
-  return moe::RoutingRecord{probs, probs, std::move(experts), std::move(weights), {}, false};
+  moe::RoutingRecord result;
+  result.logits = probs;
+  result.probs = std::move(probs);
+  result.experts = std::move(experts);
+  result.weights = std::move(weights);
+  return result;
 }
 
 }  // namespace
