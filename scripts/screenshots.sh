@@ -42,8 +42,7 @@ mapfile -t views < <("$app" --list-views | cut -f1)
     echo "panel router"
     echo "presenter 1"
     echo "screenshot $out/presenter-router-$theme.png"
-    echo "key right"
-    echo "key right"
+    echo "panel load"
     echo "screenshot $out/presenter-load-$theme.png"
     echo "presenter 0"
   done

@@ -66,7 +66,7 @@ void App::draw_presenter() {
   presenter_keys();
   if (!presenter_) return;  // Esc: the normal window from the next frame on
   const ViewInfo& info = *views()[shown_view_index()];
-  ImGui::TextColored(ImVec4(0.45f, 0.7f, 1, 1), "%s", info.title);
+  ImGui::TextUnformatted(info.title);  // the theme's text colour: readable on both themes
   ImGui::SameLine(0, ImGui::GetFontSize());
   ImGui::TextDisabled("\xE2\x86\x90 \xE2\x86\x92 view   \xE2\x86\x91 \xE2\x86\x93 layer   Tab token   "
                       "Esc leaves");
