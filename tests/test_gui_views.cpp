@@ -205,6 +205,28 @@ TEST_F(AppScript, InsideTheMoeLayerWalksSevenSteps) {
   }
 }
 
+// The token strip's "Words" toggle joins a word's pieces ("Guten Morgen" is not
+// "G ut en M or gen" on a slide): the strip (the top of the window's right column; the status
+// bar's timings change from frame to frame) changes when it goes on and back when it goes off.
+TEST_F(AppScript, TheWordsToggleRedrawsTheStrip) {
+  const moe::testing::CommandResult run = this->run(
+      "screenshot " + path("pieces.png") + "\npress Words\nscreenshot " + path("words.png") +
+          "\npress Words\nscreenshot " + path("pieces_again.png") + "\nexit\n",
+      "Guten Morgen, wie geht es Ihnen heute?");
+  ASSERT_EQ(run.exit_code, 0) << run.out;
+  const auto strip = [&](const std::string& name) {
+    const Image image = read_png(path(name));
+    std::vector<uint8_t> top;
+    const size_t stride = static_cast<size_t>(image.width) * 4;
+    for (int y = 0; y < image.height / 4; ++y)
+      top.insert(top.end(), image.rgba.begin() + static_cast<long>(y * stride + stride / 3),
+                 image.rgba.begin() + static_cast<long>((y + 1) * stride));
+    return top;
+  };
+  EXPECT_NE(strip("pieces.png"), strip("words.png"));
+  EXPECT_EQ(strip("pieces.png"), strip("pieces_again.png"));
+}
+
 // Presenter mode as a teacher drives it: Right goes to the next view, Down to the next layer,
 // Tab to the next token, Escape back to the normal window; the screen has no menu bar then. In
 // a view with steps (Inside the MoE layer) Right goes through its steps first.

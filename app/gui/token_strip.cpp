@@ -46,9 +46,9 @@ void draw_token_strip(ViewContext& view, TokenStripState& state) {
   ImGui::SameLine();
   help_marker(explanation_for("strip"));
   ImGui::SameLine();
-  ImGui::Checkbox("Legend", &state.show_legend);
+  checkbox("Legend", &state.show_legend);
   ImGui::SameLine();
-  ImGui::Checkbox("Words", &state.words);
+  checkbox("Words", &state.words);
   if (ImGui::IsItemHovered())
     ImGui::SetTooltip("Join the pieces of each word (\"G\" \"ut\" \"en\" as one Guten): each piece "
                       "keeps its own colour, the word gets one frame");
