@@ -120,6 +120,13 @@ TEST_F(CliTest, TokenTextNeverWritesControlBytesToTheTerminal) {
   ASSERT_EQ(route.exit_code, 0) << route.err;
   EXPECT_FALSE(has_control(route.out)) << route.out;
   EXPECT_NE(route.out.find("'<0x07>'"), std::string::npos) << route.out;
+
+  // generate writes running text: its newlines stay, its control bytes are escaped.
+  const CommandResult gen =
+      run_cli("generate " + model() + " -n 4 --temp 0 --prompt " + shell_quote("x\x1b[31m\ny"));
+  ASSERT_EQ(gen.exit_code, 0) << gen.err;
+  EXPECT_FALSE(has_control(gen.out)) << gen.out;
+  EXPECT_NE(gen.out.find("x<0x1B>[31m\ny"), std::string::npos) << gen.out;
 }
 
 // A prompt longer than the context: every command uses its first n_ctx tokens and says so, as

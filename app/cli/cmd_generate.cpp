@@ -10,6 +10,7 @@
 #include "intervention_options.hpp"
 #include "moe/error.hpp"
 #include "moe/session.hpp"
+#include "moe/token_display.hpp"
 
 namespace moescope::cli {
 
@@ -43,12 +44,12 @@ void run_generate(const GenerateArgs& args) {
   moe::Session session(loaded.model, backend, session_options);
   session.set_tokens(prompt_ids);
   const auto eos = loaded.tokenizer->eos_id();
-  if (!args.as_json) std::cout << args.prompt << std::flush;
+  if (!args.as_json) std::cout << moe::terminal_text(args.prompt) << std::flush;
   const moe::SamplingOptions sampling{args.temperature, args.top_p, args.seed};
   const int room = session.n_ctx() - static_cast<int>(prompt_ids.size());
   session.generate(std::min(args.n_tokens, room), sampling, [&](int32_t token) {
     if (eos && token == *eos) return false;
-    if (!args.as_json) std::cout << loaded.tokenizer->token_piece(token) << std::flush;
+    if (!args.as_json) std::cout << moe::terminal_text(loaded.tokenizer->token_piece(token)) << std::flush;
     return true;
   });
   const std::vector<int32_t>& ids = session.tokens();

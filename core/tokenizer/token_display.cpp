@@ -123,4 +123,22 @@ std::vector<std::string> display_token_texts(const Tokenizer& tokenizer,
   return texts;
 }
 
+std::string terminal_text(std::string_view bytes) {
+  std::string out;
+  out.reserve(bytes.size());
+  for (const char c : bytes) {
+    const auto byte = static_cast<unsigned char>(c);
+    if ((byte < 0x20 && c != '\n' && c != '\t') || byte == 0x7F) {
+      static const char* const kHex = "0123456789ABCDEF";
+      out += "<0x";
+      out += kHex[byte >> 4];
+      out += kHex[byte & 0xF];
+      out += '>';
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 }  // namespace moe

@@ -21,6 +21,11 @@ inline constexpr const char* kVisibleSpace = "\xC2\xB7";  // ·
 // leading spaces show as "·".
 std::string display_token_text(std::string_view bytes);
 
+// Running text (a prompt, generated text) for a terminal: kept as it is, newlines and tabs
+// included, except that every other ASCII control byte and DEL becomes <0xNN>, so no text can
+// drive the terminal (colours, bells, cursor moves).
+std::string terminal_text(std::string_view bytes);
+
 // Display text for a sequence of tokens (their bytes, in order). Like display_token_text, except
 // that a character split across byte tokens (a byte-level vocabulary meeting Cyrillic or CJK)
 // is shown whole on the token with its first byte, and as "◦" on tokens that only continue it.
