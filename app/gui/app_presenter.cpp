@@ -65,7 +65,8 @@ void App::presenter_keys() {
 void App::draw_presenter() {
   presenter_keys();
   if (!presenter_) return;  // Esc: the normal window from the next frame on
-  const ViewInfo& info = *views()[shown_view_index()];
+  const size_t shown = shown_view_index();
+  const ViewInfo& info = *views()[shown];
   ImGui::TextUnformatted(info.title);  // the theme's text colour: readable on both themes
   ImGui::SameLine(0, ImGui::GetFontSize());
   ImGui::TextDisabled("\xE2\x86\x90 \xE2\x86\x92 view   \xE2\x86\x91 \xE2\x86\x93 layer   Tab token   "
@@ -82,7 +83,7 @@ void App::draw_presenter() {
   strip_state_.keyboard = true;
   strip_state_.show_legend = show_legend;
   ImGui::BeginChild("##presenter_view", ImVec2(0, 0), true);
-  views_[shown_view_index()]->draw(context);
+  views_[shown]->draw(context);
   ImGui::EndChild();
 }
 

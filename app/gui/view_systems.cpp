@@ -34,6 +34,9 @@ struct MoeSystem {
   const char* capacity;
   Demo demo;
   const char* family;  // file-name part of GGUF models of its family ("" if none)
+  // Demo::Rule: the top-k and capacity factor its rule applies to the open model.
+  int rule_top_k = 0;
+  double rule_capacity_factor = 0;
 };
 
 // Facts from each paper or model card; "not public" where the maker has published no number.
@@ -42,11 +45,11 @@ const std::vector<MoeSystem>& moe_systems() {
       {"GShard", "2020, Lepikhin et al., arXiv:2006.16668",
        "2048 per MoE layer (600B model; every other layer)", "2",
        "softmax; the second expert is used with a probability set by its weight",
-       "2N/E tokens per expert (factor 2)", Demo::Rule, ""},
+       "2N/E tokens per expert (factor 2)", Demo::Rule, "", 2, 2.0},
       {"Switch Transformer", "2021, Fedus, Zoph & Shazeer, arXiv:2101.03961",
        "128 (Switch-Base) to 2048 (Switch-C, 1.6T parameters)", "1",
        "softmax, top-1; auxiliary balancing loss", "factor 1.0-1.25; overflow tokens skip the layer",
-       Demo::Rule, ""},
+       Demo::Rule, "", 1, 1.25},
       {"GLaM", "2021, Du et al., arXiv:2112.06905",
        "64 per MoE layer (every other layer); 1.2T parameters, 97B used per token", "2",
        "softmax, top-2; auxiliary balancing loss", "yes (tokens over capacity are dropped)",
@@ -74,13 +77,12 @@ const std::vector<MoeSystem>& moe_systems() {
   return all;
 }
 
-// The routing rule of GShard and Switch on the open model.
+// The routing rule of GShard and Switch on the open model: top-k with a capacity factor.
 moe::RoutingInterventions rule_of(const MoeSystem& system) {
   moe::RoutingInterventions rule;
   rule.rule = moe::RoutingRule::Capacity;
-  const bool switch_transformer = std::string(system.top_k) == "1";
-  rule.top_k = switch_transformer ? 1 : 2;
-  rule.capacity_factor = switch_transformer ? 1.25 : 2.0;
+  rule.top_k = system.rule_top_k;
+  rule.capacity_factor = system.rule_capacity_factor;
   return rule;
 }
 
