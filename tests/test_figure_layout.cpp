@@ -27,6 +27,7 @@
 #include "moe/plot/live_training_figures.hpp"
 #include "moe/plot/model_figures.hpp"
 #include "moe/plot/routing_figures.hpp"
+#include "moe/plot/shared_scales.hpp"
 #include "moe/plot/training_figures.hpp"
 #include "moe/routing_stats.hpp"
 #include "synthetic_routing.hpp"
@@ -815,3 +816,40 @@ TEST(FigureLayout, ExportedSvgHoldsEveryBarAndCellOfTheLayout) {
 }
 
 }  // namespace
+
+// A | B: prompt A's and prompt B's figures side by side are read on one scale. A short prompt's
+// load bars and a long prompt's must share the y axis, and a cell of the same value must have
+// the same colour in both heatmaps; cells coloured otherwise (the co-activation diagonal) keep
+// their colour.
+TEST(SharedScales, FiguresSideBySideShareTheirAxisAndColourScale) {
+  const moe::RoutingStats short_prompt =
+      moe::compute_routing_stats(moe::testing::synthetic_trace(6, 3));
+  const moe::RoutingStats long_prompt =
+      moe::compute_routing_stats(moe::testing::synthetic_trace(60, 4));
+  plot::Figure a = plot::expert_load_figure(short_prompt, 0, plot::LoadMeasure::TokenCount);
+  plot::Figure b = plot::expert_load_figure(long_prompt, 0, plot::LoadMeasure::TokenCount);
+  ASSERT_LT(a.y.max, b.y.max);
+  plot::share_scales({&a, &b});
+  EXPECT_EQ(a.y.max, b.y.max);
+  EXPECT_EQ(a.y.ticks.size(), b.y.ticks.size());
+
+  plot::Figure heat_a = plot::coactivation_figure(short_prompt, 0);
+  plot::Figure heat_b = plot::coactivation_figure(long_prompt, 0);
+  ASSERT_LT(heat_a.color_scale->max, heat_b.color_scale->max);
+  const plot::Color diagonal = heat_a.cells.front().fill;  // cell (0, 0)
+  plot::share_scales({&heat_a, nullptr, &heat_b});
+  EXPECT_EQ(heat_a.color_scale->max, heat_b.color_scale->max);
+  EXPECT_EQ(heat_a.cells.front().fill, diagonal);
+  int compared = 0;
+  for (const plot::Rect& cell_a : heat_a.cells) {
+    if (cell_a.row == cell_a.column) continue;
+    for (const plot::Rect& cell_b : heat_b.cells) {
+      if (cell_b.row != cell_b.column && cell_b.value == cell_a.value) {
+        EXPECT_EQ(cell_a.fill, cell_b.fill) << "value " << cell_a.value;
+        ++compared;
+      }
+    }
+    EXPECT_EQ(cell_a.fill, heat_a.color_scale->at(cell_a.value));
+  }
+  EXPECT_GT(compared, 0);
+}

@@ -227,6 +227,43 @@ TEST_F(AppScript, TheWordsToggleRedrawsTheStrip) {
   EXPECT_EQ(strip("pieces.png"), strip("pieces_again.png"));
 }
 
+// A | B: with a prompt B, the strip and the router, load and domains views show it beside the
+// current prompt; the "A | B" toggle (shown only then) puts each view back as it was without B.
+// Compared: the views' area (below the strip, left of the status bar's timings).
+TEST_F(AppScript, PromptBShowsBesideTheCurrentPromptAndTheToggleHidesIt) {
+  std::string script;
+  for (const char* panel : {"router", "load", "domains"}) {
+    script += std::string("panel ") + panel + "\nwait\nframes 3\nscreenshot " +
+              path(std::string(panel) + "_a.png") + "\n";
+  }
+  script += "compare-prompt def fibonacci(n): return n\n";
+  for (const char* panel : {"router", "load", "domains"}) {
+    script += std::string("panel ") + panel + "\nframes 3\nscreenshot " +
+              path(std::string(panel) + "_ab.png") + "\n";
+  }
+  script += "press A | B\n";
+  for (const char* panel : {"router", "load", "domains"}) {
+    script += std::string("panel ") + panel + "\nframes 3\nscreenshot " +
+              path(std::string(panel) + "_a_again.png") + "\n";
+  }
+  const moe::testing::CommandResult run =
+      this->run(script + "exit\n", "Guten Morgen, wie geht es Ihnen heute?");
+  ASSERT_EQ(run.exit_code, 0) << run.out;
+  const auto views_area = [&](const std::string& name) {
+    const Image image = read_png(path(name));
+    std::vector<uint8_t> area;
+    const size_t stride = static_cast<size_t>(image.width) * 4;
+    for (int y = image.height * 2 / 5; y < image.height * 9 / 10; ++y)
+      area.insert(area.end(), image.rgba.begin() + static_cast<long>(y * stride + stride / 3),
+                  image.rgba.begin() + static_cast<long>((y + 1) * stride));
+    return area;
+  };
+  for (const std::string panel : {"router", "load", "domains"}) {
+    EXPECT_NE(views_area(panel + "_a.png"), views_area(panel + "_ab.png")) << panel;
+    EXPECT_EQ(views_area(panel + "_a.png"), views_area(panel + "_a_again.png")) << panel;
+  }
+}
+
 // Presenter mode as a teacher drives it: Right goes to the next view, Down to the next layer,
 // Tab to the next token, Escape back to the normal window; the screen has no menu bar then. In
 // a view with steps (Inside the MoE layer) Right goes through its steps first.

@@ -16,6 +16,7 @@
 #include "fonts.hpp"
 #include "moe/model_loading.hpp"
 #include "png_io.hpp"
+#include "side_by_side.hpp"
 #include "theme.hpp"
 #include "token_text.hpp"
 
@@ -170,9 +171,7 @@ void App::take_snapshot() {
   snapshot_ = std::move(latest);
   update_selection(selection_, static_cast<int>(snapshot_->tokens.size()),
                    snapshot_->trace.moe_layers());
-  token_labels_.clear();
-  for (const TokenView& token : snapshot_->tokens)
-    token_labels_.push_back(shorten_utf8(token.text, 16));
+  token_labels_ = figure_token_labels(snapshot_->tokens);
   if (snapshot_->model_generation != shown_model_generation_) {
     shown_model_generation_ = snapshot_->model_generation;
     interventions_ = snapshot_->trace.interventions();

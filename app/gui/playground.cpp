@@ -8,6 +8,7 @@
 #include "moe/prompt_sets.hpp"
 #include "moe/session.hpp"
 #include "token_text.hpp"
+#include "worker.hpp"
 
 namespace moescope::gui {
 
@@ -75,10 +76,10 @@ EffectView measure_effect(const PlaygroundInputs& inputs, const std::vector<int3
   return view;
 }
 
-moe::LoadComparison compare_with_prompt(const PlaygroundInputs& inputs,
-                                        const moe::RoutingTrace& trace_a, int first_token_a,
-                                        const std::string& prompt_b,
-                                        const moe::RoutingInterventions& interventions) {
+PromptComparison compare_with_prompt(const PlaygroundInputs& inputs,
+                                     const moe::RoutingTrace& trace_a, int first_token_a,
+                                     const std::string& prompt_b,
+                                     const moe::RoutingInterventions& interventions) {
   const std::vector<int32_t> tokens = encode(inputs, prompt_b);
   if (tokens.empty()) throw moe::Error("prompt B is empty");
   moe::SessionOptions options;
@@ -86,7 +87,12 @@ moe::LoadComparison compare_with_prompt(const PlaygroundInputs& inputs,
   moe::Session session(inputs.model, inputs.backend, options);
   session.set_tokens(tokens);
   const int first_token_b = inputs.add_bos ? 1 : 0;
-  return moe::compare_load(trace_a, session.trace(), first_token_a, first_token_b);
+  auto run = std::make_shared<PromptRun>();
+  run->prompt = prompt_b;
+  run->tokens = token_views(*inputs.tokenizer, tokens, static_cast<int>(tokens.size()));
+  run->trace = session.trace();
+  run->stats = moe::compute_routing_stats(run->trace);
+  return {moe::compare_load(trace_a, run->trace, first_token_a, first_token_b), std::move(run)};
 }
 
 std::vector<moe::RoutedText> route_domain_prompts(const PlaygroundInputs& inputs,

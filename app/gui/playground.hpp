@@ -41,10 +41,13 @@ struct ExpertVocabularyView {
   int n_texts = 0;
 };
 
+struct PromptRun;  // worker.hpp
+
 struct PlaygroundResult {
   std::optional<EffectView> effect;  // absent when no intervention is on
   std::string compare_prompt;        // prompt B; empty: no comparison
   std::optional<moe::LoadComparison> comparison;
+  std::shared_ptr<const PromptRun> prompt_b;  // prompt B's own routing, with the comparison
   std::optional<ExpertVocabularyView> vocabulary;
   std::optional<moe::ComputeCount> compute;
 };
@@ -61,12 +64,17 @@ EffectView measure_effect(const PlaygroundInputs& inputs, const std::vector<int3
                           const moe::RoutingInterventions& interventions, int continuation_tokens,
                           const moe::SamplingOptions& sampling);
 
+struct PromptComparison {
+  moe::LoadComparison load;
+  std::shared_ptr<const PromptRun> prompt_b;
+};
+
 // Routes `prompt_b` from an empty context (with the same interventions as the session) and
-// compares its load with `trace_a`. BOS is left out of both.
-moe::LoadComparison compare_with_prompt(const PlaygroundInputs& inputs,
-                                        const moe::RoutingTrace& trace_a, int first_token_a,
-                                        const std::string& prompt_b,
-                                        const moe::RoutingInterventions& interventions);
+// compares its load with `trace_a`, BOS left out of both.
+PromptComparison compare_with_prompt(const PlaygroundInputs& inputs,
+                                     const moe::RoutingTrace& trace_a, int first_token_a,
+                                     const std::string& prompt_b,
+                                     const moe::RoutingInterventions& interventions);
 
 // Routes every prompt of the domain prompt sets (<domain>.txt in `folder`), each from an empty
 // context, BOS left out of the counts. Calls `keep_going` between prompts (false: stop, and

@@ -101,6 +101,25 @@ void draw_generation(ViewContext& view, PromptBoxState& state) {
   }
 }
 
+// Prompt B: a second prompt routed on its own, shown beside this one (A | B) in the strip and
+// the views that compare; the Experts view edits the same prompt.
+void draw_prompt_b(ViewContext& view, PromptBoxState& state) {
+  const PlaygroundResult* result = view.snapshot.playground.get();
+  if (result && result->compare_prompt != state.synced_prompt_b)
+    state.prompt_b = state.synced_prompt_b = result->compare_prompt;
+  ImGui::AlignTextToFramePadding();
+  ImGui::TextUnformatted("Prompt B");
+  ImGui::SameLine();
+  help_marker(
+      "A second prompt, routed on its own. The token strip, Router scores, Expert load and "
+      "Domains show it beside this one (A | B) on the same scales; the Experts view shows where "
+      "their loads differ. Press Enter to route it; empty it to stop comparing.");
+  ImGui::SetNextItemWidth(-1);
+  if (ImGui::InputTextWithHint("##prompt_b", "compare with another prompt (Enter)",
+                               &state.prompt_b, ImGuiInputTextFlags_EnterReturnsTrue))
+    view.actions.compare_prompt(state.prompt_b);
+}
+
 }  // namespace
 
 void draw_prompt_box(ViewContext& view, PromptBoxState& state) {
@@ -145,6 +164,7 @@ void draw_prompt_box(ViewContext& view, PromptBoxState& state) {
     ImGui::PopTextWrapPos();
     ImGui::PopStyleColor();
   }
+  draw_prompt_b(view, state);
   ImGui::Separator();
   draw_generation(view, state);
 }

@@ -15,6 +15,8 @@ struct PromptBoxState {
   int example_group = 0;
   bool focus_prompt = true;  // put the keyboard in the text box on the next frame
   bool editing = false;      // the text box is shown (else the prompt, wrapped)
+  std::string prompt_b;        // the comparison prompt being typed
+  std::string synced_prompt_b;  // the prompt B last published by the worker
 };
 void draw_prompt_box(ViewContext& view, PromptBoxState& state);
 

@@ -11,6 +11,8 @@
 #include "moe/token_words.hpp"
 #include "explanations.hpp"
 #include "prompt_column.hpp"
+#include "side_by_side.hpp"
+#include "token_text.hpp"
 
 namespace moescope::gui {
 
@@ -35,6 +37,92 @@ void draw_token_tooltip(ViewContext& view, int token) {
   ImGui::EndTooltip();
 }
 
+// Draws `tokens` flowing in rows from the cursor, each on the colour of its first-choice expert
+// at the selected layer, and returns the token under the pointer (-1: none). With `boxes`
+// (the current prompt) tokens are selectable and their rectangles are kept.
+int draw_token_flow(ViewContext& view, bool words, const std::vector<TokenView>& tokens,
+                    const moe::RoutingTrace& trace, std::vector<ImVec4>* boxes) {
+  ImDrawList* draw = ImGui::GetWindowDrawList();
+  const float line_height = ImGui::GetTextLineHeight();
+  const ImVec2 padding(std::round(line_height * 0.18f), std::round(line_height * 0.12f));
+  const float gap = std::round(line_height * 0.12f);
+  const float left = ImGui::GetCursorScreenPos().x;
+  const float right = left + ImGui::GetContentRegionAvail().x;
+  ImVec2 cursor = ImGui::GetCursorScreenPos();
+  const float row_height = line_height + 2 * padding.y + gap;
+  const int layer = view.selection.layer;
+  int hovered_token = -1;
+  const int n_tokens = static_cast<int>(tokens.size());
+  const auto shown_text = [&](int t) -> const std::string& {
+    static const std::string space = " ";
+    const std::string& text = tokens[static_cast<size_t>(t)].text;
+    return text.empty() ? space : text;
+  };
+  const auto box_width = [&](int t) {
+    return std::max(ImGui::CalcTextSize(shown_text(t).c_str()).x, line_height * 0.35f) +
+           2 * padding.x;
+  };
+  // The word view: pieces of one word (moe::word_of_tokens) touch, and a word wraps whole.
+  std::vector<int> word_of(static_cast<size_t>(n_tokens));
+  if (words) {
+    std::vector<std::string> pieces;
+    for (const TokenView& token : tokens) pieces.push_back(token.piece);
+    word_of = moe::word_of_tokens(pieces);
+  } else {
+    for (int t = 0; t < n_tokens; ++t) word_of[static_cast<size_t>(t)] = t;
+  }
+  const auto same_word = [&](int a, int b) {
+    return b >= 0 && b < n_tokens && word_of[static_cast<size_t>(a)] == word_of[static_cast<size_t>(b)];
+  };
+  float word_left = cursor.x;
+  for (int t = 0; t < n_tokens; ++t) {
+    const TokenView& token = tokens[static_cast<size_t>(t)];
+    const std::string& text = shown_text(t);
+    const float width = box_width(t);
+    float needed = width;
+    if (!same_word(t, t - 1)) {
+      for (int u = t + 1; same_word(t, u); ++u) needed += box_width(u);
+    }
+    if ((cursor.x + needed > right || (needed != width && cursor.x + width > right)) &&
+        cursor.x > left) {
+      cursor = ImVec2(left, cursor.y + row_height);
+      word_left = cursor.x;
+    }
+    if (!same_word(t, t - 1)) word_left = cursor.x;
+    const ImVec2 box_end(cursor.x + width, cursor.y + line_height + 2 * padding.y);
+    plot::Color fill = plot::Color::from_rgb(0x7F7F7F, 0.35f);
+    if (trace.has(t, layer)) {
+      const moe::RoutingRecord& record = trace.at(t, layer);
+      if (!record.experts.empty()) fill = plot::expert_color(record.experts[0]);
+    }
+    ImGui::SetCursorScreenPos(cursor);
+    ImGui::PushID(t);
+    ImGui::InvisibleButton("##token", ImVec2(width, box_end.y - cursor.y));
+    if (ImGui::IsItemHovered()) hovered_token = t;
+    if (boxes && ImGui::IsItemClicked()) click_token(view.selection, t, n_tokens);
+    ImGui::PopID();
+    if (boxes) boxes->emplace_back(cursor.x, cursor.y, box_end.x, box_end.y);
+    draw->AddRectFilled(cursor, box_end, to_imgui(fill), 2);
+    const ImU32 ink = text_color_on(fill, view.style.background);
+    draw->AddText(ImVec2(cursor.x + padding.x, cursor.y + padding.y), ink, text.c_str());
+    if (token.generated) {
+      draw->AddLine(ImVec2(cursor.x + 1, box_end.y - 2), ImVec2(box_end.x - 1, box_end.y - 2), ink,
+                    1.5f);
+    }
+    if (boxes && t == view.selection.token) {
+      draw->AddRect(ImVec2(cursor.x - 2, cursor.y - 2), ImVec2(box_end.x + 2, box_end.y + 2),
+                    view.style.text, 3, 0, view.selection.pinned ? 3.0f : 1.5f);
+    }
+    if (words && !same_word(t, t + 1) && same_word(t, t - 1)) {
+      draw->AddRect(ImVec2(word_left - 1, cursor.y - 1), ImVec2(box_end.x + 1, box_end.y + 1),
+                    view.style.text, 2, 0, 1.0f);  // one frame around a word of several pieces
+    }
+    cursor.x += width + (same_word(t, t + 1) ? 0 : gap);
+  }
+  ImGui::SetCursorScreenPos(ImVec2(left, cursor.y + (tokens.empty() ? 0 : row_height)));
+  return hovered_token;
+}
+
 }  // namespace
 
 void draw_token_strip(ViewContext& view, TokenStripState& state) {
@@ -52,6 +140,13 @@ void draw_token_strip(ViewContext& view, TokenStripState& state) {
   if (ImGui::IsItemHovered())
     ImGui::SetTooltip("Join the pieces of each word (\"G\" \"ut\" \"en\" as one Guten): each piece "
                       "keeps its own colour, the word gets one frame");
+  if (snapshot.playground && snapshot.playground->prompt_b) {
+    ImGui::SameLine();
+    checkbox("A | B", &view.settings.side_by_side);
+    if (ImGui::IsItemHovered())
+      ImGui::SetTooltip("Prompt B beside this prompt in the strip, Router scores, Expert load and "
+                        "Domains, on the same scales");
+  }
   if (state.show_legend && snapshot.trace.n_expert() > 0) {
     const float chip_width = ImGui::CalcTextSize("E000").x + ImGui::GetTextLineHeight() + 16;
     for (int e = 0; e < snapshot.trace.n_expert(); ++e) {
@@ -66,91 +161,25 @@ void draw_token_strip(ViewContext& view, TokenStripState& state) {
 
   ImGui::BeginChild("##strip_tokens", ImVec2(0, 0), true);
   const bool strip_hovered = ImGui::IsWindowHovered(ImGuiHoveredFlags_ChildWindows);
-  ImDrawList* draw = ImGui::GetWindowDrawList();
-  const float line_height = ImGui::GetTextLineHeight();
-  const ImVec2 padding(std::round(line_height * 0.18f), std::round(line_height * 0.12f));
-  const float gap = std::round(line_height * 0.12f);
-  const float left = ImGui::GetCursorScreenPos().x;
-  const float right = left + ImGui::GetContentRegionAvail().x;
-  ImVec2 cursor = ImGui::GetCursorScreenPos();
-  const float row_height = line_height + 2 * padding.y + gap;
-  const int layer = view.selection.layer;
-  int hovered_token = -1;
+  const PromptRun* b = prompt_b_beside(view);
+  if (b) ImGui::TextDisabled("A");
   state.token_boxes.clear();
-  const int n_tokens = static_cast<int>(snapshot.tokens.size());
-  const auto shown_text = [&](int t) -> const std::string& {
-    static const std::string space = " ";
-    const std::string& text = snapshot.tokens[static_cast<size_t>(t)].text;
-    return text.empty() ? space : text;
-  };
-  const auto box_width = [&](int t) {
-    return std::max(ImGui::CalcTextSize(shown_text(t).c_str()).x, line_height * 0.35f) +
-           2 * padding.x;
-  };
-  // The word view: pieces of one word (moe::word_of_tokens) touch, and a word wraps whole.
-  std::vector<int> word_of(static_cast<size_t>(n_tokens));
-  if (state.words) {
-    std::vector<std::string> pieces;
-    for (const TokenView& token : snapshot.tokens) pieces.push_back(token.piece);
-    word_of = moe::word_of_tokens(pieces);
-  } else {
-    for (int t = 0; t < n_tokens; ++t) word_of[static_cast<size_t>(t)] = t;
-  }
-  const auto same_word = [&](int a, int b) {
-    return b >= 0 && b < n_tokens && word_of[static_cast<size_t>(a)] == word_of[static_cast<size_t>(b)];
-  };
-  float word_left = cursor.x;
-  for (int t = 0; t < n_tokens; ++t) {
-    const TokenView& token = snapshot.tokens[static_cast<size_t>(t)];
-    const std::string& text = shown_text(t);
-    const float width = box_width(t);
-    float needed = width;
-    if (!same_word(t, t - 1)) {
-      for (int u = t + 1; same_word(t, u); ++u) needed += box_width(u);
-    }
-    if ((cursor.x + needed > right || (needed != width && cursor.x + width > right)) &&
-        cursor.x > left) {
-      cursor = ImVec2(left, cursor.y + row_height);
-      word_left = cursor.x;
-    }
-    if (!same_word(t, t - 1)) word_left = cursor.x;
-    const ImVec2 box_end(cursor.x + width, cursor.y + line_height + 2 * padding.y);
-    plot::Color fill = plot::Color::from_rgb(0x7F7F7F, 0.35f);
-    if (snapshot.trace.has(t, layer)) {
-      const moe::RoutingRecord& record = snapshot.trace.at(t, layer);
-      if (!record.experts.empty()) fill = plot::expert_color(record.experts[0]);
-    }
-    ImGui::SetCursorScreenPos(cursor);
-    ImGui::PushID(t);
-    ImGui::InvisibleButton("##token", ImVec2(width, box_end.y - cursor.y));
-    if (ImGui::IsItemHovered()) hovered_token = t;
-    if (ImGui::IsItemClicked())
-      click_token(view.selection, t, static_cast<int>(snapshot.tokens.size()));
-    ImGui::PopID();
-    state.token_boxes.emplace_back(cursor.x, cursor.y, box_end.x, box_end.y);
-    draw->AddRectFilled(cursor, box_end, to_imgui(fill), 2);
-    const ImU32 ink = text_color_on(fill, view.style.background);
-    draw->AddText(ImVec2(cursor.x + padding.x, cursor.y + padding.y), ink, text.c_str());
-    if (token.generated) {
-      draw->AddLine(ImVec2(cursor.x + 1, box_end.y - 2), ImVec2(box_end.x - 1, box_end.y - 2), ink,
-                    1.5f);
-    }
-    if (t == view.selection.token) {
-      draw->AddRect(ImVec2(cursor.x - 2, cursor.y - 2), ImVec2(box_end.x + 2, box_end.y + 2),
-                    view.style.text, 3, 0, view.selection.pinned ? 3.0f : 1.5f);
-    }
-    if (state.words && !same_word(t, t + 1) && same_word(t, t - 1)) {
-      draw->AddRect(ImVec2(word_left - 1, cursor.y - 1), ImVec2(box_end.x + 1, box_end.y + 1),
-                    view.style.text, 2, 0, 1.0f);  // one frame around a word of several pieces
-    }
-    cursor.x += width + (same_word(t, t + 1) ? 0 : gap);
-  }
-  ImGui::SetCursorScreenPos(ImVec2(left, cursor.y + (snapshot.tokens.empty() ? 0 : row_height)));
+  const int hovered_token =
+      draw_token_flow(view, state.words, snapshot.tokens, snapshot.trace, &state.token_boxes);
   if (!snapshot.complete) {
     ImGui::TextDisabled("computing the rest of the prompt\xE2\x80\xA6");
   } else if (snapshot.tokens.empty()) {
     ImGui::TextDisabled(snapshot.model ? "Type a prompt: its tokens appear here."
                                        : "Open a model to begin.");
+  }
+  if (b) {
+    // Prompt B, on the same layer and colours; its tokens are not selectable.
+    ImGui::TextDisabled("B");
+    ImGui::SameLine();
+    ImGui::TextDisabled("(%s)", shorten_utf8(b->prompt, 60).c_str());
+    ImGui::PushID("prompt_b");
+    draw_token_flow(view, state.words, b->tokens, b->trace, nullptr);
+    ImGui::PopID();
   }
   if (hovered_token >= 0) draw_token_tooltip(view, hovered_token);
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "moe/plot/aggregate_figures.hpp"
+#include "side_by_side.hpp"
 #include "view.hpp"
 
 namespace moescope::gui {
@@ -66,7 +67,7 @@ void draw_domains_panel(ViewContext& view, DomainsPanelState& state) {
       "at most log2(number of domains) when it tells the domain exactly.");
   ImGui::TextWrapped(
       "Which experts each kind of text uses: one row per prompt set, one column per expert; "
-      "rows sum to 100%%.");
+      "rows sum to 100%%. With a prompt B (A | B), both prompts are two more rows.");
 
   if (pending) {
     const WorkerStatus status = view.worker.status();
@@ -94,13 +95,22 @@ void draw_domains_panel(ViewContext& view, DomainsPanelState& state) {
   ImGui::TextDisabled("%zu domains, %d prompts, %lld tokens", result->domains.size(),
                       result->n_prompts, result->n_tokens);
 
+  // A | B: both prompts as two more rows, on the domains' colour scale (BOS left out, as there).
+  const PromptRun* b = prompt_b_beside(view);
   const plot::Figure& heatmap = state.heatmap.get(
       cache_key({snapshot.model_generation, static_cast<uint64_t>(result->n_tokens),
-                 reinterpret_cast<uintptr_t>(result.get()), static_cast<uint64_t>(moe_index)}),
+                 reinterpret_cast<uintptr_t>(result.get()), static_cast<uint64_t>(moe_index),
+                 b ? snapshot.version : 0}),
       [&] {
         std::vector<plot::DomainStats> domains;
         for (size_t d = 0; d < result->domains.size(); ++d) {
           domains.push_back({result->domains[d], result->stats[d]});
+        }
+        if (b) {
+          domains.push_back({"prompt A", moe::compute_routing_stats(
+                                             snapshot.trace, first_text_token(snapshot.tokens))});
+          domains.push_back(
+              {"prompt B", moe::compute_routing_stats(b->trace, first_text_token(b->tokens))});
         }
         return plot::domain_expert_figure(domains, moe_index, result->top_k);
       });

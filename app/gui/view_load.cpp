@@ -7,6 +7,7 @@
 
 #include "moe/plot/routing_figures.hpp"
 #include "moe/routing_stats.hpp"
+#include "side_by_side.hpp"
 #include "view.hpp"
 
 namespace moescope::gui {
@@ -15,6 +16,7 @@ namespace {
 
 struct LoadPanelState {
   FigureCache histogram, heatmap;
+  FigurePairCache histogram_ab, heatmap_ab;  // A | B
   bool show_loss = false;  // the balancing loss term by term instead of the histogram
 };
 
@@ -94,25 +96,40 @@ void draw_load_panel(ViewContext& view, LoadPanelState& state) {
   }
   const ImVec2 available = ImGui::GetContentRegionAvail();
   const float histogram_height = std::max(ImGui::GetTextLineHeight() * 12, available.y * 0.5f);
-  const plot::Figure& histogram = state.histogram.get(
-      cache_key(
-          {snapshot.version, static_cast<uint64_t>(moe_index), static_cast<uint64_t>(measure)}),
-      [&] {
-        return plot::expert_load_figure(
-            snapshot.stats, moe_index,
-            measure == 1 ? plot::LoadMeasure::GateMass : plot::LoadMeasure::TokenCount);
-      });
-  const FigureHit bar_hit =
-      draw_figure("##load_histogram", histogram, ImVec2(available.x, histogram_height), view.style);
+  const plot::LoadMeasure load_measure =
+      measure == 1 ? plot::LoadMeasure::GateMass : plot::LoadMeasure::TokenCount;
+  const auto histogram_of = [&](const moe::RoutingStats& stats) {
+    return [&, of = &stats] { return plot::expert_load_figure(*of, moe_index, load_measure); };
+  };
+  const auto heatmap_of = [&](const moe::RoutingStats& stats) {
+    return [&, of = &stats] { return plot::load_heatmap_figure(*of, snapshot.trace.top_k()); };
+  };
+  const uint64_t histogram_key =
+      cache_key({snapshot.version, static_cast<uint64_t>(moe_index), static_cast<uint64_t>(measure)});
+  FigureHit bar_hit, hit;
+  if (const PromptRun* b = prompt_b_beside(view)) {
+    // A | B: the same measure on one axis and one colour scale.
+    const auto& histograms = state.histogram_ab.get(histogram_key, histogram_of(snapshot.stats),
+                                                     histogram_of(b->stats));
+    bar_hit = draw_figure_pair("##load_histogram_ab", histograms,
+                               ImVec2(available.x, histogram_height), view.style)
+                  .first;
+    const auto& heatmaps = state.heatmap_ab.get(cache_key({snapshot.version}),
+                                                 heatmap_of(snapshot.stats), heatmap_of(b->stats));
+    hit = draw_figure_pair("##load_heatmap_ab", heatmaps, ImGui::GetContentRegionAvail(),
+                           view.style)
+              .first;
+  } else {
+    bar_hit = draw_figure("##load_histogram",
+                          state.histogram.get(histogram_key, histogram_of(snapshot.stats)),
+                          ImVec2(available.x, histogram_height), view.style);
+    hit = draw_figure("##load_heatmap",
+                      state.heatmap.get(cache_key({snapshot.version}), heatmap_of(snapshot.stats)),
+                      ImGui::GetContentRegionAvail(), view.style);
+  }
   // Clicking a bar knocks the expert out at this layer (the Playground tab lists and undoes it).
   if (bar_hit.clicked && bar_hit.rect && bar_hit.rect->column >= 0)
     view.actions.toggle_knockout(view.selection.layer, bar_hit.rect->column);
-
-  const plot::Figure& heatmap = state.heatmap.get(cache_key({snapshot.version}), [&] {
-    return plot::load_heatmap_figure(snapshot.stats, snapshot.trace.top_k());
-  });
-  const FigureHit hit =
-      draw_figure("##load_heatmap", heatmap, ImGui::GetContentRegionAvail(), view.style);
   if (hit.clicked && hit.rect && hit.rect->row >= 0 &&
       hit.rect->row < static_cast<int>(moe_layers.size())) {
     view.selection.layer = moe_layers[static_cast<size_t>(hit.rect->row)];

@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "moe/plot/routing_figures.hpp"
+#include "side_by_side.hpp"
 #include "view.hpp"
 
 namespace moescope::gui {
@@ -15,6 +16,7 @@ namespace {
 
 struct RouterPanelState {
   FigureCache scores, heatmap;
+  FigurePairCache scores_ab, heatmap_ab;  // A | B
   float scores_share = 0.5f;
 };
 
@@ -23,6 +25,58 @@ struct RouterPanelState {
 extern const ViewInfo router_view;
 
 namespace plot = moe::plot;
+
+namespace {
+
+// A | B: both prompts' scores and heatmaps on shared scales. B shows its token at the selected
+// position (its last one when B is shorter).
+void draw_router_beside(ViewContext& view, RouterPanelState& state, const PromptRun& b,
+                        const std::string& label, float scores_height) {
+  const Snapshot& snapshot = view.snapshot;
+  const Selection& selection = view.selection;
+  const std::vector<std::string> labels_b = figure_token_labels(b.tokens);
+  const int token_b = std::clamp(selection.token, 0, static_cast<int>(b.tokens.size()) - 1);
+  const uint64_t key =
+      cache_key({snapshot.version, static_cast<uint64_t>(selection.layer),
+                 static_cast<uint64_t>(selection.token), reinterpret_cast<uintptr_t>(&b)});
+  const auto& scores = state.scores_ab.get(
+      key,
+      [&] {
+        return plot::router_scores_figure(snapshot.trace, selection.token, selection.layer,
+                                          label);
+      },
+      [&] {
+        return plot::router_scores_figure(b.trace, token_b, selection.layer,
+                                          labels_b[static_cast<size_t>(token_b)]);
+      });
+  const auto bar_hits = draw_figure_pair(
+      "##router_scores_ab", scores, ImVec2(ImGui::GetContentRegionAvail().x, scores_height),
+      view.style);
+  if (bar_hits.first.clicked && bar_hits.first.rect && bar_hits.first.rect->column >= 0)
+    view.actions.toggle_knockout(selection.layer, bar_hits.first.rect->column);
+
+  ImGui::BeginChild("##router_heatmap_ab", ImVec2(0, 0), false);
+  const auto& heatmaps = state.heatmap_ab.get(
+      key,
+      [&] {
+        return plot::router_heatmap_figure(snapshot.trace, selection.layer, view.token_labels,
+                                           selection.token);
+      },
+      [&] { return plot::router_heatmap_figure(b.trace, selection.layer, labels_b, token_b); });
+  const float room = ImGui::GetContentRegionAvail().y;
+  const auto rows = [](const plot::Figure& figure) {
+    return static_cast<int>(figure.y.max - figure.y.min);
+  };
+  const float height = std::max(figure_height_for_rows(heatmaps.first, rows(heatmaps.first), room),
+                                figure_height_for_rows(heatmaps.second, rows(heatmaps.second), room));
+  const auto hits = draw_figure_pair("##router_heatmap_ab_figures", heatmaps,
+                                     ImVec2(ImGui::GetContentRegionAvail().x, height), view.style);
+  if (hits.first.clicked && hits.first.rect && hits.first.rect->row >= 0)
+    click_token(view.selection, hits.first.rect->row, static_cast<int>(snapshot.tokens.size()));
+  ImGui::EndChild();
+}
+
+}  // namespace
 
 void draw_router_panel(ViewContext& view, RouterPanelState& state) {
   const Snapshot& snapshot = view.snapshot;
@@ -46,6 +100,10 @@ void draw_router_panel(ViewContext& view, RouterPanelState& state) {
       selection.token >= 0 && selection.token < static_cast<int>(view.token_labels.size())
           ? view.token_labels[static_cast<size_t>(selection.token)]
           : std::string();
+  if (const PromptRun* b = prompt_b_beside(view)) {
+    draw_router_beside(view, state, *b, label, scores_height);
+    return;
+  }
   const plot::Figure& scores = state.scores.get(
       cache_key({snapshot.version, static_cast<uint64_t>(selection.layer),
                  static_cast<uint64_t>(selection.token)}),

@@ -564,6 +564,23 @@ bool Worker::do_domains(const std::filesystem::path& prompts_folder, uint64_t re
   return finished;
 }
 
+std::vector<TokenView> token_views(const moe::Tokenizer& tokenizer,
+                                   const std::vector<int32_t>& ids, int n_prompt) {
+  std::vector<std::string> texts = moe::display_token_texts(tokenizer, ids);
+  std::vector<TokenView> views;
+  views.reserve(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    TokenView view;
+    view.id = ids[i];
+    view.piece = tokenizer.token_piece(ids[i]);
+    view.text = std::move(texts[i]);
+    view.generated = static_cast<int>(i) >= n_prompt;
+    view.special = tokenizer.token_type(ids[i]) == moe::TokenType::CONTROL;
+    views.push_back(std::move(view));
+  }
+  return views;
+}
+
 void Worker::publish(const PromptRequest& request, bool complete, double compute_ms, int reused,
                      int computed) {
   const State& state = *state_;
@@ -572,20 +589,7 @@ void Worker::publish(const PromptRequest& request, bool complete, double compute
   snapshot->model = state.info;
   snapshot->prompt = request.text;
   const std::vector<int32_t>& tokens = state.session->tokens();
-  std::vector<std::string> pieces;
-  pieces.reserve(tokens.size());
-  for (int32_t id : tokens) pieces.push_back(state.tokenizer->token_piece(id));
-  std::vector<std::string> texts = moe::display_token_texts(*state.tokenizer, tokens);
-  snapshot->tokens.reserve(tokens.size());
-  for (size_t i = 0; i < tokens.size(); ++i) {
-    TokenView view;
-    view.id = tokens[i];
-    view.piece = std::move(pieces[i]);
-    view.text = std::move(texts[i]);
-    view.generated = static_cast<int>(i) >= state.n_prompt_tokens;
-    view.special = state.tokenizer->token_type(tokens[i]) == moe::TokenType::CONTROL;
-    snapshot->tokens.push_back(std::move(view));
-  }
+  snapshot->tokens = token_views(*state.tokenizer, tokens, state.n_prompt_tokens);
   snapshot->n_prompt_tokens = std::min(state.n_prompt_tokens, static_cast<int>(tokens.size()));
   snapshot->complete = complete;
   snapshot->trace = state.session->trace();

@@ -38,6 +38,20 @@ struct TokenView {
   bool special = false;  // control token such as <s>
 };
 
+// Display views of token ids: the first `n_prompt` are the prompt's, the rest generated.
+std::vector<TokenView> token_views(const moe::Tokenizer& tokenizer,
+                                   const std::vector<int32_t>& ids, int n_prompt);
+
+// A prompt routed on its own beside the current one (prompt B of the comparison, from an
+// empty context with the same interventions), for the views that show A and B side by side.
+// Its statistics count every token, as the snapshot's do.
+struct PromptRun {
+  std::string prompt;
+  std::vector<TokenView> tokens;
+  moe::RoutingTrace trace;
+  moe::RoutingStats stats;
+};
+
 struct ModelInfo {
   std::string path;
   std::string name;             // general.name, or the file name

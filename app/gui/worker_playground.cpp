@@ -142,9 +142,13 @@ void Worker::refresh_playground() {
     }
     result->compare_prompt = state.compare_prompt;
     result->comparison.reset();
+    result->prompt_b.reset();
     if (!state.compare_prompt.empty() && static_cast<int>(tokens.size()) > first_token) {
-      result->comparison = compare_with_prompt(playground_inputs(), state.session->trace(),
-                                               first_token, state.compare_prompt, interventions);
+      PromptComparison comparison = compare_with_prompt(
+          playground_inputs(), state.session->trace(), first_token, state.compare_prompt,
+          interventions);
+      result->comparison = std::move(comparison.load);
+      result->prompt_b = std::move(comparison.prompt_b);
     }
   } catch (const std::exception& error) {
     post_message({"Playground", error.what(), true});
