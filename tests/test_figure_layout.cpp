@@ -30,6 +30,7 @@
 #include "moe/plot/shared_scales.hpp"
 #include "moe/plot/training_figures.hpp"
 #include "moe/routing_stats.hpp"
+#include "moe/token_words.hpp"
 #include "synthetic_routing.hpp"
 
 namespace fs = std::filesystem;
@@ -852,4 +853,34 @@ TEST(SharedScales, FiguresSideBySideShareTheirAxisAndColourScale) {
     EXPECT_EQ(cell_a.fill, heat_a.color_scale->at(cell_a.value));
   }
   EXPECT_GT(compared, 0);
+}
+
+// The word view of the router heatmap: "Guten Morgen" reads as words, not "G ut en M or gen".
+// Each piece keeps its row (and its own routing); the word's first row carries the whole word,
+// the others "+piece", and one frame spans the word's rows.
+TEST(RouterHeatmap, TheWordViewLabelsAndFramesWords) {
+  const moe::RoutingTrace trace = moe::testing::synthetic_trace(6, 5);
+  const std::vector<std::string> labels = {"G", "ut", "en", "\xC2\xB7M", "or", "gen"};
+  const plot::Figure pieces = plot::router_heatmap_figure(trace, 0, labels, -1);
+  const plot::Figure words =
+      plot::router_heatmap_figure(trace, 0, labels, -1,
+                                  moe::word_of_tokens({"G", "ut", "en", " M", "or", "gen"}));
+  const auto tick_labels = [](const plot::Figure& figure) {
+    std::vector<std::string> result;
+    for (const plot::Tick& tick : figure.y.ticks) result.push_back(tick.label);
+    return result;
+  };
+  EXPECT_EQ(tick_labels(pieces), labels);
+  EXPECT_EQ(tick_labels(words), (std::vector<std::string>{"Guten", "+ut", "+en",
+                                                          "\xC2\xB7Morgen", "+or", "+gen"}));
+  ASSERT_EQ(words.cells.size(), pieces.cells.size());
+  for (size_t i = 0; i < words.cells.size(); ++i)
+    EXPECT_EQ(words.cells[i].value, pieces.cells[i].value);
+  ASSERT_EQ(words.lines.size(), pieces.lines.size() + 2);  // one frame per word
+  const auto rows_framed = [](const plot::Line& frame) {
+    return std::make_pair(*std::min_element(frame.ys.begin(), frame.ys.end()),
+                          *std::max_element(frame.ys.begin(), frame.ys.end()));
+  };
+  EXPECT_EQ(rows_framed(words.lines[0]), std::make_pair(0.0, 3.0));
+  EXPECT_EQ(rows_framed(words.lines[1]), std::make_pair(3.0, 6.0));
 }

@@ -91,6 +91,8 @@ TEST(GuiSettings, RoundTripKeepsEveryValue) {
   settings.temperature = 0.3f;
   settings.load_as_gate_mass = true;
   settings.cjk_font = false;
+  settings.word_view = true;
+  settings.side_by_side = false;
   save_settings(dir / "nested" / "settings.json", settings);
   std::vector<std::string> problems;
   const Settings loaded = load_settings(dir / "nested" / "settings.json", &problems);
@@ -106,6 +108,8 @@ TEST(GuiSettings, RoundTripKeepsEveryValue) {
   EXPECT_FLOAT_EQ(loaded.temperature, 0.3f);
   EXPECT_TRUE(loaded.load_as_gate_mass);
   EXPECT_FALSE(loaded.cjk_font);
+  EXPECT_TRUE(loaded.word_view);
+  EXPECT_FALSE(loaded.side_by_side);
   fs::remove_all(dir);
 }
 

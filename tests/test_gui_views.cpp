@@ -205,12 +205,24 @@ TEST_F(AppScript, InsideTheMoeLayerWalksSevenSteps) {
   }
 }
 
+// The pixels of the views' area of a screenshot: below the token strip, right of the prompt
+// column, above the status bar (whose timings change from frame to frame).
+std::vector<uint8_t> views_area_of(const std::string& file) {
+  const Image image = read_png(file);
+  std::vector<uint8_t> area;
+  const size_t stride = static_cast<size_t>(image.width) * 4;
+  for (int y = image.height * 2 / 5; y < image.height * 9 / 10; ++y)
+    area.insert(area.end(), image.rgba.begin() + static_cast<long>(y * stride + stride / 3),
+                image.rgba.begin() + static_cast<long>((y + 1) * stride));
+  return area;
+}
+
 // The token strip's "Words" toggle joins a word's pieces ("Guten Morgen" is not
 // "G ut en M or gen" on a slide): the strip (the top of the window's right column; the status
 // bar's timings change from frame to frame) changes when it goes on and back when it goes off.
 TEST_F(AppScript, TheWordsToggleRedrawsTheStrip) {
   const moe::testing::CommandResult run = this->run(
-      "screenshot " + path("pieces.png") + "\npress Words\nscreenshot " + path("words.png") +
+      "panel router\nscreenshot " + path("pieces.png") + "\npress Words\nscreenshot " + path("words.png") +
           "\npress Words\nscreenshot " + path("pieces_again.png") + "\nexit\n",
       "Guten Morgen, wie geht es Ihnen heute?");
   ASSERT_EQ(run.exit_code, 0) << run.out;
@@ -225,6 +237,10 @@ TEST_F(AppScript, TheWordsToggleRedrawsTheStrip) {
   };
   EXPECT_NE(strip("pieces.png"), strip("words.png"));
   EXPECT_EQ(strip("pieces.png"), strip("pieces_again.png"));
+  // The router heatmap below (the view shown first) labels and frames words too.
+  const auto views_area = [&](const std::string& name) { return views_area_of(path(name)); };
+  EXPECT_NE(views_area("pieces.png"), views_area("words.png"));
+  EXPECT_EQ(views_area("pieces.png"), views_area("pieces_again.png"));
 }
 
 // A | B: with a prompt B, the strip and the router, load and domains views show it beside the
@@ -249,15 +265,7 @@ TEST_F(AppScript, PromptBShowsBesideTheCurrentPromptAndTheToggleHidesIt) {
   const moe::testing::CommandResult run =
       this->run(script + "exit\n", "Guten Morgen, wie geht es Ihnen heute?");
   ASSERT_EQ(run.exit_code, 0) << run.out;
-  const auto views_area = [&](const std::string& name) {
-    const Image image = read_png(path(name));
-    std::vector<uint8_t> area;
-    const size_t stride = static_cast<size_t>(image.width) * 4;
-    for (int y = image.height * 2 / 5; y < image.height * 9 / 10; ++y)
-      area.insert(area.end(), image.rgba.begin() + static_cast<long>(y * stride + stride / 3),
-                  image.rgba.begin() + static_cast<long>((y + 1) * stride));
-    return area;
-  };
+  const auto views_area = [&](const std::string& name) { return views_area_of(path(name)); };
   for (const std::string panel : {"router", "load", "domains"}) {
     EXPECT_NE(views_area(panel + "_a.png"), views_area(panel + "_ab.png")) << panel;
     EXPECT_EQ(views_area(panel + "_a.png"), views_area(panel + "_a_again.png")) << panel;

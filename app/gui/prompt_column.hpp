@@ -22,7 +22,6 @@ void draw_prompt_box(ViewContext& view, PromptBoxState& state);
 
 struct TokenStripState {
   bool show_legend = true;
-  bool words = false;     // the word view: a word's pieces drawn joined, each in its colour
   bool keyboard = true;  // the arrow keys move the token and layer while the strip is hovered
   std::vector<ImVec4>
       token_boxes;  // screen rectangles of the tokens drawn last frame (x0, y0, x1, y1)

@@ -81,6 +81,7 @@ Settings load_settings(const std::filesystem::path& file, std::vector<std::strin
   read_value(object, "load_as_gate_mass", settings.load_as_gate_mass, problems);
   read_value(object, "transitions_normalized", settings.transitions_normalized, problems);
   read_value(object, "side_by_side", settings.side_by_side, problems);
+  read_value(object, "word_view", settings.word_view, problems);
   read_value(object, "cjk_font", settings.cjk_font, problems);
   read_value(object, "tour_seen", settings.tour_seen, problems);
   // Values a hand-edited file could make unusable are brought back into range.
@@ -125,6 +126,7 @@ void save_settings(const std::filesystem::path& file, const Settings& settings) 
                        {"load_as_gate_mass", settings.load_as_gate_mass},
                        {"transitions_normalized", settings.transitions_normalized},
                        {"side_by_side", settings.side_by_side},
+                       {"word_view", settings.word_view},
                        {"cjk_font", settings.cjk_font},
                        {"tour_seen", settings.tour_seen}};
   std::error_code error;

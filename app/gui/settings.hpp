@@ -33,6 +33,7 @@ struct Settings {
   // View options.
   bool load_as_gate_mass = false;
   bool transitions_normalized = true;
+  bool word_view = false;  // the strip and router heatmap join a word's pieces ("Words")
   bool side_by_side = true;  // with a prompt B, the strip, router, load and domains show A | B
   bool cjk_font = true;  // load a CJK font when Debian has one (larger font atlas)
   bool tour_seen = false;  // the guided tour opens by itself once, on the first start

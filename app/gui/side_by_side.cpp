@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "moe/plot/shared_scales.hpp"
+#include "moe/token_words.hpp"
 #include "token_text.hpp"
 
 namespace moescope::gui {
@@ -21,6 +22,14 @@ std::vector<std::string> figure_token_labels(const std::vector<TokenView>& token
   labels.reserve(tokens.size());
   for (const TokenView& token : tokens) labels.push_back(shorten_utf8(token.text, 16));
   return labels;
+}
+
+std::vector<int> words_of(const ViewContext& view, const std::vector<TokenView>& tokens) {
+  if (!view.settings.word_view) return {};
+  std::vector<std::string> pieces;
+  pieces.reserve(tokens.size());
+  for (const TokenView& token : tokens) pieces.push_back(token.piece);
+  return moe::word_of_tokens(pieces);
 }
 
 int first_text_token(const std::vector<TokenView>& tokens) {

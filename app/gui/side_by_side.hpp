@@ -20,6 +20,10 @@ const PromptRun* prompt_b_beside(const ViewContext& view);
 // The short token texts figures label their rows with.
 std::vector<std::string> figure_token_labels(const std::vector<TokenView>& tokens);
 
+// The word view's grouping of `tokens` (moe::word_of_tokens) when Settings::word_view is on,
+// else empty (one row per piece, unframed).
+std::vector<int> words_of(const ViewContext& view, const std::vector<TokenView>& tokens);
+
 // The index of the first token that is not a control token such as BOS (0 or 1): where the
 // counts that leave BOS out start.
 int first_text_token(const std::vector<TokenView>& tokens);

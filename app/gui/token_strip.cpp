@@ -136,10 +136,11 @@ void draw_token_strip(ViewContext& view, TokenStripState& state) {
   ImGui::SameLine();
   checkbox("Legend", &state.show_legend);
   ImGui::SameLine();
-  checkbox("Words", &state.words);
+  checkbox("Words", &view.settings.word_view);
   if (ImGui::IsItemHovered())
     ImGui::SetTooltip("Join the pieces of each word (\"G\" \"ut\" \"en\" as one Guten): each piece "
-                      "keeps its own colour, the word gets one frame");
+                      "keeps its own colour, the word gets one frame; the router heatmap labels "
+                      "and frames words too");
   if (snapshot.playground && snapshot.playground->prompt_b) {
     ImGui::SameLine();
     checkbox("A | B", &view.settings.side_by_side);
@@ -165,7 +166,7 @@ void draw_token_strip(ViewContext& view, TokenStripState& state) {
   if (b) ImGui::TextDisabled("A");
   state.token_boxes.clear();
   const int hovered_token =
-      draw_token_flow(view, state.words, snapshot.tokens, snapshot.trace, &state.token_boxes);
+      draw_token_flow(view, view.settings.word_view, snapshot.tokens, snapshot.trace, &state.token_boxes);
   if (!snapshot.complete) {
     ImGui::TextDisabled("computing the rest of the prompt\xE2\x80\xA6");
   } else if (snapshot.tokens.empty()) {
@@ -178,7 +179,7 @@ void draw_token_strip(ViewContext& view, TokenStripState& state) {
     ImGui::SameLine();
     ImGui::TextDisabled("(%s)", shorten_utf8(b->prompt, 60).c_str());
     ImGui::PushID("prompt_b");
-    draw_token_flow(view, state.words, b->tokens, b->trace, nullptr);
+    draw_token_flow(view, view.settings.word_view, b->tokens, b->trace, nullptr);
     ImGui::PopID();
   }
   if (hovered_token >= 0) draw_token_tooltip(view, hovered_token);

@@ -38,7 +38,8 @@ void draw_router_beside(ViewContext& view, RouterPanelState& state, const Prompt
   const int token_b = std::clamp(selection.token, 0, static_cast<int>(b.tokens.size()) - 1);
   const uint64_t key =
       cache_key({snapshot.version, static_cast<uint64_t>(selection.layer),
-                 static_cast<uint64_t>(selection.token), reinterpret_cast<uintptr_t>(&b)});
+                 static_cast<uint64_t>(selection.token), reinterpret_cast<uintptr_t>(&b),
+                 static_cast<uint64_t>(view.settings.word_view)});
   const auto& scores = state.scores_ab.get(
       key,
       [&] {
@@ -60,9 +61,12 @@ void draw_router_beside(ViewContext& view, RouterPanelState& state, const Prompt
       key,
       [&] {
         return plot::router_heatmap_figure(snapshot.trace, selection.layer, view.token_labels,
-                                           selection.token);
+                                           selection.token, words_of(view, snapshot.tokens));
       },
-      [&] { return plot::router_heatmap_figure(b.trace, selection.layer, labels_b, token_b); });
+      [&] {
+        return plot::router_heatmap_figure(b.trace, selection.layer, labels_b, token_b,
+                                           words_of(view, b.tokens));
+      });
   const float room = ImGui::GetContentRegionAvail().y;
   const auto rows = [](const plot::Figure& figure) {
     return static_cast<int>(figure.y.max - figure.y.min);
@@ -119,10 +123,12 @@ void draw_router_panel(ViewContext& view, RouterPanelState& state) {
   ImGui::BeginChild("##router_heatmap", ImVec2(0, 0), false);
   const plot::Figure& heatmap =
       state.heatmap.get(cache_key({snapshot.version, static_cast<uint64_t>(selection.layer),
-                                   static_cast<uint64_t>(selection.token)}),
+                                   static_cast<uint64_t>(selection.token),
+                                   static_cast<uint64_t>(view.settings.word_view)}),
                         [&] {
-                          return plot::router_heatmap_figure(snapshot.trace, selection.layer,
-                                                             view.token_labels, selection.token);
+                          return plot::router_heatmap_figure(
+                              snapshot.trace, selection.layer, view.token_labels, selection.token,
+                              words_of(view, snapshot.tokens));
                         });
   const float height =
       figure_height_for_rows(heatmap, static_cast<int>(heatmap.y.max - heatmap.y.min),

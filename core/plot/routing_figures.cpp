@@ -295,7 +295,8 @@ Figure router_scores_figure(const RoutingTrace& trace, int token, int layer,
 }
 
 Figure router_heatmap_figure(const RoutingTrace& trace, int layer,
-                             const std::vector<std::string>& token_labels, int selected_token) {
+                             const std::vector<std::string>& token_labels, int selected_token,
+                             const std::vector<int>& word_of) {
   Figure figure;
   const int n_expert = trace.n_expert();
   const int n_tokens = std::min(trace.n_tokens(), static_cast<int>(token_labels.size()));
@@ -303,6 +304,29 @@ Figure router_heatmap_figure(const RoutingTrace& trace, int layer,
   figure.notes.push_back("outlined: the top-k experts each token was sent to");
   figure.x = expert_axis(n_expert);
   std::vector<std::string> rows(token_labels.begin(), token_labels.begin() + n_tokens);
+  const bool words = static_cast<int>(word_of.size()) >= n_tokens;
+  if (words) {
+    figure.notes.push_back("words: a word's pieces keep their own rows, framed together");
+    const auto same_word = [&](int a, int b) {
+      return b >= 0 && b < n_tokens && word_of[static_cast<size_t>(a)] == word_of[static_cast<size_t>(b)];
+    };
+    for (int t = 0; t < n_tokens; ++t) {
+      if (same_word(t, t - 1)) {
+        rows[static_cast<size_t>(t)] = "+" + token_labels[static_cast<size_t>(t)];
+        continue;
+      }
+      int end = t + 1;
+      while (same_word(t, end)) ++end;
+      if (end == t + 1) continue;
+      std::string word;
+      for (int u = t; u < end; ++u) word += token_labels[static_cast<size_t>(u)];
+      rows[static_cast<size_t>(t)] = word;
+      Line frame = row_frame(t, n_expert);
+      for (double& y : frame.ys) y = y > t ? end : t;
+      frame.width = 1.5f;
+      figure.lines.push_back(std::move(frame));
+    }
+  }
   figure.y = row_axis(rows, "token");
   figure.color_scale = viridis_scale(0, 1, "router probability");
   bool any_dropped = false;

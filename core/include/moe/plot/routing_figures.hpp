@@ -52,9 +52,12 @@ Figure router_scores_figure(const RoutingTrace& trace, int token, int layer,
 
 // Tokens x experts at one layer: cell value = router probability, top-k cells outlined, dropped
 // choices crossed out, the selected token's row framed (selected_token < 0: none). Cells:
-// row = token, column = expert.
+// row = token, column = expert. The word view (`word_of`, from moe::word_of_tokens, one entry
+// per token): each piece keeps its row, the first row of a word of several pieces is labelled
+// with the whole word and the others "+piece", and a frame joins the word's rows.
 Figure router_heatmap_figure(const RoutingTrace& trace, int layer,
-                             const std::vector<std::string>& token_labels, int selected_token);
+                             const std::vector<std::string>& token_labels, int selected_token,
+                             const std::vector<int>& word_of = {});
 
 // Layer x expert grid for one token: chosen experts in their colour with the gate weight as
 // intensity, the others faint by router probability, dropped choices crossed out, the top-1
