@@ -502,6 +502,25 @@ TEST(FigureLayout, TooSmallForTheTextLaysOutOnlyTheHeader) {
   EXPECT_TRUE(marks(layout.primitives, plot::Mark::Bar).empty());
 }
 
+// Large text in a small window (28 px on a projector's 1280x720): the router chart's title, three
+// notes and legend used to leave the plot a sliver or nothing. Where the plot would be under
+// four lines of text, the notes go, then the legend; a roomy canvas keeps them all.
+TEST(FigureLayout, LargeTextOnASmallCanvasDropsTheNotesBeforeThePlot) {
+  const moe::RoutingTrace trace = synthetic_trace(12, 7);
+  const plot::Figure figure = plot::router_scores_figure(trace, 3, 0, "x");
+  ASSERT_GE(figure.notes.size(), 2u);
+  RecordingCanvas canvas(28);
+  const double line = canvas.line_height(plot::TextStyle::Body);
+  const plot::FigureLayout roomy = plot::lay_out_figure(figure, 1200, 700, canvas, {});
+  EXPECT_FALSE(roomy.notes_dropped);
+  EXPECT_FALSE(roomy.legend_dropped);
+  const plot::FigureLayout small = plot::lay_out_figure(figure, 1200, 400, canvas, {});
+  EXPECT_TRUE(small.fits);
+  EXPECT_TRUE(small.notes_dropped);
+  EXPECT_GE(small.plot.height(), 4 * line);
+  EXPECT_EQ(marks(small.primitives, plot::Mark::Bar).size(), static_cast<size_t>(kExperts));
+}
+
 TEST(FigureLayout, AScrolledViewLaysOutOnlyTheCellsItShows) {
   const moe::RoutingTrace trace = synthetic_trace(120, 5);
   std::vector<std::string> tokens(120, "t");

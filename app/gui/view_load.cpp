@@ -18,6 +18,7 @@ struct LoadPanelState {
   FigureCache histogram, heatmap;
   FigurePairCache histogram_ab, heatmap_ab;  // A | B
   bool show_loss = false;  // the balancing loss term by term instead of the histogram
+  int shown_figure = 0;    // when only one fits: 0 the layer's histogram, 1 every layer's
 };
 
 }  // namespace
@@ -94,8 +95,8 @@ void draw_load_panel(ViewContext& view, LoadPanelState& state) {
       draw_switch_loss(snapshot.stats.layers[static_cast<size_t>(moe_index)], snapshot);
     return;
   }
-  const ImVec2 available = ImGui::GetContentRegionAvail();
-  const float histogram_height = std::max(ImGui::GetTextLineHeight() * 12, available.y * 0.5f);
+  const FigureStack stack =
+      stack_two_figures("This layer", "All layers", state.shown_figure, 0.5f);
   const plot::LoadMeasure load_measure =
       measure == 1 ? plot::LoadMeasure::GateMass : plot::LoadMeasure::TokenCount;
   const auto histogram_of = [&](const moe::RoutingStats& stats) {
@@ -104,28 +105,34 @@ void draw_load_panel(ViewContext& view, LoadPanelState& state) {
   const auto heatmap_of = [&](const moe::RoutingStats& stats) {
     return [&, of = &stats] { return plot::load_heatmap_figure(*of, snapshot.trace.top_k()); };
   };
-  const uint64_t histogram_key =
-      cache_key({snapshot.version, static_cast<uint64_t>(moe_index), static_cast<uint64_t>(measure)});
+  const uint64_t histogram_key = cache_key(
+      {snapshot.version, static_cast<uint64_t>(moe_index), static_cast<uint64_t>(measure)});
+  const float width = ImGui::GetContentRegionAvail().x;
+  const PromptRun* b = prompt_b_beside(view);  // A | B: one axis and one colour scale
   FigureHit bar_hit, hit;
-  if (const PromptRun* b = prompt_b_beside(view)) {
-    // A | B: the same measure on one axis and one colour scale.
-    const auto& histograms = state.histogram_ab.get(histogram_key, histogram_of(snapshot.stats),
-                                                     histogram_of(b->stats));
-    bar_hit = draw_figure_pair("##load_histogram_ab", histograms,
-                               ImVec2(available.x, histogram_height), view.style)
-                  .first;
-    const auto& heatmaps = state.heatmap_ab.get(cache_key({snapshot.version}),
-                                                 heatmap_of(snapshot.stats), heatmap_of(b->stats));
-    hit = draw_figure_pair("##load_heatmap_ab", heatmaps, ImGui::GetContentRegionAvail(),
-                           view.style)
-              .first;
-  } else {
-    bar_hit = draw_figure("##load_histogram",
-                          state.histogram.get(histogram_key, histogram_of(snapshot.stats)),
-                          ImVec2(available.x, histogram_height), view.style);
-    hit = draw_figure("##load_heatmap",
-                      state.heatmap.get(cache_key({snapshot.version}), heatmap_of(snapshot.stats)),
-                      ImGui::GetContentRegionAvail(), view.style);
+  if (stack.first > 0) {
+    bar_hit = b ? draw_figure_pair("##load_histogram_ab",
+                                   state.histogram_ab.get(histogram_key,
+                                                          histogram_of(snapshot.stats),
+                                                          histogram_of(b->stats)),
+                                   ImVec2(width, stack.first), view.style)
+                      .first
+                : draw_figure("##load_histogram",
+                              state.histogram.get(histogram_key, histogram_of(snapshot.stats)),
+                              ImVec2(width, stack.first), view.style);
+  }
+  if (stack.second > 0) {
+    const ImVec2 room = ImGui::GetContentRegionAvail();
+    hit = b ? draw_figure_pair("##load_heatmap_ab",
+                               state.heatmap_ab.get(cache_key({snapshot.version}),
+                                                    heatmap_of(snapshot.stats),
+                                                    heatmap_of(b->stats)),
+                               room, view.style)
+                  .first
+            : draw_figure("##load_heatmap",
+                          state.heatmap.get(cache_key({snapshot.version}),
+                                            heatmap_of(snapshot.stats)),
+                          room, view.style);
   }
   // Clicking a bar knocks the expert out at this layer (the Playground tab lists and undoes it).
   if (bar_hit.clicked && bar_hit.rect && bar_hit.rect->column >= 0)

@@ -147,6 +147,25 @@ bool checkbox(const char* label, bool* value) {
   return changed;
 }
 
+FigureStack stack_two_figures(const char* first_name, const char* second_name, int& shown,
+                              float first_share) {
+  const float readable = ImGui::GetTextLineHeight() * 13;
+  const float room = ImGui::GetContentRegionAvail().y;
+  if (room >= 2 * readable) {
+    const float first = std::min(std::max(readable, room * first_share), room - readable);
+    return {first, room - first};
+  }
+  for (int i = 0; i < 2; ++i) {
+    if (i > 0) ImGui::SameLine();
+    const bool active = shown == i;
+    if (active) ImGui::PushStyleColor(ImGuiCol_Button, ImGui::GetStyleColorVec4(ImGuiCol_ButtonActive));
+    if (button(i == 0 ? first_name : second_name)) shown = i;
+    if (active) ImGui::PopStyleColor();
+  }
+  const float height = ImGui::GetContentRegionAvail().y;
+  return shown == 0 ? FigureStack{height, 0} : FigureStack{0, height};
+}
+
 void request_button_press(const std::string& label) {
   pending_press = label;
   press_delivered = false;

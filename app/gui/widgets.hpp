@@ -40,6 +40,18 @@ void request_button_press(const std::string& label);
 // True once the requested press was delivered (then it is cleared).
 bool take_delivered_press();
 
+// The heights of the two figures a view stacks (a chart over a heatmap); 0: not shown.
+struct FigureStack {
+  float first = 0, second = 0;
+};
+// When the room left in the view holds both figures at a readable height (13 text lines each),
+// the first gets `first_share` of it (at least that height) and the second the rest. When it
+// does not (large text in a small window: a projector), one figure is shown at a time at the
+// full height, chosen with two buttons named after the figures; `shown` (0 or 1) is the
+// view's choice.
+FigureStack stack_two_figures(const char* first_name, const char* second_name, int& shown,
+                              float first_share);
+
 // Rebuilds a figure only when its key changes (a snapshot version, a layer, a token ...).
 class FigureCache {
 public:

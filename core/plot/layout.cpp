@@ -597,10 +597,27 @@ void Layout::run(const Figure& figure) {
 
 FigureLayout lay_out_figure(const Figure& figure, double width, double height, TextMetrics& metrics,
                             const LayoutOptions& options) {
-  FigureLayout layout;
-  layout.width = width;
-  layout.height = height;
-  Layout(metrics, options, layout).run(figure);
+  const auto lay_out = [&](const Figure& shown) {
+    FigureLayout layout;
+    layout.width = width;
+    layout.height = height;
+    Layout(metrics, options, layout).run(shown);
+    return layout;
+  };
+  FigureLayout layout = lay_out(figure);
+  // Large text on a small canvas (a projector): when the header leaves the plot under four
+  // lines of text, the notes go (the chart shows what they summarise), then the legend.
+  const double cramped = 4 * metrics.line_height(TextStyle::Body);
+  if (layout.plot.height() >= cramped || (figure.notes.empty() && figure.legend.empty()))
+    return layout;
+  Figure shorter = figure;
+  shorter.notes.clear();
+  layout = lay_out(shorter);
+  layout.notes_dropped = true;
+  if (layout.plot.height() >= cramped || shorter.legend.empty()) return layout;
+  shorter.legend.clear();
+  layout = lay_out(shorter);
+  layout.notes_dropped = layout.legend_dropped = true;
   return layout;
 }
 

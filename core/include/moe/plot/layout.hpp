@@ -43,6 +43,9 @@ struct FigureLayout {
   // False when the plot area would be too small to show anything: then only the header (title,
   // notes, legend) was laid out.
   bool fits = true;
+  // True when the canvas was too small for the whole header: the notes (then the legend) were
+  // left out so that the plot keeps at least four lines of text in height.
+  bool notes_dropped = false, legend_dropped = false;
   Box plot;                           // the plot area inside the axes
   std::vector<Primitive> primitives;  // in drawing order
   std::vector<HitRegion> hits;        // in drawing order
