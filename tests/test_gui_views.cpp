@@ -159,6 +159,8 @@ TEST_F(AppScript, SystemsButtonsShowEachSystemsRouting) {
   const moe::testing::CommandResult run =
       this->run("panel systems\npress Apply its rule##Switch Transformer\nwait\nsave-session " +
                     path("switch.moescope.json") +
+                    "\npanel systems\npress Apply its scoring##DeepSeek-V3\nwait\nsave-session " +
+                    path("deepseek.moescope.json") +
                     "\npanel systems\npress Random model##GLaM\nwait\nsave-session " +
                     path("glam.moescope.json") + "\nexit\n",
                 "The cat sat on the mat");
@@ -168,6 +170,12 @@ TEST_F(AppScript, SystemsButtonsShowEachSystemsRouting) {
   const std::string switch_routing = switch_session.at("routing").dump();
   EXPECT_NE(switch_routing.find("top-k 1"), std::string::npos) << switch_routing.substr(0, 2000);
   EXPECT_NE(switch_routing.find("capacity routing, factor 1.25"), std::string::npos);
+  // DeepSeek-V3 on the open model: sigmoid scores and a balancing bias on the experts whose
+  // load is off the mean (the bundled prompt never loads eight experts evenly).
+  const std::string deepseek_routing =
+      nlohmann::json::parse(read_text(path("deepseek.moescope.json"))).at("routing").dump();
+  EXPECT_NE(deepseek_routing.find("sigmoid"), std::string::npos) << deepseek_routing.substr(0, 2000);
+  EXPECT_NE(deepseek_routing.find("selection bias"), std::string::npos);
   const auto glam_session = nlohmann::json::parse(read_text(path("glam.moescope.json")));
   EXPECT_NE(glam_session.at("model_path").get<std::string>().find("moescope-random-glam-shape"),
             std::string::npos);

@@ -37,6 +37,8 @@ struct MoeSystem {
   // Demo::Rule: the top-k and capacity factor its rule applies to the open model.
   int rule_top_k = 0;
   double rule_capacity_factor = 0;
+  // Its scoring on the open model too: sigmoid scores and a balancing bias (DeepSeek-V3).
+  bool sigmoid_and_bias = false;
 };
 
 // Facts from each paper or model card; "not public" where the maker has published no number.
@@ -64,7 +66,7 @@ const std::vector<MoeSystem>& moe_systems() {
        "256 routed + 1 shared per layer (first 3 layers dense); 671B, 37B used per token", "8",
        "sigmoid scores; a per-expert bias steers the choice (not the weights) instead of an "
        "auxiliary loss; 8 groups, the best 4 searched",
-       "none (no token is dropped)", Demo::RandomShape, "deepseek"},
+       "none (no token is dropped)", Demo::RandomShape, "deepseek", 0, 0, true},
       {"GPT-4, GPT-5", "OpenAI", "not public", "not public",
        "OpenAI has not published the architecture (rumours are left out here)", "not public",
        Demo::None, ""},
@@ -83,6 +85,32 @@ moe::RoutingInterventions rule_of(const MoeSystem& system) {
   rule.rule = moe::RoutingRule::Capacity;
   rule.top_k = system.rule_top_k;
   rule.capacity_factor = system.rule_capacity_factor;
+  return rule;
+}
+
+// DeepSeek-V3's scoring on the open model: sigmoid scores, and the bias its training keeps
+// adjusting (b_e += gamma * sign(mean load - load_e)) after one step on the current prompt's load
+// at the selected layer. The paper's gamma is 0.001 per training step; one step of 0.05 makes
+// the steering visible on one prompt. The bias changes which experts are chosen, not their
+// weights.
+constexpr double kBiasStep = 0.05;
+
+moe::RoutingInterventions sigmoid_and_bias_rule(const ViewContext& view) {
+  moe::RoutingInterventions rule;
+  rule.scoring = moe::Scoring::Sigmoid;
+  const int moe_index = moe_index_of(view.selection, view.snapshot.trace.moe_layers());
+  if (moe_index < 0 || moe_index >= static_cast<int>(view.snapshot.stats.layers.size()))
+    return rule;
+  const std::vector<int64_t>& counts =
+      view.snapshot.stats.layers[static_cast<size_t>(moe_index)].token_counts;
+  if (counts.empty()) return rule;
+  double mean = 0;
+  for (int64_t count : counts) mean += static_cast<double>(count);
+  mean /= static_cast<double>(counts.size());
+  for (size_t e = 0; e < counts.size(); ++e) {
+    const double load = static_cast<double>(counts[e]);
+    if (load != mean) rule.expert_bias[static_cast<int>(e)] = load < mean ? kBiasStep : -kBiasStep;
+  }
   return rule;
 }
 
@@ -169,6 +197,22 @@ void draw_demo(ViewContext& view, SystemsViewState& state, size_t index) {
       break;
     }
     case Demo::RandomShape: {
+      if (system.sigmoid_and_bias) {
+        ImGui::BeginDisabled(view.snapshot.model == nullptr);
+        const std::string label = std::string("Apply its scoring##") + system.name;
+        if (button(label.c_str())) {
+          std::string error;
+          if (view.actions.set_interventions(sigmoid_and_bias_rule(view), error))
+            view.actions.show_view("playground");
+        }
+        ImGui::EndDisabled();
+        if (ImGui::IsItemHovered(ImGuiHoveredFlags_AllowWhenDisabled))
+          ImGui::SetTooltip("Sigmoid scores on the open model, and a balancing bias after one "
+                            "step (+/-%.2f) on this prompt's load at the selected layer: the "
+                            "bias changes the choice, not the weights. The Playground measures "
+                            "the effect.",
+                            kBiasStep);
+      }
       if (const auto& found = state.on_disk[index]) {
         const std::string label = "Open " + found->filename().string() + "##" + system.name;
         if (button(label.c_str())) view.actions.open_path(found->string());
