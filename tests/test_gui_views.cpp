@@ -280,6 +280,44 @@ TEST_F(AppScript, PromptBShowsBesideTheCurrentPromptAndTheToggleHidesIt) {
   }
 }
 
+// A token's tooltip shows its router scores as a figure without an Export button (a tooltip
+// moves away when the pointer does, so the button could never be clicked). Its figure used to
+// carry the button, and it was drawn first: exporting the view's figure while a token was
+// hovered wrote the tooltip's router scores instead.
+TEST_F(AppScript, TokenTooltipsHaveNoExportButton) {
+  const moe::testing::CommandResult run =
+      this->run("panel load\nhover-token 2\nscreenshot " + path("tooltip.png") +
+                "\nexport-figure " + path("load.svg") + "\nexit\n");
+  ASSERT_EQ(run.exit_code, 0) << run.out;
+  const std::string svg = read_text(path("load.svg"));
+  EXPECT_NE(svg.find("Expert load"), std::string::npos);
+  EXPECT_EQ(svg.find("Router scores"), std::string::npos);
+}
+
+// The prompt box wraps long prompts (a German or Russian sentence used to run off the column's
+// edge): a word added at the end of a long prompt shows in the box. Compared: the top of the
+// prompt column (the box, above its token count).
+TEST_F(AppScript, TheLongPromptWrapsInsideTheBox) {
+  const std::string sentence =
+      "\xD0\x9F\xD1\x80\xD0\xB8\xD0\xB2\xD0\xB5\xD1\x82, Guten Morgen, wie geht es dir "
+      "heute? Ich hoffe, dass alles gut ist";
+  const moe::testing::CommandResult run =
+      this->run("font-size 18\nprompt " + sentence + "\nwait\nframes 2\nscreenshot " +
+                path("short.png") + "\nprompt " + sentence + " und die Sonne scheint.\nwait\n" +
+                "frames 2\nscreenshot " + path("long.png") + "\nexit\n");
+  ASSERT_EQ(run.exit_code, 0) << run.out;
+  const auto box = [&](const std::string& name) {
+    const Image image = read_png(path(name));
+    std::vector<uint8_t> area;
+    const size_t stride = static_cast<size_t>(image.width) * 4;
+    for (int y = 0; y < image.height * 3 / 10; ++y)
+      area.insert(area.end(), image.rgba.begin() + static_cast<long>(y * stride),
+                  image.rgba.begin() + static_cast<long>(y * stride + stride / 4));
+    return area;
+  };
+  EXPECT_NE(box("short.png"), box("long.png"));
+}
+
 // Presenter mode as a teacher drives it: Right goes to the next view, Down to the next layer,
 // Tab to the next token, Escape back to the normal window; the screen has no menu bar then. In
 // a view with steps (Inside the MoE layer) Right goes through its steps first.
