@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The classroom screenshots of docs/screenshots/classroom: the real app on the bundled model at
 # a projector's 1280x720 with 28 px text, in both themes, of every view (as the view registry
-# lists them: moescope --list-views), of presenter mode, and of each step of "Inside the MoE
-# layer" when the app has that view. Runs under Xvfb (Mesa's software OpenGL) when there is no
+# lists them: moescope --list-views), of presenter mode, of each step of "Inside the MoE
+# layer" when the app has that view, of prompt B beside the prompt (A | B) and of the word view. Runs under Xvfb (Mesa's software OpenGL) when there is no
 # display. Needs a build (scripts/build.sh).
 #
 #   scripts/screenshots.sh [OUTPUT_FOLDER]     default: docs/screenshots/classroom
@@ -46,6 +46,30 @@ mapfile -t views < <("$app" --list-views | cut -f1)
     echo "screenshot $out/presenter-load-$theme.png"
     echo "presenter 0"
   done
+  # Two prompts side by side, and the word view, in the normal window and presenter mode.
+  echo "theme dark"
+  echo "prompt Guten Morgen, wie geht es dir heute?"
+  echo "wait"
+  echo "compare-prompt def fibonacci(n): return n"
+  for view in router load domains; do
+    echo "panel $view"
+    echo "wait"
+    echo "screenshot $out/ab-$view.png"
+  done
+  echo "presenter 1"
+  echo "panel load"
+  echo "screenshot $out/presenter-ab-load.png"
+  echo "press A | B"
+  echo "press Words"
+  echo "panel router"
+  echo "press All tokens"
+  echo "screenshot $out/presenter-words-router.png"
+  echo "press Words"
+  echo "press This token"
+  echo "presenter 0"
+  echo "prompt $prompt"
+  echo "wait"
+  echo "select-token 3"
   if printf '%s\n' "${views[@]}" | grep -qx inside; then
     echo "theme dark"
     echo "panel inside"

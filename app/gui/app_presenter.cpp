@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "app.hpp"
+#include "side_by_side.hpp"
 
 namespace moescope::gui {
 
@@ -76,7 +77,8 @@ void App::draw_presenter() {
   // tokens. The keys above are presenter mode's, not the strip's.
   const bool show_legend = std::exchange(strip_state_.show_legend, false);
   strip_state_.keyboard = false;
-  ImGui::BeginChild("##presenter_strip", ImVec2(0, ImGui::GetFrameHeightWithSpacing() * 2.6f),
+  const float strip_rows = prompt_b_beside(context) ? 3.8f : 2.6f;  // A | B: a row more
+  ImGui::BeginChild("##presenter_strip", ImVec2(0, ImGui::GetFrameHeightWithSpacing() * strip_rows),
                     true);
   draw_token_strip(context, strip_state_);
   ImGui::EndChild();

@@ -163,7 +163,11 @@ void draw_token_strip(ViewContext& view, TokenStripState& state) {
   ImGui::BeginChild("##strip_tokens", ImVec2(0, 0), true);
   const bool strip_hovered = ImGui::IsWindowHovered(ImGuiHoveredFlags_ChildWindows);
   const PromptRun* b = prompt_b_beside(view);
-  if (b) ImGui::TextDisabled("A");
+  if (b) {  // "A" and "B" before their tokens, so both prompts fit a short strip
+    ImGui::AlignTextToFramePadding();
+    ImGui::TextDisabled("A");
+    ImGui::SameLine();
+  }
   state.token_boxes.clear();
   const int hovered_token =
       draw_token_flow(view, view.settings.word_view, snapshot.tokens, snapshot.trace, &state.token_boxes);
@@ -175,9 +179,10 @@ void draw_token_strip(ViewContext& view, TokenStripState& state) {
   }
   if (b) {
     // Prompt B, on the same layer and colours; its tokens are not selectable.
+    ImGui::AlignTextToFramePadding();
     ImGui::TextDisabled("B");
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("prompt B: %s", b->prompt.c_str());
     ImGui::SameLine();
-    ImGui::TextDisabled("(%s)", shorten_utf8(b->prompt, 60).c_str());
     ImGui::PushID("prompt_b");
     draw_token_flow(view, view.settings.word_view, b->tokens, b->trace, nullptr);
     ImGui::PopID();
