@@ -515,16 +515,26 @@ TEST(GlBackend, InterventionsRouteLikeTheCpuBackend) {
         EXPECT_EQ(got.experts, want.experts) << label << " token " << t << " layer " << layer;
         EXPECT_EQ(got.dropped, want.dropped) << label << " token " << t << " layer " << layer;
         EXPECT_EQ(got.pinned, want.pinned) << label << " token " << t << " layer " << layer;
-        // The rule both applied is the same; the layer's values ("Inside the MoE layer") come
-        // from the CPU backend only, and GL says so rather than recording zeros.
+        // The rule both applied is the same, and so are the layer's values ("Inside the MoE
+        // layer": the input, each chosen expert's output and the mix, in norms), within the
+        // tolerance of the logits (the same f32 arithmetic summed in another order).
         EXPECT_EQ(got.gate.gating, want.gate.gating) << label;
         EXPECT_EQ(got.gate.normalized, want.gate.normalized) << label;
         EXPECT_EQ(got.gate.temperature, want.gate.temperature) << label;
         EXPECT_EQ(got.gate.noise_scale, want.gate.noise_scale) << label;
         EXPECT_EQ(got.gate.selection_bias, want.gate.selection_bias) << label;
         EXPECT_TRUE(want.values.available);
-        EXPECT_FALSE(got.values.available);
-        EXPECT_TRUE(got.values.expert_norms.empty());
+        ASSERT_TRUE(got.values.available) << label;
+        const auto near = [&](float a, float b) {
+          return std::abs(a - b) <= kLogitTolerance * std::max(1.0, static_cast<double>(std::abs(b)));
+        };
+        EXPECT_PRED2(near, got.values.input_norm, want.values.input_norm) << label;
+        EXPECT_EQ(got.values.input_head.size(), want.values.input_head.size());
+        ASSERT_EQ(got.values.expert_norms.size(), want.values.expert_norms.size()) << label;
+        for (size_t j = 0; j < want.values.expert_norms.size(); ++j)
+          EXPECT_PRED2(near, got.values.expert_norms[j], want.values.expert_norms[j]) << label;
+        EXPECT_PRED2(near, got.values.routed_norm, want.values.routed_norm) << label;
+        EXPECT_PRED2(near, got.values.output_norm, want.values.output_norm) << label;
         dropped += static_cast<int>(got.dropped.size());
         pinned += got.pinned ? 1 : 0;
       }

@@ -142,7 +142,7 @@ void draw_hidden_state(const moe::RoutingRecord& record, int n_embd) {
                      "The router and every expert read this same x.",
                      n_embd);
   if (!values.available) {
-    ImGui::TextDisabled("This backend (OpenGL) does not record x's values; the CPU backend does.");
+    ImGui::TextDisabled("x's values were not recorded for this token.");
     return;
   }
   ImGui::Text("|x| = %.3f; its first %zu values:", values.input_norm, values.input_head.size());
@@ -335,8 +335,7 @@ void draw_expert_outputs(const moe::RoutingRecord& record) {
                      "is y = sum of w_i E_i(x)%s.",
                      values.has_shared ? " + the shared experts' S(x)" : "");
   if (!values.available) {
-    ImGui::TextWrapped("This backend (OpenGL) does not record the experts' outputs; open the "
-                       "model on the CPU backend to see their sizes here.");
+    ImGui::TextWrapped("The experts' outputs were not recorded for this token.");
     return;
   }
   if (begin_table("##outputs", 3)) {

@@ -128,6 +128,13 @@ struct GlBackend::Impl {
   void swiglu(const gl::Buffer& gate_up, unsigned n_rows, unsigned width, gl::Buffer& out);
   void moe_ffn(const Model& model, const gl::LayerBuffers& layer, int layer_index, unsigned n,
                int pos0, const RoutingInterventions& interventions, RoutingTrace* trace);
+  // The trace's records of a MoE layer with its values in norms, as the CPU backend records
+  // them: the FFN input and each chosen expert's output read back (this path has no shared
+  // experts, so the routed mix is the layer's output).
+  void record_layer(const ModelConfig& config, int layer_index, unsigned n, int pos0,
+                    const std::vector<float>& logits, std::vector<RouteDecision> decisions,
+                    const std::vector<std::vector<uint32_t>>& slot_of_rank, size_t n_slots,
+                    RoutingTrace& trace);
 };
 
 void GlBackend::Impl::matmul(const gl::Matrix& w, const gl::Buffer& in, unsigned n,
@@ -275,21 +282,17 @@ void GlBackend::Impl::moe_ffn(const Model& model, const gl::LayerBuffers& layer,
   struct Choice {
     unsigned token;
     float weight;
+    size_t rank;  // in the token's chosen experts
   };
   std::vector<std::vector<Choice>> tokens_of_expert(n_expert);
   std::vector<RouteDecision> decisions;
   route_layer(model, layer_index, logits.data(), static_cast<int>(n), pos0, interventions,
               decisions);
   for (unsigned t = 0; t < n; ++t) {
-    RouteDecision& decision = decisions[t];
+    const RouteDecision& decision = decisions[t];
     for (size_t j = 0; j < decision.experts.size(); ++j) {
       tokens_of_expert[static_cast<size_t>(decision.experts[j])].push_back(
-          {t, decision.weights[j]});
-    }
-    if (trace != nullptr) {
-      const std::span<const float> row(logits.data() + static_cast<size_t>(t) * n_expert,
-                                       static_cast<size_t>(n_expert));
-      trace->set(pos0 + static_cast<int>(t), layer_index, routing_record(row, std::move(decision)));
+          {t, decision.weights[j], j});
     }
   }
 
@@ -297,6 +300,7 @@ void GlBackend::Impl::moe_ffn(const Model& model, const gl::LayerBuffers& layer,
   // id order, so the mix adds experts in the same order as the CPU backend.
   std::vector<uint32_t> groups, slot_rows;
   std::vector<std::vector<std::pair<uint32_t, float>>> slots_of_token(n);
+  std::vector<std::vector<uint32_t>> slot_of_rank(n);  // per token, the slot of each choice
   unsigned max_slots = 0;
   for (unsigned e = 0; e < n_expert; ++e) {
     const auto& chosen = tokens_of_expert[e];
@@ -307,6 +311,9 @@ void GlBackend::Impl::moe_ffn(const Model& model, const gl::LayerBuffers& layer,
     for (const Choice& choice : chosen) {
       slots_of_token[choice.token].emplace_back(static_cast<uint32_t>(slot_rows.size()),
                                                 choice.weight);
+      std::vector<uint32_t>& ranks = slot_of_rank[choice.token];
+      if (ranks.size() <= choice.rank) ranks.resize(choice.rank + 1);
+      ranks[choice.rank] = static_cast<uint32_t>(slot_rows.size());
       slot_rows.push_back(choice.token);
     }
   }
@@ -342,6 +349,10 @@ void GlBackend::Impl::moe_ffn(const Model& model, const gl::LayerBuffers& layer,
     matmul_grouped(layer.down, s.hidden, false, n_groups, max_slots,
                    {&s.expert_out, static_cast<unsigned>(config.n_embd)});
   }
+  if (trace != nullptr) {
+    record_layer(config, layer_index, n, pos0, logits, std::move(decisions), slot_of_rank,
+                 n_slots, *trace);
+  }
   gl::Program& combine = *device->moe_combine;
   combine.use();
   combine.set("u_cols", static_cast<unsigned>(config.n_embd));
@@ -351,6 +362,48 @@ void GlBackend::Impl::moe_ffn(const Model& model, const gl::LayerBuffers& layer,
   gl::bind(2, s.token_ranges);
   gl::bind(3, s.choices);
   gl::dispatch(ceil_div(static_cast<unsigned>(config.n_embd), 256), n);
+}
+
+void GlBackend::Impl::record_layer(const ModelConfig& config, int layer_index, unsigned n,
+                                   int pos0, const std::vector<float>& logits,
+                                   std::vector<RouteDecision> decisions,
+                                   const std::vector<std::vector<uint32_t>>& slot_of_rank,
+                                   size_t n_slots, RoutingTrace& trace) {
+  const auto n_embd = static_cast<size_t>(config.n_embd);
+  const auto n_expert = static_cast<size_t>(config.n_expert);
+  std::vector<float> input(n * n_embd), expert_out(n_slots * n_embd);
+  scratch.normed.download(input.data(), floats(input.size()));
+  if (n_slots > 0) scratch.expert_out.download(expert_out.data(), floats(expert_out.size()));
+  const auto norm = [](const float* v, size_t size) {
+    double sum = 0;
+    for (size_t i = 0; i < size; ++i) sum += static_cast<double>(v[i]) * v[i];
+    return static_cast<float>(std::sqrt(sum));
+  };
+  for (unsigned t = 0; t < n; ++t) {
+    RouteDecision& decision = decisions[t];
+    LayerValues values;
+    values.available = true;
+    const float* x = input.data() + t * n_embd;
+    values.input_norm = norm(x, n_embd);
+    values.input_head.assign(x, x + std::min<size_t>(LayerValues::kInputHead, n_embd));
+    // The mix in expert id order, as the combine shader and the CPU backend add it.
+    std::vector<size_t> order(decision.experts.size());
+    for (size_t j = 0; j < order.size(); ++j) order[j] = j;
+    std::sort(order.begin(), order.end(),
+              [&](size_t a, size_t b) { return decision.experts[a] < decision.experts[b]; });
+    std::vector<float> routed(n_embd, 0.0f);
+    values.expert_norms.assign(decision.experts.size(), 0.0f);
+    for (size_t j : order) {
+      const float* row = expert_out.data() + slot_of_rank[t][j] * n_embd;
+      values.expert_norms[j] = norm(row, n_embd);
+      for (size_t i = 0; i < n_embd; ++i) routed[i] += decision.weights[j] * row[i];
+    }
+    values.routed_norm = values.output_norm = norm(routed.data(), n_embd);
+    const std::span<const float> row(logits.data() + t * n_expert, n_expert);
+    RoutingRecord record = routing_record(row, std::move(decision));
+    record.values = std::move(values);
+    trace.set(pos0 + static_cast<int>(t), layer_index, std::move(record));
+  }
 }
 
 GlBackend::GlBackend() : impl_(std::make_unique<Impl>()) {
