@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -208,4 +209,41 @@ TEST_F(CliTest, InfoTextShowsTensorBytesInByteUnits) {
   // Every type's size reads like "(1.1 MB)" or "(512 B)", never a count with a B glued on.
   EXPECT_TRUE(std::regex_search(types, std::regex(R"(x\d+ \((\d+\.\d [KMG]B|\d+ B)\))"))) << types;
   EXPECT_EQ(types.find("BB"), std::string::npos) << types;
+}
+
+// --exact on route, generate, ppl and bench: the exact product of the stored weights (f32
+// activations) instead of llama.cpp's 8-bit activations; on a quantized model the router's
+// probabilities move a little, and bench says which arithmetic it measured.
+TEST(CliExact, ExactIsTheF32ActivationProductOnEveryModelCommand) {
+  moe::RandomModelSpec spec = moe::testing::cli_test_model(12);
+  spec.weight_type = moe::GgmlType::Q8_0;
+  const CliWorkspace workspace("moescope_cli_exact", spec);
+  const std::string model = workspace.model();
+  const std::string prompt = " --prompt " + shell_quote("Write a poem about the sea") + " --json";
+  const CommandResult quantized = run_cli("route " + model + prompt);
+  const CommandResult exact = run_cli("route " + model + prompt + " --exact");
+  ASSERT_EQ(quantized.exit_code, 0) << quantized.err;
+  ASSERT_EQ(exact.exit_code, 0) << exact.err;
+  const nlohmann::json a = nlohmann::json::parse(quantized.out);
+  const nlohmann::json b = nlohmann::json::parse(exact.out);
+  double largest = 0;
+  for (size_t l = 0; l < a.at("layers").size(); ++l) {
+    for (size_t t = 0; t < a["layers"][l]["routing"].size(); ++t) {
+      const std::vector<double> pa = a["layers"][l]["routing"][t].at("probs");
+      const std::vector<double> pb = b["layers"][l]["routing"][t].at("probs");
+      for (size_t e = 0; e < pa.size(); ++e) largest = std::max(largest, std::abs(pa[e] - pb[e]));
+    }
+  }
+  EXPECT_GT(largest, 0.0);
+  EXPECT_LT(largest, 0.05);
+
+  std::ofstream(workspace.dir() / "text.txt")
+      << "The sea is calm tonight. The tide is full, the moon lies fair.\n";
+  EXPECT_EQ(run_cli("generate " + model + " -n 3 --temp 0 --exact --prompt hi").exit_code, 0);
+  const CommandResult ppl = run_cli("ppl " + model + " --exact --file " + workspace.arg("text.txt"));
+  EXPECT_EQ(ppl.exit_code, 0) << ppl.err;
+  const CommandResult bench =
+      run_cli("bench " + model + " --exact --prompt-tokens 8 --gen 2 --repeat 1");
+  ASSERT_EQ(bench.exit_code, 0) << bench.err;
+  EXPECT_NE(bench.out.find("exact: f32 activations"), std::string::npos) << bench.out;
 }

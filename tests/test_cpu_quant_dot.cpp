@@ -19,6 +19,7 @@
 
 #include "../core/backend/cpu_quant_dot.hpp"  // private to the backend; tested directly here
 #include "moe/error.hpp"
+#include "moe/little_endian.hpp"
 #include "random_quant.hpp"
 
 namespace {
@@ -113,6 +114,25 @@ Expected exact_dot(GgmlType type, const uint8_t* row, const std::vector<double>&
   return expected;
 }
 
+// Q4_1 and Q5_1 (x = d q + m) multiply their offset m with the activation block's stored sum,
+// which ggml's q8_1 rounds to f16 (d · Σq before d's own rounding): what that adds to the product
+// of the dequantized values, Σ_blocks m · (sum - d · Σq).
+double offset_rounding(GgmlType type, const uint8_t* row, const std::vector<uint8_t>& activation) {
+  if (type != GgmlType::Q4_1 && type != GgmlType::Q5_1) return 0;
+  const size_t block_bytes = moe::type_layout(static_cast<uint32_t>(type))->block_bytes;
+  const auto* blocks = reinterpret_cast<const ActivationBlock32*>(activation.data());
+  double correction = 0;
+  for (int64_t b = 0; b < kCols / 32; ++b) {
+    int total = 0;
+    for (int8_t q : blocks[b].q) total += q;
+    // m is the second f16 of both block layouts (after d).
+    const double m = moe::load_f16(row + static_cast<size_t>(b) * block_bytes + 2);
+    correction +=
+        m * (static_cast<double>(blocks[b].sum) - static_cast<double>(blocks[b].d) * total);
+  }
+  return correction;
+}
+
 std::vector<uint8_t> quantized_activations(const QuantDot& kernel, const std::vector<float>& x) {
   std::vector<uint8_t> blocks(static_cast<size_t>(kCols / kernel.block_size) *
                               kernel.activation_block_bytes);
@@ -164,8 +184,8 @@ TEST_P(QuantDotTest, ScalarKernelEqualsDequantizedProduct) {
   for (int r = 0; r < rows; ++r) {
     const uint8_t* row = weights.data() + r * row_bytes;
     const Expected expected = exact_dot(type, row, activation_f);
-    EXPECT_NEAR(kernel->dot(row, activation.data(), kCols), expected.value,
-                1e-5 * expected.magnitude)
+    EXPECT_NEAR(kernel->dot(row, activation.data(), kCols),
+                expected.value + offset_rounding(type, row, activation), 1e-5 * expected.magnitude)
         << moe::type_name(type) << " row " << r;
   }
 }
@@ -393,23 +413,34 @@ TEST(QuantDot, TypesWithoutKernelsUseConversion) {
   }
 }
 
-TEST(QuantDot, ActivationQuantizationRoundsToTheBlockScale) {
+// Activations are quantized by ggml's CPU rules (issue 17), so that the integer products are
+// llama.cpp's: 32-element blocks (q8_0 / q8_1) scale by 127 / max|x| before d is rounded to f16,
+// and keep d · Σq as f16; 256-element blocks (q8_K) scale by -127 / m, m the value of largest
+// magnitude (the first on a tie), and keep d = 1 / that scale.
+TEST(QuantDot, ActivationQuantizationFollowsGgmlsRules) {
   std::mt19937_64 rng(5);
   std::vector<float> x = random_floats(512, rng);
   x[3] = -7.0f;  // the largest magnitude of the first blocks, negative
-  x[300] = 0.0f;
+  for (int i = 256; i < 512; ++i)
+    x[static_cast<size_t>(i)] = std::clamp(x[static_cast<size_t>(i)], -2.5f, 2.5f);
+  x[400] = 3.0f;  // a tie in the second 256-block: the first (positive) one wins
+  x[401] = -3.0f;
   std::fill(x.begin() + 256 + 32, x.begin() + 256 + 64, 0.0f);  // an all-zero 32-block
 
   std::vector<ActivationBlock256> big(2);
   moe::cpu::quantize_activations_256(x.data(), big.data(), 512);
-  EXPECT_FLOAT_EQ(big[0].d, 7.0f / 127.0f);
+  EXPECT_EQ(big[0].d, 1.0f / (-127.0f / -7.0f));
   EXPECT_EQ(big[0].q[3], -127);
+  EXPECT_EQ(big[1].d, 1.0f / (-127.0f / 3.0f));  // negative: q carries the opposite sign
+  EXPECT_EQ(big[1].q[400 - 256], -127);
+  EXPECT_EQ(big[1].q[401 - 256], 127);
   for (int b = 0; b < 2; ++b) {
+    const float scale = b == 0 ? -127.0f / -7.0f : -127.0f / 3.0f;
     for (int g = 0; g < 16; ++g) {
       int total = 0;
       for (int i = 16 * g; i < 16 * g + 16; ++i) {
         total += big[b].q[i];
-        EXPECT_LE(std::fabs(big[b].q[i] * big[b].d - x[256 * b + i]), 0.5f * big[b].d + 1e-6f);
+        EXPECT_EQ(big[b].q[i], std::min(127.0f, std::nearbyint(scale * x[256 * b + i])));
       }
       EXPECT_EQ(big[b].group_sums[g], total);
     }
@@ -423,13 +454,33 @@ TEST(QuantDot, ActivationQuantizationRoundsToTheBlockScale) {
   EXPECT_EQ(small[9].sum, 0.0f);
   for (int8_t q : small[9].q) EXPECT_EQ(q, 0);
   for (int b = 0; b < 16; ++b) {
+    float largest = 0;
+    for (int i = 0; i < 32; ++i) largest = std::max(largest, std::fabs(x[32 * b + i]));
+    const float scale = largest != 0.0f ? 127.0f / largest : 0.0f;
     int total = 0;
     for (int i = 0; i < 32; ++i) {
       total += small[b].q[i];
-      EXPECT_LE(std::fabs(small[b].q[i] * small[b].d - x[32 * b + i]), 0.5f * small[b].d + 1e-6f);
+      EXPECT_EQ(small[b].q[i], std::nearbyint(x[32 * b + i] * scale));
     }
-    EXPECT_FLOAT_EQ(small[b].sum, small[b].d * static_cast<float>(total));
+    EXPECT_EQ(small[b].sum,
+              moe::f16_to_f32(moe::f32_to_f16(largest / 127.0f * static_cast<float>(total))));
   }
+
+  // The scale is 127 / max, not 1 / (d rounded to f16): values half way between two codes
+  // round the way ggml rounds them, which the old rule did not for some of these.
+  std::vector<float> halves(32);
+  for (int i = 0; i < 31; ++i) halves[static_cast<size_t>(i)] = 7.0f * (4 * i + 0.5f) / 127.0f;
+  halves[31] = 7.0f;
+  ActivationBlock32 block;
+  moe::cpu::quantize_activations_32(halves.data(), &block, 32);
+  const float old_inverse = 1.0f / moe::f16_to_f32(moe::f32_to_f16(7.0f / 127.0f));
+  int differs_from_old_rule = 0;
+  for (int i = 0; i < 32; ++i) {
+    EXPECT_EQ(block.q[i], std::nearbyint(halves[static_cast<size_t>(i)] * (127.0f / 7.0f)));
+    differs_from_old_rule +=
+        block.q[i] != std::nearbyint(halves[static_cast<size_t>(i)] * old_inverse);
+  }
+  EXPECT_GT(differs_from_old_rule, 0);
 }
 
 // --- Kernels added for issue 7: F16 / BF16 with f32 activations, many-token kernels -------------

@@ -1,13 +1,18 @@
 // The app's worker switching compute backends live: the prompt stays and is recomputed on the
 // GL backend (its own EGL context on the worker thread) with the same routing as on the CPU, and
-// back; an unknown backend is reported and the current one stays. Needs a GL 4.3 context (CI:
+// back; the exact CPU product is a choice of its own; an unknown backend is reported and the
+// current one stays. Needs a GL 4.3 context (CI:
 // Mesa llvmpipe); fails with the reason when there is none.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 
+#include "moe/cpu_backend.hpp"
 #include "moe/random_model.hpp"
+#include "moe/session.hpp"
 #include "worker.hpp"
 
 namespace fs = std::filesystem;
@@ -69,6 +74,53 @@ TEST_F(GuiBackendSwitch, SwitchingKeepsThePromptAndRecomputesWithTheSameRouting)
   ASSERT_TRUE(worker.wait_idle(60s));
   EXPECT_EQ(worker.snapshot()->model->backend, "cpu");
   EXPECT_EQ(chosen_experts(*worker.snapshot()), chosen_experts(*on_cpu));
+}
+
+// The exact product (f32 activations, `--exact` in the CLI) is a backend choice of its own: on a
+// quantized model its router logits differ a little from the default's 8-bit activations and
+// agree with a CpuBackend built without quantized activations.
+TEST_F(GuiBackendSwitch, TheExactProductIsABackendChoice) {
+  moe::RandomModelSpec spec;
+  spec.n_embd = 256, spec.n_head = 4, spec.n_head_kv = 2, spec.n_expert = 8;
+  spec.n_expert_used = 2, spec.weight_type = moe::GgmlType::Q8_0, spec.seed = 7;
+  const fs::path quantized = dir_ / "q8_0.gguf";
+  moe::write_random_model(spec, quantized);
+  WorkerOptions options;
+  options.n_threads = 1;
+  Worker worker(options);
+  worker.load_model(quantized.string());
+  worker.set_prompt("Write a poem about the sea");
+  ASSERT_TRUE(worker.wait_idle(60s));
+  const auto quantized_activations = worker.snapshot();
+  worker.set_backend("cpu-exact");
+  ASSERT_TRUE(worker.wait_idle(60s));
+  EXPECT_TRUE(worker.take_messages().empty());
+  const auto exact = worker.snapshot();
+  ASSERT_NE(exact->model, nullptr);
+  EXPECT_EQ(exact->model->backend, "cpu-exact");
+  ASSERT_EQ(exact->tokens.size(), quantized_activations->tokens.size());
+  const int layer = exact->trace.moe_layers().front();
+  float largest_difference = 0;
+  for (int t = 0; t < exact->trace.n_tokens(); ++t) {
+    const auto& a = exact->trace.at(t, layer).logits;
+    const auto& b = quantized_activations->trace.at(t, layer).logits;
+    for (size_t e = 0; e < a.size(); ++e)
+      largest_difference = std::max(largest_difference, std::abs(a[e] - b[e]));
+  }
+  EXPECT_GT(largest_difference, 0.0f);  // the 8-bit activations are not the exact product
+
+  // The same as the core's exact backend on the same tokens.
+  const std::shared_ptr<const moe::Model> model = moe::Model::load(quantized);
+  moe::CpuBackendOptions exact_options;
+  exact_options.n_threads = 1;
+  exact_options.quantized_activations = false;
+  auto backend = std::make_shared<moe::CpuBackend>(exact_options);
+  moe::Session session(model, backend);
+  std::vector<int32_t> ids;
+  for (const TokenView& token : exact->tokens) ids.push_back(token.id);
+  session.set_tokens(ids);
+  for (int t = 0; t < exact->trace.n_tokens(); ++t)
+    EXPECT_EQ(session.trace().at(t, layer).logits, exact->trace.at(t, layer).logits) << t;
 }
 
 TEST_F(GuiBackendSwitch, AnUnknownBackendIsReportedAndTheCurrentOneStays) {

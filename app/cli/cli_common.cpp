@@ -65,19 +65,28 @@ void add_threads_option(CLI::App& command, int& threads) {
       ->check(CLI::Range(0, 1024));
 }
 
-std::shared_ptr<moe::Backend> make_cpu_backend(int threads) {
-  return std::make_shared<moe::CpuBackend>(moe::CpuBackendOptions{threads});
+std::shared_ptr<moe::Backend> make_cpu_backend(int threads, bool exact) {
+  moe::CpuBackendOptions options;
+  options.n_threads = threads;
+  options.quantized_activations = !exact;
+  return std::make_shared<moe::CpuBackend>(options);
 }
 
-void add_backend_option(CLI::App& command, std::string& backend) {
-  command.add_option("--backend", backend, "Compute backend: cpu, or gl (OpenGL 4.3 compute shaders)")
+void add_backend_options(CLI::App& command, BackendChoice& choice) {
+  command
+      .add_option("--backend", choice.kind,
+                  "Compute backend: cpu, or gl (OpenGL 4.3 compute shaders)")
       ->check(CLI::IsMember({"cpu", "gl"}));
+  command.add_flag("--exact", choice.exact,
+                   "The exact product of the stored weights: f32 activations instead of 8-bit "
+                   "quantized ones (llama.cpp's CPU arithmetic, the default on quantized files); "
+                   "slower. The gl backend always computes this way");
 }
 
-std::shared_ptr<moe::Backend> make_backend(const std::string& backend, int threads) {
-  if (backend == "gl") return std::make_shared<moe::GlBackend>();
-  if (backend == "cpu") return make_cpu_backend(threads);
-  throw moe::Error("unknown backend '" + backend + "' (use cpu or gl)");
+std::shared_ptr<moe::Backend> make_backend(const BackendChoice& choice, int threads) {
+  if (choice.kind == "gl") return std::make_shared<moe::GlBackend>();
+  if (choice.kind == "cpu") return make_cpu_backend(threads, choice.exact);
+  throw moe::Error("unknown backend '" + choice.kind + "' (use cpu or gl)");
 }
 
 std::string describe_backend(const moe::Backend& backend) {
@@ -85,7 +94,8 @@ std::string describe_backend(const moe::Backend& backend) {
     return gl->name() + " (" + gl->device_description() + ")";
   if (const auto* cpu = dynamic_cast<const moe::CpuBackend*>(&backend))
     return cpu->name() + " (" + std::to_string(cpu->n_threads()) + " threads, " +
-           moe::cpu::simd_level_summary() + " kernels)";
+           moe::cpu::simd_level_summary() + " kernels" +
+           (cpu->quantized_activations() ? "" : ", exact: f32 activations") + ")";
   return backend.name();
 }
 

@@ -40,12 +40,19 @@ LoadedModel load_model(const std::string& path);
 
 // Adds the --threads option shared by every command that runs the model.
 void add_threads_option(CLI::App& command, int& threads);
-std::shared_ptr<moe::Backend> make_cpu_backend(int threads);
-// Adds --backend cpu|gl (default cpu), shared by the commands that run the model.
-void add_backend_option(CLI::App& command, std::string& backend);
+std::shared_ptr<moe::Backend> make_cpu_backend(int threads, bool exact = false);
+// What --backend and --exact chose.
+struct BackendChoice {
+  std::string kind = "cpu";  // "cpu" or "gl"
+  // The exact product of the stored weights: activations stay f32 (quantized weights are
+  // converted to f32) instead of being quantized to 8 bits as llama.cpp's CPU backend does.
+  bool exact = false;
+};
+// Adds --backend cpu|gl (default cpu) and --exact, shared by the commands that run the model.
+void add_backend_options(CLI::App& command, BackendChoice& choice);
 // "cpu" (with `threads`) or "gl" (OpenGL compute shaders); throws moe::Error saying why the GL
 // backend cannot start (no GL 4.3 context, ...).
-std::shared_ptr<moe::Backend> make_backend(const std::string& backend, int threads);
+std::shared_ptr<moe::Backend> make_backend(const BackendChoice& choice, int threads);
 // The backend's name with what it runs on, e.g. "cpu (16 threads)" or "gl (NVIDIA H100 ..., EGL device 0)".
 std::string describe_backend(const moe::Backend& backend);
 

@@ -20,7 +20,7 @@ struct BenchArgs {
   int gen_tokens = 32;
   int repetitions = 2;
   int threads = 0;
-  std::string backend = "cpu";
+  BackendChoice backend;
   bool as_json = false;
 };
 
@@ -116,7 +116,7 @@ void register_bench(CLI::App& app) {
   command->add_option("--repeat", args->repetitions, "Runs per setting (best is reported)")->check(CLI::Range(1, 100));
   command->add_flag("--json", args->as_json, "Print JSON");
   add_threads_option(*command, args->threads);
-  add_backend_option(*command, args->backend);
+  add_backend_options(*command, args->backend);
   command->callback([args] { run_bench(*args); });
 }
 

@@ -26,7 +26,7 @@ struct GenerateArgs {
   bool as_json = false;
   bool no_bos = false;
   int threads = 0;
-  std::string backend = "cpu";
+  BackendChoice backend;
   InterventionOptions interventions;
 };
 
@@ -106,7 +106,7 @@ void register_generate(CLI::App& app) {
   command->add_flag("--no-bos", args->no_bos, "Do not put the BOS token first");
   command->add_flag("--json", args->as_json, "Print JSON: text and routing of the generated tokens");
   add_threads_option(*command, args->threads);
-  add_backend_option(*command, args->backend);
+  add_backend_options(*command, args->backend);
   add_intervention_options(*command, args->interventions);
   command->callback([args] { run_generate(*args); });
 }

@@ -22,7 +22,7 @@ struct PplArgs {
   std::string text_path;
   int ctx = 0;
   int threads = 0;
-  std::string backend = "cpu";
+  BackendChoice backend;
   bool add_bos = true;
   bool as_json = false;
   InterventionOptions interventions;
@@ -168,7 +168,7 @@ void register_ppl(CLI::App& app) {
   command->add_flag("!--no-bos", args->add_bos, "Do not put BOS before the text");
   command->add_flag("--json", args->as_json, "Print the numbers as JSON");
   add_threads_option(*command, args->threads);
-  add_backend_option(*command, args->backend);
+  add_backend_options(*command, args->backend);
   add_intervention_options(*command, args->interventions);
   command->callback([args] { run_ppl(*args); });
 }

@@ -27,7 +27,7 @@ struct RouteArgs {
   std::string table = "trace";
   std::string out_path;
   int threads = 0;
-  std::string backend = "cpu";
+  BackendChoice backend;
   InterventionOptions interventions;
 };
 
@@ -105,7 +105,7 @@ void register_route(CLI::App& app) {
   command->add_option("--out,-o", args->out_path,
                       "Write to FILE instead of stdout (atomically: complete or not at all)");
   add_threads_option(*command, args->threads);
-  add_backend_option(*command, args->backend);
+  add_backend_options(*command, args->backend);
   add_intervention_options(*command, args->interventions);
   command->callback([args, prompt, file, table] {
     if (prompt->count() == 0 && file->count() == 0) {

@@ -40,14 +40,20 @@ void backend_row(Worker& worker, const std::string& current) {
   ImGui::TableSetColumnIndex(0);
   ImGui::TextDisabled("backend");
   ImGui::TableSetColumnIndex(1);
-  static const char* const kLabels[] = {"CPU", "GPU (OpenGL compute)"};
-  static const char* const kNames[] = {"cpu", "gl"};
-  int selected = current == "gl" ? 1 : 0;
-  ImGui::SetNextItemWidth(ImGui::GetFontSize() * 12);
-  if (ImGui::Combo("##backend", &selected, kLabels, 2) && kNames[selected] != current)
+  static const char* const kLabels[] = {"CPU", "CPU, exact (f32 activations)",
+                                        "GPU (OpenGL compute)"};
+  static const char* const kNames[] = {"cpu", "cpu-exact", "gl"};
+  int selected = 0;
+  for (int i = 0; i < 3; ++i)
+    if (current == kNames[i]) selected = i;
+  ImGui::SetNextItemWidth(ImGui::GetFontSize() * 16);
+  if (ImGui::Combo("##backend", &selected, kLabels, 3) && kNames[selected] != current)
     worker.set_backend(kNames[selected]);
   if (ImGui::IsItemHovered()) {
-    ImGui::SetTooltip("CPU kernels: %s", moe::cpu::simd_level_summary().c_str());
+    ImGui::SetTooltip("CPU: quantized weights times activations rounded to 8 bits, as llama.cpp "
+                      "computes them (fast).\nCPU, exact: the exact product of the stored "
+                      "weights with f32 activations (slower).\nCPU kernels: %s",
+                      moe::cpu::simd_level_summary().c_str());
   }
 }
 

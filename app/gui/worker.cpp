@@ -23,10 +23,21 @@ bool starts_with(const std::string& text, const std::string& prefix) {
   return text.rfind(prefix, 0) == 0;
 }
 
+std::shared_ptr<moe::Backend> make_backend(const std::string& kind, int n_threads) {
+  if (kind == "gl") return std::make_shared<moe::GlBackend>();
+  if (kind == "cpu" || kind == "cpu-exact") {
+    moe::CpuBackendOptions options;
+    options.n_threads = n_threads;
+    options.quantized_activations = kind == "cpu";
+    return std::make_shared<moe::CpuBackend>(options);
+  }
+  throw moe::Error("unknown backend '" + kind + "' (cpu, cpu-exact or gl)");
+}
+
 }  // namespace
 
 Worker::Worker(WorkerOptions options) : options_(options), state_(std::make_unique<State>()) {
-  state_->backend = std::make_shared<moe::CpuBackend>(moe::CpuBackendOptions{options_.n_threads});
+  state_->backend = make_backend("cpu", options_.n_threads);
   snapshot_ = std::make_shared<const Snapshot>();
   if (options_.backend != "cpu") set_backend(options_.backend);
   thread_ = std::thread([this] {
@@ -67,16 +78,9 @@ void Worker::apply_pending_backend() {
     kind.swap(pending_backend_);
   }
   State& state = *state_;
-  if (!kind || (state.backend && state.backend->name() == *kind)) return;
+  if (!kind || (state.backend && backend_kind(*state.backend) == *kind)) return;
   try {
-    std::shared_ptr<moe::Backend> backend;
-    if (*kind == "gl") {
-      backend = std::make_shared<moe::GlBackend>();
-    } else if (*kind == "cpu") {
-      backend = std::make_shared<moe::CpuBackend>(moe::CpuBackendOptions{options_.n_threads});
-    } else {
-      throw moe::Error("unknown backend '" + *kind + "' (cpu or gl)");
-    }
+    std::shared_ptr<moe::Backend> backend = make_backend(*kind, options_.n_threads);
     if (state.model) {
       moe::SessionOptions session_options;
       session_options.n_ctx = options_.n_ctx;
@@ -86,14 +90,14 @@ void Worker::apply_pending_backend() {
       state.session = std::move(session);
       state.n_prompt_tokens = 0;
       auto info = std::make_shared<ModelInfo>(*state.info);
-      info->backend = backend->name();
+      info->backend = backend_kind(*backend);
       state.info = std::move(info);
     }
     state.backend = std::move(backend);
   } catch (const std::exception& error) {
     post_message({"The " + *kind + " backend could not start",
                   std::string(error.what()) + "\nThe " +
-                      (state.backend ? state.backend->name() : std::string("cpu")) +
+                      (state.backend ? backend_kind(*state.backend) : std::string("cpu")) +
                       " backend stays in use.",
                   true});
   }
@@ -315,7 +319,7 @@ void Worker::do_load(const LoadRequest& request) {
     info->tokenizer_model = tokenizer->model_name();
     info->n_vocab = tokenizer->n_vocab();
     info->file_bytes = std::filesystem::file_size(request.path, ignored);
-    info->backend = state.backend->name();
+    info->backend = backend_kind(*state.backend);
     info->n_ctx = session->n_ctx();
 
     // Only now that everything succeeded does the new model replace the current one.
@@ -562,6 +566,11 @@ bool Worker::do_domains(const std::filesystem::path& prompts_folder, uint64_t re
             Milliseconds(Clock::now() - started).count(), 0, static_cast<int>(saved.size()));
   }
   return finished;
+}
+
+std::string backend_kind(const moe::Backend& backend) {
+  const auto* cpu = dynamic_cast<const moe::CpuBackend*>(&backend);
+  return cpu && !cpu->quantized_activations() ? "cpu-exact" : backend.name();
 }
 
 std::vector<TokenView> token_views(const moe::Tokenizer& tokenizer,

@@ -38,6 +38,9 @@ struct TokenView {
   bool special = false;  // control token such as <s>
 };
 
+// "cpu", "cpu-exact" or "gl": what set_backend takes and ModelInfo::backend says.
+std::string backend_kind(const moe::Backend& backend);
+
 // Display views of token ids: the first `n_prompt` are the prompt's, the rest generated.
 std::vector<TokenView> token_views(const moe::Tokenizer& tokenizer,
                                    const std::vector<int32_t>& ids, int n_prompt);
@@ -130,7 +133,7 @@ struct WorkerCounters {
 
 struct WorkerOptions {
   int n_threads = 0;      // CPU backend threads (0: all cores)
-  std::string backend = "cpu";  // "cpu" or "gl" (OpenGL compute shaders); see set_backend
+  std::string backend = "cpu";  // "cpu", "cpu-exact" or "gl"; see set_backend
   int n_ctx = 0;          // session context (0: the session's default)
   int chunk_tokens = 64;  // prompt tokens per step; a newer prompt is noticed between steps
   double publish_interval_ms = 40;  // at most this often while prefilling or generating
@@ -168,7 +171,9 @@ public:
   // Writes a random-weight demo model to `path` (unless it exists) and opens it.
   void load_demo_model(std::string path, moe::RandomModelSpec spec);
   void set_prompt(std::string text);
-  // Switches the compute backend ("cpu" or "gl") and recomputes the current prompt on it. The
+  // Switches the compute backend and recomputes the current prompt on it: "cpu" (quantized
+  // weights times 8-bit activations, as llama.cpp's CPU backend), "cpu-exact" (f32 activations:
+  // the exact product of the stored weights) or "gl" (OpenGL compute shaders). The
   // GL backend's context is created on the worker thread (its own EGL context, not the
   // window's). If it cannot start, a WorkerMessage says why and the current backend stays.
   void set_backend(std::string kind);

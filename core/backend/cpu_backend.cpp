@@ -63,7 +63,8 @@ int default_threads(int requested) {
 }  // namespace
 
 CpuBackend::CpuBackend(CpuBackendOptions options)
-    : kernels_(std::make_unique<cpu::Kernels>(default_threads(options.n_threads),
+    : quantized_activations_(options.quantized_activations),
+      kernels_(std::make_unique<cpu::Kernels>(default_threads(options.n_threads),
                                               options.quantized_activations)) {}
 
 CpuBackend::~CpuBackend() = default;

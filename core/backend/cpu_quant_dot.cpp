@@ -37,6 +37,15 @@ float max_abs(const float* x, int n) {
   return result;
 }
 
+// The value of largest magnitude, the first one on a tie (0 when all are 0 or NaN).
+float signed_max_abs(const float* x, int n) {
+  float largest = 0.0f, value = 0.0f;
+  for (int i = 0; i < n; ++i) {
+    if (std::fabs(x[i]) > largest) largest = std::fabs(x[i]), value = x[i];
+  }
+  return value;
+}
+
 // F16 / BF16 weights read f32 activations as they are (cpu_float_dot.cpp), in batches of up
 // to 16 tokens; above that convert + Eigen wins. One weight row against many tokens reads 4
 // bytes of activation per multiply-add, from L2 once the batch outgrows L1, while Eigen's
@@ -312,22 +321,23 @@ const QuantDot* find(const KernelTable& table, GgmlType type) {
 
 void quantize_activations_32(const float* x, ActivationBlock32* out, int64_t n) {
   for (int64_t b = 0; b < n / 32; ++b, x += 32) {
-    const float d = f16_to_f32(f32_to_f16(max_abs(x, 32) / 127.0f));
-    const float inverse = d > 0.0f ? 1.0f / d : 0.0f;
+    const float largest = max_abs(x, 32);
+    const float d = largest / 127.0f;
+    const float inverse = largest != 0.0f ? 127.0f / largest : 0.0f;
     int32_t total = 0;
     for (int i = 0; i < 32; ++i) {
       out[b].q[i] = quantize_value(x[i], inverse);
       total += out[b].q[i];
     }
-    out[b].d = d;
-    out[b].sum = d * static_cast<float>(total);
+    out[b].d = f16_to_f32(f32_to_f16(d));
+    out[b].sum = f16_to_f32(f32_to_f16(d * static_cast<float>(total)));
   }
 }
 
 void quantize_activations_256(const float* x, ActivationBlock256* out, int64_t n) {
   for (int64_t b = 0; b < n / 256; ++b, x += 256) {
-    const float d = max_abs(x, 256) / 127.0f;
-    const float inverse = d > 0.0f ? 1.0f / d : 0.0f;
+    const float extreme = signed_max_abs(x, 256);
+    const float inverse = extreme != 0.0f ? -127.0f / extreme : 0.0f;
     for (int g = 0; g < 16; ++g) {
       int32_t total = 0;
       for (int i = 16 * g; i < 16 * g + 16; ++i) {
@@ -336,7 +346,7 @@ void quantize_activations_256(const float* x, ActivationBlock256* out, int64_t n
       }
       out[b].group_sums[g] = static_cast<int16_t>(total);
     }
-    out[b].d = d;
+    out[b].d = extreme != 0.0f ? 1.0f / inverse : 0.0f;
   }
 }
 

@@ -35,8 +35,14 @@ struct ActivationBlock256 {
   int16_t group_sums[16];  // Σq over elements 16g .. 16g + 15
 };
 
-// n f32 values (a multiple of the block size) to activation blocks: d = max|x| / 127,
-// q = round(x / d). The 32-element d is rounded to f16 first, as llama.cpp stores it.
+// n f32 values (a multiple of the block size) to activation blocks, by the rules of ggml's CPU
+// backend, so that the integer products are llama.cpp's:
+//   32 (ggml's q8_0 and q8_1): q = round-half-even(x * 127 / max|x|); d = max|x| / 127 stored
+//      as f16; sum = d * Σq stored as f16 (q8_1's s), with d before its rounding;
+//   256 (ggml's q8_K): m = the value of largest magnitude (the first on a tie); q =
+//      round-half-even(x * (-127 / m)), at most 127; d = 1 / (-127 / m) in f32 (so d and q carry
+//      the opposite sign of x's; their product is the same).
+// NaN values give q = 0. (`--exact` skips all this: CpuBackendOptions::exact_products.)
 void quantize_activations_32(const float* x, ActivationBlock32* out, int64_t n);
 void quantize_activations_256(const float* x, ActivationBlock256* out, int64_t n);
 

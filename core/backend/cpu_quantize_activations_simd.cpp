@@ -1,9 +1,11 @@
 // Vectorized activation quantization (compiled once per SIMD level, like the dot products): the
-// same values as quantize_activations_32 / _256 in cpu_quant_dot.cpp, bit for bit, so a level's
-// choice never changes a result. Each step is the scalar one done 8 lanes at a time: max |x|
-// (exact in any order; NaN ignored as std::max ignores it), d and 1/d computed per block by the
-// same scalar expressions, q = round-to-nearest-even(x / d) clamped to ±127 with NaN giving 0,
-// and integer sums.
+// same values as quantize_activations_32 / _256 in cpu_quant_dot.cpp (ggml's q8_0 / q8_1 / q8_K
+// rules), bit for bit, so a level's choice never changes a result. Each step is the scalar one
+// done 8 lanes at a time: max |x| (exact in any order; NaN ignored as std::max ignores it), the
+// scales computed per block by the same scalar expressions, q = round-to-nearest-even(x * scale)
+// clamped to ±127 with NaN giving 0, and integer sums.
+#include <cmath>
+
 #include "cpu_quant_dot.hpp"
 #include "cpu_simd_helpers.hpp"
 
@@ -56,27 +58,38 @@ void quantize_32(const float* x, __m256 inverse, int8_t* out, int32_t& sum_low, 
 void quantize_rows_32(const float* x, void* out, int64_t n) {
   auto* blocks = static_cast<ActivationBlock32*>(out);
   for (int64_t b = 0; b < n / 32; ++b, x += 32) {
-    const float d = f16_to_f32(f32_to_f16(max_abs(x, 32) / 127.0f));
-    const float inverse = d > 0.0f ? 1.0f / d : 0.0f;
+    const float largest = max_abs(x, 32);
+    const float d = largest / 127.0f;
+    const float inverse = largest != 0.0f ? 127.0f / largest : 0.0f;
     int32_t low = 0, high = 0;
     quantize_32(x, _mm256_set1_ps(inverse), blocks[b].q, low, high);
-    blocks[b].d = d;
-    blocks[b].sum = d * static_cast<float>(low + high);
+    blocks[b].d = f16_to_f32(f32_to_f16(d));
+    blocks[b].sum = f16_to_f32(f32_to_f16(d * static_cast<float>(low + high)));
   }
 }
 
 void quantize_rows_256(const float* x, void* out, int64_t n) {
   auto* blocks = static_cast<ActivationBlock256*>(out);
   for (int64_t b = 0; b < n / 256; ++b, x += 256) {
-    const float d = max_abs(x, 256) / 127.0f;
-    const __m256 inverse = _mm256_set1_ps(d > 0.0f ? 1.0f / d : 0.0f);
+    // The value of largest magnitude, the first on a tie: its magnitude found 8 lanes at a
+    // time, then its first position.
+    const float largest = max_abs(x, 256);
+    float extreme = 0.0f;
+    for (int i = 0; i < 256 && largest != 0.0f; ++i) {
+      if (std::fabs(x[i]) == largest) {
+        extreme = x[i];
+        break;
+      }
+    }
+    const float scale = extreme != 0.0f ? -127.0f / extreme : 0.0f;
+    const __m256 inverse = _mm256_set1_ps(scale);
     for (int i = 0; i < 8; ++i) {
       int32_t low = 0, high = 0;
       quantize_32(x + 32 * i, inverse, blocks[b].q + 32 * i, low, high);
       blocks[b].group_sums[2 * i] = static_cast<int16_t>(low);
       blocks[b].group_sums[2 * i + 1] = static_cast<int16_t>(high);
     }
-    blocks[b].d = d;
+    blocks[b].d = extreme != 0.0f ? 1.0f / scale : 0.0f;
   }
 }
 

@@ -14,7 +14,8 @@ class Kernels;  // thread pool + scratch, core/backend/cpu_kernels.hpp
 struct CpuBackendOptions {
   int n_threads = 0;  // 0: std::thread::hardware_concurrency()
   // Quantized weights (Q4_0 ... Q6_K) times activations quantized to 8 bits, in integers, as
-  // llama.cpp computes them: fast, and logits within about 1e-2 of the exact product. false:
+  // llama.cpp's CPU backend computes them (its q8_0 / q8_1 / q8_K activation blocks and
+  // rounding): fast, and logits within about 1e-2 of the exact product. false (`--exact`):
   // such weights are converted to f32 a block at a time (exact up to f32 rounding, slower).
   bool quantized_activations = true;
 };
@@ -31,12 +32,14 @@ public:
 
   std::string name() const override;
   int n_threads() const;
+  bool quantized_activations() const { return quantized_activations_; }
 
   std::unique_ptr<ForwardState> new_state(std::shared_ptr<const Model> model, int n_ctx) override;
   void forward(ForwardState& state, std::span<const int32_t> tokens, int pos0, LogitsMode mode,
                std::vector<float>& logits_out, RoutingTrace* trace) override;
 
 private:
+  bool quantized_activations_ = true;
   std::unique_ptr<cpu::Kernels> kernels_;
   std::mutex forward_mutex_;
 };
