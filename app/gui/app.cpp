@@ -419,7 +419,13 @@ void App::draw_status_bar() {
       break;
     }
     case WorkerActivity::Idle:
-      ImGui::TextDisabled("ready");
+      // Large text in a small window leaves each view a few lines: point to presenter mode.
+      if (ImGui::GetIO().DisplaySize.y < ImGui::GetTextLineHeight() * 32) {
+        ImGui::TextDisabled("ready \xC2\xB7 little room at this text size: F5 shows one view "
+                            "full screen");
+      } else {
+        ImGui::TextDisabled("ready");
+      }
       break;
   }
   double frame_ms = 0;

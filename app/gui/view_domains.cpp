@@ -59,15 +59,14 @@ void draw_domains_panel(ViewContext& view, DomainsPanelState& state) {
   ImGui::EndDisabled();
   ImGui::SameLine();
   help_marker(
+      "Which experts each kind of text uses: one row per prompt set, one column per expert; "
+      "rows sum to 100%. With a prompt B (A | B), both prompts are two more rows.\n\n"
       "Every prompt of every prompt set (assets/prompts/<domain>.txt, one prompt per line) is "
       "run from an empty context; the start-of-text token is left out. A cell is the share of "
       "the domain's routing slots (tokens x top-k) that went to the expert; even routing gives "
       "1 / experts. I(domain; top-1 expert) is the mutual information between the domain and "
       "each token's first-choice expert: 0 bits when the choice says nothing about the domain, "
       "at most log2(number of domains) when it tells the domain exactly.");
-  ImGui::TextWrapped(
-      "Which experts each kind of text uses: one row per prompt set, one column per expert; "
-      "rows sum to 100%%. With a prompt B (A | B), both prompts are two more rows.");
 
   if (pending) {
     const WorkerStatus status = view.worker.status();
@@ -114,7 +113,14 @@ void draw_domains_panel(ViewContext& view, DomainsPanelState& state) {
         }
         return plot::domain_expert_figure(domains, moe_index, result->top_k);
       });
-  draw_figure("##domains_heatmap", heatmap, ImGui::GetContentRegionAvail(), view.style);
+  // Every row keeps a readable label: with little room (large text) the heatmap scrolls.
+  ImGui::BeginChild("##domains_scroll", ImVec2(0, 0), false);
+  const float height =
+      figure_height_for_rows(heatmap, static_cast<int>(heatmap.y.max - heatmap.y.min),
+                             ImGui::GetContentRegionAvail().y);
+  draw_figure("##domains_heatmap", heatmap, ImVec2(ImGui::GetContentRegionAvail().x, height),
+              view.style);
+  ImGui::EndChild();
 }
 
 namespace {
