@@ -2,13 +2,17 @@
 // compiled once per SIMD level like cpu_quant_dot_simd.cpp. The integer sums are exact, so
 // these differ from the scalar kernels only in the order the float block terms are added.
 //
-// IQ4_NL and IQ4_XS look their 4-bit indices up in kIq4NlValues with one byte shuffle. The grid
-// and ternary types (IQ3_*, IQ2_*, IQ1_*, TQ*) decode each super-block to integer codes with
-// the portable decoder (moe/gguf_blocks.hpp's super_block_decoder) and multiply those
-// vectorized. Signed codes × signed activations: maddubs takes |code| and the activation with
-// the code's sign; |code| <= 127 and |a| <= 127, so no 16-bit pair sum reaches 2^15.
+// IQ4_NL and IQ4_XS look their 4-bit indices up in kIq4NlValues with one byte shuffle; the grid
+// types (IQ3_*, IQ2_*, IQ1_*) gather their grid entries and spread sign bits to byte masks;
+// TQ2_0 unpacks as Q2_K. TQ1_0 (base-3 digits) decodes each super-block with the portable
+// decoder (moe/gguf_blocks.hpp's super_block_decoder) and multiplies the codes vectorized.
+// Signed codes × signed activations: maddubs takes |code| and the activation with the code's
+// sign; |code| <= 127 and |a| <= 127, so no 16-bit pair sum reaches 2^15.
+#include <array>
+
 #include "cpu_quant_dot.hpp"
 #include "cpu_simd_helpers.hpp"
+#include "moe/iq_grids.hpp"
 
 namespace moe::cpu::detail::MOE_SIMD_NS {
 
@@ -71,8 +75,7 @@ __attribute__((always_inline)) inline void unpack_iq4_xs(const uint8_t* w,
   block.d = load_f16(w + offsetof(BlockIq4Xs, d));
 }
 
-// The grid and ternary types: the portable decoder (the grid lookups are scattered loads
-// either way), then the codes into registers.
+// TQ1_0: the portable decoder, then the codes into registers.
 template <GgmlType kType>
 void unpack_decoded(const uint8_t* w, UnpackedSuperBlock& block) {
   SuperBlockCodes decoded;
@@ -84,6 +87,196 @@ void unpack_decoded(const uint8_t* w, UnpackedSuperBlock& block) {
                                        _mm_set1_epi16(decoded.scales[2 * i]));
   }
   block.d = decoded.d;
+}
+
+// --- The grid and ternary types unpacked in registers --------------------------------------------
+// The same integers as their portable decoders (moe/gguf_blocks.hpp's super_block_decoder), so
+// the same results: grid entries are gathered with scalar loads (as ggml's kernels do), the
+// signs spread from bits to byte masks.
+
+// The sign byte of 7 stored sign bits: the eighth makes the number of minus signs even.
+constexpr std::array<uint8_t, 128> signs_with_parity() {
+  std::array<uint8_t, 128> table{};
+  for (int bits = 0; bits < 128; ++bits) {
+    int ones = 0;
+    for (int b = 0; b < 7; ++b) ones += (bits >> b) & 1;
+    table[bits] = static_cast<uint8_t>(bits | (ones & 1) << 7);
+  }
+  return table;
+}
+constexpr std::array<uint8_t, 128> kSignsWithParity = signs_with_parity();
+
+// Four 7-bit sign fields (bits 7l .. 7l + 6 of `packed`) as 32 sign bits, element i at bit i.
+uint32_t parity_signs_32(uint32_t packed) {
+  uint32_t signs = 0;
+  for (int l = 0; l < 4; ++l)
+    signs |= uint32_t{kSignsWithParity[(packed >> (7 * l)) & 127]} << (8 * l);
+  return signs;
+}
+
+// Group i (32 elements) from its magnitudes and sign bits (bit j set: element j negative).
+__attribute__((always_inline)) inline void set_signed_group(UnpackedSuperBlock& block, int i,
+                                                            __m256i magnitudes, uint32_t signs) {
+  const __m256i negative = bits_to_bytes(signs);
+  block.magnitudes[i] = magnitudes;
+  block.codes[i] = _mm256_sub_epi8(_mm256_xor_si256(magnitudes, negative), negative);
+}
+
+// The int16 scales of group i's two halves of 16.
+__attribute__((always_inline)) inline void set_group_scales(UnpackedSuperBlock& block, int i,
+                                                            int first, int second) {
+  block.scales[i] = _mm256_set_m128i(_mm_set1_epi16(static_cast<int16_t>(second)),
+                                     _mm_set1_epi16(static_cast<int16_t>(first)));
+}
+
+__m256i grid_entries(uint64_t e0, uint64_t e1, uint64_t e2, uint64_t e3) {
+  return _mm256_setr_epi64x(static_cast<long long>(e0), static_cast<long long>(e1),
+                            static_cast<long long>(e2), static_cast<long long>(e3));
+}
+
+void unpack_iq2_xxs(const uint8_t* w, UnpackedSuperBlock& block) {
+  for (int g = 0; g < 8; ++g) {
+    const uint8_t* group = w + offsetof(BlockIq2Xxs, qs) + 8 * g;
+    const uint32_t signs_and_scale = load_u32(group + 4);
+    const int scale = 2 * static_cast<int>(signs_and_scale >> 28) + 1;
+    set_group_scales(block, g, scale, scale);
+    set_signed_group(block, g,
+                     grid_entries(iq::kIq2XxsGrid[group[0]], iq::kIq2XxsGrid[group[1]],
+                                  iq::kIq2XxsGrid[group[2]], iq::kIq2XxsGrid[group[3]]),
+                     parity_signs_32(signs_and_scale));
+  }
+  block.d = load_f16(w + offsetof(BlockIq2Xxs, d)) * 0.125f;
+}
+
+void unpack_iq2_xs(const uint8_t* w, UnpackedSuperBlock& block) {
+  const uint8_t* scales = w + offsetof(BlockIq2Xs, scales);
+  for (int g = 0; g < 8; ++g) {
+    uint64_t entries[4];
+    uint32_t signs = 0;
+    for (int l = 0; l < 4; ++l) {
+      const uint16_t packed = load_u16(w + offsetof(BlockIq2Xs, qs) + 2 * (4 * g + l));
+      entries[l] = iq::kIq2XsGrid[packed & 511];
+      signs |= uint32_t{kSignsWithParity[packed >> 9]} << (8 * l);
+    }
+    set_group_scales(block, g, 2 * (scales[g] & 0xf) + 1, 2 * (scales[g] >> 4) + 1);
+    set_signed_group(block, g, grid_entries(entries[0], entries[1], entries[2], entries[3]),
+                     signs);
+  }
+  block.d = load_f16(w + offsetof(BlockIq2Xs, d)) * 0.125f;
+}
+
+void unpack_iq2_s(const uint8_t* w, UnpackedSuperBlock& block) {
+  const uint8_t* qs = w + offsetof(BlockIq2S, qs);
+  const uint8_t* qh = w + offsetof(BlockIq2S, qh);
+  const uint8_t* scales = w + offsetof(BlockIq2S, scales);
+  for (int g = 0; g < 8; ++g) {
+    uint64_t entries[4];
+    for (int l = 0; l < 4; ++l)
+      entries[l] = iq::kIq2SGrid[qs[4 * g + l] | ((qh[g] >> (2 * l)) & 3) << 8];
+    set_group_scales(block, g, 2 * (scales[g] & 0xf) + 1, 2 * (scales[g] >> 4) + 1);
+    set_signed_group(block, g, grid_entries(entries[0], entries[1], entries[2], entries[3]),
+                     load_u32(qs + 32 + 4 * g));
+  }
+  block.d = load_f16(w + offsetof(BlockIq2S, d)) * 0.125f;
+}
+
+void unpack_iq3_xxs(const uint8_t* w, UnpackedSuperBlock& block) {
+  const uint8_t* qs = w + offsetof(BlockIq3Xxs, qs);
+  for (int g = 0; g < 8; ++g) {
+    const uint8_t* index = qs + 8 * g;
+    const uint32_t signs_and_scale = load_u32(qs + 64 + 4 * g);
+    const int scale = 2 * static_cast<int>(signs_and_scale >> 28) + 1;
+    set_group_scales(block, g, scale, scale);
+    const __m256i magnitudes = _mm256_setr_epi32(
+        static_cast<int>(iq::kIq3XxsGrid[index[0]]), static_cast<int>(iq::kIq3XxsGrid[index[1]]),
+        static_cast<int>(iq::kIq3XxsGrid[index[2]]), static_cast<int>(iq::kIq3XxsGrid[index[3]]),
+        static_cast<int>(iq::kIq3XxsGrid[index[4]]), static_cast<int>(iq::kIq3XxsGrid[index[5]]),
+        static_cast<int>(iq::kIq3XxsGrid[index[6]]), static_cast<int>(iq::kIq3XxsGrid[index[7]]));
+    set_signed_group(block, g, magnitudes, parity_signs_32(signs_and_scale));
+  }
+  block.d = load_f16(w + offsetof(BlockIq3Xxs, d)) * 0.25f;
+}
+
+void unpack_iq3_s(const uint8_t* w, UnpackedSuperBlock& block) {
+  const uint8_t* qs = w + offsetof(BlockIq3S, qs);
+  const uint8_t* qh = w + offsetof(BlockIq3S, qh);
+  const uint8_t* scales = w + offsetof(BlockIq3S, scales);
+  for (int g = 0; g < 8; ++g) {
+    int entries[8];
+    for (int k = 0; k < 8; ++k)
+      entries[k] = static_cast<int>(iq::kIq3SGrid[qs[8 * g + k] | ((qh[g] >> k) & 1) << 8]);
+    const int scale = 2 * ((scales[g / 2] >> (4 * (g % 2))) & 0xf) + 1;
+    set_group_scales(block, g, scale, scale);
+    set_signed_group(block, g,
+                     _mm256_setr_epi32(entries[0], entries[1], entries[2], entries[3], entries[4],
+                                       entries[5], entries[6], entries[7]),
+                     load_u32(w + offsetof(BlockIq3S, signs) + 4 * g));
+  }
+  block.d = load_f16(w + offsetof(BlockIq3S, d));
+}
+
+// IQ1: codes 8 * grid + shift, the grid bytes -1, 0, 1 and each 8 elements' shift +1 or -1
+// (a byte 0x01 or 0xff in `shifts`). No code is 0.
+__attribute__((always_inline)) inline void set_iq1_group(UnpackedSuperBlock& block, int i,
+                                                         __m256i grid, __m256i shifts) {
+  block.codes[i] = _mm256_add_epi8(_mm256_sign_epi8(_mm256_set1_epi8(8), grid), shifts);
+  block.magnitudes[i] = _mm256_sign_epi8(block.codes[i], block.codes[i]);
+}
+
+constexpr uint64_t kPlusOnes = 0x0101010101010101ULL, kMinusOnes = ~uint64_t{0};
+
+void unpack_iq1_s(const uint8_t* w, UnpackedSuperBlock& block) {
+  const uint8_t* qs = w + offsetof(BlockIq1S, qs);
+  for (int g = 0; g < 8; ++g) {
+    const uint16_t high = load_u16(w + offsetof(BlockIq1S, qh) + 2 * g);
+    const int scale = 2 * ((high >> 12) & 7) + 1;
+    set_group_scales(block, g, scale, scale);
+    uint64_t entries[4];
+    for (int l = 0; l < 4; ++l)
+      entries[l] = iq::kIq1SGrid[qs[4 * g + l] | ((high >> (3 * l)) & 7) << 8];
+    const __m256i shifts = _mm256_set1_epi8(high & 0x8000 ? -1 : 1);
+    set_iq1_group(block, g, grid_entries(entries[0], entries[1], entries[2], entries[3]), shifts);
+  }
+  block.d = load_f16(w + offsetof(BlockIq1S, d)) * 0.125f;
+}
+
+void unpack_iq1_m(const uint8_t* w, UnpackedSuperBlock& block) {
+  const uint8_t* qs = w + offsetof(BlockIq1M, qs);
+  const uint8_t* qh = w + offsetof(BlockIq1M, qh);
+  uint16_t words[4];
+  for (int i = 0; i < 4; ++i) words[i] = load_u16(w + offsetof(BlockIq1M, scales) + 2 * i);
+  for (int g = 0; g < 8; ++g) {
+    const int shift = 6 * (g % 2);
+    set_group_scales(block, g, 2 * ((words[g / 2] >> shift) & 7) + 1,
+                     2 * ((words[g / 2] >> (shift + 3)) & 7) + 1);
+    uint64_t entries[4], shifts[4];
+    for (int l = 0; l < 4; ++l) {
+      const int nibble = (qh[2 * g + l / 2] >> (4 * (l % 2))) & 0xf;
+      entries[l] = iq::kIq1SGrid[qs[4 * g + l] | (nibble & 7) << 8];
+      shifts[l] = nibble & 8 ? kMinusOnes : kPlusOnes;
+    }
+    set_iq1_group(block, g, grid_entries(entries[0], entries[1], entries[2], entries[3]),
+                  grid_entries(shifts[0], shifts[1], shifts[2], shifts[3]));
+  }
+  const auto d_bits = static_cast<uint16_t>((words[0] >> 12) | ((words[1] >> 8) & 0x00f0) |
+                                            ((words[2] >> 4) & 0x0f00) | (words[3] & 0xf000));
+  block.d = _cvtsh_ss(d_bits) * 0.125f;
+}
+
+// TQ2_0: Q2_K's element order, codes 0..3 minus 1 (a code 0 multiplies to 0 either way).
+void unpack_tq2_0(const uint8_t* w, UnpackedSuperBlock& block) {
+  const __m256i two_bits = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
+  for (int half = 0; half < 2; ++half) {
+    const __m256i packed = load_256(w + offsetof(BlockTq2_0, qs) + 32 * half);
+    for (int shift = 0; shift < 4; ++shift) {
+      const int i = 4 * half + shift;
+      block.codes[i] = _mm256_sub_epi8(
+          _mm256_and_si256(_mm256_srli_epi16(packed, 2 * shift), two_bits), one);
+      block.magnitudes[i] = _mm256_sign_epi8(block.codes[i], block.codes[i]);
+      block.scales[i] = _mm256_set1_epi16(1);
+    }
+  }
+  block.d = load_f16(w + offsetof(BlockTq2_0, d));
 }
 
 __attribute__((always_inline)) inline void add_block(const UnpackedSuperBlock& block,
@@ -157,9 +350,14 @@ constexpr Kernels kernels() {
           dot_many<Unpacked, Activation, kUnpack, kBlockBytes>};
 }
 
+template <void (*kUnpack)(const uint8_t*, UnpackedSuperBlock&), size_t kBlockBytes>
+constexpr Kernels super_block_kernels() {
+  return kernels<UnpackedSuperBlock, ActivationBlock256, kUnpack, kBlockBytes>();
+}
+
 template <GgmlType kType, typename Block>
 constexpr Kernels decoded_kernels() {
-  return kernels<UnpackedSuperBlock, ActivationBlock256, unpack_decoded<kType>, sizeof(Block)>();
+  return super_block_kernels<unpack_decoded<kType>, sizeof(Block)>();
 }
 
 Kernels kernels_for(GgmlType type) {
@@ -167,25 +365,25 @@ Kernels kernels_for(GgmlType type) {
     case GgmlType::IQ4_NL:
       return kernels<UnpackedBlock32, ActivationBlock32, unpack_iq4_nl, sizeof(BlockIq4Nl)>();
     case GgmlType::IQ4_XS:
-      return kernels<UnpackedSuperBlock, ActivationBlock256, unpack_iq4_xs, sizeof(BlockIq4Xs)>();
+      return super_block_kernels<unpack_iq4_xs, sizeof(BlockIq4Xs)>();
     case GgmlType::IQ3_XXS:
-      return decoded_kernels<GgmlType::IQ3_XXS, BlockIq3Xxs>();
+      return super_block_kernels<unpack_iq3_xxs, sizeof(BlockIq3Xxs)>();
     case GgmlType::IQ3_S:
-      return decoded_kernels<GgmlType::IQ3_S, BlockIq3S>();
+      return super_block_kernels<unpack_iq3_s, sizeof(BlockIq3S)>();
     case GgmlType::IQ2_XXS:
-      return decoded_kernels<GgmlType::IQ2_XXS, BlockIq2Xxs>();
+      return super_block_kernels<unpack_iq2_xxs, sizeof(BlockIq2Xxs)>();
     case GgmlType::IQ2_XS:
-      return decoded_kernels<GgmlType::IQ2_XS, BlockIq2Xs>();
+      return super_block_kernels<unpack_iq2_xs, sizeof(BlockIq2Xs)>();
     case GgmlType::IQ2_S:
-      return decoded_kernels<GgmlType::IQ2_S, BlockIq2S>();
+      return super_block_kernels<unpack_iq2_s, sizeof(BlockIq2S)>();
     case GgmlType::IQ1_S:
-      return decoded_kernels<GgmlType::IQ1_S, BlockIq1S>();
+      return super_block_kernels<unpack_iq1_s, sizeof(BlockIq1S)>();
     case GgmlType::IQ1_M:
-      return decoded_kernels<GgmlType::IQ1_M, BlockIq1M>();
+      return super_block_kernels<unpack_iq1_m, sizeof(BlockIq1M)>();
     case GgmlType::TQ1_0:
       return decoded_kernels<GgmlType::TQ1_0, BlockTq1_0>();
     case GgmlType::TQ2_0:
-      return decoded_kernels<GgmlType::TQ2_0, BlockTq2_0>();
+      return super_block_kernels<unpack_tq2_0, sizeof(BlockTq2_0)>();
     default:
       return {nullptr, nullptr};
   }

@@ -4,7 +4,7 @@
 // the blocks through these functions only.
 #include <cstring>
 
-#include "iq_grids.hpp"
+#include "moe/iq_grids.hpp"
 #include "moe/gguf_blocks.hpp"
 #include "moe/little_endian.hpp"
 

@@ -3,7 +3,7 @@
 // kvalues_iq4nl). Each uint64 entry is 8 byte-sized values, element 0 in the lowest byte (IQ1
 // grids: signed bytes -1, 0, 1); each uint32 entry 4 of them. How the blocks index these grids
 // is in core/gguf/iq_codes.cpp.
-#include "iq_grids.hpp"
+#include "moe/iq_grids.hpp"
 
 namespace moe::iq {
 

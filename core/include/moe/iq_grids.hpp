@@ -1,7 +1,7 @@
 #pragma once
-// The lookup grids of the IQ quantization types (iq_grids.cpp), internal to core/gguf: each
-// uint64 entry holds 8 byte-sized element magnitudes (IQ1: signed -1, 0, 1), element 0 in the
-// lowest byte; each uint32 entry 4.
+// The lookup grids of the IQ quantization types (core/gguf/iq_grids.cpp), read by the decoders
+// (core/gguf/iq_codes.cpp) and the vectorized CPU kernels: each uint64 entry holds 8 byte-sized
+// element magnitudes (IQ1: signed -1, 0, 1), element 0 in the lowest byte; each uint32 entry 4.
 #include <cstdint>
 
 namespace moe::iq {
