@@ -4,8 +4,7 @@
 //
 // IQ4_NL and IQ4_XS look their 4-bit indices up in kIq4NlValues with one byte shuffle; the grid
 // types (IQ3_*, IQ2_*, IQ1_*) gather their grid entries and spread sign bits to byte masks;
-// TQ2_0 unpacks as Q2_K. TQ1_0 (base-3 digits) decodes each super-block with the portable
-// decoder (moe/gguf_blocks.hpp's super_block_decoder) and multiplies the codes vectorized.
+// TQ2_0 unpacks as Q2_K, TQ1_0's base-3 digits come out of 16-bit multiplies.
 // Signed codes × signed activations: maddubs takes |code| and the activation with the code's
 // sign; |code| <= 127 and |a| <= 127, so no 16-bit pair sum reaches 2^15.
 #include <array>
@@ -75,24 +74,10 @@ __attribute__((always_inline)) inline void unpack_iq4_xs(const uint8_t* w,
   block.d = load_f16(w + offsetof(BlockIq4Xs, d));
 }
 
-// TQ1_0: the portable decoder, then the codes into registers.
-template <GgmlType kType>
-void unpack_decoded(const uint8_t* w, UnpackedSuperBlock& block) {
-  SuperBlockCodes decoded;
-  super_block_decoder(kType)(w, decoded);
-  for (int i = 0; i < 8; ++i) {
-    block.codes[i] = load_256(decoded.codes + 32 * i);
-    block.magnitudes[i] = _mm256_sign_epi8(block.codes[i], block.codes[i]);
-    block.scales[i] = _mm256_set_m128i(_mm_set1_epi16(decoded.scales[2 * i + 1]),
-                                       _mm_set1_epi16(decoded.scales[2 * i]));
-  }
-  block.d = decoded.d;
-}
-
 // --- The grid and ternary types unpacked in registers --------------------------------------------
-// The same integers as their portable decoders (moe/gguf_blocks.hpp's super_block_decoder), so
-// the same results: grid entries are gathered with scalar loads (as ggml's kernels do), the
-// signs spread from bits to byte masks.
+// The same integers as their portable decoders (moe/gguf_blocks.hpp's super_block_decoder,
+// core/gguf/iq_codes.cpp), so the same results: grid entries are gathered with scalar loads (as
+// ggml's kernels do), the signs spread from bits to byte masks.
 
 // The sign byte of 7 stored sign bits: the eighth makes the number of minus signs even.
 constexpr std::array<uint8_t, 128> signs_with_parity() {
@@ -279,6 +264,50 @@ void unpack_tq2_0(const uint8_t* w, UnpackedSuperBlock& block) {
   block.d = load_f16(w + offsetof(BlockTq2_0, d));
 }
 
+// TQ1_0's base-3 digits in 16-bit lanes: digit n of byte b is 3 * (b * 3^n mod 256) >> 8, for
+// each lane's b (zero-extended) and multiplier 3^n.
+__m256i ternary_digits(__m256i bytes, __m256i powers_of_3) {
+  const __m256i shifted =
+      _mm256_and_si256(_mm256_mullo_epi16(bytes, powers_of_3), _mm256_set1_epi16(0xff));
+  return _mm256_srli_epi16(_mm256_mullo_epi16(shifted, _mm256_set1_epi16(3)), 8);
+}
+
+__m256i widen_16(const uint8_t* bytes) {
+  return _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(bytes)));
+}
+
+// 32 codes (digit - 1): `first`'s 16 digits, then `second`'s.
+__m256i ternary_codes(__m256i first, __m256i second) {
+  const __m256i packed = _mm256_permute4x64_epi64(_mm256_packus_epi16(first, second), 0xd8);
+  return _mm256_sub_epi8(packed, _mm256_set1_epi8(1));
+}
+
+// TQ1_0 (the element order of iq_codes.cpp's tq1_0_codes): qs[0..31]'s digit n is chunk n,
+// qs[32..47]'s digits 0..4 fill elements 160..239, qh's digits 0..3 elements 240..255.
+void unpack_tq1_0(const uint8_t* w, UnpackedSuperBlock& block) {
+  const uint8_t* qs = w + offsetof(BlockTq1_0, qs);
+  const __m256i low = widen_16(qs), high = widen_16(qs + 16), tail = widen_16(qs + 32);
+  static constexpr int16_t kPowersOf3[5] = {1, 3, 9, 27, 81};
+  __m256i tail_digits[5];
+  for (int n = 0; n < 5; ++n) {
+    const __m256i power = _mm256_set1_epi16(kPowersOf3[n]);
+    block.codes[n] = ternary_codes(ternary_digits(low, power), ternary_digits(high, power));
+    tail_digits[n] = ternary_digits(tail, power);
+  }
+  // Lane 4n + j: byte qh[j], multiplier 3^n.
+  const uint32_t qh = load_u32(w + offsetof(BlockTq1_0, qh));
+  const __m256i qh_bytes = _mm256_cvtepu8_epi16(_mm_set1_epi32(static_cast<int>(qh)));
+  const __m256i qh_powers = _mm256_setr_epi16(1, 1, 1, 1, 3, 3, 3, 3, 9, 9, 9, 9, 27, 27, 27, 27);
+  block.codes[5] = ternary_codes(tail_digits[0], tail_digits[1]);
+  block.codes[6] = ternary_codes(tail_digits[2], tail_digits[3]);
+  block.codes[7] = ternary_codes(tail_digits[4], ternary_digits(qh_bytes, qh_powers));
+  for (int i = 0; i < 8; ++i) {
+    block.magnitudes[i] = _mm256_sign_epi8(block.codes[i], block.codes[i]);
+    block.scales[i] = _mm256_set1_epi16(1);
+  }
+  block.d = load_f16(w + offsetof(BlockTq1_0, d));
+}
+
 __attribute__((always_inline)) inline void add_block(const UnpackedSuperBlock& block,
                                                      const ActivationBlock256& a, __m256& acc) {
   __m256i sum = _mm256_setzero_si256();
@@ -355,11 +384,6 @@ constexpr Kernels super_block_kernels() {
   return kernels<UnpackedSuperBlock, ActivationBlock256, kUnpack, kBlockBytes>();
 }
 
-template <GgmlType kType, typename Block>
-constexpr Kernels decoded_kernels() {
-  return super_block_kernels<unpack_decoded<kType>, sizeof(Block)>();
-}
-
 Kernels kernels_for(GgmlType type) {
   switch (type) {
     case GgmlType::IQ4_NL:
@@ -381,7 +405,7 @@ Kernels kernels_for(GgmlType type) {
     case GgmlType::IQ1_M:
       return super_block_kernels<unpack_iq1_m, sizeof(BlockIq1M)>();
     case GgmlType::TQ1_0:
-      return decoded_kernels<GgmlType::TQ1_0, BlockTq1_0>();
+      return super_block_kernels<unpack_tq1_0, sizeof(BlockTq1_0)>();
     case GgmlType::TQ2_0:
       return super_block_kernels<unpack_tq2_0, sizeof(BlockTq2_0)>();
     default:
