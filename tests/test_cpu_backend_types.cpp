@@ -43,7 +43,7 @@ const GgmlType kTypes[] = {
     GgmlType::Q5_0,   GgmlType::Q5_1,    GgmlType::Q8_0,   GgmlType::Q2_K,    GgmlType::Q3_K,
     GgmlType::Q4_K,   GgmlType::Q5_K,    GgmlType::Q6_K,   GgmlType::IQ4_NL,  GgmlType::IQ4_XS,
     GgmlType::IQ3_XXS, GgmlType::IQ3_S,  GgmlType::IQ2_XXS, GgmlType::IQ2_XS, GgmlType::IQ2_S,
-    GgmlType::IQ1_S,  GgmlType::IQ1_M,   GgmlType::TQ1_0,  GgmlType::TQ2_0};
+    GgmlType::IQ1_S,  GgmlType::IQ1_M,   GgmlType::TQ1_0,  GgmlType::TQ2_0,   GgmlType::MXFP4};
 
 bool is_iq_or_tq(GgmlType type) {
   for (GgmlType iq : {GgmlType::IQ4_NL, GgmlType::IQ4_XS, GgmlType::IQ3_XXS, GgmlType::IQ3_S,

@@ -1,7 +1,7 @@
-// The IQ / TQ dot-product kernels compute what ggml's CPU backend computes: on ggml's own weight
-// rows and ggml's own activation blocks (q8_0 for IQ4_NL, q8_K for the others, copied into our
-// activation structs) every kernel, scalar and each vectorized level, gives ggml's vec_dot result
-// (tests/data/ggml_iq_dot.txt) to 1e-6 of Σ|w·a|. The integer products are the same; only the
+// The IQ / TQ and MXFP4 dot-product kernels compute what ggml's CPU backend computes: on ggml's
+// own weight rows and activation blocks (q8_0 for IQ4_NL and MXFP4, q8_K for the others, copied
+// into our activation structs) every kernel, scalar and each vectorized level, gives ggml's
+// vec_dot result (tests/data/ggml_iq_dot.txt) to 1e-6 of Σ|w·a|. The integer products are the same; only the
 // order of the f32 additions of the (at most 16) block terms differs, a few ulps of the sum:
 // 16 · 2^-24 ≈ 1e-6. Measured: at most 5e-8 of Σ|w·a| (on 200 rows of 4096 per type); on these
 // rows the vectorized kernels of IQ4_NL, IQ4_XS, IQ3_*, IQ2_* and IQ1_M give ggml's bits.
@@ -105,7 +105,7 @@ TEST(IqDotGgml, EveryKernelGivesGgmlsDotProduct) {
   const GgmlType types[] = {GgmlType::IQ4_NL, GgmlType::IQ4_XS, GgmlType::IQ3_XXS,
                             GgmlType::IQ3_S,  GgmlType::IQ2_XXS, GgmlType::IQ2_XS,
                             GgmlType::IQ2_S,  GgmlType::IQ1_S,  GgmlType::IQ1_M,
-                            GgmlType::TQ1_0,  GgmlType::TQ2_0};
+                            GgmlType::TQ1_0,  GgmlType::TQ2_0,   GgmlType::MXFP4};
   ASSERT_EQ(dots.size(), std::size(types)) << "tests/data/ggml_iq_dot.txt";
   for (GgmlType type : types) {
     const std::string name = moe::type_name(type);

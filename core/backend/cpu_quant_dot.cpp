@@ -137,6 +137,20 @@ float dot_iq4_nl(const uint8_t* w, const void* activation, int64_t cols) {
   return sum;
 }
 
+// MXFP4: 4-bit E2M1 codes (doubled to integers) with a power-of-two block scale.
+float dot_mxfp4(const uint8_t* w, const void* activation, int64_t cols) {
+  const auto* a = static_cast<const ActivationBlock32*>(activation);
+  const auto* blocks = blocks_of<BlockMxfp4>(w);
+  float sum = 0.0f;
+  for (int64_t b = 0; b < cols / kBlockElements; ++b) {
+    int32_t products = 0;
+    for (int i = 0; i < 32; ++i)
+      products += kMxfp4DoubledValues[nibble(blocks[b].qs, i)] * a[b].q[i];
+    sum += mxfp4_half_scale(blocks[b].e) * a[b].d * static_cast<float>(products);
+  }
+  return sum;
+}
+
 // --- 256-element super-blocks -------------------------------------------------------------------
 
 // Σ q_i * a_i over the `size` elements of group g, given q for the whole super-block.
@@ -245,7 +259,7 @@ constexpr GgmlType kTypes[] = {
     GgmlType::Q2_K,    GgmlType::Q3_K,   GgmlType::Q4_K,   GgmlType::Q5_K,    GgmlType::Q6_K,
     GgmlType::F16,     GgmlType::BF16,   GgmlType::IQ4_NL, GgmlType::IQ4_XS,  GgmlType::IQ3_XXS,
     GgmlType::IQ3_S,   GgmlType::IQ2_XXS, GgmlType::IQ2_XS, GgmlType::IQ2_S,  GgmlType::IQ1_S,
-    GgmlType::IQ1_M,   GgmlType::TQ1_0,  GgmlType::TQ2_0};
+    GgmlType::IQ1_M,   GgmlType::TQ1_0,  GgmlType::TQ2_0,  GgmlType::MXFP4};
 using KernelTable = std::array<QuantDot, std::size(kTypes)>;
 
 // The portable kernels, in the order of kTypes.
@@ -277,6 +291,7 @@ const KernelTable& scalar_table() {
       {256, k256, dot_super_block<GgmlType::IQ1_M>, nullptr, kInt256},
       {256, k256, dot_super_block<GgmlType::TQ1_0>, nullptr, kInt256},
       {256, k256, dot_super_block<GgmlType::TQ2_0>, nullptr, kInt256},
+      {32, k32, dot_mxfp4, nullptr, kInt32},
   }};
   return table;
 }

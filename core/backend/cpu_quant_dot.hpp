@@ -6,7 +6,7 @@
 // the same formats, so the results differ from an exact f32 product in the same small way.
 //
 // Three activation formats, matching the weights' block sizes:
-//   ActivationBlock32  for Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL (32-element blocks);
+//   ActivationBlock32  for Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, MXFP4 (32-element blocks);
 //   ActivationBlock256 for Q2_K, Q3_K, Q4_K, Q5_K, Q6_K and the 256-element IQ and TQ types,
 //                      with the sums of each 16 values so that per-group minimums cost no
 //                      multiplies;
@@ -90,8 +90,8 @@ namespace detail {
 // cpu_quant_dot_many_simd.cpp and cpu_float_dot_simd.cpp compiled with that level's flags into
 // namespace detail::<level>; each returns nullptr for a type it has no kernel for.
 //   row_dot:            one token, every quantized type but the IQ / TQ ones;
-//   iq_row_dot(_many):  one token / several tokens, the IQ and TQ types (each token's result
-//                       bit-identical to iq_row_dot's; cpu_quant_dot_iq_simd.cpp);
+//   iq_row_dot(_many):  one token / several tokens, the IQ and TQ types and MXFP4 (each token's
+//                       result bit-identical to iq_row_dot's; cpu_quant_dot_iq_simd.cpp);
 //   row_dot_many:       several tokens, Q4_K, Q5_K, Q6_K;
 //   block_dot_many:     several tokens, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K (each token's
 //                       result bit-identical to row_dot's);

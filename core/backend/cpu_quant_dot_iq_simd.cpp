@@ -1,8 +1,9 @@
-// Vectorized dot products of the IQ and TQ types (the scalar ones are in cpu_quant_dot.cpp),
-// compiled once per SIMD level like cpu_quant_dot_simd.cpp. The integer sums are exact, so
-// these differ from the scalar kernels only in the order the float block terms are added.
+// Vectorized dot products of the IQ and TQ types and MXFP4 (the scalar ones are in
+// cpu_quant_dot.cpp), compiled once per SIMD level like cpu_quant_dot_simd.cpp. The integer sums
+// are exact, so these differ from the scalar kernels only in the order the float block terms are
+// added.
 //
-// IQ4_NL and IQ4_XS look their 4-bit indices up in kIq4NlValues with one byte shuffle; the grid
+// IQ4_NL, IQ4_XS and MXFP4 look their 4-bit codes up in a table with one byte shuffle; the grid
 // types (IQ3_*, IQ2_*, IQ1_*) gather their grid entries and spread sign bits to byte masks;
 // TQ2_0 unpacks as Q2_K, TQ1_0's base-3 digits come out of 16-bit multiplies.
 // Signed codes × signed activations: maddubs takes |code| and the activation with the code's
@@ -17,12 +18,15 @@ namespace moe::cpu::detail::MOE_SIMD_NS {
 
 namespace {
 
-// The 32 codes of IQ4_NL's (and each IQ4_XS group's) 16 index bytes, in element order.
-__m256i iq4_codes(const uint8_t* qs) {
-  const __m256i values = _mm256_broadcastsi128_si256(
-      _mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4NlValues)));
+// The 32 values of a 32-element block's 16 index bytes (IQ4_NL, each IQ4_XS group, MXFP4) in
+// element order, looked up in a table of 16.
+__m256i lookup_codes(const int8_t* table, const uint8_t* qs) {
+  const __m256i values =
+      _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(table)));
   return _mm256_shuffle_epi8(values, nibbles_32(qs));
 }
+
+__m256i iq4_codes(const uint8_t* qs) { return lookup_codes(kIq4NlValues, qs); }
 
 // --- One block unpacked once, multiplied with each token of a tile ------------------------------
 //
@@ -41,6 +45,13 @@ __attribute__((always_inline)) inline void unpack_iq4_nl(const uint8_t* w, Unpac
   block.codes = iq4_codes(w + offsetof(BlockIq4Nl, qs));
   block.magnitudes = _mm256_sign_epi8(block.codes, block.codes);
   block.d = load_f16(w + offsetof(BlockIq4Nl, d));
+}
+
+// MXFP4: a code 0 (±0) multiplies to 0 either way.
+__attribute__((always_inline)) inline void unpack_mxfp4(const uint8_t* w, UnpackedBlock32& block) {
+  block.codes = lookup_codes(kMxfp4DoubledValues, w + offsetof(BlockMxfp4, qs));
+  block.magnitudes = _mm256_sign_epi8(block.codes, block.codes);
+  block.d = mxfp4_half_scale(w[offsetof(BlockMxfp4, e)]);
 }
 
 __attribute__((always_inline)) inline void add_block(const UnpackedBlock32& block,
@@ -388,6 +399,8 @@ Kernels kernels_for(GgmlType type) {
   switch (type) {
     case GgmlType::IQ4_NL:
       return kernels<UnpackedBlock32, ActivationBlock32, unpack_iq4_nl, sizeof(BlockIq4Nl)>();
+    case GgmlType::MXFP4:
+      return kernels<UnpackedBlock32, ActivationBlock32, unpack_mxfp4, sizeof(BlockMxfp4)>();
     case GgmlType::IQ4_XS:
       return super_block_kernels<unpack_iq4_xs, sizeof(BlockIq4Xs)>();
     case GgmlType::IQ3_XXS:

@@ -1,5 +1,6 @@
 #include "random_quant.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 
@@ -55,6 +56,8 @@ BlockScaleFields block_scale_fields(GgmlType type) {
       return {at(offsetof(BlockTq1_0, d)), -1};
     case GgmlType::TQ2_0:
       return {at(offsetof(BlockTq2_0, d)), -1};
+    case GgmlType::MXFP4:
+      return {kMxfp4Exponent, -1};
     default:
       throw Error("random_quantized: " + type_name(type) + " is not a block-quantized type");
   }
@@ -65,6 +68,12 @@ void set_block_scales(GgmlType type, std::vector<uint8_t>& data, float d, float 
   const uint32_t block_bytes = type_layout(static_cast<uint32_t>(type))->block_bytes;
   const uint16_t d_bits = f32_to_f16(d), min_bits = f32_to_f16(min);
   for (size_t at = 0; at + block_bytes <= data.size(); at += block_bytes) {
+    if (fields.d_offset == kMxfp4Exponent) {
+      // x = 2^(e - 127) * E2M1(q): the nearest power of two to d.
+      const long exponent = 127 + std::lround(std::log2(d));
+      data[at + offsetof(BlockMxfp4, e)] = static_cast<uint8_t>(std::clamp(exponent, 0L, 254L));
+      continue;
+    }
     if (fields.d_offset == kIq1MPackedScale) {
       // IQ1_M's d is the top nibbles of its four u16 scale words, the first word lowest.
       uint8_t* words = &data[at + offsetof(BlockIq1M, scales)];

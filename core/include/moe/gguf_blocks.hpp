@@ -58,6 +58,17 @@ struct BlockMxfp4 {
   uint8_t e;  // E8M0 exponent
   uint8_t qs[16];
 };
+// MXFP4's E2M1 codes doubled, so that every value is an integer (ggml's kvalues_mxfp4): element
+// x = 2^(e - 128) * kMxfp4DoubledValues[q].
+inline constexpr int8_t kMxfp4DoubledValues[16] = {0, 1,  2,  3,  4,  6,  8,  12,
+                                                   0, -1, -2, -3, -4, -6, -8, -12};
+// 2^(e - 128) exactly (2^-128 and 2^-127 are f32 subnormals).
+[[gnu::always_inline]] inline float mxfp4_half_scale(uint8_t e) {
+  const uint32_t bits = e < 2 ? 0x00200000u << e : static_cast<uint32_t>(e - 1) << 23;
+  float scale;
+  __builtin_memcpy(&scale, &bits, sizeof(scale));
+  return scale;
+}
 
 // 16 groups of 16: a 4-bit scale (low nibble) and 4-bit min (high nibble) per group.
 // x = d * scale * q - dmin * min, q 2-bit.
