@@ -17,18 +17,13 @@
 #include "../core/backend/cpu_quant_dot.hpp"  // private to the backend; tested directly here
 #include "moe/gguf_blocks.hpp"
 #include "moe/little_endian.hpp"
+#include "support/hex_bytes.hpp"
 
 namespace {
 
 using moe::GgmlType;
+using moe::testing::hex_bytes;
 using moe::cpu::QuantDot;
-
-std::vector<uint8_t> hex_bytes(const std::string& hex) {
-  std::vector<uint8_t> bytes;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2)
-    bytes.push_back(static_cast<uint8_t>(std::stoul(hex.substr(i, 2), nullptr, 16)));
-  return bytes;
-}
 
 struct GgmlDot {
   std::string type_name;  // ggml's lower-case name

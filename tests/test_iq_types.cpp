@@ -16,17 +16,12 @@
 #include "moe/ggml_types.hpp"
 #include "moe/gguf_blocks.hpp"
 #include "moe/little_endian.hpp"
+#include "support/hex_bytes.hpp"
 
 namespace {
 
 using moe::GgmlType;
-
-std::vector<uint8_t> hex_bytes(const std::string& hex) {
-  std::vector<uint8_t> bytes;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2)
-    bytes.push_back(static_cast<uint8_t>(std::stoul(hex.substr(i, 2), nullptr, 16)));
-  return bytes;
-}
+using moe::testing::hex_bytes;
 
 struct GgmlBlock {
   std::vector<uint8_t> bytes;
