@@ -70,7 +70,7 @@ void set_block_scales(GgmlType type, std::vector<uint8_t>& data, float d, float 
   for (size_t at = 0; at + block_bytes <= data.size(); at += block_bytes) {
     if (fields.d_offset == kMxfp4Exponent) {
       // x = 2^(e - 127) * E2M1(q): the nearest power of two to d.
-      const long exponent = 127 + std::lround(std::log2(d));
+      const long exponent = d > 0 ? 127 + std::lround(std::log2(d)) : 0;
       data[at + offsetof(BlockMxfp4, e)] = static_cast<uint8_t>(std::clamp(exponent, 0L, 254L));
       continue;
     }
