@@ -66,12 +66,18 @@ std::vector<KernelCase> kernel_cases(std::initializer_list<GgmlType> types,
   return kernel_cases(types, levels, [](const KernelCase&) { return true; });
 }
 
-const auto kTypes = {GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1,
-                           GgmlType::Q8_0, GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::Q4_K,
-                           GgmlType::Q5_K, GgmlType::Q6_K};
-const auto kTypesWithFloat = {GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1,
-                              GgmlType::Q8_0, GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::Q4_K,
-                              GgmlType::Q5_K, GgmlType::Q6_K, GgmlType::F16,  GgmlType::BF16};
+const auto kTypes = {GgmlType::Q4_0,   GgmlType::Q4_1,   GgmlType::Q5_0,    GgmlType::Q5_1,
+                     GgmlType::Q8_0,   GgmlType::Q2_K,   GgmlType::Q3_K,    GgmlType::Q4_K,
+                     GgmlType::Q5_K,   GgmlType::Q6_K,   GgmlType::IQ4_NL,  GgmlType::IQ4_XS,
+                     GgmlType::IQ3_XXS, GgmlType::IQ3_S, GgmlType::IQ2_XXS, GgmlType::IQ2_XS,
+                     GgmlType::IQ2_S,  GgmlType::IQ1_S,  GgmlType::IQ1_M,   GgmlType::TQ1_0,
+                     GgmlType::TQ2_0,  GgmlType::MXFP4};
+const auto kTypesWithFloat = {
+    GgmlType::Q4_0,   GgmlType::Q4_1,    GgmlType::Q5_0,   GgmlType::Q5_1,    GgmlType::Q8_0,
+    GgmlType::Q2_K,   GgmlType::Q3_K,    GgmlType::Q4_K,   GgmlType::Q5_K,    GgmlType::Q6_K,
+    GgmlType::F16,    GgmlType::BF16,    GgmlType::IQ4_NL, GgmlType::IQ4_XS,  GgmlType::IQ3_XXS,
+    GgmlType::IQ3_S,  GgmlType::IQ2_XXS, GgmlType::IQ2_XS, GgmlType::IQ2_S,   GgmlType::IQ1_S,
+    GgmlType::IQ1_M,  GgmlType::TQ1_0,   GgmlType::TQ2_0,  GgmlType::MXFP4};
 
 constexpr int64_t kCols = 1024;  // 4 super-blocks, 32 small blocks
 
@@ -408,7 +414,7 @@ TEST(QuantDot, VectorizedActivationQuantizationEqualsScalar) {
 }
 
 TEST(QuantDot, TypesWithoutKernelsUseConversion) {
-  for (GgmlType type : {GgmlType::F32, GgmlType::Q8_K, GgmlType::MXFP4, GgmlType::IQ2_XXS}) {
+  for (GgmlType type : {GgmlType::F32, GgmlType::Q8_K, GgmlType::I8, GgmlType::Q8_1}) {
     EXPECT_EQ(moe::cpu::quant_dot_for(type), nullptr) << moe::type_name(type);
   }
 }

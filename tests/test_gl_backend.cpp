@@ -371,6 +371,28 @@ TEST(GlBackend, UnsupportedWeightTypeNamesTheTensorAndTheCpuBackend) {
   }
 }
 
+// The IQ and TQ types load for the CPU backend; the GL shaders have none of them yet, so each is
+// refused by name before anything is uploaded.
+TEST(GlBackend, IqAndTqTypesAreRefusedByName) {
+  REQUIRE_GL(gl);
+  RandomModelSpec spec;
+  spec.n_embd = 256, spec.n_head = 4, spec.n_head_kv = 2, spec.n_ff_exp = 256, spec.seed = 34;
+  for (GgmlType type : {GgmlType::IQ4_NL, GgmlType::IQ4_XS, GgmlType::IQ3_XXS, GgmlType::IQ3_S,
+                        GgmlType::IQ2_XXS, GgmlType::IQ2_XS, GgmlType::IQ2_S, GgmlType::IQ1_S,
+                        GgmlType::IQ1_M, GgmlType::TQ1_0, GgmlType::TQ2_0}) {
+    const TypedModelFile file(spec, type);
+    const auto model = file.load();
+    try {
+      gl->new_state(model, 8);
+      ADD_FAILURE() << moe::type_name(type) << " weights were accepted";
+    } catch (const moe::Error& e) {
+      const std::string message = e.what();
+      EXPECT_NE(message.find("tensor type " + moe::type_name(type)), std::string::npos) << message;
+      EXPECT_NE(message.find("--backend cpu"), std::string::npos) << message;
+    }
+  }
+}
+
 // Features the GL shaders do not implement are refused by name (never silently skipped).
 TEST(GlBackend, UnimplementedFeaturesAreRefusedByName) {
   REQUIRE_GL(gl);

@@ -133,6 +133,33 @@ float dot_q5_1(const uint8_t* w, const void* activation, int64_t cols) {
   return sum;
 }
 
+// IQ4_NL: 4-bit indices into kIq4NlValues, in Q4_0's nibble order.
+float dot_iq4_nl(const uint8_t* w, const void* activation, int64_t cols) {
+  const auto* a = static_cast<const ActivationBlock32*>(activation);
+  const auto* blocks = blocks_of<BlockIq4Nl>(w);
+  float sum = 0.0f;
+  for (int64_t b = 0; b < cols / kBlockElements; ++b) {
+    int32_t products = 0;
+    for (int i = 0; i < 32; ++i) products += kIq4NlValues[nibble(blocks[b].qs, i)] * a[b].q[i];
+    sum += load_f16(blocks[b].d) * a[b].d * static_cast<float>(products);
+  }
+  return sum;
+}
+
+// MXFP4: 4-bit E2M1 codes (doubled to integers) with a power-of-two block scale.
+float dot_mxfp4(const uint8_t* w, const void* activation, int64_t cols) {
+  const auto* a = static_cast<const ActivationBlock32*>(activation);
+  const auto* blocks = blocks_of<BlockMxfp4>(w);
+  float sum = 0.0f;
+  for (int64_t b = 0; b < cols / kBlockElements; ++b) {
+    int32_t products = 0;
+    for (int i = 0; i < 32; ++i)
+      products += kMxfp4DoubledValues[nibble(blocks[b].qs, i)] * a[b].q[i];
+    sum += mxfp4_half_scale(blocks[b].e) * a[b].d * static_cast<float>(products);
+  }
+  return sum;
+}
+
 // --- 256-element super-blocks -------------------------------------------------------------------
 
 // Σ q_i * a_i over the `size` elements of group g, given q for the whole super-block.
@@ -218,9 +245,30 @@ float dot_q6_k(const uint8_t* w, const void* activation, int64_t cols) {
   return sum;
 }
 
-constexpr GgmlType kTypes[] = {GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1,
-                               GgmlType::Q8_0, GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::Q4_K,
-                               GgmlType::Q5_K, GgmlType::Q6_K, GgmlType::F16,  GgmlType::BF16};
+// The IQ and TQ super-blocks (IQ4_XS, IQ3_*, IQ2_*, IQ1_*, TQ*): their integer codes and
+// scales per 16 elements (super_block_codes, moe/gguf_blocks.hpp), whose products are exact.
+template <GgmlType kType>
+float dot_super_block(const uint8_t* w, const void* activation, int64_t cols) {
+  const auto* a = static_cast<const ActivationBlock256*>(activation);
+  const SuperBlockDecoder decode = super_block_decoder(kType);
+  const size_t block_bytes = type_layout(static_cast<uint32_t>(kType))->block_bytes;
+  float sum = 0.0f;
+  SuperBlockCodes block;
+  for (int64_t b = 0; b < cols / kSuperBlockElements; ++b) {
+    decode(w + static_cast<size_t>(b) * block_bytes, block);
+    int32_t scaled = 0;
+    for (int g = 0; g < 16; ++g) scaled += block.scales[g] * group_products(block.codes, a[b].q, g);
+    sum += a[b].d * block.d * static_cast<float>(scaled);
+  }
+  return sum;
+}
+
+constexpr GgmlType kTypes[] = {
+    GgmlType::Q4_0,    GgmlType::Q4_1,   GgmlType::Q5_0,   GgmlType::Q5_1,    GgmlType::Q8_0,
+    GgmlType::Q2_K,    GgmlType::Q3_K,   GgmlType::Q4_K,   GgmlType::Q5_K,    GgmlType::Q6_K,
+    GgmlType::F16,     GgmlType::BF16,   GgmlType::IQ4_NL, GgmlType::IQ4_XS,  GgmlType::IQ3_XXS,
+    GgmlType::IQ3_S,   GgmlType::IQ2_XXS, GgmlType::IQ2_XS, GgmlType::IQ2_S,  GgmlType::IQ1_S,
+    GgmlType::IQ1_M,   GgmlType::TQ1_0,  GgmlType::TQ2_0,  GgmlType::MXFP4};
 using KernelTable = std::array<QuantDot, std::size(kTypes)>;
 
 // The portable kernels, in the order of kTypes.
@@ -241,6 +289,18 @@ const KernelTable& scalar_table() {
       {256, k256, dot_q6_k, nullptr, kInt256},
       float_entry(GgmlType::F16),
       float_entry(GgmlType::BF16),
+      {32, k32, dot_iq4_nl, nullptr, kInt32},
+      {256, k256, dot_super_block<GgmlType::IQ4_XS>, nullptr, kInt256},
+      {256, k256, dot_super_block<GgmlType::IQ3_XXS>, nullptr, kInt256},
+      {256, k256, dot_super_block<GgmlType::IQ3_S>, nullptr, kInt256},
+      {256, k256, dot_super_block<GgmlType::IQ2_XXS>, nullptr, kInt256},
+      {256, k256, dot_super_block<GgmlType::IQ2_XS>, nullptr, kInt256},
+      {256, k256, dot_super_block<GgmlType::IQ2_S>, nullptr, kInt256},
+      {256, k256, dot_super_block<GgmlType::IQ1_S>, nullptr, kInt256},
+      {256, k256, dot_super_block<GgmlType::IQ1_M>, nullptr, kInt256},
+      {256, k256, dot_super_block<GgmlType::TQ1_0>, nullptr, kInt256},
+      {256, k256, dot_super_block<GgmlType::TQ2_0>, nullptr, kInt256},
+      {32, k32, dot_mxfp4, nullptr, kInt32},
   }};
   return table;
 }
@@ -249,6 +309,8 @@ const KernelTable& scalar_table() {
 // type without a vectorized kernel gets no entry (convert + Eigen beats a scalar loop).
 struct LevelKernels {
   RowDot (*row_dot)(GgmlType);
+  RowDot (*iq_row_dot)(GgmlType);
+  RowDotMany (*iq_row_dot_many)(GgmlType);
   RowDotMany (*row_dot_many)(GgmlType);
   RowDotMany (*block_dot_many)(GgmlType);
   RowDot (*float_row_dot)(GgmlType);
@@ -269,6 +331,10 @@ KernelTable level_table(const LevelKernels* level) {
     entry.quantize = level->activation_quantizer(entry.format);
     if (RowDot fast = level->row_dot(kTypes[i])) entry.dot = fast;
     entry.dot_many = level->row_dot_many(kTypes[i]);
+    if (RowDot fast = level->iq_row_dot(kTypes[i])) {
+      entry.dot = fast;
+      entry.dot_many = level->iq_row_dot_many(kTypes[i]);
+    }
     if (entry.dot_many == nullptr) entry.dot_many = level->block_dot_many(kTypes[i]);
   }
   return table;
@@ -276,9 +342,9 @@ KernelTable level_table(const LevelKernels* level) {
 
 #define MOE_LEVEL_KERNELS(ns)                                                          \
   LevelKernels {                                                                       \
-    detail::ns::row_dot, detail::ns::row_dot_many, detail::ns::block_dot_many,         \
-        detail::ns::float_row_dot, detail::ns::float_row_dot_many,                     \
-        detail::ns::activation_quantizer                                               \
+    detail::ns::row_dot, detail::ns::iq_row_dot, detail::ns::iq_row_dot_many,          \
+        detail::ns::row_dot_many, detail::ns::block_dot_many, detail::ns::float_row_dot, \
+        detail::ns::float_row_dot_many, detail::ns::activation_quantizer              \
   }
 
 // Each level's table is built the first time it is asked for: building it calls that level's

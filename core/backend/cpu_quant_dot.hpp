@@ -6,9 +6,10 @@
 // the same formats, so the results differ from an exact f32 product in the same small way.
 //
 // Three activation formats, matching the weights' block sizes:
-//   ActivationBlock32  for Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 (32-element blocks);
-//   ActivationBlock256 for Q2_K, Q3_K, Q4_K, Q5_K, Q6_K (256-element super-blocks), with the
-//                      sums of each 16 values so that per-group minimums cost no multiplies;
+//   ActivationBlock32  for Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, MXFP4 (32-element blocks);
+//   ActivationBlock256 for Q2_K, Q3_K, Q4_K, Q5_K, Q6_K and the 256-element IQ and TQ types,
+//                      with the sums of each 16 values so that per-group minimums cost no
+//                      multiplies;
 //   plain f32          for F16 and BF16 weights (cpu_float_dot*.cpp): nothing is rounded, each
 //                      weight is widened to f32 exactly and multiplied with the f32 activation.
 // Every kernel has a portable scalar version (the reference the others are tested against) and
@@ -94,7 +95,9 @@ namespace detail {
 // The vectorized kernels of one SIMD level, from cpu_quant_dot_simd.cpp,
 // cpu_quant_dot_many_simd.cpp and cpu_float_dot_simd.cpp compiled with that level's flags into
 // namespace detail::<level>; each returns nullptr for a type it has no kernel for.
-//   row_dot:            one token, every quantized type;
+//   row_dot:            one token, every quantized type but the IQ / TQ ones;
+//   iq_row_dot(_many):  one token / several tokens, the IQ and TQ types and MXFP4 (each token's
+//                       result bit-identical to iq_row_dot's; cpu_quant_dot_iq_simd.cpp);
 //   row_dot_many:       several tokens, Q4_K, Q5_K, Q6_K;
 //   block_dot_many:     several tokens, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K (each token's
 //                       result bit-identical to row_dot's);
@@ -104,6 +107,8 @@ namespace detail {
 #define MOE_DECLARE_SIMD_LEVEL_KERNELS(level)             \
   namespace level {                                       \
   RowDot row_dot(GgmlType type);                          \
+  RowDot iq_row_dot(GgmlType type);                       \
+  RowDotMany iq_row_dot_many(GgmlType type);              \
   RowDotMany row_dot_many(GgmlType type);                 \
   RowDotMany block_dot_many(GgmlType type);               \
   RowDot float_row_dot(GgmlType type);                    \

@@ -82,6 +82,13 @@ void dequantize_mxfp4(const uint8_t* b, float* y) {
   }
 }
 
+void dequantize_iq4_nl(const uint8_t* b, float* y) {
+  const auto& block = block_at<BlockIq4Nl>(b);
+  const float d = load_f16(block.d);
+  for (int i = 0; i < kBlockElements; ++i)
+    y[i] = d * static_cast<float>(kIq4NlValues[nibble_code(block.qs, 0, i, false)]);
+}
+
 // --- 256-element super-blocks -------------------------------------------------------------------
 
 // The K-quants: codes in element order (k_quant_codes), then each group's scale (and min).
@@ -148,6 +155,19 @@ void dequantize_q8_k(const uint8_t* b, float* y) {
   for (int i = 0; i < kSuperBlockElements; ++i) y[i] = d * static_cast<float>(block.qs[i]);
 }
 
+// The IQ and TQ super-blocks through their integer codes (moe/gguf_blocks.hpp): d * scale and
+// the product with the code are exact in f32, so these are ggml's values bit for bit.
+template <GgmlType kType>
+void dequantize_super_block(const uint8_t* b, float* y) {
+  SuperBlockCodes block;
+  super_block_decoder(kType)(b, block);
+  for (int group = 0; group < 16; ++group) {
+    const float scale = block.d * static_cast<float>(block.scales[group]);
+    for (int i = 16 * group; i < 16 * group + 16; ++i)
+      y[i] = scale * static_cast<float>(block.codes[i]);
+  }
+}
+
 using BlockDecoder = void (*)(const uint8_t*, float*);
 
 BlockDecoder block_decoder(GgmlType type) {
@@ -176,6 +196,28 @@ BlockDecoder block_decoder(GgmlType type) {
       return dequantize_q6_k;
     case GgmlType::Q8_K:
       return dequantize_q8_k;
+    case GgmlType::IQ4_NL:
+      return dequantize_iq4_nl;
+    case GgmlType::IQ4_XS:
+      return dequantize_super_block<GgmlType::IQ4_XS>;
+    case GgmlType::IQ3_XXS:
+      return dequantize_super_block<GgmlType::IQ3_XXS>;
+    case GgmlType::IQ3_S:
+      return dequantize_super_block<GgmlType::IQ3_S>;
+    case GgmlType::IQ2_XXS:
+      return dequantize_super_block<GgmlType::IQ2_XXS>;
+    case GgmlType::IQ2_XS:
+      return dequantize_super_block<GgmlType::IQ2_XS>;
+    case GgmlType::IQ2_S:
+      return dequantize_super_block<GgmlType::IQ2_S>;
+    case GgmlType::IQ1_S:
+      return dequantize_super_block<GgmlType::IQ1_S>;
+    case GgmlType::IQ1_M:
+      return dequantize_super_block<GgmlType::IQ1_M>;
+    case GgmlType::TQ1_0:
+      return dequantize_super_block<GgmlType::TQ1_0>;
+    case GgmlType::TQ2_0:
+      return dequantize_super_block<GgmlType::TQ2_0>;
     default:
       return nullptr;
   }

@@ -1,5 +1,6 @@
 #include "random_quant.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 
@@ -33,6 +34,30 @@ BlockScaleFields block_scale_fields(GgmlType type) {
       return {at(offsetof(BlockQ3_K, d)), -1};
     case GgmlType::Q6_K:
       return {at(offsetof(BlockQ6_K, d)), -1};
+    case GgmlType::IQ4_NL:
+      return {at(offsetof(BlockIq4Nl, d)), -1};
+    case GgmlType::IQ4_XS:
+      return {at(offsetof(BlockIq4Xs, d)), -1};
+    case GgmlType::IQ3_XXS:
+      return {at(offsetof(BlockIq3Xxs, d)), -1};
+    case GgmlType::IQ3_S:
+      return {at(offsetof(BlockIq3S, d)), -1};
+    case GgmlType::IQ2_XXS:
+      return {at(offsetof(BlockIq2Xxs, d)), -1};
+    case GgmlType::IQ2_XS:
+      return {at(offsetof(BlockIq2Xs, d)), -1};
+    case GgmlType::IQ2_S:
+      return {at(offsetof(BlockIq2S, d)), -1};
+    case GgmlType::IQ1_S:
+      return {at(offsetof(BlockIq1S, d)), -1};
+    case GgmlType::IQ1_M:
+      return {kIq1MPackedScale, -1};
+    case GgmlType::TQ1_0:
+      return {at(offsetof(BlockTq1_0, d)), -1};
+    case GgmlType::TQ2_0:
+      return {at(offsetof(BlockTq2_0, d)), -1};
+    case GgmlType::MXFP4:
+      return {kMxfp4Exponent, -1};
     default:
       throw Error("random_quantized: " + type_name(type) + " is not a block-quantized type");
   }
@@ -43,6 +68,21 @@ void set_block_scales(GgmlType type, std::vector<uint8_t>& data, float d, float 
   const uint32_t block_bytes = type_layout(static_cast<uint32_t>(type))->block_bytes;
   const uint16_t d_bits = f32_to_f16(d), min_bits = f32_to_f16(min);
   for (size_t at = 0; at + block_bytes <= data.size(); at += block_bytes) {
+    if (fields.d_offset == kMxfp4Exponent) {
+      // x = 2^(e - 127) * E2M1(q): the nearest power of two to d.
+      const long exponent = d > 0 ? 127 + std::lround(std::log2(d)) : 0;
+      data[at + offsetof(BlockMxfp4, e)] = static_cast<uint8_t>(std::clamp(exponent, 0L, 254L));
+      continue;
+    }
+    if (fields.d_offset == kIq1MPackedScale) {
+      // IQ1_M's d is the top nibbles of its four u16 scale words, the first word lowest.
+      uint8_t* words = &data[at + offsetof(BlockIq1M, scales)];
+      for (int w = 0; w < 4; ++w) {
+        const auto top = static_cast<uint16_t>(((d_bits >> (4 * w)) & 0xf) << 12);
+        store_u16(words + 2 * w, static_cast<uint16_t>((load_u16(words + 2 * w) & 0x0fff) | top));
+      }
+      continue;
+    }
     store_u16(&data[at + static_cast<size_t>(fields.d_offset)], d_bits);
     if (fields.min_offset >= 0)
       store_u16(&data[at + static_cast<size_t>(fields.min_offset)], min_bits);

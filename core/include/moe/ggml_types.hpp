@@ -28,7 +28,8 @@ std::optional<TypeLayout> type_layout(uint32_t type_id);
 std::string type_name(uint32_t type_id);
 inline std::string type_name(GgmlType type) { return type_name(static_cast<uint32_t>(type)); }
 // Types dequantize_row can convert to f32: F32, F16, BF16, F64, I8, I16, I32, Q4_0, Q4_1, Q5_0,
-// Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, Q8_K and MXFP4 (not the IQ*, TQ*, Q8_1, I64 types).
+// Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, Q8_K, MXFP4, the IQ types (IQ4_NL, IQ4_XS, IQ3_XXS,
+// IQ3_S, IQ2_XXS, IQ2_XS, IQ2_S, IQ1_S, IQ1_M) and TQ1_0, TQ2_0 (not Q8_1 or I64).
 bool is_supported_for_compute(GgmlType type);
 
 // IEEE half and bfloat16 conversion (round to nearest even when narrowing).

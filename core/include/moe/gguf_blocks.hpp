@@ -13,9 +13,12 @@
 //   Q8_0  x = d * q                  MXFP4 x = 2^(e - 127) * E2M1(q)
 // In the 32-element blocks byte j of qs holds element j in its low nibble and element j + 16 in
 // its high nibble; the fifth bit of element i is bit i of qh (a little-endian u32).
-// The K-quants' element orders: k_quant_codes below (core/gguf/block_codes.cpp).
+// The K-quants' element orders: k_quant_codes below (core/gguf/block_codes.cpp). The IQ and TQ
+// types (non-linear, grid and ternary codes): super_block_codes below (core/gguf/iq_codes.cpp).
 #include <cstddef>
 #include <cstdint>
+
+#include "moe/ggml_types.hpp"
 
 namespace moe {
 
@@ -55,6 +58,17 @@ struct BlockMxfp4 {
   uint8_t e;  // E8M0 exponent
   uint8_t qs[16];
 };
+// MXFP4's E2M1 codes doubled, so that every value is an integer (ggml's kvalues_mxfp4): element
+// x = 2^(e - 128) * kMxfp4DoubledValues[q].
+inline constexpr int8_t kMxfp4DoubledValues[16] = {0, 1,  2,  3,  4,  6,  8,  12,
+                                                   0, -1, -2, -3, -4, -6, -8, -12};
+// 2^(e - 128) exactly (2^-128 and 2^-127 are f32 subnormals).
+[[gnu::always_inline]] inline float mxfp4_half_scale(uint8_t e) {
+  const uint32_t bits = e < 2 ? 0x00200000u << e : static_cast<uint32_t>(e - 1) << 23;
+  float scale;
+  __builtin_memcpy(&scale, &bits, sizeof(scale));
+  return scale;
+}
 
 // 16 groups of 16: a 4-bit scale (low nibble) and 4-bit min (high nibble) per group.
 // x = d * scale * q - dmin * min, q 2-bit.
@@ -101,6 +115,75 @@ struct BlockQ8_K {
   uint8_t bsums[32];  // 16 × int16: Σq per 16 elements
 };
 
+// --- The IQ and TQ types ---------------------------------------------------------------------
+// IQ4_NL: a 32-element block of 4-bit indices into kIq4NlValues, in Q4_0's nibble order;
+// x = d * kIq4NlValues[q].
+struct BlockIq4Nl {
+  uint8_t d[2];  // f16
+  uint8_t qs[16];
+};
+// The 16 values of IQ4_NL and IQ4_XS (ggml's kvalues_iq4nl).
+inline constexpr int8_t kIq4NlValues[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
+                                            1,    13,   25,  38,  53,  69,  89,  113};
+// IQ4_XS: 8 groups of 32 with 6-bit scales (low 4 bits in scales_l, high 2 in scales_h), the
+// indices of group g in qs[16g .. 16g + 15] as IQ4_NL's.
+struct BlockIq4Xs {
+  uint8_t d[2];         // f16
+  uint8_t scales_h[2];  // u16
+  uint8_t scales_l[4];
+  uint8_t qs[128];
+};
+// Grid types: each 8 (IQ3: 4) elements are one entry of a grid of magnitudes (core/gguf/
+// iq_grids.cpp) with 8 sign bits; 4-bit group scales s give x = d * (2s + 1) / 8 * grid * sign
+// (IQ3_XXS: / 4; IQ3_S: d * (2s + 1)).
+struct BlockIq2Xxs {
+  uint8_t d[2];  // f16
+  uint8_t qs[64];
+};
+struct BlockIq2Xs {
+  uint8_t d[2];     // f16
+  uint8_t qs[64];   // 32 × u16
+  uint8_t scales[8];
+};
+struct BlockIq2S {
+  uint8_t d[2];  // f16
+  uint8_t qs[64];
+  uint8_t qh[8];
+  uint8_t scales[8];
+};
+struct BlockIq3Xxs {
+  uint8_t d[2];  // f16
+  uint8_t qs[96];
+};
+struct BlockIq3S {
+  uint8_t d[2];  // f16
+  uint8_t qs[64];
+  uint8_t qh[8];
+  uint8_t signs[32];
+  uint8_t scales[4];
+};
+// IQ1: entries of a grid of -1, 0, 1 shifted by ±1/8; x = d * (2s + 1) * (grid ± 1/8).
+struct BlockIq1S {
+  uint8_t d[2];  // f16
+  uint8_t qs[32];
+  uint8_t qh[16];  // 8 × u16
+};
+struct BlockIq1M {
+  uint8_t qs[32];
+  uint8_t qh[16];
+  uint8_t scales[8];  // 4 × u16: 3-bit group scales; their top nibbles together are d (f16)
+};
+// Ternary: x = d * (t - 1), t in 0..2 (TQ2_0's 2-bit code 3 gives 2 * d, as ggml decodes it).
+struct BlockTq1_0 {
+  uint8_t qs[48];  // 5 base-3 digits per byte
+  uint8_t qh[4];   // 4 base-3 digits per byte
+  uint8_t d[2];    // f16
+};
+struct BlockTq2_0 {
+  uint8_t qs[64];  // 4 2-bit codes per byte
+  uint8_t d[2];    // f16
+};
+
 // The layouts ggml defines (ggml-common.h), byte for byte.
 #define MOE_CHECK_BLOCK(Block, bytes) \
   static_assert(sizeof(Block) == (bytes) && alignof(Block) == 1, #Block " layout")
@@ -117,6 +200,17 @@ MOE_CHECK_BLOCK(BlockQ4_K, 144);
 MOE_CHECK_BLOCK(BlockQ5_K, 176);
 MOE_CHECK_BLOCK(BlockQ6_K, 210);
 MOE_CHECK_BLOCK(BlockQ8_K, 292);
+MOE_CHECK_BLOCK(BlockIq4Nl, 18);
+MOE_CHECK_BLOCK(BlockIq4Xs, 136);
+MOE_CHECK_BLOCK(BlockIq2Xxs, 66);
+MOE_CHECK_BLOCK(BlockIq2Xs, 74);
+MOE_CHECK_BLOCK(BlockIq2S, 82);
+MOE_CHECK_BLOCK(BlockIq3Xxs, 98);
+MOE_CHECK_BLOCK(BlockIq3S, 110);
+MOE_CHECK_BLOCK(BlockIq1S, 50);
+MOE_CHECK_BLOCK(BlockIq1M, 56);
+MOE_CHECK_BLOCK(BlockTq1_0, 54);
+MOE_CHECK_BLOCK(BlockTq2_0, 66);
 #undef MOE_CHECK_BLOCK
 
 static_assert(offsetof(BlockQ4_0, qs) == 2);
@@ -138,6 +232,15 @@ static_assert(offsetof(BlockQ5_K, dmin) == 2 && offsetof(BlockQ5_K, scales) == 4
 static_assert(offsetof(BlockQ6_K, qh) == 128 && offsetof(BlockQ6_K, scales) == 192 &&
               offsetof(BlockQ6_K, d) == 208);
 static_assert(offsetof(BlockQ8_K, qs) == 4 && offsetof(BlockQ8_K, bsums) == 260);
+static_assert(offsetof(BlockIq4Xs, scales_l) == 4 && offsetof(BlockIq4Xs, qs) == 8);
+static_assert(offsetof(BlockIq2Xs, scales) == 66);
+static_assert(offsetof(BlockIq2S, qh) == 66 && offsetof(BlockIq2S, scales) == 74);
+static_assert(offsetof(BlockIq3S, qh) == 66 && offsetof(BlockIq3S, signs) == 74 &&
+              offsetof(BlockIq3S, scales) == 106);
+static_assert(offsetof(BlockIq1S, qh) == 34);
+static_assert(offsetof(BlockIq1M, qh) == 32 && offsetof(BlockIq1M, scales) == 48);
+static_assert(offsetof(BlockTq1_0, qh) == 48 && offsetof(BlockTq1_0, d) == 52);
+static_assert(offsetof(BlockTq2_0, d) == 64);
 
 // The packed group scales. Always inlined for the same reason as moe/little_endian.hpp's loads.
 
@@ -173,5 +276,19 @@ void k_quant_codes(const BlockQ3_K& block, int8_t* codes);
 void k_quant_codes(const BlockQ4_K& block, int8_t* codes);
 void k_quant_codes(const BlockQ5_K& block, int8_t* codes);
 void k_quant_codes(const BlockQ6_K& block, int8_t* codes);
+
+// An IQ / TQ super-block (IQ4_XS, IQ3_XXS, IQ3_S, IQ2_XXS, IQ2_XS, IQ2_S, IQ1_S, IQ1_M, TQ1_0,
+// TQ2_0) as integers: element i is d * scales[i / 16] * codes[i], where d is the block's f16
+// scale divided by the type's power-of-two denominator (IQ2: 8, IQ3_XXS: 4, IQ1: 8, with the
+// ±1/8 shift folded into codes as 8 * grid ± 1). Every such product is exact in f32 (at most
+// 24 significant bits), so decoding through these integers gives ggml's values bit for bit.
+struct SuperBlockCodes {
+  int8_t codes[256];
+  int16_t scales[16];
+  float d;
+};
+using SuperBlockDecoder = void (*)(const uint8_t* block, SuperBlockCodes& out);
+// The decoder of `type`; nullptr for the other types.
+SuperBlockDecoder super_block_decoder(GgmlType type);
 
 }  // namespace moe
