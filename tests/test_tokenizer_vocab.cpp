@@ -116,6 +116,39 @@ INSTANTIATE_TEST_SUITE_P(SharedVectors, VocabConformance,
                            return name;
                          });
 
+// The pre-tokenizers of the 2025-26 MoE models (gpt-oss's and Llama 4's gpt-4o / o200k, GLM-4's,
+// Hunyuan's, Grok-2's, Ling's bailingmoe2): the gpt-2 vocabulary relabelled with each
+// pre-tokenizer must encode the strings of tests/data/pretokenizers as llama.cpp b8967 does
+// (see the README there). The merges are gpt-2's, so only the pre-tokenizer differs.
+class PreTokenizerConformance : public testing::TestWithParam<std::string> {};
+
+TEST_P(PreTokenizerConformance, EncodesAsLlamaCpp) {
+  const fs::path gguf_path = kVocabDir / "ggml-vocab-gpt-2.gguf";
+  if (!fs::exists(gguf_path)) GTEST_SKIP() << "no " << gguf_path << " (shared vocab data absent)";
+  moe::TokenizerVocab vocab = moe::read_tokenizer_vocab(moe::gguf::GgufFile::open(gguf_path));
+  vocab.pre = GetParam();
+  const moe::Tokenizer tokenizer(std::move(vocab));
+  const fs::path data = fs::path(MOESCOPE_SOURCE_DIR) / "tests" / "data" / "pretokenizers";
+  const std::vector<std::string> inputs = read_inputs(data / "inputs.inp");
+  const std::vector<std::vector<int32_t>> expected = read_outputs(data / (GetParam() + ".out"));
+  ASSERT_EQ(inputs.size(), expected.size());
+  ASSERT_GT(inputs.size(), 50u);
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    EXPECT_EQ(tokenizer.encode(inputs[i]), expected[i])
+        << GetParam() << " string #" << i << ": '" << printable(inputs[i]) << "'";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(LlamaCppVectors, PreTokenizerConformance,
+                         testing::Values("gpt-4o", "llama4", "glm4", "hunyuan", "grok-2",
+                                         "bailingmoe2"),
+                         [](const testing::TestParamInfo<std::string>& info) {
+                           std::string name = info.param;
+                           for (char& c : name)
+                             if (c == '-') c = '_';
+                           return name;
+                         });
+
 TEST(VocabConformance, SharedFolderIsPresent) {
   if (!fs::exists(kVocabDir)) GTEST_SKIP() << "shared vocab folder " << kVocabDir << " is absent";
   size_t gguf_files = 0;

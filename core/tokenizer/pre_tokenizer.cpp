@@ -66,6 +66,16 @@ constexpr const char* kQwen2 =
 // U+3000 are left out here.
 constexpr const char* kCjk =
     R"([\x{4E00}-\x{9FA5}\x{800}-\x{167F}\x{1681}-\x{1FFF}\x{200B}-\x{2027}\x{202A}-\x{202E}\x{2030}-\x{205E}\x{2060}-\x{2FFF}\x{3001}-\x{4E00}\x{AC00}-\x{D7FF}]+)";
+// gpt-4o / o200k (gpt-oss, Llama 4): a word is optional "upper" letters then "lower" ones, or
+// "upper" then optional "lower", the contraction glued to its end. As llama.cpp writes it, an
+// "upper" letter is a letter outside a-z and a "lower" one a letter outside A-Z (so a letter of
+// another script is both), and punctuation runs keep [\r\n/].
+constexpr const char* kGpt4o =
+    R"([^\r\n\p{L}\p{N}]?(?:(?=\p{L})[^a-z])*(?:(?=\p{L})[^A-Z])+(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])?|[^\r\n\p{L}\p{N}]?(?:(?=\p{L})[^a-z])+(?:(?=\p{L})[^A-Z])*(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])?|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+// Ling / bailingmoe2: contractions after the apostrophe only, single digits, one newline at the
+// end of a run (the published possessive quantifiers read greedy, as llama.cpp runs them).
+constexpr const char* kBailing =
+    R"('(?:[sSdDmMtT]|[lL][lL]|[vV][eE]|[rR][eE])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]|\s+(?!\S)|\s+)";
 constexpr const char* kBloom =
     R"( ?[^(\s|.,!?\x{2026}\x{3002}\x{FF0C}\x{3001}\x{964}\x{6D4}\x{60C})]+)";
 
@@ -82,8 +92,10 @@ const std::vector<PreTokenizerSpec>& specs() {
       {{"starcoder", "refact", "command-r", "smollm", "codeshell", "exaone", "minerva-7b"},
        {R"(\p{N})", kGpt2}},
       {{"llama3", "llama-v3", "llama-bpe", "falcon3"}, {kLlama3}, true},
-      {{"dbrx", "smaug-bpe", "chatglm-bpe"}, {kLlama3}},
-      {{"qwen2", "deepseek-r1-qwen", "stablelm2", "megrez"}, {kQwen2}},
+      {{"dbrx", "smaug-bpe", "chatglm-bpe", "glm4"}, {kLlama3}},
+      {{"qwen2", "deepseek-r1-qwen", "stablelm2", "megrez", "hunyuan", "grok-2"}, {kQwen2}},
+      {{"gpt-4o", "llama4"}, {kGpt4o}},
+      {{"bailingmoe", "bailingmoe2", "llada-moe"}, {kBailing}},
       {{"deepseek-coder"}, {R"([\r\n])", R"(\s?\p{L}+)", R"(\s?\p{P}+)", kCjk, R"(\p{N})"}},
       {{"deepseek-llm"},
        {R"([\r\n])",
