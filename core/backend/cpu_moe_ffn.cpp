@@ -33,13 +33,17 @@ void moe_ffn(Kernels& kernels, const Model& model, const LayerWeights& layer, in
           {t, decision.weights[j], j});
     }
   }
-  // Per token, |E_i(x)| of each chosen expert (for the trace).
-  std::vector<std::vector<float>> expert_norms(static_cast<size_t>(n));
-  if (trace != nullptr) {
-    for (Eigen::Index t = 0; t < n; ++t)
-      expert_norms[static_cast<size_t>(t)].assign(decisions[static_cast<size_t>(t)].experts.size(),
-                                                  0.0f);
-  }
+  // Each token's weighted expert outputs w_i * E_i(x), kept by rank (slot token * max_rank +
+  // rank) and summed in rank order at the end, as llama.cpp adds them: the order of a float sum
+  // moves the result by an ulp, enough to flip a later 8-bit activation code now and then.
+  size_t max_rank = 0;
+  for (const RouteDecision& decision : decisions)
+    max_rank = std::max(max_rank, decision.experts.size());
+  RowMatrix weighted(n * static_cast<Eigen::Index>(max_rank), config.n_embd);
+  std::vector<float> norm_of_slot(trace != nullptr ? static_cast<size_t>(weighted.rows()) : 0);
+  const auto slot = [&](Eigen::Index token, size_t rank) {
+    return token * static_cast<Eigen::Index>(max_rank) + static_cast<Eigen::Index>(rank);
+  };
 
   // The chosen experts' SwiGLUs together: all gate and up products in one parallel run, then
   // all down products in another (two fork-joins per layer instead of three per expert, which
@@ -88,15 +92,25 @@ void moe_ffn(Kernels& kernels, const Model& model, const LayerWeights& layer, in
           {WeightMatrix::expert(*layer.ffn_down_exps, group[a]), &gated[a], &expert_out[a]});
     }
     kernels.matmul_many(jobs);
-    // Experts in id order, so each token sums its experts in the same order for any batching.
     for (size_t a = 0; a < n_group; ++a) {
       const std::vector<Assignment>& assigned = tokens_of_expert[static_cast<size_t>(group[a])];
       for (size_t i = 0; i < assigned.size(); ++i) {
         const auto row = expert_out[a].row(static_cast<Eigen::Index>(i));
-        out.row(assigned[i].token) += assigned[i].weight * row;
-        if (trace != nullptr)
-          expert_norms[static_cast<size_t>(assigned[i].token)][assigned[i].rank] = row.norm();
+        const Eigen::Index at = slot(assigned[i].token, assigned[i].rank);
+        weighted.row(at) = assigned[i].weight * row;
+        if (trace != nullptr) norm_of_slot[static_cast<size_t>(at)] = row.norm();
       }
+    }
+  }
+  // Per token, |E_i(x)| of each chosen expert (for the trace), and the mix in rank order.
+  std::vector<std::vector<float>> expert_norms(static_cast<size_t>(n));
+  for (Eigen::Index t = 0; t < n; ++t) {
+    const RouteDecision& decision = decisions[static_cast<size_t>(t)];
+    for (size_t rank = 0; rank < decision.experts.size(); ++rank) {
+      out.row(t) += weighted.row(slot(t, rank));
+      if (trace != nullptr)
+        expert_norms[static_cast<size_t>(t)].push_back(
+            norm_of_slot[static_cast<size_t>(slot(t, rank))]);
     }
   }
 

@@ -4,6 +4,19 @@
 
 namespace moe::cpu {
 
+namespace {
+
+// The mean of the squares as ggml's RMS norm forms it: each square rounded to f32, summed in
+// double in order, the mean rounded to f32. Summing in another order moves the result by an
+// ulp or two, which can flip the rounding of a later 8-bit activation code and so the routing.
+float mean_square(const float* x, Eigen::Index n) {
+  double sum = 0;
+  for (Eigen::Index i = 0; i < n; ++i) sum += static_cast<double>(x[i] * x[i]);
+  return static_cast<float>(sum / static_cast<double>(n));
+}
+
+}  // namespace
+
 void rms_norm(const RowMatrix& x, std::span<const float> weight, std::span<const float> bias,
               float eps, RowMatrix& out) {
   rms_norm(x, weight, eps, out);
@@ -17,8 +30,8 @@ void rms_norm_groups(RowMatrix& x, std::span<const float> weight, float eps) {
   for (Eigen::Index t = 0; t < x.rows(); ++t) {
     for (Eigen::Index at = 0; at + size <= x.cols(); at += size) {
       auto group = x.row(t).segment(at, size);
-      const float mean_square = group.squaredNorm() / static_cast<float>(size);
-      group = (group * (1.0f / std::sqrt(mean_square + eps))).cwiseProduct(w);
+      const float scale = 1.0f / std::sqrt(mean_square(group.data(), size) + eps);
+      group = (group * scale).cwiseProduct(w);
     }
   }
 }
@@ -28,8 +41,7 @@ void rms_norm(const RowMatrix& x, std::span<const float> weight, float eps, RowM
   const Eigen::Map<const Eigen::RowVectorXf> w(weight.data(),
                                                static_cast<Eigen::Index>(weight.size()));
   for (Eigen::Index t = 0; t < x.rows(); ++t) {
-    const float mean_square = x.row(t).squaredNorm() / static_cast<float>(x.cols());
-    const float scale = 1.0f / std::sqrt(mean_square + eps);
+    const float scale = 1.0f / std::sqrt(mean_square(x.row(t).data(), x.cols()) + eps);
     out.row(t) = (x.row(t) * scale).cwiseProduct(w);
   }
 }

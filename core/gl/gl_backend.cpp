@@ -281,7 +281,6 @@ void GlBackend::Impl::moe_ffn(const Model& model, const gl::LayerBuffers& layer,
 
   struct Choice {
     unsigned token;
-    float weight;
     size_t rank;  // in the token's chosen experts
   };
   std::vector<std::vector<Choice>> tokens_of_expert(n_expert);
@@ -292,14 +291,12 @@ void GlBackend::Impl::moe_ffn(const Model& model, const gl::LayerBuffers& layer,
     const RouteDecision& decision = decisions[t];
     for (size_t j = 0; j < decision.experts.size(); ++j) {
       tokens_of_expert[static_cast<size_t>(decision.experts[j])].push_back(
-          {t, decision.weights[j], j});
+          {t, j});
     }
   }
 
-  // Slots: (expert, token) pairs grouped by expert in id order. Per token, its slots in expert
-  // id order, so the mix adds experts in the same order as the CPU backend.
+  // Slots: (expert, token) pairs grouped by expert in id order.
   std::vector<uint32_t> groups, slot_rows;
-  std::vector<std::vector<std::pair<uint32_t, float>>> slots_of_token(n);
   std::vector<std::vector<uint32_t>> slot_of_rank(n);  // per token, the slot of each choice
   unsigned max_slots = 0;
   for (unsigned e = 0; e < n_expert; ++e) {
@@ -309,21 +306,20 @@ void GlBackend::Impl::moe_ffn(const Model& model, const gl::LayerBuffers& layer,
                                  static_cast<uint32_t>(chosen.size())});
     max_slots = std::max(max_slots, static_cast<unsigned>(chosen.size()));
     for (const Choice& choice : chosen) {
-      slots_of_token[choice.token].emplace_back(static_cast<uint32_t>(slot_rows.size()),
-                                                choice.weight);
       std::vector<uint32_t>& ranks = slot_of_rank[choice.token];
       if (ranks.size() <= choice.rank) ranks.resize(choice.rank + 1);
       ranks[choice.rank] = static_cast<uint32_t>(slot_rows.size());
       slot_rows.push_back(choice.token);
     }
   }
+  // Per token, its slots in rank order, so the mix adds the experts in the CPU backend's order.
   std::vector<uint32_t> token_ranges, choices;
   for (unsigned t = 0; t < n; ++t) {
     token_ranges.push_back(static_cast<uint32_t>(choices.size() / 2));
-    token_ranges.push_back(static_cast<uint32_t>(slots_of_token[t].size()));
-    for (const auto& [slot, weight] : slots_of_token[t]) {
-      choices.push_back(slot);
-      choices.push_back(std::bit_cast<uint32_t>(weight));
+    token_ranges.push_back(static_cast<uint32_t>(slot_of_rank[t].size()));
+    for (size_t rank = 0; rank < slot_of_rank[t].size(); ++rank) {
+      choices.push_back(slot_of_rank[t][rank]);
+      choices.push_back(std::bit_cast<uint32_t>(decisions[t].weights[rank]));
     }
   }
   const size_t n_slots = slot_rows.size();
@@ -386,14 +382,10 @@ void GlBackend::Impl::record_layer(const ModelConfig& config, int layer_index, u
     const float* x = input.data() + t * n_embd;
     values.input_norm = norm(x, n_embd);
     values.input_head.assign(x, x + std::min<size_t>(LayerValues::kInputHead, n_embd));
-    // The mix in expert id order, as the combine shader and the CPU backend add it.
-    std::vector<size_t> order(decision.experts.size());
-    for (size_t j = 0; j < order.size(); ++j) order[j] = j;
-    std::sort(order.begin(), order.end(),
-              [&](size_t a, size_t b) { return decision.experts[a] < decision.experts[b]; });
+    // The mix in rank order, as the combine shader and the CPU backend add it.
     std::vector<float> routed(n_embd, 0.0f);
     values.expert_norms.assign(decision.experts.size(), 0.0f);
-    for (size_t j : order) {
+    for (size_t j = 0; j < decision.experts.size(); ++j) {
       const float* row = expert_out.data() + slot_of_rank[t][j] * n_embd;
       values.expert_norms[j] = norm(row, n_embd);
       for (size_t i = 0; i < n_embd; ++i) routed[i] += decision.weights[j] * row[i];
