@@ -116,3 +116,22 @@ TEST_F(CliProfileTest, CorruptProfileAndMissingDataGiveOneLineErrors) {
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_NE(missing.err.find("nothing.txt"), std::string::npos) << missing.err;
 }
+
+TEST_F(CliProfileTest, PlotsCacheAndRepetitionFromAProfile) {
+  const std::string out = workspace_->arg("plot.moeprofile");
+  ASSERT_EQ(run_cli("profile " + model() + " --data " + corpus() + " --out " + out + " --quiet").exit_code, 0);
+  const CommandResult cache =
+      run_cli("plot --profile " + out + " --kind cache --out " + workspace_->arg("cache.svg"));
+  ASSERT_EQ(cache.exit_code, 0) << cache.err;
+  EXPECT_TRUE(std::filesystem::exists(path("cache-L0.svg")));
+  EXPECT_TRUE(std::filesystem::exists(path("cache-L2.svg")));
+  EXPECT_NE(read_all(path("cache-L0.svg")).find("Belady"), std::string::npos);
+  const CommandResult repetition = run_cli("plot --profile " + out + " --kind repetition --out " +
+                                           workspace_->arg("repetition.png"));
+  ASSERT_EQ(repetition.exit_code, 0) << repetition.err;
+  EXPECT_GT(std::filesystem::file_size(path("repetition.png")), 1000u);
+  const CommandResult no_profile = run_cli("plot " + model() + " --prompt hi --kind cache --out " +
+                                           workspace_->arg("x.png"));
+  EXPECT_EQ(no_profile.exit_code, 1);
+  EXPECT_NE(no_profile.err.find("--profile"), std::string::npos) << no_profile.err;
+}
