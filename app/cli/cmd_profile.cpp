@@ -64,18 +64,29 @@ public:
     const double rate = elapsed > 0 ? static_cast<double>(tokens - first_tokens_) / elapsed : 0;
     double fraction = corpus_fraction;
     if (max_tokens_ > 0) fraction = std::max(fraction, static_cast<double>(tokens) / max_tokens_);
-    const double eta = fraction > 0 && rate > 0 ? elapsed * (1 - fraction) / fraction : -1;
+    // From the progress of this run only: a resumed run skipped its first part in no time.
+    if (first_fraction_ < 0) first_fraction_ = fraction;
+    const double done = fraction - first_fraction_;
+    const double eta = done > 0 ? elapsed * (1 - fraction) / done : -1;
     std::cerr << "\r" << tokens << " tokens, " << std::fixed << std::setprecision(0) << rate
               << " tokens/s, " << std::setprecision(1) << 100 * std::min(fraction, 1.0)
               << "%, ETA " << (final_line ? "0s" : seconds_text(eta)) << "    "
               << (final_line ? "\n" : "") << std::flush;
   }
-  void set_start_tokens(int64_t tokens) { first_tokens_ = tokens; }
+  // Where this run starts: the tokens and the share of the corpus a resumed profile holds.
+  void set_start(int64_t tokens, double corpus_fraction) {
+    first_tokens_ = tokens;
+    first_fraction_ = corpus_fraction;
+    if (max_tokens_ > 0) {
+      first_fraction_ = std::max(first_fraction_, static_cast<double>(tokens) / max_tokens_);
+    }
+  }
 
 private:
   bool quiet_;
   int64_t max_tokens_;
   int64_t first_tokens_ = 0;
+  double first_fraction_ = -1;
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point last_{};
 };
@@ -128,8 +139,8 @@ void run_profile(const ProfileArgs& args) {
   stop_requested = 0;
   std::signal(SIGINT, request_stop);
   Progress progress(args.quiet, args.max_tokens);
-  progress.set_start_tokens(profile.tokens);
   const auto total_bytes = static_cast<double>(std::max<uint64_t>(reader.total_bytes(), 1));
+  progress.set_start(profile.tokens, static_cast<double>(reader.bytes_read()) / total_bytes);
   bool complete = true;
   while (true) {
     if (args.max_tokens > 0 && profile.tokens >= args.max_tokens) break;
