@@ -2,9 +2,16 @@
 // stopped and resumed gives the same profile as one run, and the report holds every metric.
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <numeric>
+#include <thread>
 
 #include "cli_runner.hpp"
 #include "moe/corpus_profile_file.hpp"
@@ -80,6 +87,46 @@ TEST_F(CliProfileTest, StoppedAndResumedEqualsOneRun) {
       run_cli("profile " + model() + " --data " + corpus() + " --out " + out + " --resume --quiet");
   ASSERT_EQ(rest.exit_code, 0) << rest.err;
   EXPECT_EQ(read_all(path("resumed.moeprofile")), read_all(path("whole.moeprofile")));
+}
+
+TEST_F(CliProfileTest, CtrlCWritesWhatIsDoneAndResumeFinishes) {
+  // A corpus long enough that the run is still going when it is interrupted.
+  const auto long_corpus = path("long.txt");
+  {
+    std::ofstream out(long_corpus);
+    for (int i = 0; i < 3000; ++i) out << "line " << i << " of a long corpus\n";
+  }
+  const std::string out = path("interrupted.moeprofile").string();
+  const std::string err = path("interrupted.err").string();
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    const int fd = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(fd, 2);
+    const std::string model_path = (workspace_->dir() / "model.gguf").string();
+    const std::string data = long_corpus.string();
+    execl(MOESCOPE_CLI_PATH, MOESCOPE_CLI_PATH, "profile", model_path.c_str(), "--data",
+          data.c_str(), "--out", out.c_str(), "--threads", "1", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  // The progress line appears after the first document, when Ctrl-C is already handled.
+  for (int i = 0; i < 3000 && read_all(err).find("tokens/s") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  kill(child, SIGINT);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status)) << read_all(err);
+  EXPECT_EQ(WEXITSTATUS(status), 0) << read_all(err);
+  EXPECT_NE(read_all(err).find("Stopped; wrote"), std::string::npos) << read_all(err);
+  const moe::CorpusProfile stopped = moe::read_corpus_profile(out);
+  EXPECT_GT(stopped.documents, 0);
+  EXPECT_LT(stopped.documents, 3000);
+  const std::string data_arg = workspace_->arg("long.txt");
+  const CommandResult rest = run_cli("profile " + model() + " --data " + data_arg + " --out " +
+                                     workspace_->arg("interrupted.moeprofile") + " --resume --quiet");
+  ASSERT_EQ(rest.exit_code, 0) << rest.err;
+  EXPECT_EQ(moe::read_corpus_profile(out).documents, 3000);
 }
 
 TEST_F(CliProfileTest, ReportHoldsEveryMetric) {
