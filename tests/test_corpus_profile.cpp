@@ -10,6 +10,8 @@
 #include "moe/corpus_profile.hpp"
 #include "moe/corpus_profile_file.hpp"
 #include "moe/corpus_profile_metrics.hpp"
+#include "moe/corpus_profiling.hpp"
+#include "moe/cpu_backend.hpp"
 #include "moe/corpus_reader.hpp"
 #include "moe/error.hpp"
 
@@ -169,4 +171,37 @@ TEST(CorpusReader, ReadsPlainJsonlAndDomainFolders) {
   }
   EXPECT_THROW(moe::CorpusReader(dir / "absent.txt"), moe::Error);
   std::filesystem::remove_all(dir);
+}
+
+TEST(CorpusProfiling, ALongDocumentIsRoutedInContextSizedWindows) {
+  moe::RandomModelSpec spec;
+  spec.n_layer = 2;
+  spec.n_expert = 4;
+  spec.n_expert_used = 2;
+  const moe::testing::TempModelFile file(spec);
+  const std::shared_ptr<const moe::Model> model = file.load();
+  moe::Session session(model, std::make_shared<moe::CpuBackend>(moe::CpuBackendOptions{1}),
+                       moe::SessionOptions{.n_ctx = 8});
+  const std::vector<int32_t> ids = moe::testing::random_tokens(20, model->config().n_vocab, 5);
+  session.set_tokens(std::span<const int32_t>(ids.data(), 1));
+  moe::CorpusProfile profile = moe::make_corpus_profile(moe::profile_model_of(session.trace()));
+  EXPECT_EQ(moe::profile_document(profile, session, ids, "d"), 20);
+  EXPECT_EQ(profile.tokens, 20);
+  // Windows of 8, 8 and 4 tokens: 7 + 7 + 3 consecutive pairs, none across a window.
+  for (const moe::ProfileLayer& layer : profile.layers) {
+    EXPECT_EQ(layer.tokens, 20);
+    EXPECT_EQ(layer.repetition.pairs, 17);
+  }
+  // The last window alone, from an empty cache, routes as it did inside the document.
+  moe::CorpusProfile last = moe::make_corpus_profile(profile.model);
+  moe::CorpusProfile first_two = moe::make_corpus_profile(profile.model);
+  const std::span<const int32_t> all(ids);
+  moe::profile_document(first_two, session, all.subspan(0, 16), "d");
+  moe::profile_document(last, session, all.subspan(16), "d");
+  for (size_t m = 0; m < profile.layers.size(); ++m) {
+    for (size_t e = 0; e < 4; ++e) {
+      EXPECT_EQ(first_two.layers[m].token_counts[e] + last.layers[m].token_counts[e],
+                profile.layers[m].token_counts[e]);
+    }
+  }
 }
