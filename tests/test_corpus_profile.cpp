@@ -205,3 +205,35 @@ TEST(CorpusProfiling, ALongDocumentIsRoutedInContextSizedWindows) {
     }
   }
 }
+
+TEST(CorpusProfileFile, MangledFilesNeverCrashTheReader) {
+  // Random edits of a valid file: each result is either a profile or one moe::Error.
+  const std::string text = moe::corpus_profile_to_text(sample_profile());
+  uint32_t state = 19;
+  auto next = [&state] {
+    state = state * 1664525u + 1013904223u;
+    return state >> 8;
+  };
+  const std::string replacements[] = {"-1", "1e300", "99999999999", "[]", "{}", "null", "\"x\"", "7"};
+  int parsed = 0, refused = 0;
+  for (int i = 0; i < 400; ++i) {
+    std::string mangled = text;
+    for (int edit = 0; edit < 3; ++edit) {
+      const size_t at = next() % mangled.size();
+      switch (next() % 3) {
+        case 0: mangled.erase(at, 1 + next() % 8); break;
+        case 1: mangled.insert(at, replacements[next() % 8]); break;
+        default: mangled[at] = static_cast<char>('0' + next() % 10); break;
+      }
+    }
+    try {
+      const moe::CorpusProfile profile = moe::corpus_profile_from_text(mangled, "m.moeprofile");
+      moe::profile_metrics(profile, 0.5);  // what the report computes from it
+      ++parsed;
+    } catch (const moe::Error&) {
+      ++refused;
+    }
+  }
+  EXPECT_EQ(parsed + refused, 400);
+  EXPECT_GT(refused, 0);
+}
