@@ -2,6 +2,9 @@
 // expected numbers are worked out in the comments).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstddef>
+
 #include "moe/consecutive_repetition.hpp"
 #include "moe/cross_layer_consistency.hpp"
 #include "moe/domain_specialization.hpp"
@@ -31,6 +34,33 @@ moe::RoutingTrace trace_of(const std::vector<std::vector<int32_t>>& sets, int n_
     trace.set(static_cast<int>(t), 0, record);
   }
   return trace;
+}
+
+// Belady's policy for one cache size, simulated the slow, plain way: on a miss with a full cache,
+// evict the cached expert whose next request is furthest away (or never comes).
+int64_t belady_hits_reference(const std::vector<int32_t>& requests, size_t capacity) {
+  std::vector<int32_t> cache;
+  int64_t hits = 0;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    if (std::find(cache.begin(), cache.end(), requests[i]) != cache.end()) {
+      ++hits;
+      continue;
+    }
+    if (cache.size() == capacity) {
+      size_t victim = 0, furthest = 0;
+      for (size_t slot = 0; slot < cache.size(); ++slot) {
+        size_t when = i + 1;
+        while (when < requests.size() && requests[when] != cache[slot]) ++when;
+        if (when >= furthest) {
+          furthest = when;
+          victim = slot;
+        }
+      }
+      cache.erase(cache.begin() + static_cast<std::ptrdiff_t>(victim));
+    }
+    cache.push_back(requests[i]);
+  }
+  return hits;
 }
 
 }  // namespace
@@ -198,6 +228,35 @@ TEST(ExpertCache, BeladyNeverLosesToLruAndDocumentsStartCold) {
   moe::count_cache_hits(cold, 2, {{1}});
   moe::count_cache_hits(cold, 2, {{1}});
   EXPECT_EQ(cold.lru_hits, (std::vector<int64_t>{0, 0}));
+}
+
+TEST(ExpertCache, OnePassBeladyEqualsSimulatingEverySize) {
+  uint32_t state = 7;
+  auto next = [&state] {
+    state = state * 1664525u + 1013904223u;
+    return state >> 8;
+  };
+  for (const auto& [n_expert, top_k] : {std::pair{3, 1}, {5, 2}, {8, 2}, {16, 4}, {12, 1}}) {
+    std::vector<std::vector<int32_t>> stream;
+    std::vector<int32_t> requests;
+    for (int t = 0; t < 150; ++t) {
+      std::vector<int32_t> set;
+      while (static_cast<int>(set.size()) < top_k) {
+        // Skewed choices, as routers make them: low ids more often.
+        const auto expert = static_cast<int32_t>((next() % n_expert) * (next() % n_expert) / n_expert);
+        if (std::find(set.begin(), set.end(), expert) == set.end()) set.push_back(expert);
+      }
+      requests.insert(requests.end(), set.begin(), set.end());
+      stream.push_back(set);
+    }
+    moe::CacheCounts counts;
+    moe::count_cache_hits(counts, n_expert, stream);
+    for (int c = 1; c <= n_expert; ++c) {
+      EXPECT_EQ(counts.belady_hits[static_cast<size_t>(c - 1)],
+                belady_hits_reference(requests, static_cast<size_t>(c)))
+          << "E = " << n_expert << ", k = " << top_k << ", c = " << c;
+    }
+  }
 }
 
 TEST(DomainSpecialization, TokenShareHasBaselineKOverE) {

@@ -23,30 +23,35 @@ void count_lru(std::vector<int64_t>& hits, const std::vector<int32_t>& requests)
   }
 }
 
-// Belady's policy simulated for one cache size, with each request's next use precomputed.
-int64_t count_belady(size_t capacity, const std::vector<int32_t>& requests,
-                     const std::vector<size_t>& next_use) {
-  std::vector<int32_t> cache;
-  std::vector<size_t> cache_next;  // next request of each cached expert
-  int64_t hits = 0;
+// Belady's policy is a stack algorithm too, with priority = the time of the next request
+// (Mattson et al. 1970): the cache of c experts always holds the top c of one stack. A request at
+// depth d hits every cache of more than d experts; the requested expert goes on top, and the
+// experts above its old place move down one by one, each level keeping whichever of the expert
+// arriving from above and the one there is needed sooner. One pass serves every size.
+void count_belady(std::vector<int64_t>& hits, const std::vector<int32_t>& requests,
+                  const std::vector<size_t>& next_use, size_t n_expert) {
+  std::vector<int32_t> stack;
+  std::vector<size_t> next(n_expert, 0);  // next request of each expert on the stack
   for (size_t i = 0; i < requests.size(); ++i) {
-    const auto found = std::find(cache.begin(), cache.end(), requests[i]);
-    if (found != cache.end()) {
-      hits += 1;
-      cache_next[static_cast<size_t>(found - cache.begin())] = next_use[i];
-      continue;
+    const int32_t expert = requests[i];
+    const auto found = std::find(stack.begin(), stack.end(), expert);
+    const auto depth = static_cast<size_t>(found - stack.begin());
+    if (found != stack.end()) {
+      for (size_t c = depth + 1; c <= hits.size(); ++c) hits[c - 1] += 1;
+    } else {
+      stack.push_back(expert);  // a miss everywhere: the stack grows by one level
     }
-    if (cache.size() < capacity) {
-      cache.push_back(requests[i]);
-      cache_next.push_back(next_use[i]);
-      continue;
+    next[static_cast<size_t>(expert)] = next_use[i];
+    if (depth == 0) continue;
+    int32_t carried = stack[0];
+    stack[0] = expert;
+    for (size_t level = 1; level < depth; ++level) {
+      if (next[static_cast<size_t>(carried)] < next[static_cast<size_t>(stack[level])]) {
+        std::swap(carried, stack[level]);
+      }
     }
-    const auto victim = static_cast<size_t>(
-        std::max_element(cache_next.begin(), cache_next.end()) - cache_next.begin());
-    cache[victim] = requests[i];
-    cache_next[victim] = next_use[i];
+    stack[depth] = carried;
   }
-  return hits;
 }
 
 }  // namespace
@@ -72,7 +77,7 @@ void count_cache_hits(CacheCounts& counts, int n_expert,
     next_use[i] = upcoming[static_cast<size_t>(requests[i])];
     upcoming[static_cast<size_t>(requests[i])] = i;
   }
-  for (size_t c = 1; c <= e; ++c) counts.belady_hits[c - 1] += count_belady(c, requests, next_use);
+  count_belady(counts.belady_hits, requests, next_use, e);
 }
 
 CacheCurve cache_hit_rates(const CacheCounts& counts) {

@@ -7,7 +7,8 @@
 //   Belady:  evict the expert whose next request is furthest away (never: furthest), the optimal
 //            policy (Belady 1966), which knows the future, an upper bound for any real cache.
 // The cache starts empty at each document (documents are independent requests to a server), so
-// a stream of n requests over d distinct experts has at least d misses.
+// a stream of n requests over d distinct experts has at least d misses. Both policies are stack
+// algorithms (Mattson et al. 1970): one pass over the requests counts the hits of every size.
 #include <cstdint>
 #include <vector>
 
