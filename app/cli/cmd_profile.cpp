@@ -31,6 +31,7 @@ struct ProfileArgs {
   bool no_bos = false;
   bool quiet = false;
   int threads = 0;
+  BackendChoice backend;
 };
 
 volatile std::sig_atomic_t stop_requested = 0;
@@ -101,7 +102,7 @@ moe::ProfileModel model_identity(const LoadedModel& loaded, const moe::RoutingTr
 
 void run_profile(const ProfileArgs& args) {
   const LoadedModel loaded = load_model(args.model_path);
-  moe::Session session(loaded.model, make_cpu_backend(args.threads));
+  moe::Session session(loaded.model, make_backend(args.backend, args.threads));
   const std::optional<int32_t> bos = bos_to_add(loaded, !args.no_bos);
   // The model's routing shape, from one routed token.
   const int32_t probe = bos.value_or(0);
@@ -185,6 +186,7 @@ void register_profile(CLI::App& app) {
   command->add_flag("--no-bos", args->no_bos, "Do not put the BOS token before each document");
   command->add_flag("--quiet", args->quiet, "No progress line");
   add_threads_option(*command, args->threads);
+  add_backend_options(*command, args->backend);
   command->callback([args] { run_profile(*args); });
 }
 
