@@ -55,15 +55,22 @@ Figure repetition_figure(const ProfileMetrics& metrics) {
   const double n = static_cast<double>(metrics.layers.size());
   for (size_t i = 0; i < metrics.layers.size(); ++i) {
     const ProfileLayerMetrics& layer = metrics.layers[i];
-    labels.push_back("L" + std::to_string(layer.layer));
+    labels.push_back("L");
+    labels.back() += std::to_string(layer.layer);  // not "L" + ...: GCC 12 warns (-Wrestrict)
     const double x = static_cast<double>(i);
-    Rect first{x + 0.1, 0, x + 0.5, layer.repetition.same_top1, same, layer.repetition.same_top1};
-    first.tooltip = "P(same top-1) = " + format_number(layer.repetition.same_top1, 3);
-    first.column = static_cast<int>(i);
-    Rect second{x + 0.5, 0, x + 0.9, layer.repetition.sets_intersect, meet,
-                layer.repetition.sets_intersect};
-    second.tooltip = "P(top-k sets meet) = " + format_number(layer.repetition.sets_intersect, 3);
-    second.column = static_cast<int>(i);
+    const auto bar = [&](double x0, double value, Color fill, const std::string& what) {
+      Rect rect;
+      rect.x0 = x0;
+      rect.x1 = x0 + 0.4;
+      rect.y1 = value;
+      rect.fill = fill;
+      rect.value = value;
+      rect.tooltip = what + " = " + format_number(value, 3);
+      rect.column = static_cast<int>(i);
+      return rect;
+    };
+    const Rect first = bar(x + 0.1, layer.repetition.same_top1, same, "P(same top-1)");
+    const Rect second = bar(x + 0.5, layer.repetition.sets_intersect, meet, "P(top-k sets meet)");
     figure.bars.push_back(first);
     figure.bars.push_back(second);
   }
