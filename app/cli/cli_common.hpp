@@ -115,5 +115,7 @@ void register_domains(CLI::App& app);
 void register_plot_training(CLI::App& app);
 void register_experts(CLI::App& app);
 void register_compare(CLI::App& app);
+void register_profile(CLI::App& app);
+void register_profile_report(CLI::App& app);
 
 }  // namespace moescope::cli

@@ -4,7 +4,9 @@
 //
 // Kinds: load (expert load at --layer), heatmap (layer x expert utilization), layers (balance
 // figures per MoE layer), path (the experts --token visited), coactivation and transitions (at
-// --layer), domains (domain x expert load share, one file per MoE layer unless --layer is given).
+// --layer), domains (domain x expert load share, one file per MoE layer unless --layer is given);
+// from a corpus profile (--profile P, no model run): cache (expert-cache hit rates) and
+// repetition (consecutive-token repetition per layer), in plot_profile.cpp.
 // With --prompts or --domains, every prompt runs from an empty context and their routing is
 // pooled, as if the tokens of all prompts formed one long trace.
 #include <algorithm>
@@ -21,6 +23,7 @@
 #include "moe/plot/routing_figures.hpp"
 #include "moe/routing_stats.hpp"
 #include "moe/session.hpp"
+#include "plot_profile.hpp"
 #include "prompt_sets.hpp"
 
 namespace moescope::cli {
@@ -35,6 +38,7 @@ struct PlotArgs {
   std::string prompt;
   std::string prompts_file;
   std::string domains_dir;
+  std::string profile_path;
   std::string kind;
   std::optional<int> layer;  // unset: the first MoE layer (domains: every one)
   std::optional<int> token;  // unset: the last token
@@ -103,14 +107,6 @@ int moe_index_for(const moe::RoutingTrace& trace, std::optional<int> layer_optio
                      " is not a MoE layer (MoE layers: " + layers + ")");
   }
   return index;
-}
-
-// FILE.png -> FILE-L3.png
-fs::path with_layer_suffix(const fs::path& path, int layer) {
-  fs::path result = path;
-  result.replace_filename(path.stem().string() + "-L" + std::to_string(layer) +
-                          path.extension().string());
-  return result;
 }
 
 void run_plot(const PlotArgs& args) {
@@ -212,14 +208,19 @@ void register_plot(CLI::App& app) {
   auto* domains = command->add_option(
       "--domains", args->domains_dir,
       "A folder of <domain>.txt prompt files (one prompt per line), e.g. assets/prompts");
-  prompt->excludes(prompts)->excludes(domains);
-  prompts->excludes(domains);
+  auto* profile = command->add_option(
+      "--profile", args->profile_path,
+      "A corpus profile (moescope-cli profile) to draw --kind cache or repetition from");
+  prompt->excludes(prompts)->excludes(domains)->excludes(profile);
+  prompts->excludes(domains)->excludes(profile);
+  domains->excludes(profile);
   command
       ->add_option("--kind,-k", args->kind,
-                   "load | heatmap | layers | path | coactivation | transitions | domains")
+                   "load | heatmap | layers | path | coactivation | transitions | domains; "
+                   "with --profile: cache | repetition")
       ->required()
-      ->check(CLI::IsMember(
-          {"load", "heatmap", "layers", "path", "coactivation", "transitions", "domains"}));
+      ->check(CLI::IsMember({"load", "heatmap", "layers", "path", "coactivation", "transitions",
+                             "domains", "cache", "repetition"}));
   add_figure_output_options(*command, args->output);
   command
       ->add_option("--layer", args->layer,
@@ -231,7 +232,12 @@ void register_plot(CLI::App& app) {
   command->add_flag("--normalize", args->normalize, "transitions: rows as P(next expert | expert)");
   command->add_flag("--no-bos", args->no_bos, "Do not put the BOS token first");
   add_threads_option(*command, args->threads);
-  command->callback([args, prompt, prompts, domains] {
+  command->callback([args, prompt, prompts, domains, profile] {
+    if (profile->count() > 0 || is_profile_kind(args->kind)) {
+      if (profile->count() == 0) throw moe::Error("--kind " + args->kind + " needs --profile P");
+      plot_profile(args->profile_path, args->kind, args->layer, args->output);
+      return;
+    }
     if (prompt->count() + prompts->count() + domains->count() == 0)
       throw moe::Error("plot needs prompts: --prompt TEXT, --prompts FILE or --domains DIR");
     run_plot(*args);

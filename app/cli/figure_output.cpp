@@ -65,4 +65,11 @@ void write_figure(const plot::Figure& figure, const std::filesystem::path& path,
             << (details.empty() ? "" : "; " + details) << ")\n";
 }
 
+std::filesystem::path with_layer_suffix(const std::filesystem::path& path, int layer) {
+  std::filesystem::path result = path;
+  result.replace_filename(path.stem().string() + "-L" + std::to_string(layer) +
+                          path.extension().string());
+  return result;
+}
+
 }  // namespace moescope::cli

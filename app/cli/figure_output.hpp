@@ -28,4 +28,7 @@ moe::plot::ExportOptions figure_export_options(const FigureOutputArgs& args);
 void write_figure(const moe::plot::Figure& figure, const std::filesystem::path& path,
                   const moe::plot::ExportOptions& options, const std::string& details = "");
 
+// One file per layer: FILE.png -> FILE-L3.png.
+std::filesystem::path with_layer_suffix(const std::filesystem::path& path, int layer);
+
 }  // namespace moescope::cli

@@ -35,12 +35,14 @@ int main(int argc, char** argv) {
   moescope::cli::register_plot_training(app);
   moescope::cli::register_experts(app);
   moescope::cli::register_compare(app);
+  moescope::cli::register_profile(app);
+  moescope::cli::register_profile_report(app);
 
   try {
     // CLI11 would only say "a subcommand is required" for a misspelt command: name it.
     if (argc > 1 && argv[1][0] != '-' && !has_subcommand(app, argv[1])) {
       std::cerr << "moescope-cli: error: unknown command '" << argv[1]
-                << "' (commands: info, route, generate, tokenize, bench, make-model, train, ppl, plot, domains, plot-training, experts, compare)\n";
+                << "' (commands: info, route, generate, tokenize, bench, make-model, train, ppl, plot, domains, plot-training, experts, compare, profile, profile-report)\n";
       return 1;
     }
     app.parse(argc, argv);

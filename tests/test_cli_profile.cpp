@@ -1,0 +1,184 @@
+// `moescope-cli profile` and `profile-report` on a small random model: the counts add up, a run
+// stopped and resumed gives the same profile as one run, and the report holds every metric.
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <numeric>
+#include <thread>
+
+#include "cli_runner.hpp"
+#include "moe/corpus_profile_file.hpp"
+
+using moe::testing::CliWorkspace;
+using moe::testing::CommandResult;
+using moe::testing::run_cli;
+
+namespace {
+
+class CliProfileTest : public ::testing::Test {
+protected:
+  static void SetUpTestSuite() {
+    workspace_ = std::make_unique<CliWorkspace>("moescope_cli_profile", moe::testing::cli_test_model(19));
+    const auto corpus = workspace_->dir() / "corpus";
+    std::filesystem::create_directories(corpus);
+    std::ofstream(corpus / "code.txt") << "int main() { return 0; }\nfor (int i = 0; i < 8; ++i) x += i;\n"
+                                          "def f(x):\n    return x * 2\n";
+    std::ofstream(corpus / "prose.txt") << "The sea was calm that morning.\n\nA poem about the sea.\n"
+                                           "She walked home slowly.\n";
+  }
+  static void TearDownTestSuite() { workspace_.reset(); }
+  static std::string model() { return workspace_->model(); }
+  static std::string corpus() { return workspace_->arg("corpus"); }
+  static std::filesystem::path path(const std::string& name) { return workspace_->dir() / name; }
+  static inline std::unique_ptr<CliWorkspace> workspace_;
+};
+
+std::string read_all(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+}  // namespace
+
+TEST_F(CliProfileTest, CountsAddUp) {
+  const CommandResult r = run_cli("profile " + model() + " --data " + corpus() + " --out " +
+                                  workspace_->arg("all.moeprofile") + " --quiet");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const moe::CorpusProfile profile = moe::read_corpus_profile(path("all.moeprofile"));
+  EXPECT_EQ(profile.documents, 7);  // the blank line is not a document
+  EXPECT_EQ(profile.model.moe_layers, (std::vector<int>{0, 2}));
+  EXPECT_EQ(profile.model.top_k, 2);
+  ASSERT_EQ(profile.domains.size(), 2u);
+  EXPECT_EQ(profile.domains.at("code").tokens + profile.domains.at("prose").tokens, profile.tokens);
+  for (const moe::ProfileLayer& layer : profile.layers) {
+    EXPECT_EQ(layer.tokens, profile.tokens);
+    const int64_t slots = std::accumulate(layer.token_counts.begin(), layer.token_counts.end(), int64_t{0});
+    EXPECT_EQ(slots, 2 * profile.tokens);
+    EXPECT_EQ(layer.cache.requests, slots);
+    EXPECT_EQ(layer.repetition.pairs, profile.tokens - profile.documents);  // pairs within documents
+    int64_t occurrences = 0;
+    for (const auto& entry : layer.by_input) occurrences += entry.second.occurrences;
+    EXPECT_EQ(occurrences, profile.tokens);
+    double mass = 0;
+    for (double m : layer.gate_mass) mass += m;
+    EXPECT_GT(mass, 0);
+  }
+  EXPECT_GT(profile.layers[0].reap.tokens[0] + profile.layers[0].reap.tokens[1], 0);
+}
+
+TEST_F(CliProfileTest, StoppedAndResumedEqualsOneRun) {
+  const std::string out = workspace_->arg("resumed.moeprofile");
+  const std::string whole = workspace_->arg("whole.moeprofile");
+  ASSERT_EQ(run_cli("profile " + model() + " --data " + corpus() + " --out " + whole + " --quiet").exit_code, 0);
+  const CommandResult part = run_cli("profile " + model() + " --data " + corpus() + " --out " + out +
+                                     " --max-tokens 5 --quiet");
+  ASSERT_EQ(part.exit_code, 0) << part.err;
+  const moe::CorpusProfile partial = moe::read_corpus_profile(path("resumed.moeprofile"));
+  EXPECT_GE(partial.tokens, 5);
+  EXPECT_LT(partial.documents, 7);
+  const CommandResult rest =
+      run_cli("profile " + model() + " --data " + corpus() + " --out " + out + " --resume --quiet");
+  ASSERT_EQ(rest.exit_code, 0) << rest.err;
+  EXPECT_EQ(read_all(path("resumed.moeprofile")), read_all(path("whole.moeprofile")));
+}
+
+TEST_F(CliProfileTest, CtrlCWritesWhatIsDoneAndResumeFinishes) {
+  // A corpus long enough that the run is still going when it is interrupted.
+  const auto long_corpus = path("long.txt");
+  {
+    std::ofstream out(long_corpus);
+    for (int i = 0; i < 3000; ++i) out << "line " << i << " of a long corpus\n";
+  }
+  const std::string out = path("interrupted.moeprofile").string();
+  const std::string err = path("interrupted.err").string();
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    const int fd = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(fd, 2);
+    const std::string model_path = (workspace_->dir() / "model.gguf").string();
+    const std::string data = long_corpus.string();
+    execl(MOESCOPE_CLI_PATH, MOESCOPE_CLI_PATH, "profile", model_path.c_str(), "--data",
+          data.c_str(), "--out", out.c_str(), "--threads", "1", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  // The progress line appears after the first document, when Ctrl-C is already handled.
+  for (int i = 0; i < 3000 && read_all(err).find("tokens/s") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  kill(child, SIGINT);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status)) << read_all(err);
+  EXPECT_EQ(WEXITSTATUS(status), 0) << read_all(err);
+  EXPECT_NE(read_all(err).find("Stopped; wrote"), std::string::npos) << read_all(err);
+  const moe::CorpusProfile stopped = moe::read_corpus_profile(out);
+  EXPECT_GT(stopped.documents, 0);
+  EXPECT_LT(stopped.documents, 3000);
+  const std::string data_arg = workspace_->arg("long.txt");
+  const CommandResult rest = run_cli("profile " + model() + " --data " + data_arg + " --out " +
+                                     workspace_->arg("interrupted.moeprofile") + " --resume --quiet");
+  ASSERT_EQ(rest.exit_code, 0) << rest.err;
+  EXPECT_EQ(moe::read_corpus_profile(out).documents, 3000);
+}
+
+TEST_F(CliProfileTest, ReportHoldsEveryMetric) {
+  const std::string out = workspace_->arg("report.moeprofile");
+  ASSERT_EQ(run_cli("profile " + model() + " --data " + corpus() + " --out " + out + " --quiet").exit_code, 0);
+  const CommandResult r = run_cli("profile-report " + out + " --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json report = nlohmann::json::parse(r.out);
+  ASSERT_EQ(report.at("layers").size(), 2u);
+  const nlohmann::json& layer = report.at("layers")[0];
+  for (const char* key : {"load_share", "never_activated", "repetition", "vocabulary_specialization",
+                          "coactivation", "next_layer_probability", "next_layer_nmi",
+                          "reap_saliency", "esft_set", "cache"}) {
+    EXPECT_TRUE(layer.contains(key)) << key;
+  }
+  EXPECT_DOUBLE_EQ(layer.at("repetition").at("random_same_top1").get<double>(), 1.0 / 8);
+  EXPECT_EQ(layer.at("cache").at("lru_hit_rate").size(), 8u);
+  EXPECT_NEAR(layer.at("cache").at("lru_hit_rate")[7].get<double>(),
+              layer.at("cache").at("belady_hit_rate")[7].get<double>(), 1e-12);  // all fit
+  EXPECT_EQ(report.at("domain_specialization").size(), 2u);
+  const CommandResult text = run_cli("profile-report " + out);
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("Domain specialization"), std::string::npos);
+}
+
+TEST_F(CliProfileTest, CorruptProfileAndMissingDataGiveOneLineErrors) {
+  std::ofstream(path("broken.moeprofile")) << "{\"format\": \"moeprofile\", \"version\": 1";
+  const CommandResult broken = run_cli("profile-report " + workspace_->arg("broken.moeprofile"));
+  EXPECT_EQ(broken.exit_code, 1);
+  EXPECT_NE(broken.err.find("not a moeprofile"), std::string::npos) << broken.err;
+  const CommandResult missing = run_cli("profile " + model() + " --data " +
+                                        workspace_->arg("nothing.txt") + " --out " +
+                                        workspace_->arg("x.moeprofile"));
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("nothing.txt"), std::string::npos) << missing.err;
+}
+
+TEST_F(CliProfileTest, PlotsCacheAndRepetitionFromAProfile) {
+  const std::string out = workspace_->arg("plot.moeprofile");
+  ASSERT_EQ(run_cli("profile " + model() + " --data " + corpus() + " --out " + out + " --quiet").exit_code, 0);
+  const CommandResult cache =
+      run_cli("plot --profile " + out + " --kind cache --out " + workspace_->arg("cache.svg"));
+  ASSERT_EQ(cache.exit_code, 0) << cache.err;
+  EXPECT_TRUE(std::filesystem::exists(path("cache-L0.svg")));
+  EXPECT_TRUE(std::filesystem::exists(path("cache-L2.svg")));
+  EXPECT_NE(read_all(path("cache-L0.svg")).find("Belady"), std::string::npos);
+  const CommandResult repetition = run_cli("plot --profile " + out + " --kind repetition --out " +
+                                           workspace_->arg("repetition.png"));
+  ASSERT_EQ(repetition.exit_code, 0) << repetition.err;
+  EXPECT_GT(std::filesystem::file_size(path("repetition.png")), 1000u);
+  const CommandResult no_profile = run_cli("plot " + model() + " --prompt hi --kind cache --out " +
+                                           workspace_->arg("x.png"));
+  EXPECT_EQ(no_profile.exit_code, 1);
+  EXPECT_NE(no_profile.err.find("--profile"), std::string::npos) << no_profile.err;
+}
