@@ -108,7 +108,13 @@ void attention_block(Kernels& kernels, const Model& model, int il, const RowMatr
   }
   k_cache.middleRows(pos0, n) = k;
   v_cache.middleRows(pos0, n) = v;
-  attention(kernels, model.config(), q, k_cache, v_cache, pos0, attended);
+  const ModelConfig& config = model.config();
+  AttentionExtras extras;
+  if (il < static_cast<int>(config.attention_window.size()))
+    extras.window = config.attention_window[static_cast<size_t>(il)];
+  std::vector<float> sink_storage;
+  if (layer.attn_sinks != nullptr) extras.sinks = vector_f32(*layer.attn_sinks, sink_storage);
+  attention(kernels, config, q, k_cache, v_cache, pos0, attended, extras);
   kernels.matmul(WeightMatrix::of(*layer.attn_output), attended, out);
   std::vector<float> storage;
   add_bias(layer.attn_output_bias, out, storage);

@@ -113,11 +113,15 @@ void check_spec(const RandomModelSpec& spec) {
   if (arch.attention == AttentionKind::LatentMultiHead) {
     require(spec.n_rot > 0 && spec.n_rot < head_dim && spec.kv_lora_rank > 0,
             "deepseek2 needs 0 < n_rot < head_dim and kv_lora_rank > 0");
+  }
+  if (arch.dense_layers_from_key) {
     for (int layer = 0; layer < static_cast<int>(spec.dense_layers.size()); ++layer) {
       require(spec.dense_layers.count(layer) > 0,
-              "deepseek2 dense layers must be the leading ones");
+              arch.name + " dense layers must be the leading ones");
     }
   }
+  require(!arch.openai_moe || spec.sliding_window > 0, "gpt-oss needs a sliding window > 0");
+  require(!arch.openai_moe || n_rot == head_dim, "gpt-oss heads are rope.dimension_count wide");
   require(!spec.fused_qkv || arch.attention == AttentionKind::Standard,
           "a fused attn_qkv needs standard attention");
   require(spec.n_expert_groups >= 0 && spec.n_expert_groups_used >= 0,
@@ -213,6 +217,20 @@ gguf::GgufWriter build_random_model(const RandomModelSpec& spec) {
   if (arch.shared_experts == SharedExperts::SigmoidGated) {
     writer.set_u32(key("expert_shared_feed_forward_length"), u32(n_ff_shexp));
   }
+  if (arch.openai_moe) {
+    writer.set_u32(key("attention.sliding_window"), u32(spec.sliding_window));
+    if (spec.rope_base_swa > 0) writer.set_f32(key("rope.freq_base_swa"), spec.rope_base_swa);
+  }
+  if (arch.skips_nextn_layers) {
+    // glm4moe: routing, dense lead and shared experts by key, as its converter writes them.
+    writer.set_u32(key("leading_dense_block_count"),
+                   u32(static_cast<int>(spec.dense_layers.size())));
+    writer.set_u32(key("expert_shared_count"), u32(spec.n_expert_shared));
+    writer.set_f32(key("expert_weights_scale"), spec.expert_weights_scale);
+    writer.set_bool(key("expert_weights_norm"), spec.expert_weights_norm);
+    writer.set_u32(key("expert_gating_func"), spec.sigmoid_gating ? 2u : 1u);
+    writer.set_u32(key("nextn_predict_layers"), 0);
+  }
   if (latent) {
     if (spec.q_lora_rank > 0) writer.set_u32(key("attention.q_lora_rank"), u32(spec.q_lora_rank));
     writer.set_u32(key("attention.kv_lora_rank"), u32(spec.kv_lora_rank));
@@ -274,6 +292,9 @@ gguf::GgufWriter build_random_model(const RandomModelSpec& spec) {
         return biases && arch.attention_output_bias;
       case TensorRole::SelectionBias:
         return spec.selection_bias;
+      case TensorRole::AttnQNorm:
+      case TensorRole::AttnKNorm:
+        return spec.qk_norm;
       default:
         return false;
     }
@@ -310,7 +331,10 @@ gguf::GgufWriter build_random_model(const RandomModelSpec& spec) {
       case TensorKind::Bias: {
         // The selection bias is large enough next to sigmoid scores in (0, 1) to change some
         // choices.
-        const float stddev = tensor.role == TensorRole::SelectionBias ? 0.2f : 0.1f;
+        // Sinks about as large as attention scores, so they take a real share of the softmax.
+        const float stddev = tensor.role == TensorRole::SelectionBias ? 0.2f
+                             : tensor.role == TensorRole::AttnSinks   ? 1.0f
+                                                                      : 0.1f;
         writer.add_tensor_f32(tensor.name, tensor.dims, gaussian.values(size, stddev));
         break;
       }
