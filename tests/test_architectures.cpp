@@ -156,6 +156,17 @@ std::vector<ModelCase> arch_cases() {
     s.weight_type = GgmlType::BF16;
     cases.push_back({"glm4moe_qk_norm_bf16", s});
   }
+  {
+    // DBRX: LayerNorm, the fused q/k/v clamped at 1 (small enough to bite on these weights).
+    RandomModelSpec s = base_spec("dbrx", 46);
+    s.clamp_kqv = 1.0f, s.fused_qkv = true;
+    cases.push_back({"dbrx_clamped_f32", s});
+  }
+  {
+    RandomModelSpec s = base_spec("dbrx", 47);
+    s.n_head_kv = 4, s.fused_qkv = true, s.weight_type = GgmlType::Q8_0;
+    cases.push_back({"dbrx_q8_0", s});
+  }
   return cases;
 }
 

@@ -1,8 +1,9 @@
-// What gpt-oss and glm4moe add beyond the other architectures, each shown to matter: gpt-oss's
-// weights are the softmax over the chosen biased logits, its window hides keys only past W
-// positions; glm4moe's gating defaults to sigmoid and its NextN blocks are never run; missing
-// tensors and keys are named. Their forward passes are compared with the double-precision
-// reference in test_architectures.cpp (cases gpt_oss_* and glm4moe_*).
+// What gpt-oss, glm4moe and dbrx add beyond the other architectures, each shown to matter:
+// gpt-oss's weights are the softmax over the chosen biased logits, its window hides keys only
+// past W positions; glm4moe's gating defaults to sigmoid and its NextN blocks are never run;
+// dbrx's clamp bites; missing tensors and keys are named; hybrid architectures are refused. Their
+// forward passes are compared with the double-precision reference in test_architectures.cpp
+// (cases gpt_oss_*, glm4moe_*, dbrx_*).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -279,6 +280,48 @@ TEST(Glm4Moe, MissingPiecesAreNamed) {
     EXPECT_NE(load_error(glm4moe_spec(), edit).find("blk.1.ffn_up_shexp.weight"),
               std::string::npos);
   }
+}
+
+RandomModelSpec dbrx_spec() {
+  RandomModelSpec s;
+  s.architecture = "dbrx";
+  s.n_embd = 64, s.n_layer = 2, s.n_head = 4, s.n_head_kv = 2;
+  s.n_expert = 8, s.n_expert_used = 2, s.n_ff_exp = 32, s.n_ctx = 64, s.seed = 73;
+  s.clamp_kqv = 1.0f;
+  return s;
+}
+
+TEST(Dbrx, ReadsItsConfiguration) {
+  const auto model = load(dbrx_spec());
+  const moe::ModelConfig& c = model->config();
+  EXPECT_FLOAT_EQ(c.clamp_kqv, 1.0f);
+  EXPECT_EQ(c.n_ff_exp, 32);  // feed_forward_length
+  EXPECT_NE(model->file().find_tensor("blk.0.attn_qkv.weight"), nullptr);
+  EXPECT_EQ(model->layer(0).ffn_norm->name, "blk.0.attn_output_norm.weight");
+  const std::string attention = moe::attention_summary(c, model->architecture());
+  EXPECT_NE(attention.find("LayerNorm"), std::string::npos) << attention;
+  EXPECT_NE(attention.find("clamped to +-1"), std::string::npos) << attention;
+}
+
+// The clamp bites on these weights: a wider one gives other logits.
+TEST(Dbrx, TheClampLimitsQueriesKeysAndValues) {
+  moe::testing::GgufEdit wide;
+  wide.set_keys.emplace_back("dbrx.attention.clamp_kqv", moe::gguf::Value::f32(1000));
+  const auto clamped = load(dbrx_spec()), unclamped = load(dbrx_spec(), wide);
+  const std::vector<int32_t> tokens = random_tokens(6, clamped->config().n_vocab, 8);
+  const ForwardRun a = run(clamped, tokens), b = run(unclamped, tokens);
+  EXPECT_GT(moe::testing::max_relative_difference(a.logits, b.logits), 1e-3);
+}
+
+TEST(Dbrx, MissingPiecesAreNamed) {
+  for (const std::string key : {"dbrx.attention.clamp_kqv", "dbrx.attention.layer_norm_epsilon"}) {
+    moe::testing::GgufEdit edit;
+    edit.remove_keys = {key};
+    EXPECT_NE(load_error(dbrx_spec(), edit).find(key), std::string::npos) << key;
+  }
+  moe::testing::GgufEdit edit;
+  edit.remove_tensors = {"blk.1.attn_qkv.weight"};
+  EXPECT_NE(load_error(dbrx_spec(), edit).find("blk.1.attn_qkv.weight"), std::string::npos);
 }
 
 // Hybrid and recurrent architectures are refused with what they have that moescope lacks.

@@ -60,6 +60,8 @@ void register_make_model(CLI::App& app) {
                    "gpt-oss: sliding window of its even layers (attention.sliding_window)")
       ->check(CLI::Range(1, 1 << 20));
   command->add_flag("--qk-norm", spec->qk_norm, "glm4moe: per-head q/k norms (GLM-4.5 355B)");
+  command->add_option("--clamp-kqv", spec->clamp_kqv, "dbrx: q/k/v clamp (attention.clamp_kqv)")
+      ->check(CLI::Range(0.01, 1e6));
   command->add_flag("--fused-qkv", spec->fused_qkv,
                     "One fused attn_qkv projection instead of attn_q, attn_k, attn_v");
   command->add_option("--type", *type_name, "Weight type: f32, f16, bf16 or q8_0")

@@ -30,6 +30,10 @@ void standard_qkv(Kernels& kernels, const Model& model, const LayerWeights& laye
   add_bias(layer.attn_q_bias, q, storage);
   add_bias(layer.attn_k_bias, k, storage);
   add_bias(layer.attn_v_bias, v, storage);
+  if (config.clamp_kqv > 0) {  // dbrx
+    for (RowMatrix* projection : {&q, &k, &v})
+      *projection = projection->cwiseMax(-config.clamp_kqv).cwiseMin(config.clamp_kqv);
+  }
   if (layer.attn_q_norm != nullptr) {
     // The weight's size says the group: the whole projection (olmoe) or one head (qwen3moe).
     rms_norm_groups(q, vector_f32(*layer.attn_q_norm, storage), config.rms_eps);

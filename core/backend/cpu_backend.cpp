@@ -131,15 +131,15 @@ void CpuBackend::forward(ForwardState& state, std::span<const int32_t> tokens, i
   for (int il = 0; il < config.n_layer; ++il) {
     const LayerWeights& layer = model.layer(il);
 
-    cpu::rms_norm(x, cpu::vector_f32(*layer.attn_norm, storage),
-                  optional_vector(layer.attn_norm_bias, bias_storage), config.rms_eps, normed);
+    cpu::block_norm(model.architecture().norm, x, cpu::vector_f32(*layer.attn_norm, storage),
+                    optional_vector(layer.attn_norm_bias, bias_storage), config.rms_eps, normed);
     cpu::attention_block(kernels, model, il, normed, pos0, cpu_state->rope(il), cpu_state->keys(il),
                          cpu_state->values(il), projected);
     if (config.residual_scale != 1) projected *= config.residual_scale;
     x += projected;
 
-    cpu::rms_norm(x, cpu::vector_f32(*layer.ffn_norm, storage),
-                  optional_vector(layer.ffn_norm_bias, bias_storage), config.rms_eps, normed);
+    cpu::block_norm(model.architecture().norm, x, cpu::vector_f32(*layer.ffn_norm, storage),
+                    optional_vector(layer.ffn_norm_bias, bias_storage), config.rms_eps, normed);
     if (config.layer_is_moe[static_cast<size_t>(il)]) {
       cpu::moe_ffn(kernels, model, layer, il, normed, pos0, state.interventions(), trace,
                    projected);
@@ -152,8 +152,9 @@ void CpuBackend::forward(ForwardState& state, std::span<const int32_t> tokens, i
 
   const int first_row = mode == LogitsMode::All ? 0 : n - 1;
   const cpu::RowMatrix last_rows = x.middleRows(first_row, n - first_row);
-  cpu::rms_norm(last_rows, cpu::vector_f32(model.output_norm(), storage),
-                optional_vector(model.output_norm_bias(), bias_storage), config.rms_eps, normed);
+  cpu::block_norm(model.architecture().norm, last_rows,
+                  cpu::vector_f32(model.output_norm(), storage),
+                  optional_vector(model.output_norm_bias(), bias_storage), config.rms_eps, normed);
   cpu::RowMatrix logits;
   kernels.matmul(cpu::WeightMatrix::of(model.output()), normed, logits);
   if (const gguf::TensorInfo* output_bias = model.output_bias()) {

@@ -86,6 +86,9 @@ private:
 void rms_norm(const RowMatrix& x, std::span<const float> weight, float eps, RowMatrix& out);
 void rms_norm(const RowMatrix& x, std::span<const float> weight, std::span<const float> bias,
               float eps, RowMatrix& out);
+// The block norm of the architecture: RMSNorm (with bias where given) or LayerNorm.
+void block_norm(NormKind kind, const RowMatrix& x, std::span<const float> weight,
+                std::span<const float> bias, float eps, RowMatrix& out);
 // In place, over each consecutive group of weight.size() columns (one head, or the whole row).
 void rms_norm_groups(RowMatrix& x, std::span<const float> weight, float eps);
 

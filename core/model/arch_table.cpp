@@ -113,28 +113,38 @@ Architecture make_gpt_oss() {
 // (rope.dimension_count of each head), optional per-head q/k norms and q/k/v biases, the FFN
 // pre-norm stored as post_attention_norm, trailing NextN blocks skipped.
 Architecture make_glm4moe() {
-  Architecture arch = make_llama();
+  Architecture arch = make_deepseek2();  // its routing, dense lead and shared experts by key
   arch.name = arch.key_prefix = "glm4moe";
+  arch.attention = AttentionKind::Standard;
   arch.rope = RopePairing::SplitHalves;
   arch.tensors.ffn_norm = "blk.{layer}.post_attention_norm.weight";
   arch.gating = GatingFunction::Sigmoid;  // without expert_gating_func
-  arch.renormalize_top_k = false;         // expert_weights_norm, default false
   arch.qk_norm = QkNorm::PerHead;
   arch.qk_norm_optional = true;
   arch.attention_output_bias = false;
-  arch.shared_experts = SharedExperts::Always;
   arch.shared_count_required = true;
-  arch.dense_layers_from_key = true;
-  arch.routing_from_keys = true;
   arch.selection_bias_required = true;
   arch.skips_nextn_layers = true;
+  return arch;
+}
+
+// DBRX: LayerNorm without bias, one fused q/k/v projection clamped to +-clamp_kqv, split-halves
+// RoPE, softmax top-k renormalized, the FFN pre-norm stored as attn_output_norm, no biases.
+Architecture make_dbrx() {
+  Architecture arch = make_llama();
+  arch.name = arch.key_prefix = "dbrx";
+  arch.norm = NormKind::Layer;
+  arch.rope = RopePairing::SplitHalves;
+  arch.tensors.ffn_norm = "blk.{layer}.attn_output_norm.weight";
+  arch.fused_qkv_clamped = true;
+  arch.output_optional = false;
   return arch;
 }
 
 const std::vector<Architecture>& table() {
   static const std::vector<Architecture> architectures = {
       make_llama(),     make_olmoe(),  make_qwen2moe(), make_qwen3moe(), make_granitemoe(),
-      make_deepseek2(), make_phimoe(), make_gpt_oss(),  make_glm4moe()};
+      make_deepseek2(), make_phimoe(), make_gpt_oss(),  make_glm4moe(),  make_dbrx()};
   return architectures;
 }
 
@@ -159,12 +169,14 @@ const Architecture& find_architecture(std::string_view name) {
   for (const Architecture& arch : table()) {
     if (arch.name == name) return arch;
   }
-  const std::string recurrent = recurrent_architecture_reason(name);
-  if (!recurrent.empty()) throw Error("unsupported architecture: " + recurrent);
   std::string supported;
   for (const std::string& known : supported_architectures()) {
     if (!supported.empty()) supported += ", ";
     supported += known;
+  }
+  const std::string recurrent = recurrent_architecture_reason(name);
+  if (!recurrent.empty()) {
+    throw Error("unsupported architecture: " + recurrent + " (supported: " + supported + ")");
   }
   throw Error("unsupported architecture '" + std::string(name) + "' (supported: " + supported +
               ")");

@@ -303,6 +303,18 @@ void read_architecture_hparams(const HparamReader& hp, const Architecture& arch,
   c.gating = arch.gating;
   c.normalize_expert_weights = arch.renormalize_top_k;
   c.expert_activation = arch.expert_activation;
+  if (arch.fused_qkv_clamped) {
+    // dbrx: LayerNorm's epsilon, the q/k/v clamp and experts of feed_forward_length, all required.
+    c.rms_eps = hp.real_or("attention.layer_norm_epsilon", 0);
+    if (!hp.has("attention.layer_norm_epsilon")) {
+      throw Error("missing key '" + arch.key("attention.layer_norm_epsilon") + "'" + where);
+    }
+    if (!hp.has("attention.clamp_kqv")) {
+      throw Error("missing key '" + arch.key("attention.clamp_kqv") + "'" + where);
+    }
+    c.clamp_kqv = hp.real_or("attention.clamp_kqv", 0);
+    c.n_ff_exp = hp.positive("feed_forward_length");
+  }
   if (arch.openai_moe) {
     c.softmax_over_chosen = true;
     c.n_ff_exp = hp.positive("expert_feed_forward_length");
@@ -578,7 +590,8 @@ void Model::bind_tensors() {
 
     // Which of the equivalent layouts this file uses for the layer.
     TensorVariant variant;
-    variant.fused_qkv = !latent && !present(names.attn_q) && present(names.attn_qkv);
+    variant.fused_qkv = !latent && ((!present(names.attn_q) && present(names.attn_qkv)) ||
+                                    arch_->fused_qkv_clamped);
     variant.split_kv_b = latent && !present(names.attn_kv_b);
 
     for (const TensorSpec& spec : layer_tensor_schema(*arch_, c, i, variant)) {

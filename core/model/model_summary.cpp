@@ -72,6 +72,8 @@ std::string attention_summary(const ModelConfig& c, const Architecture& arch) {
   if (qk_norm && arch.qk_norm == QkNorm::WholeProjection) text += ", QK-norm over the projection";
   if (qk_norm && arch.qk_norm == QkNorm::PerHead) text += ", QK-norm per head";
   if (arch.norm == NormKind::RmsWithBias) text += ", RMSNorm with bias";
+  if (arch.norm == NormKind::Layer) text += ", LayerNorm";
+  if (c.clamp_kqv > 0) text += ", q/k/v clamped to +-" + number(c.clamp_kqv);
   if (arch.openai_moe) text += ", attention sinks";
   int windowed = 0, window = 0;
   for (int w : c.attention_window) {

@@ -221,14 +221,21 @@ gguf::GgufWriter build_random_model(const RandomModelSpec& spec) {
     writer.set_u32(key("attention.sliding_window"), u32(spec.sliding_window));
     if (spec.rope_base_swa > 0) writer.set_f32(key("rope.freq_base_swa"), spec.rope_base_swa);
   }
-  if (arch.skips_nextn_layers) {
-    // glm4moe: routing, dense lead and shared experts by key, as its converter writes them.
+  if (arch.fused_qkv_clamped) {
+    writer.set_f32(key("attention.layer_norm_epsilon"), spec.rms_eps);
+    writer.set_f32(key("attention.clamp_kqv"), spec.clamp_kqv);
+  }
+  // deepseek2 and glm4moe: dense lead, shared experts and routing by key.
+  const auto write_routing_keys = [&] {
     writer.set_u32(key("leading_dense_block_count"),
                    u32(static_cast<int>(spec.dense_layers.size())));
     writer.set_u32(key("expert_shared_count"), u32(spec.n_expert_shared));
     writer.set_f32(key("expert_weights_scale"), spec.expert_weights_scale);
     writer.set_bool(key("expert_weights_norm"), spec.expert_weights_norm);
     writer.set_u32(key("expert_gating_func"), spec.sigmoid_gating ? 2u : 1u);
+  };
+  if (arch.skips_nextn_layers) {
+    write_routing_keys();
     writer.set_u32(key("nextn_predict_layers"), 0);
   }
   if (latent) {
@@ -243,12 +250,7 @@ gguf::GgufWriter build_random_model(const RandomModelSpec& spec) {
       writer.set_u32(key("attention.key_length"), u32(head_dim));
       writer.set_u32(key("attention.value_length"), u32(head_dim_v));
     }
-    writer.set_u32(key("leading_dense_block_count"),
-                   u32(static_cast<int>(spec.dense_layers.size())));
-    writer.set_u32(key("expert_shared_count"), u32(spec.n_expert_shared));
-    writer.set_f32(key("expert_weights_scale"), spec.expert_weights_scale);
-    writer.set_bool(key("expert_weights_norm"), spec.expert_weights_norm);
-    writer.set_u32(key("expert_gating_func"), spec.sigmoid_gating ? 2u : 1u);
+    write_routing_keys();
     writer.set_f32(key("rope.scaling.yarn_log_multiplier"), spec.yarn_log_multiplier);
   }
   if (spec.include_tokenizer) add_byte_tokenizer(writer, spec.n_vocab);
@@ -301,7 +303,7 @@ gguf::GgufWriter build_random_model(const RandomModelSpec& spec) {
   };
   const float router_stddev = kRouterScale / std::sqrt(static_cast<float>(spec.n_embd));
   TensorVariant variant;
-  variant.fused_qkv = spec.fused_qkv;
+  variant.fused_qkv = spec.fused_qkv || arch.fused_qkv_clamped;
   variant.split_kv_b = spec.split_kv_b;
   for (const TensorSpec& tensor : tensor_schema(arch, config, variant)) {
     if (!tensor.required && !wanted(tensor.role)) continue;

@@ -26,6 +26,7 @@ struct Facts {
   // selection bias in every MoE layer, optional per-head q/k norms, NextN blocks skipped.
   bool glm = false;
   bool routing_keys = false;          // expert_gating_func, expert_weights_norm / _scale
+  bool layer_norm = false;            // dbrx: LayerNorm (eps layer_norm_epsilon), q/k/v clamped
   std::string ffn_norm = "ffn_norm";  // the FFN pre-norm's tensor name
 };
 
@@ -49,6 +50,10 @@ Facts facts_of(const std::string& arch) {
     f.split_halves_rope = true;
     f.openai = true;
     f.ffn_norm = "post_attention_norm";
+  } else if (arch == "dbrx") {
+    f.split_halves_rope = true;
+    f.layer_norm = true;
+    f.ffn_norm = "attn_output_norm";
   } else if (arch == "glm4moe") {
     f.split_halves_rope = true;
     f.glm = true;
@@ -140,6 +145,19 @@ Vector rms_norm(const Vector& x, const Tensor& weight, const Tensor& bias, doubl
   for (size_t i = 0; i < size; ++i) {
     y[i] = x[from + i] * inv * weight.values[i] + (bias.present ? bias.values[i] : 0.0);
   }
+  return y;
+}
+
+// LayerNorm without bias: (x - mean) / sqrt(variance + eps) * weight.
+Vector layer_norm(const Vector& x, const Tensor& weight, double eps) {
+  double mean = 0, variance = 0;
+  for (double v : x) mean += v;
+  mean /= static_cast<double>(x.size());
+  for (double v : x) variance += (v - mean) * (v - mean);
+  variance /= static_cast<double>(x.size());
+  Vector y(x.size());
+  for (size_t i = 0; i < x.size(); ++i)
+    y[i] = (x[i] - mean) / std::sqrt(variance + eps) * weight.values[i];
   return y;
 }
 
@@ -254,7 +272,14 @@ ReferenceResult reference_forward(const gguf::GgufFile& file, std::span<const in
   if (facts.latent_attention) n_head_kv = n_head;
   const int n_rot = uint_or("rope.dimension_count", static_cast<uint64_t>(head_dim));
   if (facts.openai) head_dim = head_dim_v = n_rot;
-  const double eps = file.get_double_or(key("attention.layer_norm_rms_epsilon"), 1e-5);
+  const double eps = facts.layer_norm
+                         ? file.get_double_or(key("attention.layer_norm_epsilon"), 0)
+                         : file.get_double_or(key("attention.layer_norm_rms_epsilon"), 1e-5);
+  const double clamp_kqv = facts.layer_norm ? file.get_double_or(key("attention.clamp_kqv"), 0) : 0;
+  // The architecture's block norm (RMSNorm, with bias where given, or dbrx's LayerNorm).
+  const auto block_norm = [&](const Vector& x, const Tensor& weight, const Tensor& bias) {
+    return facts.layer_norm ? layer_norm(x, weight, eps) : rms_norm(x, weight, bias, eps);
+  };
   const int top_k = uint_or("expert_used_count", 0);
   const int n_ctx_train = uint_or("context_length", 0);
 
@@ -455,7 +480,7 @@ ReferenceResult reference_forward(const gguf::GgufFile& file, std::span<const in
     std::vector<Vector> q(n), k(n), v(n);
     for (size_t t = 0; t < n; ++t) {
       const int pos = static_cast<int>(t);
-      const Vector x = rms_norm(hidden[t], l.attn_norm, l.attn_norm_b, eps);
+      const Vector x = block_norm(hidden[t], l.attn_norm, l.attn_norm_b);
       if (facts.latent_attention) {
         const size_t nope = hd - static_cast<size_t>(n_rot);
         if (l.q_a.present) {
@@ -499,6 +524,11 @@ ReferenceResult reference_forward(const gguf::GgufFile& file, std::span<const in
         if (l.bq.present) add(q[t], l.bq.values);
         if (l.bk.present) add(k[t], l.bk.values);
         if (l.bv.present) add(v[t], l.bv.values);
+        if (clamp_kqv > 0) {  // dbrx
+          for (Vector* projection : {&q[t], &k[t], &v[t]}) {
+            for (double& value : *projection) value = std::clamp(value, -clamp_kqv, clamp_kqv);
+          }
+        }
         if (l.q_norm.present) {
           // Over the whole projection (olmoe) or each head (qwen3moe): the weight's size says.
           const size_t qs = l.q_norm.values.size(), ks = l.k_norm.values.size();
@@ -546,7 +576,7 @@ ReferenceResult reference_forward(const gguf::GgufFile& file, std::span<const in
     // Feed-forward. Routing first for every token (batch rules look at all of them).
     std::vector<Vector> ffn_in(n), router_logits(n);
     for (size_t t = 0; t < n; ++t) {
-      ffn_in[t] = rms_norm(hidden[t], l.ffn_norm, l.ffn_norm_b, eps);
+      ffn_in[t] = block_norm(hidden[t], l.ffn_norm, l.ffn_norm_b);
       if (l.moe) router_logits[t] = multiply(l.router, ffn_in[t]);
       if (l.moe && l.router_b.present) add(router_logits[t], l.router_b.values);
     }
@@ -595,7 +625,7 @@ ReferenceResult reference_forward(const gguf::GgufFile& file, std::span<const in
 
   result.logits.resize(n);
   for (size_t t = 0; t < n; ++t) {
-    result.logits[t] = multiply(output, rms_norm(hidden[t], output_norm, output_norm_b, eps));
+    result.logits[t] = multiply(output, block_norm(hidden[t], output_norm, output_norm_b));
     if (output_b.present) add(result.logits[t], output_b.values);
     scale(result.logits[t], 1 / logit_scale);
   }

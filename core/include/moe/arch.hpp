@@ -16,6 +16,8 @@ struct ModelConfig;
 enum class NormKind {
   Rms,          // x / sqrt(mean(x^2) + eps) * weight
   RmsWithBias,  // the same plus a bias (phimoe, as llama.cpp computes it: norm tensors .bias)
+  Layer,        // (x - mean) / sqrt(var + eps) * weight, no bias (dbrx;
+                // attention.layer_norm_epsilon)
 };
 
 // Which elements of a head vector RoPE rotates together.
@@ -172,6 +174,9 @@ struct Architecture {
   // head size is rope.dimension_count.
   bool openai_moe = false;
   ExpertActivation expert_activation = ExpertActivation::SwiGlu;
+  // dbrx: one fused attn_qkv (never separate q, k, v), its output clamped to
+  // [-attention.clamp_kqv, attention.clamp_kqv]; experts as wide as feed_forward_length.
+  bool fused_qkv_clamped = false;
   // Skips the last nextn_predict_layers blocks (multi-token-prediction heads llama.cpp loads
   // but never runs: glm4moe).
   bool skips_nextn_layers = false;

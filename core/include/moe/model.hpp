@@ -52,7 +52,8 @@ struct ModelConfig {
   int n_ff_exp = 0;          // expert_feed_forward_length (default n_ff): width of each expert
   int n_expert = 0;          // expert_count (0: dense model)
   int n_expert_used = 0;     // expert_used_count (top-k)
-  float rms_eps = 1e-5f;     // attention.layer_norm_rms_epsilon
+  float rms_eps = 1e-5f;     // attention.layer_norm_rms_epsilon (LayerNorm: layer_norm_epsilon)
+  float clamp_kqv = 0;       // dbrx attention.clamp_kqv: q, k, v clamped to +-this (0: no clamp)
   float rope_base = 10000;   // rope.freq_base
   std::vector<bool> layer_is_moe;  // per layer: routed experts (true) or dense FFN (false)
 

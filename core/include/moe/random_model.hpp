@@ -34,7 +34,7 @@ struct RandomModelSpec {
   bool include_tokenizer = true;
 
   // general.architecture: llama, olmoe, qwen2moe, qwen3moe, granitemoe, deepseek2, phimoe,
-  // gpt-oss, glm4moe. The
+  // gpt-oss, glm4moe, dbrx. The
   // architecture brings its own tensors: olmoe / qwen3moe QK-norms, qwen2moe q/k/v biases and
   // a gated shared expert, phimoe norm / projection / output biases, deepseek2 latent attention.
   std::string architecture = "llama";
@@ -65,6 +65,8 @@ struct RandomModelSpec {
   // layers, shared experts (n_expert_shared), weight norm and scale are the deepseek2 fields;
   // exp_probs_b is always written.
   bool qk_norm = false;
+  // dbrx: attention.clamp_kqv (its norms' epsilon is rms_eps, its attn_qkv always fused).
+  float clamp_kqv = 8;
   // RoPE scaling: "" (none), "linear", "yarn" or "longrope" (with rope_factors_{long,short}).
   std::string rope_scaling;
   float rope_scaling_factor = 1;
