@@ -167,6 +167,12 @@ std::vector<ModelCase> arch_cases() {
     s.n_head_kv = 4, s.fused_qkv = true, s.weight_type = GgmlType::Q8_0;
     cases.push_back({"dbrx_q8_0", s});
   }
+  {
+    // Hunyuan-A13B: q/k norms after RoPE, one shared expert of its own width.
+    RandomModelSpec s = base_spec("hunyuan-moe", 48);
+    s.n_expert = 16, s.n_expert_used = 4, s.n_ff_shexp = 96;
+    cases.push_back({"hunyuan_moe_f32", s});
+  }
   return cases;
 }
 

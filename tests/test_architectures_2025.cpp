@@ -324,6 +324,23 @@ TEST(Dbrx, MissingPiecesAreNamed) {
   EXPECT_NE(load_error(dbrx_spec(), edit).find("blk.1.attn_qkv.weight"), std::string::npos);
 }
 
+TEST(HunyuanMoe, ReadsItsConfiguration) {
+  RandomModelSpec spec;
+  spec.architecture = "hunyuan-moe";
+  spec.n_ff_exp = 32, spec.n_ff_shexp = 96;
+  const auto model = load(spec);
+  const moe::ModelConfig& c = model->config();
+  EXPECT_EQ(c.n_ff_exp, 32);  // feed_forward_length
+  EXPECT_EQ(c.n_ff_shexp, 96);
+  EXPECT_EQ(c.n_expert_shared, 1);
+  EXPECT_NE(model->layer(0).attn_q_norm, nullptr);
+  EXPECT_NE(moe::attention_summary(c, model->architecture()).find("after RoPE"), std::string::npos);
+  moe::testing::GgufEdit edit;  // required by llama.cpp's loader although unused
+  edit.remove_keys = {"hunyuan-moe.expert_feed_forward_length"};
+  EXPECT_NE(load_error(spec, edit).find("hunyuan-moe.expert_feed_forward_length"),
+            std::string::npos);
+}
+
 // Hybrid and recurrent architectures are refused with what they have that moescope lacks.
 TEST(RecurrentArchitectures, AreRefusedNamingWhatIsMissing) {
   RandomModelSpec spec;

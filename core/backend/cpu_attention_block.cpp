@@ -34,13 +34,18 @@ void standard_qkv(Kernels& kernels, const Model& model, const LayerWeights& laye
     for (RowMatrix* projection : {&q, &k, &v})
       *projection = projection->cwiseMax(-config.clamp_kqv).cwiseMin(config.clamp_kqv);
   }
-  if (layer.attn_q_norm != nullptr) {
-    // The weight's size says the group: the whole projection (olmoe) or one head (qwen3moe).
+  // The weight's size says the group: the whole projection (olmoe) or one head (qwen3moe);
+  // hunyuan-moe norms after RoPE, the others before.
+  const bool qk_norm = layer.attn_q_norm != nullptr;
+  const bool norm_after_rope = model.architecture().hunyuan_moe;
+  const auto norm_qk = [&] {
     rms_norm_groups(q, vector_f32(*layer.attn_q_norm, storage), config.rms_eps);
     rms_norm_groups(k, vector_f32(*layer.attn_k_norm, storage), config.rms_eps);
-  }
+  };
+  if (qk_norm && !norm_after_rope) norm_qk();
   apply_rope(q, config.n_head, config.head_dim, 0, rope, pos0);
   apply_rope(k, config.n_head_kv, config.head_dim, 0, rope, pos0);
+  if (qk_norm && norm_after_rope) norm_qk();
 }
 
 // Multi-head latent attention (deepseek2), decompressed: per head a query [nope | rope], a key

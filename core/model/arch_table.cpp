@@ -141,10 +141,23 @@ Architecture make_dbrx() {
   return arch;
 }
 
+// Hunyuan-A13B: per-head q/k RMSNorm after RoPE, split-halves RoPE, softmax top-k renormalized,
+// one ungated shared expert in every layer.
+Architecture make_hunyuan_moe() {
+  Architecture arch = make_llama();
+  arch.name = arch.key_prefix = "hunyuan-moe";
+  arch.rope = RopePairing::SplitHalves;
+  arch.qk_norm = QkNorm::PerHead;
+  arch.shared_experts = SharedExperts::Always;
+  arch.hunyuan_moe = true;
+  return arch;
+}
+
 const std::vector<Architecture>& table() {
   static const std::vector<Architecture> architectures = {
-      make_llama(),     make_olmoe(),  make_qwen2moe(), make_qwen3moe(), make_granitemoe(),
-      make_deepseek2(), make_phimoe(), make_gpt_oss(),  make_glm4moe(),  make_dbrx()};
+      make_llama(),      make_olmoe(),     make_qwen2moe(),   make_qwen3moe(),
+      make_granitemoe(), make_deepseek2(), make_phimoe(),     make_gpt_oss(),
+      make_glm4moe(),    make_dbrx(),      make_hunyuan_moe()};
   return architectures;
 }
 

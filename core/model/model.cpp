@@ -389,6 +389,12 @@ void read_architecture_hparams(const HparamReader& hp, const Architecture& arch,
     c.n_expert_shared = hp.non_negative_or("expert_shared_count", 0);
     c.n_ff_shexp = c.n_ff_exp * c.n_expert_shared;
   }
+  if (arch.hunyuan_moe) {
+    hp.positive("expert_feed_forward_length");  // required by llama.cpp's loader, not used
+    c.n_ff_exp = hp.positive("feed_forward_length");
+    c.n_expert_shared = 1;
+    c.n_ff_shexp = hp.positive_or("expert_shared_feed_forward_length", c.n_ff);
+  }
   if (arch.dense_layers_from_key) {
     c.n_layer_dense_lead = hp.non_negative_or("leading_dense_block_count", 0);
     if (c.n_layer_dense_lead > c.n_layer) {

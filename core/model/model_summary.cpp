@@ -70,7 +70,9 @@ std::string attention_summary(const ModelConfig& c, const Architecture& arch) {
   }
   const bool qk_norm = !arch.qk_norm_optional || c.has_qk_norm;  // glm4moe: where present
   if (qk_norm && arch.qk_norm == QkNorm::WholeProjection) text += ", QK-norm over the projection";
-  if (qk_norm && arch.qk_norm == QkNorm::PerHead) text += ", QK-norm per head";
+  if (qk_norm && arch.qk_norm == QkNorm::PerHead) {
+    text += arch.hunyuan_moe ? ", QK-norm per head after RoPE" : ", QK-norm per head";
+  }
   if (arch.norm == NormKind::RmsWithBias) text += ", RMSNorm with bias";
   if (arch.norm == NormKind::Layer) text += ", LayerNorm";
   if (c.clamp_kqv > 0) text += ", q/k/v clamped to +-" + number(c.clamp_kqv);

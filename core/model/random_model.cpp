@@ -158,7 +158,7 @@ gguf::GgufWriter build_random_model(const RandomModelSpec& spec) {
   const int head_dim_v = spec.head_dim_v > 0 ? spec.head_dim_v : head_dim;
   const int n_rot = spec.n_rot > 0 ? spec.n_rot : head_dim;
   const int n_head_kv = latent ? spec.n_head : spec.n_head_kv;
-  const int n_ff_shexp = arch.shared_experts == SharedExperts::Always
+  const int n_ff_shexp = arch.shared_experts == SharedExperts::Always && !arch.hunyuan_moe
                              ? spec.n_ff_exp * spec.n_expert_shared
                              : (spec.n_ff_shexp > 0 ? spec.n_ff_shexp : spec.n_ff_exp);
   const auto u32 = [](int value) { return static_cast<uint32_t>(value); };
@@ -221,6 +221,7 @@ gguf::GgufWriter build_random_model(const RandomModelSpec& spec) {
     writer.set_u32(key("attention.sliding_window"), u32(spec.sliding_window));
     if (spec.rope_base_swa > 0) writer.set_f32(key("rope.freq_base_swa"), spec.rope_base_swa);
   }
+  if (arch.hunyuan_moe) writer.set_u32(key("expert_shared_feed_forward_length"), u32(n_ff_shexp));
   if (arch.fused_qkv_clamped) {
     writer.set_f32(key("attention.layer_norm_epsilon"), spec.rms_eps);
     writer.set_f32(key("attention.clamp_kqv"), spec.clamp_kqv);

@@ -26,6 +26,7 @@ struct Facts {
   // selection bias in every MoE layer, optional per-head q/k norms, NextN blocks skipped.
   bool glm = false;
   bool routing_keys = false;          // expert_gating_func, expert_weights_norm / _scale
+  bool qk_norm_after_rope = false;  // hunyuan-moe
   bool layer_norm = false;            // dbrx: LayerNorm (eps layer_norm_epsilon), q/k/v clamped
   std::string ffn_norm = "ffn_norm";  // the FFN pre-norm's tensor name
 };
@@ -54,6 +55,9 @@ Facts facts_of(const std::string& arch) {
     f.split_halves_rope = true;
     f.layer_norm = true;
     f.ffn_norm = "attn_output_norm";
+  } else if (arch == "hunyuan-moe") {
+    f.split_halves_rope = true;
+    f.qk_norm_after_rope = true;
   } else if (arch == "glm4moe") {
     f.split_halves_rope = true;
     f.glm = true;
@@ -417,7 +421,7 @@ ReferenceResult reference_forward(const gguf::GgufFile& file, std::span<const in
         l.bv = read(file, blk + "attn_v.bias", false);
       }
       l.bo = read(file, blk + "attn_output.bias", false);
-      if (arch == "olmoe" || arch == "qwen3moe" || facts.glm) {
+      if (arch == "olmoe" || arch == "qwen3moe" || facts.glm || facts.qk_norm_after_rope) {
         l.q_norm = read(file, blk + "attn_q_norm.weight", !facts.glm);
         l.k_norm = read(file, blk + "attn_k_norm.weight", !facts.glm);
       }
@@ -445,9 +449,9 @@ ReferenceResult reference_forward(const gguf::GgufFile& file, std::span<const in
         l.down_b = read(file, blk + "ffn_down_exps.bias");
       }
       if (arch == "qwen2moe") l.shexp_gate_inp = read(file, blk + "ffn_gate_inp_shexp.weight");
-      if (arch == "qwen2moe" || arch == "deepseek2" || facts.glm) {
-        const bool required =
-            arch == "qwen2moe" || file.get_uint_or(key("expert_shared_count"), 0) > 0;
+      if (arch == "qwen2moe" || arch == "deepseek2" || facts.glm || facts.qk_norm_after_rope) {
+        const bool required = arch == "qwen2moe" || facts.qk_norm_after_rope ||
+                              file.get_uint_or(key("expert_shared_count"), 0) > 0;
         l.shexp_gate = read(file, blk + "ffn_gate_shexp.weight", required);
         l.shexp_up = read(file, blk + "ffn_up_shexp.weight", required);
         l.shexp_down = read(file, blk + "ffn_down_shexp.weight", required);
@@ -529,8 +533,8 @@ ReferenceResult reference_forward(const gguf::GgufFile& file, std::span<const in
             for (double& value : *projection) value = std::clamp(value, -clamp_kqv, clamp_kqv);
           }
         }
-        if (l.q_norm.present) {
-          // Over the whole projection (olmoe) or each head (qwen3moe): the weight's size says.
+        // Over the whole projection (olmoe) or each head (qwen3moe): the weight's size says.
+        const auto norm_qk = [&] {
           const size_t qs = l.q_norm.values.size(), ks = l.k_norm.values.size();
           for (size_t at = 0; at < q[t].size(); at += qs) {
             const Vector y = rms_norm(q[t], l.q_norm, Tensor{}, eps, at, qs);
@@ -540,10 +544,12 @@ ReferenceResult reference_forward(const gguf::GgufFile& file, std::span<const in
             const Vector y = rms_norm(k[t], l.k_norm, Tensor{}, eps, at, ks);
             std::copy(y.begin(), y.end(), k[t].begin() + static_cast<ptrdiff_t>(at));
           }
-        }
+        };
+        if (l.q_norm.present && !facts.qk_norm_after_rope) norm_qk();
         const Rope& layer_rope = l.window > 0 ? window_rope : rope;
         for (int h = 0; h < n_head; ++h) layer_rope.apply(q[t], h * hd, pos);
         for (int h = 0; h < n_head_kv; ++h) layer_rope.apply(k[t], h * hd, pos);
+        if (l.q_norm.present && facts.qk_norm_after_rope) norm_qk();  // hunyuan-moe
       }
     }
     for (size_t t = 0; t < n; ++t) {

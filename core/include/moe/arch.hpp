@@ -177,6 +177,10 @@ struct Architecture {
   // dbrx: one fused attn_qkv (never separate q, k, v), its output clamped to
   // [-attention.clamp_kqv, attention.clamp_kqv]; experts as wide as feed_forward_length.
   bool fused_qkv_clamped = false;
+  // hunyuan-moe: the per-head q/k norms come after RoPE; one shared expert always on, as wide as
+  // expert_shared_feed_forward_length (else feed_forward_length); the routed experts as wide as
+  // feed_forward_length (expert_feed_forward_length is required but unused, as in llama.cpp).
+  bool hunyuan_moe = false;
   // Skips the last nextn_predict_layers blocks (multi-token-prediction heads llama.cpp loads
   // but never runs: glm4moe).
   bool skips_nextn_layers = false;
