@@ -124,6 +124,55 @@ std::vector<ModelCase> arch_cases() {
     s.fused_qkv = true;  // with the fused bias
     cases.push_back({"phimoe_fused_qkv_f32", s});
   }
+  {
+    // gpt-oss: sinks, a window of 4 on the even layers (with its own RoPE base), biases
+    // everywhere, YaRN, 4 layers so both kinds of layer come twice.
+    RandomModelSpec s = base_spec("gpt-oss", 42);
+    s.n_layer = 4, s.n_head_kv = 2, s.attention_biases = true;
+    s.sliding_window = 4, s.rope_base_swa = 500;
+    s.rope_scaling = "yarn", s.rope_scaling_factor = 4, s.rope_n_ctx_orig = 16;
+    cases.push_back({"gpt_oss_sinks_window_yarn_f32", s});
+  }
+  {
+    RandomModelSpec s = base_spec("gpt-oss", 43);
+    s.weight_type = GgmlType::F16;
+    cases.push_back({"gpt_oss_f16", s});
+  }
+  {
+    // GLM-4.5: a leading dense layer, sigmoid gates with the selection bias, normalized and
+    // scaled weights, one shared expert, partial RoPE (half of each head), q/k/v biases.
+    RandomModelSpec s = base_spec("glm4moe", 44);
+    s.n_layer = 3, s.dense_layers = {0}, s.n_expert = 16, s.n_expert_used = 4;
+    s.head_dim = 32, s.n_rot = 16, s.n_expert_shared = 1, s.attention_biases = true;
+    s.selection_bias = true, s.sigmoid_gating = true, s.expert_weights_norm = true;
+    s.expert_weights_scale = 2.5f;
+    cases.push_back({"glm4moe_lead_partial_rope_f32", s});
+  }
+  {
+    // GLM-4.5 (355B style): per-head q/k norms, no biases, BF16.
+    RandomModelSpec s = base_spec("glm4moe", 45);
+    s.n_layer = 3, s.dense_layers = {0}, s.n_rot = 8, s.qk_norm = true;
+    s.selection_bias = true, s.sigmoid_gating = true, s.n_expert_shared = 2;
+    s.weight_type = GgmlType::BF16;
+    cases.push_back({"glm4moe_qk_norm_bf16", s});
+  }
+  {
+    // DBRX: LayerNorm, the fused q/k/v clamped at 1 (small enough to bite on these weights).
+    RandomModelSpec s = base_spec("dbrx", 46);
+    s.clamp_kqv = 1.0f, s.fused_qkv = true;
+    cases.push_back({"dbrx_clamped_f32", s});
+  }
+  {
+    RandomModelSpec s = base_spec("dbrx", 47);
+    s.n_head_kv = 4, s.fused_qkv = true, s.weight_type = GgmlType::Q8_0;
+    cases.push_back({"dbrx_q8_0", s});
+  }
+  {
+    // Hunyuan-A13B: q/k norms after RoPE, one shared expert of its own width.
+    RandomModelSpec s = base_spec("hunyuan-moe", 48);
+    s.n_expert = 16, s.n_expert_used = 4, s.n_ff_shexp = 96;
+    cases.push_back({"hunyuan_moe_f32", s});
+  }
   return cases;
 }
 

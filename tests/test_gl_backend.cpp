@@ -435,11 +435,13 @@ TEST(GlBackend, RefusesByMissingCapabilityNotByArchitectureName) {
       {"phimoe", "norm biases"},
       {"qwen3moe", "q/k norms"},
       {"deepseek2", "multi-head latent attention"},
+      {"dbrx", "LayerNorm"},  // which it would otherwise have run as RMSNorm, unclamped
   };
   for (const auto& [architecture, capability] : refusals) {
     RandomModelSpec spec;
     spec.architecture = architecture, spec.seed = 37;
     if (architecture == "deepseek2") spec.head_dim = 24, spec.n_rot = 8, spec.kv_lora_rank = 32;
+    if (architecture == "dbrx") spec.clamp_kqv = 1.0f;
     const TypedModelFile file(spec, GgmlType::F32);
     const auto model = file.load();
     try {

@@ -3,8 +3,10 @@
 // experts knocked out, k changed, pins, capacity and expert choice, on olmoe (softmax, weights
 // not renormalized), qwen2moe (the same plus a gated shared expert), deepseek2 V2-Lite (weights
 // scaled, a leading dense layer, shared experts) and deepseek2 V3 style (sigmoid scores, a
-// selection bias, normalized and scaled weights), and the router knobs (temperature, noise,
-// scoring, expert bias) on each. test_interventions covers llama's gate.
+// selection bias, normalized and scaled weights), gpt-oss (a router bias, softmax over the
+// chosen), glm4moe (sigmoid with the selection bias, shared experts) and dbrx (LayerNorm, clamped
+// q/k/v), and the router knobs (temperature, noise, scoring, expert bias) on each.
+// test_interventions covers llama's gate.
 //
 // Tolerances as in test_interventions: logits within 1e-4 relative, scores and weights within
 // 1e-5; chosen and dropped experts identical (these fixtures have no near ties).
@@ -62,6 +64,24 @@ std::vector<ModelCase> gate_cases() {
     s.sigmoid_gating = true, s.selection_bias = true, s.expert_weights_norm = true;
     s.expert_weights_scale = 2.5f;
     cases.push_back({"deepseek2_v3_sigmoid_bias", s});
+  }
+  {
+    // gpt-oss: biased router logits, sinks, a sliding window, biased clamped experts.
+    RandomModelSpec s = base_spec("gpt-oss", 55);
+    s.attention_biases = true;
+    cases.push_back({"gpt_oss_router_bias", s});
+  }
+  {
+    RandomModelSpec s = base_spec("glm4moe", 56);
+    s.dense_layers = {0}, s.n_rot = 8, s.n_expert_shared = 1;
+    s.sigmoid_gating = true, s.selection_bias = true, s.expert_weights_norm = true;
+    s.expert_weights_scale = 2.5f;
+    cases.push_back({"glm4moe_sigmoid_bias", s});
+  }
+  {
+    RandomModelSpec s = base_spec("dbrx", 57);
+    s.fused_qkv = true, s.clamp_kqv = 1.0f;
+    cases.push_back({"dbrx_layer_norm_clamped", s});
   }
   return cases;
 }

@@ -2,6 +2,7 @@
 // architecture (llama-style by default), for demos, experiments before a trained model is at
 // hand, and checks against other implementations. Its routing is real (the router
 // really runs) but its weights are random, so it says nothing about language.
+#include <algorithm>
 #include <iostream>
 #include <map>
 
@@ -41,7 +42,8 @@ void register_make_model(CLI::App& app) {
   command->add_option("--arch", spec->architecture, "Architecture (general.architecture)")
       ->check(CLI::IsMember(moe::supported_architectures()));
   command
-      ->add_option("--shared-experts", *shared_experts, "deepseek2: shared experts per MoE layer")
+      ->add_option("--shared-experts", *shared_experts,
+                   "deepseek2, glm4moe: shared experts per MoE layer")
       ->check(CLI::Range(0, 64));
   command->add_flag("--sigmoid", spec->sigmoid_gating,
                     "deepseek2: sigmoid gates with a selection bias (V3 style)");
@@ -53,6 +55,13 @@ void register_make_model(CLI::App& app) {
       ->add_option("--groups-used", spec->n_expert_groups_used,
                    "Group-limited routing: choose within this many best groups")
       ->check(CLI::Range(1, 255));
+  command
+      ->add_option("--window", spec->sliding_window,
+                   "gpt-oss: sliding window of its even layers (attention.sliding_window)")
+      ->check(CLI::Range(1, 1 << 20));
+  command->add_flag("--qk-norm", spec->qk_norm, "glm4moe: per-head q/k norms (GLM-4.5 355B)");
+  command->add_option("--clamp-kqv", spec->clamp_kqv, "dbrx: q/k/v clamp (attention.clamp_kqv)")
+      ->check(CLI::Range(0.01, 1e6));
   command->add_flag("--fused-qkv", spec->fused_qkv,
                     "One fused attn_qkv projection instead of attn_q, attn_k, attn_v");
   command->add_option("--type", *type_name, "Weight type: f32, f16, bf16 or q8_0")
@@ -86,6 +95,25 @@ void register_make_model(CLI::App& app) {
       spec->n_expert_shared = *shared_experts;
       spec->selection_bias = spec->sigmoid_gating;
       spec->expert_weights_norm = spec->sigmoid_gating;
+      if (spec->n_layer > 1) spec->dense_layers = {0};
+    }
+    const int head_dim = spec->head_dim > 0 ? spec->head_dim : spec->n_embd / spec->n_head;
+    if (spec->architecture == "gpt-oss") {
+      // As the released files: q/k/v biases and YaRN (here x4 from a quarter of the context).
+      spec->attention_biases = true;
+      spec->rope_scaling = "yarn";
+      spec->rope_scaling_factor = 4;
+      spec->rope_n_ctx_orig = std::max(8, spec->n_ctx / 4);
+    }
+    if (spec->architecture == "glm4moe") {
+      // As GLM-4.5-Air: the first layer dense, sigmoid gates with the selection bias, weights
+      // normalized and x2.5, shared experts, q/k/v biases, RoPE on half of each head.
+      if (head_dim < 4) throw moe::Error("glm4moe needs a head size (--embd / --heads) >= 4");
+      spec->n_rot = head_dim / 2 - (head_dim / 2) % 2;
+      spec->n_expert_shared = *shared_experts;
+      spec->sigmoid_gating = spec->selection_bias = spec->expert_weights_norm = true;
+      spec->expert_weights_scale = 2.5f;
+      spec->attention_biases = true;
       if (spec->n_layer > 1) spec->dense_layers = {0};
     }
     moe::write_random_model(*spec, *out_path);

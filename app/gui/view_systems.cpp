@@ -68,8 +68,10 @@ const std::vector<MoeSystem>& moe_systems() {
        "auxiliary loss; 8 groups, the best 4 searched",
        "none (no token is dropped)", Demo::RandomShape, "deepseek", 0, 0, true},
       {"GPT-4, GPT-5", "OpenAI", "not public", "not public",
-       "OpenAI has not published the architecture (rumours are left out here)", "not public",
-       Demo::None, ""},
+       "OpenAI has not published the architecture (rumours are left out here); gpt-oss (2025) is "
+       "its open-weight MoE: 128 experts (120b) or 32 (20b), top-4 by biased router logits, "
+       "softmax over the 4 chosen; it loads in moescope",
+       "not public", Demo::None, ""},
       {"Gemini", "Google DeepMind, Gemini 1.5 report (2024)",
        "not public (the report calls it a sparse MoE Transformer)", "not public", "not public",
        "not public", Demo::None, ""},

@@ -7,7 +7,8 @@
 namespace moe::cpu {
 
 void attention(Kernels& kernels, const ModelConfig& config, const RowMatrix& q,
-               const RowMatrix& k_cache, const RowMatrix& v_cache, int pos0, RowMatrix& out) {
+               const RowMatrix& k_cache, const RowMatrix& v_cache, int pos0, RowMatrix& out,
+               const AttentionExtras& extras) {
   const Eigen::Index n = q.rows();
   const Eigen::Index n_kv = pos0 + n;
   const int hd = config.head_dim, hdv = config.head_dim_v;
@@ -38,12 +39,20 @@ void attention(Kernels& kernels, const ModelConfig& config, const RowMatrix& q,
     }
     for (Eigen::Index t = 0; t < n; ++t) {
       const Eigen::Index visible = pos0 + t + 1;  // causal: positions up to its own
+      // A sliding window drops the keys W or more positions back.
+      const Eigen::Index first =
+          extras.window > 0 ? std::max<Eigen::Index>(0, visible - extras.window) : 0;
       auto row = scores.row(t);
-      auto live = row.head(visible);
+      auto live = row.segment(first, visible - first);
       live *= scale;
-      const float max_score = live.maxCoeff();
+      float max_score = live.maxCoeff();
+      // A sink joins the softmax's denominator (unscaled) but adds no value.
+      const bool sink = !extras.sinks.empty();
+      const float sink_logit = sink ? extras.sinks[static_cast<size_t>(h)] : 0.0f;
+      if (sink) max_score = std::max(max_score, sink_logit);
       live = (live.array() - max_score).exp();
-      live /= live.sum();
+      live /= live.sum() + (sink ? std::exp(sink_logit - max_score) : 0.0f);
+      row.head(first).setZero();
       row.tail(n_kv - visible).setZero();
     }
     if (one_token) {

@@ -30,13 +30,22 @@ void standard_qkv(Kernels& kernels, const Model& model, const LayerWeights& laye
   add_bias(layer.attn_q_bias, q, storage);
   add_bias(layer.attn_k_bias, k, storage);
   add_bias(layer.attn_v_bias, v, storage);
-  if (layer.attn_q_norm != nullptr) {
-    // The weight's size says the group: the whole projection (olmoe) or one head (qwen3moe).
+  if (config.clamp_kqv > 0) {  // dbrx
+    for (RowMatrix* projection : {&q, &k, &v})
+      *projection = projection->cwiseMax(-config.clamp_kqv).cwiseMin(config.clamp_kqv);
+  }
+  // The weight's size says the group: the whole projection (olmoe) or one head (qwen3moe);
+  // hunyuan-moe norms after RoPE, the others before.
+  const bool qk_norm = layer.attn_q_norm != nullptr;
+  const bool norm_after_rope = model.architecture().hunyuan_moe;
+  const auto norm_qk = [&] {
     rms_norm_groups(q, vector_f32(*layer.attn_q_norm, storage), config.rms_eps);
     rms_norm_groups(k, vector_f32(*layer.attn_k_norm, storage), config.rms_eps);
-  }
+  };
+  if (qk_norm && !norm_after_rope) norm_qk();
   apply_rope(q, config.n_head, config.head_dim, 0, rope, pos0);
   apply_rope(k, config.n_head_kv, config.head_dim, 0, rope, pos0);
+  if (qk_norm && norm_after_rope) norm_qk();
 }
 
 // Multi-head latent attention (deepseek2), decompressed: per head a query [nope | rope], a key
@@ -108,7 +117,13 @@ void attention_block(Kernels& kernels, const Model& model, int il, const RowMatr
   }
   k_cache.middleRows(pos0, n) = k;
   v_cache.middleRows(pos0, n) = v;
-  attention(kernels, model.config(), q, k_cache, v_cache, pos0, attended);
+  const ModelConfig& config = model.config();
+  AttentionExtras extras;
+  if (il < static_cast<int>(config.attention_window.size()))
+    extras.window = config.attention_window[static_cast<size_t>(il)];
+  std::vector<float> sink_storage;
+  if (layer.attn_sinks != nullptr) extras.sinks = vector_f32(*layer.attn_sinks, sink_storage);
+  attention(kernels, config, q, k_cache, v_cache, pos0, attended, extras);
   kernels.matmul(WeightMatrix::of(*layer.attn_output), attended, out);
   std::vector<float> storage;
   add_bias(layer.attn_output_bias, out, storage);

@@ -18,8 +18,10 @@ namespace {
 class CpuForwardState final : public ForwardState {
 public:
   CpuForwardState(const void* owner, std::shared_ptr<const Model> model, int n_ctx)
-      : owner_(owner), model_(std::move(model)), n_ctx_(n_ctx), rope_(rope_params(*model_, n_ctx)) {
+      : owner_(owner), model_(std::move(model)), n_ctx_(n_ctx) {
     const ModelConfig& config = model_->config();
+    for (int layer = 0; layer < config.n_layer; ++layer)
+      rope_.push_back(rope_params(*model_, n_ctx, layer));
     keys_.resize(static_cast<size_t>(config.n_layer));
     values_.resize(static_cast<size_t>(config.n_layer));
   }
@@ -29,7 +31,7 @@ public:
   int n_filled() const override { return n_filled_; }
 
   const void* owner() const { return owner_; }
-  const RopeParams& rope() const { return rope_; }
+  const RopeParams& rope(int layer) const { return rope_[static_cast<size_t>(layer)]; }
   void set_filled(int n_filled) { n_filled_ = n_filled; }
   cpu::RowMatrix& keys(int layer) { return keys_[static_cast<size_t>(layer)]; }
   cpu::RowMatrix& values(int layer) { return values_[static_cast<size_t>(layer)]; }
@@ -49,7 +51,9 @@ private:
   const void* owner_;
   std::shared_ptr<const Model> model_;
   int n_ctx_;
-  RopeParams rope_;  // fixed per sequence: LongRoPE's factors depend on the context size
+  // Per layer, fixed per sequence: LongRoPE's factors depend on the context size, gpt-oss's
+  // windowed layers have their own base.
+  std::vector<RopeParams> rope_;
   int n_filled_ = 0;
   int capacity_ = 0;
   std::vector<cpu::RowMatrix> keys_, values_;
@@ -127,15 +131,15 @@ void CpuBackend::forward(ForwardState& state, std::span<const int32_t> tokens, i
   for (int il = 0; il < config.n_layer; ++il) {
     const LayerWeights& layer = model.layer(il);
 
-    cpu::rms_norm(x, cpu::vector_f32(*layer.attn_norm, storage),
-                  optional_vector(layer.attn_norm_bias, bias_storage), config.rms_eps, normed);
-    cpu::attention_block(kernels, model, il, normed, pos0, cpu_state->rope(), cpu_state->keys(il),
+    cpu::block_norm(model.architecture().norm, x, cpu::vector_f32(*layer.attn_norm, storage),
+                    optional_vector(layer.attn_norm_bias, bias_storage), config.rms_eps, normed);
+    cpu::attention_block(kernels, model, il, normed, pos0, cpu_state->rope(il), cpu_state->keys(il),
                          cpu_state->values(il), projected);
     if (config.residual_scale != 1) projected *= config.residual_scale;
     x += projected;
 
-    cpu::rms_norm(x, cpu::vector_f32(*layer.ffn_norm, storage),
-                  optional_vector(layer.ffn_norm_bias, bias_storage), config.rms_eps, normed);
+    cpu::block_norm(model.architecture().norm, x, cpu::vector_f32(*layer.ffn_norm, storage),
+                    optional_vector(layer.ffn_norm_bias, bias_storage), config.rms_eps, normed);
     if (config.layer_is_moe[static_cast<size_t>(il)]) {
       cpu::moe_ffn(kernels, model, layer, il, normed, pos0, state.interventions(), trace,
                    projected);
@@ -148,8 +152,9 @@ void CpuBackend::forward(ForwardState& state, std::span<const int32_t> tokens, i
 
   const int first_row = mode == LogitsMode::All ? 0 : n - 1;
   const cpu::RowMatrix last_rows = x.middleRows(first_row, n - first_row);
-  cpu::rms_norm(last_rows, cpu::vector_f32(model.output_norm(), storage),
-                optional_vector(model.output_norm_bias(), bias_storage), config.rms_eps, normed);
+  cpu::block_norm(model.architecture().norm, last_rows,
+                  cpu::vector_f32(model.output_norm(), storage),
+                  optional_vector(model.output_norm_bias(), bias_storage), config.rms_eps, normed);
   cpu::RowMatrix logits;
   kernels.matmul(cpu::WeightMatrix::of(model.output()), normed, logits);
   if (const gguf::TensorInfo* output_bias = model.output_bias()) {

@@ -86,6 +86,9 @@ private:
 void rms_norm(const RowMatrix& x, std::span<const float> weight, float eps, RowMatrix& out);
 void rms_norm(const RowMatrix& x, std::span<const float> weight, std::span<const float> bias,
               float eps, RowMatrix& out);
+// The block norm of the architecture: RMSNorm (with bias where given) or LayerNorm.
+void block_norm(NormKind kind, const RowMatrix& x, std::span<const float> weight,
+                std::span<const float> bias, float eps, RowMatrix& out);
 // In place, over each consecutive group of weight.size() columns (one head, or the whole row).
 void rms_norm_groups(RowMatrix& x, std::span<const float> weight, float eps);
 
@@ -94,11 +97,21 @@ void rms_norm_groups(RowMatrix& x, std::span<const float> weight, float eps);
 void apply_rope(RowMatrix& x, int n_heads, int head_dim, int offset, const RopeParams& rope,
                 int pos0);
 
+// What some layers add to causal attention (gpt-oss).
+struct AttentionExtras {
+  int window = 0;                // > 0: a query at p sees only keys at p - window < p_k <= p
+  std::span<const float> sinks;  // empty, or per head a logit in the softmax with no value
+};
+
 // Causal grouped-query attention of the n rows of q (positions pos0..pos0+n-1) over cached
 // keys/values rows [0, pos0 + n), scores scaled by config.kq_scale.
 // out: n × (n_head * head_dim_v).
 void attention(Kernels& kernels, const ModelConfig& config, const RowMatrix& q,
-               const RowMatrix& k_cache, const RowMatrix& v_cache, int pos0, RowMatrix& out);
+               const RowMatrix& k_cache, const RowMatrix& v_cache, int pos0, RowMatrix& out,
+               const AttentionExtras& extras = {});
+
+// The experts' activation of the gate and up products, in place in `gated`.
+void expert_activation(ExpertActivation activation, RowMatrix& gated, const RowMatrix& upped);
 
 // SwiGLU feed-forward: out = down(silu(gate x) ⊙ up x).
 void swiglu(Kernels& kernels, const WeightMatrix& gate, const WeightMatrix& up,

@@ -8,6 +8,32 @@
 
 namespace moe::cpu {
 
+namespace {
+
+// gpt-oss's per-expert biases of the gate, up and down projections, as f32 (empty if none):
+// row e of each belongs to expert e.
+struct ExpertBiases {
+  explicit ExpertBiases(const LayerWeights& layer) {
+    load(layer.ffn_gate_exps_bias, gate);
+    load(layer.ffn_up_exps_bias, up);
+    load(layer.ffn_down_exps_bias, down);
+  }
+  static void load(const gguf::TensorInfo* tensor, RowMatrix& into) {
+    if (tensor == nullptr) return;
+    into.resize(static_cast<Eigen::Index>(tensor->dims[1]),
+                static_cast<Eigen::Index>(tensor->dims[0]));
+    WeightMatrix::of(*tensor).rows_to_f32(0, into.rows(), into.data());
+  }
+  RowMatrix gate, up, down;
+};
+
+void add_expert_bias(const RowMatrix& bias, int expert, RowMatrix& rows) {
+  if (bias.size() == 0) return;
+  rows.rowwise() += bias.row(expert);
+}
+
+}  // namespace
+
 void moe_ffn(Kernels& kernels, const Model& model, const LayerWeights& layer, int layer_index,
              const RowMatrix& x, int pos0, const RoutingInterventions& interventions,
              RoutingTrace* trace, RowMatrix& out) {
@@ -15,6 +41,11 @@ void moe_ffn(Kernels& kernels, const Model& model, const LayerWeights& layer, in
   const Eigen::Index n = x.rows();
   RowMatrix router_logits;
   kernels.matmul(WeightMatrix::of(*layer.ffn_gate_inp), x, router_logits);
+  std::vector<float> bias_storage;
+  if (layer.ffn_gate_inp_bias != nullptr) {  // gpt-oss: the logits are biased
+    const std::span<const float> bias = vector_f32(*layer.ffn_gate_inp_bias, bias_storage);
+    router_logits.rowwise() += Eigen::Map<const Eigen::RowVectorXf>(bias.data(), config.n_expert);
+  }
 
   std::vector<RouteDecision> decisions;
   route_layer(model, layer_index, router_logits.data(), static_cast<int>(n), pos0, interventions,
@@ -51,6 +82,7 @@ void moe_ffn(Kernels& kernels, const Model& model, const LayerWeights& layer, in
   // kGroupRows token rows, so the intermediate matrices stay small.
   constexpr size_t kGroupRows = 512;
   out.setZero(n, config.n_embd);
+  const ExpertBiases biases(layer);
   std::vector<int> group;
   std::vector<RowMatrix> expert_in, gated, upped, expert_out;
   std::vector<Kernels::MatmulJob> jobs;
@@ -86,12 +118,14 @@ void moe_ffn(Kernels& kernels, const Model& model, const LayerWeights& layer, in
     kernels.matmul_many(jobs);
     jobs.clear();
     for (size_t a = 0; a < n_group; ++a) {
-      // silu(g) * u, in place in `gated` (as swiglu does).
-      gated[a].array() = gated[a].array() / (1.0f + (-gated[a].array()).exp()) * upped[a].array();
+      add_expert_bias(biases.gate, group[a], gated[a]);
+      add_expert_bias(biases.up, group[a], upped[a]);
+      expert_activation(config.expert_activation, gated[a], upped[a]);
       jobs.push_back(
           {WeightMatrix::expert(*layer.ffn_down_exps, group[a]), &gated[a], &expert_out[a]});
     }
     kernels.matmul_many(jobs);
+    for (size_t a = 0; a < n_group; ++a) add_expert_bias(biases.down, group[a], expert_out[a]);
     for (size_t a = 0; a < n_group; ++a) {
       const std::vector<Assignment>& assigned = tokens_of_expert[static_cast<size_t>(group[a])];
       for (size_t i = 0; i < assigned.size(); ++i) {

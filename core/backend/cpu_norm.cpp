@@ -24,6 +24,25 @@ void rms_norm(const RowMatrix& x, std::span<const float> weight, std::span<const
   out.rowwise() += Eigen::Map<const Eigen::RowVectorXf>(bias.data(), out.cols());
 }
 
+void block_norm(NormKind kind, const RowMatrix& x, std::span<const float> weight,
+                std::span<const float> bias, float eps, RowMatrix& out) {
+  if (kind != NormKind::Layer) {
+    rms_norm(x, weight, bias, eps, out);
+    return;
+  }
+  // LayerNorm (dbrx: no bias): centre, divide by the standard deviation, scale.
+  out.resize(x.rows(), x.cols());
+  const Eigen::Map<const Eigen::RowVectorXf> w(weight.data(),
+                                               static_cast<Eigen::Index>(weight.size()));
+  for (Eigen::Index t = 0; t < x.rows(); ++t) {
+    const float mean = x.row(t).mean();
+    const Eigen::RowVectorXf centred = x.row(t).array() - mean;
+    const float variance = centred.squaredNorm() / static_cast<float>(x.cols());
+    out.row(t) = (centred * (1.0f / std::sqrt(variance + eps))).cwiseProduct(w);
+  }
+  if (!bias.empty()) out.rowwise() += Eigen::Map<const Eigen::RowVectorXf>(bias.data(), out.cols());
+}
+
 void rms_norm_groups(RowMatrix& x, std::span<const float> weight, float eps) {
   const auto size = static_cast<Eigen::Index>(weight.size());
   const Eigen::Map<const Eigen::RowVectorXf> w(weight.data(), size);

@@ -48,6 +48,14 @@ void check_capabilities(const Model& model) {
       refuse(std::string(tensor_role_feature(bound.role)), "tensor " + bound.tensor->name + ", ");
   }
   if (config.shared_experts != SharedExperts::None) refuse("shared experts");
+  // The capabilities of the architectures added for issue 17, until the GPU covers them.
+  const Architecture& arch = model.architecture();
+  if (arch.norm != NormKind::Rms) refuse("LayerNorm");
+  if (config.clamp_kqv > 0) refuse("clamped q/k/v (attention.clamp_kqv)");
+  for (int window : config.attention_window)
+    if (window > 0) refuse("sliding-window attention");
+  if (arch.hunyuan_moe) refuse("q/k norms after RoPE");
+  if (config.expert_activation != ExpertActivation::SwiGlu) refuse("this expert activation");
   if (config.head_dim > 256 || config.head_dim_v > 256) refuse("heads wider than 256");
   if (config.head_dim % 4 != 0) refuse("a head size that is not a multiple of 4");
   if (config.rope_scaling != RopeScaling::None)

@@ -4,6 +4,7 @@
 
 #include "moe/arch.hpp"
 #include "moe/error.hpp"
+#include "recurrent_architectures.hpp"
 
 namespace moe {
 
@@ -91,10 +92,72 @@ Architecture make_phimoe() {
   return arch;
 }
 
+// gpt-oss (OpenAI's open-weight MoE), as llama.cpp's openai-moe graph computes it: biases on
+// the attention projections, the router and every expert, attention sinks, sliding-window
+// layers alternating with full ones, split-halves RoPE (YaRN in the released files), the
+// clamped SwiGLU, the FFN pre-norm stored as post_attention_norm, an untied output.
+Architecture make_gpt_oss() {
+  Architecture arch = make_llama();
+  arch.name = arch.key_prefix = "gpt-oss";
+  arch.rope = RopePairing::SplitHalves;
+  arch.tensors.ffn_norm = "blk.{layer}.post_attention_norm.weight";
+  arch.attention_output_bias_required = true;
+  arch.openai_moe = true;
+  arch.expert_activation = ExpertActivation::ClampedSwiGlu;
+  arch.output_optional = false;
+  return arch;
+}
+
+// GLM-4.5 / 4.6: leading dense layers, sigmoid gates chosen with a required selection bias,
+// weight normalization and scale from keys, shared experts always on, partial split-halves RoPE
+// (rope.dimension_count of each head), optional per-head q/k norms and q/k/v biases, the FFN
+// pre-norm stored as post_attention_norm, trailing NextN blocks skipped.
+Architecture make_glm4moe() {
+  Architecture arch = make_deepseek2();  // its routing, dense lead and shared experts by key
+  arch.name = arch.key_prefix = "glm4moe";
+  arch.attention = AttentionKind::Standard;
+  arch.rope = RopePairing::SplitHalves;
+  arch.tensors.ffn_norm = "blk.{layer}.post_attention_norm.weight";
+  arch.gating = GatingFunction::Sigmoid;  // without expert_gating_func
+  arch.qk_norm = QkNorm::PerHead;
+  arch.qk_norm_optional = true;
+  arch.attention_output_bias = false;
+  arch.shared_count_required = true;
+  arch.selection_bias_required = true;
+  arch.skips_nextn_layers = true;
+  return arch;
+}
+
+// DBRX: LayerNorm without bias, one fused q/k/v projection clamped to +-clamp_kqv, split-halves
+// RoPE, softmax top-k renormalized, the FFN pre-norm stored as attn_output_norm, no biases.
+Architecture make_dbrx() {
+  Architecture arch = make_llama();
+  arch.name = arch.key_prefix = "dbrx";
+  arch.norm = NormKind::Layer;
+  arch.rope = RopePairing::SplitHalves;
+  arch.tensors.ffn_norm = "blk.{layer}.attn_output_norm.weight";
+  arch.fused_qkv_clamped = true;
+  arch.output_optional = false;
+  return arch;
+}
+
+// Hunyuan-A13B: per-head q/k RMSNorm after RoPE, split-halves RoPE, softmax top-k renormalized,
+// one ungated shared expert in every layer.
+Architecture make_hunyuan_moe() {
+  Architecture arch = make_llama();
+  arch.name = arch.key_prefix = "hunyuan-moe";
+  arch.rope = RopePairing::SplitHalves;
+  arch.qk_norm = QkNorm::PerHead;
+  arch.shared_experts = SharedExperts::Always;
+  arch.hunyuan_moe = true;
+  return arch;
+}
+
 const std::vector<Architecture>& table() {
   static const std::vector<Architecture> architectures = {
-      make_llama(),      make_olmoe(),     make_qwen2moe(), make_qwen3moe(),
-      make_granitemoe(), make_deepseek2(), make_phimoe()};
+      make_llama(),      make_olmoe(),     make_qwen2moe(),   make_qwen3moe(),
+      make_granitemoe(), make_deepseek2(), make_phimoe(),     make_gpt_oss(),
+      make_glm4moe(),    make_dbrx(),      make_hunyuan_moe()};
   return architectures;
 }
 
@@ -123,6 +186,10 @@ const Architecture& find_architecture(std::string_view name) {
   for (const std::string& known : supported_architectures()) {
     if (!supported.empty()) supported += ", ";
     supported += known;
+  }
+  const std::string recurrent = recurrent_architecture_reason(name);
+  if (!recurrent.empty()) {
+    throw Error("unsupported architecture: " + recurrent + " (supported: " + supported + ")");
   }
   throw Error("unsupported architecture '" + std::string(name) + "' (supported: " + supported +
               ")");

@@ -188,6 +188,16 @@ void Model::read_config() {
   c.n_ctx_train = hp.positive("context_length");
   c.n_embd = hp.positive("embedding_length");
   c.n_layer = hp.positive("block_count");
+  if (arch_->skips_nextn_layers) {
+    // llama.cpp loads the multi-token-prediction blocks but never runs them.
+    c.n_layer_nextn = hp.non_negative_or("nextn_predict_layers", 0);
+    if (c.n_layer_nextn >= c.n_layer) {
+      throw Error(arch_->key("nextn_predict_layers") + " (" + std::to_string(c.n_layer_nextn) +
+                  ") must be less than " + arch_->key("block_count") + " (" +
+                  std::to_string(c.n_layer) + ") in " + source);
+    }
+    c.n_layer -= c.n_layer_nextn;
+  }
   c.n_head = hp.positive("attention.head_count");
   c.n_head_kv = hp.positive_or("attention.head_count_kv", c.n_head);
   c.n_expert = hp.non_negative_or("expert_count", 0);
@@ -213,6 +223,7 @@ void Model::read_config() {
   c.head_dim = hp.positive_or("attention.key_length", c.n_embd / c.n_head);
   c.head_dim_v = hp.positive_or("attention.value_length", c.head_dim);
   c.n_rot = hp.positive_or("rope.dimension_count", c.head_dim);
+  if (arch_->openai_moe) c.head_dim = c.head_dim_v = c.n_rot;  // llama.cpp sizes heads by n_rot
   if (c.n_rot % 2 != 0 || c.n_rot > c.head_dim) {
     throw Error(arch_->key("rope.dimension_count") + " (" + std::to_string(c.n_rot) +
                 ") must be even and at most the head size (" + std::to_string(c.head_dim) + ")" +
@@ -291,12 +302,41 @@ void read_architecture_hparams(const HparamReader& hp, const Architecture& arch,
 
   c.gating = arch.gating;
   c.normalize_expert_weights = arch.renormalize_top_k;
+  c.expert_activation = arch.expert_activation;
+  if (arch.fused_qkv_clamped) {
+    // dbrx: LayerNorm's epsilon, the q/k/v clamp and experts of feed_forward_length, all required.
+    c.rms_eps = hp.real_or("attention.layer_norm_epsilon", 0);
+    if (!hp.has("attention.layer_norm_epsilon")) {
+      throw Error("missing key '" + arch.key("attention.layer_norm_epsilon") + "'" + where);
+    }
+    if (!hp.has("attention.clamp_kqv")) {
+      throw Error("missing key '" + arch.key("attention.clamp_kqv") + "'" + where);
+    }
+    c.clamp_kqv = hp.real_or("attention.clamp_kqv", 0);
+    c.n_ff_exp = hp.positive("feed_forward_length");
+  }
+  if (arch.openai_moe) {
+    c.softmax_over_chosen = true;
+    c.n_ff_exp = hp.positive("expert_feed_forward_length");
+    const int window = hp.positive("attention.sliding_window");
+    // Layer il is windowed iff il % period < period - 1 (period 2: the even layers).
+    const int period = hp.non_negative_or("attention.sliding_window_pattern", 2);
+    c.attention_window.assign(static_cast<size_t>(c.n_layer), 0);
+    for (int il = 0; il < c.n_layer; ++il) {
+      if (period == 0 || il % period < period - 1)
+        c.attention_window[static_cast<size_t>(il)] = window;
+    }
+    c.rope_base_swa = hp.real_or("rope.freq_base_swa", c.rope_base);
+  }
   if (arch.routing_from_keys) {
     c.normalize_expert_weights = hp.flag_or("expert_weights_norm", false);
     c.expert_weights_scale = hp.real_or("expert_weights_scale", 1);
-    // 0 (unset in older V2 files) and 1 are softmax, 2 sigmoid.
+    // 1 is softmax, 2 sigmoid; 0 (unset) the architecture's default (deepseek2's older V2 files:
+    // softmax; glm4moe: sigmoid).
     const int gating = hp.non_negative_or("expert_gating_func", 0);
-    if (gating == 0 || gating == 1) {
+    if (gating == 0) {
+      c.gating = arch.gating;
+    } else if (gating == 1) {
       c.gating = GatingFunction::Softmax;
     } else if (gating == 2) {
       c.gating = GatingFunction::Sigmoid;
@@ -343,8 +383,17 @@ void read_architecture_hparams(const HparamReader& hp, const Architecture& arch,
   }
   if (arch.shared_experts == SharedExperts::Always) {
     c.n_ff_exp = hp.positive("expert_feed_forward_length");
+    if (arch.shared_count_required && !hp.has("expert_shared_count")) {
+      throw Error("missing key '" + arch.key("expert_shared_count") + "'" + where);
+    }
     c.n_expert_shared = hp.non_negative_or("expert_shared_count", 0);
     c.n_ff_shexp = c.n_ff_exp * c.n_expert_shared;
+  }
+  if (arch.hunyuan_moe) {
+    hp.positive("expert_feed_forward_length");  // required by llama.cpp's loader, not used
+    c.n_ff_exp = hp.positive("feed_forward_length");
+    c.n_expert_shared = 1;
+    c.n_ff_shexp = hp.positive_or("expert_shared_feed_forward_length", c.n_ff);
   }
   if (arch.dense_layers_from_key) {
     c.n_layer_dense_lead = hp.non_negative_or("leading_dense_block_count", 0);
@@ -407,6 +456,11 @@ constexpr std::pair<TensorRole, LayerSlot> kLayerSlots[] = {
     {TensorRole::UpExps, &LayerWeights::ffn_up_exps},
     {TensorRole::DownExps, &LayerWeights::ffn_down_exps},
     {TensorRole::SelectionBias, &LayerWeights::exp_probs_b},
+    {TensorRole::AttnSinks, &LayerWeights::attn_sinks},
+    {TensorRole::RouterBias, &LayerWeights::ffn_gate_inp_bias},
+    {TensorRole::GateExpsBias, &LayerWeights::ffn_gate_exps_bias},
+    {TensorRole::UpExpsBias, &LayerWeights::ffn_up_exps_bias},
+    {TensorRole::DownExpsBias, &LayerWeights::ffn_down_exps_bias},
     {TensorRole::SharedExpertGate, &LayerWeights::ffn_gate_inp_shexp},
     {TensorRole::SharedGate, &LayerWeights::ffn_gate_shexp},
     {TensorRole::SharedUp, &LayerWeights::ffn_up_shexp},
@@ -542,7 +596,8 @@ void Model::bind_tensors() {
 
     // Which of the equivalent layouts this file uses for the layer.
     TensorVariant variant;
-    variant.fused_qkv = !latent && !present(names.attn_q) && present(names.attn_qkv);
+    variant.fused_qkv = !latent && ((!present(names.attn_q) && present(names.attn_qkv)) ||
+                                    arch_->fused_qkv_clamped);
     variant.split_kv_b = latent && !present(names.attn_kv_b);
 
     for (const TensorSpec& spec : layer_tensor_schema(*arch_, c, i, variant)) {
@@ -569,6 +624,7 @@ void Model::bind_tensors() {
       }
       layer_slot(layer, spec.role) = tensor;
       keep(spec, tensor);
+      if (spec.role == TensorRole::AttnQNorm) c.has_qk_norm = true;
       if (spec.role == TensorRole::SelectionBias) {
         std::vector<float> storage(static_cast<size_t>(tensor->n_elements));
         dequantize_row(tensor->type, tensor->data, storage.data(), tensor->n_elements);

@@ -20,7 +20,16 @@ std::string number(double value) {
 
 std::string routing_summary(const ModelConfig& c) {
   if (c.n_expert == 0) return "no experts (dense model)";
-  std::string text = c.gating == GatingFunction::Sigmoid ? "sigmoid" : "softmax";
+  std::string text;
+  if (c.softmax_over_chosen) {
+    // gpt-oss: the same numbers as a renormalized softmax, said as the model card says it.
+    const std::string k = std::to_string(c.n_expert_used);
+    text = "top-" + k + " of " + std::to_string(c.n_expert) +
+           " by router logits (with the router's bias), weights a softmax over the " + k +
+           " chosen; experts: clamped SwiGLU with biases";
+    return text;
+  }
+  text = c.gating == GatingFunction::Sigmoid ? "sigmoid" : "softmax";
   text += ", top-" + std::to_string(c.n_expert_used) + " of " + std::to_string(c.n_expert);
   if (c.n_expert_groups > 1) {
     text += " within the best " + std::to_string(c.n_expert_groups_used) + " of " +
@@ -59,9 +68,27 @@ std::string attention_summary(const ModelConfig& c, const Architecture& arch) {
     text = std::to_string(c.n_head) + " heads of " + std::to_string(c.head_dim) + ", " +
            std::to_string(c.n_head_kv) + " key/value heads";
   }
-  if (arch.qk_norm == QkNorm::WholeProjection) text += ", QK-norm over the projection";
-  if (arch.qk_norm == QkNorm::PerHead) text += ", QK-norm per head";
+  const bool qk_norm = !arch.qk_norm_optional || c.has_qk_norm;  // glm4moe: where present
+  if (qk_norm && arch.qk_norm == QkNorm::WholeProjection) text += ", QK-norm over the projection";
+  if (qk_norm && arch.qk_norm == QkNorm::PerHead) {
+    text += arch.hunyuan_moe ? ", QK-norm per head after RoPE" : ", QK-norm per head";
+  }
   if (arch.norm == NormKind::RmsWithBias) text += ", RMSNorm with bias";
+  if (arch.norm == NormKind::Layer) text += ", LayerNorm";
+  if (c.clamp_kqv > 0) text += ", q/k/v clamped to +-" + number(c.clamp_kqv);
+  if (arch.openai_moe) text += ", attention sinks";
+  int windowed = 0, window = 0;
+  for (int w : c.attention_window) {
+    if (w > 0) ++windowed, window = w;
+  }
+  if (windowed > 0) {
+    text += ", sliding window of " + std::to_string(window) + " on " + std::to_string(windowed) +
+            " of " + std::to_string(c.n_layer) + " layers";
+  }
+  if (c.n_layer_nextn > 0) {
+    text += "; " + std::to_string(c.n_layer_nextn) + " NextN block" +
+            (c.n_layer_nextn == 1 ? "" : "s") + " skipped";
+  }
   if (c.kq_scale != 0 &&
       std::abs(c.kq_scale * std::sqrt(static_cast<float>(c.head_dim)) - 1) > 1e-6f) {
     text += ", score scale " + number(c.kq_scale);
@@ -75,7 +102,14 @@ std::string attention_summary(const ModelConfig& c, const Architecture& arch) {
 
 std::string rope_summary(const ModelConfig& c, const Architecture& arch) {
   std::string text = arch.rope == RopePairing::Adjacent ? "adjacent pairs" : "split halves";
-  text += ", " + std::to_string(c.n_rot) + " dims, base " + number(c.rope_base);
+  text += ", " + std::to_string(c.n_rot) + " dims";
+  if (c.n_rot < c.head_dim && arch.attention == AttentionKind::Standard)
+    text += " of " + std::to_string(c.head_dim);  // partial RoPE
+  text += ", base " + number(c.rope_base);
+  bool windowed = false;
+  for (int w : c.attention_window) windowed = windowed || w > 0;
+  if (windowed && c.rope_base_swa != c.rope_base)
+    text += " (windowed layers " + number(c.rope_base_swa) + ")";
   switch (c.rope_scaling) {
     case RopeScaling::None:
       break;

@@ -113,11 +113,15 @@ void check_spec(const RandomModelSpec& spec) {
   if (arch.attention == AttentionKind::LatentMultiHead) {
     require(spec.n_rot > 0 && spec.n_rot < head_dim && spec.kv_lora_rank > 0,
             "deepseek2 needs 0 < n_rot < head_dim and kv_lora_rank > 0");
+  }
+  if (arch.dense_layers_from_key) {
     for (int layer = 0; layer < static_cast<int>(spec.dense_layers.size()); ++layer) {
       require(spec.dense_layers.count(layer) > 0,
-              "deepseek2 dense layers must be the leading ones");
+              arch.name + " dense layers must be the leading ones");
     }
   }
+  require(!arch.openai_moe || spec.sliding_window > 0, "gpt-oss needs a sliding window > 0");
+  require(!arch.openai_moe || n_rot == head_dim, "gpt-oss heads are rope.dimension_count wide");
   require(!spec.fused_qkv || arch.attention == AttentionKind::Standard,
           "a fused attn_qkv needs standard attention");
   require(spec.n_expert_groups >= 0 && spec.n_expert_groups_used >= 0,
@@ -154,7 +158,7 @@ gguf::GgufWriter build_random_model(const RandomModelSpec& spec) {
   const int head_dim_v = spec.head_dim_v > 0 ? spec.head_dim_v : head_dim;
   const int n_rot = spec.n_rot > 0 ? spec.n_rot : head_dim;
   const int n_head_kv = latent ? spec.n_head : spec.n_head_kv;
-  const int n_ff_shexp = arch.shared_experts == SharedExperts::Always
+  const int n_ff_shexp = arch.shared_experts == SharedExperts::Always && !arch.hunyuan_moe
                              ? spec.n_ff_exp * spec.n_expert_shared
                              : (spec.n_ff_shexp > 0 ? spec.n_ff_shexp : spec.n_ff_exp);
   const auto u32 = [](int value) { return static_cast<uint32_t>(value); };
@@ -213,6 +217,28 @@ gguf::GgufWriter build_random_model(const RandomModelSpec& spec) {
   if (arch.shared_experts == SharedExperts::SigmoidGated) {
     writer.set_u32(key("expert_shared_feed_forward_length"), u32(n_ff_shexp));
   }
+  if (arch.openai_moe) {
+    writer.set_u32(key("attention.sliding_window"), u32(spec.sliding_window));
+    if (spec.rope_base_swa > 0) writer.set_f32(key("rope.freq_base_swa"), spec.rope_base_swa);
+  }
+  if (arch.hunyuan_moe) writer.set_u32(key("expert_shared_feed_forward_length"), u32(n_ff_shexp));
+  if (arch.fused_qkv_clamped) {
+    writer.set_f32(key("attention.layer_norm_epsilon"), spec.rms_eps);
+    writer.set_f32(key("attention.clamp_kqv"), spec.clamp_kqv);
+  }
+  // deepseek2 and glm4moe: dense lead, shared experts and routing by key.
+  const auto write_routing_keys = [&] {
+    writer.set_u32(key("leading_dense_block_count"),
+                   u32(static_cast<int>(spec.dense_layers.size())));
+    writer.set_u32(key("expert_shared_count"), u32(spec.n_expert_shared));
+    writer.set_f32(key("expert_weights_scale"), spec.expert_weights_scale);
+    writer.set_bool(key("expert_weights_norm"), spec.expert_weights_norm);
+    writer.set_u32(key("expert_gating_func"), spec.sigmoid_gating ? 2u : 1u);
+  };
+  if (arch.skips_nextn_layers) {
+    write_routing_keys();
+    writer.set_u32(key("nextn_predict_layers"), 0);
+  }
   if (latent) {
     if (spec.q_lora_rank > 0) writer.set_u32(key("attention.q_lora_rank"), u32(spec.q_lora_rank));
     writer.set_u32(key("attention.kv_lora_rank"), u32(spec.kv_lora_rank));
@@ -225,12 +251,7 @@ gguf::GgufWriter build_random_model(const RandomModelSpec& spec) {
       writer.set_u32(key("attention.key_length"), u32(head_dim));
       writer.set_u32(key("attention.value_length"), u32(head_dim_v));
     }
-    writer.set_u32(key("leading_dense_block_count"),
-                   u32(static_cast<int>(spec.dense_layers.size())));
-    writer.set_u32(key("expert_shared_count"), u32(spec.n_expert_shared));
-    writer.set_f32(key("expert_weights_scale"), spec.expert_weights_scale);
-    writer.set_bool(key("expert_weights_norm"), spec.expert_weights_norm);
-    writer.set_u32(key("expert_gating_func"), spec.sigmoid_gating ? 2u : 1u);
+    write_routing_keys();
     writer.set_f32(key("rope.scaling.yarn_log_multiplier"), spec.yarn_log_multiplier);
   }
   if (spec.include_tokenizer) add_byte_tokenizer(writer, spec.n_vocab);
@@ -274,13 +295,16 @@ gguf::GgufWriter build_random_model(const RandomModelSpec& spec) {
         return biases && arch.attention_output_bias;
       case TensorRole::SelectionBias:
         return spec.selection_bias;
+      case TensorRole::AttnQNorm:
+      case TensorRole::AttnKNorm:
+        return spec.qk_norm;
       default:
         return false;
     }
   };
   const float router_stddev = kRouterScale / std::sqrt(static_cast<float>(spec.n_embd));
   TensorVariant variant;
-  variant.fused_qkv = spec.fused_qkv;
+  variant.fused_qkv = spec.fused_qkv || arch.fused_qkv_clamped;
   variant.split_kv_b = spec.split_kv_b;
   for (const TensorSpec& tensor : tensor_schema(arch, config, variant)) {
     if (!tensor.required && !wanted(tensor.role)) continue;
@@ -310,7 +334,10 @@ gguf::GgufWriter build_random_model(const RandomModelSpec& spec) {
       case TensorKind::Bias: {
         // The selection bias is large enough next to sigmoid scores in (0, 1) to change some
         // choices.
-        const float stddev = tensor.role == TensorRole::SelectionBias ? 0.2f : 0.1f;
+        // Sinks about as large as attention scores, so they take a real share of the softmax.
+        const float stddev = tensor.role == TensorRole::SelectionBias ? 0.2f
+                             : tensor.role == TensorRole::AttnSinks   ? 1.0f
+                                                                      : 0.1f;
         writer.add_tensor_f32(tensor.name, tensor.dims, gaussian.values(size, stddev));
         break;
       }

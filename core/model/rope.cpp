@@ -40,20 +40,22 @@ void RopeParams::rotation(int pos, int i, float& cos_out, float& sin_out) const 
   sin_out = static_cast<float>(std::sin(theta) * magnitude);
 }
 
-RopeParams rope_params(const Model& model, int n_ctx) {
+RopeParams rope_params(const Model& model, int n_ctx, int layer) {
   const ModelConfig& c = model.config();
   RopeParams rope;
   rope.pairing = model.architecture().rope;
   rope.n_rot = c.n_rot;
-  rope.freq_base = c.rope_base;
+  const bool windowed = layer >= 0 && layer < static_cast<int>(c.attention_window.size()) &&
+                        c.attention_window[static_cast<size_t>(layer)] > 0;
+  rope.freq_base = windowed ? c.rope_base_swa : c.rope_base;
   rope.freq_scale = c.rope_scaling == RopeScaling::None ? 1.0 : c.rope_freq_scale;
   rope.attn_factor = c.rope_attn_factor;
   if (c.rope_scaling == RopeScaling::Yarn) {
     rope.ext_factor = 1;
     const double low =
-        std::floor(yarn_correction_dim(c.n_rot, c.rope_n_ctx_orig, kYarnBetaFast, c.rope_base));
+        std::floor(yarn_correction_dim(c.n_rot, c.rope_n_ctx_orig, kYarnBetaFast, rope.freq_base));
     const double high =
-        std::ceil(yarn_correction_dim(c.n_rot, c.rope_n_ctx_orig, kYarnBetaSlow, c.rope_base));
+        std::ceil(yarn_correction_dim(c.n_rot, c.rope_n_ctx_orig, kYarnBetaSlow, rope.freq_base));
     rope.corr_low = std::max(0.0, low);
     rope.corr_high = std::min(static_cast<double>(c.n_rot - 1), high);
   }

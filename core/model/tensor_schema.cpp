@@ -50,6 +50,7 @@ constexpr RoleEntry kRoles[] = {
      "an attention output bias"},
     {R::AttnQNorm, &TensorNames::attn_q_norm, K::Norm, G::Norms, "q/k norms"},
     {R::AttnKNorm, &TensorNames::attn_k_norm, K::Norm, G::Norms, "q/k norms"},
+    {R::AttnSinks, &TensorNames::attn_sinks, K::Bias, G::Attention, "attention sinks"},
     {R::AttnQA, &TensorNames::attn_q_a, K::Matrix, G::Attention, "multi-head latent attention"},
     {R::AttnQANorm, &TensorNames::attn_q_a_norm, K::Norm, G::Norms, "multi-head latent attention"},
     {R::AttnQB, &TensorNames::attn_q_b, K::Matrix, G::Attention, "multi-head latent attention"},
@@ -70,6 +71,10 @@ constexpr RoleEntry kRoles[] = {
     {R::UpExps, &TensorNames::ffn_up_exps, K::Matrix, G::Experts, "routed experts"},
     {R::DownExps, &TensorNames::ffn_down_exps, K::Matrix, G::Experts, "routed experts"},
     {R::SelectionBias, &TensorNames::exp_probs_b, K::Bias, G::Router, "an expert selection bias"},
+    {R::RouterBias, &TensorNames::ffn_gate_inp_bias, K::Bias, G::Router, "a router bias"},
+    {R::GateExpsBias, &TensorNames::ffn_gate_exps_bias, K::Bias, G::Experts, "expert biases"},
+    {R::UpExpsBias, &TensorNames::ffn_up_exps_bias, K::Bias, G::Experts, "expert biases"},
+    {R::DownExpsBias, &TensorNames::ffn_down_exps_bias, K::Bias, G::Experts, "expert biases"},
     {R::SharedExpertGate, &TensorNames::ffn_gate_inp_shexp, K::Router, G::SharedExperts,
      "shared experts"},
     {R::SharedGate, &TensorNames::ffn_gate_shexp, K::Matrix, G::SharedExperts, "shared experts"},
@@ -179,15 +184,17 @@ std::vector<TensorSpec> layer_tensor_schema(const Architecture& arch, const Mode
       schema.add(R::AttnKBias, {k_width}, biases_required);
       schema.add(R::AttnVBias, {v_width}, biases_required);
     }
-    schema.add(R::AttnOutputBias, {n_embd}, false);
+    schema.add(R::AttnOutputBias, {n_embd}, arch.attention_output_bias_required);
   }
+  const bool qk_norm_required = !arch.qk_norm_optional;
   if (arch.qk_norm == QkNorm::WholeProjection) {
-    schema.add(R::AttnQNorm, {q_width});
-    schema.add(R::AttnKNorm, {k_width});
+    schema.add(R::AttnQNorm, {q_width}, qk_norm_required);
+    schema.add(R::AttnKNorm, {k_width}, qk_norm_required);
   } else if (arch.qk_norm == QkNorm::PerHead) {
-    schema.add(R::AttnQNorm, {u(c.head_dim)});
-    schema.add(R::AttnKNorm, {u(c.head_dim)});
+    schema.add(R::AttnQNorm, {u(c.head_dim)}, qk_norm_required);
+    schema.add(R::AttnKNorm, {u(c.head_dim)}, qk_norm_required);
   }
+  if (arch.openai_moe) schema.add(R::AttnSinks, {u(c.n_head)});
   schema.add(R::FfnNorm, {n_embd});
   if (norm_bias) schema.add(R::FfnNormBias, {n_embd});
 
@@ -202,10 +209,18 @@ std::vector<TensorSpec> layer_tensor_schema(const Architecture& arch, const Mode
   }
   const uint64_t n_expert = u(c.n_expert), n_ff_exp = u(c.n_ff_exp);
   schema.add(R::Router, {n_embd, n_expert});
+  if (arch.openai_moe) schema.add(R::RouterBias, {n_expert});
   schema.add(R::GateExps, {n_embd, n_ff_exp, n_expert});
   schema.add(R::UpExps, {n_embd, n_ff_exp, n_expert});
   schema.add(R::DownExps, {n_ff_exp, n_embd, n_expert});
-  if (arch.routing_from_keys) schema.add(R::SelectionBias, {n_expert}, false);
+  if (arch.openai_moe) {
+    schema.add(R::GateExpsBias, {n_ff_exp, n_expert});
+    schema.add(R::UpExpsBias, {n_ff_exp, n_expert});
+    schema.add(R::DownExpsBias, {n_embd, n_expert});
+  }
+  if (arch.routing_from_keys) {
+    schema.add(R::SelectionBias, {n_expert}, arch.selection_bias_required);
+  }
   if (arch.shared_experts == SharedExperts::SigmoidGated) {
     schema.add(R::SharedExpertGate, {n_embd});
   }

@@ -20,6 +20,15 @@ struct Facts {
   bool norm_bias = false;          // phimoe
   bool latent_attention = false;   // deepseek2
   bool granite = false;
+  // gpt-oss: sinks, sliding windows, router and expert biases, clamped SwiGLU, heads of n_rot.
+  bool openai = false;
+  // glm4moe: keys for routing / dense lead / shared experts as deepseek2, sigmoid by default, a
+  // selection bias in every MoE layer, optional per-head q/k norms, NextN blocks skipped.
+  bool glm = false;
+  bool routing_keys = false;          // expert_gating_func, expert_weights_norm / _scale
+  bool qk_norm_after_rope = false;  // hunyuan-moe
+  bool layer_norm = false;            // dbrx: LayerNorm (eps layer_norm_epsilon), q/k/v clamped
+  std::string ffn_norm = "ffn_norm";  // the FFN pre-norm's tensor name
 };
 
 Facts facts_of(const std::string& arch) {
@@ -36,7 +45,25 @@ Facts facts_of(const std::string& arch) {
     f.norm_bias = true;
   } else if (arch == "deepseek2") {
     f.latent_attention = true;
+    f.routing_keys = true;
     f.renormalize = false;  // unless expert_weights_norm
+  } else if (arch == "gpt-oss") {
+    f.split_halves_rope = true;
+    f.openai = true;
+    f.ffn_norm = "post_attention_norm";
+  } else if (arch == "dbrx") {
+    f.split_halves_rope = true;
+    f.layer_norm = true;
+    f.ffn_norm = "attn_output_norm";
+  } else if (arch == "hunyuan-moe") {
+    f.split_halves_rope = true;
+    f.qk_norm_after_rope = true;
+  } else if (arch == "glm4moe") {
+    f.split_halves_rope = true;
+    f.glm = true;
+    f.routing_keys = true;
+    f.renormalize = false;
+    f.ffn_norm = "post_attention_norm";
   } else {
     throw std::runtime_error("reference: unknown architecture " + arch);
   }
@@ -125,12 +152,50 @@ Vector rms_norm(const Vector& x, const Tensor& weight, const Tensor& bias, doubl
   return y;
 }
 
+// LayerNorm without bias: (x - mean) / sqrt(variance + eps) * weight.
+Vector layer_norm(const Vector& x, const Tensor& weight, double eps) {
+  double mean = 0, variance = 0;
+  for (double v : x) mean += v;
+  mean /= static_cast<double>(x.size());
+  for (double v : x) variance += (v - mean) * (v - mean);
+  variance /= static_cast<double>(x.size());
+  Vector y(x.size());
+  for (size_t i = 0; i < x.size(); ++i)
+    y[i] = (x[i] - mean) / std::sqrt(variance + eps) * weight.values[i];
+  return y;
+}
+
 Vector swiglu(const Tensor& gate, const Tensor& up, const Tensor& down, const Vector& x,
               size_t matrix = 0) {
   Vector g = multiply(gate, x, matrix);
   const Vector u = multiply(up, x, matrix);
   for (size_t i = 0; i < g.size(); ++i) g[i] = g[i] / (1.0 + std::exp(-g[i])) * u[i];
   return multiply(down, g, matrix);
+}
+
+// Row `row` of a 2-D bias tensor (one expert's bias).
+Vector bias_row(const Tensor& bias, size_t row) {
+  const size_t cols = bias.cols();
+  return Vector(bias.values.begin() + static_cast<ptrdiff_t>(row * cols),
+                bias.values.begin() + static_cast<ptrdiff_t>((row + 1) * cols));
+}
+
+// gpt-oss's expert: biased gate and up, g = min(g, 7), u = clamp(u, -7, 7),
+// h = g sigmoid(1.702 g) (u + 1), then the biased down projection.
+Vector clamped_swiglu(const Tensor& gate, const Tensor& up, const Tensor& down,
+                      const Tensor& gate_b, const Tensor& up_b, const Tensor& down_b,
+                      const Vector& x, size_t expert) {
+  Vector g = multiply(gate, x, expert);
+  Vector u = multiply(up, x, expert);
+  add(g, bias_row(gate_b, expert));
+  add(u, bias_row(up_b, expert));
+  for (size_t i = 0; i < g.size(); ++i) {
+    const double gc = std::min(g[i], 7.0), uc = std::clamp(u[i], -7.0, 7.0);
+    g[i] = gc / (1.0 + std::exp(-1.702 * gc)) * (uc + 1.0);
+  }
+  Vector y = multiply(down, g, expert);
+  add(y, bias_row(down_b, expert));
+  return y;
 }
 
 Vector softmax(const Vector& x) {
@@ -182,6 +247,8 @@ struct Layer {
   bool moe = false;
   Tensor router, gate, up, down, selection_bias;
   Tensor shexp_gate_inp, shexp_gate, shexp_up, shexp_down;
+  Tensor sinks, router_b, gate_b, up_b, down_b;  // gpt-oss
+  int window = 0;                                // gpt-oss sliding window (0: full)
 };
 
 }  // namespace
@@ -195,7 +262,9 @@ ReferenceResult reference_forward(const gguf::GgufFile& file, std::span<const in
     return static_cast<int>(file.get_uint_or(key(name), fallback));
   };
   const int n_embd = uint_or("embedding_length", 0);
-  const int n_layer = uint_or("block_count", 0);
+  // glm4moe's trailing NextN blocks are never run.
+  const int n_layer =
+      uint_or("block_count", 0) - (facts.glm ? uint_or("nextn_predict_layers", 0) : 0);
   const int n_head = uint_or("attention.head_count", 0);
   int n_head_kv = uint_or("attention.head_count_kv", static_cast<uint64_t>(n_head));
   int head_dim = uint_or("attention.key_length", static_cast<uint64_t>(n_embd / n_head));
@@ -206,7 +275,15 @@ ReferenceResult reference_forward(const gguf::GgufFile& file, std::span<const in
   }
   if (facts.latent_attention) n_head_kv = n_head;
   const int n_rot = uint_or("rope.dimension_count", static_cast<uint64_t>(head_dim));
-  const double eps = file.get_double_or(key("attention.layer_norm_rms_epsilon"), 1e-5);
+  if (facts.openai) head_dim = head_dim_v = n_rot;
+  const double eps = facts.layer_norm
+                         ? file.get_double_or(key("attention.layer_norm_epsilon"), 0)
+                         : file.get_double_or(key("attention.layer_norm_rms_epsilon"), 1e-5);
+  const double clamp_kqv = facts.layer_norm ? file.get_double_or(key("attention.clamp_kqv"), 0) : 0;
+  // The architecture's block norm (RMSNorm, with bias where given, or dbrx's LayerNorm).
+  const auto block_norm = [&](const Vector& x, const Tensor& weight, const Tensor& bias) {
+    return facts.layer_norm ? layer_norm(x, weight, eps) : rms_norm(x, weight, bias, eps);
+  };
   const int top_k = uint_or("expert_used_count", 0);
   const int n_ctx_train = uint_or("context_length", 0);
 
@@ -256,11 +333,31 @@ ReferenceResult reference_forward(const gguf::GgufFile& file, std::span<const in
   gate.n_groups_used = uint_or("expert_group_used_count", 0);
   int dense_lead = -1;  // -1: a layer is MoE when it has a router
   int kv_lora = 0;
-  if (facts.latent_attention) {
+  if (facts.routing_keys) {
     gate.renormalize = file.get_bool_or(key("expert_weights_norm"), false);
-    gate.sigmoid = file.get_uint_or(key("expert_gating_func"), 1) == 2;
+    // Unset: softmax for deepseek2, sigmoid for glm4moe.
+    const uint64_t gating = file.get_uint_or(key("expert_gating_func"), facts.glm ? 2 : 1);
+    gate.sigmoid = gating == 2;
     gate.scale = file.get_double_or(key("expert_weights_scale"), 1.0);
     dense_lead = uint_or("leading_dense_block_count", 0);
+  }
+  // gpt-oss: windowed layers (il % period < period - 1) and their RoPE base.
+  int window = 0, window_period = 2;
+  Rope window_rope = rope;
+  if (facts.openai) {
+    window = uint_or("attention.sliding_window", 0);
+    window_period = uint_or("attention.sliding_window_pattern", 2);
+    window_rope.base = file.get_double_or(key("rope.freq_base_swa"), rope.base);
+    if (window_rope.yarn) {
+      const auto dim = [&](double rotations) {
+        return n_rot * std::log(n_ctx_orig / (rotations * 2 * std::numbers::pi)) /
+               (2 * std::log(window_rope.base));
+      };
+      window_rope.low = std::max(0.0, std::floor(dim(32)));
+      window_rope.high = std::min(static_cast<double>(n_rot - 1), std::ceil(dim(1)));
+    }
+  }
+  if (facts.latent_attention) {
     kv_lora = uint_or("attention.kv_lora_rank", 0);
     // YaRN's magnitude goes into the score scale; the rotation undoes its own correction.
     const double mscale =
@@ -283,7 +380,7 @@ ReferenceResult reference_forward(const gguf::GgufFile& file, std::span<const in
     const std::string blk = "blk." + std::to_string(il) + ".";
     Layer& l = layers[static_cast<size_t>(il)];
     l.attn_norm = read(file, blk + "attn_norm.weight");
-    l.ffn_norm = read(file, blk + "ffn_norm.weight");
+    l.ffn_norm = read(file, blk + facts.ffn_norm + ".weight");
     if (facts.norm_bias) {
       l.attn_norm_b = read(file, blk + "attn_norm.bias");
       l.ffn_norm_b = read(file, blk + "ffn_norm.bias");
@@ -324,9 +421,14 @@ ReferenceResult reference_forward(const gguf::GgufFile& file, std::span<const in
         l.bv = read(file, blk + "attn_v.bias", false);
       }
       l.bo = read(file, blk + "attn_output.bias", false);
-      if (arch == "olmoe" || arch == "qwen3moe") {
-        l.q_norm = read(file, blk + "attn_q_norm.weight");
-        l.k_norm = read(file, blk + "attn_k_norm.weight");
+      if (arch == "olmoe" || arch == "qwen3moe" || facts.glm || facts.qk_norm_after_rope) {
+        l.q_norm = read(file, blk + "attn_q_norm.weight", !facts.glm);
+        l.k_norm = read(file, blk + "attn_k_norm.weight", !facts.glm);
+      }
+      if (facts.openai) {
+        l.sinks = read(file, blk + "attn_sinks.weight");
+        const bool windowed = window_period == 0 || il % window_period < window_period - 1;
+        l.window = windowed ? window : 0;
       }
     }
     l.wo = read(file, blk + "attn_output.weight");
@@ -337,11 +439,19 @@ ReferenceResult reference_forward(const gguf::GgufFile& file, std::span<const in
       l.gate = read(file, blk + "ffn_gate_exps.weight");
       l.up = read(file, blk + "ffn_up_exps.weight");
       l.down = read(file, blk + "ffn_down_exps.weight");
-      if (facts.latent_attention) l.selection_bias = read(file, blk + "exp_probs_b.bias", false);
+      if (facts.routing_keys) {
+        l.selection_bias = read(file, blk + "exp_probs_b.bias", facts.glm);
+      }
+      if (facts.openai) {
+        l.router_b = read(file, blk + "ffn_gate_inp.bias");
+        l.gate_b = read(file, blk + "ffn_gate_exps.bias");
+        l.up_b = read(file, blk + "ffn_up_exps.bias");
+        l.down_b = read(file, blk + "ffn_down_exps.bias");
+      }
       if (arch == "qwen2moe") l.shexp_gate_inp = read(file, blk + "ffn_gate_inp_shexp.weight");
-      if (arch == "qwen2moe" || arch == "deepseek2") {
-        const bool required =
-            arch == "qwen2moe" || file.get_uint_or(key("expert_shared_count"), 0) > 0;
+      if (arch == "qwen2moe" || arch == "deepseek2" || facts.glm || facts.qk_norm_after_rope) {
+        const bool required = arch == "qwen2moe" || facts.qk_norm_after_rope ||
+                              file.get_uint_or(key("expert_shared_count"), 0) > 0;
         l.shexp_gate = read(file, blk + "ffn_gate_shexp.weight", required);
         l.shexp_up = read(file, blk + "ffn_up_shexp.weight", required);
         l.shexp_down = read(file, blk + "ffn_down_shexp.weight", required);
@@ -374,7 +484,7 @@ ReferenceResult reference_forward(const gguf::GgufFile& file, std::span<const in
     std::vector<Vector> q(n), k(n), v(n);
     for (size_t t = 0; t < n; ++t) {
       const int pos = static_cast<int>(t);
-      const Vector x = rms_norm(hidden[t], l.attn_norm, l.attn_norm_b, eps);
+      const Vector x = block_norm(hidden[t], l.attn_norm, l.attn_norm_b);
       if (facts.latent_attention) {
         const size_t nope = hd - static_cast<size_t>(n_rot);
         if (l.q_a.present) {
@@ -418,8 +528,13 @@ ReferenceResult reference_forward(const gguf::GgufFile& file, std::span<const in
         if (l.bq.present) add(q[t], l.bq.values);
         if (l.bk.present) add(k[t], l.bk.values);
         if (l.bv.present) add(v[t], l.bv.values);
-        if (l.q_norm.present) {
-          // Over the whole projection (olmoe) or each head (qwen3moe): the weight's size says.
+        if (clamp_kqv > 0) {  // dbrx
+          for (Vector* projection : {&q[t], &k[t], &v[t]}) {
+            for (double& value : *projection) value = std::clamp(value, -clamp_kqv, clamp_kqv);
+          }
+        }
+        // Over the whole projection (olmoe) or each head (qwen3moe): the weight's size says.
+        const auto norm_qk = [&] {
           const size_t qs = l.q_norm.values.size(), ks = l.k_norm.values.size();
           for (size_t at = 0; at < q[t].size(); at += qs) {
             const Vector y = rms_norm(q[t], l.q_norm, Tensor{}, eps, at, qs);
@@ -429,24 +544,33 @@ ReferenceResult reference_forward(const gguf::GgufFile& file, std::span<const in
             const Vector y = rms_norm(k[t], l.k_norm, Tensor{}, eps, at, ks);
             std::copy(y.begin(), y.end(), k[t].begin() + static_cast<ptrdiff_t>(at));
           }
-        }
-        for (int h = 0; h < n_head; ++h) rope.apply(q[t], h * hd, pos);
-        for (int h = 0; h < n_head_kv; ++h) rope.apply(k[t], h * hd, pos);
+        };
+        if (l.q_norm.present && !facts.qk_norm_after_rope) norm_qk();
+        const Rope& layer_rope = l.window > 0 ? window_rope : rope;
+        for (int h = 0; h < n_head; ++h) layer_rope.apply(q[t], h * hd, pos);
+        for (int h = 0; h < n_head_kv; ++h) layer_rope.apply(k[t], h * hd, pos);
+        if (l.q_norm.present && facts.qk_norm_after_rope) norm_qk();  // hunyuan-moe
       }
     }
     for (size_t t = 0; t < n; ++t) {
       Vector attended(static_cast<size_t>(n_head) * hdv, 0.0);
       for (int h = 0; h < n_head; ++h) {
         const size_t kvh = static_cast<size_t>(h / group);
-        Vector scores(t + 1);
-        for (size_t j = 0; j <= t; ++j) {
+        // Keys j visible from t: causal, and t - j < window where the layer has one.
+        const auto window = static_cast<size_t>(l.window);
+        const size_t first = window > 0 && t + 1 > window ? t + 1 - window : 0;
+        Vector scores;
+        for (size_t j = first; j <= t; ++j) {
           double dot = 0;
           for (size_t d = 0; d < hd; ++d) dot += q[t][h * hd + d] * k[j][kvh * hd + d];
-          scores[j] = dot * kq_scale;
+          scores.push_back(dot * kq_scale);
         }
+        // A sink is one more logit in the softmax whose share goes nowhere.
+        if (l.sinks.present) scores.push_back(l.sinks.values[static_cast<size_t>(h)]);
         const Vector p = softmax(scores);
-        for (size_t j = 0; j <= t; ++j) {
-          for (size_t d = 0; d < hdv; ++d) attended[h * hdv + d] += p[j] * v[j][kvh * hdv + d];
+        for (size_t j = first; j <= t; ++j) {
+          for (size_t d = 0; d < hdv; ++d)
+            attended[h * hdv + d] += p[j - first] * v[j][kvh * hdv + d];
         }
       }
       Vector projected = multiply(l.wo, attended);
@@ -458,8 +582,9 @@ ReferenceResult reference_forward(const gguf::GgufFile& file, std::span<const in
     // Feed-forward. Routing first for every token (batch rules look at all of them).
     std::vector<Vector> ffn_in(n), router_logits(n);
     for (size_t t = 0; t < n; ++t) {
-      ffn_in[t] = rms_norm(hidden[t], l.ffn_norm, l.ffn_norm_b, eps);
+      ffn_in[t] = block_norm(hidden[t], l.ffn_norm, l.ffn_norm_b);
       if (l.moe) router_logits[t] = multiply(l.router, ffn_in[t]);
+      if (l.moe && l.router_b.present) add(router_logits[t], l.router_b.values);
     }
     if (l.moe) {
       ReferenceGate layer_gate = gate;
@@ -478,7 +603,10 @@ ReferenceResult reference_forward(const gguf::GgufFile& file, std::span<const in
         route.input_norm = norm(x);
         route.input_head.assign(x.begin(), x.begin() + std::min<size_t>(x.size(), 16));
         for (size_t j = 0; j < route.experts.size(); ++j) {
-          const Vector y = swiglu(l.gate, l.up, l.down, x, static_cast<size_t>(route.experts[j]));
+          const auto expert = static_cast<size_t>(route.experts[j]);
+          const Vector y = facts.openai ? clamped_swiglu(l.gate, l.up, l.down, l.gate_b, l.up_b,
+                                                         l.down_b, x, expert)
+                                        : swiglu(l.gate, l.up, l.down, x, expert);
           route.expert_norms.push_back(norm(y));
           for (size_t i = 0; i < y.size(); ++i) ffn[i] += route.weights[j] * y[i];
         }
@@ -503,7 +631,7 @@ ReferenceResult reference_forward(const gguf::GgufFile& file, std::span<const in
 
   result.logits.resize(n);
   for (size_t t = 0; t < n; ++t) {
-    result.logits[t] = multiply(output, rms_norm(hidden[t], output_norm, output_norm_b, eps));
+    result.logits[t] = multiply(output, block_norm(hidden[t], output_norm, output_norm_b));
     if (output_b.present) add(result.logits[t], output_b.values);
     scale(result.logits[t], 1 / logit_scale);
   }

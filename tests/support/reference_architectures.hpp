@@ -5,8 +5,10 @@
 // independently of the backends. Reads weights and hyper-parameters straight from the GGUF file
 // (weights through dequantize_row). Covers llama, olmoe, qwen2moe, qwen3moe, granitemoe,
 // deepseek2 (latent attention, q_lora or not, attn_kv_b or the split k_b / v_b, YaRN, selection
-// bias, sigmoid gating, shared experts, leading dense layers) and phimoe (norm biases, LongRoPE),
-// with the routing interventions of moe/interventions.hpp (reference_routing.hpp) on any of them.
+// bias, sigmoid gating, shared experts, leading dense layers), phimoe (norm biases, LongRoPE),
+// gpt-oss (sinks, sliding windows, router and expert biases, clamped SwiGLU), glm4moe (partial
+// RoPE, optional q/k norms, NextN blocks skipped) and dbrx (LayerNorm, clamped q/k/v), with the
+// routing interventions of moe/interventions.hpp (reference_routing.hpp) on any of them.
 #include <cstdint>
 #include <span>
 #include <vector>

@@ -16,6 +16,8 @@ struct ModelConfig;
 enum class NormKind {
   Rms,          // x / sqrt(mean(x^2) + eps) * weight
   RmsWithBias,  // the same plus a bias (phimoe, as llama.cpp computes it: norm tensors .bias)
+  Layer,        // (x - mean) / sqrt(var + eps) * weight, no bias (dbrx;
+                // attention.layer_norm_epsilon)
 };
 
 // Which elements of a head vector RoPE rotates together.
@@ -48,6 +50,12 @@ enum class SharedExperts {
   None,
   SigmoidGated,  // qwen2moe: one shared SwiGLU scaled by sigmoid(ffn_gate_inp_shexp . x)
   Always,        // deepseek2: expert_shared_count experts as one SwiGLU, weight 1
+};
+
+// What each routed expert computes from its gate and up projections.
+enum class ExpertActivation {
+  SwiGlu,         // silu(gate) * up
+  ClampedSwiGlu,  // gpt-oss: g = min(gate, 7), u = clamp(up, -7, 7), g * sigmoid(1.702 g) * (u + 1)
 };
 
 // GGUF tensor names. Per-layer names contain "{layer}", replaced by the block index.
@@ -106,6 +114,12 @@ struct TensorNames {
   std::string attn_kv_b = "blk.{layer}.attn_kv_b.weight";
   std::string attn_k_b = "blk.{layer}.attn_k_b.weight";  // newer files: attn_kv_b split per head
   std::string attn_v_b = "blk.{layer}.attn_v_b.weight";
+  // gpt-oss: per-head attention sinks, the router's bias and the experts' biases.
+  std::string attn_sinks = "blk.{layer}.attn_sinks.weight";
+  std::string ffn_gate_inp_bias = "blk.{layer}.ffn_gate_inp.bias";
+  std::string ffn_gate_exps_bias = "blk.{layer}.ffn_gate_exps.bias";
+  std::string ffn_up_exps_bias = "blk.{layer}.ffn_up_exps.bias";
+  std::string ffn_down_exps_bias = "blk.{layer}.ffn_down_exps.bias";
   std::string rope_freqs = "rope_freqs.weight";  // llama 3 frequency factors
   // LongRoPE frequency factors (phimoe), one set for short and one for long contexts.
   std::string rope_factors_long = "rope_factors_long.weight";
@@ -140,10 +154,36 @@ struct Architecture {
   // Leading dense layers are given by key leading_dense_block_count (deepseek2); otherwise a
   // layer is MoE exactly when it has a router tensor.
   bool dense_layers_from_key = false;
-  // Reads expert_gating_func, expert_weights_norm and expert_weights_scale (deepseek2).
+  // Reads expert_gating_func, expert_weights_norm and expert_weights_scale (deepseek2,
+  // glm4moe); without expert_gating_func the gating is `gating`.
   bool routing_from_keys = false;
+  // exp_probs_b must be present in every MoE layer, expert_shared_count must be given (glm4moe).
+  bool selection_bias_required = false;
+  bool shared_count_required = false;
   // Reads embedding_scale, residual_scale, logit_scale and attention.scale (granitemoe).
   bool granite_multipliers = false;
+  // The q/k norms (qk_norm) may be absent (glm4moe: only some GLM-4.5 files have them).
+  bool qk_norm_optional = false;
+  // attn_output.bias must be present (gpt-oss).
+  bool attention_output_bias_required = false;
+  // gpt-oss: the router adds ffn_gate_inp.bias to its logits, top-k runs on the logits and the
+  // weights are the softmax over the k chosen logits (equal to the softmax over all experts
+  // renormalized over the chosen, which is how the router computes it); every expert has
+  // biases on its gate, up and down projections; attention has per-head sinks, layers
+  // alternate between a sliding window (attention.sliding_window) and full attention, and the
+  // head size is rope.dimension_count.
+  bool openai_moe = false;
+  ExpertActivation expert_activation = ExpertActivation::SwiGlu;
+  // dbrx: one fused attn_qkv (never separate q, k, v), its output clamped to
+  // [-attention.clamp_kqv, attention.clamp_kqv]; experts as wide as feed_forward_length.
+  bool fused_qkv_clamped = false;
+  // hunyuan-moe: the per-head q/k norms come after RoPE; one shared expert always on, as wide as
+  // expert_shared_feed_forward_length (else feed_forward_length); the routed experts as wide as
+  // feed_forward_length (expert_feed_forward_length is required but unused, as in llama.cpp).
+  bool hunyuan_moe = false;
+  // Skips the last nextn_predict_layers blocks (multi-token-prediction heads llama.cpp loads
+  // but never runs: glm4moe).
+  bool skips_nextn_layers = false;
 
   // Hooks for what does not fit in data. nullptr = nothing to do.
   // Reads hyper-parameters only this architecture has, after the common ones are read.

@@ -41,7 +41,8 @@ struct ModelConfig {
   int n_vocab = 0;           // rows of token_embd
   int n_ctx_train = 0;       // context_length
   int n_embd = 0;            // embedding_length
-  int n_layer = 0;           // block_count
+  int n_layer = 0;           // block_count, less the skipped NextN blocks
+  int n_layer_nextn = 0;     // glm4moe nextn_predict_layers: trailing blocks never run
   int n_head = 0;            // attention.head_count
   int n_head_kv = 0;         // attention.head_count_kv (default n_head)
   int head_dim = 0;          // attention.key_length (default n_embd / n_head)
@@ -51,7 +52,8 @@ struct ModelConfig {
   int n_ff_exp = 0;          // expert_feed_forward_length (default n_ff): width of each expert
   int n_expert = 0;          // expert_count (0: dense model)
   int n_expert_used = 0;     // expert_used_count (top-k)
-  float rms_eps = 1e-5f;     // attention.layer_norm_rms_epsilon
+  float rms_eps = 1e-5f;     // attention.layer_norm_rms_epsilon (LayerNorm: layer_norm_epsilon)
+  float clamp_kqv = 0;       // dbrx attention.clamp_kqv: q, k, v clamped to +-this (0: no clamp)
   float rope_base = 10000;   // rope.freq_base
   std::vector<bool> layer_is_moe;  // per layer: routed experts (true) or dense FFN (false)
 
@@ -60,6 +62,11 @@ struct ModelConfig {
   float kq_scale = 0;
   int q_lora_rank = 0;   // deepseek2 attention.q_lora_rank (0: a plain attn_q)
   int kv_lora_rank = 0;  // deepseek2 attention.kv_lora_rank
+
+  // Sliding-window attention (gpt-oss): per layer 0 (full causal attention) or the window W,
+  // a query at p sees keys at p - W < p_k <= p. Empty: every layer is full.
+  std::vector<int> attention_window;
+  float rope_base_swa = 10000;  // rope.freq_base_swa: RoPE base of the windowed layers
 
   // RoPE scaling (rope.scaling.*), applied as llama.cpp applies it.
   RopeScaling rope_scaling = RopeScaling::None;
@@ -79,6 +86,10 @@ struct ModelConfig {
   bool normalize_expert_weights = true;  // chosen weights divided by their sum
   float expert_weights_scale = 1;        // then multiplied by this (deepseek2)
   bool has_selection_bias = false;       // exp_probs_b: shifts the choice, not the weights
+  // gpt-oss: logits + ffn_gate_inp.bias, weights the softmax over the k chosen logits (computed
+  // as the softmax over all, renormalized over the chosen: the same numbers).
+  bool softmax_over_chosen = false;
+  ExpertActivation expert_activation = ExpertActivation::SwiGlu;
   // Group-limited routing (expert_group_count / expert_group_used_count, read for every
   // architecture as llama.cpp does): top-k only within the best n_expert_groups_used of
   // n_expert_groups groups of consecutive experts. 0 (or a file's 1): no limit.
@@ -90,6 +101,7 @@ struct ModelConfig {
   int n_expert_shared = 0;     // deepseek2 expert_shared_count; qwen2moe 1
   int n_ff_shexp = 0;          // width of the shared SwiGLU (all shared experts together)
   int n_layer_dense_lead = 0;  // deepseek2 leading_dense_block_count
+  bool has_qk_norm = false;    // the layers have attn_q_norm / attn_k_norm
 
   std::vector<int> moe_layers() const;  // ids of the MoE layers, ascending
 };
@@ -125,6 +137,12 @@ struct LayerWeights {
   const gguf::TensorInfo* ffn_up_shexp = nullptr;
   const gguf::TensorInfo* ffn_down_shexp = nullptr;
   const gguf::TensorInfo* exp_probs_b = nullptr;  // selection bias, ne [n_expert]
+  // gpt-oss
+  const gguf::TensorInfo* attn_sinks = nullptr;          // ne [n_head]
+  const gguf::TensorInfo* ffn_gate_inp_bias = nullptr;   // ne [n_expert]
+  const gguf::TensorInfo* ffn_gate_exps_bias = nullptr;  // ne [n_ff_exp, n_expert]
+  const gguf::TensorInfo* ffn_up_exps_bias = nullptr;    // ne [n_ff_exp, n_expert]
+  const gguf::TensorInfo* ffn_down_exps_bias = nullptr;  // ne [n_embd, n_expert]
   // deepseek2 multi-head latent attention
   const gguf::TensorInfo* attn_q_a = nullptr;
   const gguf::TensorInfo* attn_q_a_norm = nullptr;

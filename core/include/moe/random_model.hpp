@@ -33,7 +33,8 @@ struct RandomModelSpec {
   bool attention_biases = false;  // add attn_{q,k,v,output}.bias
   bool include_tokenizer = true;
 
-  // general.architecture: llama, olmoe, qwen2moe, qwen3moe, granitemoe, deepseek2, phimoe. The
+  // general.architecture: llama, olmoe, qwen2moe, qwen3moe, granitemoe, deepseek2, phimoe,
+  // gpt-oss, glm4moe, dbrx. The
   // architecture brings its own tensors: olmoe / qwen3moe QK-norms, qwen2moe q/k/v biases and
   // a gated shared expert, phimoe norm / projection / output biases, deepseek2 latent attention.
   std::string architecture = "llama";
@@ -46,7 +47,7 @@ struct RandomModelSpec {
   int q_lora_rank = 0;               // deepseek2: 0 = plain attn_q (V2-Lite)
   int kv_lora_rank = 32;             // deepseek2
   bool split_kv_b = false;           // deepseek2: newer layout (attn_k_b / attn_v_b, *_mla keys)
-  bool sigmoid_gating = false;       // deepseek2 expert_gating_func 2
+  bool sigmoid_gating = false;       // deepseek2, glm4moe expert_gating_func 2 (else 1)
   bool selection_bias = false;       // deepseek2 exp_probs_b.bias per MoE layer
   bool expert_weights_norm = false;  // deepseek2
   float expert_weights_scale = 1;    // deepseek2
@@ -56,6 +57,16 @@ struct RandomModelSpec {
   // One fused attn_qkv.weight (and attn_qkv.bias with biases) instead of attn_q / attn_k /
   // attn_v, as some conversions write them; not for deepseek2.
   bool fused_qkv = false;
+  // gpt-oss: attention.sliding_window (its even layers are windowed) and rope.freq_base_swa
+  // (0: not written).
+  int sliding_window = 4;
+  float rope_base_swa = 0;
+  // glm4moe: the optional per-head q/k norms. Its gating (sigmoid_gating), leading dense
+  // layers, shared experts (n_expert_shared), weight norm and scale are the deepseek2 fields;
+  // exp_probs_b is always written.
+  bool qk_norm = false;
+  // dbrx: attention.clamp_kqv (its norms' epsilon is rms_eps, its attn_qkv always fused).
+  float clamp_kqv = 8;
   // RoPE scaling: "" (none), "linear", "yarn" or "longrope" (with rope_factors_{long,short}).
   std::string rope_scaling;
   float rope_scaling_factor = 1;

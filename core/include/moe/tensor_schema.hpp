@@ -39,6 +39,7 @@ enum class TensorRole {
   AttnOutputBias,
   AttnQNorm,
   AttnKNorm,
+  AttnSinks,  // gpt-oss: one logit per head that takes part in the softmax without a value
   // Multi-head latent attention.
   AttnQA,
   AttnQANorm,
@@ -59,6 +60,10 @@ enum class TensorRole {
   UpExps,
   DownExps,
   SelectionBias,
+  RouterBias,  // gpt-oss: added to the router logits
+  GateExpsBias,
+  UpExpsBias,
+  DownExpsBias,
   SharedExpertGate,  // the sigmoid gate of a shared expert
   SharedGate,
   SharedUp,
