@@ -8,6 +8,7 @@
 #include <sstream>
 #include <unistd.h>
 
+#include "backend_choice.hpp"
 #include "moe/cpu_backend.hpp"
 #include "moe/gl_backend.hpp"
 #include "moe/cpu_level.hpp"
@@ -66,10 +67,7 @@ void add_threads_option(CLI::App& command, int& threads) {
 }
 
 std::shared_ptr<moe::Backend> make_cpu_backend(int threads, bool exact) {
-  moe::CpuBackendOptions options;
-  options.n_threads = threads;
-  options.quantized_activations = !exact;
-  return std::make_shared<moe::CpuBackend>(options);
+  return make_compute_backend("cpu", threads, exact);
 }
 
 void add_backend_options(CLI::App& command, BackendChoice& choice) {
@@ -84,9 +82,7 @@ void add_backend_options(CLI::App& command, BackendChoice& choice) {
 }
 
 std::shared_ptr<moe::Backend> make_backend(const BackendChoice& choice, int threads) {
-  if (choice.kind == "gl") return std::make_shared<moe::GlBackend>();
-  if (choice.kind == "cpu") return make_cpu_backend(threads, choice.exact);
-  throw moe::Error("unknown backend '" + choice.kind + "' (use cpu or gl)");
+  return make_compute_backend(choice.kind, threads, choice.exact);
 }
 
 std::string describe_backend(const moe::Backend& backend) {
@@ -95,7 +91,7 @@ std::string describe_backend(const moe::Backend& backend) {
   if (const auto* cpu = dynamic_cast<const moe::CpuBackend*>(&backend))
     return cpu->name() + " (" + std::to_string(cpu->n_threads()) + " threads, " +
            moe::cpu::simd_level_summary() + " kernels" +
-           (cpu->quantized_activations() ? "" : ", exact: f32 activations") + ")";
+           (computes_exactly_on_cpu(*cpu) ? ", exact: f32 activations" : "") + ")";
   return backend.name();
 }
 

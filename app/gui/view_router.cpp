@@ -72,12 +72,11 @@ void draw_heatmap(ViewContext& view, RouterPanelState& state) {
 }
 
 // A | B: both prompts' scores and heatmaps on shared scales. B shows its token at the selected
-// position (its last one when B is shorter).
+// position (its last one when B is shorter). B's labels are made only when a figure is rebuilt.
 void draw_router_beside(ViewContext& view, RouterPanelState& state, const PromptRun& b,
                         const std::string& label, const FigureStack& stack) {
   const Snapshot& snapshot = view.snapshot;
   const Selection& selection = view.selection;
-  const std::vector<std::string> labels_b = figure_token_labels(b.tokens);
   const int token_b = std::clamp(selection.token, 0, static_cast<int>(b.tokens.size()) - 1);
   const uint64_t key =
       cache_key({snapshot.version, static_cast<uint64_t>(selection.layer),
@@ -91,8 +90,9 @@ void draw_router_beside(ViewContext& view, RouterPanelState& state, const Prompt
                                             label);
         },
         [&] {
-          return plot::router_scores_figure(b.trace, token_b, selection.layer,
-                                            labels_b[static_cast<size_t>(token_b)]);
+          return plot::router_scores_figure(
+              b.trace, token_b, selection.layer,
+              figure_token_labels(b.tokens)[static_cast<size_t>(token_b)]);
         });
     const auto hits = draw_figure_pair(
         "##router_scores_ab", scores, ImVec2(ImGui::GetContentRegionAvail().x, stack.first),
@@ -110,7 +110,8 @@ void draw_router_beside(ViewContext& view, RouterPanelState& state, const Prompt
                                            selection.token, words_of(view, snapshot.tokens));
       },
       [&] {
-        return plot::router_heatmap_figure(b.trace, selection.layer, labels_b, token_b,
+        return plot::router_heatmap_figure(b.trace, selection.layer,
+                                           figure_token_labels(b.tokens), token_b,
                                            words_of(view, b.tokens));
       });
   const float room = ImGui::GetContentRegionAvail().y;

@@ -4,13 +4,12 @@
 #include <filesystem>
 #include <system_error>
 
-#include "moe/cpu_backend.hpp"
-#include "moe/gl_backend.hpp"
 #include "moe/error.hpp"
 #include "moe/model_loading.hpp"
 #include "moe/prompt_sets.hpp"
 #include "moe/session.hpp"
 #include "moe/tokenizer.hpp"
+#include "backend_choice.hpp"
 #include "context_limit.hpp"
 #include "token_text.hpp"
 #include "worker_state.hpp"
@@ -23,14 +22,10 @@ bool starts_with(const std::string& text, const std::string& prefix) {
   return text.rfind(prefix, 0) == 0;
 }
 
+// "cpu-exact" is the CPU backend with f32 activations (the CLI's --exact).
 std::shared_ptr<moe::Backend> make_backend(const std::string& kind, int n_threads) {
-  if (kind == "gl") return std::make_shared<moe::GlBackend>();
-  if (kind == "cpu" || kind == "cpu-exact") {
-    moe::CpuBackendOptions options;
-    options.n_threads = n_threads;
-    options.quantized_activations = kind == "cpu";
-    return std::make_shared<moe::CpuBackend>(options);
-  }
+  if (kind == "cpu-exact") return make_compute_backend("cpu", n_threads, true);
+  if (kind == "cpu" || kind == "gl") return make_compute_backend(kind, n_threads, false);
   throw moe::Error("unknown backend '" + kind + "' (cpu, cpu-exact or gl)");
 }
 
@@ -569,8 +564,7 @@ bool Worker::do_domains(const std::filesystem::path& prompts_folder, uint64_t re
 }
 
 std::string backend_kind(const moe::Backend& backend) {
-  const auto* cpu = dynamic_cast<const moe::CpuBackend*>(&backend);
-  return cpu && !cpu->quantized_activations() ? "cpu-exact" : backend.name();
+  return computes_exactly_on_cpu(backend) ? "cpu-exact" : backend.name();
 }
 
 std::vector<TokenView> token_views(const moe::Tokenizer& tokenizer,
