@@ -182,3 +182,51 @@ TEST_F(CliProfileTest, PlotsCacheAndRepetitionFromAProfile) {
   EXPECT_EQ(no_profile.exit_code, 1);
   EXPECT_NE(no_profile.err.find("--profile"), std::string::npos) << no_profile.err;
 }
+
+TEST_F(CliProfileTest, PrunePlanKeepsTheBusiestExpertsAndPplMeasuresThePrunedModel) {
+  const std::string profile_path = workspace_->arg("prune.moeprofile");
+  ASSERT_EQ(run_cli("profile " + model() + " --data " + corpus() + " --out " + profile_path + " --quiet").exit_code, 0);
+  const std::string plan_path = workspace_->arg("plan.json");
+  const CommandResult plan_run = run_cli("prune-plan " + profile_path +
+                                         " --keep 0.5 --by frequency --out " + plan_path);
+  ASSERT_EQ(plan_run.exit_code, 0) << plan_run.err;
+  EXPECT_NE(plan_run.out.find("Keeping 4 of 8 experts"), std::string::npos) << plan_run.out;
+
+  // The kept experts are the four with the most tokens in the profile (ties: lower id).
+  const moe::CorpusProfile profile = moe::read_corpus_profile(path("prune.moeprofile"));
+  const nlohmann::json plan = nlohmann::json::parse(read_all(path("plan.json")));
+  ASSERT_EQ(plan.at("layers").size(), profile.layers.size());
+  for (size_t m = 0; m < profile.layers.size(); ++m) {
+    std::vector<int> order(8);
+    std::iota(order.begin(), order.end(), 0);
+    const std::vector<int64_t>& counts = profile.layers[m].token_counts;
+    std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return counts[a] > counts[b]; });
+    std::vector<int> busiest(order.begin(), order.begin() + 4);
+    std::sort(busiest.begin(), busiest.end());
+    EXPECT_EQ(plan.at("layers")[m].at("kept").get<std::vector<int>>(), busiest);
+  }
+
+  // Applied to ppl: the pruned experts get no token, and the model is compared with the full one.
+  std::ofstream(path("held_out.txt")) << "The sea was grey. def g(y): return y + 1\n";
+  const CommandResult ppl = run_cli("ppl " + model() + " --file " + workspace_->arg("held_out.txt") +
+                                    " --prune-plan " + plan_path + " --json");
+  ASSERT_EQ(ppl.exit_code, 0) << ppl.err;
+  const nlohmann::json result = nlohmann::json::parse(ppl.out);
+  EXPECT_GT(result.at("mean_kl").get<double>(), 0.0);
+  EXPECT_NE(result.at("perplexity").get<double>(), result.at("unchanged").at("perplexity").get<double>());
+  for (size_t m = 0; m < result.at("balance").size(); ++m) {
+    const auto changed = result.at("balance")[m].at("changed").at("token_counts").get<std::vector<int64_t>>();
+    for (int expert : plan.at("layers")[m].at("pruned").get<std::vector<int>>()) EXPECT_EQ(changed[expert], 0);
+  }
+
+  // A plan for another shape is refused by name.
+  nlohmann::json other = plan;
+  other["model"]["n_expert"] = 16;
+  std::ofstream(path("other_plan.json")) << other.dump();
+  const CommandResult refused = run_cli("ppl " + model() + " --file " + workspace_->arg("held_out.txt") +
+                                        " --prune-plan " + workspace_->arg("other_plan.json"));
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("16 experts"), std::string::npos) << refused.err;
+  const CommandResult bad_keep = run_cli("prune-plan " + profile_path + " --keep 0 --out " + plan_path);
+  EXPECT_EQ(bad_keep.exit_code, 1);
+}

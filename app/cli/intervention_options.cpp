@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "moe/error.hpp"
+#include "moe/prune_plan.hpp"
 #include "moe/routing_data.hpp"
 
 namespace moescope::cli {
@@ -90,6 +91,10 @@ void add_intervention_options(CLI::App& command, InterventionOptions& options) {
                   "EXPERT:VALUE: add VALUE to the expert's score when choosing the top-k, not to "
                   "its weight (DeepSeek-V3 balancing; repeatable)")
       ->group(group);
+  command
+      .add_option("--prune-plan", options.prune_plan,
+                  "FILE: disable the experts a prune plan (moescope-cli prune-plan) removes")
+      ->group(group);
 }
 
 moe::RoutingInterventions make_interventions(const InterventionOptions& options,
@@ -126,6 +131,13 @@ moe::RoutingInterventions make_interventions(const InterventionOptions& options,
   for (const std::string& text : options.expert_bias) {
     const auto [expert, bias] = moe::parse_expert_bias(text);
     if (bias != 0) interventions.expert_bias[expert] = bias;
+  }
+  if (!options.prune_plan.empty()) {
+    const moe::PrunePlan plan = moe::read_prune_plan(options.prune_plan);
+    moe::check_plan_fits(plan, config.n_expert, config.moe_layers());
+    for (const moe::DisabledExpert& disabled : moe::prune_interventions(plan).disabled) {
+      interventions.disabled.push_back(disabled);
+    }
   }
   interventions.validate(config);
   return interventions;

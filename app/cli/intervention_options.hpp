@@ -1,7 +1,7 @@
 #pragma once
 // The routing-intervention flags shared by route, generate and ppl (--top-k, --top-k-at,
 // --disable-expert, --pin, --routing and the router knobs --router-temperature, --router-noise,
-// --noise-seed, --scoring, --expert-bias), and how their effect is printed beside the unchanged
+// --noise-seed, --scoring, --expert-bias, --prune-plan), and how their effect is printed beside the unchanged
 // model (text and JSON).
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -26,6 +26,7 @@ struct InterventionOptions {
   uint64_t noise_seed = 0;
   std::string scoring = "model";         // model | softmax | sigmoid
   std::vector<std::string> expert_bias;  // EXPERT:VALUE
+  std::string prune_plan;                // a prune plan (moescope-cli prune-plan): its experts disabled
 };
 
 void add_intervention_options(CLI::App& command, InterventionOptions& options);

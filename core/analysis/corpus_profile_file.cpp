@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
-#include <type_traits>
 
 #include "moe/atomic_file.hpp"
 #include "moe/error.hpp"
+#include "moe/json_fields.hpp"
 #include "moe/text_file.hpp"
 
 namespace moe {
@@ -36,70 +36,31 @@ json token_table_to_json(const TokenExpertTable& table) {
   return rows;
 }
 
-// Reads fields with checks, naming the field in the error.
-class Reader {
-public:
-  explicit Reader(std::string name) : name_(std::move(name)) {}
-
-  [[noreturn]] void fail(const std::string& what) const {
-    throw Error(name_ + ": corrupt moeprofile: " + what);
-  }
-  const json& field(const json& object, const char* key) const {
-    if (!object.is_object() || !object.contains(key)) fail(std::string("missing \"") + key + "\"");
-    return object.at(key);
-  }
-  int64_t integer(const json& object, const char* key) const {
-    const json& value = field(object, key);
-    if (!value.is_number_integer()) fail(std::string("\"") + key + "\" is not an integer");
-    return value.get<int64_t>();
-  }
-  std::string text(const json& object, const char* key) const {
-    const json& value = field(object, key);
-    if (!value.is_string()) fail(std::string("\"") + key + "\" is not a string");
-    return value.get<std::string>();
-  }
-  template <typename T>
-  std::vector<T> numbers(const json& object, const char* key, size_t size) const {
-    const json& value = field(object, key);
-    if (!value.is_array() || value.size() != size) {
-      fail(std::string("\"") + key + "\" is not an array of " + std::to_string(size));
+// Token tables as written by token_table_to_json.
+TokenExpertTable read_token_table(const JsonFields& read, const json& object, const char* key,
+                                  int n_expert) {
+  const json& rows = read.field(object, key);
+  if (!rows.is_array()) read.fail(std::string("\"") + key + "\" is not an array");
+  TokenExpertTable table;
+  table.reserve(rows.size());
+  for (const json& row : rows) {
+    if (!row.is_array() || row.size() < 2 || row.size() % 2 != 0) {
+      read.fail(std::string("a row of \"") + key + "\" is not [id, count, expert, count, ...]");
     }
-    std::vector<T> out;
-    out.reserve(size);
-    for (const json& item : value) {
-      const bool ok = std::is_integral_v<T> ? item.is_number_integer() : item.is_number();
-      if (!ok) fail(std::string("\"") + key + "\" holds a value that is not a number");
-      out.push_back(item.get<T>());
+    for (const json& item : row) {
+      if (!item.is_number_integer()) read.fail(std::string("\"") + key + "\" holds a non-integer");
     }
-    return out;
-  }
-  TokenExpertTable token_table(const json& object, const char* key, int n_expert) const {
-    const json& rows = field(object, key);
-    if (!rows.is_array()) fail(std::string("\"") + key + "\" is not an array");
-    TokenExpertTable table;
-    table.reserve(rows.size());
-    for (const json& row : rows) {
-      if (!row.is_array() || row.size() < 2 || row.size() % 2 != 0) {
-        fail(std::string("a row of \"") + key + "\" is not [id, count, expert, count, ...]");
-      }
-      for (const json& item : row) {
-        if (!item.is_number_integer()) fail(std::string("\"") + key + "\" holds a non-integer");
-      }
-      TokenExpertCounts& counts = table[row[0].get<int32_t>()];
-      counts.occurrences = row[1].get<int64_t>();
-      counts.experts.assign(static_cast<size_t>(n_expert), 0);
-      for (size_t i = 2; i < row.size(); i += 2) {
-        const auto expert = row[i].get<int64_t>();
-        if (expert < 0 || expert >= n_expert) fail(std::string("\"") + key + "\": expert out of range");
-        counts.experts[static_cast<size_t>(expert)] = row[i + 1].get<int64_t>();
-      }
+    TokenExpertCounts& counts = table[row[0].get<int32_t>()];
+    counts.occurrences = row[1].get<int64_t>();
+    counts.experts.assign(static_cast<size_t>(n_expert), 0);
+    for (size_t i = 2; i < row.size(); i += 2) {
+      const auto expert = row[i].get<int64_t>();
+      if (expert < 0 || expert >= n_expert) read.fail(std::string("\"") + key + "\": expert out of range");
+      counts.experts[static_cast<size_t>(expert)] = row[i + 1].get<int64_t>();
     }
-    return table;
   }
-
-private:
-  std::string name_;
-};
+  return table;
+}
 
 }  // namespace
 
@@ -160,7 +121,7 @@ CorpusProfile corpus_profile_from_text(const std::string& text, const std::strin
   } catch (const json::exception& error) {
     throw Error(name + ": not a moeprofile (not JSON: " + error.what() + ")");
   }
-  const Reader read(name);
+  const JsonFields read(name, "moeprofile");
   if (!in.is_object() || in.value("format", json()) != "moeprofile") {
     throw Error(name + ": not a moeprofile (no \"format\": \"moeprofile\")");
   }
@@ -225,8 +186,8 @@ CorpusProfile corpus_profile_from_text(const std::string& text, const std::strin
     layer.cache.requests = read.integer(cache, "requests");
     layer.cache.lru_hits = read.numbers<int64_t>(cache, "lru_hits", e);
     layer.cache.belady_hits = read.numbers<int64_t>(cache, "belady_hits", e);
-    layer.by_input = read.token_table(in_layer, "by_input", model.n_expert);
-    layer.by_next = read.token_table(in_layer, "by_next", model.n_expert);
+    layer.by_input = read_token_table(read, in_layer, "by_input", model.n_expert);
+    layer.by_next = read_token_table(read, in_layer, "by_next", model.n_expert);
   }
   const json& domains = read.field(in, "domains");
   if (!domains.is_array()) read.fail("\"domains\" is not an array");

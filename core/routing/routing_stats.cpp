@@ -22,9 +22,6 @@ double entropy_nats(const std::vector<float>& probs) {
   return entropy;
 }
 
-namespace {
-
-// Balance figures of one layer, from counts and mean router scores already accumulated.
 void finish_balance(LayerLoad& load, int n_tokens) {
   const size_t n_expert = load.token_counts.size();
   if (n_expert == 0 || n_tokens == 0) return;
@@ -44,8 +41,6 @@ void finish_balance(LayerLoad& load, int n_tokens) {
   load.unused_share = static_cast<double>(unused) / static_cast<double>(n_expert);
   load.switch_aux_loss = switch_loss(load).loss;
 }
-
-}  // namespace
 
 SwitchLoss switch_loss(const LayerLoad& load) {
   // f_i is the share of the routed slots that went to expert i. Each token fills top_k slots

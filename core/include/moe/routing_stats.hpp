@@ -48,6 +48,10 @@ struct SwitchLoss {
 };
 SwitchLoss switch_loss(const LayerLoad& load);
 
+// Fills a layer's balance figures (cv, max/mean, unused share, Switch loss) from its token
+// counts and mean router scores, already accumulated over `n_tokens` tokens.
+void finish_balance(LayerLoad& load, int n_tokens);
+
 // Stats over tokens [first_token, first_token + n_tokens); n_tokens < 0 means to the end.
 RoutingStats compute_routing_stats(const RoutingTrace& trace, int first_token = 0,
                                    int n_tokens = -1);

@@ -1,0 +1,30 @@
+#pragma once
+// A corpus profile seen as the pooled statistics of one long trace, so that every view and
+// figure drawn from RoutingStats (expert load, co-activation, transitions, domains) shows a
+// profile as it shows a prompt.
+#include <string>
+#include <vector>
+
+#include "moe/corpus_profile.hpp"
+#include "moe/domain_specialization.hpp"
+#include "moe/routing_stats.hpp"
+
+namespace moe {
+
+// Load (token counts, gate mass, balance), co-activation and transitions per MoE layer.
+// A profile keeps no router scores, so mean_prob is empty, and mean_entropy, token_entropy and
+// the Switch loss are left at zero: say so where they would be shown (has_router_scores).
+RoutingStats pooled_stats(const CorpusProfile& profile);
+// False: the statistics came from chosen experts only (a profile), without router scores.
+bool has_router_scores(const LayerLoad& load);
+
+// The profile's labelled domains (the unlabelled "" left out), in name order, and their
+// specialization per MoE layer; both empty when the profile has no labelled domain.
+struct ProfileDomains {
+  std::vector<std::string> names;
+  std::vector<RoutingStats> stats;  // per domain: its load per MoE layer (no co-activation)
+  std::vector<LayerSpecialization> specialization;
+};
+ProfileDomains profile_domains(const CorpusProfile& profile);
+
+}  // namespace moe
