@@ -164,7 +164,7 @@ TEST_F(CliProfileTest, CorruptProfileAndMissingDataGiveOneLineErrors) {
   EXPECT_NE(missing.err.find("nothing.txt"), std::string::npos) << missing.err;
 }
 
-TEST_F(CliProfileTest, PlotsCacheAndRepetitionFromAProfile) {
+TEST_F(CliProfileTest, PlotsEveryKindFromAProfile) {
   const std::string out = workspace_->arg("plot.moeprofile");
   ASSERT_EQ(run_cli("profile " + model() + " --data " + corpus() + " --out " + out + " --quiet").exit_code, 0);
   const CommandResult cache =
@@ -177,6 +177,38 @@ TEST_F(CliProfileTest, PlotsCacheAndRepetitionFromAProfile) {
                                            workspace_->arg("repetition.png"));
   ASSERT_EQ(repetition.exit_code, 0) << repetition.err;
   EXPECT_GT(std::filesystem::file_size(path("repetition.png")), 1000u);
+  // Every other kind a profile draws: per-layer kinds one file per MoE layer, the rest one file.
+  for (const std::string kind : {"load", "coactivation", "domains", "reap"}) {
+    const CommandResult r = run_cli("plot --profile " + out + " --kind " + kind + " --out " +
+                                    workspace_->arg(kind + ".svg"));
+    ASSERT_EQ(r.exit_code, 0) << kind << ": " << r.err;
+    EXPECT_TRUE(std::filesystem::exists(path(kind + "-L0.svg"))) << kind;
+    EXPECT_TRUE(std::filesystem::exists(path(kind + "-L2.svg"))) << kind;
+  }
+  EXPECT_NE(read_all(path("domains-L2.svg")).find("prose"), std::string::npos);
+  const CommandResult transitions = run_cli("plot --profile " + out + " --kind transitions --out " +
+                                            workspace_->arg("transitions.svg"));
+  ASSERT_EQ(transitions.exit_code, 0) << transitions.err;
+  EXPECT_TRUE(std::filesystem::exists(path("transitions-L0.svg")));
+  EXPECT_FALSE(std::filesystem::exists(path("transitions-L2.svg")));  // the last MoE layer
+  for (const std::string kind : {"heatmap", "vocabulary", "consistency", "esft"}) {
+    const CommandResult r = run_cli("plot --profile " + out + " --kind " + kind + " --out " +
+                                    workspace_->arg(kind + ".png"));
+    ASSERT_EQ(r.exit_code, 0) << kind << ": " << r.err;
+    EXPECT_GT(std::filesystem::file_size(path(kind + ".png")), 1000u) << kind;
+  }
+  const CommandResult one_layer = run_cli("plot --profile " + out + " --kind reap --layer 2 --out " +
+                                          workspace_->arg("reap2.svg"));
+  ASSERT_EQ(one_layer.exit_code, 0) << one_layer.err;
+  EXPECT_NE(read_all(path("reap2.svg")).find("layer 2"), std::string::npos);
+  const CommandResult not_moe = run_cli("plot --profile " + out + " --kind reap --layer 1 --out " +
+                                        workspace_->arg("reap1.svg"));
+  EXPECT_EQ(not_moe.exit_code, 1);
+  EXPECT_NE(not_moe.err.find("layers: 0, 2"), std::string::npos) << not_moe.err;
+  const CommandResult path_kind = run_cli("plot --profile " + out + " --kind path --out " +
+                                          workspace_->arg("path.svg"));
+  EXPECT_EQ(path_kind.exit_code, 1);
+  EXPECT_NE(path_kind.err.find("does not keep"), std::string::npos) << path_kind.err;
   const CommandResult no_profile = run_cli("plot " + model() + " --prompt hi --kind cache --out " +
                                            workspace_->arg("x.png"));
   EXPECT_EQ(no_profile.exit_code, 1);

@@ -210,22 +210,25 @@ void register_plot(CLI::App& app) {
       "A folder of <domain>.txt prompt files (one prompt per line), e.g. assets/prompts");
   auto* profile = command->add_option(
       "--profile", args->profile_path,
-      "A corpus profile (moescope-cli profile) to draw --kind cache or repetition from");
+      "A corpus profile (moescope-cli profile) to draw from instead of running the model");
   prompt->excludes(prompts)->excludes(domains)->excludes(profile);
   prompts->excludes(domains)->excludes(profile);
   domains->excludes(profile);
   command
       ->add_option("--kind,-k", args->kind,
                    "load | heatmap | layers | path | coactivation | transitions | domains; "
-                   "with --profile: cache | repetition")
+                   "with --profile also: cache | repetition | vocabulary | consistency | reap | "
+                   "esft (not layers, path)")
       ->required()
       ->check(CLI::IsMember({"load", "heatmap", "layers", "path", "coactivation", "transitions",
-                             "domains", "cache", "repetition"}));
+                             "domains", "cache", "repetition", "vocabulary", "consistency",
+                             "reap", "esft"}));
   add_figure_output_options(*command, args->output);
   command
       ->add_option("--layer", args->layer,
                    "Model layer for load, coactivation, transitions, domains (default: the "
-                   "first MoE layer; for domains: one file per MoE layer)");
+                   "first MoE layer; for domains, and every per-layer kind with --profile: one "
+                   "file per MoE layer)");
   command->add_option("--token", args->token, "Token position for path (default: the last token)");
   command->add_option("--measure", args->measure, "load: tokens (default) | gate (gate mass)")
       ->check(CLI::IsMember({"tokens", "gate"}));
@@ -235,7 +238,9 @@ void register_plot(CLI::App& app) {
   command->callback([args, prompt, prompts, domains, profile] {
     if (profile->count() > 0 || is_profile_kind(args->kind)) {
       if (profile->count() == 0) throw moe::Error("--kind " + args->kind + " needs --profile P");
-      plot_profile(args->profile_path, args->kind, args->layer, args->output);
+      plot_profile({args->profile_path, args->kind, args->layer, args->measure == "gate",
+                    args->normalize},
+                   args->output);
       return;
     }
     if (prompt->count() + prompts->count() + domains->count() == 0)

@@ -1,6 +1,8 @@
 #pragma once
-// `moescope-cli plot --profile P --kind cache|repetition`: figures of a corpus profile's
-// metrics (no model is run).
+// `moescope-cli plot --profile P --kind KIND`: figures of a corpus profile (no model is run).
+// Pooled kinds (load, heatmap, coactivation, transitions, domains) draw what they draw for
+// prompts, from the profile's counts; the metric kinds (cache, repetition, vocabulary,
+// consistency, reap, esft) exist only for profiles.
 #include <optional>
 #include <string>
 
@@ -8,11 +10,16 @@
 
 namespace moescope::cli {
 
-// The kinds drawn from a profile.
+// The kinds only a profile can draw.
 bool is_profile_kind(const std::string& kind);
-// Writes the figure of `kind` from the profile at `profile_path`; cache: at model layer `layer`
-// (default: every MoE layer, one file each with an -L<layer> suffix).
-void plot_profile(const std::string& profile_path, const std::string& kind,
-                  std::optional<int> layer, const FigureOutputArgs& output);
+
+struct ProfilePlotRequest {
+  std::string profile_path;
+  std::string kind;
+  std::optional<int> layer;  // per-layer kinds: this model layer, else one file per MoE layer
+  bool gate_mass = false;    // load: gate mass instead of token counts
+  bool normalize = false;    // transitions: rows as P(next expert | expert)
+};
+void plot_profile(const ProfilePlotRequest& request, const FigureOutputArgs& output);
 
 }  // namespace moescope::cli

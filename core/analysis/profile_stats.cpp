@@ -30,8 +30,6 @@ RoutingStats pooled_stats(const CorpusProfile& profile) {
   return stats;
 }
 
-bool has_router_scores(const LayerLoad& load) { return !load.mean_prob.empty(); }
-
 ProfileDomains profile_domains(const CorpusProfile& profile) {
   ProfileDomains result;
   std::vector<DomainCounts> counts;

@@ -1,5 +1,8 @@
 #include "moe/plot/profile_figures.hpp"
 
+#include <algorithm>
+#include <functional>
+#include <optional>
 #include <string>
 
 namespace moe::plot {
@@ -23,6 +26,60 @@ Line series(std::vector<double> xs, std::vector<double> ys, Color color, const s
   line.markers = true;
   line.label = label;
   return line;
+}
+
+Rect bar(double x0, double width, double value, Color fill, const std::string& tooltip, int column) {
+  Rect rect;
+  rect.x0 = x0;
+  rect.x1 = x0 + width;
+  rect.y1 = value;
+  rect.fill = fill;
+  rect.value = value;
+  rect.tooltip = tooltip;
+  rect.column = column;
+  return rect;
+}
+
+// A dashed horizontal line across the plot; no colour: the text colour (a baseline, not a series).
+Line level(double x_max, double value, std::optional<Color> color) {
+  Line line;
+  line.xs = {0, x_max};
+  line.ys = {value, value};
+  line.color = color;
+  line.dashed = true;
+  return line;
+}
+
+std::string layer_label(int layer) {
+  std::string label = "L";
+  label += std::to_string(layer);  // not "L" + ...: GCC 12 warns (-Wrestrict)
+  return label;
+}
+
+// Bars of per-layer values, two per layer when `second` is given; x = MoE layer.
+void layer_bars(Figure& figure, const ProfileMetrics& metrics,
+                const std::function<double(const ProfileLayerMetrics&)>& first, Color first_color,
+                const std::string& first_name,
+                const std::function<double(const ProfileLayerMetrics&)>& second = {},
+                Color second_color = {}, const std::string& second_name = {}) {
+  std::vector<std::string> labels;
+  const double width = second ? 0.4 : 0.6;
+  for (size_t i = 0; i < metrics.layers.size(); ++i) {
+    const ProfileLayerMetrics& layer = metrics.layers[i];
+    labels.push_back(layer_label(layer.layer));
+    const double x = static_cast<double>(i), a = first(layer);
+    figure.bars.push_back(bar(x + (second ? 0.1 : 0.2), width, a, first_color,
+                              first_name + " = " + format_number(a, 3), static_cast<int>(i)));
+    if (second) {
+      const double b = second(layer);
+      figure.bars.push_back(bar(x + 0.5, width, b, second_color,
+                                second_name + " = " + format_number(b, 3), static_cast<int>(i)));
+    }
+  }
+  figure.x.label = "MoE layer";
+  figure.x.min = 0;
+  figure.x.max = std::max(static_cast<double>(metrics.layers.size()), 1.0);
+  figure.x.ticks = category_ticks(labels);
 }
 
 }  // namespace
@@ -50,49 +107,100 @@ Figure repetition_figure(const ProfileMetrics& metrics) {
   Figure figure;
   figure.title = "Consecutive-token repetition (Mixtral, Table 5)";
   figure.notes.push_back("dashed: the same chance if each token's experts were drawn at random");
-  std::vector<std::string> labels;
   const Color same = expert_color(0), meet = expert_color(2);
-  const double n = static_cast<double>(metrics.layers.size());
-  for (size_t i = 0; i < metrics.layers.size(); ++i) {
-    const ProfileLayerMetrics& layer = metrics.layers[i];
-    labels.push_back("L");
-    labels.back() += std::to_string(layer.layer);  // not "L" + ...: GCC 12 warns (-Wrestrict)
-    const double x = static_cast<double>(i);
-    const auto bar = [&](double x0, double value, Color fill, const std::string& what) {
-      Rect rect;
-      rect.x0 = x0;
-      rect.x1 = x0 + 0.4;
-      rect.y1 = value;
-      rect.fill = fill;
-      rect.value = value;
-      rect.tooltip = what + " = " + format_number(value, 3);
-      rect.column = static_cast<int>(i);
-      return rect;
-    };
-    const Rect first = bar(x + 0.1, layer.repetition.same_top1, same, "P(same top-1)");
-    const Rect second = bar(x + 0.5, layer.repetition.sets_intersect, meet, "P(top-k sets meet)");
-    figure.bars.push_back(first);
-    figure.bars.push_back(second);
-  }
+  layer_bars(
+      figure, metrics, [](const ProfileLayerMetrics& l) { return l.repetition.same_top1; }, same,
+      "P(same top-1)", [](const ProfileLayerMetrics& l) { return l.repetition.sets_intersect; },
+      meet, "P(top-k sets meet)");
   if (!metrics.layers.empty()) {
     const Repetition& baseline = metrics.layers.front().repetition;
-    for (const auto& [value, color] : {std::pair{baseline.random_same_top1, same},
-                                       std::pair{baseline.random_sets_intersect, meet}}) {
-      Line line;
-      line.xs = {0, n};
-      line.ys = {value, value};
-      line.color = color;
-      line.dashed = true;
-      figure.lines.push_back(line);
-    }
+    const double n = static_cast<double>(metrics.layers.size());
+    figure.lines.push_back(level(n, baseline.random_same_top1, same));
+    figure.lines.push_back(level(n, baseline.random_sets_intersect, meet));
   }
-  figure.x.label = "MoE layer";
-  figure.x.min = 0;
-  figure.x.max = std::max(n, 1.0);
-  figure.x.ticks = category_ticks(labels);
   share_axis(figure.y, "probability");
   figure.legend.push_back({"same top-1 expert", same});
   figure.legend.push_back({"top-k sets share an expert", meet});
+  return figure;
+}
+
+Figure vocabulary_figure(const ProfileMetrics& metrics, int top_k, int n_expert) {
+  Figure figure;
+  figure.title = "Vocabulary specialization (OLMoE, section 5.4)";
+  figure.notes.push_back("per token id seen at least " + std::to_string(kVocabularyMinOccurrences) +
+                         " times: the share of its occurrences sent to its most used expert, "
+                         "averaged over ids; dashed: uniform routing, k/E");
+  const Color input = expert_color(0), next = expert_color(2);
+  layer_bars(
+      figure, metrics, [](const ProfileLayerMetrics& l) { return l.vocabulary_by_input.mean_share; },
+      input, "by input token",
+      [](const ProfileLayerMetrics& l) { return l.vocabulary_by_next.mean_share; }, next,
+      "by next token");
+  figure.lines.push_back(level(figure.x.max, static_cast<double>(top_k) / n_expert, std::nullopt));
+  share_axis(figure.y, "share of the id's occurrences");
+  figure.legend.push_back({"keyed by the input token", input});
+  figure.legend.push_back({"keyed by the next token", next});
+  return figure;
+}
+
+Figure consistency_figure(const ProfileMetrics& metrics) {
+  Figure figure;
+  figure.title = "Cross-layer consistency of the first choice";
+  figure.notes.push_back("normalized mutual information between a token's top-1 expert at this "
+                         "MoE layer and at the next: 0 independent, 1 one decides the other");
+  ProfileMetrics pairs = metrics;
+  if (!pairs.layers.empty()) pairs.layers.pop_back();  // the last layer has no next one
+  layer_bars(figure, pairs, [](const ProfileLayerMetrics& l) { return l.next_layer_nmi; },
+             expert_color(0), "NMI to the next layer");
+  figure.x.label = "from MoE layer (to the next)";
+  share_axis(figure.y, "NMI");
+  return figure;
+}
+
+Figure reap_figure(const ProfileLayerMetrics& layer) {
+  Figure figure;
+  figure.title = "REAP saliency, layer " + std::to_string(layer.layer);
+  figure.notes.push_back("mean over the tokens routed to the expert of gate weight x |expert "
+                         "output| (Lasby et al. 2025): low bars are the first to prune");
+  std::vector<std::string> labels;
+  double top = 0;
+  for (size_t e = 0; e < layer.reap_saliency.size(); ++e) {
+    const double value = layer.reap_saliency[e];
+    top = std::max(top, value);
+    labels.push_back("E");
+    labels.back() += std::to_string(e);  // not "E" + ...: GCC 12 warns (-Wrestrict)
+    figure.bars.push_back(bar(static_cast<double>(e) + 0.15, 0.7, value, expert_color(static_cast<int>(e)),
+                              "expert " + std::to_string(e) + ": " + format_number(value, 3),
+                              static_cast<int>(e)));
+  }
+  figure.x.label = "expert";
+  figure.x.min = 0;
+  figure.x.max = std::max(static_cast<double>(labels.size()), 1.0);
+  figure.x.ticks = category_ticks(labels);
+  figure.y.label = "saliency";
+  figure.y.min = 0;
+  figure.y.max = nice_ceiling(top > 0 ? top : 1);
+  figure.y.ticks = nice_ticks(0, figure.y.max, 6);
+  figure.y.grid = true;
+  return figure;
+}
+
+Figure esft_figure(const ProfileMetrics& metrics, int n_expert) {
+  Figure figure;
+  figure.title = "Experts a layer needs (ESFT)";
+  figure.notes.push_back("the fewest experts that carry " +
+                         format_number(100 * metrics.esft_share, 0) +
+                         "% of the layer's gate mass; dashed: all " + std::to_string(n_expert) +
+                         " experts");
+  layer_bars(figure, metrics,
+             [](const ProfileLayerMetrics& l) { return static_cast<double>(l.esft_set.experts.size()); },
+             expert_color(0), "experts");
+  figure.lines.push_back(level(figure.x.max, n_expert, std::nullopt));
+  figure.y.label = "experts";
+  figure.y.min = 0;
+  figure.y.max = n_expert;
+  figure.y.ticks = nice_ticks(0, n_expert, 6);
+  figure.y.grid = true;
   return figure;
 }
 

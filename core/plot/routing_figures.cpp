@@ -130,9 +130,9 @@ Figure expert_load_figure(const RoutingStats& stats, int moe_index, LoadMeasure 
   const bool counts = measure == LoadMeasure::TokenCount;
   std::vector<double> values(static_cast<size_t>(n_expert));
   for (int e = 0; e < n_expert; ++e) {
-    values[static_cast<size_t>(e)] =
-        counts ? static_cast<double>(load.token_counts[static_cast<size_t>(e)])
-               : load.gate_mass[static_cast<size_t>(e)];
+    const auto index = static_cast<size_t>(e);
+    values[index] = counts ? static_cast<double>(load.token_counts[index])
+                           : (index < load.gate_mass.size() ? load.gate_mass[index] : 0);
   }
   const double total = std::accumulate(values.begin(), values.end(), 0.0);
   const double uniform = n_expert > 0 ? total / n_expert : 0;
@@ -144,9 +144,12 @@ Figure expert_load_figure(const RoutingStats& stats, int moe_index, LoadMeasure 
   if (!too_few.empty()) {
     figure.notes.push_back(too_few);
   } else {
+    const std::string switch_loss =
+        has_router_scores(load)
+            ? "   Switch aux loss " + format_number(load.switch_aux_loss, 3) + " (1 = balanced)"
+            : "";
     figure.notes.push_back("CV " + format_number(load.cv, 2) + "   max/mean " +
-                           format_number(load.max_over_mean, 2) + "   Switch aux loss " +
-                           format_number(load.switch_aux_loss, 3) + " (1 = balanced)   unused " +
+                           format_number(load.max_over_mean, 2) + switch_loss + "   unused " +
                            percent(load.unused_share));
   }
   figure.x = expert_axis(n_expert);
@@ -164,10 +167,14 @@ Figure expert_load_figure(const RoutingStats& stats, int moe_index, LoadMeasure 
     bar.column = e;
     bar.text = counts ? std::to_string(load.token_counts[index]) : format_number(values[index], 1);
     bar.tooltip = expert_label(e) + " at layer " + std::to_string(load.layer) + "\n" +
-                  std::to_string(load.token_counts[index]) + " tokens chose it\ngate mass " +
-                  format_number(load.gate_mass[index], 3) + "\nmean router score " +
-                  format_number(load.mean_prob[index], 3) + "\n" +
-                  (uniform > 0 ? format_number(values[index] / uniform, 2) + " x uniform" : "");
+                  std::to_string(load.token_counts[index]) + " tokens chose it\n";
+    if (index < load.gate_mass.size()) {
+      bar.tooltip += "gate mass " + format_number(load.gate_mass[index], 3) + "\n";
+    }
+    if (index < load.mean_prob.size()) {
+      bar.tooltip += "mean router score " + format_number(load.mean_prob[index], 3) + "\n";
+    }
+    if (uniform > 0) bar.tooltip += format_number(values[index] / uniform, 2) + " x uniform";
     figure.bars.push_back(std::move(bar));
   }
   Line reference;

@@ -13,10 +13,8 @@ namespace moe {
 
 // Load (token counts, gate mass, balance), co-activation and transitions per MoE layer.
 // A profile keeps no router scores, so mean_prob is empty, and mean_entropy, token_entropy and
-// the Switch loss are left at zero: say so where they would be shown (has_router_scores).
+// the Switch loss are left at zero: say so where they would be shown (has_router_scores, moe/routing_stats.hpp).
 RoutingStats pooled_stats(const CorpusProfile& profile);
-// False: the statistics came from chosen experts only (a profile), without router scores.
-bool has_router_scores(const LayerLoad& load);
 
 // The profile's labelled domains (the unlabelled "" left out), in name order, and their
 // specialization per MoE layer; both empty when the profile has no labelled domain.

@@ -48,6 +48,10 @@ struct SwitchLoss {
 };
 SwitchLoss switch_loss(const LayerLoad& load);
 
+// False when the statistics came from chosen experts only (a corpus profile, a server's trace),
+// without router scores: mean_prob, mean_entropy and the Switch loss mean nothing then.
+inline bool has_router_scores(const LayerLoad& load) { return !load.mean_prob.empty(); }
+
 // Fills a layer's balance figures (cv, max/mean, unused share, Switch loss) from its token
 // counts and mean router scores, already accumulated over `n_tokens` tokens.
 void finish_balance(LayerLoad& load, int n_tokens);
