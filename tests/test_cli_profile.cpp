@@ -15,6 +15,7 @@
 
 #include "cli_runner.hpp"
 #include "moe/corpus_profile_file.hpp"
+#include "moe/random_model.hpp"
 
 using moe::testing::CliWorkspace;
 using moe::testing::CommandResult;
@@ -261,4 +262,44 @@ TEST_F(CliProfileTest, PrunePlanKeepsTheBusiestExpertsAndPplMeasuresThePrunedMod
   EXPECT_NE(refused.err.find("16 experts"), std::string::npos) << refused.err;
   const CommandResult bad_keep = run_cli("prune-plan " + profile_path + " --keep 0 --out " + plan_path);
   EXPECT_EQ(bad_keep.exit_code, 1);
+}
+
+TEST_F(CliProfileTest, CompareModelsGivesSaturationFromModelsAndLoadFromProfiles) {
+  moe::write_random_model(moe::testing::cli_test_model(20), path("other.gguf"));
+  const std::string other = workspace_->arg("other.gguf");
+  const CommandResult itself = run_cli("compare-models " + model() + " " + model() + " --data " +
+                                       corpus() + " --json --quiet");
+  ASSERT_EQ(itself.exit_code, 0) << itself.err;
+  const nlohmann::json same = nlohmann::json::parse(itself.out);
+  ASSERT_EQ(same.at("layers").size(), 2u);
+  for (const nlohmann::json& layer : same.at("layers")) {
+    EXPECT_DOUBLE_EQ(layer.at("saturation").at("mean_overlap").get<double>(), 1.0);
+    EXPECT_DOUBLE_EQ(layer.at("total_variation").get<double>(), 0.0);
+  }
+  const CommandResult two = run_cli("compare-models " + model() + " " + other + " --data " + corpus() +
+                                    " --quiet --out " + workspace_->arg("models.svg"));
+  ASSERT_EQ(two.exit_code, 0) << two.err;
+  EXPECT_NE(two.out.find("top-1 agree"), std::string::npos) << two.out;
+  EXPECT_NE(read_all(path("models.svg")).find("router saturation"), std::string::npos);
+
+  // From two profiles: the load comparison, and saturation is said to need the models.
+  const std::string pa = workspace_->arg("a.moeprofile"), pb = workspace_->arg("b.moeprofile");
+  ASSERT_EQ(run_cli("profile " + model() + " --data " + corpus() + " --out " + pa + " --quiet").exit_code, 0);
+  ASSERT_EQ(run_cli("profile " + other + " --data " + corpus() + " --out " + pb + " --quiet").exit_code, 0);
+  const CommandResult profiles = run_cli("compare-models " + pa + " " + pb + " --json");
+  ASSERT_EQ(profiles.exit_code, 0) << profiles.err;
+  const nlohmann::json from_profiles = nlohmann::json::parse(profiles.out);
+  const nlohmann::json from_models = nlohmann::json::parse(
+      run_cli("compare-models " + model() + " " + other + " --data " + corpus() + " --json --quiet").out);
+  EXPECT_FALSE(from_profiles.at("layers")[0].contains("saturation"));
+  // The same corpus gives the same load distance either way.
+  EXPECT_NEAR(from_profiles.at("layers")[0].at("total_variation").get<double>(),
+              from_models.at("layers")[0].at("total_variation").get<double>(), 1e-12);
+
+  const CommandResult mixed = run_cli("compare-models " + model() + " " + pb);
+  EXPECT_EQ(mixed.exit_code, 1);
+  EXPECT_NE(mixed.err.find("not one of each"), std::string::npos) << mixed.err;
+  const CommandResult no_data = run_cli("compare-models " + model() + " " + other);
+  EXPECT_EQ(no_data.exit_code, 1);
+  EXPECT_NE(no_data.err.find("--data"), std::string::npos) << no_data.err;
 }

@@ -3,15 +3,10 @@
 // .moeprofile file (docs/moeprofile.md). Memory is bounded by the model and the vocabulary, not
 // the corpus. Ctrl-C stops after the current document and writes what is done; --resume reads
 // the profile at --out and continues after the documents it already counts.
-#include <atomic>
-#include <chrono>
-#include <csignal>
-#include <cstdio>
-#include <iomanip>
 #include <iostream>
-#include <sstream>
 
 #include "cli_common.hpp"
+#include "corpus_progress.hpp"
 #include "moe/corpus_profile_file.hpp"
 #include "moe/corpus_profiling.hpp"
 #include "moe/corpus_reader.hpp"
@@ -33,72 +28,6 @@ struct ProfileArgs {
   int threads = 0;
   BackendChoice backend;
 };
-
-volatile std::sig_atomic_t stop_requested = 0;
-
-extern "C" void request_stop(int) {
-  stop_requested = 1;
-  std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends at once
-}
-
-std::string seconds_text(double seconds) {
-  if (!(seconds >= 0) || seconds > 1e7) return "?";
-  const auto s = static_cast<int64_t>(seconds);
-  std::ostringstream out;
-  if (s >= 3600) out << s / 3600 << "h";
-  if (s >= 60) out << std::setw(s >= 3600 ? 2 : 1) << std::setfill('0') << (s / 60) % 60 << "m";
-  out << std::setw(s >= 60 ? 2 : 1) << std::setfill('0') << s % 60 << "s";
-  return out.str();
-}
-
-// One status line on stderr, redrawn in place: tokens, tokens/s, share of the corpus, ETA.
-class Progress {
-public:
-  Progress(bool quiet, int64_t max_tokens) : quiet_(quiet), max_tokens_(max_tokens) {}
-
-  void update(int64_t tokens, double corpus_fraction, bool final_line = false) {
-    using clock = std::chrono::steady_clock;
-    const auto now = clock::now();
-    if (quiet_ || (!final_line && now - last_ < std::chrono::milliseconds(500))) return;
-    last_ = now;
-    const double elapsed = std::chrono::duration<double>(now - start_).count();
-    const double rate = elapsed > 0 ? static_cast<double>(tokens - first_tokens_) / elapsed : 0;
-    double fraction = corpus_fraction;
-    if (max_tokens_ > 0) fraction = std::max(fraction, static_cast<double>(tokens) / max_tokens_);
-    // From the progress of this run only: a resumed run skipped its first part in no time.
-    if (first_fraction_ < 0) first_fraction_ = fraction;
-    const double done = fraction - first_fraction_;
-    const double eta = done > 0 ? elapsed * (1 - fraction) / done : -1;
-    std::cerr << "\r" << tokens << " tokens, " << std::fixed << std::setprecision(0) << rate
-              << " tokens/s, " << std::setprecision(1) << 100 * std::min(fraction, 1.0)
-              << "%, ETA " << (final_line ? "0s" : seconds_text(eta)) << "    "
-              << (final_line ? "\n" : "") << std::flush;
-  }
-  // Where this run starts: the tokens and the share of the corpus a resumed profile holds.
-  void set_start(int64_t tokens, double corpus_fraction) {
-    first_tokens_ = tokens;
-    first_fraction_ = corpus_fraction;
-    if (max_tokens_ > 0) {
-      first_fraction_ = std::max(first_fraction_, static_cast<double>(tokens) / max_tokens_);
-    }
-  }
-
-private:
-  bool quiet_;
-  int64_t max_tokens_;
-  int64_t first_tokens_ = 0;
-  double first_fraction_ = -1;
-  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
-  std::chrono::steady_clock::time_point last_{};
-};
-
-moe::ProfileModel model_identity(const LoadedModel& loaded, const moe::RoutingTrace& shape) {
-  moe::ProfileModel model = moe::profile_model_of(shape);
-  const moe::ModelConfig& config = loaded.model->config();
-  model.architecture = config.architecture;
-  model.name = !config.name.empty() ? config.name : loaded.model->path().filename().string();
-  return model;
-}
 
 void run_profile(const ProfileArgs& args) {
   const LoadedModel loaded = load_model(args.model_path);
@@ -137,15 +66,14 @@ void run_profile(const ProfileArgs& args) {
               << " tokens).\n";
   }
 
-  stop_requested = 0;
-  std::signal(SIGINT, request_stop);
+  StopOnCtrlC stop;
   Progress progress(args.quiet, args.max_tokens);
   const auto total_bytes = static_cast<double>(std::max<uint64_t>(reader.total_bytes(), 1));
   progress.set_start(profile.tokens, static_cast<double>(reader.bytes_read()) / total_bytes);
   bool complete = true;
   while (true) {
     if (args.max_tokens > 0 && profile.tokens >= args.max_tokens) break;
-    if (stop_requested) {
+    if (stop.requested()) {
       complete = false;
       break;
     }
@@ -157,7 +85,7 @@ void run_profile(const ProfileArgs& args) {
     profile.documents += 1;
     progress.update(profile.tokens, static_cast<double>(reader.bytes_read()) / total_bytes);
   }
-  std::signal(SIGINT, SIG_DFL);
+  stop.release();
   progress.update(profile.tokens, static_cast<double>(reader.bytes_read()) / total_bytes, true);
   moe::write_corpus_profile(args.out_path, profile);
   std::cerr << (complete ? "Wrote " : "Stopped; wrote ") << args.out_path << ": "

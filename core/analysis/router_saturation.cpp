@@ -31,23 +31,31 @@ RouterSaturation router_saturation(const SaturationCounts& counts, int layer) {
   return result;
 }
 
-std::vector<RouterSaturation> router_saturation(const RoutingTrace& a, const RoutingTrace& b) {
-  if (a.moe_layers() != b.moe_layers()) {
+void count_saturation(std::vector<SaturationCounts>& counts, const std::vector<int>& layers,
+                      const RoutingTrace& a, const RoutingTrace& b) {
+  if (a.moe_layers() != layers || b.moe_layers() != layers) {
     throw Error("router saturation needs two models with the same MoE layers");
   }
   if (a.n_tokens() != b.n_tokens()) {
     throw Error("router saturation needs the same tokens: " + std::to_string(a.n_tokens()) +
                 " against " + std::to_string(b.n_tokens()));
   }
-  std::vector<RouterSaturation> layers;
-  for (int layer : a.moe_layers()) {
-    SaturationCounts counts;
+  counts.resize(layers.size());
+  for (size_t m = 0; m < layers.size(); ++m) {
     for (int t = 0; t < a.n_tokens(); ++t) {
-      if (a.has(t, layer) && b.has(t, layer)) {
-        count_saturation(counts, a.at(t, layer).experts, b.at(t, layer).experts);
+      if (a.has(t, layers[m]) && b.has(t, layers[m])) {
+        count_saturation(counts[m], a.at(t, layers[m]).experts, b.at(t, layers[m]).experts);
       }
     }
-    layers.push_back(router_saturation(counts, layer));
+  }
+}
+
+std::vector<RouterSaturation> router_saturation(const RoutingTrace& a, const RoutingTrace& b) {
+  std::vector<SaturationCounts> counts;
+  count_saturation(counts, a.moe_layers(), a, b);
+  std::vector<RouterSaturation> layers;
+  for (size_t m = 0; m < counts.size(); ++m) {
+    layers.push_back(router_saturation(counts[m], a.moe_layers()[m]));
   }
   return layers;
 }

@@ -65,6 +65,10 @@ Figure load_difference_figure(const LoadComparison& comparison, const std::strin
   figure.y.reversed = true;
   figure.color_scale = diverging_scale(100.0 * comparison.max_abs_difference,
                                        "B - A, percentage points of the layer's slots");
+  // Enough decimals that the largest difference does not read as 0 (close checkpoints differ by
+  // tenths of a point).
+  const double largest = 100.0 * comparison.max_abs_difference;
+  const int decimals = largest >= 10 ? 0 : largest >= 1 ? 1 : 2;
   for (size_t m = 0; m < comparison.difference.size(); ++m) {
     for (int e = 0; e < n_expert; ++e) {
       const auto column = static_cast<size_t>(e);
@@ -78,7 +82,7 @@ Figure load_difference_figure(const LoadComparison& comparison, const std::strin
       cell.fill = figure.color_scale->at(cell.value);
       cell.row = static_cast<int>(m);
       cell.column = e;
-      cell.text = format_number(100.0 * difference, 0);
+      cell.text = format_number(100.0 * difference, decimals);
       cell.tooltip = expert_label(e) + " at layer " + std::to_string(comparison.layers[m]) +
                      "\nA: " + format_number(100.0 * comparison.share_a[m][column], 1) +
                      "%  B: " + format_number(100.0 * comparison.share_b[m][column], 1) +

@@ -28,6 +28,11 @@ struct RouterSaturation {
 };
 RouterSaturation router_saturation(const SaturationCounts& counts, int layer);
 
+// Adds every token both traces hold to per-layer counts (`counts[m]` for MoE layer `layers[m]`).
+// Throws moe::Error when the traces' MoE layers are not `layers` or their token counts differ.
+void count_saturation(std::vector<SaturationCounts>& counts, const std::vector<int>& layers,
+                      const RoutingTrace& a, const RoutingTrace& b);
+
 // Per MoE layer of A and B, over the tokens both traces hold. Throws moe::Error when the traces'
 // MoE layers differ or they do not hold the same number of tokens.
 std::vector<RouterSaturation> router_saturation(const RoutingTrace& a, const RoutingTrace& b);
