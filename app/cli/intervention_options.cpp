@@ -10,6 +10,7 @@
 #include "moe/error.hpp"
 #include "moe/prune_plan.hpp"
 #include "moe/routing_data.hpp"
+#include "moe/routing_stats.hpp"
 
 namespace moescope::cli {
 
@@ -144,21 +145,10 @@ moe::RoutingInterventions make_interventions(const InterventionOptions& options,
 }
 
 BalanceFigures balance_of(const std::vector<int64_t>& token_counts) {
-  BalanceFigures figures;
-  if (token_counts.empty()) return figures;
-  const auto n = static_cast<double>(token_counts.size());
-  const double mean = std::accumulate(token_counts.begin(), token_counts.end(), 0.0) / n;
-  double variance = 0;
-  int64_t max_count = 0, unused = 0;
-  for (int64_t count : token_counts) {
-    variance += (static_cast<double>(count) - mean) * (static_cast<double>(count) - mean);
-    max_count = std::max(max_count, count);
-    unused += count == 0 ? 1 : 0;
-  }
-  figures.cv = mean > 0 ? std::sqrt(variance / n) / mean : 0;
-  figures.max_over_mean = mean > 0 ? static_cast<double>(max_count) / mean : 0;
-  figures.unused_share = static_cast<double>(unused) / n;
-  return figures;
+  moe::LayerLoad load;  // the same figures the routing statistics give a layer
+  load.token_counts = token_counts;
+  moe::finish_balance(load, 1);
+  return {load.cv, load.max_over_mean, load.unused_share};
 }
 
 void write_intervention_effect(std::ostream& out, const LoadedModel& loaded,

@@ -61,8 +61,7 @@ void plot_profile(const ProfilePlotRequest& request, const FigureOutputArgs& out
   const moe::RoutingStats stats = moe::pooled_stats(profile);
   const std::vector<int>& layers = profile.model.moe_layers;
   const int top_k = profile.model.top_k, n_expert = profile.model.n_expert;
-  const std::string pooled = "profile of " + std::to_string(profile.tokens) + " tokens of " +
-                             profile.source;
+  const std::string pooled = "corpus profile: " + profile.source;  // the title gives the tokens
 
   if (kind == "repetition") return write_figure(plot::repetition_figure(metrics), output.out_path, options);
   if (kind == "vocabulary") {
@@ -119,7 +118,9 @@ void plot_profile(const ProfilePlotRequest& request, const FigureOutputArgs& out
     std::vector<plot::DomainStats> rows;
     for (size_t d = 0; d < domains.names.size(); ++d) rows.push_back({domains.names[d], domains.stats[d]});
     return write_per_layer(layers, request, output, options, [&](int m) {
-      return plot::domain_expert_figure(rows, m, top_k);
+      plot::Figure figure = plot::domain_expert_figure(rows, m, top_k);
+      figure.notes.insert(figure.notes.begin(), pooled);
+      return figure;
     });
   }
   throw moe::Error("--profile cannot draw --kind " + kind);
