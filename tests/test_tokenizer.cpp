@@ -603,3 +603,17 @@ TEST(TokenWords, PiecesJoinIntoWords) {
   EXPECT_EQ(moe::word_of_tokens({" \xD0", "\x9F", "\xD1\x80\xD0\xB8"}), (std::vector<int>{0, 0, 0}));
   EXPECT_TRUE(moe::word_of_tokens({}).empty());
 }
+
+// Tokens per word, for judging a vocabulary (issue 21): words are whitespace-separated runs.
+TEST(TokenWords, TokensPerWordCountsEveryTokenThatGivesAWordBytes) {
+  // "Guten Morgen": 3 + 3; the space inside " M" belongs to no word.
+  EXPECT_EQ(moe::tokens_per_word({"G", "ut", "en", " M", "or", "gen"}), (std::vector<int>{3, 3}));
+  // One token spanning two words ("a b") counts for both; trailing space ends the word.
+  EXPECT_EQ(moe::tokens_per_word({"the", " cat", " sat.", "\n\n", "a b"}),
+            (std::vector<int>{1, 1, 1, 1, 1}));
+  // "sat" + "." is one word of two tokens; a newline token between words counts for neither.
+  EXPECT_EQ(moe::tokens_per_word({"sat", ".", "\n", "Ok"}), (std::vector<int>{2, 1}));
+  // A multi-byte character split across tokens is still one word.
+  EXPECT_EQ(moe::tokens_per_word({" \xD0", "\x9F", "\xD1\x80\xD0\xB8"}), (std::vector<int>{3}));
+  EXPECT_TRUE(moe::tokens_per_word({" ", "\n"}).empty());
+}

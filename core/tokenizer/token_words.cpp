@@ -43,3 +43,33 @@ std::vector<int> word_of_tokens(const std::vector<std::string>& pieces) {
 }
 
 }  // namespace moe
+
+namespace moe {
+
+std::vector<int> tokens_per_word(const std::vector<std::string>& pieces) {
+  // Walk the text byte by byte, knowing which token each byte came from; a word counts every
+  // token that gave it at least one byte, and a token counts once per word.
+  std::vector<int> counts;
+  bool in_word = false;
+  for (const std::string& piece : pieces) {
+    bool counted = false;  // this token already counted for the current word
+    for (char c : piece) {
+      if (is_space_byte(c)) {
+        in_word = false;
+        counted = false;
+        continue;
+      }
+      if (!in_word) {
+        counts.push_back(0);
+        in_word = true;
+      }
+      if (!counted) {
+        counts.back() += 1;
+        counted = true;
+      }
+    }
+  }
+  return counts;
+}
+
+}  // namespace moe

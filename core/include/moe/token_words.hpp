@@ -12,4 +12,9 @@ namespace moe {
 // at the first token. Pieces without letters after a word (digits, symbols) start a word too.
 std::vector<int> word_of_tokens(const std::vector<std::string>& pieces);
 
+// How many tokens make each word of the text, for judging a vocabulary ("Guten" = G + ut + en is
+// 3): words are the runs of non-whitespace bytes of the pieces' concatenation (pieces are the
+// tokens' bytes, not display text), and a token counts for every word it gives a byte to.
+std::vector<int> tokens_per_word(const std::vector<std::string>& pieces);
+
 }  // namespace moe
