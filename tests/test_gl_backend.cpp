@@ -147,6 +147,23 @@ std::vector<GlCase> gl_cases() {
     s.n_embd = 96, s.n_head = 3, s.n_head_kv = 1, s.seed = 25;  // odd block count per row
     cases.push_back({"q4_0_e8_top2", GgmlType::Q4_0, s});
   }
+  // Issue 18: q/k norms over the whole projection (olmoe: softmax without renormalizing the
+  // top-k) and over each head (qwen3moe).
+  {
+    RandomModelSpec s = small;
+    s.architecture = "olmoe", s.seed = 29;
+    cases.push_back({"olmoe_f32_qk_norm", GgmlType::F32, s});
+  }
+  {
+    RandomModelSpec s = small;
+    s.architecture = "olmoe", s.n_head_kv = 4, s.seed = 30;
+    cases.push_back({"olmoe_q8_0_qk_norm", GgmlType::Q8_0, s});
+  }
+  {
+    RandomModelSpec s = small;
+    s.architecture = "qwen3moe", s.n_head = 8, s.n_head_kv = 2, s.head_dim = 16, s.seed = 31;
+    cases.push_back({"qwen3moe_f16_head_norm", GgmlType::F16, s});
+  }
   {
     RandomModelSpec s = k_quant;
     s.seed = 26;
@@ -404,11 +421,6 @@ TEST(GlBackend, UnimplementedFeaturesAreRefusedByName) {
   std::vector<Refusal> refusals;
   {
     RandomModelSpec s;
-    s.architecture = "olmoe", s.seed = 34;
-    refusals.push_back({"olmoe", s, "architecture olmoe"});
-  }
-  {
-    RandomModelSpec s;
     s.rope_scaling = "linear", s.rope_scaling_factor = 4, s.seed = 35;
     refusals.push_back({"rope scaling", s, "RoPE scaling"});
   }
@@ -433,7 +445,6 @@ TEST(GlBackend, RefusesByMissingCapabilityNotByArchitectureName) {
   const std::pair<std::string, std::string> refusals[] = {
       {"qwen2moe", "shared experts"},
       {"phimoe", "norm biases"},
-      {"qwen3moe", "q/k norms"},
       {"deepseek2", "multi-head latent attention"},
       {"dbrx", "LayerNorm"},  // which it would otherwise have run as RMSNorm, unclamped
   };

@@ -123,6 +123,8 @@ struct GlBackend::Impl {
            unsigned cols);
   void rms_norm(const gl::Buffer& in, unsigned first_row, unsigned n, const gl::Vector& weight,
                 unsigned cols, float eps, gl::Buffer& out);
+  void group_norm(gl::Buffer& rows, unsigned n, unsigned row_stride, unsigned first_col,
+                  unsigned n_groups, const gl::Vector& weight, float eps);
   void rope(gl::Buffer& rows, unsigned n, unsigned n_heads, unsigned row_stride,
             const ModelConfig& config, RopePairing pairing);
   void swiglu(const gl::Buffer& gate_up, unsigned n_rows, unsigned width, gl::Buffer& out);
@@ -230,6 +232,20 @@ void GlBackend::Impl::rms_norm(const gl::Buffer& in, unsigned first_row, unsigne
   gl::bind(1, weight.buffer);
   gl::bind(2, out);
   gl::dispatch(n);
+}
+
+void GlBackend::Impl::group_norm(gl::Buffer& rows, unsigned n, unsigned row_stride,
+                                 unsigned first_col, unsigned n_groups, const gl::Vector& weight,
+                                 float eps) {
+  gl::Program& program = *device->group_norm;
+  program.use();
+  program.set("u_row_stride", row_stride);
+  program.set("u_first_col", first_col);
+  program.set("u_width", weight.size);
+  program.set("u_eps", eps);
+  gl::bind(0, rows);
+  gl::bind(1, weight.buffer);
+  gl::dispatch(n_groups, n);
 }
 
 void GlBackend::Impl::rope(gl::Buffer& rows, unsigned n, unsigned n_heads, unsigned row_stride,
@@ -505,6 +521,13 @@ void GlBackend::forward(ForwardState& state, std::span<const int32_t> tokens, in
     impl.rms_norm(s.x, 0, n, layer.attn_norm, n_embd, config.rms_eps, s.normed);
     impl.matmul_fused(layer.attn_qkv, s.normed, n, s.qkv);
     impl.add(s.qkv, nullptr, &layer.qkv_bias, n * qkv_width, qkv_width);
+    // q/k norms before RoPE, each over groups of its weight's size: the projection or one head.
+    if (layer.q_norm.size > 0) {
+      impl.group_norm(s.qkv, n, qkv_width, 0, q_width / layer.q_norm.size, layer.q_norm,
+                      config.rms_eps);
+      impl.group_norm(s.qkv, n, qkv_width, q_width, k_width / layer.k_norm.size, layer.k_norm,
+                      config.rms_eps);
+    }
     // q and k heads are adjacent in each [q | k | v] row: one pass rotates both.
     impl.rope(s.qkv, n, static_cast<unsigned>(config.n_head + config.n_head_kv), qkv_width, config,
               arch.rope);

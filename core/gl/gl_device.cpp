@@ -233,6 +233,7 @@ Device::Device() : context(Context::create()) {
                 "#define WEIGHT_TYPE " + std::to_string(static_cast<int>(type)) + "\n"));
   }
   rms_norm = std::make_unique<Program>("rms_norm.comp", compose("rms_norm.comp", ""));
+  group_norm = std::make_unique<Program>("group_norm.comp", compose("group_norm.comp", ""));
   add = std::make_unique<Program>("add.comp", compose("add.comp", ""));
   rope = std::make_unique<Program>("rope.comp", compose("rope.comp", ""));
   kv_store = std::make_unique<Program>("kv_store.comp", compose("kv_store.comp", ""));
@@ -248,6 +249,7 @@ Device::~Device() {
   context->make_current();
   matmul.clear();
   rms_norm.reset();
+  group_norm.reset();
   add.reset();
   rope.reset();
   kv_store.reset();

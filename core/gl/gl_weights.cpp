@@ -12,7 +12,7 @@ namespace moe::gl {
 namespace {
 
 // What the shaders of this backend compute, as the tensor roles they implement: RMSNorm,
-// q, k and v projections with optional biases, an optional output-projection bias, SwiGLU
+// q, k and v projections with optional biases and q/k norms (before RoPE), an optional output-projection bias, SwiGLU
 // experts and dense layers. Routing is the shared route_layer's, so every gating rule, the
 // selection bias and every intervention the CPU backend applies apply here.
 constexpr TensorRole kImplementedRoles[] = {
@@ -23,6 +23,7 @@ constexpr TensorRole kImplementedRoles[] = {
     TensorRole::FfnNorm,        TensorRole::FfnGate,    TensorRole::FfnUp,
     TensorRole::FfnDown,        TensorRole::Router,     TensorRole::GateExps,
     TensorRole::UpExps,         TensorRole::DownExps,   TensorRole::SelectionBias,
+    TensorRole::AttnQNorm,      TensorRole::AttnKNorm,
 };
 
 bool implemented(TensorRole role) {
@@ -206,6 +207,8 @@ Weights::Weights(std::shared_ptr<Device> device, std::shared_ptr<const Model> mo
     out.qkv_bias = concatenated_bias({{in.attn_q_bias, config.n_head * config.head_dim},
                                       {in.attn_k_bias, config.n_head_kv * config.head_dim},
                                       {in.attn_v_bias, config.n_head_kv * config.head_dim_v}});
+    out.q_norm = upload_vector(in.attn_q_norm);
+    out.k_norm = upload_vector(in.attn_k_norm);
     out.attn_output = upload_matrix(*device_, *in.attn_output);
     out.attn_output_bias = upload_vector(in.attn_output_bias);
     if (config.layer_is_moe[static_cast<size_t>(il)]) {

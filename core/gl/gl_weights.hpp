@@ -35,6 +35,7 @@ struct LayerBuffers {
   Vector attn_norm, ffn_norm;
   FusedMatrix attn_qkv;  // rows [q | k | v]
   Vector qkv_bias;       // [q | k | v] biases, zeros where absent; size 0 when none
+  Vector q_norm, k_norm;  // q/k norms over the projection or one head (its size); size 0: none
   Matrix attn_output;
   Vector attn_output_bias;  // size 0 when absent
   Matrix router;            // MoE layers
