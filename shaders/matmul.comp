@@ -31,6 +31,7 @@ uniform uint u_in_stride;     // floats between input rows (a multiple of 4)
 uniform uint u_out_stride;    // floats between output rows
 uniform uint u_out_col;       // first output column
 uniform uint u_accumulate;    // 1: y += W x
+uniform float u_alpha;        // the product is scaled by this (granite's multipliers; else 1)
 uniform uint u_grouped;       // 1: groups[] / slot_rows[] are used
 uniform uint u_gather;        // 1: slot s reads input row slot_rows[s]
 
@@ -190,6 +191,7 @@ void main() {
     float sum = 0.0;
     for (uint i = 0u; i < TEAM; ++i) sum += partial[(team * TEAM + i) * TILE + lane];
     uint at = (first_slot + tile_first + lane) * u_out_stride + u_out_col + row;
+    sum *= u_alpha;
     Y[at] = u_accumulate != 0u ? Y[at] + sum : sum;
   }
 }

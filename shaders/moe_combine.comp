@@ -11,6 +11,7 @@ layout(std430, binding = 3) readonly buffer Choices { uint choices[]; };
 
 uniform uint u_cols;
 uniform uint u_n_tokens;
+uniform float u_alpha;  // the mix is scaled by this before the add (granite's residual multiplier)
 
 void main() {
   uint c = gl_GlobalInvocationID.x;
@@ -23,5 +24,5 @@ void main() {
     float weight = uintBitsToFloat(choices[2u * (first + i) + 1u]);
     sum += weight * expert_out[slot * u_cols + c];
   }
-  out_rows[t * u_cols + c] += sum;
+  out_rows[t * u_cols + c] += u_alpha * sum;
 }

@@ -164,6 +164,13 @@ std::vector<GlCase> gl_cases() {
     s.architecture = "qwen3moe", s.n_head = 8, s.n_head_kv = 2, s.head_dim = 16, s.seed = 31;
     cases.push_back({"qwen3moe_f16_head_norm", GgmlType::F16, s});
   }
+  // Granite's multipliers: embedding, residual, logit and attention scale (not 1/sqrt(head)).
+  {
+    RandomModelSpec s = small;
+    s.architecture = "granitemoe", s.seed = 32;
+    s.embedding_scale = 12, s.residual_scale = 0.22f, s.logit_scale = 8, s.attention_scale = 0.0078125f;
+    cases.push_back({"granitemoe_q8_0_multipliers", GgmlType::Q8_0, s});
+  }
   {
     RandomModelSpec s = k_quant;
     s.seed = 26;

@@ -100,6 +100,7 @@ struct Destination {
   unsigned stride;
   unsigned col = 0;
   bool accumulate = false;
+  float alpha = 1;  // W x scaled by this before it is stored or added
 };
 
 size_t floats(size_t n) { return n * sizeof(float); }
@@ -152,6 +153,7 @@ void GlBackend::Impl::matmul(const gl::Matrix& w, const gl::Buffer& in, unsigned
   program.set("u_out_stride", out.stride);
   program.set("u_out_col", out.col);
   program.set("u_accumulate", out.accumulate ? 1u : 0u);
+  program.set("u_alpha", out.alpha);
   program.set("u_grouped", 0u);
   program.set("u_gather", 0u);
   gl::bind(0, w.buffer);
@@ -175,6 +177,7 @@ void GlBackend::Impl::matmul_grouped(const gl::Matrix& w, const gl::Buffer& in, 
   program.set("u_out_stride", out.stride);
   program.set("u_out_col", out.col);
   program.set("u_accumulate", out.accumulate ? 1u : 0u);
+  program.set("u_alpha", out.alpha);
   program.set("u_grouped", 1u);
   program.set("u_gather", gather ? 1u : 0u);
   gl::bind(0, w.buffer);
@@ -369,6 +372,7 @@ void GlBackend::Impl::moe_ffn(const Model& model, const gl::LayerBuffers& layer,
   combine.use();
   combine.set("u_cols", static_cast<unsigned>(config.n_embd));
   combine.set("u_n_tokens", n);
+  combine.set("u_alpha", config.residual_scale);
   gl::bind(0, s.x);  // the mix is added to the residual stream
   gl::bind(1, s.expert_out);
   gl::bind(2, s.token_ranges);
@@ -492,6 +496,9 @@ void GlBackend::forward(ForwardState& state, std::span<const int32_t> tokens, in
       dequantize_row(embd.type, embd.data + row_bytes * static_cast<size_t>(tokens[t]),
                      x.data() + static_cast<size_t>(t) * n_embd, n_embd);
     }
+    if (config.embedding_scale != 1) {
+      for (float& value : x) value *= config.embedding_scale;
+    }
     s.x.reserve(floats(x.size()));
     s.x.upload(x.data(), floats(x.size()));
   }
@@ -554,7 +561,9 @@ void GlBackend::forward(ForwardState& state, std::span<const int32_t> tokens, in
     attention.set("u_v_stride", v_width);
     attention.set("u_out_stride", attended_width);
     attention.set("u_pos0", static_cast<unsigned>(pos0));
-    attention.set("u_scale", 1.0f / std::sqrt(static_cast<float>(config.head_dim)));
+    attention.set("u_scale", config.kq_scale > 0
+                                 ? config.kq_scale
+                                 : 1.0f / std::sqrt(static_cast<float>(config.head_dim)));
     gl::bind(0, s.qkv);
     gl::bind(1, gl_state->keys(il));
     gl::bind(2, gl_state->values(il));
@@ -562,7 +571,7 @@ void GlBackend::forward(ForwardState& state, std::span<const int32_t> tokens, in
     gl::dispatch(static_cast<unsigned>(config.n_head), n);
 
     // Output projection added straight into the residual stream, then its bias.
-    impl.matmul(layer.attn_output, s.attended, n, {&s.x, n_embd, 0, true});
+    impl.matmul(layer.attn_output, s.attended, n, {&s.x, n_embd, 0, true, config.residual_scale});
     impl.add(s.x, nullptr, &layer.attn_output_bias, n * n_embd, n_embd);
 
     impl.rms_norm(s.x, 0, n, layer.ffn_norm, n_embd, config.rms_eps, s.normed);
@@ -574,7 +583,7 @@ void GlBackend::forward(ForwardState& state, std::span<const int32_t> tokens, in
       s.hidden.reserve(floats(static_cast<size_t>(n) * n_ff));
       impl.matmul_fused(layer.gate_up, s.normed, n, s.gate_up);
       impl.swiglu(s.gate_up, n, n_ff, s.hidden);
-      impl.matmul(layer.down, s.hidden, n, {&s.x, n_embd, 0, true});
+      impl.matmul(layer.down, s.hidden, n, {&s.x, n_embd, 0, true, config.residual_scale});
     }
   }
 
@@ -583,7 +592,7 @@ void GlBackend::forward(ForwardState& state, std::span<const int32_t> tokens, in
   impl.rms_norm(s.x, first_row, n_rows, weights.output_norm(), n_embd, config.rms_eps, s.normed);
   s.logits.reserve(floats(static_cast<size_t>(n_rows) * config.n_vocab));
   impl.matmul(weights.output(), s.normed, n_rows,
-              {&s.logits, static_cast<unsigned>(config.n_vocab)});
+              {&s.logits, static_cast<unsigned>(config.n_vocab), 0, false, 1.0f / config.logit_scale});
   logits_out.resize(static_cast<size_t>(n_rows) * static_cast<size_t>(config.n_vocab));
   s.logits.download(logits_out.data(), floats(logits_out.size()));
   gl_state->set_filled(pos0 + n_tokens);

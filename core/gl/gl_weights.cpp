@@ -61,12 +61,10 @@ void check_capabilities(const Model& model) {
   if (config.head_dim % 4 != 0) refuse("a head size that is not a multiple of 4");
   if (config.rope_scaling != RopeScaling::None)
     refuse("RoPE scaling of type " + rope_scaling_name(config.rope_scaling));
-  if (config.embedding_scale != 1 || config.residual_scale != 1 || config.logit_scale != 1)
-    refuse("embedding, residual or logit multipliers");
-  const float default_kq_scale = 1.0f / std::sqrt(static_cast<float>(config.head_dim));
-  if (config.kq_scale > 0 &&
-      std::abs(config.kq_scale - default_kq_scale) > 1e-6f * default_kq_scale)
-    refuse("an attention scale other than 1/sqrt(head size)");
+  // The residual multiplier scales the attention output before its bias is added on the CPU;
+  // the shaders add the bias after scaling, so that pair is refused rather than approximated.
+  if (config.residual_scale != 1 && model.layer(0).attn_output_bias != nullptr)
+    refuse("a residual multiplier with an output-projection bias");
 }
 
 size_t tensor_bytes(const gguf::TensorInfo& tensor) {
