@@ -164,6 +164,17 @@ std::vector<GlCase> gl_cases() {
     s.architecture = "qwen3moe", s.n_head = 8, s.n_head_kv = 2, s.head_dim = 16, s.seed = 31;
     cases.push_back({"qwen3moe_f16_head_norm", GgmlType::F16, s});
   }
+  // Shared experts: qwen2moe's sigmoid-gated one (with q/k/v biases).
+  {
+    RandomModelSpec s = small;
+    s.architecture = "qwen2moe", s.n_ff_shexp = 96, s.seed = 33;
+    cases.push_back({"qwen2moe_f32_shared_expert", GgmlType::F32, s});
+  }
+  {
+    RandomModelSpec s = small;
+    s.architecture = "qwen2moe", s.seed = 34;
+    cases.push_back({"qwen2moe_q4_0_shared_expert", GgmlType::Q4_0, s});
+  }
   // Granite's multipliers: embedding, residual, logit and attention scale (not 1/sqrt(head)).
   {
     RandomModelSpec s = small;
@@ -232,6 +243,15 @@ TraceComparison compare_traces(const moe::RoutingTrace& actual, const moe::Routi
         return result;
       }
       const moe::RoutingRecord& got = actual.at(t, layer);
+      // The layer's values (Inside the MoE layer) as the CPU records them, shared experts too.
+      if (got.values.available && want.values.available && got.experts == want.experts) {
+        const auto close = [](float a, float b) { return std::abs(a - b) <= 1e-4f * std::max(1.0f, std::abs(b)); };
+        if ((got.values.has_shared != want.values.has_shared ||
+             !close(got.values.shared_norm, want.values.shared_norm) ||
+             !close(got.values.output_norm, want.values.output_norm)) &&
+            result.first_mismatch.empty())
+          result.first_mismatch = "layer values at token " + std::to_string(t);
+      }
       if (got.experts == want.experts) {
         for (size_t j = 0; j < got.weights.size(); ++j) {
           if (std::abs(got.weights[j] - want.weights[j]) > 1e-3 && result.first_mismatch.empty())
@@ -450,7 +470,6 @@ TEST(GlBackend, UnimplementedFeaturesAreRefusedByName) {
 TEST(GlBackend, RefusesByMissingCapabilityNotByArchitectureName) {
   REQUIRE_GL(gl);
   const std::pair<std::string, std::string> refusals[] = {
-      {"qwen2moe", "shared experts"},
       {"phimoe", "norm biases"},
       {"deepseek2", "multi-head latent attention"},
       {"dbrx", "LayerNorm"},  // which it would otherwise have run as RMSNorm, unclamped

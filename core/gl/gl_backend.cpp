@@ -89,7 +89,8 @@ private:
 
 // Activations of one forward call, reused between calls (grown as needed).
 struct Scratch {
-  gl::Buffer x, normed, qkv, attended, gate_up, hidden, expert_out, router_logits, logits;
+  gl::Buffer x, normed, qkv, attended, gate_up, hidden, expert_out, shared_out, router_logits,
+      logits;
   gl::Buffer rope_table, groups, slot_rows, token_ranges, choices;
 };
 
@@ -132,12 +133,11 @@ struct GlBackend::Impl {
   void moe_ffn(const Model& model, const gl::LayerBuffers& layer, int layer_index, unsigned n,
                int pos0, const RoutingInterventions& interventions, RoutingTrace* trace);
   // The trace's records of a MoE layer with its values in norms, as the CPU backend records
-  // them: the FFN input and each chosen expert's output read back (this path has no shared
-  // experts, so the routed mix is the layer's output).
-  void record_layer(const ModelConfig& config, int layer_index, unsigned n, int pos0,
+  // them: the FFN input, each chosen expert's output and the shared experts' output read back.
+  void record_layer(const Model& model, int layer_index, unsigned n, int pos0,
                     const std::vector<float>& logits, std::vector<RouteDecision> decisions,
                     const std::vector<std::vector<uint32_t>>& slot_of_rank, size_t n_slots,
-                    RoutingTrace& trace);
+                    bool has_shared, RoutingTrace& trace);
 };
 
 void GlBackend::Impl::matmul(const gl::Matrix& w, const gl::Buffer& in, unsigned n,
@@ -364,9 +364,20 @@ void GlBackend::Impl::moe_ffn(const Model& model, const gl::LayerBuffers& layer,
     matmul_grouped(layer.down, s.hidden, false, n_groups, max_slots,
                    {&s.expert_out, static_cast<unsigned>(config.n_embd)});
   }
+  // The shared experts run on every token (the routed experts' scratch is free again).
+  const bool has_shared = !layer.shared_gate_up.parts.empty();
+  if (has_shared) {
+    const unsigned n_ff_shared = layer.shared_down.cols;
+    s.gate_up.reserve(floats(static_cast<size_t>(n) * 2 * n_ff_shared));
+    s.hidden.reserve(floats(static_cast<size_t>(n) * n_ff_shared));
+    s.shared_out.reserve(floats(static_cast<size_t>(n) * config.n_embd));
+    matmul_fused(layer.shared_gate_up, s.normed, n, s.gate_up);
+    swiglu(s.gate_up, n, n_ff_shared, s.hidden);
+    matmul(layer.shared_down, s.hidden, n, {&s.shared_out, static_cast<unsigned>(config.n_embd)});
+  }
   if (trace != nullptr) {
-    record_layer(config, layer_index, n, pos0, logits, std::move(decisions), slot_of_rank,
-                 n_slots, *trace);
+    record_layer(model, layer_index, n, pos0, logits, std::move(decisions), slot_of_rank,
+                 n_slots, has_shared, *trace);
   }
   gl::Program& combine = *device->moe_combine;
   combine.use();
@@ -378,18 +389,41 @@ void GlBackend::Impl::moe_ffn(const Model& model, const gl::LayerBuffers& layer,
   gl::bind(2, s.token_ranges);
   gl::bind(3, s.choices);
   gl::dispatch(ceil_div(static_cast<unsigned>(config.n_embd), 256), n);
+  if (has_shared) {
+    gl::Program& add_shared = *device->shared_add;
+    add_shared.use();
+    add_shared.set("u_cols", static_cast<unsigned>(config.n_embd));
+    add_shared.set("u_gated", layer.shared_gate.size > 0 ? 1u : 0u);
+    add_shared.set("u_alpha", config.residual_scale);
+    gl::bind(0, s.x);
+    gl::bind(1, s.shared_out);
+    gl::bind(2, s.normed);
+    gl::bind(3, layer.shared_gate.size > 0 ? layer.shared_gate.buffer : device->dummy);
+    gl::dispatch(n);
+  }
 }
 
-void GlBackend::Impl::record_layer(const ModelConfig& config, int layer_index, unsigned n,
-                                   int pos0, const std::vector<float>& logits,
+void GlBackend::Impl::record_layer(const Model& model, int layer_index, unsigned n, int pos0,
+                                   const std::vector<float>& logits,
                                    std::vector<RouteDecision> decisions,
                                    const std::vector<std::vector<uint32_t>>& slot_of_rank,
-                                   size_t n_slots, RoutingTrace& trace) {
+                                   size_t n_slots, bool has_shared, RoutingTrace& trace) {
+  const ModelConfig& config = model.config();
   const auto n_embd = static_cast<size_t>(config.n_embd);
   const auto n_expert = static_cast<size_t>(config.n_expert);
-  std::vector<float> input(n * n_embd), expert_out(n_slots * n_embd);
+  std::vector<float> input(n * n_embd), expert_out(n_slots * n_embd), shared;
   scratch.normed.download(input.data(), floats(input.size()));
   if (n_slots > 0) scratch.expert_out.download(expert_out.data(), floats(expert_out.size()));
+  std::vector<float> shared_gate;  // qwen2moe's gate vector, for the shared output's weight
+  if (has_shared) {
+    shared.resize(n * n_embd);
+    scratch.shared_out.download(shared.data(), floats(shared.size()));
+    const gguf::TensorInfo* gate = model.layer(layer_index).ffn_gate_inp_shexp;
+    if (config.shared_experts == SharedExperts::SigmoidGated && gate != nullptr) {
+      shared_gate.resize(n_embd);
+      dequantize_row(gate->type, gate->data, shared_gate.data(), static_cast<int64_t>(n_embd));
+    }
+  }
   const auto norm = [](const float* v, size_t size) {
     double sum = 0;
     for (size_t i = 0; i < size; ++i) sum += static_cast<double>(v[i]) * v[i];
@@ -411,6 +445,19 @@ void GlBackend::Impl::record_layer(const ModelConfig& config, int layer_index, u
       for (size_t i = 0; i < n_embd; ++i) routed[i] += decision.weights[j] * row[i];
     }
     values.routed_norm = values.output_norm = norm(routed.data(), n_embd);
+    if (has_shared) {  // as the CPU backend records it: |g * shared| and |routed + g * shared|
+      float* row = shared.data() + t * n_embd;
+      if (!shared_gate.empty()) {
+        float logit = 0;
+        for (size_t i = 0; i < n_embd; ++i) logit += x[i] * shared_gate[i];
+        const float g = 1.0f / (1.0f + std::exp(-logit));
+        for (size_t i = 0; i < n_embd; ++i) row[i] *= g;
+      }
+      values.has_shared = true;
+      values.shared_norm = norm(row, n_embd);
+      for (size_t i = 0; i < n_embd; ++i) routed[i] += row[i];
+      values.output_norm = norm(routed.data(), n_embd);
+    }
     const std::span<const float> row(logits.data() + t * n_expert, n_expert);
     RoutingRecord record = routing_record(row, std::move(decision));
     record.values = std::move(values);

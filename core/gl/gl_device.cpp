@@ -234,6 +234,7 @@ Device::Device() : context(Context::create()) {
   }
   rms_norm = std::make_unique<Program>("rms_norm.comp", compose("rms_norm.comp", ""));
   group_norm = std::make_unique<Program>("group_norm.comp", compose("group_norm.comp", ""));
+  shared_add = std::make_unique<Program>("shared_add.comp", compose("shared_add.comp", ""));
   add = std::make_unique<Program>("add.comp", compose("add.comp", ""));
   rope = std::make_unique<Program>("rope.comp", compose("rope.comp", ""));
   kv_store = std::make_unique<Program>("kv_store.comp", compose("kv_store.comp", ""));
@@ -250,6 +251,7 @@ Device::~Device() {
   matmul.clear();
   rms_norm.reset();
   group_norm.reset();
+  shared_add.reset();
   add.reset();
   rope.reset();
   kv_store.reset();

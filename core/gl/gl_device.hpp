@@ -61,7 +61,7 @@ bool matmul_supports(GgmlType type);
 struct Device {
   std::unique_ptr<Context> context;
   std::unordered_map<GgmlType, std::unique_ptr<Program>> matmul;
-  std::unique_ptr<Program> rms_norm, group_norm, add, rope, kv_store, attention, swiglu, moe_combine;
+  std::unique_ptr<Program> rms_norm, group_norm, shared_add, add, rope, kv_store, attention, swiglu, moe_combine;
   Buffer dummy;  // bound where a shader declares a buffer that a call does not use
   std::string description;
   int max_storage_block_bytes = 0;

@@ -12,7 +12,7 @@ namespace moe::gl {
 namespace {
 
 // What the shaders of this backend compute, as the tensor roles they implement: RMSNorm,
-// q, k and v projections with optional biases and q/k norms (before RoPE), an optional output-projection bias, SwiGLU
+// q, k and v projections with optional biases and q/k norms (before RoPE), shared experts, an optional output-projection bias, SwiGLU
 // experts and dense layers. Routing is the shared route_layer's, so every gating rule, the
 // selection bias and every intervention the CPU backend applies apply here.
 constexpr TensorRole kImplementedRoles[] = {
@@ -23,7 +23,8 @@ constexpr TensorRole kImplementedRoles[] = {
     TensorRole::FfnNorm,        TensorRole::FfnGate,    TensorRole::FfnUp,
     TensorRole::FfnDown,        TensorRole::Router,     TensorRole::GateExps,
     TensorRole::UpExps,         TensorRole::DownExps,   TensorRole::SelectionBias,
-    TensorRole::AttnQNorm,      TensorRole::AttnKNorm,
+    TensorRole::AttnQNorm,      TensorRole::AttnKNorm,  TensorRole::SharedGate,
+    TensorRole::SharedUp,       TensorRole::SharedDown, TensorRole::SharedExpertGate,
 };
 
 bool implemented(TensorRole role) {
@@ -48,7 +49,6 @@ void check_capabilities(const Model& model) {
     if (!implemented(bound.role))
       refuse(std::string(tensor_role_feature(bound.role)), "tensor " + bound.tensor->name + ", ");
   }
-  if (config.shared_experts != SharedExperts::None) refuse("shared experts");
   // The capabilities of the architectures added for issue 17, until the GPU covers them.
   const Architecture& arch = model.architecture();
   if (arch.norm != NormKind::Rms) refuse("LayerNorm");
@@ -213,6 +213,12 @@ Weights::Weights(std::shared_ptr<Device> device, std::shared_ptr<const Model> mo
       out.router = upload_matrix(*device_, *in.ffn_gate_inp);
       out.gate_up = upload_fused(*device_, {in.ffn_gate_exps, in.ffn_up_exps});
       out.down = upload_matrix(*device_, *in.ffn_down_exps);
+      if (config.shared_experts != SharedExperts::None && in.ffn_gate_shexp != nullptr) {
+        out.shared_gate_up = upload_fused(*device_, {in.ffn_gate_shexp, in.ffn_up_shexp});
+        out.shared_down = upload_matrix(*device_, *in.ffn_down_shexp);
+        if (config.shared_experts == SharedExperts::SigmoidGated)
+          out.shared_gate = upload_vector(in.ffn_gate_inp_shexp);
+      }
     } else {
       out.gate_up = upload_fused(*device_, {in.ffn_gate, in.ffn_up});
       out.down = upload_matrix(*device_, *in.ffn_down);

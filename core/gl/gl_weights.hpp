@@ -41,6 +41,10 @@ struct LayerBuffers {
   Matrix router;            // MoE layers
   FusedMatrix gate_up;      // rows [gate | up]: the experts' (MoE) or the dense FFN's
   Matrix down;
+  // Shared experts (MoE layers that have them): one SwiGLU, and qwen2moe's sigmoid gate vector.
+  FusedMatrix shared_gate_up;  // no parts when absent
+  Matrix shared_down;
+  Vector shared_gate;  // size 0: weight 1
 };
 
 class Weights {
