@@ -175,6 +175,17 @@ std::vector<GlCase> gl_cases() {
     s.architecture = "qwen2moe", s.seed = 34;
     cases.push_back({"qwen2moe_q4_0_shared_expert", GgmlType::Q4_0, s});
   }
+  // RoPE scaling: the angles come from the CPU backend's RopeParams.
+  {
+    RandomModelSpec s = small;
+    s.rope_scaling = "linear", s.rope_scaling_factor = 4, s.seed = 35;
+    cases.push_back({"f32_rope_linear", GgmlType::F32, s});
+  }
+  {
+    RandomModelSpec s = small;
+    s.rope_scaling = "yarn", s.rope_scaling_factor = 4, s.rope_n_ctx_orig = 16, s.seed = 36;
+    cases.push_back({"f16_rope_yarn", GgmlType::F16, s});
+  }
   // Granite's multipliers: embedding, residual, logit and attention scale (not 1/sqrt(head)).
   {
     RandomModelSpec s = small;
@@ -448,8 +459,8 @@ TEST(GlBackend, UnimplementedFeaturesAreRefusedByName) {
   std::vector<Refusal> refusals;
   {
     RandomModelSpec s;
-    s.rope_scaling = "linear", s.rope_scaling_factor = 4, s.seed = 35;
-    refusals.push_back({"rope scaling", s, "RoPE scaling"});
+    s.architecture = "gpt-oss", s.seed = 35;
+    refusals.push_back({"gpt-oss", s, "attention sinks (tensor blk.0.attn_sinks.weight"});
   }
   for (const Refusal& refusal : refusals) {
     const TypedModelFile file(refusal.spec, GgmlType::F32);

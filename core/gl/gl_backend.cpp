@@ -13,6 +13,7 @@
 #include "gl_device.hpp"
 #include "gl_weights.hpp"
 #include "moe/error.hpp"
+#include "moe/rope.hpp"
 #include "moe/router.hpp"
 
 namespace moe {
@@ -29,7 +30,8 @@ unsigned ceil_div(size_t a, size_t b) { return static_cast<unsigned>((a + b - 1)
 class GlForwardState final : public ForwardState {
 public:
   GlForwardState(const void* owner, std::shared_ptr<gl::Weights> weights, int n_ctx)
-      : owner_(owner), weights_(std::move(weights)), n_ctx_(n_ctx) {
+      : owner_(owner), weights_(std::move(weights)), n_ctx_(n_ctx),
+        rope_(rope_params(weights_->model(), n_ctx)) {
     const size_t n_layer = static_cast<size_t>(weights_->model().config().n_layer);
     keys_.resize(n_layer);
     values_.resize(n_layer);
@@ -47,6 +49,8 @@ public:
 
   const void* owner() const { return owner_; }
   const gl::Weights& weights() const { return *weights_; }
+  // Every layer's (the shaders have no per-layer RoPE base: windowed gpt-oss layers are refused).
+  const RopeParams& rope() const { return rope_; }
   void set_filled(int n_filled) { n_filled_ = n_filled; }
   gl::Buffer& keys(int layer) { return keys_[static_cast<size_t>(layer)]; }
   gl::Buffer& values(int layer) { return values_[static_cast<size_t>(layer)]; }
@@ -82,6 +86,7 @@ private:
   const void* owner_;
   std::shared_ptr<gl::Weights> weights_;
   int n_ctx_;
+  RopeParams rope_;
   int n_filled_ = 0;
   int capacity_ = 0;
   std::vector<gl::Buffer> keys_, values_;
@@ -549,17 +554,16 @@ void GlBackend::forward(ForwardState& state, std::span<const int32_t> tokens, in
     s.x.reserve(floats(x.size()));
     s.x.upload(x.data(), floats(x.size()));
   }
-  // RoPE angles for positions pos0 .. pos0 + n - 1, in double like the CPU backend.
+  // RoPE cos/sin for positions pos0 .. pos0 + n - 1 from the RopeParams the CPU backend rotates
+  // with (in double; linear, YaRN and LongRoPE scaling and frequency factors included).
   {
-    const int half = config.n_rot / 2;
+    const RopeParams& rope = gl_state->rope();
+    const int half = rope.n_rot / 2;
     std::vector<float> table(static_cast<size_t>(n) * static_cast<size_t>(half) * 2);
     for (unsigned t = 0; t < n; ++t) {
-      const double pos = static_cast<double>(pos0) + t;
       for (int i = 0; i < half; ++i) {
-        const double theta =
-            pos * std::pow(static_cast<double>(config.rope_base), -2.0 * i / config.n_rot);
-        table[(static_cast<size_t>(t) * half + i) * 2] = static_cast<float>(std::cos(theta));
-        table[(static_cast<size_t>(t) * half + i) * 2 + 1] = static_cast<float>(std::sin(theta));
+        const size_t at = (static_cast<size_t>(t) * half + i) * 2;
+        rope.rotation(pos0 + static_cast<int>(t), i, table[at], table[at + 1]);
       }
     }
     s.rope_table.reserve(floats(std::max<size_t>(table.size(), 2)));

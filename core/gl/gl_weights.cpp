@@ -12,7 +12,8 @@ namespace moe::gl {
 namespace {
 
 // What the shaders of this backend compute, as the tensor roles they implement: RMSNorm,
-// q, k and v projections with optional biases and q/k norms (before RoPE), shared experts, an optional output-projection bias, SwiGLU
+// q, k and v projections with optional biases and q/k norms (before RoPE), RoPE with any
+// scaling (the CPU backend's RopeParams), shared experts, an optional output-projection bias, SwiGLU
 // experts and dense layers. Routing is the shared route_layer's, so every gating rule, the
 // selection bias and every intervention the CPU backend applies apply here.
 constexpr TensorRole kImplementedRoles[] = {
@@ -25,6 +26,7 @@ constexpr TensorRole kImplementedRoles[] = {
     TensorRole::UpExps,         TensorRole::DownExps,   TensorRole::SelectionBias,
     TensorRole::AttnQNorm,      TensorRole::AttnKNorm,  TensorRole::SharedGate,
     TensorRole::SharedUp,       TensorRole::SharedDown, TensorRole::SharedExpertGate,
+    TensorRole::RopeFreqs,      TensorRole::RopeFactorsLong, TensorRole::RopeFactorsShort,
 };
 
 bool implemented(TensorRole role) {
@@ -59,8 +61,6 @@ void check_capabilities(const Model& model) {
   if (config.expert_activation != ExpertActivation::SwiGlu) refuse("this expert activation");
   if (config.head_dim > 256 || config.head_dim_v > 256) refuse("heads wider than 256");
   if (config.head_dim % 4 != 0) refuse("a head size that is not a multiple of 4");
-  if (config.rope_scaling != RopeScaling::None)
-    refuse("RoPE scaling of type " + rope_scaling_name(config.rope_scaling));
   // The residual multiplier scales the attention output before its bias is added on the CPU;
   // the shaders add the bias after scaling, so that pair is refused rather than approximated.
   if (config.residual_scale != 1 && model.layer(0).attn_output_bias != nullptr)
