@@ -436,6 +436,8 @@ TEST(GlBackend, RefusesByMissingCapabilityNotByArchitectureName) {
       {"qwen3moe", "q/k norms"},
       {"deepseek2", "multi-head latent attention"},
       {"dbrx", "LayerNorm"},  // which it would otherwise have run as RMSNorm, unclamped
+      {"llama4", "shared experts"},
+      {"grok", "a norm of the attention output"},  // and GeGLU, soft caps, multipliers
   };
   for (const auto& [architecture, capability] : refusals) {
     RandomModelSpec spec;
