@@ -403,6 +403,7 @@ TEST(Llama4, TheGateWeightIsTheChosenLogitsSigmoid) {
     const float logit = r.logits[static_cast<size_t>(r.experts[0])];
     EXPECT_NEAR(r.weights[0], 1.0f / (1.0f + std::exp(-logit)), 1e-6f);
     EXPECT_LT(r.weights[0], 1.0f);
+    EXPECT_TRUE(r.gate.weights_on_input);  // what "Inside the MoE layer" explains
   }
 }
 
@@ -455,6 +456,7 @@ TEST(Grok, TheSoftCapsLimitScoresAndLogits) {
   const ForwardRun a = run(plain, tokens), b = run(tight, tokens);
   EXPECT_GT(moe::testing::max_relative_difference(a.logits, b.logits), 1e-2);
   for (float logit : b.logits) EXPECT_LT(std::abs(logit), 1.0f);
+  EXPECT_FALSE(a.trace.at(0, 0).gate.weights_on_input);  // grok weighs the experts' outputs
 }
 
 RandomModelSpec ernie_spec() {
