@@ -173,6 +173,50 @@ std::vector<ModelCase> arch_cases() {
     s.n_expert = 16, s.n_expert_used = 4, s.n_ff_shexp = 96;
     cases.push_back({"hunyuan_moe_f32", s});
   }
+  {
+    // Llama 4 (Maverick-style): MoE every 2nd layer with a shared expert, sigmoid top-1 on the
+    // expert's input, layer 3 NoPE, chunked layers with their own RoPE base, L2 q/k norms.
+    RandomModelSpec s = base_spec("llama4", 49);
+    s.n_layer = 4, s.moe_layer_step = 2, s.dense_layers = {0, 2};
+    s.n_expert = 16, s.n_expert_used = 1;
+    s.sigmoid_gating = true;  // llama4's own rule (no key is written for it)
+    cases.push_back({"llama4_interleaved_top1_f32", s});
+  }
+  {
+    RandomModelSpec s = base_spec("llama4", 50);
+    s.n_layer = 4, s.n_expert_used = 3, s.weight_type = GgmlType::Q8_0;
+    s.sigmoid_gating = true;
+    cases.push_back({"llama4_scout_top3_q8_0", s});
+  }
+  {
+    // Grok-1: llama.cpp's default multipliers and attention soft cap, output norms, GeGLU.
+    RandomModelSpec s = base_spec("grok", 51);
+    cases.push_back({"grok1_f32", s});
+  }
+  {
+    // Grok-2 style: a dense GeGLU FFN beside the experts, logits soft-capped, F16.
+    RandomModelSpec s = base_spec("grok", 52);
+    s.dense_ffn_beside_experts = true, s.final_softcap = 2.0f, s.weight_type = GgmlType::F16;
+    cases.push_back({"grok2_dense_softcap_f16", s});
+  }
+  {
+    // ERNIE 4.5: a leading dense layer, softmax chosen with the selection bias, two shared
+    // experts as one FFN, q/k/v biases (no output bias: llama.cpp never adds it).
+    RandomModelSpec s = base_spec("ernie4_5-moe", 53);
+    s.n_layer = 3, s.dense_layers = {0}, s.n_expert = 16, s.n_expert_used = 4;
+    s.n_expert_shared = 2, s.selection_bias = true, s.attention_biases = true;
+    cases.push_back({"ernie4_5_moe_bias_f32", s});
+  }
+  {
+    // Ling 2.0: fused q/k/v with per-head q/k norms, partial RoPE, sigmoid gates with the
+    // selection bias within the best 2 of 4 groups, normalized and x2.5, one shared expert.
+    RandomModelSpec s = base_spec("bailingmoe2", 54);
+    s.n_layer = 3, s.dense_layers = {0}, s.n_rot = 8, s.fused_qkv = true;
+    s.n_expert = 16, s.n_expert_used = 4, s.n_expert_groups = 4, s.n_expert_groups_used = 2;
+    s.sigmoid_gating = s.selection_bias = s.expert_weights_norm = true;
+    s.expert_weights_scale = 2.5f, s.n_expert_shared = 1;
+    cases.push_back({"bailingmoe2_groups_f32", s});
+  }
   return cases;
 }
 

@@ -11,8 +11,10 @@
 #include <cstring>
 #include <deque>
 #include <limits>
+#include <random>
 #include <string>
 
+#include "../core/backend/cpu_kernels.hpp"  // private to the backend; llama4's chunks tested here
 #include "model_fixtures.hpp"
 #include "moe/cpu_backend.hpp"
 #include "moe/error.hpp"
@@ -339,6 +341,219 @@ TEST(HunyuanMoe, ReadsItsConfiguration) {
   edit.remove_keys = {"hunyuan-moe.expert_feed_forward_length"};
   EXPECT_NE(load_error(spec, edit).find("hunyuan-moe.expert_feed_forward_length"),
             std::string::npos);
+}
+
+RandomModelSpec llama4_spec() {
+  RandomModelSpec s;
+  s.architecture = "llama4";
+  s.n_embd = 64, s.n_layer = 4, s.n_head = 4, s.n_head_kv = 2, s.n_ctx = 64, s.seed = 73;
+  s.n_expert = 16, s.n_expert_used = 1, s.n_ff_exp = 32, s.n_ff = 64;
+  s.moe_layer_step = 2, s.dense_layers = {0, 2};
+  return s;
+}
+
+TEST(Llama4, ReadsItsConfiguration) {
+  const auto model = load(llama4_spec());
+  const moe::ModelConfig& c = model->config();
+  EXPECT_EQ(c.layer_is_moe, (std::vector<bool>{false, true, false, true}));
+  EXPECT_EQ(c.n_moe_layer_step, 2);
+  EXPECT_EQ(c.n_ff_shexp, 32);  // one shared expert as wide as the routed ones
+  EXPECT_NE(model->layer(1).ffn_up_shexp, nullptr);
+  EXPECT_EQ(c.gating, moe::GatingFunction::Sigmoid);
+  EXPECT_FALSE(c.normalize_expert_weights);
+  EXPECT_TRUE(c.expert_input_weighted);
+  EXPECT_EQ(c.layer_rotates, (std::vector<bool>{true, true, true, false}));  // every 4th NoPE
+  EXPECT_EQ(c.attention_chunk, (std::vector<int>{8192, 8192, 8192, 0}));
+  EXPECT_TRUE(c.qk_l2_norm);
+  const std::string routing = moe::routing_summary(c);
+  EXPECT_NE(routing.find("multiplying the expert's input"), std::string::npos) << routing;
+  const std::string attention = moe::attention_summary(c, model->architecture());
+  EXPECT_NE(attention.find("1 NoPE layer"), std::string::npos) << attention;
+  EXPECT_NE(attention.find("chunked attention (8192 positions) on 3 of 4"), std::string::npos)
+      << attention;
+
+  // attention.sliding_window 0: no chunks, RoPE on all but the last layer, as llama.cpp reads it.
+  moe::testing::GgufEdit unchunked;
+  unchunked.set_keys.emplace_back("llama4.attention.sliding_window", moe::gguf::Value::u32(0));
+  const auto unchunked_model = load(llama4_spec(), unchunked);
+  const moe::ModelConfig& u = unchunked_model->config();
+  EXPECT_EQ(u.attention_chunk, (std::vector<int>{0, 0, 0, 0}));
+  EXPECT_EQ(u.layer_rotates, (std::vector<bool>{true, true, true, false}));
+  // 128 experts (Maverick): no q/k norm, as llama.cpp decides by the expert count.
+  RandomModelSpec maverick = llama4_spec();
+  maverick.n_expert = 128;
+  EXPECT_FALSE(load(maverick)->config().qk_l2_norm);
+  moe::testing::GgufEdit edit;
+  edit.remove_keys = {"llama4.interleave_moe_layer_step"};
+  EXPECT_NE(load_error(llama4_spec(), edit).find("llama4.interleave_moe_layer_step"),
+            std::string::npos);
+}
+
+// The gate weight is the chosen logit's sigmoid, not renormalized (with top-1 it would be 1).
+// That it multiplies the expert's input is checked against the reference forward
+// (test_architectures, llama4_* cases).
+TEST(Llama4, TheGateWeightIsTheChosenLogitsSigmoid) {
+  const auto model = load(llama4_spec());
+  const std::vector<int32_t> tokens = random_tokens(6, model->config().n_vocab, 9);
+  const ForwardRun a = run(model, tokens);
+  for (int t = 0; t < 6; ++t) {
+    const moe::RoutingRecord& r = a.trace.at(t, 1);
+    ASSERT_EQ(r.experts.size(), 1u);
+    // The weight is the chosen logit's sigmoid (not renormalized to 1).
+    const float logit = r.logits[static_cast<size_t>(r.experts[0])];
+    EXPECT_NEAR(r.weights[0], 1.0f / (1.0f + std::exp(-logit)), 1e-6f);
+    EXPECT_LT(r.weights[0], 1.0f);
+    EXPECT_TRUE(r.gate.weights_on_input);  // what "Inside the MoE layer" explains
+  }
+}
+
+RandomModelSpec grok_spec() {
+  RandomModelSpec s;
+  s.architecture = "grok";
+  s.n_embd = 64, s.n_layer = 2, s.n_head = 4, s.n_head_kv = 2, s.n_ctx = 64, s.seed = 74;
+  s.n_expert = 8, s.n_expert_used = 2, s.n_ff_exp = 32;
+  return s;
+}
+
+TEST(Grok, ReadsLlamaCppsDefaultsAndTheFilesKeys) {
+  const auto model = load(grok_spec());
+  const moe::ModelConfig& c = model->config();
+  EXPECT_FLOAT_EQ(c.embedding_scale, 78.38367176906169f);
+  EXPECT_FLOAT_EQ(c.kq_scale, 0.08838834764831845f);
+  EXPECT_FLOAT_EQ(c.attn_softcap, 30.0f);
+  EXPECT_NEAR(1 / c.logit_scale, 0.5773502691896257, 1e-7);
+  EXPECT_EQ(c.final_softcap, 0.0f);
+  EXPECT_EQ(c.expert_activation, moe::ExpertActivation::GeGlu);
+  EXPECT_EQ(model->layer(1).attn_output_norm->name, "blk.1.attn_output_norm.weight");
+  EXPECT_EQ(model->layer(1).ffn_post_norm->name, "blk.1.layer_output_norm.weight");
+  EXPECT_EQ(model->layer(1).ffn_up, nullptr);  // Grok-1: no dense FFN beside the experts
+  const std::string attention = moe::attention_summary(c, model->architecture());
+  EXPECT_NE(attention.find("soft-capped at +-30"), std::string::npos) << attention;
+  EXPECT_NE(moe::routing_summary(c).find("GeGLU"), std::string::npos);
+
+  moe::testing::GgufEdit edit;
+  edit.set_keys.emplace_back("grok.attn_logit_softcapping", moe::gguf::Value::f32(4));
+  edit.set_keys.emplace_back("grok.final_logit_softcapping", moe::gguf::Value::f32(5));
+  const auto edited = load(grok_spec(), edit);
+  const moe::ModelConfig& e = edited->config();
+  EXPECT_EQ(e.attn_softcap, 4.0f);
+  EXPECT_EQ(e.final_softcap, 5.0f);
+  // Without layer_output_norm llama.cpp looks for post_ffw_norm (Grok-2's name), and so do we.
+  moe::testing::GgufEdit missing;
+  missing.remove_tensors = {"blk.0.layer_output_norm.weight"};
+  EXPECT_NE(load_error(grok_spec(), missing).find("missing tensor 'blk.0.post_ffw_norm.weight'"),
+            std::string::npos);
+}
+
+// The soft caps bite: a cap of 0.5 on the attention scores and of 1 on the logits change them,
+// and no capped logit reaches the cap.
+TEST(Grok, TheSoftCapsLimitScoresAndLogits) {
+  moe::testing::GgufEdit capped;
+  capped.set_keys.emplace_back("grok.attn_logit_softcapping", moe::gguf::Value::f32(0.5f));
+  capped.set_keys.emplace_back("grok.final_logit_softcapping", moe::gguf::Value::f32(1));
+  const auto plain = load(grok_spec()), tight = load(grok_spec(), capped);
+  const std::vector<int32_t> tokens = random_tokens(6, plain->config().n_vocab, 10);
+  const ForwardRun a = run(plain, tokens), b = run(tight, tokens);
+  EXPECT_GT(moe::testing::max_relative_difference(a.logits, b.logits), 1e-2);
+  for (float logit : b.logits) EXPECT_LT(std::abs(logit), 1.0f);
+  EXPECT_FALSE(a.trace.at(0, 0).gate.weights_on_input);  // grok weighs the experts' outputs
+}
+
+RandomModelSpec ernie_spec() {
+  RandomModelSpec s;
+  s.architecture = "ernie4_5-moe";
+  s.n_embd = 64, s.n_layer = 3, s.n_head = 4, s.n_head_kv = 2, s.n_ctx = 64, s.seed = 75;
+  s.n_expert = 8, s.n_expert_used = 2, s.n_ff_exp = 32, s.n_ff = 64;
+  s.dense_layers = {0}, s.n_expert_shared = 2, s.selection_bias = true;
+  return s;
+}
+
+TEST(Ernie45Moe, ReadsItsConfiguration) {
+  const auto model = load(ernie_spec());
+  const moe::ModelConfig& c = model->config();
+  EXPECT_EQ(c.layer_is_moe, (std::vector<bool>{false, true, true}));
+  EXPECT_EQ(c.n_layer_dense_lead, 1);
+  EXPECT_EQ(c.n_ff_shexp, 64);  // expert_shared_feed_forward_length: both shared experts
+  EXPECT_EQ(c.n_expert_shared, 2);
+  EXPECT_EQ(c.gating, moe::GatingFunction::Softmax);
+  EXPECT_TRUE(c.normalize_expert_weights);
+  EXPECT_TRUE(c.has_selection_bias);
+  EXPECT_EQ(moe::routing_summary(c).find("softmax, top-2 of 8 chosen with a per-expert selection"),
+            0u)
+      << moe::routing_summary(c);
+  // The selection bias and the shared experts are optional, as in llama.cpp.
+  RandomModelSpec plain = ernie_spec();
+  plain.selection_bias = false, plain.n_expert_shared = 0;
+  const auto bare = load(plain);
+  EXPECT_FALSE(bare->config().has_selection_bias);
+  EXPECT_EQ(bare->config().n_ff_shexp, 0);
+  EXPECT_EQ(bare->layer(1).ffn_up_shexp, nullptr);
+  // Dense layers between MoE ones: llama.cpp b8967 loads experts for them but never runs them.
+  moe::testing::GgufEdit step;
+  step.set_keys.emplace_back("ernie4_5-moe.interleave_moe_layer_step", moe::gguf::Value::u32(2));
+  EXPECT_NE(load_error(ernie_spec(), step).find("interleave_moe_layer_step is 2"),
+            std::string::npos);
+}
+
+RandomModelSpec bailing_spec() {
+  RandomModelSpec s;
+  s.architecture = "bailingmoe2";
+  s.n_embd = 64, s.n_layer = 3, s.n_head = 4, s.n_head_kv = 2, s.n_rot = 8, s.n_ctx = 64;
+  s.n_expert = 8, s.n_expert_used = 2, s.n_ff_exp = 32, s.n_ff = 64, s.seed = 76;
+  s.dense_layers = {0}, s.n_expert_shared = 1, s.fused_qkv = true;
+  s.sigmoid_gating = s.selection_bias = s.expert_weights_norm = true;
+  return s;
+}
+
+TEST(BailingMoe2, ReadsItsConfiguration) {
+  const auto model = load(bailing_spec());
+  const moe::ModelConfig& c = model->config();
+  EXPECT_EQ(c.gating, moe::GatingFunction::Sigmoid);
+  EXPECT_EQ(c.n_ff_shexp, 32);
+  EXPECT_NE(model->layer(0).attn_q_norm, nullptr);
+  EXPECT_EQ(model->layer(0).ffn_norm->name, "blk.0.ffn_norm.weight");
+  // expert_shared_feed_forward_length is one shared expert's width, times the count.
+  moe::testing::GgufEdit wide;
+  wide.set_keys.emplace_back("bailingmoe2.expert_shared_feed_forward_length",
+                             moe::gguf::Value::u32(48));
+  wide.set_keys.emplace_back("bailingmoe2.expert_shared_count", moe::gguf::Value::u32(2));
+  EXPECT_NE(load_error(bailing_spec(), wide).find("expected [64, 96]"), std::string::npos);
+  // Required as llama.cpp requires them: the gating function and the q/k norms.
+  moe::testing::GgufEdit no_gating;
+  no_gating.remove_keys = {"bailingmoe2.expert_gating_func"};
+  EXPECT_NE(load_error(bailing_spec(), no_gating).find("bailingmoe2.expert_gating_func"),
+            std::string::npos);
+  moe::testing::GgufEdit no_norm;
+  no_norm.remove_tensors = {"blk.1.attn_k_norm.weight"};
+  EXPECT_NE(load_error(bailing_spec(), no_norm).find("blk.1.attn_k_norm.weight"),
+            std::string::npos);
+}
+
+// llama4's chunks (8192 positions in real files, 4 here): a query past a chunk boundary sees
+// exactly what a fresh sequence starting at that boundary would, and one before it everything.
+TEST(Llama4, ChunkedAttentionStartsOverAtEachChunk) {
+  moe::ModelConfig config;
+  config.n_head = config.n_head_kv = 2;
+  config.head_dim = config.head_dim_v = 4;
+  config.kq_scale = 0.5f;
+  const int n = 7, width = config.n_head * config.head_dim;
+  std::mt19937 rng(12);
+  std::normal_distribution<float> normal;
+  moe::cpu::RowMatrix q(n, width), k(n, width), v(n, width);
+  for (moe::cpu::RowMatrix* m : {&q, &k, &v})
+    *m = m->unaryExpr([&](float) { return normal(rng); });
+  moe::cpu::Kernels kernels(1);
+  moe::cpu::RowMatrix chunked, full, fresh;
+  moe::cpu::AttentionExtras extras;
+  extras.chunk = 4;
+  moe::cpu::attention(kernels, config, q, k, v, 0, chunked, extras);
+  moe::cpu::attention(kernels, config, q, k, v, 0, full);
+  const moe::cpu::RowMatrix q_tail = q.bottomRows(3), k_tail = k.bottomRows(3),
+                            v_tail = v.bottomRows(3);
+  moe::cpu::attention(kernels, config, q_tail, k_tail, v_tail, 0, fresh);
+  EXPECT_TRUE(chunked.topRows(4).isApprox(full.topRows(4), 1e-6f));
+  EXPECT_TRUE(chunked.bottomRows(3).isApprox(fresh, 1e-6f));
+  EXPECT_FALSE(chunked.bottomRows(3).isApprox(full.bottomRows(3), 1e-3f));
 }
 
 // Hybrid and recurrent architectures are refused with what they have that moescope lacks.

@@ -484,6 +484,8 @@ TEST(GlBackend, RefusesByMissingCapabilityNotByArchitectureName) {
       {"phimoe", "norm biases"},
       {"deepseek2", "multi-head latent attention"},
       {"dbrx", "LayerNorm"},  // which it would otherwise have run as RMSNorm, unclamped
+      {"llama4", "shared experts"},
+      {"grok", "a norm of the attention output"},  // and GeGLU, soft caps, multipliers
   };
   for (const auto& [architecture, capability] : refusals) {
     RandomModelSpec spec;

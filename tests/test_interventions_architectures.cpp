@@ -83,6 +83,26 @@ std::vector<ModelCase> gate_cases() {
     s.fused_qkv = true, s.clamp_kqv = 1.0f;
     cases.push_back({"dbrx_layer_norm_clamped", s});
   }
+  {
+    RandomModelSpec s = base_spec("llama4", 58);
+    s.n_layer = 4, s.moe_layer_step = 2, s.dense_layers = {0, 2};
+    cases.push_back({"llama4_input_weighted", s});
+  }
+  {
+    RandomModelSpec s = base_spec("grok", 59);
+    cases.push_back({"grok_geglu_softcap", s});
+  }
+  {
+    RandomModelSpec s = base_spec("ernie4_5-moe", 60);
+    s.dense_layers = {0}, s.n_expert_shared = 1, s.selection_bias = true;
+    cases.push_back({"ernie4_5_moe_selection_bias", s});
+  }
+  {
+    RandomModelSpec s = base_spec("bailingmoe2", 61);
+    s.dense_layers = {0}, s.n_rot = 8, s.fused_qkv = true, s.n_expert_shared = 1;
+    s.sigmoid_gating = s.selection_bias = s.expert_weights_norm = true;
+    cases.push_back({"bailingmoe2_sigmoid_bias", s});
+  }
   return cases;
 }
 

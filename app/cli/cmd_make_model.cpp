@@ -43,7 +43,7 @@ void register_make_model(CLI::App& app) {
       ->check(CLI::IsMember(moe::supported_architectures()));
   command
       ->add_option("--shared-experts", *shared_experts,
-                   "deepseek2, glm4moe: shared experts per MoE layer")
+                   "deepseek2, glm4moe, ernie4_5-moe, bailingmoe2: shared experts per MoE layer")
       ->check(CLI::Range(0, 64));
   command->add_flag("--sigmoid", spec->sigmoid_gating,
                     "deepseek2: sigmoid gates with a selection bias (V3 style)");
@@ -62,6 +62,12 @@ void register_make_model(CLI::App& app) {
   command->add_flag("--qk-norm", spec->qk_norm, "glm4moe: per-head q/k norms (GLM-4.5 355B)");
   command->add_option("--clamp-kqv", spec->clamp_kqv, "dbrx: q/k/v clamp (attention.clamp_kqv)")
       ->check(CLI::Range(0.01, 1e6));
+  command
+      ->add_option("--moe-step", spec->moe_layer_step,
+                   "llama4, ernie4_5-moe: every n-th layer MoE (interleave_moe_layer_step)")
+      ->check(CLI::Range(1, 128));
+  command->add_flag("--dense-ffn", spec->dense_ffn_beside_experts,
+                    "grok: a dense FFN beside the experts in every layer (Grok-2)");
   command->add_flag("--fused-qkv", spec->fused_qkv,
                     "One fused attn_qkv projection instead of attn_q, attn_k, attn_v");
   command->add_option("--type", *type_name, "Weight type: f32, f16, bf16 or q8_0")
@@ -115,6 +121,28 @@ void register_make_model(CLI::App& app) {
       spec->expert_weights_scale = 2.5f;
       spec->attention_biases = true;
       if (spec->n_layer > 1) spec->dense_layers = {0};
+    }
+    if (spec->architecture == "ernie4_5-moe" || spec->architecture == "bailingmoe2") {
+      // As ERNIE 4.5 and Ling 2.0: the first layer dense, shared experts; Ling's sigmoid gates
+      // with the selection bias, normalized and x2.5, one fused q/k/v with per-head q/k norms
+      // and RoPE on half of each head.
+      spec->n_expert_shared = *shared_experts;
+      spec->selection_bias = true;
+      if (spec->n_layer > 1) spec->dense_layers = {0};
+    }
+    if (spec->architecture == "bailingmoe2") {
+      if (head_dim < 4) throw moe::Error("bailingmoe2 needs a head size (--embd / --heads) >= 4");
+      spec->n_rot = head_dim / 2 - (head_dim / 2) % 2;
+      spec->sigmoid_gating = spec->expert_weights_norm = true;
+      spec->expert_weights_scale = 2.5f;
+      spec->fused_qkv = true;
+    }
+    if (spec->architecture == "llama4") {
+      // As Llama 4: the layers between every --moe-step-th one dense (Maverick: 2, Scout: 1).
+      spec->dense_layers.clear();
+      for (int layer = 0; layer < spec->n_layer; ++layer) {
+        if ((layer + 1) % spec->moe_layer_step != 0) spec->dense_layers.insert(layer);
+      }
     }
     moe::write_random_model(*spec, *out_path);
     std::cout << "wrote " << *out_path << ": " << spec->architecture << ", " << spec->n_layer

@@ -331,9 +331,13 @@ void draw_gate_weights(const moe::RoutingRecord& record) {
 
 void draw_expert_outputs(const moe::RoutingRecord& record) {
   const moe::LayerValues& values = record.values;
-  ImGui::TextWrapped("Each chosen expert is a small feed-forward network E_i. The layer's output "
-                     "is y = sum of w_i E_i(x)%s.",
-                     values.has_shared ? " + the shared experts' S(x)" : "");
+  // llama4 weighs each expert's input instead of its output: y = sum of E_i(w_i x).
+  const bool on_input = record.gate.weights_on_input;
+  ImGui::TextWrapped(
+      "Each chosen expert is a small feed-forward network E_i. The layer's output "
+      "is y = sum of %s%s.",
+      on_input ? "E_i(w_i x) (the weight scales the expert's input)" : "w_i E_i(x)",
+      values.has_shared ? " + the shared experts' S(x)" : "");
   if (!values.available) {
     ImGui::TextWrapped("The experts' outputs were not recorded for this token.");
     return;
@@ -344,7 +348,7 @@ void draw_expert_outputs(const moe::RoutingRecord& record) {
       ImGui::TableNextColumn();
       expert_cell(e, true, false);
       ImGui::TableNextColumn();
-      ImGui::Text("|E(x)| = %.3f", values.expert_norms[j]);
+      ImGui::Text(on_input ? "|E(w x)| = %.3f" : "|E(x)| = %.3f", values.expert_norms[j]);
       ImGui::TableNextColumn();
       ImGui::Text("weight %.3f", record.weights[j]);
     }
@@ -352,13 +356,22 @@ void draw_expert_outputs(const moe::RoutingRecord& record) {
   }
   std::string formula = "y = ";
   for (size_t j = 0; j < record.experts.size(); ++j) {
-    formula += (j > 0 ? " + " : "") + format("%.3f", record.weights[j]) + " E" +
-               std::to_string(record.experts[j]) + "(x)";
+    // Appended piece by piece (GCC 12 warns falsely on "(" + string + ...).
+    const std::string weight = format("%.3f", record.weights[j]);
+    std::string expert = "E";
+    expert += std::to_string(record.experts[j]);
+    if (j > 0) formula += " + ";
+    if (on_input) {
+      formula.append(expert).append("(").append(weight).append(" x)");
+    } else {
+      formula.append(weight).append(" ").append(expert).append("(x)");
+    }
   }
   if (values.has_shared) formula += " + S(x)";
   ImGui::TextUnformatted(formula.c_str());
   if (values.has_shared) {
-    ImGui::Text("|sum of w_i E_i(x)| = %.3f", values.routed_norm);
+    ImGui::Text(on_input ? "|sum of E_i(w_i x)| = %.3f" : "|sum of w_i E_i(x)| = %.3f",
+                values.routed_norm);
     ImGui::Text("|S(x)| (shared experts, every token) = %.3f", values.shared_norm);
     ImGui::Text("|y| = %.3f", values.output_norm);
   } else {

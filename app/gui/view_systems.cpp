@@ -61,7 +61,16 @@ const std::vector<MoeSystem>& moe_systems() {
        "softmax over the two chosen experts' logits", "none (no token is dropped)",
        Demo::RandomShape, "mixtral"},
       {"Grok-1", "2024, xAI, open weights", "8 per layer; 314B parameters", "2",
-       "softmax, top-2", "not published", Demo::RandomShape, "grok"},
+       "softmax, top-2 renormalized; GeGLU experts; attention scores soft-capped at 30; it loads "
+       "in moescope (grok)",
+       "not published", Demo::RandomShape, "grok"},
+      {"Llama 4", "2025, Meta, open weights",
+       "Maverick: 128 routed + 1 shared in every other layer (400B, 17B used); Scout: 16 + 1 in "
+       "every layer",
+       "1",
+       "sigmoid of the chosen expert's router logit, which scales the expert's input; every 4th "
+       "layer without RoPE; it loads in moescope (llama4)",
+       "none (no token is dropped)", Demo::RandomShape, "llama4"},
       {"DeepSeek-V3", "2024, DeepSeek-AI, arXiv:2412.19437",
        "256 routed + 1 shared per layer (first 3 layers dense); 671B, 37B used per token", "8",
        "sigmoid scores; a per-expert bias steers the choice (not the weights) instead of an "
@@ -138,7 +147,12 @@ moe::RandomModelSpec shape_of(const MoeSystem& system) {
     spec.sigmoid_gating = true, spec.selection_bias = true, spec.expert_weights_norm = true;
     spec.expert_weights_scale = 2.5f;
     spec.n_expert_groups = 8, spec.n_expert_groups_used = 4;
+  } else if (key == "llama4") {  // Maverick's pattern: MoE every other layer, top-1
+    spec.architecture = "llama4";
+    spec.n_expert = 128, spec.n_expert_used = 1;
+    spec.moe_layer_step = 2, spec.dense_layers = {0, 2};
   } else {  // Mixtral and Grok-1: 8 experts, top-2
+    if (key == "grok") spec.architecture = "grok";
     spec.n_expert = 8;
     spec.n_expert_used = 2;
   }

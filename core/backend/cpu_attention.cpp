@@ -40,11 +40,18 @@ void attention(Kernels& kernels, const ModelConfig& config, const RowMatrix& q,
     for (Eigen::Index t = 0; t < n; ++t) {
       const Eigen::Index visible = pos0 + t + 1;  // causal: positions up to its own
       // A sliding window drops the keys W or more positions back.
-      const Eigen::Index first =
+      Eigen::Index first =
           extras.window > 0 ? std::max<Eigen::Index>(0, visible - extras.window) : 0;
+      // A chunk starts over every `chunk` positions (llama4).
+      if (extras.chunk > 0) first = (visible - 1) / extras.chunk * extras.chunk;
       auto row = scores.row(t);
       auto live = row.segment(first, visible - first);
-      live *= scale;
+      if (extras.softcap > 0) {
+        // grok: the scaled score soft-capped, as llama.cpp folds it: c tanh(s (scale / c)).
+        live = (live.array() * (scale / extras.softcap)).tanh() * extras.softcap;
+      } else {
+        live *= scale;
+      }
       float max_score = live.maxCoeff();
       // A sink joins the softmax's denominator (unscaled) but adds no value.
       const bool sink = !extras.sinks.empty();

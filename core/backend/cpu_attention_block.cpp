@@ -1,6 +1,7 @@
 // The attention block of one layer, per architecture: standard q/k/v projections (optional
 // biases, QK-norm over the projection or per head) or DeepSeek's multi-head latent attention,
 // then RoPE, the KV cache and causal attention.
+#include <cmath>
 #include <vector>
 
 #include "cpu_kernels.hpp"
@@ -16,10 +17,24 @@ void add_bias(const gguf::TensorInfo* bias, RowMatrix& x, std::vector<float>& st
   x.rowwise() += Eigen::Map<const Eigen::RowVectorXf>(values.data(), x.cols());
 }
 
+bool rotates(const ModelConfig& config, int il) {
+  return il >= static_cast<int>(config.layer_rotates.size()) ||
+         config.layer_rotates[static_cast<size_t>(il)];
+}
+
+// llama4's NoPE layers scale the queries by 1 + s log(floor((p + 1) / F) + 1), as llama.cpp
+// computes it (1 within the first F positions).
+float attention_temperature(const ModelConfig& config, Eigen::Index pos) {
+  if (config.attn_temp_scale == 0 || config.attn_temp_floor <= 0) return 1.0f;
+  const float steps =
+      std::floor((static_cast<float>(pos) + 1.0f) / static_cast<float>(config.attn_temp_floor));
+  return static_cast<float>(std::log(steps + 1.0) * config.attn_temp_scale + 1.0);
+}
+
 // Queries, keys and values of the standard attention, rotated; keys/values n_head_kv wide.
-void standard_qkv(Kernels& kernels, const Model& model, const LayerWeights& layer,
-                  const RowMatrix& x, int pos0, const RopeParams& rope, RowMatrix& q, RowMatrix& k,
-                  RowMatrix& v) {
+void standard_qkv(Kernels& kernels, const Model& model, int il, const RowMatrix& x, int pos0,
+                  const RopeParams& rope, RowMatrix& q, RowMatrix& k, RowMatrix& v) {
+  const LayerWeights& layer = model.layer(il);
   const ModelConfig& config = model.config();
   std::vector<float> storage;
   // One parallel run for the three projections (x quantized once).
@@ -43,9 +58,19 @@ void standard_qkv(Kernels& kernels, const Model& model, const LayerWeights& laye
     rms_norm_groups(k, vector_f32(*layer.attn_k_norm, storage), config.rms_eps);
   };
   if (qk_norm && !norm_after_rope) norm_qk();
+  if (!rotates(config, il)) {
+    // llama4's NoPE layers: no rotation; the queries' temperature grows with the position.
+    for (Eigen::Index t = 0; t < q.rows(); ++t) q.row(t) *= attention_temperature(config, pos0 + t);
+    return;
+  }
   apply_rope(q, config.n_head, config.head_dim, 0, rope, pos0);
   apply_rope(k, config.n_head_kv, config.head_dim, 0, rope, pos0);
   if (qk_norm && norm_after_rope) norm_qk();
+  if (config.qk_l2_norm) {  // llama4: per head, no weight
+    const std::vector<float> ones(static_cast<size_t>(config.head_dim), 1.0f);
+    rms_norm_groups(q, ones, config.rms_eps);
+    rms_norm_groups(k, ones, config.rms_eps);
+  }
 }
 
 // Multi-head latent attention (deepseek2), decompressed: per head a query [nope | rope], a key
@@ -113,7 +138,7 @@ void attention_block(Kernels& kernels, const Model& model, int il, const RowMatr
   if (model.architecture().attention == AttentionKind::LatentMultiHead) {
     latent_qkv(kernels, model, layer, x, pos0, rope, q, k, v);
   } else {
-    standard_qkv(kernels, model, layer, x, pos0, rope, q, k, v);
+    standard_qkv(kernels, model, il, x, pos0, rope, q, k, v);
   }
   k_cache.middleRows(pos0, n) = k;
   v_cache.middleRows(pos0, n) = v;
@@ -121,12 +146,20 @@ void attention_block(Kernels& kernels, const Model& model, int il, const RowMatr
   AttentionExtras extras;
   if (il < static_cast<int>(config.attention_window.size()))
     extras.window = config.attention_window[static_cast<size_t>(il)];
+  if (il < static_cast<int>(config.attention_chunk.size()))
+    extras.chunk = config.attention_chunk[static_cast<size_t>(il)];
+  extras.softcap = config.attn_softcap;
   std::vector<float> sink_storage;
   if (layer.attn_sinks != nullptr) extras.sinks = vector_f32(*layer.attn_sinks, sink_storage);
   attention(kernels, config, q, k_cache, v_cache, pos0, attended, extras);
   kernels.matmul(WeightMatrix::of(*layer.attn_output), attended, out);
   std::vector<float> storage;
   add_bias(layer.attn_output_bias, out, storage);
+  if (layer.attn_output_norm != nullptr) {  // grok: the output normed before its residual add
+    RowMatrix normed;
+    rms_norm(out, vector_f32(*layer.attn_output_norm, storage), config.rms_eps, normed);
+    out = std::move(normed);
+  }
 }
 
 }  // namespace moe::cpu

@@ -4,6 +4,7 @@
 #include "moe/cpu_backend.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <thread>
 
 #include "cpu_kernels.hpp"
@@ -143,8 +144,19 @@ void CpuBackend::forward(ForwardState& state, std::span<const int32_t> tokens, i
     if (config.layer_is_moe[static_cast<size_t>(il)]) {
       cpu::moe_ffn(kernels, model, layer, il, normed, pos0, state.interventions(), trace,
                    projected);
+      if (layer.ffn_up != nullptr) {  // grok-2: a dense FFN beside the experts, averaged in
+        cpu::RowMatrix dense;
+        cpu::dense_ffn(kernels, layer, config.expert_activation, normed, dense);
+        projected = (dense + projected) * static_cast<float>(std::sqrt(2.0) / 2);
+      }
     } else {
-      cpu::dense_ffn(kernels, layer, normed, projected);
+      cpu::dense_ffn(kernels, layer, ExpertActivation::SwiGlu, normed, projected);
+    }
+    if (layer.ffn_post_norm != nullptr) {  // grok: the FFN output normed before its residual
+      cpu::RowMatrix post;
+      cpu::rms_norm(projected, cpu::vector_f32(*layer.ffn_post_norm, storage), config.rms_eps,
+                    post);
+      projected = std::move(post);
     }
     if (config.residual_scale != 1) projected *= config.residual_scale;
     x += projected;
@@ -162,6 +174,9 @@ void CpuBackend::forward(ForwardState& state, std::span<const int32_t> tokens, i
     logits.rowwise() += Eigen::Map<const Eigen::RowVectorXf>(bias.data(), logits.cols());
   }
   if (config.logit_scale != 1) logits /= config.logit_scale;
+  if (config.final_softcap > 0) {  // grok-2
+    logits = (logits.array() / config.final_softcap).tanh() * config.final_softcap;
+  }
   logits_out.assign(logits.data(), logits.data() + logits.size());
   cpu_state->set_filled(pos0 + n);
 }

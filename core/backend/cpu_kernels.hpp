@@ -97,10 +97,12 @@ void rms_norm_groups(RowMatrix& x, std::span<const float> weight, float eps);
 void apply_rope(RowMatrix& x, int n_heads, int head_dim, int offset, const RopeParams& rope,
                 int pos0);
 
-// What some layers add to causal attention (gpt-oss).
+// What some layers add to causal attention (gpt-oss, llama4).
 struct AttentionExtras {
   int window = 0;                // > 0: a query at p sees only keys at p - window < p_k <= p
+  int chunk = 0;                 // > 0: a query at p sees only keys from floor(p / chunk) * chunk
   std::span<const float> sinks;  // empty, or per head a logit in the softmax with no value
+  float softcap = 0;             // > 0: scaled scores become softcap * tanh(score / softcap)
 };
 
 // Causal grouped-query attention of the n rows of q (positions pos0..pos0+n-1) over cached
@@ -128,8 +130,10 @@ void attention_block(Kernels& kernels, const Model& model, int il, const RowMatr
 bool shared_experts(Kernels& kernels, const ModelConfig& config, const LayerWeights& layer,
                     const RowMatrix& x, RowMatrix& shared);
 
-// The dense FFN of a layer without experts.
-void dense_ffn(Kernels& kernels, const LayerWeights& layer, const RowMatrix& x, RowMatrix& out);
+// The dense FFN of a layer without experts (or grok's beside them): SwiGLU, or the given
+// gated activation.
+void dense_ffn(Kernels& kernels, const LayerWeights& layer, ExpertActivation activation,
+               const RowMatrix& x, RowMatrix& out);
 
 // The MoE FFN: routed experts (router logits, then route_layer: top-k or the intervention's
 // rule, gate weights; tokens are grouped by expert so each expert's weights are read once per

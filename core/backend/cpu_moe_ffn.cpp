@@ -105,11 +105,15 @@ void moe_ffn(Kernels& kernels, const Model& model, const LayerWeights& layer, in
       const std::vector<Assignment>& assigned = tokens_of_expert[static_cast<size_t>(group[a])];
       // An expert that every token chose (always, for one decoded token) reads x itself, so
       // matmul_many quantizes it once for all such experts instead of once per copy.
+      // llama4 scales each token's input by its gate weight instead of the expert's output.
       const RowMatrix* input = &x;
-      if (static_cast<Eigen::Index>(assigned.size()) != n) {
+      if (static_cast<Eigen::Index>(assigned.size()) != n || config.expert_input_weighted) {
         expert_in[a].resize(static_cast<Eigen::Index>(assigned.size()), x.cols());
-        for (size_t i = 0; i < assigned.size(); ++i)
-          expert_in[a].row(static_cast<Eigen::Index>(i)) = x.row(assigned[i].token);
+        for (size_t i = 0; i < assigned.size(); ++i) {
+          auto row = expert_in[a].row(static_cast<Eigen::Index>(i));
+          row = x.row(assigned[i].token);
+          if (config.expert_input_weighted) row *= assigned[i].weight;
+        }
         input = &expert_in[a];
       }
       jobs.push_back({WeightMatrix::expert(*layer.ffn_gate_exps, group[a]), input, &gated[a]});
@@ -131,7 +135,11 @@ void moe_ffn(Kernels& kernels, const Model& model, const LayerWeights& layer, in
       for (size_t i = 0; i < assigned.size(); ++i) {
         const auto row = expert_out[a].row(static_cast<Eigen::Index>(i));
         const Eigen::Index at = slot(assigned[i].token, assigned[i].rank);
-        weighted.row(at) = assigned[i].weight * row;
+        if (config.expert_input_weighted) {
+          weighted.row(at) = row;
+        } else {
+          weighted.row(at) = assigned[i].weight * row;
+        }
         if (trace != nullptr) norm_of_slot[static_cast<size_t>(at)] = row.norm();
       }
     }

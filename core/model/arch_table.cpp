@@ -153,11 +153,67 @@ Architecture make_hunyuan_moe() {
   return arch;
 }
 
+// Llama 4 (Scout, Maverick): dense and MoE layers interleaved, sigmoid top-k by the router
+// logits with the gate weight on the expert's input, one shared expert, NoPE every 4th layer,
+// chunked attention and L2 q/k norms elsewhere (see Architecture::llama4).
+Architecture make_llama4() {
+  Architecture arch = make_llama();
+  arch.name = arch.key_prefix = "llama4";
+  arch.gating = GatingFunction::Sigmoid;
+  arch.renormalize_top_k = false;
+  arch.shared_experts = SharedExperts::Always;
+  arch.interleaved_moe_layers = true;
+  arch.llama4 = true;
+  return arch;
+}
+
+// Grok-1 (and Grok-2 files) as llama.cpp's grok graph computes them (see Architecture::grok).
+Architecture make_grok() {
+  Architecture arch = make_llama();
+  arch.name = arch.key_prefix = "grok";
+  arch.rope = RopePairing::SplitHalves;
+  arch.expert_activation = ExpertActivation::GeGlu;
+  arch.grok = true;
+  return arch;
+}
+
+// ERNIE 4.5 MoE (21B-A3B, 300B-A47B): leading dense layers, softmax top-k renormalized, chosen
+// with an optional exp_probs_b selection bias, shared experts as one FFN of
+// expert_shared_feed_forward_length, adjacent-pair RoPE.
+Architecture make_ernie4_5_moe() {
+  Architecture arch = make_llama();
+  arch.name = arch.key_prefix = "ernie4_5-moe";
+  // llama.cpp b8967 loads an attn_output.bias but its graph never adds it: nor do we.
+  arch.tensors.attn_output_bias.clear();
+  arch.shared_experts = SharedExperts::Always;
+  arch.shared_width = Architecture::SharedWidth::KeyAlone;
+  arch.dense_layers_from_key = true;
+  arch.interleaved_moe_layers = true;
+  arch.selection_bias_optional = true;
+  return arch;
+}
+
+// Ling / Ring 2.0 (bailingmoe2): GLM-4.5's routing (gating function required, optional
+// selection bias, group-limited routing, normalized and scaled weights by key), leading dense
+// layers, shared experts, one fused q/k/v projection with per-head q/k norms before partial
+// split-halves RoPE, trailing NextN blocks skipped.
+Architecture make_bailingmoe2() {
+  Architecture arch = make_glm4moe();
+  arch.name = arch.key_prefix = "bailingmoe2";
+  arch.tensors.ffn_norm = TensorNames{}.ffn_norm;
+  arch.qk_norm_optional = false;
+  arch.selection_bias_required = false;
+  arch.gating_func_required = true;
+  arch.shared_width = Architecture::SharedWidth::KeyTimesCount;
+  arch.output_optional = false;
+  return arch;
+}
+
 const std::vector<Architecture>& table() {
   static const std::vector<Architecture> architectures = {
-      make_llama(),      make_olmoe(),     make_qwen2moe(),   make_qwen3moe(),
-      make_granitemoe(), make_deepseek2(), make_phimoe(),     make_gpt_oss(),
-      make_glm4moe(),    make_dbrx(),      make_hunyuan_moe()};
+      make_llama(),       make_olmoe(),  make_qwen2moe(), make_qwen3moe(),     make_granitemoe(),
+      make_deepseek2(),   make_phimoe(), make_gpt_oss(),  make_glm4moe(),      make_dbrx(),
+      make_hunyuan_moe(), make_llama4(), make_grok(),     make_ernie4_5_moe(), make_bailingmoe2()};
   return architectures;
 }
 

@@ -139,6 +139,7 @@ void read_expert_groups(const HparamReader& hp, const Architecture& arch, const 
                         ModelConfig& c);
 void read_architecture_hparams(const HparamReader& hp, const Architecture& arch,
                                const std::string& where, ModelConfig& c);
+void read_llama4_hparams(const HparamReader& hp, ModelConfig& c);
 
 }  // namespace
 
@@ -263,6 +264,37 @@ void read_expert_groups(const HparamReader& hp, const Architecture& arch, const 
   c.n_expert_groups_used = used;
 }
 
+// Llama 4 as llama.cpp b8967 reads it: attention.sliding_window absent or non-zero means
+// chunked attention (chunks of 8192 whatever the key says) on the layers il % pattern <
+// pattern - 1 (attention.sliding_window_pattern, default 4), NoPE every 4th layer with the
+// temperature tuning; 0 means neither (and RoPE on all but the last layer). The routed experts
+// are expert_feed_forward_length wide, the shared one too; q/k L2 norm unless 128 experts.
+void read_llama4_hparams(const HparamReader& hp, ModelConfig& c) {
+  c.n_ff_exp = hp.positive("expert_feed_forward_length");
+  c.n_expert_shared = 1;
+  c.n_ff_shexp = c.n_ff_exp;
+  c.expert_input_weighted = true;
+  c.qk_l2_norm = c.n_expert != 128;
+  const bool chunked =
+      !hp.has("attention.sliding_window") || hp.non_negative_or("attention.sliding_window", 0) > 0;
+  const auto n_layer = static_cast<size_t>(c.n_layer);
+  c.attention_chunk.assign(n_layer, 0);
+  c.layer_rotates.assign(n_layer, true);
+  const int no_rope_step = chunked ? 4 : c.n_layer;
+  for (int il = 0; il < c.n_layer; ++il)
+    c.layer_rotates[static_cast<size_t>(il)] = (il + 1) % no_rope_step != 0;
+  if (!chunked) return;
+  constexpr int kChunk = 8192;
+  const int pattern = hp.non_negative_or("attention.sliding_window_pattern", 4);
+  for (int il = 0; il < c.n_layer; ++il) {
+    if (pattern == 0 || il % pattern < pattern - 1)
+      c.attention_chunk[static_cast<size_t>(il)] = kChunk;
+  }
+  c.attn_temp_scale = 0.1f;
+  c.attn_temp_floor = kChunk;
+  c.rope_base_swa = hp.real_or("rope.freq_base_swa", c.rope_base);
+}
+
 // What only some architectures have, with llama.cpp's defaults (see ../shared/ARCHITECTURES.md).
 void read_architecture_hparams(const HparamReader& hp, const Architecture& arch,
                                const std::string& where, ModelConfig& c) {
@@ -333,6 +365,9 @@ void read_architecture_hparams(const HparamReader& hp, const Architecture& arch,
     c.expert_weights_scale = hp.real_or("expert_weights_scale", 1);
     // 1 is softmax, 2 sigmoid; 0 (unset) the architecture's default (deepseek2's older V2 files:
     // softmax; glm4moe: sigmoid).
+    if (arch.gating_func_required && !hp.has("expert_gating_func")) {
+      throw Error("missing key '" + arch.key("expert_gating_func") + "'" + where);
+    }
     const int gating = hp.non_negative_or("expert_gating_func", 0);
     if (gating == 0) {
       c.gating = arch.gating;
@@ -388,12 +423,39 @@ void read_architecture_hparams(const HparamReader& hp, const Architecture& arch,
     }
     c.n_expert_shared = hp.non_negative_or("expert_shared_count", 0);
     c.n_ff_shexp = c.n_ff_exp * c.n_expert_shared;
+    const int shared_width = hp.non_negative_or("expert_shared_feed_forward_length", 0);
+    if (arch.shared_width == Architecture::SharedWidth::KeyTimesCount) {
+      c.n_ff_shexp = (shared_width > 0 ? shared_width : c.n_ff_exp) * c.n_expert_shared;
+    } else if (arch.shared_width == Architecture::SharedWidth::KeyAlone) {
+      // ernie4_5-moe: all its shared experts as one FFN of this width (none without the key).
+      c.n_ff_shexp = shared_width;
+      c.n_expert_shared = shared_width > 0 ? std::max(1, shared_width / c.n_ff_exp) : 0;
+    }
   }
   if (arch.hunyuan_moe) {
     hp.positive("expert_feed_forward_length");  // required by llama.cpp's loader, not used
     c.n_ff_exp = hp.positive("feed_forward_length");
     c.n_expert_shared = 1;
     c.n_ff_shexp = hp.positive_or("expert_shared_feed_forward_length", c.n_ff);
+  }
+  if (arch.interleaved_moe_layers) c.n_moe_layer_step = hp.positive("interleave_moe_layer_step");
+  if (arch.interleaved_moe_layers && arch.dense_layers_from_key && c.n_moe_layer_step > 1) {
+    // ernie4_5-moe: llama.cpp b8967 makes every layer past the leading dense ones a MoE layer
+    // when it loads the file but runs experts only on every n-th one, so such a file runs in
+    // neither.
+    throw Error(arch.key("interleave_moe_layer_step") + " is " +
+                std::to_string(c.n_moe_layer_step) +
+                ": dense layers between MoE layers are not supported for " + arch.name +
+                " (llama.cpp b8967 does not run them either)" + where);
+  }
+  if (arch.llama4) read_llama4_hparams(hp, c);
+  if (arch.grok) {
+    // llama.cpp's defaults are Grok-1's (older files carry none of these keys).
+    c.embedding_scale = hp.real_or("embedding_scale", 78.38367176906169f);
+    c.logit_scale = 1 / hp.real_or("logit_scale", 0.5773502691896257f);  // logits are divided
+    c.kq_scale = hp.real_or("attention.output_scale", 0.08838834764831845f);
+    c.attn_softcap = hp.real_or("attn_logit_softcapping", 30.0f);
+    c.final_softcap = hp.non_negative_real_or("final_logit_softcapping", 0);
   }
   if (arch.dense_layers_from_key) {
     c.n_layer_dense_lead = hp.non_negative_or("leading_dense_block_count", 0);
@@ -457,6 +519,9 @@ constexpr std::pair<TensorRole, LayerSlot> kLayerSlots[] = {
     {TensorRole::DownExps, &LayerWeights::ffn_down_exps},
     {TensorRole::SelectionBias, &LayerWeights::exp_probs_b},
     {TensorRole::AttnSinks, &LayerWeights::attn_sinks},
+    {TensorRole::AttnOutputNorm, &LayerWeights::attn_output_norm},
+    {TensorRole::FfnPostNorm, &LayerWeights::ffn_post_norm},
+    {TensorRole::FfnPostNormAlt, &LayerWeights::ffn_post_norm},
     {TensorRole::RouterBias, &LayerWeights::ffn_gate_inp_bias},
     {TensorRole::GateExpsBias, &LayerWeights::ffn_gate_exps_bias},
     {TensorRole::UpExpsBias, &LayerWeights::ffn_up_exps_bias},
@@ -577,8 +642,11 @@ void Model::bind_tensors() {
     };
 
     const std::string router = name(names.ffn_gate_inp);
-    const bool moe = arch_->dense_layers_from_key ? i >= c.n_layer_dense_lead && c.n_expert > 0
-                                                  : present(names.ffn_gate_inp);
+    bool moe = arch_->dense_layers_from_key ? i >= c.n_layer_dense_lead && c.n_expert > 0
+                                            : present(names.ffn_gate_inp);
+    if (arch_->interleaved_moe_layers) {
+      moe = c.n_expert > 0 && i >= c.n_layer_dense_lead && (i + 1) % c.n_moe_layer_step == 0;
+    }
     if (moe) {
       if (c.n_expert == 0) {
         throw Error("layer " + std::to_string(i) + " has router tensor '" + router + "' but key '" +
@@ -599,6 +667,7 @@ void Model::bind_tensors() {
     variant.fused_qkv = !latent && ((!present(names.attn_q) && present(names.attn_qkv)) ||
                                     arch_->fused_qkv_clamped);
     variant.split_kv_b = latent && !present(names.attn_kv_b);
+    variant.post_ffw_norm = arch_->grok && !present(names.ffn_post_norm);
 
     for (const TensorSpec& spec : layer_tensor_schema(*arch_, c, i, variant)) {
       const gguf::TensorInfo* tensor = bind(spec);

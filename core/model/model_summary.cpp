@@ -31,6 +31,10 @@ std::string routing_summary(const ModelConfig& c) {
   }
   text = c.gating == GatingFunction::Sigmoid ? "sigmoid" : "softmax";
   text += ", top-" + std::to_string(c.n_expert_used) + " of " + std::to_string(c.n_expert);
+  if (c.expert_input_weighted) {
+    // llama4: the same choice as by the sigmoid scores, said as llama.cpp computes it.
+    text += " by router logits, the sigmoid of the chosen logit multiplying the expert's input";
+  }
   if (c.n_expert_groups > 1) {
     text += " within the best " + std::to_string(c.n_expert_groups_used) + " of " +
             std::to_string(c.n_expert_groups) + " groups";
@@ -41,6 +45,10 @@ std::string routing_summary(const ModelConfig& c) {
   }
   text += c.normalize_expert_weights ? ", weights renormalized" : ", weights not renormalized";
   if (c.expert_weights_scale != 1) text += ", x" + number(c.expert_weights_scale);
+  if (c.expert_activation == ExpertActivation::GeGlu) text += "; experts: GeGLU";
+  if (c.n_moe_layer_step > 1) {
+    text += "; MoE in every " + std::to_string(c.n_moe_layer_step) + " layers, the others dense";
+  }
   if (c.n_layer_dense_lead > 0) {
     text += "; first " + std::to_string(c.n_layer_dense_lead) + " layer" +
             (c.n_layer_dense_lead == 1 ? "" : "s") + " dense";
@@ -85,6 +93,22 @@ std::string attention_summary(const ModelConfig& c, const Architecture& arch) {
     text += ", sliding window of " + std::to_string(window) + " on " + std::to_string(windowed) +
             " of " + std::to_string(c.n_layer) + " layers";
   }
+  int chunked = 0, chunk = 0, unrotated = 0;
+  for (int size : c.attention_chunk) {
+    if (size > 0) ++chunked, chunk = size;
+  }
+  for (bool rotates : c.layer_rotates) unrotated += rotates ? 0 : 1;
+  if (chunked > 0) {
+    text += ", chunked attention (" + std::to_string(chunk) + " positions) on " +
+            std::to_string(chunked) + " of " + std::to_string(c.n_layer) + " layers";
+  }
+  if (unrotated > 0) {
+    text += ", " + std::to_string(unrotated) + " NoPE layer" + (unrotated == 1 ? "" : "s") +
+            (c.attn_temp_scale != 0 ? " (queries temperature-tuned past " +
+                                          std::to_string(c.attn_temp_floor) + " positions)"
+                                    : "");
+  }
+  if (c.qk_l2_norm) text += ", q/k L2-normed per head after RoPE";
   if (c.n_layer_nextn > 0) {
     text += "; " + std::to_string(c.n_layer_nextn) + " NextN block" +
             (c.n_layer_nextn == 1 ? "" : "s") + " skipped";
@@ -93,6 +117,9 @@ std::string attention_summary(const ModelConfig& c, const Architecture& arch) {
       std::abs(c.kq_scale * std::sqrt(static_cast<float>(c.head_dim)) - 1) > 1e-6f) {
     text += ", score scale " + number(c.kq_scale);
   }
+  if (c.attn_softcap > 0) text += ", scores soft-capped at +-" + number(c.attn_softcap);
+  if (arch.grok) text += ", attention and FFN outputs RMS-normed before the residual adds";
+  if (c.final_softcap > 0) text += ", logits soft-capped at +-" + number(c.final_softcap);
   if (c.embedding_scale != 1 || c.residual_scale != 1 || c.logit_scale != 1) {
     text += "; embeddings x" + number(c.embedding_scale) + ", residual branches x" +
             number(c.residual_scale) + ", logits /" + number(c.logit_scale);

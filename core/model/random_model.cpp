@@ -96,6 +96,13 @@ void add_byte_tokenizer(gguf::GgufWriter& writer, int n_vocab) {
   writer.set_bool("tokenizer.ggml.add_bos_token", true);
 }
 
+// The leading run of dense layers 0, 1, ... (leading_dense_block_count).
+int spec_dense_lead(const RandomModelSpec& spec) {
+  int lead = 0;
+  while (spec.dense_layers.count(lead) > 0) ++lead;
+  return lead;
+}
+
 void check_spec(const RandomModelSpec& spec) {
   const auto require = [](bool ok, const std::string& message) {
     if (!ok) throw Error("random model spec: " + message);
@@ -118,6 +125,16 @@ void check_spec(const RandomModelSpec& spec) {
     for (int layer = 0; layer < static_cast<int>(spec.dense_layers.size()); ++layer) {
       require(spec.dense_layers.count(layer) > 0,
               arch.name + " dense layers must be the leading ones");
+    }
+  }
+  if (arch.interleaved_moe_layers) {
+    require(spec.moe_layer_step > 0, "interleave_moe_layer_step must be positive");
+    const int lead = arch.dense_layers_from_key ? spec_dense_lead(spec) : 0;
+    for (int layer = 0; layer < spec.n_layer; ++layer) {
+      const bool moe = layer >= lead && (layer + 1) % spec.moe_layer_step == 0;
+      require(moe == (spec.dense_layers.count(layer) == 0),
+              arch.name + " dense layers must be those interleave_moe_layer_step " +
+                  std::to_string(spec.moe_layer_step) + " leaves dense");
     }
   }
   require(!arch.openai_moe || spec.sliding_window > 0, "gpt-oss needs a sliding window > 0");
@@ -158,7 +175,8 @@ gguf::GgufWriter build_random_model(const RandomModelSpec& spec) {
   const int head_dim_v = spec.head_dim_v > 0 ? spec.head_dim_v : head_dim;
   const int n_rot = spec.n_rot > 0 ? spec.n_rot : head_dim;
   const int n_head_kv = latent ? spec.n_head : spec.n_head_kv;
-  const int n_ff_shexp = arch.shared_experts == SharedExperts::Always && !arch.hunyuan_moe
+  const int n_ff_shexp = arch.llama4 ? spec.n_ff_exp  // one shared expert, as wide as the others
+                         : arch.shared_experts == SharedExperts::Always && !arch.hunyuan_moe
                              ? spec.n_ff_exp * spec.n_expert_shared
                              : (spec.n_ff_shexp > 0 ? spec.n_ff_shexp : spec.n_ff_exp);
   const auto u32 = [](int value) { return static_cast<uint32_t>(value); };
@@ -173,7 +191,7 @@ gguf::GgufWriter build_random_model(const RandomModelSpec& spec) {
   // llama.cpp reads the experts' width from feed_forward_length for most architectures; keep
   // that when no layer is dense, and name the experts' width separately otherwise (and for the
   // architectures that always read it from expert_feed_forward_length).
-  if (spec.dense_layers.empty()) {
+  if (spec.dense_layers.empty() && !spec.dense_ffn_beside_experts) {
     writer.set_u32(key("feed_forward_length"), u32(spec.n_ff_exp));
   } else {
     writer.set_u32(key("feed_forward_length"), u32(spec.n_ff));
@@ -222,6 +240,16 @@ gguf::GgufWriter build_random_model(const RandomModelSpec& spec) {
     if (spec.rope_base_swa > 0) writer.set_f32(key("rope.freq_base_swa"), spec.rope_base_swa);
   }
   if (arch.hunyuan_moe) writer.set_u32(key("expert_shared_feed_forward_length"), u32(n_ff_shexp));
+  if (arch.interleaved_moe_layers) {
+    writer.set_u32(key("interleave_moe_layer_step"), u32(spec.moe_layer_step));
+  }
+  if (arch.shared_width == Architecture::SharedWidth::KeyAlone) {  // ernie4_5-moe
+    writer.set_u32(key("leading_dense_block_count"), u32(spec_dense_lead(spec)));
+    if (n_ff_shexp > 0) writer.set_u32(key("expert_shared_feed_forward_length"), u32(n_ff_shexp));
+  }
+  if (arch.grok && spec.final_softcap > 0) {
+    writer.set_f32(key("final_logit_softcapping"), spec.final_softcap);
+  }
   if (arch.fused_qkv_clamped) {
     writer.set_f32(key("attention.layer_norm_epsilon"), spec.rms_eps);
     writer.set_f32(key("attention.clamp_kqv"), spec.clamp_kqv);
@@ -298,6 +326,10 @@ gguf::GgufWriter build_random_model(const RandomModelSpec& spec) {
       case TensorRole::AttnQNorm:
       case TensorRole::AttnKNorm:
         return spec.qk_norm;
+      case TensorRole::FfnGate:  // optional only beside grok's experts
+      case TensorRole::FfnUp:
+      case TensorRole::FfnDown:
+        return spec.dense_ffn_beside_experts;
       default:
         return false;
     }
@@ -307,7 +339,7 @@ gguf::GgufWriter build_random_model(const RandomModelSpec& spec) {
   variant.fused_qkv = spec.fused_qkv || arch.fused_qkv_clamped;
   variant.split_kv_b = spec.split_kv_b;
   for (const TensorSpec& tensor : tensor_schema(arch, config, variant)) {
-    if (!tensor.required && !wanted(tensor.role)) continue;
+    if (tensor.name.empty() || (!tensor.required && !wanted(tensor.role))) continue;
     size_t size = 1;
     for (uint64_t d : tensor.dims) size *= static_cast<size_t>(d);
     switch (tensor.kind) {

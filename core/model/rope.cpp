@@ -45,8 +45,12 @@ RopeParams rope_params(const Model& model, int n_ctx, int layer) {
   RopeParams rope;
   rope.pairing = model.architecture().rope;
   rope.n_rot = c.n_rot;
-  const bool windowed = layer >= 0 && layer < static_cast<int>(c.attention_window.size()) &&
-                        c.attention_window[static_cast<size_t>(layer)] > 0;
+  // Windowed (gpt-oss) and chunked (llama4) layers rotate with rope.freq_base_swa.
+  const auto local = [layer](const std::vector<int>& per_layer) {
+    return layer >= 0 && layer < static_cast<int>(per_layer.size()) &&
+           per_layer[static_cast<size_t>(layer)] > 0;
+  };
+  const bool windowed = local(c.attention_window) || local(c.attention_chunk);
   rope.freq_base = windowed ? c.rope_base_swa : c.rope_base;
   rope.freq_scale = c.rope_scaling == RopeScaling::None ? 1.0 : c.rope_freq_scale;
   rope.attn_factor = c.rope_attn_factor;

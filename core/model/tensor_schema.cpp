@@ -51,6 +51,8 @@ constexpr RoleEntry kRoles[] = {
     {R::AttnQNorm, &TensorNames::attn_q_norm, K::Norm, G::Norms, "q/k norms"},
     {R::AttnKNorm, &TensorNames::attn_k_norm, K::Norm, G::Norms, "q/k norms"},
     {R::AttnSinks, &TensorNames::attn_sinks, K::Bias, G::Attention, "attention sinks"},
+    {R::AttnOutputNorm, &TensorNames::attn_output_norm, K::Norm, G::Norms,
+     "a norm of the attention output"},
     {R::AttnQA, &TensorNames::attn_q_a, K::Matrix, G::Attention, "multi-head latent attention"},
     {R::AttnQANorm, &TensorNames::attn_q_a_norm, K::Norm, G::Norms, "multi-head latent attention"},
     {R::AttnQB, &TensorNames::attn_q_b, K::Matrix, G::Attention, "multi-head latent attention"},
@@ -80,6 +82,9 @@ constexpr RoleEntry kRoles[] = {
     {R::SharedGate, &TensorNames::ffn_gate_shexp, K::Matrix, G::SharedExperts, "shared experts"},
     {R::SharedUp, &TensorNames::ffn_up_shexp, K::Matrix, G::SharedExperts, "shared experts"},
     {R::SharedDown, &TensorNames::ffn_down_shexp, K::Matrix, G::SharedExperts, "shared experts"},
+    {R::FfnPostNorm, &TensorNames::ffn_post_norm, K::Norm, G::Norms, "a norm of the FFN output"},
+    {R::FfnPostNormAlt, &TensorNames::ffn_post_norm_alt, K::Norm, G::Norms,
+     "a norm of the FFN output"},
 };
 
 const RoleEntry& entry(TensorRole role) {
@@ -195,8 +200,10 @@ std::vector<TensorSpec> layer_tensor_schema(const Architecture& arch, const Mode
     schema.add(R::AttnKNorm, {u(c.head_dim)}, qk_norm_required);
   }
   if (arch.openai_moe) schema.add(R::AttnSinks, {u(c.n_head)});
+  if (arch.grok) schema.add(R::AttnOutputNorm, {n_embd});
   schema.add(R::FfnNorm, {n_embd});
   if (norm_bias) schema.add(R::FfnNormBias, {n_embd});
+  if (arch.grok) schema.add(variant.post_ffw_norm ? R::FfnPostNormAlt : R::FfnPostNorm, {n_embd});
 
   const bool moe =
       layer < static_cast<int>(c.layer_is_moe.size()) && c.layer_is_moe[static_cast<size_t>(layer)];
@@ -208,6 +215,11 @@ std::vector<TensorSpec> layer_tensor_schema(const Architecture& arch, const Mode
     return schema.take();
   }
   const uint64_t n_expert = u(c.n_expert), n_ff_exp = u(c.n_ff_exp);
+  if (arch.grok && c.n_ff > 0) {  // Grok-2: a dense FFN beside the experts
+    schema.add(R::FfnGate, {n_embd, u(c.n_ff)}, false);
+    schema.add(R::FfnUp, {n_embd, u(c.n_ff)}, false);
+    schema.add(R::FfnDown, {u(c.n_ff), n_embd}, false);
+  }
   schema.add(R::Router, {n_embd, n_expert});
   if (arch.openai_moe) schema.add(R::RouterBias, {n_expert});
   schema.add(R::GateExps, {n_embd, n_ff_exp, n_expert});
@@ -218,7 +230,7 @@ std::vector<TensorSpec> layer_tensor_schema(const Architecture& arch, const Mode
     schema.add(R::UpExpsBias, {n_ff_exp, n_expert});
     schema.add(R::DownExpsBias, {n_embd, n_expert});
   }
-  if (arch.routing_from_keys) {
+  if (arch.routing_from_keys || arch.selection_bias_optional) {
     schema.add(R::SelectionBias, {n_expert}, arch.selection_bias_required);
   }
   if (arch.shared_experts == SharedExperts::SigmoidGated) {

@@ -211,6 +211,7 @@ void route_layer(const Model& model, int layer, const float* logits, int n_token
   recorded_gate.gating = rule.gating;
   recorded_gate.normalized = rule.normalize;
   recorded_gate.scale = rule.scale;
+  recorded_gate.weights_on_input = config.expert_input_weighted;
   recorded_gate.temperature = static_cast<float>(interventions.temperature);
   recorded_gate.noise_scale = static_cast<float>(interventions.noise_scale);
   recorded_gate.selection_bias.assign(rule.selection_bias.begin(), rule.selection_bias.end());

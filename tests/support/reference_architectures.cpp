@@ -27,6 +27,19 @@ struct Facts {
   bool glm = false;
   bool routing_keys = false;          // expert_gating_func, expert_weights_norm / _scale
   bool qk_norm_after_rope = false;  // hunyuan-moe
+  // llama4: MoE every interleave_moe_layer_step-th layer with a shared expert, sigmoid gates on
+  // the experts' input, NoPE every 4th layer, 8192-position chunks, L2 q/k norms.
+  bool llama4 = false;
+  // grok: multipliers and soft caps (llama.cpp's Grok-1 defaults), norms of the attention and
+  // FFN outputs, GeGLU experts with ggml's f16-table GELU, an optional dense FFN beside them.
+  bool grok = false;
+  // ernie4_5-moe: leading dense layers, an optional selection bias on the softmax scores, shared
+  // experts of expert_shared_feed_forward_length where given.
+  bool ernie = false;
+  // bailingmoe2: glm4moe's routing keys and NextN skip with per-head q/k norms always, an
+  // optional selection bias, shared experts of (expert_shared_feed_forward_length or the
+  // experts' width) x expert_shared_count.
+  bool bailing = false;
   bool layer_norm = false;            // dbrx: LayerNorm (eps layer_norm_epsilon), q/k/v clamped
   std::string ffn_norm = "ffn_norm";  // the FFN pre-norm's tensor name
 };
@@ -58,6 +71,19 @@ Facts facts_of(const std::string& arch) {
   } else if (arch == "hunyuan-moe") {
     f.split_halves_rope = true;
     f.qk_norm_after_rope = true;
+  } else if (arch == "ernie4_5-moe") {
+    f.ernie = true;
+  } else if (arch == "bailingmoe2") {
+    f.split_halves_rope = true;
+    f.bailing = true;
+    f.routing_keys = true;
+    f.renormalize = false;
+  } else if (arch == "grok") {
+    f.split_halves_rope = true;
+    f.grok = true;
+  } else if (arch == "llama4") {
+    f.llama4 = true;
+    f.renormalize = false;
   } else if (arch == "glm4moe") {
     f.split_halves_rope = true;
     f.glm = true;
@@ -198,6 +224,27 @@ Vector clamped_swiglu(const Tensor& gate, const Tensor& up, const Tensor& down,
   return y;
 }
 
+// ggml's CPU GELU: the tanh form (in float) of the input rounded to f16, rounded to f16 again;
+// 0 at or below -10, the input at or above 10.
+double ggml_gelu(double x) {
+  if (x <= -10) return 0;
+  if (x >= 10) return x;
+  const float h = f16_to_f32(f32_to_f16(static_cast<float>(x)));
+  const float g =
+      0.5f * h *
+      (1.0f + std::tanh(0.79788456080286535587989211986876f * h * (1.0f + 0.044715f * h * h)));
+  return f16_to_f32(f32_to_f16(g));
+}
+
+// grok's GeGLU: gelu(gate x) * up x, then down.
+Vector geglu(const Tensor& gate, const Tensor& up, const Tensor& down, const Vector& x,
+             size_t matrix = 0) {
+  Vector g = multiply(gate, x, matrix);
+  const Vector u = multiply(up, x, matrix);
+  for (size_t i = 0; i < g.size(); ++i) g[i] = ggml_gelu(g[i]) * u[i];
+  return multiply(down, g, matrix);
+}
+
 Vector softmax(const Vector& x) {
   const double max_value = *std::max_element(x.begin(), x.end());
   Vector p(x.size());
@@ -248,7 +295,10 @@ struct Layer {
   Tensor router, gate, up, down, selection_bias;
   Tensor shexp_gate_inp, shexp_gate, shexp_up, shexp_down;
   Tensor sinks, router_b, gate_b, up_b, down_b;  // gpt-oss
+  Tensor attn_out_norm, ffn_post_norm, dense_gate, dense_up, dense_down;  // grok
   int window = 0;                                // gpt-oss sliding window (0: full)
+  int chunk = 0;                                 // llama4 attention chunk (0: none)
+  bool rotates = true;                           // llama4: false on NoPE layers
 };
 
 }  // namespace
@@ -263,8 +313,8 @@ ReferenceResult reference_forward(const gguf::GgufFile& file, std::span<const in
   };
   const int n_embd = uint_or("embedding_length", 0);
   // glm4moe's trailing NextN blocks are never run.
-  const int n_layer =
-      uint_or("block_count", 0) - (facts.glm ? uint_or("nextn_predict_layers", 0) : 0);
+  const int n_layer = uint_or("block_count", 0) -
+                      (facts.glm || facts.bailing ? uint_or("nextn_predict_layers", 0) : 0);
   const int n_head = uint_or("attention.head_count", 0);
   int n_head_kv = uint_or("attention.head_count_kv", static_cast<uint64_t>(n_head));
   int head_dim = uint_or("attention.key_length", static_cast<uint64_t>(n_embd / n_head));
@@ -326,12 +376,39 @@ ReferenceResult reference_forward(const gguf::GgufFile& file, std::span<const in
     kq_scale = file.get_double_or(key("attention.scale"), kq_scale);
   }
 
+  double attn_softcap = 0, final_softcap = 0;
+  if (facts.grok) {
+    embedding_scale = file.get_double_or(key("embedding_scale"), 78.38367176906169);
+    logit_scale = 1 / file.get_double_or(key("logit_scale"), 0.5773502691896257);
+    kq_scale = file.get_double_or(key("attention.output_scale"), 0.08838834764831845);
+    attn_softcap = file.get_double_or(key("attn_logit_softcapping"), 30.0);
+    final_softcap = file.get_double_or(key("final_logit_softcapping"), 0.0);
+  }
+
   // Routing (the selection bias is per layer, below).
   ReferenceGate gate{.renormalize = facts.renormalize};
   // Group-limited routing, read for every architecture (1 group: no limit).
   gate.n_groups = uint_or("expert_group_count", 0);
   gate.n_groups_used = uint_or("expert_group_used_count", 0);
   int dense_lead = -1;  // -1: a layer is MoE when it has a router
+  int moe_step = 0;     // > 0: a layer is MoE when (il + 1) % moe_step == 0 (and il >= lead)
+  // llama4's attention: chunked layers, NoPE every no_rope_step-th, their query temperature.
+  bool chunked = false, l2_qk = false;
+  int no_rope_step = 0;
+  Rope chunk_rope = rope;
+  if (facts.ernie) {
+    dense_lead = uint_or("leading_dense_block_count", 0);
+    moe_step = uint_or("interleave_moe_layer_step", 0);
+  }
+  if (facts.llama4) {
+    gate.sigmoid = true;
+    moe_step = uint_or("interleave_moe_layer_step", 0);
+    const bool has_window = file.find(key("attention.sliding_window")) != nullptr;
+    chunked = !has_window || uint_or("attention.sliding_window", 0) > 0;
+    no_rope_step = chunked ? 4 : n_layer;
+    l2_qk = uint_or("expert_count", 0) != 128;
+    chunk_rope.base = file.get_double_or(key("rope.freq_base_swa"), rope.base);
+  }
   int kv_lora = 0;
   if (facts.routing_keys) {
     gate.renormalize = file.get_bool_or(key("expert_weights_norm"), false);
@@ -420,8 +497,10 @@ ReferenceResult reference_forward(const gguf::GgufFile& file, std::span<const in
         l.bk = read(file, blk + "attn_k.bias", false);
         l.bv = read(file, blk + "attn_v.bias", false);
       }
-      l.bo = read(file, blk + "attn_output.bias", false);
-      if (arch == "olmoe" || arch == "qwen3moe" || facts.glm || facts.qk_norm_after_rope) {
+      // ernie4_5-moe: llama.cpp loads the output bias but never adds it.
+      if (!facts.ernie) l.bo = read(file, blk + "attn_output.bias", false);
+      if (arch == "olmoe" || arch == "qwen3moe" || facts.glm || facts.qk_norm_after_rope ||
+          facts.bailing) {
         l.q_norm = read(file, blk + "attn_q_norm.weight", !facts.glm);
         l.k_norm = read(file, blk + "attn_k_norm.weight", !facts.glm);
       }
@@ -432,14 +511,28 @@ ReferenceResult reference_forward(const gguf::GgufFile& file, std::span<const in
       }
     }
     l.wo = read(file, blk + "attn_output.weight");
+    if (facts.grok) {
+      l.attn_out_norm = read(file, blk + "attn_output_norm.weight");
+      l.ffn_post_norm = read(file, blk + "layer_output_norm.weight", false);
+      if (!l.ffn_post_norm.present) l.ffn_post_norm = read(file, blk + "post_ffw_norm.weight");
+      l.dense_gate = read(file, blk + "ffn_gate.weight", false);
+      l.dense_up = read(file, blk + "ffn_up.weight", false);
+      l.dense_down = read(file, blk + "ffn_down.weight", false);
+    }
     l.moe = dense_lead >= 0 ? il >= dense_lead
                             : file.find_tensor(blk + "ffn_gate_inp.weight") != nullptr;
+    if (moe_step > 0) l.moe = il >= std::max(dense_lead, 0) && (il + 1) % moe_step == 0;
+    if (facts.llama4) {
+      l.rotates = (il + 1) % no_rope_step != 0;
+      const int pattern = uint_or("attention.sliding_window_pattern", 4);
+      if (chunked && (pattern == 0 || il % pattern < pattern - 1)) l.chunk = 8192;
+    }
     if (l.moe) {
       l.router = read(file, blk + "ffn_gate_inp.weight");
       l.gate = read(file, blk + "ffn_gate_exps.weight");
       l.up = read(file, blk + "ffn_up_exps.weight");
       l.down = read(file, blk + "ffn_down_exps.weight");
-      if (facts.routing_keys) {
+      if (facts.routing_keys || facts.ernie) {
         l.selection_bias = read(file, blk + "exp_probs_b.bias", facts.glm);
       }
       if (facts.openai) {
@@ -449,9 +542,12 @@ ReferenceResult reference_forward(const gguf::GgufFile& file, std::span<const in
         l.down_b = read(file, blk + "ffn_down_exps.bias");
       }
       if (arch == "qwen2moe") l.shexp_gate_inp = read(file, blk + "ffn_gate_inp_shexp.weight");
-      if (arch == "qwen2moe" || arch == "deepseek2" || facts.glm || facts.qk_norm_after_rope) {
-        const bool required = arch == "qwen2moe" || facts.qk_norm_after_rope ||
-                              file.get_uint_or(key("expert_shared_count"), 0) > 0;
+      if (arch == "qwen2moe" || arch == "deepseek2" || facts.glm || facts.qk_norm_after_rope ||
+          facts.llama4 || facts.ernie || facts.bailing) {
+        const bool required = arch == "qwen2moe" || facts.qk_norm_after_rope || facts.llama4 ||
+                              file.get_uint_or(key(facts.ernie ? "expert_shared_feed_forward_length"
+                                                               : "expert_shared_count"),
+                                               0) > 0;
         l.shexp_gate = read(file, blk + "ffn_gate_shexp.weight", required);
         l.shexp_up = read(file, blk + "ffn_up_shexp.weight", required);
         l.shexp_down = read(file, blk + "ffn_down_shexp.weight", required);
@@ -546,10 +642,27 @@ ReferenceResult reference_forward(const gguf::GgufFile& file, std::span<const in
           }
         };
         if (l.q_norm.present && !facts.qk_norm_after_rope) norm_qk();
-        const Rope& layer_rope = l.window > 0 ? window_rope : rope;
+        if (!l.rotates) {
+          // llama4 NoPE: the query's temperature 1 + 0.1 log(floor((pos + 1) / 8192) + 1).
+          if (chunked) scale(q[t], 1 + 0.1 * std::log(std::floor((pos + 1) / 8192.0) + 1));
+          continue;
+        }
+        const Rope& layer_rope = l.window > 0 ? window_rope : l.chunk > 0 ? chunk_rope : rope;
         for (int h = 0; h < n_head; ++h) layer_rope.apply(q[t], h * hd, pos);
         for (int h = 0; h < n_head_kv; ++h) layer_rope.apply(k[t], h * hd, pos);
         if (l.q_norm.present && facts.qk_norm_after_rope) norm_qk();  // hunyuan-moe
+        if (l2_qk) {  // llama4: per head, unweighted
+          Tensor ones;
+          ones.values.assign(hd, 1.0);
+          for (size_t at = 0; at < q[t].size(); at += hd) {
+            const Vector y = rms_norm(q[t], ones, Tensor{}, eps, at, hd);
+            std::copy(y.begin(), y.end(), q[t].begin() + static_cast<ptrdiff_t>(at));
+          }
+          for (size_t at = 0; at < k[t].size(); at += hd) {
+            const Vector y = rms_norm(k[t], ones, Tensor{}, eps, at, hd);
+            std::copy(y.begin(), y.end(), k[t].begin() + static_cast<ptrdiff_t>(at));
+          }
+        }
       }
     }
     for (size_t t = 0; t < n; ++t) {
@@ -558,12 +671,15 @@ ReferenceResult reference_forward(const gguf::GgufFile& file, std::span<const in
         const size_t kvh = static_cast<size_t>(h / group);
         // Keys j visible from t: causal, and t - j < window where the layer has one.
         const auto window = static_cast<size_t>(l.window);
-        const size_t first = window > 0 && t + 1 > window ? t + 1 - window : 0;
+        size_t first = window > 0 && t + 1 > window ? t + 1 - window : 0;
+        if (l.chunk > 0) first = t / static_cast<size_t>(l.chunk) * static_cast<size_t>(l.chunk);
         Vector scores;
         for (size_t j = first; j <= t; ++j) {
           double dot = 0;
           for (size_t d = 0; d < hd; ++d) dot += q[t][h * hd + d] * k[j][kvh * hd + d];
-          scores.push_back(dot * kq_scale);
+          const double score = dot * kq_scale;
+          scores.push_back(attn_softcap > 0 ? attn_softcap * std::tanh(score / attn_softcap)
+                                            : score);
         }
         // A sink is one more logit in the softmax whose share goes nowhere.
         if (l.sinks.present) scores.push_back(l.sinks.values[static_cast<size_t>(h)]);
@@ -575,6 +691,7 @@ ReferenceResult reference_forward(const gguf::GgufFile& file, std::span<const in
       }
       Vector projected = multiply(l.wo, attended);
       if (l.bo.present) add(projected, l.bo.values);
+      if (l.attn_out_norm.present) projected = rms_norm(projected, l.attn_out_norm, Tensor{}, eps);
       scale(projected, residual_scale);
       add(hidden[t], projected);
     }
@@ -604,11 +721,16 @@ ReferenceResult reference_forward(const gguf::GgufFile& file, std::span<const in
         route.input_head.assign(x.begin(), x.begin() + std::min<size_t>(x.size(), 16));
         for (size_t j = 0; j < route.experts.size(); ++j) {
           const auto expert = static_cast<size_t>(route.experts[j]);
+          // llama4 weighs the expert's input instead of its output.
+          Vector input = x;
+          if (facts.llama4) scale(input, route.weights[j]);
+          const double weight = facts.llama4 ? 1.0 : route.weights[j];
           const Vector y = facts.openai ? clamped_swiglu(l.gate, l.up, l.down, l.gate_b, l.up_b,
                                                          l.down_b, x, expert)
-                                        : swiglu(l.gate, l.up, l.down, x, expert);
+                           : facts.grok ? geglu(l.gate, l.up, l.down, input, expert)
+                                        : swiglu(l.gate, l.up, l.down, input, expert);
           route.expert_norms.push_back(norm(y));
-          for (size_t i = 0; i < y.size(); ++i) ffn[i] += route.weights[j] * y[i];
+          for (size_t i = 0; i < y.size(); ++i) ffn[i] += weight * y[i];
         }
         route.routed_norm = norm(ffn);
         if (l.shexp_gate.present) {
@@ -623,7 +745,12 @@ ReferenceResult reference_forward(const gguf::GgufFile& file, std::span<const in
           add(ffn, shared);
         }
         route.output_norm = norm(ffn);
+        if (l.dense_up.present) {  // grok-2: (dense + experts) / sqrt(2)
+          add(ffn, geglu(l.dense_gate, l.dense_up, l.dense_down, x));
+          scale(ffn, std::sqrt(0.5));
+        }
       }
+      if (l.ffn_post_norm.present) ffn = rms_norm(ffn, l.ffn_post_norm, Tensor{}, eps);
       scale(ffn, residual_scale);
       add(hidden[t], ffn);
     }
@@ -634,6 +761,10 @@ ReferenceResult reference_forward(const gguf::GgufFile& file, std::span<const in
     result.logits[t] = multiply(output, block_norm(hidden[t], output_norm, output_norm_b));
     if (output_b.present) add(result.logits[t], output_b.values);
     scale(result.logits[t], 1 / logit_scale);
+    if (final_softcap > 0) {
+      for (double& logit : result.logits[t])
+        logit = final_softcap * std::tanh(logit / final_softcap);
+    }
   }
   return result;
 }

@@ -56,6 +56,9 @@ enum class SharedExperts {
 enum class ExpertActivation {
   SwiGlu,         // silu(gate) * up
   ClampedSwiGlu,  // gpt-oss: g = min(gate, 7), u = clamp(up, -7, 7), g * sigmoid(1.702 g) * (u + 1)
+  // grok: gelu(gate) * up with ggml's CPU GELU (the tanh form looked up by the f16 value of the
+  // input and rounded to f16; 0 below -10, the identity above 10), as llama.cpp computes it.
+  GeGlu,
 };
 
 // GGUF tensor names. Per-layer names contain "{layer}", replaced by the block index.
@@ -116,6 +119,10 @@ struct TensorNames {
   std::string attn_v_b = "blk.{layer}.attn_v_b.weight";
   // gpt-oss: per-head attention sinks, the router's bias and the experts' biases.
   std::string attn_sinks = "blk.{layer}.attn_sinks.weight";
+  // grok: norms of the attention output and of the FFN output before their residual adds.
+  std::string attn_output_norm = "blk.{layer}.attn_output_norm.weight";
+  std::string ffn_post_norm = "blk.{layer}.layer_output_norm.weight";
+  std::string ffn_post_norm_alt = "blk.{layer}.post_ffw_norm.weight";
   std::string ffn_gate_inp_bias = "blk.{layer}.ffn_gate_inp.bias";
   std::string ffn_gate_exps_bias = "blk.{layer}.ffn_gate_exps.bias";
   std::string ffn_up_exps_bias = "blk.{layer}.ffn_up_exps.bias";
@@ -154,12 +161,24 @@ struct Architecture {
   // Leading dense layers are given by key leading_dense_block_count (deepseek2); otherwise a
   // layer is MoE exactly when it has a router tensor.
   bool dense_layers_from_key = false;
+  // A layer (past any leading dense ones) is MoE iff (il + 1) % interleave_moe_layer_step == 0,
+  // the key required (llama4, ernie4_5-moe).
+  bool interleaved_moe_layers = false;
   // Reads expert_gating_func, expert_weights_norm and expert_weights_scale (deepseek2,
   // glm4moe); without expert_gating_func the gating is `gating`.
   bool routing_from_keys = false;
   // exp_probs_b must be present in every MoE layer, expert_shared_count must be given (glm4moe).
   bool selection_bias_required = false;
   bool shared_count_required = false;
+  // exp_probs_b may be present although the routing is not read from keys (ernie4_5-moe).
+  bool selection_bias_optional = false;
+  // expert_gating_func must be given (bailingmoe2).
+  bool gating_func_required = false;
+  // The shared experts' width: expert_shared_feed_forward_length (else the experts'), times
+  // expert_shared_count (bailingmoe2); or expert_shared_feed_forward_length alone, no shared
+  // expert without it (ernie4_5-moe). Otherwise the experts' width times the count.
+  enum class SharedWidth { ExpertTimesCount, KeyTimesCount, KeyAlone };
+  SharedWidth shared_width = SharedWidth::ExpertTimesCount;
   // Reads embedding_scale, residual_scale, logit_scale and attention.scale (granitemoe).
   bool granite_multipliers = false;
   // The q/k norms (qk_norm) may be absent (glm4moe: only some GLM-4.5 files have them).
@@ -181,6 +200,20 @@ struct Architecture {
   // expert_shared_feed_forward_length (else feed_forward_length); the routed experts as wide as
   // feed_forward_length (expert_feed_forward_length is required but unused, as in llama.cpp).
   bool hunyuan_moe = false;
+  // Llama 4: MoE layers interleaved with dense ones (interleaved_moe_layers); a sigmoid gate per
+  // chosen expert (top-k by the router logits), its weight multiplying the expert's input rather
+  // than its output; one shared expert as wide as the routed ones in every MoE layer; every 4th
+  // layer without RoPE (NoPE, its queries temperature-tuned by position), the others in chunks of
+  // 8192 positions and, unless the model has 128 experts, with q and k L2-normed per head after
+  // RoPE; rope.freq_base_swa for the chunked layers.
+  bool llama4 = false;
+  // Grok-1 as llama.cpp's "grok" graph computes it: embeddings x embedding_scale, attention
+  // scores x attention.output_scale then soft-capped to +-attn_logit_softcapping (c tanh(s / c)),
+  // RMSNorm of the attention output and of the FFN output before each residual add, GeGLU
+  // experts (softmax top-k renormalized), an optional dense GeGLU FFN beside the experts
+  // (their sum x sqrt(2)/2: Grok-2), logits x logit_scale and, where given, soft-capped to
+  // +-final_logit_softcapping. router_logit_softcapping is read by llama.cpp but not applied.
+  bool grok = false;
   // Skips the last nextn_predict_layers blocks (multi-token-prediction heads llama.cpp loads
   // but never runs: glm4moe).
   bool skips_nextn_layers = false;

@@ -68,6 +68,19 @@ struct ModelConfig {
   std::vector<int> attention_window;
   float rope_base_swa = 10000;  // rope.freq_base_swa: RoPE base of the windowed layers
 
+  // Llama 4 (empty / 0 / false elsewhere). Per layer the attention chunk C (a query at p sees
+  // keys from floor(p / C) * C to p; 0: all of them) and whether q and k are rotated (NoPE
+  // layers are not: their queries are multiplied by 1 + attn_temp_scale *
+  // log(floor((p + 1) / attn_temp_floor) + 1) instead). Empty vectors: every layer is full and
+  // rotated.
+  std::vector<int> attention_chunk;
+  std::vector<bool> layer_rotates;
+  float attn_temp_scale = 0;
+  int attn_temp_floor = 0;
+  bool qk_l2_norm = false;   // rotated layers: q and k RMS-normed per head (no weight) after RoPE
+  int n_moe_layer_step = 0;  // interleave_moe_layer_step: every n-th layer is MoE
+  bool expert_input_weighted = false;  // the gate weight scales the expert's input, not output
+
   // RoPE scaling (rope.scaling.*), applied as llama.cpp applies it.
   RopeScaling rope_scaling = RopeScaling::None;
   float rope_freq_scale = 1;      // 1 / rope.scaling.factor
@@ -80,6 +93,9 @@ struct ModelConfig {
   float embedding_scale = 1;
   float residual_scale = 1;
   float logit_scale = 1;
+  // grok: attention scores soft-capped to +-attn_softcap, logits to +-final_softcap (0: none).
+  float attn_softcap = 0;
+  float final_softcap = 0;
 
   // Routing as this model does it (the architecture's defaults or the file's keys).
   GatingFunction gating = GatingFunction::Softmax;
@@ -139,6 +155,9 @@ struct LayerWeights {
   const gguf::TensorInfo* exp_probs_b = nullptr;  // selection bias, ne [n_expert]
   // gpt-oss
   const gguf::TensorInfo* attn_sinks = nullptr;          // ne [n_head]
+  // grok: norms of the attention and FFN outputs (before the residual adds).
+  const gguf::TensorInfo* attn_output_norm = nullptr;
+  const gguf::TensorInfo* ffn_post_norm = nullptr;
   const gguf::TensorInfo* ffn_gate_inp_bias = nullptr;   // ne [n_expert]
   const gguf::TensorInfo* ffn_gate_exps_bias = nullptr;  // ne [n_ff_exp, n_expert]
   const gguf::TensorInfo* ffn_up_exps_bias = nullptr;    // ne [n_ff_exp, n_expert]

@@ -34,7 +34,7 @@ struct RandomModelSpec {
   bool include_tokenizer = true;
 
   // general.architecture: llama, olmoe, qwen2moe, qwen3moe, granitemoe, deepseek2, phimoe,
-  // gpt-oss, glm4moe, dbrx. The
+  // gpt-oss, glm4moe, dbrx, hunyuan-moe, llama4, grok, ernie4_5-moe, bailingmoe2. The
   // architecture brings its own tensors: olmoe / qwen3moe QK-norms, qwen2moe q/k/v biases and
   // a gated shared expert, phimoe norm / projection / output biases, deepseek2 latent attention.
   std::string architecture = "llama";
@@ -67,6 +67,13 @@ struct RandomModelSpec {
   bool qk_norm = false;
   // dbrx: attention.clamp_kqv (its norms' epsilon is rms_eps, its attn_qkv always fused).
   float clamp_kqv = 8;
+  // llama4, ernie4_5-moe: interleave_moe_layer_step; `dense_layers` must be the layers it makes
+  // dense (with ernie4_5-moe's leading dense layers first).
+  int moe_layer_step = 1;
+  // grok: a dense FFN of width n_ff beside the experts in every layer (Grok-2) and
+  // final_logit_softcapping (0: not written); its other multipliers are llama.cpp's defaults.
+  bool dense_ffn_beside_experts = false;
+  float final_softcap = 0;
   // RoPE scaling: "" (none), "linear", "yarn" or "longrope" (with rope_factors_{long,short}).
   std::string rope_scaling;
   float rope_scaling_factor = 1;

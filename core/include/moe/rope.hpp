@@ -26,7 +26,8 @@ struct RopeParams {
 
 // The RoPE of `model` for a sequence of at most n_ctx positions (LongRoPE picks its long
 // factors past the original context length, as llama.cpp does from the context size). With a
-// layer: that layer's (windowed layers of gpt-oss rotate with rope.freq_base_swa).
+// layer: that layer's (windowed layers of gpt-oss and chunked ones of llama4 rotate with
+// rope.freq_base_swa).
 RopeParams rope_params(const Model& model, int n_ctx, int layer = -1);
 
 }  // namespace moe

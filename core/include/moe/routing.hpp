@@ -23,6 +23,8 @@ struct RecordedGate {
   // choice limited to the best n_groups_used of them. n_groups <= 1: no limit.
   int n_groups = 0;
   int n_groups_used = 0;
+  // llama4: each weight scales its expert's input, y = sum E_i(w_i x), not its output.
+  bool weights_on_input = false;
 };
 
 // The layer's arithmetic for one token, in norms and a few values (the trace holds one per

@@ -39,7 +39,8 @@ enum class TensorRole {
   AttnOutputBias,
   AttnQNorm,
   AttnKNorm,
-  AttnSinks,  // gpt-oss: one logit per head that takes part in the softmax without a value
+  AttnSinks,       // gpt-oss: one logit per head that takes part in the softmax without a value
+  AttnOutputNorm,  // grok: RMSNorm of the attention output before its residual add
   // Multi-head latent attention.
   AttnQA,
   AttnQANorm,
@@ -68,6 +69,10 @@ enum class TensorRole {
   SharedGate,
   SharedUp,
   SharedDown,
+  // grok: RMSNorm of the FFN output before its residual add, named layer_output_norm (Grok-1)
+  // or post_ffw_norm (the alternative llama.cpp falls back to).
+  FfnPostNorm,
+  FfnPostNormAlt,
 };
 
 // How a tensor is stored and initialized.
@@ -105,6 +110,7 @@ struct TensorSpec {
 struct TensorVariant {
   bool fused_qkv = false;   // attn_qkv (and attn_qkv.bias) instead of attn_q/k/v and their biases
   bool split_kv_b = false;  // latent attention: attn_k_b + attn_v_b instead of attn_kv_b
+  bool post_ffw_norm = false;  // grok: post_ffw_norm instead of layer_output_norm
 };
 
 // The tensors outside the layers: token embedding, output norm and head, RoPE factors.
