@@ -186,6 +186,18 @@ std::vector<GlCase> gl_cases() {
     s.rope_scaling = "yarn", s.rope_scaling_factor = 4, s.rope_n_ctx_orig = 16, s.seed = 36;
     cases.push_back({"f16_rope_yarn", GgmlType::F16, s});
   }
+  // 2025-26 architectures whose every step the shaders have: ERNIE 4.5 (leading dense layers, a
+  // shared expert, a selection bias) and Ling 2.0 (per-head q/k norms, partial RoPE, groups).
+  {
+    RandomModelSpec s = small;
+    s.architecture = "ernie4_5-moe", s.seed = 37;
+    cases.push_back({"ernie4_5_moe_f32", GgmlType::F32, s});
+  }
+  {
+    RandomModelSpec s = small;
+    s.architecture = "bailingmoe2", s.seed = 38;
+    cases.push_back({"bailingmoe2_f32", GgmlType::F32, s});
+  }
   // Granite's multipliers: embedding, residual, logit and attention scale (not 1/sqrt(head)).
   {
     RandomModelSpec s = small;

@@ -63,6 +63,7 @@ void check_capabilities(const Model& model) {
   for (bool rotates : config.layer_rotates)
     if (!rotates) refuse("layers without RoPE (NoPE)");
   if (config.expert_input_weighted) refuse("gate weights on the experts' input");
+  if (config.attn_softcap > 0 || config.final_softcap > 0) refuse("soft-capped scores or logits");
   if (config.expert_activation != ExpertActivation::SwiGlu) refuse("this expert activation");
   if (config.head_dim > 256 || config.head_dim_v > 256) refuse("heads wider than 256");
   if (config.head_dim % 4 != 0) refuse("a head size that is not a multiple of 4");
