@@ -4,6 +4,8 @@
 #include <cmath>
 #include <numeric>
 
+#include "moe/chosen_experts.hpp"
+
 namespace moe::plot {
 
 namespace {
@@ -375,7 +377,11 @@ Figure token_path_figure(const RoutingTrace& trace, int token, const std::string
   figure.title =
       "Path of \"" + token_label + "\" (token " + std::to_string(token) + ") through the experts";
   figure.notes.push_back(
-      "coloured: chosen experts, intensity = gate weight; grey: router probability of the others");
+      trace.chosen_experts_only()
+          ? "coloured: chosen experts, #rank in the source's order (" +
+                std::string(kChosenExpertsOnlyNote) + ")"
+          : "coloured: chosen experts, intensity = gate weight; grey: router probability of the "
+            "others");
   Line path;
   path.width = 2.5f;
   path.markers = true;
@@ -387,6 +393,16 @@ Figure token_path_figure(const RoutingTrace& trace, int token, const std::string
     const int layer = moe_layers[m];
     if (!trace.has(token, layer)) continue;
     const RoutingRecord& record = trace.at(token, layer);
+    // Without scores (a server's trace) only the chosen experts have cells.
+    for (size_t rank = 0; trace.chosen_experts_only() && rank < record.experts.size(); ++rank) {
+      const int e = record.experts[rank];
+      Rect cell = cell_at(static_cast<int>(m), e, 1, expert_color(e).with_alpha(0.85f));
+      cell.outlined = true;
+      cell.text = "#" + std::to_string(rank + 1);
+      cell.tooltip = expert_label(e) + " at layer " + std::to_string(layer) + ": chosen #" +
+                     std::to_string(rank + 1);
+      figure.cells.push_back(std::move(cell));
+    }
     for (int e = 0; e < n_expert && e < static_cast<int>(record.probs.size()); ++e) {
       const double prob = record.probs[static_cast<size_t>(e)];
       const auto rank_it = std::find(record.experts.begin(), record.experts.end(), e);

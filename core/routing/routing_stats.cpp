@@ -98,7 +98,8 @@ RoutingStats compute_routing_stats(const RoutingTrace& trace, int first_token, i
         const auto expert = static_cast<size_t>(record.experts[j]);
         if (expert >= n_expert) continue;
         load.token_counts[expert] += 1;
-        load.gate_mass[expert] += record.weights[j];
+        // A chosen-experts-only trace has no gate weights (its equal ones are stand-ins).
+        if (!trace.chosen_experts_only()) load.gate_mass[expert] += record.weights[j];
         for (int32_t other : record.experts) {
           if (static_cast<size_t>(other) < n_expert) {
             stats.coactivation[m][expert * n_expert + static_cast<size_t>(other)] += 1;
