@@ -117,5 +117,6 @@ void register_experts(CLI::App& app);
 void register_compare(CLI::App& app);
 void register_profile(CLI::App& app);
 void register_profile_report(CLI::App& app);
+void register_import(CLI::App& app);
 
 }  // namespace moescope::cli
