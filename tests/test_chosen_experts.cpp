@@ -12,6 +12,7 @@
 #include "moe/corpus_profile.hpp"
 #include "moe/engine_routing.hpp"
 #include "moe/error.hpp"
+#include "moe/plot/routing_figures.hpp"
 #include "moe/routing_data.hpp"
 #include "moe/routing_stats.hpp"
 
@@ -38,7 +39,8 @@ bool contains(const std::string& text, const std::string& part) {
 std::string base64_of(const std::vector<int32_t>& ids) {
   std::vector<uint8_t> bytes;
   for (int32_t id : ids)
-    for (int b = 0; b < 4; ++b) bytes.push_back(static_cast<uint8_t>(static_cast<uint32_t>(id) >> (8 * b)));
+    for (int b = 0; b < 4; ++b)
+      bytes.push_back(static_cast<uint8_t>(static_cast<uint32_t>(id) >> (8 * b)));
   return moe::encode_base64(bytes.data(), bytes.size());
 }
 
@@ -82,10 +84,13 @@ TEST(Base64, RoundTripsAndRefusesWhatIsNotBase64) {
 }
 
 TEST(HfConfig, ShapesOfTheFamilies) {
-  const moe::TraceShape deepseek = moe::trace_shape_from_hf_config(
-      {{"model_type", "deepseek_v3"}, {"num_hidden_layers", 61}, {"n_routed_experts", 256},
-       {"num_experts_per_tok", 8}, {"first_k_dense_replace", 3}, {"moe_layer_freq", 1}},
-      "config.json");
+  const moe::TraceShape deepseek = moe::trace_shape_from_hf_config({{"model_type", "deepseek_v3"},
+                                                                    {"num_hidden_layers", 61},
+                                                                    {"n_routed_experts", 256},
+                                                                    {"num_experts_per_tok", 8},
+                                                                    {"first_k_dense_replace", 3},
+                                                                    {"moe_layer_freq", 1}},
+                                                                   "config.json");
   EXPECT_EQ(deepseek.n_layer, 61);
   EXPECT_EQ(deepseek.n_expert, 256);
   EXPECT_EQ(deepseek.top_k, 8);
@@ -93,10 +98,12 @@ TEST(HfConfig, ShapesOfTheFamilies) {
   EXPECT_EQ(deepseek.moe_layers.front(), 3);
   EXPECT_EQ(deepseek.model, "deepseek_v3");
 
-  const moe::TraceShape qwen = moe::trace_shape_from_hf_config(
-      {{"num_hidden_layers", 6}, {"num_experts", 16}, {"num_experts_per_tok", 4},
-       {"decoder_sparse_step", 2}, {"mlp_only_layers", {5}}},
-      "qwen");
+  const moe::TraceShape qwen = moe::trace_shape_from_hf_config({{"num_hidden_layers", 6},
+                                                                {"num_experts", 16},
+                                                                {"num_experts_per_tok", 4},
+                                                                {"decoder_sparse_step", 2},
+                                                                {"mlp_only_layers", {5}}},
+                                                               "qwen");
   EXPECT_EQ(qwen.moe_layers, (std::vector<int>{1, 3}));
 
   const moe::TraceShape mixtral = moe::trace_shape_from_hf_config(
@@ -108,22 +115,24 @@ TEST(HfConfig, ShapesOfTheFamilies) {
       "vl");
   EXPECT_EQ(vl.n_layer, 2);
 
-  EXPECT_TRUE(contains(
-      error_of([] {
-        moe::trace_shape_from_hf_config({{"num_hidden_layers", 4}, {"intermediate_size", 8}}, "dense.json");
-      }),
-      "dense.json: no expert count"));
   EXPECT_TRUE(contains(error_of([] {
                          moe::trace_shape_from_hf_config(
-                             {{"num_hidden_layers", "four"}, {"num_experts", 4}}, "c");
+                             {{"num_hidden_layers", 4}, {"intermediate_size", 8}}, "dense.json");
                        }),
-                       "'num_hidden_layers' is not an integer"));
+                       "dense.json: no expert count"));
+  EXPECT_TRUE(contains(
+      error_of([] {
+        moe::trace_shape_from_hf_config({{"num_hidden_layers", "four"}, {"num_experts", 4}}, "c");
+      }),
+      "'num_hidden_layers' is not an integer"));
   EXPECT_FALSE(moe::trace_shape_from_user("", 0, 0, 0).has_value());
   EXPECT_EQ(moe::trace_shape_from_user("", 3, 2, 0)->moe_layers, (std::vector<int>{0, 1, 2}));
   EXPECT_TRUE(contains(error_of([] { moe::trace_shape_from_user("", 3, 0, 0); }), "give both"));
-  EXPECT_TRUE(contains(error_of([] { moe::trace_shape_from_user("c.json", 3, 2, 0); }), "leave out"));
-  EXPECT_TRUE(contains(error_of([] { moe::trace_shape_from_user("/nonexistent/config.json", 0, 0, 0); }),
-                       "/nonexistent/config.json: cannot open"));
+  EXPECT_TRUE(
+      contains(error_of([] { moe::trace_shape_from_user("c.json", 3, 2, 0); }), "leave out"));
+  EXPECT_TRUE(
+      contains(error_of([] { moe::trace_shape_from_user("/nonexistent/config.json", 0, 0, 0); }),
+               "/nonexistent/config.json: cannot open"));
   EXPECT_TRUE(contains(error_of([] { moe::trace_shape_from_counts(0, 2); }), "--layers"));
   EXPECT_TRUE(contains(error_of([] { moe::trace_shape_from_counts(4, 0); }), "--top-k"));
 }
@@ -139,7 +148,8 @@ TEST(ChosenExperts, LayerAxisIsEveryLayerOrOnlyTheMoeLayers) {
   EXPECT_TRUE(trace.chosen_experts_only());
   EXPECT_EQ(trace.n_tokens(), 2);
   EXPECT_EQ(trace.moe_layers(), (std::vector<int>{1, 2, 3}));
-  EXPECT_EQ(trace.at(1, 2).experts, (std::vector<int32_t>{fake_expert(1, 2, 0), fake_expert(1, 2, 1)}));
+  EXPECT_EQ(trace.at(1, 2).experts,
+            (std::vector<int32_t>{fake_expert(1, 2, 0), fake_expert(1, 2, 1)}));
   EXPECT_TRUE(trace.has(1, 2));
   EXPECT_TRUE(trace.at(1, 2).probs.empty());
   EXPECT_EQ(trace.at(1, 2).weights, (std::vector<float>{0.5f, 0.5f}));
@@ -164,8 +174,8 @@ TEST(ChosenExperts, LayerAxisIsEveryLayerOrOnlyTheMoeLayers) {
   EXPECT_TRUE(contains(error_of([&] { moe::chosen_experts_trace(shape, bad, 2, "x"); }),
                        "expert id 8 at token 0, layer 2 is outside 0..7"));
   bad[2 * 2 + 1] = -3;
-  EXPECT_TRUE(contains(error_of([&] { moe::chosen_experts_trace(shape, bad, 2, "x"); }),
-                       "expert id -3"));
+  EXPECT_TRUE(
+      contains(error_of([&] { moe::chosen_experts_trace(shape, bad, 2, "x"); }), "expert id -3"));
   // The dense layer's values are not checked (SGLang leaves whatever was there).
   std::vector<int32_t> dense_junk = all;
   dense_junk[0] = 999;
@@ -181,8 +191,10 @@ TEST(ChosenExperts, PooledStatisticsAndProfilesWorkWithoutScores) {
   EXPECT_EQ(stats.layers[0].token_counts, (std::vector<int64_t>{3, 2, 1, 0}));
   EXPECT_EQ(stats.layers[1].token_counts, (std::vector<int64_t>{1, 1, 2, 2}));
   EXPECT_EQ(stats.coactivation[0][0 * 4 + 1], 2);
-  EXPECT_EQ(stats.transitions[0][0 * 4 + 3], 2);  // 0 then 3 for tokens 0 and 1
+  EXPECT_EQ(stats.transitions[0][0 * 4 + 3], 2);        // 0 then 3 for tokens 0 and 1
   EXPECT_DOUBLE_EQ(stats.layers[0].mean_entropy, 0.0);  // no scores: nothing to average
+  EXPECT_FALSE(stats.scores_known);
+  EXPECT_DOUBLE_EQ(stats.layers[0].gate_mass[0], 0.0);  // the equal weights are not data
 
   moe::CorpusProfile profile = moe::make_corpus_profile(moe::profile_model_of(trace));
   const std::vector<int32_t> tokens = {5, 6, 5};
@@ -252,15 +264,17 @@ TEST(SglangAnswer, EveryBadInputIsOneClearError) {
   // The top-k says 3 where the server chose 2.
   moe::TraceShape top3 = shape;
   top3.top_k = 3;
-  EXPECT_TRUE(contains(error_of([&] { moe::trace_from_sglang_answer(sglang_answer(3, 1), top3, "a"); }),
-                       "the layer count or top-k does not match"));
+  EXPECT_TRUE(
+      contains(error_of([&] { moe::trace_from_sglang_answer(sglang_answer(3, 1), top3, "a"); }),
+               "the layer count or top-k does not match"));
   // A config of another model: 6 layers, 5 of them MoE.
   moe::TraceShape six = shape;
   six.n_layer = 6;
   six.moe_layers = {1, 2, 3, 4, 5};
-  EXPECT_TRUE(contains(error_of([&] { moe::trace_from_sglang_answer(sglang_answer(3, 1), six, "a"); }),
-                       "24 expert ids, but 3 tokens x 6 layers x top-2 = 36 (or 30 counting only "
-                       "the 5 MoE layers)"));
+  EXPECT_TRUE(
+      contains(error_of([&] { moe::trace_from_sglang_answer(sglang_answer(3, 1), six, "a"); }),
+               "24 expert ids, but 3 tokens x 6 layers x top-2 = 36 (or 30 counting only "
+               "the 5 MoE layers)"));
   nlohmann::json no_meta = {{"text", "x"}};
   EXPECT_TRUE(contains(error_of([&] { moe::trace_from_sglang_answer(no_meta, shape, "a"); }),
                        "no meta_info"));
@@ -272,24 +286,27 @@ TEST(SglangAnswer, EveryBadInputIsOneClearError) {
   bad_token["meta_info"]["input_token_logprobs"][1] = "oops";
   EXPECT_TRUE(contains(error_of([&] { moe::trace_from_sglang_answer(bad_token, shape, "a"); }),
                        "[logprob, token id, text]"));
-  EXPECT_TRUE(contains(
-      error_of([&] {
-        moe::trace_from_sglang_answer(nlohmann::json::array({sglang_answer(2, 1), sglang_answer(2, 1)}),
-                                      shape, "a");
-      }),
-      "2 answers in one"));
+  EXPECT_TRUE(contains(error_of([&] {
+                         moe::trace_from_sglang_answer(
+                             nlohmann::json::array({sglang_answer(2, 1), sglang_answer(2, 1)}),
+                             shape, "a");
+                       }),
+                       "2 answers in one"));
 }
 
 TEST(VllmAnswer, ArraysOfTokensLayersTopK) {
   nlohmann::json routed = nlohmann::json::array();
   for (int t = 0; t < 3; ++t) {
     nlohmann::json layers = nlohmann::json::array();
-    for (int l = 0; l < 4; ++l) layers.push_back({l == 0 ? 0 : fake_expert(t, l, 0), l == 0 ? 0 : fake_expert(t, l, 1)});
+    for (int l = 0; l < 4; ++l)
+      layers.push_back({l == 0 ? 0 : fake_expert(t, l, 0), l == 0 ? 0 : fake_expert(t, l, 1)});
     routed.push_back(layers);
   }
-  const nlohmann::json document = {{"model", "Qwen3"}, {"prompt_token_ids", {1, 2, 3}},
+  const nlohmann::json document = {{"model", "Qwen3"},
+                                   {"prompt_token_ids", {1, 2, 3}},
                                    {"outputs", {{{"text", "x"}, {"routed_experts", routed}}}}};
-  const moe::ImportedTrace with_shape = moe::trace_from_vllm_json(document, fake_server_shape(), "v");
+  const moe::ImportedTrace with_shape =
+      moe::trace_from_vllm_json(document, fake_server_shape(), "v");
   EXPECT_EQ(with_shape.trace.moe_layers(), (std::vector<int>{1, 2, 3}));
   EXPECT_EQ(with_shape.tokens[2].id, 3);
   EXPECT_EQ(with_shape.model, "Qwen3");
@@ -305,14 +322,17 @@ TEST(VllmAnswer, ArraysOfTokensLayersTopK) {
   text_id[0][1][0] = "e1";
   EXPECT_TRUE(contains(error_of([&] { moe::trace_from_vllm_json(text_id, std::nullopt, "v"); }),
                        "other than an expert id"));
-  EXPECT_TRUE(contains(error_of([&] { moe::trace_from_vllm_json({{"x", 1}}, std::nullopt, "v"); }),
+  EXPECT_TRUE(contains(error_of([&] {
+                         moe::trace_from_vllm_json({{"x", 1}}, std::nullopt, "v");
+                       }),
                        "no routed_experts"));
 }
 
 TEST(NpyTrace, Int32AndInt64ArraysAndTheirErrors) {
   auto npy = [](const std::string& descr, const std::string& shape, const std::vector<int64_t>& ids,
                 int size) {
-    std::string header = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
+    std::string header =
+        "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
     while ((10 + header.size() + 1) % 64 != 0) header += ' ';
     header += '\n';
     std::string bytes = "\x93NUMPY";
@@ -322,24 +342,32 @@ TEST(NpyTrace, Int32AndInt64ArraysAndTheirErrors) {
     bytes += static_cast<char>(header.size() >> 8);
     bytes += header;
     for (int64_t id : ids)
-      for (int b = 0; b < size; ++b) bytes += static_cast<char>(static_cast<uint64_t>(id) >> (8 * b));
+      for (int b = 0; b < size; ++b)
+        bytes += static_cast<char>(static_cast<uint64_t>(id) >> (8 * b));
     return bytes;
   };
   const std::vector<int64_t> ids = {0, 1, 2, 3, 1, 0, 3, 2};  // 2 tokens x 2 layers x 2
-  const moe::ImportedTrace i32 = moe::trace_from_npy(npy("<i4", "(2, 2, 2)", ids, 4), std::nullopt, "f");
-  const moe::ImportedTrace i64 = moe::trace_from_npy(npy("<i8", "(2, 2, 2)", ids, 8), std::nullopt, "f");
+  const moe::ImportedTrace i32 =
+      moe::trace_from_npy(npy("<i4", "(2, 2, 2)", ids, 4), std::nullopt, "f");
+  const moe::ImportedTrace i64 =
+      moe::trace_from_npy(npy("<i8", "(2, 2, 2)", ids, 8), std::nullopt, "f");
   EXPECT_EQ(i32.trace.at(1, 1).experts, (std::vector<int32_t>{3, 2}));
   EXPECT_EQ(i64.trace.at(1, 1).experts, (std::vector<int32_t>{3, 2}));
   EXPECT_EQ(i32.trace.n_expert(), 4);
-  EXPECT_TRUE(contains(error_of([&] { moe::trace_from_npy(npy("<f4", "(2, 2, 2)", ids, 4), std::nullopt, "f"); }),
-                       "int32 or int64"));
-  EXPECT_TRUE(contains(error_of([&] { moe::trace_from_npy(npy("<i4", "(2, 4)", ids, 4), std::nullopt, "f"); }),
-                       "2 dimensions"));
+  EXPECT_TRUE(contains(
+      error_of([&] { moe::trace_from_npy(npy("<f4", "(2, 2, 2)", ids, 4), std::nullopt, "f"); }),
+      "int32 or int64"));
+  EXPECT_TRUE(contains(
+      error_of([&] { moe::trace_from_npy(npy("<i4", "(2, 4)", ids, 4), std::nullopt, "f"); }),
+      "2 dimensions"));
   std::string truncated = npy("<i4", "(2, 2, 2)", ids, 4);
   truncated.resize(truncated.size() - 3);
   EXPECT_TRUE(contains(error_of([&] { moe::trace_from_npy(truncated, std::nullopt, "f"); }),
                        "not the 2 x 2 x 2 array"));
-  EXPECT_TRUE(contains(error_of([&] { moe::trace_from_npy(npy("<i4", "(99999999, 99999999, 9999)", ids, 4), std::nullopt, "f"); }),
+  EXPECT_TRUE(contains(error_of([&] {
+                         moe::trace_from_npy(npy("<i4", "(99999999, 99999999, 9999)", ids, 4),
+                                             std::nullopt, "f");
+                       }),
                        "array its header says"));
   EXPECT_TRUE(contains(error_of([&] { moe::trace_from_npy("PK\x03\x04", std::nullopt, "f"); }),
                        "not a NumPy .npy file"));
@@ -352,13 +380,17 @@ TEST(NpyTrace, Int32AndInt64ArraysAndTheirErrors) {
 }
 
 TEST(MoescopeTraceFormat, ExpertsOrRouterLogits) {
-  nlohmann::json document = {
-      {"format", "moescope-trace"}, {"version", 1}, {"model", "tiny"},
-      {"n_layer", 3}, {"n_expert", 4}, {"top_k", 2}, {"moe_layers", {1, 2}},
-      {"sequences",
-       {{{"tokens", {"Hello", " world"}},
-         {"token_ids", {10, 11}},
-         {"experts", {{{0, 1}, {2, 3}}, {{1, 0}, {3, 2}}}}}}}};
+  nlohmann::json document = {{"format", "moescope-trace"},
+                             {"version", 1},
+                             {"model", "tiny"},
+                             {"n_layer", 3},
+                             {"n_expert", 4},
+                             {"top_k", 2},
+                             {"moe_layers", {1, 2}},
+                             {"sequences",
+                              {{{"tokens", {"Hello", " world"}},
+                                {"token_ids", {10, 11}},
+                                {"experts", {{{0, 1}, {2, 3}}, {{1, 0}, {3, 2}}}}}}}};
   const moe::ImportedTrace chosen = moe::trace_from_moescope_json(document, "f");
   EXPECT_TRUE(chosen.trace.chosen_experts_only());
   EXPECT_EQ(chosen.trace.at(1, 2).experts, (std::vector<int32_t>{3, 2}));
@@ -372,7 +404,8 @@ TEST(MoescopeTraceFormat, ExpertsOrRouterLogits) {
   EXPECT_FALSE(scored.trace.chosen_experts_only());
   const moe::RoutingRecord& record = scored.trace.at(0, 1);
   EXPECT_EQ(record.experts, (std::vector<int32_t>{1, 2}));
-  EXPECT_NEAR(record.probs[1], std::exp(2.0) / (1 + std::exp(2.0) + std::exp(1.0) + std::exp(-1.0)), 1e-6);
+  EXPECT_NEAR(record.probs[1], std::exp(2.0) / (1 + std::exp(2.0) + std::exp(1.0) + std::exp(-1.0)),
+              1e-6);
   EXPECT_NEAR(record.weights[0] + record.weights[1], 1.0, 1e-6);
   EXPECT_NEAR(record.weights[0] / record.weights[1], std::exp(1.0), 1e-5);
   EXPECT_GT(moe::compute_routing_stats(scored.trace).layers[0].mean_entropy, 0.1);
@@ -402,15 +435,40 @@ TEST(ImportTraceFile, RecognizesEachFormatAndRefusesHugeFiles) {
     return dir / name;
   };
   const auto sglang = write("answer.json", sglang_answer(3, 2).dump());
-  EXPECT_TRUE(contains(error_of([&] { moe::import_trace_file(sglang, std::nullopt); }),
-                       "--model-config"));
+  EXPECT_TRUE(
+      contains(error_of([&] { moe::import_trace_file(sglang, std::nullopt); }), "--model-config"));
   EXPECT_EQ(moe::import_trace_file(sglang, fake_server_shape()).trace.n_tokens(), 4);
   EXPECT_TRUE(contains(error_of([&] { moe::import_trace_file(sglang, fake_server_shape(), 100); }),
                        "larger than the 100 bytes"));
   const auto garbage = write("garbage.json", "{\"meta_info\": {\"prompt_tokens\": 3, \"routed");
   EXPECT_TRUE(contains(error_of([&] { moe::import_trace_file(garbage, fake_server_shape()); }),
                        "neither a .npy array nor JSON"));
-  EXPECT_TRUE(contains(error_of([&] { moe::import_trace_file(dir / "missing.json", std::nullopt); }),
-                       "missing.json"));
+  EXPECT_TRUE(
+      contains(error_of([&] { moe::import_trace_file(dir / "missing.json", std::nullopt); }),
+               "missing.json"));
   std::filesystem::remove_all(dir);
+}
+
+TEST(ChosenExperts, FiguresDrawTheChosenExpertsAndSayWhatIsMissing) {
+  // 2 tokens, 1 layer, top-2 of 4.
+  const moe::RoutingTrace trace = moe::chosen_experts_trace(
+      moe::trace_shape_from_counts(1, 2, 4), std::vector<int32_t>{3, 1, 0, 2}, 2, 1, 2, "t");
+  const moe::plot::Figure heatmap = moe::plot::router_heatmap_figure(trace, 0, {"a", "b"}, -1, {});
+  ASSERT_EQ(heatmap.cells.size(), 4u);  // one per chosen expert
+  EXPECT_EQ(heatmap.cells[0].text, "#1");
+  EXPECT_TRUE(heatmap.cells[0].outlined);
+  EXPECT_FALSE(heatmap.color_scale.has_value());  // no probabilities to colour by
+  const moe::plot::Figure path = moe::plot::token_path_figure(trace, 1, "b");
+  ASSERT_EQ(path.cells.size(), 2u);
+  EXPECT_EQ(path.cells[1].text, "#2");
+  const moe::RoutingStats stats = moe::compute_routing_stats(trace);
+  const moe::plot::Figure load =
+      moe::plot::expert_load_figure(stats, 0, moe::plot::LoadMeasure::TokenCount);
+  ASSERT_FALSE(load.notes.empty());
+  EXPECT_EQ(load.notes[0].find("Switch"), std::string::npos);  // needs probabilities
+  const moe::plot::Figure scores = moe::plot::router_scores_figure(trace, 0, 0, "a");
+  EXPECT_TRUE(scores.bars.empty());
+  bool says_so = false;
+  for (const std::string& note : scores.notes) says_so |= note == moe::kChosenExpertsOnlyNote;
+  EXPECT_TRUE(says_so);
 }

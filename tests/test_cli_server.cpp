@@ -12,9 +12,9 @@
 
 using moe::testing::CliWorkspace;
 using moe::testing::CommandResult;
+using moe::testing::fake_expert;
 using moe::testing::FakeServerMode;
 using moe::testing::FakeSglangServer;
-using moe::testing::fake_expert;
 using moe::testing::run_cli;
 using moe::testing::shell_quote;
 
@@ -23,7 +23,8 @@ namespace {
 class CliServerTest : public ::testing::Test {
 protected:
   static void SetUpTestSuite() {
-    workspace_ = std::make_unique<CliWorkspace>("moescope_cli_server", moe::testing::cli_test_model(23));
+    workspace_ =
+        std::make_unique<CliWorkspace>("moescope_cli_server", moe::testing::cli_test_model(23));
     std::ofstream(path("config.json")) << moe::testing::fake_model_config();
     std::filesystem::create_directories(path("prompts"));
     std::ofstream(path("prompts") / "code.txt") << "int x;\nfor i\n";
@@ -72,12 +73,11 @@ TEST_F(CliServerTest, RouteJsonHasTheLocalRouteShapeWithTheServersExperts) {
   ASSERT_EQ(local.exit_code, 0) << local.err;
   const nlohmann::json local_json = nlohmann::json::parse(local.out);
   for (const std::string& key : keys_of(local_json)) EXPECT_TRUE(json.contains(key)) << key;
-  EXPECT_EQ(keys_of(local_json.at("layers")[0].at("routing")[0]),
-            keys_of(layer2.at("routing")[0]));
+  EXPECT_EQ(keys_of(local_json.at("layers")[0].at("routing")[0]), keys_of(layer2.at("routing")[0]));
 
   // --layers / --top-k instead of the config: every layer counts as MoE, the ids still check.
-  const CommandResult counts =
-      run_cli("route --server " + server.url() + " --layers 4 --top-k 2 --experts 8 --prompt Hi --json");
+  const CommandResult counts = run_cli("route --server " + server.url() +
+                                       " --layers 4 --top-k 2 --experts 8 --prompt Hi --json");
   ASSERT_EQ(counts.exit_code, 0) << counts.err;
   EXPECT_EQ(nlohmann::json::parse(counts.out).at("layers").size(), 4u);
   const CommandResult table = run_cli("route --server " + server.url() + config() + " --prompt Hi");
@@ -107,8 +107,9 @@ TEST_F(CliServerTest, RouteErrorsAreClearAndNonZero) {
   EXPECT_NE(flag.exit_code, 0);
   EXPECT_NE(flag.err.find("--enable-return-routed-experts"), std::string::npos) << flag.err;
   FakeSglangServer failing(FakeServerMode::HttpError);
-  EXPECT_NE(run_cli("route --server " + failing.url() + config() + " --prompt Hi").err.find("HTTP 500"),
-            std::string::npos);
+  EXPECT_NE(
+      run_cli("route --server " + failing.url() + config() + " --prompt Hi").err.find("HTTP 500"),
+      std::string::npos);
   FakeSglangServer slow(FakeServerMode::Slow);
   const CommandResult timeout =
       run_cli("route --server " + slow.url() + config() + " --timeout 1 --prompt Hi");
@@ -126,21 +127,24 @@ TEST_F(CliServerTest, GeneratePlotDomainsAndProfileOnTheServer) {
   EXPECT_EQ(json.at("tokens").size(), 2u);  // generated tokens routed: 3 - 1
   EXPECT_EQ(json.at("tokens")[0].at("position"), 2);
 
-  for (const std::string kind : {"load", "heatmap", "layers", "path", "coactivation", "transitions"}) {
+  for (const std::string kind :
+       {"load", "heatmap", "layers", "path", "coactivation", "transitions"}) {
     const std::string out = "server_" + kind + ".svg";
-    const CommandResult plotted =
-        run_cli("plot" + source + " --prompt Hello --kind " + kind + " --layer 1 --out " + arg(out));
+    const CommandResult plotted = run_cli("plot" + source + " --prompt Hello --kind " + kind +
+                                          " --layer 1 --out " + arg(out));
     ASSERT_EQ(plotted.exit_code, 0) << kind << ": " << plotted.err;
     EXPECT_NE(read(path(out)).find("<svg"), std::string::npos) << kind;
   }
   const CommandResult gate =
       run_cli("plot" + source + " --prompt Hello --kind load --measure gate --out " + arg("g.svg"));
-  EXPECT_NE(gate.err.find("the server returns only the chosen experts"), std::string::npos) << gate.err;
+  EXPECT_NE(gate.err.find("the server returns only the chosen experts"), std::string::npos)
+      << gate.err;
   const CommandResult domain_plot = run_cli("plot" + source + " --domains " + arg("prompts") +
                                             " --kind domains --layer 2 --out " + arg("d.svg"));
   ASSERT_EQ(domain_plot.exit_code, 0) << domain_plot.err;
 
-  const CommandResult domains = run_cli("domains" + source + " --prompts " + arg("prompts") + " --json");
+  const CommandResult domains =
+      run_cli("domains" + source + " --prompts " + arg("prompts") + " --json");
   ASSERT_EQ(domains.exit_code, 0) << domains.err;
   const nlohmann::json domain_json = nlohmann::json::parse(domains.out);
   EXPECT_EQ(domain_json.at("tokens").at("code"), 6 + 5);  // "int x;" and "for i", a token per byte
@@ -171,19 +175,24 @@ TEST_F(CliServerTest, ImportsEachFormatAndPlotsIt) {
   const nlohmann::json sglang = {
       {"text", "x"},
       {"meta_info",
-       {{"prompt_tokens", 3}, {"completion_tokens", 1},
+       {{"prompt_tokens", 3},
+        {"completion_tokens", 1},
         {"routed_experts", moe::encode_base64(bytes.data(), bytes.size())},
         {"input_token_logprobs", {{nullptr, 72, "H"}, {-1, 105, "i"}, {-2, 33, "!"}}}}}};
   std::ofstream(path("sglang.json")) << sglang.dump();
   nlohmann::json vllm_routed = nlohmann::json::array();
-  for (int t = 0; t < 3; ++t)
-    vllm_routed.push_back({{0, 1}, {2, 3}, {4, 5}, {6, 7}});
+  for (int t = 0; t < 3; ++t) vllm_routed.push_back({{0, 1}, {2, 3}, {4, 5}, {6, 7}});
   std::ofstream(path("vllm.json")) << nlohmann::json{{"routed_experts", vllm_routed}}.dump();
   const nlohmann::json own = {
-      {"format", "moescope-trace"}, {"version", 1}, {"model", "hf-model"}, {"n_layer", 2},
-      {"n_expert", 4}, {"top_k", 2},
-      {"sequences", {{{"tokens", {"a", "b"}}, {"router_logits", {{{1, 2, 3, 4}, {4, 3, 2, 1}},
-                                                                 {{0, 0, 1, 0}, {1, 0, 0, 0}}}}}}}};
+      {"format", "moescope-trace"},
+      {"version", 1},
+      {"model", "hf-model"},
+      {"n_layer", 2},
+      {"n_expert", 4},
+      {"top_k", 2},
+      {"sequences",
+       {{{"tokens", {"a", "b"}},
+         {"router_logits", {{{1, 2, 3, 4}, {4, 3, 2, 1}}, {{0, 0, 1, 0}, {1, 0, 0, 0}}}}}}}};
   std::ofstream(path("own.json")) << own.dump();
   {
     std::string header = "{'descr': '<i8', 'fortran_order': False, 'shape': (2, 4, 2), }";
@@ -200,14 +209,14 @@ TEST_F(CliServerTest, ImportsEachFormatAndPlotsIt) {
       {"sglang.json", config()}, {"vllm.json", config()}, {"own.json", ""}, {"ids.npy", ""}};
   for (const auto& [file, options] : files) {
     const std::string out = file + ".trace.json";
-    const CommandResult imported =
-        run_cli("import " + arg(file) + options + " --out " + arg(out) + " --profile " + arg(file + ".moeprofile"));
+    const CommandResult imported = run_cli("import " + arg(file) + options + " --out " + arg(out) +
+                                           " --profile " + arg(file + ".moeprofile"));
     ASSERT_EQ(imported.exit_code, 0) << file << ": " << imported.err;
     const CommandResult plotted =
         run_cli("plot --trace " + arg(out) + " --kind heatmap --out " + arg(file + ".svg"));
     ASSERT_EQ(plotted.exit_code, 0) << file << ": " << plotted.err;
-    const CommandResult direct =
-        run_cli("plot --trace " + arg(file) + options + " --kind path --out " + arg(file + ".path.svg"));
+    const CommandResult direct = run_cli("plot --trace " + arg(file) + options +
+                                         " --kind path --out " + arg(file + ".path.svg"));
     ASSERT_EQ(direct.exit_code, 0) << file << ": " << direct.err;
     const CommandResult report = run_cli("profile-report " + arg(file + ".moeprofile"));
     ASSERT_EQ(report.exit_code, 0) << file << ": " << report.err;
@@ -225,7 +234,8 @@ TEST_F(CliServerTest, ImportsEachFormatAndPlotsIt) {
   EXPECT_NE(no_shape.err.find("--model-config"), std::string::npos) << no_shape.err;
   const CommandResult wrong_top_k = run_cli("import " + arg("vllm.json") + " --layers 4 --top-k 3");
   EXPECT_NE(wrong_top_k.err.find("top-3"), std::string::npos) << wrong_top_k.err;
-  const CommandResult out_of_range = run_cli("import " + arg("vllm.json") + " --layers 4 --top-k 2 --experts 6");
+  const CommandResult out_of_range =
+      run_cli("import " + arg("vllm.json") + " --layers 4 --top-k 2 --experts 6");
   EXPECT_NE(out_of_range.err.find("expert id 6"), std::string::npos) << out_of_range.err;
   std::ofstream(path("cut.json")) << sglang.dump().substr(0, 80);
   const CommandResult cut = run_cli("import " + arg("cut.json") + config());

@@ -17,10 +17,10 @@
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-using moe::testing::FakeServerMode;
-using moe::testing::FakeSglangServer;
 using moe::testing::fake_expert;
 using moe::testing::fake_server_shape;
+using moe::testing::FakeServerMode;
+using moe::testing::FakeSglangServer;
 using moescope::gui::Worker;
 
 namespace {
@@ -85,7 +85,8 @@ TEST(GuiServer, ConnectDrawsEveryViewAndCancelKeepsTheTrace) {
   if (!moe::testing::have_program("xvfb-run"))
     GTEST_SKIP() << "xvfb-run is not installed (scripts/deps.sh installs xvfb)";
   ASSERT_TRUE(fs::exists(MOESCOPE_GUI_PATH)) << MOESCOPE_GUI_PATH;
-  const moe::testing::CommandResult listed = moe::testing::run_program(MOESCOPE_GUI_PATH, "--list-views");
+  const moe::testing::CommandResult listed =
+      moe::testing::run_program(MOESCOPE_GUI_PATH, "--list-views");
   ASSERT_EQ(listed.exit_code, 0) << listed.err;
   std::vector<std::string> keys;
   std::istringstream lines(listed.out);
@@ -124,7 +125,8 @@ TEST(GuiServer, ConnectDrawsEveryViewAndCancelKeepsTheTrace) {
            << "screenshot " << (dir / "after_cancel.png").string() << "\n"
            << "exit\n";
   }
-  const moe::testing::CommandResult run = moe::testing::run_gui_script(MOESCOPE_GUI_PATH, dir.string());
+  const moe::testing::CommandResult run =
+      moe::testing::run_gui_script(MOESCOPE_GUI_PATH, dir.string());
   ASSERT_EQ(run.exit_code, 0) << run.out;
   ASSERT_TRUE(fs::exists(dir / "remote.png")) << run.out;
   std::ifstream remote_file(dir / "remote.json");

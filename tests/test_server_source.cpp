@@ -12,10 +12,10 @@
 
 namespace {
 
-using moe::testing::FakeServerMode;
-using moe::testing::FakeSglangServer;
 using moe::testing::fake_expert;
 using moe::testing::fake_server_shape;
+using moe::testing::FakeServerMode;
+using moe::testing::FakeSglangServer;
 
 moe::HttpOptions quick_options() {
   moe::HttpOptions options;
@@ -82,8 +82,8 @@ TEST(SglangSource, EveryFailureIsOneClearError) {
   EXPECT_TRUE(contains(no_flag, "restart SGLang with --enable-return-routed-experts"));
   EXPECT_TRUE(contains(route_error(FakeServerMode::BadBase64), "not base64"));
   EXPECT_FALSE(route_error(FakeServerMode::Truncated).empty());
-  EXPECT_TRUE(contains(route_error(FakeServerMode::WrongShape),
-                       "the layer count or top-k does not match"));
+  EXPECT_TRUE(
+      contains(route_error(FakeServerMode::WrongShape), "the layer count or top-k does not match"));
   moe::TraceShape top3 = fake_server_shape();
   top3.top_k = 3;
   EXPECT_TRUE(contains(route_error(FakeServerMode::Normal, quick_options(), top3), "top-3"));
@@ -120,7 +120,8 @@ TEST(SglangSource, CancelStopsTheWaitFromAnotherThread) {
   moe::HttpOptions options = quick_options();
   options.cancelled = [&] { return cancel.load(); };
   std::thread canceller([&] {
-    while (server.generate_requests() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    while (server.generate_requests() == 0)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
     cancel = true;
   });
   EXPECT_THROW(moe::sglang_route(server.url(), {"Hi", 0, 0}, fake_server_shape(), options),

@@ -1,6 +1,6 @@
-// `moescope-cli domains (MODEL | --server URL --model-config F) [--prompts DIR] [--json]`: per domain and MoE layer, the expert
-// load over that domain's prompts, and per layer I(domain; top-1 expert) in bits — how much
-// the router's first choice tells about what kind of text it is reading.
+// `moescope-cli domains (MODEL | --server URL --model-config F) [--prompts DIR] [--json]`: per
+// domain and MoE layer, the expert load over that domain's prompts, and per layer I(domain; top-1
+// expert) in bits — how much the router's first choice tells about what kind of text it is reading.
 #include <cmath>
 #include <iomanip>
 #include <iostream>
@@ -31,7 +31,8 @@ void run_domains(const DomainsArgs& args) {
   std::vector<moe::DomainTrace> domains;
   std::string model_name;
   if (uses_server(args.server)) {
-    if (!args.model_path.empty()) throw moe::Error("domains takes a model file or --server URL, not both");
+    if (!args.model_path.empty())
+      throw moe::Error("domains takes a model file or --server URL, not both");
     model_name = args.server.server_url;
     for (const moe::PromptSet& set : sets)
       domains.push_back({set.name, route_prompts_on_server(args.server, set.prompts)});

@@ -68,8 +68,9 @@ void run_import(const ImportArgs& args) {
 void register_import(CLI::App& app) {
   auto args = std::make_shared<ImportArgs>();
   auto* command = app.add_subcommand(
-      "import", "Read routing recorded elsewhere (SGLang, vLLM, .npy, moescope-trace JSON) and "
-                "write it as a moescope trace or profile");
+      "import",
+      "Read routing recorded elsewhere (SGLang, vLLM, .npy, moescope-trace JSON) and "
+      "write it as a moescope trace or profile");
   command->add_option("trace", args->trace_path, "The file to import")->required();
   command->add_option("--out,-o", args->out_path,
                       "Write the trace as route --json (the app's File > Import trace opens it)");

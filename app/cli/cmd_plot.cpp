@@ -1,7 +1,7 @@
 // `moescope-cli plot MODEL (--prompt TEXT | --prompts FILE | --domains DIR) --kind KIND --out
 // FILE`: runs the prompts (on the model, or on an SGLang server with --server URL; or plots a
-// trace file with --trace FILE), builds the same plot::Figure the desktop app shows, and writes it as
-// PNG, SVG or PDF with the cairo exporter. No display is needed.
+// trace file with --trace FILE), builds the same plot::Figure the desktop app shows, and writes it
+// as PNG, SVG or PDF with the cairo exporter. No display is needed.
 //
 // Kinds: load (expert load at --layer), heatmap (layer x expert utilization), layers (balance
 // figures per MoE layer), path (the experts --token visited), coactivation and transitions (at
@@ -137,7 +137,8 @@ void run_plot(const PlotArgs& args) {
 
   if (args.kind == "domains") {
     if (args.domains_dir.empty()) throw moe::Error("--kind domains needs --domains DIR");
-    if (!args.trace_path.empty()) throw moe::Error("--kind domains routes prompt sets: use --server or a model");
+    if (!args.trace_path.empty())
+      throw moe::Error("--kind domains routes prompt sets: use --server or a model");
     std::vector<plot::DomainStats> domains;
     moe::RoutingTrace shape;
     // Same pooling as `moescope-cli domains`, so the numbers agree.
@@ -161,7 +162,8 @@ void run_plot(const PlotArgs& args) {
   std::vector<std::string> prompts;
   if (!args.trace_path.empty()) {
     if (!args.prompt.empty() || !args.prompts_file.empty() || !args.domains_dir.empty())
-      throw moe::Error("--trace FILE is the routing to plot: leave out --prompt, --prompts and --domains");
+      throw moe::Error(
+          "--trace FILE is the routing to plot: leave out --prompt, --prompts and --domains");
   } else if (!args.prompt.empty()) {
     prompts.push_back(args.prompt);
   } else if (!args.prompts_file.empty()) {
@@ -173,7 +175,8 @@ void run_plot(const PlotArgs& args) {
   }
   PooledRouting routed;
   if (!args.trace_path.empty()) {
-    moe::ImportedTrace imported = moe::import_trace_file(args.trace_path, shape_from_options(args.server));
+    moe::ImportedTrace imported =
+        moe::import_trace_file(args.trace_path, shape_from_options(args.server));
     routed.trace = std::move(imported.trace);
     for (const moe::RoutingTokenInfo& token : imported.tokens)
       routed.labels.push_back(moe::terminal_text(token.text));
@@ -189,7 +192,8 @@ void run_plot(const PlotArgs& args) {
   const int moe_index = moe_index_for(trace, args.layer);
 
   if (trace.chosen_experts_only() && args.kind == "load" && args.measure == "gate")
-    throw moe::Error(std::string("--measure gate needs gate weights: ") + moe::kChosenExpertsOnlyNote);
+    throw moe::Error(std::string("--measure gate needs gate weights: ") +
+                     moe::kChosenExpertsOnlyNote);
   plot::Figure figure;
   if (args.kind == "load") {
     figure = plot::expert_load_figure(
@@ -268,9 +272,10 @@ void register_plot(CLI::App& app) {
   command->add_flag("--normalize", args->normalize, "transitions: rows as P(next expert | expert)");
   command->add_flag("--no-bos", args->no_bos, "Do not put the BOS token first");
   add_threads_option(*command, args->threads);
-  command->add_option("--trace", args->trace_path,
-                      "Plot a trace file instead of running prompts: moescope-cli import's "
-                      "output, a route --json file, an SGLang or vLLM answer, .npy, moescope-trace");
+  command->add_option(
+      "--trace", args->trace_path,
+      "Plot a trace file instead of running prompts: moescope-cli import's "
+      "output, a route --json file, an SGLang or vLLM answer, .npy, moescope-trace");
   add_server_options(*command, args->server);
   command->callback([args, prompt, prompts, domains, profile] {
     if (profile->count() > 0 || is_profile_kind(args->kind)) {

@@ -1,8 +1,8 @@
-// `moescope-cli profile (MODEL | --server URL --model-config F) --data FILE|DIR --out P.moeprofile [--max-tokens N] [--resume]`:
-// routes every document of a corpus and keeps the counts the routing metrics need in a
-// .moeprofile file (docs/moeprofile.md). Memory is bounded by the model and the vocabulary, not
-// the corpus. Ctrl-C stops after the current document and writes what is done; --resume reads
-// the profile at --out and continues after the documents it already counts.
+// `moescope-cli profile (MODEL | --server URL --model-config F) --data FILE|DIR --out P.moeprofile
+// [--max-tokens N] [--resume]`: routes every document of a corpus and keeps the counts the routing
+// metrics need in a .moeprofile file (docs/moeprofile.md). Memory is bounded by the model and the
+// vocabulary, not the corpus. Ctrl-C stops after the current document and writes what is done;
+// --resume reads the profile at --out and continues after the documents it already counts.
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -124,7 +124,8 @@ void run_profile(const ProfileArgs& args) {
     model = server_identity(args.server);
   } else {
     loaded = load_model(args.model_path);
-    session = std::make_unique<moe::Session>(loaded->model, make_backend(args.backend, args.threads));
+    session =
+        std::make_unique<moe::Session>(loaded->model, make_backend(args.backend, args.threads));
     bos = bos_to_add(*loaded, !args.no_bos);
     // The model's routing shape, from one routed token.
     const int32_t probe = bos.value_or(0);

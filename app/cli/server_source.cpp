@@ -27,14 +27,17 @@ void add_server_options(CLI::App& command, ServerSourceArgs& args, bool with_ser
   command.add_option("--model-config", args.model_config,
                      "The served model's Hugging Face config.json (layers, experts, top-k, dense "
                      "layers)");
-  command.add_option("--layers", args.layers, "The served model's layer count (without --model-config)")
+  command
+      .add_option("--layers", args.layers,
+                  "The served model's layer count (without --model-config)")
       ->check(CLI::Range(1, 4096));
   if (with_top_k) {
     command.add_option("--top-k", args.top_k, "Experts chosen per token (without --model-config)")
         ->check(CLI::Range(1, 65536));
   }
-  command.add_option("--experts", args.experts,
-                     "Routed experts per layer (without --model-config; default: the largest id + 1)")
+  command
+      .add_option("--experts", args.experts,
+                  "Routed experts per layer (without --model-config; default: the largest id + 1)")
       ->check(CLI::Range(1, 65536));
 }
 
@@ -47,8 +50,9 @@ std::optional<moe::TraceShape> shape_from_options(const ServerSourceArgs& args) 
 moe::TraceShape required_shape(const ServerSourceArgs& args) {
   std::optional<moe::TraceShape> shape = shape_from_options(args);
   if (!shape)
-    throw moe::Error("the server does not say the model's shape: give --model-config (the "
-                     "model's config.json) or --layers N --top-k K");
+    throw moe::Error(
+        "the server does not say the model's shape: give --model-config (the "
+        "model's config.json) or --layers N --top-k K");
   return *shape;
 }
 
@@ -71,7 +75,8 @@ moe::RoutingTrace route_prompts_on_server(const ServerSourceArgs& args,
     const moe::ImportedTrace one = route_on_server(args, prompt);
     const moe::RoutingTrace& trace = one.trace;
     if (routed++ == 0) {
-      pooled = moe::RoutingTrace(trace.n_layer(), trace.n_expert(), trace.top_k(), trace.moe_layers());
+      pooled =
+          moe::RoutingTrace(trace.n_layer(), trace.n_expert(), trace.top_k(), trace.moe_layers());
       pooled.set_chosen_experts_only(true);
     }
     for (int t = 0; t < trace.n_tokens(); ++t) {
@@ -99,12 +104,12 @@ nlohmann::json imported_routing_json(const moe::ImportedTrace& imported, int fir
 
 void write_imported_table(std::ostream& out, const moe::ImportedTrace& imported, int first_token) {
   const moe::RoutingTrace& trace = imported.trace;
-  out << "Routing from " << imported.source << ": " << trace.n_tokens() - first_token
-      << " tokens, " << trace.moe_layers().size() << " MoE layers, " << trace.n_expert()
-      << " experts, top-" << trace.top_k() << "\n";
+  out << "Routing from " << imported.source << ": " << trace.n_tokens() - first_token << " tokens, "
+      << trace.moe_layers().size() << " MoE layers, " << trace.n_expert() << " experts, top-"
+      << trace.top_k() << "\n";
   if (trace.chosen_experts_only()) {
-    out << "Each cell: the chosen experts as e<id>, in the server's order (" << moe::kChosenExpertsOnlyNote
-        << ").\n\n";
+    out << "Each cell: the chosen experts as e<id>, in the server's order ("
+        << moe::kChosenExpertsOnlyNote << ").\n\n";
   } else {
     out << "Each cell: chosen experts as e<id>:<gate weight>, highest router score first.\n\n";
   }

@@ -244,9 +244,11 @@ void App::draw_menu_bar() {
                         snapshot_->model != nullptr && snapshot_->model->routing_source.empty()))
       save_session_requested_ = true;
     ImGui::Separator();
-    if (ImGui::MenuItem("Connect to server\xE2\x80\xA6")) source_dialog_requested_ = SourceDialog::Connect;
+    if (ImGui::MenuItem("Connect to server\xE2\x80\xA6"))
+      source_dialog_requested_ = SourceDialog::Connect;
     if (server_ && ImGui::MenuItem("Disconnect from server")) disconnect_server();
-    if (ImGui::MenuItem("Import trace\xE2\x80\xA6")) source_dialog_requested_ = SourceDialog::Import;
+    if (ImGui::MenuItem("Import trace\xE2\x80\xA6"))
+      source_dialog_requested_ = SourceDialog::Import;
     ImGui::Separator();
     if (ImGui::MenuItem("Export data\xE2\x80\xA6", nullptr, false, snapshot_->model != nullptr))
       open_data_export();

@@ -23,11 +23,12 @@ std::string shape_help() {
 
 }  // namespace
 
-std::string App::connect_server(const std::string& url, const std::string& model_config,
-                                int layers, int top_k) {
+std::string App::connect_server(const std::string& url, const std::string& model_config, int layers,
+                                int top_k) {
   try {
     if (url.empty()) throw moe::Error("give the server's address, e.g. http://gpu-node:30000");
-    std::optional<moe::TraceShape> shape = moe::trace_shape_from_user(model_config, layers, top_k, 0);
+    std::optional<moe::TraceShape> shape =
+        moe::trace_shape_from_user(model_config, layers, top_k, 0);
     if (!shape) throw moe::Error("the server does not say the model's shape. " + shape_help());
     server_ = ServerConnection{url, std::move(*shape)};
   } catch (const std::exception& error) {
@@ -48,16 +49,15 @@ void App::route_on_server(const std::string& prompt, int max_new_tokens) {
   if (prompt.empty()) return;  // nothing to route; the last trace stays
   const ServerConnection server = *server_;
   worker_->show_trace(
-      server.url, prompt,
-      [server, prompt, max_new_tokens](const std::function<bool()>& cancelled) {
+      server.url, prompt, [server, prompt, max_new_tokens](const std::function<bool()>& cancelled) {
         moe::HttpOptions options;
         options.cancelled = cancelled;
         return moe::sglang_route(server.url, {prompt, max_new_tokens, 0}, server.shape, options);
       });
 }
 
-std::string App::import_trace(const std::string& path, const std::string& model_config,
-                              int layers, int top_k) {
+std::string App::import_trace(const std::string& path, const std::string& model_config, int layers,
+                              int top_k) {
   std::optional<moe::TraceShape> shape;
   try {
     if (path.empty()) throw moe::Error("give the file to import");
@@ -66,10 +66,9 @@ std::string App::import_trace(const std::string& path, const std::string& model_
     return error.what();
   }
   server_.reset();
-  worker_->show_trace(std::filesystem::path(path).filename().string(), prompt_state_.text,
-                      [path, shape](const std::function<bool()>&) {
-                        return moe::import_trace_file(path, shape);
-                      });
+  worker_->show_trace(
+      std::filesystem::path(path).filename().string(), prompt_state_.text,
+      [path, shape](const std::function<bool()>&) { return moe::import_trace_file(path, shape); });
   return {};
 }
 
@@ -104,19 +103,21 @@ void App::draw_source_dialog() {
     ImGui::InputTextWithHint("File", "path to the trace", &source_file_);
   }
   ImGui::TextDisabled("%s", shape_help().c_str());
-  ImGui::InputTextWithHint("config.json", connect ? "the served model's config.json"
-                                                   : "needed for an SGLang answer",
-                           &source_config_);
+  ImGui::InputTextWithHint(
+      "config.json", connect ? "the served model's config.json" : "needed for an SGLang answer",
+      &source_config_);
   ImGui::SetNextItemWidth(ImGui::GetFontSize() * 6);
   ImGui::InputInt("layers", &source_layers_, 0);
   ImGui::SameLine();
   ImGui::SetNextItemWidth(ImGui::GetFontSize() * 6);
   ImGui::InputInt("top-k", &source_top_k_, 0);
-  if (!source_error_.empty()) ImGui::TextColored(ImVec4(0.95f, 0.4f, 0.35f, 1), "%s", source_error_.c_str());
+  if (!source_error_.empty())
+    ImGui::TextColored(ImVec4(0.95f, 0.4f, 0.35f, 1), "%s", source_error_.c_str());
   ImGui::PopTextWrapPos();
   if (ImGui::Button(connect ? "Connect" : "Import")) {
-    source_error_ = connect ? connect_server(source_url_, source_config_, source_layers_, source_top_k_)
-                            : import_trace(source_file_, source_config_, source_layers_, source_top_k_);
+    source_error_ = connect
+                        ? connect_server(source_url_, source_config_, source_layers_, source_top_k_)
+                        : import_trace(source_file_, source_config_, source_layers_, source_top_k_);
     if (source_error_.empty()) {
       source_dialog_ = SourceDialog::None;
       ImGui::CloseCurrentPopup();

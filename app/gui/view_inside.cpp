@@ -444,9 +444,10 @@ void draw_inside(ViewContext& view, InsideViewState& state) {
     const moe::RoutingRecord& chosen = snapshot.trace.at(token, layer);
     std::string experts;
     for (int32_t e : chosen.experts) experts += (experts.empty() ? "E" : ", E") + std::to_string(e);
-    ImGui::TextWrapped("Token #%d chose %s at layer %d. This view walks through the router's "
-                       "scores, but %s.",
-                       token, experts.c_str(), layer, moe::kChosenExpertsOnlyNote);
+    ImGui::TextWrapped(
+        "Token #%d chose %s at layer %d. This view walks through the router's "
+        "scores, but %s.",
+        token, experts.c_str(), layer, moe::kChosenExpertsOnlyNote);
     return;
   }
   const moe::RoutingRecord& record = snapshot.trace.at(token, layer);

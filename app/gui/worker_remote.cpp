@@ -90,7 +90,8 @@ void Worker::do_trace(const TraceRequest& request) {
     imported = request.fetch(cancelled);
     if (imported.tokens.size() != static_cast<size_t>(imported.trace.n_tokens()))
       throw moe::Error(request.subject + ": the tokens do not match the routing");
-    if (imported.trace.n_tokens() == 0) throw moe::Error(request.subject + ": no tokens were routed");
+    if (imported.trace.n_tokens() == 0)
+      throw moe::Error(request.subject + ": no tokens were routed");
   } catch (const moe::HttpCancelled&) {
     bool replaced = false;
     {
@@ -98,7 +99,8 @@ void Worker::do_trace(const TraceRequest& request) {
       replaced = pending_load_.has_value() || pending_trace_.has_value() || quit_;
     }
     if (!replaced)
-      post_message({"Request cancelled", request.subject + ": the current model and trace stay.", false});
+      post_message(
+          {"Request cancelled", request.subject + ": the current model and trace stay.", false});
     return;
   } catch (const std::exception& error) {
     post_message({"Could not get the routing",

@@ -20,8 +20,7 @@ int first_int(const nlohmann::json& config, std::initializer_list<const char*> k
   for (const char* key : keys) {
     if (!config.contains(key) || config.at(key).is_null()) continue;
     const nlohmann::json& value = config.at(key);
-    if (!value.is_number_integer())
-      throw Error(source + ": '" + key + "' is not an integer");
+    if (!value.is_number_integer()) throw Error(source + ": '" + key + "' is not an integer");
     return value.get<int>();
   }
   return -1;
@@ -69,13 +68,13 @@ std::string shape_text(int64_t rows, int64_t layers, int64_t width) {
 TraceShape trace_shape_from_hf_config(const nlohmann::json& document, const std::string& source) {
   if (!document.is_object()) throw Error(source + ": a config.json is a JSON object");
   // Multimodal models (Qwen3-VL-MoE, Llama 4) keep the language model's keys in text_config.
-  const nlohmann::json& config =
-      document.contains("text_config") && document.at("text_config").is_object() &&
-              document.at("text_config").contains("num_hidden_layers")
-          ? document.at("text_config")
-          : document;
-  static constexpr std::initializer_list<const char*> kLayerKeys = {"num_hidden_layers",
-                                                                    "n_layers", "num_layers"};
+  const nlohmann::json& config = document.contains("text_config") &&
+                                         document.at("text_config").is_object() &&
+                                         document.at("text_config").contains("num_hidden_layers")
+                                     ? document.at("text_config")
+                                     : document;
+  static constexpr std::initializer_list<const char*> kLayerKeys = {"num_hidden_layers", "n_layers",
+                                                                    "num_layers"};
   static constexpr std::initializer_list<const char*> kExpertKeys = {
       "n_routed_experts", "num_experts", "num_local_experts", "moe_num_experts"};
   static constexpr std::initializer_list<const char*> kTopKKeys = {
@@ -130,21 +129,24 @@ std::optional<TraceShape> trace_shape_from_user(const std::string& model_config,
   const bool counts = n_layer > 0 || top_k > 0 || n_expert > 0;
   if (!model_config.empty()) {
     if (counts)
-      throw Error("the model's config.json gives the layers, top-k and experts: leave out "
-                  "--layers, --top-k and --experts");
+      throw Error(
+          "the model's config.json gives the layers, top-k and experts: leave out "
+          "--layers, --top-k and --experts");
     return read_hf_config(model_config);
   }
   if (!counts) return std::nullopt;
   if (n_layer <= 0 || top_k <= 0)
-    throw Error("give both the layer count and top-k (--layers and --top-k), or the model's "
-                "config.json (--model-config)");
+    throw Error(
+        "give both the layer count and top-k (--layers and --top-k), or the model's "
+        "config.json (--model-config)");
   return trace_shape_from_counts(n_layer, top_k, n_expert);
 }
 
 RoutingRecord chosen_experts_record(std::vector<int32_t> experts) {
   RoutingRecord record;
   record.experts = std::move(experts);
-  const float share = record.experts.empty() ? 0.0f : 1.0f / static_cast<float>(record.experts.size());
+  const float share =
+      record.experts.empty() ? 0.0f : 1.0f / static_cast<float>(record.experts.size());
   record.weights.assign(record.experts.size(), share);
   return record;
 }
@@ -154,21 +156,23 @@ RoutingTrace chosen_experts_trace(TraceShape shape, std::span<const int32_t> ids
   const auto n_moe = static_cast<int64_t>(shape.moe_layers.size());
   if (rows < 0 || layer_axis <= 0 || width <= 0 ||
       static_cast<uint64_t>(ids.size()) != static_cast<uint64_t>(rows) *
-                                                static_cast<uint64_t>(layer_axis) *
-                                                static_cast<uint64_t>(width)) {
+                                               static_cast<uint64_t>(layer_axis) *
+                                               static_cast<uint64_t>(width)) {
     throw Error(source + ": " + std::to_string(ids.size()) + " expert ids do not fill a " +
                 shape_text(rows, layer_axis, width) + " array");
   }
   if (width != shape.top_k) {
-    throw Error(source + ": " + std::to_string(width) + " experts per token and layer, but the "
-                "model chooses top-" + std::to_string(shape.top_k) +
-                " (check --model-config or --top-k)");
+    throw Error(source + ": " + std::to_string(width) +
+                " experts per token and layer, but the "
+                "model chooses top-" +
+                std::to_string(shape.top_k) + " (check --model-config or --top-k)");
   }
   const bool all_layers = layer_axis == shape.n_layer;
   if (!all_layers && layer_axis != n_moe) {
     throw Error(source + ": the routing covers " + std::to_string(layer_axis) +
-                " layers, but the model has " + std::to_string(shape.n_layer) + " layers of which " +
-                std::to_string(n_moe) + " are MoE layers (check --model-config or --layers)");
+                " layers, but the model has " + std::to_string(shape.n_layer) +
+                " layers of which " + std::to_string(n_moe) +
+                " are MoE layers (check --model-config or --layers)");
   }
   // Unknown expert count (--layers/--top-k without --experts): the largest id says the least
   // there must be.
@@ -178,7 +182,8 @@ RoutingTrace chosen_experts_trace(TraceShape shape, std::span<const int32_t> ids
       for (int64_t m = 0; m < n_moe; ++m) {
         const int64_t axis = all_layers ? shape.moe_layers[static_cast<size_t>(m)] : m;
         for (int64_t j = 0; j < width; ++j)
-          largest = std::max(largest, ids[static_cast<size_t>((r * layer_axis + axis) * width + j)]);
+          largest =
+              std::max(largest, ids[static_cast<size_t>((r * layer_axis + axis) * width + j)]);
       }
     shape.n_expert = std::max(largest + 1, static_cast<int32_t>(shape.top_k));
     if (shape.n_expert > kMaxExperts)
@@ -196,8 +201,8 @@ RoutingTrace chosen_experts_trace(TraceShape shape, std::span<const int32_t> ids
       for (int32_t expert : experts) {
         if (expert < 0 || expert >= shape.n_expert) {
           throw Error(source + ": expert id " + std::to_string(expert) + " at token " +
-                      std::to_string(r) + ", layer " + std::to_string(layer) +
-                      " is outside 0.." + std::to_string(shape.n_expert - 1));
+                      std::to_string(r) + ", layer " + std::to_string(layer) + " is outside 0.." +
+                      std::to_string(shape.n_expert - 1));
         }
       }
       trace.set(static_cast<int>(r), layer, chosen_experts_record(std::move(experts)));
@@ -214,12 +219,13 @@ RoutingTrace chosen_experts_trace(const TraceShape& shape, std::span<const int32
   const auto r = static_cast<uint64_t>(rows < 0 ? 0 : rows);
   const uint64_t all = r * static_cast<uint64_t>(shape.n_layer) * k;
   const uint64_t moe_only = r * n_moe * k;
-  if (rows >= 0 && n == all) return chosen_experts_trace(shape, ids, rows, shape.n_layer, shape.top_k, source);
+  if (rows >= 0 && n == all)
+    return chosen_experts_trace(shape, ids, rows, shape.n_layer, shape.top_k, source);
   if (rows >= 0 && n == moe_only)
     return chosen_experts_trace(shape, ids, rows, static_cast<int64_t>(n_moe), shape.top_k, source);
   std::ostringstream message;
-  message << source << ": " << n << " expert ids, but " << rows << " tokens x "
-          << shape.n_layer << " layers x top-" << shape.top_k << " = " << all;
+  message << source << ": " << n << " expert ids, but " << rows << " tokens x " << shape.n_layer
+          << " layers x top-" << shape.top_k << " = " << all;
   if (n_moe != static_cast<uint64_t>(shape.n_layer))
     message << " (or " << moe_only << " counting only the " << n_moe << " MoE layers)";
   message << ": the layer count or top-k does not match the model that answered (check "

@@ -140,12 +140,12 @@ ImportedTrace trace_from_sglang_answer(const nlohmann::json& answer, const Trace
     throw Error(source + ": not an SGLang /generate answer (no meta_info)");
   const nlohmann::json& meta = one.at("meta_info");
   if (!sglang_answer_has_routing(one))
-    throw Error(source + ": the answer has no meta_info.routed_experts: start the server with "
+    throw Error(source +
+                ": the answer has no meta_info.routed_experts: start the server with "
                 "--enable-return-routed-experts and ask with \"return_routed_experts\": true");
   const int64_t prompt = meta_count(meta, "prompt_tokens", source);
-  const int64_t completion = meta.contains("completion_tokens")
-                                 ? meta_count(meta, "completion_tokens", source)
-                                 : 0;
+  const int64_t completion =
+      meta.contains("completion_tokens") ? meta_count(meta, "completion_tokens", source) : 0;
   // SGLang returns no routing for the last generated token (it was never fed back).
   const int64_t rows = std::max<int64_t>(0, prompt + completion - 1);
 
@@ -186,8 +186,9 @@ ImportedTrace trace_from_vllm_json(const nlohmann::json& document,
   const std::vector<int32_t> ids = box_of_ids(*routed, rows, layers, width, source);
   if (rows == 0) throw Error(source + ": routed_experts is empty");
   const TraceShape used =
-      shape ? *shape : trace_shape_from_counts(static_cast<int>(std::min<int64_t>(layers, 1 << 20)),
-                                               static_cast<int>(std::min<int64_t>(width, 1 << 20)));
+      shape ? *shape
+            : trace_shape_from_counts(static_cast<int>(std::min<int64_t>(layers, 1 << 20)),
+                                      static_cast<int>(std::min<int64_t>(width, 1 << 20)));
   ImportedTrace imported;
   imported.source = source;
   imported.trace = chosen_experts_trace(used, ids, rows, layers, width, source);

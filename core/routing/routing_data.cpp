@@ -219,6 +219,7 @@ nlohmann::json routing_stats_json(const RoutingStats& stats) {
     if (m < stats.transitions.size()) layers.back()["transitions_to_next"] = stats.transitions[m];
   }
   return {{"interventions", interventions_to_json(stats.interventions)},
+          {"scores_known", stats.scores_known},
           {"first_token", stats.first_token},
           {"n_tokens", stats.n_tokens},
           {"layers", layers},
@@ -237,13 +238,13 @@ nlohmann::json routing_to_json(const RoutingModelInfo& model,
     for (int t = first_token; t < trace.n_tokens(); ++t) {
       const RoutingRecord& record = trace.at(t, layer);
       // A chosen-experts-only trace's equal weights are a stand-in, not data: written as none.
-      routing.push_back({{"logits", record.logits},
-                         {"probs", record.probs},
-                         {"experts", record.experts},
-                         {"weights", trace.chosen_experts_only() ? std::vector<float>()
-                                                                 : record.weights},
-                         {"dropped", record.dropped},
-                         {"pinned", record.pinned}});
+      routing.push_back(
+          {{"logits", record.logits},
+           {"probs", record.probs},
+           {"experts", record.experts},
+           {"weights", trace.chosen_experts_only() ? std::vector<float>() : record.weights},
+           {"dropped", record.dropped},
+           {"pinned", record.pinned}});
     }
     layers.push_back({{"layer", layer}, {"routing", routing}});
   }

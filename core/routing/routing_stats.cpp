@@ -68,6 +68,7 @@ SwitchLoss switch_loss(const LayerLoad& load) {
 RoutingStats compute_routing_stats(const RoutingTrace& trace, int first_token, int n_tokens) {
   RoutingStats stats;
   stats.interventions = trace.interventions();
+  stats.scores_known = !trace.chosen_experts_only();
   first_token = std::clamp(first_token, 0, trace.n_tokens());
   const int available = trace.n_tokens() - first_token;
   stats.first_token = first_token;

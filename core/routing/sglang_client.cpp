@@ -43,8 +43,9 @@ nlohmann::json parse_answer(const HttpResponse& response, const std::string& url
     // No /server_info: say what is missing anyway.
   }
   throw Error(base_url + ": the server returns no routing" +
-              std::string(disabled ? " (its /server_info says enable_return_routed_experts is false)"
-                                   : "") +
+              std::string(disabled
+                              ? " (its /server_info says enable_return_routed_experts is false)"
+                              : "") +
               ": restart SGLang with --enable-return-routed-experts");
 }
 

@@ -70,8 +70,7 @@ int64_t read_id(const uint8_t* p, int size, bool big_endian) {
 
 const nlohmann::json& member(const nlohmann::json& object, const char* key,
                              const std::string& where) {
-  if (!object.is_object() || !object.contains(key))
-    throw Error(where + " has no '" + key + "'");
+  if (!object.is_object() || !object.contains(key)) throw Error(where + " has no '" + key + "'");
   return object.at(key);
 }
 
@@ -102,7 +101,8 @@ void add_sequence(const nlohmann::json& sequence, const TraceShape& shape, bool 
   const auto n_moe = shape.moe_layers.size();
   const bool has_experts = sequence.contains("experts");
   const bool has_logits = sequence.contains("router_logits");
-  if (!has_experts && !has_logits) throw Error(where + " has neither 'experts' nor 'router_logits'");
+  if (!has_experts && !has_logits)
+    throw Error(where + " has neither 'experts' nor 'router_logits'");
   const nlohmann::json empty = nlohmann::json::array();
   const nlohmann::json& experts = has_experts ? sequence.at("experts") : empty;
   const nlohmann::json& logits = has_logits ? sequence.at("router_logits") : empty;
@@ -189,13 +189,15 @@ ImportedTrace trace_from_npy(const std::string& bytes, const std::optional<Trace
   } else {
     throw Error(source + ": .npy version " + std::to_string(major) + " is not one moescope reads");
   }
-  if (header_start + header_len > bytes.size()) throw Error(source + ": the .npy header is truncated");
+  if (header_start + header_len > bytes.size())
+    throw Error(source + ": the .npy header is truncated");
   const std::string header = bytes.substr(header_start, header_len);
   std::string descr = npy_header_value(header, "descr", source);
   descr.erase(std::remove(descr.begin(), descr.end(), '\''), descr.end());
   if (npy_header_value(header, "fortran_order", source) != "False")
     throw Error(source + ": the .npy array is in Fortran order; save it in C order");
-  if (descr.size() != 3 || (descr[0] != '<' && descr[0] != '>' && descr[0] != '=' && descr[0] != '|') ||
+  if (descr.size() != 3 ||
+      (descr[0] != '<' && descr[0] != '>' && descr[0] != '=' && descr[0] != '|') ||
       descr[1] != 'i' || (descr[2] != '4' && descr[2] != '8'))
     throw Error(source + ": the .npy array holds '" + descr + "'; expert ids are int32 or int64");
   const int size = descr[2] - '0';
@@ -235,11 +237,13 @@ ImportedTrace trace_from_npy(const std::string& bytes, const std::optional<Trace
 ImportedTrace trace_from_moescope_json(const nlohmann::json& document, const std::string& source) {
   try {
     const std::string format = member(document, "format", source).get<std::string>();
-    if (format != "moescope-trace") throw Error(source + ": format is '" + format + "', not moescope-trace");
+    if (format != "moescope-trace")
+      throw Error(source + ": format is '" + format + "', not moescope-trace");
     const int version = member(document, "version", source).get<int>();
     if (version > kMoescopeTraceVersion)
       throw Error(source + ": moescope-trace version " + std::to_string(version) +
-                  " is newer than this moescope reads (" + std::to_string(kMoescopeTraceVersion) + ")");
+                  " is newer than this moescope reads (" + std::to_string(kMoescopeTraceVersion) +
+                  ")");
     TraceShape shape;
     shape.n_layer = member(document, "n_layer", source).get<int>();
     shape.n_expert = member(document, "n_expert", source).get<int>();
@@ -254,7 +258,8 @@ ImportedTrace trace_from_moescope_json(const nlohmann::json& document, const std
       std::iota(shape.moe_layers.begin(), shape.moe_layers.end(), 0);
     }
     if (!std::is_sorted(shape.moe_layers.begin(), shape.moe_layers.end()) ||
-        std::adjacent_find(shape.moe_layers.begin(), shape.moe_layers.end()) != shape.moe_layers.end())
+        std::adjacent_find(shape.moe_layers.begin(), shape.moe_layers.end()) !=
+            shape.moe_layers.end())
       throw Error(source + ": moe_layers must be ascending, each once");
     shape.model = document.value("model", std::string());
     const std::string gating = document.value("gating", std::string("softmax"));
@@ -315,7 +320,8 @@ ImportedTrace import_trace_file(const std::filesystem::path& path,
   const nlohmann::json& one = document.is_array() && document.size() == 1 ? document[0] : document;
   if (one.is_object() && one.contains("meta_info")) {
     if (!shape)
-      throw Error(source + ": an SGLang answer holds no layer count or top-k: give "
+      throw Error(source +
+                  ": an SGLang answer holds no layer count or top-k: give "
                   "--model-config (the model's config.json) or --layers and --top-k");
     return trace_from_sglang_answer(document, *shape, source);
   }
@@ -325,8 +331,8 @@ ImportedTrace import_trace_file(const std::filesystem::path& path,
     imported.trace = routing_trace_from_json(document);
     imported.model = document.value("model", std::string());
     for (const nlohmann::json& token : document.at("tokens"))
-      imported.tokens.push_back({token.value("position", 0), token.value("id", -1),
-                                 token.value("text", std::string())});
+      imported.tokens.push_back(
+          {token.value("position", 0), token.value("id", -1), token.value("text", std::string())});
     imported.prompt_tokens = static_cast<int>(imported.tokens.size());
     if (imported.tokens.size() != static_cast<size_t>(imported.trace.n_tokens()))
       throw Error(source + ": only route --json documents from position 0 can be imported");

@@ -89,8 +89,7 @@ HttpResponse http_request(const std::string& method, const std::string& url,
     if (code == CURLE_ABORTED_BY_CALLBACK) throw HttpCancelled();
     if (transfer.too_large) {
       throw Error(url + ": the answer is larger than " +
-                  std::to_string(options.max_response_bytes >> 20) +
-                  " MiB; ask for fewer tokens");
+                  std::to_string(options.max_response_bytes >> 20) + " MiB; ask for fewer tokens");
     }
     if (code == CURLE_OPERATION_TIMEDOUT) {
       throw Error(url + ": no complete answer within " +

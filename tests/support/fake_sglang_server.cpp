@@ -194,8 +194,9 @@ void FakeSglangServer::answer(int client) {
     return;
   }
   if (request_line.rfind("GET /model_info", 0) == 0) {
-    reply(client, 200,
-          nlohmann::json{{"model_path", "deepseek-ai/DeepSeek-V3"}, {"is_generation", true}}.dump());
+    reply(
+        client, 200,
+        nlohmann::json{{"model_path", "deepseek-ai/DeepSeek-V3"}, {"is_generation", true}}.dump());
     return;
   }
   if (request_line.rfind("POST /generate", 0) != 0) {

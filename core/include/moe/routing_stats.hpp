@@ -23,6 +23,9 @@ struct LayerLoad {
 
 struct RoutingStats {
   RoutingInterventions interventions;  // the trace's (so exports of the stats can say so)
+  // False for a chosen-experts-only trace: gate mass, mean_prob, entropies and the Switch loss
+  // are then 0, not measured (figures say so instead of showing them).
+  bool scores_known = true;
   int first_token = 0;
   int n_tokens = 0;
   std::vector<LayerLoad> layers;                        // one per MoE layer, in layer order
