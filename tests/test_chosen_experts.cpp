@@ -275,6 +275,19 @@ TEST(SglangAnswer, EveryBadInputIsOneClearError) {
       contains(error_of([&] { moe::trace_from_sglang_answer(sglang_answer(3, 1), six, "a"); }),
                "24 expert ids, but 3 tokens x 6 layers x top-2 = 36 (or 30 counting only "
                "the 5 MoE layers)"));
+  // Counts far beyond the ids sent (rows x layers x top-k must not wrap around), and beyond any
+  // answer.
+  nlohmann::json huge = sglang_answer(3, 1);
+  huge["meta_info"]["prompt_tokens"] = int64_t{1} << 39;
+  EXPECT_TRUE(
+      contains(error_of([&] { moe::trace_from_sglang_answer(huge, shape, "a"); }), "cannot cover"));
+  huge["meta_info"]["prompt_tokens"] = INT64_MAX;
+  EXPECT_TRUE(contains(error_of([&] { moe::trace_from_sglang_answer(huge, shape, "a"); }),
+                       "no 'prompt_tokens' count"));
+  const std::vector<int32_t> none;
+  EXPECT_TRUE(contains(
+      error_of([&] { moe::chosen_experts_trace(shape, none, int64_t{1} << 62, 4, 2, "x"); }),
+      "do not fill"));
   nlohmann::json no_meta = {{"text", "x"}};
   EXPECT_TRUE(contains(error_of([&] { moe::trace_from_sglang_answer(no_meta, shape, "a"); }),
                        "no meta_info"));
@@ -364,6 +377,13 @@ TEST(NpyTrace, Int32AndInt64ArraysAndTheirErrors) {
   truncated.resize(truncated.size() - 3);
   EXPECT_TRUE(contains(error_of([&] { moe::trace_from_npy(truncated, std::nullopt, "f"); }),
                        "not the 2 x 2 x 2 array"));
+  // A shape whose product wraps around to 0 in 64 bits, with no data: refused, not allocated.
+  EXPECT_TRUE(contains(error_of([&] {
+                         moe::trace_from_npy(
+                             npy("<i4", "(17592186044416, 1048576, 1048576)", {}, 4), std::nullopt,
+                             "f");
+                       }),
+                       "array its header says"));
   EXPECT_TRUE(contains(error_of([&] {
                          moe::trace_from_npy(npy("<i4", "(99999999, 99999999, 9999)", ids, 4),
                                              std::nullopt, "f");

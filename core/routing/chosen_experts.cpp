@@ -13,6 +13,7 @@ namespace {
 // Layer counts above this are a corrupt file, not a model.
 constexpr int kMaxLayers = 4096;
 constexpr int kMaxExperts = 1 << 16;
+constexpr int64_t kMaxTokens = int64_t{1} << 30;  // positions are ints
 
 // The first of `keys` the object has, as an int; -1 when none is there.
 int first_int(const nlohmann::json& config, std::initializer_list<const char*> keys,
@@ -154,7 +155,10 @@ RoutingRecord chosen_experts_record(std::vector<int32_t> experts) {
 RoutingTrace chosen_experts_trace(TraceShape shape, std::span<const int32_t> ids, int64_t rows,
                                   int64_t layer_axis, int64_t width, const std::string& source) {
   const auto n_moe = static_cast<int64_t>(shape.moe_layers.size());
-  if (rows < 0 || layer_axis <= 0 || width <= 0 ||
+  // Each factor is at most the number of ids, so the product below cannot wrap around.
+  const auto n_ids = static_cast<int64_t>(ids.size());
+  if (rows < 0 || layer_axis <= 0 || width <= 0 || rows > n_ids || layer_axis > n_ids ||
+      width > n_ids || rows > kMaxTokens ||
       static_cast<uint64_t>(ids.size()) != static_cast<uint64_t>(rows) *
                                                static_cast<uint64_t>(layer_axis) *
                                                static_cast<uint64_t>(width)) {
@@ -219,6 +223,14 @@ RoutingTrace chosen_experts_trace(const TraceShape& shape, std::span<const int32
   const auto r = static_cast<uint64_t>(rows < 0 ? 0 : rows);
   const uint64_t all = r * static_cast<uint64_t>(shape.n_layer) * k;
   const uint64_t moe_only = r * n_moe * k;
+  // Every row holds at least one id: more rows than ids is a mismatch (and keeps the products
+  // above from wrapping around).
+  if (r > n) {
+    throw Error(source + ": " + std::to_string(n) + " expert ids cannot cover " +
+                std::to_string(rows) +
+                " tokens: the layer count or top-k does not match the "
+                "model that answered (check --model-config, --layers and --top-k)");
+  }
   if (rows >= 0 && n == all)
     return chosen_experts_trace(shape, ids, rows, shape.n_layer, shape.top_k, source);
   if (rows >= 0 && n == moe_only)

@@ -45,7 +45,9 @@ std::vector<RoutingTokenInfo> sglang_tokens(const nlohmann::json& meta, int64_t 
 }
 
 int64_t meta_count(const nlohmann::json& meta, const char* key, const std::string& source) {
-  if (!meta.contains(key) || !meta.at(key).is_number_integer() || meta.at(key).get<int64_t>() < 0)
+  // Bounded so that prompt + completion cannot overflow (no answer holds 2^40 tokens).
+  if (!meta.contains(key) || !meta.at(key).is_number_integer() || meta.at(key).get<int64_t>() < 0 ||
+      meta.at(key).get<int64_t>() > (int64_t{1} << 40))
     throw Error(source + ": meta_info has no '" + key + "' count");
   return meta.at(key).get<int64_t>();
 }

@@ -209,7 +209,8 @@ ImportedTrace trace_from_npy(const std::string& bytes, const std::optional<Trace
   const uint64_t count = static_cast<uint64_t>(dims[0]) * static_cast<uint64_t>(dims[1]) *
                          static_cast<uint64_t>(dims[2]);
   const size_t body = header_start + header_len;
-  if (dims[1] > (1 << 20) || dims[2] > (1 << 20) || count > (bytes.size() - body) / size ||
+  if (dims[0] > static_cast<int64_t>(bytes.size()) || dims[1] > (1 << 20) || dims[2] > (1 << 20) ||
+      count > (bytes.size() - body) / size ||
       (bytes.size() - body) != count * static_cast<uint64_t>(size))
     throw Error(source + ": the .npy data holds " + std::to_string(bytes.size() - body) +
                 " bytes, not the " + std::to_string(dims[0]) + " x " + std::to_string(dims[1]) +
