@@ -116,7 +116,11 @@ TEST(GuiServer, ConnectDrawsEveryViewAndCancelKeepsTheTrace) {
     }
     script << "panel load\n"
            << "screenshot " << (dir / "remote.png").string() << "\n"
-           << "export-data trace-json " << (dir / "remote.json").string() << "\n"
+           << "export-data trace-json " << (dir / "remote.json").string()
+           << "\n"
+           // Dropping the exported trace imports it (and leaves the server).
+           << "drop " << (dir / "remote.json").string() << "\n"
+           << "export-data trace-json " << (dir / "reimported.json").string() << "\n"
            << "connect " << slow.url() << " " << (dir / "config.json").string() << "\n"
            << "frames 20\n"
            << "cancel-request\n"
@@ -135,6 +139,10 @@ TEST(GuiServer, ConnectDrawsEveryViewAndCancelKeepsTheTrace) {
   EXPECT_EQ(remote.at("tokens").size(), 5u);
   EXPECT_EQ(remote.at("layers")[0].at("routing")[4].at("experts"),
             (std::vector<int>{fake_expert(4, 1, 0), fake_expert(4, 1, 1)}));
+  std::ifstream reimported_file(dir / "reimported.json");
+  const nlohmann::json reimported = nlohmann::json::parse(reimported_file);
+  EXPECT_EQ(reimported.at("layers"), remote.at("layers"));
+  EXPECT_EQ(reimported.at("tokens"), remote.at("tokens"));
   // The slow request was sent, waited on by the worker while the app drew frames, and
   // cancelled (the worker tests check that the trace shown stays).
   EXPECT_GE(slow.generate_requests(), 1);

@@ -119,6 +119,9 @@ public:
   void draw_source_dialog();
   // Asks the worker to route `prompt` on the connected server (`max_new_tokens` 0: the prompt).
   void route_on_server(const std::string& prompt, int max_new_tokens);
+  // A file open_path imports as a trace rather than loading as a model: .npy, or .json that is
+  // not a saved session (a route --json output, an SGLang or vLLM answer, moescope-trace).
+  static bool is_trace_file(const std::string& path);
   void update_title();
 
   GLFWwindow* window_;

@@ -42,6 +42,12 @@ void App::open_path(const std::string& path) {
   server_.reset();  // a model or session is routed here again
   if (is_session_file(path)) {
     open_session(path);
+  } else if (is_trace_file(path)) {  // dropped or named on the command line: as File > Import
+    const std::string error = import_trace(path, "", 0, 0);
+    if (!error.empty()) {
+      dialogs_.push_back({"Could not import the trace", error, true});
+      ++errors_seen_;
+    }
   } else {
     worker_->load_model(path);
     worker_->set_prompt(prompt_state_.text);

@@ -56,6 +56,11 @@ void App::route_on_server(const std::string& prompt, int max_new_tokens) {
       });
 }
 
+bool App::is_trace_file(const std::string& path) {
+  const std::string extension = std::filesystem::path(path).extension().string();
+  return extension == ".npy" || (extension == ".json" && !is_session_file(path));
+}
+
 std::string App::import_trace(const std::string& path, const std::string& model_config, int layers,
                               int top_k) {
   std::optional<moe::TraceShape> shape;
