@@ -14,6 +14,7 @@ packages=(
   xvfb xauth libgl1-mesa-dri                      # its scripted test: virtual X display, Mesa's llvmpipe
   libcairo2-dev poppler-utils libxml2-dev         # figure export (PNG/SVG/PDF); its tests render PDFs, parse SVG
   libpango1.0-dev                                 # export text: per-character font fallback (CJK labels)
+  libcurl4-openssl-dev                            # inference servers (SGLang) as routing sources
   libegl-dev libopengl-dev libegl-mesa0           # GL backend: windowless EGL contexts, glvnd's libOpenGL (GL 4.3 functions)
   qemu-user                                       # test runs_on_older_cpus: the portable build on emulated CPUs without AVX / AVX-512
   dpkg-dev                                        # cpack -G DEB: dpkg-shlibdeps works out the package's Depends

@@ -119,5 +119,6 @@ void register_profile(CLI::App& app);
 void register_profile_report(CLI::App& app);
 void register_prune_plan(CLI::App& app);
 void register_compare_models(CLI::App& app);
+void register_import(CLI::App& app);
 
 }  // namespace moescope::cli

@@ -1,13 +1,15 @@
-// `moescope-cli domains MODEL [--prompts DIR] [--json]`: per domain and MoE layer, the expert
-// load over that domain's prompts, and per layer I(domain; top-1 expert) in bits — how much
-// the router's first choice tells about what kind of text it is reading.
+// `moescope-cli domains (MODEL | --server URL --model-config F) [--prompts DIR] [--json]`: per
+// domain and MoE layer, the expert load over that domain's prompts, and per layer I(domain; top-1
+// expert) in bits — how much the router's first choice tells about what kind of text it is reading.
 #include <cmath>
 #include <iomanip>
 #include <iostream>
 
 #include "cli_common.hpp"
 #include "moe/domain_specialization.hpp"
+#include "moe/error.hpp"
 #include "prompt_sets.hpp"
+#include "server_source.hpp"
 
 namespace moescope::cli {
 
@@ -19,17 +21,28 @@ struct DomainsArgs {
   bool as_json = false;
   bool no_bos = false;
   int threads = 0;
+  ServerSourceArgs server;
 };
 
 void run_domains(const DomainsArgs& args) {
-  const LoadedModel loaded = load_model(args.model_path);
   const auto dir = args.prompts_dir.empty() ? default_prompt_sets_dir() : std::filesystem::path(args.prompts_dir);
   const std::vector<moe::PromptSet> sets = moe::read_prompt_sets(dir);
 
-  moe::Session session(loaded.model, make_cpu_backend(args.threads));
   std::vector<moe::DomainTrace> domains;
-  for (const moe::PromptSet& set : sets) {
-    domains.push_back({set.name, route_pooled(loaded, session, set.prompts, !args.no_bos)});
+  std::string model_name;
+  if (uses_server(args.server)) {
+    if (!args.model_path.empty())
+      throw moe::Error("domains takes a model file or --server URL, not both");
+    model_name = args.server.server_url;
+    for (const moe::PromptSet& set : sets)
+      domains.push_back({set.name, route_prompts_on_server(args.server, set.prompts)});
+  } else {
+    const LoadedModel loaded = load_model(args.model_path);
+    model_name = loaded.model->path().string();
+    moe::Session session(loaded.model, make_cpu_backend(args.threads));
+    for (const moe::PromptSet& set : sets) {
+      domains.push_back({set.name, route_pooled(loaded, session, set.prompts, !args.no_bos)});
+    }
   }
   const std::vector<moe::LayerSpecialization> layers = moe::domain_specialization(domains);
 
@@ -42,7 +55,7 @@ void run_domains(const DomainsArgs& args) {
     }
     nlohmann::json tokens = nlohmann::json::object();
     for (const moe::DomainTrace& domain : domains) tokens[domain.domain] = domain.trace.n_tokens();
-    std::cout << dump_json({{"model", loaded.model->path().string()},
+    std::cout << dump_json({{"model", model_name},
                             {"prompts", dir.string()},
                             {"tokens", tokens},
                             {"mi_max_bits", std::log2(static_cast<double>(domains.size()))},
@@ -83,6 +96,7 @@ void register_domains(CLI::App& app) {
   command->add_flag("--json", args->as_json, "Print JSON");
   command->add_flag("--no-bos", args->no_bos, "Do not put the BOS token first");
   add_threads_option(*command, args->threads);
+  add_server_options(*command, args->server);
   command->callback([args] { run_domains(*args); });
 }
 

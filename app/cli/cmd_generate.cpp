@@ -11,6 +11,7 @@
 #include "moe/error.hpp"
 #include "moe/session.hpp"
 #include "moe/token_display.hpp"
+#include "server_source.hpp"
 
 namespace moescope::cli {
 
@@ -28,9 +29,37 @@ struct GenerateArgs {
   int threads = 0;
   BackendChoice backend;
   InterventionOptions interventions;
+  ServerSourceArgs server;
 };
 
-void run_generate(const GenerateArgs& args) {
+// Generation on an SGLang server: its text, and the routing of the generated tokens it returns
+// (all but the last, which SGLang never feeds back).
+void run_server_generate(const GenerateArgs& args) {
+  const moe::ImportedTrace routed =
+      route_on_server(args.server, args.prompt, args.n_tokens, args.temperature);
+  const int first_generated = std::min(routed.prompt_tokens, routed.trace.n_tokens());
+  if (args.as_json) {
+    nlohmann::json out = imported_routing_json(routed, first_generated);
+    out["prompt"] = args.prompt;
+    out["sampling"] = {{"temperature", args.temperature}};
+    std::cout << dump_json(out) << "\n";
+    return;
+  }
+  std::cout << moe::terminal_text(args.prompt) << moe::terminal_text(routed.completion) << "\n\n";
+  write_imported_table(std::cout, routed, first_generated);
+}
+
+void run_generate(GenerateArgs args) {
+  if (uses_server(args.server)) {
+    if (!args.model_path.empty())
+      throw moe::Error("generate takes a model file or --server URL, not both");
+    args.server.top_k = args.interventions.top_k;  // the served model's top-k
+    args.interventions.top_k = 0;
+    if (!no_interventions(args.interventions))
+      throw moe::Error("routing interventions need a local model: the server routes by itself");
+    run_server_generate(args);
+    return;
+  }
   const LoadedModel loaded = load_model(args.model_path);
   std::vector<int32_t> prompt_ids = encode_prompt(loaded, args.prompt, !args.no_bos);
   cut_to_context(prompt_ids, session_context(loaded));
@@ -108,6 +137,7 @@ void register_generate(CLI::App& app) {
   add_threads_option(*command, args->threads);
   add_backend_options(*command, args->backend);
   add_intervention_options(*command, args->interventions);
+  add_server_options(*command, args->server, true, false);
   command->callback([args] { run_generate(*args); });
 }
 

@@ -1,6 +1,7 @@
 // `moescope-cli plot MODEL (--prompt TEXT | --prompts FILE | --domains DIR) --kind KIND --out
-// FILE`: runs the prompts, builds the same plot::Figure the desktop app shows, and writes it as
-// PNG, SVG or PDF with the cairo exporter. No display is needed.
+// FILE`: runs the prompts (on the model, or on an SGLang server with --server URL; or plots a
+// trace file with --trace FILE), builds the same plot::Figure the desktop app shows, and writes it
+// as PNG, SVG or PDF with the cairo exporter. No display is needed.
 //
 // Kinds: load (expert load at --layer), heatmap (layer x expert utilization), layers (balance
 // figures per MoE layer), path (the experts --token visited), coactivation and transitions (at
@@ -23,8 +24,10 @@
 #include "moe/plot/routing_figures.hpp"
 #include "moe/routing_stats.hpp"
 #include "moe/session.hpp"
+#include "moe/token_display.hpp"
 #include "plot_profile.hpp"
 #include "prompt_sets.hpp"
+#include "server_source.hpp"
 
 namespace moescope::cli {
 
@@ -47,6 +50,8 @@ struct PlotArgs {
   bool normalize = false;
   bool no_bos = false;
   int threads = 0;
+  std::string trace_path;  // an imported trace instead of a model run
+  ServerSourceArgs server;
 };
 
 // Routing of several prompts, pooled into one trace (tokens one prompt after the other).
@@ -113,17 +118,32 @@ void run_plot(const PlotArgs& args) {
   // Check the options (and the format the extension names) before running the model.
   const plot::ExportOptions options = figure_export_options(args.output);
 
-  const LoadedModel loaded = load_model(args.model_path);
-  moe::Session session(loaded.model, make_cpu_backend(args.threads));
+  // Where the routing comes from: a local model, an SGLang server, or a trace file.
+  const bool remote = uses_server(args.server) || !args.trace_path.empty();
+  if (remote && !args.model_path.empty())
+    throw moe::Error("plot takes a model file, --server URL or --trace FILE: one of them");
+  std::shared_ptr<const LoadedModel> loaded;
+  std::shared_ptr<moe::Session> session;
+  if (!remote) {
+    loaded = std::make_shared<const LoadedModel>(load_model(args.model_path));
+    session = std::make_shared<moe::Session>(loaded->model, make_cpu_backend(args.threads));
+  }
   const bool add_bos = !args.no_bos;
+  // One domain's prompts, pooled (the BOS token left out locally, as `domains` does).
+  auto pool_domain = [&](const std::vector<std::string>& prompts) {
+    return remote ? route_prompts_on_server(args.server, prompts)
+                  : route_pooled(*loaded, *session, prompts, add_bos);
+  };
 
   if (args.kind == "domains") {
     if (args.domains_dir.empty()) throw moe::Error("--kind domains needs --domains DIR");
+    if (!args.trace_path.empty())
+      throw moe::Error("--kind domains routes prompt sets: use --server or a model");
     std::vector<plot::DomainStats> domains;
     moe::RoutingTrace shape;
-    // Same pooling as `moescope-cli domains` (the BOS token left out), so the numbers agree.
+    // Same pooling as `moescope-cli domains`, so the numbers agree.
     for (const moe::PromptSet& set : moe::read_prompt_sets(args.domains_dir)) {
-      shape = route_pooled(loaded, session, set.prompts, add_bos);
+      shape = pool_domain(set.prompts);
       domains.push_back({set.name, moe::compute_routing_stats(shape)});
     }
     const int top_k = shape.top_k();
@@ -140,7 +160,11 @@ void run_plot(const PlotArgs& args) {
   }
 
   std::vector<std::string> prompts;
-  if (!args.prompt.empty()) {
+  if (!args.trace_path.empty()) {
+    if (!args.prompt.empty() || !args.prompts_file.empty() || !args.domains_dir.empty())
+      throw moe::Error(
+          "--trace FILE is the routing to plot: leave out --prompt, --prompts and --domains");
+  } else if (!args.prompt.empty()) {
     prompts.push_back(args.prompt);
   } else if (!args.prompts_file.empty()) {
     prompts = moe::read_prompt_file(args.prompts_file);
@@ -149,11 +173,27 @@ void run_plot(const PlotArgs& args) {
       prompts.insert(prompts.end(), set.prompts.begin(), set.prompts.end());
     }
   }
-  const PooledRouting routed = route_prompts(loaded, session, prompts, add_bos);
+  PooledRouting routed;
+  if (!args.trace_path.empty()) {
+    moe::ImportedTrace imported =
+        moe::import_trace_file(args.trace_path, shape_from_options(args.server));
+    routed.trace = std::move(imported.trace);
+    for (const moe::RoutingTokenInfo& token : imported.tokens)
+      routed.labels.push_back(moe::terminal_text(token.text));
+    routed.n_prompts = 1;
+  } else if (remote) {
+    routed.trace = route_prompts_on_server(args.server, prompts, &routed.labels);
+    routed.n_prompts = static_cast<int>(prompts.size());
+  } else {
+    routed = route_prompts(*loaded, *session, prompts, add_bos);
+  }
   const moe::RoutingTrace& trace = routed.trace;
   const moe::RoutingStats stats = moe::compute_routing_stats(trace);
   const int moe_index = moe_index_for(trace, args.layer);
 
+  if (trace.chosen_experts_only() && args.kind == "load" && args.measure == "gate")
+    throw moe::Error(std::string("--measure gate needs gate weights: ") +
+                     moe::kChosenExpertsOnlyNote);
   plot::Figure figure;
   if (args.kind == "load") {
     figure = plot::expert_load_figure(
@@ -235,6 +275,11 @@ void register_plot(CLI::App& app) {
   command->add_flag("--normalize", args->normalize, "transitions: rows as P(next expert | expert)");
   command->add_flag("--no-bos", args->no_bos, "Do not put the BOS token first");
   add_threads_option(*command, args->threads);
+  command->add_option(
+      "--trace", args->trace_path,
+      "Plot a trace file instead of running prompts: moescope-cli import's "
+      "output, a route --json file, an SGLang or vLLM answer, .npy, moescope-trace");
+  add_server_options(*command, args->server);
   command->callback([args, prompt, prompts, domains, profile] {
     if (profile->count() > 0 || is_profile_kind(args->kind)) {
       if (profile->count() == 0) throw moe::Error("--kind " + args->kind + " needs --profile P");
@@ -243,8 +288,9 @@ void register_plot(CLI::App& app) {
                    args->output);
       return;
     }
-    if (prompt->count() + prompts->count() + domains->count() == 0)
-      throw moe::Error("plot needs prompts: --prompt TEXT, --prompts FILE or --domains DIR");
+    if (prompt->count() + prompts->count() + domains->count() == 0 && args->trace_path.empty())
+      throw moe::Error(
+          "plot needs prompts: --prompt TEXT, --prompts FILE or --domains DIR (or --trace FILE)");
     run_plot(*args);
   });
 }

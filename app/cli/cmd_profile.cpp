@@ -1,9 +1,10 @@
-// `moescope-cli profile MODEL --data FILE|DIR --out P.moeprofile [--max-tokens N] [--resume]`:
-// routes every document of a corpus and keeps the counts the routing metrics need in a
-// .moeprofile file (docs/moeprofile.md). Memory is bounded by the model and the vocabulary, not
-// the corpus. Ctrl-C stops after the current document and writes what is done; --resume reads
-// the profile at --out and continues after the documents it already counts.
+// `moescope-cli profile (MODEL | --server URL --model-config F) --data FILE|DIR --out P.moeprofile
+// [--max-tokens N] [--resume]`: routes every document of a corpus and keeps the counts the routing
+// metrics need in a .moeprofile file (docs/moeprofile.md). Memory is bounded by the model and the
+// vocabulary, not the corpus. Ctrl-C stops after the current document and writes what is done;
+// --resume reads the profile at --out and continues after the documents it already counts.
 #include <iostream>
+#include <sstream>
 
 #include "cli_common.hpp"
 #include "corpus_progress.hpp"
@@ -12,6 +13,7 @@
 #include "moe/corpus_reader.hpp"
 #include "moe/error.hpp"
 #include "moe/session.hpp"
+#include "server_source.hpp"
 
 namespace moescope::cli {
 
@@ -27,16 +29,39 @@ struct ProfileArgs {
   bool quiet = false;
   int threads = 0;
   BackendChoice backend;
+  ServerSourceArgs server;
 };
 
+// The profile's model when an SGLang server routes: the shape the user gave.
+moe::ProfileModel server_identity(const ServerSourceArgs& server) {
+  const moe::TraceShape shape = required_shape(server);
+  moe::ProfileModel model = moe::profile_model_of(
+      moe::RoutingTrace(shape.n_layer, shape.n_expert, shape.top_k, shape.moe_layers));
+  model.name = shape.model.empty() ? server.server_url : shape.model;
+  model.architecture = "server";
+  return model;
+}
+
 void run_profile(const ProfileArgs& args) {
-  const LoadedModel loaded = load_model(args.model_path);
-  moe::Session session(loaded.model, make_backend(args.backend, args.threads));
-  const std::optional<int32_t> bos = bos_to_add(loaded, !args.no_bos);
-  // The model's routing shape, from one routed token.
-  const int32_t probe = bos.value_or(0);
-  session.set_tokens(std::span<const int32_t>(&probe, 1));
-  const moe::ProfileModel model = model_identity(loaded, session.trace());
+  const bool remote = uses_server(args.server);
+  if (remote && !args.model_path.empty())
+    throw moe::Error("profile takes a model file or --server URL, not both");
+  std::optional<LoadedModel> loaded;
+  std::unique_ptr<moe::Session> session;
+  std::optional<int32_t> bos;
+  moe::ProfileModel model;
+  if (remote) {
+    model = server_identity(args.server);
+  } else {
+    loaded = load_model(args.model_path);
+    session =
+        std::make_unique<moe::Session>(loaded->model, make_backend(args.backend, args.threads));
+    bos = bos_to_add(*loaded, !args.no_bos);
+    // The model's routing shape, from one routed token.
+    const int32_t probe = bos.value_or(0);
+    session->set_tokens(std::span<const int32_t>(&probe, 1));
+    model = model_identity(*loaded, session->trace());
+  }
 
   moe::CorpusProfile profile;
   if (args.resume && std::filesystem::exists(args.out_path)) {
@@ -79,9 +104,19 @@ void run_profile(const ProfileArgs& args) {
     }
     const std::optional<moe::CorpusDocument> document = reader.next();
     if (!document) break;
-    std::vector<int32_t> ids = loaded.tokenizer->encode(document->text);
-    if (bos) ids.insert(ids.begin(), *bos);
-    moe::profile_document(profile, session, ids, document->domain);
+    if (remote) {
+      // The server tokenizes (its BOS rule) and routes the whole document at once.
+      if (!document->text.empty()) {
+        const moe::ImportedTrace routed = route_on_server(args.server, document->text);
+        std::vector<int32_t> ids;
+        for (const moe::RoutingTokenInfo& token : routed.tokens) ids.push_back(token.id);
+        moe::add_routing(profile, routed.trace, ids, document->domain);
+      }
+    } else {
+      std::vector<int32_t> ids = loaded->tokenizer->encode(document->text);
+      if (bos) ids.insert(ids.begin(), *bos);
+      moe::profile_document(profile, *session, ids, document->domain);
+    }
     profile.documents += 1;
     progress.update(profile.tokens, static_cast<double>(reader.bytes_read()) / total_bytes);
   }
@@ -115,6 +150,7 @@ void register_profile(CLI::App& app) {
   command->add_flag("--quiet", args->quiet, "No progress line");
   add_threads_option(*command, args->threads);
   add_backend_options(*command, args->backend);
+  add_server_options(*command, args->server);
   command->callback([args] { run_profile(*args); });
 }
 

@@ -12,6 +12,7 @@
 #include "moe/expert_insights.hpp"
 #include "moe/routing_stats.hpp"
 #include "moe/session.hpp"
+#include "server_source.hpp"
 
 namespace moescope::cli {
 
@@ -29,11 +30,43 @@ struct RouteArgs {
   int threads = 0;
   BackendChoice backend;
   InterventionOptions interventions;
+  ServerSourceArgs server;
 };
 
-void run_route(const RouteArgs& args) {
-  const LoadedModel loaded = load_model(args.model_path);
+// The prompt routed by an SGLang server: the same JSON as a local route (chosen experts only).
+void run_server_route(const RouteArgs& args, const std::string& text) {
+  const moe::ImportedTrace routed = route_on_server(args.server, text);
+  std::ostringstream out;
+  if (args.as_json) {
+    out << dump_json(imported_routing_json(routed)) << "\n";
+  } else if (args.as_csv && args.table == "load") {
+    moe::write_load_csv(out, moe::compute_routing_stats(routed.trace), routed.trace.top_k());
+  } else if (args.as_csv) {
+    moe::write_routing_csv(out, routed.tokens, routed.trace);
+  } else {
+    write_imported_table(out, routed);
+  }
+  if (args.out_path.empty()) {
+    std::cout << out.str();
+  } else {
+    moe::write_file_atomically(args.out_path, out.str());
+  }
+}
+
+void run_route(RouteArgs args) {
   const std::string text = args.prompt_file.empty() ? args.prompt : read_text_file(args.prompt_file);
+  if (uses_server(args.server)) {
+    if (!args.model_path.empty())
+      throw moe::Error("route takes a model file or --server URL, not both");
+    // With --server, --top-k is the served model's top-k, not an intervention.
+    args.server.top_k = args.interventions.top_k;
+    args.interventions.top_k = 0;
+    if (!no_interventions(args.interventions))
+      throw moe::Error("routing interventions need a local model: the server routes by itself");
+    run_server_route(args, text);
+    return;
+  }
+  const LoadedModel loaded = load_model(args.model_path);
   std::vector<int32_t> ids = encode_prompt(loaded, text, !args.no_bos);
   cut_to_context(ids, session_context(loaded));
   if (ids.empty()) throw moe::Error("the prompt is empty: give some text with --prompt");
@@ -107,6 +140,7 @@ void register_route(CLI::App& app) {
   add_threads_option(*command, args->threads);
   add_backend_options(*command, args->backend);
   add_intervention_options(*command, args->interventions);
+  add_server_options(*command, args->server, true, false);
   command->callback([args, prompt, file, table] {
     if (prompt->count() == 0 && file->count() == 0) {
       throw moe::Error("route needs a prompt: --prompt TEXT or --file PATH");

@@ -52,7 +52,9 @@ void add_intervention_options(CLI::App& command, InterventionOptions& options) {
   const std::string group =
       "Routing interventions (the effect is shown beside the unchanged model)";
   command
-      .add_option("--top-k", options.top_k, "Experts per token at every MoE layer (1..n_expert)")
+      .add_option("--top-k", options.top_k,
+                  "Experts per token at every MoE layer (1..n_expert); with --server: the served "
+                  "model's top-k")
       ->group(group);
   command
       .add_option("--top-k-at", options.top_k_at,

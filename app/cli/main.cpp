@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
   moescope::cli::register_profile_report(app);
   moescope::cli::register_prune_plan(app);
   moescope::cli::register_compare_models(app);
+  moescope::cli::register_import(app);
 
   try {
     // CLI11 would only say "a subcommand is required" for a misspelt command: name it.

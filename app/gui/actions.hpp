@@ -56,6 +56,17 @@ public:
   virtual void show_tour_step(int step) = 0;
   // Saves the session (model, prompt, view, routing); the error or empty.
   virtual std::string save_session(const std::string& path) = 0;
+
+  // Routing sources that are not the local model (app_remote.cpp, docs/trace-import.md). The
+  // model's shape: its config.json (`model_config`) or `layers` and `top_k` (0: not given).
+  // Connect: the prompt (and generation) is routed on the SGLang server at `url` until another
+  // model is opened or disconnect_server(). Import: a trace file is shown. Both return the error
+  // in the arguments (the request itself reports in a dialog; the current model and trace stay).
+  virtual std::string connect_server(const std::string& url, const std::string& model_config,
+                                     int layers, int top_k) = 0;
+  virtual void disconnect_server() = 0;
+  virtual std::string import_trace(const std::string& path, const std::string& model_config,
+                                   int layers, int top_k) = 0;
 };
 
 }  // namespace moescope::gui

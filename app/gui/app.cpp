@@ -240,8 +240,15 @@ void App::draw_menu_bar() {
     if (ImGui::MenuItem("Open the random demo model")) open_demo_model(options_.demo_model.string());
     ImGui::Separator();
     if (ImGui::MenuItem("Open session\xE2\x80\xA6")) open_dialog_requested_ = true;
-    if (ImGui::MenuItem("Save session\xE2\x80\xA6", "Ctrl+S", false, snapshot_->model != nullptr))
+    if (ImGui::MenuItem("Save session\xE2\x80\xA6", "Ctrl+S", false,
+                        snapshot_->model != nullptr && snapshot_->model->routing_source.empty()))
       save_session_requested_ = true;
+    ImGui::Separator();
+    if (ImGui::MenuItem("Connect to server\xE2\x80\xA6"))
+      source_dialog_requested_ = SourceDialog::Connect;
+    if (server_ && ImGui::MenuItem("Disconnect from server")) disconnect_server();
+    if (ImGui::MenuItem("Import trace\xE2\x80\xA6"))
+      source_dialog_requested_ = SourceDialog::Import;
     ImGui::Separator();
     if (ImGui::MenuItem("Export data\xE2\x80\xA6", nullptr, false, snapshot_->model != nullptr))
       open_data_export();
@@ -392,8 +399,11 @@ void App::draw_status_bar() {
       // done/total are MB of weights paged in (0/0 while the header is read and checked).
       const float share =
           status.total > 0 ? static_cast<float>(status.done) / static_cast<float>(status.total) : 0;
-      const std::string text = "loading " + status.subject + "  " + std::to_string(status.done) +
-                               " / " + std::to_string(status.total) + " MB";
+      // A server request or a trace file (worker_remote.cpp) has no size: only the subject.
+      const std::string text = status.total > 0 ? "loading " + status.subject + "  " +
+                                                      std::to_string(status.done) + " / " +
+                                                      std::to_string(status.total) + " MB"
+                                                : "loading " + status.subject + " \xE2\x80\xA6";
       ImGui::ProgressBar(share, ImVec2(ImGui::GetFontSize() * 18, 0), text.c_str());
       ImGui::SameLine();
       if (ImGui::SmallButton("Cancel")) worker_->cancel_load();

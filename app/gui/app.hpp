@@ -81,6 +81,12 @@ public:
   void show_tour_step(int step) override;
   // Sessions (app_session.cpp). Errors go to a dialog; nothing else changes on failure.
   std::string save_session(const std::string& path) override;  // the error, or empty when saved
+  // Servers and trace files (app_remote.cpp).
+  std::string connect_server(const std::string& url, const std::string& model_config, int layers,
+                             int top_k) override;
+  void disconnect_server() override;
+  std::string import_trace(const std::string& path, const std::string& model_config, int layers,
+                           int top_k) override;
 
   // What the scripted mode reads (script_runner.hpp).
   const Snapshot& shown_snapshot() const override { return *snapshot_; }
@@ -109,6 +115,13 @@ public:
   // Once the worker has recomputed a reopened session: restores the view, checks the routing.
   void finish_session_restore();
   void draw_save_session_dialog();
+  // File > Connect to server and File > Import trace (app_remote.cpp).
+  void draw_source_dialog();
+  // Asks the worker to route `prompt` on the connected server (`max_new_tokens` 0: the prompt).
+  void route_on_server(const std::string& prompt, int max_new_tokens);
+  // A file open_path imports as a trace rather than loading as a model: .npy, or .json that is
+  // not a saved session (a route --json output, an SGLang or vLLM answer, moescope-trace).
+  static bool is_trace_file(const std::string& path);
   void update_title();
 
   GLFWwindow* window_;
@@ -155,6 +168,23 @@ public:
   bool save_session_requested_ = false;
   std::string save_session_path_;
   std::string save_session_message_;
+
+  // The SGLang server the prompt is routed on (File > Connect to server), and the source
+  // dialog's fields.
+  struct ServerConnection {
+    std::string url;
+    moe::TraceShape shape;
+  };
+  std::optional<ServerConnection> server_;
+  enum class SourceDialog { None, Connect, Import };
+  SourceDialog source_dialog_requested_ = SourceDialog::None;
+  SourceDialog source_dialog_ = SourceDialog::None;
+  std::string source_url_ = "http://127.0.0.1:30000";
+  std::string source_file_;
+  std::string source_config_;
+  int source_layers_ = 0;
+  int source_top_k_ = 0;
+  std::string source_error_;
 
   std::optional<ScriptRunner> script_;
   std::vector<std::string> failures_;

@@ -30,13 +30,24 @@ ViewContext App::view_context() {
 void App::set_prompt(const std::string& text) {
   prompt_state_.text = text;
   settings_.prompt = text;
+  if (server_) {
+    route_on_server(text, 0);
+    return;
+  }
   worker_->set_prompt(text);
 }
 
 void App::open_path(const std::string& path) {
   if (path.empty()) return;
+  server_.reset();  // a model or session is routed here again
   if (is_session_file(path)) {
     open_session(path);
+  } else if (is_trace_file(path)) {  // dropped or named on the command line: as File > Import
+    const std::string error = import_trace(path, "", 0, 0);
+    if (!error.empty()) {
+      dialogs_.push_back({"Could not import the trace", error, true});
+      ++errors_seen_;
+    }
   } else {
     worker_->load_model(path);
     worker_->set_prompt(prompt_state_.text);
@@ -46,11 +57,16 @@ void App::open_path(const std::string& path) {
 void App::open_demo_model(const std::string& path) { open_random_model(path, demo_model_spec()); }
 
 void App::open_random_model(const std::string& path, const moe::RandomModelSpec& spec) {
+  server_.reset();
   worker_->load_demo_model(path, spec);
   worker_->set_prompt(prompt_state_.text);
 }
 
 void App::generate(int n_tokens) {
+  if (server_) {
+    route_on_server(prompt_state_.text, n_tokens);
+    return;
+  }
   GenerateRequest request;
   request.n_tokens = n_tokens;
   request.sampling.temperature = settings_.temperature;
@@ -79,6 +95,11 @@ std::string App::select_layer(int layer) {
 }
 
 bool App::set_interventions(const moe::RoutingInterventions& next, std::string& error) {
+  if (snapshot_->model && !snapshot_->model->routing_source.empty() && !next.empty()) {
+    error = "routing interventions need a local model: the routing shown came from " +
+            snapshot_->model->routing_source;
+    return false;
+  }
   try {
     if (snapshot_->model) next.validate(snapshot_->model->config);
   } catch (const std::exception& failure) {

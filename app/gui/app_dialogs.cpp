@@ -39,6 +39,7 @@ void App::draw_dialogs() {
     ImGui::EndPopup();
   }
   draw_open_dialog();
+  draw_source_dialog();
 }
 
 void App::draw_open_dialog() {

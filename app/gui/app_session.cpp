@@ -44,6 +44,10 @@ std::string App::save_session(const std::string& path) {
   try {
     if (!worker_->idle() || !snapshot_->complete)
       throw moe::Error("the model is still computing: save again when it is ready");
+    if (snapshot_->model && !snapshot_->model->routing_source.empty())
+      throw moe::Error("the routing shown came from " + snapshot_->model->routing_source +
+                       ", not from a model file: keep it with File > Export data (trace JSON), "
+                       "which File > Import trace opens again");
     prepare_export_folder(path);
     moescope::gui::save_session(path, *snapshot_, current_session_view());
     std::cout << "moescope: session saved to " << path << "\n";

@@ -42,6 +42,10 @@
 //                        such enabled control
 //   drop PATH            as if PATH were dropped on the window (a model or a saved session);
 //                        waits for the worker
+//   connect URL CONFIG   File > Connect to server: route the prompt on the SGLang server at URL
+//                        (CONFIG: the model's config.json); does not wait (use wait)
+//   import-trace FILE [CONFIG]  File > Import trace; does not wait (use wait)
+//   cancel-request       the status bar's Cancel: stops a load or a server request
 //   exit                 leave with status 0 if nothing went wrong
 //
 // Any error dialog that was not expected, a GL error, or a timeout makes the app exit non-zero.
@@ -80,6 +84,9 @@ enum class ScriptKind {
   Presenter,
   Key,
   Drop,
+  Connect,
+  ImportTrace,
+  CancelRequest,
   CloseDialog,
   Frames,
   Screenshot,

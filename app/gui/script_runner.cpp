@@ -177,6 +177,22 @@ bool ScriptRunner::run(const ScriptCommand& command, ScriptHost& host) {
     case ScriptKind::Frames:
       frames_left_ = command.number;
       return true;
+    case ScriptKind::Connect:
+    case ScriptKind::ImportTrace: {
+      // "FIRST [CONFIG]": the URL or file, then the model's config.json if given.
+      const size_t space = command.text.find(' ');
+      const std::string first = command.text.substr(0, space);
+      const std::string config = space == std::string::npos ? "" : command.text.substr(space + 1);
+      fail_unless_empty(command.kind == ScriptKind::Connect
+                            ? host.connect_server(first, config, 0, 0)
+                            : host.import_trace(first, config, 0, 0));
+      frames_left_ = 1;
+      return true;
+    }
+    case ScriptKind::CancelRequest:
+      host.worker().cancel_load();
+      frames_left_ = 1;
+      return true;
     case ScriptKind::SaveSession:
       if (!caught_up(host)) return false;
       fail_unless_empty(host.save_session(command.text));

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "moe/chosen_experts.hpp"
 #include "moe/plot/figure.hpp"
 #include "view.hpp"
 
@@ -450,6 +451,16 @@ void draw_inside(ViewContext& view, InsideViewState& state) {
   if (snapshot.model == nullptr || token < 0 || layer < 0 || !snapshot.trace.has(token, layer)) {
     ImGui::TextWrapped("Type a prompt and select a token and a MoE layer: this view walks that "
                        "token through the layer's routing, step by step.");
+    return;
+  }
+  if (snapshot.trace.chosen_experts_only()) {  // a server's trace: no scores to walk through
+    const moe::RoutingRecord& chosen = snapshot.trace.at(token, layer);
+    std::string experts;
+    for (int32_t e : chosen.experts) experts += (experts.empty() ? "E" : ", E") + std::to_string(e);
+    ImGui::TextWrapped(
+        "Token #%d chose %s at layer %d. This view walks through the router's "
+        "scores, but %s.",
+        token, experts.c_str(), layer, moe::kChosenExpertsOnlyNote);
     return;
   }
   const moe::RoutingRecord& record = snapshot.trace.at(token, layer);

@@ -78,6 +78,16 @@ void draw_model_panel(ViewContext& view, ModelPanelState& state) {
   }
   const ModelInfo& model = *snapshot.model;
   const moe::ModelConfig& config = model.config;
+  if (!model.routing_source.empty()) {  // a server's or a file's trace: only its shape is known
+    int moe_layers = 0;
+    for (bool moe : config.layer_is_moe) moe_layers += moe ? 1 : 0;
+    ImGui::TextWrapped(
+        "Routing from %s (%s): %d layers, %d of them MoE, top-%d of %d experts. "
+        "No model file is open for it; File > Open model goes back to one.",
+        model.routing_source.c_str(), model.name.c_str(), config.n_layer, moe_layers,
+        config.n_expert_used, config.n_expert);
+    return;
+  }
   const ImVec2 available = ImGui::GetContentRegionAvail();
   const float table_width = std::min(available.x * 0.42f, ImGui::GetFontSize() * 30);
 

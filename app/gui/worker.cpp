@@ -183,7 +183,7 @@ std::vector<WorkerMessage> Worker::take_messages() {
 
 bool Worker::nothing_pending() const {
   return !pending_load_ && !pending_prompt_ && !pending_generate_ && !pending_domains_ &&
-         !pending_playground_;
+         !pending_playground_ && !pending_trace_;
 }
 
 bool Worker::idle() const {
@@ -204,6 +204,7 @@ void Worker::run() {
     std::optional<std::pair<GenerateRequest, Clock::time_point>> generation;
     std::optional<std::filesystem::path> domains;
     std::optional<PlaygroundRequest> playground;
+    std::optional<TraceRequest> trace;
     uint64_t request_id = 0;
     {
       std::unique_lock lock(mutex_);
@@ -218,6 +219,8 @@ void Worker::run() {
       // A model load comes first: a prompt is then computed on the new model.
       if (pending_load_) {
         load.swap(pending_load_);
+      } else if (pending_trace_) {
+        trace.swap(pending_trace_);
       } else if (pending_prompt_) {
         prompt.swap(pending_prompt_);
         ++counters_.prompts_started;
@@ -234,6 +237,8 @@ void Worker::run() {
     }
     if (load) {
       do_load(*load);
+    } else if (trace) {
+      do_trace(*trace);
     } else if (prompt) {
       do_prompt(*prompt, request_id);
     } else if (playground) {
@@ -362,6 +367,7 @@ void Worker::do_prompt(const PromptRequest& request, uint64_t request_id) {
   apply_pending_backend();
   State& state = *state_;
   state.prompt = request.text;
+  leave_remote_trace();
   if (!state.session) return;  // no model yet: the prompt is kept for when one loads
   const auto started = Clock::now();
 
@@ -432,6 +438,10 @@ void Worker::do_prompt(const PromptRequest& request, uint64_t request_id) {
 void Worker::do_generate(const GenerateRequest& request, Clock::time_point posted) {
   State& state = *state_;
   if (!state.session) return;
+  if (state.remote_shown) {
+    post_message({"Generation needs a local model", kRemoteTraceNote, false});
+    return;
+  }
   if (state.session->tokens().empty()) {
     post_message({"Nothing to continue", "Type a prompt first: generation continues it.", false});
     return;
@@ -490,6 +500,7 @@ bool Worker::other_request_pending() const {
 bool Worker::do_domains(const std::filesystem::path& prompts_folder, uint64_t request_id) {
   State& state = *state_;
   if (!state.session) return true;  // no model: nothing to route
+  if (state.remote_shown) return true;  // the local model's domains would not be the trace's
   if (state.domain_job && (state.domain_job->folder != prompts_folder ||
                            state.domain_job->model_generation != state.model_generation)) {
     state.domain_job.reset();

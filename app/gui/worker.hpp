@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "moe/domain_specialization.hpp"
+#include "moe/engine_routing.hpp"
 #include "moe/interventions.hpp"
 #include "moe/model.hpp"
 #include "moe/random_model.hpp"
@@ -67,6 +69,9 @@ struct ModelInfo {
   uint64_t file_bytes = 0;
   std::string backend;
   int n_ctx = 0;  // positions the session holds
+  // Not empty: the trace came from a server or a file (docs/trace-import.md), not from this
+  // model; config then holds only the shape (layers, experts, top-k, MoE layers).
+  std::string routing_source;
 };
 
 enum class WorkerActivity { Idle, Loading, Prefilling, Generating, Domains };
@@ -186,6 +191,15 @@ public:
   // True from compute_domains until its result is published (or it is dropped or fails).
   bool domains_pending() const;
 
+  // A routing source that is not the local model (worker_remote.cpp): `fetch` runs on the
+  // worker thread (an SGLang request, reading a file) and is handed a cancel test; its trace is
+  // published as the snapshot (ModelInfo::routing_source says where it came from). cancel_load()
+  // stops it; a failure posts a message and the current model and trace stay. The next
+  // set_prompt goes back to the local model; generation, interventions and domains need it.
+  using TraceFetch = std::function<moe::ImportedTrace(const std::function<bool()>& cancelled)>;
+  // `prompt`: the text the trace is of (the snapshot's prompt).
+  void show_trace(std::string subject, std::string prompt, TraceFetch fetch);
+
   // The playground (worker_playground.cpp). Each replaces an earlier request of its kind.
   // Routing interventions for the session: the views then show the changed model, and the
   // snapshot's playground holds the measured effect against the unchanged one. Invalid ones
@@ -217,6 +231,11 @@ private:
     std::string text;
     Clock::time_point posted;
   };
+  struct TraceRequest {
+    std::string subject;
+    std::string prompt;
+    TraceFetch fetch;
+  };
   struct State;  // model, tokenizer, session: touched by the worker thread only
 
   void run();
@@ -224,6 +243,9 @@ private:
   // Applies a pending set_backend (worker thread): a new backend and session for the model.
   void apply_pending_backend();
   void do_prompt(const PromptRequest& request, uint64_t request_id);
+  void do_trace(const TraceRequest& request);
+  // Back from a shown remote trace to the local model (worker thread); true if it was shown.
+  bool leave_remote_trace();
   void do_generate(const GenerateRequest& request, Clock::time_point posted);
   // True when finished (published or failed); false when it gave way to another request.
   bool do_domains(const std::filesystem::path& prompts_folder, uint64_t request_id);
@@ -254,6 +276,7 @@ private:
   std::optional<std::filesystem::path> pending_domains_;
   std::optional<std::string> pending_backend_;  // applied before the next prompt
   std::optional<PlaygroundRequest> pending_playground_;
+  std::optional<TraceRequest> pending_trace_;
   bool domains_running_ = false;
   bool running_request_ = false;
   bool quit_ = false;

@@ -68,6 +68,10 @@ PlaygroundInputs Worker::playground_inputs() const {
 void Worker::do_playground(const PlaygroundRequest& request) {
   State& state = *state_;
   if (!state.session) return;
+  if (state.remote_shown) {
+    post_message({"The playground needs a local model", kRemoteTraceNote, false});
+    return;
+  }
   const auto started = Clock::now();
   const PromptRequest as_prompt{state.prompt, started};
   auto result = std::make_shared<PlaygroundResult>(

@@ -19,6 +19,11 @@ namespace moescope::gui {
 
 using Milliseconds = std::chrono::duration<double, std::milli>;
 
+// Why what needs the local model does nothing while a remote trace is shown.
+inline constexpr const char* kRemoteTraceNote =
+    "The routing shown came from a server or a file, not from the open model. Type a prompt "
+    "(or open a model) to go back to the local model.";
+
 struct Worker::State {
   std::shared_ptr<moe::Backend> backend;
   std::shared_ptr<const moe::Model> model;
@@ -44,6 +49,7 @@ struct Worker::State {
   std::string compare_prompt;
   std::vector<moe::RoutedText> domain_texts;  // domain prompts routed for explain_expert
   uint64_t domain_texts_generation = 0;       // the model they were routed on
+  bool remote_shown = false;  // the published snapshot is a remote trace (worker_remote.cpp)
 };
 
 }  // namespace moescope::gui

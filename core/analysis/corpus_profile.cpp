@@ -83,7 +83,9 @@ void add_routing(CorpusProfile& profile, const RoutingTrace& trace,
         const int32_t expert = record.experts[i];
         if (expert < 0 || expert >= n_expert) continue;
         layer.token_counts[static_cast<size_t>(expert)] += 1;
-        if (i < record.weights.size()) layer.gate_mass[static_cast<size_t>(expert)] += record.weights[i];
+        // A chosen-experts-only trace's weights are stand-ins: no gate mass from them.
+        if (i < record.weights.size() && !trace.chosen_experts_only())
+          layer.gate_mass[static_cast<size_t>(expert)] += record.weights[i];
       }
       if (!record.experts.empty() && record.experts.front() >= 0 &&
           record.experts.front() < n_expert) {

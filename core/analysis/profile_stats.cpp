@@ -19,6 +19,7 @@ LayerLoad load_of(int layer, const std::vector<int64_t>& token_counts, int64_t t
 
 RoutingStats pooled_stats(const CorpusProfile& profile) {
   RoutingStats stats;
+  stats.scores_known = false;
   stats.n_tokens = static_cast<int>(std::min<int64_t>(profile.tokens, INT32_MAX));
   for (const ProfileLayer& layer : profile.layers) {
     LayerLoad load = load_of(layer.layer, layer.token_counts, layer.tokens);
@@ -38,6 +39,7 @@ ProfileDomains profile_domains(const CorpusProfile& profile) {
     result.names.push_back(label);
     counts.push_back(domain);
     RoutingStats stats;
+    stats.scores_known = false;
     stats.n_tokens = static_cast<int>(std::min<int64_t>(domain.tokens, INT32_MAX));
     for (size_t m = 0; m < profile.model.moe_layers.size() && m < domain.expert_tokens.size() &&
                        m < domain.layer_tokens.size();

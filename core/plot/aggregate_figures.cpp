@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "moe/chosen_experts.hpp"
 #include "moe/plot/routing_figures.hpp"
 
 namespace moe::plot {
@@ -30,23 +31,29 @@ Figure layer_balance_figure(const RoutingStats& stats, int n_expert) {
     double (*value)(const LayerLoad&, double);
     Color color;
     bool dashed;
+    bool needs_scores;  // the router's probabilities (a server's trace has none)
   };
   const Series series[] = {
       {"CV of token counts", [](const LayerLoad& l, double) { return l.cv; },
-       Color::from_rgb(0xD55E00), false},
+       Color::from_rgb(0xD55E00), false, false},
       {"max / mean", [](const LayerLoad& l, double) { return l.max_over_mean; },
-       Color::from_rgb(0x0072B2), false},
+       Color::from_rgb(0x0072B2), false, false},
       {"Switch aux loss", [](const LayerLoad& l, double) { return l.switch_aux_loss; },
-       Color::from_rgb(0x009E73), false},
+       Color::from_rgb(0x009E73), false, true},
       {"router entropy / ln E", [](const LayerLoad& l, double e) { return l.mean_entropy / e; },
-       Color::from_rgb(0xCC79A7), true},
+       Color::from_rgb(0xCC79A7), true, true},
   };
   double max_value = 1;
   // One token has no balance to show: a note instead of the curves.
   const std::string too_few = too_few_tokens_note(stats);
   if (!too_few.empty()) figure.notes = {too_few};
+  // Without router scores (a server's trace) the Switch loss and entropy are not measured.
+  if (too_few.empty() && !stats.scores_known)
+    figure.notes.push_back(std::string("no Switch aux loss or router entropy: ") +
+                           kChosenExpertsOnlyNote);
   for (const Series& s : series) {
     if (!too_few.empty()) break;
+    if (!stats.scores_known && s.needs_scores) continue;
     Line line;
     line.label = s.label;
     line.color = s.color;

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <numeric>
 
+#include "moe/chosen_experts.hpp"
+
 namespace moe::plot {
 
 namespace {
@@ -143,15 +145,18 @@ Figure expert_load_figure(const RoutingStats& stats, int moe_index, LoadMeasure 
   const std::string too_few = too_few_tokens_note(stats);
   if (!too_few.empty()) {
     figure.notes.push_back(too_few);
-  } else {
-    const std::string switch_loss =
-        has_router_scores(load)
-            ? "   Switch aux loss " + format_number(load.switch_aux_loss, 3) + " (1 = balanced)"
-            : "";
+  } else if (!stats.scores_known) {  // the Switch loss needs the router's probabilities
     figure.notes.push_back("CV " + format_number(load.cv, 2) + "   max/mean " +
-                           format_number(load.max_over_mean, 2) + switch_loss + "   unused " +
+                           format_number(load.max_over_mean, 2) + "   unused " +
+                           percent(load.unused_share));
+  } else {
+    figure.notes.push_back("CV " + format_number(load.cv, 2) + "   max/mean " +
+                           format_number(load.max_over_mean, 2) + "   Switch aux loss " +
+                           format_number(load.switch_aux_loss, 3) + " (1 = balanced)   unused " +
                            percent(load.unused_share));
   }
+  // A server's trace has no gate weights (a corpus profile keeps their sums).
+  if (!stats.scores_known && !counts && total == 0) figure.notes.push_back(kChosenExpertsOnlyNote);
   figure.x = expert_axis(n_expert);
   figure.y = value_axis(std::max(max_value, uniform) * 1.08,
                         counts ? "tokens routed (top-k hits)" : "gate mass (sum of weights)");
@@ -242,6 +247,15 @@ Figure router_scores_figure(const RoutingTrace& trace, int token, int layer,
   const RoutingRecord& record = trace.at(token, layer);
   figure.title = "Router scores for \"" + token_label + "\" (token " + std::to_string(token) +
                  ") at layer " + std::to_string(layer);
+  if (trace.chosen_experts_only()) {  // no scores to draw: say which experts were chosen
+    std::string chosen = "chosen:";
+    for (int32_t expert : record.experts) chosen += " " + expert_label(expert);
+    figure.notes.push_back(chosen);
+    figure.notes.push_back(kChosenExpertsOnlyNote);
+    figure.x = expert_axis(n_expert);
+    figure.y = value_axis(1, "router probability");
+    return figure;
+  }
   std::string chosen = "top-" + std::to_string(record.experts.size()) + " gate weights:";
   for (size_t j = 0; j < record.experts.size(); ++j) {
     chosen += " " + expert_label(record.experts[j]) + " " + format_number(record.weights[j], 3);
@@ -308,7 +322,11 @@ Figure router_heatmap_figure(const RoutingTrace& trace, int layer,
   const int n_expert = trace.n_expert();
   const int n_tokens = std::min(trace.n_tokens(), static_cast<int>(token_labels.size()));
   figure.title = "Router probabilities, tokens x experts, layer " + std::to_string(layer);
-  figure.notes.push_back("outlined: the top-k experts each token was sent to");
+  figure.notes.push_back(trace.chosen_experts_only()
+                             ? "the top-k experts each token was sent to, #rank in the source's "
+                               "order (" +
+                                   std::string(kChosenExpertsOnlyNote) + ")"
+                             : "outlined: the top-k experts each token was sent to");
   figure.x = expert_axis(n_expert);
   std::vector<std::string> rows(token_labels.begin(), token_labels.begin() + n_tokens);
   const bool words = static_cast<int>(word_of.size()) >= n_tokens;
@@ -335,11 +353,21 @@ Figure router_heatmap_figure(const RoutingTrace& trace, int layer,
     }
   }
   figure.y = row_axis(rows, "token");
-  figure.color_scale = viridis_scale(0, 1, "router probability");
+  if (!trace.chosen_experts_only()) figure.color_scale = viridis_scale(0, 1, "router probability");
   bool any_dropped = false;
   for (int t = 0; t < n_tokens; ++t) {
     if (!trace.has(t, layer)) continue;
     const RoutingRecord& record = trace.at(t, layer);
+    for (size_t rank = 0; trace.chosen_experts_only() && rank < record.experts.size(); ++rank) {
+      const int e = record.experts[rank];
+      Rect cell = cell_at(t, e, 1, expert_color(e).with_alpha(0.85f));
+      cell.outlined = true;
+      cell.text = "#" + std::to_string(rank + 1);
+      cell.tooltip = "\"" + token_labels[static_cast<size_t>(t)] + "\" (token " +
+                     std::to_string(t) + ") -> " + expert_label(e) + ": chosen #" +
+                     std::to_string(rank + 1);
+      figure.cells.push_back(std::move(cell));
+    }
     for (int e = 0; e < n_expert && e < static_cast<int>(record.probs.size()); ++e) {
       const double prob = record.probs[static_cast<size_t>(e)];
       Rect cell = cell_at(t, e, prob, figure.color_scale->at(prob));
@@ -382,7 +410,11 @@ Figure token_path_figure(const RoutingTrace& trace, int token, const std::string
   figure.title =
       "Path of \"" + token_label + "\" (token " + std::to_string(token) + ") through the experts";
   figure.notes.push_back(
-      "coloured: chosen experts, intensity = gate weight; grey: router probability of the others");
+      trace.chosen_experts_only()
+          ? "coloured: chosen experts, #rank in the source's order (" +
+                std::string(kChosenExpertsOnlyNote) + ")"
+          : "coloured: chosen experts, intensity = gate weight; grey: router probability of the "
+            "others");
   Line path;
   path.width = 2.5f;
   path.markers = true;
@@ -394,6 +426,16 @@ Figure token_path_figure(const RoutingTrace& trace, int token, const std::string
     const int layer = moe_layers[m];
     if (!trace.has(token, layer)) continue;
     const RoutingRecord& record = trace.at(token, layer);
+    // Without scores (a server's trace) only the chosen experts have cells.
+    for (size_t rank = 0; trace.chosen_experts_only() && rank < record.experts.size(); ++rank) {
+      const int e = record.experts[rank];
+      Rect cell = cell_at(static_cast<int>(m), e, 1, expert_color(e).with_alpha(0.85f));
+      cell.outlined = true;
+      cell.text = "#" + std::to_string(rank + 1);
+      cell.tooltip = expert_label(e) + " at layer " + std::to_string(layer) + ": chosen #" +
+                     std::to_string(rank + 1);
+      figure.cells.push_back(std::move(cell));
+    }
     for (int e = 0; e < n_expert && e < static_cast<int>(record.probs.size()); ++e) {
       const double prob = record.probs[static_cast<size_t>(e)];
       const auto rank_it = std::find(record.experts.begin(), record.experts.end(), e);

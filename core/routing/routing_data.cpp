@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <charconv>
+#include <limits>
 #include <string_view>
 
+#include "moe/chosen_experts.hpp"
 #include "moe/error.hpp"
 
 namespace moe {
@@ -217,6 +219,7 @@ nlohmann::json routing_stats_json(const RoutingStats& stats) {
     if (m < stats.transitions.size()) layers.back()["transitions_to_next"] = stats.transitions[m];
   }
   return {{"interventions", interventions_to_json(stats.interventions)},
+          {"scores_known", stats.scores_known},
           {"first_token", stats.first_token},
           {"n_tokens", stats.n_tokens},
           {"layers", layers},
@@ -234,12 +237,14 @@ nlohmann::json routing_to_json(const RoutingModelInfo& model,
     nlohmann::json routing = nlohmann::json::array();
     for (int t = first_token; t < trace.n_tokens(); ++t) {
       const RoutingRecord& record = trace.at(t, layer);
-      routing.push_back({{"logits", record.logits},
-                         {"probs", record.probs},
-                         {"experts", record.experts},
-                         {"weights", record.weights},
-                         {"dropped", record.dropped},
-                         {"pinned", record.pinned}});
+      // A chosen-experts-only trace's equal weights are a stand-in, not data: written as none.
+      routing.push_back(
+          {{"logits", record.logits},
+           {"probs", record.probs},
+           {"experts", record.experts},
+           {"weights", trace.chosen_experts_only() ? std::vector<float>() : record.weights},
+           {"dropped", record.dropped},
+           {"pinned", record.pinned}});
     }
     layers.push_back({{"layer", layer}, {"routing", routing}});
   }
@@ -250,6 +255,7 @@ nlohmann::json routing_to_json(const RoutingModelInfo& model,
           {"n_layer", model.n_layer},
           {"n_expert", trace.n_expert()},
           {"top_k", trace.top_k()},
+          {"chosen_experts_only", trace.chosen_experts_only()},
           {"interventions", interventions_to_json(trace.interventions())},
           {"tokens", token_list},
           {"layers", layers},
@@ -273,6 +279,8 @@ RoutingTrace routing_trace_from_json(const nlohmann::json& document) {
     for (const nlohmann::json& layer : layers)
       moe_layers.push_back(field(layer, "layer", "a layer").get<int>());
     RoutingTrace trace(n_layer, n_expert, top_k, moe_layers);
+    const bool chosen_only = document.value("chosen_experts_only", false);
+    trace.set_chosen_experts_only(chosen_only);
     if (document.contains("interventions"))
       trace.set_interventions(interventions_from_json(document.at("interventions")));
     const int first_token =
@@ -293,6 +301,14 @@ RoutingTrace routing_trace_from_json(const nlohmann::json& document) {
         if (routing[t].contains("dropped"))
           record.dropped = routing[t].at("dropped").get<std::vector<int32_t>>();
         if (routing[t].contains("pinned")) record.pinned = routing[t].at("pinned").get<bool>();
+        if (chosen_only) record = chosen_experts_record(std::move(record.experts));
+        for (int32_t expert : record.experts)
+          if (expert < 0 || expert >= n_expert)
+            throw Error("routing JSON: " + where + ": expert id " + std::to_string(expert) +
+                        " is outside 0.." + std::to_string(n_expert - 1));
+        if (record.weights.size() != record.experts.size())
+          throw Error("routing JSON: " + where + ": " + std::to_string(record.weights.size()) +
+                      " weights for " + std::to_string(record.experts.size()) + " experts");
         trace.set(first_token + static_cast<int>(t), index, std::move(record));
       }
     }
@@ -310,6 +326,12 @@ void write_routing_csv(std::ostream& out, const std::vector<RoutingTokenInfo>& t
     const std::string text = quoted(token.text);
     for (int layer : trace.moe_layers()) {
       const RoutingRecord& record = trace.at(t, layer);
+      if (trace.chosen_experts_only()) {  // no scores: one row per chosen expert
+        for (size_t rank = 0; rank < record.experts.size(); ++rank)
+          out << t << ',' << token.id << ',' << text << ',' << layer << ',' << record.experts[rank]
+              << ",,," << rank << ",,0\n";
+        continue;
+      }
       for (size_t e = 0; e < record.probs.size(); ++e) {
         const auto chosen =
             std::find(record.experts.begin(), record.experts.end(), static_cast<int32_t>(e));
@@ -365,11 +387,13 @@ std::vector<RoutingCsvRow> read_routing_csv(std::istream& in) {
     row.text = f[2];
     row.layer = parse_number<int>(f[3], line, "layer");
     row.expert = parse_number<int>(f[4], line, "expert");
-    row.logit = parse_number<float>(f[5], line, "logit");
-    row.prob = parse_number<float>(f[6], line, "prob");
+    // Empty scores: a chosen-experts-only trace.
+    const float unknown = std::numeric_limits<float>::quiet_NaN();
+    row.logit = f[5].empty() ? unknown : parse_number<float>(f[5], line, "logit");
+    row.prob = f[6].empty() ? unknown : parse_number<float>(f[6], line, "prob");
     if (!f[7].empty()) {
       row.rank = parse_number<int>(f[7], line, "rank");
-      row.weight = parse_number<float>(f[8], line, "weight");
+      row.weight = f[8].empty() ? unknown : parse_number<float>(f[8], line, "weight");
     }
     if (columns == 10) row.dropped = parse_number<int>(f[9], line, "dropped") != 0;
     rows.push_back(std::move(row));

@@ -63,6 +63,7 @@ SwitchLoss switch_loss(const LayerLoad& load) {
 RoutingStats compute_routing_stats(const RoutingTrace& trace, int first_token, int n_tokens) {
   RoutingStats stats;
   stats.interventions = trace.interventions();
+  stats.scores_known = !trace.chosen_experts_only();
   first_token = std::clamp(first_token, 0, trace.n_tokens());
   const int available = trace.n_tokens() - first_token;
   stats.first_token = first_token;
@@ -93,7 +94,8 @@ RoutingStats compute_routing_stats(const RoutingTrace& trace, int first_token, i
         const auto expert = static_cast<size_t>(record.experts[j]);
         if (expert >= n_expert) continue;
         load.token_counts[expert] += 1;
-        load.gate_mass[expert] += record.weights[j];
+        // A chosen-experts-only trace has no gate weights (its equal ones are stand-ins).
+        if (!trace.chosen_experts_only()) load.gate_mass[expert] += record.weights[j];
         for (int32_t other : record.experts) {
           if (static_cast<size_t>(other) < n_expert) {
             stats.coactivation[m][expert * n_expert + static_cast<size_t>(other)] += 1;

@@ -51,7 +51,9 @@ const RoutingRecord& RoutingTrace::at(int token, int layer) const {
 bool RoutingTrace::has(int token, int layer) const {
   const int index = moe_index(layer);
   if (token < 0 || token >= n_tokens() || index < 0) return false;
-  return !records_[static_cast<size_t>(token)][static_cast<size_t>(index)].probs.empty();
+  // A record of a chosen-experts-only trace has experts but no scores.
+  const RoutingRecord& record = records_[static_cast<size_t>(token)][static_cast<size_t>(index)];
+  return !record.probs.empty() || !record.experts.empty();
 }
 
 }  // namespace moe

@@ -6,9 +6,11 @@
 #include <array>
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <random>
 
 namespace moe::testing {
 
@@ -84,6 +86,19 @@ CommandResult run_gui_script(const std::string& gui, const std::string& script_d
                            " --threads 1 --width 1400 --height 860 --script " +
                            shell_quote(script_dir + "/script.txt");
   return run_program("xvfb-run", args, OutputStreams::Merged);
+}
+
+bool have_program(const std::string& name) {
+  return std::system(("command -v " + name + " >/dev/null 2>&1").c_str()) == 0;
+}
+
+std::filesystem::path fresh_temp_dir(const std::string& name) {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() /
+      ("moescope_" + name + "_" + std::to_string(std::random_device{}()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
 }
 
 }  // namespace moe::testing

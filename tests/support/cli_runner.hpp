@@ -25,6 +25,11 @@ std::string shell_quote(const std::string& text);
 CommandResult run_program(const std::string& program, const std::string& args,
                           OutputStreams streams = OutputStreams::Separate);
 
+// True when `name` is a program on the PATH (tests of the app skip without xvfb-run).
+bool have_program(const std::string& name);
+// A new, empty folder in the temporary directory, named after `name` and a random number.
+std::filesystem::path fresh_temp_dir(const std::string& name);
+
 // Runs moescope-cli, the one this build made (MOESCOPE_CLI_PATH), like run_program.
 CommandResult run_cli(const std::string& args, OutputStreams streams = OutputStreams::Separate);
 

@@ -12,8 +12,8 @@
 namespace moe {
 
 // Load (token counts, gate mass, balance), co-activation and transitions per MoE layer.
-// A profile keeps no router scores, so mean_prob is empty, and mean_entropy, token_entropy and
-// the Switch loss are left at zero: say so where they would be shown (has_router_scores, moe/routing_stats.hpp).
+// A profile keeps no router scores: scores_known is false, mean_prob is empty, and mean_entropy,
+// token_entropy and the Switch loss are left at zero (figures say so instead of showing them).
 RoutingStats pooled_stats(const CorpusProfile& profile);
 
 // The profile's labelled domains (the unlabelled "" left out), in name order, and their

@@ -82,6 +82,12 @@ public:
   // capacity / expert-choice rules).
   bool has(int token, int layer) const;
 
+  // True for a trace that holds only the chosen experts (an inference server's answer or an
+  // imported file, moe/chosen_experts.hpp): records have `experts` in the source's order and
+  // equal `weights`, but no `logits` and `probs`. What needs router scores says so instead.
+  bool chosen_experts_only() const { return chosen_experts_only_; }
+  void set_chosen_experts_only(bool only) { chosen_experts_only_ = only; }
+
   // The routing interventions active when the records were computed (empty(): the model's own).
   const RoutingInterventions& interventions() const { return interventions_; }
   void set_interventions(RoutingInterventions interventions) {
@@ -96,6 +102,7 @@ private:
   std::vector<int> moe_index_of_layer_;                 // -1 for dense layers
   std::vector<std::vector<RoutingRecord>> records_;     // [token][moe index]
   RoutingInterventions interventions_;
+  bool chosen_experts_only_ = false;
 };
 
 }  // namespace moe

@@ -1,6 +1,8 @@
 #pragma once
 // The routing trace and the load tables as data files (README, "Export"):
 // - JSON: schema_version, model, model_path, architecture, n_layer, n_expert, top_k,
+//   chosen_experts_only (true: a server's or imported trace, moe/chosen_experts.hpp; logits,
+//   probs and weights are then empty lists),
 //   interventions {description, top_k, top_k_by_layer, disabled[], pins[], rule},
 //   tokens[] {position, id, text}, layers[] {layer, routing[] {logits, probs, experts, weights,
 //   dropped, pinned}} (one routing entry per token, in token order) and stats (loads, balance,
@@ -10,6 +12,8 @@
 //   the expert was not chosen; dropped 1 when a capacity rule dropped the token's choice).
 // - load CSV: one row per (layer, expert):
 //   layer,expert,token_count,token_share,load_share,gate_mass,mean_prob.
+// A chosen-experts-only trace has one trace row per chosen expert, logit, prob and weight empty
+// (read back as NaN).
 // Both CSV tables start with a "# interventions: ..." line when routing interventions were on.
 // Numbers are written with enough digits to read back to the same float / double.
 // Schema 2 (interventions): experts per token may be 0 .. n_expert, not always top_k.

@@ -23,6 +23,9 @@ struct LayerLoad {
 
 struct RoutingStats {
   RoutingInterventions interventions;  // the trace's (so exports of the stats can say so)
+  // False for a chosen-experts-only trace: gate mass, mean_prob, entropies and the Switch loss
+  // are then 0, not measured (figures say so instead of showing them).
+  bool scores_known = true;
   int first_token = 0;
   int n_tokens = 0;
   std::vector<LayerLoad> layers;                        // one per MoE layer, in layer order
@@ -47,10 +50,6 @@ struct SwitchLoss {
   double loss = 0;                    // E * sum_fp: 1 when routing is uniform
 };
 SwitchLoss switch_loss(const LayerLoad& load);
-
-// False when the statistics came from chosen experts only (a corpus profile, a server's trace),
-// without router scores: mean_prob, mean_entropy and the Switch loss mean nothing then.
-inline bool has_router_scores(const LayerLoad& load) { return !load.mean_prob.empty(); }
 
 // Fills a layer's balance figures (cv, max/mean, unused share, Switch loss) from its token
 // counts and mean router scores, already accumulated over `n_tokens` tokens.
