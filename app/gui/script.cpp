@@ -82,6 +82,7 @@ const std::map<std::string, CommandShape, std::less<>>& commands() {
       {"presenter", {ScriptKind::Presenter, CommandShape::Number}},
       {"key", {ScriptKind::Key, CommandShape::Text}},
       {"drop", {ScriptKind::Drop, CommandShape::Text}},
+      {"open", {ScriptKind::Drop, CommandShape::Text}},  // what File > Open does with a path
       {"frames", {ScriptKind::Frames, CommandShape::Number}},
       {"screenshot", {ScriptKind::Screenshot, CommandShape::Text}},
       {"expect-error", {ScriptKind::ExpectError, CommandShape::None}},

@@ -144,10 +144,14 @@ Figure expert_load_figure(const RoutingStats& stats, int moe_index, LoadMeasure 
   if (!too_few.empty()) {
     figure.notes.push_back(too_few);
   } else {
+    // Counts without router scores (a corpus profile) have no Switch loss: its P is missing.
+    const bool scores = !load.mean_prob.empty();
     figure.notes.push_back("CV " + format_number(load.cv, 2) + "   max/mean " +
-                           format_number(load.max_over_mean, 2) + "   Switch aux loss " +
-                           format_number(load.switch_aux_loss, 3) + " (1 = balanced)   unused " +
-                           percent(load.unused_share));
+                           format_number(load.max_over_mean, 2) +
+                           (scores ? "   Switch aux loss " + format_number(load.switch_aux_loss, 3) +
+                                         " (1 = balanced)"
+                                   : std::string()) +
+                           "   unused " + percent(load.unused_share));
   }
   figure.x = expert_axis(n_expert);
   figure.y = value_axis(std::max(max_value, uniform) * 1.08,
@@ -165,8 +169,11 @@ Figure expert_load_figure(const RoutingStats& stats, int moe_index, LoadMeasure 
     bar.text = counts ? std::to_string(load.token_counts[index]) : format_number(values[index], 1);
     bar.tooltip = expert_label(e) + " at layer " + std::to_string(load.layer) + "\n" +
                   std::to_string(load.token_counts[index]) + " tokens chose it\ngate mass " +
-                  format_number(load.gate_mass[index], 3) + "\nmean router score " +
-                  format_number(load.mean_prob[index], 3) + "\n" +
+                  format_number(load.gate_mass[index], 3) +
+                  (index < load.mean_prob.size()
+                       ? "\nmean router score " + format_number(load.mean_prob[index], 3)
+                       : std::string()) +
+                  "\n" +
                   (uniform > 0 ? format_number(values[index] / uniform, 2) + " x uniform" : "");
     figure.bars.push_back(std::move(bar));
   }
