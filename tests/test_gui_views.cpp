@@ -498,3 +498,13 @@ TEST_F(AppScript, PruningInThePlaygroundLeavesThePrunedExpertsNoTokens) {
     }
   }
 }
+
+// The Playground of a 64-expert model (GLaM's shape): its knock-out table keeps within ImGui's
+// 64 columns (the layer column and 63 experts) instead of aborting the app.
+TEST_F(AppScript, ThePlaygroundDrawsA64ExpertModel) {
+  const moe::testing::CommandResult run = this->run(
+      "panel systems\npress Random model##GLaM\nwait\npanel playground\nframes 3\nscreenshot " +
+      path("glam.png") + "\nexit\n");
+  ASSERT_EQ(run.exit_code, 0) << run.out;
+  EXPECT_TRUE(fs::exists(path("glam.png")));
+}

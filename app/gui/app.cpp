@@ -324,7 +324,7 @@ void App::draw_layout() {
   // A profile's banner (in the strip's place) needs only those few lines.
   const float strip_height =
       profile_ || profile_reading_.valid()
-          ? ImGui::GetFrameHeightWithSpacing() * (profile_mismatch_.empty() ? 2.2f : 3.4f)
+          ? ImGui::GetFrameHeightWithSpacing() * (profile_mismatch_.empty() ? 2.2f : 4.6f)
           : std::min(std::max(std::round(content_height * settings_.token_strip_share),
                               ImGui::GetFrameHeightWithSpacing() * 3.4f),
                      content_height * 0.6f);

@@ -51,8 +51,8 @@ void App::draw_view(size_t index, ViewContext& context) {
   }
   switch (views()[index]->profile_use) {
     case ProfileUse::Pooled: {
-      ViewContext pooled{*profile_snapshot_, context.selection, context.settings,
-                         context.worker,     context.actions,   context.style,
+      ViewContext pooled{*profile_snapshot_,   context.selection,   context.settings,
+                         context.worker,       context.actions,     context.style,
                          context.token_labels, context.open_profile};
       view.draw(pooled);
       return;
@@ -65,10 +65,11 @@ void App::draw_view(size_t index, ViewContext& context) {
     case ProfileUse::Tokens:
       ImGui::PushTextWrapPos(0);
       ImGui::TextUnformatted(profile_has_no_tokens(*profile_).c_str());
-      ImGui::TextDisabled("This view follows single tokens through the router, so it has nothing "
-                          "to show for a profile. Expert load, Co-activation, Domains and "
-                          "Systems show the profile's counts; close the profile to see the "
-                          "prompt's tokens here again.");
+      ImGui::TextDisabled(
+          "This view follows single tokens through the router, so it has nothing "
+          "to show for a profile. Expert load, Co-activation, Domains and "
+          "Systems show the profile's counts; close the profile to see the "
+          "prompt's tokens here again.");
       ImGui::PopTextWrapPos();
       if (button("Close profile##view")) close_profile();
       return;
@@ -85,19 +86,20 @@ void App::draw_profile_banner() {
     return;
   }
   ImGui::SameLine();
-  help_marker("Pooled counts only: no per-token routing, no router scores.\n\n"
-              "A corpus profile (moescope-cli profile MODEL --data DIR --out FILE.moeprofile) "
-              "counts the routing of a whole data set. Expert load, Co-activation, Domains and "
-              "Systems show its counts instead of the prompt's; the views that follow single "
-              "tokens have nothing to show for it. The prompt box still runs the open model "
-              "(Playground, Model), and the Playground can prune experts ranked by the profile."
-              "\n\nClose profile goes back to the prompt.");
+  help_marker(
+      "Pooled counts only: no per-token routing, no router scores.\n\n"
+      "A corpus profile (moescope-cli profile MODEL --data DIR --out FILE.moeprofile) "
+      "counts the routing of a whole data set. Expert load, Co-activation, Domains and "
+      "Systems show its counts instead of the prompt's; the views that follow single "
+      "tokens have nothing to show for it. The prompt box still runs the open model "
+      "(Playground, Model), and the Playground can prune experts ranked by the profile."
+      "\n\nClose profile goes back to the prompt.");
   ImGui::SameLine();
   ImGui::PushTextWrapPos(0);
   ImGui::TextUnformatted(profile_summary(*profile_).c_str());  // the theme's text: both themes
   if (!profile_mismatch_.empty()) {
-    const ImVec4 warning = settings_.theme == Theme::Light ? ImVec4(0.7f, 0.3f, 0, 1)
-                                                           : ImVec4(0.95f, 0.65f, 0.25f, 1);
+    const ImVec4 warning =
+        settings_.theme == Theme::Light ? ImVec4(0.7f, 0.3f, 0, 1) : ImVec4(0.95f, 0.65f, 0.25f, 1);
     ImGui::TextColored(warning, "%s", profile_mismatch_.c_str());
   }
   ImGui::PopTextWrapPos();

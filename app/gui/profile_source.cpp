@@ -95,8 +95,7 @@ std::string profile_note(const ProfileSource& source) {
 }
 
 moe::plot::Figure with_profile_note(moe::plot::Figure figure, const Snapshot& snapshot) {
-  if (snapshot.profile)
-    figure.notes.insert(figure.notes.begin(), profile_note(*snapshot.profile));
+  if (snapshot.profile) figure.notes.insert(figure.notes.begin(), profile_note(*snapshot.profile));
   return figure;
 }
 

@@ -26,7 +26,7 @@ const char* kPruneHelp =
 const char* const kCriterionLabels[] = {"REAP", "frequency", "random"};
 
 moe::PruneCriterion criterion_of(int index) {
-  return index == 0 ? moe::PruneCriterion::Reap
+  return index == 0   ? moe::PruneCriterion::Reap
          : index == 1 ? moe::PruneCriterion::Frequency
                       : moe::PruneCriterion::Random;
 }
@@ -47,9 +47,8 @@ bool apply_plan(const ViewContext& view, PruneControlState& state, int n_expert,
     return false;
   }
   try {
-    const moe::PrunePlan plan =
-        moe::make_prune_plan(*source.profile, static_cast<double>(state.keep) / n_expert,
-                             criterion_of(state.criterion));
+    const moe::PrunePlan plan = moe::make_prune_plan(
+        *source.profile, static_cast<double>(state.keep) / n_expert, criterion_of(state.criterion));
     moe::check_plan_fits(plan, n_expert, view.snapshot.model->config.moe_layers());
     edit = with_pruned_experts(std::move(edit), plan);
     const size_t pruned = plan.layers.empty() ? 0 : plan.layers.front().pruned.size();
@@ -73,9 +72,10 @@ void draw_prune_control(ViewContext& view, PruneControlState& state,
   const int n_expert = config.n_expert;
   const int fewest = std::clamp(config.n_expert_used, 1, std::max(1, n_expert));
   // Back to all when the plan is gone (another model, the Playground's Reset).
-  if (state.keep < fewest || state.keep > n_expert || edit.disabled.empty()) {
-    if (state.keep != n_expert) state.message.clear();
+  if (state.keep < fewest || state.keep > n_expert || (state.pruning && edit.disabled.empty())) {
+    if (state.pruning) state.message.clear();
     state.keep = n_expert;
+    state.pruning = false;
   }
   const int before_keep = state.keep, before_criterion = state.criterion;
   bool restore = false;
@@ -114,8 +114,14 @@ void draw_prune_control(ViewContext& view, PruneControlState& state,
 
   // A criterion matters only while experts are pruned.
   if (restore || state.keep != before_keep ||
-      (state.criterion != before_criterion && state.keep < n_expert))
-    changed |= apply_plan(view, state, n_expert, edit);
+      (state.criterion != before_criterion && state.keep < n_expert)) {
+    if (apply_plan(view, state, n_expert, edit)) {
+      changed = true;
+      state.pruning = state.keep < n_expert;
+    } else {
+      state.keep = before_keep;  // the slider shows what is applied
+    }
+  }
   if (!state.message.empty()) {
     ImGui::PushTextWrapPos(0);
     if (state.message_is_error)
@@ -128,9 +134,10 @@ void draw_prune_control(ViewContext& view, PruneControlState& state,
   const PlaygroundResult* result = view.snapshot.playground.get();
   if (state.keep < n_expert && result && result->effect && result->effect->effect) {
     const moe::InterventionEffect& effect = *result->effect->effect;
-    ImGui::TextWrapped("On this prompt: perplexity %.2f (all experts) -> %.2f, next-token KL "
-                       "%.4f nats",
-                       effect.base.perplexity, effect.changed.perplexity, effect.next_token_kl);
+    ImGui::TextWrapped(
+        "On this prompt: perplexity %.2f (all experts) -> %.2f, next-token KL "
+        "%.4f nats",
+        effect.base.perplexity, effect.changed.perplexity, effect.next_token_kl);
   }
 }
 

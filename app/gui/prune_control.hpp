@@ -11,9 +11,10 @@
 namespace moescope::gui {
 
 struct PruneControlState {
-  int keep = -1;       // experts kept per layer; -1 (or out of range): all of them
-  int criterion = 0;   // a moe::PruneCriterion
-  std::string message;  // what the last change pruned, or why it could not
+  int keep = -1;         // experts kept per layer; -1 (or out of range): all of them
+  int criterion = 0;     // a moe::PruneCriterion
+  bool pruning = false;  // a plan is applied (its experts are the disabled ones)
+  std::string message;   // what the last change pruned, or why it could not
   bool message_is_error = false;
 };
 

@@ -193,7 +193,12 @@ void draw_knockouts(ViewContext& view, moe::RoutingInterventions& edit, bool& ch
   ImGui::TextUnformatted("Knock out experts");
   ImGui::SameLine();
   help_marker("A ticked box disables that expert at that layer (the first row: at every layer).");
-  const int columns = std::min(config.n_expert, 64) + 1;
+  // ImGui tables hold at most 64 columns: the layer column and the first 63 experts.
+  const int columns = std::min(config.n_expert, 63) + 1;
+  if (config.n_expert > 63) {
+    ImGui::SameLine();
+    ImGui::TextDisabled("(the first 63 of %d experts)", config.n_expert);
+  }
   if (!ImGui::BeginTable("##knockouts", columns,
                          ImGuiTableFlags_SizingFixedFit | ImGuiTableFlags_ScrollX |
                              ImGuiTableFlags_BordersInnerV,
