@@ -94,16 +94,18 @@ void draw_prune_control(ViewContext& view, PruneControlState& state,
   if (button("Keep fewer")) --state.keep;
   ImGui::EndDisabled();
   ImGui::SameLine();
-  const int percent = static_cast<int>(std::lround(100.0 * state.keep / std::max(1, n_expert)));
-  const std::string format = "keep %d of " + std::to_string(n_expert) + " experts per layer (" +
-                             std::to_string(percent) + "%%)";
-  ImGui::SetNextItemWidth(ImGui::GetFontSize() * 18);
-  ImGui::SliderInt("##prune_keep", &state.keep, fewest, n_expert, format.c_str(),
+  // The slider's grab would cover a sentence: the sentence stands beside it.
+  ImGui::SetNextItemWidth(ImGui::GetFontSize() * 10);
+  ImGui::SliderInt("##prune_keep", &state.keep, fewest, n_expert, "%d",
                    ImGuiSliderFlags_AlwaysClamp);
   ImGui::SameLine();
   ImGui::BeginDisabled(state.keep >= n_expert);
   if (button("Keep more")) ++state.keep;
   ImGui::EndDisabled();
+  ImGui::SameLine();
+  const int percent = static_cast<int>(std::lround(100.0 * state.keep / std::max(1, n_expert)));
+  ImGui::AlignTextToFramePadding();
+  ImGui::Text("%d of %d experts kept per layer (%d%%)", state.keep, n_expert, percent);
   ImGui::SameLine();
   ImGui::BeginDisabled(edit.disabled.empty());
   if (button("Restore all experts")) {
