@@ -4,9 +4,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
+#include "export_files.hpp"
 #include "moe/corpus_profile_file.hpp"
 #include "moe/error.hpp"
 #include "moe/plot/routing_figures.hpp"
@@ -183,4 +186,48 @@ TEST(GuiProfile, TheLoadFigureOfAProfileClaimsNoRouterScores) {
     EXPECT_EQ(figure.bars[e].tooltip.find("router score"), std::string::npos);
     EXPECT_EQ(figure.bars[e].text, std::to_string(source->profile.layers[0].token_counts[e]));
   }
+}
+
+// Export data with a profile open: its load table, and no trace (a profile has none).
+TEST(GuiProfile, ExportDataWritesTheProfilesLoadAndRefusesATrace) {
+  const auto source = demo_source();
+  const auto snapshot = profile_snapshot(source, Snapshot{});
+  const fs::path csv = scratch("profile-load.csv");
+  export_snapshot_data(*snapshot, DataExport::LoadCsv, csv);
+  std::ifstream in(csv);
+  std::string line;
+  int rows = 0;
+  while (std::getline(in, line)) {
+    if (line.empty() || !std::isdigit(static_cast<unsigned char>(line[0]))) continue;
+    std::istringstream fields(line);
+    std::string layer, expert, tokens;
+    std::getline(fields, layer, ',');
+    std::getline(fields, expert, ',');
+    std::getline(fields, tokens, ',');
+    const moe::ProfileLayer& counted =
+        source->profile.layers[static_cast<size_t>(std::stoi(layer))];
+    EXPECT_EQ(std::stoll(tokens), counted.token_counts[static_cast<size_t>(std::stoi(expert))]);
+    ++rows;
+  }
+  EXPECT_EQ(rows, 4 * 8);
+  try {
+    export_snapshot_data(*snapshot, DataExport::TraceJson, scratch("trace.json"));
+    FAIL() << "a profile exported a trace";
+  } catch (const moe::Error& error) {
+    EXPECT_NE(std::string(error.what()).find("no per-token routing"), std::string::npos);
+  }
+  EXPECT_FALSE(fs::exists(scratch("trace.json")));
+}
+
+// A profile of unlabelled text has no domains to show (the Domains view says how to label).
+TEST(GuiProfile, AProfileWithoutLabelsHasNoDomains) {
+  moe::CorpusProfile profile = moe::testing::demo_shaped_profile();
+  moe::DomainCounts all = profile.domains.at("alpha");
+  all.domain = "";
+  profile.domains = {{"", all}};
+  const fs::path path = scratch("unlabelled.moeprofile");
+  moe::write_corpus_profile(path, profile);
+  const auto source = read_profile_source(path);
+  EXPECT_FALSE(source->domains);
+  EXPECT_FALSE(profile_snapshot(source, Snapshot{})->domains);
 }
