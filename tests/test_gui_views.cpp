@@ -508,3 +508,19 @@ TEST_F(AppScript, ThePlaygroundDrawsA64ExpertModel) {
   ASSERT_EQ(run.exit_code, 0) << run.out;
   EXPECT_TRUE(fs::exists(path("glam.png")));
 }
+
+// `moescope P.moeprofile` opens the profile over the bundled model, also with the shortcut
+// flags that make a script (--panel, --screenshot, --exit).
+TEST_F(AppScript, AProfileOnTheCommandLineOpensOverTheModel) {
+  moe::write_corpus_profile(path("corpus.moeprofile"), moe::testing::demo_shaped_profile());
+  using moe::testing::shell_quote;
+  const moe::testing::CommandResult run = moe::testing::run_program(
+      "xvfb-run",
+      "-a -s '-screen 0 1280x720x24' " + shell_quote(MOESCOPE_GUI_PATH) + " " +
+          shell_quote(path("corpus.moeprofile")) + " --config-dir " + shell_quote(path("config")) +
+          " --threads 1 --panel load --screenshot " + shell_quote(path("load.png")) + " --exit",
+      moe::testing::OutputStreams::Merged);
+  ASSERT_EQ(run.exit_code, 0) << run.out;
+  EXPECT_NE(run.out.find("Profile: synthetic-corpus"), std::string::npos) << run.out;
+  EXPECT_TRUE(fs::exists(path("load.png")));
+}
