@@ -159,6 +159,7 @@ void App::update_title() {
     if (snapshot_->model->random_weights)
       title += " (random-weight demo model: no bundled model yet)";
   }
+  if (profile_) title += " \xC2\xB7 profile " + profile_->path;
   glfwSetWindowTitle(window_, title.c_str());
 }
 

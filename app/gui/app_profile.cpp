@@ -27,6 +27,7 @@ void App::finish_profile_read() {
     return;
   }
   refresh_profile_snapshot();
+  update_title();
   std::cout << "moescope: " << profile_summary(*profile_) << "\n";
   if (!profile_mismatch_.empty()) std::cout << "moescope: " << profile_mismatch_ << "\n";
 }
@@ -35,6 +36,7 @@ void App::close_profile() {
   profile_.reset();
   profile_snapshot_.reset();
   profile_mismatch_.clear();
+  update_title();
 }
 
 void App::refresh_profile_snapshot() {
