@@ -10,14 +10,20 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "cli_runner.hpp"
 #include "explanations.hpp"
+#include "moe/corpus_profile_file.hpp"
 #include "moe/error.hpp"
+#include "moe/prune_plan.hpp"
+#include "moe/routing_data.hpp"
 #include "png_io.hpp"
+#include "profile_fixtures.hpp"
 #include "script.hpp"
 #include "tour.hpp"
 #include "training_run.hpp"
@@ -358,3 +364,163 @@ TEST_F(AppScript, PresenterModeStepsThroughViewsLayersAndTokens) {
 }
 
 }  // namespace
+
+namespace {
+
+// The load CSV's token counts: [layer][expert].
+std::map<int, std::map<int, int64_t>> load_csv_counts(const std::string& text) {
+  std::map<int, std::map<int, int64_t>> counts;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#' || !std::isdigit(static_cast<unsigned char>(line[0])))
+      continue;
+    std::istringstream fields(line);
+    std::string layer, expert, tokens;
+    std::getline(fields, layer, ',');
+    std::getline(fields, expert, ',');
+    std::getline(fields, tokens, ',');
+    counts[std::stoi(layer)][std::stoi(expert)] = std::stoll(tokens);
+  }
+  return counts;
+}
+
+std::set<std::pair<int, int>> disabled_of(const moe::RoutingTrace& trace) {
+  std::set<std::pair<int, int>> disabled;
+  for (const moe::DisabledExpert& d : trace.interventions().disabled)
+    disabled.insert({d.layer, d.expert});
+  return disabled;
+}
+
+moe::RoutingTrace session_routing(const std::string& path) {
+  return moe::routing_trace_from_json(nlohmann::json::parse(read_text(path)).at("routing"));
+}
+
+}  // namespace
+
+// A corpus profile opened like a session: the pooled views draw and export its counts, the
+// per-token views say it has none (and draw), the Playground prunes by it, and Close profile
+// goes back to the prompt.
+TEST_F(AppScript, ACorpusProfileOpensLikeASessionAndExportsItsCounts) {
+  const moe::CorpusProfile profile = moe::testing::demo_shaped_profile();
+  moe::write_corpus_profile(path("corpus.moeprofile"), profile);
+  std::ofstream(path("broken.moeprofile")) << "{\"format\": \"something else\"}";
+  // A damaged profile: an error dialog, and the app goes on.
+  std::string script = "open " + path("broken.moeprofile") + "\nexpect-error\nopen " +
+                       path("corpus.moeprofile") + "\npanel load\nlayer 1\nexport-figure " +
+                       path("load.svg") + "\nexport-data load-csv " + path("load.csv") +
+                       "\npanel domains\nexport-figure " + path("domains.svg") +
+                       "\npanel coactivation\nexport-figure " + path("coactivation.svg") + "\n";
+  for (const char* view : {"router", "inside", "path", "experts", "model", "systems"})
+    script += std::string("panel ") + view + "\nframes 2\n";
+  script += "panel playground\npress frequency\n";
+  for (int i = 0; i < 4; ++i) script += "press Keep fewer\n";
+  script += "wait\nsave-session " + path("pruned.moescope.json") +
+            "\npress Close profile\npanel load\nexport-figure " + path("prompt.svg") + "\nexit\n";
+  const moe::testing::CommandResult run = this->run(script);
+  ASSERT_EQ(run.exit_code, 0) << run.out;
+  EXPECT_NE(run.out.find("Profile: synthetic-corpus"), std::string::npos) << run.out;
+  EXPECT_EQ(run.out.find("another shape"), std::string::npos) << run.out;
+
+  // The load table is the profile's, every layer and expert.
+  const auto counts = load_csv_counts(read_text(path("load.csv")));
+  ASSERT_EQ(counts.size(), profile.layers.size());
+  for (const moe::ProfileLayer& layer : profile.layers) {
+    for (size_t e = 0; e < layer.token_counts.size(); ++e)
+      EXPECT_EQ(counts.at(layer.layer).at(static_cast<int>(e)), layer.token_counts[e])
+          << "layer " << layer.layer << " expert " << e;
+  }
+  const std::string load = read_text(path("load.svg"));
+  EXPECT_NE(load.find("corpus profile synthetic-corpus"), std::string::npos);
+  EXPECT_NE(load.find("Expert load at layer 1 (600 tokens)"), std::string::npos);
+  const std::string domains = read_text(path("domains.svg"));
+  EXPECT_NE(domains.find("alpha"), std::string::npos);
+  EXPECT_NE(domains.find("beta"), std::string::npos);
+  EXPECT_NE(read_text(path("coactivation.svg")).find("corpus profile"), std::string::npos);
+
+  // Pruned to half by frequency as the profile ranks them.
+  const moe::PrunePlan plan = moe::make_prune_plan(profile, 0.5, moe::PruneCriterion::Frequency);
+  std::set<std::pair<int, int>> expected;
+  for (const moe::DisabledExpert& d : moe::prune_interventions(plan).disabled)
+    expected.insert({d.layer, d.expert});
+  EXPECT_EQ(disabled_of(session_routing(path("pruned.moescope.json"))), expected);
+
+  // Closed: the prompt's figures again.
+  const std::string prompt = read_text(path("prompt.svg"));
+  EXPECT_EQ(prompt.find("corpus profile"), std::string::npos);
+  EXPECT_EQ(prompt.find("600 tokens"), std::string::npos);
+}
+
+// The Playground's pruning slider on the prompt's own routing: REAP (the CPU backend records
+// the expert norms) and then frequency, ranked from the unchanged model's routing; the pruned
+// experts get no token; Restore brings them all back.
+TEST_F(AppScript, PruningInThePlaygroundLeavesThePrunedExpertsNoTokens) {
+  std::string script = "panel playground\n";
+  for (int i = 0; i < 4; ++i) script += "press Keep fewer\n";
+  script += "wait\nsave-session " + path("reap.moescope.json") + "\nexport-data load-csv " +
+            path("reap.csv") + "\npress frequency\nwait\nsave-session " +
+            path("frequency.moescope.json") + "\npress Restore all experts\nwait\nsave-session " +
+            path("restored.moescope.json") + "\nexit\n";
+  const moe::testing::CommandResult run =
+      this->run(script, "The cat sat on the mat and looked at the dog for a long time");
+  ASSERT_EQ(run.exit_code, 0) << run.out;
+
+  const moe::RoutingTrace reap = session_routing(path("reap.moescope.json"));
+  const std::set<std::pair<int, int>> pruned = disabled_of(reap);
+  ASSERT_EQ(pruned.size(), 16u);  // 4 of 8 experts at each of the 4 MoE layers
+  const auto counts = load_csv_counts(read_text(path("reap.csv")));
+  for (const auto& [layer, expert] : pruned) EXPECT_EQ(counts.at(layer).at(expert), 0);
+  for (int t = 0; t < reap.n_tokens(); ++t) {
+    for (int layer : reap.moe_layers()) {
+      for (int32_t expert : reap.at(t, layer).experts)
+        EXPECT_FALSE(pruned.count({layer, expert})) << "token " << t << " layer " << layer;
+    }
+  }
+
+  // By frequency: every pruned expert had at most the tokens of every kept one, on the
+  // unchanged routing (what Restore shows again).
+  const moe::RoutingTrace restored = session_routing(path("restored.moescope.json"));
+  EXPECT_TRUE(restored.interventions().disabled.empty());
+  const std::set<std::pair<int, int>> by_frequency =
+      disabled_of(session_routing(path("frequency.moescope.json")));
+  ASSERT_EQ(by_frequency.size(), 16u);
+  for (int layer : restored.moe_layers()) {
+    std::vector<int64_t> chosen(8, 0);
+    for (int t = 0; t < restored.n_tokens(); ++t)
+      for (int32_t expert : restored.at(t, layer).experts) ++chosen[static_cast<size_t>(expert)];
+    for (int p = 0; p < 8; ++p) {
+      for (int k = 0; k < 8; ++k) {
+        if (by_frequency.count({layer, p}) && !by_frequency.count({layer, k})) {
+          EXPECT_LE(chosen[static_cast<size_t>(p)], chosen[static_cast<size_t>(k)])
+              << "layer " << layer << ": pruned E" << p << ", kept E" << k;
+        }
+      }
+    }
+  }
+}
+
+// The Playground of a 64-expert model (GLaM's shape): its knock-out table keeps within ImGui's
+// 64 columns (the layer column and 63 experts) instead of aborting the app.
+TEST_F(AppScript, ThePlaygroundDrawsA64ExpertModel) {
+  const moe::testing::CommandResult run = this->run(
+      "panel systems\npress Random model##GLaM\nwait\npanel playground\nframes 3\nscreenshot " +
+      path("glam.png") + "\nexit\n");
+  ASSERT_EQ(run.exit_code, 0) << run.out;
+  EXPECT_TRUE(fs::exists(path("glam.png")));
+}
+
+// `moescope P.moeprofile` opens the profile over the bundled model, also with the shortcut
+// flags that make a script (--panel, --screenshot, --exit).
+TEST_F(AppScript, AProfileOnTheCommandLineOpensOverTheModel) {
+  moe::write_corpus_profile(path("corpus.moeprofile"), moe::testing::demo_shaped_profile());
+  using moe::testing::shell_quote;
+  const moe::testing::CommandResult run = moe::testing::run_program(
+      "xvfb-run",
+      "-a -s '-screen 0 1280x720x24' " + shell_quote(MOESCOPE_GUI_PATH) + " " +
+          shell_quote(path("corpus.moeprofile")) + " --config-dir " + shell_quote(path("config")) +
+          " --threads 1 --panel load --screenshot " + shell_quote(path("load.png")) + " --exit",
+      moe::testing::OutputStreams::Merged);
+  ASSERT_EQ(run.exit_code, 0) << run.out;
+  EXPECT_NE(run.out.find("Profile: synthetic-corpus"), std::string::npos) << run.out;
+  EXPECT_TRUE(fs::exists(path("load.png")));
+}

@@ -63,7 +63,8 @@ App::App(GLFWwindow* window, AppOptions options) : window_(window), options_(std
     // last, else the bundled one, else a generated demo model.
     std::string model = options_.model_path;
     const bool session = is_session_file(model);
-    if (session) model.clear();
+    const bool profile = is_profile_file(model);
+    if (session || profile) model.clear();
     std::error_code ignored;
     if (model.empty() && !settings_.last_model.empty() &&
         std::filesystem::exists(settings_.last_model, ignored)) {
@@ -76,6 +77,7 @@ App::App(GLFWwindow* window, AppOptions options) : window_(window), options_(std
       open_path(model);
     }
     if (session) open_session(options_.model_path);
+    if (profile) open_profile(options_.model_path);
     if (!settings_.tour_seen) {
       settings_.tour_seen = true;
       start_tour(tour_, requested_panel_);
@@ -157,6 +159,7 @@ void App::update_title() {
     if (snapshot_->model->random_weights)
       title += " (random-weight demo model: no bundled model yet)";
   }
+  if (profile_) title += " \xC2\xB7 profile " + profile_->path;
   glfwSetWindowTitle(window_, title.c_str());
 }
 
@@ -178,6 +181,7 @@ void App::take_snapshot() {
     if (snapshot_->model && !snapshot_->model->random_weights)
       settings_.last_model = snapshot_->model->path;
     update_title();
+    refresh_profile_snapshot();  // the same counts, now beside another model
   }
   if (script_) script_->snapshot_shown(*snapshot_);
 }
@@ -190,6 +194,7 @@ void App::frame() {
   ++frame_count_;
   take_snapshot();
   finish_session_restore();
+  finish_profile_read();
   if (script_) {
     script_->step(*this);
     if (script_->finished()) exit_requested_ = true;
@@ -214,7 +219,7 @@ void App::frame() {
   draw_dialogs();
   draw_save_session_dialog();
   draw_tour(tour_, requested_panel_);
-  draw_export_dialogs(*snapshot_);
+  draw_export_dialogs(profile_ ? *profile_snapshot_ : *snapshot_);
   ImGui::End();
 
   // Shortcuts that work everywhere (GLFW key codes are the backend's key indices).
@@ -243,6 +248,7 @@ void App::draw_menu_bar() {
     if (ImGui::MenuItem("Save session\xE2\x80\xA6", "Ctrl+S", false,
                         snapshot_->model != nullptr && snapshot_->model->routing_source.empty()))
       save_session_requested_ = true;
+    if (profile_ && ImGui::MenuItem("Close profile")) close_profile();
     ImGui::Separator();
     if (ImGui::MenuItem("Connect to server\xE2\x80\xA6"))
       source_dialog_requested_ = SourceDialog::Connect;
@@ -291,7 +297,7 @@ void App::draw_menu_bar() {
     ImGui::TextUnformatted("Type in the prompt box: every view follows.");
     ImGui::TextUnformatted("Click a token to select it; click it again to follow the typing.");
     ImGui::TextUnformatted("Over the token strip: Left/Right move the token, Up/Down the layer.");
-    ImGui::TextUnformatted("Ctrl+O opens a GGUF model or a saved session; you can also drop one on the window.");
+    ImGui::TextUnformatted("Ctrl+O opens a GGUF model, a saved session or a corpus profile (.moeprofile); you can also drop one on the window.");
     ImGui::TextUnformatted("Ctrl+S saves the session: model, prompt, view and routing.");
     ImGui::TextUnformatted(
         "Ctrl++ / Ctrl+- change the text size (View > Text size for a projector).");
@@ -323,12 +329,16 @@ void App::draw_layout() {
 
   ImGui::BeginGroup();
   // At least the layer line, one legend row and one row of tokens, whatever the text size.
+  // A profile's banner (in the strip's place) needs only those few lines.
   const float strip_height =
-      std::min(std::max(std::round(content_height * settings_.token_strip_share),
-                        ImGui::GetFrameHeightWithSpacing() * 3.4f),
-               content_height * 0.6f);
+      profile_ || profile_reading_.valid()
+          ? ImGui::GetFrameHeightWithSpacing() * (profile_mismatch_.empty() ? 2.2f : 4.6f)
+          : std::min(std::max(std::round(content_height * settings_.token_strip_share),
+                              ImGui::GetFrameHeightWithSpacing() * 3.4f),
+                     content_height * 0.6f);
   ImGui::BeginChild("##token_strip", ImVec2(0, strip_height), true);
-  draw_token_strip(view, strip_state_);
+  if (profile_ || profile_reading_.valid()) draw_profile_banner();
+  else draw_token_strip(view, strip_state_);
   ImGui::EndChild();
   splitter("##strip_splitter", false, splitter_size, ImGui::GetContentRegionAvail().x,
            settings_.token_strip_share, content_height, 0.1f, 0.7f);
@@ -366,7 +376,7 @@ void App::draw_views() {
     if (ImGui::BeginTabItem(info.label, nullptr, select ? ImGuiTabItemFlags_SetSelected : 0)) {
       settings_.panel = info.key;
       ImGui::BeginChild("##panel");
-      views_[i]->draw(context);
+      draw_view(i, context);
       ImGui::EndChild();
       ImGui::EndTabItem();
     }

@@ -6,12 +6,14 @@
 #include <chrono>
 #include <deque>
 #include <filesystem>
+#include <future>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "file_browser.hpp"
+#include "profile_source.hpp"
 #include "prompt_column.hpp"
 #include "script_runner.hpp"
 #include "session_file.hpp"
@@ -92,7 +94,10 @@ public:
   const Snapshot& shown_snapshot() const override { return *snapshot_; }
   Worker& worker() override { return *worker_; }
   void open_session(const std::string& path) override;
-  bool restoring_session() const override { return restoring_.has_value(); }
+  // A reopened session being recomputed, or a profile being read.
+  bool restoring_session() const override {
+    return restoring_.has_value() || profile_reading_.valid();
+  }
   int errors_seen() const override { return errors_seen_; }
   void dismiss_error_dialog() override;
   TrainingRun& training() override { return training_; }
@@ -123,6 +128,19 @@ public:
   // not a saved session (a route --json output, an SGLang or vLLM answer, moescope-trace).
   static bool is_trace_file(const std::string& path);
   void update_title();
+  // Corpus profiles (app_profile.cpp): a .moeprofile opened like a session, read on a thread of
+  // its own (a large model's profile is large) and shown once read. Errors go to a dialog; the
+  // profile shown before stays.
+  void open_profile(const std::string& path);
+  void finish_profile_read();  // each frame: takes the profile once it is read
+  void close_profile();
+  // After a profile opens or another model loads: its snapshot and the shape warning.
+  void refresh_profile_snapshot();
+  // Draws views()[index]: as it is, or, while a profile is open, on the profile's counts, on the
+  // live prompt with a note, or a line saying a profile has no tokens (ViewInfo::profile_use).
+  void draw_view(size_t index, ViewContext& context);
+  // In place of the token strip while a profile is open: what it is and how to close it.
+  void draw_profile_banner();
 
   GLFWwindow* window_;
   AppOptions options_;
@@ -163,6 +181,12 @@ public:
   // Timing for the status bar.
   std::deque<double> recent_frame_ms_;
   int frame_count_ = 0;
+
+  std::future<std::shared_ptr<const ProfileSource>> profile_reading_;
+  std::string profile_reading_path_;
+  std::shared_ptr<const ProfileSource> profile_;     // the open corpus profile, or null
+  std::shared_ptr<const Snapshot> profile_snapshot_;  // its counts, for the pooled views
+  std::string profile_mismatch_;  // the profile's model shape against the open model's
 
   std::optional<SavedSession> restoring_;  // a reopened session waiting for its recompute
   bool save_session_requested_ = false;

@@ -23,8 +23,8 @@ moe::RandomModelSpec demo_model_spec() {
 }  // namespace
 
 ViewContext App::view_context() {
-  return ViewContext{*snapshot_, selection_,    settings_,    *worker_,
-                     *this,      figure_style_, token_labels_};
+  return ViewContext{*snapshot_, selection_,    settings_,     *worker_,
+                     *this,      figure_style_, token_labels_, profile_};
 }
 
 void App::set_prompt(const std::string& text) {
@@ -48,6 +48,8 @@ void App::open_path(const std::string& path) {
       dialogs_.push_back({"Could not import the trace", error, true});
       ++errors_seen_;
     }
+  } else if (is_profile_file(path)) {
+    open_profile(path);
   } else {
     worker_->load_model(path);
     worker_->set_prompt(prompt_state_.text);

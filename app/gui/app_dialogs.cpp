@@ -99,7 +99,7 @@ void App::draw_open_dialog() {
   }
   ImGui::EndChild();
   ImGui::SetNextItemWidth(-1);
-  if (ImGui::InputTextWithHint("##path", "path to a .gguf model or a .moescope.json session", &dialog_path_,
+  if (ImGui::InputTextWithHint("##path", "path to a .gguf model, a .moescope.json session or a .moeprofile", &dialog_path_,
                                ImGuiInputTextFlags_EnterReturnsTrue)) {
     open_now = dialog_path_;
   }

@@ -80,12 +80,13 @@ void App::draw_presenter() {
   const float strip_rows = prompt_b_beside(context) ? 3.8f : 2.6f;  // A | B: a row more
   ImGui::BeginChild("##presenter_strip", ImVec2(0, ImGui::GetFrameHeightWithSpacing() * strip_rows),
                     true);
-  draw_token_strip(context, strip_state_);
+  if (profile_ || profile_reading_.valid()) draw_profile_banner();
+  else draw_token_strip(context, strip_state_);
   ImGui::EndChild();
   strip_state_.keyboard = true;
   strip_state_.show_legend = show_legend;
   ImGui::BeginChild("##presenter_view", ImVec2(0, 0), true);
-  views_[shown]->draw(context);
+  draw_view(shown, context);
   ImGui::EndChild();
 }
 

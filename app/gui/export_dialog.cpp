@@ -13,6 +13,7 @@
 #include "moe/error.hpp"
 #include "moe/plot/export.hpp"
 #include "moe/routing_data.hpp"
+#include "profile_source.hpp"
 
 namespace moescope::gui {
 
@@ -204,8 +205,13 @@ void draw_data_dialog(const Snapshot& snapshot) {
   }
   if (!ImGui::BeginPopupModal("Export data", nullptr, ImGuiWindowFlags_AlwaysAutoResize)) return;
   dialog_visible = true;
-  ImGui::TextDisabled("%d tokens, %zu MoE layers", snapshot.trace.n_tokens(),
-                      snapshot.trace.moe_layers().size());
+  if (snapshot.profile) {
+    ImGui::TextDisabled("%s (the load CSV only: a profile has no trace)",
+                        profile_note(*snapshot.profile).c_str());
+  } else {
+    ImGui::TextDisabled("%d tokens, %zu MoE layers", snapshot.trace.n_tokens(),
+                        snapshot.trace.moe_layers().size());
+  }
   const char* const names[] = {"trace JSON", "trace CSV (token, layer, expert)",
                                "load CSV (layer, expert)"};
   int kind = s.kind;

@@ -8,6 +8,7 @@
 #include "moe/utf8.hpp"
 #include "moe/routing_data.hpp"
 #include "moe/routing_stats.hpp"
+#include "profile_source.hpp"
 #include "token_text.hpp"
 
 namespace moescope::gui {
@@ -65,6 +66,16 @@ nlohmann::json snapshot_routing_json(const Snapshot& snapshot) {
 }
 
 void export_snapshot_data(const Snapshot& snapshot, DataExport kind, const fs::path& path) {
+  if (snapshot.profile) {  // pooled counts: the load table is all there is
+    if (kind != DataExport::LoadCsv)
+      throw moe::Error(profile_has_no_tokens(*snapshot.profile) +
+                       " Export the load CSV, or close the profile to export the prompt's trace.");
+    std::ostringstream out;
+    moe::write_load_csv(out, snapshot.stats, snapshot.trace.top_k());
+    prepare_export_folder(path);
+    moe::write_file_atomically(path, out.str());
+    return;
+  }
   const std::vector<moe::RoutingTokenInfo> tokens = snapshot_token_infos(snapshot);
   const moe::RoutingTrace& trace = snapshot.trace;
   std::ostringstream out;

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cstdio>
 
+#include "profile_source.hpp"
 #include "session_file.hpp"
 
 namespace moescope::gui {
@@ -50,7 +51,9 @@ FolderListing list_folder(const std::filesystem::path& folder, bool all_files) {
     entry.is_directory = it->is_directory(entry_error);
     if (entry_error) continue;
     if (!entry.is_directory) {
-      if (!all_files && !has_gguf_extension(name) && !is_session_file(name)) continue;
+      if (!all_files && !has_gguf_extension(name) && !is_session_file(name) &&
+          !is_profile_file(name))
+        continue;
       entry.size = it->file_size(entry_error);
       if (entry_error) entry.size = 0;
     }

@@ -20,6 +20,7 @@
 #include "app.hpp"
 #include "asset_paths.hpp"
 #include "file_browser.hpp"
+#include "profile_source.hpp"
 #include "moe/error.hpp"
 
 namespace fs = std::filesystem;
@@ -86,7 +87,8 @@ int main(int argc, char** argv) {
   int select_token = 0, frames = 0, threads = 0, width = 0, height = 0;
   bool exit_after = false;
   cli.add_option("MODEL", model_path,
-                 "GGUF model to open (default: the bundled model, else a random demo model)");
+                 "GGUF model, saved session (.moescope.json) or corpus profile (.moeprofile) to "
+                 "open (default: the bundled model, else a random demo model)");
   cli.add_option("--script", script_path,
                  "Run the commands of FILE (see app/gui/script.hpp), then exit");
   cli.add_option("--prompt", prompt, "Scripted: type this prompt and wait for the worker");
@@ -155,6 +157,9 @@ int main(int argc, char** argv) {
       return command.kind == moescope::gui::ScriptKind::Model ||
              command.kind == moescope::gui::ScriptKind::DemoModel;
     };
+    // A profile opens over the model (as in the window): the model first, then `open PROFILE`.
+    std::string profile_path;
+    if (moescope::gui::is_profile_file(model_path)) std::swap(profile_path, model_path);
     if (options.script.empty() || !opens_model(options.script.front())) {
       if (model_path.empty()) model_path = moescope::gui::bundled_model(options.assets_dir);
       moescope::gui::ScriptCommand open;
@@ -162,6 +167,12 @@ int main(int argc, char** argv) {
                                      : moescope::gui::ScriptKind::Model;
       open.text = model_path.empty() ? options.demo_model.string() : model_path;
       options.script.insert(options.script.begin(), open);
+    }
+    if (!profile_path.empty()) {
+      moescope::gui::ScriptCommand open_profile;
+      open_profile.kind = moescope::gui::ScriptKind::Drop;
+      open_profile.text = profile_path;
+      options.script.insert(options.script.begin() + 1, open_profile);
     }
     options.save_settings = !config_flag.empty();  // never touch the user's own settings
   }

@@ -85,6 +85,7 @@ const std::map<std::string, CommandShape, std::less<>>& commands() {
       {"connect", {ScriptKind::Connect, CommandShape::Text}},
       {"import-trace", {ScriptKind::ImportTrace, CommandShape::Text}},
       {"cancel-request", {ScriptKind::CancelRequest, CommandShape::None}},
+      {"open", {ScriptKind::Drop, CommandShape::Text}},  // what File > Open does with a path
       {"frames", {ScriptKind::Frames, CommandShape::Number}},
       {"screenshot", {ScriptKind::Screenshot, CommandShape::Text}},
       {"expect-error", {ScriptKind::ExpectError, CommandShape::None}},

@@ -40,8 +40,9 @@
 //   press LABEL          press the button (or toggle the checkbox) with this label in the view
 //                        shown (widgets.hpp's button and checkbox); fails when there is no
 //                        such enabled control
-//   drop PATH            as if PATH were dropped on the window (a model or a saved session);
-//                        waits for the worker
+//   drop PATH            as if PATH were dropped on the window (a model, a saved session or a
+//                        corpus profile, .moeprofile); waits for the worker
+//   open PATH            the same, as File > Open does it
 //   connect URL CONFIG   File > Connect to server: route the prompt on the SGLang server at URL
 //                        (CONFIG: the model's config.json); does not wait (use wait)
 //   import-trace FILE [CONFIG]  File > Import trace; does not wait (use wait)

@@ -20,6 +20,7 @@
 namespace moescope::gui {
 
 struct TrainingRun;
+struct ProfileSource;
 
 // What every view gets each frame.
 struct ViewContext {
@@ -30,6 +31,10 @@ struct ViewContext {
   Actions& actions;
   const FigureStyle& style;
   const std::vector<std::string>& token_labels;  // short display text per token, for figures
+  // The corpus profile open in the app, or null (profile_source.hpp). The pooled views get a
+  // snapshot of its counts instead of the prompt's; this is for the others (the Playground ranks
+  // experts from it).
+  std::shared_ptr<const ProfileSource> open_profile;
 };
 
 // What a view may need when the app creates it.
@@ -47,12 +52,20 @@ public:
   virtual bool step(int /*delta*/) { return false; }
 };
 
+// What a view shows while a corpus profile is open (profile_source.hpp).
+enum class ProfileUse {
+  Tokens,  // it needs single tokens or router scores: a line says a profile has none
+  Pooled,  // it draws pooled statistics: it gets the profile's snapshot
+  Live,    // it is about the open model (or not about routing): it shows the live prompt
+};
+
 struct ViewInfo {
   const char* key;    // for --panel, the script's `panel`, settings and sessions
   const char* label;  // on the tab
   const char* title;  // of its guided-tour step
   const char* help;   // what it shows and how to read it, for students: "(?)" and the tour
   std::unique_ptr<View> (*make)(const ViewSetup& setup);
+  ProfileUse profile_use = ProfileUse::Tokens;
 };
 
 // Every view, in tab order.

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "moe/plot/routing_figures.hpp"
+#include "profile_source.hpp"
 #include "view.hpp"
 
 namespace moescope::gui {
@@ -41,14 +42,20 @@ void draw_coactivation_panel(ViewContext& view, CoactivationPanelState& state) {
                    : ImVec2(available.x, (available.y - ImGui::GetStyle().ItemSpacing.y) / 2);
   const plot::Figure& coactivation =
       state.coactivation.get(cache_key({snapshot.version, static_cast<uint64_t>(moe_index)}),
-                             [&] { return plot::coactivation_figure(snapshot.stats, moe_index); });
+                             [&] {
+                               return with_profile_note(
+                                   plot::coactivation_figure(snapshot.stats, moe_index), snapshot);
+                             });
   draw_figure("##coactivation", coactivation, size, view.style);
   if (side_by_side) ImGui::SameLine();
   const bool normalized = view.settings.transitions_normalized;
   const plot::Figure& transitions = state.transitions.get(
       cache_key({snapshot.version, static_cast<uint64_t>(transition_index),
                  static_cast<uint64_t>(normalized)}),
-      [&] { return plot::transitions_figure(snapshot.stats, transition_index, normalized); });
+      [&] {
+        return with_profile_note(
+            plot::transitions_figure(snapshot.stats, transition_index, normalized), snapshot);
+      });
   draw_figure("##transitions", transitions, size, view.style);
 }
 
@@ -68,6 +75,6 @@ extern const ViewInfo coactivation_view;
 const ViewInfo coactivation_view = {"coactivation", "Co-activation", "Co-activation and transitions",
        "Left: how often two experts were chosen together for the same token. Right: when a\n"
        "token used expert A at this layer, which experts it used at the next layer.",
-                            make_view<CoactivationView>};
+                            make_view<CoactivationView>, ProfileUse::Pooled};
 
 }  // namespace moescope::gui

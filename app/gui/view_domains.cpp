@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "moe/plot/aggregate_figures.hpp"
+#include "profile_source.hpp"
 #include "side_by_side.hpp"
 #include "view.hpp"
 
@@ -32,32 +33,37 @@ namespace plot = moe::plot;
 
 void draw_domains_panel(ViewContext& view, DomainsPanelState& state) {
   const Snapshot& snapshot = view.snapshot;
-  if (!snapshot.model) {
+  // A corpus profile brings its own labelled domains: nothing to route.
+  const bool from_profile = snapshot.profile != nullptr;
+  if (!snapshot.model && !from_profile) {
     ImGui::TextDisabled("No model loaded.");
     return;
   }
   const std::shared_ptr<const DomainResult>& result = snapshot.domains;
   const bool current = result && result->model_generation == snapshot.model_generation;
-  const bool pending = view.worker.domains_pending();
+  const bool pending = !from_profile && view.worker.domains_pending();
   const bool asked_now = state.asked && state.asked_generation == snapshot.model_generation;
   // Once per model, on its own: the worker does it between prompts, so typing never waits.
-  if (!current && !pending && !asked_now) {
+  if (!current && !pending && !asked_now && !from_profile) {
     view.worker.compute_domains(state.prompts_folder);
     state.asked = true;
     state.asked_generation = snapshot.model_generation;
   }
 
-  const std::vector<int> moe_layers = snapshot.model->config.moe_layers();
+  const std::vector<int> moe_layers =
+      from_profile ? snapshot.trace.moe_layers() : snapshot.model->config.moe_layers();
   layer_selector("domains_layer", view.selection, moe_layers);
   ImGui::SameLine(0, ImGui::GetFontSize() * 2);
-  ImGui::BeginDisabled(pending);
-  if (ImGui::Button(current ? "Recompute" : "Compute")) {
-    view.worker.compute_domains(state.prompts_folder);
-    state.asked = true;
-    state.asked_generation = snapshot.model_generation;
+  if (!from_profile) {
+    ImGui::BeginDisabled(pending);
+    if (ImGui::Button(current ? "Recompute" : "Compute")) {
+      view.worker.compute_domains(state.prompts_folder);
+      state.asked = true;
+      state.asked_generation = snapshot.model_generation;
+    }
+    ImGui::EndDisabled();
+    ImGui::SameLine();
   }
-  ImGui::EndDisabled();
-  ImGui::SameLine();
   help_marker(
       "Which experts each kind of text uses: one row per prompt set, one column per expert; "
       "rows sum to 100%. With a prompt B (A | B), both prompts are two more rows.\n\n"
@@ -66,7 +72,18 @@ void draw_domains_panel(ViewContext& view, DomainsPanelState& state) {
       "the domain's routing slots (tokens x top-k) that went to the expert; even routing gives "
       "1 / experts. I(domain; top-1 expert) is the mutual information between the domain and "
       "each token's first-choice expert: 0 bits when the choice says nothing about the domain, "
-      "at most log2(number of domains) when it tells the domain exactly.");
+      "at most log2(number of domains) when it tells the domain exactly.\n\n"
+      "With a corpus profile open, the rows are the profile's labelled domains (the <domain>.txt "
+      "files of its --data folder), over all their tokens.");
+  if (from_profile && !result) {
+    ImGui::PushTextWrapPos(0);
+    ImGui::TextUnformatted("This profile has no labelled domains.");
+    ImGui::TextDisabled("A profile made from a folder of <domain>.txt files labels each "
+                        "document with its file's name: moescope-cli profile MODEL --data DIR "
+                        "--out FILE.moeprofile");
+    ImGui::PopTextWrapPos();
+    return;
+  }
 
   if (pending) {
     const WorkerStatus status = view.worker.status();
@@ -91,8 +108,13 @@ void draw_domains_panel(ViewContext& view, DomainsPanelState& state) {
   ImGui::Text("I(domain; top-1 expert) = %.3f bits (max log2 %zu = %.2f)", layer.mi_bits,
               result->domains.size(), max_bits);
   ImGui::SameLine(0, ImGui::GetFontSize() * 2);
-  ImGui::TextDisabled("%zu domains, %d prompts, %lld tokens", result->domains.size(),
-                      result->n_prompts, result->n_tokens);
+  if (from_profile) {
+    ImGui::TextDisabled("%zu domains, %lld tokens of the profile", result->domains.size(),
+                        result->n_tokens);
+  } else {
+    ImGui::TextDisabled("%zu domains, %d prompts, %lld tokens", result->domains.size(),
+                        result->n_prompts, result->n_tokens);
+  }
 
   // A | B: both prompts as two more rows, on the domains' colour scale (BOS left out, as there).
   const PromptRun* b = prompt_b_beside(view);
@@ -111,7 +133,8 @@ void draw_domains_panel(ViewContext& view, DomainsPanelState& state) {
           domains.push_back(
               {"prompt B", moe::compute_routing_stats(b->trace, first_text_token(b->tokens))});
         }
-        return plot::domain_expert_figure(domains, moe_index, result->top_k);
+        return with_profile_note(plot::domain_expert_figure(domains, moe_index, result->top_k),
+                                 snapshot);
       });
   // Every row keeps a readable label: with little room (large text) the heatmap scrolls.
   ImGui::BeginChild("##domains_scroll", ImVec2(0, 0), false);
@@ -141,6 +164,6 @@ const ViewInfo domains_view = {"domains", "Domains", "Domains",
        "The bundled prompt sets (code, maths, German, ...) routed one by one: which experts\n"
        "each domain uses, and how much knowing the expert tells you about the domain (mutual\n"
        "information in bits; 0 = experts ignore the domain).",
-                            make_view<DomainsView>};
+                            make_view<DomainsView>, ProfileUse::Pooled};
 
 }  // namespace moescope::gui

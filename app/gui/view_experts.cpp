@@ -149,6 +149,6 @@ extern const ViewInfo experts_view;
 const ViewInfo experts_view = {"experts", "Experts", "What does an expert do?",
        "Pick a layer and an expert to list the tokens it receives most, in context. Compare\n"
        "two prompts to see which experts one uses more than the other.",
-                            make_view<ExpertsView>};
+                            make_view<ExpertsView>, ProfileUse::Live};
 
 }  // namespace moescope::gui

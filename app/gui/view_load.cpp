@@ -7,6 +7,7 @@
 
 #include "moe/plot/routing_figures.hpp"
 #include "moe/routing_stats.hpp"
+#include "profile_source.hpp"
 #include "side_by_side.hpp"
 #include "view.hpp"
 
@@ -90,6 +91,14 @@ void draw_load_panel(ViewContext& view, LoadPanelState& state) {
   checkbox("the loss, step by step", &state.show_loss);
 
   const int moe_index = moe_index_of(view.selection, moe_layers);
+  if (state.show_loss && snapshot.profile) {
+    ImGui::PushTextWrapPos(0);
+    ImGui::TextUnformatted(profile_has_no_tokens(*snapshot.profile).c_str());
+    ImGui::TextDisabled("The loss needs P, each expert's mean router probability, which a profile "
+                        "does not keep: close the profile to compute the loss on the prompt.");
+    ImGui::PopTextWrapPos();
+    return;
+  }
   if (state.show_loss) {
     if (moe_index >= 0 && moe_index < static_cast<int>(snapshot.stats.layers.size()))
       draw_switch_loss(snapshot.stats.layers[static_cast<size_t>(moe_index)], snapshot);
@@ -100,10 +109,14 @@ void draw_load_panel(ViewContext& view, LoadPanelState& state) {
   const plot::LoadMeasure load_measure =
       measure == 1 ? plot::LoadMeasure::GateMass : plot::LoadMeasure::TokenCount;
   const auto histogram_of = [&](const moe::RoutingStats& stats) {
-    return [&, of = &stats] { return plot::expert_load_figure(*of, moe_index, load_measure); };
+    return [&, of = &stats] {
+      return with_profile_note(plot::expert_load_figure(*of, moe_index, load_measure), snapshot);
+    };
   };
   const auto heatmap_of = [&](const moe::RoutingStats& stats) {
-    return [&, of = &stats] { return plot::load_heatmap_figure(*of, snapshot.trace.top_k()); };
+    return [&, of = &stats] {
+      return with_profile_note(plot::load_heatmap_figure(*of, snapshot.trace.top_k()), snapshot);
+    };
   };
   const uint64_t histogram_key = cache_key(
       {snapshot.version, static_cast<uint64_t>(moe_index), static_cast<uint64_t>(measure)});
@@ -160,6 +173,6 @@ const ViewInfo load_view = {"load", "Expert load", "Expert load",
        "How many tokens each expert got at a layer. The dashed line is what perfectly even\n"
        "routing would give. Training adds a balancing loss so that no expert sits idle and none\n"
        "is overloaded; CV and the Switch auxiliary loss measure how even the load is.",
-                            make_view<LoadView>};
+                            make_view<LoadView>, ProfileUse::Pooled};
 
 }  // namespace moescope::gui

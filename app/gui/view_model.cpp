@@ -171,6 +171,6 @@ extern const ViewInfo model_view;
 const ViewInfo model_view = {"model", "Model", "Model",
        "The architecture in numbers: layers, experts, top-k, and the total parameters against\n"
        "the ones one token really uses. That gap is why MoE models are fast for their size.",
-                            make_view<ModelView>};
+                            make_view<ModelView>, ProfileUse::Live};
 
 }  // namespace moescope::gui

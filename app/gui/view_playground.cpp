@@ -11,6 +11,7 @@
 #include "moe/human_units.hpp"
 #include "moe/plot/figure.hpp"
 #include "moe/plot/routing_figures.hpp"
+#include "prune_control.hpp"
 #include "view.hpp"
 
 namespace moescope::gui {
@@ -21,6 +22,7 @@ struct PlaygroundPanelState {
   int pin_expert = 0;
   int continuation_tokens = 16;
   std::string error;  // why the last change was refused
+  PruneControlState prune;
 };
 
 }  // namespace
@@ -191,7 +193,12 @@ void draw_knockouts(ViewContext& view, moe::RoutingInterventions& edit, bool& ch
   ImGui::TextUnformatted("Knock out experts");
   ImGui::SameLine();
   help_marker("A ticked box disables that expert at that layer (the first row: at every layer).");
-  const int columns = std::min(config.n_expert, 64) + 1;
+  // ImGui tables hold at most 64 columns: the layer column and the first 63 experts.
+  const int columns = std::min(config.n_expert, 63) + 1;
+  if (config.n_expert > 63) {
+    ImGui::SameLine();
+    ImGui::TextDisabled("(the first 63 of %d experts)", config.n_expert);
+  }
   if (!ImGui::BeginTable("##knockouts", columns,
                          ImGuiTableFlags_SizingFixedFit | ImGuiTableFlags_ScrollX |
                              ImGuiTableFlags_BordersInnerV,
@@ -390,6 +397,8 @@ void draw_playground_panel(ViewContext& view, PlaygroundPanelState& state) {
   ImGui::BeginChild("##playground", ImVec2(0, 0), false);
   moe::RoutingInterventions edit = view.actions.interventions();
   bool changed = false;
+  draw_prune_control(view, state.prune, edit, changed);
+  ImGui::Separator();
   draw_rule_and_top_k(view, edit, changed);
   draw_router_knobs(view, edit, changed);
   draw_knockouts(view, edit, changed);
@@ -419,8 +428,9 @@ extern const ViewInfo playground_view;
 const ViewInfo playground_view = {"playground", "Playground", "Playground",
        "Change the router and measure the effect: fewer experts per token, knock an expert\n"
        "out, force a token through an expert, another routing rule, or turn the router's knobs\n"
-       "(temperature, noise, softmax or sigmoid scores, a selection bias). The changed model\n"
-       "is compared with the unchanged one on the same prompt.",
-                            make_view<PlaygroundView>};
+       "(temperature, noise, softmax or sigmoid scores, a selection bias), or prune the\n"
+       "experts to a share of them. The changed model is compared with the unchanged one on\n"
+       "the same prompt.",
+                            make_view<PlaygroundView>, ProfileUse::Live};
 
 }  // namespace moescope::gui

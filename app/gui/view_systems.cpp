@@ -307,6 +307,6 @@ const ViewInfo systems_view = {
     "how many a token uses and how it picks them, as published. GPT-4/5, Gemini and Claude have\n"
     "not published theirs. Each button shows that routing here: its rule on the open model, or\n"
     "a random-weight model of its shape.",
-    make_view<SystemsView>};
+    make_view<SystemsView>, ProfileUse::Pooled};
 
 }  // namespace moescope::gui

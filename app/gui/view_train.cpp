@@ -310,6 +310,6 @@ extern const ViewInfo train_view;
 const ViewInfo train_view = {"train", "Train", "Train a tiny MoE",
        "Train a small MoE from scratch on the bundled text and watch experts specialize.\n"
        "Set the balancing loss to 0 to see expert collapse: a few experts take every token.",
-                            make_view<TrainView>};
+                            make_view<TrainView>, ProfileUse::Live};
 
 }  // namespace moescope::gui

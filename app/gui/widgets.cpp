@@ -147,6 +147,15 @@ bool checkbox(const char* label, bool* value) {
   return changed;
 }
 
+bool radio_button(const char* label, int* value, int choice) {
+  bool changed = ImGui::RadioButton(label, value, choice);
+  if (scripted_press(label)) {
+    changed = *value != choice;
+    *value = choice;
+  }
+  return changed;
+}
+
 FigureStack stack_two_figures(const char* first_name, const char* second_name, int& shown,
                               float first_share) {
   const float readable = ImGui::GetTextLineHeight() * 13;

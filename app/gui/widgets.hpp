@@ -35,6 +35,8 @@ void help_marker(const char* text);
 bool button(const char* label, ImVec2 size = ImVec2(0, 0));
 // ImGui::Checkbox that `press LABEL` toggles, likewise.
 bool checkbox(const char* label, bool* value);
+// ImGui::RadioButton that `press LABEL` chooses, likewise: sets *value to `choice`.
+bool radio_button(const char* label, int* value, int choice);
 // The scripted mode asks for the button with this visible label to be pressed on a later frame.
 void request_button_press(const std::string& label);
 // True once the requested press was delivered (then it is cleared).

@@ -88,6 +88,8 @@ struct DomainResult {
   long long n_tokens = 0;
 };
 
+struct ProfileSource;  // profile_source.hpp
+
 struct Snapshot {
   uint64_t version = 0;                    // increases with every publish
   uint64_t model_generation = 0;           // increases when another model is loaded
@@ -110,6 +112,10 @@ struct Snapshot {
   // Interventions' measured effect, prompt comparison, expert vocabulary, compute counter.
   // The interventions themselves are trace.interventions().
   std::shared_ptr<const PlaygroundResult> playground;
+  // Set on the snapshot the app builds for its pooled views while a corpus profile is open
+  // (profile_snapshot): then stats and domains are the profile's pooled counts, and there are
+  // no tokens. The worker never sets it.
+  std::shared_ptr<const ProfileSource> profile;
 };
 
 struct WorkerStatus {

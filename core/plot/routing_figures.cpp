@@ -145,7 +145,8 @@ Figure expert_load_figure(const RoutingStats& stats, int moe_index, LoadMeasure 
   const std::string too_few = too_few_tokens_note(stats);
   if (!too_few.empty()) {
     figure.notes.push_back(too_few);
-  } else if (!stats.scores_known) {  // the Switch loss needs the router's probabilities
+  } else if (!stats.scores_known) {  // the Switch loss needs the router's probabilities (a
+    // server's trace and a corpus profile have none)
     figure.notes.push_back("CV " + format_number(load.cv, 2) + "   max/mean " +
                            format_number(load.max_over_mean, 2) + "   unused " +
                            percent(load.unused_share));
