@@ -496,7 +496,7 @@ TEST(GlBackend, RefusesByMissingCapabilityNotByArchitectureName) {
       {"phimoe", "norm biases"},
       {"deepseek2", "multi-head latent attention"},
       {"dbrx", "LayerNorm"},  // which it would otherwise have run as RMSNorm, unclamped
-      {"llama4", "shared experts"},
+      {"llama4", "q/k norms after RoPE"},  // and chunked attention, NoPE layers, input gates
       {"grok", "a norm of the attention output"},  // and GeGLU, soft caps, multipliers
   };
   for (const auto& [architecture, capability] : refusals) {
