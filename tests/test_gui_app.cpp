@@ -18,9 +18,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool have_program(const std::string& name) {
-  return std::system(("command -v " + name + " >/dev/null 2>&1").c_str()) == 0;
-}
+using moe::testing::have_program;
 
 TEST(GuiApp, ScriptedRunRendersEveryViewWithoutErrors) {
   if (!have_program("xvfb-run"))

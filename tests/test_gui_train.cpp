@@ -21,17 +21,7 @@ namespace {
 
 const fs::path kAssets = fs::path(MOESCOPE_SOURCE_DIR) / "assets";
 
-fs::path fresh_dir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() /
-                       ("moescope_" + name + "_" + std::to_string(std::random_device{}()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-
-bool have_program(const std::string& name) {
-  return std::system(("command -v " + name + " >/dev/null 2>&1").c_str()) == 0;
-}
+using moe::testing::have_program;
 
 TEST(TrainWorker, StepsResetsAndExports) {
   moescope::gui::TrainWorker worker(kAssets / "train" / "sample",
@@ -83,7 +73,7 @@ TEST(TrainWorker, StepsResetsAndExports) {
   ASSERT_GE(snapshot->steps_done, 2);
   EXPECT_EQ(snapshot->steps.back().expert_counts[0].size(), 4u);
 
-  const fs::path dir = fresh_dir("train_worker");
+  const fs::path dir = moe::testing::fresh_temp_dir("train_worker");
   worker.export_model(dir / "sub" / "live.gguf");
   ASSERT_TRUE(worker.wait_idle(60s));
   snapshot = worker.snapshot();
@@ -124,7 +114,7 @@ TEST(GuiTrain, ScriptedRunTrainsAndDrawsTheTrainTab) {
   if (!have_program("xvfb-run"))
     GTEST_SKIP() << "xvfb-run is not installed (scripts/deps.sh installs xvfb)";
   ASSERT_TRUE(fs::exists(MOESCOPE_GUI_PATH)) << MOESCOPE_GUI_PATH;
-  const fs::path dir = fresh_dir("test_gui_train");
+  const fs::path dir = moe::testing::fresh_temp_dir("test_gui_train");
   {
     std::ofstream script(dir / "script.txt");
     script << "demo-model " << (dir / "demo.gguf").string() << "\n"
@@ -152,7 +142,7 @@ TEST(GuiTrain, ScriptedRunTrainsAndDrawsTheTrainTab) {
 TEST(GuiTrain, ScriptRejectsUnknownKnob) {
   if (!have_program("xvfb-run"))
     GTEST_SKIP() << "xvfb-run is not installed (scripts/deps.sh installs xvfb)";
-  const fs::path dir = fresh_dir("test_gui_train_knob");
+  const fs::path dir = moe::testing::fresh_temp_dir("test_gui_train_knob");
   std::ofstream(dir / "script.txt") << "demo-model " << (dir / "demo.gguf").string() << "\n"
                                     << "train-knob speed 3\nexit\n";
   const std::string command =
