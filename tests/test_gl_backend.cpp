@@ -198,6 +198,11 @@ std::vector<GlCase> gl_cases() {
     s.architecture = "bailingmoe2", s.seed = 38;
     cases.push_back({"bailingmoe2_f32", GgmlType::F32, s});
   }
+  {  // GLM-4.5: leading dense layer, shared expert, sigmoid gates with a selection bias
+    RandomModelSpec s = small;
+    s.architecture = "glm4moe", s.n_layer = 3, s.dense_layers = {0}, s.seed = 39;
+    cases.push_back({"glm4moe_q8_0", GgmlType::Q8_0, s});
+  }
   // Granite's multipliers: embedding, residual, logit and attention scale (not 1/sqrt(head)).
   {
     RandomModelSpec s = small;
