@@ -155,6 +155,10 @@ TEST(InterventionParsing, DescribeSaysEverything) {
   EXPECT_EQ(interventions.describe(),
             "top-k 1 at all layers; expert 3 disabled at layer 2; expert 5 disabled at all layers; "
             "token 4 pinned to expert 7 at layer 0; capacity routing, factor 1.5");
+  // A pruning plan: one part per layer, not one per expert.
+  RoutingInterventions pruned;
+  pruned.disabled = {{0, 1}, {0, 5}, {1, 2}, {0, 6}};
+  EXPECT_EQ(pruned.describe(), "experts 1, 5 and 6 disabled at layer 0; expert 2 disabled at layer 1");
 }
 
 TEST_F(InterventionsTest, ValidationNamesWhatIsWrong) {

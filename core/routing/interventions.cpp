@@ -87,8 +87,21 @@ std::string RoutingInterventions::describe() const {
   if (top_k > 0) parts.push_back("top-k " + std::to_string(top_k) + " at all layers");
   for (const auto& [layer, k] : top_k_by_layer)
     parts.push_back("top-k " + std::to_string(k) + " at layer " + std::to_string(layer));
+  // One part per layer ("experts 0, 1 and 5 disabled at layer 2"), layers in first-seen order,
+  // so a pruning plan reads as one short line per layer rather than one per expert.
+  std::vector<int> layers;
   for (const DisabledExpert& d : disabled)
-    parts.push_back("expert " + std::to_string(d.expert) + " disabled at " + layer_text(d.layer));
+    if (std::find(layers.begin(), layers.end(), d.layer) == layers.end()) layers.push_back(d.layer);
+  for (int layer : layers) {
+    std::vector<std::string> experts;
+    for (const DisabledExpert& d : disabled)
+      if (d.layer == layer) experts.push_back(std::to_string(d.expert));
+    std::string list = experts.front();
+    for (size_t i = 1; i < experts.size(); ++i)
+      list += (i + 1 == experts.size() ? " and " : ", ") + experts[i];
+    parts.push_back((experts.size() == 1 ? "expert " : "experts ") + list + " disabled at " +
+                    layer_text(layer));
+  }
   for (const ExpertPin& pin : pins) {
     parts.push_back("token " + std::to_string(pin.position) + " pinned to expert " +
                     std::to_string(pin.expert) + " at layer " + std::to_string(pin.layer));
