@@ -44,7 +44,8 @@ moe::CorpusProfile sample_profile() {
   profile.model.architecture = "qwen2moe";
   profile.source = "corpus.txt";
   const std::vector<int32_t> first_ids = {7, 8, 7}, second_ids = {8, 7};
-  moe::add_routing(profile, first, first_ids, "code");
+  const std::vector<int32_t> first_predicted = {8, 9, 8};
+  moe::add_routing(profile, first, first_ids, "code", first_predicted);
   moe::add_routing(profile, second, second_ids, "maths");
   profile.documents = 2;
   return profile;
@@ -78,6 +79,11 @@ TEST(CorpusProfile, CountsAddUpOverDocuments) {
   EXPECT_EQ(layer.by_input.at(7).experts, (std::vector<int64_t>{2, 2, 2}));
   EXPECT_EQ(layer.by_next.at(8).occurrences, 1);
   EXPECT_EQ(layer.by_next.at(7).occurrences, 2);
+  // Keyed by the model's prediction (given for the first document only): 8 after {0,1} and
+  // {1,2}, 9 after {0,2}.
+  EXPECT_EQ(layer.by_predicted.at(8).occurrences, 2);
+  EXPECT_EQ(layer.by_predicted.at(8).experts, (std::vector<int64_t>{1, 2, 1}));
+  EXPECT_EQ(layer.by_predicted.at(9).occurrences, 1);
   EXPECT_EQ(profile.domains.at("code").tokens, 3);
   EXPECT_EQ(profile.domains.at("maths").tokens, 2);
   EXPECT_EQ(layer.cache.requests, 10);
@@ -99,6 +105,13 @@ TEST(CorpusProfileFile, RoundTripIsExact) {
   EXPECT_EQ(moe::corpus_profile_to_text(back), text);
   EXPECT_EQ(back.model, profile.model);
   EXPECT_EQ(back.layers[0].by_next.at(7).experts, profile.layers[0].by_next.at(7).experts);
+  EXPECT_EQ(back.layers[0].by_predicted.at(8).experts, profile.layers[0].by_predicted.at(8).experts);
+  // A profile written before the predicted-token table reads with that table empty.
+  nlohmann::json older = nlohmann::json::parse(text);
+  for (nlohmann::json& layer : older.at("layers")) layer.erase("by_predicted");
+  const moe::CorpusProfile old = moe::corpus_profile_from_text(older.dump(), "old.moeprofile");
+  EXPECT_TRUE(old.layers[0].by_predicted.empty());
+  EXPECT_EQ(old.layers[0].by_next.at(7).experts, profile.layers[0].by_next.at(7).experts);
   EXPECT_EQ(back.domains.at("maths").expert_tokens, profile.domains.at("maths").expert_tokens);
 
   const auto path = moe::testing::unique_temp_path("profile", ".moeprofile");
@@ -187,6 +200,12 @@ TEST(CorpusProfiling, ALongDocumentIsRoutedInContextSizedWindows) {
   moe::CorpusProfile profile = moe::make_corpus_profile(moe::profile_model_of(session.trace()));
   EXPECT_EQ(moe::profile_document(profile, session, ids, "d"), 20);
   EXPECT_EQ(profile.tokens, 20);
+  // Every routed token is counted once under the model's predicted next token.
+  for (const moe::ProfileLayer& layer : profile.layers) {
+    int64_t predicted = 0;
+    for (const auto& entry : layer.by_predicted) predicted += entry.second.occurrences;
+    EXPECT_EQ(predicted, 20);
+  }
   // Windows of 8, 8 and 4 tokens: 7 + 7 + 3 consecutive pairs, none across a window.
   for (const moe::ProfileLayer& layer : profile.layers) {
     EXPECT_EQ(layer.tokens, 20);
@@ -236,4 +255,26 @@ TEST(CorpusProfileFile, MangledFilesNeverCrashTheReader) {
   }
   EXPECT_EQ(parsed + refused, 400);
   EXPECT_GT(refused, 0);
+}
+
+// The predicted next token after each position is the argmax of that position's logits: the
+// same as the last logits of the prefix ending there.
+TEST(CorpusProfiling, PredictedTokensAreTheArgmaxAfterEachPrefix) {
+  moe::RandomModelSpec spec;
+  spec.n_layer = 2;
+  const moe::testing::TempModelFile file(spec);
+  const std::shared_ptr<const moe::Model> model = file.load();
+  const auto backend = std::make_shared<moe::CpuBackend>(moe::CpuBackendOptions{1});
+  moe::Session session(model, backend);
+  const std::vector<int32_t> ids = moe::testing::random_tokens(9, model->config().n_vocab, 6);
+  const std::vector<int32_t> predicted = session.predicted_tokens(ids);
+  ASSERT_EQ(predicted.size(), ids.size());
+  EXPECT_EQ(session.tokens().size(), ids.size());
+  moe::Session prefix(model, backend);
+  for (size_t i = 0; i < ids.size(); ++i) {
+    prefix.set_tokens(std::span(ids).first(i + 1));
+    const std::span<const float> logits = prefix.last_logits();
+    const auto best = std::max_element(logits.begin(), logits.end()) - logits.begin();
+    EXPECT_EQ(predicted[i], best) << "position " << i;
+  }
 }

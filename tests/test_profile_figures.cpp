@@ -66,6 +66,15 @@ TEST(ProfileFigures, VocabularyBarsPerKeyWithTheUniformBaseline) {
   ASSERT_EQ(figure.lines.size(), 1u);
   EXPECT_DOUBLE_EQ(figure.lines[0].ys[0], 0.25);  // k/E
   EXPECT_EQ(figure.x.ticks.size(), 2u);
+  // With the predicted-token table, a third bar per layer.
+  moe::ProfileMetrics predicted = two_layer_metrics();
+  for (moe::ProfileLayerMetrics& layer : predicted.layers) {
+    layer.vocabulary_by_predicted = {0.9, 12};
+  }
+  const moe::plot::Figure three = moe::plot::vocabulary_figure(predicted, 2, 8);
+  ASSERT_EQ(three.bars.size(), 6u);
+  EXPECT_DOUBLE_EQ(three.bars[2].y1, 0.9);
+  EXPECT_EQ(three.legend.size(), 3u);
 }
 
 TEST(ProfileFigures, ConsistencyHasOneBarPerLayerPair) {

@@ -32,7 +32,9 @@ nlohmann::json layer_json(const moe::ProfileLayerMetrics& layer) {
            {{"by_input", {{"mean_share", layer.vocabulary_by_input.mean_share},
                           {"token_ids", layer.vocabulary_by_input.token_ids}}},
             {"by_next", {{"mean_share", layer.vocabulary_by_next.mean_share},
-                         {"token_ids", layer.vocabulary_by_next.token_ids}}}}},
+                         {"token_ids", layer.vocabulary_by_next.token_ids}}},
+            {"by_predicted", {{"mean_share", layer.vocabulary_by_predicted.mean_share},
+                              {"token_ids", layer.vocabulary_by_predicted.token_ids}}}}},
           {"coactivation", layer.coactivation},
           {"next_layer_probability", layer.next_layer_probability},
           {"next_layer_nmi", layer.next_layer_nmi},
@@ -71,7 +73,8 @@ void print_text(const moe::CorpusProfile& profile, const moe::ProfileMetrics& me
               << "  vocabulary specialization: by input token " << layer.vocabulary_by_input.mean_share
               << " (" << layer.vocabulary_by_input.token_ids << " ids), by next token "
               << layer.vocabulary_by_next.mean_share << " (" << layer.vocabulary_by_next.token_ids
-              << " ids)\n";
+              << " ids), by predicted next token " << layer.vocabulary_by_predicted.mean_share << " ("
+              << layer.vocabulary_by_predicted.token_ids << " ids)\n";
     if (!layer.next_layer_probability.empty()) {
       double diagonal = 0;
       for (int a = 0; a < e; ++a) diagonal += layer.next_layer_probability[static_cast<size_t>(a * e + a)];

@@ -52,7 +52,8 @@ CorpusProfile make_corpus_profile(const ProfileModel& model) {
 }
 
 void add_routing(CorpusProfile& profile, const RoutingTrace& trace,
-                  std::span<const int32_t> tokens, const std::string& domain) {
+                  std::span<const int32_t> tokens, const std::string& domain,
+                  std::span<const int32_t> predicted) {
   const ProfileModel& model = profile.model;
   if (trace.n_expert() != model.n_expert || trace.top_k() != model.top_k ||
       trace.moe_layers() != model.moe_layers) {
@@ -62,6 +63,10 @@ void add_routing(CorpusProfile& profile, const RoutingTrace& trace,
   if (tokens.size() != static_cast<size_t>(n_tokens)) {
     throw Error("add_routing: " + std::to_string(tokens.size()) + " token ids for a trace of " +
                 std::to_string(n_tokens) + " tokens");
+  }
+  if (!predicted.empty() && predicted.size() != tokens.size()) {
+    throw Error("add_routing: " + std::to_string(predicted.size()) + " predicted tokens for " +
+                std::to_string(tokens.size()) + " tokens");
   }
   const int n_expert = model.n_expert;
   const auto n_moe = static_cast<int>(model.moe_layers.size());
@@ -95,6 +100,10 @@ void add_routing(CorpusProfile& profile, const RoutingTrace& trace,
       count_reap(layer.reap, n_expert, record);
       count_domain_token(domain_counts, m, record);
       count_token_experts(layer.by_input, n_expert, tokens[static_cast<size_t>(t)], record.experts);
+      if (static_cast<size_t>(t) < predicted.size()) {
+        count_token_experts(layer.by_predicted, n_expert, predicted[static_cast<size_t>(t)],
+                            record.experts);
+      }
       if (t + 1 < n_tokens) {
         count_token_experts(layer.by_next, n_expert, tokens[static_cast<size_t>(t) + 1],
                             record.experts);

@@ -87,7 +87,8 @@ std::string corpus_profile_to_text(const CorpusProfile& profile) {
                         {"lru_hits", layer.cache.lru_hits},
                         {"belady_hits", layer.cache.belady_hits}}},
                       {"by_input", token_table_to_json(layer.by_input)},
-                      {"by_next", token_table_to_json(layer.by_next)}});
+                      {"by_next", token_table_to_json(layer.by_next)},
+                      {"by_predicted", token_table_to_json(layer.by_predicted)}});
   }
   json domains = json::array();
   for (const auto& [label, counts] : profile.domains) {
@@ -188,6 +189,9 @@ CorpusProfile corpus_profile_from_text(const std::string& text, const std::strin
     layer.cache.belady_hits = read.numbers<int64_t>(cache, "belady_hits", e);
     layer.by_input = read_token_table(read, in_layer, "by_input", model.n_expert);
     layer.by_next = read_token_table(read, in_layer, "by_next", model.n_expert);
+    // Optional: profiles written before it was added have no predicted-token table.
+    if (in_layer.contains("by_predicted"))
+      layer.by_predicted = read_token_table(read, in_layer, "by_predicted", model.n_expert);
   }
   const json& domains = read.field(in, "domains");
   if (!domains.is_array()) read.fail("\"domains\" is not an array");

@@ -25,6 +25,7 @@ ProfileMetrics profile_metrics(const CorpusProfile& profile, double esft_share) 
     out.repetition = consecutive_repetition(layer.repetition, n_expert, profile.model.top_k);
     out.vocabulary_by_input = vocabulary_specialization(layer.by_input);
     out.vocabulary_by_next = vocabulary_specialization(layer.by_next);
+    out.vocabulary_by_predicted = vocabulary_specialization(layer.by_predicted);
     out.coactivation = coactivation_ratio(layer.coactivation, n_expert);
     if (!layer.transitions.empty()) {
       out.next_layer_probability =

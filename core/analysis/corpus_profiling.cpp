@@ -11,9 +11,10 @@ int64_t profile_document(CorpusProfile& profile, Session& session, std::span<con
   int64_t routed = 0;
   for (size_t start = 0; start < ids.size(); start += window) {
     const std::span<const int32_t> part = ids.subspan(start, std::min(window, ids.size() - start));
-    session.clear();
-    session.set_tokens(part);
-    add_routing(profile, session.trace(), part, domain);
+    // Every position's logits, for the model's predicted next token (vocabulary specialization
+    // keyed by the prediction, as OLMoE does); the routing is the same as set_tokens gives.
+    const std::vector<int32_t> predicted = session.predicted_tokens(part);
+    add_routing(profile, session.trace(), part, domain, predicted);
     routed += static_cast<int64_t>(part.size());
   }
   return routed;

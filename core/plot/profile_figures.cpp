@@ -56,24 +56,26 @@ std::string layer_label(int layer) {
   return label;
 }
 
-// Bars of per-layer values, two per layer when `second` is given; x = MoE layer.
-void layer_bars(Figure& figure, const ProfileMetrics& metrics,
-                const std::function<double(const ProfileLayerMetrics&)>& first, Color first_color,
-                const std::string& first_name,
-                const std::function<double(const ProfileLayerMetrics&)>& second = {},
-                Color second_color = {}, const std::string& second_name = {}) {
+// One series of per-layer bars.
+struct LayerSeries {
+  std::function<double(const ProfileLayerMetrics&)> value;
+  Color color;
+  std::string name;
+};
+
+// Bars of per-layer values, the series side by side in each layer's slot; x = MoE layer.
+void layer_bars(Figure& figure, const ProfileMetrics& metrics, const std::vector<LayerSeries>& series) {
   std::vector<std::string> labels;
-  const double width = second ? 0.4 : 0.6;
+  const double width = (series.size() > 1 ? 0.8 : 0.6) / static_cast<double>(series.size());
+  const double left = 0.5 - width * static_cast<double>(series.size()) / 2;
   for (size_t i = 0; i < metrics.layers.size(); ++i) {
     const ProfileLayerMetrics& layer = metrics.layers[i];
     labels.push_back(layer_label(layer.layer));
-    const double x = static_cast<double>(i), a = first(layer);
-    figure.bars.push_back(bar(x + (second ? 0.1 : 0.2), width, a, first_color,
-                              first_name + " = " + format_number(a, 3), static_cast<int>(i)));
-    if (second) {
-      const double b = second(layer);
-      figure.bars.push_back(bar(x + 0.5, width, b, second_color,
-                                second_name + " = " + format_number(b, 3), static_cast<int>(i)));
+    for (size_t j = 0; j < series.size(); ++j) {
+      const double value = series[j].value(layer);
+      figure.bars.push_back(bar(static_cast<double>(i) + left + width * static_cast<double>(j), width,
+                                value, series[j].color,
+                                series[j].name + " = " + format_number(value, 3), static_cast<int>(i)));
     }
   }
   figure.x.label = "MoE layer";
@@ -108,10 +110,11 @@ Figure repetition_figure(const ProfileMetrics& metrics) {
   figure.title = "Consecutive-token repetition (Mixtral, Table 5)";
   figure.notes.push_back("dashed: the same chance if each token's experts were drawn at random");
   const Color same = expert_color(0), meet = expert_color(2);
-  layer_bars(
-      figure, metrics, [](const ProfileLayerMetrics& l) { return l.repetition.same_top1; }, same,
-      "P(same top-1)", [](const ProfileLayerMetrics& l) { return l.repetition.sets_intersect; },
-      meet, "P(top-k sets meet)");
+  layer_bars(figure, metrics,
+             {{[](const ProfileLayerMetrics& l) { return l.repetition.same_top1; }, same,
+               "P(same top-1)"},
+              {[](const ProfileLayerMetrics& l) { return l.repetition.sets_intersect; }, meet,
+               "P(top-k sets meet)"}});
   if (!metrics.layers.empty()) {
     const Repetition& baseline = metrics.layers.front().repetition;
     const double n = static_cast<double>(metrics.layers.size());
@@ -130,16 +133,24 @@ Figure vocabulary_figure(const ProfileMetrics& metrics, int top_k, int n_expert)
   figure.notes.push_back("per token id seen at least " + std::to_string(kVocabularyMinOccurrences) +
                          " times: the share of its occurrences sent to its most used expert, "
                          "averaged over ids; dashed: uniform routing, k/E");
-  const Color input = expert_color(0), next = expert_color(2);
-  layer_bars(
-      figure, metrics, [](const ProfileLayerMetrics& l) { return l.vocabulary_by_input.mean_share; },
-      input, "by input token",
-      [](const ProfileLayerMetrics& l) { return l.vocabulary_by_next.mean_share; }, next,
-      "by next token");
+  const Color input = expert_color(0), next = expert_color(2), predicted = expert_color(4);
+  std::vector<LayerSeries> series = {
+      {[](const ProfileLayerMetrics& l) { return l.vocabulary_by_input.mean_share; }, input,
+       "by input token"},
+      {[](const ProfileLayerMetrics& l) { return l.vocabulary_by_next.mean_share; }, next,
+       "by the text's next token"}};
+  // Profiles made before the predicted-token table have none: two series then.
+  const bool has_predicted =
+      std::any_of(metrics.layers.begin(), metrics.layers.end(),
+                  [](const ProfileLayerMetrics& l) { return l.vocabulary_by_predicted.token_ids > 0; });
+  if (has_predicted) {
+    series.push_back({[](const ProfileLayerMetrics& l) { return l.vocabulary_by_predicted.mean_share; },
+                      predicted, "by the predicted next token"});
+  }
+  layer_bars(figure, metrics, series);
   figure.lines.push_back(level(figure.x.max, static_cast<double>(top_k) / n_expert, std::nullopt));
   share_axis(figure.y, "share of the id's occurrences");
-  figure.legend.push_back({"keyed by the input token", input});
-  figure.legend.push_back({"keyed by the next token", next});
+  for (const LayerSeries& s : series) figure.legend.push_back({"keyed " + s.name, s.color});
   return figure;
 }
 
@@ -150,8 +161,9 @@ Figure consistency_figure(const ProfileMetrics& metrics) {
                          "MoE layer and at the next: 0 independent, 1 one decides the other");
   ProfileMetrics pairs = metrics;
   if (!pairs.layers.empty()) pairs.layers.pop_back();  // the last layer has no next one
-  layer_bars(figure, pairs, [](const ProfileLayerMetrics& l) { return l.next_layer_nmi; },
-             expert_color(0), "NMI to the next layer");
+  layer_bars(figure, pairs,
+             {{[](const ProfileLayerMetrics& l) { return l.next_layer_nmi; }, expert_color(0),
+               "NMI to the next layer"}});
   figure.x.label = "from MoE layer (to the next)";
   share_axis(figure.y, "NMI");
   return figure;
@@ -193,8 +205,10 @@ Figure esft_figure(const ProfileMetrics& metrics, int n_expert) {
                          "% of the layer's gate mass; dashed: all " + std::to_string(n_expert) +
                          " experts");
   layer_bars(figure, metrics,
-             [](const ProfileLayerMetrics& l) { return static_cast<double>(l.esft_set.experts.size()); },
-             expert_color(0), "experts");
+             {{[](const ProfileLayerMetrics& l) {
+                 return static_cast<double>(l.esft_set.experts.size());
+               },
+               expert_color(0), "experts"}});
   figure.lines.push_back(level(figure.x.max, n_expert, std::nullopt));
   figure.y.label = "experts";
   figure.y.min = 0;

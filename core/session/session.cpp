@@ -111,14 +111,14 @@ void Session::clear() {
   computed_tokens_ = 0;
 }
 
-std::vector<float> Session::token_nll(std::span<const int32_t> tokens) {
+void Session::forward_every_position(
+    std::span<const int32_t> tokens, const std::function<void(int, std::span<const float>)>& on_row) {
   check_tokens(tokens, static_cast<int>(tokens.size()));
   clear();
-  if (tokens.empty()) return {};
+  if (tokens.empty()) return;
   tokens_.assign(tokens.begin(), tokens.end());
   const int total = static_cast<int>(tokens_.size());
-  const int n_vocab = model_->config().n_vocab;
-  std::vector<float> nll(static_cast<size_t>(total - 1));
+  const auto n_vocab = static_cast<size_t>(model_->config().n_vocab);
   std::vector<float> logits;
   computed_tokens_ = total;
   // Batch rules route the tokens of a call jointly: the whole sequence, in one call.
@@ -131,26 +131,38 @@ std::vector<float> Session::token_nll(std::span<const int32_t> tokens) {
           std::span(tokens_).subspan(static_cast<size_t>(start), static_cast<size_t>(count)), start,
           LogitsMode::All, logits, capture_routing_ ? &trace_ : nullptr);
       for (int t = 0; t < count; ++t) {
-        const int position = start + t;
-        if (position + 1 >= total) break;
-        const std::span<const float> row(
-            logits.data() + static_cast<size_t>(t) * static_cast<size_t>(n_vocab),
-            static_cast<size_t>(n_vocab));
-        // -log softmax(row)[next] = logsumexp(row) - row[next], with max-subtraction.
-        const float max_logit = *std::max_element(row.begin(), row.end());
-        double sum = 0;
-        for (float value : row) sum += std::exp(static_cast<double>(value) - max_logit);
-        const double log_sum_exp = max_logit + std::log(sum);
-        nll[static_cast<size_t>(position)] = static_cast<float>(
-            log_sum_exp - row[static_cast<size_t>(tokens_[static_cast<size_t>(position) + 1])]);
+        on_row(start + t, std::span<const float>(logits.data() + static_cast<size_t>(t) * n_vocab, n_vocab));
       }
     }
   } catch (...) {
     clear();
     throw;
   }
-  last_logits_.assign(logits.end() - n_vocab, logits.end());
+  last_logits_.assign(logits.end() - static_cast<ptrdiff_t>(n_vocab), logits.end());
+}
+
+std::vector<float> Session::token_nll(std::span<const int32_t> tokens) {
+  std::vector<float> nll(tokens.empty() ? 0 : tokens.size() - 1);
+  forward_every_position(tokens, [&](int position, std::span<const float> row) {
+    if (static_cast<size_t>(position) + 1 >= tokens.size()) return;
+    // -log softmax(row)[next] = logsumexp(row) - row[next], with max-subtraction.
+    const float max_logit = *std::max_element(row.begin(), row.end());
+    double sum = 0;
+    for (float value : row) sum += std::exp(static_cast<double>(value) - max_logit);
+    const double log_sum_exp = max_logit + std::log(sum);
+    nll[static_cast<size_t>(position)] = static_cast<float>(
+        log_sum_exp - row[static_cast<size_t>(tokens[static_cast<size_t>(position) + 1])]);
+  });
   return nll;
+}
+
+std::vector<int32_t> Session::predicted_tokens(std::span<const int32_t> tokens) {
+  std::vector<int32_t> predicted(tokens.size());
+  forward_every_position(tokens, [&](int position, std::span<const float> row) {
+    predicted[static_cast<size_t>(position)] =
+        static_cast<int32_t>(std::max_element(row.begin(), row.end()) - row.begin());
+  });
+  return predicted;
 }
 
 std::vector<int32_t> Session::generate(int n_tokens, const SamplingOptions& sampling,

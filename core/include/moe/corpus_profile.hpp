@@ -47,6 +47,7 @@ struct ProfileLayer {
   CacheCounts cache;                     // moe/expert_cache.hpp
   TokenExpertTable by_input;             // keyed by the token at t
   TokenExpertTable by_next;              // keyed by the text's token at t+1
+  TokenExpertTable by_predicted;         // keyed by the model's predicted token after t (OLMoE)
 };
 
 struct CorpusProfile {
@@ -65,9 +66,11 @@ ProfileModel profile_model_of(const RoutingTrace& trace);
 
 // Adds the routing of one document (or one context-sized part of it; repetition, transitions
 // and the cache curves never cross from one call to the next): `tokens[t]` is the id routed at position t of `trace` (trace.n_tokens()
-// ids). Throws moe::Error when the trace's shape is not the profile's.
+// ids); `predicted[t]`, when given, the model's most likely token after position t.
+// Throws moe::Error when the trace's shape is not the profile's.
 void add_routing(CorpusProfile& profile, const RoutingTrace& trace,
-                  std::span<const int32_t> tokens, const std::string& domain);
+                  std::span<const int32_t> tokens, const std::string& domain,
+                  std::span<const int32_t> predicted = {});
 
 // Experts no token chose at a layer (never activated).
 std::vector<int> never_activated(const ProfileLayer& layer);

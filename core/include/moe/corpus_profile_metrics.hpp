@@ -21,6 +21,7 @@ struct ProfileLayerMetrics {
   Repetition repetition;
   VocabularySpecialization vocabulary_by_input;
   VocabularySpecialization vocabulary_by_next;
+  VocabularySpecialization vocabulary_by_predicted;  // token_ids 0: not profiled
   std::vector<double> coactivation;     // CoAct, E x E (moe/expert_coactivation.hpp)
   std::vector<double> next_layer_probability;  // P(b at next MoE layer | a here), E x E; empty at
   double next_layer_nmi = 0;                   //   the last layer; NMI of the top-1 choices

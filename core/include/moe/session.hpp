@@ -76,6 +76,9 @@ public:
   // result[i] = -log p(tokens[i + 1] | tokens[0..i]), tokens.size() - 1 values.
   // Leaves the session holding `tokens` (all recomputed, since every position's logits count).
   std::vector<float> token_nll(std::span<const int32_t> tokens);
+  // The model's most likely next token after each position (the argmax of that position's
+  // logits, ties to the lower id), tokens.size() values. Leaves the session holding `tokens`.
+  std::vector<int32_t> predicted_tokens(std::span<const int32_t> tokens);
 
   // Samples up to `n_tokens` tokens after the current ones, appending each and calling
   // `on_token` (which may stop early). Returns the generated tokens. Throws moe::Error when the
@@ -87,6 +90,10 @@ private:
   void check_tokens(std::span<const int32_t> tokens, int total) const;
   // Computes tokens_[from..] (the cache holds [0, from)), updating logits and trace.
   void compute_from(int from);
+  // Computes every position of `tokens` from an empty cache (one call under a batch rule, else
+  // chunks) and hands each position's logits to `on_row`; leaves the session holding `tokens`.
+  void forward_every_position(std::span<const int32_t> tokens,
+                              const std::function<void(int, std::span<const float>)>& on_row);
 
   std::shared_ptr<const Model> model_;
   std::shared_ptr<Backend> backend_;
