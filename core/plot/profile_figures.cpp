@@ -136,7 +136,7 @@ Figure vocabulary_figure(const ProfileMetrics& metrics, int top_k, int n_expert)
   const Color input = expert_color(0), next = expert_color(2), predicted = expert_color(4);
   std::vector<LayerSeries> series = {
       {[](const ProfileLayerMetrics& l) { return l.vocabulary_by_input.mean_share; }, input,
-       "by input token"},
+       "by the input token"},
       {[](const ProfileLayerMetrics& l) { return l.vocabulary_by_next.mean_share; }, next,
        "by the text's next token"}};
   // Profiles made before the predicted-token table have none: two series then.
