@@ -151,6 +151,12 @@ std::string dump_json(const nlohmann::json& value, int indent) {
   return value.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+std::string fixed(double value, int digits) {
+  std::ostringstream out;
+  out << std::fixed << std::setprecision(digits) << value;
+  return out.str();
+}
+
 std::vector<moe::RoutingTokenInfo> routing_tokens(const LoadedModel& loaded,
                                                   const std::vector<int32_t>& ids,
                                                   int first_token, int end_token) {

@@ -100,6 +100,8 @@ void write_routing_table(std::ostream& out, const LoadedModel& loaded,
 
 // JSON text that never throws on odd bytes (invalid UTF-8 is replaced).
 std::string dump_json(const nlohmann::json& value, int indent = -1);
+// `value` with `digits` decimals, as std::fixed prints it ("0.50").
+std::string fixed(double value, int digits);
 
 // Each subcommand registers itself on the app; defined in cmd_<name>.cpp.
 void register_info(CLI::App& app);

@@ -28,12 +28,6 @@ struct CompareArgs {
   FigureOutputArgs figure;
 };
 
-std::string fixed(double value, int digits) {
-  std::ostringstream out;
-  out << std::fixed << std::setprecision(digits) << value;
-  return out.str();
-}
-
 std::string short_count(double value) {
   const char* suffixes[] = {"", "K", "M", "G", "T"};
   int i = 0;

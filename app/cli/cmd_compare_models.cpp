@@ -37,12 +37,6 @@ bool is_profile_path(const std::string& path) {
   return std::filesystem::path(path).extension() == ".moeprofile";
 }
 
-std::string fixed(double value, int digits) {
-  std::ostringstream out;
-  out << std::fixed << std::setprecision(digits) << value;
-  return out.str();
-}
-
 // Routes the corpus through both models; Ctrl-C keeps what is done.
 moe::CorpusComparison route_both(const CompareModelsArgs& args) {
   const LoadedModel a = load_model(args.path_a);

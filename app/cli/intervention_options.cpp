@@ -16,12 +16,6 @@ namespace moescope::cli {
 
 namespace {
 
-std::string fixed(double value, int digits) {
-  std::ostringstream out;
-  out << std::fixed << std::setprecision(digits) << value;
-  return out.str();
-}
-
 // Token ids of the `count` most likely tokens, most likely first.
 std::vector<int32_t> most_likely(const std::vector<float>& probs, int count) {
   std::vector<int32_t> ids(probs.size());
