@@ -7,6 +7,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "moe/error.hpp"
 #include "moe/model.hpp"
 #include "moe/train_job.hpp"
+#include "moe/train_data.hpp"
 #include "moe/train_job_config.hpp"
 
 namespace fs = std::filesystem;
@@ -48,7 +50,7 @@ protected:
     trainer.seq_len = 32;
     trainer.batch_seqs = 4;
     trainer.micro_batch_seqs = 2;
-    config.tokenizer = {300, 100000};
+    config.tokenizer = {300, 100000, {}};
     // Two domains of the bundled corpus sample (the Train tab's).
     config.corpus = {fs::path(MOESCOPE_SOURCE_DIR) / "assets" / "train" / "sample",
                      {"english", "code"}};
@@ -126,6 +128,38 @@ TEST(TrainJobConfig, ReadsEveryKeyAndNamesTheWrongOne) {
   }
   EXPECT_THROW(moe::train::parse_training_config("{", "broken.json"), moe::Error);
   EXPECT_THROW(moe::train::read_training_config("/nonexistent/train.json"), moe::Error);
+
+  json weighted = json::parse(text);
+  weighted["tokenizer"]["domain_weights"] = {{"beta", 2.5}};
+  EXPECT_DOUBLE_EQ(
+      moe::train::parse_training_config(weighted.dump(), "w").tokenizer.domain_weights.at("beta"),
+      2.5);
+  for (const json& bad : {json{{"gamma", 2.0}}, json{{"beta", 0.0}}, json{{"beta", -1.0}}}) {
+    weighted["tokenizer"]["domain_weights"] = bad;
+    EXPECT_THROW(moe::train::parse_training_config(weighted.dump(), "w"), moe::Error) << bad;
+  }
+}
+
+TEST(TrainData, DomainWeightsShareTheTokenizerSampleInProportion) {
+  const fs::path dir = fs::path(MOESCOPE_SOURCE_DIR) / "assets" / "train" / "sample";
+  const auto sampled_bytes = [&](const std::vector<std::string>& domains, uint64_t budget,
+                                 const std::map<std::string, double>& weights) {
+    uint64_t total = 0;
+    for (const std::string& doc : moe::train::sample_documents({dir, domains}, budget, weights))
+      total += doc.size();
+    return total;
+  };
+  // code weighs 3, english 1: of 60,000 bytes english gets the sample of a 15,000-byte budget
+  // and code that of a 45,000-byte one.
+  const uint64_t english = sampled_bytes({"english"}, 15000, {});
+  const uint64_t code = sampled_bytes({"code"}, 45000, {});
+  EXPECT_EQ(sampled_bytes({"english", "code"}, 60000, {{"code", 3.0}}), english + code);
+  EXPECT_GT(code, 2 * english);
+  EXPECT_EQ(sampled_bytes({"english", "code"}, 60000, {}),
+            sampled_bytes({"english"}, 30000, {}) + sampled_bytes({"code"}, 30000, {}));
+
+  EXPECT_THROW(sampled_bytes({"english", "code"}, 60000, {{"german", 2.0}}), moe::Error);
+  EXPECT_THROW(sampled_bytes({"english", "code"}, 60000, {{"code", 0.0}}), moe::Error);
 }
 
 TEST_F(TrainJob, RunsEvaluatesCheckpointsAndExports) {

@@ -1,6 +1,7 @@
 // Corpus reading, the cached BPE tokenizer, cached token streams and the batch sampler.
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -97,12 +98,26 @@ std::string read_file(const fs::path& path) {
   return bytes;
 }
 
-std::vector<std::string> sample_documents(const CorpusSpec& corpus, uint64_t sample_bytes) {
+std::vector<std::string> sample_documents(const CorpusSpec& corpus, uint64_t sample_bytes,
+                                          const std::map<std::string, double>& domain_weights) {
   if (corpus.domains.empty()) throw Error("the corpus has no domains");
-  const uint64_t budget = std::max<uint64_t>(1, sample_bytes / corpus.domains.size());
+  for (const auto& [domain, weight] : domain_weights) {
+    if (std::find(corpus.domains.begin(), corpus.domains.end(), domain) == corpus.domains.end())
+      throw Error("tokenizer weight for \"" + domain + "\", which is not a domain of the corpus");
+    if (!std::isfinite(weight) || weight <= 0)
+      throw Error("tokenizer weight for \"" + domain + "\" must be a positive number");
+  }
+  const auto weight_of = [&](const std::string& domain) {
+    const auto found = domain_weights.find(domain);
+    return found == domain_weights.end() ? 1.0 : found->second;
+  };
+  double weight_sum = 0;
+  for (const std::string& domain : corpus.domains) weight_sum += weight_of(domain);
   constexpr size_t kMaxDocumentBytes = 64 * 1024;  // one huge file must not fill the sample
   std::vector<std::string> sample;
   for (const std::string& domain : corpus.domains) {
+    const uint64_t budget = std::max<uint64_t>(
+        1, static_cast<uint64_t>(static_cast<double>(sample_bytes) * weight_of(domain) / weight_sum));
     const std::string text = read_file(corpus.file(domain, "train"));
     const std::vector<std::string_view> documents = split_documents(text);
     if (documents.empty()) continue;
@@ -148,6 +163,9 @@ Tokenizer load_or_train_tokenizer(const CorpusSpec& corpus, const TokenizerTrain
   // What the cached tokenizer was made from: the spec and the training files' stamps.
   std::string recipe =
       "vocab=" + std::to_string(spec.vocab_size) + ";sample=" + std::to_string(spec.sample_bytes);
+  for (const auto& [domain, weight] : spec.domain_weights) {
+    recipe += ";weight:" + domain + "=" + std::to_string(weight);
+  }
   for (const std::string& domain : corpus.domains) {
     recipe += ";" + domain + "=" + file_stamp(corpus.file(domain, "train"));
   }
@@ -168,7 +186,7 @@ Tokenizer load_or_train_tokenizer(const CorpusSpec& corpus, const TokenizerTrain
   }
 
   const auto start = std::chrono::steady_clock::now();
-  const std::vector<std::string> documents = sample_documents(corpus, spec.sample_bytes);
+  const std::vector<std::string> documents = sample_documents(corpus, spec.sample_bytes, spec.domain_weights);
   uint64_t bytes = 0;
   for (const std::string& d : documents) bytes += d.size();
   say(log, "tokenizer: training BPE (vocab " + std::to_string(spec.vocab_size) + ") on " +

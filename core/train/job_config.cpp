@@ -1,5 +1,7 @@
 // A training config's JSON to a TrainingJobConfig (moe/train_job_config.hpp): every key known,
 // typed and in range, or one clear error naming it.
+#include <algorithm>
+#include <cmath>
 #include <map>
 #include <set>
 #include <sstream>
@@ -118,6 +120,7 @@ TrainingJobConfig parse_training_config(std::string_view json_text, const std::s
     Section s(root, "tokenizer", true);
     s.read("vocab_size", job.tokenizer.vocab_size);
     s.read("sample_bytes", job.tokenizer.sample_bytes);
+    s.read("domain_weights", job.tokenizer.domain_weights);
     require_range("tokenizer.vocab_size", job.tokenizer.vocab_size, 260, 65536);
   }
   {
@@ -129,6 +132,14 @@ TrainingJobConfig parse_training_config(std::string_view json_text, const std::s
     s.read_path("cache_dir", job.cache_dir);
     if (dir.empty() || job.corpus.domains.empty())
       throw Error("config: data.corpus_dir and data.domains are required");
+    for (const auto& [domain, weight] : job.tokenizer.domain_weights) {
+      const auto& domains = job.corpus.domains;
+      if (std::find(domains.begin(), domains.end(), domain) == domains.end())
+        throw Error("config: tokenizer.domain_weights names \"" + domain +
+                    "\", which is not in data.domains");
+      if (!(weight > 0) || !std::isfinite(weight))
+        throw Error("config: tokenizer.domain_weights." + domain + " must be a positive number");
+    }
   }
   {
     Section s(root, "optimizer", true);

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <functional>
 #include <span>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,12 +36,18 @@ struct CorpusSpec {
 
 struct TokenizerTrainSpec {
   int vocab_size = 4096;                // bytes + merges + <s>, </s>
-  uint64_t sample_bytes = 16ull << 20;  // text sampled for training, split evenly by domain
+  uint64_t sample_bytes = 16ull << 20;  // text sampled for training, split by domain weight
+  // A domain's share of the sample relative to the others (missing: 1). More weight gives a
+  // language more merges: Russian needs about 3x to reach as many one-token words as English,
+  // its letters taking two bytes and its words many forms.
+  std::map<std::string, double> domain_weights;
 };
 
 // Whole documents from evenly spaced places of each domain's train.txt, about
-// sample_bytes / n_domains bytes per domain (the same sample for the same files).
-std::vector<std::string> sample_documents(const CorpusSpec& corpus, uint64_t sample_bytes);
+// sample_bytes * weight / (sum of weights) bytes per domain (the same sample for the same files).
+// Throws for a weight that is not positive and finite, or one naming no domain of the corpus.
+std::vector<std::string> sample_documents(const CorpusSpec& corpus, uint64_t sample_bytes,
+                                          const std::map<std::string, double>& domain_weights = {});
 
 // Trains the BPE tokenizer (GPT-2 pre-tokenizer, <s> BOS, </s> EOS) on sample_documents, or
 // loads it from `cache` when that file was made from the same spec and the same files.
