@@ -149,6 +149,19 @@ TEST_F(CliServerTest, GeneratePlotDomainsAndProfileOnTheServer) {
   const nlohmann::json domain_json = nlohmann::json::parse(domains.out);
   EXPECT_EQ(domain_json.at("tokens").at("code"), 6 + 5);  // "int x;" and "for i", a token per byte
   EXPECT_EQ(domain_json.at("layers").size(), 3u);
+  for (const nlohmann::json& layer : domain_json.at("layers")) {
+    for (const auto& [domain, top1] : layer.at("top1").items()) {
+      const nlohmann::json& load = layer.at("load").at(domain);
+      ASSERT_EQ(top1.size(), load.size());
+      double sum = 0;
+      // A first choice is one of the k slots the load counts, so top1 <= k * load (k = 2).
+      for (size_t e = 0; e < top1.size(); ++e) {
+        sum += top1[e].get<double>();
+        EXPECT_LE(top1[e].get<double>(), 2 * load[e].get<double>() + 1e-12) << domain << " " << e;
+      }
+      EXPECT_NEAR(sum, 1.0, 1e-12) << domain;
+    }
+  }
 
   const CommandResult profiled = run_cli("profile" + source + " --data " + arg("prompts") +
                                          " --out " + arg("server.moeprofile") + " --quiet");

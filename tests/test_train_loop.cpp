@@ -77,7 +77,7 @@ protected:
     write_text(*dir_ / "corpus/code/val.txt", code_documents(30, 4));
     CorpusSpec spec{*dir_ / "corpus", {"en", "code"}};
     data_ =
-        new PreparedData(prepare_data(spec, TokenizerTrainSpec{320, 1 << 20}, *dir_ / "cache", 2));
+        new PreparedData(prepare_data(spec, TokenizerTrainSpec{320, 1 << 20, {}}, *dir_ / "cache", 2));
   }
   static void TearDownTestSuite() {
     delete data_;
@@ -138,7 +138,7 @@ TEST_F(TrainLoop, DataIsTokenizedCachedAndBalanced) {
   CorpusSpec spec{*dir_ / "corpus", {"en", "code"}};
   std::vector<std::string> lines;
   const PreparedData again =
-      prepare_data(spec, TokenizerTrainSpec{320, 1 << 20}, *dir_ / "cache", 1,
+      prepare_data(spec, TokenizerTrainSpec{320, 1 << 20, {}}, *dir_ / "cache", 1,
                    [&](const std::string& line) { lines.push_back(line); });
   EXPECT_EQ(again.corpus.domains()[1].train, corpus.domains()[1].train);
   ASSERT_FALSE(lines.empty());

@@ -98,9 +98,7 @@ std::string describe_backend(const moe::Backend& backend) {
 std::string read_text_file(const std::string& path) { return moe::read_text_file(path); }
 
 std::optional<int32_t> bos_to_add(const LoadedModel& loaded, bool add_bos) {
-  const auto bos = loaded.tokenizer->bos_id();
-  const bool model_wants_bos = loaded.model->file().get_bool_or("tokenizer.ggml.add_bos_token", true);
-  if (add_bos && bos && model_wants_bos) return bos;
+  if (add_bos) return moe::prompt_bos(*loaded.tokenizer, loaded.model->file());
   return std::nullopt;
 }
 

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <iomanip>
 #include <iostream>
+#include <numeric>
 
 #include "cli_common.hpp"
 #include "moe/domain_specialization.hpp"
@@ -50,8 +51,17 @@ void run_domains(const DomainsArgs& args) {
     nlohmann::json out_layers = nlohmann::json::array();
     for (const moe::LayerSpecialization& layer : layers) {
       nlohmann::json load = nlohmann::json::object();
-      for (size_t d = 0; d < domains.size(); ++d) load[domains[d].domain] = layer.load_share[d];
-      out_layers.push_back({{"layer", layer.layer}, {"mi_bits", layer.mi_bits}, {"load", load}});
+      nlohmann::json top1 = nlohmann::json::object();  // share of the domain's first choices
+      for (size_t d = 0; d < domains.size(); ++d) {
+        load[domains[d].domain] = layer.load_share[d];
+        const std::vector<long long>& counts = layer.top1_counts[d];
+        const double tokens = static_cast<double>(std::accumulate(counts.begin(), counts.end(), 0LL));
+        std::vector<double> shares;
+        for (long long count : counts) shares.push_back(tokens > 0 ? count / tokens : 0.0);
+        top1[domains[d].domain] = shares;
+      }
+      out_layers.push_back(
+          {{"layer", layer.layer}, {"mi_bits", layer.mi_bits}, {"load", load}, {"top1", top1}});
     }
     nlohmann::json tokens = nlohmann::json::object();
     for (const moe::DomainTrace& domain : domains) tokens[domain.domain] = domain.trace.n_tokens();

@@ -327,8 +327,7 @@ void Worker::do_load(const LoadRequest& request) {
     state.tokenizer = std::move(tokenizer);
     state.session = std::move(session);
     state.info = std::move(info);
-    state.add_bos = state.tokenizer->bos_id().has_value() &&
-                    state.model->file().get_bool_or("tokenizer.ggml.add_bos_token", true);
+    state.add_bos = moe::prompt_bos(*state.tokenizer, state.model->file()).has_value();
     ++state.model_generation;
     state.n_prompt_tokens = 0;
     // Domain results belong to the old model; a computation asked for on it is dropped.

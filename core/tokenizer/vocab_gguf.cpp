@@ -148,4 +148,9 @@ Tokenizer Tokenizer::from_gguf(const gguf::GgufFile& file) {
   }
 }
 
+std::optional<int32_t> prompt_bos(const Tokenizer& tokenizer, const gguf::GgufFile& file) {
+  if (!file.get_bool_or("tokenizer.ggml.add_bos_token", true)) return std::nullopt;
+  return tokenizer.bos_id();
+}
+
 }  // namespace moe

@@ -130,4 +130,8 @@ private:
   std::shared_ptr<const Impl> impl_;
 };
 
+// The BOS token a prompt starts with, as llama.cpp decides: the vocabulary's BOS unless the file
+// says tokenizer.ggml.add_bos_token = false (absent means true).
+std::optional<int32_t> prompt_bos(const Tokenizer& tokenizer, const gguf::GgufFile& file);
+
 }  // namespace moe
