@@ -210,6 +210,18 @@ std::vector<GlCase> gl_cases() {
     s.embedding_scale = 12, s.residual_scale = 0.22f, s.logit_scale = 8, s.attention_scale = 0.0078125f;
     cases.push_back({"granitemoe_q8_0_multipliers", GgmlType::Q8_0, s});
   }
+  // Norm biases (phimoe: RMSNorm with biases, biases on every projection and the logits) and
+  // LayerNorm with dbrx's clamped q/k/v (a clamp of 0.5 cuts many of the random projections).
+  {
+    RandomModelSpec s = small;
+    s.architecture = "phimoe", s.seed = 40;
+    cases.push_back({"phimoe_f32_norm_biases", GgmlType::F32, s});
+  }
+  {
+    RandomModelSpec s = small;
+    s.architecture = "dbrx", s.clamp_kqv = 0.5f, s.seed = 41;
+    cases.push_back({"dbrx_q8_0_layer_norm_clamp", GgmlType::Q8_0, s});
+  }
   {
     RandomModelSpec s = k_quant;
     s.seed = 26;
@@ -498,9 +510,7 @@ TEST(GlBackend, UnimplementedFeaturesAreRefusedByName) {
 TEST(GlBackend, RefusesByMissingCapabilityNotByArchitectureName) {
   REQUIRE_GL(gl);
   const std::pair<std::string, std::string> refusals[] = {
-      {"phimoe", "norm biases"},
       {"deepseek2", "multi-head latent attention"},
-      {"dbrx", "LayerNorm"},  // which it would otherwise have run as RMSNorm, unclamped
       {"llama4", "q/k norms after RoPE"},  // and chunked attention, NoPE layers, input gates
       {"grok", "a norm of the attention output"},  // and GeGLU, soft caps, multipliers
   };
@@ -508,7 +518,6 @@ TEST(GlBackend, RefusesByMissingCapabilityNotByArchitectureName) {
     RandomModelSpec spec;
     spec.architecture = architecture, spec.seed = 37;
     if (architecture == "deepseek2") spec.head_dim = 24, spec.n_rot = 8, spec.kv_lora_rank = 32;
-    if (architecture == "dbrx") spec.clamp_kqv = 1.0f;
     const TypedModelFile file(spec, GgmlType::F32);
     const auto model = file.load();
     try {

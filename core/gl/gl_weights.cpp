@@ -11,22 +11,24 @@ namespace moe::gl {
 
 namespace {
 
-// What the shaders of this backend compute, as the tensor roles they implement: RMSNorm,
-// q, k and v projections with optional biases and q/k norms (before RoPE), RoPE with any
-// scaling (the CPU backend's RopeParams), shared experts, an optional output-projection bias, SwiGLU
-// experts and dense layers. Routing is the shared route_layer's, so every gating rule, the
-// selection bias and every intervention the CPU backend applies apply here.
+// What the shaders of this backend compute, as the tensor roles they implement: RMSNorm and
+// LayerNorm with optional biases, q, k and v projections with optional biases and q/k norms,
+// RoPE with any scaling (the CPU backend's RopeParams), shared experts, output-projection and
+// logit biases, experts and dense layers. Routing is the shared route_layer's, so every gating
+// rule, the selection bias and every intervention the CPU backend applies apply here.
 constexpr TensorRole kImplementedRoles[] = {
-    TensorRole::TokenEmbedding, TensorRole::OutputNorm, TensorRole::Output,
-    TensorRole::AttnNorm,       TensorRole::AttnQ,      TensorRole::AttnK,
-    TensorRole::AttnV,          TensorRole::AttnOutput, TensorRole::AttnQBias,
-    TensorRole::AttnKBias,      TensorRole::AttnVBias,  TensorRole::AttnOutputBias,
-    TensorRole::FfnNorm,        TensorRole::FfnGate,    TensorRole::FfnUp,
-    TensorRole::FfnDown,        TensorRole::Router,     TensorRole::GateExps,
-    TensorRole::UpExps,         TensorRole::DownExps,   TensorRole::SelectionBias,
-    TensorRole::AttnQNorm,      TensorRole::AttnKNorm,  TensorRole::SharedGate,
-    TensorRole::SharedUp,       TensorRole::SharedDown, TensorRole::SharedExpertGate,
-    TensorRole::RopeFreqs,      TensorRole::RopeFactorsLong, TensorRole::RopeFactorsShort,
+    TensorRole::TokenEmbedding, TensorRole::OutputNorm,      TensorRole::OutputNormBias,
+    TensorRole::Output,         TensorRole::OutputBias,      TensorRole::AttnNorm,
+    TensorRole::AttnNormBias,   TensorRole::AttnQ,           TensorRole::AttnK,
+    TensorRole::AttnV,          TensorRole::AttnOutput,      TensorRole::AttnQBias,
+    TensorRole::AttnKBias,      TensorRole::AttnVBias,       TensorRole::AttnOutputBias,
+    TensorRole::FfnNorm,        TensorRole::FfnNormBias,     TensorRole::FfnGate,
+    TensorRole::FfnUp,          TensorRole::FfnDown,         TensorRole::Router,
+    TensorRole::GateExps,       TensorRole::UpExps,          TensorRole::DownExps,
+    TensorRole::SelectionBias,  TensorRole::AttnQNorm,       TensorRole::AttnKNorm,
+    TensorRole::SharedGate,     TensorRole::SharedUp,        TensorRole::SharedDown,
+    TensorRole::SharedExpertGate, TensorRole::RopeFreqs,     TensorRole::RopeFactorsLong,
+    TensorRole::RopeFactorsShort,
 };
 
 bool implemented(TensorRole role) {
@@ -53,8 +55,6 @@ void check_capabilities(const Model& model) {
   }
   // The capabilities of the architectures added for issue 17, until the GPU covers them.
   const Architecture& arch = model.architecture();
-  if (arch.norm != NormKind::Rms) refuse("LayerNorm");
-  if (config.clamp_kqv > 0) refuse("clamped q/k/v (attention.clamp_kqv)");
   for (int window : config.attention_window)
     if (window > 0) refuse("sliding-window attention");
   if (arch.hunyuan_moe || config.qk_l2_norm) refuse("q/k norms after RoPE");
@@ -183,6 +183,27 @@ Vector concatenated_bias(const std::vector<std::pair<const gguf::TensorInfo*, in
   return vector;
 }
 
+// Per expert e, its gate bias row then its up bias row (zeros for an absent one), as the glu
+// shader reads them; size 0 when both are absent.
+Vector interleaved_expert_biases(const gguf::TensorInfo* gate, const gguf::TensorInfo* up) {
+  Vector vector;
+  if (gate == nullptr && up == nullptr) return vector;
+  const gguf::TensorInfo& shape = gate != nullptr ? *gate : *up;
+  const size_t width = shape.dims[0], n_expert = shape.dims[1];
+  std::vector<float> gate_values(width * n_expert, 0.0f), up_values(width * n_expert, 0.0f);
+  const int64_t count = static_cast<int64_t>(width * n_expert);
+  if (gate != nullptr) dequantize_row(gate->type, gate->data, gate_values.data(), count);
+  if (up != nullptr) dequantize_row(up->type, up->data, up_values.data(), count);
+  std::vector<float> values;
+  for (size_t e = 0; e < n_expert; ++e) {
+    values.insert(values.end(), gate_values.begin() + e * width, gate_values.begin() + (e + 1) * width);
+    values.insert(values.end(), up_values.begin() + e * width, up_values.begin() + (e + 1) * width);
+  }
+  vector.size = static_cast<unsigned>(values.size());
+  vector.buffer = Buffer(values.data(), values.size() * sizeof(float));
+  return vector;
+}
+
 Vector upload_vector(const gguf::TensorInfo* tensor) {
   Vector vector;
   if (tensor == nullptr) return vector;
@@ -200,13 +221,17 @@ Weights::Weights(std::shared_ptr<Device> device, std::shared_ptr<const Model> mo
   check_capabilities(*model_);
   const ModelConfig& config = model_->config();
   output_norm_ = upload_vector(&model_->output_norm());
+  output_norm_bias_ = upload_vector(model_->output_norm_bias());
   output_ = upload_matrix(*device_, model_->output());
+  output_bias_ = upload_vector(model_->output_bias());
   layers_.resize(static_cast<size_t>(config.n_layer));
   for (int il = 0; il < config.n_layer; ++il) {
     const LayerWeights& in = model_->layer(il);
     LayerBuffers& out = layers_[static_cast<size_t>(il)];
     out.attn_norm = upload_vector(in.attn_norm);
     out.ffn_norm = upload_vector(in.ffn_norm);
+    out.attn_norm_bias = upload_vector(in.attn_norm_bias);
+    out.ffn_norm_bias = upload_vector(in.ffn_norm_bias);
     out.attn_qkv = upload_fused(*device_, {in.attn_q, in.attn_k, in.attn_v});
     out.qkv_bias = concatenated_bias({{in.attn_q_bias, config.n_head * config.head_dim},
                                       {in.attn_k_bias, config.n_head_kv * config.head_dim},
@@ -215,10 +240,20 @@ Weights::Weights(std::shared_ptr<Device> device, std::shared_ptr<const Model> mo
     out.k_norm = upload_vector(in.attn_k_norm);
     out.attn_output = upload_matrix(*device_, *in.attn_output);
     out.attn_output_bias = upload_vector(in.attn_output_bias);
+    out.attn_sinks = upload_vector(in.attn_sinks);
+    out.attn_output_norm = upload_vector(in.attn_output_norm);
+    out.ffn_post_norm = upload_vector(in.ffn_post_norm);
     if (config.layer_is_moe[static_cast<size_t>(il)]) {
       out.router = upload_matrix(*device_, *in.ffn_gate_inp);
+      out.router_bias = upload_vector(in.ffn_gate_inp_bias);
       out.gate_up = upload_fused(*device_, {in.ffn_gate_exps, in.ffn_up_exps});
       out.down = upload_matrix(*device_, *in.ffn_down_exps);
+      out.gate_up_bias = interleaved_expert_biases(in.ffn_gate_exps_bias, in.ffn_up_exps_bias);
+      out.down_bias = upload_vector(in.ffn_down_exps_bias);
+      if (in.ffn_up != nullptr) {
+        out.dense_gate_up = upload_fused(*device_, {in.ffn_gate, in.ffn_up});
+        out.dense_down = upload_matrix(*device_, *in.ffn_down);
+      }
       if (config.shared_experts != SharedExperts::None && in.ffn_gate_shexp != nullptr) {
         out.shared_gate_up = upload_fused(*device_, {in.ffn_gate_shexp, in.ffn_up_shexp});
         out.shared_down = upload_matrix(*device_, *in.ffn_down_shexp);
@@ -237,7 +272,9 @@ Weights::~Weights() {
   device_->context->make_current();
   layers_.clear();
   output_norm_ = Vector();
+  output_norm_bias_ = Vector();
   output_ = Matrix();
+  output_bias_ = Vector();
 }
 
 }  // namespace moe::gl
