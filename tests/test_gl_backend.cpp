@@ -222,6 +222,27 @@ std::vector<GlCase> gl_cases() {
     s.architecture = "dbrx", s.clamp_kqv = 0.5f, s.seed = 41;
     cases.push_back({"dbrx_q8_0_layer_norm_clamp", GgmlType::Q8_0, s});
   }
+  // q/k norms after RoPE (hunyuan-moe, with its ungated shared expert) and Llama 4: MoE every 2nd
+  // layer with a shared expert, sigmoid top-1 weighting the expert's input, L2 q/k norms, a NoPE
+  // layer (3) and chunked layers rotating with their own base (rope.freq_base_swa). Its chunks
+  // (8192 positions) and the NoPE temperature (1 below position 8191) stay beyond these prompts.
+  {
+    RandomModelSpec s = small;
+    s.architecture = "hunyuan-moe", s.n_expert = 16, s.n_expert_used = 4, s.n_ff_shexp = 96;
+    s.seed = 42;
+    cases.push_back({"hunyuan_moe_f32", GgmlType::F32, s});
+  }
+  {
+    RandomModelSpec s = small;
+    s.architecture = "llama4", s.n_layer = 4, s.moe_layer_step = 2, s.dense_layers = {0, 2};
+    s.n_expert = 16, s.n_expert_used = 1, s.n_ff = 64, s.rope_base_swa = 5000, s.seed = 43;
+    cases.push_back({"llama4_f16_interleaved_nope", GgmlType::F16, s});
+  }
+  {
+    RandomModelSpec s = small;
+    s.architecture = "llama4", s.n_layer = 4, s.n_expert_used = 3, s.seed = 44;
+    cases.push_back({"llama4_q8_0_top3", GgmlType::Q8_0, s});
+  }
   {
     RandomModelSpec s = k_quant;
     s.seed = 26;
@@ -511,7 +532,6 @@ TEST(GlBackend, RefusesByMissingCapabilityNotByArchitectureName) {
   REQUIRE_GL(gl);
   const std::pair<std::string, std::string> refusals[] = {
       {"deepseek2", "multi-head latent attention"},
-      {"llama4", "q/k norms after RoPE"},  // and chunked attention, NoPE layers, input gates
       {"grok", "a norm of the attention output"},  // and GeGLU, soft caps, multipliers
   };
   for (const auto& [architecture, capability] : refusals) {

@@ -57,12 +57,6 @@ void check_capabilities(const Model& model) {
   const Architecture& arch = model.architecture();
   for (int window : config.attention_window)
     if (window > 0) refuse("sliding-window attention");
-  if (arch.hunyuan_moe || config.qk_l2_norm) refuse("q/k norms after RoPE");
-  for (int chunk : config.attention_chunk)
-    if (chunk > 0) refuse("chunked attention");
-  for (bool rotates : config.layer_rotates)
-    if (!rotates) refuse("layers without RoPE (NoPE)");
-  if (config.expert_input_weighted) refuse("gate weights on the experts' input");
   if (config.attn_softcap > 0 || config.final_softcap > 0) refuse("soft-capped scores or logits");
   if (config.expert_activation != ExpertActivation::SwiGlu) refuse("this expert activation");
   if (config.head_dim > 256 || config.head_dim_v > 256) refuse("heads wider than 256");
