@@ -68,21 +68,25 @@ moe::GlBackend* shared_gl_backend(std::string& why) {
                               << " (CI runs these tests on Mesa llvmpipe)"
 
 // A random model whose matrices (not the router, kept F32 like converted checkpoints) are
-// stored as `type`: random blocks for the types our writer cannot quantize to.
+// stored as `type`: random blocks for the types our writer cannot quantize to. `keys` are set
+// in the file (settings the spec does not reach).
+using Keys = std::vector<std::pair<std::string, moe::gguf::Value>>;
+
 class TypedModelFile {
 public:
-  TypedModelFile(RandomModelSpec spec, GgmlType type) {
+  TypedModelFile(RandomModelSpec spec, GgmlType type, const Keys& keys = {}) {
     const bool writer_types = type == GgmlType::F32 || type == GgmlType::F16 ||
                               type == GgmlType::BF16 || type == GgmlType::Q8_0;
     spec.weight_type = writer_types ? type : GgmlType::F32;
     path_ = moe::testing::unique_temp_path("gl_backend_" + moe::type_name(type), ".gguf");
+    moe::testing::GgufEdit edit;
+    edit.set_keys = keys;
     if (writer_types) {
-      moe::write_random_model(spec, path_);
+      write(moe::testing::edited_random_model(spec, edit));
       return;
     }
     const std::vector<uint8_t> f32_bytes = moe::build_random_model(spec).to_bytes();
     const moe::gguf::GgufFile f32_file = moe::gguf::GgufFile::parse(f32_bytes);
-    moe::testing::GgufEdit edit;
     std::mt19937_64 rng(spec.seed);
     for (const moe::gguf::TensorInfo& tensor : f32_file.tensors()) {
       if (tensor.dims.size() < 2 || tensor.name.find("ffn_gate_inp") != std::string::npos) continue;
@@ -92,16 +96,19 @@ public:
       edit.replace_tensors[tensor.name] = {
           type, tensor.dims, moe::testing::random_quantized(type, tensor.n_elements, stddev, rng)};
     }
-    const std::vector<uint8_t> bytes = moe::testing::edited_gguf(f32_file, edit);
-    moe::gguf::GgufFile::parse(bytes);  // sanity: the edited file parses
-    FILE* out = std::fopen(path_.c_str(), "wb");
-    std::fwrite(bytes.data(), 1, bytes.size(), out);
-    std::fclose(out);
+    write(moe::testing::edited_gguf(f32_file, edit));
   }
   ~TypedModelFile() { std::filesystem::remove(path_); }
   std::shared_ptr<const moe::Model> load() const { return moe::Model::load(path_); }
 
 private:
+  void write(const std::vector<uint8_t>& bytes) {
+    moe::gguf::GgufFile::parse(bytes);  // sanity: the edited file parses
+    FILE* out = std::fopen(path_.c_str(), "wb");
+    std::fwrite(bytes.data(), 1, bytes.size(), out);
+    std::fclose(out);
+  }
+
   std::filesystem::path path_;
 };
 
@@ -109,6 +116,7 @@ struct GlCase {
   std::string label;
   GgmlType type;
   RandomModelSpec spec;
+  Keys keys = {};
 };
 
 void PrintTo(const GlCase& gl_case, std::ostream* out) { *out << gl_case.label; }
@@ -243,6 +251,26 @@ std::vector<GlCase> gl_cases() {
     s.architecture = "llama4", s.n_layer = 4, s.n_expert_used = 3, s.seed = 44;
     cases.push_back({"llama4_q8_0_top3", GgmlType::Q8_0, s});
   }
+  // grok: llama.cpp's default multipliers (embeddings x78, attention scale 0.088), attention
+  // scores soft-capped at 30, norms of the attention and FFN outputs, GeGLU experts (ggml's f16
+  // GELU table); Grok-2's dense GeGLU FFN beside the experts and soft-capped logits.
+  {
+    RandomModelSpec s = small;
+    s.architecture = "grok", s.seed = 45;
+    cases.push_back({"grok1_f32", GgmlType::F32, s});
+  }
+  {  // a soft cap that bites: the random scores are mostly below 1
+    RandomModelSpec s = small;
+    s.architecture = "grok", s.seed = 47;
+    cases.push_back({"grok1_f16_attention_softcap_0_5", GgmlType::F16, s,
+                     {{"grok.attn_logit_softcapping", moe::gguf::Value::f32(0.5f)}}});
+  }
+  {
+    RandomModelSpec s = small;
+    s.architecture = "grok", s.dense_ffn_beside_experts = true, s.n_ff = 96, s.final_softcap = 2;
+    s.seed = 46;
+    cases.push_back({"grok2_q8_0_dense_beside_softcap", GgmlType::Q8_0, s});
+  }
   {
     RandomModelSpec s = k_quant;
     s.seed = 26;
@@ -339,7 +367,7 @@ class GlVsCpu : public ::testing::TestWithParam<GlCase> {};
 TEST_P(GlVsCpu, PrefillMatchesCpuBackend) {
   REQUIRE_GL(gl);
   const GlCase& gl_case = GetParam();
-  const TypedModelFile file(gl_case.spec, gl_case.type);
+  const TypedModelFile file(gl_case.spec, gl_case.type, gl_case.keys);
   const auto model = file.load();
   const int n = 40;
   const std::vector<int32_t> tokens = random_tokens(n, model->config().n_vocab, 7);
@@ -371,7 +399,7 @@ TEST_P(GlVsCpu, PrefillMatchesCpuBackend) {
 TEST_P(GlVsCpu, DecodeTokenByTokenMatchesPrefill) {
   REQUIRE_GL(gl);
   const GlCase& gl_case = GetParam();
-  const TypedModelFile file(gl_case.spec, gl_case.type);
+  const TypedModelFile file(gl_case.spec, gl_case.type, gl_case.keys);
   const auto model = file.load();
   const int n = 12;
   const std::vector<int32_t> tokens = random_tokens(n, model->config().n_vocab, 8);
@@ -532,7 +560,6 @@ TEST(GlBackend, RefusesByMissingCapabilityNotByArchitectureName) {
   REQUIRE_GL(gl);
   const std::pair<std::string, std::string> refusals[] = {
       {"deepseek2", "multi-head latent attention"},
-      {"grok", "a norm of the attention output"},  // and GeGLU, soft caps, multipliers
   };
   for (const auto& [architecture, capability] : refusals) {
     RandomModelSpec spec;

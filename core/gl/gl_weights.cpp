@@ -28,7 +28,8 @@ constexpr TensorRole kImplementedRoles[] = {
     TensorRole::SelectionBias,  TensorRole::AttnQNorm,       TensorRole::AttnKNorm,
     TensorRole::SharedGate,     TensorRole::SharedUp,        TensorRole::SharedDown,
     TensorRole::SharedExpertGate, TensorRole::RopeFreqs,     TensorRole::RopeFactorsLong,
-    TensorRole::RopeFactorsShort,
+    TensorRole::RopeFactorsShort, TensorRole::AttnOutputNorm, TensorRole::FfnPostNorm,
+    TensorRole::FfnPostNormAlt,
 };
 
 bool implemented(TensorRole role) {
@@ -57,8 +58,7 @@ void check_capabilities(const Model& model) {
   const Architecture& arch = model.architecture();
   for (int window : config.attention_window)
     if (window > 0) refuse("sliding-window attention");
-  if (config.attn_softcap > 0 || config.final_softcap > 0) refuse("soft-capped scores or logits");
-  if (config.expert_activation != ExpertActivation::SwiGlu) refuse("this expert activation");
+  if (config.expert_activation == ExpertActivation::ClampedSwiGlu) refuse("this expert activation");
   if (config.head_dim > 256 || config.head_dim_v > 256) refuse("heads wider than 256");
   if (config.head_dim % 4 != 0) refuse("a head size that is not a multiple of 4");
   // The residual multiplier scales the attention output before its bias is added on the CPU;
