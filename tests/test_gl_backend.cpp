@@ -271,6 +271,20 @@ std::vector<GlCase> gl_cases() {
     s.seed = 46;
     cases.push_back({"grok2_q8_0_dense_beside_softcap", GgmlType::Q8_0, s});
   }
+  // gpt-oss: attention sinks, even layers in a 4-position sliding window rotating with their own
+  // base, biases on q/k/v, the output projection, the router and every expert, the clamped
+  // SwiGLU, the softmax over the k chosen logits; YaRN as in the released files.
+  {
+    RandomModelSpec s = small;
+    s.architecture = "gpt-oss", s.rope_base_swa = 2000, s.seed = 48;
+    cases.push_back({"gpt_oss_f32_sinks_window", GgmlType::F32, s});
+  }
+  {
+    RandomModelSpec s = small;
+    s.architecture = "gpt-oss", s.n_expert = 16, s.n_expert_used = 4, s.sliding_window = 8;
+    s.rope_scaling = "yarn", s.rope_scaling_factor = 4, s.rope_n_ctx_orig = 16, s.seed = 49;
+    cases.push_back({"gpt_oss_q8_0_yarn_top4", GgmlType::Q8_0, s});
+  }
   {
     RandomModelSpec s = k_quant;
     s.seed = 26;
@@ -537,8 +551,14 @@ TEST(GlBackend, UnimplementedFeaturesAreRefusedByName) {
   std::vector<Refusal> refusals;
   {
     RandomModelSpec s;
-    s.architecture = "gpt-oss", s.seed = 35;
-    refusals.push_back({"gpt-oss", s, "attention sinks (tensor blk.0.attn_sinks.weight"});
+    s.architecture = "granitemoe", s.attention_biases = true, s.seed = 35;
+    refusals.push_back({"granitemoe with biases", s,
+                        "a residual multiplier with an output-projection bias"});
+  }
+  {
+    RandomModelSpec s;
+    s.n_head = 1, s.n_head_kv = 1, s.head_dim = 288, s.seed = 35;
+    refusals.push_back({"288-wide heads", s, "heads wider than 256"});
   }
   for (const Refusal& refusal : refusals) {
     const TypedModelFile file(refusal.spec, GgmlType::F32);

@@ -13,23 +13,29 @@ namespace {
 
 // What the shaders of this backend compute, as the tensor roles they implement: RMSNorm and
 // LayerNorm with optional biases, q, k and v projections with optional biases and q/k norms,
-// RoPE with any scaling (the CPU backend's RopeParams), shared experts, output-projection and
-// logit biases, experts and dense layers. Routing is the shared route_layer's, so every gating
-// rule, the selection bias and every intervention the CPU backend applies apply here.
+// attention sinks, norms of the attention and FFN outputs, RoPE with any scaling (the CPU
+// backend's RopeParams), experts with optional biases, shared experts, dense layers, output and
+// logit biases. Routing is the shared route_layer's, so every gating rule, the selection bias
+// and every intervention the CPU backend applies apply here (the router's bias is added on the
+// GPU before the logits are read back).
 constexpr TensorRole kImplementedRoles[] = {
-    TensorRole::TokenEmbedding, TensorRole::OutputNorm,      TensorRole::OutputNormBias,
-    TensorRole::Output,         TensorRole::OutputBias,      TensorRole::AttnNorm,
-    TensorRole::AttnNormBias,   TensorRole::AttnQ,           TensorRole::AttnK,
-    TensorRole::AttnV,          TensorRole::AttnOutput,      TensorRole::AttnQBias,
-    TensorRole::AttnKBias,      TensorRole::AttnVBias,       TensorRole::AttnOutputBias,
-    TensorRole::FfnNorm,        TensorRole::FfnNormBias,     TensorRole::FfnGate,
-    TensorRole::FfnUp,          TensorRole::FfnDown,         TensorRole::Router,
-    TensorRole::GateExps,       TensorRole::UpExps,          TensorRole::DownExps,
-    TensorRole::SelectionBias,  TensorRole::AttnQNorm,       TensorRole::AttnKNorm,
-    TensorRole::SharedGate,     TensorRole::SharedUp,        TensorRole::SharedDown,
-    TensorRole::SharedExpertGate, TensorRole::RopeFreqs,     TensorRole::RopeFactorsLong,
-    TensorRole::RopeFactorsShort, TensorRole::AttnOutputNorm, TensorRole::FfnPostNorm,
-    TensorRole::FfnPostNormAlt,
+    TensorRole::TokenEmbedding, TensorRole::OutputNorm,     TensorRole::OutputNormBias,
+    TensorRole::Output,         TensorRole::OutputBias,     TensorRole::RopeFreqs,
+    TensorRole::RopeFactorsLong, TensorRole::RopeFactorsShort,
+    // Attention.
+    TensorRole::AttnNorm,       TensorRole::AttnNormBias,   TensorRole::AttnQ,
+    TensorRole::AttnK,          TensorRole::AttnV,          TensorRole::AttnOutput,
+    TensorRole::AttnQBias,      TensorRole::AttnKBias,      TensorRole::AttnVBias,
+    TensorRole::AttnOutputBias, TensorRole::AttnQNorm,      TensorRole::AttnKNorm,
+    TensorRole::AttnSinks,      TensorRole::AttnOutputNorm,
+    // Feed-forward.
+    TensorRole::FfnNorm,        TensorRole::FfnNormBias,    TensorRole::FfnGate,
+    TensorRole::FfnUp,          TensorRole::FfnDown,        TensorRole::Router,
+    TensorRole::RouterBias,     TensorRole::SelectionBias,  TensorRole::GateExps,
+    TensorRole::UpExps,         TensorRole::DownExps,       TensorRole::GateExpsBias,
+    TensorRole::UpExpsBias,     TensorRole::DownExpsBias,   TensorRole::SharedExpertGate,
+    TensorRole::SharedGate,     TensorRole::SharedUp,       TensorRole::SharedDown,
+    TensorRole::FfnPostNorm,    TensorRole::FfnPostNormAlt,
 };
 
 bool implemented(TensorRole role) {
@@ -41,8 +47,7 @@ bool implemented(TensorRole role) {
 
 // Refuses a model that needs a capability the shaders lack, naming it (whatever the
 // architecture is called), so no model runs with a step silently skipped: a tensor role they do
-// not implement (shared experts, norm biases, q/k norms, latent attention, RoPE factors, an
-// output bias ...) or a setting they do not apply.
+// not implement (latent attention) or a setting they do not apply.
 void check_capabilities(const Model& model) {
   const ModelConfig& config = model.config();
   // "... does not support q/k norms (tensor blk.0.attn_q_norm.weight, architecture olmoe) yet"
@@ -54,11 +59,6 @@ void check_capabilities(const Model& model) {
     if (!implemented(bound.role))
       refuse(std::string(tensor_role_feature(bound.role)), "tensor " + bound.tensor->name + ", ");
   }
-  // The capabilities of the architectures added for issue 17, until the GPU covers them.
-  const Architecture& arch = model.architecture();
-  for (int window : config.attention_window)
-    if (window > 0) refuse("sliding-window attention");
-  if (config.expert_activation == ExpertActivation::ClampedSwiGlu) refuse("this expert activation");
   if (config.head_dim > 256 || config.head_dim_v > 256) refuse("heads wider than 256");
   if (config.head_dim % 4 != 0) refuse("a head size that is not a multiple of 4");
   // The residual multiplier scales the attention output before its bias is added on the CPU;
