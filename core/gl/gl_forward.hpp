@@ -22,6 +22,7 @@ inline size_t floats(size_t n) { return n * sizeof(float); }
 struct Scratch {
   gl::Buffer x, normed, qkv, attended, projected, ffn_out, gate_up, hidden, expert_in,
       expert_out, shared_out, router_logits, logits;
+  gl::Buffer q_low, compressed, kv;  // latent attention's
   gl::Buffer query_scales;                 // NoPE layers' per-row query temperature
   std::vector<gl::Buffer> rope_tables;     // one per distinct RoPE of the model's layers
   gl::Buffer groups, slot_rows, slot_experts, slot_weights, token_ranges, choices;
@@ -53,7 +54,9 @@ struct GlBackend::Impl {
 
   // Kernels (gl_kernels.cpp). Output buffers are reserved by the caller (reserving may discard
   // contents).
-  void matmul(const gl::Matrix& w, const gl::Buffer& in, unsigned n, gl::Destination out);
+  // in_stride: floats between input rows (0: the matrix's width).
+  void matmul(const gl::Matrix& w, const gl::Buffer& in, unsigned n, gl::Destination out,
+              unsigned in_stride = 0);
   void matmul_grouped(const gl::Matrix& w, const gl::Buffer& in, bool gather, unsigned n_groups,
                       unsigned max_slots, gl::Destination out);
   // Every part of a fused matrix into its columns of `out` (plain or grouped).
@@ -74,8 +77,10 @@ struct GlBackend::Impl {
   // RMSNorm in place of n_groups groups of each row, times the weight (none: size 0 and width).
   void group_norm(gl::Buffer& rows, unsigned n, unsigned row_stride, unsigned first_col,
                   unsigned n_groups, unsigned width, const gl::Vector* weight, float eps);
+  // Rotates n_rot dims from `offset` on in each of n_heads heads of head_dim of each row.
   void rope(gl::Buffer& rows, const gl::Buffer& table, unsigned n, unsigned n_heads,
-            unsigned row_stride, const ModelConfig& config, RopePairing pairing);
+            unsigned head_dim, unsigned offset, unsigned row_stride, unsigned n_rot,
+            RopePairing pairing);
   // The experts' activation of [gate | up] rows into `out` (width wide), optionally after
   // per-expert biases of gate and up (the slot's expert from slot_experts).
   void glu(ExpertActivation activation, const gl::Buffer& gate_up, unsigned n_rows,
@@ -84,6 +89,12 @@ struct GlBackend::Impl {
   // Blocks.
   void attention_block(const Model& model, const gl::LayerBuffers& layer, int il, unsigned n,
                        int pos0, const gl::LayerCache& cache);
+  // The [q | k | v] rows of the attention block, rotated; false for a layer without RoPE (whose
+  // queries' temperatures are in query_scales).
+  bool standard_qkv(const Model& model, const gl::LayerBuffers& layer, int il, unsigned n,
+                    int pos0, const gl::Buffer& rope_table);
+  void latent_qkv(const Model& model, const gl::LatentAttention& latent, unsigned n,
+                  const gl::Buffer& rope_table);
   void ffn_block(const Model& model, const gl::LayerBuffers& layer, int il, unsigned n, int pos0,
                  const RoutingInterventions& interventions, RoutingTrace* trace);
   void moe_ffn(const Model& model, const gl::LayerBuffers& layer, int layer_index, unsigned n,

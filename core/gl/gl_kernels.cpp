@@ -13,7 +13,7 @@ constexpr unsigned kMatmulTile = 8;          // matmul.comp's TILE
 }  // namespace
 
 void GlBackend::Impl::matmul(const gl::Matrix& w, const gl::Buffer& in, unsigned n,
-                             gl::Destination out) {
+                             gl::Destination out, unsigned in_stride) {
   gl::Program& program = *device->matmul.at(w.type);
   program.use();
   program.set("u_rows", w.rows);
@@ -21,7 +21,7 @@ void GlBackend::Impl::matmul(const gl::Matrix& w, const gl::Buffer& in, unsigned
   program.set("u_row_bytes", w.row_bytes);
   program.set("u_matrix_bytes", w.matrix_bytes);
   program.set("u_n_slots", n);
-  program.set("u_in_stride", w.cols);
+  program.set("u_in_stride", in_stride > 0 ? in_stride : w.cols);
   program.set("u_out_stride", out.stride);
   program.set("u_out_col", out.col);
   program.set("u_accumulate", out.accumulate ? 1u : 0u);
@@ -145,18 +145,19 @@ void GlBackend::Impl::group_norm(gl::Buffer& rows, unsigned n, unsigned row_stri
 }
 
 void GlBackend::Impl::rope(gl::Buffer& rows, const gl::Buffer& table, unsigned n,
-                           unsigned n_heads, unsigned row_stride, const ModelConfig& config,
-                           RopePairing pairing) {
+                           unsigned n_heads, unsigned head_dim, unsigned offset,
+                           unsigned row_stride, unsigned n_rot, RopePairing pairing) {
   gl::Program& program = *device->rope;
   program.use();
   program.set("u_n_heads", n_heads);
-  program.set("u_head_dim", static_cast<unsigned>(config.head_dim));
-  program.set("u_n_rot", static_cast<unsigned>(config.n_rot));
+  program.set("u_head_dim", head_dim);
+  program.set("u_n_rot", n_rot);
+  program.set("u_offset", offset);
   program.set("u_row_stride", row_stride);
   program.set("u_split_halves", pairing == RopePairing::SplitHalves ? 1u : 0u);
   gl::bind(0, rows);
   gl::bind(1, table);
-  gl::dispatch(ceil_div(static_cast<unsigned>(config.n_rot / 2), 64), n_heads, n);
+  gl::dispatch(ceil_div(n_rot / 2, 64), n_heads, n);
 }
 
 void GlBackend::Impl::glu(ExpertActivation activation, const gl::Buffer& gate_up,

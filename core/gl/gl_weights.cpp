@@ -27,7 +27,10 @@ constexpr TensorRole kImplementedRoles[] = {
     TensorRole::AttnK,          TensorRole::AttnV,          TensorRole::AttnOutput,
     TensorRole::AttnQBias,      TensorRole::AttnKBias,      TensorRole::AttnVBias,
     TensorRole::AttnOutputBias, TensorRole::AttnQNorm,      TensorRole::AttnKNorm,
-    TensorRole::AttnSinks,      TensorRole::AttnOutputNorm,
+    TensorRole::AttnSinks,      TensorRole::AttnOutputNorm, TensorRole::AttnQA,
+    TensorRole::AttnQANorm,     TensorRole::AttnQB,         TensorRole::AttnKvAMqa,
+    TensorRole::AttnKvANorm,    TensorRole::AttnKvB,        TensorRole::AttnKB,
+    TensorRole::AttnVB,
     // Feed-forward.
     TensorRole::FfnNorm,        TensorRole::FfnNormBias,    TensorRole::FfnGate,
     TensorRole::FfnUp,          TensorRole::FfnDown,        TensorRole::Router,
@@ -47,7 +50,7 @@ bool implemented(TensorRole role) {
 
 // Refuses a model that needs a capability the shaders lack, naming it (whatever the
 // architecture is called), so no model runs with a step silently skipped: a tensor role they do
-// not implement (latent attention) or a setting they do not apply.
+// not implement or a setting they do not apply.
 void check_capabilities(const Model& model) {
   const ModelConfig& config = model.config();
   // "... does not support q/k norms (tensor blk.0.attn_q_norm.weight, architecture olmoe) yet"
@@ -61,6 +64,10 @@ void check_capabilities(const Model& model) {
   }
   if (config.head_dim > 256 || config.head_dim_v > 256) refuse("heads wider than 256");
   if (config.head_dim % 4 != 0) refuse("a head size that is not a multiple of 4");
+  // The matmul reads input rows at multiples of 4 floats: the compressed latent's rows.
+  if (model.architecture().attention == AttentionKind::LatentMultiHead &&
+      (config.kv_lora_rank + config.n_rot) % 4 != 0)
+    refuse("a latent cache row (kv_lora_rank + rope dims) that is not a multiple of 4");
   // The residual multiplier scales the attention output before its bias is added on the CPU;
   // the shaders add the bias after scaling, so that pair is refused rather than approximated.
   if (config.residual_scale != 1 && model.layer(0).attn_output_bias != nullptr)
@@ -198,6 +205,34 @@ Vector interleaved_expert_biases(const gguf::TensorInfo* gate, const gguf::Tenso
   return vector;
 }
 
+// The split decompression of newer deepseek2 files (attn_k_b: per head kv_lora rows of nope
+// values, used transposed; attn_v_b: per head head_dim_v rows of kv_lora values) as the one
+// matrix of older files: per head nope rows then head_dim_v rows, kv_lora wide, in f32.
+Matrix joined_kv_b(const Device& device, const gguf::TensorInfo& k_b, const gguf::TensorInfo& v_b) {
+  const size_t nope = k_b.dims[0], kv_lora = k_b.dims[1], n_head = k_b.dims[2];
+  const size_t head_dim_v = v_b.dims[1];
+  std::vector<float> k(nope * kv_lora * n_head), v(kv_lora * head_dim_v * n_head);
+  dequantize_row(k_b.type, k_b.data, k.data(), static_cast<int64_t>(k.size()));
+  dequantize_row(v_b.type, v_b.data, v.data(), static_cast<int64_t>(v.size()));
+  std::vector<float> joined;
+  joined.reserve(n_head * (nope + head_dim_v) * kv_lora);
+  for (size_t h = 0; h < n_head; ++h) {
+    const float* k_head = k.data() + h * kv_lora * nope;
+    for (size_t j = 0; j < nope; ++j)
+      for (size_t r = 0; r < kv_lora; ++r) joined.push_back(k_head[r * nope + j]);
+    const float* v_head = v.data() + h * head_dim_v * kv_lora;
+    joined.insert(joined.end(), v_head, v_head + head_dim_v * kv_lora);
+  }
+  gguf::TensorInfo tensor;  // describes the joined matrix for the checks
+  tensor.name = k_b.name + " with " + v_b.name;
+  tensor.type = GgmlType::F32;
+  tensor.dims = {kv_lora, n_head * (nope + head_dim_v)};
+  tensor.n_elements = joined.size();
+  Matrix matrix = describe_matrix(device, tensor);
+  matrix.buffer = Buffer(joined.data(), joined.size() * sizeof(float));
+  return matrix;
+}
+
 Vector upload_vector(const gguf::TensorInfo* tensor) {
   Vector vector;
   if (tensor == nullptr) return vector;
@@ -226,7 +261,22 @@ Weights::Weights(std::shared_ptr<Device> device, std::shared_ptr<const Model> mo
     out.ffn_norm = upload_vector(in.ffn_norm);
     out.attn_norm_bias = upload_vector(in.attn_norm_bias);
     out.ffn_norm_bias = upload_vector(in.ffn_norm_bias);
-    out.attn_qkv = upload_fused(*device_, {in.attn_q, in.attn_k, in.attn_v});
+    if (model_->architecture().attention == AttentionKind::LatentMultiHead) {
+      LatentAttention& latent = out.latent;
+      if (in.attn_q_a != nullptr) {
+        latent.q_a = upload_matrix(*device_, *in.attn_q_a);
+        latent.q_a_norm = upload_vector(in.attn_q_a_norm);
+        latent.q_b = upload_matrix(*device_, *in.attn_q_b);
+      } else {
+        latent.q = upload_matrix(*device_, *in.attn_q);
+      }
+      latent.kv_a = upload_matrix(*device_, *in.attn_kv_a_mqa);
+      latent.kv_a_norm = upload_vector(in.attn_kv_a_norm);
+      latent.kv_b = in.attn_kv_b != nullptr ? upload_matrix(*device_, *in.attn_kv_b)
+                                            : joined_kv_b(*device_, *in.attn_k_b, *in.attn_v_b);
+    } else {
+      out.attn_qkv = upload_fused(*device_, {in.attn_q, in.attn_k, in.attn_v});
+    }
     out.qkv_bias = concatenated_bias({{in.attn_q_bias, config.n_head * config.head_dim},
                                       {in.attn_k_bias, config.n_head_kv * config.head_dim},
                                       {in.attn_v_bias, config.n_head_kv * config.head_dim_v}});

@@ -31,11 +31,24 @@ struct FusedMatrix {
   unsigned rows = 0;  // all parts together
 };
 
+// deepseek2's multi-head latent attention: the queries (plain, or low rank with a norm between),
+// the compressed latent + rope key, its norm, and the decompression to per-head [k_nope | v]
+// (the split attn_k_b / attn_v_b of newer files put back together as one f32 matrix).
+struct LatentAttention {
+  Matrix q;  // or q_a, q_b
+  Matrix q_a, q_b;
+  Vector q_a_norm;
+  Matrix kv_a;
+  Vector kv_a_norm;
+  Matrix kv_b;
+};
+
 // Optional vectors have size 0 when the model has none.
 struct LayerBuffers {
   Vector attn_norm, ffn_norm;
   Vector attn_norm_bias, ffn_norm_bias;  // phimoe
-  FusedMatrix attn_qkv;  // rows [q | k | v]
+  FusedMatrix attn_qkv;  // rows [q | k | v] (standard attention)
+  LatentAttention latent;  // latent attention
   Vector qkv_bias;       // [q | k | v] biases, zeros where absent; size 0 when none
   Vector q_norm, k_norm;  // q/k norms over the projection or one head (its size); size 0: none
   Matrix attn_output;
