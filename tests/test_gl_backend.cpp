@@ -218,6 +218,11 @@ std::vector<GlCase> gl_cases() {
     s.embedding_scale = 12, s.residual_scale = 0.22f, s.logit_scale = 8, s.attention_scale = 0.0078125f;
     cases.push_back({"granitemoe_q8_0_multipliers", GgmlType::Q8_0, s});
   }
+  {  // with biases: the residual multiplier scales the output projection's bias too
+    RandomModelSpec s = small;
+    s.architecture = "granitemoe", s.attention_biases = true, s.seed = 53;
+    cases.push_back({"granitemoe_f32_multipliers_biases", GgmlType::F32, s});
+  }
   // Norm biases (phimoe: RMSNorm with biases, biases on every projection and the logits) and
   // LayerNorm with dbrx's clamped q/k/v (a clamp of 0.5 cuts many of the random projections).
   {
@@ -288,20 +293,19 @@ std::vector<GlCase> gl_cases() {
   // deepseek2's multi-head latent attention: V2-Lite's shape (plain attn_q, a leading dense
   // layer, two shared experts, YaRN with its score scale) and V3's (low-rank q with its norm,
   // sigmoid gates with a selection bias, the split attn_k_b / attn_v_b layout).
+  RandomModelSpec latent = small;
+  latent.architecture = "deepseek2", latent.n_layer = 3, latent.dense_layers = {0};
+  latent.head_dim = 24, latent.n_rot = 8, latent.head_dim_v = 16, latent.kv_lora_rank = 32;
   {
-    RandomModelSpec s = small;
-    s.architecture = "deepseek2", s.n_layer = 3, s.dense_layers = {0};
-    s.head_dim = 24, s.n_rot = 8, s.head_dim_v = 16, s.kv_lora_rank = 32;
+    RandomModelSpec s = latent;
     s.n_expert_shared = 2, s.expert_weights_scale = 1.5f;
     s.rope_scaling = "yarn", s.rope_scaling_factor = 4, s.rope_n_ctx_orig = 16;
     s.yarn_log_multiplier = 0.1f, s.seed = 50;
     cases.push_back({"deepseek2_lite_q8_0_yarn", GgmlType::Q8_0, s});
   }
   {
-    RandomModelSpec s = small;
-    s.architecture = "deepseek2", s.n_layer = 3, s.dense_layers = {0};
-    s.head_dim = 24, s.n_rot = 8, s.head_dim_v = 16, s.kv_lora_rank = 32, s.q_lora_rank = 32;
-    s.n_expert = 16, s.n_expert_used = 4, s.n_expert_shared = 1;
+    RandomModelSpec s = latent;
+    s.q_lora_rank = 32, s.n_expert = 16, s.n_expert_used = 4, s.n_expert_shared = 1;
     s.sigmoid_gating = true, s.selection_bias = true, s.expert_weights_norm = true;
     s.expert_weights_scale = 2.5f, s.split_kv_b = true, s.seed = 51;
     cases.push_back({"deepseek2_v3_f16_q_lora_split_kv_b", GgmlType::F16, s});
@@ -599,16 +603,16 @@ TEST(GlBackend, UnimplementedFeaturesAreRefusedByName) {
 TEST(GlBackend, RefusesByMissingCapabilityNotByArchitectureName) {
   REQUIRE_GL(gl);
   // What is still missing, by architecture: a latent cache row the matmul cannot stride over
-  // (32 + 6 floats), granite's residual multiplier with an output-projection bias.
+  // (32 + 6 floats), heads wider than the attention shader holds.
   const std::pair<std::string, std::string> refusals[] = {
       {"deepseek2", "a latent cache row (kv_lora_rank + rope dims) that is not a multiple of 4"},
-      {"granitemoe", "a residual multiplier with an output-projection bias"},
+      {"qwen3moe", "heads wider than 256"},
   };
   for (const auto& [architecture, capability] : refusals) {
     RandomModelSpec spec;
     spec.architecture = architecture, spec.seed = 37;
     if (architecture == "deepseek2") spec.head_dim = 24, spec.n_rot = 6, spec.kv_lora_rank = 32;
-    if (architecture == "granitemoe") spec.attention_biases = true;
+    if (architecture == "qwen3moe") spec.n_head = 2, spec.n_head_kv = 1, spec.head_dim = 264;
     const TypedModelFile file(spec, GgmlType::F32);
     const auto model = file.load();
     try {

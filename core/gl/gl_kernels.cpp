@@ -10,22 +10,29 @@ namespace {
 constexpr unsigned kMatmulRowsPerGroup = 4;  // matmul.comp's ROWS_PER_GROUP
 constexpr unsigned kMatmulTile = 8;          // matmul.comp's TILE
 
-}  // namespace
-
-void GlBackend::Impl::matmul(const gl::Matrix& w, const gl::Buffer& in, unsigned n,
-                             gl::Destination out, unsigned in_stride) {
-  gl::Program& program = *device->matmul.at(w.type);
+// The matmul program for w's type, in use, with the uniforms every call sets.
+gl::Program& use_matmul(gl::Device& device, const gl::Matrix& w, const gl::Destination& out,
+                        unsigned in_stride) {
+  gl::Program& program = *device.matmul.at(w.type);
   program.use();
   program.set("u_rows", w.rows);
   program.set("u_cols", w.cols);
   program.set("u_row_bytes", w.row_bytes);
   program.set("u_matrix_bytes", w.matrix_bytes);
-  program.set("u_n_slots", n);
-  program.set("u_in_stride", in_stride > 0 ? in_stride : w.cols);
+  program.set("u_in_stride", in_stride);
   program.set("u_out_stride", out.stride);
   program.set("u_out_col", out.col);
   program.set("u_accumulate", out.accumulate ? 1u : 0u);
   program.set("u_alpha", out.alpha);
+  return program;
+}
+
+}  // namespace
+
+void GlBackend::Impl::matmul(const gl::Matrix& w, const gl::Buffer& in, unsigned n,
+                             gl::Destination out, unsigned in_stride) {
+  gl::Program& program = use_matmul(*device, w, out, in_stride > 0 ? in_stride : w.cols);
+  program.set("u_n_slots", n);
   program.set("u_grouped", 0u);
   program.set("u_gather", 0u);
   gl::bind(0, w.buffer);
@@ -38,18 +45,8 @@ void GlBackend::Impl::matmul(const gl::Matrix& w, const gl::Buffer& in, unsigned
 
 void GlBackend::Impl::matmul_grouped(const gl::Matrix& w, const gl::Buffer& in, bool gather,
                                      unsigned n_groups, unsigned max_slots, gl::Destination out) {
-  gl::Program& program = *device->matmul.at(w.type);
-  program.use();
-  program.set("u_rows", w.rows);
-  program.set("u_cols", w.cols);
-  program.set("u_row_bytes", w.row_bytes);
-  program.set("u_matrix_bytes", w.matrix_bytes);
+  gl::Program& program = use_matmul(*device, w, out, w.cols);
   program.set("u_n_slots", 0u);
-  program.set("u_in_stride", w.cols);
-  program.set("u_out_stride", out.stride);
-  program.set("u_out_col", out.col);
-  program.set("u_accumulate", out.accumulate ? 1u : 0u);
-  program.set("u_alpha", out.alpha);
   program.set("u_grouped", 1u);
   program.set("u_gather", gather ? 1u : 0u);
   gl::bind(0, w.buffer);

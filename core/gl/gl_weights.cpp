@@ -68,10 +68,6 @@ void check_capabilities(const Model& model) {
   if (model.architecture().attention == AttentionKind::LatentMultiHead &&
       (config.kv_lora_rank + config.n_rot) % 4 != 0)
     refuse("a latent cache row (kv_lora_rank + rope dims) that is not a multiple of 4");
-  // The residual multiplier scales the attention output before its bias is added on the CPU;
-  // the shaders add the bias after scaling, so that pair is refused rather than approximated.
-  if (config.residual_scale != 1 && model.layer(0).attn_output_bias != nullptr)
-    refuse("a residual multiplier with an output-projection bias");
 }
 
 size_t tensor_bytes(const gguf::TensorInfo& tensor) {
@@ -233,11 +229,15 @@ Matrix joined_kv_b(const Device& device, const gguf::TensorInfo& k_b, const gguf
   return matrix;
 }
 
-Vector upload_vector(const gguf::TensorInfo* tensor) {
+// The tensor as f32 times `scale`; size 0 when absent.
+Vector upload_vector(const gguf::TensorInfo* tensor, float scale = 1) {
   Vector vector;
   if (tensor == nullptr) return vector;
   std::vector<float> values(static_cast<size_t>(tensor->n_elements));
   dequantize_row(tensor->type, tensor->data, values.data(), static_cast<int64_t>(values.size()));
+  if (scale != 1) {
+    for (float& value : values) value *= scale;
+  }
   vector.size = static_cast<unsigned>(values.size());
   vector.buffer = Buffer(values.data(), values.size() * sizeof(float));
   return vector;
@@ -283,7 +283,11 @@ Weights::Weights(std::shared_ptr<Device> device, std::shared_ptr<const Model> mo
     out.q_norm = upload_vector(in.attn_q_norm);
     out.k_norm = upload_vector(in.attn_k_norm);
     out.attn_output = upload_matrix(*device_, *in.attn_output);
-    out.attn_output_bias = upload_vector(in.attn_output_bias);
+    // Without grok's norm of the output, times the residual multiplier, which scales the
+    // projection and its bias together: the scaled projection goes into the residual stream,
+    // then this.
+    out.attn_output_bias = upload_vector(
+        in.attn_output_bias, in.attn_output_norm == nullptr ? config.residual_scale : 1.0f);
     out.attn_sinks = upload_vector(in.attn_sinks);
     out.attn_output_norm = upload_vector(in.attn_output_norm);
     out.ffn_post_norm = upload_vector(in.ffn_post_norm);

@@ -52,7 +52,7 @@ struct LayerBuffers {
   Vector qkv_bias;       // [q | k | v] biases, zeros where absent; size 0 when none
   Vector q_norm, k_norm;  // q/k norms over the projection or one head (its size); size 0: none
   Matrix attn_output;
-  Vector attn_output_bias;
+  Vector attn_output_bias;  // times the residual multiplier unless attn_output_norm is present
   Vector attn_sinks;        // gpt-oss: one logit per head
   Vector attn_output_norm;  // grok: RMSNorm of the attention output
   Vector ffn_post_norm;     // grok: RMSNorm of the FFN output
