@@ -1,6 +1,7 @@
 // Causal grouped-query attention over the KV cache. One workgroup per (head, query row): keys
 // are scored 64 at a time (one per thread), and an online softmax (running max and sum,
-// rescaled per block of 64 keys) accumulates the values, each thread owning head_dim_v / 64 output dims.
+// rescaled per block of 64 keys) accumulates the values, each thread owning head_dim_v / 64
+// output dims.
 // Options, as the CPU backend applies them: a sliding window (gpt-oss: keys less than u_window
 // positions back) or chunks (llama4: keys from the start of the query's u_chunk-long chunk),
 // scores soft-capped (grok: c tanh(s / c)), a per-head sink logit that joins the softmax's

@@ -37,7 +37,8 @@ void main() {
     u = clamp(u, -7.0, 7.0);
     result = g / (1.0 + exp(-1.702 * g)) * (u + 1.0);
   } else if (u_activation == ACTIVATION_GEGLU) {
-    float gelu = g <= -10.0 ? 0.0 : g >= 10.0 ? g : gelu_table[packHalf2x16(vec2(g, 0.0)) & 0xffffu];
+    uint g_half = packHalf2x16(vec2(g, 0.0)) & 0xffffu;  // rounded to nearest even
+    float gelu = g <= -10.0 ? 0.0 : g >= 10.0 ? g : gelu_table[g_half];
     result = gelu * u;
   } else {
     result = g / (1.0 + exp(-g)) * u;

@@ -24,9 +24,11 @@ void main() {
   uint head_dim = u_nope + u_n_rot;
   uint kv_row = (t * u_n_head + h) * (u_nope + u_head_dim_v);
   uint out_row = t * u_qkv_stride + u_q_width;
+  uint rope_key = t * (u_kv_lora + u_n_rot) + u_kv_lora;
   if (d < head_dim) {
-    qkv[out_row + h * head_dim + d] =
-        d < u_nope ? kv[kv_row + d] : compressed[t * (u_kv_lora + u_n_rot) + u_kv_lora + d - u_nope];
+    float key = d < u_nope ? kv[kv_row + d] : compressed[rope_key + d - u_nope];
+    qkv[out_row + h * head_dim + d] = key;
   }
-  if (d < u_head_dim_v) qkv[out_row + u_n_head * head_dim + h * u_head_dim_v + d] = kv[kv_row + u_nope + d];
+  if (d < u_head_dim_v)
+    qkv[out_row + u_n_head * head_dim + h * u_head_dim_v + d] = kv[kv_row + u_nope + d];
 }

@@ -85,7 +85,8 @@ std::string activation_defines() {
       {"ACTIVATION_GEGLU", ExpertActivation::GeGlu}};
   std::string text;
   for (const auto& [name, activation] : activations)
-    text += "#define " + std::string(name) + " " + std::to_string(static_cast<int>(activation)) + "u\n";
+    text += "#define " + std::string(name) + " " +
+            std::to_string(static_cast<int>(activation)) + "u\n";
   return text;
 }
 

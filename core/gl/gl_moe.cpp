@@ -127,7 +127,8 @@ void GlBackend::Impl::moe_ffn(const Model& model, const gl::LayerBuffers& layer,
     token_ranges.push_back(static_cast<uint32_t>(slot_of_rank[t].size()));
     for (size_t rank = 0; rank < slot_of_rank[t].size(); ++rank) {
       choices.push_back(slot_of_rank[t][rank]);
-      choices.push_back(std::bit_cast<uint32_t>(input_weighted ? 1.0f : decisions[t].weights[rank]));
+      const float weight = input_weighted ? 1.0f : decisions[t].weights[rank];
+      choices.push_back(std::bit_cast<uint32_t>(weight));
     }
   }
   const size_t n_slots = slot_rows.size();

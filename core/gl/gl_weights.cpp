@@ -193,8 +193,8 @@ Vector interleaved_expert_biases(const gguf::TensorInfo* gate, const gguf::Tenso
   if (up != nullptr) dequantize_row(up->type, up->data, up_values.data(), count);
   std::vector<float> values;
   for (size_t e = 0; e < n_expert; ++e) {
-    values.insert(values.end(), gate_values.begin() + e * width, gate_values.begin() + (e + 1) * width);
-    values.insert(values.end(), up_values.begin() + e * width, up_values.begin() + (e + 1) * width);
+    for (const std::vector<float>* part : {&gate_values, &up_values})
+      values.insert(values.end(), part->begin() + e * width, part->begin() + (e + 1) * width);
   }
   vector.size = static_cast<unsigned>(values.size());
   vector.buffer = Buffer(values.data(), values.size() * sizeof(float));
