@@ -1,7 +1,7 @@
 // The GL compute backend against the CPU backend on generated models of every weight type the
-// GL backend reads (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K), with GQA/MQA, biases, tied
-// output and dense layers; prefill against token-by-token decode; prompts computed in several
-// chunks across KV cache growth.
+// GL backend reads (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K) and every architecture, with
+// GQA/MQA, biases, tied output and dense layers; prefill against token-by-token decode; prompts
+// computed in several chunks across KV cache growth; what it lacks refused by name.
 //
 // Tolerances: logits within 2e-5 relative (max |gl - cpu| / max |cpu|): both compute in f32
 // from the same stored weights, only the order of the additions differs (measured: below 2e-6).
