@@ -1,6 +1,12 @@
 // Causal grouped-query attention over the KV cache. One workgroup per (head, query row): keys
 // are scored 64 at a time (one per thread), and an online softmax (running max and sum,
-// rescaled per chunk) accumulates the values, each thread owning head_dim_v / 64 output dims.
+// rescaled per block of 64 keys) accumulates the values, each thread owning head_dim_v / 64
+// output dims.
+// Options, as the CPU backend applies them: a sliding window (gpt-oss: keys less than u_window
+// positions back) or chunks (llama4: keys from the start of the query's u_chunk-long chunk),
+// scores soft-capped (grok: c tanh(s / c)), a per-head sink logit that joins the softmax's
+// denominator without a value (gpt-oss), a per-query-row factor on the queries (llama4's NoPE
+// temperature).
 layout(local_size_x = 64) in;
 #define MAX_HEAD_DIM 256u
 #define MAX_DIMS_PER_THREAD 4u
@@ -9,6 +15,8 @@ layout(std430, binding = 0) readonly buffer Queries { float q[]; };
 layout(std430, binding = 1) readonly buffer Keys { vec4 k_cache[]; };  // head_dim % 4 == 0
 layout(std430, binding = 2) readonly buffer Values { float v_cache[]; };
 layout(std430, binding = 3) writeonly buffer Output { float out_rows[]; };
+layout(std430, binding = 4) readonly buffer Sinks { float sinks[]; };
+layout(std430, binding = 5) readonly buffer QueryScales { float query_scales[]; };
 
 uniform uint u_head_dim;
 uniform uint u_head_dim_v;
@@ -19,6 +27,11 @@ uniform uint u_v_stride;    // floats per cached value row
 uniform uint u_out_stride;  // floats per output row (n_head * head_dim_v)
 uniform uint u_pos0;
 uniform float u_scale;
+uniform uint u_window;  // 0: none
+uniform uint u_chunk;   // 0: none
+uniform float u_softcap;  // 0: none
+uniform uint u_has_sinks;
+uniform uint u_has_query_scales;
 
 shared vec4 q_head[MAX_HEAD_DIM / 4u];
 shared float scores[64];
@@ -28,43 +41,49 @@ void main() {
   uint h = gl_WorkGroupID.x;
   uint t = gl_WorkGroupID.y;
   uint kv_head = h / u_heads_per_kv;
+  float q_scale = u_has_query_scales != 0u ? query_scales[t] : 1.0;
   for (uint d = lane; d < u_head_dim; d += 64u)
-    q_head[d >> 2][d & 3u] = q[t * u_q_stride + h * u_head_dim + d] * u_scale;
+    q_head[d >> 2][d & 3u] = q[t * u_q_stride + h * u_head_dim + d] * q_scale * u_scale;
   barrier();
 
   uint n_visible = u_pos0 + t + 1u;  // causal: up to its own position
-  float running_max = -1.0 / 0.0;
-  float running_sum = 0.0;
+  uint first = 0u;
+  if (u_window > 0u && n_visible > u_window) first = n_visible - u_window;
+  if (u_chunk > 0u) first = (n_visible - 1u) / u_chunk * u_chunk;
+  // A sink starts the softmax as one more score, exp(sink - max) in the sum, no value.
+  float running_max = u_has_sinks != 0u ? sinks[h] : -1.0 / 0.0;
+  float running_sum = u_has_sinks != 0u ? 1.0 : 0.0;
   float acc[MAX_DIMS_PER_THREAD];
   for (uint i = 0u; i < MAX_DIMS_PER_THREAD; ++i) acc[i] = 0.0;
 
-  for (uint chunk = 0u; chunk < n_visible; chunk += 64u) {
-    uint key = chunk + lane;
+  for (uint block = first; block < n_visible; block += 64u) {
+    uint key = block + lane;
     float score = -1.0 / 0.0;
     if (key < n_visible) {
       uint k_row = (key * u_k_stride + kv_head * u_head_dim) >> 2;
       score = 0.0;
       for (uint d = 0u; d < (u_head_dim >> 2); ++d) score += dot(q_head[d], k_cache[k_row + d]);
+      if (u_softcap > 0.0) score = precise_tanh(score / u_softcap) * u_softcap;
     }
     scores[lane] = score;
     barrier();
-    uint chunk_size = min(64u, n_visible - chunk);
-    float chunk_max = running_max;
-    for (uint i = 0u; i < chunk_size; ++i) chunk_max = max(chunk_max, scores[i]);
-    float correction = exp(running_max - chunk_max);
+    uint block_size = min(64u, n_visible - block);
+    float block_max = running_max;
+    for (uint i = 0u; i < block_size; ++i) block_max = max(block_max, scores[i]);
+    float correction = exp(running_max - block_max);
     running_sum *= correction;
     for (uint i = 0u; i < MAX_DIMS_PER_THREAD; ++i) acc[i] *= correction;
-    for (uint i = 0u; i < chunk_size; ++i) {
-      float p = exp(scores[i] - chunk_max);
+    for (uint i = 0u; i < block_size; ++i) {
+      float p = exp(scores[i] - block_max);
       running_sum += p;
-      uint v_row = (chunk + i) * u_v_stride + kv_head * u_head_dim_v;
+      uint v_row = (block + i) * u_v_stride + kv_head * u_head_dim_v;
       for (uint j = 0u; j < MAX_DIMS_PER_THREAD; ++j) {
         uint d = lane + 64u * j;
         if (d < u_head_dim_v) acc[j] += p * v_cache[v_row + d];
       }
     }
-    running_max = chunk_max;
-    barrier();  // scores[] is rewritten by the next chunk
+    running_max = block_max;
+    barrier();  // scores[] is rewritten by the next block
   }
   for (uint j = 0u; j < MAX_DIMS_PER_THREAD; ++j) {
     uint d = lane + 64u * j;

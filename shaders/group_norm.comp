@@ -1,6 +1,7 @@
 // RMSNorm in place of groups of values inside rows: the q/k norms, over a whole projection
-// (olmoe) or each head (qwen3moe). Workgroup (g, t) normalizes the u_width values that start at
-// t * u_row_stride + u_first_col + g * u_width, with weight[0 .. u_width).
+// (olmoe) or each head (qwen3moe, hunyuan-moe; llama4's without a weight). Workgroup (g, t)
+// normalizes the u_width values that start at t * u_row_stride + u_first_col + g * u_width,
+// times weight[0 .. u_width) when u_weighted.
 layout(local_size_x = 64) in;
 
 layout(std430, binding = 0) buffer Rows { float x[]; };
@@ -9,6 +10,7 @@ layout(std430, binding = 1) readonly buffer Weight { float weight[]; };
 uniform uint u_row_stride;
 uniform uint u_first_col;
 uniform uint u_width;
+uniform uint u_weighted;
 uniform float u_eps;
 
 shared float partial[64];
@@ -25,5 +27,8 @@ void main() {
     barrier();
   }
   float scale = inversesqrt(partial[0] / float(u_width) + u_eps);
-  for (uint c = lane; c < u_width; c += 64u) x[base + c] = x[base + c] * scale * weight[c];
+  for (uint c = lane; c < u_width; c += 64u) {
+    float v = x[base + c] * scale;
+    x[base + c] = u_weighted != 0u ? v * weight[c] : v;
+  }
 }

@@ -1,6 +1,6 @@
 // The routed experts' outputs mixed per token and added to the residual stream:
-// out[t] += sum over t's choices of weight * expert_out[slot], the sum taken in the order
-// listed (expert id order, like the CPU backend).
+// out[t] += alpha * sum over t's choices of weight * expert_out[slot], the sum taken in the order
+// listed (rank order, like the CPU backend); stored instead of added unless u_accumulate.
 // choices[] holds per token {first, count} in token_ranges and (slot, weight bits) pairs.
 layout(local_size_x = 256) in;
 
@@ -12,6 +12,7 @@ layout(std430, binding = 3) readonly buffer Choices { uint choices[]; };
 uniform uint u_cols;
 uniform uint u_n_tokens;
 uniform float u_alpha;  // the mix is scaled by this before the add (granite's residual multiplier)
+uniform uint u_accumulate;
 
 void main() {
   uint c = gl_GlobalInvocationID.x;
@@ -24,5 +25,6 @@ void main() {
     float weight = uintBitsToFloat(choices[2u * (first + i) + 1u]);
     sum += weight * expert_out[slot * u_cols + c];
   }
-  out_rows[t * u_cols + c] += u_alpha * sum;
+  uint at = t * u_cols + c;
+  out_rows[at] = u_accumulate != 0u ? out_rows[at] + u_alpha * sum : u_alpha * sum;
 }

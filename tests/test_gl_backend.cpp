@@ -1,7 +1,7 @@
 // The GL compute backend against the CPU backend on generated models of every weight type the
-// GL backend reads (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K), with GQA/MQA, biases, tied
-// output and dense layers; prefill against token-by-token decode; prompts computed in several
-// chunks across KV cache growth.
+// GL backend reads (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K) and every architecture, with
+// GQA/MQA, biases, tied output and dense layers; prefill against token-by-token decode; prompts
+// computed in several chunks across KV cache growth; what it lacks refused by name.
 //
 // Tolerances: logits within 2e-5 relative (max |gl - cpu| / max |cpu|): both compute in f32
 // from the same stored weights, only the order of the additions differs (measured: below 2e-6).
@@ -68,21 +68,25 @@ moe::GlBackend* shared_gl_backend(std::string& why) {
                               << " (CI runs these tests on Mesa llvmpipe)"
 
 // A random model whose matrices (not the router, kept F32 like converted checkpoints) are
-// stored as `type`: random blocks for the types our writer cannot quantize to.
+// stored as `type`: random blocks for the types our writer cannot quantize to. `keys` are set
+// in the file (settings the spec does not reach).
+using Keys = std::vector<std::pair<std::string, moe::gguf::Value>>;
+
 class TypedModelFile {
 public:
-  TypedModelFile(RandomModelSpec spec, GgmlType type) {
+  TypedModelFile(RandomModelSpec spec, GgmlType type, const Keys& keys = {}) {
     const bool writer_types = type == GgmlType::F32 || type == GgmlType::F16 ||
                               type == GgmlType::BF16 || type == GgmlType::Q8_0;
     spec.weight_type = writer_types ? type : GgmlType::F32;
     path_ = moe::testing::unique_temp_path("gl_backend_" + moe::type_name(type), ".gguf");
+    moe::testing::GgufEdit edit;
+    edit.set_keys = keys;
     if (writer_types) {
-      moe::write_random_model(spec, path_);
+      write(moe::testing::edited_random_model(spec, edit));
       return;
     }
     const std::vector<uint8_t> f32_bytes = moe::build_random_model(spec).to_bytes();
     const moe::gguf::GgufFile f32_file = moe::gguf::GgufFile::parse(f32_bytes);
-    moe::testing::GgufEdit edit;
     std::mt19937_64 rng(spec.seed);
     for (const moe::gguf::TensorInfo& tensor : f32_file.tensors()) {
       if (tensor.dims.size() < 2 || tensor.name.find("ffn_gate_inp") != std::string::npos) continue;
@@ -92,16 +96,19 @@ public:
       edit.replace_tensors[tensor.name] = {
           type, tensor.dims, moe::testing::random_quantized(type, tensor.n_elements, stddev, rng)};
     }
-    const std::vector<uint8_t> bytes = moe::testing::edited_gguf(f32_file, edit);
-    moe::gguf::GgufFile::parse(bytes);  // sanity: the edited file parses
-    FILE* out = std::fopen(path_.c_str(), "wb");
-    std::fwrite(bytes.data(), 1, bytes.size(), out);
-    std::fclose(out);
+    write(moe::testing::edited_gguf(f32_file, edit));
   }
   ~TypedModelFile() { std::filesystem::remove(path_); }
   std::shared_ptr<const moe::Model> load() const { return moe::Model::load(path_); }
 
 private:
+  void write(const std::vector<uint8_t>& bytes) {
+    moe::gguf::GgufFile::parse(bytes);  // sanity: the edited file parses
+    FILE* out = std::fopen(path_.c_str(), "wb");
+    std::fwrite(bytes.data(), 1, bytes.size(), out);
+    std::fclose(out);
+  }
+
   std::filesystem::path path_;
 };
 
@@ -109,6 +116,7 @@ struct GlCase {
   std::string label;
   GgmlType type;
   RandomModelSpec spec;
+  Keys keys = {};
 };
 
 void PrintTo(const GlCase& gl_case, std::ostream* out) { *out << gl_case.label; }
@@ -210,6 +218,98 @@ std::vector<GlCase> gl_cases() {
     s.embedding_scale = 12, s.residual_scale = 0.22f, s.logit_scale = 8, s.attention_scale = 0.0078125f;
     cases.push_back({"granitemoe_q8_0_multipliers", GgmlType::Q8_0, s});
   }
+  {  // with biases: the residual multiplier scales the output projection's bias too
+    RandomModelSpec s = small;
+    s.architecture = "granitemoe", s.attention_biases = true, s.seed = 53;
+    cases.push_back({"granitemoe_f32_multipliers_biases", GgmlType::F32, s});
+  }
+  // Norm biases (phimoe: RMSNorm with biases, biases on every projection and the logits) and
+  // LayerNorm with dbrx's clamped q/k/v (a clamp of 0.5 cuts many of the random projections).
+  {
+    RandomModelSpec s = small;
+    s.architecture = "phimoe", s.seed = 40;
+    cases.push_back({"phimoe_f32_norm_biases", GgmlType::F32, s});
+  }
+  {
+    RandomModelSpec s = small;
+    s.architecture = "dbrx", s.clamp_kqv = 0.5f, s.seed = 41;
+    cases.push_back({"dbrx_q8_0_layer_norm_clamp", GgmlType::Q8_0, s});
+  }
+  // q/k norms after RoPE (hunyuan-moe, with its ungated shared expert) and Llama 4: MoE every 2nd
+  // layer with a shared expert, sigmoid top-1 weighting the expert's input, L2 q/k norms, a NoPE
+  // layer (3) and chunked layers rotating with their own base (rope.freq_base_swa). Its chunks
+  // (8192 positions) and the NoPE temperature (1 below position 8191) stay beyond these prompts.
+  {
+    RandomModelSpec s = small;
+    s.architecture = "hunyuan-moe", s.n_expert = 16, s.n_expert_used = 4, s.n_ff_shexp = 96;
+    s.seed = 42;
+    cases.push_back({"hunyuan_moe_f32", GgmlType::F32, s});
+  }
+  {
+    RandomModelSpec s = small;
+    s.architecture = "llama4", s.n_layer = 4, s.moe_layer_step = 2, s.dense_layers = {0, 2};
+    s.n_expert = 16, s.n_expert_used = 1, s.n_ff = 64, s.rope_base_swa = 5000, s.seed = 43;
+    cases.push_back({"llama4_f16_interleaved_nope", GgmlType::F16, s});
+  }
+  {
+    RandomModelSpec s = small;
+    s.architecture = "llama4", s.n_layer = 4, s.n_expert_used = 3, s.seed = 44;
+    cases.push_back({"llama4_q8_0_top3", GgmlType::Q8_0, s});
+  }
+  // grok: llama.cpp's default multipliers (embeddings x78, attention scale 0.088), attention
+  // scores soft-capped at 30, norms of the attention and FFN outputs, GeGLU experts (ggml's f16
+  // GELU table); Grok-2's dense GeGLU FFN beside the experts and soft-capped logits.
+  {
+    RandomModelSpec s = small;
+    s.architecture = "grok", s.seed = 45;
+    cases.push_back({"grok1_f32", GgmlType::F32, s});
+  }
+  {  // a soft cap that bites: the random scores are mostly below 1
+    RandomModelSpec s = small;
+    s.architecture = "grok", s.seed = 47;
+    cases.push_back({"grok1_f16_attention_softcap_0_5", GgmlType::F16, s,
+                     {{"grok.attn_logit_softcapping", moe::gguf::Value::f32(0.5f)}}});
+  }
+  {
+    RandomModelSpec s = small;
+    s.architecture = "grok", s.dense_ffn_beside_experts = true, s.n_ff = 96, s.final_softcap = 2;
+    s.seed = 46;
+    cases.push_back({"grok2_q8_0_dense_beside_softcap", GgmlType::Q8_0, s});
+  }
+  // gpt-oss: attention sinks, even layers in a 4-position sliding window rotating with their own
+  // base, biases on q/k/v, the output projection, the router and every expert, the clamped
+  // SwiGLU, the softmax over the k chosen logits; YaRN as in the released files.
+  {
+    RandomModelSpec s = small;
+    s.architecture = "gpt-oss", s.rope_base_swa = 2000, s.seed = 48;
+    cases.push_back({"gpt_oss_f32_sinks_window", GgmlType::F32, s});
+  }
+  {
+    RandomModelSpec s = small;
+    s.architecture = "gpt-oss", s.n_expert = 16, s.n_expert_used = 4, s.sliding_window = 8;
+    s.rope_scaling = "yarn", s.rope_scaling_factor = 4, s.rope_n_ctx_orig = 16, s.seed = 49;
+    cases.push_back({"gpt_oss_q8_0_yarn_top4", GgmlType::Q8_0, s});
+  }
+  // deepseek2's multi-head latent attention: V2-Lite's shape (plain attn_q, a leading dense
+  // layer, two shared experts, YaRN with its score scale) and V3's (low-rank q with its norm,
+  // sigmoid gates with a selection bias, the split attn_k_b / attn_v_b layout).
+  RandomModelSpec latent = small;
+  latent.architecture = "deepseek2", latent.n_layer = 3, latent.dense_layers = {0};
+  latent.head_dim = 24, latent.n_rot = 8, latent.head_dim_v = 16, latent.kv_lora_rank = 32;
+  {
+    RandomModelSpec s = latent;
+    s.n_expert_shared = 2, s.expert_weights_scale = 1.5f;
+    s.rope_scaling = "yarn", s.rope_scaling_factor = 4, s.rope_n_ctx_orig = 16;
+    s.yarn_log_multiplier = 0.1f, s.seed = 50;
+    cases.push_back({"deepseek2_lite_q8_0_yarn", GgmlType::Q8_0, s});
+  }
+  {
+    RandomModelSpec s = latent;
+    s.q_lora_rank = 32, s.n_expert = 16, s.n_expert_used = 4, s.n_expert_shared = 1;
+    s.sigmoid_gating = true, s.selection_bias = true, s.expert_weights_norm = true;
+    s.expert_weights_scale = 2.5f, s.split_kv_b = true, s.seed = 51;
+    cases.push_back({"deepseek2_v3_f16_q_lora_split_kv_b", GgmlType::F16, s});
+  }
   {
     RandomModelSpec s = k_quant;
     s.seed = 26;
@@ -306,7 +406,7 @@ class GlVsCpu : public ::testing::TestWithParam<GlCase> {};
 TEST_P(GlVsCpu, PrefillMatchesCpuBackend) {
   REQUIRE_GL(gl);
   const GlCase& gl_case = GetParam();
-  const TypedModelFile file(gl_case.spec, gl_case.type);
+  const TypedModelFile file(gl_case.spec, gl_case.type, gl_case.keys);
   const auto model = file.load();
   const int n = 40;
   const std::vector<int32_t> tokens = random_tokens(n, model->config().n_vocab, 7);
@@ -338,7 +438,7 @@ TEST_P(GlVsCpu, PrefillMatchesCpuBackend) {
 TEST_P(GlVsCpu, DecodeTokenByTokenMatchesPrefill) {
   REQUIRE_GL(gl);
   const GlCase& gl_case = GetParam();
-  const TypedModelFile file(gl_case.spec, gl_case.type);
+  const TypedModelFile file(gl_case.spec, gl_case.type, gl_case.keys);
   const auto model = file.load();
   const int n = 12;
   const std::vector<int32_t> tokens = random_tokens(n, model->config().n_vocab, 8);
@@ -476,8 +576,13 @@ TEST(GlBackend, UnimplementedFeaturesAreRefusedByName) {
   std::vector<Refusal> refusals;
   {
     RandomModelSpec s;
-    s.architecture = "gpt-oss", s.seed = 35;
-    refusals.push_back({"gpt-oss", s, "attention sinks (tensor blk.0.attn_sinks.weight"});
+    s.n_head = 4, s.n_head_kv = 2, s.head_dim = 18, s.seed = 35;
+    refusals.push_back({"18-wide heads", s, "a head size that is not a multiple of 4"});
+  }
+  {
+    RandomModelSpec s;
+    s.n_head = 1, s.n_head_kv = 1, s.head_dim = 288, s.seed = 35;
+    refusals.push_back({"288-wide heads", s, "heads wider than 256"});
   }
   for (const Refusal& refusal : refusals) {
     const TypedModelFile file(refusal.spec, GgmlType::F32);
@@ -497,18 +602,17 @@ TEST(GlBackend, UnimplementedFeaturesAreRefusedByName) {
 // architecture's name: an architecture other than llama that needs nothing more runs on it.
 TEST(GlBackend, RefusesByMissingCapabilityNotByArchitectureName) {
   REQUIRE_GL(gl);
+  // What is still missing, by architecture: a latent cache row the matmul cannot stride over
+  // (32 + 6 floats), heads wider than the attention shader holds.
   const std::pair<std::string, std::string> refusals[] = {
-      {"phimoe", "norm biases"},
-      {"deepseek2", "multi-head latent attention"},
-      {"dbrx", "LayerNorm"},  // which it would otherwise have run as RMSNorm, unclamped
-      {"llama4", "q/k norms after RoPE"},  // and chunked attention, NoPE layers, input gates
-      {"grok", "a norm of the attention output"},  // and GeGLU, soft caps, multipliers
+      {"deepseek2", "a latent cache row (kv_lora_rank + rope dims) that is not a multiple of 4"},
+      {"qwen3moe", "heads wider than 256"},
   };
   for (const auto& [architecture, capability] : refusals) {
     RandomModelSpec spec;
     spec.architecture = architecture, spec.seed = 37;
-    if (architecture == "deepseek2") spec.head_dim = 24, spec.n_rot = 8, spec.kv_lora_rank = 32;
-    if (architecture == "dbrx") spec.clamp_kqv = 1.0f;
+    if (architecture == "deepseek2") spec.head_dim = 24, spec.n_rot = 6, spec.kv_lora_rank = 32;
+    if (architecture == "qwen3moe") spec.n_head = 2, spec.n_head_kv = 1, spec.head_dim = 264;
     const TypedModelFile file(spec, GgmlType::F32);
     const auto model = file.load();
     try {

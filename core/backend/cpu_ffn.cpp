@@ -1,34 +1,9 @@
-#include <array>
 #include <cmath>
-#include <cstdint>
 
 #include "cpu_kernels.hpp"
-#include "moe/ggml_types.hpp"
+#include "moe/ggml_gelu.hpp"
 
 namespace moe::cpu {
-
-namespace {
-
-// ggml's CPU GELU: the tanh form of the input's f16 value, rounded to f16, looked up in a table
-// of all 65536 f16 inputs; 0 at or below -10 and the input itself at or above 10.
-float ggml_gelu(float x) {
-  static const std::array<float, 65536> table = [] {
-    std::array<float, 65536> values{};
-    for (uint32_t bits = 0; bits < values.size(); ++bits) {
-      const float h = f16_to_f32(static_cast<uint16_t>(bits));
-      const float g =
-          0.5f * h *
-          (1.0f + std::tanh(0.79788456080286535587989211986876f * h * (1.0f + 0.044715f * h * h)));
-      values[bits] = f16_to_f32(f32_to_f16(g));
-    }
-    return values;
-  }();
-  if (x <= -10.0f) return 0.0f;
-  if (x >= 10.0f) return x;
-  return table[f32_to_f16(x)];
-}
-
-}  // namespace
 
 void expert_activation(ExpertActivation activation, RowMatrix& gated, const RowMatrix& upped) {
   switch (activation) {

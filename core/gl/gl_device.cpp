@@ -11,6 +11,8 @@
 
 #include "gl_shader_sources.hpp"
 #include "moe/error.hpp"
+#include "moe/arch.hpp"
+#include "moe/ggml_gelu.hpp"
 #include "moe/gguf_blocks.hpp"
 
 namespace moe::gl {
@@ -72,6 +74,19 @@ std::string compose(std::string_view file, const std::string& defines) {
   text += shader_text("common.glsl");
   text += "#line 1\n";
   text += shader_text(file);
+  return text;
+}
+
+// ExpertActivation's values for glu.comp.
+std::string activation_defines() {
+  const std::pair<const char*, ExpertActivation> activations[] = {
+      {"ACTIVATION_SWIGLU", ExpertActivation::SwiGlu},
+      {"ACTIVATION_CLAMPED_SWIGLU", ExpertActivation::ClampedSwiGlu},
+      {"ACTIVATION_GEGLU", ExpertActivation::GeGlu}};
+  std::string text;
+  for (const auto& [name, activation] : activations)
+    text += "#define " + std::string(name) + " " +
+            std::to_string(static_cast<int>(activation)) + "u\n";
   return text;
 }
 
@@ -232,33 +247,36 @@ Device::Device() : context(Context::create()) {
         compose("matmul.comp",
                 "#define WEIGHT_TYPE " + std::to_string(static_cast<int>(type)) + "\n"));
   }
-  rms_norm = std::make_unique<Program>("rms_norm.comp", compose("rms_norm.comp", ""));
-  group_norm = std::make_unique<Program>("group_norm.comp", compose("group_norm.comp", ""));
-  shared_add = std::make_unique<Program>("shared_add.comp", compose("shared_add.comp", ""));
-  add = std::make_unique<Program>("add.comp", compose("add.comp", ""));
-  rope = std::make_unique<Program>("rope.comp", compose("rope.comp", ""));
-  kv_store = std::make_unique<Program>("kv_store.comp", compose("kv_store.comp", ""));
-  attention = std::make_unique<Program>("attention.comp", compose("attention.comp", ""));
-  swiglu = std::make_unique<Program>("swiglu.comp", compose("swiglu.comp", ""));
-  moe_combine = std::make_unique<Program>("moe_combine.comp", compose("moe_combine.comp", ""));
+  const auto program = [](const char* file, const std::string& defines = "") {
+    return std::make_unique<Program>(file, compose(file, defines));
+  };
+  norm = program("norm.comp");
+  group_norm = program("group_norm.comp");
+  shared_add = program("shared_add.comp");
+  add = program("add.comp");
+  softcap = program("softcap.comp");
+  rope = program("rope.comp");
+  kv_store = program("kv_store.comp");
+  attention = program("attention.comp");
+  glu = program("glu.comp", activation_defines());
+  gather_rows = program("gather_rows.comp");
+  moe_combine = program("moe_combine.comp");
+  latent_kv = program("latent_kv.comp");
   const uint32_t zero[4] = {0, 0, 0, 0};
   dummy = Buffer(zero, sizeof zero);
+  gelu_table = Buffer(ggml_gelu_table().data(), sizeof(float) * ggml_gelu_table().size());
 }
 
 Device::~Device() {
   print_profile();
   context->make_current();
   matmul.clear();
-  rms_norm.reset();
-  group_norm.reset();
-  shared_add.reset();
-  add.reset();
-  rope.reset();
-  kv_store.reset();
-  attention.reset();
-  swiglu.reset();
-  moe_combine.reset();
+  for (std::unique_ptr<Program>* shader : {&norm, &group_norm, &shared_add, &add, &softcap, &rope,
+                                           &kv_store, &attention, &glu, &gather_rows,
+                                           &moe_combine, &latent_kv})
+    shader->reset();
   dummy = Buffer();
+  gelu_table = Buffer();
 }
 
 void dispatch(unsigned x, unsigned y, unsigned z) {

@@ -61,8 +61,10 @@ bool matmul_supports(GgmlType type);
 struct Device {
   std::unique_ptr<Context> context;
   std::unordered_map<GgmlType, std::unique_ptr<Program>> matmul;
-  std::unique_ptr<Program> rms_norm, group_norm, shared_add, add, rope, kv_store, attention, swiglu, moe_combine;
+  std::unique_ptr<Program> norm, group_norm, shared_add, add, softcap, rope, kv_store, attention,
+      glu, gather_rows, moe_combine, latent_kv;
   Buffer dummy;  // bound where a shader declares a buffer that a call does not use
+  Buffer gelu_table;  // ggml's GELU of every f16 input (grok's GeGLU)
   std::string description;
   int max_storage_block_bytes = 0;
 

@@ -22,6 +22,7 @@ struct RopeParams {
 
   // cos and sin of pair i's angle at position `pos`, each times the magnitude.
   void rotation(int pos, int i, float& cos_out, float& sin_out) const;
+  bool operator==(const RopeParams&) const = default;
 };
 
 // The RoPE of `model` for a sequence of at most n_ctx positions (LongRoPE picks its long

@@ -1,0 +1,178 @@
+// One call per shader: its uniforms, buffer bindings and dispatch size.
+#include "gl_forward.hpp"
+
+namespace moe {
+
+using gl::ceil_div;
+
+namespace {
+
+constexpr unsigned kMatmulRowsPerGroup = 4;  // matmul.comp's ROWS_PER_GROUP
+constexpr unsigned kMatmulTile = 8;          // matmul.comp's TILE
+
+// The matmul program for w's type, in use, with the uniforms every call sets.
+gl::Program& use_matmul(gl::Device& device, const gl::Matrix& w, const gl::Destination& out,
+                        unsigned in_stride) {
+  gl::Program& program = *device.matmul.at(w.type);
+  program.use();
+  program.set("u_rows", w.rows);
+  program.set("u_cols", w.cols);
+  program.set("u_row_bytes", w.row_bytes);
+  program.set("u_matrix_bytes", w.matrix_bytes);
+  program.set("u_in_stride", in_stride);
+  program.set("u_out_stride", out.stride);
+  program.set("u_out_col", out.col);
+  program.set("u_accumulate", out.accumulate ? 1u : 0u);
+  program.set("u_alpha", out.alpha);
+  return program;
+}
+
+}  // namespace
+
+void GlBackend::Impl::matmul(const gl::Matrix& w, const gl::Buffer& in, unsigned n,
+                             gl::Destination out, unsigned in_stride) {
+  gl::Program& program = use_matmul(*device, w, out, in_stride > 0 ? in_stride : w.cols);
+  program.set("u_n_slots", n);
+  program.set("u_grouped", 0u);
+  program.set("u_gather", 0u);
+  gl::bind(0, w.buffer);
+  gl::bind(1, in);
+  gl::bind(2, *out.buffer);
+  gl::bind(3, device->dummy);
+  gl::bind(4, device->dummy);
+  gl::dispatch(ceil_div(w.rows, kMatmulRowsPerGroup), ceil_div(n, kMatmulTile));
+}
+
+void GlBackend::Impl::matmul_grouped(const gl::Matrix& w, const gl::Buffer& in, bool gather,
+                                     unsigned n_groups, unsigned max_slots, gl::Destination out) {
+  gl::Program& program = use_matmul(*device, w, out, w.cols);
+  program.set("u_n_slots", 0u);
+  program.set("u_grouped", 1u);
+  program.set("u_gather", gather ? 1u : 0u);
+  gl::bind(0, w.buffer);
+  gl::bind(1, in);
+  gl::bind(2, *out.buffer);
+  gl::bind(3, scratch.groups);
+  gl::bind(4, scratch.slot_rows);
+  gl::dispatch(ceil_div(w.rows, kMatmulRowsPerGroup), ceil_div(max_slots, kMatmulTile), n_groups);
+}
+
+void GlBackend::Impl::matmul_fused(const gl::FusedMatrix& w, const gl::Buffer& in, unsigned n,
+                                   gl::Buffer& out) {
+  unsigned col = 0;
+  for (const gl::Matrix& part : w.parts) {
+    matmul(part, in, n, {&out, w.rows, col});
+    col += part.rows;
+  }
+}
+
+void GlBackend::Impl::matmul_fused_grouped(const gl::FusedMatrix& w, const gl::Buffer& in,
+                                           bool gather, unsigned n_groups, unsigned max_slots,
+                                           gl::Buffer& out) {
+  unsigned col = 0;
+  for (const gl::Matrix& part : w.parts) {
+    matmul_grouped(part, in, gather, n_groups, max_slots, {&out, w.rows, col});
+    col += part.rows;
+  }
+}
+
+void GlBackend::Impl::add(gl::Buffer& target, const gl::Buffer* addend, const gl::Vector* bias,
+                          unsigned n, unsigned cols, float clamp, const gl::Buffer* bias_rows) {
+  const bool has_bias = bias != nullptr && bias->size > 0;
+  if (addend == nullptr && !has_bias && clamp <= 0) return;
+  gl::Program& program = *device->add;
+  program.use();
+  program.set("u_n", n);
+  program.set("u_cols", cols);
+  program.set("u_has_addend", addend != nullptr ? 1u : 0u);
+  program.set("u_has_bias", has_bias ? 1u : 0u);
+  program.set("u_bias_by_row", bias_rows != nullptr ? 1u : 0u);
+  program.set("u_clamp", clamp);
+  gl::bind(0, target);
+  gl::bind(1, addend != nullptr ? *addend : device->dummy);
+  gl::bind(2, has_bias ? bias->buffer : device->dummy);
+  gl::bind(3, bias_rows != nullptr ? *bias_rows : device->dummy);
+  gl::dispatch(ceil_div(n, 256));
+}
+
+void GlBackend::Impl::scale(gl::Buffer& target, unsigned n, float scale, float softcap) {
+  if (scale == 1 && softcap <= 0) return;
+  gl::Program& program = *device->softcap;
+  program.use();
+  program.set("u_n", n);
+  program.set("u_scale", scale);
+  program.set("u_softcap", softcap);
+  gl::bind(0, target);
+  gl::dispatch(ceil_div(n, 256));
+}
+
+void GlBackend::Impl::norm(NormKind kind, const gl::Buffer& in, unsigned first_row, unsigned n,
+                           const gl::Vector& weight, const gl::Vector& bias, unsigned cols,
+                           float eps, gl::Destination out) {
+  gl::Program& program = *device->norm;
+  program.use();
+  program.set("u_cols", cols);
+  program.set("u_first_row", first_row);
+  program.set("u_eps", eps);
+  program.set("u_layer_norm", kind == NormKind::Layer ? 1u : 0u);
+  program.set("u_has_bias", bias.size > 0 ? 1u : 0u);
+  program.set("u_accumulate", out.accumulate ? 1u : 0u);
+  program.set("u_alpha", out.alpha);
+  if (!out.accumulate) out.buffer->reserve(gl::floats(static_cast<size_t>(n) * cols));
+  gl::bind(0, in);
+  gl::bind(1, weight.buffer);
+  gl::bind(2, bias.size > 0 ? bias.buffer : device->dummy);
+  gl::bind(3, *out.buffer);
+  gl::dispatch(n);
+}
+
+void GlBackend::Impl::group_norm(gl::Buffer& rows, unsigned n, unsigned row_stride,
+                                 unsigned first_col, unsigned n_groups, unsigned width,
+                                 const gl::Vector* weight, float eps) {
+  gl::Program& program = *device->group_norm;
+  program.use();
+  program.set("u_row_stride", row_stride);
+  program.set("u_first_col", first_col);
+  program.set("u_width", width);
+  program.set("u_weighted", weight != nullptr ? 1u : 0u);
+  program.set("u_eps", eps);
+  gl::bind(0, rows);
+  gl::bind(1, weight != nullptr ? weight->buffer : device->dummy);
+  gl::dispatch(n_groups, n);
+}
+
+void GlBackend::Impl::rope(gl::Buffer& rows, const gl::Buffer& table, unsigned n,
+                           unsigned n_heads, unsigned head_dim, unsigned offset,
+                           unsigned row_stride, unsigned n_rot, RopePairing pairing) {
+  gl::Program& program = *device->rope;
+  program.use();
+  program.set("u_n_heads", n_heads);
+  program.set("u_head_dim", head_dim);
+  program.set("u_n_rot", n_rot);
+  program.set("u_offset", offset);
+  program.set("u_row_stride", row_stride);
+  program.set("u_split_halves", pairing == RopePairing::SplitHalves ? 1u : 0u);
+  gl::bind(0, rows);
+  gl::bind(1, table);
+  gl::dispatch(ceil_div(n_rot / 2, 64), n_heads, n);
+}
+
+void GlBackend::Impl::glu(ExpertActivation activation, const gl::Buffer& gate_up,
+                          unsigned n_rows, unsigned width, const gl::Vector* biases,
+                          gl::Buffer& out) {
+  const bool has_bias = biases != nullptr && biases->size > 0;
+  gl::Program& program = *device->glu;
+  program.use();
+  program.set("u_n", n_rows * width);
+  program.set("u_width", width);
+  program.set("u_activation", static_cast<unsigned>(activation));
+  program.set("u_has_bias", has_bias ? 1u : 0u);
+  gl::bind(0, gate_up);
+  gl::bind(1, out);
+  gl::bind(2, has_bias ? biases->buffer : device->dummy);
+  gl::bind(3, has_bias ? scratch.slot_experts : device->dummy);
+  gl::bind(4, activation == ExpertActivation::GeGlu ? device->gelu_table : device->dummy);
+  gl::dispatch(ceil_div(static_cast<size_t>(n_rows) * width, 256));
+}
+
+}  // namespace moe
