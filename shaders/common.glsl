@@ -11,3 +11,6 @@
 #define LOAD_U16(words, offset) ((words[(offset) >> 2] >> (((offset) & 2u) * 8u)) & 0xffffu)
 
 float half_to_float(uint bits) { return unpackHalf2x16(bits).x; }
+
+// The byte at `offset`.
+#define LOAD_U8(words, offset) ((words[(offset) >> 2] >> (((offset) & 3u) * 8u)) & 255u)

@@ -63,6 +63,7 @@ struct Device {
   std::unordered_map<GgmlType, std::unique_ptr<Program>> matmul;
   std::unique_ptr<Program> rms_norm, group_norm, shared_add, add, rope, kv_store, attention, swiglu, moe_combine;
   Buffer dummy;  // bound where a shader declares a buffer that a call does not use
+  Buffer iq_grids;  // the IQ types' grids (gl_weight_formats.hpp), bound at kIqGridBinding
   std::string description;
   int max_storage_block_bytes = 0;
 
