@@ -14,20 +14,6 @@ void decode_q8_0(uint row, uint unit, out vec4 w[UNIT_VEC4]) {
 #define LOAD_UNIT decode_q8_0
 #endif
 
-#if WEIGHT_TYPE == TYPE_Q4_0
-// x = d * (q - 8).
-void decode_q4_0(uint row, uint unit, out vec4 w[UNIT_VEC4]) {
-  uint block = row + unit * Q4_0_BYTES;
-  float d = half_to_float(LOAD_U16(W, block + Q4_0_D));
-  for (uint i = 0u; i < 4u; ++i) {
-    uint q = LOAD_U32(W, block + Q4_0_QS + 4u * i);
-    w[i] = d * (vec4(low_nibbles(q)) - 8.0);
-    w[i + 4u] = d * (vec4(low_nibbles(q >> 4)) - 8.0);
-  }
-}
-#define LOAD_UNIT decode_q4_0
-#endif
-
 #if WEIGHT_TYPE == TYPE_Q5_0
 // x = d * (q - 16), q 5-bit.
 void decode_q5_0(uint row, uint unit, out vec4 w[UNIT_VEC4]) {
@@ -66,37 +52,43 @@ void decode_q4_1_q5_1(uint row, uint unit, out vec4 w[UNIT_VEC4]) {
 #define LOAD_UNIT decode_q4_1_q5_1
 #endif
 
-#if WEIGHT_TYPE == TYPE_IQ4_NL
-// x = d * kIq4NlValues[q].
-void decode_iq4_nl(uint row, uint unit, out vec4 w[UNIT_VEC4]) {
-  uint block = row + unit * IQ4_NL_BYTES;
-  float d = half_to_float(LOAD_U16(W, block + IQ4_NL_D));
-  for (uint i = 0u; i < 4u; ++i) {
-    uint q = LOAD_U32(W, block + IQ4_NL_QS + 4u * i);
-    w[i] = d * iq4_values(low_nibbles(q));
-    w[i + 4u] = d * iq4_values(low_nibbles(q >> 4));
-  }
-}
-#define LOAD_UNIT decode_iq4_nl
-#endif
-
-#if WEIGHT_TYPE == TYPE_MXFP4
-// x = 2^(e - 128) * doubled E2M1 value (exact: a power of two times a small integer). Blocks
-// are 17 bytes, so they start at any byte.
+#if WEIGHT_TYPE == TYPE_Q4_0 || WEIGHT_TYPE == TYPE_IQ4_NL || WEIGHT_TYPE == TYPE_MXFP4
+// A scale and 16 bytes of 4-bit codes: x = d * (q - 8) (Q4_0), d * kIq4NlValues[q] (IQ4_NL) or
+// 2^(e - 128) * the doubled E2M1 value of q (MXFP4: exact, a power of two times a small
+// integer; its 17-byte blocks start at any byte).
+#if WEIGHT_TYPE == TYPE_Q4_0
+#define NIBBLE_BLOCK_BYTES Q4_0_BYTES
+#define NIBBLE_BLOCK_QS Q4_0_QS
+vec4 nibble_values(uvec4 q) { return vec4(q) - 8.0; }
+#elif WEIGHT_TYPE == TYPE_IQ4_NL
+#define NIBBLE_BLOCK_BYTES IQ4_NL_BYTES
+#define NIBBLE_BLOCK_QS IQ4_NL_QS
+vec4 nibble_values(uvec4 q) { return iq4_values(q); }
+#else
+#define NIBBLE_BLOCK_BYTES MXFP4_BYTES
+#define NIBBLE_BLOCK_QS MXFP4_QS
 const int kMxfp4DoubledValues[16] = MXFP4_DOUBLED_VALUES;
-void decode_mxfp4(uint row, uint unit, out vec4 w[UNIT_VEC4]) {
-  uint block = row + unit * MXFP4_BYTES;
+vec4 nibble_values(uvec4 q) {
+  return vec4(kMxfp4DoubledValues[q.x], kMxfp4DoubledValues[q.y], kMxfp4DoubledValues[q.z],
+              kMxfp4DoubledValues[q.w]);
+}
+#endif
+void decode_nibble_block(uint row, uint unit, out vec4 w[UNIT_VEC4]) {
+  uint block = row + unit * NIBBLE_BLOCK_BYTES;
+#if WEIGHT_TYPE == TYPE_MXFP4
   uint e = LOAD_U8(W, block + MXFP4_E);
   // 2^(e - 128) as f32 bits (e < 2: the subnormals 2^-128 and 2^-127).
-  float scale = uintBitsToFloat(e < 2u ? 0x00200000u << e : (e - 1u) << 23);
+  float d = uintBitsToFloat(e < 2u ? 0x00200000u << e : (e - 1u) << 23);
+#elif WEIGHT_TYPE == TYPE_Q4_0
+  float d = half_to_float(LOAD_U16(W, block + Q4_0_D));
+#else
+  float d = half_to_float(LOAD_U16(W, block + IQ4_NL_D));
+#endif
   for (uint i = 0u; i < 4u; ++i) {
-    uint q = LOAD_U32(W, block + MXFP4_QS + 4u * i);
-    uvec4 lo = low_nibbles(q), hi = low_nibbles(q >> 4);
-    w[i] = scale * vec4(kMxfp4DoubledValues[lo.x], kMxfp4DoubledValues[lo.y],
-                        kMxfp4DoubledValues[lo.z], kMxfp4DoubledValues[lo.w]);
-    w[i + 4u] = scale * vec4(kMxfp4DoubledValues[hi.x], kMxfp4DoubledValues[hi.y],
-                             kMxfp4DoubledValues[hi.z], kMxfp4DoubledValues[hi.w]);
+    uint q = LOAD_U32(W, block + NIBBLE_BLOCK_QS + 4u * i);
+    w[i] = d * nibble_values(low_nibbles(q));
+    w[i + 4u] = d * nibble_values(low_nibbles(q >> 4));
   }
 }
-#define LOAD_UNIT decode_mxfp4
+#define LOAD_UNIT decode_nibble_block
 #endif

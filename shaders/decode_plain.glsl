@@ -1,12 +1,15 @@
 // Decoders of the plain (unblocked) types, floats and integers (included by matmul.comp): 8
 // elements per unit.
 
+#if WEIGHT_TYPE == TYPE_F32 || WEIGHT_TYPE == TYPE_I32
+// Words at..at + 3 of the weights.
+uvec4 words4(uint at) { return uvec4(W[at], W[at + 1u], W[at + 2u], W[at + 3u]); }
+#endif
+
 #if WEIGHT_TYPE == TYPE_F32
 void decode_f32(uint row, uint unit, out vec4 w[UNIT_VEC4]) {
   uint base = (row >> 2) + unit * 8u;
-  for (uint i = 0u; i < 2u; ++i)
-    w[i] = uintBitsToFloat(uvec4(W[base + 4u * i], W[base + 4u * i + 1u], W[base + 4u * i + 2u],
-                                 W[base + 4u * i + 3u]));
+  for (uint i = 0u; i < 2u; ++i) w[i] = uintBitsToFloat(words4(base + 4u * i));
 }
 #define LOAD_UNIT decode_f32
 #endif
@@ -67,9 +70,7 @@ void decode_i16(uint row, uint unit, out vec4 w[UNIT_VEC4]) {
 // Values past 2^24 are rounded to f32 by the conversion (to nearest even, as the CPU's).
 void decode_i32(uint row, uint unit, out vec4 w[UNIT_VEC4]) {
   uint base = (row >> 2) + unit * 8u;
-  for (uint i = 0u; i < 2u; ++i)
-    w[i] = vec4(ivec4(W[base + 4u * i], W[base + 4u * i + 1u], W[base + 4u * i + 2u],
-                      W[base + 4u * i + 3u]));
+  for (uint i = 0u; i < 2u; ++i) w[i] = vec4(ivec4(words4(base + 4u * i)));
 }
 #define LOAD_UNIT decode_i32
 #endif

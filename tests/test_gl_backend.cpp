@@ -2,7 +2,7 @@
 // CPU backend computes with (F32, F16, BF16, F64, the integers, the 32-element block types, the
 // K-quants, the IQ and ternary types), with GQA/MQA, biases, tied output and dense layers;
 // prefill against token-by-token decode; prompts computed in several chunks across KV cache
-// growth.
+// growth; and the matmul shader's decoding of every type against the CPU's, bit for bit.
 //
 // Tolerances: logits within 2e-5 relative (max |gl - cpu| / max |cpu|): both compute in f32
 // from the same stored weights, only the order of the additions differs (measured: below 2e-6).
@@ -21,6 +21,8 @@
 #include <cstring>
 #include <random>
 
+#include "gl_device.hpp"  // the matmul shader itself, for the exact-decoding test
+#include "gl_weight_formats.hpp"
 #include "model_fixtures.hpp"
 #include "moe/cpu_backend.hpp"
 #include "moe/error.hpp"
@@ -526,6 +528,71 @@ TEST(GlBackend, EveryTypeTheCpuComputesWithHasAGlCase) {
     EXPECT_TRUE(covered) << moe::type_name(id) << " has no GL test case";
   }
   EXPECT_EQ(n_types, 30);  // F32 ... TQ2_0: all but Q8_1 and I64
+}
+
+// The matmul shader decodes every type to the floats of the CPU's dequantize_row, bit for bit:
+// times one-hot input rows its output is each weight exactly (a product with 1, then sums with
+// zeros). Random blocks (every code) of each type, 8 rows of 256 elements.
+TEST(GlBackend, MatmulDecodesEveryTypeToTheCpusFloats) {
+  moe::gl::Device device;  // a context of its own (the suite's backend makes its own current)
+  constexpr unsigned kRows = 8, kCols = 256;  // 256: a whole number of blocks of every type
+  std::vector<float> one_hot(static_cast<size_t>(kCols) * kCols, 0.0f);
+  for (unsigned t = 0; t < kCols; ++t) one_hot[static_cast<size_t>(t) * kCols + t] = 1.0f;
+  const moe::gl::Buffer input(one_hot.data(), one_hot.size() * sizeof(float));
+  moe::gl::Buffer output;
+  output.reserve(static_cast<size_t>(kRows) * kCols * sizeof(float));
+  std::mt19937_64 rng(41);
+  for (GgmlType type : moe::gl::matmul_types()) {
+    const auto layout = *moe::type_layout(static_cast<uint32_t>(type));
+    const unsigned row_bytes = kCols / layout.block_size * layout.block_bytes;
+    std::vector<uint8_t> bytes;
+    if (is_block_type(type)) {
+      bytes = moe::testing::random_quantized(type, kRows * kCols, 1.0, rng);
+    } else {  // plain types: every bit pattern of the integers, finite floats
+      bytes.resize(static_cast<size_t>(kRows) * row_bytes);
+      for (uint8_t& byte : bytes) byte = static_cast<uint8_t>(rng());
+      const size_t element_bytes = layout.block_bytes;
+      const bool is_float = type == GgmlType::F32 || type == GgmlType::F16 ||
+                            type == GgmlType::BF16 || type == GgmlType::F64;
+      for (size_t at = 0; at < bytes.size() && is_float; at += element_bytes)
+        bytes[at + element_bytes - 1] &= 0xbf;  // exponent below the top: no inf or NaN
+    }
+    std::vector<float> expected(static_cast<size_t>(kRows) * kCols);
+    moe::dequantize_row(type, bytes.data(), expected.data(), kRows * kCols);
+
+    const moe::gl::Buffer weights(bytes.data(), bytes.size());
+    moe::gl::Program& program = *device.matmul.at(type);
+    program.use();
+    const std::pair<const char*, unsigned> uniforms[] = {
+        {"u_rows", kRows},          {"u_cols", kCols},          {"u_row_bytes", row_bytes},
+        {"u_matrix_bytes", 0},      {"u_n_slots", kCols},       {"u_in_stride", kCols},
+        {"u_out_stride", kRows},    {"u_out_col", 0},           {"u_accumulate", 0},
+        {"u_grouped", 0},           {"u_gather", 0}};
+    for (const auto& [name, value] : uniforms) program.set(name, value);
+    program.set("u_alpha", 1.0f);
+    moe::gl::bind(0, weights);
+    moe::gl::bind(1, input);
+    moe::gl::bind(2, output);
+    moe::gl::bind(3, device.dummy);
+    moe::gl::bind(4, device.dummy);
+    moe::gl::dispatch(kRows / 4, kCols / 8);  // matmul.comp's ROWS_PER_GROUP and TILE
+    std::vector<float> got(expected.size());
+    output.download(got.data(), got.size() * sizeof(float));
+
+    int differing = 0;
+    std::string first;
+    for (unsigned r = 0; r < kRows; ++r) {
+      for (unsigned c = 0; c < kCols; ++c) {
+        const float want = expected[static_cast<size_t>(r) * kCols + c];
+        const float have = got[static_cast<size_t>(c) * kRows + r];  // output row c, column r
+        if (have == want) continue;
+        if (differing++ == 0)
+          first = "row " + std::to_string(r) + ", element " + std::to_string(c) + ": GL " +
+                  std::to_string(have) + ", CPU " + std::to_string(want);
+      }
+    }
+    EXPECT_EQ(differing, 0) << moe::type_name(type) << ", first at " << first;
+  }
 }
 
 // Features the GL shaders do not implement are refused by name (never silently skipped).
