@@ -215,12 +215,6 @@ void Program::set(const char* uniform, float value) {
 Device::Device() : context(Context::create()) {
   description = context->renderer() + ", " + context->version() + ", " + context->how();
   glGetIntegerv(GL_MAX_SHADER_STORAGE_BLOCK_SIZE, &max_storage_block_bytes);
-  for (GgmlType type : matmul_types()) {
-    matmul[type] = std::make_unique<Program>(
-        "matmul.comp (" + type_name(type) + ")",
-        compose("matmul.comp",
-                "#define WEIGHT_TYPE " + std::to_string(static_cast<int>(type)) + "\n"));
-  }
   rms_norm = std::make_unique<Program>("rms_norm.comp", compose("rms_norm.comp", ""));
   group_norm = std::make_unique<Program>("group_norm.comp", compose("group_norm.comp", ""));
   shared_add = std::make_unique<Program>("shared_add.comp", compose("shared_add.comp", ""));
@@ -235,6 +229,16 @@ Device::Device() : context(Context::create()) {
   const std::vector<uint32_t> grid_words = iq_grid_words();
   iq_grids = Buffer(grid_words.data(), grid_words.size() * sizeof(uint32_t));
   bind(kIqGridBinding, iq_grids);
+}
+
+Program& Device::matmul_program(GgmlType type) {
+  std::unique_ptr<Program>& program = matmul[type];
+  if (program == nullptr) {
+    const std::string defines = "#define WEIGHT_TYPE " + std::to_string(static_cast<int>(type));
+    program = std::make_unique<Program>("matmul.comp (" + type_name(type) + ")",
+                                        compose("matmul.comp", defines + "\n"));
+  }
+  return *program;
 }
 
 Device::~Device() {

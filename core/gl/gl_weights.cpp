@@ -87,12 +87,13 @@ void check_size(const Device& device, const gguf::TensorInfo& tensor) {
   }
 }
 
-// The matrix's shape and type (checked), without uploading it.
-Matrix describe_matrix(const Device& device, const gguf::TensorInfo& tensor) {
+// The matrix's shape and type (checked, and its matmul program compiled), without uploading it.
+Matrix describe_matrix(Device& device, const gguf::TensorInfo& tensor) {
   if (!matmul_supports(tensor.type)) {
     throw Error("the GL backend does not support tensor type " + type_name(tensor.type) +
                 " (tensor " + tensor.name + ") yet; use --backend cpu");
   }
+  device.matmul_program(tensor.type);
   const uint64_t cols = tensor.dims.at(0);
   if (cols % 32 != 0) {
     throw Error("the GL backend needs matrix widths that are multiples of 32; tensor " +
@@ -109,7 +110,7 @@ Matrix describe_matrix(const Device& device, const gguf::TensorInfo& tensor) {
   return matrix;
 }
 
-Matrix upload_matrix(const Device& device, const gguf::TensorInfo& tensor) {
+Matrix upload_matrix(Device& device, const gguf::TensorInfo& tensor) {
   Matrix matrix = describe_matrix(device, tensor);
   matrix.buffer = Buffer(tensor.data, tensor_bytes(tensor));
   return matrix;
@@ -117,7 +118,7 @@ Matrix upload_matrix(const Device& device, const gguf::TensorInfo& tensor) {
 
 // The tensors as one matrix with their rows concatenated (per expert for 3-D expert tensors),
 // or uploaded separately when their types or widths differ.
-FusedMatrix upload_fused(const Device& device, std::vector<const gguf::TensorInfo*> tensors) {
+FusedMatrix upload_fused(Device& device, std::vector<const gguf::TensorInfo*> tensors) {
   FusedMatrix fused;
   const auto n_matrices_of = [](const gguf::TensorInfo* tensor) -> size_t {
     return tensor->dims.size() > 2 ? tensor->dims[2] : 1;
