@@ -12,6 +12,9 @@
 
 float half_to_float(uint bits) { return unpackHalf2x16(bits).x; }
 
+// The byte at `offset`.
+#define LOAD_U8(words, offset) ((words[(offset) >> 2] >> (((offset) & 3u) * 8u)) & 255u)
+
 // tanh to about f32 precision everywhere (a GLSL tanh built from exp loses digits near 0 and
 // may overflow for large inputs): the series near 0, (1 - e^-2|x|) / (1 + e^-2|x|) elsewhere.
 float precise_tanh(float x) {

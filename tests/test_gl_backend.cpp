@@ -1,7 +1,9 @@
 // The GL compute backend against the CPU backend on generated models of every weight type the
-// GL backend reads (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K) and every architecture, with
-// GQA/MQA, biases, tied output and dense layers; prefill against token-by-token decode; prompts
-// computed in several chunks across KV cache growth; what it lacks refused by name.
+// CPU backend computes with (F32, F16, BF16, F64, the integers, the 32-element block types, the
+// K-quants, the IQ and ternary types) and every architecture, with GQA/MQA, biases, tied output
+// and dense layers; prefill against token-by-token decode; prompts computed in several chunks
+// across KV cache growth; the matmul shader's decoding of every type against the CPU's, bit for
+// bit; what it lacks refused by name.
 //
 // Tolerances: logits within 2e-5 relative (max |gl - cpu| / max |cpu|): both compute in f32
 // from the same stored weights, only the order of the additions differs (measured: below 2e-6).
@@ -15,9 +17,13 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
+#include <cstring>
 #include <random>
 
+#include "gl_device.hpp"  // the matmul shader itself, for the exact-decoding test
+#include "gl_weight_formats.hpp"
 #include "model_fixtures.hpp"
 #include "moe/cpu_backend.hpp"
 #include "moe/error.hpp"
@@ -67,9 +73,37 @@ moe::GlBackend* shared_gl_backend(std::string& why) {
   ASSERT_NE(backend, nullptr) << "the GL backend could not start: " << gl_error \
                               << " (CI runs these tests on Mesa llvmpipe)"
 
+bool is_block_type(GgmlType type) {
+  return moe::type_layout(static_cast<uint32_t>(type))->block_size > 1;
+}
+
+// An F32 tensor's values as F64, or integers of the type drawn around 0 (small enough that
+// the residual stream's squares stay finite in f32).
+std::vector<uint8_t> plain_values(GgmlType type, const moe::gguf::TensorInfo& tensor,
+                                  std::mt19937_64& rng) {
+  const size_t n = static_cast<size_t>(tensor.n_elements);
+  const size_t element_bytes = moe::type_layout(static_cast<uint32_t>(type))->block_bytes;
+  std::vector<uint8_t> bytes(n * element_bytes);
+  const double stddev = type == GgmlType::I8 ? 20 : type == GgmlType::I16 ? 5000 : 50;
+  std::normal_distribution<double> normal(0.0, stddev);
+  for (size_t i = 0; i < n; ++i) {
+    if (type == GgmlType::F64) {
+      float value;
+      std::memcpy(&value, tensor.data + 4 * i, sizeof value);
+      const double wide = value;
+      std::memcpy(&bytes[8 * i], &wide, sizeof wide);
+      continue;
+    }
+    const double limit = type == GgmlType::I8 ? 127 : type == GgmlType::I16 ? 32767 : 2147483647;
+    const auto value = static_cast<int64_t>(std::clamp(std::round(normal(rng)), -limit, limit));
+    std::memcpy(&bytes[element_bytes * i], &value, element_bytes);  // little-endian low bytes
+  }
+  return bytes;
+}
+
 // A random model whose matrices (not the router, kept F32 like converted checkpoints) are
-// stored as `type`: random blocks for the types our writer cannot quantize to. `keys` are set
-// in the file (settings the spec does not reach).
+// stored as `type`: random blocks (or plain values) for the types our writer cannot write.
+// `keys` are set in the file (settings the spec does not reach).
 using Keys = std::vector<std::pair<std::string, moe::gguf::Value>>;
 
 class TypedModelFile {
@@ -94,7 +128,10 @@ public:
                                 ? 1.0
                                 : 1.0 / std::sqrt(static_cast<double>(tensor.dims[0]));
       edit.replace_tensors[tensor.name] = {
-          type, tensor.dims, moe::testing::random_quantized(type, tensor.n_elements, stddev, rng)};
+          type, tensor.dims,
+          is_block_type(type)
+              ? moe::testing::random_quantized(type, tensor.n_elements, stddev, rng)
+              : plain_values(type, tensor, rng)};
     }
     write(moe::testing::edited_gguf(f32_file, edit));
   }
@@ -120,6 +157,11 @@ struct GlCase {
 };
 
 void PrintTo(const GlCase& gl_case, std::ostream* out) { *out << gl_case.label; }
+
+std::string lowercase(std::string text) {
+  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text;
+}
 
 std::vector<GlCase> gl_cases() {
   std::vector<GlCase> cases;
@@ -328,6 +370,34 @@ std::vector<GlCase> gl_cases() {
   return cases;
 }
 
+// Every other type the CPU backend runs, one model each: the 32-element block types with three
+// blocks per row (MXFP4's 17-byte blocks then start at odd bytes), the 256-element super-block
+// types on the K-quant shape. Prefill only: decoding one token runs the same decoder.
+std::vector<GlCase> gl_type_cases() {
+  std::vector<GlCase> cases;
+  RandomModelSpec small;
+  small.n_embd = 96, small.n_layer = 2, small.n_head = 3, small.n_head_kv = 1;
+  small.n_expert = 8, small.n_expert_used = 2, small.n_ff_exp = 64;
+  RandomModelSpec k_quant = small;
+  k_quant.n_embd = 256, k_quant.n_head = 4, k_quant.n_ff_exp = 256, k_quant.n_ff = 256;
+  uint64_t seed = 40;
+  for (GgmlType type : {GgmlType::F64, GgmlType::I8, GgmlType::I16, GgmlType::I32, GgmlType::Q4_1,
+                        GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::IQ4_NL, GgmlType::MXFP4}) {
+    RandomModelSpec s = small;
+    s.seed = seed++;
+    cases.push_back({lowercase(moe::type_name(type)), type, s});
+  }
+  for (GgmlType type : {GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::Q8_K, GgmlType::IQ4_XS,
+                        GgmlType::IQ3_XXS, GgmlType::IQ3_S, GgmlType::IQ2_XXS, GgmlType::IQ2_XS,
+                        GgmlType::IQ2_S, GgmlType::IQ1_S, GgmlType::IQ1_M, GgmlType::TQ1_0,
+                        GgmlType::TQ2_0}) {
+    RandomModelSpec s = k_quant;
+    s.seed = seed++;
+    cases.push_back({lowercase(moe::type_name(type)), type, s});
+  }
+  return cases;
+}
+
 moe::RoutingTrace empty_trace(const moe::ModelConfig& config) {
   return moe::RoutingTrace(config.n_layer, config.n_expert, config.n_expert_used,
                            config.moe_layers());
@@ -401,11 +471,8 @@ TraceComparison compare_traces(const moe::RoutingTrace& actual, const moe::Routi
   return result;
 }
 
-class GlVsCpu : public ::testing::TestWithParam<GlCase> {};
-
-TEST_P(GlVsCpu, PrefillMatchesCpuBackend) {
-  REQUIRE_GL(gl);
-  const GlCase& gl_case = GetParam();
+// A 40-token prompt on the GL backend against the exact CPU backend: logits and routing.
+void expect_prefill_matches_cpu(moe::GlBackend* gl, const GlCase& gl_case) {
   const TypedModelFile file(gl_case.spec, gl_case.type, gl_case.keys);
   const auto model = file.load();
   const int n = 40;
@@ -424,6 +491,7 @@ TEST_P(GlVsCpu, PrefillMatchesCpuBackend) {
 
   ASSERT_EQ(gl_logits.size(), cpu_logits.size());
   for (float v : gl_logits) ASSERT_TRUE(std::isfinite(v));
+  ASSERT_GT(*std::max_element(cpu_logits.begin(), cpu_logits.end()), 0.0f) << "degenerate logits";
   const double difference = moe::testing::max_relative_difference(gl_logits, cpu_logits);
   EXPECT_LT(difference, kLogitTolerance) << gl_case.label;
   const TraceComparison traces =
@@ -433,6 +501,13 @@ TEST_P(GlVsCpu, PrefillMatchesCpuBackend) {
   std::printf("%s: logits max relative difference %.2e, %d routing records, %d near-ties\n",
               gl_case.label.c_str(), difference, traces.records, traces.near_ties);
   EXPECT_EQ(gl_state->n_filled(), n);
+}
+
+class GlVsCpu : public ::testing::TestWithParam<GlCase> {};
+
+TEST_P(GlVsCpu, PrefillMatchesCpuBackend) {
+  REQUIRE_GL(gl);
+  expect_prefill_matches_cpu(gl, GetParam());
 }
 
 TEST_P(GlVsCpu, DecodeTokenByTokenMatchesPrefill) {
@@ -467,6 +542,16 @@ TEST_P(GlVsCpu, DecodeTokenByTokenMatchesPrefill) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Types, GlVsCpu, ::testing::ValuesIn(gl_cases()),
+                         [](const auto& info) { return info.param.label; });
+
+class GlTypeVsCpu : public ::testing::TestWithParam<GlCase> {};
+
+TEST_P(GlTypeVsCpu, PrefillMatchesCpuBackend) {
+  REQUIRE_GL(gl);
+  expect_prefill_matches_cpu(gl, GetParam());
+}
+
+INSTANTIATE_TEST_SUITE_P(Types, GlTypeVsCpu, ::testing::ValuesIn(gl_type_cases()),
                          [](const auto& info) { return info.param.label; });
 
 // A long prompt in uneven chunks, past the KV cache's first allocation (64 positions), then a
@@ -527,41 +612,93 @@ TEST(GlBackend, RejectsBadCallsWithClearErrors) {
   EXPECT_THROW(gl->new_state(model, 0), moe::Error);
 }
 
-TEST(GlBackend, UnsupportedWeightTypeNamesTheTensorAndTheCpuBackend) {
-  REQUIRE_GL(gl);
-  RandomModelSpec spec;
-  spec.n_embd = 64, spec.n_head = 4, spec.n_head_kv = 2, spec.seed = 33;
-  const TypedModelFile file(spec, GgmlType::Q5_0);
-  const auto model = file.load();
-  try {
-    gl->new_state(model, 8);
-    FAIL() << "Q5_0 weights were accepted";
-  } catch (const moe::Error& e) {
-    const std::string message = e.what();
-    EXPECT_NE(message.find("Q5_0"), std::string::npos) << message;
-    EXPECT_NE(message.find("--backend cpu"), std::string::npos) << message;
+// Every type the CPU backend computes with (moe::is_supported_for_compute) runs on the GL
+// backend, so each has a model above checked against the CPU; a type added to the CPU side
+// fails here until the GL backend reads it (or refuses it by name, with a test of its own).
+TEST(GlBackend, EveryTypeTheCpuComputesWithHasAGlCase) {
+  std::vector<GlCase> cases = gl_cases();
+  for (const GlCase& gl_case : gl_type_cases()) cases.push_back(gl_case);
+  int n_types = 0;
+  for (uint32_t id = 0; id < 64; ++id) {
+    const auto type = static_cast<GgmlType>(id);
+    if (!moe::type_layout(id) || !moe::is_supported_for_compute(type)) continue;
+    ++n_types;
+    const bool covered = std::any_of(cases.begin(), cases.end(), [&](const GlCase& gl_case) {
+      return gl_case.type == type;
+    });
+    EXPECT_TRUE(covered) << moe::type_name(id) << " has no GL test case";
   }
+  EXPECT_EQ(n_types, 30);  // F32 ... TQ2_0: all but Q8_1 and I64
 }
 
-// The IQ and TQ types load for the CPU backend; the GL shaders have none of them yet, so each is
-// refused by name before anything is uploaded.
-TEST(GlBackend, IqAndTqTypesAreRefusedByName) {
+// The matmul shader decodes every type to the floats of the CPU's dequantize_row, bit for bit:
+// times one-hot input rows its output is each weight exactly (a product with 1, then sums with
+// zeros). Random blocks (every code) of each type, 8 rows of 256 elements.
+TEST(GlBackend, MatmulDecodesEveryTypeToTheCpusFloats) {
   REQUIRE_GL(gl);
-  RandomModelSpec spec;
-  spec.n_embd = 256, spec.n_head = 4, spec.n_head_kv = 2, spec.n_ff_exp = 256, spec.seed = 34;
-  for (GgmlType type : {GgmlType::IQ4_NL, GgmlType::IQ4_XS, GgmlType::IQ3_XXS, GgmlType::IQ3_S,
-                        GgmlType::IQ2_XXS, GgmlType::IQ2_XS, GgmlType::IQ2_S, GgmlType::IQ1_S,
-                        GgmlType::IQ1_M, GgmlType::TQ1_0, GgmlType::TQ2_0}) {
-    const TypedModelFile file(spec, type);
-    const auto model = file.load();
-    try {
-      gl->new_state(model, 8);
-      ADD_FAILURE() << moe::type_name(type) << " weights were accepted";
-    } catch (const moe::Error& e) {
-      const std::string message = e.what();
-      EXPECT_NE(message.find("tensor type " + moe::type_name(type)), std::string::npos) << message;
-      EXPECT_NE(message.find("--backend cpu"), std::string::npos) << message;
+  // A device of its own, alone: destroying an EGL context also ends its display for every
+  // other context on it (gl_context.cpp), so the suite's backend goes first and the next test
+  // that needs it makes it again.
+  suite_backend.reset();
+  suite_backend_tried = false;
+  moe::gl::Device device;
+  constexpr unsigned kRows = 8, kCols = 256;  // 256: a whole number of blocks of every type
+  std::vector<float> one_hot(static_cast<size_t>(kCols) * kCols, 0.0f);
+  for (unsigned t = 0; t < kCols; ++t) one_hot[static_cast<size_t>(t) * kCols + t] = 1.0f;
+  const moe::gl::Buffer input(one_hot.data(), one_hot.size() * sizeof(float));
+  moe::gl::Buffer output;
+  output.reserve(static_cast<size_t>(kRows) * kCols * sizeof(float));
+  std::mt19937_64 rng(41);
+  for (GgmlType type : moe::gl::matmul_types()) {
+    const auto layout = *moe::type_layout(static_cast<uint32_t>(type));
+    const unsigned row_bytes = kCols / layout.block_size * layout.block_bytes;
+    std::vector<uint8_t> bytes;
+    if (is_block_type(type)) {
+      bytes = moe::testing::random_quantized(type, kRows * kCols, 1.0, rng);
+    } else {  // plain types: every bit pattern of the integers, finite floats
+      bytes.resize(static_cast<size_t>(kRows) * row_bytes);
+      for (uint8_t& byte : bytes) byte = static_cast<uint8_t>(rng());
+      const size_t element_bytes = layout.block_bytes;
+      const bool is_float = type == GgmlType::F32 || type == GgmlType::F16 ||
+                            type == GgmlType::BF16 || type == GgmlType::F64;
+      for (size_t at = 0; at < bytes.size() && is_float; at += element_bytes)
+        bytes[at + element_bytes - 1] &= 0xbf;  // exponent below the top: no inf or NaN
     }
+    std::vector<float> expected(static_cast<size_t>(kRows) * kCols);
+    moe::dequantize_row(type, bytes.data(), expected.data(), kRows * kCols);
+
+    const moe::gl::Buffer weights(bytes.data(), bytes.size());
+    moe::gl::Program& program = device.matmul_program(type);
+    program.use();
+    const std::pair<const char*, unsigned> uniforms[] = {
+        {"u_rows", kRows},          {"u_cols", kCols},          {"u_row_bytes", row_bytes},
+        {"u_matrix_bytes", 0},      {"u_n_slots", kCols},       {"u_in_stride", kCols},
+        {"u_out_stride", kRows},    {"u_out_col", 0},           {"u_accumulate", 0},
+        {"u_grouped", 0},           {"u_gather", 0}};
+    for (const auto& [name, value] : uniforms) program.set(name, value);
+    program.set("u_alpha", 1.0f);
+    moe::gl::bind(0, weights);
+    moe::gl::bind(1, input);
+    moe::gl::bind(2, output);
+    moe::gl::bind(3, device.dummy);
+    moe::gl::bind(4, device.dummy);
+    moe::gl::dispatch(kRows / 4, kCols / 8);  // matmul.comp's ROWS_PER_GROUP and TILE
+    std::vector<float> got(expected.size());
+    output.download(got.data(), got.size() * sizeof(float));
+
+    int differing = 0;
+    std::string first;
+    for (unsigned r = 0; r < kRows; ++r) {
+      for (unsigned c = 0; c < kCols; ++c) {
+        const float want = expected[static_cast<size_t>(r) * kCols + c];
+        const float have = got[static_cast<size_t>(c) * kRows + r];  // output row c, column r
+        if (have == want) continue;
+        if (differing++ == 0)
+          first = "row " + std::to_string(r) + ", element " + std::to_string(c) + ": GL " +
+                  std::to_string(have) + ", CPU " + std::to_string(want);
+      }
+    }
+    EXPECT_EQ(differing, 0) << moe::type_name(type) << ", first at " << first;
   }
 }
 

@@ -10,70 +10,63 @@
 #include <vector>
 
 #include "gl_shader_sources.hpp"
+#include "gl_weight_formats.hpp"
 #include "moe/error.hpp"
 #include "moe/arch.hpp"
 #include "moe/ggml_gelu.hpp"
-#include "moe/gguf_blocks.hpp"
 
 namespace moe::gl {
 
 namespace {
 
-std::string shader_text(std::string_view name) {
-  for (const ShaderSource& source : shader_sources()) {
-    if (source.name == name) return std::string(source.text);
+// The file's index in shader_sources(): the source-string number of its lines in compiler
+// messages ("3:12(5): error ...").
+size_t shader_index(std::string_view name) {
+  const std::vector<ShaderSource>& sources = shader_sources();
+  for (size_t i = 0; i < sources.size(); ++i) {
+    if (sources[i].name == name) return i;
   }
   throw Error("the GL backend's shader " + std::string(name) + " is missing from the build");
 }
 
-// The block layouts the matmul shader reads (moe/gguf_blocks.hpp), as byte sizes and offsets:
-// Q4_K_BYTES, Q4_K_QS, ... so the shader has no layout numbers of its own.
-std::string block_layout_defines() {
-  const std::pair<const char*, size_t> layouts[] = {
-      {"Q8_0_BYTES", sizeof(BlockQ8_0)},
-      {"Q8_0_D", offsetof(BlockQ8_0, d)},
-      {"Q8_0_QS", offsetof(BlockQ8_0, qs)},
-      {"Q4_0_BYTES", sizeof(BlockQ4_0)},
-      {"Q4_0_D", offsetof(BlockQ4_0, d)},
-      {"Q4_0_QS", offsetof(BlockQ4_0, qs)},
-      {"Q4_K_BYTES", sizeof(BlockQ4_K)},
-      {"Q4_K_D", offsetof(BlockQ4_K, d)},  // d and dmin, read as one word
-      {"Q4_K_SCALES", offsetof(BlockQ4_K, scales)},
-      {"Q4_K_QS", offsetof(BlockQ4_K, qs)},
-      {"Q5_K_BYTES", sizeof(BlockQ5_K)},
-      {"Q5_K_QH", offsetof(BlockQ5_K, qh)},
-      {"Q5_K_QS", offsetof(BlockQ5_K, qs)},
-      {"Q6_K_BYTES", sizeof(BlockQ6_K)},
-      {"Q6_K_QL", offsetof(BlockQ6_K, ql)},
-      {"Q6_K_QH", offsetof(BlockQ6_K, qh)},
-      {"Q6_K_SCALES", offsetof(BlockQ6_K, scales)},
-      {"Q6_K_D", offsetof(BlockQ6_K, d)},
-  };
-  // The shader reads Q5_K's d, dmin and scales where Q4_K has them, d and dmin as one word.
-  static_assert(offsetof(BlockQ5_K, d) == offsetof(BlockQ4_K, d) &&
-                offsetof(BlockQ5_K, scales) == offsetof(BlockQ4_K, scales));
-  static_assert(offsetof(BlockQ4_K, dmin) == offsetof(BlockQ4_K, d) + 2);
-  std::string text;
-  for (const auto& [name, value] : layouts)
-    text += "#define " + std::string(name) + " " + std::to_string(value) + "u\n";
-  return text;
+std::string shader_text(std::string_view name) {
+  return std::string(shader_sources()[shader_index(name)].text);
 }
 
-// "#version 430", the type ids and block layouts as defines, `defines`, shaders/common.glsl,
-// then the shader.
+// The shader file with each line `#include "name"` replaced by that file of shaders/ (one
+// level: included files include nothing), so a shader's pieces can live in files of their own.
+// #line keeps compiler messages' line numbers those of the file they point into.
+std::string with_includes(std::string_view file) {
+  const std::string text = shader_text(file);
+  const std::string file_number = std::to_string(shader_index(file));
+  const std::string_view directive = "#include \"";
+  std::string out = "#line 1 " + file_number + "\n";
+  int line = 1;
+  for (size_t start = 0; start < text.size(); ++line) {
+    const size_t end = std::min(text.find('\n', start), text.size());
+    const std::string_view current(text.data() + start, end - start);
+    start = end + 1;
+    const size_t close = current.find('"', directive.size());
+    if (!current.starts_with(directive) || close == std::string_view::npos) {
+      out.append(current);
+      out += '\n';
+      continue;
+    }
+    const std::string_view included = current.substr(directive.size(), close - directive.size());
+    out += "#line 1 " + std::to_string(shader_index(included)) + "\n" + shader_text(included);
+    out += "\n#line " + std::to_string(line + 1) + " " + file_number + "\n";
+  }
+  return out;
+}
+
+// "#version 430", the weight types' ids, block layouts and tables (gl_weight_formats.hpp),
+// `defines`, shaders/common.glsl, then the shader with its includes.
 std::string compose(std::string_view file, const std::string& defines) {
   std::string text = "#version 430\n";
-  const std::pair<const char*, GgmlType> types[] = {
-      {"TYPE_F32", GgmlType::F32},   {"TYPE_F16", GgmlType::F16},   {"TYPE_BF16", GgmlType::BF16},
-      {"TYPE_Q8_0", GgmlType::Q8_0}, {"TYPE_Q4_0", GgmlType::Q4_0}, {"TYPE_Q4_K", GgmlType::Q4_K},
-      {"TYPE_Q5_K", GgmlType::Q5_K}, {"TYPE_Q6_K", GgmlType::Q6_K}};
-  for (const auto& [name, type] : types)
-    text += "#define " + std::string(name) + " " + std::to_string(static_cast<int>(type)) + "\n";
-  text += block_layout_defines();
+  text += weight_format_defines();
   text += defines;
   text += shader_text("common.glsl");
-  text += "#line 1\n";
-  text += shader_text(file);
+  text += with_includes(file);
   return text;
 }
 
@@ -90,14 +83,10 @@ std::string activation_defines() {
   return text;
 }
 
-constexpr GgmlType kMatmulTypes[] = {GgmlType::F32,  GgmlType::F16,  GgmlType::BF16,
-                                     GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_K,
-                                     GgmlType::Q5_K, GgmlType::Q6_K};
-
 }  // namespace
 
 bool matmul_supports(GgmlType type) {
-  for (GgmlType supported : kMatmulTypes) {
+  for (GgmlType supported : matmul_types()) {
     if (supported == type) return true;
   }
   return false;
@@ -241,12 +230,6 @@ void Program::set(const char* uniform, float value) {
 Device::Device() : context(Context::create()) {
   description = context->renderer() + ", " + context->version() + ", " + context->how();
   glGetIntegerv(GL_MAX_SHADER_STORAGE_BLOCK_SIZE, &max_storage_block_bytes);
-  for (GgmlType type : kMatmulTypes) {
-    matmul[type] = std::make_unique<Program>(
-        "matmul.comp (" + type_name(type) + ")",
-        compose("matmul.comp",
-                "#define WEIGHT_TYPE " + std::to_string(static_cast<int>(type)) + "\n"));
-  }
   const auto program = [](const char* file, const std::string& defines = "") {
     return std::make_unique<Program>(file, compose(file, defines));
   };
@@ -265,6 +248,19 @@ Device::Device() : context(Context::create()) {
   const uint32_t zero[4] = {0, 0, 0, 0};
   dummy = Buffer(zero, sizeof zero);
   gelu_table = Buffer(ggml_gelu_table().data(), sizeof(float) * ggml_gelu_table().size());
+  const std::vector<uint32_t> grid_words = iq_grid_words();
+  iq_grids = Buffer(grid_words.data(), grid_words.size() * sizeof(uint32_t));
+  bind(kIqGridBinding, iq_grids);
+}
+
+Program& Device::matmul_program(GgmlType type) {
+  std::unique_ptr<Program>& program = matmul[type];
+  if (program == nullptr) {
+    const std::string defines = "#define WEIGHT_TYPE " + std::to_string(static_cast<int>(type));
+    program = std::make_unique<Program>("matmul.comp (" + type_name(type) + ")",
+                                        compose("matmul.comp", defines + "\n"));
+  }
+  return *program;
 }
 
 Device::~Device() {
@@ -277,6 +273,7 @@ Device::~Device() {
     shader->reset();
   dummy = Buffer();
   gelu_table = Buffer();
+  iq_grids = Buffer();
 }
 
 void dispatch(unsigned x, unsigned y, unsigned z) {

@@ -60,16 +60,23 @@ bool matmul_supports(GgmlType type);
 // GL objects are deleted while the context still exists.
 struct Device {
   std::unique_ptr<Context> context;
+  // The matmul programs compiled so far, one per weight type: a model needs a few of the 30, so
+  // each is compiled on its first matmul_program() call (the model's upload asks for its types).
   std::unordered_map<GgmlType, std::unique_ptr<Program>> matmul;
   std::unique_ptr<Program> norm, group_norm, shared_add, add, softcap, rope, kv_store, attention,
       glu, gather_rows, moe_combine, latent_kv;
   Buffer dummy;  // bound where a shader declares a buffer that a call does not use
   Buffer gelu_table;  // ggml's GELU of every f16 input (grok's GeGLU)
+  Buffer iq_grids;  // the IQ types' grids (gl_weight_formats.hpp), bound at kIqGridBinding
   std::string description;
   int max_storage_block_bytes = 0;
 
-  Device();  // creates the context and compiles every program; throws moe::Error
+  Device();  // creates the context and compiles every program but matmul's; throws moe::Error
   ~Device();
+
+  // The matmul program for a type the shader reads, compiled now if it is not yet (the
+  // context must be current); throws moe::Error when it does not compile.
+  Program& matmul_program(GgmlType type);
 };
 
 // Binds `buffer` to shader storage binding `index`.

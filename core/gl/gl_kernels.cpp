@@ -13,7 +13,7 @@ constexpr unsigned kMatmulTile = 8;          // matmul.comp's TILE
 // The matmul program for w's type, in use, with the uniforms every call sets.
 gl::Program& use_matmul(gl::Device& device, const gl::Matrix& w, const gl::Destination& out,
                         unsigned in_stride) {
-  gl::Program& program = *device.matmul.at(w.type);
+  gl::Program& program = device.matmul_program(w.type);
   program.use();
   program.set("u_rows", w.rows);
   program.set("u_cols", w.cols);

@@ -84,12 +84,13 @@ void check_size(const Device& device, const gguf::TensorInfo& tensor) {
   }
 }
 
-// The matrix's shape and type (checked), without uploading it.
-Matrix describe_matrix(const Device& device, const gguf::TensorInfo& tensor) {
+// The matrix's shape and type (checked, and its matmul program compiled), without uploading it.
+Matrix describe_matrix(Device& device, const gguf::TensorInfo& tensor) {
   if (!matmul_supports(tensor.type)) {
     throw Error("the GL backend does not support tensor type " + type_name(tensor.type) +
                 " (tensor " + tensor.name + ") yet; use --backend cpu");
   }
+  device.matmul_program(tensor.type);
   const uint64_t cols = tensor.dims.at(0);
   if (cols % 32 != 0) {
     throw Error("the GL backend needs matrix widths that are multiples of 32; tensor " +
@@ -106,7 +107,7 @@ Matrix describe_matrix(const Device& device, const gguf::TensorInfo& tensor) {
   return matrix;
 }
 
-Matrix upload_matrix(const Device& device, const gguf::TensorInfo& tensor) {
+Matrix upload_matrix(Device& device, const gguf::TensorInfo& tensor) {
   Matrix matrix = describe_matrix(device, tensor);
   matrix.buffer = Buffer(tensor.data, tensor_bytes(tensor));
   return matrix;
@@ -114,7 +115,7 @@ Matrix upload_matrix(const Device& device, const gguf::TensorInfo& tensor) {
 
 // The tensors as one matrix with their rows concatenated (per expert for 3-D expert tensors),
 // or uploaded separately when their types or widths differ.
-FusedMatrix upload_fused(const Device& device, std::vector<const gguf::TensorInfo*> tensors) {
+FusedMatrix upload_fused(Device& device, std::vector<const gguf::TensorInfo*> tensors) {
   FusedMatrix fused;
   const auto n_matrices_of = [](const gguf::TensorInfo* tensor) -> size_t {
     return tensor->dims.size() > 2 ? tensor->dims[2] : 1;
@@ -204,7 +205,7 @@ Vector interleaved_expert_biases(const gguf::TensorInfo* gate, const gguf::Tenso
 // The split decompression of newer deepseek2 files (attn_k_b: per head kv_lora rows of nope
 // values, used transposed; attn_v_b: per head head_dim_v rows of kv_lora values) as the one
 // matrix of older files: per head nope rows then head_dim_v rows, kv_lora wide, in f32.
-Matrix joined_kv_b(const Device& device, const gguf::TensorInfo& k_b, const gguf::TensorInfo& v_b) {
+Matrix joined_kv_b(Device& device, const gguf::TensorInfo& k_b, const gguf::TensorInfo& v_b) {
   const size_t nope = k_b.dims[0], kv_lora = k_b.dims[1], n_head = k_b.dims[2];
   const size_t head_dim_v = v_b.dims[1];
   std::vector<float> k(nope * kv_lora * n_head), v(kv_lora * head_dim_v * n_head);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstring>
 
 #include "moe/error.hpp"
 #include "moe/gguf_blocks.hpp"
@@ -58,6 +59,8 @@ BlockScaleFields block_scale_fields(GgmlType type) {
       return {at(offsetof(BlockTq2_0, d)), -1};
     case GgmlType::MXFP4:
       return {kMxfp4Exponent, -1};
+    case GgmlType::Q8_K:
+      return {kQ8KF32Scale, -1};
     default:
       throw Error("random_quantized: " + type_name(type) + " is not a block-quantized type");
   }
@@ -81,6 +84,10 @@ void set_block_scales(GgmlType type, std::vector<uint8_t>& data, float d, float 
         const auto top = static_cast<uint16_t>(((d_bits >> (4 * w)) & 0xf) << 12);
         store_u16(words + 2 * w, static_cast<uint16_t>((load_u16(words + 2 * w) & 0x0fff) | top));
       }
+      continue;
+    }
+    if (fields.d_offset == kQ8KF32Scale) {
+      std::memcpy(&data[at + offsetof(BlockQ8_K, d)], &d, sizeof d);
       continue;
     }
     store_u16(&data[at + static_cast<size_t>(fields.d_offset)], d_bits);

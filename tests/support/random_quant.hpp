@@ -14,8 +14,10 @@ namespace moe::testing {
 // Where a block type keeps its f16 scale `d` and its f16 min (K-quants: subtracted) or offset
 // (Q4_1, Q5_1: added); -1 when it has none. IQ1_M packs d into its scales: kIq1MPackedScale;
 // MXFP4's d is a power of two, its exponent byte: kMxfp4Exponent (d is rounded to a power of 2).
+// Q8_K's d is an f32: kQ8KF32Scale.
 inline constexpr int kIq1MPackedScale = -2;
 inline constexpr int kMxfp4Exponent = -3;
+inline constexpr int kQ8KF32Scale = -4;
 struct BlockScaleFields {
   int d_offset = -1;
   int min_offset = -1;

@@ -21,7 +21,8 @@ struct Device;
 
 class GlBackend final : public Backend {
 public:
-  // Creates the context and compiles the shaders. Throws moe::Error saying why when no
+  // Creates the context and compiles the shaders (the matmul shader for a weight type when
+  // new_state first uploads a model that has it). Throws moe::Error saying why when no
   // OpenGL 4.3 context can be had or a shader does not compile.
   GlBackend();
   ~GlBackend() override;
