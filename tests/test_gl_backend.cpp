@@ -556,6 +556,30 @@ INSTANTIATE_TEST_SUITE_P(Types, GlTypeVsCpu, ::testing::ValuesIn(gl_type_cases()
 
 // A long prompt in uneven chunks, past the KV cache's first allocation (64 positions), then a
 // recompute from the middle: the last logits equal the CPU backend's for the whole prompt.
+// A second backend in the process (the app switching backends, a test's own) shares the EGL
+// display with the first: destroying it must leave the first one computing.
+TEST(GlBackend, DestroyingAnotherBackendLeavesThisOneWorking) {
+  REQUIRE_GL(gl);
+  RandomModelSpec spec;
+  spec.n_embd = 64, spec.n_layer = 1, spec.n_head = 4, spec.n_head_kv = 2, spec.n_expert = 4;
+  spec.n_expert_used = 2, spec.n_ff_exp = 64, spec.seed = 5;
+  const TypedModelFile file(spec, GgmlType::F32);
+  const auto model = file.load();
+  const std::vector<int32_t> tokens = random_tokens(12, model->config().n_vocab, 3);
+  const auto logits_of = [&](moe::GlBackend& backend) {
+    auto state = backend.new_state(model, 16);
+    std::vector<float> logits;
+    backend.forward(*state, tokens, 0, moe::LogitsMode::Last, logits, nullptr);
+    return logits;
+  };
+  const std::vector<float> before = logits_of(*gl);
+  {
+    moe::GlBackend other;
+    EXPECT_EQ(logits_of(other), before);
+  }
+  EXPECT_EQ(logits_of(*gl), before);
+}
+
 TEST(GlBackend, ChunkedPrefillAcrossCacheGrowthMatchesCpu) {
   REQUIRE_GL(gl);
   RandomModelSpec spec;

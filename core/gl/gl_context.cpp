@@ -7,6 +7,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <vector>
 
@@ -38,6 +39,38 @@ bool current_version_at_least_43() {
   return major > 4 || (major == 4 && minor >= 3);
 }
 
+// eglTerminate ends every context of a display, and each thread's eglGetDisplay returns the same
+// display: so a display is terminated only when the last of its users in this process lets go
+// (destroying a second backend must not break the first, e.g. the app's switch between backends).
+class DisplayUsers {
+public:
+  static bool initialize(EGLDisplay display, EGLint& major, EGLint& minor) {
+    std::lock_guard<std::mutex> lock(mutex());
+    if (!eglInitialize(display, &major, &minor)) return false;
+    ++users()[display];
+    return true;
+  }
+  static void release(EGLDisplay display) {
+    std::lock_guard<std::mutex> lock(mutex());
+    auto found = users().find(display);
+    if (found == users().end()) return;
+    if (--found->second == 0) {
+      users().erase(found);
+      eglTerminate(display);
+    }
+  }
+
+private:
+  static std::mutex& mutex() {
+    static std::mutex instance;
+    return instance;
+  }
+  static std::map<EGLDisplay, int>& users() {
+    static std::map<EGLDisplay, int> instance;
+    return instance;
+  }
+};
+
 class EglContext final : public Context {
 public:
   EglContext(EGLDisplay display, EGLContext context, std::string how)
@@ -45,7 +78,7 @@ public:
   ~EglContext() override {
     eglMakeCurrent(display_, EGL_NO_SURFACE, EGL_NO_SURFACE, EGL_NO_CONTEXT);
     eglDestroyContext(display_, context_);
-    eglTerminate(display_);
+    DisplayUsers::release(display_);
   }
   void make_current() override {
     if (eglGetCurrentContext() == context_) return;
@@ -68,14 +101,14 @@ public:
       return nullptr;
     }
     EGLint major = 0, minor = 0;
-    if (!eglInitialize(display, &major, &minor)) {
+    if (!DisplayUsers::initialize(display, major, minor)) {
       why = how + ": eglInitialize failed (" + egl_error_text(eglGetError()) + ")";
       return nullptr;
     }
     const char* extensions = eglQueryString(display, EGL_EXTENSIONS);
     if (!eglBindAPI(EGL_OPENGL_API)) {
       why = how + ": no desktop OpenGL through EGL";
-      eglTerminate(display);
+      DisplayUsers::release(display);
       return nullptr;
     }
     EGLConfig config = EGL_NO_CONFIG_KHR;
@@ -85,7 +118,7 @@ public:
       EGLint n_configs = 0;
       if (!eglChooseConfig(display, config_attributes, &config, 1, &n_configs) || n_configs < 1) {
         why = how + ": no OpenGL config";
-        eglTerminate(display);
+        DisplayUsers::release(display);
         return nullptr;
       }
     }
@@ -99,13 +132,13 @@ public:
     EGLContext context = eglCreateContext(display, config, EGL_NO_CONTEXT, context_attributes);
     if (context == EGL_NO_CONTEXT) {
       why = how + ": no 4.3 core context (" + egl_error_text(eglGetError()) + ")";
-      eglTerminate(display);
+      DisplayUsers::release(display);
       return nullptr;
     }
     if (!eglMakeCurrent(display, EGL_NO_SURFACE, EGL_NO_SURFACE, context)) {
       why = how + ": context without surface refused (" + egl_error_text(eglGetError()) + ")";
       eglDestroyContext(display, context);
-      eglTerminate(display);
+      DisplayUsers::release(display);
       return nullptr;
     }
     auto result = std::make_unique<EglContext>(display, context, how);
