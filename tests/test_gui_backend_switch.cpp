@@ -76,6 +76,36 @@ TEST_F(GuiBackendSwitch, SwitchingKeepsThePromptAndRecomputesWithTheSameRouting)
   EXPECT_EQ(chosen_experts(*worker.snapshot()), chosen_experts(*on_cpu));
 }
 
+// Every architecture switches: the newest ones too (latent attention, sinks and windows, soft
+// caps, NoPE and chunked layers) run on the GL backend with the CPU's routing.
+TEST_F(GuiBackendSwitch, EveryArchitectureSwitchesToTheGpuWithTheSameRouting) {
+  for (const char* architecture : {"deepseek2", "gpt-oss", "grok", "llama4", "dbrx", "phimoe"}) {
+    moe::RandomModelSpec spec;
+    spec.architecture = architecture;
+    spec.n_embd = 64, spec.n_head = 4, spec.n_head_kv = 2, spec.n_expert = 8;
+    spec.n_expert_used = 2, spec.weight_type = moe::GgmlType::F16, spec.seed = 11;
+    if (spec.architecture == "deepseek2") spec.n_rot = 8;  // latent attention: its rope part
+    const fs::path path = dir_ / (std::string(architecture) + ".gguf");
+    moe::write_random_model(spec, path);
+    WorkerOptions options;
+    options.n_threads = 1;
+    Worker worker(options);
+    worker.load_model(path.string());
+    worker.set_prompt("Write a poem about the sea");
+    ASSERT_TRUE(worker.wait_idle(60s)) << architecture;
+    const auto on_cpu = worker.snapshot();
+    worker.set_backend("gl");
+    ASSERT_TRUE(worker.wait_idle(120s)) << architecture;
+    for (const WorkerMessage& message : worker.take_messages())
+      ADD_FAILURE() << architecture << ": " << message.title << ": " << message.text;
+    const auto on_gl = worker.snapshot();
+    ASSERT_NE(on_gl->model, nullptr);
+    EXPECT_EQ(on_gl->model->backend, "gl") << architecture;
+    EXPECT_EQ(on_gl->computed_tokens, static_cast<int>(on_cpu->tokens.size())) << architecture;
+    EXPECT_EQ(chosen_experts(*on_gl), chosen_experts(*on_cpu)) << architecture;
+  }
+}
+
 // The exact product (f32 activations, `--exact` in the CLI) is a backend choice of its own: on a
 // quantized model its router logits differ a little from the default's 8-bit activations and
 // agree with a CpuBackend built without quantized activations.
