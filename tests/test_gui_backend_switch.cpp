@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <memory>
 
 #include "moe/cpu_backend.hpp"
 #include "moe/random_model.hpp"
@@ -37,6 +38,16 @@ protected:
   fs::path dir_;
 };
 
+// A one-thread worker that has the model loading and the prompt set (the test waits).
+std::unique_ptr<Worker> worker_on(const fs::path& model, const std::string& prompt) {
+  WorkerOptions options;
+  options.n_threads = 1;
+  auto worker = std::make_unique<Worker>(options);
+  worker->load_model(model.string());
+  worker->set_prompt(prompt);
+  return worker;
+}
+
 std::vector<std::vector<int32_t>> chosen_experts(const Snapshot& snapshot) {
   std::vector<std::vector<int32_t>> chosen;
   for (int t = 0; t < snapshot.trace.n_tokens(); ++t) {
@@ -47,12 +58,9 @@ std::vector<std::vector<int32_t>> chosen_experts(const Snapshot& snapshot) {
 }
 
 TEST_F(GuiBackendSwitch, SwitchingKeepsThePromptAndRecomputesWithTheSameRouting) {
-  WorkerOptions options;
-  options.n_threads = 1;
-  Worker worker(options);
-  worker.load_model(model_path());
   const std::string prompt = "Write a poem about the sea";
-  worker.set_prompt(prompt);
+  const auto owned = worker_on(model_path(), prompt);
+  Worker& worker = *owned;
   ASSERT_TRUE(worker.wait_idle(60s));
   const auto on_cpu = worker.snapshot();
   ASSERT_NE(on_cpu->model, nullptr);
@@ -87,11 +95,8 @@ TEST_F(GuiBackendSwitch, EveryArchitectureSwitchesToTheGpuWithTheSameRouting) {
     if (spec.architecture == "deepseek2") spec.n_rot = 8;  // latent attention: its rope part
     const fs::path path = dir_ / (std::string(architecture) + ".gguf");
     moe::write_random_model(spec, path);
-    WorkerOptions options;
-    options.n_threads = 1;
-    Worker worker(options);
-    worker.load_model(path.string());
-    worker.set_prompt("Write a poem about the sea");
+    const auto owned = worker_on(path, "Write a poem about the sea");
+    Worker& worker = *owned;
     ASSERT_TRUE(worker.wait_idle(60s)) << architecture;
     const auto on_cpu = worker.snapshot();
     worker.set_backend("gl");
@@ -115,11 +120,8 @@ TEST_F(GuiBackendSwitch, TheExactProductIsABackendChoice) {
   spec.n_expert_used = 2, spec.weight_type = moe::GgmlType::Q8_0, spec.seed = 7;
   const fs::path quantized = dir_ / "q8_0.gguf";
   moe::write_random_model(spec, quantized);
-  WorkerOptions options;
-  options.n_threads = 1;
-  Worker worker(options);
-  worker.load_model(quantized.string());
-  worker.set_prompt("Write a poem about the sea");
+  const auto owned = worker_on(quantized, "Write a poem about the sea");
+  Worker& worker = *owned;
   ASSERT_TRUE(worker.wait_idle(60s));
   const auto quantized_activations = worker.snapshot();
   worker.set_backend("cpu-exact");
@@ -154,11 +156,8 @@ TEST_F(GuiBackendSwitch, TheExactProductIsABackendChoice) {
 }
 
 TEST_F(GuiBackendSwitch, AnUnknownBackendIsReportedAndTheCurrentOneStays) {
-  WorkerOptions options;
-  options.n_threads = 1;
-  Worker worker(options);
-  worker.load_model(model_path());
-  worker.set_prompt("hello");
+  const auto owned = worker_on(model_path(), "hello");
+  Worker& worker = *owned;
   ASSERT_TRUE(worker.wait_idle(60s));
   worker.set_backend("quantum");
   ASSERT_TRUE(worker.wait_idle(60s));
