@@ -20,6 +20,7 @@
 #include "model_fixtures.hpp"
 #include "moe/cpu_backend.hpp"
 #include "moe/error.hpp"
+#include "moe/gguf.hpp"
 #include "moe/rope.hpp"
 #include "moe/routing_stats.hpp"
 #include "moe/tensor_schema.hpp"
@@ -389,6 +390,10 @@ TEST(ArchitectureConfig, ReadsWhatEachArchitectureAdds) {
     EXPECT_EQ(c.n_expert_shared, 2);
     EXPECT_EQ(c.n_ff_shexp, 64);
     EXPECT_EQ(c.q_lora_rank, 0);
+    // llama.cpp needs the key at this layer count (3 is not a V2-Lite shape), 0 or not.
+    const auto gguf = moe::gguf::GgufFile::open(file.path());
+    ASSERT_NE(gguf.find("deepseek2.attention.q_lora_rank"), nullptr);
+    EXPECT_EQ(gguf.get_uint("deepseek2.attention.q_lora_rank"), 0u);
     EXPECT_EQ(c.kv_lora_rank, 32);
     EXPECT_EQ(c.head_dim, 24);
     EXPECT_EQ(c.head_dim_v, 16);

@@ -168,7 +168,11 @@ TEST_F(AppScript, SystemsButtonsShowEachSystemsRouting) {
                     "\npanel systems\npress Apply its scoring##DeepSeek-V3\nwait\nsave-session " +
                     path("deepseek.moescope.json") +
                     "\npanel systems\npress Random model##GLaM\nwait\nsave-session " +
-                    path("glam.moescope.json") + "\nexit\n",
+                    path("glam.moescope.json") +
+                    "\npanel systems\npress Random model##gpt-oss\nwait\nsave-session " +
+                    path("gpt-oss.moescope.json") +
+                    "\npanel systems\npress Random model##Grok-1\nwait\nsave-session " +
+                    path("grok.moescope.json") + "\nexit\n",
                 "The cat sat on the mat");
   ASSERT_EQ(run.exit_code, 0) << run.out;
   const auto switch_session = nlohmann::json::parse(read_text(path("switch.moescope.json")));
@@ -186,6 +190,16 @@ TEST_F(AppScript, SystemsButtonsShowEachSystemsRouting) {
   EXPECT_NE(glam_session.at("model_path").get<std::string>().find("moescope-random-glam-shape"),
             std::string::npos);
   EXPECT_NE(glam_session.at("routing").dump().find("\"n_expert\":64"), std::string::npos);
+  // gpt-oss (OpenAI's open-weight MoE, its own row) and Grok-1 open as their architectures.
+  const auto gpt_oss_session = nlohmann::json::parse(read_text(path("gpt-oss.moescope.json")));
+  EXPECT_NE(gpt_oss_session.at("model_path").get<std::string>().find("random-gpt-oss-shape"),
+            std::string::npos);
+  const std::string gpt_oss_routing = gpt_oss_session.at("routing").dump();
+  EXPECT_NE(gpt_oss_routing.find("\"n_expert\":32"), std::string::npos)
+      << gpt_oss_routing.substr(0, 2000);
+  const auto grok_session = nlohmann::json::parse(read_text(path("grok.moescope.json")));
+  EXPECT_NE(grok_session.at("model_path").get<std::string>().find("random-grok-shape"),
+            std::string::npos);
 
   // A checkbox is pressed the same way (the Expert load view's loss table).
   const moe::testing::CommandResult loss = this->run(

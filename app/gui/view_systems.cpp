@@ -76,10 +76,14 @@ const std::vector<MoeSystem>& moe_systems() {
        "sigmoid scores; a per-expert bias steers the choice (not the weights) instead of an "
        "auxiliary loss; 8 groups, the best 4 searched",
        "none (no token is dropped)", Demo::RandomShape, "deepseek", 0, 0, true},
+      {"gpt-oss", "2025, OpenAI, open weights",
+       "120b: 128 per layer (117B parameters, 5.1B used per token); 20b: 32 per layer", "4",
+       "top-4 by router logits plus a per-expert bias, weights a softmax over the 4 chosen; "
+       "clamped SwiGLU experts; it loads in moescope (gpt-oss)",
+       "none (no token is dropped)", Demo::RandomShape, "gpt-oss"},
       {"GPT-4, GPT-5", "OpenAI", "not public", "not public",
-       "OpenAI has not published the architecture (rumours are left out here); gpt-oss (2025) is "
-       "its open-weight MoE: 128 experts (120b) or 32 (20b), top-4 by biased router logits, "
-       "softmax over the 4 chosen; it loads in moescope",
+       "closed: OpenAI has not published the architecture (rumours are left out here); gpt-oss, "
+       "the row above, is OpenAI's open-weight MoE, not GPT-4/5",
        "not public", Demo::None, ""},
       {"Gemini", "Google DeepMind, Gemini 1.5 report (2024)",
        "not public (the report calls it a sparse MoE Transformer)", "not public", "not public",
@@ -151,6 +155,10 @@ moe::RandomModelSpec shape_of(const MoeSystem& system) {
     spec.architecture = "llama4";
     spec.n_expert = 128, spec.n_expert_used = 1;
     spec.moe_layer_step = 2, spec.dense_layers = {0, 2};
+  } else if (key == "gpt-oss") {  // gpt-oss-20b's experts: 32, top-4
+    spec.architecture = "gpt-oss";
+    spec.n_expert = 32, spec.n_expert_used = 4;
+    spec.attention_biases = true;
   } else {  // Mixtral and Grok-1: 8 experts, top-2
     if (key == "grok") spec.architecture = "grok";
     spec.n_expert = 8;
@@ -303,10 +311,11 @@ private:
 extern const ViewInfo systems_view;
 const ViewInfo systems_view = {
     "systems", "Systems", "MoE systems you have heard of",
-    "Switch Transformer, GShard, GLaM, Mixtral, DeepSeek-V3, Grok: how many experts each has,\n"
-    "how many a token uses and how it picks them, as published. GPT-4/5, Gemini and Claude have\n"
-    "not published theirs. Each button shows that routing here: its rule on the open model, or\n"
-    "a random-weight model of its shape.",
+    "Switch Transformer, GShard, GLaM, Mixtral, Grok-1, Llama 4, DeepSeek-V3, gpt-oss: how many\n"
+    "experts each has, how many a token uses and how it picks them, as published. gpt-oss is\n"
+    "OpenAI's open-weight MoE; GPT-4/5 themselves are closed, and Gemini and Claude have not\n"
+    "published theirs either. Each button shows that routing here: its rule on the open model,\n"
+    "or a random-weight model of its shape (Grok-1's, for one).",
     make_view<SystemsView>, ProfileUse::Pooled};
 
 }  // namespace moescope::gui

@@ -268,7 +268,9 @@ gguf::GgufWriter build_random_model(const RandomModelSpec& spec) {
     writer.set_u32(key("nextn_predict_layers"), 0);
   }
   if (latent) {
-    if (spec.q_lora_rank > 0) writer.set_u32(key("attention.q_lora_rank"), u32(spec.q_lora_rank));
+    // Written even when 0 (a plain attn_q): llama.cpp reads the key for every deepseek2 file
+    // except the 26- and 27-layer V2-Lite shapes, so without it other layer counts fail there.
+    writer.set_u32(key("attention.q_lora_rank"), u32(spec.q_lora_rank));
     writer.set_u32(key("attention.kv_lora_rank"), u32(spec.kv_lora_rank));
     if (spec.split_kv_b) {
       writer.set_u32(key("attention.key_length"), u32(spec.kv_lora_rank + n_rot));
