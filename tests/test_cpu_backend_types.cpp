@@ -6,6 +6,9 @@
 //
 // Tolerances (logits: max |a - b| / max |b| over the vocabulary, each position):
 // - weights converted to f32 (quantized_activations = false): 1e-4, and the same experts;
+// - the default path of F16/BF16 weights, activations rounded to f16/bf16 first as ggml does:
+//   each activation moves by up to 2^-11 (f16) or 2^-8 (bf16) of itself, so kF16Tolerance
+//   (measured 3.3e-4) and kBf16Tolerance (measured 3.6e-3), and the same experts;
 // - 8-bit activations (the default for quantized types, as llama.cpp does): kFastTolerance
 //   below, and at least 90% of (position, layer) expert sets identical to the reference's
 //   (activation rounding moves router inputs, which flips near ties);
@@ -33,6 +36,8 @@ namespace {
 using moe::GgmlType;
 
 constexpr double kExactTolerance = 1e-4;
+constexpr double kF16Tolerance = 2e-3;
+constexpr double kBf16Tolerance = 1e-2;
 constexpr double kFastTolerance = 3e-2;
 constexpr double kDecodeTolerance = 1e-2;
 constexpr double kMinSameExperts = 0.9;
@@ -116,7 +121,9 @@ TEST_P(CpuBackendTypes, MatchesReferenceForward) {
 
   for (bool quantized_activations : {false, true}) {
     const bool fast = quantized_activations && is_block_quantized(type);
-    const double tolerance = fast ? kFastTolerance : kExactTolerance;
+    const bool rounded = quantized_activations && (type == GgmlType::F16 || type == GgmlType::BF16);
+    const double rounded_tolerance = type == GgmlType::BF16 ? kBf16Tolerance : kF16Tolerance;
+    const double tolerance = fast ? kFastTolerance : rounded ? rounded_tolerance : kExactTolerance;
     const ForwardRun run = run_batched(model, quantized_activations, tokens);
     int same_experts = 0, records = 0;
     double worst = 0;
@@ -125,7 +132,9 @@ TEST_P(CpuBackendTypes, MatchesReferenceForward) {
           std::span<const float>(run.logits.data() + t * n_vocab, n_vocab), reference.logits[t]);
       worst = std::max(worst, difference);
       EXPECT_LE(difference, tolerance) << moe::type_name(type) << " position " << t
-                                       << (fast ? " (8-bit activations)" : " (f32)");
+                                       << (fast      ? " (8-bit activations)"
+                                           : rounded ? " (f16/bf16 activations)"
+                                                     : " (f32)");
       for (int layer : config.moe_layers()) {
         ++records;
         if (run.trace.at(static_cast<int>(t), layer).experts == reference.routing[t][layer].experts)

@@ -8,15 +8,18 @@
 // - the many-token kernels give each token exactly what it gets alone (and, for the types whose
 //   kernels are built that way, exactly the one-token kernel's result);
 // - F16 / BF16 with f32 activations: scalar and AVX2 within the rounding bounds of their two
-//   summation orders, and equal when every partial sum is exact.
+//   summation orders, and equal when every partial sum is exact; the activations rounded to the
+//   weights' type first, as ggml does (also on the convert + Eigen path, not with --exact).
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <limits>
 #include <random>
 #include <vector>
 
+#include "../core/backend/cpu_kernels.hpp"  // private to the backend; tested directly here
 #include "../core/backend/cpu_quant_dot.hpp"  // private to the backend; tested directly here
 #include "moe/error.hpp"
 #include "moe/little_endian.hpp"
@@ -581,22 +584,39 @@ TEST(QuantDot, ManyTokenResultsDoNotDependOnTheBatchSize) {
   }
 }
 
-// F16 / BF16 weights read f32 activations as they are: blocks of 16 floats, copied unchanged.
-TEST(FloatDot, ActivationsAreCopiedNotRounded) {
+// F16 / BF16 weights read f32 activations rounded to their type, as ggml's CPU backend converts
+// them (its vec_dot_type): to the nearest f16 / bf16, ties to even, past f16's range infinite.
+// The expected values are written out (Python's struct 'e' for f16; bf16 by hand).
+TEST(FloatDot, ActivationsAreRoundedToTheWeightsType) {
+  const std::vector<float> x = {1.0f / 3.0f, -1e-30f, 12345.678f, 0.1f, 1e20f, -7.0f,
+                                1.00048828125f /* 1 + 2^-11 */, 1.00146484375f /* 1 + 3 2^-11 */,
+                                1.00390625f /* 1 + 2^-8 */, 1.01171875f /* 1 + 3 2^-8 */,
+                                0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+  const float inf = std::numeric_limits<float>::infinity();
+  const std::vector<float> f16 = {0x1.554p-2f, -0.0f, 12344.0f, 0x1.998p-4f, inf, -7.0f, 1.0f,
+                                  0x1.008p+0f, 0x1.01p+0f, 0x1.03p+0f, 0, 0, 0, 0, 0, 0};
+  const std::vector<float> bf16 = {0x1.56p-2f, -0x1.44p-100f, 0x1.82p+13f, 0x1.9ap-4f,
+                                   0x1.5ap+66f, -7.0f, 1.0f, 1.0f, 1.0f, 0x1.04p+0f,
+                                   0, 0, 0, 0, 0, 0};
   for (GgmlType type : {GgmlType::F16, GgmlType::BF16}) {
     const QuantDot* kernel = moe::cpu::scalar_quant_dot_for(type);
     ASSERT_NE(kernel, nullptr) << moe::type_name(type);
-    EXPECT_EQ(kernel->format, moe::cpu::ActivationFormat::F32);
+    EXPECT_TRUE(moe::cpu::is_float_format(kernel->format));
     EXPECT_EQ(kernel->activation_block_bytes, kernel->block_size * sizeof(float));
-    // Values f16 / bf16 cannot hold (too many digits, too small, too large) survive unchanged.
-    std::vector<float> x = {1.0f / 3.0f, -1e-30f, 12345.678f, 0.1f, 1e20f, -7.0f};
-    x.resize(16, 0.7f);
     ASSERT_EQ(static_cast<int>(x.size()), kernel->block_size);
-    std::vector<float> copied(x.size());
-    moe::cpu::quantize_activations(*kernel, x.data(), copied.data(), kernel->block_size);
-    EXPECT_EQ(copied, x);
-    EXPECT_THROW(moe::cpu::quantize_activations(*kernel, x.data(), copied.data(), 15), moe::Error);
+    std::vector<float> rounded(x.size());
+    moe::cpu::quantize_activations(*kernel, x.data(), rounded.data(), kernel->block_size);
+    const std::vector<float>& expected = type == GgmlType::F16 ? f16 : bf16;
+    for (size_t i = 0; i < x.size(); ++i) {
+      EXPECT_EQ(std::bit_cast<uint32_t>(rounded[i]), std::bit_cast<uint32_t>(expected[i]))
+          << moe::type_name(type) << " x = " << x[i] << ": " << rounded[i] << " != "
+          << expected[i];
+    }
+    EXPECT_THROW(moe::cpu::quantize_activations(*kernel, x.data(), rounded.data(), 15), moe::Error);
   }
+  // The two formats differ, so an input read by F16 and BF16 weights is rounded twice.
+  EXPECT_NE(moe::cpu::scalar_quant_dot_for(GgmlType::F16)->format,
+            moe::cpu::scalar_quant_dot_for(GgmlType::BF16)->format);
   // Without SIMD, F16 / BF16 go through convert + Eigen; every vectorized level has kernels.
   EXPECT_EQ(moe::cpu::quant_dot_for(GgmlType::F16, SimdLevel::Scalar), nullptr);
   for (SimdLevel level : vectorized_levels()) {
@@ -715,6 +735,58 @@ TEST(FloatDot, VectorizedKernelMatchesScalar) {
           << moe::type_name(type) << " row " << r;
       EXPECT_EQ(scalar->dot(row, data.activation.data(), data.cols), exact)
           << moe::type_name(type) << " row " << r;
+    }
+  }
+}
+
+// The backend's matmul with F16 / BF16 weights (CpuBackendOptions::quantized_activations, the
+// default): the product of the stored weights with the activations rounded to their type, on the
+// kernel path (one token) and on the convert + Eigen path (more tokens than the kernel takes)
+// alike, within the f32 summation bound of that exact product; with quantized_activations off
+// (--exact), the product of the unrounded activations. The rounded and unrounded products
+// differ by more than the bound here, so each path is told apart.
+TEST(FloatDot, BackendMatmulRoundsActivationsUnlessExact) {
+  constexpr int64_t kRows = 8, kColsHere = 256;
+  for (GgmlType type : {GgmlType::F16, GgmlType::BF16}) {
+    std::mt19937_64 rng(static_cast<uint64_t>(type) + 900);
+    const std::vector<float> values = random_floats(kRows * kColsHere, rng);
+    std::vector<uint8_t> bytes(values.size() * 2);
+    moe::quantize_row(type, values.data(), bytes.data(), static_cast<int64_t>(values.size()));
+    const moe::cpu::WeightMatrix weight{type, kRows, kColsHere, bytes.data(), kColsHere * 2};
+    std::vector<float> widened(values.size());
+    moe::dequantize_row(type, bytes.data(), widened.data(), static_cast<int64_t>(values.size()));
+    for (int n : {1, 20}) {
+      moe::cpu::RowMatrix in(n, kColsHere);
+      for (int t = 0; t < n; ++t) {
+        const std::vector<float> row = random_floats(kColsHere, rng);
+        for (int64_t i = 0; i < kColsHere; ++i) in(t, i) = row[static_cast<size_t>(i)];
+      }
+      moe::cpu::RowMatrix rounded = in;
+      moe::cpu::round_activations_for(type, rounded.data(), rounded.size());
+      for (bool quantized_activations : {true, false}) {
+        moe::cpu::Kernels kernels(1, quantized_activations);
+        moe::cpu::RowMatrix out;
+        kernels.matmul(weight, in, out);
+        const moe::cpu::RowMatrix& meant = quantized_activations ? rounded : in;
+        const moe::cpu::RowMatrix& other = quantized_activations ? in : rounded;
+        for (int t = 0; t < n; ++t) {
+          for (int64_t r = 0; r < kRows; ++r) {
+            double exact = 0, exact_other = 0, magnitude = 0;
+            for (int64_t i = 0; i < kColsHere; ++i) {
+              const double w = widened[static_cast<size_t>(r * kColsHere + i)];
+              exact += w * meant(t, i);
+              exact_other += w * other(t, i);
+              magnitude += std::fabs(w * meant(t, i));
+            }
+            const double bound = 2 * gamma_f32(kColsHere) * magnitude;
+            EXPECT_NEAR(out(t, r), exact, bound) << moe::type_name(type) << " n " << n;
+            if (std::fabs(exact - exact_other) > 4 * bound) {
+              EXPECT_GT(std::fabs(out(t, r) - exact_other), bound)
+                  << moe::type_name(type) << " n " << n << " row " << r;
+            }
+          }
+        }
+      }
     }
   }
 }

@@ -107,7 +107,15 @@ void Kernels::matmul_many(std::span<const MatmulJob> jobs) {
     const WeightMatrix& weight = job.weight;
     const QuantDot* kernel = quantized_activations_ ? quant_dot_for(weight.type) : nullptr;
     if (kernel == nullptr || !kernel->applies(weight.cols, job.in->rows())) {
-      matmul_converted(weight, *job.in, *job.out);
+      if (quantized_activations_ &&
+          (weight.type == GgmlType::F16 || weight.type == GgmlType::BF16)) {
+        // llama.cpp's CPU arithmetic here too: activations rounded to the weights' type.
+        RowMatrix rounded = *job.in;
+        round_activations_for(weight.type, rounded.data(), rounded.size());
+        matmul_converted(weight, rounded, *job.out);
+      } else {
+        matmul_converted(weight, *job.in, *job.out);
+      }
       continue;
     }
     const int64_t n = job.in->rows();

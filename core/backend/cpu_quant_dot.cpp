@@ -46,7 +46,7 @@ float signed_max_abs(const float* x, int n) {
   return value;
 }
 
-// F16 / BF16 weights read f32 activations as they are (cpu_float_dot.cpp), in batches of up
+// F16 / BF16 weights read f32 activations rounded to their type (cpu_float_dot.cpp), in batches of up
 // to 16 tokens; above that convert + Eigen wins. One weight row against many tokens reads 4
 // bytes of activation per multiply-add, from L2 once the batch outgrows L1, while Eigen's
 // blocked product reuses each loaded activation for several rows. Measured (1024 x 2048 F16,
@@ -56,7 +56,8 @@ QuantDot float_entry(GgmlType type) {
   return {.block_size = detail::kFloatDotBlock,
           .activation_block_bytes = detail::kFloatDotBlock * sizeof(float),
           .dot = detail::scalar_float_row_dot(type),
-          .format = ActivationFormat::F32,
+          .format = type == GgmlType::F16 ? ActivationFormat::F16Values
+                                          : ActivationFormat::BF16Values,
           .max_tokens = 16};
 }
 
@@ -322,7 +323,7 @@ KernelTable level_table(const LevelKernels* level) {
   KernelTable table = scalar_table();
   for (size_t i = 0; i < std::size(kTypes); ++i) {
     QuantDot& entry = table[i];
-    if (entry.format == ActivationFormat::F32) {
+    if (is_float_format(entry.format)) {
       entry.dot = level ? level->float_row_dot(kTypes[i]) : nullptr;
       entry.dot_many = level ? level->float_row_dot_many(kTypes[i]) : nullptr;
       continue;
@@ -439,9 +440,23 @@ void quantize_activations(const QuantDot& kernel, const float* x, void* out, int
     case ActivationFormat::Int8Blocks256:
       quantize_activations_256(x, static_cast<ActivationBlock256*>(out), n);
       return;
-    case ActivationFormat::F32:
-      std::memcpy(out, x, static_cast<size_t>(n) * sizeof(float));
+    case ActivationFormat::F16Values:
+    case ActivationFormat::BF16Values: {
+      float* values = static_cast<float*>(out);
+      std::memcpy(values, x, static_cast<size_t>(n) * sizeof(float));
+      round_activations_for(kernel.format == ActivationFormat::F16Values ? GgmlType::F16
+                                                                         : GgmlType::BF16,
+                            values, n);
       return;
+    }
+  }
+}
+
+void round_activations_for(GgmlType weight_type, float* x, int64_t n) {
+  if (weight_type == GgmlType::F16) {
+    for (int64_t i = 0; i < n; ++i) x[i] = f16_to_f32(f32_to_f16(x[i]));
+  } else if (weight_type == GgmlType::BF16) {
+    for (int64_t i = 0; i < n; ++i) x[i] = bf16_to_f32(f32_to_bf16(x[i]));
   }
 }
 

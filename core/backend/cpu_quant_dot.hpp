@@ -10,8 +10,10 @@
 //   ActivationBlock256 for Q2_K, Q3_K, Q4_K, Q5_K, Q6_K and the 256-element IQ and TQ types,
 //                      with the sums of each 16 values so that per-group minimums cost no
 //                      multiplies;
-//   plain f32          for F16 and BF16 weights (cpu_float_dot*.cpp): nothing is rounded, each
-//                      weight is widened to f32 exactly and multiplied with the f32 activation.
+//   f32 values         for F16 and BF16 weights (cpu_float_dot*.cpp): each activation rounded
+//                      to the weights' type and back, as ggml's CPU backend converts them (its
+//                      vec_dot_type), so every product of two f16 (or bf16) values is exact in
+//                      f32 and only the order of the sums differs from llama.cpp's.
 // Every kernel has a portable scalar version (the reference the others are tested against) and
 // vectorized ones per SIMD level (moe/cpu_level.hpp), chosen at run time: cpu_quant_dot_simd.cpp,
 // cpu_float_dot_simd.cpp, and the many-token kernels of the 32-element types, Q2_K and Q3_K in
@@ -61,8 +63,18 @@ using QuantizeRow = void (*)(const float* x, void* out, int64_t n);
 enum class ActivationFormat {
   Int8Blocks32,   // ActivationBlock32
   Int8Blocks256,  // ActivationBlock256
-  F32,            // the activations as they are (block_size floats per block)
+  F16Values,      // f32 values rounded to f16 precision (block_size floats per block)
+  BF16Values,     // f32 values rounded to bf16 precision (block_size floats per block)
 };
+
+// Whether the activations stay f32 values (F16 / BF16 weights) rather than int8 blocks.
+inline bool is_float_format(ActivationFormat format) {
+  return format == ActivationFormat::F16Values || format == ActivationFormat::BF16Values;
+}
+
+// The activations as ggml's CPU backend feeds F16 / BF16 weights: each x rounded to the nearest
+// f16 / bf16 (ties to even, NaN kept) and widened back, in place; other types: unchanged.
+void round_activations_for(GgmlType weight_type, float* x, int64_t n);
 
 struct QuantDot {
   int block_size = 0;                 // elements per activation block: cols must be a multiple
@@ -88,7 +100,7 @@ const QuantDot* quant_dot_for(GgmlType type, SimdLevel level = active_simd_level
 const QuantDot* scalar_quant_dot_for(GgmlType type);
 
 // Quantizes n values into the activation format of `kernel` (n a multiple of its block size;
-// the F32 format is a copy).
+// the float formats are rounded copies).
 void quantize_activations(const QuantDot& kernel, const float* x, void* out, int64_t n);
 
 namespace detail {
@@ -101,7 +113,7 @@ namespace detail {
 //   row_dot_many:       several tokens, Q4_K, Q5_K, Q6_K;
 //   block_dot_many:     several tokens, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K (each token's
 //                       result bit-identical to row_dot's);
-//   float_row_dot(_many): F16 / BF16 weights with f32 activations;
+//   float_row_dot(_many): F16 / BF16 weights with f32 activations (rounded or not);
 //   activation_quantizer: quantize_activations_32 / _256 vectorized, bit for bit the same
 //                       (cpu_quantize_activations_simd.cpp).
 #define MOE_DECLARE_SIMD_LEVEL_KERNELS(level)             \

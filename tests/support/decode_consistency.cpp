@@ -7,6 +7,11 @@
 
 namespace moe::testing {
 
+double decode_tolerance(const RandomModelSpec& spec) {
+  const bool rounded = spec.weight_type == GgmlType::F16 || spec.weight_type == GgmlType::BF16;
+  return rounded ? 2e-3 : 1e-5;
+}
+
 DecodeVsPrefill decode_vs_prefill(const RandomModelSpec& spec, int n_ctx, int n_tokens) {
   const TempModelFile file(spec);
   const auto model = file.load();

@@ -16,6 +16,13 @@ struct DecodeVsPrefill {
   std::vector<std::string> expert_mismatches;
 };
 
+// How far a decoded step's logits may be from the batched row on the default path: 1e-5 (float
+// reordering only), except for F16/BF16 weights, whose activations are rounded to f16/bf16
+// first as ggml does: a last-bit difference from the other summation order can move one
+// activation across a rounding boundary, one ulp of it (2^-10 for f16, 2^-7 for bf16; measured
+// 1.5e-4 on the test models): 2e-3.
+double decode_tolerance(const RandomModelSpec& spec);
+
 // Runs `n_tokens` random tokens through the CPU backend (2 threads) both ways.
 DecodeVsPrefill decode_vs_prefill(const RandomModelSpec& spec, int n_ctx, int n_tokens = 10);
 
