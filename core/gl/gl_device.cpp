@@ -134,15 +134,8 @@ void Buffer::upload(const void* data, size_t bytes, size_t offset) {
                   static_cast<GLsizeiptr>(bytes), data);
 }
 
-namespace {
-long downloads_so_far = 0;  // the GL thread's only
-}
-
-long download_count() { return downloads_so_far; }
-
 void Buffer::download(void* data, size_t bytes, size_t offset) const {
   if (bytes == 0) return;
-  ++downloads_so_far;
   glBindBuffer(GL_COPY_READ_BUFFER, id_);
   glGetBufferSubData(GL_COPY_READ_BUFFER, static_cast<GLintptr>(offset),
                      static_cast<GLsizeiptr>(bytes), data);
@@ -253,7 +246,6 @@ Device::Device() : context(Context::create()) {
   moe_combine = program("moe_combine.comp");
   latent_kv = program("latent_kv.comp");
   route = program("route.comp");
-  route_groups = program("route_groups.comp");
   const uint32_t zero[4] = {0, 0, 0, 0};
   dummy = Buffer(zero, sizeof zero);
   gelu_table = Buffer(ggml_gelu_table().data(), sizeof(float) * ggml_gelu_table().size());
@@ -278,7 +270,7 @@ Device::~Device() {
   matmul.clear();
   for (std::unique_ptr<Program>* shader : {&norm, &group_norm, &shared_add, &add, &softcap, &rope,
                                            &kv_store, &attention, &glu, &gather_rows,
-                                           &moe_combine, &latent_kv, &route, &route_groups})
+                                           &moe_combine, &latent_kv, &route})
     shader->reset();
   dummy = Buffer();
   gelu_table = Buffer();

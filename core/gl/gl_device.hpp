@@ -35,9 +35,6 @@ private:
   size_t bytes_ = 0;
 };
 
-// Buffer downloads (GPU to CPU reads) so far, for the tests that count a forward call's.
-long download_count();
-
 class Program {
 public:
   Program(const std::string& name, const std::string& source);
@@ -67,7 +64,7 @@ struct Device {
   // each is compiled on its first matmul_program() call (the model's upload asks for its types).
   std::unordered_map<GgmlType, std::unique_ptr<Program>> matmul;
   std::unique_ptr<Program> norm, group_norm, shared_add, add, softcap, rope, kv_store, attention,
-      glu, gather_rows, moe_combine, latent_kv, route, route_groups;
+      glu, gather_rows, moe_combine, latent_kv, route;
   Buffer dummy;  // bound where a shader declares a buffer that a call does not use
   Buffer gelu_table;  // ggml's GELU of every f16 input (grok's GeGLU)
   Buffer iq_grids;  // the IQ types' grids (gl_weight_formats.hpp), bound at kIqGridBinding

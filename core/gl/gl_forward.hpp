@@ -30,13 +30,6 @@ struct Scratch {
   gl::Buffer route_bias, route_enabled, route_probs, route_experts, route_weights, route_groups;
 };
 
-// What route_on_gpu chose: experts per token, groups per token, the rule it applied.
-struct GpuRoute {
-  size_t k = 0;
-  size_t n_groups_used = 0;
-  RecordedGate gate;
-};
-
 // Where a result goes: columns [col, col + width) of rows `stride` floats apart, added to the
 // values there when `accumulate` is set, scaled by `alpha` first.
 struct Destination {
@@ -109,19 +102,12 @@ struct GlBackend::Impl {
   void moe_ffn(const Model& model, const gl::LayerBuffers& layer, int layer_index, unsigned n,
                int pos0, const RoutingInterventions& interventions, RoutingTrace* trace,
                gl::Destination out);
-  // Routing of the layer's router logits (in scratch.router_logits) with route_layer's
-  // semantics (gl_route.cpp). route_on_gpu dispatches route.comp, or returns false where the
-  // interventions need the CPU; group_on_gpu then builds the grouped matmuls' buffers on the
-  // GPU, and read_gpu_route reads the decisions back (for a trace only). route_on_cpu reads the
-  // logits back and calls route_layer. Each counts the layer in routing_counts.
+  // The decisions of route_layer for the layer's router logits (in scratch.router_logits):
+  // computed by route.comp where the interventions allow (route_on_gpu), else read back and
+  // routed on the CPU. Counts each layer's path in routing_counts.
+  void route(const Model& model, int layer_index, unsigned n, int pos0,
+             const RoutingInterventions& interventions, std::vector<RouteDecision>& decisions);
   bool route_on_gpu(const Model& model, int layer_index, unsigned n, int pos0,
-                    const RoutingInterventions& interventions, gl::GpuRoute& route);
-  void group_on_gpu(unsigned n, unsigned n_expert, const gl::GpuRoute& route,
-                    bool input_weighted);
-  void read_gpu_route(unsigned n, unsigned n_expert, const gl::GpuRoute& route,
-                      std::vector<RouteDecision>& decisions,
-                      std::vector<std::vector<uint32_t>>& slot_of_rank);
-  void route_on_cpu(const Model& model, int layer_index, unsigned n, int pos0,
                     const RoutingInterventions& interventions,
                     std::vector<RouteDecision>& decisions);
   GlBackend::RoutingCounts routing_counts;

@@ -2,10 +2,10 @@
 // FFN or the routed experts (with shared experts, grok-2's dense FFN beside them), grok's norm
 // of the output, the residual add.
 //
-// Routing: route.comp routes every token on the GPU with route_layer's semantics and
-// route_groups.comp groups the slots by expert, with nothing read back (gl_route.cpp; the
-// interventions the GPU does not do read the logits back for route_layer and are grouped on the
-// CPU); then each chosen expert runs once over the tokens that chose it (one dispatch per matrix for all experts: workgroup z is the expert), and
+// Routing: route.comp routes every token on the GPU with route_layer's semantics (gl_route.cpp;
+// the interventions it does not do read the logits back for route_layer); the decisions are
+// grouped by expert on the CPU; then each chosen expert runs once over the
+// tokens that chose it (one dispatch per matrix for all experts: workgroup z is the expert), and
 // the outputs are mixed by gate weight.
 #include <algorithm>
 #include <bit>
@@ -79,83 +79,71 @@ void GlBackend::Impl::moe_ffn(const Model& model, const gl::LayerBuffers& layer,
     gl::profile_host_step(name, std::chrono::duration<double>(now - step_start).count());
     step_start = now;
   };
-  // Routing and grouping on the GPU where the interventions allow, else on the CPU.
-  const bool input_weighted = config.expert_input_weighted;
-  const bool expert_biases = layer.gate_up_bias.size > 0 || layer.down_bias.size > 0;
   std::vector<RouteDecision> decisions;
-  std::vector<std::vector<uint32_t>> slot_of_rank;  // per token, the slot of each choice
-  size_t n_slots = 0;
-  unsigned n_groups = 0, max_slots = 0;
-  gl::GpuRoute gpu_route;
-  if (route_on_gpu(model, layer_index, n, pos0, interventions, gpu_route)) {
-    group_on_gpu(n, n_expert, gpu_route, input_weighted);
-    // Every expert is a group (the empty ones' workgroups leave); an expert takes a token once.
-    n_slots = static_cast<size_t>(n) * gpu_route.k;
-    n_groups = n_expert;
-    max_slots = n;
-    if (trace != nullptr) read_gpu_route(n, n_expert, gpu_route, decisions, slot_of_rank);
-    end_step("(host) routing + grouping on the GPU");
-  } else {
-    route_on_cpu(model, layer_index, n, pos0, interventions, decisions);
-    struct Choice {
-      unsigned token;
-      size_t rank;  // in the token's chosen experts
-    };
-    std::vector<std::vector<Choice>> tokens_of_expert(n_expert);
-    for (unsigned t = 0; t < n; ++t) {
-      const RouteDecision& decision = decisions[t];
-      for (size_t j = 0; j < decision.experts.size(); ++j) {
-        tokens_of_expert[static_cast<size_t>(decision.experts[j])].push_back({t, j});
-      }
-    }
+  route(model, layer_index, n, pos0, interventions, decisions);
+  end_step("(host) routing");
 
-    // Slots: (expert, token) pairs grouped by expert in id order, each with its expert and its
-    // gate weight.
-    std::vector<uint32_t> groups, slot_rows, slot_experts;
-    std::vector<float> slot_weights;
-    slot_of_rank.resize(n);
-    for (unsigned e = 0; e < n_expert; ++e) {
-      const auto& chosen = tokens_of_expert[e];
-      if (chosen.empty()) continue;
-      groups.insert(groups.end(), {e, static_cast<uint32_t>(slot_rows.size()),
-                                   static_cast<uint32_t>(chosen.size())});
-      max_slots = std::max(max_slots, static_cast<unsigned>(chosen.size()));
-      for (const Choice& choice : chosen) {
-        std::vector<uint32_t>& ranks = slot_of_rank[choice.token];
-        if (ranks.size() <= choice.rank) ranks.resize(choice.rank + 1);
-        ranks[choice.rank] = static_cast<uint32_t>(slot_rows.size());
-        slot_rows.push_back(choice.token);
-        slot_experts.push_back(e);
-        slot_weights.push_back(decisions[choice.token].weights[choice.rank]);
-      }
+  struct Choice {
+    unsigned token;
+    size_t rank;  // in the token's chosen experts
+  };
+  std::vector<std::vector<Choice>> tokens_of_expert(n_expert);
+  for (unsigned t = 0; t < n; ++t) {
+    const RouteDecision& decision = decisions[t];
+    for (size_t j = 0; j < decision.experts.size(); ++j) {
+      tokens_of_expert[static_cast<size_t>(decision.experts[j])].push_back({t, j});
     }
-    // Per token, its slots in rank order, so the mix adds the experts in the CPU backend's order;
-    // llama4's weights were applied to the experts' inputs: its outputs are added as they are.
-    std::vector<uint32_t> token_ranges, choices;
-    for (unsigned t = 0; t < n; ++t) {
-      token_ranges.push_back(static_cast<uint32_t>(choices.size() / 2));
-      token_ranges.push_back(static_cast<uint32_t>(slot_of_rank[t].size()));
-      for (size_t rank = 0; rank < slot_of_rank[t].size(); ++rank) {
-        choices.push_back(slot_of_rank[t][rank]);
-        const float weight = input_weighted ? 1.0f : decisions[t].weights[rank];
-        choices.push_back(std::bit_cast<uint32_t>(weight));
-      }
-    }
-    n_slots = slot_rows.size();
-    n_groups = static_cast<unsigned>(groups.size() / 3);
-    const auto upload = [](gl::Buffer& buffer, const auto& values) {
-      const size_t bytes = values.size() * sizeof(values[0]);
-      buffer.reserve(std::max<size_t>(bytes, 4));
-      buffer.upload(values.data(), bytes);
-    };
-    upload(s.groups, groups);
-    upload(s.slot_rows, slot_rows);
-    upload(s.token_ranges, token_ranges);
-    upload(s.choices, choices);
-    if (expert_biases) upload(s.slot_experts, slot_experts);
-    if (input_weighted) upload(s.slot_weights, slot_weights);
-    end_step("(host) routing + grouping + uploads");
   }
+
+  // Slots: (expert, token) pairs grouped by expert in id order, each with its expert and its
+  // gate weight.
+  std::vector<uint32_t> groups, slot_rows, slot_experts;
+  std::vector<float> slot_weights;
+  std::vector<std::vector<uint32_t>> slot_of_rank(n);  // per token, the slot of each choice
+  unsigned max_slots = 0;
+  for (unsigned e = 0; e < n_expert; ++e) {
+    const auto& chosen = tokens_of_expert[e];
+    if (chosen.empty()) continue;
+    groups.insert(groups.end(), {e, static_cast<uint32_t>(slot_rows.size()),
+                                 static_cast<uint32_t>(chosen.size())});
+    max_slots = std::max(max_slots, static_cast<unsigned>(chosen.size()));
+    for (const Choice& choice : chosen) {
+      std::vector<uint32_t>& ranks = slot_of_rank[choice.token];
+      if (ranks.size() <= choice.rank) ranks.resize(choice.rank + 1);
+      ranks[choice.rank] = static_cast<uint32_t>(slot_rows.size());
+      slot_rows.push_back(choice.token);
+      slot_experts.push_back(e);
+      slot_weights.push_back(decisions[choice.token].weights[choice.rank]);
+    }
+  }
+  // Per token, its slots in rank order, so the mix adds the experts in the CPU backend's order;
+  // llama4's weights were applied to the experts' inputs: its outputs are added as they are.
+  const bool input_weighted = config.expert_input_weighted;
+  std::vector<uint32_t> token_ranges, choices;
+  for (unsigned t = 0; t < n; ++t) {
+    token_ranges.push_back(static_cast<uint32_t>(choices.size() / 2));
+    token_ranges.push_back(static_cast<uint32_t>(slot_of_rank[t].size()));
+    for (size_t rank = 0; rank < slot_of_rank[t].size(); ++rank) {
+      choices.push_back(slot_of_rank[t][rank]);
+      const float weight = input_weighted ? 1.0f : decisions[t].weights[rank];
+      choices.push_back(std::bit_cast<uint32_t>(weight));
+    }
+  }
+  const size_t n_slots = slot_rows.size();
+  const unsigned n_groups = static_cast<unsigned>(groups.size() / 3);
+  const auto upload = [](gl::Buffer& buffer, const auto& values) {
+    const size_t bytes = values.size() * sizeof(values[0]);
+    buffer.reserve(std::max<size_t>(bytes, 4));
+    buffer.upload(values.data(), bytes);
+  };
+  upload(s.groups, groups);
+  upload(s.slot_rows, slot_rows);
+  upload(s.token_ranges, token_ranges);
+  upload(s.choices, choices);
+  const bool expert_biases = layer.gate_up_bias.size > 0 || layer.down_bias.size > 0;
+  if (expert_biases) upload(s.slot_experts, slot_experts);
+  if (input_weighted) upload(s.slot_weights, slot_weights);
+  end_step("(host) grouping + uploads");
 
   const unsigned n_ff = layer.down.cols;
   const size_t slots = std::max<size_t>(n_slots, 1);

@@ -7,7 +7,6 @@
 #include <cstring>
 
 #include "gl_forward.hpp"
-#include "gl_weight_formats.hpp"
 
 namespace moe {
 
@@ -26,9 +25,13 @@ bool pins_at(const RoutingInterventions& interventions, int layer, int pos0, uns
 
 }  // namespace
 
-void GlBackend::Impl::route_on_cpu(const Model& model, int layer_index, unsigned n, int pos0,
-                                   const RoutingInterventions& interventions,
-                                   std::vector<RouteDecision>& decisions) {
+void GlBackend::Impl::route(const Model& model, int layer_index, unsigned n, int pos0,
+                            const RoutingInterventions& interventions,
+                            std::vector<RouteDecision>& decisions) {
+  if (route_on_gpu(model, layer_index, n, pos0, interventions, decisions)) {
+    ++routing_counts.gpu_layers;
+    return;
+  }
   ++routing_counts.cpu_layers;
   std::vector<float> logits(static_cast<size_t>(n) * static_cast<size_t>(model.config().n_expert));
   scratch.router_logits.download(logits.data(), floats(logits.size()));
@@ -37,7 +40,8 @@ void GlBackend::Impl::route_on_cpu(const Model& model, int layer_index, unsigned
 }
 
 bool GlBackend::Impl::route_on_gpu(const Model& model, int layer_index, unsigned n, int pos0,
-                                   const RoutingInterventions& interventions, gl::GpuRoute& route) {
+                                   const RoutingInterventions& interventions,
+                                   std::vector<RouteDecision>& decisions) {
   const ModelConfig& config = model.config();
   const auto n_expert = static_cast<size_t>(config.n_expert);
   if (interventions.rule != RoutingRule::TokenChoice || interventions.noise_scale != 0.0 ||
@@ -96,56 +100,15 @@ bool GlBackend::Impl::route_on_gpu(const Model& model, int layer_index, unsigned
   gl::bind(6, s.route_groups);
   gl::dispatch(gl::ceil_div(n, 64));
 
-  ++routing_counts.gpu_layers;
-  route.k = k;
-  route.n_groups_used = n_groups_used;
-  route.gate = recorded_gate(rule, config, interventions);
-  return true;
-}
-
-void GlBackend::Impl::group_on_gpu(unsigned n, unsigned n_expert, const gl::GpuRoute& route,
-                                   bool input_weighted) {
-  gl::Scratch& s = scratch;
-  const size_t n_slots = std::max<size_t>(static_cast<size_t>(n) * route.k, 1);
-  s.groups.reserve(3 * n_expert * sizeof(uint32_t));
-  s.slot_rows.reserve(n_slots * sizeof(uint32_t));
-  s.slot_experts.reserve(n_slots * sizeof(uint32_t));
-  s.slot_weights.reserve(floats(n_slots));
-  s.token_ranges.reserve(2 * static_cast<size_t>(n) * sizeof(uint32_t));
-  s.choices.reserve(2 * n_slots * sizeof(uint32_t));
-  gl::Program& program = *device->route_groups;
-  program.use();
-  program.set("u_n_tokens", n);
-  program.set("u_top_k", static_cast<unsigned>(route.k));
-  program.set("u_n_expert", n_expert);
-  program.set("u_input_weighted", input_weighted ? 1u : 0u);
-  gl::bind(0, s.route_experts);
-  gl::bind(1, s.route_weights);
-  gl::bind(2, s.groups);
-  gl::bind(3, s.slot_rows);
-  gl::bind(4, s.slot_experts);
-  gl::bind(5, s.slot_weights);
-  gl::bind(6, s.token_ranges);
-  gl::bind(7, s.choices);
-  gl::dispatch(1);
-  // Binding 7 is the IQ types' grids for every matmul (GL promises only 8 bindings): back.
-  gl::bind(gl::kIqGridBinding, device->iq_grids);
-}
-
-void GlBackend::Impl::read_gpu_route(unsigned n, unsigned n_expert, const gl::GpuRoute& route,
-                                     std::vector<RouteDecision>& decisions,
-                                     std::vector<std::vector<uint32_t>>& slot_of_rank) {
-  gl::Scratch& s = scratch;
-  const size_t k = route.k, n_groups_used = route.n_groups_used;
-  std::vector<float> probs(static_cast<size_t>(n) * n_expert), weights(n * k);
-  std::vector<uint32_t> experts(n * k), groups(n * n_groups_used), choices(2 * n * k);
+  // The decisions, read back in one go per buffer (until the grouping runs on the GPU too).
+  std::vector<float> probs(n * n_expert), weights(n * k);
+  std::vector<uint32_t> experts(n * k), groups(n * n_groups_used);
   s.route_probs.download(probs.data(), floats(probs.size()));
   s.route_experts.download(experts.data(), experts.size() * sizeof(uint32_t));
   s.route_weights.download(weights.data(), floats(weights.size()));
   if (!groups.empty()) s.route_groups.download(groups.data(), groups.size() * sizeof(uint32_t));
-  if (!choices.empty()) s.choices.download(choices.data(), choices.size() * sizeof(uint32_t));
+  const RecordedGate gate = recorded_gate(rule, config, interventions);
   decisions.resize(n);
-  slot_of_rank.assign(n, {});
   for (size_t t = 0; t < n; ++t) {
     RouteDecision& decision = decisions[t];
     decision.probs.assign(probs.begin() + t * n_expert, probs.begin() + (t + 1) * n_expert);
@@ -155,9 +118,9 @@ void GlBackend::Impl::read_gpu_route(unsigned n, unsigned n_expert, const gl::Gp
                            groups.begin() + (t + 1) * n_groups_used);
     decision.dropped.clear();
     decision.pinned = false;
-    decision.gate = route.gate;
-    for (size_t j = 0; j < k; ++j) slot_of_rank[t].push_back(choices[2 * (t * k + j)]);
+    decision.gate = gate;
   }
+  return true;
 }
 
 }  // namespace moe

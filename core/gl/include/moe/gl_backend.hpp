@@ -45,7 +45,6 @@ public:
   struct RoutingCounts {
     long gpu_layers = 0;
     long cpu_layers = 0;
-    long downloads = 0;  // buffers read back from the GPU, all calls together
   };
   RoutingCounts routing_counts() const;
 
