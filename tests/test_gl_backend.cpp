@@ -20,6 +20,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstring>
+#include <map>
 #include <random>
 
 #include "gl_device.hpp"  // the matmul shader itself, for the exact-decoding test
@@ -850,6 +851,31 @@ TEST(GlBackend, InterventionsRouteLikeTheCpuBackend) {
     v.expert_bias = {{2, 0.1}, {5, -0.05}};
     variants.emplace_back("router knobs", v);
   }
+  // The per-token interventions route.comp applies itself (no pin, no noise, token choice).
+  {
+    moe::RoutingInterventions v;
+    v.top_k = 3;
+    v.top_k_by_layer[1] = 1;
+    v.disabled.push_back({moe::kAllLayers, 3});
+    v.disabled.push_back({0, 6});
+    variants.emplace_back("gpu: top-k, disabled", v);
+  }
+  {
+    moe::RoutingInterventions v;
+    v.temperature = 0.7;
+    v.scoring = moe::Scoring::Sigmoid;
+    v.expert_bias = {{2, 0.1}, {5, -0.05}};
+    variants.emplace_back("gpu: temperature, scoring, expert bias", v);
+  }
+  // Layers routed on the CPU per variant (the rest on the GPU): every MoE layer where the
+  // interventions couple tokens or add the CPU's noise, the pinned layer only, none else.
+  const std::vector<int> moe_layers = model->config().moe_layers();
+  const auto n_moe = static_cast<long>(moe_layers.size());
+  const bool layer1_moe = std::find(moe_layers.begin(), moe_layers.end(), 1) != moe_layers.end();
+  const std::map<std::string, long> cpu_routed = {
+      {"top-k, disabled, pinned", layer1_moe ? 1 : 0}, {"capacity", n_moe},
+      {"expert choice", n_moe}, {"router knobs", n_moe},
+      {"gpu: top-k, disabled", 0}, {"gpu: temperature, scoring, expert bias", 0}};
   moe::CpuBackend cpu = exact_cpu_backend();
   for (const auto& [label, interventions] : variants) {
     auto cpu_state = cpu.new_state(model, n);
@@ -860,7 +886,11 @@ TEST(GlBackend, InterventionsRouteLikeTheCpuBackend) {
     moe::RoutingTrace cpu_trace = empty_trace(model->config());
     moe::RoutingTrace gl_trace = empty_trace(model->config());
     cpu.forward(*cpu_state, tokens, 0, moe::LogitsMode::All, cpu_logits, &cpu_trace);
+    const moe::GlBackend::RoutingCounts before = gl->routing_counts();
     gl->forward(*gl_state, tokens, 0, moe::LogitsMode::All, gl_logits, &gl_trace);
+    const moe::GlBackend::RoutingCounts after = gl->routing_counts();
+    EXPECT_EQ(after.cpu_layers - before.cpu_layers, cpu_routed.at(label)) << label;
+    EXPECT_EQ(after.gpu_layers - before.gpu_layers, n_moe - cpu_routed.at(label)) << label;
     EXPECT_LT(moe::testing::max_relative_difference(gl_logits, cpu_logits), kLogitTolerance)
         << label;
     int dropped = 0, pinned = 0;
@@ -884,6 +914,12 @@ TEST(GlBackend, InterventionsRouteLikeTheCpuBackend) {
         const auto near = [&](float a, float b) {
           return std::abs(a - b) <= kLogitTolerance * std::max(1.0, static_cast<double>(std::abs(b)));
         };
+        ASSERT_EQ(got.weights.size(), want.weights.size()) << label;
+        for (size_t j = 0; j < want.weights.size(); ++j)
+          EXPECT_PRED2(near, got.weights[j], want.weights[j]) << label;
+        ASSERT_EQ(got.probs.size(), want.probs.size()) << label;
+        for (size_t e = 0; e < want.probs.size(); ++e)
+          EXPECT_PRED2(near, got.probs[e], want.probs[e]) << label;
         EXPECT_PRED2(near, got.values.input_norm, want.values.input_norm) << label;
         EXPECT_EQ(got.values.input_head.size(), want.values.input_head.size());
         ASSERT_EQ(got.values.expert_norms.size(), want.values.expert_norms.size()) << label;

@@ -107,6 +107,8 @@ std::string GlBackend::name() const { return "gl"; }
 
 std::string GlBackend::device_description() const { return impl_->device->description; }
 
+GlBackend::RoutingCounts GlBackend::routing_counts() const { return impl_->routing_counts; }
+
 std::unique_ptr<ForwardState> GlBackend::new_state(std::shared_ptr<const Model> model, int n_ctx) {
   if (model == nullptr) throw Error("new_state: no model");
   if (n_ctx < 1)

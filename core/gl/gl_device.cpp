@@ -245,6 +245,7 @@ Device::Device() : context(Context::create()) {
   gather_rows = program("gather_rows.comp");
   moe_combine = program("moe_combine.comp");
   latent_kv = program("latent_kv.comp");
+  route = program("route.comp");
   const uint32_t zero[4] = {0, 0, 0, 0};
   dummy = Buffer(zero, sizeof zero);
   gelu_table = Buffer(ggml_gelu_table().data(), sizeof(float) * ggml_gelu_table().size());
@@ -269,7 +270,7 @@ Device::~Device() {
   matmul.clear();
   for (std::unique_ptr<Program>* shader : {&norm, &group_norm, &shared_add, &add, &softcap, &rope,
                                            &kv_store, &attention, &glu, &gather_rows,
-                                           &moe_combine, &latent_kv})
+                                           &moe_combine, &latent_kv, &route})
     shader->reset();
   dummy = Buffer();
   gelu_table = Buffer();

@@ -64,7 +64,7 @@ struct Device {
   // each is compiled on its first matmul_program() call (the model's upload asks for its types).
   std::unordered_map<GgmlType, std::unique_ptr<Program>> matmul;
   std::unique_ptr<Program> norm, group_norm, shared_add, add, softcap, rope, kv_store, attention,
-      glu, gather_rows, moe_combine, latent_kv;
+      glu, gather_rows, moe_combine, latent_kv, route;
   Buffer dummy;  // bound where a shader declares a buffer that a call does not use
   Buffer gelu_table;  // ggml's GELU of every f16 input (grok's GeGLU)
   Buffer iq_grids;  // the IQ types' grids (gl_weight_formats.hpp), bound at kIqGridBinding

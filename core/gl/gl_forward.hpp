@@ -26,6 +26,8 @@ struct Scratch {
   gl::Buffer query_scales;                 // NoPE layers' per-row query temperature
   std::vector<gl::Buffer> rope_tables;     // one per distinct RoPE of the model's layers
   gl::Buffer groups, slot_rows, slot_experts, slot_weights, token_ranges, choices;
+  // route.comp's inputs (per expert) and decisions (per token)
+  gl::Buffer route_bias, route_enabled, route_probs, route_experts, route_weights, route_groups;
 };
 
 // Where a result goes: columns [col, col + width) of rows `stride` floats apart, added to the
@@ -100,6 +102,15 @@ struct GlBackend::Impl {
   void moe_ffn(const Model& model, const gl::LayerBuffers& layer, int layer_index, unsigned n,
                int pos0, const RoutingInterventions& interventions, RoutingTrace* trace,
                gl::Destination out);
+  // The decisions of route_layer for the layer's router logits (in scratch.router_logits):
+  // computed by route.comp where the interventions allow (route_on_gpu), else read back and
+  // routed on the CPU. Counts each layer's path in routing_counts.
+  void route(const Model& model, int layer_index, unsigned n, int pos0,
+             const RoutingInterventions& interventions, std::vector<RouteDecision>& decisions);
+  bool route_on_gpu(const Model& model, int layer_index, unsigned n, int pos0,
+                    const RoutingInterventions& interventions,
+                    std::vector<RouteDecision>& decisions);
+  GlBackend::RoutingCounts routing_counts;
   void dense_ffn(const gl::FusedMatrix& gate_up, const gl::Matrix& down,
                  ExpertActivation activation, unsigned n, gl::Destination out);
   // The trace's records of a MoE layer with its values in norms, as the CPU backend records

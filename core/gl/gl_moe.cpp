@@ -2,8 +2,9 @@
 // FFN or the routed experts (with shared experts, grok-2's dense FFN beside them), grok's norm
 // of the output, the residual add.
 //
-// Routing: the router logits come back to the CPU, which routes every token with the shared
-// route_layer (every gating rule and intervention); then each chosen expert runs once over the
+// Routing: route.comp routes every token on the GPU with route_layer's semantics (gl_route.cpp;
+// the interventions it does not do read the logits back for route_layer); the decisions are
+// grouped by expert on the CPU; then each chosen expert runs once over the
 // tokens that chose it (one dispatch per matrix for all experts: workgroup z is the expert), and
 // the outputs are mixed by gate weight.
 #include <algorithm>
@@ -71,7 +72,6 @@ void GlBackend::Impl::moe_ffn(const Model& model, const gl::LayerBuffers& layer,
   s.router_logits.reserve(floats(static_cast<size_t>(n) * n_expert));
   matmul(layer.router, s.normed, n, {&s.router_logits, n_expert});
   add(s.router_logits, nullptr, &layer.router_bias, n * n_expert, n_expert);  // gpt-oss
-  std::vector<float> logits(static_cast<size_t>(n) * n_expert);
   auto step_start = std::chrono::steady_clock::now();
   const auto end_step = [&](const char* name) {
     if (!gl::profiling()) return;
@@ -79,17 +79,15 @@ void GlBackend::Impl::moe_ffn(const Model& model, const gl::LayerBuffers& layer,
     gl::profile_host_step(name, std::chrono::duration<double>(now - step_start).count());
     step_start = now;
   };
-  s.router_logits.download(logits.data(), floats(logits.size()));
-  end_step("(host) router readback");
+  std::vector<RouteDecision> decisions;
+  route(model, layer_index, n, pos0, interventions, decisions);
+  end_step("(host) routing");
 
   struct Choice {
     unsigned token;
     size_t rank;  // in the token's chosen experts
   };
   std::vector<std::vector<Choice>> tokens_of_expert(n_expert);
-  std::vector<RouteDecision> decisions;
-  route_layer(model, layer_index, logits.data(), static_cast<int>(n), pos0, interventions,
-              decisions);
   for (unsigned t = 0; t < n; ++t) {
     const RouteDecision& decision = decisions[t];
     for (size_t j = 0; j < decision.experts.size(); ++j) {
@@ -145,7 +143,7 @@ void GlBackend::Impl::moe_ffn(const Model& model, const gl::LayerBuffers& layer,
   const bool expert_biases = layer.gate_up_bias.size > 0 || layer.down_bias.size > 0;
   if (expert_biases) upload(s.slot_experts, slot_experts);
   if (input_weighted) upload(s.slot_weights, slot_weights);
-  end_step("(host) routing + uploads");
+  end_step("(host) grouping + uploads");
 
   const unsigned n_ff = layer.down.cols;
   const size_t slots = std::max<size_t>(n_slots, 1);
@@ -187,6 +185,8 @@ void GlBackend::Impl::moe_ffn(const Model& model, const gl::LayerBuffers& layer,
     matmul(layer.shared_down, s.hidden, n, {&s.shared_out, n_embd});
   }
   if (trace != nullptr) {
+    std::vector<float> logits(static_cast<size_t>(n) * n_expert);
+    s.router_logits.download(logits.data(), floats(logits.size()));
     record_layer(model, layer_index, n, pos0, logits, std::move(decisions), slot_of_rank,
                  n_slots, has_shared, *trace);
   }

@@ -183,40 +183,60 @@ void set_gate_weights(const GateRule& rule, RouteDecision& decision) {
   }
 }
 
+GateRule intervened_rule(const Model& model, int layer, const RoutingInterventions& interventions,
+                         std::vector<float>& bias_storage) {
+  GateRule rule = gate_rule(model, layer);
+  const auto n_expert = static_cast<size_t>(model.config().n_expert);
+  if (interventions.scoring == Scoring::Softmax) rule.gating = GatingFunction::Softmax;
+  if (interventions.scoring == Scoring::Sigmoid) rule.gating = GatingFunction::Sigmoid;
+  if (!interventions.expert_bias.empty()) {
+    bias_storage.assign(n_expert, 0.0f);
+    for (size_t e = 0; e < n_expert && e < rule.selection_bias.size(); ++e)
+      bias_storage[e] = rule.selection_bias[e];
+    for (const auto& [expert, bias] : interventions.expert_bias) {
+      if (expert >= 0 && static_cast<size_t>(expert) < n_expert)
+        bias_storage[static_cast<size_t>(expert)] += static_cast<float>(bias);
+    }
+    rule.selection_bias = bias_storage;
+  }
+  return rule;
+}
+
+RecordedGate recorded_gate(const GateRule& rule, const ModelConfig& config,
+                           const RoutingInterventions& interventions) {
+  RecordedGate gate;
+  gate.gating = rule.gating;
+  gate.normalized = rule.normalize;
+  gate.scale = rule.scale;
+  gate.weights_on_input = config.expert_input_weighted;
+  gate.temperature = static_cast<float>(interventions.temperature);
+  gate.noise_scale = static_cast<float>(interventions.noise_scale);
+  gate.selection_bias.assign(rule.selection_bias.begin(), rule.selection_bias.end());
+  gate.n_groups = rule.n_groups;
+  gate.n_groups_used = rule.n_groups_used;
+  return gate;
+}
+
+size_t routed_top_k(const ModelConfig& config, int layer, const RoutingInterventions& interventions,
+                    size_t n_enabled) {
+  // validate() keeps at least one expert enabled; never choose more than there are.
+  return std::min(
+      static_cast<size_t>(std::max(interventions.top_k_at(layer, config.n_expert_used), 1)),
+      std::max<size_t>(n_enabled, 1));
+}
+
 void route_layer(const Model& model, int layer, const float* logits, int n_tokens, int pos0,
                  const RoutingInterventions& interventions, std::vector<RouteDecision>& decisions) {
-  // The layer's own rule (gating, normalization, scale, selection bias), with the scoring and
-  // expert-bias knobs applied.
-  GateRule rule = gate_rule(model, layer);
   const ModelConfig& config = model.config();
   const auto n_expert = static_cast<size_t>(config.n_expert);
   decisions.resize(static_cast<size_t>(std::max(n_tokens, 0)));
   if (n_tokens <= 0 || n_expert == 0) return;
-  if (interventions.scoring == Scoring::Softmax) rule.gating = GatingFunction::Softmax;
-  if (interventions.scoring == Scoring::Sigmoid) rule.gating = GatingFunction::Sigmoid;
-  std::vector<float> selection_bias;  // the model's bias plus the user's, where there is one
-  if (!interventions.expert_bias.empty()) {
-    selection_bias.assign(n_expert, 0.0f);
-    for (size_t e = 0; e < n_expert && e < rule.selection_bias.size(); ++e)
-      selection_bias[e] = rule.selection_bias[e];
-    for (const auto& [expert, bias] : interventions.expert_bias) {
-      if (expert >= 0 && static_cast<size_t>(expert) < n_expert)
-        selection_bias[static_cast<size_t>(expert)] += static_cast<float>(bias);
-    }
-    rule.selection_bias = selection_bias;
-  }
+  // The layer's own rule (gating, normalization, scale, selection bias), with the scoring and
+  // expert-bias knobs applied, and what the trace keeps of it.
+  std::vector<float> selection_bias;
+  const GateRule rule = intervened_rule(model, layer, interventions, selection_bias);
+  const RecordedGate gate = recorded_gate(rule, config, interventions);
   const bool knobs = interventions.temperature != 1.0 || interventions.noise_scale != 0.0;
-  // What the trace keeps of the rule, for views that explain the numbers.
-  RecordedGate recorded_gate;
-  recorded_gate.gating = rule.gating;
-  recorded_gate.normalized = rule.normalize;
-  recorded_gate.scale = rule.scale;
-  recorded_gate.weights_on_input = config.expert_input_weighted;
-  recorded_gate.temperature = static_cast<float>(interventions.temperature);
-  recorded_gate.noise_scale = static_cast<float>(interventions.noise_scale);
-  recorded_gate.selection_bias.assign(rule.selection_bias.begin(), rule.selection_bias.end());
-  recorded_gate.n_groups = rule.n_groups;
-  recorded_gate.n_groups_used = rule.n_groups_used;
 
   std::vector<char> enabled(n_expert, 1);
   size_t n_enabled = n_expert;
@@ -226,10 +246,7 @@ void route_layer(const Model& model, int layer, const float* logits, int n_token
       --n_enabled;
     }
   }
-  // validate() keeps at least one expert enabled; never choose more than there are.
-  const size_t k = std::min(
-      static_cast<size_t>(std::max(interventions.top_k_at(layer, config.n_expert_used), 1)),
-      std::max<size_t>(n_enabled, 1));
+  const size_t k = routed_top_k(config, layer, interventions, n_enabled);
 
   // Token choice: noise and temperature on the logits, disabled experts get -inf, before the
   // gating function.
@@ -251,7 +268,7 @@ void route_layer(const Model& model, int layer, const float* logits, int n_token
     RouteDecision& decision = decisions[static_cast<size_t>(t)];
     decision.dropped.clear();
     decision.pinned = false;
-    decision.gate = recorded_gate;
+    decision.gate = gate;
     route_token(rule, row, static_cast<int>(k), decision);
     // Whatever the selection rule, a disabled expert is never chosen.
     if (n_enabled < n_expert &&

@@ -54,6 +54,17 @@ void route_token(const Architecture& arch, std::span<const float> logits, int to
 void set_gate_weights(const GateRule& rule, RouteDecision& decision);
 void set_gate_weights(const Architecture& arch, RouteDecision& decision);
 
+// The rule route_layer applies at `layer`: the layer's, with the scoring override and the
+// user's expert bias (kept in bias_storage, which must outlive the rule).
+GateRule intervened_rule(const Model& model, int layer, const RoutingInterventions& interventions,
+                         std::vector<float>& bias_storage);
+// What the trace keeps of that rule.
+RecordedGate recorded_gate(const GateRule& rule, const ModelConfig& config,
+                           const RoutingInterventions& interventions);
+// The experts each token chooses at `layer` when n_enabled are enabled.
+size_t routed_top_k(const ModelConfig& config, int layer, const RoutingInterventions& interventions,
+                    size_t n_enabled);
+
 // Routes the n_tokens tokens (positions pos0 ..) of one forward call at MoE layer `layer`:
 // `logits` holds their router logits, n_tokens x n_expert, row-major. Applies `interventions`
 // exactly as moe/interventions.hpp describes (with none, each decision equals route_token's).

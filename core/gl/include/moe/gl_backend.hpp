@@ -1,8 +1,9 @@
 #pragma once
 // The GL backend: the forward pass in OpenGL 4.3 compute shaders (shaders/*.comp, embedded at
 // build time), on a context of its own (EGL without a window, or a hidden GLFW window).
-// Weights are uploaded once per model in their stored type; router logits are read back and
-// routed on the CPU by the same code as the CPU backend, so traces are identical in form.
+// Weights are uploaded once per model in their stored type; tokens are routed on the GPU with
+// route_layer's semantics (route.comp), or read back and routed by route_layer itself for the
+// interventions the GPU does not do, so traces are identical in form.
 //
 // Threads: the context is current on the thread that created the backend. Call everything
 // (new_state, forward, destroying states) from one thread at a time; a backend created on a
@@ -37,6 +38,15 @@ public:
   std::unique_ptr<ForwardState> new_state(std::shared_ptr<const Model> model, int n_ctx) override;
   void forward(ForwardState& state, std::span<const int32_t> tokens, int pos0, LogitsMode mode,
                std::vector<float>& logits_out, RoutingTrace* trace) override;
+
+  // MoE layers routed since the backend was made: by route.comp on the GPU, or read back and
+  // routed on the CPU (interventions that couple tokens or use the CPU's noise: capacity,
+  // expert choice, router noise, pins).
+  struct RoutingCounts {
+    long gpu_layers = 0;
+    long cpu_layers = 0;
+  };
+  RoutingCounts routing_counts() const;
 
 private:
   struct Impl;
