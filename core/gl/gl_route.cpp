@@ -49,21 +49,15 @@ bool GlBackend::Impl::route_on_gpu(const Model& model, int layer_index, unsigned
     return false;
   std::vector<float> bias_storage;
   const GateRule rule = intervened_rule(model, layer_index, interventions, bias_storage);
-  const bool group_limited = rule.n_groups > 1 && rule.n_groups_used > 0 &&
-                             n_expert % static_cast<size_t>(rule.n_groups) == 0;
-  if (group_limited && rule.n_groups > kMaxGpuGroups) return false;
+  const bool by_groups = group_limited(rule, n_expert);
+  if (by_groups && rule.n_groups > kMaxGpuGroups) return false;
   const bool has_bias = rule.selection_bias.size() == n_expert;
-  std::vector<uint32_t> enabled(n_expert, 1);
-  size_t n_enabled = n_expert;
-  for (size_t e = 0; e < n_expert; ++e) {
-    if (interventions.is_disabled(layer_index, static_cast<int>(e))) {
-      enabled[e] = 0;
-      --n_enabled;
-    }
-  }
+  const std::vector<char> enabled_mask = enabled_experts(interventions, layer_index, n_expert);
+  const std::vector<uint32_t> enabled(enabled_mask.begin(), enabled_mask.end());
+  const auto n_enabled = static_cast<size_t>(std::count(enabled.begin(), enabled.end(), 1u));
   const size_t k = routed_top_k(config, layer_index, interventions, n_enabled);
   const size_t n_groups_used =
-      group_limited ? static_cast<size_t>(std::min(rule.n_groups_used, rule.n_groups)) : 0;
+      by_groups ? static_cast<size_t>(std::min(rule.n_groups_used, rule.n_groups)) : 0;
 
   gl::Scratch& s = scratch;
   const auto upload = [](gl::Buffer& buffer, const void* data, size_t bytes) {
@@ -89,7 +83,7 @@ bool GlBackend::Impl::route_on_gpu(const Model& model, int layer_index, unsigned
   const auto temperature = std::bit_cast<uint64_t>(interventions.temperature);
   program.set("u_temperature_lo", static_cast<unsigned>(temperature & 0xffffffffu));
   program.set("u_temperature_hi", static_cast<unsigned>(temperature >> 32));
-  program.set("u_n_groups", group_limited ? static_cast<unsigned>(rule.n_groups) : 0u);
+  program.set("u_n_groups", by_groups ? static_cast<unsigned>(rule.n_groups) : 0u);
   program.set("u_n_groups_used", static_cast<unsigned>(n_groups_used));
   gl::bind(0, s.router_logits);
   gl::bind(1, has_bias ? s.route_bias : device->dummy);

@@ -35,12 +35,20 @@ void set_gate_weights(const Architecture& arch, RouteDecision& decision) {
   set_gate_weights(gate_rule(arch), decision);
 }
 
-namespace {
-
 bool group_limited(const GateRule& rule, size_t n_expert) {
   return rule.n_groups > 1 && rule.n_groups_used > 0 &&
          n_expert % static_cast<size_t>(rule.n_groups) == 0;
 }
+
+std::vector<char> enabled_experts(const RoutingInterventions& interventions, int layer,
+                                  size_t n_expert) {
+  std::vector<char> enabled(n_expert, 1);
+  for (size_t e = 0; e < n_expert; ++e)
+    enabled[e] = interventions.is_disabled(layer, static_cast<int>(e)) ? 0 : 1;
+  return enabled;
+}
+
+namespace {
 
 // The best rule.n_groups_used groups by the sum of their two highest selection values (ties to
 // the lower group id), best first.
@@ -238,14 +246,8 @@ void route_layer(const Model& model, int layer, const float* logits, int n_token
   const RecordedGate gate = recorded_gate(rule, config, interventions);
   const bool knobs = interventions.temperature != 1.0 || interventions.noise_scale != 0.0;
 
-  std::vector<char> enabled(n_expert, 1);
-  size_t n_enabled = n_expert;
-  for (size_t e = 0; e < n_expert; ++e) {
-    if (interventions.is_disabled(layer, static_cast<int>(e))) {
-      enabled[e] = 0;
-      --n_enabled;
-    }
-  }
+  const std::vector<char> enabled = enabled_experts(interventions, layer, n_expert);
+  const auto n_enabled = static_cast<size_t>(std::count(enabled.begin(), enabled.end(), 1));
   const size_t k = routed_top_k(config, layer, interventions, n_enabled);
 
   // Token choice: noise and temperature on the logits, disabled experts get -inf, before the

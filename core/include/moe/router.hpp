@@ -62,6 +62,11 @@ GateRule intervened_rule(const Model& model, int layer, const RoutingInterventio
 RecordedGate recorded_gate(const GateRule& rule, const ModelConfig& config,
                            const RoutingInterventions& interventions);
 // The experts each token chooses at `layer` when n_enabled are enabled.
+// Whether the rule limits the choice to the best groups (n_groups > 1 dividing the experts).
+bool group_limited(const GateRule& rule, size_t n_expert);
+// Per expert 1 unless the interventions disable it at `layer`.
+std::vector<char> enabled_experts(const RoutingInterventions& interventions, int layer,
+                                  size_t n_expert);
 size_t routed_top_k(const ModelConfig& config, int layer, const RoutingInterventions& interventions,
                     size_t n_enabled);
 
