@@ -98,15 +98,20 @@ std::string read_file(const fs::path& path) {
   return bytes;
 }
 
-std::vector<std::string> sample_documents(const CorpusSpec& corpus, uint64_t sample_bytes,
-                                          const std::map<std::string, double>& domain_weights) {
-  if (corpus.domains.empty()) throw Error("the corpus has no domains");
+void check_domain_weights(const std::map<std::string, double>& domain_weights,
+                          const std::vector<std::string>& domains) {
   for (const auto& [domain, weight] : domain_weights) {
-    if (std::find(corpus.domains.begin(), corpus.domains.end(), domain) == corpus.domains.end())
+    if (std::find(domains.begin(), domains.end(), domain) == domains.end())
       throw Error("tokenizer weight for \"" + domain + "\", which is not a domain of the corpus");
     if (!std::isfinite(weight) || weight <= 0)
       throw Error("tokenizer weight for \"" + domain + "\" must be a positive number");
   }
+}
+
+std::vector<std::string> sample_documents(const CorpusSpec& corpus, uint64_t sample_bytes,
+                                          const std::map<std::string, double>& domain_weights) {
+  if (corpus.domains.empty()) throw Error("the corpus has no domains");
+  check_domain_weights(domain_weights, corpus.domains);
   const auto weight_of = [&](const std::string& domain) {
     const auto found = domain_weights.find(domain);
     return found == domain_weights.end() ? 1.0 : found->second;

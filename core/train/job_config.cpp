@@ -1,7 +1,6 @@
 // A training config's JSON to a TrainingJobConfig (moe/train_job_config.hpp): every key known,
 // typed and in range, or one clear error naming it.
 #include <algorithm>
-#include <cmath>
 #include <map>
 #include <set>
 #include <sstream>
@@ -132,13 +131,10 @@ TrainingJobConfig parse_training_config(std::string_view json_text, const std::s
     s.read_path("cache_dir", job.cache_dir);
     if (dir.empty() || job.corpus.domains.empty())
       throw Error("config: data.corpus_dir and data.domains are required");
-    for (const auto& [domain, weight] : job.tokenizer.domain_weights) {
-      const auto& domains = job.corpus.domains;
-      if (std::find(domains.begin(), domains.end(), domain) == domains.end())
-        throw Error("config: tokenizer.domain_weights names \"" + domain +
-                    "\", which is not in data.domains");
-      if (!(weight > 0) || !std::isfinite(weight))
-        throw Error("config: tokenizer.domain_weights." + domain + " must be a positive number");
+    try {
+      check_domain_weights(job.tokenizer.domain_weights, job.corpus.domains);
+    } catch (const Error& error) {
+      throw Error(std::string("config: tokenizer.domain_weights: ") + error.what());
     }
   }
   {

@@ -43,9 +43,13 @@ struct TokenizerTrainSpec {
   std::map<std::string, double> domain_weights;
 };
 
+// Throws for a weight that is not positive and finite, or one naming none of `domains`.
+void check_domain_weights(const std::map<std::string, double>& domain_weights,
+                          const std::vector<std::string>& domains);
+
 // Whole documents from evenly spaced places of each domain's train.txt, about
 // sample_bytes * weight / (sum of weights) bytes per domain (the same sample for the same files).
-// Throws for a weight that is not positive and finite, or one naming no domain of the corpus.
+// Throws as check_domain_weights does.
 std::vector<std::string> sample_documents(const CorpusSpec& corpus, uint64_t sample_bytes,
                                           const std::map<std::string, double>& domain_weights = {});
 
