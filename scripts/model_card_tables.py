@@ -98,11 +98,14 @@ def perplexity(args, models, domains, text_of):
     return table(header, rows)
 
 
-def mutual_information(args, models):
+def domains_json(args, model):
+    return run_json(args.cli, "domains", model, "--prompts", args.prompts,
+                    "--threads", str(args.threads))
+
+
+def mutual_information(specialization):
     rows = []
-    for model in models:
-        d = run_json(args.cli, "domains", model, "--prompts", args.prompts,
-                     "--threads", str(args.threads))
+    for model, d in specialization.items():
         rows.append([model_name(model)] + [f"{layer['mi_bits']:.2f}" for layer in d["layers"]])
     width = max(len(r) for r in rows) - 1
     rows = [r + ["–"] * (width + 1 - len(r)) for r in rows]
@@ -122,9 +125,7 @@ def samples(args, models):
     return "\n".join(lines)
 
 
-def knock_out(args, model):
-    d = run_json(args.cli, "domains", model, "--prompts", args.prompts,
-                 "--threads", str(args.threads))
+def knock_out(args, model, d):
     rows = []
     for domain in sorted(d["layers"][0]["top1"]):
         share, layer, expert = max((share, li, e) for li, layer in enumerate(d["layers"])
@@ -175,11 +176,12 @@ def main():
     print(f"## Check texts written for the card ({args.eval})\n")
     print(perplexity(args, models, domains, lambda d: os.path.join(args.eval, d + ".txt")), "\n")
     print(f"## I(domain; top-1 expert), bits ({args.prompts})\n")
-    print(mutual_information(args, models), "\n")
+    specialization = {model: domains_json(args, model) for model in models}
+    print(mutual_information(specialization), "\n")
     print("## Samples\n")
     print(samples(args, models))
     print(f"## Knock-out ({model_name(args.model)}, {args.prompts})\n")
-    print(knock_out(args, args.model))
+    print(knock_out(args, args.model, specialization[args.model]))
 
 
 if __name__ == "__main__":
