@@ -10,10 +10,11 @@ set(MOESCOPE_INSTALL_ASSETS share/moescope/assets)
 
 install(TARGETS moescope moescope-cli RUNTIME DESTINATION bin)
 
-# The bundled model with its cards (and the figures the model card shows); any other model a
-# developer keeps in assets/models stays out.
+# The bundled model (v2) and the first one (v1/, the Train tab's tokenizer) with their cards and
+# the figures the cards show; any other model a developer keeps in assets/models stays out.
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/assets/models/ DESTINATION ${MOESCOPE_INSTALL_ASSETS}/models
-        FILES_MATCHING PATTERN "moescope-moe-tiny.gguf" PATTERN "*.md" PATTERN "*.png")
+        FILES_MATCHING PATTERN "moescope-moe-v2.gguf" PATTERN "moescope-moe-tiny.gguf"
+                       PATTERN "*.md" PATTERN "*.png")
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/assets/prompts DESTINATION ${MOESCOPE_INSTALL_ASSETS}
         FILES_MATCHING PATTERN "*.txt")
 # The training sample and configs of the Train tab and `moescope-cli train`.

@@ -25,7 +25,8 @@ mkdir -p "$work/moved-from"
 
 assets=$prefix/share/moescope/assets
 for file in bin/moescope bin/moescope-cli \
-  share/moescope/assets/models/moescope-moe-tiny.gguf share/moescope/assets/models/MODEL_CARD.md \
+  share/moescope/assets/models/moescope-moe-v2.gguf share/moescope/assets/models/MODEL_CARD.md \
+  share/moescope/assets/models/v1/moescope-moe-tiny.gguf \
   share/moescope/assets/models/DATA_CARD.md share/moescope/assets/prompts/english.txt \
   share/moescope/assets/train/sample/english/train.txt share/applications/moescope.desktop \
   share/icons/hicolor/scalable/apps/moescope.svg; do
@@ -45,11 +46,11 @@ run_installed() {
 
 info=$(run_installed "$prefix" info) || fail "installed moescope-cli info failed"
 grep -q -x "Assets *$assets" <<<"$info" || fail "info does not name $assets: $info"
-grep -q "File *$assets/models/moescope-moe-tiny.gguf" <<<"$info" ||
+grep -q "File *$assets/models/moescope-moe-v2.gguf" <<<"$info" ||
   fail "info did not load the installed model: $info"
 
 route=$(run_installed "$prefix" route --prompt "Hello world") || fail "installed route failed"
-grep -q "^Routing: .* MoE layers, 8 experts, top-2" <<<"$route" || fail "no routing header: $route"
+grep -q "^Routing: .* MoE layers, 16 experts, top-2" <<<"$route" || fail "no routing header: $route"
 grep -q "Expert load (tokens per expert)" <<<"$route" || fail "no expert load: $route"
 
 # The prompt sets come from the install too (domains reads every assets/prompts/<domain>.txt).

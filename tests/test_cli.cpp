@@ -194,9 +194,9 @@ TEST_F(CliTest, CommandsDefaultToTheBundledModel) {
   const CommandResult r = run_cli("info --json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const nlohmann::json json = nlohmann::json::parse(r.out);
-  EXPECT_EQ(json.at("model"), "moescope-moe-tiny");
+  EXPECT_EQ(json.at("model"), "moescope-moe-v2");
   EXPECT_EQ(json.at("architecture"), "llama");
-  EXPECT_NE(json.at("path").get<std::string>().find("assets/models/moescope-moe-tiny.gguf"), std::string::npos);
+  EXPECT_NE(json.at("path").get<std::string>().find("assets/models/moescope-moe-v2.gguf"), std::string::npos);
   EXPECT_GE(json.at("n_expert").get<int>(), 8);
 }
 

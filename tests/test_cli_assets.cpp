@@ -56,7 +56,7 @@ TEST_F(CliAssetsTest, NothingFoundNamesEveryPlaceTried) {
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_TRUE(r.out.empty()) << r.out;
   for (const std::string& expected :
-       {std::string("cannot find assets/models/moescope-moe-tiny.gguf"),
+       {std::string("cannot find assets/models/moescope-moe-v2.gguf"),
         (root_ / "nowhere").string() + " ($MOESCOPE_ASSETS)",
         (root_ / "assets").string() + " (build tree)",
         (root_ / "lonely" / "share" / "moescope" / "assets").string() + " (installed)",
@@ -98,11 +98,11 @@ TEST_F(CliAssetsTest, EnvironmentComesBeforeTheBuildTree) {
 
 TEST_F(CliAssetsTest, WorkingFolderIsTheLastResort) {
   fs::create_directories(root_ / "elsewhere" / "assets" / "models");
-  fs::create_symlink(fs::path(MOESCOPE_SOURCE_DIR) / "assets" / "models" / "moescope-moe-tiny.gguf",
-                     root_ / "elsewhere" / "assets" / "models" / "moescope-moe-tiny.gguf");
+  fs::create_symlink(fs::path(MOESCOPE_SOURCE_DIR) / "assets" / "models" / "moescope-moe-v2.gguf",
+                     root_ / "elsewhere" / "assets" / "models" / "moescope-moe-v2.gguf");
   const CommandResult r = run_in(root_ / "elsewhere", "", lonely_cli_, "info --json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const nlohmann::json json = nlohmann::json::parse(r.out);
-  EXPECT_EQ(json.at("model"), "moescope-moe-tiny");
+  EXPECT_EQ(json.at("model"), "moescope-moe-v2");
   EXPECT_EQ(json.at("assets_dir"), (root_ / "elsewhere" / "assets").string());
 }

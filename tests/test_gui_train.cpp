@@ -25,7 +25,7 @@ using moe::testing::have_program;
 
 TEST(TrainWorker, StepsResetsAndExports) {
   moescope::gui::TrainWorker worker(kAssets / "train" / "sample",
-                                    kAssets / "models" / "moescope-moe-tiny.gguf", 2);
+                                    kAssets / "models" / "v1" / "moescope-moe-tiny.gguf", 2);
   ASSERT_TRUE(worker.wait_idle(60s));
   auto snapshot = worker.snapshot();
   ASSERT_TRUE(snapshot->ready) << snapshot->error;

@@ -35,7 +35,7 @@ double mean_cv_of_last(const std::vector<LiveStep>& steps, size_t n) {
 // only by the tests that use them (and once per process).
 const std::shared_ptr<const LiveTrainingData>& sample_data() {
   static const std::shared_ptr<const LiveTrainingData> data = load_live_training_data(
-      kAssets / "train" / "sample", kAssets / "models" / "moescope-moe-tiny.gguf", 2);
+      kAssets / "train" / "sample", kAssets / "models" / "v1" / "moescope-moe-tiny.gguf", 2);
   return data;
 }
 

@@ -23,7 +23,7 @@
 
 namespace moescope::cli {
 
-std::filesystem::path bundled_model_path() { return find_asset("models/moescope-moe-tiny.gguf"); }
+std::filesystem::path bundled_model_path() { return find_asset("models/moescope-moe-v2.gguf"); }
 
 std::string resolve_model_path(const std::string& path) {
   return path.empty() ? bundled_model_path().string() : path;

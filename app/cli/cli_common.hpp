@@ -27,7 +27,7 @@ struct LoadedModel {
   moe::MemoryEstimate estimate;  // weights, KV cache at the default context, memory available
 };
 
-// The bundled model (assets/models/moescope-moe-tiny.gguf).
+// The bundled model (assets/models/moescope-moe-v2.gguf).
 std::filesystem::path bundled_model_path();
 // `path`, or the bundled model when `path` is empty.
 std::string resolve_model_path(const std::string& path);

@@ -21,7 +21,7 @@ std::vector<AssetsCandidate> assets_candidates();
 // The first candidate that is a folder, normalized; nothing when none is.
 std::optional<std::filesystem::path> find_assets_dir();
 
-// `relative` (e.g. "models/moescope-moe-tiny.gguf") under the first candidate that holds it.
+// `relative` (e.g. "models/moescope-moe-v2.gguf") under the first candidate that holds it.
 // Throws moe::Error naming the file and every folder tried.
 std::filesystem::path find_asset(const std::filesystem::path& relative);
 

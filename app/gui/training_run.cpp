@@ -9,9 +9,11 @@ namespace moescope::gui {
 
 void ensure_train_worker(TrainingRun& run) {
   if (run.worker) return;
+  // The first bundled model's 4k-token tokenizer: the default model's 24k vocabulary would make
+  // the output layer, and so every live step, several times slower.
   run.worker =
       std::make_unique<TrainWorker>(run.assets_dir / "train" / "sample",
-                                    run.assets_dir / "models" / "moescope-moe-tiny.gguf");
+                                    run.assets_dir / "models" / "v1" / "moescope-moe-tiny.gguf");
 }
 
 void reset_training(TrainingRun& run) {
