@@ -328,13 +328,17 @@ void App::draw_layout() {
   ImGui::SameLine(0, 0);
 
   ImGui::BeginGroup();
-  // At least the layer line, one legend row and one row of tokens, whatever the text size.
+  // At least the layer line, the legend's rows and one row of tokens, whatever the text size.
   // A profile's banner (in the strip's place) needs only those few lines.
+  const float strip_width =
+      ImGui::GetContentRegionAvail().x - 2 * ImGui::GetStyle().WindowPadding.x;
+  const int legend_rows = token_strip_legend_rows(
+      strip_state_, view.snapshot.trace.n_expert(), strip_width);
   const float strip_height =
       profile_ || profile_reading_.valid()
           ? ImGui::GetFrameHeightWithSpacing() * (profile_mismatch_.empty() ? 2.2f : 4.6f)
           : std::min(std::max(std::round(content_height * settings_.token_strip_share),
-                              ImGui::GetFrameHeightWithSpacing() * 3.4f),
+                              ImGui::GetFrameHeightWithSpacing() * (2.4f + legend_rows)),
                      content_height * 0.6f);
   ImGui::BeginChild("##token_strip", ImVec2(0, strip_height), true);
   if (profile_ || profile_reading_.valid()) draw_profile_banner();

@@ -27,5 +27,8 @@ struct TokenStripState {
       token_boxes;  // screen rectangles of the tokens drawn last frame (x0, y0, x1, y1)
 };
 void draw_token_strip(ViewContext& view, TokenStripState& state);
+// Rows the strip's expert legend takes at this content width (0 when it is hidden): a model
+// with many experts wraps it, and the strip must grow to keep a row of tokens in sight.
+int token_strip_legend_rows(const TokenStripState& state, int n_expert, float width);
 
 }  // namespace moescope::gui

@@ -125,6 +125,36 @@ int draw_token_flow(ViewContext& view, bool words, const std::vector<TokenView>&
 
 }  // namespace
 
+namespace {
+
+constexpr float kLegendGap = 12;  // between two chips of the legend
+
+// The widest chip of the legend ("E000" with its colour square), as the wrapping reserves it.
+float legend_chip_width() {
+  return ImGui::CalcTextSize("E000").x + ImGui::GetTextLineHeight() + 16;
+}
+
+}  // namespace
+
+int token_strip_legend_rows(const TokenStripState& state, int n_expert, float width) {
+  if (!state.show_legend || n_expert <= 0) return 0;
+  // The wrapping of draw_token_strip: a chip goes on the row while the widest one would fit.
+  const float reserve = legend_chip_width();
+  int rows = 1;
+  float end = 0;  // of the row's last chip, from the row's left
+  for (int e = 0; e < n_expert; ++e) {
+    const float chip = ImGui::GetTextLineHeight() + 4 +
+                       ImGui::CalcTextSize(moe::plot::expert_label(e).c_str()).x;
+    if (e > 0 && end + reserve < width) {
+      end += kLegendGap + chip;
+    } else {
+      if (e > 0) ++rows;
+      end = chip;
+    }
+  }
+  return rows;
+}
+
 void draw_token_strip(ViewContext& view, TokenStripState& state) {
   const Snapshot& snapshot = view.snapshot;
   const std::vector<int>& moe_layers = snapshot.trace.moe_layers();
@@ -149,12 +179,12 @@ void draw_token_strip(ViewContext& view, TokenStripState& state) {
                         "Domains, on the same scales");
   }
   if (state.show_legend && snapshot.trace.n_expert() > 0) {
-    const float chip_width = ImGui::CalcTextSize("E000").x + ImGui::GetTextLineHeight() + 16;
+    const float chip_width = legend_chip_width();
     for (int e = 0; e < snapshot.trace.n_expert(); ++e) {
       if (e > 0) {
         const float next_x = ImGui::GetItemRectMax().x + chip_width;
         if (next_x < ImGui::GetWindowPos().x + ImGui::GetWindowContentRegionMax().x)
-          ImGui::SameLine(0, 12);
+          ImGui::SameLine(0, kLegendGap);
       }
       expert_chip(e);
     }
