@@ -1,8 +1,9 @@
 // Routing of one MoE layer's tokens on the GPU (shaders/route.comp), with route_layer's
 // semantics: the gating rule and the per-token interventions (disabled experts, top-k, scoring,
 // expert bias, temperature). What couples tokens or needs the CPU's noise (capacity, expert
-// choice, router noise) and pins keep the CPU path: the logits read back, route_layer. Either
-// way the slots are then grouped by expert (gl_groups.cpp) for the FFN, which is the same after.
+// choice, router noise), pins and layers of more than kMaxGpuGroupedExperts experts keep the
+// CPU path: the logits read back, route_layer. Either way the slots are then grouped by expert
+// (gl_groups.cpp) for the FFN, which is the same after.
 #include <algorithm>
 #include <bit>
 #include <cstring>
