@@ -519,18 +519,31 @@ TEST_P(GlVsCpu, DecodeTokenByTokenMatchesPrefill) {
   const int n = 12;
   const std::vector<int32_t> tokens = random_tokens(n, model->config().n_vocab, 8);
 
+  // Read-backs per forward call: the logits, and the trace buffer once when a trace is taken
+  // of a model with MoE layers (routing, grouping and the trace's values stay on the GPU).
+  const long traced_downloads = model->config().moe_layers().empty() ? 1 : 2;
+  const auto downloads = [&] { return gl->routing_counts().downloads; };
   auto prefill_state = gl->new_state(model, n);
   std::vector<float> prefill_logits;
   moe::RoutingTrace prefill_trace = empty_trace(model->config());
+  long before = downloads();
   gl->forward(*prefill_state, tokens, 0, moe::LogitsMode::All, prefill_logits, &prefill_trace);
+  EXPECT_EQ(downloads() - before, traced_downloads);
+  before = downloads();
+  std::vector<float> untraced_logits;
+  gl->forward(*prefill_state, tokens, 0, moe::LogitsMode::All, untraced_logits, nullptr);
+  EXPECT_EQ(downloads() - before, 1);
+  EXPECT_EQ(untraced_logits, prefill_logits);
 
   auto decode_state = gl->new_state(model, n);
   moe::RoutingTrace decode_trace = empty_trace(model->config());
   const size_t n_vocab = static_cast<size_t>(model->config().n_vocab);
   for (int t = 0; t < n; ++t) {
     std::vector<float> logits;
+    before = downloads();
     gl->forward(*decode_state, std::span(tokens).subspan(static_cast<size_t>(t), 1), t,
                 moe::LogitsMode::Last, logits, &decode_trace);
+    EXPECT_EQ(downloads() - before, traced_downloads) << "position " << t;
     ASSERT_EQ(logits.size(), n_vocab);
     const std::span<const float> expected(prefill_logits.data() + static_cast<size_t>(t) * n_vocab,
                                           n_vocab);
@@ -891,6 +904,8 @@ TEST(GlBackend, InterventionsRouteLikeTheCpuBackend) {
     const moe::GlBackend::RoutingCounts after = gl->routing_counts();
     EXPECT_EQ(after.cpu_layers - before.cpu_layers, cpu_routed.at(label)) << label;
     EXPECT_EQ(after.gpu_layers - before.gpu_layers, n_moe - cpu_routed.at(label)) << label;
+    // The logits and the trace, plus the router logits of each layer routed on the CPU.
+    EXPECT_EQ(after.downloads - before.downloads, 2 + cpu_routed.at(label)) << label;
     EXPECT_LT(moe::testing::max_relative_difference(gl_logits, cpu_logits), kLogitTolerance)
         << label;
     int dropped = 0, pinned = 0;

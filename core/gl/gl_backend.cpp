@@ -1,7 +1,9 @@
 // The GL forward pass: the CPU backend's steps (core/backend/cpu_backend.cpp) as compute-shader
 // dispatches over GPU buffers. Per layer: the attention block (gl_attention.cpp) and the FFN
 // block (gl_moe.cpp), each added to the residual stream; then the final norm and the logits.
-// Only the router logits (every MoE layer) and the final logits come back to the CPU.
+// Routing, grouping and the routing trace stay on the GPU: a forward call reads back its logits
+// and, when traced, the trace buffer once; only a layer routed on the CPU (interventions that
+// couple tokens or use the CPU's noise) reads its router logits back too.
 #include "moe/gl_backend.hpp"
 
 #include <algorithm>
@@ -109,6 +111,11 @@ std::string GlBackend::device_description() const { return impl_->device->descri
 
 GlBackend::RoutingCounts GlBackend::routing_counts() const { return impl_->routing_counts; }
 
+void GlBackend::Impl::download(const gl::Buffer& buffer, void* data, size_t bytes) {
+  ++routing_counts.downloads;
+  buffer.download(data, bytes);
+}
+
 std::unique_ptr<ForwardState> GlBackend::new_state(std::shared_ptr<const Model> model, int n_ctx) {
   if (model == nullptr) throw Error("new_state: no model");
   if (n_ctx < 1)
@@ -199,6 +206,7 @@ void GlBackend::forward(ForwardState& state, std::span<const int32_t> tokens, in
   s.qkv.reserve(floats(n * qkv_width));
   s.attended.reserve(floats(static_cast<size_t>(n) * config.n_head * config.head_dim_v));
 
+  impl.begin_trace();
   for (int il = 0; il < config.n_layer; ++il) {
     const gl::LayerBuffers& layer = weights.layer(il);
     impl.norm(norm_kind, s.x, 0, n, layer.attn_norm, layer.attn_norm_bias, n_embd,
@@ -224,7 +232,8 @@ void GlBackend::forward(ForwardState& state, std::span<const int32_t> tokens, in
   impl.scale(s.logits, n_rows * n_vocab, output_bias ? 1.0f / config.logit_scale : 1.0f,
              config.final_softcap);
   logits_out.resize(static_cast<size_t>(n_rows) * n_vocab);
-  s.logits.download(logits_out.data(), floats(logits_out.size()));
+  impl.download(s.logits, logits_out.data(), floats(logits_out.size()));
+  if (trace != nullptr) impl.read_trace(*trace);
   gl_state->set_filled(pos0 + n_tokens);
 }
 

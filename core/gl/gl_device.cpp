@@ -227,6 +227,10 @@ void Program::set(const char* uniform, float value) {
   glProgramUniform1f(id_, location(uniform), value);
 }
 
+void Program::set(const char* uniform, const unsigned* values, size_t count) {
+  glProgramUniform1uiv(id_, location(uniform), static_cast<GLsizei>(count), values);
+}
+
 Device::Device() : context(Context::create()) {
   description = context->renderer() + ", " + context->version() + ", " + context->how();
   glGetIntegerv(GL_MAX_SHADER_STORAGE_BLOCK_SIZE, &max_storage_block_bytes);
@@ -246,6 +250,8 @@ Device::Device() : context(Context::create()) {
   moe_combine = program("moe_combine.comp");
   latent_kv = program("latent_kv.comp");
   route = program("route.comp");
+  route_groups = program("route_groups.comp");
+  trace_values = program("trace_values.comp");
   const uint32_t zero[4] = {0, 0, 0, 0};
   dummy = Buffer(zero, sizeof zero);
   gelu_table = Buffer(ggml_gelu_table().data(), sizeof(float) * ggml_gelu_table().size());
@@ -270,18 +276,23 @@ Device::~Device() {
   matmul.clear();
   for (std::unique_ptr<Program>* shader : {&norm, &group_norm, &shared_add, &add, &softcap, &rope,
                                            &kv_store, &attention, &glu, &gather_rows,
-                                           &moe_combine, &latent_kv, &route})
+                                           &moe_combine, &latent_kv, &route, &route_groups,
+                                           &trace_values})
     shader->reset();
   dummy = Buffer();
   gelu_table = Buffer();
   iq_grids = Buffer();
 }
 
-void dispatch(unsigned x, unsigned y, unsigned z) {
-  if (x == 0 || y == 0 || z == 0) return;
+namespace {
+
+// Runs `submit` (one dispatch) and the barrier after it; with MOESCOPE_GL_PROFILE it is waited
+// for and timed.
+template <typename Submit>
+void submit_dispatch(Submit submit) {
   Profile& p = profile();
   if (!p.enabled) {
-    glDispatchCompute(x, y, z);
+    submit();
     glMemoryBarrier(GL_SHADER_STORAGE_BARRIER_BIT | GL_BUFFER_UPDATE_BARRIER_BIT);
     return;
   }
@@ -289,7 +300,7 @@ void dispatch(unsigned x, unsigned y, unsigned z) {
   glFinish();
   const auto start = std::chrono::steady_clock::now();
   glBeginQuery(GL_TIME_ELAPSED, p.query);
-  glDispatchCompute(x, y, z);
+  submit();
   glMemoryBarrier(GL_SHADER_STORAGE_BARRIER_BIT | GL_BUFFER_UPDATE_BARRIER_BIT);
   glEndQuery(GL_TIME_ELAPSED);
   glFinish();
@@ -299,6 +310,20 @@ void dispatch(unsigned x, unsigned y, unsigned z) {
   total.wall_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   total.gpu_s += 1e-9 * static_cast<double>(nanoseconds);
   ++total.count;
+}
+
+}  // namespace
+
+void dispatch(unsigned x, unsigned y, unsigned z) {
+  if (x == 0 || y == 0 || z == 0) return;
+  submit_dispatch([&] { glDispatchCompute(x, y, z); });
+}
+
+void dispatch_indirect(const Buffer& sizes, size_t offset) {
+  // The sizes were written by a shader: commands read them only after a command barrier.
+  glMemoryBarrier(GL_COMMAND_BARRIER_BIT | GL_SHADER_STORAGE_BARRIER_BIT);
+  glBindBuffer(GL_DISPATCH_INDIRECT_BUFFER, sizes.id());
+  submit_dispatch([&] { glDispatchComputeIndirect(static_cast<GLintptr>(offset)); });
 }
 
 void print_profile() {

@@ -45,6 +45,7 @@ public:
   void use() const;
   void set(const char* uniform, unsigned value);
   void set(const char* uniform, float value);
+  void set(const char* uniform, const unsigned* values, size_t count);  // a uint array
 
 private:
   GLint location(const char* uniform);
@@ -64,7 +65,7 @@ struct Device {
   // each is compiled on its first matmul_program() call (the model's upload asks for its types).
   std::unordered_map<GgmlType, std::unique_ptr<Program>> matmul;
   std::unique_ptr<Program> norm, group_norm, shared_add, add, softcap, rope, kv_store, attention,
-      glu, gather_rows, moe_combine, latent_kv, route;
+      glu, gather_rows, moe_combine, latent_kv, route, route_groups, trace_values;
   Buffer dummy;  // bound where a shader declares a buffer that a call does not use
   Buffer gelu_table;  // ggml's GELU of every f16 input (grok's GeGLU)
   Buffer iq_grids;  // the IQ types' grids (gl_weight_formats.hpp), bound at kIqGridBinding
@@ -90,5 +91,8 @@ void profile_host_step(const std::string& name, double seconds);
 
 // Dispatch plus the barrier that makes its writes visible to the next dispatch or copy.
 void dispatch(unsigned x, unsigned y = 1, unsigned z = 1);
+// Dispatch with the sizes a shader wrote in `sizes` at byte `offset` (a
+// DispatchIndirectCommand), after the barrier that makes them visible; then dispatch's barrier.
+void dispatch_indirect(const Buffer& sizes, size_t offset);
 
 }  // namespace moe::gl

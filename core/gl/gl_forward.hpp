@@ -1,7 +1,8 @@
 #pragma once
 // The GL forward pass's pieces, shared by its files: gl_backend.cpp (the layer loop, embeddings,
 // logits), gl_kernels.cpp (one call per shader), gl_attention.cpp (the attention block) and
-// gl_moe.cpp (the FFN block: dense, routed and shared experts).
+// gl_moe.cpp (the FFN block: dense, routed and shared experts), gl_route.cpp and gl_groups.cpp
+// (routing and grouping the slots by expert), gl_trace.cpp (the routing trace).
 #include <vector>
 
 #include "gl_device.hpp"
@@ -18,6 +19,15 @@ namespace gl {
 inline unsigned ceil_div(size_t a, size_t b) { return static_cast<unsigned>((a + b - 1) / b); }
 inline size_t floats(size_t n) { return n * sizeof(float); }
 
+constexpr unsigned kMatmulRowsPerGroup = 4;  // matmul.comp's ROWS_PER_GROUP
+constexpr unsigned kMatmulTile = 8;          // matmul.comp's TILE (route_groups.comp's too)
+
+// Indirect dispatch sizes the grouping writes after the groups: one per distinct row-tile
+// count of a layer's grouped matrices (gate/up parts and down).
+constexpr size_t kMaxGroupedCommands = 4;  // route_groups.comp's MAX_COMMANDS
+// The most experts route_groups.comp groups (its MAX_EXPERTS); larger layers route on the CPU.
+constexpr size_t kMaxGpuGroupedExperts = 2048;
+
 // Activations of one forward call, reused between calls (grown as needed).
 struct Scratch {
   gl::Buffer x, normed, qkv, attended, projected, ffn_out, gate_up, hidden, expert_in,
@@ -25,9 +35,50 @@ struct Scratch {
   gl::Buffer q_low, compressed, kv;  // latent attention's
   gl::Buffer query_scales;                 // NoPE layers' per-row query temperature
   std::vector<gl::Buffer> rope_tables;     // one per distinct RoPE of the model's layers
+  // The slots grouped by expert: groups holds {expert, first slot, count} per non-empty group
+  // in expert-id order (3 words per expert reserved), then at word commands_at the grouped
+  // matmuls' DispatchIndirectCommands, one per row-tile count in grouped_row_tiles.
   gl::Buffer groups, slot_rows, slot_experts, slot_weights, token_ranges, choices;
-  // route.comp's inputs (per expert) and decisions (per token)
-  gl::Buffer route_bias, route_enabled, route_probs, route_experts, route_weights, route_groups;
+  unsigned commands_at = 0;
+  std::vector<unsigned> grouped_row_tiles;
+  // route.comp's inputs per MoE layer (uploaded when they change: an upload to a buffer that
+  // queued dispatches still use would wait for them) and its decisions (per token)
+  struct RouteInputs {
+    gl::Buffer bias, enabled;
+    std::vector<float> bias_values;
+    std::vector<uint32_t> enabled_values;
+  };
+  std::vector<RouteInputs> route_inputs;  // by layer
+  gl::Buffer route_probs, route_experts, route_weights, route_groups;
+  gl::Buffer trace;  // the forward call's trace (gl_trace.cpp), read back once at its end
+};
+
+// How one MoE layer was routed: on the GPU (the decisions stay in the route buffers) or on the
+// CPU (the decisions and the logits they came from are here).
+struct RoutedLayer {
+  bool on_gpu = false;
+  size_t top_k = 0;          // GPU: the experts of every token
+  size_t n_groups_used = 0;  // GPU: group-limited routing's groups per token
+  RecordedGate gate;         // GPU: the rule route.comp applied
+  size_t n_slots = 0;        // (token, expert) pairs
+  std::vector<RouteDecision> decisions;  // CPU
+  std::vector<float> logits;             // CPU
+};
+
+// Where a traced MoE layer's records lie in the trace buffer (words from `at`): for a GPU-routed
+// layer logits, probs (n x n_expert each), experts, weights (n x top_k each) and groups
+// (n x n_groups_used), then for every layer the values of trace_values.comp, `stride` words per
+// token.
+struct TracedLayer {
+  int layer = 0;
+  unsigned n = 0;
+  int pos0 = 0;
+  bool has_shared = false;
+  size_t n_expert = 0, n_embd = 0;
+  size_t at = 0;
+  size_t values_at = 0;
+  size_t stride = 0;
+  RoutedLayer routed;
 };
 
 // Where a result goes: columns [col, col + width) of rows `stride` floats apart, added to the
@@ -59,12 +110,13 @@ struct GlBackend::Impl {
   // in_stride: floats between input rows (0: the matrix's width).
   void matmul(const gl::Matrix& w, const gl::Buffer& in, unsigned n, gl::Destination out,
               unsigned in_stride = 0);
-  void matmul_grouped(const gl::Matrix& w, const gl::Buffer& in, bool gather, unsigned n_groups,
-                      unsigned max_slots, gl::Destination out);
+  // Grouped (workgroup z: the group), dispatched with the indirect sizes of the grouping.
+  void matmul_grouped(const gl::Matrix& w, const gl::Buffer& in, bool gather,
+                      gl::Destination out);
   // Every part of a fused matrix into its columns of `out` (plain or grouped).
   void matmul_fused(const gl::FusedMatrix& w, const gl::Buffer& in, unsigned n, gl::Buffer& out);
   void matmul_fused_grouped(const gl::FusedMatrix& w, const gl::Buffer& in, bool gather,
-                            unsigned n_groups, unsigned max_slots, gl::Buffer& out);
+                            gl::Buffer& out);
   // target += addend; += bias (per column, or per row's expert when `bias_rows` is given:
   // bias row bias_rows[row]); then clamped to +-clamp (when > 0).
   void add(gl::Buffer& target, const gl::Buffer* addend, const gl::Vector* bias, unsigned n,
@@ -104,21 +156,31 @@ struct GlBackend::Impl {
                gl::Destination out);
   // The decisions of route_layer for the layer's router logits (in scratch.router_logits):
   // computed by route.comp where the interventions allow (route_on_gpu), else read back and
-  // routed on the CPU. Counts each layer's path in routing_counts.
-  void route(const Model& model, int layer_index, unsigned n, int pos0,
-             const RoutingInterventions& interventions, std::vector<RouteDecision>& decisions);
+  // routed on the CPU; then the slots grouped by expert into the groups buffers (on the GPU,
+  // or on the CPU and uploaded). Counts each layer's path in routing_counts.
+  gl::RoutedLayer route(const Model& model, const gl::LayerBuffers& layer, int layer_index,
+                        unsigned n, int pos0, const RoutingInterventions& interventions);
   bool route_on_gpu(const Model& model, int layer_index, unsigned n, int pos0,
-                    const RoutingInterventions& interventions,
-                    std::vector<RouteDecision>& decisions);
+                    const RoutingInterventions& interventions, gl::RoutedLayer& routed);
+  // The indirect dispatch sizes' row-tile counts of the layer's grouped matrices.
+  void plan_grouped_commands(const gl::LayerBuffers& layer, unsigned n_expert);
+  void group_on_gpu(const ModelConfig& config, unsigned n, const gl::RoutedLayer& routed);
+  void group_on_host(const ModelConfig& config, unsigned n, gl::RoutedLayer& routed);
   GlBackend::RoutingCounts routing_counts;
   void dense_ffn(const gl::FusedMatrix& gate_up, const gl::Matrix& down,
                  ExpertActivation activation, unsigned n, gl::Destination out);
-  // The trace's records of a MoE layer with its values in norms, as the CPU backend records
-  // them: the FFN input, each chosen expert's output and the shared experts' output read back.
-  void record_layer(const Model& model, int layer_index, unsigned n, int pos0,
-                    const std::vector<float>& logits, std::vector<RouteDecision> decisions,
-                    const std::vector<std::vector<uint32_t>>& slot_of_rank, size_t n_slots,
-                    bool has_shared, RoutingTrace& trace);
+  // A buffer read back to the host, counted in routing_counts.downloads.
+  void download(const gl::Buffer& buffer, void* data, size_t bytes);
+
+  // The trace (gl_trace.cpp): each traced MoE layer appends its decisions (GPU-routed) and its
+  // values (trace_values.comp) to scratch.trace; read_trace reads it back once after the
+  // forward call and records every layer's tokens in the RoutingTrace.
+  std::vector<gl::TracedLayer> traced_layers;
+  size_t trace_words = 0;
+  void begin_trace();
+  void trace_layer(const Model& model, const gl::LayerBuffers& layer, int layer_index,
+                   unsigned n, int pos0, gl::RoutedLayer routed, bool has_shared);
+  void read_trace(RoutingTrace& trace);
 };
 
 }  // namespace moe

@@ -1,14 +1,16 @@
 // One call per shader: its uniforms, buffer bindings and dispatch size.
+#include <algorithm>
+
 #include "gl_forward.hpp"
+#include "moe/error.hpp"
 
 namespace moe {
 
 using gl::ceil_div;
+using gl::kMatmulRowsPerGroup;
+using gl::kMatmulTile;
 
 namespace {
-
-constexpr unsigned kMatmulRowsPerGroup = 4;  // matmul.comp's ROWS_PER_GROUP
-constexpr unsigned kMatmulTile = 8;          // matmul.comp's TILE
 
 // The matmul program for w's type, in use, with the uniforms every call sets.
 gl::Program& use_matmul(gl::Device& device, const gl::Matrix& w, const gl::Destination& out,
@@ -44,7 +46,7 @@ void GlBackend::Impl::matmul(const gl::Matrix& w, const gl::Buffer& in, unsigned
 }
 
 void GlBackend::Impl::matmul_grouped(const gl::Matrix& w, const gl::Buffer& in, bool gather,
-                                     unsigned n_groups, unsigned max_slots, gl::Destination out) {
+                                     gl::Destination out) {
   gl::Program& program = use_matmul(*device, w, out, w.cols);
   program.set("u_n_slots", 0u);
   program.set("u_grouped", 1u);
@@ -54,7 +56,14 @@ void GlBackend::Impl::matmul_grouped(const gl::Matrix& w, const gl::Buffer& in, 
   gl::bind(2, *out.buffer);
   gl::bind(3, scratch.groups);
   gl::bind(4, scratch.slot_rows);
-  gl::dispatch(ceil_div(w.rows, kMatmulRowsPerGroup), ceil_div(max_slots, kMatmulTile), n_groups);
+  // Sizes {row tiles, slot tiles of the largest group, groups}, written by the grouping.
+  const std::vector<unsigned>& row_tiles = scratch.grouped_row_tiles;
+  const auto command = static_cast<size_t>(
+      std::find(row_tiles.begin(), row_tiles.end(), ceil_div(w.rows, kMatmulRowsPerGroup)) -
+      row_tiles.begin());
+  if (command == row_tiles.size()) throw Error("matmul_grouped: no dispatch size planned");
+  gl::dispatch_indirect(scratch.groups,
+                        sizeof(uint32_t) * (scratch.commands_at + 3 * command));
 }
 
 void GlBackend::Impl::matmul_fused(const gl::FusedMatrix& w, const gl::Buffer& in, unsigned n,
@@ -67,11 +76,10 @@ void GlBackend::Impl::matmul_fused(const gl::FusedMatrix& w, const gl::Buffer& i
 }
 
 void GlBackend::Impl::matmul_fused_grouped(const gl::FusedMatrix& w, const gl::Buffer& in,
-                                           bool gather, unsigned n_groups, unsigned max_slots,
-                                           gl::Buffer& out) {
+                                           bool gather, gl::Buffer& out) {
   unsigned col = 0;
   for (const gl::Matrix& part : w.parts) {
-    matmul_grouped(part, in, gather, n_groups, max_slots, {&out, w.rows, col});
+    matmul_grouped(part, in, gather, {&out, w.rows, col});
     col += part.rows;
   }
 }

@@ -1,7 +1,9 @@
 // Routing of one MoE layer's tokens on the GPU (shaders/route.comp), with route_layer's
 // semantics: the gating rule and the per-token interventions (disabled experts, top-k, scoring,
 // expert bias, temperature). What couples tokens or needs the CPU's noise (capacity, expert
-// choice, router noise) and pins keep the CPU path: the logits read back, route_layer.
+// choice, router noise), pins and layers of more than kMaxGpuGroupedExperts experts keep the
+// CPU path: the logits read back, route_layer. Either way the slots are then grouped by expert
+// (gl_groups.cpp) for the FFN, which is the same after.
 #include <algorithm>
 #include <bit>
 #include <cstring>
@@ -25,27 +27,34 @@ bool pins_at(const RoutingInterventions& interventions, int layer, int pos0, uns
 
 }  // namespace
 
-void GlBackend::Impl::route(const Model& model, int layer_index, unsigned n, int pos0,
-                            const RoutingInterventions& interventions,
-                            std::vector<RouteDecision>& decisions) {
-  if (route_on_gpu(model, layer_index, n, pos0, interventions, decisions)) {
+gl::RoutedLayer GlBackend::Impl::route(const Model& model, const gl::LayerBuffers& layer,
+                                       int layer_index, unsigned n, int pos0,
+                                       const RoutingInterventions& interventions) {
+  const ModelConfig& config = model.config();
+  plan_grouped_commands(layer, static_cast<unsigned>(config.n_expert));
+  gl::RoutedLayer routed;
+  if (route_on_gpu(model, layer_index, n, pos0, interventions, routed)) {
     ++routing_counts.gpu_layers;
-    return;
+    group_on_gpu(config, n, routed);
+    return routed;
   }
   ++routing_counts.cpu_layers;
-  std::vector<float> logits(static_cast<size_t>(n) * static_cast<size_t>(model.config().n_expert));
-  scratch.router_logits.download(logits.data(), floats(logits.size()));
-  route_layer(model, layer_index, logits.data(), static_cast<int>(n), pos0, interventions,
-              decisions);
+  routed.logits.resize(static_cast<size_t>(n) * static_cast<size_t>(config.n_expert));
+  download(scratch.router_logits, routed.logits.data(), floats(routed.logits.size()));
+  route_layer(model, layer_index, routed.logits.data(), static_cast<int>(n), pos0, interventions,
+              routed.decisions);
+  group_on_host(config, n, routed);
+  return routed;
 }
 
 bool GlBackend::Impl::route_on_gpu(const Model& model, int layer_index, unsigned n, int pos0,
                                    const RoutingInterventions& interventions,
-                                   std::vector<RouteDecision>& decisions) {
+                                   gl::RoutedLayer& routed) {
   const ModelConfig& config = model.config();
   const auto n_expert = static_cast<size_t>(config.n_expert);
   if (interventions.rule != RoutingRule::TokenChoice || interventions.noise_scale != 0.0 ||
-      pins_at(interventions, layer_index, pos0, n) || n == 0 || n_expert == 0)
+      pins_at(interventions, layer_index, pos0, n) || n == 0 || n_expert == 0 ||
+      n_expert > gl::kMaxGpuGroupedExperts)
     return false;
   std::vector<float> bias_storage;
   const GateRule rule = intervened_rule(model, layer_index, interventions, bias_storage);
@@ -60,12 +69,20 @@ bool GlBackend::Impl::route_on_gpu(const Model& model, int layer_index, unsigned
       by_groups ? static_cast<size_t>(std::min(rule.n_groups_used, rule.n_groups)) : 0;
 
   gl::Scratch& s = scratch;
-  const auto upload = [](gl::Buffer& buffer, const void* data, size_t bytes) {
+  if (s.route_inputs.size() < static_cast<size_t>(config.n_layer))
+    s.route_inputs.resize(static_cast<size_t>(config.n_layer));
+  gl::Scratch::RouteInputs& inputs = s.route_inputs[static_cast<size_t>(layer_index)];
+  const auto upload_changed = [](gl::Buffer& buffer, auto& uploaded, const auto& values) {
+    if (buffer.id() != 0 && std::equal(values.begin(), values.end(), uploaded.begin(),
+                                       uploaded.end()))
+      return;
+    uploaded.assign(values.begin(), values.end());
+    const size_t bytes = values.size() * sizeof(values[0]);
     buffer.reserve(std::max<size_t>(bytes, 4));
-    buffer.upload(data, bytes);
+    buffer.upload(values.data(), bytes);
   };
-  if (has_bias) upload(s.route_bias, rule.selection_bias.data(), floats(n_expert));
-  upload(s.route_enabled, enabled.data(), n_expert * sizeof(uint32_t));
+  if (has_bias) upload_changed(inputs.bias, inputs.bias_values, rule.selection_bias);
+  upload_changed(inputs.enabled, inputs.enabled_values, enabled);
   s.route_probs.reserve(floats(n * n_expert));
   s.route_experts.reserve(std::max<size_t>(n * k * sizeof(uint32_t), 4));
   s.route_weights.reserve(std::max<size_t>(floats(n * k), 4));
@@ -86,34 +103,20 @@ bool GlBackend::Impl::route_on_gpu(const Model& model, int layer_index, unsigned
   program.set("u_n_groups", by_groups ? static_cast<unsigned>(rule.n_groups) : 0u);
   program.set("u_n_groups_used", static_cast<unsigned>(n_groups_used));
   gl::bind(0, s.router_logits);
-  gl::bind(1, has_bias ? s.route_bias : device->dummy);
-  gl::bind(2, s.route_enabled);
+  gl::bind(1, has_bias ? inputs.bias : device->dummy);
+  gl::bind(2, inputs.enabled);
   gl::bind(3, s.route_probs);
   gl::bind(4, s.route_experts);
   gl::bind(5, s.route_weights);
   gl::bind(6, s.route_groups);
   gl::dispatch(gl::ceil_div(n, 64));
 
-  // The decisions, read back in one go per buffer (until the grouping runs on the GPU too).
-  std::vector<float> probs(n * n_expert), weights(n * k);
-  std::vector<uint32_t> experts(n * k), groups(n * n_groups_used);
-  s.route_probs.download(probs.data(), floats(probs.size()));
-  s.route_experts.download(experts.data(), experts.size() * sizeof(uint32_t));
-  s.route_weights.download(weights.data(), floats(weights.size()));
-  if (!groups.empty()) s.route_groups.download(groups.data(), groups.size() * sizeof(uint32_t));
-  const RecordedGate gate = recorded_gate(rule, config, interventions);
-  decisions.resize(n);
-  for (size_t t = 0; t < n; ++t) {
-    RouteDecision& decision = decisions[t];
-    decision.probs.assign(probs.begin() + t * n_expert, probs.begin() + (t + 1) * n_expert);
-    decision.experts.assign(experts.begin() + t * k, experts.begin() + (t + 1) * k);
-    decision.weights.assign(weights.begin() + t * k, weights.begin() + (t + 1) * k);
-    decision.groups.assign(groups.begin() + t * n_groups_used,
-                           groups.begin() + (t + 1) * n_groups_used);
-    decision.dropped.clear();
-    decision.pinned = false;
-    decision.gate = gate;
-  }
+  // The decisions stay on the GPU: grouped there, copied into the trace when one is taken.
+  routed.on_gpu = true;
+  routed.top_k = k;
+  routed.n_groups_used = n_groups_used;
+  routed.gate = recorded_gate(rule, config, interventions);
+  routed.n_slots = n * k;
   return true;
 }
 

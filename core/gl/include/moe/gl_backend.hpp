@@ -2,8 +2,9 @@
 // The GL backend: the forward pass in OpenGL 4.3 compute shaders (shaders/*.comp, embedded at
 // build time), on a context of its own (EGL without a window, or a hidden GLFW window).
 // Weights are uploaded once per model in their stored type; tokens are routed on the GPU with
-// route_layer's semantics (route.comp), or read back and routed by route_layer itself for the
-// interventions the GPU does not do, so traces are identical in form.
+// route_layer's semantics (route.comp) and grouped by expert there, or read back and routed by
+// route_layer itself for the interventions the GPU does not do, so traces are identical in form.
+// A trace is kept in a GPU buffer and read back once per forward call.
 //
 // Threads: the context is current on the thread that created the backend. Call everything
 // (new_state, forward, destroying states) from one thread at a time; a backend created on a
@@ -41,10 +42,12 @@ public:
 
   // MoE layers routed since the backend was made: by route.comp on the GPU, or read back and
   // routed on the CPU (interventions that couple tokens or use the CPU's noise: capacity,
-  // expert choice, router noise, pins).
+  // expert choice, router noise, pins); and the buffers read back by forward calls (per call
+  // the logits, the trace when one is taken, and each CPU-routed layer's router logits).
   struct RoutingCounts {
     long gpu_layers = 0;
     long cpu_layers = 0;
+    long downloads = 0;
   };
   RoutingCounts routing_counts() const;
 
