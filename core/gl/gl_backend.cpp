@@ -73,13 +73,7 @@ public:
 private:
   void grow(gl::Buffer& buffer, size_t bytes, size_t row_bytes) {
     gl::Buffer bigger(nullptr, bytes);
-    const size_t keep = row_bytes * static_cast<size_t>(n_filled_);
-    if (keep > 0) {
-      glBindBuffer(GL_COPY_READ_BUFFER, buffer.id());
-      glBindBuffer(GL_COPY_WRITE_BUFFER, bigger.id());
-      glCopyBufferSubData(GL_COPY_READ_BUFFER, GL_COPY_WRITE_BUFFER, 0, 0,
-                          static_cast<GLsizeiptr>(keep));
-    }
+    gl::copy(buffer, 0, bigger, 0, row_bytes * static_cast<size_t>(n_filled_));
     buffer = std::move(bigger);
   }
 

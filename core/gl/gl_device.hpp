@@ -85,6 +85,18 @@ inline void bind(GLuint index, const Buffer& buffer) {
   glBindBufferBase(GL_SHADER_STORAGE_BUFFER, index, buffer.id());
 }
 
+// Copies `bytes` bytes from offset `from_offset` of `from` to offset `to_offset` of `to`, on the
+// GPU.
+inline void copy(const Buffer& from, size_t from_offset, Buffer& to, size_t to_offset,
+                 size_t bytes) {
+  if (bytes == 0) return;
+  glBindBuffer(GL_COPY_READ_BUFFER, from.id());
+  glBindBuffer(GL_COPY_WRITE_BUFFER, to.id());
+  glCopyBufferSubData(GL_COPY_READ_BUFFER, GL_COPY_WRITE_BUFFER,
+                      static_cast<GLintptr>(from_offset), static_cast<GLintptr>(to_offset),
+                      static_cast<GLsizeiptr>(bytes));
+}
+
 // MOESCOPE_GL_PROFILE: whether it is on, and a host-side step's wall time added to its totals.
 bool profiling();
 void profile_host_step(const std::string& name, double seconds);

@@ -22,23 +22,13 @@ void grow_keeping(gl::Buffer& buffer, size_t bytes, size_t keep) {
   if (buffer.id() != 0 && bytes <= buffer.bytes()) return;
   gl::Buffer bigger;
   bigger.reserve(std::max(bytes, buffer.bytes() * 2));
-  if (keep > 0) {
-    glBindBuffer(GL_COPY_READ_BUFFER, buffer.id());
-    glBindBuffer(GL_COPY_WRITE_BUFFER, bigger.id());
-    glCopyBufferSubData(GL_COPY_READ_BUFFER, GL_COPY_WRITE_BUFFER, 0, 0,
-                        static_cast<GLsizeiptr>(keep));
-  }
+  gl::copy(buffer, 0, bigger, 0, keep);
   buffer = std::move(bigger);
 }
 
 // Copies `words` words of `from` to word `at` of `to`.
 void copy_words(const gl::Buffer& from, gl::Buffer& to, size_t at, size_t words) {
-  if (words == 0) return;
-  glBindBuffer(GL_COPY_READ_BUFFER, from.id());
-  glBindBuffer(GL_COPY_WRITE_BUFFER, to.id());
-  glCopyBufferSubData(GL_COPY_READ_BUFFER, GL_COPY_WRITE_BUFFER, 0,
-                      static_cast<GLintptr>(at * sizeof(float)),
-                      static_cast<GLsizeiptr>(words * sizeof(float)));
+  gl::copy(from, 0, to, at * sizeof(float), words * sizeof(float));
 }
 
 }  // namespace
