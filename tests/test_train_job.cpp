@@ -206,12 +206,16 @@ TEST_F(TrainJob, StoppingSavesACheckpointThatAResumedJobContinues) {
   ASSERT_TRUE(resumed.run_steps(heard.listener(), {}));
   EXPECT_EQ(heard.steps.front(), 3);
   EXPECT_EQ(heard.reported.front(), 3);       // the first step of a run is always reported
-  const std::vector<json> rows = log_rows();  // appended: one config row, seven step rows
-  int config_rows = 0, step_rows = 0;
+  // Appended: the resumed run's own config row (it may plan other steps), then its step rows.
+  const std::vector<json> rows = log_rows();
+  std::vector<json> config_rows;
+  int step_rows = 0;
   for (const json& row : rows) {
-    config_rows += row["type"] == "config";
+    if (row["type"] == "config") config_rows.push_back(row);
     step_rows += row["type"] == "train";
   }
-  EXPECT_EQ(config_rows, 1);
+  ASSERT_EQ(config_rows.size(), 2u);
+  EXPECT_EQ(config_rows[0]["resumed_at_step"], 0);
+  EXPECT_EQ(config_rows[1]["resumed_at_step"], 2);
   EXPECT_EQ(step_rows, 7);
 }

@@ -117,7 +117,7 @@ bool TrainingJob::run_steps(const TrainingListener& listener,
     fs::create_directories(config_.log_file.parent_path());
   log_.open(config_.log_file, resume_ ? std::ios::app : std::ios::trunc);
   if (!log_) throw Error("cannot write the log file " + config_.log_file.string());
-  if (!resume_) {
+  {  // on a resume too: its config may plan another number of steps
     const ParameterTotals totals = parameters();
     json shape = {{"n_vocab", m.n_vocab},   {"n_ctx", m.n_ctx},
                   {"n_embd", m.n_embd},     {"n_layer", m.n_layer},
@@ -131,7 +131,8 @@ bool TrainingJob::run_steps(const TrainingListener& listener,
                        {"batch_tokens", config.batch_seqs * config.seq_len},
                        {"steps", config.optimizer.total_steps},
                        {"parameters", totals.total},
-                       {"active_parameters", totals.active_per_token}}));
+                       {"active_parameters", totals.active_per_token},
+                       {"resumed_at_step", resume_ ? trainer_->steps_done() : 0}}));
   }
 
   const auto run_start = Clock::now();
