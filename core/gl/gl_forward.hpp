@@ -3,6 +3,7 @@
 // logits), gl_kernels.cpp (one call per shader), gl_attention.cpp (the attention block) and
 // gl_moe.cpp (the FFN block: dense, routed and shared experts), gl_route.cpp and gl_groups.cpp
 // (routing and grouping the slots by expert), gl_trace.cpp (the routing trace).
+#include <algorithm>
 #include <vector>
 
 #include "gl_device.hpp"
@@ -18,6 +19,15 @@ namespace gl {
 
 inline unsigned ceil_div(size_t a, size_t b) { return static_cast<unsigned>((a + b - 1) / b); }
 inline size_t floats(size_t n) { return n * sizeof(float); }
+
+// `values` (a vector of 4-byte words) into `buffer`, grown to hold them (at least one word, so
+// that an empty list still binds).
+template <typename Values>
+void upload_values(gl::Buffer& buffer, const Values& values) {
+  const size_t bytes = values.size() * sizeof(values[0]);
+  buffer.reserve(std::max<size_t>(bytes, 4));
+  buffer.upload(values.data(), bytes);
+}
 
 constexpr unsigned kMatmulRowsPerGroup = 4;  // matmul.comp's ROWS_PER_GROUP
 constexpr unsigned kMatmulTile = 8;          // matmul.comp's TILE (route_groups.comp's too)

@@ -110,17 +110,12 @@ void GlBackend::Impl::group_on_host(const ModelConfig& config, unsigned n,
     }
   }
   routed.n_slots = slot_rows.size();
-  const auto upload = [](gl::Buffer& buffer, const auto& values) {
-    const size_t bytes = values.size() * sizeof(values[0]);
-    buffer.reserve(std::max<size_t>(bytes, 4));
-    buffer.upload(values.data(), bytes);
-  };
-  upload(scratch.groups, groups);
-  upload(scratch.slot_rows, slot_rows);
-  upload(scratch.slot_experts, slot_experts);
-  upload(scratch.slot_weights, slot_weights);
-  upload(scratch.token_ranges, token_ranges);
-  upload(scratch.choices, choices);
+  gl::upload_values(scratch.groups, groups);
+  gl::upload_values(scratch.slot_rows, slot_rows);
+  gl::upload_values(scratch.slot_experts, slot_experts);
+  gl::upload_values(scratch.slot_weights, slot_weights);
+  gl::upload_values(scratch.token_ranges, token_ranges);
+  gl::upload_values(scratch.choices, choices);
 }
 
 }  // namespace moe

@@ -77,9 +77,7 @@ bool GlBackend::Impl::route_on_gpu(const Model& model, int layer_index, unsigned
                                        uploaded.end()))
       return;
     uploaded.assign(values.begin(), values.end());
-    const size_t bytes = values.size() * sizeof(values[0]);
-    buffer.reserve(std::max<size_t>(bytes, 4));
-    buffer.upload(values.data(), bytes);
+    gl::upload_values(buffer, values);
   };
   if (has_bias) upload_changed(inputs.bias, inputs.bias_values, rule.selection_bias);
   upload_changed(inputs.enabled, inputs.enabled_values, enabled);
