@@ -18,7 +18,7 @@ layout(std430, binding = 6) writeonly buffer TokenRanges { uint token_ranges[]; 
 // Binding 7 is the IQ grids' (kIqGridBinding): gl_groups.cpp binds them back after.
 layout(std430, binding = 7) writeonly buffer Choices { uint choices[]; };
 
-#define MAX_EXPERTS 2048u  // gl_groups.cpp's kMaxGpuGroupedExperts
+#define MAX_EXPERTS 2048u  // gl_forward.hpp's kMaxGpuGroupedExperts
 #define MAX_COMMANDS 4u    // gl_forward.hpp's kMaxGroupedCommands
 #define TILE 8u            // matmul.comp's TILE
 

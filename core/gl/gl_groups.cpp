@@ -7,6 +7,7 @@
 
 #include "gl_forward.hpp"
 #include "gl_weight_formats.hpp"
+#include "moe/error.hpp"
 
 namespace moe {
 
@@ -22,6 +23,8 @@ void GlBackend::Impl::plan_grouped_commands(const gl::LayerBuffers& layer, unsig
   };
   for (const gl::Matrix& part : layer.gate_up.parts) plan(part);
   plan(layer.down);
+  if (row_tiles.size() > gl::kMaxGroupedCommands)
+    throw Error("GL grouping: more distinct expert matrix heights than route_groups.comp plans");
   scratch.commands_at = 3 * n_expert;
   scratch.groups.reserve(sizeof(uint32_t) * (scratch.commands_at + 3 * row_tiles.size()));
 }
