@@ -123,10 +123,6 @@ int draw_token_flow(ViewContext& view, bool words, const std::vector<TokenView>&
   return hovered_token;
 }
 
-}  // namespace
-
-namespace {
-
 constexpr float kLegendGap = 12;  // between two chips of the legend
 
 // The widest chip of the legend ("E000" with its colour square), as the wrapping reserves it.
@@ -143,8 +139,7 @@ int token_strip_legend_rows(const TokenStripState& state, int n_expert, float wi
   int rows = 1;
   float end = 0;  // of the row's last chip, from the row's left
   for (int e = 0; e < n_expert; ++e) {
-    const float chip = ImGui::GetTextLineHeight() + 4 +
-                       ImGui::CalcTextSize(moe::plot::expert_label(e).c_str()).x;
+    const float chip = expert_chip_width(e);
     if (e > 0 && end + reserve < width) {
       end += kLegendGap + chip;
     } else {

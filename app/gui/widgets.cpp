@@ -60,6 +60,11 @@ bool layer_selector(const char* id, Selection& selection, const std::vector<int>
   return selection.layer != before;
 }
 
+float expert_chip_width(int expert) {
+  return ImGui::GetTextLineHeight() + 4 +
+         ImGui::CalcTextSize(moe::plot::expert_label(expert).c_str()).x;
+}
+
 void expert_chip(int expert) {
   const float size = ImGui::GetTextLineHeight();
   const ImVec2 at = ImGui::GetCursorScreenPos();

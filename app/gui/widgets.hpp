@@ -18,6 +18,8 @@ bool layer_selector(const char* id, Selection& selection, const std::vector<int>
 
 // A filled square in the expert's colour followed by "E<n>".
 void expert_chip(int expert);
+// The width expert_chip(expert) takes: its colour square, a 4 px gap and its label.
+float expert_chip_width(int expert);
 
 // A bar the user drags to resize two areas: `length` pixels long, `thickness` wide, vertical or
 // horizontal. `share` (0..1) is the first area's share of `total` pixels; it is clamped to
