@@ -555,6 +555,65 @@ TEST_P(GlVsCpu, DecodeTokenByTokenMatchesPrefill) {
   EXPECT_TRUE(traces.first_mismatch.empty()) << traces.first_mismatch;
 }
 
+// Fused kernels (the gated activation inside the [gate | up] matmul, decode's expert mix inside
+// the down matmul) against every step dispatched on its own: the same routing, logits within
+// float rounding, and fewer dispatches on every architecture. For plain llama layers the saving
+// is exact: one per gated FFN (dense or experts), and at decode one more per MoE layer.
+TEST_P(GlVsCpu, FusedKernelsMatchUnfusedWithFewerDispatches) {
+  REQUIRE_GL(gl);
+  const GlCase& gl_case = GetParam();
+  const TypedModelFile file(gl_case.spec, gl_case.type, gl_case.keys);
+  const auto model = file.load();
+  const moe::ModelConfig& config = model->config();
+  const int n = 6;
+  const std::vector<int32_t> tokens = random_tokens(n, config.n_vocab, 9);
+  struct Run {
+    std::vector<float> prefill_logits, decode_logits;
+    moe::RoutingTrace prefill_trace, decode_trace;
+    long prefill_dispatches = 0, decode_dispatches = 0;
+  };
+  const auto run = [&](bool fused) {
+    gl->set_kernel_fusion(fused);
+    Run r{{}, {}, empty_trace(config), empty_trace(config)};
+    const auto dispatches = [&] { return gl->routing_counts().dispatches; };
+    auto prefill_state = gl->new_state(model, n);
+    long before = dispatches();
+    gl->forward(*prefill_state, tokens, 0, moe::LogitsMode::All, r.prefill_logits,
+                &r.prefill_trace);
+    r.prefill_dispatches = dispatches() - before;
+    auto decode_state = gl->new_state(model, n);
+    for (int t = 0; t < n; ++t) {
+      std::vector<float> logits;
+      before = dispatches();
+      gl->forward(*decode_state, std::span(tokens).subspan(static_cast<size_t>(t), 1), t,
+                  moe::LogitsMode::Last, logits, &r.decode_trace);
+      if (t == n - 1) r.decode_dispatches = dispatches() - before;
+      r.decode_logits.insert(r.decode_logits.end(), logits.begin(), logits.end());
+    }
+    return r;
+  };
+  const Run unfused = run(false);
+  const Run fused = run(true);
+  EXPECT_LT(moe::testing::max_relative_difference(fused.prefill_logits, unfused.prefill_logits),
+            kLogitTolerance);
+  EXPECT_LT(moe::testing::max_relative_difference(fused.decode_logits, unfused.decode_logits),
+            kLogitTolerance);
+  for (const auto& [a, b] : {std::pair(&fused.prefill_trace, &unfused.prefill_trace),
+                             std::pair(&fused.decode_trace, &unfused.decode_trace)}) {
+    const TraceComparison traces = compare_traces(*a, *b, config.moe_layers(), n);
+    EXPECT_TRUE(traces.first_mismatch.empty()) << traces.first_mismatch;
+  }
+  const long prefill_saved = unfused.prefill_dispatches - fused.prefill_dispatches;
+  const long decode_saved = unfused.decode_dispatches - fused.decode_dispatches;
+  EXPECT_GT(prefill_saved, 0);
+  EXPECT_GE(decode_saved, prefill_saved);  // equal where down matrices have biases (gpt-oss)
+  if (gl_case.spec.architecture == "llama" && !gl_case.spec.attention_biases) {
+    const auto n_moe = static_cast<long>(config.moe_layers().size());
+    EXPECT_EQ(prefill_saved, config.n_layer);
+    EXPECT_EQ(decode_saved, config.n_layer + n_moe);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Types, GlVsCpu, ::testing::ValuesIn(gl_cases()),
                          [](const auto& info) { return info.param.label; });
 

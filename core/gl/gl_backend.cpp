@@ -7,6 +7,7 @@
 #include "moe/gl_backend.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "gl_forward.hpp"
 #include "moe/error.hpp"
@@ -91,6 +92,8 @@ private:
 
 GlBackend::GlBackend() : impl_(std::make_unique<Impl>()) {
   impl_->device = std::make_shared<gl::Device>();
+  impl_->fuse_kernels = std::getenv("MOESCOPE_GL_UNFUSED") == nullptr;
+  impl_->dispatches_before = gl::dispatch_count();
 }
 
 GlBackend::~GlBackend() {
@@ -103,7 +106,13 @@ std::string GlBackend::name() const { return "gl"; }
 
 std::string GlBackend::device_description() const { return impl_->device->description; }
 
-GlBackend::RoutingCounts GlBackend::routing_counts() const { return impl_->routing_counts; }
+GlBackend::RoutingCounts GlBackend::routing_counts() const {
+  RoutingCounts counts = impl_->routing_counts;
+  counts.dispatches = gl::dispatch_count() - impl_->dispatches_before;
+  return counts;
+}
+
+void GlBackend::set_kernel_fusion(bool on) { impl_->fuse_kernels = on; }
 
 void GlBackend::Impl::download(const gl::Buffer& buffer, void* data, size_t bytes) {
   ++routing_counts.downloads;

@@ -1,6 +1,7 @@
 #include "gl_device.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdio>
@@ -33,10 +34,11 @@ std::string shader_text(std::string_view name) {
   return std::string(shader_sources()[shader_index(name)].text);
 }
 
-// The shader file with each line `#include "name"` replaced by that file of shaders/ (one
-// level: included files include nothing), so a shader's pieces can live in files of their own.
-// #line keeps compiler messages' line numbers those of the file they point into.
-std::string with_includes(std::string_view file) {
+// The shader file with each line `#include "name"` replaced by that file of shaders/ (with its own
+// includes, to a few levels), so a shader's pieces can live in files of their own. #line keeps
+// compiler messages' line numbers those of the file they point into.
+std::string with_includes(std::string_view file, int depth = 0) {
+  if (depth > 3) throw Error("GL shader " + std::string(file) + ": includes nest too deep");
   const std::string text = shader_text(file);
   const std::string file_number = std::to_string(shader_index(file));
   const std::string_view directive = "#include \"";
@@ -52,8 +54,7 @@ std::string with_includes(std::string_view file) {
       out += '\n';
       continue;
     }
-    const std::string_view included = current.substr(directive.size(), close - directive.size());
-    out += "#line 1 " + std::to_string(shader_index(included)) + "\n" + shader_text(included);
+    out += with_includes(current.substr(directive.size(), close - directive.size()), depth + 1);
     out += "\n#line " + std::to_string(line + 1) + " " + file_number + "\n";
   }
   return out;
@@ -260,20 +261,37 @@ Device::Device() : context(Context::create()) {
   bind(kIqGridBinding, iq_grids);
 }
 
-Program& Device::matmul_program(GgmlType type) {
-  std::unique_ptr<Program>& program = matmul[type];
+namespace {
+
+// The program of `file` (matmul.comp or matmul_combine.comp) for weight type `type`, compiled on
+// first use.
+Program& typed_matmul_program(std::unordered_map<GgmlType, std::unique_ptr<Program>>& programs,
+                              const char* file, GgmlType type) {
+  std::unique_ptr<Program>& program = programs[type];
   if (program == nullptr) {
-    const std::string defines = "#define WEIGHT_TYPE " + std::to_string(static_cast<int>(type));
-    program = std::make_unique<Program>("matmul.comp (" + type_name(type) + ")",
-                                        compose("matmul.comp", defines + "\n"));
+    const std::string defines =
+        "#define WEIGHT_TYPE " + std::to_string(static_cast<int>(type)) + "\n";
+    program = std::make_unique<Program>(std::string(file) + " (" + type_name(type) + ")",
+                                        compose(file, defines + activation_defines()));
   }
   return *program;
+}
+
+}  // namespace
+
+Program& Device::matmul_program(GgmlType type) {
+  return typed_matmul_program(matmul, "matmul.comp", type);
+}
+
+Program& Device::matmul_combine_program(GgmlType type) {
+  return typed_matmul_program(matmul_combine, "matmul_combine.comp", type);
 }
 
 Device::~Device() {
   print_profile();
   context->make_current();
   matmul.clear();
+  matmul_combine.clear();
   for (std::unique_ptr<Program>* shader : {&norm, &group_norm, &shared_add, &add, &softcap, &rope,
                                            &kv_store, &attention, &glu, &gather_rows,
                                            &moe_combine, &latent_kv, &route, &route_groups,
@@ -288,8 +306,11 @@ namespace {
 
 // Runs `submit` (one dispatch) and the barrier after it; with MOESCOPE_GL_PROFILE it is waited
 // for and timed.
+std::atomic<long> dispatches_submitted{0};
+
 template <typename Submit>
 void submit_dispatch(Submit submit) {
+  ++dispatches_submitted;
   Profile& p = profile();
   if (!p.enabled) {
     submit();
@@ -313,6 +334,8 @@ void submit_dispatch(Submit submit) {
 }
 
 }  // namespace
+
+long dispatch_count() { return dispatches_submitted; }
 
 void dispatch(unsigned x, unsigned y, unsigned z) {
   if (x == 0 || y == 0 || z == 0) return;

@@ -64,6 +64,7 @@ struct Device {
   // The matmul programs compiled so far, one per weight type: a model needs a few of the 30, so
   // each is compiled on its first matmul_program() call (the model's upload asks for its types).
   std::unordered_map<GgmlType, std::unique_ptr<Program>> matmul;
+  std::unordered_map<GgmlType, std::unique_ptr<Program>> matmul_combine;  // matmul_combine.comp's, likewise
   std::unique_ptr<Program> norm, group_norm, shared_add, add, softcap, rope, kv_store, attention,
       glu, gather_rows, moe_combine, latent_kv, route, route_groups, trace_values;
   Buffer dummy;  // bound where a shader declares a buffer that a call does not use
@@ -78,6 +79,8 @@ struct Device {
   // The matmul program for a type the shader reads, compiled now if it is not yet (the
   // context must be current); throws moe::Error when it does not compile.
   Program& matmul_program(GgmlType type);
+  // matmul_combine.comp's program for a type (the experts' down matrix with their mix).
+  Program& matmul_combine_program(GgmlType type);
 };
 
 // Binds `buffer` to shader storage binding `index`.
@@ -100,6 +103,9 @@ inline void copy(const Buffer& from, size_t from_offset, Buffer& to, size_t to_o
 // MOESCOPE_GL_PROFILE: whether it is on, and a host-side step's wall time added to its totals.
 bool profiling();
 void profile_host_step(const std::string& name, double seconds);
+
+// Dispatches submitted by this process so far (dispatch and dispatch_indirect).
+long dispatch_count();
 
 // Dispatch plus the barrier that makes its writes visible to the next dispatch or copy.
 void dispatch(unsigned x, unsigned y = 1, unsigned z = 1);

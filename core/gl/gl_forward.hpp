@@ -101,6 +101,21 @@ struct Destination {
   float alpha = 1;
 };
 
+// The gated activation that matmul.comp's gated mode applies to a [gate | up] matrix's products:
+// act(gate + bias) * (up + bias'), the biases per expert (none: nullptr or size 0).
+struct GatedOutput {
+  ExpertActivation activation;
+  const Vector* biases;
+};
+
+// The input rows of a matmul: n rows, or (grouped) the routed slots of the grouping, n of them,
+// read from input row slot_rows[slot] when `gather`.
+struct InputRows {
+  unsigned n;
+  bool grouped = false;
+  bool gather = false;
+};
+
 // One sequence's per-layer state the blocks read: its KV cache and RoPE table.
 struct LayerCache {
   gl::Buffer* keys;
@@ -117,16 +132,30 @@ struct GlBackend::Impl {
 
   // Kernels (gl_kernels.cpp). Output buffers are reserved by the caller (reserving may discard
   // contents).
-  // in_stride: floats between input rows (0: the matrix's width).
+  // in_stride: floats between input rows (0: the matrix's width). With `gated`, w is a
+  // [gate | up] matrix and the output its gated activation (w.rows / 2 wide).
   void matmul(const gl::Matrix& w, const gl::Buffer& in, unsigned n, gl::Destination out,
-              unsigned in_stride = 0);
+              unsigned in_stride = 0, const gl::GatedOutput* gated = nullptr);
   // Grouped (workgroup z: the group), dispatched with the indirect sizes of the grouping.
   void matmul_grouped(const gl::Matrix& w, const gl::Buffer& in, bool gather,
-                      gl::Destination out);
-  // Every part of a fused matrix into its columns of `out` (plain or grouped).
+                      gl::Destination out, const gl::GatedOutput* gated = nullptr);
+  // Every part of a fused matrix into its columns of `out`.
   void matmul_fused(const gl::FusedMatrix& w, const gl::Buffer& in, unsigned n, gl::Buffer& out);
-  void matmul_fused_grouped(const gl::FusedMatrix& w, const gl::Buffer& in, bool gather,
-                            gl::Buffer& out);
+  // The gated FFN's hidden rows act(gate) * up of a [gate | up] matrix (n_ff wide, into
+  // `hidden`), biases per expert: one gated matmul where gated_in_matmul, else the products
+  // (in scratch.gate_up) and glu.
+  void gated_hidden(const gl::FusedMatrix& gate_up, ExpertActivation activation,
+                    const gl::Buffer& in, const gl::InputRows& rows, const gl::Vector* biases,
+                    gl::Buffer& hidden);
+  bool gated_in_matmul(const gl::FusedMatrix& gate_up) const;
+  // The routed experts' down matrix and their mix into `out` in one dispatch
+  // (matmul_combine.comp), for the layers where mix_in_matmul says so; scratch.expert_out gets
+  // the products for the trace.
+  void down_and_mix(const gl::Matrix& down, unsigned n, gl::Destination out);
+  bool mix_in_matmul(const gl::LayerBuffers& layer, const gl::RoutedLayer& routed,
+                     unsigned n) const;
+  // Off: every step its own dispatch (GlBackend::set_kernel_fusion), to measure what fusing pays.
+  bool fuse_kernels = true;
   // target += addend; += bias (per column, or per row's expert when `bias_rows` is given:
   // bias row bias_rows[row]); then clamped to +-clamp (when > 0).
   void add(gl::Buffer& target, const gl::Buffer* addend, const gl::Vector* bias, unsigned n,
@@ -173,10 +202,11 @@ struct GlBackend::Impl {
   bool route_on_gpu(const Model& model, int layer_index, unsigned n, int pos0,
                     const RoutingInterventions& interventions, gl::RoutedLayer& routed);
   // The indirect dispatch sizes' row-tile counts of the layer's grouped matrices.
-  void plan_grouped_commands(const gl::LayerBuffers& layer, unsigned n_expert);
+  void plan_grouped_commands(const gl::LayerBuffers& layer, const ModelConfig& config);
   void group_on_gpu(const ModelConfig& config, unsigned n, const gl::RoutedLayer& routed);
   void group_on_host(const ModelConfig& config, unsigned n, gl::RoutedLayer& routed);
   GlBackend::RoutingCounts routing_counts;
+  long dispatches_before = 0;  // gl::dispatch_count() when the backend was made
   void dense_ffn(const gl::FusedMatrix& gate_up, const gl::Matrix& down,
                  ExpertActivation activation, unsigned n, gl::Destination out);
   // A buffer read back to the host, counted in routing_counts.downloads.

@@ -13,16 +13,22 @@ namespace moe {
 
 using gl::ceil_div;
 
-void GlBackend::Impl::plan_grouped_commands(const gl::LayerBuffers& layer, unsigned n_expert) {
+void GlBackend::Impl::plan_grouped_commands(const gl::LayerBuffers& layer,
+                                            const ModelConfig& config) {
   std::vector<unsigned>& row_tiles = scratch.grouped_row_tiles;
   row_tiles.clear();
-  const auto plan = [&](const gl::Matrix& w) {
-    const unsigned tiles = ceil_div(w.rows, gl::kMatmulRowsPerGroup);
+  const auto plan = [&](unsigned rows) {
+    const unsigned tiles = ceil_div(rows, gl::kMatmulRowsPerGroup);
     if (std::find(row_tiles.begin(), row_tiles.end(), tiles) == row_tiles.end())
       row_tiles.push_back(tiles);
   };
-  for (const gl::Matrix& part : layer.gate_up.parts) plan(part);
-  plan(layer.down);
+  if (gated_in_matmul(layer.gate_up)) {
+    plan(layer.gate_up.rows / 2);  // the gated matmul's outputs
+  } else {
+    for (const gl::Matrix& part : layer.gate_up.parts) plan(part.rows);
+  }
+  plan(layer.down.rows);
+  const unsigned n_expert = static_cast<unsigned>(config.n_expert);
   if (row_tiles.size() > gl::kMaxGroupedCommands)
     throw Error("GL grouping: more distinct expert matrix heights than route_groups.comp plans");
   scratch.commands_at = 3 * n_expert;

@@ -12,12 +12,13 @@ using gl::kMatmulTile;
 
 namespace {
 
-// The matmul program for w's type, in use, with the uniforms every call sets.
+// The matmul program for w's type, in use, with the uniforms every call sets; in gated mode
+// (`gated` given) it computes w.rows / 2 outputs.
 gl::Program& use_matmul(gl::Device& device, const gl::Matrix& w, const gl::Destination& out,
-                        unsigned in_stride) {
+                        unsigned in_stride, const gl::GatedOutput* gated) {
   gl::Program& program = device.matmul_program(w.type);
   program.use();
-  program.set("u_rows", w.rows);
+  program.set("u_rows", gated != nullptr ? w.rows / 2 : w.rows);
   program.set("u_cols", w.cols);
   program.set("u_row_bytes", w.row_bytes);
   program.set("u_matrix_bytes", w.matrix_bytes);
@@ -26,40 +27,50 @@ gl::Program& use_matmul(gl::Device& device, const gl::Matrix& w, const gl::Desti
   program.set("u_out_col", out.col);
   program.set("u_accumulate", out.accumulate ? 1u : 0u);
   program.set("u_alpha", out.alpha);
+  const bool has_bias = gated != nullptr && gated->biases != nullptr && gated->biases->size > 0;
+  program.set("u_gated", gated != nullptr ? 1u : 0u);
+  program.set("u_activation", gated != nullptr ? static_cast<unsigned>(gated->activation) : 0u);
+  program.set("u_has_bias", has_bias ? 1u : 0u);
+  gl::bind(0, w.buffer);
+  gl::bind(5, has_bias ? gated->biases->buffer : device.dummy);
+  const bool geglu = gated != nullptr && gated->activation == ExpertActivation::GeGlu;
+  gl::bind(6, geglu ? device.gelu_table : device.dummy);
   return program;
 }
 
 }  // namespace
 
 void GlBackend::Impl::matmul(const gl::Matrix& w, const gl::Buffer& in, unsigned n,
-                             gl::Destination out, unsigned in_stride) {
-  gl::Program& program = use_matmul(*device, w, out, in_stride > 0 ? in_stride : w.cols);
+                             gl::Destination out, unsigned in_stride,
+                             const gl::GatedOutput* gated) {
+  gl::Program& program =
+      use_matmul(*device, w, out, in_stride > 0 ? in_stride : w.cols, gated);
   program.set("u_n_slots", n);
   program.set("u_grouped", 0u);
   program.set("u_gather", 0u);
-  gl::bind(0, w.buffer);
   gl::bind(1, in);
   gl::bind(2, *out.buffer);
   gl::bind(3, device->dummy);
   gl::bind(4, device->dummy);
-  gl::dispatch(ceil_div(w.rows, kMatmulRowsPerGroup), ceil_div(n, kMatmulTile));
+  const unsigned rows = gated != nullptr ? w.rows / 2 : w.rows;
+  gl::dispatch(ceil_div(rows, kMatmulRowsPerGroup), ceil_div(n, kMatmulTile));
 }
 
 void GlBackend::Impl::matmul_grouped(const gl::Matrix& w, const gl::Buffer& in, bool gather,
-                                     gl::Destination out) {
-  gl::Program& program = use_matmul(*device, w, out, w.cols);
+                                     gl::Destination out, const gl::GatedOutput* gated) {
+  gl::Program& program = use_matmul(*device, w, out, w.cols, gated);
   program.set("u_n_slots", 0u);
   program.set("u_grouped", 1u);
   program.set("u_gather", gather ? 1u : 0u);
-  gl::bind(0, w.buffer);
   gl::bind(1, in);
   gl::bind(2, *out.buffer);
   gl::bind(3, scratch.groups);
   gl::bind(4, scratch.slot_rows);
   // Sizes {row tiles, slot tiles of the largest group, groups}, written by the grouping.
+  const unsigned rows = gated != nullptr ? w.rows / 2 : w.rows;
   const std::vector<unsigned>& row_tiles = scratch.grouped_row_tiles;
   const auto command = static_cast<size_t>(
-      std::find(row_tiles.begin(), row_tiles.end(), ceil_div(w.rows, kMatmulRowsPerGroup)) -
+      std::find(row_tiles.begin(), row_tiles.end(), ceil_div(rows, kMatmulRowsPerGroup)) -
       row_tiles.begin());
   if (command == row_tiles.size()) throw Error("matmul_grouped: no dispatch size planned");
   gl::dispatch_indirect(scratch.groups,
@@ -75,13 +86,66 @@ void GlBackend::Impl::matmul_fused(const gl::FusedMatrix& w, const gl::Buffer& i
   }
 }
 
-void GlBackend::Impl::matmul_fused_grouped(const gl::FusedMatrix& w, const gl::Buffer& in,
-                                           bool gather, gl::Buffer& out) {
+bool GlBackend::Impl::gated_in_matmul(const gl::FusedMatrix& gate_up) const {
+  // Mixed-type [gate | up] parts are two matmuls, whose outputs glu.comp then joins.
+  return fuse_kernels && gate_up.parts.size() == 1;
+}
+
+void GlBackend::Impl::gated_hidden(const gl::FusedMatrix& gate_up, ExpertActivation activation,
+                                   const gl::Buffer& in, const gl::InputRows& rows,
+                                   const gl::Vector* biases, gl::Buffer& hidden) {
+  const unsigned n_ff = gate_up.rows / 2;
+  if (gated_in_matmul(gate_up)) {
+    const gl::GatedOutput gated{activation, biases};
+    if (rows.grouped) {
+      matmul_grouped(gate_up.parts[0], in, rows.gather, {&hidden, n_ff}, &gated);
+    } else {
+      matmul(gate_up.parts[0], in, rows.n, {&hidden, n_ff}, 0, &gated);
+    }
+    return;
+  }
+  gl::Buffer& products = scratch.gate_up;
+  products.reserve(gl::floats(static_cast<size_t>(rows.n) * gate_up.rows));
   unsigned col = 0;
-  for (const gl::Matrix& part : w.parts) {
-    matmul_grouped(part, in, gather, {&out, w.rows, col});
+  for (const gl::Matrix& part : gate_up.parts) {
+    if (rows.grouped) {
+      matmul_grouped(part, in, rows.gather, {&products, gate_up.rows, col});
+    } else {
+      matmul(part, in, rows.n, {&products, gate_up.rows, col});
+    }
     col += part.rows;
   }
+  glu(activation, products, rows.n, n_ff, biases, hidden);
+}
+
+bool GlBackend::Impl::mix_in_matmul(const gl::LayerBuffers& layer, const gl::RoutedLayer& routed,
+                                    unsigned n) const {
+  // Decode only: with more tokens the grouped matmul reads an expert's weights once for up to a
+  // tile of its tokens, the fused one once per token. The fused shader takes up to a tile of
+  // choices per token and no down biases (gpt-oss's go through add()).
+  return fuse_kernels && n == 1 && routed.on_gpu && routed.top_k <= kMatmulTile &&
+         layer.down_bias.size == 0;
+}
+
+void GlBackend::Impl::down_and_mix(const gl::Matrix& down, unsigned n, gl::Destination out) {
+  gl::Program& program = device->matmul_combine_program(down.type);
+  program.use();
+  program.set("u_rows", down.rows);
+  program.set("u_cols", down.cols);
+  program.set("u_row_bytes", down.row_bytes);
+  program.set("u_matrix_bytes", down.matrix_bytes);
+  program.set("u_in_stride", down.cols);
+  program.set("u_out_stride", out.stride);
+  program.set("u_accumulate", out.accumulate ? 1u : 0u);
+  program.set("u_alpha", out.alpha);
+  gl::bind(0, down.buffer);
+  gl::bind(1, scratch.hidden);
+  gl::bind(2, *out.buffer);
+  gl::bind(3, scratch.token_ranges);
+  gl::bind(4, scratch.choices);
+  gl::bind(5, scratch.slot_experts);
+  gl::bind(6, scratch.expert_out);
+  gl::dispatch(ceil_div(down.rows, kMatmulRowsPerGroup), 1, n);
 }
 
 void GlBackend::Impl::add(gl::Buffer& target, const gl::Buffer* addend, const gl::Vector* bias,

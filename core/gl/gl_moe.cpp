@@ -54,11 +54,8 @@ void GlBackend::Impl::ffn_block(const Model& model, const gl::LayerBuffers& laye
 void GlBackend::Impl::dense_ffn(const gl::FusedMatrix& gate_up, const gl::Matrix& down,
                                 ExpertActivation activation, unsigned n, gl::Destination out) {
   gl::Scratch& s = scratch;
-  const unsigned n_ff = down.cols;
-  s.gate_up.reserve(floats(static_cast<size_t>(n) * 2 * n_ff));
-  s.hidden.reserve(floats(static_cast<size_t>(n) * n_ff));
-  matmul_fused(gate_up, s.normed, n, s.gate_up);
-  glu(activation, s.gate_up, n, n_ff, nullptr, s.hidden);
+  s.hidden.reserve(floats(static_cast<size_t>(n) * down.cols));
+  gated_hidden(gate_up, activation, s.normed, {n}, nullptr, s.hidden);
   matmul(down, s.hidden, n, out);
 }
 
@@ -84,11 +81,12 @@ void GlBackend::Impl::moe_ffn(const Model& model, const gl::LayerBuffers& layer,
   const size_t n_slots = routed.n_slots;
   const unsigned n_ff = layer.down.cols;
   const size_t slots = std::max<size_t>(n_slots, 1);
-  s.gate_up.reserve(floats(slots * 2 * n_ff));
   s.hidden.reserve(floats(slots * n_ff));
   s.expert_out.reserve(floats(slots * n_embd));
+  const bool mix_fused = n_slots > 0 && mix_in_matmul(layer, routed, n);
   if (n_slots > 0) {
     const unsigned n_slot_rows = static_cast<unsigned>(n_slots);
+    const gl::InputRows slot_rows{n_slot_rows, true, !input_weighted};
     if (input_weighted) {
       // Each slot's input row, times its gate weight, gathered for the grouped matmul.
       s.expert_in.reserve(floats(slots * n_embd));
@@ -101,39 +99,44 @@ void GlBackend::Impl::moe_ffn(const Model& model, const gl::LayerBuffers& layer,
       gl::bind(2, s.slot_weights);
       gl::bind(3, s.expert_in);
       gl::dispatch(ceil_div(n_embd, 256), n_slot_rows);
-      matmul_fused_grouped(layer.gate_up, s.expert_in, false, s.gate_up);
+      gated_hidden(layer.gate_up, config.expert_activation, s.expert_in, slot_rows,
+                   &layer.gate_up_bias, s.hidden);
     } else {
-      matmul_fused_grouped(layer.gate_up, s.normed, true, s.gate_up);
+      gated_hidden(layer.gate_up, config.expert_activation, s.normed, slot_rows,
+                   &layer.gate_up_bias, s.hidden);
     }
-    glu(config.expert_activation, s.gate_up, n_slot_rows, n_ff, &layer.gate_up_bias, s.hidden);
-    matmul_grouped(layer.down, s.hidden, false, {&s.expert_out, n_embd});
-    add(s.expert_out, nullptr, &layer.down_bias, n_slot_rows * n_embd, n_embd, 0,
-        &s.slot_experts);
+    if (mix_fused) {
+      down_and_mix(layer.down, n, out);  // the mix is in `out` already
+    } else {
+      matmul_grouped(layer.down, s.hidden, false, {&s.expert_out, n_embd});
+      add(s.expert_out, nullptr, &layer.down_bias, n_slot_rows * n_embd, n_embd, 0,
+          &s.slot_experts);
+    }
   }
   // The shared experts run on every token (the routed experts' scratch is free again).
   const bool has_shared = !layer.shared_gate_up.parts.empty();
   if (has_shared) {
-    const unsigned n_ff_shared = layer.shared_down.cols;
-    s.gate_up.reserve(floats(static_cast<size_t>(n) * 2 * n_ff_shared));
-    s.hidden.reserve(floats(static_cast<size_t>(n) * n_ff_shared));
+    s.hidden.reserve(floats(static_cast<size_t>(n) * layer.shared_down.cols));
     s.shared_out.reserve(floats(static_cast<size_t>(n) * n_embd));
-    matmul_fused(layer.shared_gate_up, s.normed, n, s.gate_up);
-    glu(ExpertActivation::SwiGlu, s.gate_up, n, n_ff_shared, nullptr, s.hidden);
+    gated_hidden(layer.shared_gate_up, ExpertActivation::SwiGlu, s.normed, {n}, nullptr,
+                 s.hidden);
     matmul(layer.shared_down, s.hidden, n, {&s.shared_out, n_embd});
   }
   if (trace != nullptr)
     trace_layer(model, layer, layer_index, n, pos0, std::move(routed), has_shared);
-  gl::Program& combine = *device->moe_combine;
-  combine.use();
-  combine.set("u_cols", n_embd);
-  combine.set("u_n_tokens", n);
-  combine.set("u_alpha", out.alpha);
-  combine.set("u_accumulate", out.accumulate ? 1u : 0u);
-  gl::bind(0, *out.buffer);
-  gl::bind(1, s.expert_out);
-  gl::bind(2, s.token_ranges);
-  gl::bind(3, s.choices);
-  gl::dispatch(ceil_div(n_embd, 256), n);
+  if (!mix_fused) {
+    gl::Program& combine = *device->moe_combine;
+    combine.use();
+    combine.set("u_cols", n_embd);
+    combine.set("u_n_tokens", n);
+    combine.set("u_alpha", out.alpha);
+    combine.set("u_accumulate", out.accumulate ? 1u : 0u);
+    gl::bind(0, *out.buffer);
+    gl::bind(1, s.expert_out);
+    gl::bind(2, s.token_ranges);
+    gl::bind(3, s.choices);
+    gl::dispatch(ceil_div(n_embd, 256), n);
+  }
   if (has_shared) {  // added to the mix
     gl::Program& add_shared = *device->shared_add;
     add_shared.use();

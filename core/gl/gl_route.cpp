@@ -31,7 +31,7 @@ gl::RoutedLayer GlBackend::Impl::route(const Model& model, const gl::LayerBuffer
                                        int layer_index, unsigned n, int pos0,
                                        const RoutingInterventions& interventions) {
   const ModelConfig& config = model.config();
-  plan_grouped_commands(layer, static_cast<unsigned>(config.n_expert));
+  plan_grouped_commands(layer, config);
   gl::RoutedLayer routed;
   if (route_on_gpu(model, layer_index, n, pos0, interventions, routed)) {
     ++routing_counts.gpu_layers;

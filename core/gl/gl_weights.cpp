@@ -297,6 +297,7 @@ Weights::Weights(std::shared_ptr<Device> device, std::shared_ptr<const Model> mo
       out.router_bias = upload_vector(in.ffn_gate_inp_bias);
       out.gate_up = upload_fused(*device_, {in.ffn_gate_exps, in.ffn_up_exps});
       out.down = upload_matrix(*device_, *in.ffn_down_exps);
+      device_->matmul_combine_program(out.down.type);  // decode's fused down + mix, checked now
       out.gate_up_bias = interleaved_expert_biases(in.ffn_gate_exps_bias, in.ffn_up_exps_bias);
       out.down_bias = upload_vector(in.ffn_down_exps_bias);
       if (in.ffn_up != nullptr) {

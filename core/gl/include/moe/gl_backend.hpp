@@ -42,14 +42,22 @@ public:
 
   // MoE layers routed since the backend was made: by route.comp on the GPU, or read back and
   // routed on the CPU (interventions that couple tokens or use the CPU's noise: capacity,
-  // expert choice, router noise, pins); and the buffers read back by forward calls (per call
-  // the logits, the trace when one is taken, and each CPU-routed layer's router logits).
+  // expert choice, router noise, pins); the buffers read back by forward calls (per call
+  // the logits, the trace when one is taken, and each CPU-routed layer's router logits); and
+  // the compute dispatches submitted since (by every GL backend of the process).
   struct RoutingCounts {
     long gpu_layers = 0;
     long cpu_layers = 0;
     long downloads = 0;
+    long dispatches = 0;
   };
   RoutingCounts routing_counts() const;
+
+  // Fused kernels (on unless MOESCOPE_GL_UNFUSED is set): the gated activation inside the
+  // [gate | up] matmul, and at decode the experts' mix inside their down matmul. Off, each step
+  // is a dispatch of its own, so the two can be compared on a device; results agree within
+  // float rounding.
+  void set_kernel_fusion(bool on);
 
 private:
   struct Impl;
