@@ -703,6 +703,53 @@ TEST(FigureLayout, HeatmapsTickEveryExpertUpToSixteen) {
   }
 }
 
+// Domain x expert cells too narrow for "45%" keep their numbers: every cell drops the unit
+// (the colour bar keeps it) instead of some cells losing their label (before, 16 experts at
+// 1600 px showed "3%" beside blank cells).
+TEST(FigureLayout, NarrowCellsDropTheUnitNotTheirNumbers) {
+  // Each domain sends most of its tokens to one expert (two-digit shares) and the rest around.
+  std::vector<plot::DomainStats> domains;
+  int favourite = 0;
+  for (const char* name : {"code", "english", "french", "german", "maths", "russian", "spanish"}) {
+    moe::RoutingTrace trace(1, 16, 2, {0});
+    for (int t = 0; t < 40; ++t) {
+      moe::RoutingRecord record;
+      record.logits.assign(16, 0.f);
+      record.probs.assign(16, 1.f / 16);
+      record.experts = {t < 30 ? favourite : t % 16, (t + 5) % 16};
+      if (record.experts[0] == record.experts[1]) record.experts[1] = (t + 6) % 16;
+      record.weights = {0.5f, 0.5f};
+      trace.set(t, 0, record);
+    }
+    domains.push_back({name, moe::compute_routing_stats(trace)});
+    favourite += 2;
+  }
+  const plot::Figure figure = plot::domain_expert_figure(domains, 0, 2);
+  for (double width : {440.0, 576.0, 1200.0}) {  // points
+    SCOPED_TRACE(width);
+    plot::ExportOptions options;
+    options.width = width;
+    options = plot::resolve_export_options("x.pdf", options);
+    RecordingCanvas canvas(options.font_pt);
+    const plot::FigureLayout layout =
+        plot::lay_out_figure(plot::figure_as_exported(figure, options), options.width,
+                             options.height, canvas, plot::export_layout_options(options));
+    ASSERT_TRUE(layout.fits);
+    size_t labels = 0, with_unit = 0;
+    for (const plot::Primitive& primitive : layout.primitives) {
+      const auto* run = std::get_if<plot::TextRun>(&primitive);
+      if (!run || run->align != plot::TextAlign::Center || run->at.y < layout.plot.y0 ||
+          run->at.y > layout.plot.y1 || run->text.empty() ||
+          !std::isdigit(static_cast<unsigned char>(run->text[0])))
+        continue;
+      ++labels;
+      if (run->text.back() == '%') ++with_unit;
+    }
+    EXPECT_EQ(labels, figure.cells.size()) << "every cell shows its share";
+    EXPECT_TRUE(with_unit == 0 || with_unit == labels) << with_unit << " of " << labels;
+  }
+}
+
 TEST(FigureLayout, PaperColumnPresetsKeepTextReadableAndTheHeaderSmall) {
   for (const auto& [column, inches] :
        {std::pair{plot::PaperColumn::Single, 3.3}, std::pair{plot::PaperColumn::Double, 7.0}}) {

@@ -359,6 +359,17 @@ void Layout::y_ticks(const Figure& figure, const Mapping& map) {
 void Layout::rects(const std::vector<Rect>& rects, Mark mark, const Mapping& map) {
   const bool cells = mark == Mark::Cell;
   const HitKind kind = cells ? HitKind::Cell : HitKind::Bar;
+  const auto label_fits = [&](double width, const Box& box) {
+    return width + 4 <= box.width() && line_height_ <= box.height();
+  };
+  // When some cell's label does not fit, every cell drops its unit ("45%" -> "45"; the colour
+  // bar's ticks keep it), so that narrow cells keep their numbers and all cells read alike.
+  bool drop_unit = false;
+  for (const Rect& r : rects) {
+    if (cells && !r.text.empty() && shown(map.box(r)) &&
+        !label_fits(text_width(clean_text(r.text)), map.box(r)))
+      drop_unit = true;
+  }
   for (size_t i = 0; i < rects.size(); ++i) {
     const Rect& r = rects[i];
     const Box box = map.box(r);
@@ -369,9 +380,10 @@ void Layout::rects(const std::vector<Rect>& rects, Mark mark, const Mapping& map
     hit(kind, box, i);
     if (r.text.empty()) continue;
     std::string text = clean_text(r.text);
+    if (cells && drop_unit && text.ends_with('%')) text.pop_back();
     const double width = text_width(text);
     if (cells) {
-      if (width + 4 <= box.width() && line_height_ <= box.height()) {
+      if (label_fits(width, box)) {
         const Point at{(box.x0 + box.x1) / 2, (box.y0 + box.y1 - line_height_) / 2};
         const double margin = std::max(2.0, line_height_ / 3);  // keeps a line off the digits
         const Box patch{std::max(box.x0 + outline_, at.x - width / 2 - margin), at.y,
