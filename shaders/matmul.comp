@@ -12,6 +12,12 @@
 // Gated mode (u_gated): W is a fused [gate | up] matrix of 2 u_rows rows, and output row r is
 // act(gate_r + b) * (up_r + b') (glu_activation.glsl), b and b' the expert's [gate | up] biases
 // when u_has_bias: the gated FFN's input to its down matrix in one pass instead of two.
+//
+// Normed input (compiled with NORMED_INPUT; plain mode): the input rows are the residual stream
+// x, and the block's RMSNorm x / sqrt(mean(x^2) + eps) * g is applied on the way in: the row's
+// scale is computed here and the product taken with x * g, then scaled. Workgroup column 0 also
+// stores the normed rows (as norm.comp would) for the norm's other readers. This saves the norm's
+// own dispatch before the first matmul of a block.
 layout(local_size_x = 128) in;
 #define TEAM 32u
 #define ROWS_PER_GROUP 4u
@@ -43,6 +49,14 @@ uniform uint u_has_bias;      // gated mode: add the expert's biases
 shared float partial[128u * TILE];
 shared float partial_up[128u * TILE];  // gated mode: the up rows'
 
+#ifdef NORMED_INPUT
+layout(std430, binding = 8) readonly buffer NormWeight { vec4 G[]; };
+layout(std430, binding = 9) writeonly buffer Normed { float normed[]; };
+uniform float u_norm_eps;
+shared float scales[TILE];  // each tile row's 1 / sqrt(mean(x^2) + eps)
+#define INPUT_VEC4(x, col) (X[(x) + (col)] * G[col])
+#endif
+
 #include "weight_rows.glsl"
 #define GELU_TABLE_BINDING 6
 #include "glu_activation.glsl"
@@ -69,6 +83,36 @@ void main() {
     in_row[t] = (u_gather != 0u ? slot_rows[slot] : slot) * (u_in_stride >> 2);
   }
 
+#ifdef NORMED_INPUT
+  {
+    float squares[TILE];
+    for (uint t = 0u; t < TILE; ++t) squares[t] = 0.0;
+    for (uint v = lane; v < u_cols / 4u; v += TEAM) {
+      for (uint t = 0u; t < TILE; ++t) {
+        vec4 x = X[in_row[t] + v];
+        if (t < tile_count) squares[t] += dot(x, x);
+      }
+    }
+    for (uint t = 0u; t < TILE; ++t) partial[gl_LocalInvocationID.x * TILE + t] = squares[t];
+    barrier();
+    if (team == 0u && lane < tile_count) {
+      float total = 0.0;
+      for (uint i = 0u; i < TEAM; ++i) total += partial[i * TILE + lane];
+      scales[lane] = inversesqrt(total / float(u_cols) + u_norm_eps);
+    }
+    barrier();
+    if (gl_WorkGroupID.x == 0u) {
+      for (uint t = 0u; t < tile_count; ++t) {
+        uint out_row = (first_slot + tile_first + t) * u_cols;
+        for (uint v = gl_LocalInvocationID.x; v < u_cols / 4u; v += 128u) {
+          vec4 y = X[in_row[t] + v] * scales[t] * G[v];
+          for (uint i = 0u; i < 4u; ++i) normed[out_row + 4u * v + i] = y[i];
+        }
+      }
+    }
+  }
+#endif
+
   float acc[TILE], acc_up[TILE];
   for (uint t = 0u; t < TILE; ++t) {
     acc[t] = 0.0;
@@ -92,6 +136,10 @@ void main() {
       sum_up += partial_up[(team * TEAM + i) * TILE + lane];
     }
     uint at = (first_slot + tile_first + lane) * u_out_stride + u_out_col + row;
+#ifdef NORMED_INPUT
+    sum *= scales[lane];
+    sum_up *= scales[lane];
+#endif
     sum *= u_alpha;
     if (u_gated != 0u) {
       sum_up *= u_alpha;

@@ -2,7 +2,8 @@
 // shaders (matmul.comp, matmul_combine.comp): the decoders, and a lane's share of the dot
 // products of one row with some input rows. The including shader declares W[] (the weights'
 // words, binding 0), X[] (the input rows as vec4s, binding 1), TEAM (the lanes that share a row)
-// and TILE (the most input rows read per weight unit), and the uniform u_cols.
+// and TILE (the most input rows read per weight unit), and the uniform u_cols; optionally
+// INPUT_VEC4.
 // Block sizes and field offsets (Q4_K_BYTES, Q4_K_QS, ...) are defined by the GL backend from
 // moe/gguf_blocks.hpp (gl_weight_formats.cpp). The decoders live in one file per type family
 // (decode_*.glsl).
@@ -58,6 +59,12 @@ vec4 iq4_values(uvec4 codes) {
 #error "no decoder for WEIGHT_TYPE"
 #endif
 
+// Input element group `col` (vec4s) of the input row at vec4 offset x; a shader may define it to
+// transform the input on the way in (matmul.comp's normed-input mode).
+#ifndef INPUT_VEC4
+#define INPUT_VEC4(x, col) X[(x) + (col)]
+#endif
+
 // Adds this lane's share of weight row `row_start` (a byte offset) times input rows
 // in_row[0 .. count) (vec4 offsets) to acc: the lanes of a team walk the row in UNIT-element
 // units, each dequantized once into registers and then used for every input row, so each
@@ -69,9 +76,9 @@ void add_lane_dots(uint row_start, uint lane, uint in_row[TILE], uint count, ino
     LOAD_UNIT(row_start, unit, w);
     for (uint t = 0u; t < TILE; ++t) {
       if (t < count) {
-        uint x = in_row[t] + unit * UNIT_VEC4;
         float sum = 0.0;
-        for (uint i = 0u; i < UNIT_VEC4; ++i) sum += dot(w[i], X[x + i]);
+        for (uint i = 0u; i < UNIT_VEC4; ++i)
+          sum += dot(w[i], INPUT_VEC4(in_row[t], unit * UNIT_VEC4 + i));
         acc[t] += sum;
       }
     }

@@ -92,7 +92,8 @@ private:
 
 GlBackend::GlBackend() : impl_(std::make_unique<Impl>()) {
   impl_->device = std::make_shared<gl::Device>();
-  impl_->fuse_kernels = std::getenv("MOESCOPE_GL_UNFUSED") == nullptr;
+  const char* unfused = std::getenv("MOESCOPE_GL_UNFUSED");  // set, and not "" or "0"
+  impl_->fuse_kernels = unfused == nullptr || *unfused == '\0' || std::string(unfused) == "0";
   impl_->dispatches_before = gl::dispatch_count();
 }
 
@@ -212,8 +213,8 @@ void GlBackend::forward(ForwardState& state, std::span<const int32_t> tokens, in
   impl.begin_trace();
   for (int il = 0; il < config.n_layer; ++il) {
     const gl::LayerBuffers& layer = weights.layer(il);
-    impl.norm(norm_kind, s.x, 0, n, layer.attn_norm, layer.attn_norm_bias, n_embd,
-              config.rms_eps, {&s.normed, n_embd});
+    impl.block_norm(norm_kind, s.x, n, layer.attn_norm, layer.attn_norm_bias, n_embd,
+                    config.rms_eps, s.normed);
     impl.attention_block(model, layer, il, n, pos0,
                          {&gl_state->keys(il), &gl_state->values(il),
                           &s.rope_tables[gl_state->rope_of_layer(il)]});

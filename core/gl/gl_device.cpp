@@ -235,6 +235,7 @@ void Program::set(const char* uniform, const unsigned* values, size_t count) {
 Device::Device() : context(Context::create()) {
   description = context->renderer() + ", " + context->version() + ", " + context->how();
   glGetIntegerv(GL_MAX_SHADER_STORAGE_BLOCK_SIZE, &max_storage_block_bytes);
+  glGetIntegerv(GL_MAX_COMPUTE_SHADER_STORAGE_BLOCKS, &max_compute_storage_blocks);
   const auto program = [](const char* file, const std::string& defines = "") {
     return std::make_unique<Program>(file, compose(file, defines));
   };
@@ -263,16 +264,18 @@ Device::Device() : context(Context::create()) {
 
 namespace {
 
-// The program of `file` (matmul.comp or matmul_combine.comp) for weight type `type`, compiled on
-// first use.
+// The program of `file` (matmul.comp or matmul_combine.comp) for weight type `type`, with
+// `defines`, compiled on first use.
 Program& typed_matmul_program(std::unordered_map<GgmlType, std::unique_ptr<Program>>& programs,
-                              const char* file, GgmlType type) {
+                              const char* file, GgmlType type, const std::string& variant = "",
+                              const std::string& defines = "") {
   std::unique_ptr<Program>& program = programs[type];
   if (program == nullptr) {
-    const std::string defines =
-        "#define WEIGHT_TYPE " + std::to_string(static_cast<int>(type)) + "\n";
-    program = std::make_unique<Program>(std::string(file) + " (" + type_name(type) + ")",
-                                        compose(file, defines + activation_defines()));
+    const std::string all_defines = "#define WEIGHT_TYPE " +
+                                    std::to_string(static_cast<int>(type)) + "\n" + defines +
+                                    activation_defines();
+    program = std::make_unique<Program>(
+        std::string(file) + " (" + type_name(type) + variant + ")", compose(file, all_defines));
   }
   return *program;
 }
@@ -281,6 +284,11 @@ Program& typed_matmul_program(std::unordered_map<GgmlType, std::unique_ptr<Progr
 
 Program& Device::matmul_program(GgmlType type) {
   return typed_matmul_program(matmul, "matmul.comp", type);
+}
+
+Program& Device::matmul_normed_program(GgmlType type) {
+  return typed_matmul_program(matmul_normed, "matmul.comp", type, ", normed input",
+                              "#define NORMED_INPUT\n");
 }
 
 Program& Device::matmul_combine_program(GgmlType type) {
@@ -292,6 +300,7 @@ Device::~Device() {
   context->make_current();
   matmul.clear();
   matmul_combine.clear();
+  matmul_normed.clear();
   for (std::unique_ptr<Program>* shader : {&norm, &group_norm, &shared_add, &add, &softcap, &rope,
                                            &kv_store, &attention, &glu, &gather_rows,
                                            &moe_combine, &latent_kv, &route, &route_groups,

@@ -65,6 +65,7 @@ struct Device {
   // each is compiled on its first matmul_program() call (the model's upload asks for its types).
   std::unordered_map<GgmlType, std::unique_ptr<Program>> matmul;
   std::unordered_map<GgmlType, std::unique_ptr<Program>> matmul_combine;  // matmul_combine.comp's, likewise
+  std::unordered_map<GgmlType, std::unique_ptr<Program>> matmul_normed;   // NORMED_INPUT's
   std::unique_ptr<Program> norm, group_norm, shared_add, add, softcap, rope, kv_store, attention,
       glu, gather_rows, moe_combine, latent_kv, route, route_groups, trace_values;
   Buffer dummy;  // bound where a shader declares a buffer that a call does not use
@@ -72,6 +73,7 @@ struct Device {
   Buffer iq_grids;  // the IQ types' grids (gl_weight_formats.hpp), bound at kIqGridBinding
   std::string description;
   int max_storage_block_bytes = 0;
+  int max_compute_storage_blocks = 0;  // 8 at least (GL 4.3); a normed-input matmul binds 10
 
   Device();  // creates the context and compiles every program but matmul's; throws moe::Error
   ~Device();
@@ -81,6 +83,9 @@ struct Device {
   Program& matmul_program(GgmlType type);
   // matmul_combine.comp's program for a type (the experts' down matrix with their mix).
   Program& matmul_combine_program(GgmlType type);
+  // matmul.comp with NORMED_INPUT (the block norm computed inside the matmul); only where
+  // max_compute_storage_blocks allows its 10 bindings.
+  Program& matmul_normed_program(GgmlType type);
 };
 
 // Binds `buffer` to shader storage binding `index`.

@@ -4,6 +4,7 @@
 // gl_moe.cpp (the FFN block: dense, routed and shared experts), gl_route.cpp and gl_groups.cpp
 // (routing and grouping the slots by expert), gl_trace.cpp (the routing trace).
 #include <algorithm>
+#include <optional>
 #include <vector>
 
 #include "gl_device.hpp"
@@ -116,6 +117,15 @@ struct InputRows {
   bool gather = false;
 };
 
+// A block norm (RMSNorm without bias of `in` into `out`) left to the first plain matmul that
+// reads `out`, which computes it in matmul.comp's normed-input mode and stores `out` too.
+struct PendingNorm {
+  const Buffer* in;
+  const Vector* weight;
+  float eps;
+  Buffer* out;
+};
+
 // One sequence's per-layer state the blocks read: its KV cache and RoPE table.
 struct LayerCache {
   gl::Buffer* keys;
@@ -167,6 +177,13 @@ struct GlBackend::Impl {
   void norm(NormKind kind, const gl::Buffer& in, unsigned first_row, unsigned n,
             const gl::Vector& weight, const gl::Vector& bias, unsigned cols, float eps,
             gl::Destination out);
+  // The norm before a block, of n rows of `in` into `out` (cols wide): left to the block's first
+  // matmul of `out` where it can be fused (pending_norm), else norm(). The block must start
+  // with a plain matmul of `out` (each does: the attention projections, the router, the dense
+  // FFN).
+  void block_norm(NormKind kind, const gl::Buffer& in, unsigned n, const gl::Vector& weight,
+                  const gl::Vector& bias, unsigned cols, float eps, gl::Buffer& out);
+  std::optional<gl::PendingNorm> pending_norm;
   // RMSNorm in place of n_groups groups of each row, times the weight (none: size 0 and width).
   void group_norm(gl::Buffer& rows, unsigned n, unsigned row_stride, unsigned first_col,
                   unsigned n_groups, unsigned width, const gl::Vector* weight, float eps);

@@ -12,11 +12,11 @@ using gl::kMatmulTile;
 
 namespace {
 
-// The matmul program for w's type, in use, with the uniforms every call sets; in gated mode
-// (`gated` given) it computes w.rows / 2 outputs.
-gl::Program& use_matmul(gl::Device& device, const gl::Matrix& w, const gl::Destination& out,
-                        unsigned in_stride, const gl::GatedOutput* gated) {
-  gl::Program& program = device.matmul_program(w.type);
+// `program` (a matmul program for w's type) in use, with the uniforms every call sets; in gated
+// mode (`gated` given) it computes w.rows / 2 outputs.
+gl::Program& use_matmul(gl::Device& device, gl::Program& program, const gl::Matrix& w,
+                        const gl::Destination& out, unsigned in_stride,
+                        const gl::GatedOutput* gated) {
   program.use();
   program.set("u_rows", gated != nullptr ? w.rows / 2 : w.rows);
   program.set("u_cols", w.cols);
@@ -43,12 +43,23 @@ gl::Program& use_matmul(gl::Device& device, const gl::Matrix& w, const gl::Desti
 void GlBackend::Impl::matmul(const gl::Matrix& w, const gl::Buffer& in, unsigned n,
                              gl::Destination out, unsigned in_stride,
                              const gl::GatedOutput* gated) {
-  gl::Program& program =
-      use_matmul(*device, w, out, in_stride > 0 ? in_stride : w.cols, gated);
+  // The block norm left for this matmul (block_norm): computed here, from the norm's input.
+  const bool normed = pending_norm.has_value() && pending_norm->out == &in;
+  gl::Program& program = use_matmul(
+      *device, normed ? device->matmul_normed_program(w.type) : device->matmul_program(w.type),
+      w, out, in_stride > 0 ? in_stride : w.cols, gated);
+  if (normed) {
+    program.set("u_norm_eps", pending_norm->eps);
+    gl::bind(8, pending_norm->weight->buffer);
+    gl::bind(9, *pending_norm->out);
+    gl::bind(1, *pending_norm->in);
+    pending_norm.reset();
+  } else {
+    gl::bind(1, in);
+  }
   program.set("u_n_slots", n);
   program.set("u_grouped", 0u);
   program.set("u_gather", 0u);
-  gl::bind(1, in);
   gl::bind(2, *out.buffer);
   gl::bind(3, device->dummy);
   gl::bind(4, device->dummy);
@@ -58,7 +69,8 @@ void GlBackend::Impl::matmul(const gl::Matrix& w, const gl::Buffer& in, unsigned
 
 void GlBackend::Impl::matmul_grouped(const gl::Matrix& w, const gl::Buffer& in, bool gather,
                                      gl::Destination out, const gl::GatedOutput* gated) {
-  gl::Program& program = use_matmul(*device, w, out, w.cols, gated);
+  gl::Program& program =
+      use_matmul(*device, device->matmul_program(w.type), w, out, w.cols, gated);
   program.set("u_n_slots", 0u);
   program.set("u_grouped", 1u);
   program.set("u_gather", gather ? 1u : 0u);
@@ -196,6 +208,21 @@ void GlBackend::Impl::norm(NormKind kind, const gl::Buffer& in, unsigned first_r
   gl::bind(2, bias.size > 0 ? bias.buffer : device->dummy);
   gl::bind(3, *out.buffer);
   gl::dispatch(n);
+}
+
+void GlBackend::Impl::block_norm(NormKind kind, const gl::Buffer& in, unsigned n,
+                                 const gl::Vector& weight, const gl::Vector& bias, unsigned cols,
+                                 float eps, gl::Buffer& out) {
+  if (pending_norm.has_value()) throw Error("GL: a block norm was left for a matmul that never ran");
+  // matmul.comp's normed input does RMSNorm without a bias, and binds 10 storage buffers.
+  const bool fusable = fuse_kernels && kind == NormKind::Rms && bias.size == 0 &&
+                       device->max_compute_storage_blocks >= 10;
+  if (!fusable) {
+    norm(kind, in, 0, n, weight, bias, cols, eps, {&out, cols});
+    return;
+  }
+  out.reserve(gl::floats(static_cast<size_t>(n) * cols));
+  pending_norm = gl::PendingNorm{&in, &weight, eps, &out};
 }
 
 void GlBackend::Impl::group_norm(gl::Buffer& rows, unsigned n, unsigned row_stride,

@@ -25,8 +25,8 @@ void GlBackend::Impl::ffn_block(const Model& model, const gl::LayerBuffers& laye
   const ModelConfig& config = model.config();
   gl::Scratch& s = scratch;
   const unsigned n_embd = static_cast<unsigned>(config.n_embd);
-  norm(model.architecture().norm, s.x, 0, n, layer.ffn_norm, layer.ffn_norm_bias, n_embd,
-       config.rms_eps, {&s.normed, n_embd});
+  block_norm(model.architecture().norm, s.x, n, layer.ffn_norm, layer.ffn_norm_bias, n_embd,
+             config.rms_eps, s.normed);
   // With grok's post norm the output is gathered in ffn_out, normed, then added.
   const bool post_norm = layer.ffn_post_norm.size > 0;
   gl::Destination out{&s.x, n_embd, 0, true, config.residual_scale};
