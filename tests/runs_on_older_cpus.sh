@@ -2,8 +2,10 @@
 # Usage: runs_on_older_cpus.sh MOESCOPE_CLI
 # The build is for the x86-64 baseline: on an emulated CPU without AVX (qemu-x86_64 -cpu
 # Westmere) moescope-cli must run, say it uses the scalar kernels, and route a prompt to the same
-# experts as on this machine (gate weights left out: the levels round differently in the last
-# bits); on an emulated Haswell it must take the avx2 level. QEMU stops a
+# experts as on this machine (gate weights and the per-layer aux loss and entropy, which come
+# from the router's probabilities, left out: the levels round differently in the last bits, and
+# one layer's aux loss prints as 1.576 on one level and 1.577 on another); on an emulated Haswell
+# it must take the avx2 level. QEMU stops a
 # program with SIGILL at any instruction the emulated CPU lacks, so an AVX instruction left in the
 # baseline code (or a level chosen wrongly) fails here. Skipped (77) without qemu-user.
 set -euo pipefail
@@ -14,7 +16,7 @@ if ! command -v qemu-x86_64 >/dev/null 2>&1; then
 fi
 prompt="Solve 15 x 8, then translate: Guten Morgen"
 unset MOESCOPE_CPU_LEVEL
-experts_only() { sed -E 's/:[0-9.]+//g'; }
+experts_only() { sed -E 's/:[0-9.]+//g; s/aux [0-9.]+//; s/entropy [0-9.]+ nats//'; }
 expected=$("$cli" route --prompt "$prompt" | experts_only)
 status=0
 # OpenBLAS (Eigen's BLAS) picks its own kernels from CPUID; under qemu-user it sees a Westmere as
