@@ -313,10 +313,10 @@ Device::~Device() {
 
 namespace {
 
+std::atomic<long> dispatches_submitted{0};  // dispatch_count()
+
 // Runs `submit` (one dispatch) and the barrier after it; with MOESCOPE_GL_PROFILE it is waited
 // for and timed.
-std::atomic<long> dispatches_submitted{0};
-
 template <typename Submit>
 void submit_dispatch(Submit submit) {
   ++dispatches_submitted;

@@ -12,13 +12,18 @@ using gl::kMatmulTile;
 
 namespace {
 
+// The outputs of w's matmul: its rows, or in gated mode half of them (act(gate) * up per pair).
+unsigned output_rows(const gl::Matrix& w, const gl::GatedOutput* gated) {
+  return gated != nullptr ? w.rows / 2 : w.rows;
+}
+
 // `program` (a matmul program for w's type) in use, with the uniforms every call sets; in gated
 // mode (`gated` given) it computes w.rows / 2 outputs.
 gl::Program& use_matmul(gl::Device& device, gl::Program& program, const gl::Matrix& w,
                         const gl::Destination& out, unsigned in_stride,
                         const gl::GatedOutput* gated) {
   program.use();
-  program.set("u_rows", gated != nullptr ? w.rows / 2 : w.rows);
+  program.set("u_rows", output_rows(w, gated));
   program.set("u_cols", w.cols);
   program.set("u_row_bytes", w.row_bytes);
   program.set("u_matrix_bytes", w.matrix_bytes);
@@ -63,8 +68,7 @@ void GlBackend::Impl::matmul(const gl::Matrix& w, const gl::Buffer& in, unsigned
   gl::bind(2, *out.buffer);
   gl::bind(3, device->dummy);
   gl::bind(4, device->dummy);
-  const unsigned rows = gated != nullptr ? w.rows / 2 : w.rows;
-  gl::dispatch(ceil_div(rows, kMatmulRowsPerGroup), ceil_div(n, kMatmulTile));
+  gl::dispatch(ceil_div(output_rows(w, gated), kMatmulRowsPerGroup), ceil_div(n, kMatmulTile));
 }
 
 void GlBackend::Impl::matmul_grouped(const gl::Matrix& w, const gl::Buffer& in, bool gather,
@@ -79,11 +83,10 @@ void GlBackend::Impl::matmul_grouped(const gl::Matrix& w, const gl::Buffer& in, 
   gl::bind(3, scratch.groups);
   gl::bind(4, scratch.slot_rows);
   // Sizes {row tiles, slot tiles of the largest group, groups}, written by the grouping.
-  const unsigned rows = gated != nullptr ? w.rows / 2 : w.rows;
   const std::vector<unsigned>& row_tiles = scratch.grouped_row_tiles;
+  const unsigned tiles = ceil_div(output_rows(w, gated), kMatmulRowsPerGroup);
   const auto command = static_cast<size_t>(
-      std::find(row_tiles.begin(), row_tiles.end(), ceil_div(rows, kMatmulRowsPerGroup)) -
-      row_tiles.begin());
+      std::find(row_tiles.begin(), row_tiles.end(), tiles) - row_tiles.begin());
   if (command == row_tiles.size()) throw Error("matmul_grouped: no dispatch size planned");
   gl::dispatch_indirect(scratch.groups,
                         sizeof(uint32_t) * (scratch.commands_at + 3 * command));

@@ -53,10 +53,11 @@ public:
   };
   RoutingCounts routing_counts() const;
 
-  // Fused kernels (on unless MOESCOPE_GL_UNFUSED is set): the gated activation inside the
-  // [gate | up] matmul, and at decode the experts' mix inside their down matmul. Off, each step
-  // is a dispatch of its own, so the two can be compared on a device; results agree within
-  // float rounding.
+  // Fused kernels (on unless MOESCOPE_GL_UNFUSED is set to something other than "" or "0"):
+  // each block's RMSNorm inside its first matmul, the gated activation inside the [gate | up]
+  // matmul, and at decode the experts' mix inside their down matmul. Off, each step is a
+  // dispatch of its own, so the two can be compared on a device; results agree within float
+  // rounding.
   void set_kernel_fusion(bool on);
 
 private:
