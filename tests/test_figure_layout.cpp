@@ -703,11 +703,9 @@ TEST(FigureLayout, HeatmapsTickEveryExpertUpToSixteen) {
   }
 }
 
-// Domain x expert cells too narrow for "45%" keep their numbers: every cell drops the unit
-// (the colour bar keeps it) instead of some cells losing their label (before, 16 experts at
-// 1600 px showed "3%" beside blank cells).
-TEST(FigureLayout, NarrowCellsDropTheUnitNotTheirNumbers) {
-  // Each domain sends most of its tokens to one expert (two-digit shares) and the rest around.
+// A domain x expert figure of 7 domains and 16 experts: each domain sends most of its tokens
+// to one expert (two-digit shares) and the rest around.
+plot::Figure domain_figure_with_favourites() {
   std::vector<plot::DomainStats> domains;
   int favourite = 0;
   for (const char* name : {"code", "english", "french", "german", "maths", "russian", "spanish"}) {
@@ -724,7 +722,14 @@ TEST(FigureLayout, NarrowCellsDropTheUnitNotTheirNumbers) {
     domains.push_back({name, moe::compute_routing_stats(trace)});
     favourite += 2;
   }
-  const plot::Figure figure = plot::domain_expert_figure(domains, 0, 2);
+  return plot::domain_expert_figure(domains, 0, 2);
+}
+
+// Domain x expert cells too narrow for "45%" keep their numbers: every cell drops the unit
+// (the colour bar keeps it) instead of some cells losing their label (before, 16 experts at
+// 1600 px showed "3%" beside blank cells).
+TEST(FigureLayout, NarrowCellsDropTheUnitNotTheirNumbers) {
+  const plot::Figure figure = domain_figure_with_favourites();
   for (double width : {440.0, 576.0, 1200.0}) {  // points
     SCOPED_TRACE(width);
     plot::ExportOptions options;
@@ -747,6 +752,45 @@ TEST(FigureLayout, NarrowCellsDropTheUnitNotTheirNumbers) {
     }
     EXPECT_EQ(labels, figure.cells.size()) << "every cell shows its share";
     EXPECT_TRUE(with_unit == 0 || with_unit == labels) << with_unit << " of " << labels;
+  }
+}
+
+// The colour bar's label stays beside the bar: on a short canvas with large text (presenter
+// mode on a projector, where the view scrolls and cut off the label's first letters below the
+// bar) it wraps, and the whole label still shows.
+TEST(FigureLayout, ColourScaleLabelStaysBesideItsBar) {
+  const plot::Figure figure = domain_figure_with_favourites();
+  const std::string label = figure.color_scale->label;
+  plot::LayoutOptions screen;
+  screen.palette = plot::dark_palette();
+  for (const auto& [height, lines] : {std::pair{520.0, 3u}, std::pair{620.0, 2u},
+                                      std::pair{1200.0, 1u}}) {
+    SCOPED_TRACE(height);
+    RecordingCanvas canvas(28);
+    const plot::FigureLayout layout = plot::lay_out_figure(figure, 1250, height, canvas, screen);
+    ASSERT_TRUE(layout.fits);
+    const plot::Gradient* bar = nullptr;
+    std::vector<const plot::TextRun*> rotated;
+    for (const plot::Primitive& primitive : layout.primitives) {
+      if (const auto* gradient = std::get_if<plot::Gradient>(&primitive)) bar = gradient;
+      const auto* run = std::get_if<plot::TextRun>(&primitive);
+      if (run && run->angle_degrees != 0) rotated.push_back(run);
+    }
+    ASSERT_NE(bar, nullptr);
+    std::erase_if(rotated, [&](const plot::TextRun* run) { return run->at.x < bar->box.x1; });
+    ASSERT_EQ(rotated.size(), lines);
+    std::string shown;
+    for (const plot::TextRun* run : rotated) {
+      const plot::Box box = extent(*run, canvas);
+      EXPECT_GE(box.y0, bar->box.y0 - 0.01) << run->text;
+      EXPECT_LE(box.y1, bar->box.y1 + 0.01) << run->text;
+      EXPECT_GE(box.x0, bar->box.x1) << run->text;
+      EXPECT_LE(box.x1, 1250) << run->text;
+      shown += (shown.empty() ? "" : " ") + run->text;
+    }
+    EXPECT_EQ(shown, label);
+    for (size_t i = 1; i < rotated.size(); ++i)
+      EXPECT_LT(rotated[i - 1]->at.x, rotated[i]->at.x) << "the first line is leftmost";
   }
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <sstream>
 #include <string>
 
 #include "figure_text.hpp"
@@ -148,7 +149,10 @@ private:
   double legend(const Figure& figure, double x, double top, double width, bool draw);
   double legend_column_width(const Figure& figure);
   void legend_column(const Figure& figure, double x, double top, double width);
-  double color_scale_width(const Figure& figure);
+  static constexpr size_t kMaxScaleLabelLines = 3;
+  double color_scale_width(const Figure& figure, size_t label_lines);
+  std::vector<std::string> color_scale_label(const ColorScale& scale, double room,
+                                             size_t max_lines = kMaxScaleLabelLines);
   void y_ticks(const Figure& figure, const Mapping& map);
   void cross(const Box& box);
   void rects(const std::vector<Rect>& rects, Mark mark, const Mapping& map);
@@ -172,6 +176,7 @@ private:
   double line_height_ = 12, pad_ = 7, stroke_ = 1, dash_ = 5, dash_gap_ = 4;
   double outline_ = 2;          // the thickest outline of an emphasised mark
   bool legend_beside_ = false;  // the legend is a column right of the plot (compact layouts)
+  size_t scale_label_lines_ = 1;  // the lines of the colour scale's label that run() made room for
   // Cell labels wait until the lines are drawn, so that no line crosses their letters.
   struct CellLabel {
     TextRun run;
@@ -325,15 +330,37 @@ double Layout::header(const Figure& figure) {
   return top;
 }
 
-// The room the colour scale takes right of the plot: gradient, tick labels, its label.
-double Layout::color_scale_width(const Figure& figure) {
+// The room the colour scale takes right of the plot: gradient, tick labels, its label's lines.
+double Layout::color_scale_width(const Figure& figure, size_t label_lines) {
   if (!figure.color_scale || figure.color_scale->stops.size() < 2) return 0;
   double tick_width = 0;
   for (const Tick& tick : figure.color_scale->ticks)
     tick_width = std::max(tick_width, text_width(clean_text(tick.label)));
   double width = line_height_ + 6 + tick_width + 2 * pad_;
-  if (!figure.color_scale->label.empty()) width += line_height_ + 4;
+  if (label_lines > 0) width += static_cast<double>(label_lines) * line_height_ + 4;
   return width;
+}
+
+// The colour scale's label in lines of at most `room` (the bar's height; beyond it a scrolled
+// view or a short page would cut the label), wrapped at spaces into at most `max_lines` lines; a
+// line that still does not fit is shortened.
+std::vector<std::string> Layout::color_scale_label(const ColorScale& scale, double room,
+                                                   size_t max_lines) {
+  std::vector<std::string> lines;
+  std::istringstream words(clean_text(scale.label));
+  for (std::string word; words >> word;) {
+    if (!lines.empty() &&
+        (lines.size() >= max_lines || text_width(lines.back() + " " + word) <= room))
+      lines.back() += " " + word;
+    else
+      lines.push_back(word);
+  }
+  for (std::string& line : lines) {
+    const std::string whole = line;
+    for (size_t bytes = whole.size(); bytes > 1 && text_width(line) > room;)
+      line = shorten(whole, --bytes);
+  }
+  return lines;
 }
 
 // Grid lines and y ticks; labels thinned out where rows are closer than a line of text.
@@ -553,16 +580,12 @@ void Layout::color_scale(const ColorScale& scale, const Mapping& map) {
     segment({x1, y}, {x1 + 3, y}, palette_.axis, options_.thin_line);
     put({x1 + 5, y - line_height_ / 2}, std::move(label), palette_.dim_text);
   }
-  if (!scale.label.empty()) {
-    // Centred on the bar, kept on the page (a short page cuts a long label).
-    const double room = out_.height - 2 * pad_;
-    std::string label = clean_text(scale.label);
-    for (size_t bytes = label.size(); bytes > 1 && text_width(label) > room;)
-      label = shorten(clean_text(scale.label), --bytes);
-    const double half = text_width(label) / 2;
-    const double middle = std::clamp((top + bottom) / 2, pad_ + half, out_.height - pad_ - half);
-    put({x1 + 5 + tick_width + 4, middle}, std::move(label), palette_.dim_text, TextAlign::Center,
+  // The label reads upwards, centred on the bar; its first line is the leftmost.
+  double x = x1 + 5 + tick_width + 4;
+  for (std::string& line : color_scale_label(scale, bottom - top, scale_label_lines_)) {
+    put({x, (top + bottom) / 2}, std::move(line), palette_.dim_text, TextAlign::Center,
         TextStyle::Body, 90);
+    x += line_height_;
   }
 }
 
@@ -577,15 +600,28 @@ void Layout::run(const Figure& figure) {
   }
   const double legend_width = legend_beside_ ? legend_column_width(figure) : 0;
   const double left = pad_ + y_label_width + 6;
-  const double right =
-      out_.width - pad_ - color_scale_width(figure) - (legend_beside_ ? legend_width + pad_ : 0);
-  const XTicks x_ticks = plan_x_ticks(figure, left, right);
-  const double bottom_reserved = (figure.x.ticks.empty() ? 0 : x_ticks.height + 4) +
-                                 (figure.x.label.empty() ? 0 : line_height_ + 2) + pad_;
   Mapping map;
   map.x = &figure.x;
   map.y = &figure.y;
-  map.plot = {left, top + line_height_ * 0.5, right, out_.height - bottom_reserved};
+  XTicks x_ticks;
+  // The plot's box, leaving room for a colour-scale label of `label_lines` lines.
+  const auto place_plot = [&](size_t label_lines) {
+    const double right = out_.width - pad_ - color_scale_width(figure, label_lines) -
+                         (legend_beside_ ? legend_width + pad_ : 0);
+    x_ticks = plan_x_ticks(figure, left, right);
+    const double bottom_reserved = (figure.x.ticks.empty() ? 0 : x_ticks.height + 4) +
+                                   (figure.x.label.empty() ? 0 : line_height_ + 2) + pad_;
+    map.plot = {left, top + line_height_ * 0.5, right, out_.height - bottom_reserved};
+  };
+  const bool scale_label = figure.color_scale && figure.color_scale->stops.size() >= 2 &&
+                           !figure.color_scale->label.empty();
+  place_plot(scale_label ? 1 : 0);
+  // A label longer than the bar wraps (color_scale_label): make room for its lines.
+  if (scale_label) {
+    const size_t lines = color_scale_label(*figure.color_scale, map.plot.height()).size();
+    if (lines > 1) place_plot(lines);
+    scale_label_lines_ = lines;  // the room made; a bar now shorter still gets no more lines
+  }
   out_.plot = map.plot;
   if (map.plot.width() < 10 || map.plot.height() < 10) {
     out_.fits = false;
