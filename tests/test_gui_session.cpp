@@ -52,7 +52,10 @@ TEST(GuiSession, RoundTripsPromptTokensViewAndRouting) {
   view.load_as_gate_mass = true;
   view.temperature = 0.5f;
   view.seed = 99;
+  view.profile_path = "/corpora/wiki.moeprofile";
   const SavedSession back = session_from_json(session_to_json(snapshot, view), "test");
+  EXPECT_EQ(back.view.profile_path, "/corpora/wiki.moeprofile");
+  EXPECT_FALSE(session_to_json(snapshot, SessionView{}).contains("profile_path"));
   EXPECT_EQ(back.model_path, "/models/tiny.gguf");
   EXPECT_EQ(back.prompt, "Hi there");
   EXPECT_EQ(back.prompt_tokens, (std::vector<int32_t>{100, 101, 102}));
@@ -96,13 +99,18 @@ TEST(GuiSession, SessionMovedWithItsModelStillFindsIt) {
   auto model = std::make_shared<ModelInfo>(*snapshot.model);
   model->path = (before / "models" / "tiny.gguf").string();
   snapshot.model = model;
-  save_session(before / "class.moescope.json", snapshot, SessionView{});
+  std::ofstream(before / "models" / "corpus.moeprofile") << "counts";
+  SessionView view;
+  view.profile_path = (before / "models" / "corpus.moeprofile").string();
+  save_session(before / "class.moescope.json", snapshot, view);
   EXPECT_EQ(load_session(before / "class.moescope.json").model_path, model->path);
 
-  // The whole folder moves (a handout copied elsewhere): the absolute path is gone.
+  // The whole folder moves (a handout copied elsewhere): the absolute paths are gone.
   fs::rename(before, after);
   const SavedSession moved = load_session(after / "class.moescope.json");
   EXPECT_TRUE(fs::equivalent(moved.model_path, after / "models" / "tiny.gguf")) << moved.model_path;
+  EXPECT_TRUE(fs::equivalent(moved.view.profile_path, after / "models" / "corpus.moeprofile"))
+      << moved.view.profile_path;
 
   // Without the model beside it, the saved absolute path is kept for the error message.
   fs::remove(after / "models" / "tiny.gguf");

@@ -414,13 +414,15 @@ moe::RoutingTrace session_routing(const std::string& path) {
 
 // A corpus profile opened like a session: the pooled views draw and export its counts, the
 // per-token views say it has none (and draw), the Playground prunes by it, and Close profile
-// goes back to the prompt.
+// goes back to the prompt. A session saved with the profile open opens it again; one saved
+// without closes it.
 TEST_F(AppScript, ACorpusProfileOpensLikeASessionAndExportsItsCounts) {
   const moe::CorpusProfile profile = moe::testing::demo_shaped_profile();
   moe::write_corpus_profile(path("corpus.moeprofile"), profile);
   std::ofstream(path("broken.moeprofile")) << "{\"format\": \"something else\"}";
   // A damaged profile: an error dialog, and the app goes on.
-  std::string script = "open " + path("broken.moeprofile") + "\nexpect-error\nopen " +
+  std::string script = "wait\nsave-session " + path("plain.moescope.json") + "\nopen " +
+                       path("broken.moeprofile") + "\nexpect-error\nopen " +
                        path("corpus.moeprofile") + "\npanel load\nlayer 1\nexport-figure " +
                        path("load.svg") + "\nexport-data load-csv " + path("load.csv") +
                        "\npanel domains\nexport-figure " + path("domains.svg") +
@@ -430,7 +432,10 @@ TEST_F(AppScript, ACorpusProfileOpensLikeASessionAndExportsItsCounts) {
   script += "panel playground\npress frequency\n";
   for (int i = 0; i < 4; ++i) script += "press Keep fewer\n";
   script += "wait\nsave-session " + path("pruned.moescope.json") +
-            "\npress Close profile\npanel load\nexport-figure " + path("prompt.svg") + "\nexit\n";
+            "\npress Close profile\npanel load\nexport-figure " + path("prompt.svg") +
+            "\nopen-session " + path("pruned.moescope.json") + "\nwait\npanel load\nexport-figure " +
+            path("reopened.svg") + "\nopen-session " + path("plain.moescope.json") +
+            "\nwait\npanel load\nexport-figure " + path("plain.svg") + "\nexit\n";
   const moe::testing::CommandResult run = this->run(script);
   ASSERT_EQ(run.exit_code, 0) << run.out;
   EXPECT_NE(run.out.find("Profile: synthetic-corpus"), std::string::npos) << run.out;
@@ -463,6 +468,20 @@ TEST_F(AppScript, ACorpusProfileOpensLikeASessionAndExportsItsCounts) {
   const std::string prompt = read_text(path("prompt.svg"));
   EXPECT_EQ(prompt.find("corpus profile"), std::string::npos);
   EXPECT_EQ(prompt.find("600 tokens"), std::string::npos);
+
+  // The session saved with the profile open names it, absolute and beside the session file,
+  // and reopening it shows the profile again; the one saved before has none and closes it.
+  const nlohmann::json pruned = nlohmann::json::parse(read_text(path("pruned.moescope.json")));
+  EXPECT_TRUE(fs::equivalent(pruned.at("profile_path").get<std::string>(),
+                             path("corpus.moeprofile")));
+  EXPECT_TRUE(fs::path(pruned.at("profile_path").get<std::string>()).is_absolute());
+  EXPECT_EQ(pruned.at("profile_path_relative"), "corpus.moeprofile");
+  EXPECT_FALSE(nlohmann::json::parse(read_text(path("plain.moescope.json"))).contains("profile_path"));
+  EXPECT_NE(read_text(path("reopened.svg")).find("corpus profile synthetic-corpus"),
+            std::string::npos);
+  const std::string plain = read_text(path("plain.svg"));
+  EXPECT_EQ(plain.find("corpus profile"), std::string::npos);
+  EXPECT_EQ(plain.find("600 tokens"), std::string::npos);
 }
 
 // The Playground's pruning slider on the prompt's own routing: REAP (the CPU backend records

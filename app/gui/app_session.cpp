@@ -15,12 +15,16 @@ namespace moescope::gui {
 
 namespace {
 
-// The session names its model by absolute path; the open model may have come from a relative
-// one. Same file: no reload.
-bool showing_model(const Snapshot& snapshot, const std::string& path) {
-  if (!snapshot.model) return false;
+// The session names its model and profile by absolute path; the open ones may have come from
+// relative paths.
+bool same_file(const std::string& a, const std::string& b) {
   std::error_code error;
-  return std::filesystem::equivalent(snapshot.model->path, path, error) && !error;
+  return std::filesystem::equivalent(a, b, error) && !error;
+}
+
+// Same model file: no reload.
+bool showing_model(const Snapshot& snapshot, const std::string& path) {
+  return snapshot.model && same_file(snapshot.model->path, path);
 }
 
 }  // namespace
@@ -37,6 +41,7 @@ SessionView App::current_session_view() const {
   view.temperature = settings_.temperature;
   view.top_p = settings_.top_p;
   view.seed = settings_.seed;
+  if (profile_) view.profile_path = profile_->path;
   return view;
 }
 
@@ -80,6 +85,12 @@ void App::open_session(const std::string& path) {
   settings_.seed = session.view.seed;
   settings_.load_as_gate_mass = session.view.load_as_gate_mass;
   settings_.transitions_normalized = session.view.transitions_normalized;
+  // The pooled views show what they showed: the session's profile, or the live prompt.
+  if (session.view.profile_path.empty()) {
+    close_profile();
+  } else if (!profile_ || !same_file(profile_->path, session.view.profile_path)) {
+    open_profile(session.view.profile_path);  // read in the background; errors in a dialog
+  }
   restoring_ = std::move(session);
 }
 

@@ -25,7 +25,7 @@ nlohmann::json session_to_json(const Snapshot& snapshot, const SessionView& view
     std::error_code ignored;
     model_path = fs::absolute(snapshot.model->path, ignored).lexically_normal().string();
   }
-  return json{{"format", kSessionFormatName},
+  json document{{"format", kSessionFormatName},
               {"version", kSessionFormatVersion},
               {"model_path", model_path},
               {"prompt", snapshot.prompt},
@@ -44,18 +44,25 @@ nlohmann::json session_to_json(const Snapshot& snapshot, const SessionView& view
                 {"top_p", view.top_p},
                 {"seed", view.seed}}},
               {"routing", snapshot_routing_json(snapshot)}};
+  if (!view.profile_path.empty()) {
+    std::error_code ignored;
+    document["profile_path"] = fs::absolute(view.profile_path, ignored).lexically_normal().string();
+  }
+  return document;
 }
 
 void save_session(const fs::path& path, const Snapshot& snapshot, const SessionView& view) {
   json document = session_to_json(snapshot, view);
-  // Also the model's path relative to the session file, so that a folder holding both (a
-  // teacher's handout, a copied USB stick) still opens where the absolute path no longer exists.
-  const std::string model_path = document.at("model_path").get<std::string>();
-  if (!model_path.empty()) {
+  // Also the model's and the profile's paths relative to the session file, so that a folder
+  // holding them all (a teacher's handout, a copied USB stick) still opens where the absolute
+  // paths no longer exist.
+  for (const std::string key : {"model_path", "profile_path"}) {
+    const std::string saved = document.value(key, "");
+    if (saved.empty()) continue;
     std::error_code failed;
     const fs::path folder = fs::absolute(path, failed).parent_path();
-    const fs::path relative = fs::path(model_path).lexically_relative(folder.lexically_normal());
-    if (!failed && !relative.empty()) document["model_path_relative"] = relative.generic_string();
+    const fs::path relative = fs::path(saved).lexically_relative(folder.lexically_normal());
+    if (!failed && !relative.empty()) document[key + "_relative"] = relative.generic_string();
   }
   const std::string text = document.dump(1, ' ', false, json::error_handler_t::replace) + "\n";
   moe::write_file_atomically(path, text);
@@ -136,6 +143,9 @@ SavedSession session_from_json(const json& document, const std::string& source) 
     view.top_p = r.get<float>(g, "top_p", "generation", view.top_p);
     view.seed = r.get<uint64_t>(g, "seed", "generation", view.seed);
   }
+  view.profile_path = r.get<std::string>(document, "profile_path", "the file", "");
+  session.profile_path_relative =
+      r.get<std::string>(document, "profile_path_relative", "the file", "");
   if (document.contains("routing")) {
     try {
       session.trace = moe::routing_trace_from_json(document.at("routing"));
@@ -145,6 +155,24 @@ SavedSession session_from_json(const json& document, const std::string& source) 
   }
   return session;
 }
+
+namespace {
+
+// A relative path is relative to the session file (sessions saved beside their models move
+// together). Moved together with the file it names: the saved absolute path is gone, the one
+// relative to the session is there.
+void resolve_saved_path(std::string& saved, const std::string& relative_to_session,
+                        const fs::path& session_folder) {
+  const fs::path file(saved);
+  if (!file.empty() && file.is_relative()) saved = (session_folder / file).string();
+  std::error_code ignored;
+  if (!saved.empty() && !fs::exists(saved, ignored) && !relative_to_session.empty()) {
+    const fs::path beside = (session_folder / relative_to_session).lexically_normal();
+    if (fs::exists(beside, ignored)) saved = beside.string();
+  }
+}
+
+}  // namespace
 
 SavedSession load_session(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -156,16 +184,8 @@ SavedSession load_session(const fs::path& path) {
     throw moe::Error(path.string() + ": not valid JSON (" + error.what() + ")");
   }
   SavedSession session = session_from_json(document, path.string());
-  // A relative model path is relative to the session file (sessions saved beside models move
-  // together).
-  fs::path model(session.model_path);
-  if (!model.empty() && model.is_relative()) session.model_path = (path.parent_path() / model).string();
-  // Moved together with its model: the saved absolute path is gone, the relative one is there.
-  std::error_code ignored;
-  if (!fs::exists(session.model_path, ignored) && !session.model_path_relative.empty()) {
-    const fs::path beside = (path.parent_path() / session.model_path_relative).lexically_normal();
-    if (fs::exists(beside, ignored)) session.model_path = beside.string();
-  }
+  resolve_saved_path(session.model_path, session.model_path_relative, path.parent_path());
+  resolve_saved_path(session.view.profile_path, session.profile_path_relative, path.parent_path());
   return session;
 }
 

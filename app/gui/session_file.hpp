@@ -1,6 +1,7 @@
 #pragma once
 // Saving and reopening a session: the model path, the prompt, the generated tokens, the view
-// (panel, layer, token, view options, generation settings) and the routing trace, as one JSON
+// (panel, layer, token, view options, generation settings, the open corpus profile) and the
+// routing trace, as one JSON
 // file (File > Save session / Open session, drag and drop, or `moescope FILE.moescope.json`).
 //
 // Reopening recomputes the routing from the model and the tokens (the model is deterministic),
@@ -35,11 +36,14 @@ struct SessionView {
   float temperature = 0.8f;
   float top_p = 0.95f;
   uint64_t seed = 42;
+  // The corpus profile the pooled views show (absolute when saved by moescope; "": none).
+  std::string profile_path;
 };
 
 struct SavedSession {
   std::string model_path;           // absolute when saved by moescope
   std::string model_path_relative;  // to the session file's folder; tried when model_path is gone
+  std::string profile_path_relative;  // likewise for view.profile_path
   std::string prompt;
   std::vector<int32_t> prompt_tokens;     // as computed when saved (BOS included)
   std::vector<int32_t> generated_tokens;  // after the prompt
