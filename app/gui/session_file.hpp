@@ -1,8 +1,8 @@
 #pragma once
 // Saving and reopening a session: the model path, the prompt, the generated tokens, the view
 // (panel, layer, token, view options, generation settings, the open corpus profile) and the
-// routing trace, as one JSON
-// file (File > Save session / Open session, drag and drop, or `moescope FILE.moescope.json`).
+// routing trace, as one JSON file (File > Save session / Open session, drag and drop, or
+// `moescope FILE.moescope.json`).
 //
 // Reopening recomputes the routing from the model and the tokens (the model is deterministic),
 // and compares it with the saved trace, so a model file that changed since is noticed instead
