@@ -5,9 +5,9 @@
 # experts as on this machine (gate weights and the per-layer aux loss and entropy, which come
 # from the router's probabilities, left out: the levels round differently in the last bits, and
 # one layer's aux loss prints as 1.576 on one level and 1.577 on another); on an emulated Haswell
-# it must take the avx2 level. QEMU stops a
-# program with SIGILL at any instruction the emulated CPU lacks, so an AVX instruction left in the
-# baseline code (or a level chosen wrongly) fails here. Skipped (77) without qemu-user.
+# it must take the avx2 level. QEMU stops a program with SIGILL at any instruction the emulated
+# CPU lacks, so an AVX instruction left in the baseline code (or a level chosen wrongly) fails
+# here. Skipped (77) without qemu-user.
 set -euo pipefail
 cli="$1"
 if ! command -v qemu-x86_64 >/dev/null 2>&1; then

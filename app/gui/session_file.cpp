@@ -56,13 +56,13 @@ void save_session(const fs::path& path, const Snapshot& snapshot, const SessionV
   // Also the model's and the profile's paths relative to the session file, so that a folder
   // holding them all (a teacher's handout, a copied USB stick) still opens where the absolute
   // paths no longer exist.
+  std::error_code failed;
+  const fs::path folder = fs::absolute(path, failed).parent_path().lexically_normal();
   for (const std::string key : {"model_path", "profile_path"}) {
     const std::string saved = document.value(key, "");
-    if (saved.empty()) continue;
-    std::error_code failed;
-    const fs::path folder = fs::absolute(path, failed).parent_path();
-    const fs::path relative = fs::path(saved).lexically_relative(folder.lexically_normal());
-    if (!failed && !relative.empty()) document[key + "_relative"] = relative.generic_string();
+    if (saved.empty() || failed) continue;
+    const fs::path relative = fs::path(saved).lexically_relative(folder);
+    if (!relative.empty()) document[key + "_relative"] = relative.generic_string();
   }
   const std::string text = document.dump(1, ' ', false, json::error_handler_t::replace) + "\n";
   moe::write_file_atomically(path, text);

@@ -167,7 +167,7 @@ private:
   };
   XTicks plan_x_ticks(const Figure& figure, double x0, double x1);
   void x_axis(const Figure& figure, const Mapping& map, const XTicks& plan);
-  void color_scale(const ColorScale& scale, const Mapping& map);
+  void color_scale(const ColorScale& scale, const Mapping& map, size_t label_lines);
 
   TextMetrics& metrics_;
   const LayoutOptions& options_;
@@ -176,7 +176,6 @@ private:
   double line_height_ = 12, pad_ = 7, stroke_ = 1, dash_ = 5, dash_gap_ = 4;
   double outline_ = 2;          // the thickest outline of an emphasised mark
   bool legend_beside_ = false;  // the legend is a column right of the plot (compact layouts)
-  size_t scale_label_lines_ = 1;  // the lines of the colour scale's label that run() made room for
   // Cell labels wait until the lines are drawn, so that no line crosses their letters.
   struct CellLabel {
     TextRun run;
@@ -563,7 +562,8 @@ Layout::XTicks Layout::plan_x_ticks(const Figure& figure, double x0, double x1) 
 }
 
 // A vertical gradient beside the plot, ticks on its right, then its label reading upwards.
-void Layout::color_scale(const ColorScale& scale, const Mapping& map) {
+// `label_lines`: the lines run() made room for (a bar that came out shorter gets no more).
+void Layout::color_scale(const ColorScale& scale, const Mapping& map, size_t label_lines) {
   const double x0 = map.plot.x1 + pad_ * 2, x1 = x0 + line_height_;
   const double top = std::max(map.plot.y0, pad_);
   const double bottom = std::min(map.plot.y1, out_.height - pad_);
@@ -582,7 +582,7 @@ void Layout::color_scale(const ColorScale& scale, const Mapping& map) {
   }
   // The label reads upwards, centred on the bar; its first line is the leftmost.
   double x = x1 + 5 + tick_width + 4;
-  for (std::string& line : color_scale_label(scale, bottom - top, scale_label_lines_)) {
+  for (std::string& line : color_scale_label(scale, bottom - top, label_lines)) {
     put({x, (top + bottom) / 2}, std::move(line), palette_.dim_text, TextAlign::Center,
         TextStyle::Body, 90);
     x += line_height_;
@@ -615,12 +615,12 @@ void Layout::run(const Figure& figure) {
   };
   const bool scale_label = figure.color_scale && figure.color_scale->stops.size() >= 2 &&
                            !figure.color_scale->label.empty();
-  place_plot(scale_label ? 1 : 0);
+  size_t label_lines = scale_label ? 1 : 0;
+  place_plot(label_lines);
   // A label longer than the bar wraps (color_scale_label): make room for its lines.
   if (scale_label) {
-    const size_t lines = color_scale_label(*figure.color_scale, map.plot.height()).size();
-    if (lines > 1) place_plot(lines);
-    scale_label_lines_ = lines;  // the room made; a bar now shorter still gets no more lines
+    label_lines = color_scale_label(*figure.color_scale, map.plot.height()).size();
+    if (label_lines > 1) place_plot(label_lines);
   }
   out_.plot = map.plot;
   if (map.plot.width() < 10 || map.plot.height() < 10) {
@@ -636,7 +636,7 @@ void Layout::run(const Figure& figure) {
   annotations(figure, map);
   x_axis(figure, map, x_ticks);
   if (figure.color_scale && figure.color_scale->stops.size() >= 2)
-    color_scale(*figure.color_scale, map);
+    color_scale(*figure.color_scale, map, label_lines);
   if (legend_beside_)
     legend_column(figure, out_.width - pad_ - legend_width, map.plot.y0, legend_width);
 }
