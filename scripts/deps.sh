@@ -18,6 +18,7 @@ packages=(
   libegl-dev libopengl-dev libegl-mesa0           # GL backend: windowless EGL contexts, glvnd's libOpenGL (GL 4.3 functions)
   qemu-user                                       # test runs_on_older_cpus: the portable build on emulated CPUs without AVX / AVX-512
   dpkg-dev                                        # cpack -G DEB: dpkg-shlibdeps works out the package's Depends
+  python3                                         # test corpus_grow: the corpus builder (scripts/corpus)
 )
 
 missing=()

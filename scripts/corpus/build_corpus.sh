@@ -7,6 +7,8 @@
 #   scripts/corpus/build_corpus.sh --target-mb 3   # smaller corpus (train MB per domain)
 #   scripts/corpus/build_corpus.sh --domains maths,code --samples 10
 #   scripts/corpus/build_corpus.sh --no-install    # use what is installed
+#   scripts/corpus/build_corpus.sh --out data/corpus-grown --target-mb 8 --base-mb 5
+#                        # the 5 MB corpus grown to 8 MB: same val.txt, more train.txt
 #
 # Output: data/corpus/<domain>/{train,val}.txt (documents separated by a line
 # "<|endoftext|>", UTF-8 NFC), data/corpus/samples/<domain>.txt (random documents per source,
@@ -23,7 +25,7 @@ for arg in "$@"; do
   case "$arg" in
     --no-install) install=0 ;;
     -h|--help)
-      sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
       exec python3 "$here/build_corpus.py" --help ;;
     *) args+=("$arg") ;;
   esac
@@ -50,6 +52,8 @@ packages=(
   # Code
   libpython3.11-stdlib golang-src golang-1.19-src gnulib libc6-dev libstdc++-12-dev
   libeigen3-dev bash-completion node-lodash node-acorn
+  # Only for growing a corpus (--base-mb)
+  manpages-de-dev manpages-fr-dev manpages-es-dev manpages-ru-dev gimp-help-ru
 )
 
 if [ "$install" -eq 1 ]; then

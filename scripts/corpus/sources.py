@@ -34,6 +34,9 @@ class Source:
     line_language_filter: bool = True  # drop paragraphs that are in another language
     licence: str = ""  # as stated in /usr/share/doc/<package>/copyright
     note: str = ""  # what is extracted, for the data card
+    # Added after the v2 corpus: used only when growing a corpus (build_corpus.py --base-mb),
+    # so that the default build stays the corpus the bundled model's first stages saw.
+    grow_only: bool = False
 
 
 # --------------------------------------------------------------------------------------------
@@ -459,23 +462,25 @@ def html_manual_sources(lang: str, lang_region: str, lang_html: str,
     return [s for k, s in all_sources.items() if k in weights]
 
 
-def man_source(lang: str, weight: float) -> Source:
-    return Source(f"manpages-{lang}", [f"manpages-{lang}"], weight,
-                  manpages(f"manpages-{lang}", f"manpages-{lang}", lang),
+def man_source(lang: str, weight: float, package: str = "", grow_only: bool = False) -> Source:
+    package = package or f"manpages-{lang}"
+    return Source(package, [package], weight, manpages(package, package, lang),
                   licence="GPL-3+ (translations); the original pages keep their own free licences",
                   note="translated manual pages rendered with mandoc -T utf8 (no hard wrapping, "
                        "overstrike removed); header/footer lines and the SYNOPSIS, SEE ALSO, "
-                       "AUTHORS, COPYRIGHT, REPORTING BUGS and TRANSLATION sections dropped")
+                       "AUTHORS, COPYRIGHT, REPORTING BUGS and TRANSLATION sections dropped",
+                  grow_only=grow_only)
 
 
-def gimp_help_source(lang: str, weight: float) -> Source:
+def gimp_help_source(lang: str, weight: float, grow_only: bool = False) -> Source:
     return Source(f"gimp-help-{lang}", [f"gimp-help-{lang}", "w3m"], weight,
                   html_docs(f"gimp-help-{lang}", f"gimp-help-{lang}",
                             rf"^/usr/share/gimp/2\.0/help/{lang}/[^/]+\.html$",
                             exclude=r"/index\.html$"),
                   licence="GFDL-NIV-1.2+ (GNU FDL 1.2 or later, no invariant sections)",
                   note="GIMP 2.10 user manual, HTML pages, prose only (w3m is installed with "
-                       "it only to satisfy its www-browser dependency)")
+                       "it only to satisfy its www-browser dependency)",
+                  grow_only=grow_only)
 
 
 def fortune_source(name: str, packages: list[str], subdir: str, weight: float,
@@ -519,17 +524,20 @@ def domains() -> dict[str, list[Source]]:
         "german": [
             fortune_source("fortunes-de", ["fortunes-de"], "de/", 4, "GPL-2+"),
             man_source("de", 3),
+            man_source("de", 2, package="manpages-de-dev", grow_only=True),
         ] + html_manual_sources("de", "de-DE", "de", only(
             "debian-handbook", "debian-reference", "maint-guide", "debian-faq",
             "developers-reference")),
         "french": [
             man_source("fr", 4),
             gimp_help_source("fr", 4),
+            man_source("fr", 3, package="manpages-fr-dev", grow_only=True),
         ] + html_manual_sources("fr", "fr-FR", "fr", manuals),
         "spanish": [
             fortune_source("fortunes-es", ["fortunes-es"], "es/", 3, "GPL-2+"),
             man_source("es", 3),
             gimp_help_source("es", 3),
+            man_source("es", 2, package="manpages-es-dev", grow_only=True),
             Source("bible-rv1909", ["sword-text-sparv", "diatheke"], 2,
                    sword_bible("bible-rv1909", "spaRV1909eb", "es",
                                "Génesis 1:1-Apocalipsis 22:21"),
@@ -542,6 +550,8 @@ def domains() -> dict[str, list[Source]]:
             fortune_source("fortunes-ru", ["fortunes-ru"], "ru/", 4, "GPL-2 / GPL-2+",
                            fallbacks=("koi8-r", "cp1251")),
             man_source("ru", 3),
+            man_source("ru", 3, package="manpages-ru-dev", grow_only=True),
+            gimp_help_source("ru", 3, grow_only=True),
         ] + html_manual_sources("ru", "ru-RU", "ru", only(
             "debian-handbook", "maint-guide", "debian-faq", "developers-reference",
             "aptitude-doc")),
