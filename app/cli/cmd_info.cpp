@@ -5,6 +5,7 @@
 
 #include "cli_common.hpp"
 #include "moe/cpu_level.hpp"
+#include "moe/openblas_setup.hpp"
 
 namespace moescope::cli {
 
@@ -67,6 +68,8 @@ void run_info(const std::string& path, bool as_json) {
                     {"exceeds_memory", loaded.estimate.exceeds_memory()}}},
         {"cpu_kernels", {{"level", moe::cpu::simd_level_name(moe::cpu::active_simd_level())},
                          {"summary", moe::cpu::simd_level_summary()}}},
+        {"blas_kernels", {{"name", moe::openblas_kernels()},
+                          {"summary", moe::openblas_kernels_summary()}}},
         {"tokenizer", {{"model", loaded.tokenizer->model_name()},
                        {"pre", loaded.tokenizer->pre_name()},
                        {"n_vocab", loaded.tokenizer->n_vocab()}}},
@@ -113,6 +116,7 @@ void run_info(const std::string& path, bool as_json) {
                                                  : "")
             << "\n"
             << "CPU kernels   " << moe::cpu::simd_level_summary() << "\n"
+            << "BLAS kernels  " << moe::openblas_kernels_summary() << "\n"
             << "Assets        "
             << (assets ? assets->string() : "none found in " + describe_assets_candidates())
             << "\n";

@@ -17,6 +17,7 @@
 
 #include "cli_common.hpp"
 #include "moe/error.hpp"
+#include "moe/openblas_setup.hpp"
 #include "moe/train_job.hpp"
 
 namespace moescope::cli {
@@ -93,6 +94,8 @@ void print_plan(const moe::train::TrainingJob& job, std::ostream& out) {
       << static_cast<double>(config.optimizer.total_steps) * config.batch_seqs * config.seq_len /
              1e6
       << " M tokens" << std::endl;
+  out << "matrix products: OpenBLAS, kernels " << moe::openblas_kernels_summary()
+      << std::endl;
 }
 
 struct TrainArgs {

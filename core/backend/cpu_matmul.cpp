@@ -10,7 +10,7 @@
 
 #include "cpu_kernels.hpp"
 #include "cpu_quant_dot.hpp"
-#include "moe/blas_threads.hpp"
+#include "moe/openblas_setup.hpp"
 #include "moe/error.hpp"
 
 namespace moe::cpu {

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <thread>
 
-#include "moe/blas_threads.hpp"
+#include "moe/openblas_setup.hpp"
 #include "moe/thread_pool.hpp"
 #include "moe/train_ops.hpp"
 
