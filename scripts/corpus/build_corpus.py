@@ -293,10 +293,11 @@ def finish_domain(domain, sources, kept, extracted, rejects, args, prompts, t0) 
     # corpus has the base corpus's val.txt byte for byte and none of it in train.txt.
     base_mb = args.base_mb if args.base_mb is not None else args.target_mb
     base_quota = quotas(base_mb, {s.name for s in sources if not s.grow_only})
+    base_taken = {s.name: take(s, base_quota[s.name]) for s in sources}
     val_groups: set[str] = set()
     for s in sources:
-        val_groups |= validation_groups(args.seed, f"{domain}:{s.name}",
-                                        take(s, base_quota[s.name]), val_fraction)
+        val_groups |= validation_groups(args.seed, f"{domain}:{s.name}", base_taken[s.name],
+                                        val_fraction)
     quota = base_quota
     if args.base_mb is not None:
         grown = quotas(args.target_mb, {s.name for s in sources})
@@ -305,7 +306,7 @@ def finish_domain(domain, sources, kept, extracted, rejects, args, prompts, t0) 
     splits = {"train": [], "val": []}
     per_source = {}
     for s in sources:
-        base = {id(d) for d in take(s, base_quota[s.name])}
+        base = {id(d) for d in base_taken[s.name]}
         taken = take(s, quota[s.name])
         per_source[s.name] = {
             "packages": s.packages, "licence": s.licence, "weight": s.weight,

@@ -7,8 +7,9 @@
 #   scripts/corpus/build_corpus.sh --target-mb 3   # smaller corpus (train MB per domain)
 #   scripts/corpus/build_corpus.sh --domains maths,code --samples 10
 #   scripts/corpus/build_corpus.sh --no-install    # use what is installed
-#   scripts/corpus/build_corpus.sh --out data/corpus-grown --target-mb 8 --base-mb 5
-#                        # the 5 MB corpus grown to 8 MB: same val.txt, more train.txt
+#   scripts/corpus/build_corpus.sh --out data/corpus-grown --target-mb 10 --base-mb 5
+#                        # the 5 MB corpus grown to 10 MB (v2's stage 4): same val.txt, more
+#                        # train.txt
 #
 # Output: data/corpus/<domain>/{train,val}.txt (documents separated by a line
 # "<|endoftext|>", UTF-8 NFC), data/corpus/samples/<domain>.txt (random documents per source,
@@ -25,7 +26,7 @@ for arg in "$@"; do
   case "$arg" in
     --no-install) install=0 ;;
     -h|--help)
-      sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
       exec python3 "$here/build_corpus.py" --help ;;
     *) args+=("$arg") ;;
   esac
