@@ -62,7 +62,16 @@ void main() {
     if (key < n_visible) {
       uint k_row = (key * u_k_stride + kv_head * u_head_dim) >> 2;
       score = 0.0;
-      for (uint d = 0u; d < (u_head_dim >> 2); ++d) score += dot(q_head[d], k_cache[k_row + d]);
+      uint n_vec = u_head_dim >> 2, d = 0u;
+      for (; d + 4u <= n_vec; d += 4u) {  // four loads in flight, summed in order
+        vec4 k0 = k_cache[k_row + d], k1 = k_cache[k_row + d + 1u];
+        vec4 k2 = k_cache[k_row + d + 2u], k3 = k_cache[k_row + d + 3u];
+        score += dot(q_head[d], k0);
+        score += dot(q_head[d + 1u], k1);
+        score += dot(q_head[d + 2u], k2);
+        score += dot(q_head[d + 3u], k3);
+      }
+      for (; d < n_vec; ++d) score += dot(q_head[d], k_cache[k_row + d]);
       if (u_softcap > 0.0) score = precise_tanh(score / u_softcap) * u_softcap;
     }
     scores[lane] = score;
@@ -73,14 +82,23 @@ void main() {
     float correction = exp(running_max - block_max);
     running_sum *= correction;
     for (uint i = 0u; i < MAX_DIMS_PER_THREAD; ++i) acc[i] *= correction;
-    for (uint i = 0u; i < block_size; ++i) {
-      float p = exp(scores[i] - block_max);
-      running_sum += p;
-      uint v_row = (block + i) * u_v_stride + kv_head * u_head_dim_v;
-      for (uint j = 0u; j < MAX_DIMS_PER_THREAD; ++j) {
-        uint d = lane + 64u * j;
-        if (d < u_head_dim_v) acc[j] += p * v_cache[v_row + d];
+    barrier();  // every lane has read the scores: each turns its own into a weight
+    scores[lane] = exp(scores[lane] - block_max);
+    barrier();
+    for (uint i = 0u; i < block_size; ++i) running_sum += scores[i];
+    // The values, eight keys' loads in flight at a time (one key at a time waited on memory
+    // for each: about 100 us per layer at decode on an H200); each dim sums in key order.
+    uint v_first = block * u_v_stride + kv_head * u_head_dim_v;
+    for (uint j = 0u; j < MAX_DIMS_PER_THREAD; ++j) {
+      uint d = lane + 64u * j;
+      if (d >= u_head_dim_v) continue;
+      uint at = v_first + d, i = 0u;
+      for (; i + 8u <= block_size; i += 8u, at += 8u * u_v_stride) {
+        float v[8];
+        for (uint u = 0u; u < 8u; ++u) v[u] = v_cache[at + u * u_v_stride];
+        for (uint u = 0u; u < 8u; ++u) acc[j] += scores[i + u] * v[u];
       }
+      for (; i < block_size; ++i, at += u_v_stride) acc[j] += scores[i] * v_cache[at];
     }
     running_max = block_max;
     barrier();  // scores[] is rewritten by the next block

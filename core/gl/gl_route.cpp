@@ -1,9 +1,9 @@
 // Routing of one MoE layer's tokens on the GPU (shaders/route.comp), with route_layer's
 // semantics: the gating rule and the per-token interventions (disabled experts, top-k, scoring,
 // expert bias, temperature). What couples tokens or needs the CPU's noise (capacity, expert
-// choice, router noise), pins and layers of more than kMaxGpuGroupedExperts experts keep the
-// CPU path: the logits read back, route_layer. Either way the slots are then grouped by expert
-// (gl_groups.cpp) for the FFN, which is the same after.
+// choice, router noise), pins, layers of more than kMaxGpuGroupedExperts experts and a top-k
+// above kMaxGpuTopK keep the CPU path: the logits read back, route_layer. Either way the slots
+// are then grouped by expert (gl_groups.cpp) for the FFN, which is the same after.
 #include <algorithm>
 #include <bit>
 #include <cstring>
@@ -17,6 +17,7 @@ using gl::floats;
 namespace {
 
 constexpr int kMaxGpuGroups = 64;  // route.comp's MAX_GROUPS
+constexpr size_t kMaxGpuTopK = 64;  // route.comp's MAX_TOP_K
 
 bool pins_at(const RoutingInterventions& interventions, int layer, int pos0, unsigned n) {
   return std::any_of(interventions.pins.begin(), interventions.pins.end(), [&](const auto& pin) {
@@ -65,6 +66,7 @@ bool GlBackend::Impl::route_on_gpu(const Model& model, int layer_index, unsigned
   const std::vector<uint32_t> enabled(enabled_mask.begin(), enabled_mask.end());
   const auto n_enabled = static_cast<size_t>(std::count(enabled.begin(), enabled.end(), 1u));
   const size_t k = routed_top_k(config, layer_index, interventions, n_enabled);
+  if (k > kMaxGpuTopK) return false;
   const size_t n_groups_used =
       by_groups ? static_cast<size_t>(std::min(rule.n_groups_used, rule.n_groups)) : 0;
 
@@ -107,7 +109,7 @@ bool GlBackend::Impl::route_on_gpu(const Model& model, int layer_index, unsigned
   gl::bind(4, s.route_experts);
   gl::bind(5, s.route_weights);
   gl::bind(6, s.route_groups);
-  gl::dispatch(gl::ceil_div(n, 64));
+  gl::dispatch(n);  // a workgroup per token
 
   // The decisions stay on the GPU: grouped there, copied into the trace when one is taken.
   routed.on_gpu = true;
