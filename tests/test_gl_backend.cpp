@@ -666,19 +666,19 @@ TEST(GlBackend, ChunkedPrefillAcrossCacheGrowthMatchesCpu) {
   spec.n_expert_used = 2, spec.n_ff_exp = 64, spec.seed = 31;
   const TypedModelFile file(spec, GgmlType::F16);
   const auto model = file.load();
-  const int n = 150;
+  const int n = 300;  // past 4 blocks of 64 keys: attention.comp's teams go round twice
   const std::vector<int32_t> tokens = random_tokens(n, model->config().n_vocab, 9);
 
   moe::CpuBackend cpu = exact_cpu_backend();
-  auto cpu_state = cpu.new_state(model, 256);
+  auto cpu_state = cpu.new_state(model, 512);
   std::vector<float> cpu_logits;
   cpu.forward(*cpu_state, tokens, 0, moe::LogitsMode::Last, cpu_logits, nullptr);
 
-  auto gl_state = gl->new_state(model, 256);
+  auto gl_state = gl->new_state(model, 512);
   std::vector<float> gl_logits;
   moe::RoutingTrace trace = empty_trace(model->config());
   int pos = 0;
-  for (int chunk : {5, 60, 1, 70, 14}) {
+  for (int chunk : {5, 60, 1, 70, 14, 150}) {
     gl->forward(*gl_state,
                 std::span(tokens).subspan(static_cast<size_t>(pos), static_cast<size_t>(chunk)),
                 pos, moe::LogitsMode::Last, gl_logits, &trace);
