@@ -666,7 +666,7 @@ TEST(GlBackend, ChunkedPrefillAcrossCacheGrowthMatchesCpu) {
   spec.n_expert_used = 2, spec.n_ff_exp = 64, spec.seed = 31;
   const TypedModelFile file(spec, GgmlType::F16);
   const auto model = file.load();
-  const int n = 300;  // past 4 blocks of 64 keys: attention.comp's teams go round twice
+  const int n = 300;  // queries that see more than four of attention.comp's 64-key blocks
   const std::vector<int32_t> tokens = random_tokens(n, model->config().n_vocab, 9);
 
   moe::CpuBackend cpu = exact_cpu_backend();
