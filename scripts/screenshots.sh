@@ -37,6 +37,7 @@ mapfile -t views < <("$app" --list-views | cut -f1)
     echo "theme $theme"
     for view in "${views[@]}"; do
       echo "panel $view"
+      echo "wait"  # a view's own work (the domain profile) finishes before its picture
       echo "screenshot $out/$view-$theme.png"
     done
     echo "panel router"
