@@ -15,7 +15,8 @@ layout(std430, binding = 2) readonly buffer Enabled { uint enabled[]; };       /
 layout(std430, binding = 3) writeonly buffer Probs { float probs[]; };
 layout(std430, binding = 4) writeonly buffer Experts { uint experts_out[]; };  // u_top_k per token
 layout(std430, binding = 5) writeonly buffer Weights { float weights_out[]; };
-layout(std430, binding = 6) writeonly buffer Groups { uint groups_out[]; };  // u_n_groups_used per token
+// u_n_groups_used per token:
+layout(std430, binding = 6) writeonly buffer Groups { uint groups_out[]; };
 
 uniform uint u_n_tokens;
 uniform uint u_n_expert;
@@ -83,12 +84,7 @@ void main() {
     s_candidate[e] = on;
     max_z = max(max_z, z);
   }
-  s_best_value[lane] = max_z;
-  barrier();
-  for (uint half_size = 32u; half_size > 0u; half_size >>= 1) {
-    if (lane < half_size) s_best_value[lane] = max(s_best_value[lane], s_best_value[lane + half_size]);
-    barrier();
-  }
+  reduce_best(lane, max_z, int(lane));  // the id only breaks ties: the largest max_z is kept
   max_z = s_best_value[0];
   barrier();
 
